@@ -1,0 +1,2 @@
+// placeholder export surface, replaced by its owner
+export function forecast_gru_apiVersion(): i32 { return 0; }

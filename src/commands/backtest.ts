@@ -1,0 +1,7 @@
+// `foresight backtest`: not built yet (placeholder owned by the issue that builds it).
+export const summary = 'backtest (not built yet)';
+
+export async function run(_argv: string[]): Promise<number> {
+  console.error('foresight backtest: not built yet');
+  return 2;
+}

@@ -1,0 +1,7 @@
+// `foresight start`: not built yet (placeholder owned by the issue that builds it).
+export const summary = 'start (not built yet)';
+
+export async function run(_argv: string[]): Promise<number> {
+  console.error('foresight start: not built yet');
+  return 2;
+}

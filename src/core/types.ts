@@ -1,0 +1,78 @@
+// The forecasting engine's host-side contract: what the live loop, the backtest and `evaluate` call.
+// The WASM kernels behind it are stateless (numbers in, numbers out); per-series state lives in host memory.
+
+/** Horizons of the issue: 5, 15 and 30 minutes. */
+export const DEFAULT_HORIZONS_S: readonly number[] = [300, 900, 1800];
+/** Quantile levels every forecast carries at least. */
+export const DEFAULT_QUANTILES: readonly number[] = [0.5, 0.9, 0.95, 0.99];
+/** Daily and weekly seasons. */
+export const DEFAULT_SEASONS_S: readonly number[] = [86_400, 604_800];
+
+export type ModelName = 'holt-winters' | 'histogram' | 'gru' | 'persistence' | 'seasonal-naive';
+
+export interface EngineOptions {
+  /** Spacing of every series fed to this engine, seconds. */
+  intervalS: number;
+  /** Forecast horizons, seconds (multiples of intervalS). */
+  horizonsS: readonly number[];
+  /** Quantile levels in (0, 1), ascending. */
+  quantiles: readonly number[];
+  /** Candidate seasonal periods, seconds; those longer than half the history are dropped per series. */
+  seasonsS: readonly number[];
+  /** Candidate models (default: all). */
+  models?: readonly ModelName[];
+  /** Seed for anything random (GRU initialisation). Same seed, same input: same output. */
+  seed?: number;
+}
+
+/** Why a series got the forecast it got. */
+export type ForecastStatus = 'ok' | 'nonseasonal-fallback' | 'constant' | 'too-few-points';
+
+export interface SeriesForecast {
+  key: string;
+  status: ForecastStatus;
+  /** Point forecast per horizon (same order as EngineOptions.horizonsS). */
+  point: Float64Array;
+  /** Quantiles, horizon-major: quantiles[h * nQuantiles + q]. Never NaN; monotone in q. */
+  quantiles: Float64Array;
+  /** The model chosen for each horizon (or 'ensemble' when weighted). */
+  models: string[];
+}
+
+/** One row of the rolling-origin backtest behind a model choice. */
+export interface ModelScore {
+  model: string;
+  horizonS: number;
+  /** Mean pinball loss over the quantile levels, in the series' unit. */
+  pinball: number;
+  mae: number;
+  /** Weight of this model in the chosen forecast for that horizon (1 for a single choice). */
+  weight: number;
+}
+
+/** Live accuracy of a model at a horizon, tracked as forecasts mature. */
+export interface AccuracyStat {
+  model: string;
+  horizonS: number;
+  /** Mean absolute error of the median over the tracking window, in the series' unit (averaged over series). */
+  mae: number;
+  /** Empirical coverage per quantile level, same order as EngineOptions.quantiles. */
+  coverage: number[];
+  samples: number;
+}
+
+export interface ForecastEngine {
+  readonly options: Readonly<EngineOptions>;
+  /** (Re)fits every model on full histories and chooses models per series and horizon by rolling-origin backtest. */
+  fit(keys: readonly string[], histories: readonly Float64Array[]): void;
+  /** Appends new samples (online update, O(new points)); matured forecasts update the conformal calibration. */
+  update(keys: readonly string[], newPoints: readonly Float64Array[]): void;
+  /** Forecasts each horizon and quantile from the latest state; `quantiles` overrides the levels for this call. */
+  forecast(keys: readonly string[], quantiles?: readonly number[]): SeriesForecast[];
+  /** The scores behind the latest model choice of a series. */
+  scores(key: string): ModelScore[];
+  /** Live accuracy per model and horizon. */
+  accuracy(): AccuracyStat[];
+  remove(key: string): void;
+  has(key: string): boolean;
+}

@@ -1,0 +1,196 @@
+// The single list of every metric Foresight exports: name, type, help, labels. The README's metrics table, the
+// alerts and the dashboards are checked against it. Units are base units (cores, bytes, seconds) in the name suffix.
+
+export type MetricType = 'gauge' | 'counter' | 'histogram';
+
+export interface MetricDef<L extends string = string> {
+  name: string;
+  type: MetricType;
+  help: string;
+  labels: readonly L[];
+  buckets?: readonly number[];
+}
+
+function def<L extends string>(d: MetricDef<L>): MetricDef<L> {
+  return d;
+}
+
+export const catalogue = {
+  // Forecasts and recommendations (bounded by tenants x resources x horizons x quantiles; see config limits)
+  forecast: def({
+    name: 'foresight_forecast',
+    type: 'gauge',
+    help: 'Forecast of a tenant resource usage in the resource base unit, per horizon and quantile.',
+    labels: ['tenant', 'resource', 'horizon', 'quantile'],
+  }),
+  usage: def({
+    name: 'foresight_usage',
+    type: 'gauge',
+    help: 'Latest observed usage of a tenant resource in the resource base unit, as Foresight saw it.',
+    labels: ['tenant', 'resource'],
+  }),
+  recommendation: def({
+    name: 'foresight_recommendation',
+    type: 'gauge',
+    help: 'Recommended allocation of a tenant resource in its base unit (bound: target, lower, upper).',
+    labels: ['tenant', 'resource', 'bound'],
+  }),
+  forecastStale: def({
+    name: 'foresight_forecast_stale',
+    type: 'gauge',
+    help: '1 when the forecasts served are from the last successful cycle because the latest one failed to pull data.',
+    labels: [],
+  }),
+  forecastError: def({
+    name: 'foresight_forecast_error',
+    type: 'gauge',
+    help: 'Live mean absolute error of the median forecast, relative to mean usage, per model and horizon.',
+    labels: ['model', 'horizon'],
+  }),
+  forecastCoverage: def({
+    name: 'foresight_forecast_coverage_ratio',
+    type: 'gauge',
+    help: 'Live empirical coverage of a forecast quantile (share of actuals at or below it), per model and horizon.',
+    labels: ['model', 'horizon', 'quantile'],
+  }),
+  modelChosen: def({
+    name: 'foresight_model_chosen',
+    type: 'gauge',
+    help: 'Number of series whose forecast at a horizon uses a model, after the latest rolling-origin backtest.',
+    labels: ['model', 'horizon'],
+  }),
+  // Behavioural profile
+  profileLevel: def({
+    name: 'foresight_profile_level',
+    type: 'gauge',
+    help: 'Mean level of a tenant signal over the profile window, in the signal base unit.',
+    labels: ['tenant', 'signal'],
+  }),
+  profileVolatility: def({
+    name: 'foresight_profile_volatility_ratio',
+    type: 'gauge',
+    help: 'Coefficient of variation of a tenant signal over the profile window.',
+    labels: ['tenant', 'signal'],
+  }),
+  profileBurstiness: def({
+    name: 'foresight_profile_burstiness_ratio',
+    type: 'gauge',
+    help: 'Burstiness of a tenant signal: p99 over median of the profile window.',
+    labels: ['tenant', 'signal'],
+  }),
+  profileSeasonality: def({
+    name: 'foresight_profile_seasonality_ratio',
+    type: 'gauge',
+    help: 'Share of a tenant signal variance explained by its daily or weekly shape.',
+    labels: ['tenant', 'signal', 'season'],
+  }),
+  profileApiMix: def({
+    name: 'foresight_profile_api_call_ratio',
+    type: 'gauge',
+    help: 'Share of a tenant API calls by type over the profile window.',
+    labels: ['tenant', 'type'],
+  }),
+  // Anomalies
+  anomalyScore: def({
+    name: 'foresight_anomaly_score',
+    type: 'gauge',
+    help: 'Anomaly score in [0, 1] of a tenant signal (or "behaviour" for the multivariate score).',
+    labels: ['tenant', 'signal', 'kind'],
+  }),
+  anomalous: def({
+    name: 'foresight_tenant_anomalous',
+    type: 'gauge',
+    help: '1 while a tenant is flagged anomalous (quarantined from proactive scale-up when configured).',
+    labels: ['tenant'],
+  }),
+  // Allocation and shadow capacity
+  allocation: def({
+    name: 'foresight_allocation',
+    type: 'gauge',
+    help: 'Allocation in force for a tenant resource in its base unit, as decided by the policy.',
+    labels: ['tenant', 'resource'],
+  }),
+  shadowCapacity: def({
+    name: 'foresight_shadow_capacity',
+    type: 'gauge',
+    help: 'Shadow capacity reserved by placeholder pods, in the resource base unit (state: desired, reserved).',
+    labels: ['pool', 'resource', 'state'],
+  }),
+  shadowExhausted: def({
+    name: 'foresight_shadow_exhausted_total',
+    type: 'counter',
+    help: 'Times the pooled shadow reserve was not enough for the increase that materialised.',
+    labels: ['pool'],
+  }),
+  resourceLimit: def({
+    name: 'foresight_resource_limit',
+    type: 'gauge',
+    help: 'Configured limit for a resource without a Kubernetes knob (disk I/O, fds, threads), in its base unit.',
+    labels: ['tenant', 'resource'],
+  }),
+  // Actuator
+  actions: def({
+    name: 'foresight_actions_total',
+    type: 'counter',
+    help: 'Changes the actuator made or, in dry-run, would have made (kind: vpa, placeholder, quota).',
+    labels: ['kind', 'outcome'],
+  }),
+  kubeErrors: def({
+    name: 'foresight_kube_errors_total',
+    type: 'counter',
+    help: 'Kubernetes API errors by operation and HTTP status class.',
+    labels: ['operation', 'code'],
+  }),
+  leader: def({
+    name: 'foresight_leader',
+    type: 'gauge',
+    help: '1 on the replica that holds the actuator Lease.',
+    labels: [],
+  }),
+  // Loop health
+  loopStepDuration: def({
+    name: 'foresight_loop_step_duration_seconds',
+    type: 'histogram',
+    help: 'Duration of each step of a cycle (pull, profile, update, forecast, decide, publish).',
+    labels: ['step'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
+  }),
+  lastSuccess: def({
+    name: 'foresight_last_successful_cycle_timestamp_seconds',
+    type: 'gauge',
+    help: 'UNIX time of the last cycle that completed and published a snapshot.',
+    labels: [],
+  }),
+  cycles: def({
+    name: 'foresight_cycles_total',
+    type: 'counter',
+    help: 'Cycles run, by outcome (success, failure).',
+    labels: ['outcome'],
+  }),
+  errors: def({
+    name: 'foresight_errors_total',
+    type: 'counter',
+    help: 'Errors by stage; the loop logs, counts and skips the affected tenant or step.',
+    labels: ['stage'],
+  }),
+  seriesDropped: def({
+    name: 'foresight_series_dropped_total',
+    type: 'counter',
+    help: 'Series left out of exposition because a cardinality limit was reached.',
+    labels: ['reason'],
+  }),
+  tenants: def({
+    name: 'foresight_tenants',
+    type: 'gauge',
+    help: 'Tenants currently tracked.',
+    labels: [],
+  }),
+  coreRestarts: def({
+    name: 'foresight_core_restarts_total',
+    type: 'counter',
+    help: 'Times the WASM core instance was re-created after a trap.',
+    labels: [],
+  }),
+} as const;
+
+export type Catalogue = typeof catalogue;

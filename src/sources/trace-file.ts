@@ -1,0 +1,151 @@
+// Reads a trace in the canonical long CSV format (timestamp,tenant,resource,value; .csv or .csv.gz) into regular series.
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { createInterface } from 'node:readline';
+import { TraceInvalidError } from '../errors.js';
+import type { Series, SeriesSet } from '../model/series.js';
+
+export interface ReadTraceOptions {
+  /** Keep only these resources (all when omitted). Naming one the trace lacks is an error. */
+  resources?: readonly string[];
+  /** Keep only these tenants. */
+  tenants?: readonly string[];
+  /** Sample spacing in seconds; default: the meta file's interval_s, else the smallest step seen. */
+  intervalS?: number;
+}
+
+interface Meta {
+  interval_s?: number;
+  units?: Record<string, string>;
+}
+
+interface Raw {
+  tenant: string;
+  resource: string;
+  t: number[];
+  v: number[];
+  lastLine: number;
+}
+
+function metaPathFor(file: string): string {
+  return file.replace(/\.csv(\.gz)?$/, '.meta.json');
+}
+
+function readMeta(file: string): Meta {
+  const path = metaPathFor(file);
+  if (path === file || !existsSync(path)) return {};
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Meta;
+  } catch (err) {
+    throw new TraceInvalidError(`${path}: unreadable meta file`, { cause: err });
+  }
+}
+
+/** Reads and validates a canonical trace. Errors name the file, the line and the problem. */
+export async function readTrace(file: string, opts: ReadTraceOptions = {}): Promise<SeriesSet> {
+  if (!existsSync(file)) throw new TraceInvalidError(`${file}: no such file`);
+  const meta = readMeta(file);
+  const wantRes = opts.resources ? new Set(opts.resources) : undefined;
+  const wantTen = opts.tenants ? new Set(opts.tenants) : undefined;
+  const seenResources = new Set<string>();
+  const groups = new Map<string, Raw>();
+
+  let input: NodeJS.ReadableStream = createReadStream(file);
+  if (file.endsWith('.gz')) {
+    const gunzip = createGunzip();
+    input.on('error', (e) => gunzip.destroy(e));
+    input = input.pipe(gunzip);
+  }
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      if (lineNo === 1) {
+        const header = line.trim().replace(/^\uFEFF/, '');
+        if (header !== 'timestamp,tenant,resource,value') {
+          throw new TraceInvalidError(`${file}:1: expected header "timestamp,tenant,resource,value", found "${header.slice(0, 80)}"`);
+        }
+        continue;
+      }
+      if (line.length === 0) continue;
+      const c1 = line.indexOf(',');
+      const c3 = line.lastIndexOf(',');
+      const c2 = c1 < 0 ? -1 : line.indexOf(',', c1 + 1);
+      if (c1 < 0 || c2 < 0 || c3 !== line.indexOf(',', c2 + 1)) {
+        throw new TraceInvalidError(`${file}:${lineNo}: expected 4 comma-separated fields`);
+      }
+      const resource = line.slice(c2 + 1, c3);
+      seenResources.add(resource);
+      if (wantRes && !wantRes.has(resource)) continue;
+      const tenant = line.slice(c1 + 1, c2);
+      if (wantTen && !wantTen.has(tenant)) continue;
+      const tsText = line.slice(0, c1);
+      const t = Number(tsText);
+      if (tsText === '' || !Number.isInteger(t)) {
+        throw new TraceInvalidError(`${file}:${lineNo}: unparsable timestamp "${tsText.slice(0, 40)}" (integer seconds expected)`);
+      }
+      const valText = line.slice(c3 + 1).trim();
+      let v = NaN;
+      if (valText !== '') {
+        v = Number(valText);
+        if (!Number.isFinite(v) || v < 0) {
+          throw new TraceInvalidError(`${file}:${lineNo}: unparsable value "${valText.slice(0, 40)}" (a non-negative number or empty expected)`);
+        }
+      }
+      const key = `${tenant}\u0000${resource}`;
+      let g = groups.get(key);
+      if (!g) {
+        g = { tenant, resource, t: [], v: [], lastLine: lineNo };
+        groups.set(key, g);
+      }
+      const prev = g.t.length ? g.t[g.t.length - 1] : -Infinity;
+      if (t <= prev) {
+        throw new TraceInvalidError(
+          `${file}:${lineNo}: timestamp ${t} is not after ${prev} (line ${g.lastLine}) in series ${tenant}/${resource}`,
+        );
+      }
+      g.t.push(t);
+      g.v.push(v);
+      g.lastLine = lineNo;
+    }
+  } catch (err) {
+    if (err instanceof TraceInvalidError) throw err;
+    throw new TraceInvalidError(`${file}:${lineNo}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+
+  if (lineNo === 0) throw new TraceInvalidError(`${file}: empty file (no header, no rows)`);
+  for (const r of opts.resources ?? []) {
+    if (!seenResources.has(r)) {
+      throw new TraceInvalidError(`${file}: unknown resource "${r}" (the trace has: ${[...seenResources].sort().join(', ') || 'none'})`);
+    }
+  }
+  if (groups.size === 0) throw new TraceInvalidError(`${file}: no rows${opts.resources ? ` for ${opts.resources.join(', ')}` : ''}`);
+
+  const intervalS = opts.intervalS ?? meta.interval_s ?? inferInterval(groups);
+  const series: Series[] = [];
+  for (const g of groups.values()) series.push(toRegular(g, intervalS, file));
+  series.sort((a, b) => (a.tenant === b.tenant ? a.resource.localeCompare(b.resource) : a.tenant.localeCompare(b.tenant)));
+  return { origin: file, intervalS, series, units: meta.units ?? {} };
+}
+
+function inferInterval(groups: Map<string, Raw>): number {
+  let best = Infinity;
+  for (const g of groups.values()) {
+    for (let i = 1; i < g.t.length; i++) best = Math.min(best, g.t[i] - g.t[i - 1]);
+  }
+  return Number.isFinite(best) ? best : 60;
+}
+
+/** Places samples on a regular grid at `intervalS` from the first timestamp; missing slots are NaN. */
+function toRegular(g: Raw, intervalS: number, file: string): Series {
+  const start = g.t[0];
+  const n = Math.round((g.t[g.t.length - 1] - start) / intervalS) + 1;
+  if (n > 50_000_000) throw new TraceInvalidError(`${file}: series ${g.tenant}/${g.resource} spans ${n} steps of ${intervalS}s`);
+  const values = new Float64Array(n).fill(NaN);
+  for (let i = 0; i < g.t.length; i++) {
+    const idx = Math.round((g.t[i] - start) / intervalS);
+    values[idx] = g.v[i];
+  }
+  return { tenant: g.tenant, resource: g.resource, startS: start, intervalS, values };
+}

@@ -1,0 +1,61 @@
+// The immutable result of one engine cycle: what /metrics, the API and the actuator read. Published whole, never mutated.
+import type { SeriesForecast } from '../core/types.js';
+
+/** A recommendation in the VPA's shape, in the resource's base unit (cores, bytes, ...). */
+export interface Recommendation {
+  target: number;
+  lowerBound: number;
+  upperBound: number;
+  /** The target before bounds and policies capped it. */
+  uncappedTarget: number;
+}
+
+export type AnomalyKind = 'none' | 'spike' | 'level-shift' | 'behaviour-change';
+
+export interface AnomalyState {
+  /** In [0, 1]. */
+  score: number;
+  kind: AnomalyKind;
+  /** True while the tenant's demand is treated as anomalous (alerts; quarantine when configured). */
+  anomalous: boolean;
+}
+
+/** Everything known about one tenant's use of one resource at the end of a cycle. */
+export interface ResourceState {
+  tenant: string;
+  resource: string;
+  /** Latest observed usage (NaN if none) and the time of that sample, UNIX seconds. */
+  usage: number;
+  lastSampleS: number;
+  /** Recent peak usage over the safety window (never shrink below it). */
+  recentPeak: number;
+  /** Number of samples of history behind the models. */
+  historyPoints: number;
+  forecast?: SeriesForecast;
+  recommendation?: Recommendation;
+  anomaly?: AnomalyState;
+  /** True when the data behind this state is older than the staleness limit. */
+  stale: boolean;
+}
+
+/** Shadow capacity the engine wants reserved, per pool (a node pool or tenant group). */
+export interface ShadowPlan {
+  pool: string;
+  resource: string;
+  /** Size of the pooled reserve: the quantile of the total expected increase over the horizon. */
+  size: number;
+}
+
+export interface Snapshot {
+  /** Monotonic cycle number. */
+  cycle: number;
+  /** UNIX seconds at which the snapshot was published (the engine clock, accelerated in the demo). */
+  createdS: number;
+  /** True when the latest cycle failed to pull data and this snapshot repeats the last good one. */
+  stale: boolean;
+  horizonsS: readonly number[];
+  quantiles: readonly number[];
+  /** Keyed by seriesKey(tenant, resource). */
+  resources: ReadonlyMap<string, ResourceState>;
+  shadow: readonly ShadowPlan[];
+}

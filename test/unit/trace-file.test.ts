@@ -1,0 +1,73 @@
+// The canonical trace reader: regular series with NaN gaps, and errors that name the file, the line and the problem.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { readTrace } from '../../src/sources/trace-file.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'foresight-trace-'));
+
+function write(name: string, text: string, gz = false): string {
+  const p = join(dir, name);
+  writeFileSync(p, gz ? gzipSync(text) : text);
+  return p;
+}
+
+describe('readTrace', () => {
+  it('places samples on a regular grid and marks empty values and missing rows as NaN', async () => {
+    const p = write('a.csv', 'timestamp,tenant,resource,value\n0,t1,cpu,1\n60,t1,cpu,\n180,t1,cpu,4\n0,t2,cpu,2\n60,t2,cpu,3\n');
+    const set = await readTrace(p);
+    expect(set.intervalS).toBe(60);
+    const t1 = set.series.find((s) => s.tenant === 't1')!;
+    expect(Array.from(t1.values)).toEqual([1, NaN, NaN, 4]);
+    expect(set.series.map((s) => s.tenant)).toEqual(['t1', 't2']);
+  });
+
+  it('reads gzip files and takes the interval from the meta file beside them', async () => {
+    const p = write('b.csv.gz', 'timestamp,tenant,resource,value\n0,t1,memory,5\n600,t1,memory,6\n', true);
+    writeFileSync(join(dir, 'b.meta.json'), JSON.stringify({ interval_s: 300, units: { memory: 'percent' } }));
+    const set = await readTrace(p, { resources: ['memory'] });
+    expect(set.intervalS).toBe(300);
+    expect(Array.from(set.series[0].values)).toEqual([5, NaN, 6]);
+    expect(set.units.memory).toBe('percent');
+  });
+
+  it('accepts series interleaved with each other', async () => {
+    const p = write('c.csv', 'timestamp,tenant,resource,value\n0,a,cpu,1\n0,b,cpu,2\n60,a,cpu,3\n60,b,cpu,4\n');
+    const set = await readTrace(p);
+    expect(set.series.map((s) => Array.from(s.values))).toEqual([[1, 3], [2, 4]]);
+  });
+
+  it('names the file and line of an unparsable value', async () => {
+    const p = write('d.csv', 'timestamp,tenant,resource,value\n0,a,cpu,1\n60,a,cpu,abc\n');
+    await expect(readTrace(p)).rejects.toThrow(`${p}:3: unparsable value "abc"`);
+  });
+
+  it('rejects negative values and non-integer timestamps', async () => {
+    await expect(readTrace(write('e.csv', 'timestamp,tenant,resource,value\n0,a,cpu,-1\n'))).rejects.toThrow(/:2: unparsable value "-1"/);
+    await expect(readTrace(write('f.csv', 'timestamp,tenant,resource,value\n0.5,a,cpu,1\n'))).rejects.toThrow(/:2: unparsable timestamp/);
+  });
+
+  it('names both lines when timestamps decrease within a series', async () => {
+    const p = write('g.csv', 'timestamp,tenant,resource,value\n60,a,cpu,1\n0,b,cpu,1\n0,a,cpu,2\n');
+    await expect(readTrace(p)).rejects.toThrow(`${p}:4: timestamp 0 is not after 60 (line 2) in series a/cpu`);
+  });
+
+  it('lists the resources the trace has when asked for an unknown one', async () => {
+    const p = write('h.csv', 'timestamp,tenant,resource,value\n0,a,cpu,1\n');
+    await expect(readTrace(p, { resources: ['gpu'] })).rejects.toThrow('unknown resource "gpu" (the trace has: cpu)');
+  });
+
+  it('rejects a file without rows, without header, or missing', async () => {
+    await expect(readTrace(write('i.csv', 'timestamp,tenant,resource,value\n'))).rejects.toThrow(/no rows/);
+    await expect(readTrace(write('j.csv', 'time,value\n1,2\n'))).rejects.toThrow(/:1: expected header/);
+    await expect(readTrace(write('k.csv', ''))).rejects.toThrow(/empty file/);
+    await expect(readTrace(join(dir, 'missing.csv'))).rejects.toThrow(/no such file/);
+  });
+
+  it('reports a corrupt gzip stream as a trace error', async () => {
+    const p = write('l.csv.gz', 'not gzip at all');
+    await expect(readTrace(p)).rejects.toMatchObject({ code: 'FORESIGHT_ERR_TRACE_INVALID' });
+  });
+});

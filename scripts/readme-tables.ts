@@ -7,13 +7,15 @@ import { catalogue } from '../src/metrics/catalogue.js';
 type ErrorCtor = new (...args: unknown[]) => Error & { code: string; statusCode?: number };
 
 export function errorsTable(): string {
-  const rows = ['| code | HTTP status | message |', '| --- | --- | --- |'];
+  const rows: string[] = [];
   for (const value of Object.values(errors)) {
     if (typeof value !== 'function' || value === errors.createError) continue;
-    const e = new (value as ErrorCtor)('…', '…');
-    rows.push(`| \`${e.code}\` | ${e.statusCode ?? ''} | ${e.message.replace(/\n/g, ' ').replace(/\|/g, '\\|')} |`);
+    const e = new (value as ErrorCtor)();
+    const message = e.message.replace(/%s/g, '…').replace(/\n/g, ' ').replace(/\|/g, '\\|');
+    rows.push(`| \`${e.code}\` | ${e.statusCode ?? ''} | ${message} |`);
   }
-  return rows.join('\n');
+  rows.sort();
+  return ['| code | HTTP status | message |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
 export function metricsTable(): string {

@@ -1,0 +1,52 @@
+// The narrow interface the engine loop pulls histories through (Prometheus in a cluster, a trace replay in the demo).
+import type { SeriesSet } from '../model/series.js';
+
+/** One signal Foresight tracks per tenant: a resource with a PromQL expression returning one series per tenant. */
+export interface SignalSpec {
+  /** Resource name used in metrics and the API (cpu, memory, ...). */
+  resource: string;
+  /** Base unit of the values (cores, bytes, bytes_per_second, ...). */
+  unit: string;
+  /**
+   * PromQL template. `{{tenant}}` is replaced by the tenant label name, `{{window}}` by the rate window,
+   * `{{filter}}` by extra matchers (", ns!~\"...\"", already escaped) or nothing.
+   */
+  query: string;
+  /** Extra labels breaking a signal down (e.g. method, route for API calls); the series carry them in `breakdown`. */
+  breakdownBy?: readonly string[];
+}
+
+/** A breakdown series (e.g. API calls of one method and route) kept aside for the profile's mix. */
+export interface BreakdownSeries {
+  tenant: string;
+  resource: string;
+  /** Breakdown key, e.g. "GET /api/items". */
+  type: string;
+  startS: number;
+  intervalS: number;
+  values: Float64Array;
+}
+
+export interface PullRange {
+  /** Inclusive start and end, UNIX seconds, aligned to stepS by the caller. */
+  startS: number;
+  endS: number;
+  stepS: number;
+}
+
+export interface PullResult {
+  set: SeriesSet;
+  breakdown: BreakdownSeries[];
+  /** Signals that failed (the others are still returned). */
+  failures: Array<{ resource: string; error: Error }>;
+}
+
+export interface HistorySource {
+  /** Human-readable origin for logs (URL or file). */
+  readonly origin: string;
+  readonly signals: readonly SignalSpec[];
+  /** Samples in [startS, endS] at stepS, for every tenant and signal. Rejects only when nothing could be pulled. */
+  pull(range: PullRange): Promise<PullResult>;
+  /** Releases connections/timers. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,102 @@
+// HistorySource backed by Prometheus: renders each signal's PromQL template, pulls it for all tenants in chunks, and
+// returns the per-tenant series (breakdown signals also give a per-tenant total to forecast).
+import type { PrometheusDriver } from 'prometheus-query';
+import type { Series } from '../model/series.js';
+import type { BreakdownSeries, HistorySource, PullRange, PullResult, SignalSpec } from './history-source.js';
+import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
+import { checkLabelName, labelSetMatcher } from './promql-escape.js';
+
+export interface PrometheusSourceOptions {
+  url: string;
+  signals: readonly SignalSpec[];
+  tenantLabel: string;
+  /** Rate window in PromQL duration syntax (e.g. 5m). */
+  rateWindow: string;
+  /** Tenants to leave out (exact names), e.g. kube-system. */
+  excludeTenants?: readonly string[];
+  /** When non-empty, only these tenants. */
+  includeTenants?: readonly string[];
+  timeoutMs?: number;
+  maxPointsPerRequest?: number;
+  /** Injected querier (tests); default a prometheus-query driver. */
+  querier?: RangeQuerier;
+}
+
+/** Renders a signal template: tenant label, rate window and the escaped include/exclude matchers. */
+export function renderQuery(template: string, o: Pick<PrometheusSourceOptions, 'tenantLabel' | 'rateWindow' | 'excludeTenants' | 'includeTenants'>): string {
+  const label = checkLabelName(o.tenantLabel);
+  if (!/^[0-9]+(ms|s|m|h|d|w|y)$/.test(o.rateWindow)) throw new Error(`invalid rate window "${o.rateWindow}"`);
+  const matchers = [labelSetMatcher(label, o.includeTenants ?? [], '=~'), labelSetMatcher(label, o.excludeTenants ?? [], '!~')].filter(Boolean);
+  const filter = matchers.map((m) => `,${m}`).join('');
+  return template.replaceAll('{{tenant}}', label).replaceAll('{{window}}', o.rateWindow).replaceAll('{{filter}}', filter);
+}
+
+export class PrometheusSource implements HistorySource {
+  readonly origin: string;
+  readonly signals: readonly SignalSpec[];
+  readonly #q: RangeQuerier;
+  readonly #o: PrometheusSourceOptions;
+  readonly #queries: Map<string, string>;
+
+  constructor(o: PrometheusSourceOptions) {
+    this.origin = o.url;
+    this.signals = o.signals;
+    this.#o = o;
+    this.#q = o.querier ?? (createPrometheusDriver({ url: o.url, timeoutMs: o.timeoutMs }) as PrometheusDriver as unknown as RangeQuerier);
+    this.#queries = new Map(o.signals.map((s) => [s.resource, renderQuery(s.query, o)]));
+  }
+
+  /** The rendered PromQL of a signal (for logs and the API). */
+  queryOf(resource: string): string | undefined {
+    return this.#queries.get(resource);
+  }
+
+  async pull(range: PullRange): Promise<PullResult> {
+    const series: Series[] = [];
+    const breakdown: BreakdownSeries[] = [];
+    const failures: PullResult['failures'] = [];
+    const units: Record<string, string> = {};
+    for (const sig of this.signals) {
+      units[sig.resource] = sig.unit;
+      try {
+        const r = await queryRangeSeries(this.#q, {
+          query: this.#queries.get(sig.resource)!,
+          startS: range.startS,
+          endS: range.endS,
+          stepS: range.stepS,
+          tenantLabel: this.#o.tenantLabel,
+          resource: sig.resource,
+          breakdownBy: sig.breakdownBy,
+          maxPointsPerRequest: this.#o.maxPointsPerRequest,
+          timeoutMs: this.#o.timeoutMs,
+        });
+        series.push(...r.set.series);
+        if (r.breakdown.length) {
+          breakdown.push(...r.breakdown);
+          series.push(...totals(r.breakdown));
+        }
+      } catch (e) {
+        failures.push({ resource: sig.resource, error: e as Error });
+      }
+    }
+    if (failures.length === this.signals.length && failures.length > 0) throw failures[0].error;
+    return { set: { origin: this.origin, intervalS: range.stepS, series, units }, breakdown, failures };
+  }
+}
+
+/** Sums breakdown series into one series per tenant (NaN only where every part is NaN). */
+export function totals(parts: readonly BreakdownSeries[]): Series[] {
+  const by = new Map<string, Series>();
+  for (const p of parts) {
+    let s = by.get(p.tenant);
+    if (!s) {
+      s = { tenant: p.tenant, resource: p.resource, startS: p.startS, intervalS: p.intervalS, values: new Float64Array(p.values.length).fill(NaN) };
+      by.set(p.tenant, s);
+    }
+    for (let i = 0; i < p.values.length; i++) {
+      const v = p.values[i];
+      if (!Number.isNaN(v)) s.values[i] = Number.isNaN(s.values[i]) ? v : s.values[i] + v;
+    }
+  }
+  return [...by.values()];
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import type { QueryResult } from 'prometheus-query';
+import { queryRangeSeries, wrapPromError, type RangeQuerier } from '../../src/sources/prometheus-range.js';
+import { PrometheusSource, renderQuery } from '../../src/sources/prometheus-source.js';
+import { DEFAULT_SIGNALS } from '../../src/sources/default-signals.js';
+
+type Sample = { time: Date; value: number };
+
+/** A fake Prometheus: every tenant's value at t is f(tenant, t); it records the requests it got. */
+function fakeQuerier(tenants: string[], f: (tenant: string, t: number) => number, extra: Record<string, string> = {}) {
+  const calls: Array<{ start: number; end: number; step: number }> = [];
+  const q: RangeQuerier = {
+    async rangeQuery(_query, start, end, step) {
+      calls.push({ start: start / 1000, end: end / 1000, step });
+      const result = tenants.map((tenant) => {
+        const values: Sample[] = [];
+        for (let t = start / 1000; t <= end / 1000; t += step) {
+          const v = f(tenant, t);
+          if (!Number.isNaN(v)) values.push({ time: new Date(t * 1000), value: v });
+        }
+        return { metric: { name: '', labels: { namespace: tenant, ...extra } }, values };
+      });
+      return { resultType: 'matrix', result } as unknown as QueryResult;
+    },
+  };
+  return { q, calls };
+}
+
+describe('queryRangeSeries', () => {
+  it('splits a long range into requests of at most 11,000 points and stitches them on one grid', async () => {
+    const { q, calls } = fakeQuerier(['a', 'b'], (ten, t) => (ten === 'a' ? t : 2 * t));
+    const r = await queryRangeSeries(q, { query: 'x', startS: 0, endS: 25_000 * 60, stepS: 60, resource: 'cpu' });
+    expect(calls.length).toBe(3);
+    for (const c of calls) expect((c.end - c.start) / c.step + 1).toBeLessThanOrEqual(11_000);
+    expect(calls[1].start).toBe(calls[0].end + 60);
+    const a = r.set.series.find((s) => s.tenant === 'a')!;
+    expect(a.values.length).toBe(25_001);
+    expect(a.values[12_345]).toBe(12_345 * 60);
+    expect(r.set.series.find((s) => s.tenant === 'b')!.values[25_000]).toBe(2 * 25_000 * 60);
+  });
+
+  it('marks missing samples NaN (gaps) instead of zero', async () => {
+    const { q } = fakeQuerier(['a'], (_t, t) => (t >= 600 && t < 1200 ? NaN : 1));
+    const r = await queryRangeSeries(q, { query: 'x', startS: 0, endS: 1800, stepS: 60, resource: 'cpu' });
+    const v = r.set.series[0].values;
+    expect(v[0]).toBe(1);
+    expect(Number.isNaN(v[10])).toBe(true);
+    expect(v[20]).toBe(1);
+  });
+
+  it('leaves out series without the tenant label and counts them', async () => {
+    const q: RangeQuerier = {
+      async rangeQuery() {
+        return { resultType: 'matrix', result: [{ metric: { name: '', labels: { pod: 'x' } }, values: [{ time: new Date(0), value: 1 }] }] } as unknown as QueryResult;
+      },
+    };
+    const r = await queryRangeSeries(q, { query: 'x', startS: 0, endS: 60, stepS: 60, resource: 'cpu' });
+    expect(r.set.series.length).toBe(0);
+    expect(r.unlabelled).toBe(1);
+  });
+
+  it('wraps the plain objects prometheus-query throws into coded errors', async () => {
+    const timeout: RangeQuerier = { rangeQuery: () => Promise.reject({ status: 'error', errorType: 'timeout_error', error: 'timeout of 50ms exceeded', code: 'ECONNABORTED' }) };
+    await expect(queryRangeSeries(timeout, { query: 'up', startS: 0, endS: 60, stepS: 60, resource: 'cpu', timeoutMs: 50 })).rejects.toMatchObject({
+      code: 'FORESIGHT_ERR_PROM_TIMEOUT',
+      message: expect.stringContaining('50 ms'),
+    });
+    const bad: RangeQuerier = { rangeQuery: () => Promise.reject({ status: 'error', errorType: 'http_error', httpStatus: 400, error: 'parse error at char 5' }) };
+    await expect(queryRangeSeries(bad, { query: 'up{', startS: 0, endS: 60, stepS: 60, resource: 'cpu' })).rejects.toMatchObject({
+      code: 'FORESIGHT_ERR_PROM_QUERY',
+      message: expect.stringMatching(/HTTP 400.*parse error.*up\{/),
+    });
+    expect(wrapPromError({ errorType: 'client_error', error: 'unexpected client error' }, 'q').message).toMatch(/client_error/);
+  });
+});
+
+describe('PrometheusSource', () => {
+  it('renders templates with the tenant label and escaped exclusions', () => {
+    const q = renderQuery(DEFAULT_SIGNALS[0].query, { tenantLabel: 'team', rateWindow: '5m', excludeTenants: ['kube-system', 'x"} or vector(1) #'] });
+    expect(q).toBe('sum by (team) (rate(container_cpu_usage_seconds_total{container!="",container!="POD",team!~"kube-system|x\\"\\\\} or vector\\\\(1\\\\) #"}[5m]))');
+    expect(() => renderQuery('x', { tenantLabel: 'bad label', rateWindow: '5m' })).toThrow(/label name/);
+    expect(() => renderQuery('x', { tenantLabel: 'ns', rateWindow: '5 minutes' })).toThrow(/rate window/);
+  });
+
+  it('returns per-tenant totals and the breakdown for a broken-down signal, and keeps going when one signal fails', async () => {
+    const { q } = fakeQuerier(['a'], () => 2, { method: 'GET', route: '/x' });
+    let n = 0;
+    const flaky: RangeQuerier = {
+      rangeQuery: (...args) => (n++ === 0 ? Promise.reject({ errorType: 'network_error', error: 'ECONNREFUSED' }) : q.rangeQuery(...args)),
+    };
+    const src = new PrometheusSource({
+      url: 'http://x',
+      tenantLabel: 'namespace',
+      rateWindow: '1m',
+      querier: flaky,
+      signals: [DEFAULT_SIGNALS[0], DEFAULT_SIGNALS.find((s) => s.resource === 'api_calls')!],
+    });
+    const r = await src.pull({ startS: 0, endS: 120, stepS: 60 });
+    expect(r.failures.map((f) => f.resource)).toEqual(['cpu']);
+    expect(r.breakdown[0].type).toBe('GET /x');
+    expect(r.set.series.find((s) => s.resource === 'api_calls')!.values[1]).toBe(2);
+  });
+});

@@ -1,2 +1,171 @@
-// placeholder export surface, replaced by its owner
-export function forecast_apiVersion(): i32 { return 0; }
+// Export surface of the forecasting core (Holt-Winters, VPA decaying histogram, residual quantiles). Numbers in,
+// numbers out: pointers come from `alloc`, all per-series state lives in host-owned buffers copied in per call.
+import { Status } from "../status";
+import {
+  HIST_HEADER, histAdd, histBucketStart, histInit, histNumBuckets, histPercentile,
+} from "./histogram";
+import { HW_HEADER, hwFit, hwFitScratchLen, hwForecastOne, hwRun } from "./holt-winters";
+import { quantileInPlace } from "../stats/quickselect";
+
+/** API version of the forecast area (bumped on any breaking change of these exports). */
+export function forecast_apiVersion(): i32 {
+  return 1;
+}
+
+// ---- VPA decaying histogram ----------------------------------------------------------------------------------
+
+/** Header doubles before the bucket weights in each histogram's state (stride = header + buckets). */
+export function fc_hist_header(): i32 {
+  return HIST_HEADER;
+}
+
+/** Number of buckets of exponential options (maxValue > 0, firstBucket > 0, ratio > 1); 0 when out of range. */
+export function fc_hist_num_buckets(maxValue: f64, firstBucket: f64, ratio: f64): i32 {
+  return histNumBuckets(maxValue, firstBucket, ratio);
+}
+
+/** Start of bucket `b` (0 for bucket 0), in the value's unit. */
+export function fc_hist_bucket_start(b: i32, firstBucket: f64, ratio: f64): f64 {
+  return histBucketStart(b, firstBucket, ratio);
+}
+
+/** Resets `count` histograms of `nb` buckets at `state` to empty. */
+export function fc_hist_init(state: usize, count: i32, nb: i32): void {
+  histInit(state, count, nb);
+}
+
+/**
+ * Adds n samples: sample j (value values[j], time times[j] in seconds, weight weights[j] or 1 when weights = 0)
+ * goes into histogram idx[j] (a double holding the index). halfLifeS <= 0 disables decay. Returns a Status
+ * (first problem seen; bad samples are skipped, the rest are added).
+ */
+export function fc_hist_add(
+  state: usize, count: i32, nb: i32, firstBucket: f64, ratio: f64, epsilon: f64, halfLifeS: f64,
+  idx: usize, values: usize, times: usize, weights: usize, n: i32,
+): i32 {
+  if (nb < 1 || !(firstBucket > 0.0) || !(ratio > 1.0) || !(epsilon > 0.0)) return Status.BadParam;
+  return histAdd(state, count, nb, firstBucket, ratio, epsilon, halfLifeS, idx, values, times, weights, n);
+}
+
+/**
+ * Percentiles (levels in [0,1]) of `count` histograms into out[h*nLevels + l]: VPA's Percentile (end of the
+ * bucket holding the level; 0 for an empty histogram). Returns BadParam for a level outside [0,1] (written as 0).
+ */
+export function fc_hist_percentiles(
+  state: usize, count: i32, nb: i32, firstBucket: f64, ratio: f64, epsilon: f64,
+  levels: usize, nLevels: i32, out: usize,
+): i32 {
+  let status = Status.Ok;
+  const stride = <usize>(HIST_HEADER + nb) << 3;
+  for (let h = 0; h < count; h++) {
+    for (let l = 0; l < nLevels; l++) {
+      const p = load<f64>(levels + (<usize>l << 3));
+      let v = 0.0;
+      if (p >= 0.0 && p <= 1.0) v = histPercentile(state + <usize>h * stride, nb, firstBucket, ratio, epsilon, p);
+      else status = Status.BadParam;
+      store<f64>(out + (<usize>(h * nLevels + l) << 3), v);
+    }
+  }
+  return status;
+}
+
+/**
+ * Adds the n samples (times in seconds) to one histogram one by one and writes, after each, its percentile at
+ * `level` into out[j] (the histogram's forecast at every origin, for the rolling-origin backtest). NaN samples are
+ * skipped (the previous percentile repeats).
+ */
+export function fc_hist_track(
+  h: usize, nb: i32, firstBucket: f64, ratio: f64, epsilon: f64, halfLifeS: f64,
+  values: usize, times: usize, n: i32, level: f64, out: usize,
+): i32 {
+  if (nb < 1 || !(firstBucket > 0.0) || !(ratio > 1.0) || !(epsilon > 0.0)) return Status.BadParam;
+  let status = Status.Ok;
+  const one = heap.alloc(8);
+  store<f64>(one, 0.0);
+  for (let j = 0; j < n; j++) {
+    const st = histAdd(h, 1, nb, firstBucket, ratio, epsilon, halfLifeS, one, values + (<usize>j << 3), times + (<usize>j << 3), 0, 1);
+    if (st != Status.Ok && status == Status.Ok) status = st;
+    store<f64>(out + (<usize>j << 3), histPercentile(h, nb, firstBucket, ratio, epsilon, level));
+  }
+  heap.free(one);
+  return status;
+}
+
+// ---- Holt-Winters ------------------------------------------------------------------------------------------------
+
+/** Header doubles of a Holt-Winters state (then m1 + m2 seasonal doubles). */
+export function fc_hw_header(): i32 {
+  return HW_HEADER;
+}
+
+/**
+ * Fits `count` series in one call: series i is y[off[i] .. off[i+1]) (offsets as doubles), its state at
+ * states + i*stride doubles (stride >= header + m1 + m2). m1, m2: seasonal periods in steps (0 = none); damped:
+ * 1 fits phi in [0.8, 0.98]. Writes each series' Status into status[i]; returns the worst (largest) code.
+ */
+export function fc_hw_fit_batch(
+  states: usize, stride: i32, y: usize, off: usize, count: i32, m1: i32, m2: i32, damped: i32, maxEvals: i32,
+  status: usize,
+): i32 {
+  if (stride < HW_HEADER + (m1 > 0 ? m1 : 0) + (m2 > 0 ? m2 : 0)) return Status.BufferTooSmall;
+  const scratch = heap.alloc(<usize>hwFitScratchLen(m1 > 0 ? m1 : 0, m2 > 0 ? m2 : 0) << 3);
+  let worst = 0;
+  for (let i = 0; i < count; i++) {
+    const a = <i32>load<f64>(off + (<usize>i << 3));
+    const b = <i32>load<f64>(off + (<usize>(i + 1) << 3));
+    const st = hwFit(states + (<usize>(i * stride) << 3), y + (<usize>a << 3), b - a, m1, m2, damped != 0, maxEvals, scratch);
+    store<f64>(status + (<usize>i << 3), <f64>st);
+    if (st > worst) worst = st;
+  }
+  heap.free(scratch);
+  return worst;
+}
+
+/**
+ * Online update of `count` states with new points y[off[i] .. off[i+1]) (O(new points)); when out != 0, writes
+ * after each new point the forecasts for the nH horizons (steps, doubles at hs) into out[(off[i] + j)*nH + k].
+ * Returns Ok.
+ */
+export function fc_hw_update_batch(
+  states: usize, stride: i32, y: usize, off: usize, count: i32, hs: usize, nH: i32, out: usize,
+): i32 {
+  for (let i = 0; i < count; i++) {
+    const a = <i32>load<f64>(off + (<usize>i << 3));
+    const b = <i32>load<f64>(off + (<usize>(i + 1) << 3));
+    hwRun(states + (<usize>(i * stride) << 3), y + (<usize>a << 3), b - a, hs, nH, out ? out + (<usize>(a * nH) << 3) : 0);
+  }
+  return Status.Ok;
+}
+
+/** Forecasts of `count` states for nH horizons (steps) into out[i*nH + k]. */
+export function fc_hw_forecast_batch(states: usize, stride: i32, count: i32, hs: usize, nH: i32, out: usize): i32 {
+  for (let i = 0; i < count; i++) {
+    const s = states + (<usize>(i * stride) << 3);
+    for (let k = 0; k < nH; k++) {
+      store<f64>(out + (<usize>(i * nH + k) << 3), hwForecastOne(s, <i32>load<f64>(hs + (<usize>(k << 3)))));
+    }
+  }
+  return Status.Ok;
+}
+
+// ---- quantiles ---------------------------------------------------------------------------------------------------
+
+/**
+ * Type-7 quantiles at nLevels levels (ascending not required) of the finite values among data[0..n) into out;
+ * data is left untouched. Returns TooFewPoints (and writes 0) when no value is finite.
+ */
+export function fc_quantiles(data: usize, n: i32, levels: usize, nLevels: i32, out: usize): i32 {
+  const len: i32 = n > 0 ? n : 1;
+  const tmp = heap.alloc(<usize>len << 3);
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(data + (<usize>i << 3));
+    if (isFinite(v)) store<f64>(tmp + (<usize>(c++) << 3), v);
+  }
+  for (let l = 0; l < nLevels; l++) {
+    const p = load<f64>(levels + (<usize>l << 3));
+    store<f64>(out + (<usize>l << 3), c > 0 ? quantileInPlace(tmp, c, p) : 0.0);
+  }
+  heap.free(tmp);
+  return c > 0 ? Status.Ok : Status.TooFewPoints;
+}

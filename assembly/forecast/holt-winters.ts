@@ -1,0 +1,288 @@
+// Additive Holt-Winters with optional damped trend and up to two seasonal periods, in error-correction form
+// (Hyndman & Athanasopoulos, "Forecasting: Principles and Practice" 3rd ed., section 8.3 and table 8.7, ETS(A,Ad,A)):
+//   yhat_t = l + phi*b + s1[t mod m1] + s2[t mod m2],   e = y_t - yhat_t
+//   l <- l + phi*b + alpha*e,  b <- phi*b + beta*e,  s1[t mod m1] += gamma1*e,  s2[t mod m2] += gamma2*e
+//   h-step forecast from origin t (after y_t): l + (phi + ... + phi^h) b + s1[(t+h) mod m1] + s2[(t+h) mod m2].
+// The classic form of R's HoltWinters (a, b*, g*) is the same filter with alpha = a, beta = a*b*, gamma = g*(1-a).
+// A missing value (NaN) advances the state without correction (e = 0): the forecast carries through the gap.
+//
+// State (host memory, HW_HEADER + m1 + m2 doubles):
+//   [0] alpha [1] beta [2] gamma1 [3] gamma2 [4] phi [5] level [6] trend [7] m1 [8] m2 [9] t (points consumed)
+//   [10] status of the last fit [11] mean squared one-step error of the last fit [12] scale (for constant checks)
+//   [HW_HEADER ..] s1[0..m1-1], then s2[0..m2-1]
+import { Status } from "../status";
+import { nelderMead } from "../stats/nelder-mead";
+
+export const HW_HEADER: i32 = 16;
+
+@inline function f(p: usize, i: i32): f64 {
+  return load<f64>(p + (<usize>i << 3));
+}
+@inline function put(p: usize, i: i32, v: f64): void {
+  store<f64>(p + (<usize>i << 3), v);
+}
+
+/** One filter step with observation y (NaN = gap). Returns the squared one-step error, or -1 for a gap. */
+@inline function step(s: usize, y: f64): f64 {
+  const alpha = f(s, 0), beta = f(s, 1), g1 = f(s, 2), g2 = f(s, 3), phi = f(s, 4);
+  const l = f(s, 5), b = f(s, 6);
+  const m1 = <i32>f(s, 7), m2 = <i32>f(s, 8);
+  const t = <i64>f(s, 9);
+  const p1 = m1 > 0 ? s + (<usize>(HW_HEADER + <i32>(t % m1)) << 3) : 0;
+  const p2 = m2 > 0 ? s + (<usize>(HW_HEADER + m1 + <i32>(t % m2)) << 3) : 0;
+  const sv1 = p1 ? load<f64>(p1) : 0.0;
+  const sv2 = p2 ? load<f64>(p2) : 0.0;
+  const yhat = l + phi * b + sv1 + sv2;
+  let out = -1.0;
+  if (isFinite(y)) {
+    const e = y - yhat;
+    put(s, 5, l + phi * b + alpha * e);
+    put(s, 6, phi * b + beta * e);
+    if (p1) store<f64>(p1, sv1 + g1 * e);
+    if (p2) store<f64>(p2, sv2 + g2 * e);
+    out = e * e;
+  } else {
+    put(s, 5, l + phi * b);
+    put(s, 6, phi * b);
+  }
+  put(s, 9, <f64>(t + 1));
+  return out;
+}
+
+/** h-step forecast (h >= 1) from the current state. */
+export function hwForecastOne(s: usize, h: i32): f64 {
+  const phi = f(s, 4);
+  const m1 = <i32>f(s, 7), m2 = <i32>f(s, 8);
+  const t = <i64>f(s, 9);
+  let damp = 0.0, pk = 1.0;
+  for (let k = 0; k < h; k++) {
+    pk *= phi;
+    damp += pk;
+  }
+  let v = f(s, 5) + damp * f(s, 6);
+  const target = t + <i64>h - 1;
+  if (m1 > 0) v += f(s, HW_HEADER + <i32>(target % m1));
+  if (m2 > 0) v += f(s, HW_HEADER + m1 + <i32>(target % m2));
+  return v;
+}
+
+/**
+ * Runs the filter over y[0..n) from state s. When out != 0, writes after each point i the forecasts for the nH
+ * horizons (steps, at hs as doubles) into out[i*nH + k]. Returns the sum of squared one-step errors.
+ */
+export function hwRun(s: usize, y: usize, n: i32, hs: usize, nH: i32, out: usize): f64 {
+  let sse = 0.0;
+  for (let i = 0; i < n; i++) {
+    const e2 = step(s, load<f64>(y + (<usize>i << 3)));
+    if (e2 >= 0.0) sse += e2;
+    if (out) {
+      for (let k = 0; k < nH; k++) {
+        store<f64>(out + (<usize>(i * nH + k) << 3), hwForecastOne(s, <i32>load<f64>(hs + (<usize>k << 3))));
+      }
+    }
+  }
+  return sse;
+}
+
+function meanRange(y: usize, from: i32, to: i32): f64 {
+  let s = 0.0, c = 0;
+  for (let i = from; i < to; i++) {
+    const v = load<f64>(y + (<usize>i << 3));
+    if (isFinite(v)) {
+      s += v;
+      c++;
+    }
+  }
+  return c > 0 ? s / <f64>c : NaN;
+}
+
+/**
+ * Sets the initial state from the first periods of y (classical decomposition, as R's HoltWinters start):
+ * level = mean of the first period, trend = (mean of period 2 - mean of period 1)/m1, s1[j] = mean over complete
+ * periods of (y - that period's mean) at phase j; s2 likewise on what s1 leaves. Gaps (NaN) are skipped.
+ */
+export function hwInitState(s: usize, y: usize, n: i32, m1: i32, m2: i32): void {
+  put(s, 7, <f64>m1);
+  put(s, 8, <f64>m2);
+  put(s, 9, 0.0);
+  const base = m1 > 0 ? m1 : (n < 12 ? n : 12);
+  const first = meanRange(y, 0, base < n ? base : n);
+  let level = isNaN(first) ? meanRange(y, 0, n) : first;
+  if (isNaN(level)) level = 0.0;
+  let trend = 0.0;
+  if (m1 > 0 && n >= 2 * m1) {
+    const second = meanRange(y, m1, 2 * m1);
+    if (!isNaN(second) && !isNaN(first)) trend = (second - first) / <f64>m1;
+  }
+  for (let j = 0; j < m1 + m2; j++) put(s, HW_HEADER + j, 0.0);
+  if (m1 > 0) {
+    const periods = n / m1;
+    const kmax = periods < 8 ? periods : 8;
+    for (let j = 0; j < m1; j++) {
+      let acc = 0.0, c = 0;
+      for (let k = 0; k < kmax; k++) {
+        const pm = meanRange(y, k * m1, (k + 1) * m1);
+        const v = load<f64>(y + (<usize>(k * m1 + j) << 3));
+        if (isFinite(v) && isFinite(pm)) {
+          acc += v - pm;
+          c++;
+        }
+      }
+      put(s, HW_HEADER + j, c > 0 ? acc / <f64>c : 0.0);
+    }
+  }
+  if (m2 > 0) {
+    const periods = n / m2;
+    const kmax = periods < 4 ? periods : 4;
+    for (let j = 0; j < m2; j++) {
+      let acc = 0.0, c = 0;
+      for (let k = 0; k < kmax; k++) {
+        const pm = meanRange(y, k * m2, (k + 1) * m2);
+        const i = k * m2 + j;
+        const v = load<f64>(y + (<usize>i << 3));
+        const sv1 = m1 > 0 ? f(s, HW_HEADER + i % m1) : 0.0;
+        if (isFinite(v) && isFinite(pm)) {
+          acc += v - pm - sv1;
+          c++;
+        }
+      }
+      put(s, HW_HEADER + m1 + j, c > 0 ? acc / <f64>c : 0.0);
+    }
+  }
+  // level at "time -1" so that the first one-step forecast is the period mean at phase 0 (trend centred)
+  put(s, 5, level - trend * (<f64>(m1 > 0 ? m1 : base) + 1.0) * 0.5);
+  put(s, 6, trend);
+}
+
+// Parameter map from the unit box: keeps 0 < beta < alpha, gamma1 + gamma2 < 1 - alpha (ETS admissible region,
+// FPP3 section 8.6) and phi in [0.8, 0.98] (FPP3 recommends phi >= 0.8; 0.98 keeps damping visible).
+function mapParams(u: usize, d: i32, s: usize, damped: bool): void {
+  const m1 = <i32>f(s, 7), m2 = <i32>f(s, 8);
+  let k = 0;
+  const alpha = 0.0001 + 0.9989 * load<f64>(u + (<usize>(k++) << 3));
+  const beta = alpha * 0.999 * load<f64>(u + (<usize>(k++) << 3));
+  let g1 = 0.0, g2 = 0.0, phi = 1.0;
+  if (m1 > 0) g1 = (1.0 - alpha) * 0.999 * load<f64>(u + (<usize>(k++) << 3));
+  if (m2 > 0) g2 = (1.0 - alpha - g1) * 0.999 * load<f64>(u + (<usize>(k++) << 3));
+  if (damped) phi = 0.8 + 0.18 * load<f64>(u + (<usize>(k++) << 3));
+  put(s, 0, alpha);
+  put(s, 1, beta);
+  put(s, 2, g1);
+  put(s, 3, g2);
+  put(s, 4, phi);
+}
+
+// Objective context, laid out in the fit scratch: [y, n, init state, work state, state bytes, damped]
+function objective(u: usize, d: i32, ctx: usize): f64 {
+  const y = <usize>load<f64>(ctx);
+  const n = <i32>load<f64>(ctx + 8);
+  const init = <usize>load<f64>(ctx + 16);
+  const work = <usize>load<f64>(ctx + 24);
+  const bytes = <usize>load<f64>(ctx + 32);
+  const damped = load<f64>(ctx + 40) != 0.0;
+  memory.copy(work, init, bytes);
+  mapParams(u, d, work, damped);
+  const sse = hwRun(work, y, n, 0, 0, 0);
+  // a trend that explodes shows up as a huge or non-finite error
+  return sse;
+}
+
+/** Scratch doubles hwFit needs for a state of m1 + m2 seasons. */
+export function hwFitScratchLen(m1: i32, m2: i32): i32 {
+  return 2 * (HW_HEADER + m1 + m2) + 8 + 13 * 6 + 16;
+}
+
+/**
+ * Fits the parameters by bounded Nelder-Mead on the one-step squared error and leaves s at the state after the
+ * last point. Seasons longer than half the series are dropped (status FallbackNonSeasonal when m1 had to go).
+ * Returns a Status; the state is always usable (a finite level, zero trend at worst).
+ */
+export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: bool, maxEvals: i32, scratch: usize): i32 {
+  let status = Status.Ok;
+  let finite = 0, nonFinite = 0;
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(y + (<usize>i << 3));
+    if (isFinite(v)) {
+      finite++;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    } else if (!isNaN(v)) nonFinite++;
+  }
+  let m1 = m1In > 1 ? m1In : 0;
+  let m2 = m2In > 1 ? m2In : 0;
+  if (m2 > 0 && n < 2 * m2) m2 = 0;
+  if (m1 > 0 && n < 2 * m1) {
+    m1 = 0;
+    status = Status.FallbackNonSeasonal;
+  }
+  if (m1 == 0 && m2 > 0) {
+    m1 = m2;
+    m2 = 0;
+  }
+  // keep the state's seasonal capacity as the host laid it out (m1In + m2In doubles), zeroing what is unused
+  hwInitState(s, y, n, m1, m2);
+  put(s, 0, 0.5);
+  put(s, 1, 0.0);
+  put(s, 2, 0.0);
+  put(s, 3, 0.0);
+  put(s, 4, damped ? 0.98 : 1.0);
+  put(s, 12, Math.max(Math.abs(lo), Math.abs(hi)));
+  if (finite < 2) {
+    put(s, 5, finite == 1 ? lo : 0.0);
+    put(s, 6, 0.0);
+    put(s, 9, <f64>n);
+    put(s, 10, <f64>Status.TooFewPoints);
+    put(s, 11, 0.0);
+    return Status.TooFewPoints;
+  }
+  if (hi - lo <= 1e-12 * Math.max(Math.abs(hi), 1e-300)) {
+    hwInitState(s, y, n, 0, 0);
+    put(s, 7, <f64>m1);
+    put(s, 8, <f64>m2);
+    put(s, 5, lo);
+    put(s, 6, 0.0);
+    put(s, 0, 0.5);
+    put(s, 9, <f64>n);
+    put(s, 10, <f64>Status.Constant);
+    put(s, 11, 0.0);
+    return Status.Constant;
+  }
+  const bytes = <usize>(HW_HEADER + m1 + m2) << 3;
+  const init = scratch;
+  const work = init + bytes;
+  const ctx = work + bytes;
+  const u = ctx + 64;
+  const nm = u + 64;
+  memory.copy(init, s, bytes);
+  store<f64>(ctx, <f64>y);
+  store<f64>(ctx + 8, <f64>n);
+  store<f64>(ctx + 16, <f64>init);
+  store<f64>(ctx + 24, <f64>work);
+  store<f64>(ctx + 32, <f64>bytes);
+  store<f64>(ctx + 40, damped ? 1.0 : 0.0);
+  let d = 2;
+  store<f64>(u, 0.3);
+  store<f64>(u + 8, 0.1);
+  if (m1 > 0) store<f64>(u + (<usize>(d++) << 3), 0.1);
+  if (m2 > 0) store<f64>(u + (<usize>(d++) << 3), 0.1);
+  if (damped) store<f64>(u + (<usize>(d++) << 3), 0.9);
+  const best = nelderMead(objective, d, u, 0.2, maxEvals, 1e-7, ctx, nm);
+  memory.copy(s, init, bytes);
+  mapParams(u, d, s, damped);
+  const sse = hwRun(s, y, n, 0, 0, 0);
+  put(s, 10, <f64>status);
+  put(s, 11, sse / <f64>finite);
+  if (!isFinite(best) || !isFinite(f(s, 5)) || !isFinite(f(s, 6))) {
+    // the optimiser found nothing usable: fall back to simple exponential smoothing of the level
+    memory.copy(s, init, bytes);
+    put(s, 0, 0.3);
+    put(s, 1, 0.0);
+    put(s, 2, 0.0);
+    put(s, 3, 0.0);
+    put(s, 4, 1.0);
+    hwRun(s, y, n, 0, 0, 0);
+  }
+  if (nonFinite > 0 && status == Status.Ok) status = Status.NonFinite;
+  return status;
+}

@@ -1,0 +1,160 @@
+// The allocation policy shared by the backtest, the live loop and the actuator: forecast quantiles -> one allocation.
+//
+// API (pure functions over a small, plain, serialisable per-(tenant, resource) state; no I/O, no clock):
+//
+//   const cfg = allocationConfig({ targetShortage: 0.02 });     // every knob has a default (see AllocationConfig)
+//   let state = newAllocationState(cfg);                         // one per (tenant, resource)
+//   // 1. For each newly observed sample (oldest first): the usage and the allocation that was IN FORCE then.
+//   state = observe(state, { timeS, usage, allocation }, cfg);   // calibration (ACI) + reclamation tracking
+//   // 2. Once per decision, from the forecast made on the samples observed so far:
+//   const d = decide(state, {
+//     nowS,                        // time of the decision (the allocation applies from nowS + lead)
+//     levels,                      // forecast quantile levels, ascending (e.g. FORECAST_LEVELS)
+//     next,                        // quantiles (same order) of usage at the first step the allocation covers
+//     window,                      // per level, the max over the horizons the allocation covers (lead .. lead+30 min)
+//     recentPeak,                  // max observed usage over cfg.bounds.safetyWindowS (recentPeak() in bounds.ts)
+//   }, cfg);
+//   state = d.state;               // d.allocation: the value to apply; d.recommendation: {target, lowerBound,
+//                                  // upperBound, uncappedTarget} in the VPA's shape; d.reason: why it changed or not.
+//
+// The chain (VPA-recommender style post-processors, each in its own file):
+//   quantile choice at the calibrated level (quantile-grid.ts, calibration.ts: per-tenant adaptive conformal
+//   inference keeps the realised shortage rate at cfg.targetShortage) -> increase at once when the level's quantile
+//   for the next step exceeds the allocation, to the window quantile (so one change covers the next 30 minutes) ->
+//   shrink only when reclaim.ts allows (usage below 75% of the allocation for cfg.reclaim.afterS, hysteresis) ->
+//   rate-limit.ts (at most maxChangesPerHour; decreases leave room for an increase) -> bounds.ts (min, max, never below
+//   the recent peak).
+// The pooled shadow reserve across tenants is sized by `shadowReserve()` in shadow-reserve.ts.
+import type { Recommendation } from '../model/snapshot.js';
+import { DEFAULT_BOUNDS, applyBounds, type BoundsConfig } from './bounds.js';
+import { DEFAULT_CALIBRATION, calibrateLevel, initialLevel, type CalibrationConfig } from './calibration.js';
+import { valueAtLevel } from './quantile-grid.js';
+import { DEFAULT_RATE_LIMIT, mayChange, type RateLimitConfig } from './rate-limit.js';
+import { DEFAULT_RECLAIM, mayReclaim, trackLowUsage, type ReclaimConfig } from './reclaim.js';
+
+/** Quantile levels the policy asks the engine for: dense in the upper tail where allocations live. */
+export const FORECAST_LEVELS: readonly number[] = Object.freeze([0.5, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999]);
+
+export interface AllocationConfig extends CalibrationConfig {
+  reclaim: ReclaimConfig;
+  rateLimit: RateLimitConfig;
+  bounds: BoundsConfig;
+}
+
+export type AllocationConfigInput = Partial<CalibrationConfig> & {
+  reclaim?: Partial<ReclaimConfig>;
+  rateLimit?: Partial<RateLimitConfig>;
+  bounds?: Partial<BoundsConfig>;
+};
+
+/** Fills every unset knob with its default (frozen result). */
+export function allocationConfig(input: AllocationConfigInput = {}): Readonly<AllocationConfig> {
+  const { reclaim, rateLimit, bounds, ...cal } = input;
+  const cfg: AllocationConfig = {
+    ...DEFAULT_CALIBRATION,
+    ...stripUndefined(cal),
+    reclaim: { ...DEFAULT_RECLAIM, ...stripUndefined(reclaim ?? {}) },
+    rateLimit: { ...DEFAULT_RATE_LIMIT, ...stripUndefined(rateLimit ?? {}) },
+    bounds: { ...DEFAULT_BOUNDS, ...stripUndefined(bounds ?? {}) },
+  };
+  if (!(cfg.targetShortage > 0 && cfg.targetShortage < 1)) throw new RangeError(`targetShortage must be in (0, 1), got ${cfg.targetShortage}`);
+  return Object.freeze(cfg);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export interface AllocationState {
+  /** The allocation last decided (NaN before the first decision). */
+  allocation: number;
+  /** The calibrated quantile level for the next decision. */
+  level: number;
+  /** Start of the ongoing run of low-usage samples (NaN: none). */
+  lowSinceS: number;
+  /** Decision times of the changes in the last hour, ascending. */
+  changeTimesS: number[];
+  /** Outcomes seen and how many ran short (for reporting the realised rate). */
+  outcomes: number;
+  shortages: number;
+}
+
+export function newAllocationState(cfg: AllocationConfig): AllocationState {
+  return { allocation: NaN, level: initialLevel(cfg), lowSinceS: NaN, changeTimesS: [], outcomes: 0, shortages: 0 };
+}
+
+export interface Observation {
+  timeS: number;
+  /** Observed usage (NaN: missing, ignored). */
+  usage: number;
+  /** The allocation that was in force at timeS (NaN: none yet, ignored). */
+  allocation: number;
+}
+
+/** Feeds one matured outcome: calibrates the level on shortage or not, and tracks low usage for reclamation. */
+export function observe(state: AllocationState, o: Observation, cfg: AllocationConfig): AllocationState {
+  if (!Number.isFinite(o.usage) || !Number.isFinite(o.allocation)) return state;
+  const short = o.usage > o.allocation;
+  return {
+    ...state,
+    level: calibrateLevel(state.level, short, cfg),
+    lowSinceS: trackLowUsage(state.lowSinceS, o.timeS, o.usage, o.allocation, cfg.reclaim),
+    outcomes: state.outcomes + 1,
+    shortages: state.shortages + (short ? 1 : 0),
+  };
+}
+
+export interface DecisionInput {
+  nowS: number;
+  levels: readonly number[];
+  next: ArrayLike<number>;
+  window: ArrayLike<number>;
+  recentPeak: number;
+}
+
+export type DecisionReason = 'initial' | 'increase' | 'reclaim' | 'hold' | 'rate-limited';
+
+export interface Decision {
+  state: AllocationState;
+  allocation: number;
+  recommendation: Recommendation;
+  reason: DecisionReason;
+}
+
+/** One decision: see the chain at the top of this file. */
+export function decide(state: AllocationState, input: DecisionInput, cfg: AllocationConfig): Decision {
+  const need = valueAtLevel(input.levels, input.next, state.level);
+  const cover = Math.max(need, valueAtLevel(input.levels, input.window, state.level));
+  const proposed = applyBounds(cover, input.recentPeak, cfg.bounds);
+  const cur = state.allocation;
+  const changeTimesS = state.changeTimesS.slice();
+  let allocation = cur;
+  let reason: DecisionReason = 'hold';
+  if (!Number.isFinite(cur)) {
+    allocation = proposed;
+    reason = 'initial';
+  } else if (applyBounds(need, input.recentPeak, cfg.bounds) > cur) {
+    if (mayChange(changeTimesS, input.nowS, true, cfg.rateLimit)) {
+      allocation = proposed;
+      reason = 'increase';
+    } else reason = 'rate-limited';
+  } else if (mayReclaim(cur, proposed, state.lowSinceS, input.nowS, cfg.reclaim)) {
+    if (mayChange(changeTimesS, input.nowS, false, cfg.rateLimit)) {
+      allocation = proposed;
+      reason = 'reclaim';
+    } else reason = 'rate-limited';
+  }
+  let lowSinceS = state.lowSinceS;
+  if (allocation !== cur) {
+    if (Number.isFinite(cur)) changeTimesS.push(input.nowS);
+    // After a shrink, usage must prove itself low against the new, smaller allocation.
+    if (allocation < cur) lowSinceS = NaN;
+  }
+  const recommendation: Recommendation = {
+    target: allocation,
+    lowerBound: applyBounds(valueAtLevel(input.levels, input.next, 0.5), NaN, cfg.bounds),
+    upperBound: applyBounds(valueAtLevel(input.levels, input.window, cfg.maxLevel), input.recentPeak, cfg.bounds),
+    uncappedTarget: cover,
+  };
+  return { state: { ...state, allocation, lowSinceS, changeTimesS }, allocation, recommendation, reason };
+}

@@ -1,5 +1,6 @@
 // The immutable result of one engine cycle: what /metrics, the API and the actuator read. Published whole, never mutated.
-import type { SeriesForecast } from '../core/types.js';
+import type { AccuracyStat, SeriesForecast } from '../core/types.js';
+import type { TenantProfile } from './profile.js';
 
 /** A recommendation in the VPA's shape, in the resource's base unit (cores, bytes, ...). */
 export interface Recommendation {
@@ -58,4 +59,13 @@ export interface Snapshot {
   /** Keyed by seriesKey(tenant, resource). */
   resources: ReadonlyMap<string, ResourceState>;
   shadow: readonly ShadowPlan[];
+  /** Behavioural profile per tenant (added by the sidecar loop; optional for other producers). */
+  profiles?: ReadonlyMap<string, TenantProfile>;
+  /** Live accuracy per model and horizon, as the engine tracks it. */
+  accuracy?: readonly AccuracyStat[];
+  /** Series count per (model, horizon) of the latest model choice: key `${model}\u0000${horizonS}`. */
+  modelsChosen?: ReadonlyMap<string, number>;
+  /** Last successful pull (UNIX seconds, engine clock) and the error of the latest failed one. */
+  lastPullS?: number;
+  lastError?: string;
 }

@@ -1,0 +1,52 @@
+// Binds the shared allocation policy (src/logic/allocation.ts, also used by the backtest) to the loop: keeps one
+// policy state per series, feeds it the samples observed since the last decision, and turns the engine's quantiles
+// into the policy's `next` and `window` inputs.
+import { allocationConfig, decide, newAllocationState, observe, type AllocationConfigInput, type AllocationState } from '../logic/allocation.js';
+import type { Recommendation } from '../model/snapshot.js';
+import { seriesKey } from '../model/series.js';
+import type { DecideFn, DecideInput } from './types.js';
+
+export interface AllocationDecider {
+  decide: DecideFn;
+  /** Frees the state of a series that vanished. */
+  forget(key: string): void;
+  readonly size: number;
+}
+
+export function createAllocationDecider(input: AllocationConfigInput = {}): AllocationDecider {
+  const cfg = allocationConfig(input);
+  const states = new Map<string, AllocationState>();
+  const fn: DecideFn = (d: DecideInput): Recommendation | undefined => {
+    const key = seriesKey(d.tenant, d.resource);
+    let st = states.get(key) ?? newAllocationState(cfg);
+    if (d.newPoints) {
+      const { startS, intervalS, values } = d.newPoints;
+      for (let i = 0; i < values.length; i++) st = observe(st, { timeS: startS + i * intervalS, usage: values[i], allocation: st.allocation }, cfg);
+    }
+    const nq = d.quantiles.length;
+    const nh = d.horizonsS.length;
+    const q = d.forecast.quantiles;
+    if (q.length < nq * nh || nh === 0) return undefined;
+    const next = q.subarray(0, nq);
+    const window = new Float64Array(nq).fill(-Infinity);
+    for (let h = 0; h < nh; h++) for (let k = 0; k < nq; k++) window[k] = Math.max(window[k], q[h * nq + k]);
+    const out = decide(st, { nowS: d.nowS, levels: d.quantiles, next, window, recentPeak: d.recentPeak }, cfg);
+    let rec = out.recommendation;
+    let state = out.state;
+    // Quarantine: an anomalous tenant gets no proactive scale-up; it keeps its allocation (never below its recent peak).
+    if (d.quarantined && Number.isFinite(st.allocation) && out.allocation > st.allocation) {
+      const held = Math.max(st.allocation, Number.isFinite(d.recentPeak) ? d.recentPeak : 0);
+      rec = { ...rec, target: held };
+      state = { ...st, allocation: held };
+    }
+    states.set(key, state);
+    return rec;
+  };
+  return {
+    decide: fn,
+    forget: (key) => states.delete(key),
+    get size() {
+      return states.size;
+    },
+  };
+}

@@ -1,0 +1,525 @@
+// The engine loop: runOnce = pull -> store -> profile -> train/update -> forecast -> anomaly -> decide -> publish,
+// each step timed; a failing tenant is logged, counted and skipped; every cycle publishes an immutable Snapshot.
+import type { ForecastEngine, SeriesForecast } from '../core/types.js';
+import { HistoryStore } from '../model/history-store.js';
+import { apiMix, profileSignal, type TenantProfile } from '../model/profile.js';
+import { seriesKey } from '../model/series.js';
+import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
+import type { BreakdownSeries, HistorySource } from '../sources/history-source.js';
+import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
+import {
+  noMetrics,
+  silentLogger,
+  type AnomalyFn,
+  type Clock,
+  type DecideFn,
+  type DecideInput,
+  type Logger,
+  type LoopMetrics,
+  type LoopStep,
+  type SnapshotSink,
+} from './types.js';
+
+export interface EngineLoopOptions {
+  /** Grid spacing of every series, seconds (the engine's intervalS). */
+  intervalS: number;
+  /** History kept per series, points (a week at 5 minutes = 2,016). */
+  historyPoints: number;
+  /** Full refit and model choice every this many seconds of engine time (default 3,600). */
+  retrainEveryS: number;
+  /** A series whose newest sample is older than this is stale (its forecast is kept but marked). */
+  staleAfterS: number;
+  /** A tenant with no sample for this long is dropped (models and history freed). */
+  vanishAfterS: number;
+  /** Points re-pulled at the start of each incremental pull (late scrapes, rate windows). */
+  overlapPoints: number;
+  /** Profiles are recomputed every this many seconds of engine time. */
+  profileEveryS: number;
+  /** Window of the "recent peak" safety floor, seconds. */
+  recentPeakS: number;
+  /** Series per engine.fit call (bounds the float64 copies alive at once). */
+  fitBatch: number;
+  /** Exclude anomalous tenants from (re)training. */
+  quarantine: boolean;
+}
+
+export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
+  intervalS: 300,
+  historyPoints: 2016,
+  retrainEveryS: 3600,
+  staleAfterS: 900,
+  vanishAfterS: 86_400,
+  overlapPoints: 2,
+  profileEveryS: 3600,
+  recentPeakS: 3600,
+  fitBatch: 500,
+  quarantine: true,
+};
+
+export interface EngineLoopDeps {
+  source: HistorySource;
+  engine: ForecastEngine;
+  clock: Clock;
+  decide?: DecideFn;
+  anomaly?: AnomalyFn;
+  logger?: Logger;
+  metrics?: LoopMetrics;
+  /** Called when a series vanishes (e.g. to free allocation state). */
+  onVanish?: (key: string) => void;
+  /** Only these resources are forecast (default: every signal of the source). */
+  forecastResources?: readonly string[];
+}
+
+/** Outcome of one cycle, for tests and logs. */
+export interface CycleReport {
+  cycle: number;
+  ok: boolean;
+  pulledPoints: number;
+  retrained: boolean;
+  failedSeries: number;
+  durationsS: Partial<Record<LoopStep, number>>;
+  error?: string;
+}
+
+export class EngineLoop {
+  readonly options: EngineLoopOptions;
+  readonly store: HistoryStore;
+  readonly hub = new SnapshotHub();
+  #d: Required<Omit<EngineLoopDeps, 'decide' | 'anomaly' | 'forecastResources' | 'onVanish'>> & Pick<EngineLoopDeps, 'decide' | 'anomaly' | 'forecastResources' | 'onVanish'>;
+  #cycle = 0;
+  #pulledUntilS = -Infinity;
+  #lastRetrainS = -Infinity;
+  #lastProfileS = -Infinity;
+  #profiles = new Map<string, TenantProfile>();
+  #breakdown = new Map<string, Map<string, BreakdownSeries>>();
+  #anomalies = new Map<string, AnomalyState>();
+  #recs = new Map<string, Recommendation>();
+  #forecasts = new Map<string, SeriesForecast>();
+  #modelsChosen = new Map<string, number>();
+  #timer?: NodeJS.Timeout;
+  #running?: Promise<CycleReport>;
+  #stopped = false;
+
+  constructor(deps: EngineLoopDeps, options: Partial<EngineLoopOptions> = {}) {
+    this.options = { ...DEFAULT_LOOP_OPTIONS, ...options };
+    if (deps.engine.options.intervalS !== this.options.intervalS) {
+      throw new RangeError(`engine interval ${deps.engine.options.intervalS}s differs from loop interval ${this.options.intervalS}s`);
+    }
+    this.#d = { logger: silentLogger, metrics: noMetrics, ...deps };
+    this.store = new HistoryStore(this.options.intervalS, this.options.historyPoints);
+  }
+
+  /** The latest published snapshot (undefined before the first cycle). */
+  latest(): Snapshot | undefined {
+    return this.hub.latest();
+  }
+
+  /** Subscribes to every published snapshot; returns the unsubscribe function. */
+  onSnapshot(fn: (s: Snapshot) => void | Promise<void>): () => void {
+    return this.hub.subscribe({ publish: fn });
+  }
+
+  /** Adds a sink (e.g. the actuator). */
+  addSink(sink: SnapshotSink): () => void {
+    return this.hub.subscribe(sink);
+  }
+
+  /** Whether a cycle has succeeded (for /readyz). */
+  get ready(): boolean {
+    const s = this.hub.latest();
+    return s !== undefined && this.hub.successes > 0;
+  }
+
+  async #timed<T>(step: LoopStep, durations: CycleReport['durationsS'], fn: () => T | Promise<T>): Promise<T> {
+    const t0 = process.hrtime.bigint();
+    try {
+      return await fn();
+    } finally {
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      durations[step] = s;
+      this.#d.metrics.stepDuration(step, s);
+    }
+  }
+
+  /** Runs one cycle. Never rejects: failures are reported, counted and published as a stale snapshot. */
+  runOnce(): Promise<CycleReport> {
+    if (this.#running) return this.#running;
+    this.#running = this.#runOnce().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #runOnce(): Promise<CycleReport> {
+    const { source, engine, clock, logger, metrics } = this.#d;
+    const o = this.options;
+    const step = o.intervalS;
+    const cycle = ++this.#cycle;
+    const durations: CycleReport['durationsS'] = {};
+    const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, failedSeries: 0, durationsS: durations };
+    const nowS = clock.nowS();
+    const endS = Math.floor(nowS / step) * step;
+    const first = this.#pulledUntilS === -Infinity;
+    const startS = first ? endS - (o.historyPoints - 1) * step : Math.min(endS, this.#pulledUntilS - o.overlapPoints * step);
+
+    // pull
+    let pulled;
+    try {
+      pulled = await this.#timed('pull', durations, () => source.pull({ startS, endS, stepS: step }));
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      metrics.error('pull');
+      metrics.cycle('failure');
+      logger.error({ err: e, code: e.code, origin: source.origin, cycle }, 'pull failed: serving the last forecasts, marked stale');
+      report.error = e.message;
+      await this.#timed('publish', durations, () => this.#publishStale(nowS, e.message));
+      return report;
+    }
+    for (const f of pulled.failures) {
+      metrics.error('pull');
+      logger.warn({ resource: f.resource, err: f.error, code: (f.error as Error & { code?: string }).code }, 'signal pull failed; other signals kept');
+    }
+
+    // store
+    const wanted = this.#d.forecastResources ? new Set(this.#d.forecastResources) : undefined;
+    await this.#timed('store', durations, () => {
+      for (const s of pulled.set.series) {
+        if (wanted && !wanted.has(s.resource)) continue;
+        if (s.intervalS !== step) {
+          metrics.error('store');
+          logger.warn({ tenant: s.tenant, resource: s.resource, intervalS: s.intervalS }, 'series at a different interval; skipped');
+          continue;
+        }
+        report.pulledPoints += s.values.length;
+        this.store.writeSeries(seriesKey(s.tenant, s.resource), s);
+      }
+      for (const b of pulled.breakdown) {
+        let m = this.#breakdown.get(b.tenant);
+        if (!m) this.#breakdown.set(b.tenant, (m = new Map()));
+        const prev = m.get(b.type);
+        m.set(b.type, prev ? mergeBreakdown(prev, b, o.historyPoints) : b);
+      }
+      this.#pulledUntilS = endS;
+      this.#dropVanished(endS);
+    });
+
+    // profile
+    if (endS - this.#lastProfileS >= o.profileEveryS || first) {
+      await this.#timed('profile', durations, () => this.#profile(endS));
+      this.#lastProfileS = endS;
+    }
+
+    // anomaly (before training: quarantined tenants are kept out of it)
+    if (this.#d.anomaly) await this.#timed('anomaly', durations, () => this.#scoreAnomalies());
+
+    // train: new series always, every series when retraining is due
+    const retrain = endS - this.#lastRetrainS >= o.retrainEveryS;
+    report.retrained = retrain;
+    await this.#timed('train', durations, () => {
+      const keys: string[] = [];
+      for (const s of this.store.values()) {
+        const quarantined = o.quarantine && this.#anomalies.get(s.tenant)?.anomalous === true;
+        if (!engine.has(s.key) || (retrain && !quarantined)) keys.push(s.key);
+      }
+      report.failedSeries += this.#fit(keys);
+      if (retrain) this.#lastRetrainS = endS;
+    });
+
+    // update: feed points the models have not seen
+    await this.#timed('update', durations, () => {
+      const keys: string[] = [];
+      const pts: Float64Array[] = [];
+      for (const s of this.store.values()) {
+        if (!engine.has(s.key) || s.fedUntilS >= s.lastS) continue;
+        const w = this.store.since(s.key, s.fedUntilS);
+        if (!w || w.values.length === 0) continue;
+        keys.push(s.key);
+        pts.push(w.values);
+      }
+      report.failedSeries += this.#each('update', keys, pts, (k, p) => engine.update(k, p));
+      for (const k of keys) {
+        const s = this.store.get(k);
+        if (s) s.fedUntilS = s.lastS;
+      }
+    });
+
+    // forecast
+    await this.#timed('forecast', durations, () => {
+      const keys = [...this.store.keys()].filter((k) => engine.has(k));
+      report.failedSeries += this.#forecast(keys);
+    });
+
+    // decide
+    await this.#timed('decide', durations, () => this.#decide(endS));
+
+    await this.#timed('publish', durations, () => this.#publish(endS, pulled.failures.length === 0 ? undefined : `${pulled.failures.length} signal(s) failed`));
+    metrics.cycle('success');
+    report.ok = true;
+    logger.debug({ cycle, durations, series: this.store.size, retrained: retrain }, 'cycle done');
+    return report;
+  }
+
+  /** Runs fn on the whole batch; if it throws, retries one key at a time and skips the failing ones. */
+  #each(stage: string, keys: string[], data: Float64Array[], fn: (k: string[], d: Float64Array[]) => void): number {
+    if (keys.length === 0) return 0;
+    try {
+      fn(keys, data);
+      return 0;
+    } catch {
+      let failed = 0;
+      for (let i = 0; i < keys.length; i++) {
+        try {
+          fn([keys[i]], [data[i]]);
+        } catch (err) {
+          failed++;
+          const s = this.store.get(keys[i]);
+          this.#d.metrics.error(stage);
+          this.#d.logger.warn({ tenant: s?.tenant, resource: s?.resource, err, code: (err as { code?: string }).code }, `${stage} failed; series skipped this cycle`);
+          if (stage === 'update') this.#d.engine.remove(keys[i]);
+        }
+      }
+      return failed;
+    }
+  }
+
+  #fit(keys: string[]): number {
+    let failed = 0;
+    const b = this.options.fitBatch;
+    for (let i = 0; i < keys.length; i += b) {
+      const ks = keys.slice(i, i + b);
+      const hs = ks.map((k) => this.store.window(k)!.values);
+      failed += this.#each('train', ks, hs, (k, h) => this.#d.engine.fit(k, h));
+      for (const k of ks) {
+        const s = this.store.get(k);
+        if (s && this.#d.engine.has(k)) s.fedUntilS = s.lastS;
+      }
+    }
+    return failed;
+  }
+
+  #forecast(keys: string[]): number {
+    const { engine, metrics, logger } = this.#d;
+    let failed = 0;
+    let results: SeriesForecast[] = [];
+    try {
+      results = engine.forecast(keys);
+    } catch {
+      for (const k of keys) {
+        try {
+          results.push(...engine.forecast([k]));
+        } catch (err) {
+          failed++;
+          const s = this.store.get(k);
+          metrics.error('forecast');
+          logger.warn({ tenant: s?.tenant, resource: s?.resource, err }, 'forecast failed; previous forecast kept');
+        }
+      }
+    }
+    this.#modelsChosen.clear();
+    const hs = engine.options.horizonsS;
+    for (const f of results) {
+      this.#forecasts.set(f.key, f);
+      f.models.forEach((m, h) => {
+        const key = `${m}\u0000${hs[h]}`;
+        this.#modelsChosen.set(key, (this.#modelsChosen.get(key) ?? 0) + 1);
+      });
+    }
+    return failed;
+  }
+
+  #decide(nowS: number): void {
+    const decide = this.#d.decide;
+    if (!decide) return;
+    const e = this.#d.engine.options;
+    const peakN = Math.max(1, Math.round(this.options.recentPeakS / this.options.intervalS));
+    for (const s of this.store.values()) {
+      const f = this.#forecasts.get(s.key);
+      if (!f) continue;
+      try {
+        const rec = decide({
+          tenant: s.tenant,
+          resource: s.resource,
+          forecast: f,
+          horizonsS: e.horizonsS,
+          quantiles: e.quantiles,
+          usage: s.lastValue,
+          recentPeak: peakOf(this.store.window(s.key, peakN)?.values),
+          previous: this.#recs.get(s.key),
+          newPoints: this.#newSinceDecision(s.key, s.lastS),
+          quarantined: this.options.quarantine && this.#anomalies.get(s.tenant)?.anomalous === true,
+          nowS,
+        });
+        if (rec) this.#recs.set(s.key, rec);
+      } catch (err) {
+        this.#d.metrics.error('decide');
+        this.#d.logger.warn({ tenant: s.tenant, resource: s.resource, err }, 'allocation failed; previous recommendation kept');
+      }
+    }
+  }
+
+  #decidedUntil = new Map<string, number>();
+
+  #newSinceDecision(key: string, lastS: number): DecideInput['newPoints'] {
+    const after = this.#decidedUntil.get(key) ?? lastS - this.options.intervalS;
+    this.#decidedUntil.set(key, lastS);
+    const w = this.store.since(key, after);
+    return w ? { startS: w.startS, intervalS: this.options.intervalS, values: w.values } : undefined;
+  }
+
+  #scoreAnomalies(): void {
+    const fn = this.#d.anomaly!;
+    const byTenant = new Map<string, Map<string, { startS: number; values: Float64Array }>>();
+    const n = Math.min(this.options.historyPoints, Math.max(12, Math.round(86_400 / this.options.intervalS)));
+    for (const s of this.store.values()) {
+      const w = this.store.window(s.key, n);
+      if (!w) continue;
+      let m = byTenant.get(s.tenant);
+      if (!m) byTenant.set(s.tenant, (m = new Map()));
+      m.set(s.resource, w);
+    }
+    for (const [tenant, windows] of byTenant) {
+      try {
+        this.#anomalies.set(tenant, fn({ tenant, windows, intervalS: this.options.intervalS, previous: this.#anomalies.get(tenant) }));
+      } catch (err) {
+        this.#d.metrics.error('anomaly');
+        this.#d.logger.warn({ tenant, err }, 'anomaly scoring failed; tenant skipped');
+      }
+    }
+  }
+
+  #profile(endS: number): void {
+    const byTenant = new Map<string, TenantProfile>();
+    for (const s of this.store.values()) {
+      try {
+        const w = this.store.window(s.key)!;
+        let p = byTenant.get(s.tenant);
+        if (!p) byTenant.set(s.tenant, (p = { tenant: s.tenant, atS: endS, signals: {}, apiMix: {} }));
+        p.signals[s.resource] = profileSignal(s.resource, w.values, w.startS, this.options.intervalS);
+      } catch (err) {
+        this.#d.metrics.error('profile');
+        this.#d.logger.warn({ tenant: s.tenant, resource: s.resource, err }, 'profile failed; tenant skipped');
+      }
+    }
+    for (const [tenant, p] of byTenant) {
+      const types = this.#breakdown.get(tenant);
+      if (types) p.apiMix = apiMix(new Map([...types].map(([t, b]) => [t, b.values])));
+      Object.freeze(p);
+    }
+    this.#profiles = byTenant;
+  }
+
+  #dropVanished(endS: number): void {
+    for (const s of [...this.store.values()]) {
+      if (endS - s.lastSampleS > this.options.vanishAfterS) {
+        this.store.delete(s.key);
+        this.#d.engine.remove(s.key);
+        this.#forecasts.delete(s.key);
+        this.#recs.delete(s.key);
+        this.#decidedUntil.delete(s.key);
+        this.#d.onVanish?.(s.key);
+        this.#d.logger.info({ tenant: s.tenant, resource: s.resource, lastSampleS: s.lastSampleS }, 'series vanished; models dropped');
+      }
+    }
+    const tenants = new Set([...this.store.values()].map((s) => s.tenant));
+    for (const t of [...this.#breakdown.keys()]) if (!tenants.has(t)) this.#breakdown.delete(t);
+    for (const t of [...this.#anomalies.keys()]) if (!tenants.has(t)) this.#anomalies.delete(t);
+  }
+
+  #publish(endS: number, lastError?: string): Promise<void> {
+    const e = this.#d.engine;
+    const peakN = Math.max(1, Math.round(this.options.recentPeakS / this.options.intervalS));
+    const resources = new Map<string, ResourceState>();
+    for (const s of this.store.values()) {
+      resources.set(s.key, Object.freeze({
+        tenant: s.tenant,
+        resource: s.resource,
+        usage: s.lastValue,
+        lastSampleS: s.lastSampleS,
+        recentPeak: peakOf(this.store.window(s.key, peakN)?.values),
+        historyPoints: s.count,
+        forecast: this.#forecasts.get(s.key),
+        recommendation: this.#recs.get(s.key),
+        anomaly: this.#anomalies.get(s.tenant),
+        stale: endS - s.lastSampleS > this.options.staleAfterS,
+      }));
+    }
+    let accuracy: Snapshot['accuracy'] = [];
+    try {
+      accuracy = e.accuracy();
+    } catch (err) {
+      this.#d.metrics.error('accuracy');
+      this.#d.logger.warn({ err }, 'engine accuracy unavailable');
+    }
+    const snap: Snapshot = {
+      cycle: this.#cycle,
+      createdS: endS,
+      stale: false,
+      horizonsS: e.options.horizonsS,
+      quantiles: e.options.quantiles,
+      resources,
+      shadow: [],
+      profiles: new Map(this.#profiles),
+      accuracy,
+      modelsChosen: new Map(this.#modelsChosen),
+      lastPullS: endS,
+      lastError,
+    };
+    return this.#emit(snap, true);
+  }
+
+  #publishStale(nowS: number, error: string): Promise<void> {
+    const prev = this.hub.latest();
+    const e = this.#d.engine.options;
+    const snap: Snapshot = prev
+      ? { ...prev, cycle: this.#cycle, stale: true, lastError: error }
+      : { cycle: this.#cycle, createdS: nowS, stale: true, horizonsS: e.horizonsS, quantiles: e.quantiles, resources: new Map(), shadow: [], lastError: error };
+    return this.#emit(snap, false);
+  }
+
+  async #emit(snap: Snapshot, success: boolean): Promise<void> {
+    const errors = await publishSnapshot(this.hub, snap, success);
+    for (const err of errors) {
+      this.#d.metrics.error('publish');
+      this.#d.logger.warn({ err }, 'snapshot subscriber failed');
+    }
+  }
+
+  /** Runs a cycle now and then every `periodMs` (measured from the end of a cycle) until stop(). */
+  start(periodMs: number): void {
+    this.#stopped = false;
+    const tick = async () => {
+      if (this.#stopped) return;
+      await this.runOnce();
+      if (!this.#stopped) this.#timer = setTimeout(tick, periodMs);
+    };
+    void tick();
+  }
+
+  /** Stops scheduling and waits for a running cycle to finish. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#running) await this.#running;
+  }
+}
+
+function peakOf(values: Float64Array | undefined): number {
+  if (!values) return NaN;
+  let m = NaN;
+  for (const v of values) if (!Number.isNaN(v) && !(v <= m)) m = v;
+  return m;
+}
+
+/** Appends a newer breakdown pull onto an older one on the same grid, keeping at most `cap` points. */
+function mergeBreakdown(prev: BreakdownSeries, next: BreakdownSeries, cap: number): BreakdownSeries {
+  const step = next.intervalS;
+  const start = prev.startS;
+  const end = next.startS + (next.values.length - 1) * step;
+  const n = Math.round((end - start) / step) + 1;
+  const all = new Float64Array(n).fill(NaN);
+  all.set(prev.values.subarray(0, Math.min(prev.values.length, n)));
+  const off = Math.round((next.startS - start) / step);
+  for (let i = 0; i < next.values.length; i++) if (off + i >= 0 && !Number.isNaN(next.values[i])) all[off + i] = next.values[i];
+  const keep = Math.min(n, cap);
+  return { ...next, startS: end - (keep - 1) * step, values: all.slice(n - keep) };
+}

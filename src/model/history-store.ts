@@ -1,0 +1,146 @@
+// Compact per-series history: one Float32Array ring buffer per (tenant, resource) on a fixed grid, NaN = missing.
+// 10,000 tenants x 6 signals x a week at 5 minutes is 121 M samples: 484 MB as float32 instead of 968 MB as float64.
+import type { Series } from './series.js';
+
+export interface StoredSeries {
+  readonly key: string;
+  readonly tenant: string;
+  readonly resource: string;
+  /** Ring buffer of the last `capacity` grid slots ending at `lastS`. */
+  buf: Float32Array;
+  /** Index in `buf` of the slot for `lastS`. */
+  head: number;
+  /** Number of slots filled (<= capacity). */
+  count: number;
+  /** Grid time of the newest slot, UNIX seconds (-Infinity before the first sample). */
+  lastS: number;
+  /** Time of the newest non-NaN sample. */
+  lastSampleS: number;
+  /** Latest non-NaN value. */
+  lastValue: number;
+  /** Time up to which the models were fed (the engine's last update). */
+  fedUntilS: number;
+}
+
+export class HistoryStore {
+  readonly intervalS: number;
+  readonly capacity: number;
+  #series = new Map<string, StoredSeries>();
+
+  constructor(intervalS: number, capacity: number) {
+    if (!(intervalS > 0) || !(capacity >= 2)) throw new RangeError(`bad history store ${intervalS}s x ${capacity}`);
+    this.intervalS = intervalS;
+    this.capacity = Math.floor(capacity);
+  }
+
+  get size(): number {
+    return this.#series.size;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#series.keys();
+  }
+
+  values(): IterableIterator<StoredSeries> {
+    return this.#series.values();
+  }
+
+  get(key: string): StoredSeries | undefined {
+    return this.#series.get(key);
+  }
+
+  delete(key: string): boolean {
+    return this.#series.delete(key);
+  }
+
+  #create(key: string, tenant: string, resource: string): StoredSeries {
+    const s: StoredSeries = {
+      key,
+      tenant,
+      resource,
+      buf: new Float32Array(this.capacity).fill(NaN),
+      head: this.capacity - 1,
+      count: 0,
+      lastS: -Infinity,
+      lastSampleS: -Infinity,
+      lastValue: NaN,
+      fedUntilS: -Infinity,
+    };
+    this.#series.set(key, s);
+    return s;
+  }
+
+  /**
+   * Writes `values` (grid at this.intervalS from `startS`) into the series `key`. Slots after the newest advance the
+   * ring (gaps become NaN); slots already present are overwritten by non-NaN values (late or revised samples).
+   * Returns the number of new slots appended.
+   */
+  write(key: string, tenant: string, resource: string, startS: number, values: ArrayLike<number>): number {
+    const step = this.intervalS;
+    let s = this.#series.get(key);
+    let appended = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      const t = startS + i * step;
+      if (!s) {
+        if (Number.isNaN(v)) continue; // a series starts at its first real sample
+        s = this.#create(key, tenant, resource);
+      }
+      if (s.count === 0 || t > s.lastS) {
+        const adv = s.count === 0 ? 1 : Math.round((t - s.lastS) / step);
+        const fill = Math.min(adv - 1, this.capacity);
+        for (let k = 0; k < fill; k++) {
+          s.head = (s.head + 1) % this.capacity;
+          s.buf[s.head] = NaN;
+        }
+        s.head = (s.head + 1) % this.capacity;
+        s.buf[s.head] = v;
+        s.count = Math.min(this.capacity, s.count + adv);
+        s.lastS = t;
+        appended += adv;
+      } else {
+        const back = Math.round((s.lastS - t) / step);
+        if (back >= s.count || Number.isNaN(v)) continue;
+        s.buf[(s.head - back + this.capacity) % this.capacity] = v;
+      }
+      if (!Number.isNaN(v) && t >= s.lastSampleS) {
+        s.lastSampleS = t;
+        s.lastValue = v;
+      }
+    }
+    return appended;
+  }
+
+  /** Writes a whole Series (its grid must match this store's interval). */
+  writeSeries(key: string, series: Series): number {
+    if (series.intervalS !== this.intervalS) throw new RangeError(`series ${series.tenant}/${series.resource} at ${series.intervalS}s, store at ${this.intervalS}s`);
+    return this.write(key, series.tenant, series.resource, series.startS, series.values);
+  }
+
+  /** Oldest-first copy of the last `n` slots (all when omitted) as float64; `startS` is the time of element 0. */
+  window(key: string, n?: number): { startS: number; values: Float64Array } | undefined {
+    const s = this.#series.get(key);
+    if (!s || s.count === 0) return undefined;
+    const len = Math.min(s.count, n ?? s.count);
+    const out = new Float64Array(len);
+    let idx = (s.head - len + 1 + this.capacity) % this.capacity;
+    for (let i = 0; i < len; i++) {
+      out[i] = s.buf[idx];
+      idx = idx + 1 === this.capacity ? 0 : idx + 1;
+    }
+    return { startS: s.lastS - (len - 1) * this.intervalS, values: out };
+  }
+
+  /** Slots with time in (afterS, lastS], oldest first (what the models have not seen yet). */
+  since(key: string, afterS: number): { startS: number; values: Float64Array } | undefined {
+    const s = this.#series.get(key);
+    if (!s || s.count === 0) return undefined;
+    const n = afterS === -Infinity ? s.count : Math.max(0, Math.min(s.count, Math.round((s.lastS - afterS) / this.intervalS)));
+    return this.window(key, n);
+  }
+
+  /** Approximate bytes held by the buffers. */
+  bytes(): number {
+    return this.#series.size * this.capacity * 4;
+  }
+}

@@ -1,0 +1,139 @@
+// Behavioural profile of a tenant: per signal its level, volatility, burstiness and daily/weekly shape, plus the mix
+// of API call types. Pure functions over a regular window (NaN = missing); no I/O.
+
+export interface SignalProfile {
+  resource: string;
+  /** Mean over the window, base unit. */
+  level: number;
+  /** Coefficient of variation (std / mean); 0 for a constant or empty signal. */
+  volatility: number;
+  /** p99 / median (1 = no bursts); NaN-free: 1 when the median is 0. */
+  burstiness: number;
+  /** Mean per hour of day (UTC), 24 values, NaN where no sample fell. */
+  dailyShape: number[];
+  /** Mean per day of week (0 = Monday, UTC), 7 values, NaN where no sample fell. */
+  weeklyShape: number[];
+  /** Share of variance explained by the hour-of-day means (0..1). */
+  dailySeasonality: number;
+  /** Share of variance explained by the day-of-week means (0..1); 0 with less than two weeks of days seen. */
+  weeklySeasonality: number;
+  /** Samples that were present (non-NaN). */
+  samples: number;
+}
+
+export interface TenantProfile {
+  tenant: string;
+  /** Profile time (end of the window), UNIX seconds. */
+  atS: number;
+  signals: Record<string, SignalProfile>;
+  /** Share of API calls by type ("GET /api/items" -> 0.55), summing to 1; empty when unknown. */
+  apiMix: Record<string, number>;
+}
+
+function quantileSorted(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Fraction of variance explained by group means (eta squared, Cohen 1988): SS_between / SS_total. */
+function etaSquared(values: ArrayLike<number>, group: (i: number) => number, groups: number, mean: number): { share: number; means: number[] } {
+  const sum = new Float64Array(groups);
+  const cnt = new Float64Array(groups);
+  let ssTot = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    const g = group(i);
+    sum[g] += v;
+    cnt[g]++;
+    ssTot += (v - mean) ** 2;
+  }
+  const means: number[] = [];
+  let ssB = 0;
+  let seen = 0;
+  for (let g = 0; g < groups; g++) {
+    if (cnt[g] === 0) {
+      means.push(NaN);
+      continue;
+    }
+    seen++;
+    const m = sum[g] / cnt[g];
+    means.push(m);
+    ssB += cnt[g] * (m - mean) ** 2;
+  }
+  const share = ssTot > 0 && seen > 1 ? Math.min(1, ssB / ssTot) : 0;
+  return { share, means };
+}
+
+/** Profiles one signal window starting at `startS` with spacing `intervalS`. */
+export function profileSignal(resource: string, values: ArrayLike<number>, startS: number, intervalS: number): SignalProfile {
+  let n = 0;
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isNaN(v)) {
+      n++;
+      sum += v;
+    }
+  }
+  const empty = { resource, level: NaN, volatility: 0, burstiness: 1, dailyShape: new Array<number>(24).fill(NaN), weeklyShape: new Array<number>(7).fill(NaN), dailySeasonality: 0, weeklySeasonality: 0, samples: 0 };
+  if (n === 0) return empty;
+  const mean = sum / n;
+  const present = new Float64Array(n);
+  let k = 0;
+  let ss = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isNaN(v)) {
+      present[k++] = v;
+      ss += (v - mean) ** 2;
+    }
+  }
+  const std = Math.sqrt(ss / n);
+  present.sort();
+  const median = quantileSorted(present, 0.5);
+  const p99 = quantileSorted(present, 0.99);
+  const hourOf = (i: number) => Math.floor((((startS + i * intervalS) % 86_400) + 86_400) % 86_400 / 3600);
+  // 1970-01-01 was a Thursday: shift so that 0 = Monday.
+  const dowOf = (i: number) => (Math.floor((startS + i * intervalS) / 86_400) + 3) % 7;
+  const daily = etaSquared(values, hourOf, 24, mean);
+  const spanDays = (values.length * intervalS) / 86_400;
+  const weekly = etaSquared(values, dowOf, 7, mean);
+  return {
+    resource,
+    level: mean,
+    volatility: mean > 0 ? std / mean : 0,
+    burstiness: median > 0 ? p99 / median : p99 > 0 ? p99 : 1,
+    dailyShape: daily.means,
+    weeklyShape: weekly.means,
+    dailySeasonality: spanDays >= 1 ? daily.share : 0,
+    weeklySeasonality: spanDays >= 14 ? weekly.share : 0,
+    samples: n,
+  };
+}
+
+/** Shares of each call type from per-type rate windows (mean rate per type over the window). */
+export function apiMix(byType: ReadonlyMap<string, ArrayLike<number>>): Record<string, number> {
+  const means = new Map<string, number>();
+  let total = 0;
+  for (const [type, vals] of byType) {
+    let s = 0;
+    let n = 0;
+    for (let i = 0; i < vals.length; i++) {
+      if (!Number.isNaN(vals[i])) {
+        s += vals[i];
+        n++;
+      }
+    }
+    const m = n ? s / n : 0;
+    means.set(type, m);
+    total += m;
+  }
+  const out: Record<string, number> = {};
+  if (total <= 0) return out;
+  for (const [type, m] of [...means].sort((a, b) => b[1] - a[1])) out[type] = m / total;
+  return out;
+}

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { EngineLoop } from '../../src/loop/engine-loop.js';
+import { seriesKey } from '../../src/model/series.js';
+import type { Snapshot } from '../../src/model/snapshot.js';
+import type { LoopMetrics, LoopStep } from '../../src/loop/types.js';
+import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
+
+function recorder() {
+  const steps: LoopStep[] = [];
+  const errors: string[] = [];
+  const cycles: string[] = [];
+  const m: LoopMetrics = { stepDuration: (s) => steps.push(s), error: (s) => errors.push(s), cycle: (o) => cycles.push(o) };
+  return { m, steps, errors, cycles };
+}
+
+function setup(tenants = ['a', 'b'], resources = ['cpu', 'memory']) {
+  const engine = new FakeEngine({ intervalS: 60 });
+  const source = new FakeSource(tenants, resources);
+  const clock = manualClock(1_700_000_000);
+  const rec = recorder();
+  const loop = new EngineLoop({ source, engine, clock, metrics: rec.m }, { intervalS: 60, historyPoints: 1440, retrainEveryS: 3600, staleAfterS: 300, vanishAfterS: 1800, profileEveryS: 600 });
+  return { engine, source, clock, loop, rec };
+}
+
+describe('EngineLoop.runOnce', () => {
+  it('pulls the full window first, then only new samples with a small overlap', async () => {
+    const { loop, source, clock } = setup();
+    await loop.runOnce();
+    expect(source.pulls[0].endS - source.pulls[0].startS).toBe(1439 * 60);
+    clock.advance(180);
+    await loop.runOnce();
+    const p = source.pulls[1];
+    expect(p.startS).toBe(source.pulls[0].endS - 2 * 60);
+    expect(p.endS).toBe(source.pulls[0].endS + 180);
+  });
+
+  it('times every step and publishes an immutable snapshot with forecasts for every series', async () => {
+    const { loop, rec } = setup();
+    const seen: Snapshot[] = [];
+    loop.onSnapshot((s) => void seen.push(s));
+    const r = await loop.runOnce();
+    expect(r.ok).toBe(true);
+    expect(new Set(rec.steps)).toEqual(new Set(['pull', 'store', 'profile', 'train', 'update', 'forecast', 'decide', 'publish']));
+    expect(seen).toHaveLength(1);
+    const s = seen[0];
+    expect(Object.isFrozen(s)).toBe(true);
+    expect(s.resources.size).toBe(4);
+    const st = s.resources.get(seriesKey('a', 'cpu'))!;
+    expect(st.forecast?.quantiles.length).toBe(9);
+    expect(st.usage).toBeGreaterThan(0);
+    expect(Object.isFrozen(st)).toBe(true);
+    expect(s.profiles?.get('a')?.signals.cpu.level).toBeGreaterThan(0);
+    expect(loop.ready).toBe(true);
+  });
+
+  it('logs, counts and skips a failing series while the others are forecast', async () => {
+    const { loop, engine, rec } = setup();
+    engine.failKeys.add(seriesKey('b', 'cpu'));
+    const r = await loop.runOnce();
+    expect(r.ok).toBe(true);
+    expect(r.failedSeries).toBeGreaterThan(0);
+    expect(rec.errors).toContain('train');
+    const s = loop.latest()!;
+    expect(s.resources.get(seriesKey('a', 'cpu'))?.forecast).toBeDefined();
+    expect(s.resources.get(seriesKey('b', 'cpu'))?.forecast).toBeUndefined();
+  });
+
+  it('serves the last snapshot marked stale when the pull fails, and recovers', async () => {
+    const { loop, source, clock, rec } = setup();
+    await loop.runOnce();
+    const good = loop.latest()!;
+    source.fail = true;
+    clock.advance(60);
+    const r = await loop.runOnce();
+    expect(r.ok).toBe(false);
+    const stale = loop.latest()!;
+    expect(stale.stale).toBe(true);
+    expect(stale.resources).toBe(good.resources);
+    expect(stale.lastError).toMatch(/connection refused/);
+    expect(rec.errors).toContain('pull');
+    expect(rec.cycles).toEqual(['success', 'failure']);
+    source.fail = false;
+    clock.advance(60);
+    await loop.runOnce();
+    expect(loop.latest()!.stale).toBe(false);
+  });
+
+  it('retrains every series when the retraining period has passed, and only new series before that', async () => {
+    const { loop, engine, clock, source } = setup();
+    await loop.runOnce();
+    expect(engine.fitKeys.length).toBe(4);
+    clock.advance(600);
+    source.tenants.push('c');
+    await loop.runOnce();
+    expect(engine.fitKeys.slice(4).sort()).toEqual([seriesKey('c', 'cpu'), seriesKey('c', 'memory')].sort());
+    clock.advance(3600);
+    const r = await loop.runOnce();
+    expect(r.retrained).toBe(true);
+    expect(engine.fitKeys.length).toBe(6 + 6);
+  });
+
+  it('marks a silent series stale and drops a vanished tenant with its models', async () => {
+    const { loop, source, clock, engine } = setup(['a', 'gone']);
+    await loop.runOnce();
+    source.tenants = ['a'];
+    clock.advance(600);
+    await loop.runOnce();
+    expect(loop.latest()!.resources.get(seriesKey('gone', 'cpu'))?.stale).toBe(true);
+    clock.advance(1800);
+    await loop.runOnce();
+    expect(loop.latest()!.resources.has(seriesKey('gone', 'cpu'))).toBe(false);
+    expect(engine.has(seriesKey('gone', 'cpu'))).toBe(false);
+  });
+
+  it('keeps gaps as NaN in history rather than zero', async () => {
+    const { loop, source } = setup(['a'], ['cpu']);
+    source.f = (_t, _r, t) => (Math.floor(t / 60) % 10 === 0 ? NaN : 5);
+    await loop.runOnce();
+    const w = loop.store.window(seriesKey('a', 'cpu'))!;
+    expect(w.values.some((v) => Number.isNaN(v))).toBe(true);
+    expect(w.values.some((v) => v === 0)).toBe(false);
+  });
+
+  it('delivers snapshots to every sink even when one throws, and counts the failure', async () => {
+    const { loop, rec } = setup();
+    let got = 0;
+    loop.addSink({ publish: () => { throw new Error('actuator down'); } });
+    loop.addSink({ publish: () => void got++ });
+    await loop.runOnce();
+    expect(got).toBe(1);
+    expect(rec.errors).toContain('publish');
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { apiMix, profileSignal } from '../../src/model/profile.js';
+import { HistoryStore } from '../../src/model/history-store.js';
+
+const DAY = 86_400;
+
+describe('profileSignal', () => {
+  it('finds a strong daily shape, its peak hour, level and volatility', () => {
+    const step = 300;
+    const n = (7 * DAY) / step;
+    const v = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = 10 + 5 * Math.cos((2 * Math.PI * ((i * step) % DAY - 14 * 3600)) / DAY);
+    const p = profileSignal('cpu', v, 0, step);
+    expect(p.level).toBeCloseTo(10, 1);
+    expect(p.dailySeasonality).toBeGreaterThan(0.95);
+    const peakHour = p.dailyShape.indexOf(Math.max(...p.dailyShape));
+    expect(peakHour).toBe(14);
+    expect(p.volatility).toBeGreaterThan(0.3);
+    expect(p.weeklySeasonality).toBe(0);
+  });
+
+  it('gives zero volatility and burstiness 1 for a constant series, and survives gaps and empty input', () => {
+    const c = profileSignal('mem', new Float64Array(100).fill(4), 0, 60);
+    expect(c.volatility).toBe(0);
+    expect(c.burstiness).toBe(1);
+    const g = profileSignal('mem', Float64Array.from([NaN, 1, NaN, 1]), 0, 60);
+    expect(g.samples).toBe(2);
+    const e = profileSignal('mem', new Float64Array(3).fill(NaN), 0, 60);
+    expect(e.samples).toBe(0);
+    expect(Number.isNaN(e.level)).toBe(true);
+  });
+
+  it('measures burstiness as p99 over median', () => {
+    const v = new Float64Array(1000).fill(1);
+    for (let i = 0; i < 20; i++) v[i * 50] = 10;
+    expect(profileSignal('cpu', v, 0, 60).burstiness).toBeGreaterThan(5);
+  });
+});
+
+describe('apiMix', () => {
+  it('returns shares that sum to one, largest first', () => {
+    const m = apiMix(new Map([['GET /a', Float64Array.from([3, 3])], ['POST /b', Float64Array.from([1, NaN])]]));
+    expect(Object.keys(m)).toEqual(['GET /a', 'POST /b']);
+    expect(m['GET /a']).toBeCloseTo(0.75);
+    expect(Object.values(m).reduce((a, b) => a + b)).toBeCloseTo(1);
+  });
+});
+
+describe('HistoryStore', () => {
+  it('appends on the grid, fills gaps with NaN, wraps the ring and overwrites revised samples', () => {
+    const s = new HistoryStore(60, 5);
+    s.write('k', 't', 'cpu', 0, [1, 2, 3]);
+    s.write('k', 't', 'cpu', 240, [6]); // slot 180 missing
+    expect([...s.window('k')!.values]).toEqual([1, 2, 3, NaN, 6]);
+    s.write('k', 't', 'cpu', 300, [7, 8]);
+    const w = s.window('k')!;
+    expect([...w.values]).toEqual([3, NaN, 6, 7, 8]);
+    expect(w.startS).toBe(120);
+    s.write('k', 't', 'cpu', 180, [4]);
+    expect([...s.window('k')!.values]).toEqual([3, 4, 6, 7, 8]);
+    expect([...s.since('k', 300)!.values]).toEqual([8]);
+    expect(s.get('k')!.lastValue).toBe(8);
+  });
+
+  it('does not create a series from missing samples only', () => {
+    const s = new HistoryStore(60, 5);
+    s.write('k', 't', 'cpu', 0, [NaN, NaN]);
+    expect(s.size).toBe(0);
+  });
+});

@@ -1,0 +1,140 @@
+// Per-tenant anomaly policy: combines per-signal scores into one AnomalyState and decides alerting and quarantine.
+//
+// API (called by the loop once per tenant per cycle; pure, no I/O, no clock):
+//
+//   decideTenantAnomaly(signals: readonly SignalAnomaly[], policy: AnomalyPolicy, prev?: AnomalyMemory): AnomalyDecision
+//
+//   - `signals`: one entry per signal of the tenant (e.g. cpu, memory, and 'behaviour' for the multivariate score),
+//     as produced by src/core/anomaly.ts (score and likelihood in [0, 1], kind label).
+//   - `policy`: mode 'off' | 'alert-only' | 'quarantine', thresholds on the calibrated likelihood, hold time.
+//     DEFAULT_ANOMALY_POLICY holds the defaults.
+//   - `prev`: the `memory` returned for this tenant by the previous cycle (undefined on the first cycle).
+//   Returns `state` (the snapshot's AnomalyState), `alert` (drives foresight_tenant_anomalous), `quarantined` (do not
+//   scale this tenant up proactively: allocate from observed usage only), `excludeFromTraining` (drop this cycle's
+//   points from model training), `signal` (the signal that decided) and `memory` (to pass back next cycle).
+//
+// Why these rules:
+// - Likelihoods are calibrated per signal (a tail probability of the signal's own recent scores), so one threshold
+//   means the same across tenants. With k signals the tenant-level tail probability is Bonferroni-corrected,
+//   p = min(1, k * min_i p_i) with p_i = 1 - likelihood_i, so tenants with more signals are not flagged more often
+//   by chance (Bonferroni; e.g. Dunn 1961, "Multiple comparisons among means", JASA 56(293)).
+// - Hysteresis (enter above `enterLikelihood`, leave below `exitLikelihood`, then hold `holdCycles`) keeps a flapping
+//   signal from toggling quarantine every cycle, as the VPA recommender's decaying histograms avoid step changes.
+import type { AnomalyKind, AnomalyState } from '../model/snapshot.js';
+
+export type AnomalyMode = 'off' | 'alert-only' | 'quarantine';
+
+/** One signal's anomaly output for the current cycle. */
+export interface SignalAnomaly {
+  /** Signal name: a resource ('cpu', 'memory', ...) or 'behaviour' for the multivariate score. */
+  signal: string;
+  /** Anomaly score in [0, 1] (higher is more anomalous). */
+  score: number;
+  /** Calibrated likelihood in [0, 1]: 1 - the tail probability of the current score under the signal's history. */
+  likelihood: number;
+  /** What the detector saw ('none' when nothing stands out). */
+  kind: AnomalyKind;
+}
+
+export interface AnomalyPolicy {
+  mode: AnomalyMode;
+  /** Tenant likelihood at or above which the tenant becomes anomalous, in (0, 1). Default 0.999. */
+  enterLikelihood: number;
+  /** Tenant likelihood below which an anomalous tenant starts to recover, in (0, enterLikelihood]. Default 0.99. */
+  exitLikelihood: number;
+  /** Cycles a recovering tenant stays anomalous after the likelihood fell below `exitLikelihood`. Default 3. */
+  holdCycles: number;
+}
+
+export const DEFAULT_ANOMALY_POLICY: Readonly<AnomalyPolicy> = Object.freeze({
+  mode: 'alert-only',
+  enterLikelihood: 0.999,
+  exitLikelihood: 0.99,
+  holdCycles: 3,
+});
+
+/** What the policy remembers about a tenant between cycles. */
+export interface AnomalyMemory {
+  anomalous: boolean;
+  /** Consecutive cycles below the exit threshold while anomalous. */
+  calmCycles: number;
+  /** Kind that opened the current episode (kept while it lasts). */
+  kind: AnomalyKind;
+}
+
+export interface AnomalyDecision {
+  state: AnomalyState;
+  /** Tenant-level calibrated likelihood in [0, 1] (Bonferroni-combined). */
+  likelihood: number;
+  alert: boolean;
+  quarantined: boolean;
+  excludeFromTraining: boolean;
+  /** The signal with the strongest evidence ('' when there is none). */
+  signal: string;
+  memory: AnomalyMemory;
+}
+
+const KIND_RANK: Record<AnomalyKind, number> = { none: 0, spike: 1, 'level-shift': 2, 'behaviour-change': 3 };
+
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : NaN;
+}
+
+/** Lists every problem of a policy (empty when valid). */
+export function validateAnomalyPolicy(p: AnomalyPolicy): string[] {
+  const problems: string[] = [];
+  if (!['off', 'alert-only', 'quarantine'].includes(p.mode)) problems.push(`mode must be off, alert-only or quarantine, got ${String(p.mode)}`);
+  if (!(p.enterLikelihood > 0 && p.enterLikelihood < 1)) problems.push(`enterLikelihood must be in (0, 1), got ${p.enterLikelihood}`);
+  if (!(p.exitLikelihood > 0 && p.exitLikelihood <= p.enterLikelihood)) {
+    problems.push(`exitLikelihood must be in (0, enterLikelihood], got ${p.exitLikelihood}`);
+  }
+  if (!(Number.isInteger(p.holdCycles) && p.holdCycles >= 0)) problems.push(`holdCycles must be an integer >= 0, got ${p.holdCycles}`);
+  return problems;
+}
+
+/** Combines the tenant's signals and applies the policy (see the file header for the contract). */
+export function decideTenantAnomaly(
+  signals: readonly SignalAnomaly[],
+  policy: AnomalyPolicy = DEFAULT_ANOMALY_POLICY,
+  prev?: AnomalyMemory,
+): AnomalyDecision {
+  // Signals with non-finite numbers carry no evidence: they are skipped, never propagated as NaN.
+  const usable = signals.filter((s) => Number.isFinite(clamp01(s.score)) && Number.isFinite(clamp01(s.likelihood)));
+  let top: SignalAnomaly | undefined;
+  let score = 0;
+  for (const s of usable) {
+    score = Math.max(score, clamp01(s.score));
+    const better =
+      !top ||
+      s.likelihood > top.likelihood ||
+      (s.likelihood === top.likelihood && KIND_RANK[s.kind] > KIND_RANK[top.kind]);
+    if (better) top = s;
+  }
+  const minP = top ? 1 - clamp01(top.likelihood) : 1;
+  const likelihood = usable.length > 0 ? 1 - Math.min(1, usable.length * minP) : 0;
+
+  const was = prev?.anomalous ?? false;
+  let anomalous = false;
+  let calmCycles = 0;
+  if (policy.mode !== 'off') {
+    if (likelihood >= policy.enterLikelihood) {
+      anomalous = true;
+    } else if (was) {
+      calmCycles = likelihood < policy.exitLikelihood ? (prev?.calmCycles ?? 0) + 1 : 0;
+      anomalous = calmCycles <= policy.holdCycles;
+      if (!anomalous) calmCycles = 0;
+    }
+  }
+  const kindNow: AnomalyKind = top && top.kind !== 'none' ? top.kind : 'none';
+  const kind: AnomalyKind = anomalous ? (was && prev && prev.kind !== 'none' ? prev.kind : kindNow === 'none' ? 'spike' : kindNow) : 'none';
+  const quarantined = anomalous && policy.mode === 'quarantine';
+  return {
+    state: { score, kind, anomalous },
+    likelihood,
+    alert: anomalous,
+    quarantined,
+    excludeFromTraining: quarantined,
+    signal: top?.signal ?? '',
+    memory: { anomalous, calmCycles, kind },
+  };
+}

@@ -1,0 +1,186 @@
+// The sidecar's /metrics: a private prom-client registry whose snapshot gauges are set in collect() from the latest
+// immutable Snapshot (re-set only when the snapshot changes), loop counters and step timings, and cardinality limits
+// whose drops are counted once per snapshot in foresight_series_dropped_total{reason}.
+import { Registry, type Gauge } from 'prom-client';
+import type { LoopMetrics, LoopStep } from '../loop/types.js';
+import type { AnomalyState, Snapshot } from '../model/snapshot.js';
+import { catalogue } from './catalogue.js';
+import { counterOf, gaugeOf, histogramOf, horizonLabel } from './handles.js';
+
+export interface ExporterLimits {
+  /** Tenants exposed per snapshot (sorted by name; the rest counted as dropped, reason tenant_limit). */
+  maxTenants: number;
+  /** foresight_forecast series per snapshot (the rest counted, reason series_limit). */
+  maxForecastSeries: number;
+}
+
+export const DEFAULT_EXPORTER_LIMITS: ExporterLimits = { maxTenants: 10_000, maxForecastSeries: 500_000 };
+
+export const ERROR_STAGES = ['pull', 'store', 'profile', 'anomaly', 'train', 'update', 'forecast', 'decide', 'publish', 'accuracy', 'actuator'] as const;
+
+export interface Exporter {
+  registry: Registry;
+  /** Hooks for the engine loop. */
+  loop: LoopMetrics;
+  /** The exposition text and its content type. */
+  render(): Promise<{ body: string; contentType: string }>;
+}
+
+export interface ExporterDeps {
+  snapshot: () => Snapshot | undefined;
+  limits?: Partial<ExporterLimits>;
+  /** Restarts of the WASM core so far (Core.restarts). */
+  coreRestarts?: () => number;
+  /** Optional labels applied to every metric (e.g. instance identity). */
+  defaultLabels?: Record<string, string>;
+}
+
+type G = Gauge<string>;
+
+export function createExporter(deps: ExporterDeps): Exporter {
+  const limits: ExporterLimits = { ...DEFAULT_EXPORTER_LIMITS, ...(deps.limits ?? {}) };
+  const registry = new Registry();
+  if (deps.defaultLabels) registry.setDefaultLabels(deps.defaultLabels);
+  const c = catalogue;
+
+  const dropped = counterOf(c.seriesDropped, registry);
+  for (const reason of ['tenant_limit', 'series_limit']) dropped.inc({ reason }, 0);
+  const errors = counterOf(c.errors, registry);
+  for (const stage of ERROR_STAGES) errors.inc({ stage }, 0);
+  const cycles = counterOf(c.cycles, registry);
+  for (const outcome of ['success', 'failure']) cycles.inc({ outcome }, 0);
+  const steps = histogramOf(c.loopStepDuration, registry);
+  let lastSuccessS = NaN;
+  let restartsSeen = 0;
+  counterOf(c.coreRestarts, registry, (ctr) => {
+    const r = deps.coreRestarts?.() ?? 0;
+    if (r > restartsSeen) ctr.inc(r - restartsSeen);
+    restartsSeen = Math.max(restartsSeen, r);
+  });
+
+  // Snapshot gauges: all filled by one refresh when the snapshot identity changes.
+  let seen: Snapshot | undefined;
+  const g = {
+    forecast: gaugeOf(c.forecast, registry, () => refresh()),
+    usage: gaugeOf(c.usage, registry, () => refresh()),
+    recommendation: gaugeOf(c.recommendation, registry, () => refresh()),
+    allocation: gaugeOf(c.allocation, registry, () => refresh()),
+    stale: gaugeOf(c.forecastStale, registry, () => refresh()),
+    error: gaugeOf(c.forecastError, registry, () => refresh()),
+    coverage: gaugeOf(c.forecastCoverage, registry, () => refresh()),
+    chosen: gaugeOf(c.modelChosen, registry, () => refresh()),
+    level: gaugeOf(c.profileLevel, registry, () => refresh()),
+    volatility: gaugeOf(c.profileVolatility, registry, () => refresh()),
+    burstiness: gaugeOf(c.profileBurstiness, registry, () => refresh()),
+    seasonality: gaugeOf(c.profileSeasonality, registry, () => refresh()),
+    apiMix: gaugeOf(c.profileApiMix, registry, () => refresh()),
+    anomalyScore: gaugeOf(c.anomalyScore, registry, () => refresh()),
+    anomalous: gaugeOf(c.anomalous, registry, () => refresh()),
+    shadow: gaugeOf(c.shadowCapacity, registry, () => refresh()),
+    tenants: gaugeOf(c.tenants, registry, () => refresh()),
+  } satisfies Record<string, G>;
+  gaugeOf(c.lastSuccess, registry, (gg) => {
+    if (Number.isFinite(lastSuccessS)) gg.set(lastSuccessS);
+  });
+
+  function refresh(): void {
+    const s = deps.snapshot();
+    if (s === seen) return;
+    seen = s;
+    for (const gauge of Object.values(g)) gauge.reset();
+    if (!s) return;
+    g.stale.set(s.stale ? 1 : 0);
+    const hl = s.horizonsS.map(horizonLabel);
+    const ql = s.quantiles.map(String);
+    const nq = s.quantiles.length;
+
+    const tenants = [...new Set([...s.resources.values()].map((r) => r.tenant))].sort();
+    g.tenants.set(tenants.length);
+    const allowed = new Set(tenants.slice(0, limits.maxTenants));
+    let droppedTenantSeries = 0;
+    let droppedBySeriesLimit = 0;
+    let forecastSeries = 0;
+    const anomalies = new Map<string, AnomalyState>();
+    for (const r of s.resources.values()) {
+      if (r.anomaly && allowed.has(r.tenant)) anomalies.set(r.tenant, r.anomaly);
+      if (!allowed.has(r.tenant)) {
+        droppedTenantSeries++;
+        continue;
+      }
+      const base = { tenant: r.tenant, resource: r.resource };
+      if (Number.isFinite(r.usage)) g.usage.set(base, r.usage);
+      const f = r.forecast;
+      if (f) {
+        const n = hl.length * nq;
+        if (forecastSeries + n > limits.maxForecastSeries) droppedBySeriesLimit += n;
+        else {
+          forecastSeries += n;
+          for (let h = 0; h < hl.length; h++) {
+            for (let q = 0; q < nq; q++) {
+              const v = f.quantiles[h * nq + q];
+              if (Number.isFinite(v)) g.forecast.set({ ...base, horizon: hl[h], quantile: ql[q] }, v);
+            }
+          }
+        }
+      }
+      const rec = r.recommendation;
+      if (rec) {
+        if (Number.isFinite(rec.target)) {
+          g.recommendation.set({ ...base, bound: 'target' }, rec.target);
+          g.allocation.set(base, rec.target);
+        }
+        if (Number.isFinite(rec.lowerBound)) g.recommendation.set({ ...base, bound: 'lower' }, rec.lowerBound);
+        if (Number.isFinite(rec.upperBound)) g.recommendation.set({ ...base, bound: 'upper' }, rec.upperBound);
+      }
+    }
+    for (const t of allowed) {
+      const a = anomalies.get(t);
+      if (a) {
+        g.anomalyScore.set({ tenant: t, signal: 'behaviour', kind: a.kind }, a.score);
+        g.anomalous.set({ tenant: t }, a.anomalous ? 1 : 0);
+      }
+      const p = s.profiles?.get(t);
+      if (!p) continue;
+      for (const sp of Object.values(p.signals)) {
+        const l = { tenant: t, signal: sp.resource };
+        if (Number.isFinite(sp.level)) g.level.set(l, sp.level);
+        g.volatility.set(l, sp.volatility);
+        g.burstiness.set(l, sp.burstiness);
+        g.seasonality.set({ ...l, season: 'daily' }, sp.dailySeasonality);
+        g.seasonality.set({ ...l, season: 'weekly' }, sp.weeklySeasonality);
+      }
+      for (const [type, share] of Object.entries(p.apiMix)) g.apiMix.set({ tenant: t, type }, share);
+    }
+    for (const a of s.accuracy ?? []) {
+      const h = horizonLabel(a.horizonS);
+      if (Number.isFinite(a.mae)) g.error.set({ model: a.model, horizon: h }, a.mae);
+      a.coverage.forEach((cv, i) => {
+        if (i < nq && Number.isFinite(cv)) g.coverage.set({ model: a.model, horizon: h, quantile: ql[i] }, cv);
+      });
+    }
+    for (const [k, n] of s.modelsChosen ?? []) {
+      const [model, hs] = k.split('\u0000');
+      g.chosen.set({ model, horizon: horizonLabel(Number(hs)) }, n);
+    }
+    for (const sh of s.shadow) g.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
+    if (droppedTenantSeries) dropped.inc({ reason: 'tenant_limit' }, droppedTenantSeries);
+    if (droppedBySeriesLimit) dropped.inc({ reason: 'series_limit' }, droppedBySeriesLimit);
+  }
+
+  const loop: LoopMetrics = {
+    stepDuration: (step: LoopStep, seconds: number) => steps.observe({ step }, seconds),
+    error: (stage: string, n = 1) => errors.inc({ stage }, n),
+    cycle: (outcome) => {
+      cycles.inc({ outcome });
+      if (outcome === 'success') lastSuccessS = Date.now() / 1000;
+    },
+  };
+
+  return {
+    registry,
+    loop,
+    async render() {
+      return { body: await registry.metrics(), contentType: registry.contentType };
+    },
+  };
+}

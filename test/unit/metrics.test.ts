@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { createExporter } from '../../src/metrics/exporter.js';
+import { catalogue } from '../../src/metrics/catalogue.js';
+import { EngineLoop } from '../../src/loop/engine-loop.js';
+import type { Snapshot } from '../../src/model/snapshot.js';
+import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
+
+async function loopWith(tenants: string[]) {
+  const engine = new FakeEngine({ intervalS: 60 });
+  const source = new FakeSource(tenants, ['cpu', 'memory']);
+  const clock = manualClock(1_700_000_000);
+  const loop = new EngineLoop({ source, engine, clock }, { intervalS: 60, historyPoints: 600 });
+  return { loop, source, clock, engine };
+}
+
+function lines(body: string, name: string): string[] {
+  return body.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+}
+
+describe('exporter', () => {
+  it('exposes forecasts in base units with tenant, resource, horizon and quantile labels', async () => {
+    const { loop } = await loopWith(['shop', 'we"ird\\ns']);
+    const ex = createExporter({ snapshot: () => loop.latest() });
+    await loop.runOnce();
+    const { body, contentType } = await ex.render();
+    expect(contentType).toMatch(/text\/plain/);
+    const f = lines(body, catalogue.forecast.name);
+    expect(f.length).toBe(2 * 2 * 3 * 3);
+    expect(body).toContain('foresight_forecast{tenant="shop",resource="cpu",horizon="5m",quantile="0.9"}');
+    expect(body).toContain('tenant="we\\"ird\\\\ns"');
+    expect(lines(body, catalogue.forecastStale.name)).toEqual(['foresight_forecast_stale 0']);
+    expect(body).toMatch(/foresight_profile_level\{tenant="shop",signal="cpu"\} [0-9.]+/);
+    expect(body).toMatch(/foresight_forecast_error\{model="persistence",horizon="15m"\} 0.1/);
+    expect(body).toMatch(/foresight_model_chosen\{model="persistence",horizon="30m"\} 4/);
+    expect(body).toContain('foresight_tenants 2');
+  });
+
+  it('marks forecasts stale when the last cycle failed to pull, keeping the values', async () => {
+    const { source, clock } = await loopWith(['shop']);
+    const ex = createExporter({ snapshot: () => undefined });
+    const metricsLoop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: 60 }), clock, metrics: ex.loop }, { intervalS: 60, historyPoints: 600 });
+    const ex2 = createExporter({ snapshot: () => metricsLoop.latest() });
+    await metricsLoop.runOnce();
+    source.fail = true;
+    clock.advance(60);
+    await metricsLoop.runOnce();
+    const body = (await ex2.render()).body;
+    expect(body).toContain('foresight_forecast_stale 1');
+    expect(lines(body, catalogue.forecast.name).length).toBe(2 * 3 * 3);
+    const loopBody = (await ex.render()).body;
+    expect(loopBody).toContain('foresight_errors_total{stage="pull"} 1');
+    expect(loopBody).toContain('foresight_cycles_total{outcome="failure"} 1');
+    expect(loopBody).toMatch(/foresight_loop_step_duration_seconds_count\{step="pull"\} 2/);
+  });
+
+  it('bounds cardinality and counts what was left out, once per snapshot', async () => {
+    const { loop, clock } = await loopWith(['a', 'b', 'c']);
+    const ex = createExporter({ snapshot: () => loop.latest(), limits: { maxTenants: 2, maxForecastSeries: 9 } });
+    await loop.runOnce();
+    let body = (await ex.render()).body;
+    body = (await ex.render()).body; // a second scrape of the same snapshot must not count again
+    expect(lines(body, catalogue.forecast.name).length).toBe(9);
+    expect(body).not.toContain('tenant="c"');
+    expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 2');
+    expect(body).toContain('foresight_series_dropped_total{reason="series_limit"} 27');
+    clock.advance(60);
+    await loop.runOnce();
+    body = (await ex.render()).body;
+    expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 4');
+  });
+
+  it('exposes nothing snapshot-derived before the first cycle', async () => {
+    const ex = createExporter({ snapshot: () => undefined as Snapshot | undefined });
+    const body = (await ex.render()).body;
+    expect(lines(body, catalogue.forecast.name)).toEqual([]);
+    expect(body).toContain('foresight_errors_total{stage="pull"} 0');
+  });
+});

@@ -1,0 +1,899 @@
+// GRU quantile forecaster: a small gated recurrent network, trained online with truncated BPTT and Adam on
+// per-window normalised inputs, that predicts every (horizon, quantile level) pair directly under the pinball loss.
+//
+// Formulas (cited where they are used):
+// - GRU cell, Cho et al. 2014, "Learning Phrase Representations using RNN Encoder-Decoder for Statistical Machine
+//   Translation", section 2.3 (eqs. 5-8), with h0 = 0:
+//     r = sigmoid(Wr x + Ur h_prev + br)          reset gate
+//     z = sigmoid(Wz x + Uz h_prev + bz)          update gate
+//     n = tanh(Wn x + Un (r * h_prev) + bn)       candidate state (Cho's h~)
+//     h = z * h_prev + (1 - z) * n
+// - Adam, Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization", Algorithm 1 (bias-corrected moments),
+//   defaults lr 3e-3 (ours), beta1 0.9, beta2 0.999, eps 1e-8; plus global-norm gradient clipping (Pascanu et al. 2013).
+// - Pinball (check) loss, Koenker & Bassett 1978 / Koenker 2005 "Quantile Regression" eq. 1.4:
+//     rho_tau(u) = u * (tau - 1{u < 0}),  u = y - q;  d rho / d q = -tau if u >= 0 else 1 - tau.
+//   Worked example: tau = 0.9, y = 10, q = 8 -> 1.8; q = 12 -> 0.2 (over-forecasting the 0.9 quantile is cheap).
+// - Truncated BPTT (Williams & Peng 1990): each training window of W steps starts from h0 = 0 and the gradient is
+//   propagated back over those W steps only.
+//
+// Monotone quantiles: per horizon, q_0 = raw_0 and q_j = q_{j-1} + softplus(raw_j), so quantiles never cross.
+// Normalisation (per window, so one network serves series of any scale): level = the last value x_T,
+// scale s = mean |x_a - x_{a-1}| over the window + 1e-3 * mean |x_a| (1 for an all-zero window); inputs and
+// targets are (x - level) / s clipped to +-CLIP. An output of 0 is therefore persistence.
+// Optional seasonal channel (season P > max horizon H): the input at window position a also carries x_{a+H-P},
+// so the last steps of a window show the value one season before each forecast target.
+import { Status } from "../status";
+
+// ---- State blob layout: f64 indices of the header ----
+export const GRU_MAGIC: f64 = 1196577073; // "GRU1" as a big-endian u32
+export const GRU_VERSION: f64 = 1;
+export const GRU_HEADER: i32 = 32;
+const H_MAGIC: i32 = 0;
+const H_VERSION: i32 = 1;
+const H_HIDDEN: i32 = 2;
+const H_WINDOW: i32 = 3;
+const H_INPUTS: i32 = 4;
+const H_NH: i32 = 5;
+const H_NQ: i32 = 6;
+const H_SEASON: i32 = 7;
+const H_SEED: i32 = 8;
+const H_T: i32 = 9;
+const H_LR: i32 = 10;
+const H_B1: i32 = 11;
+const H_B2: i32 = 12;
+const H_EPS: i32 = 13;
+const H_CLIP: i32 = 14;
+const H_NPARAMS: i32 = 15;
+const H_OFF_HOR: i32 = 16;
+const H_OFF_LEV: i32 = 17;
+const H_OFF_PAR: i32 = 18;
+const H_OFF_M: i32 = 19;
+const H_OFF_V: i32 = 20;
+const H_TOTAL: i32 = 21;
+const H_SEEN: i32 = 22;
+const H_HMAX: i32 = 23;
+const H_NEED: i32 = 24;
+const H_RNG_HI: i32 = 25;
+const H_RNG_LO: i32 = 26;
+const H_LOSS: i32 = 27;
+
+/** Normalised inputs and targets are clipped to +-CLIP scale units (a jump of 20 typical steps). */
+const CLIP: f64 = 20.0;
+
+// ---- Dimensions of the state currently loaded (the core is single-threaded) ----
+let HD: i32 = 0; // hidden size
+let W: i32 = 0; // window length (steps)
+let NI: i32 = 0; // inputs per step: 1, or 2 with the seasonal channel
+let NH: i32 = 0; // horizons
+let NQ: i32 = 0; // quantile levels
+let NO: i32 = 0; // outputs = NH * NQ
+let SEASON: i32 = 0;
+let HMAX: i32 = 0;
+let NEED: i32 = 0; // history points one input window needs
+let NP: i32 = 0; // parameter count
+// parameter offsets in doubles inside the parameter vector (same layout for gradients and Adam moments)
+let oWr: i32 = 0;
+let oWz: i32 = 0;
+let oWn: i32 = 0;
+let oUr: i32 = 0;
+let oUz: i32 = 0;
+let oUn: i32 = 0;
+let obr: i32 = 0;
+let obz: i32 = 0;
+let obn: i32 = 0;
+let oV: i32 = 0;
+let oc: i32 = 0;
+
+// ---- Pointers of the current call ----
+let STATE: usize = 0;
+let PAR: usize = 0;
+let MOM1: usize = 0;
+let MOM2: usize = 0;
+let HOR: usize = 0;
+let LEV: usize = 0;
+// scratch arena (allocated per call, freed at the end)
+let ARENA: usize = 0;
+let X: usize = 0; // [W x NI] normalised inputs
+let HS: usize = 0; // [(W+1) x HD] hidden states, HS[0] = h0 = 0
+let RG: usize = 0; // [W x HD] reset gates
+let ZG: usize = 0; // [W x HD] update gates
+let NG: usize = 0; // [W x HD] candidates
+let RH: usize = 0; // [W x HD] r * h_prev
+let GRAD: usize = 0; // [NP] gradient accumulator
+let DH: usize = 0; // [HD]
+let DHP: usize = 0; // [HD]
+let DRH: usize = 0; // [HD]
+let DAR: usize = 0; // [HD]
+let DAZ: usize = 0; // [HD]
+let DAN: usize = 0; // [HD]
+let RAW: usize = 0; // [NO] raw outputs
+let QO: usize = 0; // [NO] monotone outputs (normalised)
+let GQ: usize = 0; // [NO] dLoss/dq
+let GRAW: usize = 0; // [NO] dLoss/draw
+let Y: usize = 0; // [NH] normalised targets
+let COPY: usize = 0; // [NEED] imputed copy of a prediction window
+let CUM: usize = 0; // [nSeries + 1] cumulative candidate counts (training)
+let LEVEL: f64 = 0;
+let SCALE: f64 = 1;
+
+// ---- PRNG: splitmix64 (Steele, Lea & Flood 2014), never Math.random ----
+let RNG: u64 = 0;
+function nextU64(): u64 {
+  RNG += 0x9e3779b97f4a7c15;
+  let z = RNG;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+  return z ^ (z >> 31);
+}
+/** Uniform in [0, 1) with 53 random bits. */
+function nextUnit(): f64 {
+  return <f64>(nextU64() >> 11) * (1.0 / 9007199254740992.0);
+}
+function saveRng(): void {
+  st(STATE, H_RNG_HI, <f64>(RNG >> 32));
+  st(STATE, H_RNG_LO, <f64>(RNG & 0xffffffff));
+}
+function loadRng(): void {
+  RNG = (<u64>ld(STATE, H_RNG_HI) << 32) | <u64>ld(STATE, H_RNG_LO);
+}
+
+@inline function ld(p: usize, i: i32): f64 {
+  return load<f64>(p + (<usize>i << 3));
+}
+@inline function st(p: usize, i: i32, v: f64): void {
+  store<f64>(p + (<usize>i << 3), v);
+}
+@inline function sigmoid(x: f64): f64 {
+  if (x >= 0) return 1.0 / (1.0 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1.0 + e);
+}
+@inline function softplus(x: f64): f64 {
+  return x > 30 ? x : Math.log1p(Math.exp(x));
+}
+@inline function clip(x: f64): f64 {
+  return x > CLIP ? CLIP : x < -CLIP ? -CLIP : x;
+}
+/** Dot product of two f64 rows of even length `len` (SIMD, two lanes). */
+@inline function dot(a: usize, b: usize, len: i32): f64 {
+  let acc = f64x2.splat(0);
+  const end = a + (<usize>len << 3);
+  while (a < end) {
+    acc = f64x2.add(acc, f64x2.mul(v128.load(a), v128.load(b)));
+    a += 16;
+    b += 16;
+  }
+  return f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+}
+/** y[k] += alpha * x[k] for k < len (len even). */
+@inline function axpy(y: usize, alpha: f64, x: usize, len: i32): void {
+  const a = f64x2.splat(alpha);
+  const end = y + (<usize>len << 3);
+  while (y < end) {
+    v128.store(y, f64x2.add(v128.load(y), f64x2.mul(a, v128.load(x))));
+    y += 16;
+    x += 16;
+  }
+}
+
+/** Number of trainable parameters for the given sizes. */
+export function paramCount(hd: i32, ni: i32, no: i32): i32 {
+  return 3 * hd * ni + 3 * hd * hd + 3 * hd + no * hd + no;
+}
+
+function setDims(hd: i32, w: i32, ni: i32, nh: i32, nq: i32, season: i32, hmax: i32): void {
+  HD = hd;
+  W = w;
+  NI = ni;
+  NH = nh;
+  NQ = nq;
+  NO = nh * nq;
+  SEASON = season;
+  HMAX = hmax;
+  NEED = season > 0 ? w + season - hmax : w;
+  NP = paramCount(hd, ni, NO);
+  // U matrices first: their rows stay 16-byte aligned for SIMD when the parameter block is.
+  oUr = 0;
+  oUz = hd * hd;
+  oUn = 2 * hd * hd;
+  oV = 3 * hd * hd;
+  oWr = oV + NO * hd;
+  oWz = oWr + hd * ni;
+  oWn = oWz + hd * ni;
+  obr = oWn + hd * ni;
+  obz = obr + hd;
+  obn = obz + hd;
+  oc = obn + hd;
+}
+
+@inline function even(n: i32): i32 {
+  return (n + 1) & ~1;
+}
+
+/** Doubles the state blob needs; 0 when the sizes are out of range. */
+export function stateSize(hd: i32, w: i32, nh: i32, nq: i32, season: i32): i32 {
+  if (hd < 16 || hd > 64 || (hd & 1) != 0 || w < 2 || w > 512 || nh < 1 || nh > 16 || nq < 1 || nq > 16) return 0;
+  if (season < 0 || season > 100000) return 0;
+  const np = paramCount(hd, season > 0 ? 2 : 1, nh * nq);
+  return GRU_HEADER + even(nh) + even(nq) + 3 * even(np);
+}
+
+/** Checks a state blob and loads its dimensions and pointers. */
+function loadState(statePtr: usize, stateLen: i32): i32 {
+  if (statePtr == 0 || stateLen < GRU_HEADER) return Status.BufferTooSmall;
+  if (ld(statePtr, H_MAGIC) != GRU_MAGIC || ld(statePtr, H_VERSION) != GRU_VERSION) return Status.BadParam;
+  const hd = <i32>ld(statePtr, H_HIDDEN);
+  const w = <i32>ld(statePtr, H_WINDOW);
+  const nh = <i32>ld(statePtr, H_NH);
+  const nq = <i32>ld(statePtr, H_NQ);
+  const season = <i32>ld(statePtr, H_SEASON);
+  const total = stateSize(hd, w, nh, nq, season);
+  if (total == 0) return Status.BadParam;
+  if (<i32>ld(statePtr, H_TOTAL) != total) return Status.BadParam;
+  if (stateLen < total) return Status.BufferTooSmall;
+  setDims(hd, w, season > 0 ? 2 : 1, nh, nq, season, <i32>ld(statePtr, H_HMAX));
+  STATE = statePtr;
+  HOR = statePtr + (<usize>ld(statePtr, H_OFF_HOR) << 3);
+  LEV = statePtr + (<usize>ld(statePtr, H_OFF_LEV) << 3);
+  PAR = statePtr + (<usize>ld(statePtr, H_OFF_PAR) << 3);
+  MOM1 = statePtr + (<usize>ld(statePtr, H_OFF_M) << 3);
+  MOM2 = statePtr + (<usize>ld(statePtr, H_OFF_V) << 3);
+  return Status.Ok;
+}
+
+/**
+ * Initialises a state blob: sizes, horizons, levels, Adam settings and seeded weights (uniform in
+ * +-1/sqrt(hidden), the usual GRU initialisation; output weights 10x smaller so that an untrained net forecasts
+ * persistence with a logistic-shaped spread).
+ */
+export function gruInit(
+  statePtr: usize, stateLen: i32, hd: i32, w: i32, horizonsPtr: usize, nh: i32, levelsPtr: usize, nq: i32,
+  season: i32, seed: f64, lr: f64,
+): i32 {
+  const total = stateSize(hd, w, nh, nq, season);
+  if (total == 0) return Status.BadParam;
+  if (statePtr == 0 || stateLen < total) return Status.BufferTooSmall;
+  if (horizonsPtr == 0 || levelsPtr == 0) return Status.BadParam;
+  if (!isFinite(seed) || !isFinite(lr) || !(lr > 0) || lr > 1) return Status.BadParam;
+  let hmax: i32 = 0;
+  for (let h = 0; h < nh; h++) {
+    const v = ld(horizonsPtr, h);
+    if (!isFinite(v) || v != Math.floor(v) || v < 1 || v > 1024) return Status.BadParam;
+    if (<i32>v > hmax) hmax = <i32>v;
+  }
+  let prev: f64 = 0;
+  for (let q = 0; q < nq; q++) {
+    const v = ld(levelsPtr, q);
+    if (!isFinite(v) || !(v > prev) || !(v < 1)) return Status.BadParam;
+    prev = v;
+  }
+  if (season > 0 && season <= hmax) return Status.BadParam;
+  memory.fill(statePtr, 0, <usize>total << 3);
+  const ni = season > 0 ? 2 : 1;
+  setDims(hd, w, ni, nh, nq, season, hmax);
+  const offHor = GRU_HEADER;
+  const offLev = offHor + even(nh);
+  const offPar = offLev + even(nq);
+  const offM = offPar + even(NP);
+  const offV = offM + even(NP);
+  st(statePtr, H_MAGIC, GRU_MAGIC);
+  st(statePtr, H_VERSION, GRU_VERSION);
+  st(statePtr, H_HIDDEN, hd);
+  st(statePtr, H_WINDOW, w);
+  st(statePtr, H_INPUTS, ni);
+  st(statePtr, H_NH, nh);
+  st(statePtr, H_NQ, nq);
+  st(statePtr, H_SEASON, season);
+  st(statePtr, H_SEED, seed);
+  st(statePtr, H_T, 0);
+  st(statePtr, H_LR, lr);
+  st(statePtr, H_B1, 0.9);
+  st(statePtr, H_B2, 0.999);
+  st(statePtr, H_EPS, 1e-8);
+  st(statePtr, H_CLIP, 5.0);
+  st(statePtr, H_NPARAMS, NP);
+  st(statePtr, H_OFF_HOR, offHor);
+  st(statePtr, H_OFF_LEV, offLev);
+  st(statePtr, H_OFF_PAR, offPar);
+  st(statePtr, H_OFF_M, offM);
+  st(statePtr, H_OFF_V, offV);
+  st(statePtr, H_TOTAL, total);
+  st(statePtr, H_HMAX, hmax);
+  st(statePtr, H_NEED, NEED);
+  st(statePtr, H_LOSS, NaN);
+  memory.copy(statePtr + (<usize>offHor << 3), horizonsPtr, <usize>nh << 3);
+  memory.copy(statePtr + (<usize>offLev << 3), levelsPtr, <usize>nq << 3);
+  STATE = statePtr;
+  PAR = statePtr + (<usize>offPar << 3);
+  LEV = statePtr + (<usize>offLev << 3);
+  // Seed the PRNG from the seed's integer part (mod 2^53) mixed once.
+  RNG = <u64>Math.floor(Math.abs(seed) % 9007199254740992.0) ^ 0x5851f42d4c957f2d;
+  nextU64();
+  const k = 1.0 / Math.sqrt(<f64>hd);
+  for (let i = 0; i < NP; i++) st(PAR, i, (2.0 * nextUnit() - 1.0) * k);
+  for (let i = 0; i < NO * hd; i++) st(PAR, oV + i, ld(PAR, oV + i) * 0.1);
+  for (let i = 0; i < 3 * hd; i++) st(PAR, obr + i, 0);
+  // Output biases: the first level at 0.6 * logit(tau_0) scale units from the level, each next one higher by
+  // 0.6 * (logit(tau_j) - logit(tau_{j-1})) (a logistic with scale 0.6 approximates a unit normal), via inverse softplus.
+  for (let h = 0; h < nh; h++) {
+    for (let q = 0; q < nq; q++) {
+      const tq = ld(LEV, q);
+      const lq = Math.log(tq / (1 - tq));
+      let b: f64;
+      if (q == 0) {
+        b = 0.6 * lq;
+      } else {
+        const tp = ld(LEV, q - 1);
+        const d = Math.max(0.05, 0.6 * (lq - Math.log(tp / (1 - tp))));
+        b = Math.log(Math.expm1(d)); // softplus^-1(d)
+      }
+      st(PAR, oc + h * nq + q, b);
+    }
+  }
+  saveRng();
+  return Status.Ok;
+}
+
+/** Allocates the scratch arena for the loaded dimensions. */
+function allocArena(nSeries: i32): void {
+  const wh = W * HD;
+  const doubles = even(W * NI) + (W + 1) * HD + 4 * wh + even(NP) + 6 * HD + 4 * even(NO) + even(NH) + even(NEED) +
+    even(nSeries + 1);
+  ARENA = heap.alloc((<usize>doubles << 3) + 16);
+  let p = (ARENA + 15) & ~(<usize>15);
+  X = p; p += <usize>even(W * NI) << 3;
+  HS = p; p += <usize>((W + 1) * HD) << 3;
+  RG = p; p += <usize>wh << 3;
+  ZG = p; p += <usize>wh << 3;
+  NG = p; p += <usize>wh << 3;
+  RH = p; p += <usize>wh << 3;
+  GRAD = p; p += <usize>even(NP) << 3;
+  DH = p; p += <usize>HD << 3;
+  DHP = p; p += <usize>HD << 3;
+  DRH = p; p += <usize>HD << 3;
+  DAR = p; p += <usize>HD << 3;
+  DAZ = p; p += <usize>HD << 3;
+  DAN = p; p += <usize>HD << 3;
+  RAW = p; p += <usize>even(NO) << 3;
+  QO = p; p += <usize>even(NO) << 3;
+  GQ = p; p += <usize>even(NO) << 3;
+  GRAW = p; p += <usize>even(NO) << 3;
+  Y = p; p += <usize>even(NH) << 3;
+  COPY = p; p += <usize>even(NEED) << 3;
+  CUM = p;
+  memory.fill(GRAD, 0, <usize>NP << 3);
+}
+
+function freeArena(): void {
+  if (ARENA != 0) heap.free(ARENA);
+  ARENA = 0;
+}
+
+/**
+ * Builds the normalised input window ending at index T of the series at `base` (indices T-NEED+1 .. T must exist),
+ * and with `targets` the normalised targets x_{T+h} (which must exist). False when a needed value is not finite.
+ */
+function buildWindow(base: usize, T: i32, targets: bool): bool {
+  const a0 = T - W + 1;
+  let prev = ld(base, a0);
+  if (!isFinite(prev)) return false;
+  let sumAbs = Math.abs(prev);
+  let sumDiff: f64 = 0;
+  for (let a = a0 + 1; a <= T; a++) {
+    const x = ld(base, a);
+    if (!isFinite(x)) return false;
+    sumDiff += Math.abs(x - prev);
+    sumAbs += Math.abs(x);
+    prev = x;
+  }
+  let s = sumDiff / <f64>(W - 1) + 1e-3 * sumAbs / <f64>W;
+  if (sumAbs == 0) s = 1;
+  if (!isFinite(s) || !(s > 0)) return false;
+  const level = ld(base, T);
+  const inv = 1.0 / s;
+  if (!isFinite(inv)) return false;
+  LEVEL = level;
+  SCALE = s;
+  if (NI == 1) {
+    for (let t = 0; t < W; t++) st(X, t, clip((ld(base, a0 + t) - level) * inv));
+  } else {
+    const lag = HMAX - SEASON;
+    for (let t = 0; t < W; t++) {
+      const xb = ld(base, a0 + t + lag);
+      if (!isFinite(xb)) return false;
+      st(X, 2 * t, clip((ld(base, a0 + t) - level) * inv));
+      st(X, 2 * t + 1, clip((xb - level) * inv));
+    }
+  }
+  if (targets) {
+    for (let h = 0; h < NH; h++) {
+      const y = ld(base, T + <i32>ld(HOR, h));
+      if (!isFinite(y)) return false;
+      st(Y, h, clip((y - level) * inv));
+    }
+  }
+  return true;
+}
+
+/** Runs the GRU over the window in X (Cho et al. 2014 eqs. 5-8) and the monotone output head. */
+function forward(): void {
+  memory.fill(HS, 0, <usize>HD << 3);
+  const rowBytes = <usize>HD << 3;
+  const Ur = PAR + (<usize>oUr << 3);
+  const Uz = PAR + (<usize>oUz << 3);
+  const Un = PAR + (<usize>oUn << 3);
+  for (let t = 0; t < W; t++) {
+    const hp = HS + <usize>t * rowBytes;
+    const hn = hp + rowBytes;
+    const r = RG + <usize>t * rowBytes;
+    const z = ZG + <usize>t * rowBytes;
+    const n = NG + <usize>t * rowBytes;
+    const rh = RH + <usize>t * rowBytes;
+    const x = X + (<usize>(t * NI) << 3);
+    for (let j = 0; j < HD; j++) {
+      let ar = ld(PAR, obr + j);
+      let az = ld(PAR, obz + j);
+      for (let i = 0; i < NI; i++) {
+        const xi = ld(x, i);
+        ar += ld(PAR, oWr + j * NI + i) * xi;
+        az += ld(PAR, oWz + j * NI + i) * xi;
+      }
+      ar += dot(Ur + <usize>j * rowBytes, hp, HD);
+      az += dot(Uz + <usize>j * rowBytes, hp, HD);
+      st(r, j, sigmoid(ar));
+      st(z, j, sigmoid(az));
+    }
+    for (let k = 0; k < HD; k++) st(rh, k, ld(r, k) * ld(hp, k));
+    for (let j = 0; j < HD; j++) {
+      let an = ld(PAR, obn + j);
+      for (let i = 0; i < NI; i++) an += ld(PAR, oWn + j * NI + i) * ld(x, i);
+      an += dot(Un + <usize>j * rowBytes, rh, HD);
+      const nj = Math.tanh(an);
+      st(n, j, nj);
+      const zj = ld(z, j);
+      st(hn, j, zj * ld(hp, j) + (1.0 - zj) * nj);
+    }
+  }
+  const hW = HS + <usize>W * rowBytes;
+  const V = PAR + (<usize>oV << 3);
+  for (let o = 0; o < NO; o++) st(RAW, o, ld(PAR, oc + o) + dot(V + <usize>o * rowBytes, hW, HD));
+  for (let h = 0; h < NH; h++) {
+    let q = ld(RAW, h * NQ);
+    st(QO, h * NQ, q);
+    for (let j = 1; j < NQ; j++) {
+      q += softplus(ld(RAW, h * NQ + j));
+      st(QO, h * NQ + j, q);
+    }
+  }
+}
+
+/** Mean pinball loss (Koenker) of QO against Y over all outputs; writes dLoss/dq into GQ. */
+function pinball(): f64 {
+  let loss: f64 = 0;
+  const inv = 1.0 / <f64>NO;
+  for (let h = 0; h < NH; h++) {
+    const y = ld(Y, h);
+    for (let q = 0; q < NQ; q++) {
+      const tau = ld(LEV, q);
+      const u = y - ld(QO, h * NQ + q);
+      if (u >= 0) {
+        loss += tau * u;
+        st(GQ, h * NQ + q, -tau * inv);
+      } else {
+        loss += (tau - 1.0) * u;
+        st(GQ, h * NQ + q, (1.0 - tau) * inv);
+      }
+    }
+  }
+  return loss * inv;
+}
+
+/** Backpropagation through the head and the W steps of the window; adds into GRAD. */
+function backward(): void {
+  const rowBytes = <usize>HD << 3;
+  // Through q_j = q_{j-1} + softplus(raw_j): d q_m / d raw_j = sigmoid(raw_j) for m >= j >= 1, and 1 for j = 0.
+  for (let h = 0; h < NH; h++) {
+    let acc: f64 = 0;
+    for (let q = NQ - 1; q >= 0; q--) {
+      acc += ld(GQ, h * NQ + q);
+      st(GRAW, h * NQ + q, q == 0 ? acc : acc * sigmoid(ld(RAW, h * NQ + q)));
+    }
+  }
+  const hW = HS + <usize>W * rowBytes;
+  const V = PAR + (<usize>oV << 3);
+  const gV = GRAD + (<usize>oV << 3);
+  memory.fill(DH, 0, rowBytes);
+  for (let o = 0; o < NO; o++) {
+    const g = ld(GRAW, o);
+    st(GRAD, oc + o, ld(GRAD, oc + o) + g);
+    axpy(gV + <usize>o * rowBytes, g, hW, HD);
+    axpy(DH, g, V + <usize>o * rowBytes, HD);
+  }
+  const Ur = PAR + (<usize>oUr << 3);
+  const Uz = PAR + (<usize>oUz << 3);
+  const Un = PAR + (<usize>oUn << 3);
+  const gUr = GRAD + (<usize>oUr << 3);
+  const gUz = GRAD + (<usize>oUz << 3);
+  const gUn = GRAD + (<usize>oUn << 3);
+  let dh = DH;
+  let dhp = DHP;
+  for (let t = W - 1; t >= 0; t--) {
+    const hp = HS + <usize>t * rowBytes;
+    const r = RG + <usize>t * rowBytes;
+    const z = ZG + <usize>t * rowBytes;
+    const n = NG + <usize>t * rowBytes;
+    const rh = RH + <usize>t * rowBytes;
+    const x = X + (<usize>(t * NI) << 3);
+    // h = z*hp + (1-z)*n  =>  dz = dh*(hp-n), dn = dh*(1-z), dhp = dh*z
+    for (let j = 0; j < HD; j++) {
+      const g = ld(dh, j);
+      const zj = ld(z, j);
+      const nj = ld(n, j);
+      st(DAZ, j, g * (ld(hp, j) - nj) * zj * (1.0 - zj));
+      st(DAN, j, g * (1.0 - zj) * (1.0 - nj * nj));
+      st(dhp, j, g * zj);
+    }
+    // n = tanh(Wn x + Un rh + bn): drh = Un^T dan
+    memory.fill(DRH, 0, rowBytes);
+    for (let j = 0; j < HD; j++) {
+      const g = ld(DAN, j);
+      axpy(DRH, g, Un + <usize>j * rowBytes, HD);
+      axpy(gUn + <usize>j * rowBytes, g, rh, HD);
+      st(GRAD, obn + j, ld(GRAD, obn + j) + g);
+      for (let i = 0; i < NI; i++) st(GRAD, oWn + j * NI + i, ld(GRAD, oWn + j * NI + i) + g * ld(x, i));
+    }
+    // rh = r * hp
+    for (let k = 0; k < HD; k++) {
+      const rk = ld(r, k);
+      const d = ld(DRH, k);
+      st(DAR, k, d * ld(hp, k) * rk * (1.0 - rk));
+      st(dhp, k, ld(dhp, k) + d * rk);
+    }
+    // r, z gates: dhp += Ur^T dar + Uz^T daz
+    for (let j = 0; j < HD; j++) {
+      const gr = ld(DAR, j);
+      const gz = ld(DAZ, j);
+      axpy(dhp, gr, Ur + <usize>j * rowBytes, HD);
+      axpy(dhp, gz, Uz + <usize>j * rowBytes, HD);
+      axpy(gUr + <usize>j * rowBytes, gr, hp, HD);
+      axpy(gUz + <usize>j * rowBytes, gz, hp, HD);
+      st(GRAD, obr + j, ld(GRAD, obr + j) + gr);
+      st(GRAD, obz + j, ld(GRAD, obz + j) + gz);
+      for (let i = 0; i < NI; i++) {
+        const xi = ld(x, i);
+        st(GRAD, oWr + j * NI + i, ld(GRAD, oWr + j * NI + i) + gr * xi);
+        st(GRAD, oWz + j * NI + i, ld(GRAD, oWz + j * NI + i) + gz * xi);
+      }
+    }
+    const tmp = dh;
+    dh = dhp;
+    dhp = tmp;
+  }
+}
+
+/** One Adam step (Kingma & Ba 2015, Algorithm 1) on the mean gradient of `count` windows; clears GRAD. */
+function adamStep(count: i32): void {
+  let scale = 1.0 / <f64>count;
+  let norm2: f64 = 0;
+  for (let p = 0; p < NP; p++) {
+    const g = ld(GRAD, p) * scale;
+    norm2 += g * g;
+  }
+  const clipNorm = ld(STATE, H_CLIP);
+  const norm = Math.sqrt(norm2);
+  if (!isFinite(norm)) {
+    // A non-finite gradient would poison every weight: drop this batch.
+    memory.fill(GRAD, 0, <usize>NP << 3);
+    return;
+  }
+  if (norm > clipNorm) scale *= clipNorm / norm;
+  const t = ld(STATE, H_T) + 1;
+  st(STATE, H_T, t);
+  const lr = ld(STATE, H_LR);
+  const b1 = ld(STATE, H_B1);
+  const b2 = ld(STATE, H_B2);
+  const eps = ld(STATE, H_EPS);
+  const bc1 = 1.0 - Math.pow(b1, t);
+  const bc2 = 1.0 - Math.pow(b2, t);
+  for (let p = 0; p < NP; p++) {
+    const g = ld(GRAD, p) * scale;
+    const m = b1 * ld(MOM1, p) + (1.0 - b1) * g;
+    const v = b2 * ld(MOM2, p) + (1.0 - b2) * g * g;
+    st(MOM1, p, m);
+    st(MOM2, p, v);
+    st(PAR, p, ld(PAR, p) - lr * (m / bc1) / (Math.sqrt(v / bc2) + eps));
+  }
+  memory.fill(GRAD, 0, <usize>NP << 3);
+}
+
+/** Validates a values matrix: offsets[nSeries+1] non-decreasing integers within [0, valuesLen]. */
+function checkOffsets(valuesPtr: usize, valuesLen: i32, offsetsPtr: usize, nSeries: i32): i32 {
+  if (nSeries < 0 || offsetsPtr == 0 || valuesLen < 0) return Status.BadParam;
+  if (valuesLen > 0 && valuesPtr == 0) return Status.BadParam;
+  let prev: f64 = 0;
+  for (let s = 0; s <= nSeries; s++) {
+    const o = ld(offsetsPtr, s);
+    if (!isFinite(o) || o != Math.floor(o) || o < prev || o > <f64>valuesLen) return Status.BadParam;
+    prev = o;
+  }
+  return Status.Ok;
+}
+
+function writeReport(reportPtr: usize, used: f64, skipped: f64, first: f64, last: f64): void {
+  if (reportPtr == 0) return;
+  st(reportPtr, 0, used);
+  st(reportPtr, 1, skipped);
+  st(reportPtr, 2, first);
+  st(reportPtr, 3, last);
+  st(reportPtr, 4, ld(STATE, H_T));
+}
+
+function gcd(a: u64, b: u64): u64 {
+  while (b != 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/**
+ * Trains on windows drawn from many series: each epoch visits min(perEpoch, all) window ends in a seeded
+ * pseudo-random order (an affine permutation of the candidates, without replacement), one Adam step per `batch`
+ * windows. Windows with a non-finite input or target are skipped.
+ */
+export function gruTrain(
+  statePtr: usize, stateLen: i32, valuesPtr: usize, valuesLen: i32, offsetsPtr: usize, nSeries: i32,
+  epochs: i32, perEpoch: i32, batch: i32, reportPtr: usize,
+): i32 {
+  let status = loadState(statePtr, stateLen);
+  if (status != Status.Ok) return status;
+  if (epochs < 1 || epochs > 10000 || perEpoch < 0 || batch < 1 || batch > 65536) return Status.BadParam;
+  status = checkOffsets(valuesPtr, valuesLen, offsetsPtr, nSeries);
+  if (status != Status.Ok) return status;
+  allocArena(nSeries);
+  // Candidate window ends of series s: T in [NEED-1, n-1-HMAX].
+  let total: f64 = 0;
+  st(CUM, 0, 0);
+  for (let s = 0; s < nSeries; s++) {
+    const n = ld(offsetsPtr, s + 1) - ld(offsetsPtr, s);
+    const c = n - <f64>NEED - <f64>HMAX + 1;
+    if (c > 0) total += c;
+    st(CUM, s + 1, total);
+  }
+  if (total == 0) {
+    writeReport(reportPtr, 0, 0, NaN, NaN);
+    freeArena();
+    return Status.TooFewPoints;
+  }
+  loadRng();
+  const totalU = <u64>total;
+  const draws = perEpoch == 0 || <f64>perEpoch >= total ? totalU : <u64>perEpoch;
+  let used: f64 = 0;
+  let skipped: f64 = 0;
+  let firstLoss: f64 = NaN;
+  let lastLoss: f64 = NaN;
+  for (let e = 0; e < epochs; e++) {
+    let mult = (nextU64() % totalU) | 1;
+    while (gcd(mult, totalU) != 1) mult = (mult + 2) % totalU;
+    if (mult == 0) mult = 1;
+    const shift = nextU64() % totalU;
+    let inBatch: i32 = 0;
+    let epochLoss: f64 = 0;
+    let epochUsed: f64 = 0;
+    for (let d: u64 = 0; d < draws; d++) {
+      // (mult * d + shift) mod total without overflow: total < 2^31 in practice, d < total.
+      const idx = <f64>((mult * d + shift) % totalU);
+      // binary search the series whose candidates contain idx
+      let lo: i32 = 0;
+      let hi: i32 = nSeries - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (ld(CUM, mid + 1) <= idx) lo = mid + 1;
+        else hi = mid;
+      }
+      const T = NEED - 1 + <i32>(idx - ld(CUM, lo));
+      const base = valuesPtr + (<usize>ld(offsetsPtr, lo) << 3);
+      if (!buildWindow(base, T, true)) {
+        skipped++;
+        continue;
+      }
+      forward();
+      epochLoss += pinball();
+      epochUsed++;
+      backward();
+      inBatch++;
+      if (inBatch == batch) {
+        adamStep(inBatch);
+        inBatch = 0;
+      }
+    }
+    if (inBatch > 0) adamStep(inBatch);
+    used += epochUsed;
+    if (epochUsed > 0) {
+      lastLoss = epochLoss / epochUsed;
+      if (e == 0) firstLoss = lastLoss;
+    }
+  }
+  st(STATE, H_SEEN, ld(STATE, H_SEEN) + used);
+  if (used > 0) st(STATE, H_LOSS, lastLoss);
+  saveRng();
+  writeReport(reportPtr, used, skipped, firstLoss, lastLoss);
+  freeArena();
+  return used > 0 ? Status.Ok : Status.NonFinite;
+}
+
+/**
+ * Online update: for each series (a tail of its history whose last newCounts[s] points are new), trains once on
+ * every window whose furthest target is one of the new points, in order; one Adam step per `batch` windows.
+ * Cost O(new points x window x hidden^2), independent of the history length.
+ */
+export function gruUpdate(
+  statePtr: usize, stateLen: i32, valuesPtr: usize, valuesLen: i32, offsetsPtr: usize, nSeries: i32,
+  newCountsPtr: usize, batch: i32, reportPtr: usize,
+): i32 {
+  let status = loadState(statePtr, stateLen);
+  if (status != Status.Ok) return status;
+  if (batch < 1 || batch > 65536 || newCountsPtr == 0) return Status.BadParam;
+  status = checkOffsets(valuesPtr, valuesLen, offsetsPtr, nSeries);
+  if (status != Status.Ok) return status;
+  for (let s = 0; s < nSeries; s++) {
+    const k = ld(newCountsPtr, s);
+    if (!isFinite(k) || k < 0 || k != Math.floor(k)) return Status.BadParam;
+  }
+  allocArena(0);
+  let used: f64 = 0;
+  let skipped: f64 = 0;
+  let lossSum: f64 = 0;
+  let inBatch: i32 = 0;
+  for (let s = 0; s < nSeries; s++) {
+    const off = ld(offsetsPtr, s);
+    const n = <i32>(ld(offsetsPtr, s + 1) - off);
+    const k = <i32>Math.min(ld(newCountsPtr, s), <f64>n);
+    const base = valuesPtr + (<usize>off << 3);
+    const from = max(NEED - 1, n - k - HMAX);
+    for (let T = from; T <= n - 1 - HMAX; T++) {
+      if (!buildWindow(base, T, true)) {
+        skipped++;
+        continue;
+      }
+      forward();
+      lossSum += pinball();
+      used++;
+      backward();
+      inBatch++;
+      if (inBatch == batch) {
+        adamStep(inBatch);
+        inBatch = 0;
+      }
+    }
+  }
+  if (inBatch > 0) adamStep(inBatch);
+  st(STATE, H_SEEN, ld(STATE, H_SEEN) + used);
+  const mean = used > 0 ? lossSum / used : NaN;
+  writeReport(reportPtr, used, skipped, mean, mean);
+  freeArena();
+  return Status.Ok;
+}
+
+/** Writes the fallback forecast (every quantile = `v`) for one series. */
+function fillFallback(outPtr: usize, v: f64): void {
+  for (let o = 0; o < NO; o++) st(outPtr, o, v);
+}
+
+/**
+ * Forecast from the window ending at index T of the series at `base` (T+1 points available). Missing values
+ * (NaN/Inf) are carried forward when at most a quarter of the window is missing; more missing: NonFinite and the
+ * last finite value as a flat fallback. Too short: TooFewPoints and the same fallback (0 when nothing is finite).
+ */
+function predictOne(base: usize, T: i32, outPtr: usize): i32 {
+  let lastFinite: f64 = 0;
+  for (let a = T; a >= 0; a--) {
+    const v = ld(base, a);
+    if (isFinite(v)) {
+      lastFinite = v;
+      break;
+    }
+  }
+  if (T + 1 < NEED) {
+    fillFallback(outPtr, lastFinite);
+    return Status.TooFewPoints;
+  }
+  const start = T - NEED + 1;
+  let missing: i32 = 0;
+  let carry: f64 = NaN;
+  for (let i = 0; i < NEED; i++) {
+    const v = ld(base, start + i);
+    if (isFinite(v)) carry = v;
+    else missing++;
+    st(COPY, i, carry);
+  }
+  if (missing * 4 > NEED) {
+    fillFallback(outPtr, lastFinite);
+    return Status.NonFinite;
+  }
+  if (missing > 0) {
+    // leading gaps take the first finite value
+    let first: f64 = 0;
+    for (let i = 0; i < NEED; i++) {
+      const v = ld(COPY, i);
+      if (isFinite(v)) {
+        first = v;
+        break;
+      }
+    }
+    for (let i = 0; i < NEED; i++) {
+      if (isFinite(ld(COPY, i))) break;
+      st(COPY, i, first);
+    }
+  }
+  if (!buildWindow(COPY, NEED - 1, false)) {
+    fillFallback(outPtr, lastFinite);
+    return Status.NonFinite;
+  }
+  forward();
+  let prev = -Infinity;
+  for (let o = 0; o < NO; o++) {
+    const v = LEVEL + SCALE * ld(QO, o);
+    if (!isFinite(v)) {
+      fillFallback(outPtr, lastFinite);
+      return Status.NonFinite;
+    }
+    // monotone by construction; the max only guards rounding when SCALE * increment underflows
+    const q = o % NQ == 0 ? v : Math.max(v, prev);
+    st(outPtr, o, q);
+    prev = q;
+  }
+  return Status.Ok;
+}
+
+/**
+ * Forecasts every series of a batch from its last NEED points: out[s * NH * NQ + h * NQ + q] (horizon-major);
+ * statuses[s] (i32) per series. Returns Ok when the call itself was valid (per-series problems are in statuses).
+ */
+export function gruPredict(
+  statePtr: usize, stateLen: i32, valuesPtr: usize, valuesLen: i32, offsetsPtr: usize, nSeries: i32,
+  outPtr: usize, outLen: i32, statusPtr: usize,
+): i32 {
+  let status = loadState(statePtr, stateLen);
+  if (status != Status.Ok) return status;
+  status = checkOffsets(valuesPtr, valuesLen, offsetsPtr, nSeries);
+  if (status != Status.Ok) return status;
+  if (outPtr == 0 || statusPtr == 0 || <i64>outLen < <i64>nSeries * <i64>NO) return Status.BufferTooSmall;
+  allocArena(0);
+  for (let s = 0; s < nSeries; s++) {
+    const off = ld(offsetsPtr, s);
+    const n = <i32>(ld(offsetsPtr, s + 1) - off);
+    const st1 = predictOne(valuesPtr + (<usize>off << 3), n - 1, outPtr + (<usize>(s * NO) << 3));
+    store<i32>(statusPtr + (<usize>s << 2), st1);
+  }
+  freeArena();
+  return Status.Ok;
+}
+
+/**
+ * Rolling-origin forecasts for one series (backtests): for origins T = from, from+stride, ... <= n-1, using only
+ * values up to T; out[r * NH * NQ + h * NQ + q] and statuses[r] for origin row r.
+ */
+export function gruPredictRolling(
+  statePtr: usize, stateLen: i32, valuesPtr: usize, n: i32, from: i32, stride: i32,
+  outPtr: usize, outLen: i32, statusPtr: usize,
+): i32 {
+  const status = loadState(statePtr, stateLen);
+  if (status != Status.Ok) return status;
+  if (n < 1 || valuesPtr == 0 || from < 0 || from >= n || stride < 1) return Status.BadParam;
+  const rows = (n - 1 - from) / stride + 1;
+  if (outPtr == 0 || statusPtr == 0 || <i64>outLen < <i64>rows * <i64>NO) return Status.BufferTooSmall;
+  allocArena(0);
+  for (let r = 0; r < rows; r++) {
+    const T = from + r * stride;
+    store<i32>(statusPtr + (<usize>r << 2), predictOne(valuesPtr, T, outPtr + (<usize>(r * NO) << 3)));
+  }
+  freeArena();
+  return Status.Ok;
+}
+
+/** History points one forecast needs (window, plus a season back when the seasonal channel is on); 0 if invalid. */
+export function gruContextLength(statePtr: usize, stateLen: i32): i32 {
+  return loadState(statePtr, stateLen) == Status.Ok ? NEED : 0;
+}

@@ -1,0 +1,138 @@
+// Quick accuracy/speed check of the GRU forecaster on a canonical trace: held-out tail, q50 MAE and pinball vs persistence.
+// Usage: node --import tsx bench/gru.ts [--trace FILE] [--resource cpu] [--train-days 7] [--test-days 2]
+//        [--hidden 32] [--window 24] [--season 288] [--epochs 2] [--per-epoch 20000] [--seed 1]
+// Prints one JSON object. Baselines in the same run: persistence (every quantile = last value) and persistence plus
+// the empirical quantiles of its h-step changes over the training span (per series), the fair quantile baseline.
+import { parseArgs } from 'node:util';
+import { readTrace } from '../src/sources/trace-file.js';
+import { createGru, predictGruRolling, trainGru } from '../src/core/gru.js';
+import { sharedCore } from '../src/core/wasm.js';
+
+const { values: a } = parseArgs({
+  options: {
+    trace: { type: 'string', default: new URL('../../shared/traces/canonical/azure2017-periodic78.csv.gz', import.meta.url).pathname },
+    resource: { type: 'string', default: 'cpu' },
+    'train-days': { type: 'string', default: '7' },
+    'test-days': { type: 'string', default: '2' },
+    hidden: { type: 'string', default: '32' },
+    window: { type: 'string', default: '24' },
+    season: { type: 'string', default: 'day' },
+    epochs: { type: 'string', default: '2' },
+    'per-epoch': { type: 'string', default: '20000' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+
+const LEVELS = [0.5, 0.9, 0.95, 0.99];
+
+function pinball(y: number, q: number, tau: number): number {
+  const u = y - q;
+  return u >= 0 ? tau * u : (tau - 1) * u;
+}
+
+/** Empirical quantile (type 7) of a sorted array. */
+function quantile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const h = (sorted.length - 1) * p;
+  const lo = Math.floor(h);
+  return sorted[lo] + (h - lo) * ((sorted[Math.min(lo + 1, sorted.length - 1)] ?? sorted[lo]) - sorted[lo]);
+}
+
+async function main(): Promise<void> {
+  const set = await readTrace(a.trace!, { resources: [a.resource!] });
+  const stepsPerDay = Math.round(86_400 / set.intervalS);
+  const horizons = [300, 900, 1800].map((s) => Math.max(1, Math.round(s / set.intervalS)));
+  const testN = Math.round(Number(a['test-days']) * stepsPerDay);
+  const trainN = Math.round(Number(a['train-days']) * stepsPerDay);
+  const season = a.season === 'day' ? stepsPerDay : Number(a.season);
+  const core = sharedCore();
+  const st = createGru({
+    horizons, quantiles: LEVELS, hidden: Number(a.hidden), window: Number(a.window), seasonSteps: season,
+    seed: Number(a.seed),
+  }, core);
+  const trainParts: Float64Array[] = [];
+  for (const s of set.series) {
+    const end = s.values.length - testN;
+    trainParts.push(s.values.subarray(Math.max(0, end - trainN), end));
+  }
+  const t0 = performance.now();
+  const rep = trainGru(st, trainParts, { epochs: Number(a.epochs), windowsPerEpoch: Number(a['per-epoch']) }, core);
+  const trainS = (performance.now() - t0) / 1000;
+
+  const nH = horizons.length;
+  const nQ = LEVELS.length;
+  const acc = horizons.map(() => ({ n: 0, maeGru: 0, maePers: 0, pbGru: 0, pbPers: 0, pbPersEmp: 0, cover: [0, 0, 0, 0], coverEmp: [0, 0, 0, 0] }));
+  let predictS = 0;
+  let origins = 0;
+  for (const s of set.series) {
+    const v = s.values;
+    const end = v.length - testN;
+    // per-series empirical quantiles of h-step changes over the training span (baseline)
+    const emp = horizons.map((h) => {
+      const d: number[] = [];
+      for (let i = Math.max(0, end - trainN); i + h < end; i++) if (Number.isFinite(v[i]) && Number.isFinite(v[i + h])) d.push(v[i + h] - v[i]);
+      const sorted = Float64Array.from(d).sort();
+      return LEVELS.map((p) => quantile(sorted, p));
+    });
+    const from = end - 1;
+    const t1 = performance.now();
+    const roll = predictGruRolling(st, v, from, 1, core);
+    predictS += (performance.now() - t1) / 1000;
+    for (let r = 0; r < roll.rows; r++) {
+      const T = from + r;
+      const last = v[T];
+      if (roll.codes[r] !== 0 || !Number.isFinite(last)) continue;
+      origins++;
+      horizons.forEach((h, hi) => {
+        const y = v[T + h];
+        if (T + h >= v.length || !Number.isFinite(y)) return;
+        const m = acc[hi];
+        m.n++;
+        const q = roll.quantiles.subarray(r * nH * nQ + hi * nQ, r * nH * nQ + (hi + 1) * nQ);
+        m.maeGru += Math.abs(y - q[0]);
+        m.maePers += Math.abs(y - last);
+        LEVELS.forEach((tau, qi) => {
+          m.pbGru += pinball(y, q[qi], tau) / nQ;
+          m.pbPers += pinball(y, last, tau) / nQ;
+          const qe = last + emp[hi][qi];
+          m.pbPersEmp += pinball(y, qe, tau) / nQ;
+          if (y <= q[qi]) m.cover[qi]++;
+          if (y <= qe) m.coverEmp[qi]++;
+        });
+      });
+    }
+  }
+  const out = {
+    trace: a.trace,
+    resource: a.resource,
+    series: set.series.length,
+    intervalS: set.intervalS,
+    trainPointsPerSeries: trainN,
+    testPointsPerSeries: testN,
+    options: st.options,
+    params: st.blob.length,
+    train: { seconds: +trainS.toFixed(2), ...rep },
+    predict: { origins, seconds: +predictS.toFixed(2), forecastsPerSecond: Math.round(origins / predictS) },
+    horizons: horizons.map((h, hi) => {
+      const m = acc[hi];
+      return {
+        horizonS: h * set.intervalS,
+        n: m.n,
+        maeGruQ50: +(m.maeGru / m.n).toFixed(4),
+        maePersistence: +(m.maePers / m.n).toFixed(4),
+        maeRatio: +(m.maeGru / m.maePers).toFixed(3),
+        pinballGru: +(m.pbGru / m.n).toFixed(4),
+        pinballPersistenceFlat: +(m.pbPers / m.n).toFixed(4),
+        pinballPersistenceEmpirical: +(m.pbPersEmp / m.n).toFixed(4),
+        coverageGru: Object.fromEntries(LEVELS.map((p, qi) => [p, +(m.cover[qi] / m.n).toFixed(3)])),
+        coveragePersistenceEmpirical: Object.fromEntries(LEVELS.map((p, qi) => [p, +(m.coverEmp[qi] / m.n).toFixed(3)])),
+      };
+    }),
+  };
+  console.log(JSON.stringify(out, null, 2));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,158 @@
+// The actuator: takes each published Snapshot and, on the replica that holds the Lease, brings VPA recommendations and
+// placeholder pods in line with it. Dry-run by default. 5xx and timeouts back off; one bad object never stops a cycle.
+import { hostname } from 'node:os';
+import type { Snapshot } from '../model/snapshot.js';
+import { type ActuatorOptions, actuatorOptions } from './config.js';
+import { ActionJournal } from './journal.js';
+import { type KubeApi, type KubeConnection, KubeApi as Api, isUnavailable } from './kube-api.js';
+import { LeaderElector } from './leader.js';
+import { type ActuatorLog, silentLog } from './log.js';
+import { type ActuatorMetrics, noopActuatorMetrics } from './metrics.js';
+import { SafetyGate } from './safety.js';
+import { ShadowPods, type ShadowCycleResult } from './shadow-pods.js';
+import { VpaRecommender, type VpaCycleResult } from './vpa-recommender.js';
+
+/** Where snapshots come from (the loop publishes them; H5's loop offers a subscription). */
+export interface SnapshotSource {
+  latest(): Snapshot | undefined;
+  /** Calls `fn` with every new snapshot; returns an unsubscribe function. */
+  subscribe(fn: (s: Snapshot) => void): () => void;
+}
+
+export interface CycleReport {
+  cycle: number;
+  leader: boolean;
+  dryRun: boolean;
+  vpa?: VpaCycleResult;
+  shadow?: ShadowCycleResult;
+  /** Messages of the errors that stopped a part of the cycle (API unavailable, forbidden list). */
+  errors: string[];
+  /** Seconds until the next attempt after an unavailable API server (0 when healthy). */
+  backoffS: number;
+}
+
+export interface ActuatorDeps {
+  connection: KubeConnection;
+  options?: Partial<ActuatorOptions>;
+  journal?: ActionJournal;
+  metrics?: ActuatorMetrics;
+  log?: ActuatorLog;
+  /** Test hook run before every request (fault injection). */
+  beforeRequest?: (op: { verb: string; resource: string; namespace?: string; name?: string }, method: string, path: string) => Promise<void> | void;
+  nowMs?: () => number;
+}
+
+export class Actuator {
+  readonly options: Readonly<ActuatorOptions>;
+  readonly journal: ActionJournal;
+  readonly api: KubeApi;
+  readonly elector: LeaderElector;
+  private readonly vpa: VpaRecommender;
+  private readonly shadow: ShadowPods;
+  private readonly metrics: ActuatorMetrics;
+  private readonly log: ActuatorLog;
+  private readonly nowMs: () => number;
+  private backoffS = 0;
+  private retryAtMs = 0;
+  private running: Promise<unknown> = Promise.resolve();
+  private pending: Snapshot | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  lastReport: CycleReport | undefined;
+
+  constructor(deps: ActuatorDeps) {
+    const o = actuatorOptions(deps.options);
+    this.options = Object.freeze({ ...o, identity: o.identity || `${hostname()}-${process.pid}` });
+    this.metrics = deps.metrics ?? noopActuatorMetrics;
+    this.log = deps.log ?? silentLog;
+    this.nowMs = deps.nowMs ?? Date.now;
+    this.journal = deps.journal ?? new ActionJournal(this.options.journalPath, this.options.journalMemoryEntries);
+    this.api = new Api(deps.connection, this.options.requestTimeoutMs, {
+      onError: (op, code) => this.metrics.kubeError(`${op.verb} ${op.resource}`, code),
+      beforeRequest: deps.beforeRequest,
+    });
+    const gate = new SafetyGate(this.options);
+    this.vpa = new VpaRecommender(this.api, this.options, gate, this.journal, this.metrics, this.log);
+    this.shadow = new ShadowPods(this.api, this.options, this.journal, this.metrics, this.log);
+    this.elector = new LeaderElector(this.api, this.options.leaseNamespace, this.options.leaseName, this.options.identity, this.options.leaseDurationS, this.nowMs);
+  }
+
+  /** One full cycle for `snapshot`: leader check, VPAs, placeholders. Never throws; errors are in the report. */
+  async runOnce(snapshot: Snapshot): Promise<CycleReport> {
+    const report: CycleReport = { cycle: snapshot.cycle, leader: false, dryRun: this.options.dryRun, errors: [], backoffS: 0 };
+    let unavailable = false;
+    const fail = (part: string, err: unknown): void => {
+      if (isUnavailable(err)) unavailable = true;
+      report.errors.push(`${part}: ${(err as Error).message}`);
+      this.log.error({ err, part, cycle: snapshot.cycle }, 'actuator step failed');
+    };
+    try {
+      report.leader = await this.elector.tryAcquireOrRenew();
+    } catch (err) {
+      fail('leader election', err);
+    }
+    this.metrics.leader(report.leader);
+    if (report.leader) {
+      try {
+        report.vpa = await this.vpa.reconcile(snapshot);
+      } catch (err) {
+        fail('vpa', err);
+      }
+      try {
+        report.shadow = await this.shadow.reconcile(snapshot); // with shadow disabled this removes our placeholders
+      } catch (err) {
+        fail('shadow', err);
+      }
+    }
+    if (unavailable) {
+      this.backoffS = Math.min(this.options.backoffMaxS, this.backoffS ? this.backoffS * 2 : this.options.backoffMinS);
+      this.retryAtMs = this.nowMs() + this.backoffS * 1000;
+    } else {
+      this.backoffS = 0;
+      this.retryAtMs = 0;
+    }
+    report.backoffS = this.backoffS;
+    this.lastReport = report;
+    return report;
+  }
+
+  /**
+   * Follows `source`: runs a cycle for each new snapshot (the newest wins when cycles pile up), retries after the
+   * back-off when the API server was unavailable, and renews the Lease in between so leadership is not lost.
+   */
+  start(source: SnapshotSource): void {
+    const kick = (s: Snapshot): void => {
+      this.pending = s;
+      this.running = this.running.then(() => this.drain());
+    };
+    this.unsubscribe = source.subscribe(kick);
+    const renewEveryMs = (this.options.leaseDurationS * 1000) / 3;
+    this.renewTimer = setInterval(() => {
+      const latest = source.latest();
+      if (this.retryAtMs && this.nowMs() >= this.retryAtMs && latest) kick(latest);
+      else this.running = this.running.then(() => this.elector.tryAcquireOrRenew().catch(() => false)).then((l) => this.metrics.leader(l === true));
+    }, renewEveryMs);
+    this.renewTimer.unref();
+    const first = source.latest();
+    if (first) kick(first);
+  }
+
+  private async drain(): Promise<void> {
+    const s = this.pending;
+    this.pending = undefined;
+    if (!s) return;
+    if (this.retryAtMs && this.nowMs() < this.retryAtMs) {
+      this.pending = s; // retried by the renew timer once the back-off has passed
+      return;
+    }
+    await this.runOnce(s);
+  }
+
+  /** Stops following the source, waits for the running cycle and releases the Lease. */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.running.catch(() => undefined);
+    await this.elector.release();
+  }
+}

@@ -1,0 +1,169 @@
+// The actuator's options: every field with its default, unit and range (H5 folds this table into the config schema).
+
+/** One option's documentation, in the form the config schema and README use. */
+export interface OptionDoc {
+  default: unknown;
+  unit: string;
+  range: string;
+  help: string;
+}
+
+export interface ActuatorOptions {
+  /** Write nothing; journal what would be done. */
+  dryRun: boolean;
+  /** The name VPAs list in `spec.recommenders` to be served by Foresight. */
+  recommenderName: string;
+  /** Namespaces whose VPAs are served; empty = cluster-wide. */
+  namespaces: readonly string[];
+  /** VPA annotation naming the tenant (otherwise the VPA's namespace is the tenant). */
+  tenantAnnotation: string;
+  /** VPA annotation with per-container shares, `app=0.7,sidecar=0.3`, used when the snapshot has no per-container usage. */
+  containerSharesAnnotation: string;
+  /** Snapshot resource names mapped to the Kubernetes resources the VPA recommends (cpu in cores, memory in bytes). */
+  cpuResource: string;
+  memoryResource: string;
+  /** Quantile level used for the target (the bounds use the lowest and highest levels of the snapshot). */
+  targetQuantile: number;
+  /** Relative change below which a recommendation is not rewritten. */
+  tolerance: number;
+  /** History shorter than this (samples) marks a recommendation LowConfidence. */
+  lowConfidencePoints: number;
+  /** Global bounds per container, base units. */
+  minCpuCores: number;
+  maxCpuCores: number;
+  minMemoryBytes: number;
+  maxMemoryBytes: number;
+  /** Largest relative change of a target in one cycle (0.5 = at most +-50%). */
+  maxStepRatio: number;
+  /** Seconds between two changes of the same target. */
+  cooldownS: number;
+  /** Shrink only after usage stayed below this share of the allocation for `reclaimAfterS`. */
+  reclaimBelowRatio: number;
+  reclaimAfterS: number;
+  /** Demand flagged anomalous is acted upon only after it stayed flagged this long (0 = never act while flagged). */
+  anomalyConfirmS: number;
+  // Shadow capacity
+  shadowEnabled: boolean;
+  shadowNamespace: string;
+  priorityClassName: string;
+  pauseImage: string;
+  /** Node label whose value is the pool name (placeholders get a nodeSelector on it; empty = no selector). */
+  poolLabel: string;
+  /** Snapshot shadow resources that size placeholder pods. */
+  shadowCpuResource: string;
+  shadowMemoryResource: string;
+  /** Largest single placeholder pod; bigger reserves are split over several pods. */
+  maxPodCpuCores: number;
+  maxPodMemoryBytes: number;
+  /** Cap on the total shadow capacity across pools. */
+  maxShadowCpuCores: number;
+  maxShadowMemoryBytes: number;
+  /** Relative size change below which placeholders are not replaced. */
+  shadowTolerance: number;
+  // Leader election
+  leaseNamespace: string;
+  leaseName: string;
+  leaseDurationS: number;
+  identity: string;
+  // Journal and errors
+  journalPath: string;
+  journalMemoryEntries: number;
+  /** Timeout of one Kubernetes request, ms. */
+  requestTimeoutMs: number;
+  conflictRetries: number;
+  /** Back-off after 5xx or timeouts: doubles from min to max, seconds. */
+  backoffMinS: number;
+  backoffMaxS: number;
+}
+
+export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: OptionDoc } = {
+  dryRun: { default: true, unit: 'bool', range: 'true|false', help: 'Journal intended changes and write nothing (default until enabled).' },
+  recommenderName: { default: 'foresight', unit: 'name', range: 'DNS label', help: 'Recommender name VPAs list in spec.recommenders.' },
+  namespaces: { default: [], unit: 'names', range: 'empty = cluster-wide', help: 'Namespaces whose VPAs are served.' },
+  tenantAnnotation: { default: 'foresight.io/tenant', unit: 'key', range: 'annotation key', help: 'VPA annotation naming the tenant; default tenant is the namespace.' },
+  containerSharesAnnotation: { default: 'foresight.io/container-shares', unit: 'key', range: 'annotation key', help: 'VPA annotation `c1=0.7,c2=0.3` splitting the tenant recommendation.' },
+  cpuResource: { default: 'cpu', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (cores) behind VPA cpu.' },
+  memoryResource: { default: 'memory', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (bytes) behind VPA memory.' },
+  targetQuantile: { default: 0.9, unit: 'ratio', range: '(0, 1)', help: 'Forecast quantile used as the target.' },
+  tolerance: { default: 0.05, unit: 'ratio', range: '[0, 1)', help: 'Relative change below which a recommendation is left as is.' },
+  lowConfidencePoints: { default: 2016, unit: 'samples', range: '>= 0', help: 'History shorter than this is LowConfidence (a week at 5 min).' },
+  minCpuCores: { default: 0.01, unit: 'cores', range: '>= 0', help: 'Global minimum per container.' },
+  maxCpuCores: { default: 64, unit: 'cores', range: '> minCpuCores', help: 'Global maximum per container.' },
+  minMemoryBytes: { default: 16 * 2 ** 20, unit: 'bytes', range: '>= 0', help: 'Global minimum per container.' },
+  maxMemoryBytes: { default: 256 * 2 ** 30, unit: 'bytes', range: '> minMemoryBytes', help: 'Global maximum per container.' },
+  maxStepRatio: { default: 0.5, unit: 'ratio', range: '(0, 10]', help: 'Largest relative change of a target per cycle.' },
+  cooldownS: { default: 300, unit: 's', range: '>= 0', help: 'Minimum time between two changes of one target.' },
+  reclaimBelowRatio: { default: 0.75, unit: 'ratio', range: '(0, 1]', help: 'Shrink only while usage stays below this share of the allocation.' },
+  reclaimAfterS: { default: 1800, unit: 's', range: '>= 0', help: 'How long usage must stay low before shrinking.' },
+  anomalyConfirmS: { default: 900, unit: 's', range: '>= 0', help: 'Act on anomalous demand only after it persisted this long (0 = never).' },
+  shadowEnabled: { default: true, unit: 'bool', range: 'true|false', help: 'Keep shadow capacity as placeholder pods.' },
+  shadowNamespace: { default: 'foresight-system', unit: 'name', range: 'namespace', help: 'Namespace of the placeholder pods (the actuator may create pods only there).' },
+  priorityClassName: { default: 'foresight-shadow', unit: 'name', range: 'PriorityClass', help: 'PriorityClass of placeholders (value -10 in deploy/).' },
+  pauseImage: { default: 'registry.k8s.io/pause:3.10', unit: 'image', range: 'image ref', help: 'Image of the placeholder pods.' },
+  poolLabel: { default: '', unit: 'key', range: 'node label key', help: 'Node label selecting a pool (e.g. cloud.google.com/gke-nodepool); empty = none.' },
+  shadowCpuResource: { default: 'cpu', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (cores) sizing placeholder cpu.' },
+  shadowMemoryResource: { default: 'memory', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (bytes) sizing placeholder memory.' },
+  maxPodCpuCores: { default: 4, unit: 'cores', range: '> 0', help: 'Largest placeholder pod (cpu).' },
+  maxPodMemoryBytes: { default: 16 * 2 ** 30, unit: 'bytes', range: '> 0', help: 'Largest placeholder pod (memory).' },
+  maxShadowCpuCores: { default: 32, unit: 'cores', range: '>= 0', help: 'Cap on total shadow cpu.' },
+  maxShadowMemoryBytes: { default: 128 * 2 ** 30, unit: 'bytes', range: '>= 0', help: 'Cap on total shadow memory.' },
+  shadowTolerance: { default: 0.1, unit: 'ratio', range: '[0, 1)', help: 'Relative size change below which placeholders are kept.' },
+  leaseNamespace: { default: 'foresight-system', unit: 'name', range: 'namespace', help: 'Namespace of the leader Lease.' },
+  leaseName: { default: 'foresight-actuator', unit: 'name', range: 'DNS name', help: 'Name of the leader Lease.' },
+  leaseDurationS: { default: 15, unit: 's', range: '[2, 300]', help: 'Lease duration; the holder renews every cycle and at a third of it.' },
+  identity: { default: '', unit: 'name', range: 'any', help: 'Holder identity (default: hostname-pid).' },
+  journalPath: { default: '', unit: 'path', range: 'file', help: 'JSON-lines journal of every intended or applied change (empty = memory only).' },
+  journalMemoryEntries: { default: 1000, unit: 'entries', range: '[1, 100000]', help: 'Entries /api/v1/actions keeps in memory.' },
+  requestTimeoutMs: { default: 10_000, unit: 'ms', range: '[100, 120000]', help: 'Timeout of one Kubernetes request.' },
+  conflictRetries: { default: 3, unit: 'count', range: '[0, 10]', help: 'Retries with a fresh object after a 409.' },
+  backoffMinS: { default: 1, unit: 's', range: '> 0', help: 'First back-off after 5xx or a timeout.' },
+  backoffMaxS: { default: 60, unit: 's', range: '>= backoffMinS', help: 'Largest back-off.' },
+};
+
+export const defaultActuatorOptions: Readonly<ActuatorOptions> = Object.freeze(
+  Object.fromEntries(Object.entries(actuatorOptionDocs).map(([k, d]) => [k, d.default])) as unknown as ActuatorOptions,
+);
+
+/** Problems with the options, one sentence each (empty when valid). */
+export function validateActuatorOptions(o: ActuatorOptions): string[] {
+  const p: string[] = [];
+  const num = (k: keyof ActuatorOptions, ok: (v: number) => boolean): void => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) p.push(`actuator.${k} must be ${actuatorOptionDocs[k].range} (got ${String(v)})`);
+  };
+  num('targetQuantile', (v) => v > 0 && v < 1);
+  num('tolerance', (v) => v >= 0 && v < 1);
+  num('shadowTolerance', (v) => v >= 0 && v < 1);
+  num('lowConfidencePoints', (v) => v >= 0);
+  num('minCpuCores', (v) => v >= 0);
+  num('maxCpuCores', (v) => v > o.minCpuCores);
+  num('minMemoryBytes', (v) => v >= 0);
+  num('maxMemoryBytes', (v) => v > o.minMemoryBytes);
+  num('maxStepRatio', (v) => v > 0 && v <= 10);
+  num('cooldownS', (v) => v >= 0);
+  num('reclaimBelowRatio', (v) => v > 0 && v <= 1);
+  num('reclaimAfterS', (v) => v >= 0);
+  num('anomalyConfirmS', (v) => v >= 0);
+  num('maxPodCpuCores', (v) => v > 0);
+  num('maxPodMemoryBytes', (v) => v > 0);
+  num('maxShadowCpuCores', (v) => v >= 0);
+  num('maxShadowMemoryBytes', (v) => v >= 0);
+  num('leaseDurationS', (v) => v >= 2 && v <= 300);
+  num('journalMemoryEntries', (v) => Number.isInteger(v) && v >= 1 && v <= 100_000);
+  num('requestTimeoutMs', (v) => v >= 100 && v <= 120_000);
+  num('conflictRetries', (v) => Number.isInteger(v) && v >= 0 && v <= 10);
+  num('backoffMinS', (v) => v > 0);
+  num('backoffMaxS', (v) => v >= o.backoffMinS);
+  const dns = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+  for (const k of ['recommenderName', 'shadowNamespace', 'priorityClassName', 'leaseNamespace', 'leaseName'] as const) {
+    if (!dns.test(o[k]) || o[k].length > 253) p.push(`actuator.${k} must be a DNS name (got ${JSON.stringify(o[k])})`);
+  }
+  for (const ns of o.namespaces) if (!dns.test(ns)) p.push(`actuator.namespaces: ${JSON.stringify(ns)} is not a namespace name`);
+  if (!o.pauseImage) p.push('actuator.pauseImage must be set');
+  return p;
+}
+
+/** Defaults overlaid with `partial`. */
+export function actuatorOptions(partial: Partial<ActuatorOptions> = {}): ActuatorOptions {
+  return { ...defaultActuatorOptions, ...partial };
+}

@@ -1,0 +1,91 @@
+// Bounds on every change the actuator makes: floor at the recent peak, step limit, cooldown, no shrink on stale data,
+// shrink only after usage stayed low (reclamation), no scale-up on anomalous demand until confirmed. Pure, clock injected.
+import type { ActuatorOptions } from './config.js';
+
+export interface GateContext {
+  /** Engine time, UNIX seconds (the snapshot's createdS). */
+  nowS: number;
+  floor: number;
+  usage: number;
+  anomalous: boolean;
+  stale: boolean;
+}
+
+export interface GateResult {
+  value: number;
+  /** What shaped the value ('' when the desired value passed unchanged). */
+  reason: string;
+}
+
+interface KeyState {
+  lastChangeS?: number;
+  lowSinceS?: number;
+  anomalySinceS?: number;
+}
+
+type GateOptions = Pick<ActuatorOptions, 'maxStepRatio' | 'cooldownS' | 'reclaimBelowRatio' | 'reclaimAfterS' | 'anomalyConfirmS'>;
+
+export class SafetyGate {
+  private readonly state = new Map<string, KeyState>();
+
+  constructor(private readonly opts: GateOptions) {}
+
+  /**
+   * The value to apply for `key` given the desired value and the one in force (undefined when none yet).
+   * Updates the low-usage and anomaly timers; call `committed` once the value is written (or planned in dry-run).
+   */
+  shape(key: string, desired: number, current: number | undefined, ctx: GateContext): GateResult {
+    const o = this.opts;
+    const st = this.state.get(key) ?? {};
+    this.state.set(key, st);
+    if (ctx.anomalous) st.anomalySinceS ??= ctx.nowS;
+    else st.anomalySinceS = undefined;
+    if (current !== undefined && Number.isFinite(ctx.usage)) {
+      if (ctx.usage < o.reclaimBelowRatio * current) st.lowSinceS ??= ctx.nowS;
+      else st.lowSinceS = undefined;
+    } else if (!Number.isFinite(ctx.usage)) {
+      st.lowSinceS = undefined; // missing data never counts as low usage
+    }
+    const floored = Math.max(desired, ctx.floor);
+    const reasons: string[] = floored > desired ? ['recent peak'] : [];
+    if (current === undefined || !Number.isFinite(current)) return { value: floored, reason: reasons.join(', ') };
+    let v = floored;
+    if (v > current) {
+      const confirmed = o.anomalyConfirmS > 0 && st.anomalySinceS !== undefined && ctx.nowS - st.anomalySinceS >= o.anomalyConfirmS;
+      if (ctx.anomalous && !confirmed) return { value: current, reason: 'anomalous demand not yet confirmed' };
+      const cap = current * (1 + o.maxStepRatio);
+      if (v > cap && current > 0) {
+        v = cap;
+        reasons.push('max step');
+      }
+    } else if (v < current) {
+      if (ctx.stale) return { value: current, reason: 'stale data: never shrink' };
+      const lowFor = st.lowSinceS === undefined ? -1 : ctx.nowS - st.lowSinceS;
+      if (lowFor < o.reclaimAfterS || st.lowSinceS === undefined) {
+        return { value: current, reason: `reclamation: usage not below ${o.reclaimBelowRatio} of the allocation for ${o.reclaimAfterS}s` };
+      }
+      const cap = current * (1 - Math.min(o.maxStepRatio, 1));
+      if (v < cap) {
+        v = cap;
+        reasons.push('max step');
+      }
+      v = Math.max(v, ctx.floor);
+    }
+    if (v !== current && st.lastChangeS !== undefined && ctx.nowS - st.lastChangeS < o.cooldownS) {
+      return { value: current, reason: 'cooldown' };
+    }
+    return { value: v, reason: reasons.join(', ') };
+  }
+
+  /** Records that `key` changed at `nowS` (starts its cooldown; a shrink restarts the low-usage timer). */
+  committed(key: string, nowS: number, shrank: boolean): void {
+    const st = this.state.get(key) ?? {};
+    st.lastChangeS = nowS;
+    if (shrank) st.lowSinceS = undefined;
+    this.state.set(key, st);
+  }
+
+  forget(prefix: string): void {
+    for (const k of this.state.keys()) if (k.startsWith(prefix)) this.state.delete(k);
+  }
+}

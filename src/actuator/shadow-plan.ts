@@ -1,0 +1,70 @@
+// Pure planning of shadow capacity: pooled reserves from the snapshot -> placeholder pods (capped, split, named).
+import type { ShadowPlan } from '../model/snapshot.js';
+import type { ActuatorOptions } from './config.js';
+import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
+
+export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const ROLE = 'foresight.io/role';
+export const POOL = 'foresight.io/pool';
+export const SHADOW_LABELS: Readonly<Record<string, string>> = { [MANAGED_BY]: 'foresight', [ROLE]: 'shadow' };
+export const SHADOW_SELECTOR = `${MANAGED_BY}=foresight,${ROLE}=shadow`;
+
+export interface PoolReserve {
+  pool: string;
+  cpuCores: number;
+  memoryBytes: number;
+}
+
+export interface PlaceholderSpec {
+  name: string;
+  pool: string;
+  cpu: string;
+  memory: string;
+}
+
+/** Reserves per pool, scaled down together so that the totals stay under the configured caps. */
+export function poolReserves(plans: readonly ShadowPlan[], opts: ActuatorOptions): { pools: PoolReserve[]; capped: boolean } {
+  const by = new Map<string, PoolReserve>();
+  for (const p of plans) {
+    if (!Number.isFinite(p.size) || p.size <= 0) continue;
+    const r = by.get(p.pool) ?? { pool: p.pool, cpuCores: 0, memoryBytes: 0 };
+    if (p.resource === opts.shadowCpuResource) r.cpuCores += p.size;
+    else if (p.resource === opts.shadowMemoryResource) r.memoryBytes += p.size;
+    else continue;
+    by.set(p.pool, r);
+  }
+  const pools = [...by.values()].sort((a, b) => a.pool.localeCompare(b.pool));
+  const cpu = pools.reduce((s, p) => s + p.cpuCores, 0);
+  const mem = pools.reduce((s, p) => s + p.memoryBytes, 0);
+  const fc = cpu > opts.maxShadowCpuCores ? opts.maxShadowCpuCores / cpu : 1;
+  const fm = mem > opts.maxShadowMemoryBytes ? opts.maxShadowMemoryBytes / mem : 1;
+  for (const p of pools) {
+    p.cpuCores *= fc;
+    p.memoryBytes *= fm;
+  }
+  return { pools, capped: fc < 1 || fm < 1 };
+}
+
+/** A DNS-1123 label from a pool name (lower case, [-a-z0-9], at most 40 characters). */
+export function poolSlug(pool: string): string {
+  const s = pool.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
+  return s || 'pool';
+}
+
+/** Placeholder pods: each pool's reserve split evenly over as few pods as the per-pod maximum allows. */
+export function placeholderSpecs(pools: readonly PoolReserve[], opts: ActuatorOptions): PlaceholderSpec[] {
+  const out: PlaceholderSpec[] = [];
+  for (const p of pools) {
+    const n = Math.max(Math.ceil(p.cpuCores / opts.maxPodCpuCores - 1e-9), Math.ceil(p.memoryBytes / opts.maxPodMemoryBytes - 1e-9));
+    for (let i = 0; i < n; i++) {
+      out.push({ name: `foresight-shadow-${poolSlug(p.pool)}-${i}`, pool: p.pool, cpu: formatCpu(p.cpuCores / n), memory: formatMemory(p.memoryBytes / n) });
+    }
+  }
+  return out;
+}
+
+/** True when a placeholder's requests are within `tolerance` of the spec (no replacement needed). */
+export function sameSize(requests: Record<string, string> | undefined, spec: PlaceholderSpec, tolerance: number): boolean {
+  const near = (a: number, b: number): boolean => Math.abs(a - b) <= tolerance * Math.max(Math.abs(b), 1e-12);
+  return near(parseQuantity(requests?.cpu ?? '0'), parseQuantity(spec.cpu)) && near(parseQuantity(requests?.memory ?? '0'), parseQuantity(spec.memory));
+}

@@ -1,0 +1,148 @@
+// The VPA recommender: lists VPAs that name Foresight's recommender and writes their status.recommendation through
+// the status subresource (merge patch with resourceVersion, so a concurrent writer causes a 409 and a fresh retry).
+import type { Snapshot } from '../model/snapshot.js';
+import { KubeConflictError } from '../errors.js';
+import type { ActuatorOptions } from './config.js';
+import type { ActionJournal } from './journal.js';
+import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
+import type { ActuatorLog } from './log.js';
+import type { ActuatorMetrics } from './metrics.js';
+import type { SafetyGate } from './safety.js';
+import { changedBeyond, currentTargets, desiredForVpa, nextConditions, servedBy, toContainerRecommendations, type VpaResource } from './vpa-logic.js';
+import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa } from './vpa-types.js';
+
+export interface VpaCycleResult {
+  served: number;
+  written: number;
+  planned: number;
+  unchanged: number;
+  skipped: number;
+  failed: number;
+  conflicts: number;
+}
+
+interface VpaList {
+  items: Vpa[];
+}
+
+const plural = 'verticalpodautoscalers';
+
+export class VpaRecommender {
+  /** In dry-run, what Foresight would have written, standing in for the server's status. */
+  private readonly planned = new Map<string, RecommendedContainerResources[]>();
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly opts: ActuatorOptions,
+    private readonly gate: SafetyGate,
+    private readonly journal: ActionJournal,
+    private readonly metrics: ActuatorMetrics,
+    private readonly log: ActuatorLog,
+  ) {}
+
+  /** VPAs served by Foresight (cluster-wide, or in the configured namespaces). */
+  async list(): Promise<Vpa[]> {
+    const lists = this.opts.namespaces.length
+      ? await Promise.all(this.opts.namespaces.map((ns) => this.api.request<VpaList>({ verb: 'list', resource: plural, namespace: ns }, `/apis/${VPA_GROUP}/${VPA_VERSION}/namespaces/${ns}/${plural}`)))
+      : [await this.api.request<VpaList>({ verb: 'list', resource: plural }, `/apis/${VPA_GROUP}/${VPA_VERSION}/${plural}`)];
+    return lists.flatMap((l) => l.items ?? []).filter((v) => servedBy(v, this.opts.recommenderName));
+  }
+
+  /** One pass over every served VPA. One bad VPA is logged and skipped; an unavailable API server aborts the pass. */
+  async reconcile(snapshot: Snapshot): Promise<VpaCycleResult> {
+    const res: VpaCycleResult = { served: 0, written: 0, planned: 0, unchanged: 0, skipped: 0, failed: 0, conflicts: 0 };
+    const vpas = await this.list();
+    res.served = vpas.length;
+    for (const vpa of vpas) {
+      try {
+        const outcome = await this.reconcileOne(vpa, snapshot, res);
+        res[outcome]++;
+      } catch (err) {
+        if (isUnavailable(err)) throw err;
+        res.failed++;
+        this.metrics.action('vpa', 'failed');
+        this.journal.record({ cycle: snapshot.cycle, kind: 'vpa', action: 'update-recommendation', target: key(vpa), dryRun: this.opts.dryRun, outcome: 'failed', reason: (err as Error).message });
+        this.log.error({ err, vpa: key(vpa) }, 'cannot write VPA recommendation');
+      }
+    }
+    return res;
+  }
+
+  private async reconcileOne(first: Vpa, snapshot: Snapshot, res: VpaCycleResult): Promise<'written' | 'planned' | 'unchanged' | 'skipped'> {
+    let vpa = first;
+    for (let attempt = 0; ; attempt++) {
+      const desired = desiredForVpa(vpa, snapshot, this.opts);
+      if (desired.skipped) {
+        this.log.warn({ vpa: key(vpa), tenant: desired.tenant, reason: desired.skipped }, 'VPA skipped');
+        return 'skipped';
+      }
+      const current = this.opts.dryRun ? (this.planned.get(key(vpa)) ?? vpa.status?.recommendation?.containerRecommendations) : vpa.status?.recommendation?.containerRecommendations;
+      const cur = currentTargets(current);
+      const reasons: string[] = [];
+      const shrinks: string[] = [];
+      const changedKeys: string[] = [];
+      for (const c of desired.containers) {
+        for (const [r, b] of Object.entries(c.resources) as [VpaResource, NonNullable<(typeof c.resources)[VpaResource]>][]) {
+          const k = `${c.container}/${r}`;
+          const before = cur.get(k);
+          const g = c.gate[r];
+          if (!g) continue;
+          const shaped = this.gate.shape(`${key(vpa)}/${k}`, b.target, before, { nowS: snapshot.createdS, ...g });
+          if (shaped.reason) reasons.push(`${k}: ${shaped.reason}`);
+          b.target = shaped.value;
+          b.lowerBound = Math.min(b.lowerBound, b.target);
+          b.upperBound = Math.max(b.upperBound, b.target);
+          if (before === undefined || Math.abs(shaped.value - before) > 1e-12) changedKeys.push(k);
+          if (before !== undefined && shaped.value < before) shrinks.push(k);
+        }
+      }
+      const next = toContainerRecommendations(desired.containers);
+      if (!changedBeyond(current, next, this.opts.tolerance)) return 'unchanged';
+      const conditions = nextConditions(vpa.status?.conditions, desired.lowConfidence, desired.tenant, new Date(snapshot.createdS * 1000));
+      const entry = { cycle: snapshot.cycle, kind: 'vpa' as const, action: 'update-recommendation', target: key(vpa), dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: current ?? null, after: next };
+      if (this.opts.dryRun) {
+        this.planned.set(key(vpa), next);
+        this.commit(vpa, snapshot, changedKeys, shrinks);
+        this.journal.record({ ...entry, outcome: 'planned' });
+        this.metrics.action('vpa', 'planned');
+        return 'planned';
+      }
+      try {
+        await this.api.request(
+          { verb: 'patch', resource: `${plural}/status`, namespace: vpa.metadata.namespace, name: vpa.metadata.name },
+          `/apis/${VPA_GROUP}/${VPA_VERSION}/namespaces/${vpa.metadata.namespace}/${plural}/${vpa.metadata.name}/status`,
+          {
+            method: 'PATCH',
+            contentType: 'application/merge-patch+json',
+            body: { metadata: { resourceVersion: vpa.metadata.resourceVersion }, status: { recommendation: { containerRecommendations: next }, conditions } },
+            query: { fieldManager: 'foresight' },
+          },
+        );
+      } catch (err) {
+        if (httpStatus(err) !== 409) throw err;
+        res.conflicts++;
+        if (attempt >= this.opts.conflictRetries) throw new KubeConflictError(key(vpa), attempt, { cause: err });
+        this.log.info({ vpa: key(vpa), attempt }, 'VPA changed under us (409): retrying with a fresh object');
+        vpa = await this.api.request<Vpa>(
+          { verb: 'get', resource: plural, namespace: vpa.metadata.namespace, name: vpa.metadata.name },
+          `/apis/${VPA_GROUP}/${VPA_VERSION}/namespaces/${vpa.metadata.namespace}/${plural}/${vpa.metadata.name}`,
+        );
+        if (!servedBy(vpa, this.opts.recommenderName)) return 'skipped';
+        continue;
+      }
+      this.commit(vpa, snapshot, changedKeys, shrinks);
+      this.journal.record({ ...entry, outcome: 'applied' });
+      this.metrics.action('vpa', 'applied');
+      this.log.info({ vpa: key(vpa), tenant: desired.tenant, reasons }, 'VPA recommendation written');
+      return 'written';
+    }
+  }
+
+  private commit(vpa: Vpa, snapshot: Snapshot, changed: string[], shrinks: string[]): void {
+    for (const k of changed) this.gate.committed(`${key(vpa)}/${k}`, snapshot.createdS, shrinks.includes(k));
+  }
+}
+
+function key(vpa: Vpa): string {
+  return `${vpa.metadata.namespace}/${vpa.metadata.name}`;
+}

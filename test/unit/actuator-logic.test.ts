@@ -1,0 +1,217 @@
+// Pure parts of the actuator: quantities, VPA recommendation shaping, safety gate, shadow planning, journal, options.
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { actuatorOptions, defaultActuatorOptions, validateActuatorOptions } from '../../src/actuator/config.js';
+import { ActionJournal } from '../../src/actuator/journal.js';
+import { formatCpu, formatMemory, parseQuantity } from '../../src/actuator/quantity.js';
+import { SafetyGate } from '../../src/actuator/safety.js';
+import { placeholderSpecs, poolReserves, poolSlug, sameSize } from '../../src/actuator/shadow-plan.js';
+import { changedBeyond, desiredForVpa, nextConditions, parseShares, toContainerRecommendations } from '../../src/actuator/vpa-logic.js';
+import type { Vpa } from '../../src/actuator/vpa-types.js';
+import { snapshot, state } from '../helpers/kube-snapshot.js';
+
+const GiB = 2 ** 30;
+
+function vpa(over: Partial<Vpa['spec']> = {}, annotations: Record<string, string> = {}): Vpa {
+  return {
+    metadata: { name: 'web', namespace: 'team-a', annotations },
+    spec: { targetRef: { kind: 'Deployment', name: 'web' }, recommenders: [{ name: 'foresight' }], ...over },
+  };
+}
+
+describe('quantities', () => {
+  it('parses decimal, binary and exponent suffixes to base units', () => {
+    expect(parseQuantity('250m')).toBeCloseTo(0.25);
+    expect(parseQuantity('2')).toBe(2);
+    expect(parseQuantity('1.5Gi')).toBe(1.5 * GiB);
+    expect(parseQuantity('128Mi')).toBe(128 * 2 ** 20);
+    expect(parseQuantity('1e3')).toBe(1000);
+    expect(parseQuantity('1k')).toBe(1000);
+    expect(parseQuantity('nonsense')).toBeNaN();
+  });
+  it('formats cpu as millicores rounded up and memory as whole bytes', () => {
+    expect(formatCpu(0.2501)).toBe('251m');
+    expect(formatCpu(2)).toBe('2');
+    expect(formatMemory(1.2)).toBe('2');
+    expect(parseQuantity(formatCpu(1.234))).toBeCloseTo(1.234, 3);
+  });
+});
+
+describe('VPA recommendation', () => {
+  const opts = actuatorOptions({ minCpuCores: 0, minMemoryBytes: 0 });
+  const snap = snapshot(1, 1000, [
+    state({ tenant: 'team-a', resource: 'cpu', usage: 1, quantiles: [[1, 2, 2.5, 3], [1, 3, 3.5, 4], [1, 2, 2.2, 2.4]] }),
+    state({ tenant: 'team-a', resource: 'memory', usage: GiB, quantiles: [[GiB, 2 * GiB, 2 * GiB, 3 * GiB]] }),
+  ]);
+
+  it('targets the highest target-quantile over the horizons so it rises before demand', () => {
+    const d = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), snap, opts);
+    expect(d.skipped).toBeUndefined();
+    const cpu = d.containers[0].resources.cpu!;
+    expect(cpu.target).toBe(3); // q90 at 15 minutes
+    expect(cpu.lowerBound).toBe(1);
+    expect(cpu.upperBound).toBe(4);
+  });
+
+  it('splits the tenant recommendation across containers by their usage share', () => {
+    const withContainers = snapshot(1, 1000, [
+      ...snap.resources.values(),
+      state({ tenant: 'team-a/app', resource: 'cpu', usage: 0.75, quantiles: [[0, 0, 0, 0]] }),
+      state({ tenant: 'team-a/sidecar', resource: 'cpu', usage: 0.25, quantiles: [[0, 0, 0, 0]] }),
+    ]);
+    const d = desiredForVpa(vpa(), withContainers, opts);
+    const by = Object.fromEntries(d.containers.map((c) => [c.container, c.resources.cpu!.target]));
+    expect(by.app).toBeCloseTo(2.25);
+    expect(by.sidecar).toBeCloseTo(0.75);
+  });
+
+  it('uses the shares annotation when the snapshot has no per-container usage', () => {
+    expect(parseShares('app=3, sidecar=1')).toEqual([{ container: 'app', share: 0.75 }, { container: 'sidecar', share: 0.25 }]);
+    expect(parseShares('app=x')).toBeUndefined();
+    const d = desiredForVpa(vpa({}, { 'foresight.io/container-shares': 'app=1,sidecar=1' }), snap, opts);
+    expect(d.containers.map((c) => c.resources.cpu!.target)).toEqual([1.5, 1.5]);
+  });
+
+  it('honours mode Off, controlledResources and minAllowed/maxAllowed, keeping the uncapped target', () => {
+    const v = vpa({
+      resourcePolicy: {
+        containerPolicies: [
+          { containerName: 'app', controlledResources: ['cpu'], maxAllowed: { cpu: '500m' } },
+          { containerName: 'batch', mode: 'Off' },
+          { containerName: 'tiny', minAllowed: { cpu: '5' } },
+        ],
+      },
+    });
+    const d = desiredForVpa(v, snap, opts);
+    const by = Object.fromEntries(d.containers.map((c) => [c.container, c]));
+    expect(by.batch).toBeUndefined();
+    expect(by.app.resources.memory).toBeUndefined();
+    // three named containers share the tenant's 3 cores equally: 1 each, app capped at 0.5
+    expect(by.app.resources.cpu!.target).toBe(0.5);
+    expect(by.app.resources.cpu!.uncappedTarget).toBeCloseTo(1);
+    expect(by.tiny.resources.cpu!.target).toBe(5);
+  });
+
+  it('applies global bounds from the configuration', () => {
+    const d = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), snap, actuatorOptions({ maxCpuCores: 1.5 }));
+    expect(d.containers[0].resources.cpu!.target).toBe(1.5);
+  });
+
+  it('says why a VPA is skipped when no container names are known', () => {
+    const d = desiredForVpa(vpa(), snap, opts);
+    expect(d.containers).toHaveLength(0);
+    expect(d.skipped).toMatch(/container-shares/);
+  });
+
+  it('marks short histories LowConfidence', () => {
+    const short = snapshot(1, 1000, [state({ tenant: 'team-a', resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]], historyPoints: 10 })]);
+    const d = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), short, opts);
+    expect(d.lowConfidence).toBe(true);
+    const conds = nextConditions([{ type: 'Other', status: 'True' }], true, 'team-a', new Date(0));
+    expect(conds.map((c) => `${c.type}=${c.status}`)).toEqual(['Other=True', 'RecommendationProvided=True', 'LowConfidence=True']);
+  });
+
+  it('rewrites only when a bound changed beyond the tolerance', () => {
+    const d = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), snap, opts);
+    const recs = toContainerRecommendations(d.containers);
+    expect(changedBeyond(undefined, recs, 0.05)).toBe(true);
+    expect(changedBeyond(recs, recs, 0.05)).toBe(false);
+    const nudged = structuredClone(recs);
+    nudged[0].target.cpu = formatCpu(3.1);
+    expect(changedBeyond(recs, nudged, 0.05)).toBe(false);
+    nudged[0].target.cpu = formatCpu(3.3);
+    expect(changedBeyond(recs, nudged, 0.05)).toBe(true);
+  });
+});
+
+describe('safety gate', () => {
+  const o = { maxStepRatio: 0.5, cooldownS: 300, reclaimBelowRatio: 0.75, reclaimAfterS: 1800, anomalyConfirmS: 900 };
+  const ctx = { nowS: 0, floor: 0, usage: 1, anomalous: false, stale: false };
+
+  it('passes a first value but never below the recent peak', () => {
+    const g = new SafetyGate(o);
+    expect(g.shape('k', 2, undefined, ctx)).toEqual({ value: 2, reason: '' });
+    expect(g.shape('k2', 1, undefined, { ...ctx, floor: 1.5 }).value).toBe(1.5);
+  });
+
+  it('limits an increase to the maximum step and then waits out the cooldown', () => {
+    const g = new SafetyGate(o);
+    const r = g.shape('k', 10, 2, ctx);
+    expect(r).toEqual({ value: 3, reason: 'max step' });
+    g.committed('k', 0, false);
+    expect(g.shape('k', 10, 3, { ...ctx, nowS: 100 })).toEqual({ value: 3, reason: 'cooldown' });
+    expect(g.shape('k', 10, 3, { ...ctx, nowS: 300 }).value).toBe(4.5);
+  });
+
+  it('never shrinks on stale data', () => {
+    const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
+    expect(g.shape('k', 1, 4, { ...ctx, usage: 0.1, stale: true })).toEqual({ value: 4, reason: 'stale data: never shrink' });
+  });
+
+  it('shrinks only after usage stayed below 75% of the allocation for the reclaim time, by at most one step', () => {
+    const g = new SafetyGate(o);
+    expect(g.shape('k', 1, 4, { ...ctx, nowS: 0, usage: 2 }).value).toBe(4);
+    expect(g.shape('k', 1, 4, { ...ctx, nowS: 1000, usage: 2.9 }).value).toBe(4); // low since 0 but only 1000 s
+    expect(g.shape('k', 1, 4, { ...ctx, nowS: 1500, usage: 3.5 }).value).toBe(4); // back above 75%: timer resets
+    expect(g.shape('k', 1, 4, { ...ctx, nowS: 2000, usage: 1 }).value).toBe(4);
+    expect(g.shape('k', 1, 4, { ...ctx, nowS: 3800, usage: 1 })).toEqual({ value: 2, reason: 'max step' });
+  });
+
+  it('never shrinks on missing usage', () => {
+    const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
+    expect(g.shape('k', 1, 4, { ...ctx, usage: NaN }).value).toBe(4);
+  });
+
+  it('holds a scale-up on anomalous demand until it has persisted for the confirmation time', () => {
+    const g = new SafetyGate(o);
+    expect(g.shape('k', 10, 2, { ...ctx, nowS: 0, anomalous: true })).toEqual({ value: 2, reason: 'anomalous demand not yet confirmed' });
+    expect(g.shape('k', 10, 2, { ...ctx, nowS: 600, anomalous: true }).value).toBe(2);
+    expect(g.shape('k', 10, 2, { ...ctx, nowS: 900, anomalous: true }).value).toBe(3);
+    const never = new SafetyGate({ ...o, anomalyConfirmS: 0 });
+    expect(never.shape('k', 10, 2, { ...ctx, nowS: 1e6, anomalous: true }).value).toBe(2);
+  });
+});
+
+describe('shadow planning', () => {
+  const opts = actuatorOptions({ maxPodCpuCores: 2, maxPodMemoryBytes: 4 * GiB, maxShadowCpuCores: 6, maxShadowMemoryBytes: 100 * GiB });
+  it('splits each pool reserve over as few pods as the per-pod maximum allows', () => {
+    const { pools } = poolReserves([{ pool: 'pool-a', resource: 'cpu', size: 3 }, { pool: 'pool-a', resource: 'memory', size: 2 * GiB }], opts);
+    const specs = placeholderSpecs(pools, opts);
+    expect(specs.map((s) => [s.name, s.cpu, s.memory])).toEqual([
+      ['foresight-shadow-pool-a-0', '1500m', String(GiB)],
+      ['foresight-shadow-pool-a-1', '1500m', String(GiB)],
+    ]);
+  });
+  it('scales every pool down together under the total cap', () => {
+    const { pools, capped } = poolReserves([{ pool: 'a', resource: 'cpu', size: 8 }, { pool: 'b', resource: 'cpu', size: 4 }], opts);
+    expect(capped).toBe(true);
+    expect(pools.map((p) => p.cpuCores)).toEqual([4, 2]);
+  });
+  it('ignores empty and unknown reserves and names pools safely', () => {
+    expect(poolReserves([{ pool: 'x', resource: 'cpu', size: 0 }, { pool: 'y', resource: 'gpu', size: 1 }], opts).pools).toEqual([]);
+    expect(poolSlug('Pool_A/../x')).toBe('pool-a-x');
+    expect(sameSize({ cpu: '1500m', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '1550m', memory: String(GiB) }, 0.1)).toBe(true);
+    expect(sameSize({ cpu: '1', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '2', memory: String(GiB) }, 0.1)).toBe(false);
+  });
+});
+
+describe('journal and options', () => {
+  it('writes JSON lines and keeps the newest entries in memory', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'journal-')), 'actions.jsonl');
+    const j = new ActionJournal(path, 2);
+    for (let i = 0; i < 3; i++) j.record({ cycle: i, kind: 'vpa', action: 'update-recommendation', target: `ns/v${i}`, dryRun: true, outcome: 'planned' });
+    expect(j.list().map((e) => e.cycle)).toEqual([1, 2]);
+    expect(j.recorded).toBe(3);
+    expect(readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { target: string }).target)).toEqual(['ns/v0', 'ns/v1', 'ns/v2']);
+    expect(j.list({ kind: 'placeholder' })).toEqual([]);
+  });
+  it('defaults to dry-run and validates every field', () => {
+    expect(defaultActuatorOptions.dryRun).toBe(true);
+    expect(validateActuatorOptions(actuatorOptions())).toEqual([]);
+    const bad = validateActuatorOptions(actuatorOptions({ targetQuantile: 1.5, recommenderName: 'Bad Name', leaseDurationS: 1, maxCpuCores: 0 }));
+    expect(bad).toHaveLength(4);
+    expect(bad.join('\n')).toMatch(/targetQuantile/);
+  });
+});

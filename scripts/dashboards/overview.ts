@@ -22,7 +22,7 @@ export function overviewDashboard(): Dashboard {
     .withVariable(datasourceVariable())
     .withVariable(jobVariable())
     .withVariable(labelVariable('resource', 'Resource', `foresight_usage{${J}}`, 'resource'))
-    .withVariable(labelVariable('horizon', 'Horizon (s)', `foresight_forecast{${J}}`, 'horizon'))
+    .withVariable(labelVariable('horizon', 'Horizon', `foresight_forecast{${J}}`, 'horizon'))
 
     // ---- Loop health first: everything below is only as good as the latest cycle.
     .withRow(new RowBuilder('Loop health'))
@@ -42,16 +42,16 @@ export function overviewDashboard(): Dashboard {
     .withPanel(bars('Top tenants by recommended target', 'short', { expr: `topk(10, foresight_recommendation{${J}, ${R}, bound="target"})`, legend: '{{resource}} {{tenant}}' }, { perResourceUnits: true }))
 
     // ---- Forecast against actual: the forecast made one horizon ago, shifted onto the time it was made for.
-    .withRow(new RowBuilder('Forecast against actual ($resource, horizon $horizon s)'))
+    .withRow(new RowBuilder('Forecast against actual ($resource, horizon $horizon)'))
     .withPanel(
       timeseries(
         'Total usage against its forecast',
         'short',
         [
           { expr: `sum by (resource) (foresight_usage{${J}, ${R}})`, legend: '{{resource}} actual' },
-          // `offset ${horizon}s` shows at time t what was forecast at t - horizon for t, so the lines are comparable.
-          { expr: `sum by (resource) (foresight_forecast{${J}, ${R}, horizon="$horizon", quantile="0.5"} offset \${horizon}s)`, legend: '{{resource}} forecast p50' },
-          { expr: `sum by (resource) (foresight_forecast{${J}, ${R}, horizon="$horizon", quantile="0.9"} offset \${horizon}s)`, legend: '{{resource}} forecast p90' },
+          // `offset $horizon` (horizon labels are durations such as 5m) shows at time t what was forecast at t - horizon for t, so the lines are comparable.
+          { expr: `sum by (resource) (foresight_forecast{${J}, ${R}, horizon="$horizon", quantile="0.5"} offset $horizon)`, legend: '{{resource}} forecast p50' },
+          { expr: `sum by (resource) (foresight_forecast{${J}, ${R}, horizon="$horizon", quantile="0.9"} offset $horizon)`, legend: '{{resource}} forecast p90' },
         ],
         { perResourceUnits: true, description: 'Sum over tenants. Forecasts are drawn at the time they were made for (offset by the horizon).' },
       ),
@@ -106,7 +106,7 @@ export function overviewDashboard(): Dashboard {
 
     // ---- Forecast quality
     .withRow(new RowBuilder('Forecast quality'))
-    .withPanel(timeseries('Relative error of the median (MAE / mean usage)', 'percentunit', [{ expr: `foresight_forecast_error{${J}}`, legend: '{{model}} {{horizon}}s' }], { span: 8, min: 0 }))
+    .withPanel(timeseries('Relative error of the median (MAE / mean usage)', 'percentunit', [{ expr: `foresight_forecast_error{${J}}`, legend: '{{model}} {{horizon}}' }], { span: 8, min: 0 }))
     .withPanel(timeseries('Coverage of the quantiles', 'percentunit', [{ expr: `foresight_forecast_coverage_ratio{${J}, horizon="$horizon"}`, legend: '{{model}} q{{quantile}}' }], { span: 8, min: 0, max: 1, description: 'Share of actuals at or below each quantile: 0.9 should sit near 90%.' }))
     .withPanel(timeseries('Series per chosen model', 'short', [{ expr: `sum by (model) (foresight_model_chosen{${J}, horizon="$horizon"})`, legend: '{{model}}' }], { span: 8, stack: true }))
 

@@ -33,9 +33,9 @@ function resourceQueries(g: ResourceGroup): Query[] {
   const sel = `${J}, ${T}, resource=~"${g.resources}"`;
   const q: Query[] = [
     { expr: `foresight_usage{${sel}}`, legend: '{{resource}} usage' },
-    // Drawn at the time it was made for: `offset` by the horizon (seconds).
-    { expr: `foresight_forecast{${sel}, horizon="$horizon", quantile="0.5"} offset \${horizon}s`, legend: '{{resource}} forecast p50' },
-    { expr: `foresight_forecast{${sel}, horizon="$horizon", quantile="0.9"} offset \${horizon}s`, legend: '{{resource}} forecast p90' },
+    // Drawn at the time it was made for: `offset` by the horizon label, a duration such as 5m.
+    { expr: `foresight_forecast{${sel}, horizon="$horizon", quantile="0.5"} offset $horizon`, legend: '{{resource}} forecast p50' },
+    { expr: `foresight_forecast{${sel}, horizon="$horizon", quantile="0.9"} offset $horizon`, legend: '{{resource}} forecast p90' },
     { expr: `foresight_recommendation{${sel}, bound="target"}`, legend: '{{resource}} recommended target' },
   ];
   if (g.knobless) q.push({ expr: `foresight_resource_limit{${sel}}`, legend: '{{resource}} configured limit' });
@@ -56,7 +56,7 @@ export function tenantDashboard(): Dashboard {
     .withVariable(datasourceVariable())
     .withVariable(jobVariable())
     .withVariable(labelVariable('tenant', 'Tenant', `foresight_usage{${J}}`, 'tenant'))
-    .withVariable(labelVariable('horizon', 'Horizon (s)', `foresight_forecast{${J}, ${T}}`, 'horizon'))
+    .withVariable(labelVariable('horizon', 'Horizon', `foresight_forecast{${J}, ${T}}`, 'horizon'))
 
     .withRow(new RowBuilder('Status'))
     .withPanel(stat('Anomalous', 'bool', { expr: `max(foresight_tenant_anomalous{${J}, ${T}})`, legend: 'anomalous' }, { description: 'While true and quarantine is on, the tenant is not scaled up proactively.' }))
@@ -75,7 +75,7 @@ export function tenantDashboard(): Dashboard {
         legend: 'resources',
       }, { span: 6, description: 'Resources without a Kubernetes knob whose forecast exceeds the configured limit (ForesightResourceForecastExceedsLimit).' }),
     )
-    .withRow(new RowBuilder('Resources (horizon $horizon s)'));
+    .withRow(new RowBuilder('Resources (horizon $horizon)'));
 
   for (const g of RESOURCE_GROUPS) {
     b = b.withPanel(

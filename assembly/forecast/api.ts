@@ -4,7 +4,7 @@ import { Status } from "../status";
 import {
   HIST_HEADER, histAdd, histBucketStart, histInit, histNumBuckets, histPercentile,
 } from "./histogram";
-import { HW_HEADER, hwFit, hwFitScratchLen, hwForecastOne, hwRun } from "./holt-winters";
+import { HW_HEADER, hwFit, hwFitScratchLen, hwForecastOne, hwInitState, hwRun } from "./holt-winters";
 import { quantileInPlace } from "../stats/quickselect";
 
 /** API version of the forecast area (bumped on any breaking change of these exports). */
@@ -133,6 +133,32 @@ export function fc_hw_update_batch(
     const a = <i32>load<f64>(off + (<usize>i << 3));
     const b = <i32>load<f64>(off + (<usize>(i + 1) << 3));
     hwRun(states + (<usize>(i * stride) << 3), y + (<usize>a << 3), b - a, hs, nH, out ? out + (<usize>(a * nH) << 3) : 0);
+  }
+  return Status.Ok;
+}
+
+/**
+ * Re-initialises `count` fitted states from the start of their series (keeping the parameters and seasonal
+ * periods) and replays y[off[i] .. off[i+1]), writing after each point the nH horizon forecasts into
+ * out[(off[i] + j)*nH + k]: the model's forecast at every origin of the history, for the rolling-origin backtest.
+ */
+export function fc_hw_replay_batch(
+  states: usize, stride: i32, y: usize, off: usize, count: i32, hs: usize, nH: i32, out: usize,
+): i32 {
+  for (let i = 0; i < count; i++) {
+    const a = <i32>load<f64>(off + (<usize>i << 3));
+    const b = <i32>load<f64>(off + (<usize>(i + 1) << 3));
+    const s = states + (<usize>(i * stride) << 3);
+    const st = <i32>load<f64>(s + 80);
+    const yy = y + (<usize>a << 3);
+    if (st != Status.TooFewPoints && st != Status.Constant) {
+      const level = load<f64>(s + 40);
+      hwInitState(s, yy, b - a, <i32>load<f64>(s + 56), <i32>load<f64>(s + 64));
+      if (!isFinite(load<f64>(s + 40))) store<f64>(s + 40, level);
+    } else {
+      store<f64>(s + 72, 0.0);
+    }
+    hwRun(s, yy, b - a, hs, nH, out + (<usize>(a * nH) << 3));
   }
   return Status.Ok;
 }

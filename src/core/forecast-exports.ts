@@ -15,6 +15,7 @@ export interface ForecastExports extends CoreExports {
   fc_hw_header(): number;
   fc_hw_fit_batch: F;
   fc_hw_update_batch: F;
+  fc_hw_replay_batch: F;
   fc_hw_forecast_batch: F;
   fc_quantiles: F;
 }

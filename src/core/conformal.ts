@@ -1,0 +1,53 @@
+// Adaptive conformal inference (Gibbs & Candes, "Adaptive Conformal Inference Under Distribution Shift",
+// NeurIPS 2021, eq. 2) applied per quantile level: the level used to read the empirical error quantile moves by
+// gamma * (miss - (1 - level)) after each matured forecast, so the long-run miss rate tracks 1 - level.
+// Worked example: target 0.95, gamma 0.01: a miss moves the working level up by 0.0095, a hit down by 0.0005;
+// 19 hits and one miss leave it where it was.
+
+/** Step size gamma (Gibbs & Candes use 0.005-0.01). */
+export const ACI_GAMMA = 0.01;
+/** Bound on the accumulated adjustment, so that a burst of misses cannot wind the level up indefinitely. */
+export const ACI_MAX_SHIFT = 0.3;
+
+/** One ACI step: returns the new shift of the working level for target `level` after a hit or a miss. */
+export function aciStep(shift: number, level: number, missed: boolean, gamma = ACI_GAMMA): number {
+  const next = shift + gamma * ((missed ? 1 : 0) - (1 - level));
+  return Math.max(-ACI_MAX_SHIFT, Math.min(ACI_MAX_SHIFT, next));
+}
+
+/** Working level: target plus shift, kept inside [0.001, 1]. */
+export function workingLevel(level: number, shift: number): number {
+  return Math.min(1, Math.max(0.001, level + shift));
+}
+
+/**
+ * The shift for an arbitrary level from the shifts kept for the configured levels (linear interpolation in level,
+ * constant beyond the ends), so that a caller's extra level also benefits from the calibration.
+ */
+export function interpolateShift(level: number, levels: readonly number[], shifts: ArrayLike<number>): number {
+  if (levels.length === 0) return 0;
+  if (level <= levels[0]) return shifts[0];
+  for (let i = 1; i < levels.length; i++) {
+    if (level <= levels[i]) {
+      const w = (level - levels[i - 1]) / (levels[i] - levels[i - 1]);
+      return shifts[i - 1] + w * (shifts[i] - shifts[i - 1]);
+    }
+  }
+  return shifts[levels.length - 1];
+}
+
+/** Mean pinball loss of quantile q at level p for outcome y (Koenker & Bassett 1978). */
+export function pinball(y: number, q: number, p: number): number {
+  const d = y - q;
+  return d >= 0 ? p * d : (p - 1) * d;
+}
+
+/** Makes values non-decreasing in the order of `levels` (which may be unsorted), in place. */
+export function makeMonotone(values: Float64Array, levels: readonly number[]): void {
+  const order = levels.map((_, i) => i).sort((a, b) => levels[a] - levels[b]);
+  let prev = -Infinity;
+  for (const i of order) {
+    if (values[i] < prev) values[i] = prev;
+    prev = values[i];
+  }
+}

@@ -1,0 +1,417 @@
+// The forecasting engine (ForecastEngine of src/core/types.ts): Holt-Winters, the VPA decaying histogram,
+// persistence and seasonal naive (plus the GRU when available), weighted per series and horizon by their rolling-
+// origin backtest, with quantiles from each model's own h-step errors calibrated online by adaptive conformal
+// inference. The WASM kernels are stateless; every per-series state lives in host memory (SeriesState).
+import { ArgumentInvalidError } from '../errors.js';
+import { interpolateShift, makeMonotone, pinball, workingLevel } from './conformal.js';
+import { fx } from './forecast-exports.js';
+import { fitHoltWinters, updateHoltWinters } from './holt-winters.js';
+import { M_HIST, SeriesState, type StateShape } from './series-state.js';
+import { Status, statusName } from './status.js';
+import type { AccuracyStat, EngineOptions, ForecastEngine, ForecastStatus, ModelName, ModelScore, SeriesForecast } from './types.js';
+import { DEFAULT_HORIZONS_S, DEFAULT_QUANTILES, DEFAULT_SEASONS_S } from './types.js';
+import { Core, sharedCore } from './wasm.js';
+
+/** Tuning knobs beyond the shared contract (all optional; defaults in DEFAULT_TUNING). */
+export interface EngineTuning {
+  /** Backtest window: errors kept per model and horizon (origins). */
+  errWindow: number;
+  /** Half-life of the loss average behind the weights, seconds. */
+  lossHalfLifeS: number;
+  /** Half-life of the decaying histogram, seconds (VPA: 24 h). */
+  histogramHalfLifeS: number;
+  /** Nelder-Mead evaluations per Holt-Winters fit. */
+  hwMaxEvals: number;
+  damped: boolean;
+}
+
+export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
+  errWindow: 1008,
+  lossHalfLifeS: 6 * 3600,
+  histogramHalfLifeS: 86_400,
+  hwMaxEvals: 250,
+  damped: true,
+});
+
+const BASE_MODELS: readonly ModelName[] = ['holt-winters', 'histogram', 'persistence', 'seasonal-naive'];
+const HIST_RATIO = 1.05;
+const HIST_EPS = 1e-4;
+/** Histogram range relative to the series scale: first bucket 1e-3 x scale, last bucket start 1e4 x scale. */
+const HIST_FIRST_REL = 1e-3;
+const HIST_MAX_REL = 1e4;
+
+/** One model's quantile forecast (for explaining and for benchmarking every model, not only the choice). */
+export interface ModelForecast {
+  model: string;
+  point: Float64Array;
+  quantiles: Float64Array;
+}
+
+export interface ForesightEngine extends ForecastEngine {
+  /** Per-model forecasts (each from its own error distribution, each conformal-calibrated), plus the choice. */
+  forecastModels(keys: readonly string[], quantiles?: readonly number[]): Map<string, ModelForecast[]>;
+  /** Names of the models tracked (base models, then 'ensemble'). */
+  readonly modelNames: readonly string[];
+  readonly core: Core;
+}
+
+function hwStatusName(code: number): ForecastStatus {
+  if (code === Status.FallbackNonSeasonal) return 'nonseasonal-fallback';
+  if (code === Status.Constant) return 'constant';
+  if (code === Status.TooFewPoints) return 'too-few-points';
+  return 'ok';
+}
+
+function validate(o: EngineOptions): void {
+  const problems: string[] = [];
+  if (!(o.intervalS > 0)) problems.push(`intervalS must be > 0 (got ${o.intervalS})`);
+  if (o.horizonsS.length === 0) problems.push('at least one horizon is needed');
+  for (const h of o.horizonsS) {
+    if (!(h > 0) || Math.abs(h / o.intervalS - Math.round(h / o.intervalS)) > 1e-9) {
+      problems.push(`horizon ${h}s is not a positive multiple of the interval ${o.intervalS}s`);
+    }
+  }
+  for (const q of o.quantiles) if (!(q > 0 && q < 1)) problems.push(`quantile ${q} is outside (0, 1)`);
+  for (const s of o.seasonsS) if (!(s > 0)) problems.push(`season ${s}s must be > 0`);
+  if (problems.length) throw new ArgumentInvalidError(`engine options: ${problems.join('; ')}`);
+}
+
+class Engine implements ForesightEngine {
+  readonly options: Readonly<EngineOptions>;
+  readonly core: Core;
+  readonly modelNames: readonly string[];
+  readonly #tuning: EngineTuning;
+  readonly #hs: number[];
+  readonly #levels: number[];
+  readonly #models: readonly string[];
+  readonly #m1: number;
+  readonly #m2: number;
+  readonly #states = new Map<string, SeriesState>();
+
+  constructor(options: EngineOptions, core: Core, tuning: Partial<EngineTuning>) {
+    validate(options);
+    this.options = Object.freeze({ ...options, horizonsS: [...options.horizonsS], quantiles: [...options.quantiles], seasonsS: [...options.seasonsS] });
+    this.core = core;
+    this.#tuning = { ...DEFAULT_TUNING, ...tuning };
+    this.#hs = options.horizonsS.map((h) => Math.round(h / options.intervalS));
+    this.#levels = [...options.quantiles];
+    const wanted = options.models ?? BASE_MODELS;
+    this.#models = BASE_MODELS.filter((m) => wanted.includes(m));
+    if (this.#models.length < BASE_MODELS.length) {
+      // the step kernel indexes models by position: keep all four, the unwanted ones simply never get weight
+      this.#models = BASE_MODELS;
+    }
+    this.#excluded = new Set(BASE_MODELS.filter((m) => !wanted.includes(m)));
+    this.modelNames = [...this.#models, 'ensemble'];
+    const seasons = [...options.seasonsS].map((s) => Math.round(s / options.intervalS)).filter((m) => m >= 2).sort((a, b) => a - b);
+    this.#m1 = seasons[0] ?? 0;
+    this.#m2 = seasons[1] ?? 0;
+  }
+
+  readonly #excluded: Set<string>;
+
+  #shape(): StateShape {
+    return {
+      models: this.#models,
+      hs: this.#hs,
+      levels: this.#levels,
+      errWindow: this.#tuning.errWindow,
+      season: this.#m1,
+      lossHalfLife: this.#tuning.lossHalfLifeS / this.options.intervalS,
+    };
+  }
+
+  has(key: string): boolean {
+    return this.#states.has(key);
+  }
+
+  remove(key: string): void {
+    this.#states.delete(key);
+  }
+
+  fit(keys: readonly string[], histories: readonly Float64Array[]): void {
+    if (keys.length !== histories.length) throw new ArgumentInvalidError(`fit: ${keys.length} keys but ${histories.length} histories`);
+    if (keys.length === 0) return;
+    const { states, status, origins } = fitHoltWinters(
+      this.core,
+      histories,
+      { m1: this.#m1, m2: this.#m2, damped: this.#tuning.damped, maxEvals: this.#tuning.hwMaxEvals },
+      this.#hs,
+    );
+    keys.forEach((key, i) => {
+      const prev = this.#states.get(key);
+      const st = new SeriesState(this.#shape());
+      if (prev) st.shift.set(prev.shift); // keep the calibration across refits
+      st.hw = states[i];
+      st.status = hwStatusName(status[i]);
+      const y = histories[i];
+      let sum = 0, cnt = 0;
+      for (const v of y) if (Number.isFinite(v)) { sum += Math.abs(v); cnt++; }
+      const scale = cnt > 0 && sum > 0 ? sum / cnt : 1;
+      this.#initHistogram(st, scale);
+      const hist = this.#trackHistogram(st, y, 0);
+      this.#exclude(origins[i], hist);
+      st.advance(y, { hw: origins[i], hist });
+      this.#states.set(key, st);
+    });
+  }
+
+  #exclude(hw: Float64Array, hist: Float64Array): void {
+    if (this.#excluded.has('holt-winters')) hw.fill(NaN);
+    if (this.#excluded.has('histogram')) hist.fill(NaN);
+  }
+
+  #initHistogram(st: SeriesState, scale: number): void {
+    st.histFirst = Math.max(scale * HIST_FIRST_REL, 1e-12);
+    this.core.call((x) => {
+      const e = fx(x);
+      st.histNb = e.fc_hist_num_buckets(st.histFirst * (HIST_MAX_REL / HIST_FIRST_REL), st.histFirst, HIST_RATIO);
+      st.hist = new Float64Array(e.fc_hist_header() + st.histNb);
+    });
+    st.hist[0] = NaN;
+    st.hist[2] = st.histNb - 1;
+  }
+
+  /** Adds points (time = index * interval) to the series' histogram, returning its median after each. */
+  #trackHistogram(st: SeriesState, y: Float64Array, startIndex: number): Float64Array {
+    const n = y.length;
+    const times = new Float64Array(n);
+    for (let j = 0; j < n; j++) times[j] = (startIndex + j) * this.options.intervalS;
+    return this.core.call((x) => {
+      const hp = this.core.putF64(st.hist);
+      const vp = this.core.putF64(y);
+      const tp = this.core.putF64(times);
+      const op = x.alloc(Math.max(8, n * 8));
+      try {
+        fx(x).fc_hist_track(hp, st.histNb, st.histFirst, HIST_RATIO, HIST_EPS, this.#tuning.histogramHalfLifeS, vp, tp, n, 0.5, op);
+        st.hist.set(this.core.f64(hp, st.hist.length));
+        const out = this.core.f64(op, n).slice();
+        // an empty histogram reports 0: no forecast yet
+        if (st.hist[1] <= 0) out.fill(NaN);
+        return out;
+      } finally {
+        for (const p of [hp, vp, tp, op]) x.free(p);
+      }
+    });
+  }
+
+  update(keys: readonly string[], newPoints: readonly Float64Array[]): void {
+    if (keys.length !== newPoints.length) throw new ArgumentInvalidError(`update: ${keys.length} keys but ${newPoints.length} point arrays`);
+    const knownKeys: string[] = [];
+    const knownPts: Float64Array[] = [];
+    const fresh: string[] = [];
+    const freshPts: Float64Array[] = [];
+    keys.forEach((k, i) => {
+      if (this.#states.has(k)) {
+        knownKeys.push(k);
+        knownPts.push(newPoints[i]);
+      } else {
+        fresh.push(k);
+        freshPts.push(newPoints[i]);
+      }
+    });
+    if (fresh.length) this.fit(fresh, freshPts);
+    if (knownKeys.length === 0) return;
+    const sts = knownKeys.map((k) => this.#states.get(k)!);
+    const hwOut = updateHoltWinters(this.core, sts.map((s) => s.hw), knownPts, this.#hs);
+    sts.forEach((st, i) => {
+      const hist = this.#trackHistogram(st, knownPts[i], st.n);
+      this.#exclude(hwOut[i], hist);
+      st.advance(knownPts[i], { hw: hwOut[i], hist });
+    });
+  }
+
+  /** Quantiles of model m at horizon k at the given levels (with conformal shifts), monotone, never NaN. */
+  #modelQuantiles(st: SeriesState, m: number, k: number, levels: readonly number[], out: Float64Array, at: number): number {
+    const L = this.#levels.length;
+    const shifts = st.shift.subarray((m * st.K + k) * L, (m * st.K + k + 1) * L);
+    let center = st.lastForecast(m, k);
+    if (!Number.isFinite(center)) center = st.lastForecast(st.nM, k);
+    if (!Number.isFinite(center)) center = Number.isFinite(st.lastFinite) ? st.lastFinite : 0;
+    const errs = st.errors(m, k);
+    const work = levels.map((p) => {
+      const i = this.#levels.indexOf(p);
+      return workingLevel(p, i >= 0 ? shifts[i] : interpolateShift(p, this.#levels, shifts));
+    });
+    let offs: ArrayLike<number>;
+    if (errs.length === 0) {
+      offs = new Float64Array(levels.length);
+    } else {
+      offs = this.core.call((x) => {
+        const dp = this.core.putF64(errs);
+        const lp = this.core.putF64(work);
+        const op = x.alloc(levels.length * 8 + 8);
+        try {
+          fx(x).fc_quantiles(dp, errs.length, lp, levels.length, op);
+          return this.core.f64(op, levels.length).slice();
+        } finally {
+          for (const p of [dp, lp, op]) x.free(p);
+        }
+      });
+    }
+    const floor = st.minSeen >= 0 ? 0 : -Infinity;
+    for (let l = 0; l < levels.length; l++) {
+      let v = center + offs[l];
+      if (!Number.isFinite(v)) v = center;
+      out[at + l] = Math.max(floor, v);
+    }
+    const view = out.subarray(at, at + levels.length);
+    makeMonotone(view, levels);
+    return Math.max(floor, center);
+  }
+
+  #record(st: SeriesState, m: number, k: number, levels: readonly number[], q: Float64Array, at: number): void {
+    // remember the issued quantiles at the configured levels so that ACI can score them when they mature
+    const slot = (st.n - 1) % st.P;
+    const M1 = st.nM + 1;
+    const L = this.#levels.length;
+    if (st.issuedOrigin[slot] !== st.n - 1) {
+      st.issuedOrigin[slot] = st.n - 1;
+      st.issuedModels.fill(0, slot * M1, (slot + 1) * M1);
+    }
+    st.issuedModels[slot * M1 + m] = 1;
+    for (let l = 0; l < L; l++) {
+      const i = levels.indexOf(this.#levels[l]);
+      if (i >= 0) st.issuedQ[((slot * M1 + m) * st.K + k) * L + l] = q[at + i];
+    }
+  }
+
+  #forecastModel(st: SeriesState, m: number, levels: readonly number[]): { point: Float64Array; quantiles: Float64Array } {
+    const K = st.K;
+    const point = new Float64Array(K);
+    const quantiles = new Float64Array(K * levels.length);
+    for (let k = 0; k < K; k++) {
+      const center = this.#modelQuantiles(st, m, k, levels, quantiles, k * levels.length);
+      const med = levels.indexOf(0.5);
+      point[k] = med >= 0 ? quantiles[k * levels.length + med] : center;
+      if (st.n > 0) this.#record(st, m, k, levels, quantiles, k * levels.length);
+    }
+    return { point, quantiles };
+  }
+
+  forecast(keys: readonly string[], quantiles?: readonly number[]): SeriesForecast[] {
+    const levels = quantiles ?? this.#levels;
+    for (const q of levels) if (!(q > 0 && q < 1)) throw new ArgumentInvalidError(`quantile ${q} is outside (0, 1)`);
+    return keys.map((key) => {
+      const st = this.#states.get(key);
+      if (!st) throw new ArgumentInvalidError(`forecast: unknown series ${JSON.stringify(key)} (fit it first)`);
+      const { point, quantiles: q } = this.#forecastModel(st, st.nM, levels);
+      const models: string[] = [];
+      for (let k = 0; k < st.K; k++) {
+        let best = 0;
+        for (let m = 1; m < st.nM; m++) if (st.weights[k * st.nM + m] > st.weights[k * st.nM + best]) best = m;
+        models.push(st.weights[k * st.nM + best] >= 0.9 ? this.#models[best] : 'ensemble');
+      }
+      return { key, status: st.status as ForecastStatus, point, quantiles: q, models };
+    });
+  }
+
+  forecastModels(keys: readonly string[], quantiles?: readonly number[]): Map<string, ModelForecast[]> {
+    const levels = quantiles ?? this.#levels;
+    const res = new Map<string, ModelForecast[]>();
+    for (const key of keys) {
+      const st = this.#states.get(key);
+      if (!st) throw new ArgumentInvalidError(`forecastModels: unknown series ${JSON.stringify(key)}`);
+      const list: ModelForecast[] = [];
+      for (let m = 0; m <= st.nM; m++) list.push({ model: this.modelNames[m], ...this.#forecastModel(st, m, levels) });
+      res.set(key, list);
+    }
+    return res;
+  }
+
+  scores(key: string): ModelScore[] {
+    const st = this.#states.get(key);
+    if (!st) return [];
+    const out: ModelScore[] = [];
+    for (let k = 0; k < st.K; k++) {
+      for (let m = 0; m <= st.nM; m++) {
+        const errs = st.errors(m, k);
+        let mae = 0;
+        for (const e of errs) mae += Math.abs(e);
+        mae = errs.length ? mae / errs.length : NaN;
+        // in-window pinball of the quantiles read from the same errors (the score the weights approximate)
+        let pin = 0;
+        if (errs.length) {
+          const sorted = Float64Array.from(errs).sort();
+          for (const p of this.#levels) {
+            const q = sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))];
+            let s = 0;
+            for (const e of errs) s += pinball(e, q, p);
+            pin += s / errs.length;
+          }
+          pin /= this.#levels.length;
+        } else pin = NaN;
+        out.push({
+          model: this.modelNames[m],
+          horizonS: this.options.horizonsS[k],
+          pinball: pin,
+          mae,
+          weight: m < st.nM ? st.weights[k * st.nM + m] : 1,
+        });
+      }
+    }
+    return out;
+  }
+
+  accuracy(): AccuracyStat[] {
+    const out: AccuracyStat[] = [];
+    for (let k = 0; k < this.#hs.length; k++) {
+      for (let m = 0; m < this.modelNames.length; m++) {
+        let mae = 0, cnt = 0, series = 0;
+        const cov = new Array<number>(this.#levels.length).fill(0);
+        for (const st of this.#states.values()) {
+          const errs = st.errors(m, k);
+          if (!errs.length) continue;
+          let s = 0;
+          for (const e of errs) s += Math.abs(e);
+          mae += s / errs.length;
+          series++;
+          cnt += errs.length;
+          // coverage implied by the current shifts: fraction of recent errors below each working quantile
+          const sorted = Float64Array.from(errs).sort();
+          const med = sorted[Math.floor(0.5 * (sorted.length - 1))];
+          this.#levels.forEach((p, l) => {
+            const q = sorted[Math.min(sorted.length - 1, Math.floor(workingLevel(p, st.shift[(m * st.K + k) * this.#levels.length + l]) * (sorted.length - 1)))];
+            let c = 0;
+            for (const e of errs) if (e - med <= q - med) c++;
+            cov[l] += c / errs.length;
+          });
+        }
+        out.push({
+          model: this.modelNames[m],
+          horizonS: this.options.horizonsS[k],
+          mae: series ? mae / series : NaN,
+          coverage: cov.map((c) => (series ? c / series : NaN)),
+          samples: cnt,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Status of a series as a short name (for logs). */
+  statusOf(key: string): string {
+    return this.#states.get(key)?.status ?? statusName(Status.TooFewPoints);
+  }
+
+  /** The histogram model index (exported for tests). */
+  static readonly HIST = M_HIST;
+}
+
+/**
+ * Creates an engine. Defaults: 5/15/30-minute horizons, quantiles 0.5/0.9/0.95/0.99, daily and weekly seasons.
+ * `core` defaults to the process-wide release instance.
+ */
+export function createForecastEngine(
+  options: Partial<EngineOptions> & Pick<EngineOptions, 'intervalS'>,
+  core: Core = sharedCore(),
+  tuning: Partial<EngineTuning> = {},
+): ForesightEngine {
+  const full: EngineOptions = {
+    horizonsS: DEFAULT_HORIZONS_S,
+    quantiles: DEFAULT_QUANTILES,
+    seasonsS: DEFAULT_SEASONS_S,
+    ...options,
+  };
+  return new Engine(full, core, tuning);
+}

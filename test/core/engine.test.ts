@@ -1,0 +1,107 @@
+// The forecasting engine: forecasts, model choice, calibration, bad input and surviving a core abort.
+import { describe, expect, it } from 'vitest';
+import { createForecastEngine } from '../../src/core/engine.js';
+import { fx } from '../../src/core/forecast-exports.js';
+import { Core } from '../../src/core/wasm.js';
+
+const core = new Core('debug');
+
+function seasonal(n: number, seed = 7): Float64Array {
+  let s = seed;
+  const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) y[i] = 50 + 20 * Math.sin((2 * Math.PI * i) / 288) + 4 * (rnd() - 0.5);
+  return y;
+}
+
+function expectSane(q: Float64Array, nLevels: number): void {
+  for (const v of q) expect(Number.isFinite(v)).toBe(true);
+  for (let h = 0; h < q.length / nLevels; h++) {
+    for (let l = 1; l < nLevels; l++) expect(q[h * nLevels + l]).toBeGreaterThanOrEqual(q[h * nLevels + l - 1]);
+  }
+}
+
+describe('createForecastEngine', () => {
+  it('forecasts a daily-seasonal series with Holt-Winters weighted highest and monotone quantiles', () => {
+    const eng = createForecastEngine({ intervalS: 300 }, core);
+    const y = seasonal(288 * 6);
+    eng.fit(['a'], [y]);
+    const [f] = eng.forecast(['a']);
+    expect(f.status).toBe('ok');
+    expectSane(f.quantiles, 4);
+    // next point's true mean is 50 + 20 sin(2 pi n / 288) = 50 (n multiple of 288): noise is +-2
+    expect(Math.abs(f.point[0] - 50)).toBeLessThan(3);
+    const hw = eng.scores('a').find((s) => s.model === 'holt-winters' && s.horizonS === 300)!;
+    const pers = eng.scores('a').find((s) => s.model === 'persistence' && s.horizonS === 300)!;
+    expect(hw.mae).toBeLessThan(pers.mae);
+    expect(hw.weight).toBeGreaterThan(0.5);
+  });
+
+  it('updates online and keeps 0.9 coverage near its target on stationary noise', () => {
+    const eng = createForecastEngine({ intervalS: 300, horizonsS: [300] }, core);
+    const y = seasonal(288 * 8, 11);
+    eng.fit(['a'], [y.subarray(0, 288 * 4)]);
+    let hits = 0, total = 0;
+    for (let i = 288 * 4; i < y.length - 1; i++) {
+      eng.update(['a'], [y.subarray(i, i + 1)]);
+      const [f] = eng.forecast(['a']);
+      total++;
+      if (y[i + 1] <= f.quantiles[1]) hits++;
+    }
+    expect(hits / total).toBeGreaterThan(0.85);
+    expect(hits / total).toBeLessThan(0.95);
+  });
+
+  it('falls back to a non-seasonal model and says so when the history is shorter than two seasons', () => {
+    const eng = createForecastEngine({ intervalS: 300 }, core);
+    eng.fit(['s'], [seasonal(300)]);
+    expect(eng.forecast(['s'])[0].status).toBe('nonseasonal-fallback');
+  });
+
+  it('gives zero-width intervals at the constant for a constant series', () => {
+    const eng = createForecastEngine({ intervalS: 60 }, core);
+    eng.fit(['c'], [new Float64Array(500).fill(3.5)]);
+    const [f] = eng.forecast(['c']);
+    expect(f.status).toBe('constant');
+    for (const v of f.quantiles) expect(v).toBeCloseTo(3.5, 9);
+  });
+
+  it.each([
+    ['empty', new Float64Array(0), 'too-few-points'],
+    ['one sample', Float64Array.of(42), 'too-few-points'],
+    ['all NaN', new Float64Array(100).fill(NaN), 'too-few-points'],
+    ['NaN gaps', seasonal(1000).map((v, i) => (i % 7 === 0 ? NaN : v)), 'ok'],
+    ['Inf values', seasonal(1000).map((v, i) => (i % 50 === 0 ? Infinity : v)), 'ok'],
+    ['negative values', seasonal(1000).map((v) => v - 80), 'ok'],
+    ['1e12-scale values', seasonal(1000).map((v) => v * 1e12), 'ok'],
+  ])('returns a clear status and finite quantiles for %s', (_name, y, status) => {
+    const eng = createForecastEngine({ intervalS: 300, seasonsS: [86_400] }, core);
+    eng.fit(['x'], [y]);
+    eng.update(['x'], [Float64Array.of(NaN, Infinity, 1)]);
+    const [f] = eng.forecast(['x'], [0.05, 0.5, 0.9, 0.95, 0.99]);
+    expect(f.status).toBe(status);
+    expectSane(f.quantiles, 5);
+    for (const v of f.point) expect(Number.isFinite(v)).toBe(true);
+  });
+
+  it('rejects bad options and unknown series with coded errors', () => {
+    expect(() => createForecastEngine({ intervalS: 300, horizonsS: [100] }, core)).toThrow(/FORESIGHT_ERR_ARGUMENT_INVALID|not a positive multiple/);
+    const eng = createForecastEngine({ intervalS: 300 }, core);
+    expect(() => eng.forecast(['nope'])).toThrow(/unknown series/);
+    expect(() => eng.forecast([], [1.5])).toThrow(/outside/);
+  });
+
+  it('keeps working after the core aborts: the instance is re-created and no state is lost', () => {
+    const own = new Core('debug');
+    const eng = createForecastEngine({ intervalS: 300 }, own);
+    eng.fit(['a'], [seasonal(288 * 3)]);
+    const before = eng.forecast(['a'])[0].quantiles.slice();
+    // an out-of-range allocation traps inside the core
+    expect(() => own.call((x) => fx(x).fc_quantiles(0, 0x7fffffff, 0, 0, 0))).toThrow(/FORESIGHT_ERR_CORE_ABORT|aborted/);
+    expect(own.restarts).toBe(1);
+    const after = eng.forecast(['a'])[0].quantiles;
+    expect(Array.from(after)).toEqual(Array.from(before));
+    eng.update(['a'], [seasonal(10)]);
+    expectSane(eng.forecast(['a'])[0].quantiles, 4);
+  });
+});

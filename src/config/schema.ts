@@ -1,0 +1,97 @@
+// The one configuration schema: every field with its environment variable, YAML key, default, unit, range and help.
+// `foresight start --help` and the README's configuration table are generated from it.
+import { FORECAST_LEVELS } from '../logic/allocation.js';
+import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
+
+export type FieldType = 'int' | 'number' | 'string' | 'bool' | 'list' | 'numbers' | 'duration';
+
+export interface FieldDef<T = unknown> {
+  type: FieldType;
+  default: T;
+  unit: string;
+  /** Human-readable range, shown in help and in error messages. */
+  range: string;
+  help: string;
+  /** Returns a problem sentence, or undefined when the value is acceptable. */
+  check?: (v: T) => string | undefined;
+}
+
+const between = (lo: number, hi: number) => (v: number) => (v >= lo && v <= hi ? undefined : `must be in [${lo}, ${hi}]`);
+const ratios = (v: number[]) => (v.every((x) => x > 0 && x < 1) && v.every((x, i) => i === 0 || x > v[i - 1]) ? undefined : 'must be ascending values in (0, 1)');
+const labelName = (v: string) => (/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(v) ? undefined : 'must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)');
+
+function f<T>(d: FieldDef<T>): FieldDef<T> {
+  return d;
+}
+
+export const SIGNAL_NAMES = DEFAULT_SIGNALS.map((s) => s.resource);
+
+export const schema = {
+  port: f({ type: 'int', default: 8080, unit: 'port', range: '[1, 65535]', help: 'HTTP port of /metrics, the probes and the API.', check: between(1, 65535) }),
+  host: f({ type: 'string', default: '0.0.0.0', unit: 'address', range: 'IP or hostname', help: 'Address to listen on.' }),
+  logLevel: f({
+    type: 'string',
+    default: 'info',
+    unit: 'level',
+    range: 'fatal|error|warn|info|debug|trace|silent',
+    help: 'pino log level.',
+    check: (v: string) => (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v) ? undefined : 'must be one of fatal, error, warn, info, debug, trace, silent'),
+  }),
+  prometheusUrl: f({
+    type: 'string',
+    default: '',
+    unit: 'URL',
+    range: 'http(s) URL or empty',
+    help: 'Prometheus to pull tenant histories from. Empty: run the embedded demo on the example trace.',
+    check: (v: string) => (v === '' || /^https?:\/\/[^\s]+$/.test(v) ? undefined : 'must be an http(s) URL or empty'),
+  }),
+  prometheusTimeout: f({ type: 'duration', default: 10, unit: 's', range: '[0.1, 300]', help: 'Timeout of one PromQL request.', check: between(0.1, 300) }),
+  maxPointsPerRequest: f({ type: 'int', default: 11_000, unit: 'points', range: '[100, 11000]', help: 'Points per series per range request (Prometheus refuses more than 11,000).', check: between(100, 11_000) }),
+  tenantLabel: f({ type: 'string', default: 'namespace', unit: 'label', range: 'label name', help: 'Label that names a tenant in the signal queries.', check: labelName }),
+  includeTenants: f({ type: 'list', default: [] as string[], unit: 'names', range: 'comma-separated', help: 'Only these tenants (empty: all).' }),
+  excludeTenants: f({ type: 'list', default: ['kube-system', 'kube-public', 'kube-node-lease'], unit: 'names', range: 'comma-separated', help: 'Tenants left out.' }),
+  signals: f({
+    type: 'list',
+    default: [...SIGNAL_NAMES],
+    unit: 'names',
+    range: SIGNAL_NAMES.join(','),
+    help: 'Signals pulled per tenant; each PromQL can be overridden with FORESIGHT_QUERY_<SIGNAL> or queries.<signal> in YAML.',
+    check: (v: string[]) => (v.length === 0 ? 'must name at least one signal' : undefined),
+  }),
+  rateWindow: f({ type: 'string', default: '5m', unit: 'duration', range: 'PromQL duration', help: 'Window of rate() in the signal queries.', check: (v: string) => (/^[0-9]+(ms|s|m|h|d)$/.test(v) ? undefined : 'must be a PromQL duration like 5m') }),
+  interval: f({ type: 'duration', default: 300, unit: 's', range: '[1, 3600]', help: 'Spacing of the series the models see.', check: between(1, 3600) }),
+  cycle: f({ type: 'duration', default: 60, unit: 's', range: '[0.1, 3600]', help: 'Real time between two cycles.', check: between(0.1, 3600) }),
+  history: f({ type: 'duration', default: 604_800, unit: 's', range: '[2 intervals, 90 days]', help: 'History kept per series (one week).', check: between(2, 90 * 86_400) }),
+  retrainEvery: f({ type: 'duration', default: 3600, unit: 's', range: '[interval, 7 days]', help: 'Full refit and model choice period (engine time).', check: between(1, 7 * 86_400) }),
+  profileEvery: f({ type: 'duration', default: 3600, unit: 's', range: '[interval, 7 days]', help: 'Behavioural profile refresh period (engine time).', check: between(1, 7 * 86_400) }),
+  staleAfter: f({ type: 'duration', default: 900, unit: 's', range: '[interval, 7 days]', help: 'A series with no sample for this long is marked stale.', check: between(1, 7 * 86_400) }),
+  vanishAfter: f({ type: 'duration', default: 86_400, unit: 's', range: '[staleAfter, 30 days]', help: 'A tenant with no sample for this long is dropped.', check: between(1, 30 * 86_400) }),
+  horizons: f({ type: 'numbers', default: [300, 900, 1800], unit: 's', range: 'multiples of interval', help: 'Forecast horizons.', check: (v: number[]) => (v.length > 0 && v.every((x) => x > 0) ? undefined : 'must be positive seconds') }),
+  quantiles: f({ type: 'numbers', default: [...FORECAST_LEVELS], unit: 'ratio', range: 'ascending in (0, 1)', help: 'Quantile levels the engine forecasts (the allocation policy chooses among them).', check: ratios }),
+  exportQuantiles: f({ type: 'numbers', default: [0.5, 0.9, 0.95, 0.99], unit: 'ratio', range: 'subset of quantiles', help: 'Quantile levels exposed on /metrics (bounds cardinality).', check: ratios }),
+  seasons: f({ type: 'numbers', default: [86_400, 604_800], unit: 's', range: '> 0', help: 'Candidate seasonal periods.', check: (v: number[]) => (v.every((x) => x > 0) ? undefined : 'must be positive seconds') }),
+  maxTenants: f({ type: 'int', default: 10_000, unit: 'tenants', range: '[1, 1000000]', help: 'Tenants exposed on /metrics; the rest are counted in foresight_series_dropped_total.', check: between(1, 1_000_000) }),
+  maxForecastSeries: f({ type: 'int', default: 500_000, unit: 'series', range: '[1, 10000000]', help: 'foresight_forecast series exposed at most.', check: between(1, 10_000_000) }),
+  targetShortage: f({ type: 'number', default: 0.02, unit: 'ratio', range: '(0, 0.5]', help: 'Target share of intervals where usage exceeds the allocation.', check: (v: number) => (v > 0 && v <= 0.5 ? undefined : 'must be in (0, 0.5]') }),
+  anomalyMode: f({
+    type: 'string',
+    default: 'quarantine',
+    unit: 'mode',
+    range: 'off|alert-only|quarantine',
+    help: 'Anomalous tenants: ignore, alert only, or alert and quarantine (no proactive scale-up, no training).',
+    check: (v: string) => (['off', 'alert-only', 'quarantine'].includes(v) ? undefined : 'must be off, alert-only or quarantine'),
+  }),
+  demoTrace: f({ type: 'string', default: '', unit: 'path', range: 'canonical trace (.csv/.csv.gz)', help: 'Trace replayed by the demo (default: examples/demo-trace.csv.gz).' }),
+  demoSpeed: f({ type: 'number', default: 600, unit: 'x', range: '[1, 100000]', help: 'Demo clock speed: engine seconds per real second.', check: between(1, 100_000) }),
+};
+
+export type SchemaKey = keyof typeof schema;
+type ValueOf<K extends SchemaKey> = (typeof schema)[K]['default'];
+
+/** The validated configuration (frozen). Durations are seconds. */
+export type BaseConfig = { -readonly [K in SchemaKey]: ValueOf<K> extends readonly string[] ? string[] : ValueOf<K> extends readonly number[] ? number[] : ValueOf<K> };
+
+/** camelCase key -> FORESIGHT_UPPER_SNAKE. */
+export function envName(key: string, prefix = 'FORESIGHT_'): string {
+  return prefix + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}

@@ -1,7 +1,141 @@
-// `foresight evaluate`: not built yet (placeholder owned by the issue that builds it).
-export const summary = 'evaluate (not built yet)';
+// `foresight evaluate`: replays a canonical trace through the forecasting engine at rolling origins and writes
+// DIR/forecasts.csv.gz (origin,tenant,resource,horizon_s,actual,q50,q90,q95,q99,model) and DIR/summary.json.
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { createForecastEngine } from '../core/engine.js';
+import { ArgumentInvalidError } from '../errors.js';
+import { QuantileScore, round } from '../evaluate/metrics.js';
+import { defaultWarmup, replay } from '../evaluate/replay.js';
+import { AtomicGzipCsv, writeJsonAtomic } from '../evaluate/write.js';
+import { readTrace } from '../sources/trace-file.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  console.error('foresight evaluate: not built yet');
-  return 2;
+export const summary = 'evaluate forecasts on a trace: evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR]';
+
+const LEVELS = [0.5, 0.9, 0.95, 0.99];
+const USAGE = `Usage: foresight evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR]
+
+Replays a canonical trace (timestamp,tenant,resource,value; .csv or .csv.gz). After a warm-up (7 days, or a third
+of a series shorter than that) it forecasts every horizon at every N-th step from the samples up to that origin,
+and writes DIR/forecasts.csv.gz and DIR/summary.json (MAE, MASE vs seasonal naive, pinball, coverage).
+  --trace FILE      canonical trace file (required)
+  --resource R      resource to evaluate, e.g. cpu or memory (required)
+  --horizons LIST   comma-separated durations: 30s, 5m, 1h or plain seconds (default 5m,15m,30m)
+  --every N         forecast at every N-th step (default 1)
+  --out DIR         output directory (default ./evaluate-out)`;
+
+/** Parses 5m / 30s / 1h / 300 into seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new ArgumentInvalidError(`invalid duration "${text}" (examples: 300, 30s, 5m, 1h)`);
+  const mult = { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * mult;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        trace: { type: 'string' },
+        resource: { type: 'string' },
+        horizons: { type: 'string', default: '5m,15m,30m' },
+        every: { type: 'string', default: '1' },
+        out: { type: 'string', default: 'evaluate-out' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    console.error(`foresight evaluate: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!args.trace || !args.resource) {
+    console.error(`foresight evaluate: --trace and --resource are required\n\n${USAGE}`);
+    return 2;
+  }
+  const every = Number(args.every);
+  if (!Number.isInteger(every) || every < 1) throw new ArgumentInvalidError(`--every must be a positive integer (got "${args.every}")`);
+  const horizonsS = args.horizons.split(',').map(parseDuration);
+
+  const started = Date.now();
+  console.error(`evaluate: reading ${args.trace} (${args.resource})`);
+  const set = await readTrace(args.trace, { resources: [args.resource] });
+  const intervalS = set.intervalS;
+  for (const h of horizonsS) {
+    if (!(h > 0) || h % intervalS !== 0) throw new ArgumentInvalidError(`horizon ${h}s is not a positive multiple of the trace interval ${intervalS}s`);
+  }
+  const engine = createForecastEngine({ intervalS, horizonsS, quantiles: LEVELS });
+  const K = horizonsS.length;
+  const scores = horizonsS.map(() => new QuantileScore(LEVELS));
+  const snaive = horizonsS.map(() => new QuantileScore([]));
+  const persistence = horizonsS.map(() => new QuantileScore([]));
+  const chosen = horizonsS.map(() => new Map<string, number>());
+  const statuses = new Map<string, number>();
+  const season = Math.round(86_400 / intervalS);
+  const csv = new AtomicGzipCsv(join(args.out, 'forecasts.csv.gz'), 'origin,tenant,resource,horizon_s,actual,q50,q90,q95,q99,model');
+  const fmt = (v: number) => (Number.isFinite(v) ? String(round(v, 7)) : '');
+  try {
+    replay(
+      set,
+      engine,
+      {
+        horizonsS,
+        every,
+        onProgress: (done, total) => console.error(`evaluate: ${done}/${total} origins (${((Date.now() - started) / 1000).toFixed(1)} s)`),
+      },
+      (f) => {
+        const y = f.series.values;
+        statuses.set(f.status, (statuses.get(f.status) ?? 0) + 1);
+        const origin = f.series.startS + f.t * intervalS;
+        let last = NaN;
+        for (let i = f.t; i >= 0 && !Number.isFinite(last); i--) last = y[i];
+        for (let k = 0; k < K; k++) {
+          const h = Math.round(horizonsS[k] / intervalS);
+          const actual = f.t + h < y.length ? y[f.t + h] : NaN;
+          const q = f.quantiles.subarray(k * LEVELS.length, (k + 1) * LEVELS.length);
+          csv.line(`${origin},${f.series.tenant},${f.series.resource},${horizonsS[k]},${fmt(actual)},${fmt(q[0])},${fmt(q[1])},${fmt(q[2])},${fmt(q[3])},${f.models[k]}`);
+          if (!Number.isFinite(actual)) continue;
+          scores[k].add(actual, q[0], q);
+          const sn = f.t + h - season >= 0 ? y[f.t + h - season] : NaN;
+          snaive[k].addPoint(actual, Number.isFinite(sn) ? sn : last);
+          persistence[k].addPoint(actual, last);
+          chosen[k].set(f.models[k], (chosen[k].get(f.models[k]) ?? 0) + 1);
+        }
+      },
+    );
+    await csv.close();
+  } catch (err) {
+    csv.abort();
+    throw err;
+  }
+  const summaryJson = {
+    trace: args.trace,
+    resource: args.resource,
+    intervalS,
+    series: set.series.length,
+    every,
+    warmup: 'first 7 days of each series (a third of a series shorter than 7 days)',
+    levels: LEVELS,
+    horizons: horizonsS.map((h, k) => ({
+      horizonS: h,
+      foresight: scores[k].toJSON(snaive[k].mae),
+      seasonalNaive: { n: snaive[k].n, mae: round(snaive[k].mae) },
+      persistence: { n: persistence[k].n, mae: round(persistence[k].mae), mase: round(persistence[k].mae / snaive[k].mae) },
+      models: Object.fromEntries(chosen[k]),
+    })),
+    statuses: Object.fromEntries(statuses),
+    warmupSteps: set.series.map((s) => defaultWarmup(s)).reduce((a, b) => Math.max(a, b), 0),
+    seconds: round((Date.now() - started) / 1000, 4),
+  };
+  writeJsonAtomic(join(args.out, 'summary.json'), summaryJson);
+  console.error(`evaluate: wrote ${join(args.out, 'forecasts.csv.gz')} and ${join(args.out, 'summary.json')} in ${summaryJson.seconds} s`);
+  for (const h of summaryJson.horizons) {
+    console.error(`  h=${h.horizonS}s MAE ${h.foresight.mae} (persistence ${h.persistence.mae}, seasonal naive ${h.seasonalNaive.mae}) cov95 ${(h.foresight.coverage as Record<string, number> | null)?.['0.95']}`);
+  }
+  return 0;
 }

@@ -1,0 +1,63 @@
+// Atomic output for `foresight evaluate`: gzip CSV streamed into a temp file and renamed into place, JSON likewise.
+import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import { createGzip } from 'node:zlib';
+
+/** A gzip CSV writer that appears under its final name only after `close()` succeeds. */
+export class AtomicGzipCsv {
+  readonly #path: string;
+  readonly #tmp: string;
+  readonly #gz = createGzip();
+  readonly #done: Promise<void>;
+  #buf: string[] = [];
+
+  constructor(path: string, header: string) {
+    this.#path = path;
+    mkdirSync(dirname(path), { recursive: true });
+    this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    const out = createWriteStream(this.#tmp);
+    this.#done = new Promise((resolve, reject) => {
+      out.on('finish', () => resolve());
+      out.on('error', reject);
+      this.#gz.on('error', reject);
+    });
+    this.#gz.pipe(out);
+    this.#buf.push(header);
+  }
+
+  /** Queues a line; flushed in blocks (backpressure is ignored: lines are small and the file is local). */
+  line(text: string): void {
+    this.#buf.push(text);
+    if (this.#buf.length >= 4096) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#buf.length) this.#gz.write(this.#buf.join('\n') + '\n');
+    this.#buf = [];
+  }
+
+  async close(): Promise<void> {
+    this.#flush();
+    this.#gz.end();
+    try {
+      await this.#done;
+      renameSync(this.#tmp, this.#path);
+    } catch (err) {
+      rmSync(this.#tmp, { force: true });
+      throw err;
+    }
+  }
+
+  abort(): void {
+    this.#gz.destroy();
+    rmSync(this.#tmp, { force: true });
+  }
+}
+
+/** Writes JSON to `path` via a temp file and rename. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}

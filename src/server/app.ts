@@ -1,0 +1,174 @@
+// The sidecar's HTTP surface as a Fastify plugin: /metrics, /healthz, /readyz and the JSON API over the latest
+// immutable snapshot, with TypeBox-validated inputs, clear 4xx errors and an OpenAPI document.
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { NotReadyError, TenantNotFoundError } from '../errors.js';
+import type { Exporter } from '../metrics/exporter.js';
+import type { ResourceState, Snapshot } from '../model/snapshot.js';
+import { ErrorBody, ForecastQuery, ListQuery, TenantDetail, TenantForecast, TenantList, TenantParams } from './schemas.js';
+
+export interface AppOptions {
+  exporter: Exporter;
+  snapshot: () => Snapshot | undefined;
+  /** True after the first successful cycle. */
+  ready: () => boolean;
+}
+
+const num = (v: number | undefined): number | null => (v === undefined || !Number.isFinite(v) ? null : v);
+
+interface TenantIndex {
+  snap: Snapshot;
+  names: string[];
+  byTenant: Map<string, ResourceState[]>;
+}
+
+/** Groups a snapshot's resources by tenant, once per snapshot. */
+function indexer(): (s: Snapshot) => TenantIndex {
+  let last: TenantIndex | undefined;
+  return (s) => {
+    if (last?.snap === s) return last;
+    const byTenant = new Map<string, ResourceState[]>();
+    for (const r of s.resources.values()) {
+      let l = byTenant.get(r.tenant);
+      if (!l) byTenant.set(r.tenant, (l = []));
+      l.push(r);
+    }
+    last = { snap: s, names: [...byTenant.keys()].sort(), byTenant };
+    return last;
+  };
+}
+
+export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opts) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const index = indexer();
+  app.addSchema(ErrorBody);
+  const errors = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
+
+  const current = (): Snapshot => {
+    const s = opts.snapshot();
+    if (!s) throw new NotReadyError('the first cycle has not completed');
+    return s;
+  };
+
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    const { body, contentType } = await opts.exporter.render();
+    return reply.type(contentType).send(body);
+  });
+
+  app.get('/healthz', { schema: { summary: 'Liveness: the process serves requests.', tags: ['probes'] } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { summary: 'Readiness: a cycle has completed successfully.', tags: ['probes'], response: { 503: { $ref: 'Error#' } } } }, async () => {
+    if (!opts.ready()) throw new NotReadyError('the first cycle has not completed');
+    const s = opts.snapshot();
+    return { status: 'ready', cycle: s?.cycle ?? 0, stale: s?.stale ?? false };
+  });
+
+  app.get(
+    '/api/v1/tenants',
+    { schema: { summary: 'Tenants with the resources tracked for each.', tags: ['tenants'], querystring: ListQuery, response: { 200: TenantList, ...errors } } },
+    async (req) => {
+      const s = current();
+      const ix = index(s);
+      const offset = req.query.offset ?? 0;
+      const limit = req.query.limit ?? 1000;
+      const tenants = ix.names.slice(offset, offset + limit).map((t) => {
+        const rs = ix.byTenant.get(t)!;
+        return {
+          tenant: t,
+          resources: rs.map((r) => r.resource).sort(),
+          stale: s.stale || rs.every((r) => r.stale),
+          anomalous: rs.some((r) => r.anomaly?.anomalous === true),
+        };
+      });
+      return { cycle: s.cycle, createdS: s.createdS, stale: s.stale, total: ix.names.length, tenants };
+    },
+  );
+
+  app.get(
+    '/api/v1/tenants/:tenant',
+    { schema: { summary: 'Behavioural profile and current state of one tenant.', tags: ['tenants'], params: TenantParams, response: { 200: TenantDetail, ...errors } } },
+    async (req) => {
+      const s = current();
+      const rs = index(s).byTenant.get(req.params.tenant);
+      if (!rs) throw new TenantNotFoundError(JSON.stringify(req.params.tenant));
+      const p = s.profiles?.get(req.params.tenant);
+      const anomaly = rs.find((r) => r.anomaly)?.anomaly;
+      const signals: Record<string, unknown> = {};
+      for (const [k, sp] of Object.entries(p?.signals ?? {})) {
+        signals[k] = {
+          ...sp,
+          level: num(sp.level),
+          volatility: num(sp.volatility),
+          burstiness: num(sp.burstiness),
+          dailyShape: sp.dailyShape.map(num),
+          weeklyShape: sp.weeklyShape.map(num),
+          dailySeasonality: num(sp.dailySeasonality),
+          weeklySeasonality: num(sp.weeklySeasonality),
+        };
+      }
+      return {
+        tenant: req.params.tenant,
+        cycle: s.cycle,
+        stale: s.stale,
+        profiledAtS: num(p?.atS),
+        signals: signals as never,
+        apiMix: p?.apiMix ?? {},
+        resources: rs.map((r) => ({
+          resource: r.resource,
+          usage: num(r.usage),
+          lastSampleS: num(r.lastSampleS),
+          recentPeak: num(r.recentPeak),
+          historyPoints: r.historyPoints,
+          stale: r.stale || s.stale,
+          recommendation: r.recommendation
+            ? { target: num(r.recommendation.target), lowerBound: num(r.recommendation.lowerBound), upperBound: num(r.recommendation.upperBound), uncappedTarget: num(r.recommendation.uncappedTarget) }
+            : null,
+        })),
+        anomaly: anomaly ? { score: num(anomaly.score), kind: anomaly.kind, anomalous: anomaly.anomalous } : null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/tenants/:tenant/forecast',
+    {
+      schema: {
+        summary: 'Forecast quantiles per resource and horizon (base units).',
+        tags: ['tenants'],
+        params: TenantParams,
+        querystring: ForecastQuery,
+        response: { 200: TenantForecast, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const s = current();
+      const rs = index(s).byTenant.get(req.params.tenant);
+      if (!rs) throw new TenantNotFoundError(JSON.stringify(req.params.tenant));
+      const want = req.query.resource;
+      const chosen = want ? rs.filter((r) => r.resource === want) : rs;
+      if (want && chosen.length === 0) {
+        return reply.code(404).send({
+          statusCode: 404,
+          code: 'FORESIGHT_ERR_TENANT_NOT_FOUND',
+          error: 'Not Found',
+          message: `Tenant ${JSON.stringify(req.params.tenant)} has no resource "${want}" (it has: ${rs.map((r) => r.resource).sort().join(', ')})`,
+        });
+      }
+      const nq = s.quantiles.length;
+      const forecasts = chosen
+        .filter((r) => r.forecast)
+        .map((r) => {
+          const f = r.forecast!;
+          return {
+            resource: r.resource,
+            status: f.status,
+            models: f.models,
+            point: Array.from(f.point, num),
+            values: s.horizonsS.map((_h, h) => Array.from(f.quantiles.subarray(h * nq, (h + 1) * nq), num)),
+            stale: r.stale || s.stale,
+          };
+        });
+      return { tenant: req.params.tenant, cycle: s.cycle, createdS: s.createdS, stale: s.stale, horizonsS: [...s.horizonsS], quantiles: [...s.quantiles], forecasts };
+    },
+  );
+};

@@ -1,0 +1,104 @@
+// TypeBox schemas of the HTTP API: inputs are validated with them, and the OpenAPI document is generated from them.
+import { Type } from 'typebox';
+
+export const ErrorBody = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.Optional(Type.String()),
+    error: Type.String(),
+    message: Type.String(),
+  },
+  { $id: 'Error' },
+);
+
+export const TenantParams = Type.Object({
+  tenant: Type.String({ minLength: 1, maxLength: 253, description: 'Tenant name (the namespace by default), URL-encoded.' }),
+});
+
+export const ListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Tenants per page.' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Tenants to skip (sorted by name).' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ForecastQuery = Type.Object(
+  {
+    resource: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$', description: 'Only this resource (e.g. cpu, memory).' })),
+  },
+  { additionalProperties: false },
+);
+
+const Num = Type.Union([Type.Number(), Type.Null()], { description: 'null when unknown' });
+
+export const TenantSummary = Type.Object({
+  tenant: Type.String(),
+  resources: Type.Array(Type.String()),
+  stale: Type.Boolean(),
+  anomalous: Type.Boolean(),
+});
+
+export const TenantList = Type.Object({
+  cycle: Type.Integer(),
+  createdS: Type.Number(),
+  stale: Type.Boolean(),
+  total: Type.Integer(),
+  tenants: Type.Array(TenantSummary),
+});
+
+const SignalProfileBody = Type.Object({
+  resource: Type.String(),
+  level: Num,
+  volatility: Num,
+  burstiness: Num,
+  dailyShape: Type.Array(Num),
+  weeklyShape: Type.Array(Num),
+  dailySeasonality: Num,
+  weeklySeasonality: Num,
+  samples: Type.Integer(),
+});
+
+export const TenantDetail = Type.Object({
+  tenant: Type.String(),
+  cycle: Type.Integer(),
+  stale: Type.Boolean(),
+  profiledAtS: Num,
+  signals: Type.Record(Type.String(), SignalProfileBody),
+  apiMix: Type.Record(Type.String(), Type.Number()),
+  resources: Type.Array(
+    Type.Object({
+      resource: Type.String(),
+      usage: Num,
+      lastSampleS: Num,
+      recentPeak: Num,
+      historyPoints: Type.Integer(),
+      stale: Type.Boolean(),
+      recommendation: Type.Union([
+        Type.Object({ target: Num, lowerBound: Num, upperBound: Num, uncappedTarget: Num }),
+        Type.Null(),
+      ]),
+    }),
+  ),
+  anomaly: Type.Union([Type.Object({ score: Num, kind: Type.String(), anomalous: Type.Boolean() }), Type.Null()]),
+});
+
+export const TenantForecast = Type.Object({
+  tenant: Type.String(),
+  cycle: Type.Integer(),
+  createdS: Type.Number(),
+  stale: Type.Boolean(),
+  horizonsS: Type.Array(Type.Number()),
+  quantiles: Type.Array(Type.Number()),
+  forecasts: Type.Array(
+    Type.Object({
+      resource: Type.String(),
+      status: Type.String(),
+      models: Type.Array(Type.String()),
+      point: Type.Array(Num),
+      /** quantiles[h][q] */
+      values: Type.Array(Type.Array(Num)),
+      stale: Type.Boolean(),
+    }),
+  ),
+});

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../../src/server/build.js';
+import { createExporter } from '../../src/metrics/exporter.js';
+import { EngineLoop } from '../../src/loop/engine-loop.js';
+import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
+
+const hostile = 'we"ird\\ns/} or vector(1) #';
+
+describe('HTTP app', () => {
+  let app: FastifyInstance;
+  let loop: EngineLoop;
+  let source: FakeSource;
+
+  beforeAll(async () => {
+    source = new FakeSource(['shop', 'payments', hostile], ['cpu', 'memory']);
+    loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 1440 });
+    const exporter = createExporter({ snapshot: () => loop.latest() });
+    app = await buildServer({ exporter, snapshot: () => loop.latest(), ready: () => loop.ready });
+  });
+  afterAll(() => app.close());
+
+  it('is live at once but not ready before the first successful cycle, with a clear 503', async () => {
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    const r = await app.inject('/readyz');
+    expect(r.statusCode).toBe(503);
+    expect(r.json()).toMatchObject({ code: 'FORESIGHT_ERR_NOT_READY' });
+    expect((await app.inject('/api/v1/tenants')).statusCode).toBe(503);
+    await loop.runOnce();
+    expect((await app.inject('/readyz')).json()).toMatchObject({ status: 'ready', cycle: 1 });
+  });
+
+  it('lists tenants with paging and validates the query', async () => {
+    const r = await app.inject('/api/v1/tenants?limit=2');
+    expect(r.statusCode).toBe(200);
+    const body = r.json();
+    expect(body.total).toBe(3);
+    expect(body.tenants.map((t: { tenant: string }) => t.tenant)).toEqual(['payments', 'shop']);
+    expect(body.tenants[0].resources).toEqual(['cpu', 'memory']);
+    const bad = await app.inject('/api/v1/tenants?limit=0');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/limit/);
+    expect((await app.inject('/api/v1/tenants?color=red')).statusCode).toBe(400);
+  });
+
+  it('serves a profile for a tenant with a hostile name, and 404 for an unknown tenant', async () => {
+    const r = await app.inject(`/api/v1/tenants/${encodeURIComponent(hostile)}`);
+    expect(r.statusCode).toBe(200);
+    const body = r.json();
+    expect(body.tenant).toBe(hostile);
+    expect(body.signals.cpu.level).toBeGreaterThan(0);
+    expect(body.signals.cpu.dailyShape).toHaveLength(24);
+    const nf = await app.inject('/api/v1/tenants/nobody');
+    expect(nf.statusCode).toBe(404);
+    expect(nf.json()).toMatchObject({ code: 'FORESIGHT_ERR_TENANT_NOT_FOUND', message: expect.stringContaining('nobody') });
+  });
+
+  it('serves forecasts per resource, horizon and quantile, and rejects a bad resource', async () => {
+    const r = await app.inject('/api/v1/tenants/shop/forecast?resource=cpu');
+    expect(r.statusCode).toBe(200);
+    const b = r.json();
+    expect(b.horizonsS).toEqual([300, 900, 1800]);
+    expect(b.forecasts).toHaveLength(1);
+    expect(b.forecasts[0].values).toHaveLength(3);
+    expect(b.forecasts[0].values[0]).toHaveLength(3);
+    expect((await app.inject('/api/v1/tenants/shop/forecast?resource=gpu')).statusCode).toBe(404);
+    expect((await app.inject('/api/v1/tenants/shop/forecast?resource=Bad%20One')).statusCode).toBe(400);
+  });
+
+  it('serves /metrics in the Prometheus text format and an OpenAPI document', async () => {
+    const m = await app.inject('/metrics');
+    expect(m.statusCode).toBe(200);
+    expect(m.headers['content-type']).toMatch(/text\/plain/);
+    expect(m.body).toContain('foresight_forecast{tenant="shop",resource="cpu",horizon="5m",quantile="0.5"}');
+    const o = await app.inject('/openapi.json');
+    const doc = o.json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/tenants', '/api/v1/tenants/{tenant}', '/api/v1/tenants/{tenant}/forecast', '/healthz', '/readyz']));
+    expect((await app.inject('/nope')).json()).toMatchObject({ statusCode: 404, message: expect.stringContaining('/openapi.json') });
+  });
+
+  it('marks everything stale while the source is down', async () => {
+    source.fail = true;
+    await loop.runOnce();
+    const b = (await app.inject('/api/v1/tenants/shop/forecast')).json();
+    expect(b.stale).toBe(true);
+    expect(b.forecasts.length).toBe(2);
+    source.fail = false;
+  });
+});

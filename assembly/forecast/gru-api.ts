@@ -1,7 +1,7 @@
 // Export surface of the GRU quantile forecaster (assembly/forecast/gru.ts): numbers and pointers only.
 // All pointers come from `alloc`; the state blob is a host-owned Float64Array copied in and out around each call.
 import {
-  gruContextLength, gruInit, gruPredict, gruPredictRolling, gruTrain, gruUpdate, stateSize,
+  gruContextLength, gruGradCheck, gruInit, gruPredict, gruPredictRolling, gruTrain, gruUpdate, stateSize,
 } from "./gru";
 
 /** Version of this export surface (bumped on any signature change). */
@@ -83,4 +83,14 @@ export function gru_predictRolling(
 /** History points one forecast window needs for this state (0 when the blob is invalid). */
 export function gru_contextLength(statePtr: usize, stateLen: i32): i32 {
   return gruContextLength(statePtr, stateLen);
+}
+
+/**
+ * Test support (not for production paths): max |analytic - finite-difference| gradient of the loss of the window
+ * ending at T over every `every`-th parameter, in out[0]; max |analytic| in out[1]; parameters checked in out[2].
+ */
+export function gru_gradCheck(
+  statePtr: usize, stateLen: i32, valuesPtr: usize, n: i32, T: i32, every: i32, outPtr: usize,
+): i32 {
+  return gruGradCheck(statePtr, stateLen, valuesPtr, n, T, every, outPtr);
 }

@@ -143,10 +143,39 @@ function loadRng(): void {
 @inline function st(p: usize, i: i32, v: f64): void {
   store<f64>(p + (<usize>i << 3), v);
 }
+/**
+ * exp(x) for the gates: range reduction x = n ln2 + f (|f| <= ln2 / 2, Cody-Waite split of ln2) and a degree-11
+ * Taylor polynomial of e^f (truncation error < 0.347^12 / 12! ~ 6e-15 relative), scaled by 2^n through the exponent
+ * bits. About 4x faster than the libm port on the hot path; clamped to [-708, 708] so that it never overflows.
+ */
+@inline function fastExp(x: f64): f64 {
+  if (x > 708) x = 708;
+  else if (x < -708) x = -708;
+  const n = Math.floor(x * 1.4426950408889634 + 0.5);
+  const f = (x - n * 0.6931471803691238) - n * 1.9082149292705877e-10;
+  let p = 2.505210838544172e-8; // 1/11!
+  p = p * f + 2.755731922398589e-7; // 1/10!
+  p = p * f + 2.7557319223985893e-6; // 1/9!
+  p = p * f + 2.48015873015873e-5; // 1/8!
+  p = p * f + 1.984126984126984e-4; // 1/7!
+  p = p * f + 1.388888888888889e-3; // 1/6!
+  p = p * f + 8.333333333333333e-3; // 1/5!
+  p = p * f + 4.1666666666666664e-2; // 1/4!
+  p = p * f + 0.16666666666666666; // 1/3!
+  p = p * f + 0.5;
+  p = p * f + 1.0;
+  p = p * f + 1.0;
+  return p * reinterpret<f64>(<i64>(<i32>n + 1023) << 52);
+}
+/** Logistic sigmoid 1 / (1 + e^-x), stable for both signs. */
 @inline function sigmoid(x: f64): f64 {
-  if (x >= 0) return 1.0 / (1.0 + Math.exp(-x));
-  const e = Math.exp(x);
+  if (x >= 0) return 1.0 / (1.0 + fastExp(-x));
+  const e = fastExp(x);
   return e / (1.0 + e);
+}
+/** tanh(x) = 2 sigmoid(2x) - 1 (absolute error ~1e-16 near 0, where the cell only needs absolute accuracy). */
+@inline function fastTanh(x: f64): f64 {
+  return 2.0 * sigmoid(2.0 * x) - 1.0;
 }
 @inline function softplus(x: f64): f64 {
   return x > 30 ? x : Math.log1p(Math.exp(x));
@@ -154,16 +183,52 @@ function loadRng(): void {
 @inline function clip(x: f64): f64 {
   return x > CLIP ? CLIP : x < -CLIP ? -CLIP : x;
 }
-/** Dot product of two f64 rows of even length `len` (SIMD, two lanes). */
+/**
+ * Dot product of two f64 rows of even length `len` (SIMD, two lanes). Two independent accumulators: one chain of
+ * dependent f64x2.add runs at half the throughput of the multiplier (measured 1.2 GMAC/s with one chain).
+ */
 @inline function dot(a: usize, b: usize, len: i32): f64 {
-  let acc = f64x2.splat(0);
-  const end = a + (<usize>len << 3);
-  while (a < end) {
-    acc = f64x2.add(acc, f64x2.mul(v128.load(a), v128.load(b)));
-    a += 16;
-    b += 16;
+  let acc0 = f64x2.splat(0);
+  let acc1 = f64x2.splat(0);
+  const end4 = a + (<usize>(len >> 2) << 5);
+  while (a < end4) {
+    acc0 = f64x2.add(acc0, f64x2.mul(v128.load(a), v128.load(b)));
+    acc1 = f64x2.add(acc1, f64x2.mul(v128.load(a, 16), v128.load(b, 16)));
+    a += 32;
+    b += 32;
   }
-  return f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  if (len & 2) acc0 = f64x2.add(acc0, f64x2.mul(v128.load(a), v128.load(b)));
+  acc0 = f64x2.add(acc0, acc1);
+  return f64x2.extract_lane(acc0, 0) + f64x2.extract_lane(acc0, 1);
+}
+let DOT2_B: f64 = 0;
+/** Two dot products of rows `a` and `b` with the same vector `x` (four independent chains); second in DOT2_B. */
+@inline function dot2(a: usize, b: usize, x: usize, len: i32): f64 {
+  let a0 = f64x2.splat(0);
+  let a1 = f64x2.splat(0);
+  let b0 = f64x2.splat(0);
+  let b1 = f64x2.splat(0);
+  const end4 = x + (<usize>(len >> 2) << 5);
+  while (x < end4) {
+    const x0 = v128.load(x);
+    const x1 = v128.load(x, 16);
+    a0 = f64x2.add(a0, f64x2.mul(v128.load(a), x0));
+    a1 = f64x2.add(a1, f64x2.mul(v128.load(a, 16), x1));
+    b0 = f64x2.add(b0, f64x2.mul(v128.load(b), x0));
+    b1 = f64x2.add(b1, f64x2.mul(v128.load(b, 16), x1));
+    a += 32;
+    b += 32;
+    x += 32;
+  }
+  if (len & 2) {
+    const x0 = v128.load(x);
+    a0 = f64x2.add(a0, f64x2.mul(v128.load(a), x0));
+    b0 = f64x2.add(b0, f64x2.mul(v128.load(b), x0));
+  }
+  a0 = f64x2.add(a0, a1);
+  b0 = f64x2.add(b0, b1);
+  DOT2_B = f64x2.extract_lane(b0, 0) + f64x2.extract_lane(b0, 1);
+  return f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
 }
 /** y[k] += alpha * x[k] for k < len (len even). */
 @inline function axpy(y: usize, alpha: f64, x: usize, len: i32): void {
@@ -438,8 +503,8 @@ function forward(): void {
         ar += ld(PAR, oWr + j * NI + i) * xi;
         az += ld(PAR, oWz + j * NI + i) * xi;
       }
-      ar += dot(Ur + <usize>j * rowBytes, hp, HD);
-      az += dot(Uz + <usize>j * rowBytes, hp, HD);
+      ar += dot2(Ur + <usize>j * rowBytes, Uz + <usize>j * rowBytes, hp, HD);
+      az += DOT2_B;
       st(r, j, sigmoid(ar));
       st(z, j, sigmoid(az));
     }
@@ -448,7 +513,7 @@ function forward(): void {
       let an = ld(PAR, obn + j);
       for (let i = 0; i < NI; i++) an += ld(PAR, oWn + j * NI + i) * ld(x, i);
       an += dot(Un + <usize>j * rowBytes, rh, HD);
-      const nj = Math.tanh(an);
+      const nj = fastTanh(an);
       st(n, j, nj);
       const zj = ld(z, j);
       st(hn, j, zj * ld(hp, j) + (1.0 - zj) * nj);
@@ -896,4 +961,46 @@ export function gruPredictRolling(
 /** History points one forecast needs (window, plus a season back when the seasonal channel is on); 0 if invalid. */
 export function gruContextLength(statePtr: usize, stateLen: i32): i32 {
   return loadState(statePtr, stateLen) == Status.Ok ? NEED : 0;
+}
+
+/**
+ * Test support: compares the analytic gradient (backward) of the loss of the window ending at T with central finite
+ * differences, (L(p + e) - L(p - e)) / 2e with e = 1e-6 max(1, |p|), for every `every`-th parameter.
+ * out[0] = max |analytic - numeric|, out[1] = max |analytic|, out[2] = parameters checked. Leaves the state unchanged.
+ */
+export function gruGradCheck(statePtr: usize, stateLen: i32, valuesPtr: usize, n: i32, T: i32, every: i32, outPtr: usize): i32 {
+  const status = loadState(statePtr, stateLen);
+  if (status != Status.Ok) return status;
+  if (valuesPtr == 0 || outPtr == 0 || every < 1 || T < NEED - 1 || T > n - 1 - HMAX) return Status.BadParam;
+  allocArena(0);
+  if (!buildWindow(valuesPtr, T, true)) {
+    freeArena();
+    return Status.NonFinite;
+  }
+  forward();
+  pinball();
+  backward();
+  let maxDiff: f64 = 0;
+  let maxG: f64 = 0;
+  let count: i32 = 0;
+  for (let p = 0; p < NP; p += every) {
+    const orig = ld(PAR, p);
+    const e = 1e-6 * Math.max(1.0, Math.abs(orig));
+    st(PAR, p, orig + e);
+    forward();
+    const lp = pinball();
+    st(PAR, p, orig - e);
+    forward();
+    const lm = pinball();
+    st(PAR, p, orig);
+    const g = ld(GRAD, p);
+    maxDiff = Math.max(maxDiff, Math.abs((lp - lm) / (2 * e) - g));
+    maxG = Math.max(maxG, Math.abs(g));
+    count++;
+  }
+  st(outPtr, 0, maxDiff);
+  st(outPtr, 1, maxG);
+  st(outPtr, 2, count);
+  freeArena();
+  return Status.Ok;
 }

@@ -33,6 +33,7 @@ interface GruExports extends CoreExports {
   gru_predict: F;
   gru_predictRolling: F;
   gru_contextLength: F;
+  gru_gradCheck: F;
 }
 const gx = (x: CoreExports): GruExports => x as GruExports;
 
@@ -278,6 +279,26 @@ export function predictGruRolling(state: GruState, series: ArrayLike<number>, fr
       return { quantiles: core.f64(outp, rows * nOut).slice(), codes: core.i32(stp, rows).slice(), rows };
     } finally {
       for (const p of [vp, outp, stp]) x.free(p);
+    }
+  });
+}
+
+/**
+ * Test support: analytic vs central finite-difference gradient of one window's loss (window ending at index T of
+ * `series`) over every `every`-th parameter. The state is left unchanged.
+ */
+export function gradientCheckGru(state: GruState, series: ArrayLike<number>, T: number, every = 1, core: Core = sharedCore()): { maxDiff: number; maxGrad: number; checked: number } {
+  return withState(core, state.blob, (e, sp) => {
+    const x = core.exports;
+    const vp = core.putF64(series);
+    const op = x.alloc(3 * 8);
+    try {
+      checkStatus(e.gru_gradCheck(sp, state.blob.length, vp, series.length, T, every, op), `gru gradient check at ${T}`);
+      const [maxDiff, maxGrad, checked] = core.f64(op, 3);
+      return { maxDiff, maxGrad, checked };
+    } finally {
+      x.free(vp);
+      x.free(op);
     }
   });
 }

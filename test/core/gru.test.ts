@@ -1,7 +1,7 @@
 // GRU quantile forecaster (assembly/forecast/gru.ts via src/core/gru.ts), debug build with assertions.
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/wasm.js';
-import { createGru, predictGru, predictGruRolling, trainGru, updateGru, type GruOptions } from '../../src/core/gru.js';
+import { createGru, gradientCheckGru, predictGru, predictGruRolling, trainGru, updateGru, type GruOptions } from '../../src/core/gru.js';
 
 const core = new Core('debug');
 const LEVELS = [0.5, 0.9, 0.95, 0.99];
@@ -84,6 +84,20 @@ describe('GRU quantile forecaster', () => {
     trainGru(b, train, opts, core);
     expect(Array.from(a.blob)).toEqual(Array.from(b.blob));
     expect(Array.from(predictGru(a, heldOut, core).quantiles[0])).toEqual(Array.from(predictGru(b, heldOut, core).quantiles[0]));
+  });
+
+  it('computes the same gradient by backpropagation through time as by finite differences', () => {
+    for (const opts of [base, { ...base, seasonSteps: 0, hidden: 18, window: 7 }]) {
+      const st = createGru(opts, core);
+      trainGru(st, train, { epochs: 1, windowsPerEpoch: 200 }, core);
+      const before = st.blob.slice();
+      const g = gradientCheckGru(st, train[0], 500, 1, core);
+      expect(g.checked).toBeGreaterThan(1000);
+      expect(g.maxGrad).toBeGreaterThan(1e-3);
+      // central differences with e = 1e-6: truncation ~e^2, rounding ~1e-16 / e; a wrong term would be ~maxGrad
+      expect(g.maxDiff).toBeLessThan(1e-6 * Math.max(1, g.maxGrad));
+      expect(Array.from(st.blob)).toEqual(Array.from(before));
+    }
   });
 
   it('after training beats persistence and the untrained net in pinball loss on a held-out noisy daily sine', () => {

@@ -107,7 +107,13 @@ export class KubeApi {
       this.hooks.onError?.(op, code);
       throw new KubeUnavailableError(describeOp(op), (err as Error).message, { cause: err });
     }
-    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
+    if (status >= 200 && status < 300) {
+      try {
+        return (text ? JSON.parse(text) : {}) as T;
+      } catch {
+        return text as T; // /readyz and friends answer plain text
+      }
+    }
     let reason = '';
     let message = text.slice(0, 500);
     try {

@@ -26,11 +26,27 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
   const kubeErrors = counter(catalogue.kubeErrors);
   const actions = counter(catalogue.actions);
   const leader = gauge(catalogue.leader);
-  const shadow = gauge(catalogue.shadowCapacity);
+  // The exporter (src/metrics/exporter.ts) owns foresight_shadow_capacity when it runs: it sets state="desired" from
+  // the snapshot and resets the gauge whenever the snapshot changes. The actuator then adds only state="reserved",
+  // kept here and re-applied after each of the exporter's resets.
+  const sharedShadow = registry.getSingleMetric(catalogue.shadowCapacity.name) as Gauge<string> | undefined;
+  const shadow = sharedShadow ?? gauge(catalogue.shadowCapacity);
+  const reserved = new Map<string, { pool: string; resource: string; value: number }>();
+  if (sharedShadow) {
+    const reset = sharedShadow.reset.bind(sharedShadow);
+    sharedShadow.reset = () => {
+      reset();
+      for (const r of reserved.values()) sharedShadow.set({ pool: r.pool, resource: r.resource, state: 'reserved' }, r.value);
+    };
+  }
   return {
     kubeError: (operation, code) => kubeErrors.inc({ operation, code }),
     action: (kind, outcome) => actions.inc({ kind, outcome }),
     leader: (v) => leader.set(v ? 1 : 0),
-    shadow: (pool, resource, state, value) => shadow.set({ pool, resource, state }, value),
+    shadow: (pool, resource, state, value) => {
+      if (state === 'reserved') reserved.set(`${pool}\u0000${resource}`, { pool, resource, value });
+      else if (sharedShadow) return; // the exporter publishes the desired reserve from the snapshot
+      shadow.set({ pool, resource, state }, value);
+    },
   };
 }

@@ -42,7 +42,7 @@ export function state(s: StateInit): ResourceState {
   };
 }
 
-export function snapshot(cycle: number, createdS: number, states: ResourceState[], shadow: ShadowPlan[] = [], stale = false): Snapshot {
+export function snapshot(cycle: number, createdS: number, states: ResourceState[], shadow: readonly ShadowPlan[] = [], stale = false): Snapshot {
   return {
     cycle,
     createdS,
@@ -61,24 +61,45 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /**
- * A ResourceState at sample `i` of a replayed series: usage = values[i], recent peak over the last `peakWindow`
- * samples, seasonal-naive forecasts for each horizon with empirical error quantiles over the previous season.
+ * A ResourceState at sample `i` of a replayed series, as a simple seasonal forecaster would see it: usage =
+ * values[i]; recent peak over the last `peakWindow` samples; the point forecast for t+h is the mean, over the
+ * previous `days` seasons, of the values within +-`smooth` samples of t+h one season earlier; quantiles add the
+ * empirical quantiles of that forecaster's errors over the previous season. Only samples up to `i` are used.
  */
-export function replayState(tenant: string, resource: string, values: Float64Array, i: number, intervalS: number, seasonS: number, peakWindow = 12): ResourceState {
+export function replayState(
+  tenant: string, resource: string, values: Float64Array, i: number, intervalS: number, seasonS: number,
+  opts: { days?: number; smooth?: number; peakWindow?: number } = {},
+): ResourceState {
   const period = Math.round(seasonS / intervalS);
+  const days = opts.days ?? 2;
+  const w = opts.smooth ?? 6;
+  const mean = (a: number, b: number): number => {
+    let sum = 0;
+    let n = 0;
+    for (let j = Math.max(0, a); j <= Math.min(b, i); j++) if (Number.isFinite(values[j])) { sum += values[j]; n++; }
+    return n ? sum / n : NaN;
+  };
+  const predict = (t: number): number => {
+    let sum = 0;
+    let n = 0;
+    for (let k = 1; k <= days; k++) {
+      const m = mean(t - k * period - w, t - k * period + w);
+      if (Number.isFinite(m)) { sum += m; n++; }
+    }
+    return n ? sum / n : values[i];
+  };
   const errors: number[] = [];
-  for (let j = Math.max(period, i - period); j <= i; j++) {
-    const e = values[j] - values[j - period];
+  for (let j = Math.max(0, i - period); j <= i; j++) {
+    const e = values[j] - predict(j);
     if (Number.isFinite(e)) errors.push(e);
   }
   errors.sort((a, b) => a - b);
   const rows = HORIZONS_S.map((h) => {
-    const steps = Math.round(h / intervalS);
-    const base = values[i + steps - period];
-    const point = Number.isFinite(base) ? base : values[i];
+    const point = predict(i + Math.round(h / intervalS));
     return LEVELS.map((q) => Math.max(0, point + quantile(errors, q)));
   });
   let peak = 0;
-  for (let j = Math.max(0, i - peakWindow + 1); j <= i; j++) if (Number.isFinite(values[j])) peak = Math.max(peak, values[j]);
+  const pw = opts.peakWindow ?? 12;
+  for (let j = Math.max(0, i - pw + 1); j <= i; j++) if (Number.isFinite(values[j])) peak = Math.max(peak, values[j]);
   return state({ tenant, resource, usage: values[i], quantiles: rows, recentPeak: peak, historyPoints: i + 1 });
 }

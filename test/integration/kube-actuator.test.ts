@@ -1,0 +1,344 @@
+// The actuator against a real kube-apiserver + etcd with real RBAC: every write goes through the ServiceAccount token
+// and the rules of deploy/rbac.yaml. One API server for the whole file; each test uses its own namespace.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import Fastify from 'fastify';
+import { Registry } from 'prom-client';
+import { Actuator, type ActuatorDeps } from '../../src/actuator/actuator.js';
+import { actionsRoute } from '../../src/actuator/actions-route.js';
+import { KubeApi } from '../../src/actuator/kube-api.js';
+import { createActuatorMetrics } from '../../src/actuator/metrics.js';
+import { parseQuantity } from '../../src/actuator/quantity.js';
+import type { Vpa } from '../../src/actuator/vpa-types.js';
+import type { ShadowPlan } from '../../src/model/snapshot.js';
+import { readTrace } from '../../src/sources/trace-file.js';
+import { describeWithBinaries } from '../helpers/binaries.js';
+import { type KubeEnv, type KubeEnvBinaries, startKubeEnv } from '../helpers/kube-env.js';
+import { replayState, snapshot, state } from '../helpers/kube-snapshot.js';
+import { tracesDir } from '../helpers/paths.js';
+
+const GiB = 2 ** 30;
+const VPAS = '/apis/autoscaling.k8s.io/v1';
+
+describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'etcd', 'openssl'], (bins) => {
+  let env: KubeEnv;
+  let n = 0;
+  beforeAll(async () => {
+    env = await startKubeEnv(bins as unknown as KubeEnvBinaries);
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  async function namespace(): Promise<string> {
+    const ns = `t${++n}-${Math.random().toString(36).slice(2, 7)}`;
+    await env.createNamespace(ns);
+    return ns;
+  }
+
+  function vpaObject(ns: string, name: string, recommender: string | undefined, annotations: Record<string, string> = {}, containers = ['app']): Vpa & { apiVersion: string; kind: string } {
+    return {
+      apiVersion: 'autoscaling.k8s.io/v1',
+      kind: 'VerticalPodAutoscaler',
+      metadata: { name, namespace: ns, annotations },
+      spec: {
+        targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+        ...(recommender ? { recommenders: [{ name: recommender }] } : {}),
+        resourcePolicy: { containerPolicies: containers.map((containerName) => ({ containerName })) },
+      },
+    };
+  }
+
+  async function createVpa(v: Vpa & { apiVersion: string; kind: string }): Promise<Vpa> {
+    return env.admin.request<Vpa>({ verb: 'create', resource: 'verticalpodautoscalers', namespace: v.metadata.namespace }, `${VPAS}/namespaces/${v.metadata.namespace}/verticalpodautoscalers`, { method: 'POST', body: v });
+  }
+
+  async function getVpa(ns: string, name: string): Promise<Vpa> {
+    return env.admin.request<Vpa>({ verb: 'get', resource: 'verticalpodautoscalers', namespace: ns, name }, `${VPAS}/namespaces/${ns}/verticalpodautoscalers/${name}`);
+  }
+
+  interface PodLite {
+    metadata: { name: string; uid: string; labels?: Record<string, string> };
+    spec: { priority?: number; priorityClassName?: string; containers: { resources: { requests: Record<string, string> } }[] };
+  }
+  async function pods(ns: string, selector?: string): Promise<PodLite[]> {
+    const l = await env.admin.request<{ items: PodLite[] }>({ verb: 'list', resource: 'pods', namespace: ns }, `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: selector } });
+    return l.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  }
+
+  function actuator(over: Partial<ActuatorDeps> & { options?: ActuatorDeps['options'] } = {}): Actuator {
+    return new Actuator({
+      connection: env.actuatorConnection,
+      ...over,
+      options: { identity: 'test-actuator', dryRun: false, minCpuCores: 0, minMemoryBytes: 0, ...over.options },
+    });
+  }
+
+  function targetCpu(v: Vpa, container = 'app'): number {
+    const c = v.status?.recommendation?.containerRecommendations?.find((x) => x.containerName === container);
+    return parseQuantity(c?.target.cpu);
+  }
+
+  it('raises a VPA recommendation before the daily peak of a replayed trace (NASA HTTP 1995, seasonal forecasts)', async () => {
+    const ns = await namespace();
+    await createVpa(vpaObject(ns, 'web', 'foresight', { 'foresight.io/container-shares': 'app=3,sidecar=1' }, ['app', 'sidecar']));
+    // requests per minute of a real web server, read at 5-minute spacing, as cores at 0.02 core per request/min
+    const trace = await readTrace(tracesDir('canonical', 'nasa-http-1995.csv.gz'), { intervalS: 300 });
+    const cpu = trace.series[0].values.map((x) => x * 0.02);
+    const day = 4 * 288; // Wednesday 5 July 1995: two weekdays of history before it
+    const start = day + 24;
+    const a = actuator({ options: { namespaces: [ns] } });
+    const smooth = (i: number): number => {
+      let s = 0;
+      for (let j = i - 6; j <= i; j++) s += cpu[j];
+      return s / 7;
+    };
+    let peak = 0;
+    for (let i = start; i < start + 240; i++) peak = Math.max(peak, smooth(i));
+    const night = smooth(start);
+    const mid = (night + peak) / 2;
+    let usageAt = -1;
+    let targetAt = -1;
+    let first = NaN;
+    let writes = 0;
+    for (let i = start; i < start + 110 && usageAt < 0; i++) {
+      const st = replayState(ns, 'cpu', cpu, i, 300, 86_400);
+      const rep = await a.runOnce(snapshot(i, i * 300, [st]));
+      expect(rep.errors).toEqual([]);
+      writes += rep.vpa?.written ?? 0;
+      const v = await getVpa(ns, 'web');
+      const total = targetCpu(v, 'app') + targetCpu(v, 'sidecar');
+      if (Number.isNaN(first)) first = total;
+      if (targetAt < 0 && total >= mid) targetAt = i - start;
+      if (usageAt < 0 && smooth(i) >= mid) usageAt = i - start;
+    }
+    const v = await getVpa(ns, 'web');
+    const recs = v.status!.recommendation!.containerRecommendations!;
+    // split 3:1 by the shares annotation
+    expect(targetCpu(v, 'app') / targetCpu(v, 'sidecar')).toBeCloseTo(3, 1);
+    for (const r of recs) {
+      expect(parseQuantity(r.lowerBound!.cpu)).toBeLessThanOrEqual(parseQuantity(r.target.cpu));
+      expect(parseQuantity(r.upperBound!.cpu)).toBeGreaterThanOrEqual(parseQuantity(r.target.cpu));
+    }
+    expect(v.status!.conditions!.find((c) => c.type === 'RecommendationProvided')?.status).toBe('True');
+    expect(v.status!.conditions!.find((c) => c.type === 'LowConfidence')?.status).toBe('True'); // 4 days < a week of 5-min samples
+    expect(usageAt).toBeGreaterThan(0);
+    expect(targetAt).toBeGreaterThan(0); // it started low at night and rose...
+    expect(targetAt).toBeLessThan(usageAt); // ...before the demand did
+    expect(first).toBeLessThan(mid);
+    expect(writes).toBeGreaterThan(2);
+    console.log(`recommendation crossed the mid level ${((usageAt - targetAt) * 5).toFixed(0)} min before the 35-min mean usage did (${writes} writes)`);
+    await a.stop();
+  });
+
+  it('never touches a VPA that names another recommender or none', async () => {
+    const ns = await namespace();
+    const other = await createVpa(vpaObject(ns, 'other', 'some-other-recommender'));
+    const dflt = await createVpa(vpaObject(ns, 'default-rec', undefined));
+    const ours = await createVpa(vpaObject(ns, 'ours', 'foresight'));
+    const a = actuator(); // cluster-wide
+    const snap = snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]);
+    const rep = await a.runOnce(snap);
+    expect(rep.errors).toEqual([]);
+    expect(targetCpu(await getVpa(ns, 'ours'))).toBe(2);
+    for (const [name, before] of [['other', other], ['default-rec', dflt]] as const) {
+      const after = await getVpa(ns, name);
+      expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+      expect(after.status?.recommendation).toBeUndefined();
+    }
+    expect(ours.status?.recommendation).toBeUndefined();
+    await a.stop();
+  });
+
+  it('creates, resizes and removes placeholder pods and never touches pods without its labels', async () => {
+    const sys = 'foresight-system';
+    const foreign = [
+      { name: 'foreign-plain', labels: {} },
+      { name: 'foreign-half', labels: { 'app.kubernetes.io/managed-by': 'foresight' } },
+    ];
+    for (const f of foreign) {
+      await env.admin.request({ verb: 'create', resource: 'pods', namespace: sys }, `/api/v1/namespaces/${sys}/pods`, {
+        method: 'POST',
+        body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: f.name, labels: f.labels }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } },
+      });
+    }
+    const foreignUids = (await pods(sys)).filter((p) => p.metadata.name.startsWith('foreign-')).map((p) => p.metadata.uid);
+    expect(foreignUids).toHaveLength(2);
+    const registry = new Registry();
+    const a = actuator({ metrics: createActuatorMetrics(registry), options: { namespaces: ['none'], maxPodCpuCores: 2, maxPodMemoryBytes: 4 * GiB } });
+    const plan = (cpu: number, mem: number): ShadowPlan[] => [{ pool: 'pool-a', resource: 'cpu', size: cpu }, { pool: 'pool-a', resource: 'memory', size: mem }];
+    const sel = 'app.kubernetes.io/managed-by=foresight,foresight.io/role=shadow';
+
+    let rep = await a.runOnce(snapshot(1, 1000, [], plan(3, 2 * GiB)));
+    expect(rep.errors).toEqual([]);
+    expect(rep.shadow).toMatchObject({ created: 2, deleted: 0 });
+    let ph = await pods(sys, sel);
+    expect(ph.map((p) => [p.metadata.name, p.spec.containers[0].resources.requests.cpu, p.spec.priorityClassName, p.spec.priority])).toEqual([
+      ['foresight-shadow-pool-a-0', '1500m', 'foresight-shadow', -10],
+      ['foresight-shadow-pool-a-1', '1500m', 'foresight-shadow', -10],
+    ]);
+    const uid0 = ph[0].metadata.uid;
+
+    rep = await a.runOnce(snapshot(2, 1300, [], plan(3, 2 * GiB))); // idempotent
+    expect(rep.shadow).toMatchObject({ created: 0, replaced: 0, deleted: 0, kept: 2 });
+
+    rep = await a.runOnce(snapshot(3, 1600, [], plan(1, GiB))); // shrink to one pod of 1 core
+    expect(rep.shadow).toMatchObject({ replaced: 1, deleted: 1 });
+    ph = await pods(sys, sel);
+    expect(ph.map((p) => [p.metadata.name, p.spec.containers[0].resources.requests.cpu])).toEqual([['foresight-shadow-pool-a-0', '1']]);
+    expect(ph[0].metadata.uid).not.toBe(uid0);
+    expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).toMatch(/pool="pool-a",resource="cpu",state="reserved"} 1/);
+
+    rep = await a.runOnce(snapshot(4, 1900, [], []));
+    expect(rep.shadow).toMatchObject({ deleted: 1 });
+    expect(await pods(sys, sel)).toEqual([]);
+    const left = (await pods(sys)).filter((p) => p.metadata.name.startsWith('foreign-')).map((p) => p.metadata.uid);
+    expect(left.sort()).toEqual(foreignUids.sort());
+    await a.stop();
+  });
+
+  it('in dry-run changes nothing on the server and journals every intended change', async () => {
+    const ns = await namespace();
+    const before = await createVpa(vpaObject(ns, 'web', 'foresight'));
+    const journalPath = join(mkdtempSync(join(tmpdir(), 'foresight-journal-')), 'actions.jsonl');
+    const a = actuator({ options: { dryRun: true, namespaces: [ns], journalPath } });
+    const snap = snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })], [{ pool: 'dry', resource: 'cpu', size: 1 }]);
+    const rep = await a.runOnce(snap);
+    expect(rep.errors).toEqual([]);
+    expect(rep.vpa).toMatchObject({ planned: 1, written: 0 });
+    expect(rep.shadow).toMatchObject({ created: 1 });
+    const after = await getVpa(ns, 'web');
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(await pods('foresight-system', 'foresight.io/pool=dry')).toEqual([]);
+    const lines = readFileSync(journalPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; target: string; outcome: string; dryRun: boolean });
+    expect(lines.map((l) => [l.kind, l.target, l.outcome, l.dryRun])).toEqual([
+      ['vpa', `${ns}/web`, 'planned', true],
+      ['placeholder', 'foresight-system/foresight-shadow-dry-0', 'planned', true],
+    ]);
+    const app = Fastify();
+    await app.register(actionsRoute, { journal: a.journal });
+    const res = await app.inject({ method: 'GET', url: '/api/v1/actions?kind=vpa' });
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as { actions: { target: string }[] }).actions.map((x) => x.target)).toEqual([`${ns}/web`]);
+    await app.close();
+    await a.stop();
+  });
+
+  it('recovers and converges when the API server restarts in the middle of a cycle', async () => {
+    const ns = await namespace();
+    for (const name of ['a', 'b', 'c']) await createVpa(vpaObject(ns, name, 'foresight'));
+    let patches = 0;
+    let killed = false;
+    const a = actuator({
+      options: { namespaces: [ns], requestTimeoutMs: 2000 },
+      beforeRequest: async (_op, method) => {
+        if (method === 'PATCH' && ++patches === 2 && !killed) {
+          killed = true;
+          await env.stopApiServer(); // the first VPA is written, the rest of the cycle hits a dead server
+        }
+      },
+    });
+    const snap = snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })], [{ pool: 'restart', resource: 'cpu', size: 1 }]);
+    const broken = await a.runOnce(snap);
+    expect(killed).toBe(true);
+    expect(broken.errors.join('\n')).toMatch(/Kubernetes API unavailable/);
+    expect(broken.backoffS).toBeGreaterThan(0);
+    await env.startApiServer();
+    const healed = await a.runOnce(snapshot(2, 1300, [...snap.resources.values()], snap.shadow));
+    expect(healed.errors).toEqual([]);
+    expect(healed.backoffS).toBe(0);
+    for (const name of ['a', 'b', 'c']) expect(targetCpu(await getVpa(ns, name))).toBe(2);
+    expect((await pods('foresight-system', 'foresight.io/pool=restart')).map((p) => p.metadata.name)).toEqual(['foresight-shadow-restart-0']);
+    await a.runOnce(snapshot(3, 1600, [], []));
+    await a.stop();
+  });
+
+  it('retries with a fresh object when another client writes the VPA first (409)', async () => {
+    const ns = await namespace();
+    await createVpa(vpaObject(ns, 'web', 'foresight'));
+    const registry = new Registry();
+    let interfered = false;
+    const a = actuator({
+      metrics: createActuatorMetrics(registry),
+      options: { namespaces: [ns] },
+      beforeRequest: async (_op, method) => {
+        if (method === 'PATCH' && !interfered) {
+          interfered = true;
+          await env.admin.request({ verb: 'patch', resource: 'verticalpodautoscalers', namespace: ns, name: 'web' }, `${VPAS}/namespaces/${ns}/verticalpodautoscalers/web`, {
+            method: 'PATCH',
+            contentType: 'application/merge-patch+json',
+            body: { metadata: { labels: { touched: 'by-someone-else' } } },
+          });
+        }
+      },
+    });
+    const rep = await a.runOnce(snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]));
+    expect(rep.errors).toEqual([]);
+    expect(rep.vpa).toMatchObject({ written: 1, conflicts: 1, failed: 0 });
+    const v = await getVpa(ns, 'web');
+    expect(targetCpu(v)).toBe(2);
+    expect(v.metadata.labels?.touched).toBe('by-someone-else');
+    expect(await registry.getSingleMetricAsString('foresight_kube_errors_total')).toMatch(/operation="patch verticalpodautoscalers\/status",code="409"} 1/);
+    await a.stop();
+  });
+
+  it('reports a clear 403 naming the missing permission, and counts it, with a token that lacks it', async () => {
+    const ns = await namespace();
+    const token = await env.tokenFor(ns, 'powerless');
+    const registry = new Registry();
+    const a = actuator({ connection: { server: env.server, ca: env.ca, token }, metrics: createActuatorMetrics(registry) });
+    const rep = await a.runOnce(snapshot(1, 1000, []));
+    expect(rep.leader).toBe(false);
+    expect(rep.errors.join('\n')).toMatch(/Kubernetes refused get leases "foresight-actuator" in namespace foresight-system \(403\): the ServiceAccount lacks this permission/);
+    expect(await registry.getSingleMetricAsString('foresight_kube_errors_total')).toMatch(/operation="get leases",code="403"} 1/);
+  });
+
+  it('holds exactly the rights it needs: 403 on a VPA spec update, on pods it does not own, and on secrets', async () => {
+    const ns = await namespace();
+    const v = await createVpa(vpaObject(ns, 'web', 'foresight'));
+    const me = new KubeApi(env.actuatorConnection, 5000);
+    const refused = async (fn: () => Promise<unknown>): Promise<string> => {
+      try {
+        await fn();
+      } catch (err) {
+        return (err as { code?: string }).code ?? String(err);
+      }
+      return 'allowed';
+    };
+    const vpaPath = `${VPAS}/namespaces/${ns}/verticalpodautoscalers/web`;
+    expect(await refused(() => me.request({ verb: 'update', resource: 'verticalpodautoscalers', namespace: ns }, vpaPath, { method: 'PUT', body: { ...v, spec: { ...v.spec, updatePolicy: { updateMode: 'Off' } } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await refused(() => me.request({ verb: 'patch', resource: 'verticalpodautoscalers', namespace: ns }, vpaPath, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { spec: { updatePolicy: { updateMode: 'Off' } } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    await env.admin.request({ verb: 'create', resource: 'pods', namespace: ns }, `/api/v1/namespaces/${ns}/pods`, {
+      method: 'POST',
+      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'tenant-pod' }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } },
+    });
+    expect(await refused(() => me.request({ verb: 'delete', resource: 'pods', namespace: ns }, `/api/v1/namespaces/${ns}/pods/tenant-pod`, { method: 'DELETE' }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await refused(() => me.request({ verb: 'create', resource: 'pods', namespace: ns }, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { containers: [{ name: 'c', image: 'i' }] } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await refused(() => me.request({ verb: 'list', resource: 'secrets', namespace: 'foresight-system' }, '/api/v1/namespaces/foresight-system/secrets'))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await refused(() => me.request({ verb: 'list', resource: 'secrets' }, '/api/v1/secrets'))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await refused(() => me.request({ verb: 'update', resource: 'leases', namespace: 'foresight-system' }, '/apis/coordination.k8s.io/v1/namespaces/foresight-system/leases/someone-else', { method: 'PUT', body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'someone-else' }, spec: {} } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    // ...while the status subresource it does need is allowed
+    expect(await refused(() => me.request({ verb: 'patch', resource: 'verticalpodautoscalers/status', namespace: ns }, `${vpaPath}/status`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { status: {} } }))).toBe('allowed');
+  });
+
+  it('lets only the Lease holder write; another replica takes over once it is released', async () => {
+    const ns = await namespace();
+    await createVpa(vpaObject(ns, 'web', 'foresight'));
+    const one = actuator({ options: { identity: 'replica-1', namespaces: [ns] } });
+    const two = actuator({ options: { identity: 'replica-2', namespaces: [ns] } });
+    const s1 = snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]);
+    // a previous test's holder released the Lease on stop(); replica-1 takes it
+    const r1 = await one.runOnce(s1);
+    const r2 = await two.runOnce(s1);
+    expect([r1.leader, r2.leader]).toEqual([true, false]);
+    expect(r2.vpa).toBeUndefined();
+    await one.stop();
+    const r3 = await two.runOnce(snapshot(2, 2000, [state({ tenant: ns, resource: 'cpu', usage: 2.5, quantiles: [[2, 2.6, 3, 4]] })]));
+    expect(r3.leader).toBe(true);
+    expect(r3.vpa).toMatchObject({ written: 1 });
+    expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.6, 3);
+    await two.stop();
+  });
+});

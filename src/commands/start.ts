@@ -1,7 +1,36 @@
-// `foresight start`: not built yet (placeholder owned by the issue that builds it).
-export const summary = 'start (not built yet)';
+// `foresight start`: loads the configuration (failing on every problem at once), starts the sidecar, and closes it
+// gracefully on SIGINT/SIGTERM (close-with-grace: stop the loop, finish in-flight requests, exit).
+import closeWithGrace from 'close-with-grace';
+import { loadConfig } from '../config/load.js';
+import { renderHelp } from '../config/help.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  console.error('foresight start: not built yet');
-  return 2;
+export const summary = 'run the sidecar: pull from Prometheus (or replay the demo trace), forecast, serve /metrics and the API';
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(renderHelp());
+    return 0;
+  }
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--config' || a === '-c') file = argv[++i];
+    else if (a.startsWith('--config=')) file = a.slice('--config='.length);
+    else {
+      console.error(`foresight start: unknown argument "${a}" (see foresight start --help)`);
+      return 2;
+    }
+  }
+  const config = loadConfig({ file });
+  const { startSidecar } = await import('../main.js');
+  const sidecar = await startSidecar(config);
+  await new Promise<void>((resolve) => {
+    closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+      if (err) sidecar.logger.error({ err }, 'fatal error: shutting down');
+      else sidecar.logger.info({ signal }, 'shutting down');
+      await sidecar.close();
+      resolve();
+    });
+  });
+  return 0;
 }

@@ -12,6 +12,8 @@ export interface ExporterLimits {
   maxTenants: number;
   /** foresight_forecast series per snapshot (the rest counted, reason series_limit). */
   maxForecastSeries: number;
+  /** Quantile levels exposed (default: all the snapshot has). */
+  quantiles?: readonly number[];
 }
 
 export const DEFAULT_EXPORTER_LIMITS: ExporterLimits = { maxTenants: 10_000, maxForecastSeries: 500_000 };
@@ -93,6 +95,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     const hl = s.horizonsS.map(horizonLabel);
     const ql = s.quantiles.map(String);
     const nq = s.quantiles.length;
+    const qIdx = s.quantiles.map((_q, i) => i).filter((i) => !limits.quantiles || limits.quantiles.includes(s.quantiles[i]));
 
     const tenants = [...new Set([...s.resources.values()].map((r) => r.tenant))].sort();
     g.tenants.set(tenants.length);
@@ -111,12 +114,12 @@ export function createExporter(deps: ExporterDeps): Exporter {
       if (Number.isFinite(r.usage)) g.usage.set(base, r.usage);
       const f = r.forecast;
       if (f) {
-        const n = hl.length * nq;
+        const n = hl.length * qIdx.length;
         if (forecastSeries + n > limits.maxForecastSeries) droppedBySeriesLimit += n;
         else {
           forecastSeries += n;
           for (let h = 0; h < hl.length; h++) {
-            for (let q = 0; q < nq; q++) {
+            for (const q of qIdx) {
               const v = f.quantiles[h * nq + q];
               if (Number.isFinite(v)) g.forecast.set({ ...base, horizon: hl[h], quantile: ql[q] }, v);
             }
@@ -155,7 +158,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const h = horizonLabel(a.horizonS);
       if (Number.isFinite(a.mae)) g.error.set({ model: a.model, horizon: h }, a.mae);
       a.coverage.forEach((cv, i) => {
-        if (i < nq && Number.isFinite(cv)) g.coverage.set({ model: a.model, horizon: h, quantile: ql[i] }, cv);
+        if (qIdx.includes(i) && Number.isFinite(cv)) g.coverage.set({ model: a.model, horizon: h, quantile: ql[i] }, cv);
       });
     }
     for (const [k, n] of s.modelsChosen ?? []) {

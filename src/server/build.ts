@@ -13,7 +13,7 @@ export interface BuildOptions extends AppOptions {
 }
 
 export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({ ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: false }), disableRequestLogging: true, return503OnClosing: true, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
+  const app: FastifyInstance = Fastify({ ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: false }), return503OnClosing: true, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

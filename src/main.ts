@@ -1,0 +1,161 @@
+// Composition root of the sidecar: configuration -> source (Prometheus, or the embedded demo trace) -> engine,
+// allocation and anomaly policies -> loop -> metrics, HTTP server and actuator. Only this file wires implementations.
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger as Pino } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/load.js';
+import { createForecastEngine } from './core/engine.js';
+import { sharedCore } from './core/wasm.js';
+import { createAllocationDecider } from './loop/allocation-adapter.js';
+import { createAnomalyScorer } from './loop/anomaly-adapter.js';
+import type { AnomalyMode } from './logic/anomaly.js';
+import { EngineLoop } from './loop/engine-loop.js';
+import { acceleratedClock, systemClock, type Clock } from './loop/types.js';
+import { createExporter } from './metrics/exporter.js';
+import { buildServer } from './server/build.js';
+import type { HistorySource } from './sources/history-source.js';
+import { PrometheusSource } from './sources/prometheus-source.js';
+import { readTrace } from './sources/trace-file.js';
+import { TraceReplaySource } from './sources/trace-replay.js';
+
+/** The trace shipped for the demo (src/main.ts and dist/main.js are both one level below the package root). */
+export const DEMO_TRACE = fileURLToPath(new URL('../examples/demo-trace.csv.gz', import.meta.url));
+
+export interface SidecarOverrides {
+  source?: HistorySource;
+  clock?: Clock;
+  logger?: Pino;
+  /** Do not listen (tests use app.inject); default false. */
+  noListen?: boolean;
+  /** Do not start the periodic loop (tests call runOnce); default false. */
+  noSchedule?: boolean;
+}
+
+export interface Sidecar {
+  config: Readonly<Config>;
+  loop: EngineLoop;
+  app: FastifyInstance;
+  logger: Pino;
+  demo: boolean;
+  /** Base URL when listening. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+interface Plan {
+  source: HistorySource;
+  clock: Clock;
+  intervalS: number;
+  historyPoints: number;
+  cycleMs: number;
+}
+
+async function demoPlan(config: Readonly<Config>, logger: Pino): Promise<Plan> {
+  const file = config.demoTrace || DEMO_TRACE;
+  const set = await readTrace(file);
+  const intervalS = set.intervalS;
+  const historyPoints = Math.max(2, Math.round(config.history / intervalS));
+  // Engine time starts one history window into the trace (so the first pull has a full week), aligned to a UTC day.
+  const nowS = Math.floor(Date.now() / 1000);
+  const startS = Math.floor(nowS / 86_400) * 86_400;
+  const firstS = Math.min(...set.series.map((s) => s.startS));
+  const source = new TraceReplaySource(set, { epochS: startS - historyPoints * intervalS });
+  const clock = acceleratedClock(startS, config.demoSpeed);
+  // One cycle every ~4 new samples of engine time, at least every 0.5 s real time.
+  const cycleMs = Math.max(500, Math.round(((4 * intervalS) / config.demoSpeed) * 1000));
+  logger.info(
+    { trace: file, tenants: new Set(set.series.map((s) => s.tenant)).size, intervalS, speed: config.demoSpeed, cycleMs, traceStartS: firstS },
+    'demo mode: no Prometheus configured (FORESIGHT_PROMETHEUS_URL), replaying the example trace on an accelerated clock; actuator dry-run',
+  );
+  return { source, clock, intervalS, historyPoints, cycleMs };
+}
+
+function prometheusPlan(config: Readonly<Config>): Plan {
+  const source = new PrometheusSource({
+    url: config.prometheusUrl,
+    signals: config.signalSpecs,
+    tenantLabel: config.tenantLabel,
+    rateWindow: config.rateWindow,
+    includeTenants: config.includeTenants,
+    excludeTenants: config.excludeTenants,
+    timeoutMs: config.prometheusTimeout * 1000,
+    maxPointsPerRequest: config.maxPointsPerRequest,
+  });
+  return { source, clock: systemClock, intervalS: config.interval, historyPoints: Math.max(2, Math.round(config.history / config.interval)), cycleMs: config.cycle * 1000 };
+}
+
+/** Builds and starts the sidecar. */
+export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides = {}): Promise<Sidecar> {
+  const logger = o.logger ?? pino({ level: config.logLevel, base: { service: 'foresight' } });
+  const demo = !o.source && config.prometheusUrl === '';
+  const plan = demo ? await demoPlan(config, logger) : prometheusPlan(config);
+  const source = o.source ?? plan.source;
+  const clock = o.clock ?? plan.clock;
+  const horizons = config.horizons.filter((h) => h % plan.intervalS === 0);
+  const engine = createForecastEngine({ intervalS: plan.intervalS, horizonsS: horizons, quantiles: config.quantiles, seasonsS: config.seasons });
+  const decider = createAllocationDecider({ targetShortage: config.targetShortage });
+  const holder: { loop?: EngineLoop } = {};
+  const exporter = createExporter({
+    snapshot: () => holder.loop?.latest(),
+    limits: { maxTenants: config.maxTenants, maxForecastSeries: config.maxForecastSeries, quantiles: config.exportQuantiles },
+    coreRestarts: () => sharedCore().restarts,
+  });
+  const theLoop = new EngineLoop(
+    {
+      source,
+      engine,
+      clock,
+      decide: decider.decide,
+      anomaly: config.anomalyMode === 'off' ? undefined : createAnomalyScorer(config.anomalyMode as AnomalyMode),
+      logger: logger.child({ component: 'loop' }),
+      metrics: exporter.loop,
+      onVanish: (key) => decider.forget(key),
+    },
+    {
+      intervalS: plan.intervalS,
+      historyPoints: plan.historyPoints,
+      retrainEveryS: config.retrainEvery,
+      profileEveryS: config.profileEvery,
+      staleAfterS: config.staleAfter,
+      vanishAfterS: config.vanishAfter,
+      quarantine: config.anomalyMode === 'quarantine',
+    },
+  );
+  holder.loop = theLoop;
+  const app = await buildServer({ exporter, snapshot: () => theLoop.latest(), ready: () => theLoop.ready, loggerInstance: logger.child({ component: 'http' }, { level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn' }) });
+
+  let url: string | undefined;
+  if (!o.noListen) {
+    await app.listen({ port: config.port, host: config.host });
+    const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    url = `http://${shown}:${config.port}`;
+  }
+  logger.info({ url, source: source.origin, signals: source.signals.map((s) => s.resource), intervalS: plan.intervalS, horizons }, 'foresight sidecar started');
+
+  let announced = false;
+  theLoop.onSnapshot((s) => {
+    if (announced || s.stale) return;
+    announced = true;
+    const tenants = new Set([...s.resources.values()].map((r) => r.tenant));
+    const forecasts = [...s.resources.values()].filter((r) => r.forecast).length;
+    logger.info(
+      { tenants: tenants.size, forecasts, metrics: url && `${url}/metrics`, api: url && `${url}/api/v1/tenants` },
+      `first cycle done: forecasts for ${tenants.size} tenants; look at ${url ?? '(not listening)'}/metrics (foresight_forecast) and ${url ?? ''}/api/v1/tenants`,
+    );
+  });
+  if (!o.noSchedule) theLoop.start(plan.cycleMs);
+
+  return {
+    config,
+    loop: theLoop,
+    app,
+    logger,
+    demo,
+    url,
+    async close() {
+      await theLoop.stop();
+      await app.close();
+      await source.close?.();
+    },
+  };
+}

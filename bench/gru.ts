@@ -1,6 +1,6 @@
 // Quick accuracy/speed check of the GRU forecaster on a canonical trace: held-out tail, q50 MAE and pinball vs persistence.
 // Usage: node --import tsx bench/gru.ts [--trace FILE] [--resource cpu] [--train-days 7] [--test-days 2]
-//        [--hidden 32] [--window 24] [--season 288] [--epochs 2] [--per-epoch 20000] [--seed 1]
+//        [--hidden 32] [--window 24] [--season 288] [--epochs 3] [--per-epoch 20000] [--seed 1]
 // Prints one JSON object. Baselines in the same run: persistence (every quantile = last value) and persistence plus
 // the empirical quantiles of its h-step changes over the training span (per series), the fair quantile baseline.
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ const { values: a } = parseArgs({
     hidden: { type: 'string', default: '32' },
     window: { type: 'string', default: '24' },
     season: { type: 'string', default: 'day' },
-    epochs: { type: 'string', default: '2' },
+    epochs: { type: 'string', default: '3' },
     'per-epoch': { type: 'string', default: '20000' },
     seed: { type: 'string', default: '1' },
   },
@@ -56,8 +56,10 @@ async function main(): Promise<void> {
     trainParts.push(s.values.subarray(Math.max(0, end - trainN), end));
   }
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const rep = trainGru(st, trainParts, { epochs: Number(a.epochs), windowsPerEpoch: Number(a['per-epoch']) }, core);
   const trainS = (performance.now() - t0) / 1000;
+  const trainCpuS = process.cpuUsage(c0).user / 1e6;
 
   const nH = horizons.length;
   const nQ = LEVELS.length;
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
     testPointsPerSeries: testN,
     options: st.options,
     params: st.blob.length,
-    train: { seconds: +trainS.toFixed(2), ...rep },
+    train: { seconds: +trainS.toFixed(2), cpuSeconds: +trainCpuS.toFixed(2), ...rep },
     predict: { origins, seconds: +predictS.toFixed(2), forecastsPerSecond: Math.round(origins / predictS) },
     horizons: horizons.map((h, hi) => {
       const m = acc[hi];

@@ -747,7 +747,7 @@ export function gruTrain(
     let epochLoss: f64 = 0;
     let epochUsed: f64 = 0;
     for (let d: u64 = 0; d < draws; d++) {
-      // (mult * d + shift) mod total without overflow: total < 2^31 in practice, d < total.
+      // (mult * d + shift) mod total without u64 overflow: mult, d, shift < total < 2^29 (values live in wasm32 memory).
       const idx = <f64>((mult * d + shift) % totalU);
       // binary search the series whose candidates contain idx
       let lo: i32 = 0;

@@ -209,7 +209,9 @@ export function trainGru(state: GruState, histories: readonly ArrayLike<number>[
   const epochs = opts.epochs ?? 3;
   const perEpoch = opts.windowsPerEpoch ?? 20_000;
   const batch = opts.batchSize ?? 32;
-  if (![epochs, perEpoch, batch].every(Number.isInteger)) throw new CoreBadParamError(`gru train options ${JSON.stringify(opts)}`);
+  if (!(Number.isInteger(epochs) && epochs >= 1 && epochs <= 10_000 && Number.isInteger(perEpoch) && perEpoch >= 0 && perEpoch <= 2 ** 31 - 1 && Number.isInteger(batch) && batch >= 1 && batch <= 65_536)) {
+    throw new CoreBadParamError(`gru train options ${JSON.stringify(opts)} (epochs 1-10000, windowsPerEpoch 0-2^31-1, batchSize 1-65536)`);
+  }
   return runTraining(core, state, histories, (e, sp, vp, vlen, op, rp) =>
     e.gru_train(sp, state.blob.length, vp, vlen, op, histories.length, epochs, perEpoch, batch, rp), 'gru train');
 }
@@ -222,6 +224,7 @@ export function trainGru(state: GruState, histories: readonly ArrayLike<number>[
 export function updateGru(state: GruState, tails: readonly ArrayLike<number>[], newCounts: readonly number[], opts: { batchSize?: number } = {}, core: Core = sharedCore()): GruTrainReport {
   if (newCounts.length !== tails.length) throw new CoreBadParamError(`gru update: ${tails.length} tails but ${newCounts.length} counts`);
   const batch = opts.batchSize ?? 32;
+  if (!(Number.isInteger(batch) && batch >= 1 && batch <= 65_536)) throw new CoreBadParamError(`gru update batchSize ${batch} (1-65536)`);
   return runTraining(core, state, tails, (e, sp, vp, vlen, op, rp) => {
     const np = core.putF64(newCounts);
     try {

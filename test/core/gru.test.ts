@@ -128,6 +128,8 @@ describe('GRU quantile forecaster', () => {
     const rep = updateGru(st, [s], [10], {}, core);
     expect(rep.windows).toBe(10);
     expect(Array.from(st.blob)).not.toEqual(Array.from(before));
+    // the cost follows the new points, not the history: a 4x longer tail with 10 new points trains 10 windows too
+    expect(updateGru(st, [noisySine(8 * DAY, 6)], [10], {}, core).windows).toBe(10);
     // too short a tail: nothing to learn is not an error
     expect(updateGru(st, [s.subarray(0, 20)], [5], {}, core).windows).toBe(0);
   });
@@ -194,6 +196,7 @@ describe('GRU quantile forecaster', () => {
     ];
     for (const o of bad) expect(() => createGru(o, core), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'FORESIGHT_ERR_CORE_BAD_PARAM' }));
     const st = createGru(base, core);
+    expect(() => trainGru(st, train, { windowsPerEpoch: 2 ** 40 }, core)).toThrow(expect.objectContaining({ code: 'FORESIGHT_ERR_CORE_BAD_PARAM' }));
     expect(() => trainGru(st, train, { epochs: 0 }, core)).toThrow(expect.objectContaining({ code: 'FORESIGHT_ERR_CORE_BAD_PARAM' }));
     expect(() => updateGru(st, train, [1], {}, core)).toThrow(expect.objectContaining({ code: 'FORESIGHT_ERR_CORE_BAD_PARAM' }));
     expect(() => updateGru(st, [train[0]], [-1], {}, core)).toThrow(expect.objectContaining({ code: 'FORESIGHT_ERR_CORE_BAD_PARAM' }));

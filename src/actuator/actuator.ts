@@ -12,11 +12,11 @@ import { SafetyGate } from './safety.js';
 import { ShadowPods, type ShadowCycleResult } from './shadow-pods.js';
 import { VpaRecommender, type VpaCycleResult } from './vpa-recommender.js';
 
-/** Where snapshots come from (the loop publishes them; H5's loop offers a subscription). */
+/** Where snapshots come from: src/loop/snapshot-hub.ts's SnapshotHub fits as is. */
 export interface SnapshotSource {
   latest(): Snapshot | undefined;
-  /** Calls `fn` with every new snapshot; returns an unsubscribe function. */
-  subscribe(fn: (s: Snapshot) => void): () => void;
+  /** Delivers every new snapshot to `sink`; returns an unsubscribe function. */
+  subscribe(sink: { publish(s: Snapshot): void | Promise<void> }): () => void;
 }
 
 export interface CycleReport {
@@ -125,7 +125,7 @@ export class Actuator {
       this.pending = s;
       this.running = this.running.then(() => this.drain());
     };
-    this.unsubscribe = source.subscribe(kick);
+    this.unsubscribe = source.subscribe({ publish: kick }); // returns at once: the loop never waits for the actuator
     const renewEveryMs = (this.options.leaseDurationS * 1000) / 3;
     this.renewTimer = setInterval(() => {
       const latest = source.latest();

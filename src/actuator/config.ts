@@ -40,6 +40,8 @@ export interface ActuatorOptions {
   /** Shrink only after usage stayed below this share of the allocation for `reclaimAfterS`. */
   reclaimBelowRatio: number;
   reclaimAfterS: number;
+  /** Shrink only when the new value is at least this fraction below the one in force (src/logic/reclaim.ts). */
+  reclaimHysteresis: number;
   /** Demand flagged anomalous is acted upon only after it stayed flagged this long (0 = never act while flagged). */
   anomalyConfirmS: number;
   // Shadow capacity
@@ -95,6 +97,7 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   cooldownS: { default: 300, unit: 's', range: '>= 0', help: 'Minimum time between two changes of one target.' },
   reclaimBelowRatio: { default: 0.75, unit: 'ratio', range: '(0, 1]', help: 'Shrink only while usage stays below this share of the allocation.' },
   reclaimAfterS: { default: 1800, unit: 's', range: '>= 0', help: 'How long usage must stay low before shrinking.' },
+  reclaimHysteresis: { default: 0.1, unit: 'ratio', range: '[0, 1)', help: 'Shrink only when the new value is at least this fraction lower.' },
   anomalyConfirmS: { default: 900, unit: 's', range: '>= 0', help: 'Act on anomalous demand only after it persisted this long (0 = never).' },
   shadowEnabled: { default: true, unit: 'bool', range: 'true|false', help: 'Keep shadow capacity as placeholder pods.' },
   shadowNamespace: { default: 'foresight-system', unit: 'name', range: 'namespace', help: 'Namespace of the placeholder pods (the actuator may create pods only there).' },
@@ -143,6 +146,7 @@ export function validateActuatorOptions(o: ActuatorOptions): string[] {
   num('cooldownS', (v) => v >= 0);
   num('reclaimBelowRatio', (v) => v > 0 && v <= 1);
   num('reclaimAfterS', (v) => v >= 0);
+  num('reclaimHysteresis', (v) => v >= 0 && v < 1);
   num('anomalyConfirmS', (v) => v >= 0);
   num('maxPodCpuCores', (v) => v > 0);
   num('maxPodMemoryBytes', (v) => v > 0);

@@ -1,5 +1,6 @@
 // Bounds on every change the actuator makes: floor at the recent peak, step limit, cooldown, no shrink on stale data,
 // shrink only after usage stayed low (reclamation), no scale-up on anomalous demand until confirmed. Pure, clock injected.
+import { mayReclaim, trackLowUsage, type ReclaimConfig } from '../logic/reclaim.js';
 import type { ActuatorOptions } from './config.js';
 
 export interface GateContext {
@@ -19,16 +20,21 @@ export interface GateResult {
 
 interface KeyState {
   lastChangeS?: number;
-  lowSinceS?: number;
+  /** Start of the ongoing run of low usage (NaN: none), as src/logic/reclaim.ts tracks it. */
+  lowSinceS: number;
   anomalySinceS?: number;
 }
 
-type GateOptions = Pick<ActuatorOptions, 'maxStepRatio' | 'cooldownS' | 'reclaimBelowRatio' | 'reclaimAfterS' | 'anomalyConfirmS'>;
+type GateOptions = Pick<ActuatorOptions, 'maxStepRatio' | 'cooldownS' | 'reclaimBelowRatio' | 'reclaimAfterS' | 'reclaimHysteresis' | 'anomalyConfirmS'>;
 
 export class SafetyGate {
   private readonly state = new Map<string, KeyState>();
+  private readonly reclaim: ReclaimConfig;
 
-  constructor(private readonly opts: GateOptions) {}
+  constructor(private readonly opts: GateOptions) {
+    // Reclamation is the allocation policy's own rule (src/logic/reclaim.ts), applied to the value in force.
+    this.reclaim = { utilisation: opts.reclaimBelowRatio, afterS: opts.reclaimAfterS, hysteresis: opts.reclaimHysteresis };
+  }
 
   /**
    * The value to apply for `key` given the desired value and the one in force (undefined when none yet).
@@ -36,16 +42,11 @@ export class SafetyGate {
    */
   shape(key: string, desired: number, current: number | undefined, ctx: GateContext): GateResult {
     const o = this.opts;
-    const st = this.state.get(key) ?? {};
+    const st = this.state.get(key) ?? { lowSinceS: NaN };
     this.state.set(key, st);
     if (ctx.anomalous) st.anomalySinceS ??= ctx.nowS;
     else st.anomalySinceS = undefined;
-    if (current !== undefined && Number.isFinite(ctx.usage)) {
-      if (ctx.usage < o.reclaimBelowRatio * current) st.lowSinceS ??= ctx.nowS;
-      else st.lowSinceS = undefined;
-    } else if (!Number.isFinite(ctx.usage)) {
-      st.lowSinceS = undefined; // missing data never counts as low usage
-    }
+    if (current !== undefined) st.lowSinceS = trackLowUsage(st.lowSinceS, ctx.nowS, ctx.usage, current, this.reclaim);
     const floored = Math.max(desired, ctx.floor);
     const reasons: string[] = floored > desired ? ['recent peak'] : [];
     if (current === undefined || !Number.isFinite(current)) return { value: floored, reason: reasons.join(', ') };
@@ -60,9 +61,9 @@ export class SafetyGate {
       }
     } else if (v < current) {
       if (ctx.stale) return { value: current, reason: 'stale data: never shrink' };
-      const lowFor = st.lowSinceS === undefined ? -1 : ctx.nowS - st.lowSinceS;
-      if (lowFor < o.reclaimAfterS || st.lowSinceS === undefined) {
-        return { value: current, reason: `reclamation: usage not below ${o.reclaimBelowRatio} of the allocation for ${o.reclaimAfterS}s` };
+      if (!Number.isFinite(ctx.usage)) return { value: current, reason: 'no usage data: never shrink' };
+      if (!mayReclaim(current, v, st.lowSinceS, ctx.nowS, this.reclaim)) {
+        return { value: current, reason: `reclamation: usage not below ${o.reclaimBelowRatio} of the allocation for ${o.reclaimAfterS}s (or within the hysteresis band)` };
       }
       const cap = current * (1 - Math.min(o.maxStepRatio, 1));
       if (v < cap) {
@@ -79,9 +80,9 @@ export class SafetyGate {
 
   /** Records that `key` changed at `nowS` (starts its cooldown; a shrink restarts the low-usage timer). */
   committed(key: string, nowS: number, shrank: boolean): void {
-    const st = this.state.get(key) ?? {};
+    const st = this.state.get(key) ?? { lowSinceS: NaN };
     st.lastChangeS = nowS;
-    if (shrank) st.lowSinceS = undefined;
+    if (shrank) st.lowSinceS = NaN;
     this.state.set(key, st);
   }
 

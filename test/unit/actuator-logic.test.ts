@@ -127,7 +127,7 @@ describe('VPA recommendation', () => {
 });
 
 describe('safety gate', () => {
-  const o = { maxStepRatio: 0.5, cooldownS: 300, reclaimBelowRatio: 0.75, reclaimAfterS: 1800, anomalyConfirmS: 900 };
+  const o = { maxStepRatio: 0.5, cooldownS: 300, reclaimBelowRatio: 0.75, reclaimAfterS: 1800, reclaimHysteresis: 0.1, anomalyConfirmS: 900 };
   const ctx = { nowS: 0, floor: 0, usage: 1, anomalous: false, stale: false };
 
   it('passes a first value but never below the recent peak', () => {
@@ -157,6 +157,12 @@ describe('safety gate', () => {
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 1500, usage: 3.5 }).value).toBe(4); // back above 75%: timer resets
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 2000, usage: 1 }).value).toBe(4);
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 3800, usage: 1 })).toEqual({ value: 2, reason: 'max step' });
+  });
+
+  it('does not shrink within the reclamation hysteresis band of src/logic/reclaim.ts', () => {
+    const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
+    expect(g.shape('k', 3.8, 4, { ...ctx, usage: 1 }).value).toBe(4);
+    expect(g.shape('k', 3.5, 4, { ...ctx, usage: 1 }).value).toBe(3.5);
   });
 
   it('never shrinks on missing usage', () => {

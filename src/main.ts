@@ -100,6 +100,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     limits: { maxTenants: config.maxTenants, maxForecastSeries: config.maxForecastSeries, quantiles: config.exportQuantiles },
     coreRestarts: () => sharedCore().restarts,
   });
+  // Request logs only at debug/trace: /metrics is scraped every few seconds.
   const theLoop = new EngineLoop(
     {
       source,
@@ -122,7 +123,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     },
   );
   holder.loop = theLoop;
-  const app = await buildServer({ exporter, snapshot: () => theLoop.latest(), ready: () => theLoop.ready, loggerInstance: logger.child({ component: 'http' }, { level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn' }) });
+  const app = await buildServer({ exporter, snapshot: () => theLoop.latest(), ready: () => theLoop.ready, loggerInstance: logger.child({ component: 'http' }, { level: logger.levelVal < 30 || logger.levelVal > 40 ? logger.level : 'warn' }) });
 
   let url: string | undefined;
   if (!o.noListen) {

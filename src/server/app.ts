@@ -57,8 +57,12 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
 
   app.get('/healthz', { schema: { summary: 'Liveness: the process serves requests.', tags: ['probes'] } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { summary: 'Readiness: a cycle has completed successfully.', tags: ['probes'], response: { 503: { $ref: 'Error#' } } } }, async () => {
-    if (!opts.ready()) throw new NotReadyError('the first cycle has not completed');
+  app.get('/readyz', { schema: { summary: 'Readiness: a cycle has completed successfully.', tags: ['probes'], response: { 503: { $ref: 'Error#' } } } }, async (_req, reply) => {
+    if (!opts.ready()) {
+      // Answered, not thrown: a probe hitting this during start-up is expected and must not log an error each time.
+      const e = new NotReadyError('the first cycle has not completed');
+      return reply.code(503).send({ statusCode: 503, code: e.code, error: 'Service Unavailable', message: e.message });
+    }
     const s = opts.snapshot();
     return { status: 'ready', cycle: s?.cycle ?? 0, stale: s?.stale ?? false };
   });

@@ -57,7 +57,7 @@ export interface RangeQueryResult {
 
 /** Minimal surface used here, so that tests can inject a fake. */
 export interface RangeQuerier {
-  rangeQuery(query: string, start: number, end: number, step: number): Promise<QueryResult>;
+  rangeQuery(query: string, start: Date, end: Date, step: number): Promise<QueryResult>;
 }
 
 function describe(e: unknown): string {
@@ -107,7 +107,8 @@ export async function queryRangeSeries(q: RangeQuerier, o: RangeQueryOptions): P
     let res: QueryResult;
     try {
       requests++;
-      res = await q.rangeQuery(o.query, cs * 1000, ce * 1000, step);
+      // Dates, not numbers: prometheus-query treats a numeric 0 as "no time given".
+      res = await q.rangeQuery(o.query, new Date(cs * 1000), new Date(ce * 1000), step);
     } catch (e) {
       throw wrapPromError(e, o.query, o.timeoutMs);
     }

@@ -10,7 +10,9 @@ type Sample = { time: Date; value: number };
 function fakeQuerier(tenants: string[], f: (tenant: string, t: number) => number, extra: Record<string, string> = {}) {
   const calls: Array<{ start: number; end: number; step: number }> = [];
   const q: RangeQuerier = {
-    async rangeQuery(_query, start, end, step) {
+    async rangeQuery(_query, startD, endD, step) {
+      const start = startD.getTime();
+      const end = endD.getTime();
       calls.push({ start: start / 1000, end: end / 1000, step });
       const result = tenants.map((tenant) => {
         const values: Sample[] = [];

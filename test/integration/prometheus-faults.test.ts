@@ -1,0 +1,114 @@
+// A Prometheus that answers slowly or with garbage: the pull times out or fails with a clear coded error, the loop
+// counts it (foresight_errors_total{stage="pull"}), stays unready, and keeps running.
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { freePort } from '../helpers/prometheus.js';
+import { loadConfig } from '../../src/config/load.js';
+import { startSidecar, type Sidecar } from '../../src/main.js';
+import { PrometheusSource } from '../../src/sources/prometheus-source.js';
+import { DEFAULT_SIGNALS } from '../../src/sources/default-signals.js';
+
+type Mode = 'slow' | 'malformed' | 'html' | 'error';
+
+describe('pulling from a misbehaving Prometheus', () => {
+  let server: Server;
+  let url = '';
+  let mode: Mode = 'slow';
+  const pending = new Set<NodeJS.Timeout>();
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (mode === 'slow') {
+        const t = setTimeout(() => res.end('{"status":"success","data":{"resultType":"matrix","result":[]}}'), 3_000);
+        pending.add(t);
+        req.on('close', () => clearTimeout(t));
+        return;
+      }
+      if (mode === 'malformed') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"matr');
+        return;
+      }
+      if (mode === 'html') {
+        res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad gateway</html>');
+        return;
+      }
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected end of input"}');
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${port}`;
+  });
+
+  afterAll(async () => {
+    for (const t of pending) clearTimeout(t);
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  const src = () => new PrometheusSource({ url, signals: [DEFAULT_SIGNALS[0]], tenantLabel: 'namespace', rateWindow: '5m', timeoutMs: 300 });
+
+  it('times out a slow response with FORESIGHT_ERR_PROM_TIMEOUT naming the limit and the query', async () => {
+    mode = 'slow';
+    const t0 = Date.now();
+    await expect(src().pull({ startS: 1_700_000_000, endS: 1_700_000_600, stepS: 60 })).rejects.toMatchObject({
+      code: 'FORESIGHT_ERR_PROM_TIMEOUT',
+      message: expect.stringMatching(/300 ms.*container_cpu_usage_seconds_total/),
+    });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+
+  it.each<[Mode, RegExp]>([
+    ['malformed', /client_error|unexpected/],
+    ['html', /HTTP 502|client_error/],
+    ['error', /HTTP 400.*parse error/],
+  ])('turns a %s answer into FORESIGHT_ERR_PROM_QUERY with a readable message', async (m, msg) => {
+    mode = m;
+    const err = (await src().pull({ startS: 1_700_000_000, endS: 1_700_000_600, stepS: 60 }).catch((e: unknown) => e)) as Error & { code: string };
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('FORESIGHT_ERR_PROM_QUERY');
+    expect(err.message).toMatch(msg);
+  });
+
+  describe('in the running sidecar', () => {
+    let sidecar: Sidecar;
+    beforeAll(async () => {
+      mode = 'slow';
+      const config = loadConfig({
+        env: {
+          FORESIGHT_PORT: String(await freePort()),
+          FORESIGHT_HOST: '127.0.0.1',
+          FORESIGHT_PROMETHEUS_URL: url,
+          FORESIGHT_PROMETHEUS_TIMEOUT: '0.3',
+          FORESIGHT_INTERVAL: '1',
+          FORESIGHT_CYCLE: '0.2',
+          FORESIGHT_HISTORY: '60',
+          FORESIGHT_HORIZONS: '5',
+          FORESIGHT_SIGNALS: 'cpu',
+        },
+      });
+      sidecar = await startSidecar(config, { logger: pino({ level: 'silent' }) });
+    });
+    afterAll(() => sidecar?.close());
+
+    it('counts every failed pull, stays unready and keeps cycling', async () => {
+      const deadline = Date.now() + 10_000;
+      let failures = 0;
+      while (Date.now() < deadline && failures < 3) {
+        const body = await (await fetch(`${sidecar.url}/metrics`)).text();
+        failures = Number(/^foresight_errors_total\{stage="pull"\} (\d+)/m.exec(body)?.[1] ?? 0);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(failures).toBeGreaterThanOrEqual(3);
+      const body = await (await fetch(`${sidecar.url}/metrics`)).text();
+      expect(body).toMatch(/^foresight_cycles_total\{outcome="failure"\} [3-9]/m);
+      expect(body).toMatch(/^foresight_cycles_total\{outcome="success"\} 0/m);
+      const ready = await fetch(`${sidecar.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(sidecar.loop.latest()?.lastError).toMatch(/timed out after 300 ms/);
+      mode = 'malformed';
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(sidecar.loop.latest()?.lastError).toMatch(/PromQL query failed/);
+    }, 20_000);
+  });
+});

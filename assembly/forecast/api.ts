@@ -195,3 +195,28 @@ export function fc_quantiles(data: usize, n: i32, levels: usize, nLevels: i32, o
   heap.free(tmp);
   return c > 0 ? Status.Ok : Status.TooFewPoints;
 }
+
+/**
+ * Batched quantiles: for segment i (values data[off[i] .. off[i+1]), offsets as doubles) the nLevels levels at
+ * levels[i*nLevels ..] go into out[i*nLevels + l]. Non-finite values are ignored; an empty segment gives 0.
+ * data is reordered in place (the host passes a scratch copy). Returns TooFewPoints if any segment was empty.
+ */
+export function fc_quantiles_seg(data: usize, off: usize, count: i32, levels: usize, nLevels: i32, out: usize): i32 {
+  let status = Status.Ok;
+  for (let i = 0; i < count; i++) {
+    const a = <i32>load<f64>(off + (<usize>i << 3));
+    const b = <i32>load<f64>(off + (<usize>(i + 1) << 3));
+    // compact the finite values to the front of the segment
+    let c = 0;
+    for (let j = a; j < b; j++) {
+      const v = load<f64>(data + (<usize>j << 3));
+      if (isFinite(v)) store<f64>(data + (<usize>(a + c++) << 3), v);
+    }
+    for (let l = 0; l < nLevels; l++) {
+      const p = load<f64>(levels + (<usize>(i * nLevels + l) << 3));
+      store<f64>(out + (<usize>(i * nLevels + l) << 3), c > 0 ? quantileInPlace(data + (<usize>a << 3), c, p) : 0.0);
+    }
+    if (c == 0) status = Status.TooFewPoints;
+  }
+  return status;
+}

@@ -3,7 +3,9 @@
 //   yhat_t = l + phi*b + s1[t mod m1] + s2[t mod m2],   e = y_t - yhat_t
 //   l <- l + phi*b + alpha*e,  b <- phi*b + beta*e,  s1[t mod m1] += gamma1*e,  s2[t mod m2] += gamma2*e
 //   h-step forecast from origin t (after y_t): l + (phi + ... + phi^h) b + s1[(t+h) mod m1] + s2[(t+h) mod m2].
-// The classic form of R's HoltWinters (a, b*, g*) is the same filter with alpha = a, beta = a*b*, gamma = g*(1-a).
+// The classic form (a, b*, g*) is the same filter with alpha = a, beta = a*b*, and gamma = g* for forecast's
+// HoltWintersZZ (its seasonal update uses the one-step error), gamma = g*(1-a) for stats::HoltWinters.
+// Checked against R forecast 8.20 in test/core/holt-winters.test.ts.
 // A missing value (NaN) advances the state without correction (e = 0): the forecast carries through the gap.
 //
 // State (host memory, HW_HEADER + m1 + m2 doubles):

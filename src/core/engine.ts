@@ -33,7 +33,9 @@ export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
   damped: true,
 });
 
-const BASE_MODELS: readonly ModelName[] = ['holt-winters', 'histogram', 'persistence', 'seasonal-naive'];
+/** Model order is the step kernel's (series-state.ts M_*); 'holt' is the non-seasonal damped member of the
+ * Holt-Winters family (ETS(A,Ad,N)), enabled and disabled together with 'holt-winters'. */
+const BASE_MODELS: readonly string[] = ['holt-winters', 'histogram', 'persistence', 'seasonal-naive', 'holt'];
 const HIST_RATIO = 1.05;
 const HIST_EPS = 1e-4;
 /** Histogram range relative to the series scale: first bucket 1e-3 x scale, last bucket start 1e4 x scale. */
@@ -95,13 +97,10 @@ class Engine implements ForesightEngine {
     this.#tuning = { ...DEFAULT_TUNING, ...tuning };
     this.#hs = options.horizonsS.map((h) => Math.round(h / options.intervalS));
     this.#levels = [...options.quantiles];
-    const wanted = options.models ?? BASE_MODELS;
-    this.#models = BASE_MODELS.filter((m) => wanted.includes(m));
-    if (this.#models.length < BASE_MODELS.length) {
-      // the step kernel indexes models by position: keep all four, the unwanted ones simply never get weight
-      this.#models = BASE_MODELS;
-    }
-    this.#excluded = new Set(BASE_MODELS.filter((m) => !wanted.includes(m)));
+    const wanted: readonly string[] = options.models ?? (BASE_MODELS as readonly ModelName[]);
+    // the step kernel indexes models by position: all are tracked, unwanted ones never get a forecast or weight
+    this.#models = BASE_MODELS;
+    this.#excluded = new Set(BASE_MODELS.filter((m) => !wanted.includes(m === 'holt' ? 'holt-winters' : m)));
     this.modelNames = [...this.#models, 'ensemble'];
     const seasons = [...options.seasonsS].map((s) => Math.round(s / options.intervalS)).filter((m) => m >= 2).sort((a, b) => a - b);
     this.#m1 = seasons[0] ?? 0;
@@ -138,11 +137,13 @@ class Engine implements ForesightEngine {
       { m1: this.#m1, m2: this.#m2, damped: this.#tuning.damped, maxEvals: this.#tuning.hwMaxEvals },
       this.#hs,
     );
+    const holt = fitHoltWinters(this.core, histories, { m1: 0, m2: 0, damped: true, maxEvals: this.#tuning.hwMaxEvals }, this.#hs);
     keys.forEach((key, i) => {
       const prev = this.#states.get(key);
       const st = new SeriesState(this.#shape());
       if (prev) st.shift.set(prev.shift); // keep the calibration across refits
       st.hw = states[i];
+      st.holt = holt.states[i];
       st.status = hwStatusName(status[i]);
       const y = histories[i];
       let sum = 0, cnt = 0;
@@ -150,14 +151,15 @@ class Engine implements ForesightEngine {
       const scale = cnt > 0 && sum > 0 ? sum / cnt : 1;
       this.#initHistogram(st, scale);
       const hist = this.#trackHistogram(st, y, 0);
-      this.#exclude(origins[i], hist);
-      st.advance(y, { hw: origins[i], hist });
+      this.#exclude(origins[i], hist, holt.origins[i]);
+      st.advance(y, { hw: origins[i], hist, holt: holt.origins[i] });
       this.#states.set(key, st);
     });
   }
 
-  #exclude(hw: Float64Array, hist: Float64Array): void {
+  #exclude(hw: Float64Array, hist: Float64Array, holt: Float64Array): void {
     if (this.#excluded.has('holt-winters')) hw.fill(NaN);
+    if (this.#excluded.has('holt')) holt.fill(NaN);
     if (this.#excluded.has('histogram')) hist.fill(NaN);
   }
 
@@ -214,50 +216,72 @@ class Engine implements ForesightEngine {
     if (knownKeys.length === 0) return;
     const sts = knownKeys.map((k) => this.#states.get(k)!);
     const hwOut = updateHoltWinters(this.core, sts.map((s) => s.hw), knownPts, this.#hs);
+    const holtOut = updateHoltWinters(this.core, sts.map((s) => s.holt), knownPts, this.#hs);
     sts.forEach((st, i) => {
       const hist = this.#trackHistogram(st, knownPts[i], st.n);
-      this.#exclude(hwOut[i], hist);
-      st.advance(knownPts[i], { hw: hwOut[i], hist });
+      this.#exclude(hwOut[i], hist, holtOut[i]);
+      st.advance(knownPts[i], { hw: hwOut[i], hist, holt: holtOut[i] });
     });
   }
 
-  /** Quantiles of model m at horizon k at the given levels (with conformal shifts), monotone, never NaN. */
-  #modelQuantiles(st: SeriesState, m: number, k: number, levels: readonly number[], out: Float64Array, at: number): number {
-    const L = this.#levels.length;
-    const shifts = st.shift.subarray((m * st.K + k) * L, (m * st.K + k + 1) * L);
-    let center = st.lastForecast(m, k);
-    if (!Number.isFinite(center)) center = st.lastForecast(st.nM, k);
-    if (!Number.isFinite(center)) center = Number.isFinite(st.lastFinite) ? st.lastFinite : 0;
-    const errs = st.errors(m, k);
-    const work = levels.map((p) => {
-      const i = this.#levels.indexOf(p);
-      return workingLevel(p, i >= 0 ? shifts[i] : interpolateShift(p, this.#levels, shifts));
+  /**
+   * Quantile forecasts of the models `ms` (nM = ensemble) at every horizon: the model's latest forecast plus the
+   * empirical quantiles of its own h-step errors read at the conformal working levels; one WASM call per series.
+   * Monotone in the level, never NaN, floored at 0 for series never seen negative.
+   */
+  #forecastModels(st: SeriesState, ms: readonly number[], levels: readonly number[]): { point: Float64Array; quantiles: Float64Array }[] {
+    const K = st.K, L = this.#levels.length, nL = levels.length;
+    const segs: Float64Array[] = [];
+    const work = new Float64Array(ms.length * K * nL);
+    const centers = new Float64Array(ms.length * K);
+    ms.forEach((m, mi) => {
+      for (let k = 0; k < K; k++) {
+        const shifts = st.shift.subarray((m * K + k) * L, (m * K + k + 1) * L);
+        let c = st.lastForecast(m, k);
+        if (!Number.isFinite(c)) c = st.lastForecast(st.nM, k);
+        if (!Number.isFinite(c)) c = Number.isFinite(st.lastFinite) ? st.lastFinite : 0;
+        centers[mi * K + k] = c;
+        segs.push(st.errors(m, k));
+        levels.forEach((p, l) => {
+          const i = this.#levels.indexOf(p);
+          work[(mi * K + k) * nL + l] = workingLevel(p, i >= 0 ? shifts[i] : interpolateShift(p, this.#levels, shifts));
+        });
+      }
     });
-    let offs: ArrayLike<number>;
-    if (errs.length === 0) {
-      offs = new Float64Array(levels.length);
-    } else {
-      offs = this.core.call((x) => {
-        const dp = this.core.putF64(errs);
-        const lp = this.core.putF64(work);
-        const op = x.alloc(levels.length * 8 + 8);
-        try {
-          fx(x).fc_quantiles(dp, errs.length, lp, levels.length, op);
-          return this.core.f64(op, levels.length).slice();
-        } finally {
-          for (const p of [dp, lp, op]) x.free(p);
-        }
-      });
-    }
+    const off = new Float64Array(segs.length + 1);
+    segs.forEach((e, i) => (off[i + 1] = off[i] + e.length));
+    const flat = new Float64Array(Math.max(1, off[segs.length]));
+    segs.forEach((e, i) => flat.set(e, off[i]));
+    const offs = this.core.call((x) => {
+      const dp = this.core.putF64(flat);
+      const op = this.core.putF64(off);
+      const lp = this.core.putF64(work);
+      const outp = x.alloc(work.length * 8 + 8);
+      try {
+        fx(x).fc_quantiles_seg(dp, op, segs.length, lp, nL, outp);
+        return this.core.f64(outp, work.length).slice();
+      } finally {
+        for (const p of [dp, op, lp, outp]) x.free(p);
+      }
+    });
     const floor = st.minSeen >= 0 ? 0 : -Infinity;
-    for (let l = 0; l < levels.length; l++) {
-      let v = center + offs[l];
-      if (!Number.isFinite(v)) v = center;
-      out[at + l] = Math.max(floor, v);
-    }
-    const view = out.subarray(at, at + levels.length);
-    makeMonotone(view, levels);
-    return Math.max(floor, center);
+    const med = levels.indexOf(0.5);
+    return ms.map((m, mi) => {
+      const point = new Float64Array(K);
+      const quantiles = new Float64Array(K * nL);
+      for (let k = 0; k < K; k++) {
+        const c = centers[mi * K + k];
+        for (let l = 0; l < nL; l++) {
+          let v = c + offs[(mi * K + k) * nL + l];
+          if (!Number.isFinite(v)) v = c;
+          quantiles[k * nL + l] = Math.max(floor, v);
+        }
+        makeMonotone(quantiles.subarray(k * nL, (k + 1) * nL), levels);
+        point[k] = med >= 0 ? quantiles[k * nL + med] : Math.max(floor, c);
+        if (st.n > 0) this.#record(st, m, k, levels, quantiles, k * nL);
+      }
+      return { point, quantiles };
+    });
   }
 
   #record(st: SeriesState, m: number, k: number, levels: readonly number[], q: Float64Array, at: number): void {
@@ -276,26 +300,13 @@ class Engine implements ForesightEngine {
     }
   }
 
-  #forecastModel(st: SeriesState, m: number, levels: readonly number[]): { point: Float64Array; quantiles: Float64Array } {
-    const K = st.K;
-    const point = new Float64Array(K);
-    const quantiles = new Float64Array(K * levels.length);
-    for (let k = 0; k < K; k++) {
-      const center = this.#modelQuantiles(st, m, k, levels, quantiles, k * levels.length);
-      const med = levels.indexOf(0.5);
-      point[k] = med >= 0 ? quantiles[k * levels.length + med] : center;
-      if (st.n > 0) this.#record(st, m, k, levels, quantiles, k * levels.length);
-    }
-    return { point, quantiles };
-  }
-
   forecast(keys: readonly string[], quantiles?: readonly number[]): SeriesForecast[] {
     const levels = quantiles ?? this.#levels;
     for (const q of levels) if (!(q > 0 && q < 1)) throw new ArgumentInvalidError(`quantile ${q} is outside (0, 1)`);
     return keys.map((key) => {
       const st = this.#states.get(key);
       if (!st) throw new ArgumentInvalidError(`forecast: unknown series ${JSON.stringify(key)} (fit it first)`);
-      const { point, quantiles: q } = this.#forecastModel(st, st.nM, levels);
+      const [{ point, quantiles: q }] = this.#forecastModels(st, [st.nM], levels);
       const models: string[] = [];
       for (let k = 0; k < st.K; k++) {
         let best = 0;
@@ -312,9 +323,8 @@ class Engine implements ForesightEngine {
     for (const key of keys) {
       const st = this.#states.get(key);
       if (!st) throw new ArgumentInvalidError(`forecastModels: unknown series ${JSON.stringify(key)}`);
-      const list: ModelForecast[] = [];
-      for (let m = 0; m <= st.nM; m++) list.push({ model: this.modelNames[m], ...this.#forecastModel(st, m, levels) });
-      res.set(key, list);
+      const ms = this.modelNames.map((_, m) => m);
+      res.set(key, this.#forecastModels(st, ms, levels).map((f, m) => ({ model: this.modelNames[m], ...f })));
     }
     return res;
   }

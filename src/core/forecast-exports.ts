@@ -18,6 +18,7 @@ export interface ForecastExports extends CoreExports {
   fc_hw_replay_batch: F;
   fc_hw_forecast_batch: F;
   fc_quantiles: F;
+  fc_quantiles_seg: F;
 }
 
 /** The forecast exports of a core instance (the instance may change after an abort: call this inside Core.call). */

@@ -23,6 +23,8 @@ export interface StateShape {
 export interface StepInputs {
   hw: Float64Array;
   hist: Float64Array;
+  /** Non-seasonal damped Holt (ETS(A,Ad,N)) forecasts, holt[j*K + k]. */
+  holt: Float64Array;
   /** Optional extra model forecasts (e.g. the GRU) by model index: extra.get(m)[j*K + k]. */
   extra?: Map<number, Float64Array>;
 }
@@ -31,6 +33,7 @@ export const M_HW = 0;
 export const M_HIST = 1;
 export const M_PERSIST = 2;
 export const M_SNAIVE = 3;
+export const M_HOLT = 4;
 
 export class SeriesState {
   readonly shape: StateShape;
@@ -45,6 +48,7 @@ export class SeriesState {
   maxAbs = 0;
   readonly ring: Float64Array;
   hw: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  holt: Float64Array<ArrayBufferLike> = new Float64Array(0);
   hist: Float64Array<ArrayBufferLike> = new Float64Array(0);
   histFirst = 1;
   histNb = 0;
@@ -159,7 +163,7 @@ export class SeriesState {
         let fSn = NaN;
         if (season > 0 && h <= season) fSn = this.recent(season - h);
         if (!Number.isFinite(fSn)) fSn = this.lastFinite;
-        const fs = [fHw, inp.hist[j], this.lastFinite, fSn];
+        const fs = [fHw, inp.hist[j], this.lastFinite, fSn, inp.holt[j * K + k]];
         for (let m = 0; m < nM; m++) {
           let f = m < fs.length ? fs[m] : (inp.extra?.get(m)?.[j * K + k] ?? NaN);
           if (!Number.isFinite(f)) f = NaN;

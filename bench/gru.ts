@@ -1,11 +1,12 @@
 // Quick accuracy/speed check of the GRU forecaster on a canonical trace: held-out tail, q50 MAE and pinball vs persistence.
 // Usage: node --import tsx bench/gru.ts [--trace FILE] [--resource cpu] [--train-days 7] [--test-days 2]
 //        [--hidden 32] [--window 24] [--season 288] [--epochs 3] [--per-epoch 20000] [--seed 1]
+//        [--online-every C]  (C > 0: update online with each C new test points before forecasting the next C)
 // Prints one JSON object. Baselines in the same run: persistence (every quantile = last value) and persistence plus
 // the empirical quantiles of its h-step changes over the training span (per series), the fair quantile baseline.
 import { parseArgs } from 'node:util';
 import { readTrace } from '../src/sources/trace-file.js';
-import { createGru, predictGruRolling, trainGru } from '../src/core/gru.js';
+import { createGru, predictGruRolling, trainGru, updateGru } from '../src/core/gru.js';
 import { sharedCore } from '../src/core/wasm.js';
 
 const { values: a } = parseArgs({
@@ -20,6 +21,7 @@ const { values: a } = parseArgs({
     epochs: { type: 'string', default: '3' },
     'per-epoch': { type: 'string', default: '20000' },
     seed: { type: 'string', default: '1' },
+    'online-every': { type: 'string', default: '0' },
   },
 });
 
@@ -66,7 +68,45 @@ async function main(): Promise<void> {
   const acc = horizons.map(() => ({ n: 0, maeGru: 0, maePers: 0, pbGru: 0, pbPers: 0, pbPersEmp: 0, cover: [0, 0, 0, 0], coverEmp: [0, 0, 0, 0] }));
   let predictS = 0;
   let origins = 0;
-  for (const s of set.series) {
+  // Forecasts per series for origins end-1 .. n-1 (row r = origin end-1+r). Static: the trained state as is.
+  // Online (--online-every C): every C steps, forecast the next C origins, then update with those C new points.
+  const rolls: { quantiles: Float64Array; codes: Int32Array }[] = set.series.map(() => ({ quantiles: new Float64Array(0), codes: new Int32Array(0) }));
+  const every = Number(a['online-every']);
+  let updateS = 0;
+  let updatedPoints = 0;
+  let updateWindows = 0;
+  if (every > 0) {
+    const n0 = set.series[0].values.length;
+    if (!set.series.every((s) => s.values.length === n0)) throw new Error('--online-every needs series of one length');
+    const from = n0 - testN - 1;
+    set.series.forEach((_, i) => {
+      rolls[i] = { quantiles: new Float64Array((n0 - from) * nH * nQ), codes: new Int32Array(n0 - from) };
+    });
+    const keep = st.contextLength + Math.max(...horizons) + every;
+    for (let c = from; c < n0; c += every) {
+      const stop = Math.min(c + every, n0);
+      const t1 = performance.now();
+      set.series.forEach((s, i) => {
+        const r = predictGruRolling(st, s.values.subarray(0, stop), c, 1, core);
+        rolls[i].quantiles.set(r.quantiles, (c - from) * nH * nQ);
+        rolls[i].codes.set(r.codes, c - from);
+      });
+      predictS += (performance.now() - t1) / 1000;
+      if (stop - c < every) break;
+      const t2 = performance.now();
+      const rep2 = updateGru(st, set.series.map((s) => s.values.subarray(Math.max(0, stop - keep), stop)), set.series.map(() => stop - c), {}, core);
+      updateS += (performance.now() - t2) / 1000;
+      updatedPoints += (stop - c) * set.series.length;
+      updateWindows += rep2.windows;
+    }
+  } else {
+    set.series.forEach((s, i) => {
+      const t1 = performance.now();
+      rolls[i] = predictGruRolling(st, s.values, s.values.length - testN - 1, 1, core);
+      predictS += (performance.now() - t1) / 1000;
+    });
+  }
+  set.series.forEach((s, si) => {
     const v = s.values;
     const end = v.length - testN;
     // per-series empirical quantiles of h-step changes over the training span (baseline)
@@ -77,9 +117,7 @@ async function main(): Promise<void> {
       return LEVELS.map((p) => quantile(sorted, p));
     });
     const from = end - 1;
-    const t1 = performance.now();
-    const roll = predictGruRolling(st, v, from, 1, core);
-    predictS += (performance.now() - t1) / 1000;
+    const roll = { ...rolls[si], rows: rolls[si].codes.length };
     for (let r = 0; r < roll.rows; r++) {
       const T = from + r;
       const last = v[T];
@@ -103,7 +141,7 @@ async function main(): Promise<void> {
         });
       });
     }
-  }
+  });
   const out = {
     trace: a.trace,
     resource: a.resource,
@@ -115,6 +153,7 @@ async function main(): Promise<void> {
     params: st.blob.length,
     train: { seconds: +trainS.toFixed(2), cpuSeconds: +trainCpuS.toFixed(2), ...rep },
     predict: { origins, seconds: +predictS.toFixed(2), forecastsPerSecond: Math.round(origins / predictS) },
+    online: every > 0 ? { every, points: updatedPoints, windows: updateWindows, seconds: +updateS.toFixed(2), pointsPerSecond: Math.round(updatedPoints / updateS) } : null,
     horizons: horizons.map((h, hi) => {
       const m = acc[hi];
       return {

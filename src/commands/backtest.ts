@@ -1,7 +1,119 @@
-// `foresight backtest`: not built yet (placeholder owned by the issue that builds it).
-export const summary = 'backtest (not built yet)';
+// `foresight backtest`: replays a trace (or a Prometheus range) through every policy and writes the comparison.
+import { parseArgs } from 'node:util';
+import { ArgumentInvalidError, TraceInvalidError } from '../errors.js';
+import type { SeriesSet } from '../model/series.js';
+import { readTrace } from '../sources/trace-file.js';
+import { buildGrid } from '../backtest/grid.js';
+import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
+import { createProgress } from '../backtest/progress.js';
+import { DEFAULT_TARGET_SHORTAGE, runBacktest } from '../backtest/run.js';
+import { buildSummary } from '../backtest/summary.js';
+import { renderReport } from '../backtest/report.js';
+import { writeOutputs } from '../backtest/output.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  console.error('foresight backtest: not built yet');
-  return 2;
+export const summary = 'replay a trace through Foresight, VPA, Autopilot and baselines; write allocations, summary and report';
+
+const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --query PROMQL [--range 7d] [--step 5m] [--tenant-label namespace])
+                          --resource NAME [--policies ${POLICY_NAMES.join(',')}]
+                          [--target-shortage ${DEFAULT_TARGET_SHORTAGE}] [--sweep] [--lead 5m] [--out DIR] [--json]
+                          [--capacity N] [--provisioning-delay 3m] [--quiet]`;
+
+/** Parses a duration like 300, 300s, 5m, 2h, 7d into seconds. */
+export function parseDuration(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d|w)?$/.exec(text.trim());
+  if (!m) throw new ArgumentInvalidError(`--${flag}: cannot parse duration "${text}" (e.g. 300s, 5m, 2h, 7d)`);
+  const mult = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[(m[2] ?? 's') as 's'];
+  return Number(m[1]) * mult;
+}
+
+function parseNumber(flag: string, text: string, ok: (x: number) => boolean, what: string): number {
+  const x = Number(text);
+  if (text.trim() === '' || !Number.isFinite(x) || !ok(x)) throw new ArgumentInvalidError(`--${flag}: "${text}" is not ${what}`);
+  return x;
+}
+
+async function loadPrometheus(url: string, query: string, resource: string, rangeS: number, stepS: number, tenantLabel: string): Promise<SeriesSet> {
+  const { createPrometheusDriver, queryRangeSeries } = await import('../sources/prometheus-range.js');
+  const endS = Math.floor(Date.now() / 1000 / stepS) * stepS;
+  const res = await queryRangeSeries(createPrometheusDriver({ url, timeoutMs: 30_000 }), { query, startS: endS - rangeS, endS, stepS, resource, tenantLabel });
+  if (res.set.series.length === 0) throw new TraceInvalidError(`${url}: the query returned no series with a "${tenantLabel}" label (query: ${query.slice(0, 200)})`);
+  return res.set;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        trace: { type: 'string' },
+        prometheus: { type: 'string' },
+        query: { type: 'string' },
+        range: { type: 'string', default: '7d' },
+        step: { type: 'string', default: '5m' },
+        'tenant-label': { type: 'string', default: 'namespace' },
+        resource: { type: 'string' },
+        policies: { type: 'string', default: POLICY_NAMES.join(',') },
+        'target-shortage': { type: 'string', default: String(DEFAULT_TARGET_SHORTAGE) },
+        sweep: { type: 'boolean', default: false },
+        lead: { type: 'string', default: '5m' },
+        out: { type: 'string', default: 'backtest-out' },
+        json: { type: 'boolean', default: false },
+        capacity: { type: 'string' },
+        'provisioning-delay': { type: 'string', default: '3m' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (err) {
+    throw new ArgumentInvalidError(`${(err as Error).message}\n${USAGE}`, { cause: err });
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  // Every argument is checked before anything is read or written.
+  if (!args.resource) throw new ArgumentInvalidError(`--resource is required\n${USAGE}`);
+  if (!args.trace === !args.prometheus) throw new ArgumentInvalidError(`give exactly one of --trace FILE or --prometheus URL\n${USAGE}`);
+  if (args.prometheus && !args.query) throw new ArgumentInvalidError('--prometheus needs --query PROMQL');
+  const policies = args.policies.split(',').map((p) => p.trim()).filter(Boolean);
+  const unknown = policies.filter((p) => !(POLICY_NAMES as readonly string[]).includes(p));
+  if (unknown.length || policies.length === 0) throw new ArgumentInvalidError(`--policies: unknown policy ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'} (known: ${POLICY_NAMES.join(', ')})`);
+  const targetShortage = parseNumber('target-shortage', args['target-shortage'], (x) => x > 0 && x < 1, 'a share in (0, 1)');
+  const leadS = parseDuration('lead', args.lead);
+  const provisioningDelayS = parseDuration('provisioning-delay', args['provisioning-delay']);
+  const capacity = args.capacity !== undefined ? parseNumber('capacity', args.capacity, (x) => x > 0, 'a positive number') : undefined;
+  const rangeS = parseDuration('range', args.range);
+  const stepS = parseDuration('step', args.step);
+  if (!(stepS > 0) || !(rangeS > stepS)) throw new ArgumentInvalidError(`--range ${args.range} must be longer than --step ${args.step} (> 0)`);
+
+  const set = args.trace
+    ? await readTrace(args.trace, { resources: [args.resource] })
+    : await loadPrometheus(args.prometheus!, args.query!, args.resource, rangeS, stepS, args['tenant-label']);
+  const grid = buildGrid(set, args.resource);
+  if (grid.nSteps < 3) throw new TraceInvalidError(`${set.origin}: resource "${args.resource}" has only ${grid.nSteps} step(s); a backtest needs a history`);
+  if (leadS < 0 || leadS >= grid.nSteps * grid.intervalS) throw new ArgumentInvalidError(`--lead ${args.lead} is outside the trace's span`);
+
+  const progress = createProgress(`backtest ${args.resource}`, process.stderr, !args.quiet);
+  const result = runBacktest(grid, {
+    policies: policies as PolicyName[],
+    targetShortage,
+    leadS,
+    sweep: args.sweep,
+    capacity,
+    provisioningDelayS,
+    onProgress: (d, t) => progress.update(d, t),
+  });
+  progress.done();
+  const sum = buildSummary(grid, result, targetShortage);
+  const html = renderReport(grid, result.results, sum);
+  const files = await writeOutputs(args.out, grid, result.results, { summary: sum, html });
+  if (args.json) process.stdout.write(`${JSON.stringify(sum)}\n`);
+  else {
+    const lines = Object.entries(sum.policies).map(([label, p]) => `  ${label.padEnd(14)} slack ${p.slack.toFixed(4)}  shortage_steps ${p.shortage_steps.toFixed(4)}  shortage_volume ${p.shortage_volume.toFixed(5)}  changes_per_step ${p.changes_per_step.toFixed(4)}`);
+    console.log([`backtest of ${args.resource} on ${set.origin}: ${grid.tenants.length} tenants, ${grid.nSteps} steps`, ...lines, `wrote ${files.join(', ')}`].join('\n'));
+  }
+  return 0;
 }

@@ -1,0 +1,83 @@
+// `foresight`: the engine's forecast quantiles through the shared allocation policy (src/logic/allocation.ts).
+import { allocationConfig, decide, newAllocationState, observe, type AllocationConfig, type AllocationConfigInput, type AllocationState } from '../../logic/allocation.js';
+import { recentPeak } from '../../logic/bounds.js';
+import { shadowReserve, type ReserveOptions } from '../../logic/shadow-reserve.js';
+import type { ForecastFeed } from '../forecast-feed.js';
+import type { Policy, PolicyContext } from '../policy.js';
+import { stepTime } from '../policy.js';
+
+export interface ForesightOptions {
+  allocation: AllocationConfigInput;
+  /** Size the pooled shadow reserve at every step (for the simulator); costs a Monte Carlo per step. */
+  sizeReserve: boolean;
+  reserve?: Partial<ReserveOptions>;
+}
+
+/**
+ * Per tenant: every matured sample is observed (calibration and reclamation tracking) against the allocation that
+ * was in force for it; then one decision per step from the feed's forecast. Before a tenant has a forecast (its
+ * first day, not scored), the allocation is the recent peak plus 15%, so the calibrated chain starts from a sane value.
+ */
+export class ForesightPolicy implements Policy {
+  readonly name = 'foresight' as const;
+  readonly label: string;
+  readonly knob: { name: string; value: number };
+  readonly cfg: Readonly<AllocationConfig>;
+  readonly #ctx: PolicyContext;
+  readonly #feed: ForecastFeed;
+  readonly #states: AllocationState[];
+  readonly #own: Float64Array[];
+  readonly #observed: Int32Array;
+  readonly #peakSteps: number;
+  readonly #opts: ForesightOptions;
+  /** Reserve size per step (when sizeReserve), in the resource's unit. */
+  readonly reserve: Float64Array;
+  readonly reasons: Record<string, number> = {};
+
+  constructor(ctx: PolicyContext, feed: ForecastFeed, opts: Partial<ForesightOptions> = {}, label?: string) {
+    this.#opts = { allocation: {}, sizeReserve: false, ...opts };
+    this.cfg = allocationConfig(this.#opts.allocation);
+    this.label = label ?? 'foresight';
+    this.knob = { name: 'target_shortage', value: this.cfg.targetShortage };
+    this.#ctx = ctx;
+    this.#feed = feed;
+    this.#states = ctx.tenants.map(() => newAllocationState(this.cfg));
+    this.#own = ctx.tenants.map(() => new Float64Array(ctx.nSteps).fill(NaN));
+    this.#observed = new Int32Array(ctx.tenants.length);
+    this.#peakSteps = Math.max(1, Math.round(this.cfg.bounds.safetyWindowS / ctx.intervalS));
+    this.reserve = new Float64Array(this.#opts.sizeReserve ? ctx.nSteps : 0);
+  }
+
+  step(i: number, visible: readonly Float64Array[], out: Float64Array): void {
+    const f = this.#feed.at(i, visible);
+    const nowS = stepTime(this.#ctx, i) - this.#ctx.leadS;
+    const levels = this.#feed.options.levels;
+    for (let k = 0; k < visible.length; k++) {
+      const v = visible[k];
+      let s = this.#states[k];
+      for (let j = this.#observed[k]; j < v.length; j++) s = observe(s, { timeS: stepTime(this.#ctx, j), usage: v[j], allocation: this.#own[k][j] }, this.cfg);
+      this.#observed[k] = v.length;
+      const peak = recentPeak(v, this.#peakSteps);
+      if (f.ok[k]) {
+        const d = decide(s, { nowS, levels, next: f.next[k], window: f.window[k], recentPeak: peak }, this.cfg);
+        s = d.state;
+        this.reasons[d.reason] = (this.reasons[d.reason] ?? 0) + 1;
+      } else if (peak === peak) {
+        s = { ...s, allocation: peak * 1.15 };
+      }
+      this.#states[k] = s;
+      this.#own[k][i] = s.allocation;
+      out[k] = s.allocation;
+    }
+    if (this.#opts.sizeReserve) {
+      const tenants = [];
+      for (let k = 0; k < visible.length; k++) if (f.ok[k]) tenants.push({ levels, values: f.next[k], allocation: out[k] });
+      this.reserve[i] = shadowReserve(tenants, this.#opts.reserve);
+    }
+  }
+
+  /** Realised shortage rate seen by the calibration, per tenant. */
+  realised(): number[] {
+    return this.#states.map((s) => (s.outcomes ? s.shortages / s.outcomes : NaN));
+  }
+}

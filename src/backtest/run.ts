@@ -1,0 +1,152 @@
+// Runs a backtest on a grid: builds the policies (and their sweeps), replays, scores, simulates shadow capacity.
+import { createForecastEngine } from '../core/engine.js';
+import type { EngineOptions, ForecastEngine } from '../core/types.js';
+import { FORECAST_LEVELS, type AllocationConfigInput } from '../logic/allocation.js';
+import { coverHorizons, ForecastFeed } from './forecast-feed.js';
+import type { Grid } from './grid.js';
+import { AutopilotPolicy, autopilotDefaults } from './policies/autopilot.js';
+import { ForesightPolicy } from './policies/foresight.js';
+import { OraclePolicy } from './policies/oracle.js';
+import { PersistencePolicy } from './policies/persistence.js';
+import { ReactivePolicy } from './policies/reactive.js';
+import { StaticPolicy } from './policies/static.js';
+import { VpaPolicy } from './policies/vpa.js';
+import type { Policy, PolicyContext, PolicyName } from './policy.js';
+import { replay, type ReplayOutput } from './replay.js';
+import type { Score } from './scoring.js';
+import { defaultCapacity, simulateShadow, type ShadowOutcome } from './simulator.js';
+
+/** Default --target-shortage: about what VPA's defaults give on typical data (measured in README, bench/backtest.ts). */
+export const DEFAULT_TARGET_SHORTAGE = 0.02;
+
+/** Knob values a --sweep visits per policy. */
+export const SWEEP_KNOBS: Readonly<Record<'foresight' | 'vpa' | 'autopilot' | 'persistence', readonly number[]>> = Object.freeze({
+  foresight: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2],
+  vpa: [0.5, 0.7, 0.8, 0.9, 0.95, 0.99],
+  autopilot: [0.5, 0.6, 0.8, 0.9, 0.95, 0.99],
+  persistence: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99],
+});
+
+export interface BacktestOptions {
+  policies: readonly PolicyName[];
+  targetShortage: number;
+  leadS: number;
+  sweep: boolean;
+  /** Extra Foresight operating points run in the same engine pass (e.g. the bench's 0.3 x VPA). */
+  extraTargets?: readonly number[];
+  allocation?: AllocationConfigInput;
+  capacity?: number;
+  provisioningDelayS: number;
+  /** Engine factory (default: the real engine, createForecastEngine). */
+  engineFactory?: (o: EngineOptions) => ForecastEngine;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PolicyResult {
+  name: PolicyName;
+  label: string;
+  knob?: { name: string; value: number };
+  score: { total: Score; perTenant: Score[] };
+  /** Kept only for the main run of each policy. */
+  allocations: Float64Array[];
+  main: boolean;
+}
+
+export interface BacktestResult {
+  ctx: PolicyContext;
+  warmupSteps: number;
+  results: PolicyResult[];
+  shadow?: { with: ShadowOutcome; without: ShadowOutcome; capacity: number; provisioningDelayS: number; reserveLevel: number };
+  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; decisions: Record<string, number> };
+  elapsedMs: number;
+}
+
+export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
+  const t0 = performance.now();
+  const stepsPerDay = Math.round(86_400 / grid.intervalS);
+  const ctx: PolicyContext = {
+    tenants: grid.tenants,
+    resource: grid.resource,
+    unit: grid.unit,
+    startS: grid.startS,
+    intervalS: grid.intervalS,
+    nSteps: grid.nSteps,
+    leadS: o.leadS,
+    stepsPerDay,
+  };
+  // Warm-up: the first day of each series; shorter traces (under 3 days) keep a third of their span.
+  const warmupSteps = Math.min(stepsPerDay, Math.floor(grid.nSteps / 3));
+  const entries: Array<{ policy: Policy; keep: boolean }> = [];
+  let feed: ForecastFeed | undefined;
+  let mainForesight: ForesightPolicy | undefined;
+  const want = new Set(o.policies);
+  const sweep = (name: keyof typeof SWEEP_KNOBS): readonly number[] => (o.sweep && want.has(name) ? SWEEP_KNOBS[name] : []);
+
+  if (want.has('foresight')) {
+    const horizonsS = coverHorizons(o.leadS, grid.intervalS, 1800, 3);
+    const engineOptions: EngineOptions = { intervalS: grid.intervalS, horizonsS, quantiles: FORECAST_LEVELS, seasonsS: [86_400, 604_800], seed: 1 };
+    const engine = (o.engineFactory ?? ((eo) => createForecastEngine(eo)))(engineOptions);
+    feed = new ForecastFeed(engine, ctx, {
+      levels: FORECAST_LEVELS,
+      minFitPoints: Math.max(12, Math.min(stepsPerDay, warmupSteps) - Math.ceil(o.leadS / grid.intervalS) - 1),
+      refitEveryS: 86_400,
+      maxFitPoints: 14 * stepsPerDay,
+    });
+    mainForesight = new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: o.targetShortage }, sizeReserve: true });
+    entries.push({ policy: mainForesight, keep: true });
+    const extra = [...(o.extraTargets ?? []), ...sweep('foresight')].filter((t) => t !== o.targetShortage);
+    for (const t of [...new Set(extra)]) {
+      entries.push({ policy: new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: t } }, `foresight target=${t}`), keep: false });
+    }
+  }
+  if (want.has('vpa')) {
+    entries.push({ policy: new VpaPolicy(ctx), keep: true });
+    for (const p of sweep('vpa')) if (p !== 0.9) entries.push({ policy: new VpaPolicy(ctx, { targetPercentile: p }, `vpa target=${p}`), keep: false });
+  }
+  if (want.has('autopilot')) {
+    entries.push({ policy: new AutopilotPolicy(ctx, grid.usage), keep: true });
+    const def = autopilotDefaults(grid.resource).percentile;
+    for (const p of sweep('autopilot')) if (p !== def) entries.push({ policy: new AutopilotPolicy(ctx, grid.usage, { percentile: p }, `autopilot percentile=${p}`), keep: false });
+  }
+  if (want.has('persistence')) {
+    entries.push({ policy: new PersistencePolicy(ctx), keep: true });
+    for (const p of sweep('persistence')) if (p !== 0.95) entries.push({ policy: new PersistencePolicy(ctx, { p }, `persistence p=${p}`), keep: false });
+  }
+  if (want.has('reactive')) entries.push({ policy: new ReactivePolicy(ctx), keep: true });
+  if (want.has('static')) entries.push({ policy: new StaticPolicy(ctx), keep: true });
+  if (want.has('oracle')) entries.push({ policy: new OraclePolicy(ctx, grid.usage), keep: true });
+
+  const outputs: ReplayOutput[] = replay(grid, o.leadS, warmupSteps, entries, (i) => o.onProgress?.(i + 1, grid.nSteps));
+  const results: PolicyResult[] = outputs.map((r, j) => ({
+    name: r.policy.name,
+    label: r.policy.label,
+    knob: r.policy.knob,
+    score: r.score,
+    allocations: r.allocations,
+    main: entries[j].keep,
+  }));
+
+  let shadow: BacktestResult['shadow'];
+  if (mainForesight) {
+    const fr = results.find((r) => r.main && r.name === 'foresight');
+    if (fr) {
+      const capacity = o.capacity ?? defaultCapacity(grid);
+      const co = { capacity, provisioningDelayS: o.provisioningDelayS };
+      shadow = {
+        with: simulateShadow(grid, fr.allocations, mainForesight.reserve, warmupSteps, co),
+        without: simulateShadow(grid, fr.allocations, undefined, warmupSteps, co),
+        capacity,
+        provisioningDelayS: o.provisioningDelayS,
+        reserveLevel: 0.99,
+      };
+    }
+  }
+  return {
+    ctx,
+    warmupSteps,
+    results,
+    shadow,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: FORECAST_LEVELS, ms: feed.engineMs, fits: feed.fits, decisions: mainForesight.reasons } : undefined,
+    elapsedMs: performance.now() - t0,
+  };
+}

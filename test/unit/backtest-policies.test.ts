@@ -107,7 +107,10 @@ describe('vpa', () => {
     for (let i = 2; i < n && expectChange < 0; i++) {
       let wOld = 0;
       let wNew = 0;
-      for (let j = 0; j < i - 1; j++) (x[j] === 1 ? (wOld += Math.pow(2, (j * 300) / 86_400)) : (wNew += Math.pow(2, (j * 300) / 86_400)));
+      for (let j = 0; j < i - 1; j++) {
+        if (x[j] === 1) wOld += Math.pow(2, (j * 300) / 86_400);
+        else wNew += Math.pow(2, (j * 300) / 86_400);
+      }
       if (wOld < 0.5 * (wOld + wNew)) expectChange = i;
     }
     expect(expectChange).toBeGreaterThan(300);

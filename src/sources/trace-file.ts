@@ -115,6 +115,7 @@ export async function readTrace(file: string, opts: ReadTraceOptions = {}): Prom
   }
 
   if (lineNo === 0) throw new TraceInvalidError(`${file}: empty file (no header, no rows)`);
+  if (seenResources.size === 0) throw new TraceInvalidError(`${file}: no rows (only a header)`);
   for (const r of opts.resources ?? []) {
     if (!seenResources.has(r)) {
       throw new TraceInvalidError(`${file}: unknown resource "${r}" (the trace has: ${[...seenResources].sort().join(', ') || 'none'})`);

@@ -1,0 +1,67 @@
+// Bad input to `foresight backtest`: a non-zero exit, a message naming the file, line and problem, and no output files.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const cli = join(root, 'src/cli.ts');
+
+function runCli(args: string[]): { code: number | null; stderr: string; stdout: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'backtest', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+function traceFile(dir: string, name: string, body: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, body);
+  return p;
+}
+
+const header = 'timestamp,tenant,resource,value\n';
+const good = Array.from({ length: 30 }, (_, i) => `${i * 300},a,cpu,${1 + (i % 4)}`).join('\n');
+
+describe('backtest CLI bad input', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bt-bad-'));
+  const cases: Array<{ name: string; body: string; args?: string[]; expect: RegExp }> = [
+    { name: 'unknown resource', body: `${header}${good}\n`, args: ['--resource', 'gpu'], expect: /unknown resource "gpu" \(the trace has: cpu\)/ },
+    { name: 'unparsable value', body: `${header}0,a,cpu,1\n300,a,cpu,abc\n`, expect: /:3: unparsable value "abc"/ },
+    { name: 'no rows', body: header, expect: /no rows/ },
+    { name: 'decreasing timestamps', body: `${header}0,a,cpu,1\n600,a,cpu,2\n300,a,cpu,3\n`, expect: /:4: timestamp 300 is not after 600 \(line 3\) in series a\/cpu/ },
+  ];
+  for (const c of cases) {
+    it(`exits non-zero naming the problem and writes nothing: ${c.name}`, () => {
+      const file = traceFile(dir, `${c.name.replace(/ /g, '-')}.csv`, c.body);
+      const out = join(dir, `out-${c.name.replace(/ /g, '-')}`);
+      const r = runCli(['--trace', file, '--resource', 'cpu', '--out', out, '--quiet', ...(c.args ?? [])]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(file);
+      expect(r.stderr).toMatch(c.expect);
+      expect(r.stderr).toContain('FORESIGHT_ERR_TRACE_INVALID');
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+
+  it('rejects an unknown policy and a bad target before reading anything', () => {
+    const file = traceFile(dir, 'ok.csv', `${header}${good}\n`);
+    const out = join(dir, 'out-args');
+    let r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'vpa,magic', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/unknown policy "magic"/);
+    r = runCli(['--trace', file, '--resource', 'cpu', '--target-shortage', '1.5', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--target-shortage: "1.5" is not a share in \(0, 1\)/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('writes exactly the three files (no temporaries left) on good input', () => {
+    const file = traceFile(dir, 'good.csv', `${header}${good}\n`);
+    const out = join(dir, 'out-good');
+    const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'vpa,persistence,static,oracle', '--out', out, '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['allocations.csv.gz', 'report.html', 'summary.json']);
+    const summary = JSON.parse(r.stdout) as { policies: Record<string, { slack: number }> };
+    expect(Object.keys(summary.policies).sort()).toEqual(['oracle', 'persistence', 'static', 'vpa']);
+  });
+});

@@ -1,6 +1,6 @@
 // The actuator against a real kube-apiserver + etcd with real RBAC: every write goes through the ServiceAccount token
 // and the rules of deploy/rbac.yaml. One API server for the whole file; each test uses its own namespace.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import type { Vpa } from '../../src/actuator/vpa-types.js';
 import type { ShadowPlan } from '../../src/model/snapshot.js';
 import { readTrace } from '../../src/sources/trace-file.js';
 import { createForecastEngine } from '../../src/core/engine.js';
+import { SnapshotHub, publishSnapshot } from '../../src/loop/snapshot-hub.js';
 import { describeWithBinaries } from '../helpers/binaries.js';
 import { type KubeEnv, type KubeEnvBinaries, startKubeEnv } from '../helpers/kube-env.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
@@ -69,12 +70,22 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     return l.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   }
 
+  // Every actuator a test makes is stopped after it (releasing the Lease), even when the test failed half-way.
+  const live: Actuator[] = [];
+  afterEach(async () => {
+    for (const a of live.splice(0)) await a.stop();
+  });
+
   function actuator(over: Partial<ActuatorDeps> & { options?: ActuatorDeps['options'] } = {}): Actuator {
-    return new Actuator({
+    return track(new Actuator({
       connection: env.actuatorConnection,
       ...over,
       options: { identity: 'test-actuator', dryRun: false, minCpuCores: 0, minMemoryBytes: 0, ...over.options },
-    });
+    }));
+  }
+  function track(a: Actuator): Actuator {
+    live.push(a);
+    return a;
   }
 
   function targetCpu(v: Vpa, container = 'app'): number {
@@ -324,6 +335,28 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(await refused(() => me.request({ verb: 'update', resource: 'leases', namespace: 'foresight-system' }, '/apis/coordination.k8s.io/v1/namespaces/foresight-system/leases/someone-else', { method: 'PUT', body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'someone-else' }, spec: {} } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     // ...while the status subresource it does need is allowed
     expect(await refused(() => me.request({ verb: 'patch', resource: 'verticalpodautoscalers/status', namespace: ns }, `${vpaPath}/status`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { status: {} } }))).toBe('allowed');
+  });
+
+  it('follows the loop\'s SnapshotHub: each published snapshot is applied without the loop waiting', async () => {
+    const ns = await namespace();
+    await createVpa(vpaObject(ns, 'web', 'foresight'));
+    const hub = new SnapshotHub();
+    const a = actuator({ options: { namespaces: [ns] } });
+    a.start(hub);
+    const t0 = Date.now();
+    const errors = await publishSnapshot(hub, snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]), true);
+    expect(errors).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(50); // publish returns before the cycle runs
+    const until = async (want: number): Promise<void> => {
+      for (let k = 0; k < 100 && !(Math.abs(targetCpu(await getVpa(ns, 'web')) - want) <= 1e-6); k++) await new Promise((r) => setTimeout(r, 50));
+      expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(want, 6);
+    };
+    await until(2);
+    await publishSnapshot(hub, snapshot(2, 1400, [state({ tenant: ns, resource: 'cpu', usage: 2.5, quantiles: [[2, 2.8, 3, 4]] })]), true);
+    await until(2.8);
+    expect(a.lastReport?.cycle).toBe(2);
+    await a.stop();
+    expect(hub.subscribers).toBe(0);
   });
 
   it('lets only the Lease holder write; another replica takes over once it is released', async () => {

@@ -5,6 +5,7 @@
 import { ArgumentInvalidError } from '../errors.js';
 import { interpolateShift, makeMonotone, pinball, workingLevel } from './conformal.js';
 import { fx } from './forecast-exports.js';
+import { createGru, predictGruRolling, trainGru, type GruState } from './gru.js';
 import { fitHoltWinters, updateHoltWinters } from './holt-winters.js';
 import { M_HIST, SeriesState, type StateShape } from './series-state.js';
 import { Status, statusName } from './status.js';
@@ -23,6 +24,12 @@ export interface EngineTuning {
   /** Nelder-Mead evaluations per Holt-Winters fit. */
   hwMaxEvals: number;
   damped: boolean;
+  /** Train and use H2's GRU (src/core/gru.ts) as a member model; also on when EngineOptions.models has 'gru'. */
+  gru: boolean;
+  /** GRU training budget per fit call: windows per epoch (drawn across the series of the call) and epochs. */
+  gruWindows: number;
+  gruEpochs: number;
+  gruHidden: number;
 }
 
 export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
@@ -31,10 +38,16 @@ export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
   histogramHalfLifeS: 86_400,
   hwMaxEvals: 250,
   damped: true,
+  gru: false,
+  gruWindows: 4000,
+  gruEpochs: 1,
+  gruHidden: 16,
 });
 
 /** Model order is the step kernel's (series-state.ts M_*); 'holt' is the non-seasonal damped member of the
  * Holt-Winters family (ETS(A,Ad,N)), enabled and disabled together with 'holt-winters'. */
+/** Index of the GRU in the step kernel's model order, after the base models. */
+const GRU_INDEX = 5;
 const BASE_MODELS: readonly string[] = ['holt-winters', 'histogram', 'persistence', 'seasonal-naive', 'holt'];
 const HIST_RATIO = 1.05;
 const HIST_EPS = 1e-4;
@@ -99,7 +112,8 @@ class Engine implements ForesightEngine {
     this.#levels = [...options.quantiles];
     const wanted: readonly string[] = options.models ?? (BASE_MODELS as readonly ModelName[]);
     // the step kernel indexes models by position: all are tracked, unwanted ones never get a forecast or weight
-    this.#models = BASE_MODELS;
+    this.#tuningGru = (options.models?.includes('gru') ?? false) || (tuning.gru ?? false);
+    this.#models = this.#tuningGru ? [...BASE_MODELS, 'gru'] : BASE_MODELS;
     this.#excluded = new Set(BASE_MODELS.filter((m) => !wanted.includes(m === 'holt' ? 'holt-winters' : m)));
     this.modelNames = [...this.#models, 'ensemble'];
     const seasons = [...options.seasonsS].map((s) => Math.round(s / options.intervalS)).filter((m) => m >= 2).sort((a, b) => a - b);
@@ -108,6 +122,9 @@ class Engine implements ForesightEngine {
   }
 
   readonly #excluded: Set<string>;
+  readonly #tuningGru: boolean;
+  readonly #gru = new Map<string, GruState>();
+  #gruContext = 0;
 
   #shape(): StateShape {
     return {
@@ -117,6 +134,7 @@ class Engine implements ForesightEngine {
       errWindow: this.#tuning.errWindow,
       season: this.#m1,
       lossHalfLife: this.#tuning.lossHalfLifeS / this.options.intervalS,
+      keep: this.#gruContext + 1,
     };
   }
 
@@ -126,6 +144,7 @@ class Engine implements ForesightEngine {
 
   remove(key: string): void {
     this.#states.delete(key);
+    this.#gru.delete(key);
   }
 
   fit(keys: readonly string[], histories: readonly Float64Array[]): void {
@@ -138,6 +157,7 @@ class Engine implements ForesightEngine {
       this.#hs,
     );
     const holt = fitHoltWinters(this.core, histories, { m1: 0, m2: 0, damped: true, maxEvals: this.#tuning.hwMaxEvals }, this.#hs);
+    const gruOut = this.#tuningGru ? this.#fitGru(keys, histories) : undefined;
     keys.forEach((key, i) => {
       const prev = this.#states.get(key);
       const st = new SeriesState(this.#shape());
@@ -152,9 +172,62 @@ class Engine implements ForesightEngine {
       this.#initHistogram(st, scale);
       const hist = this.#trackHistogram(st, y, 0);
       this.#exclude(origins[i], hist, holt.origins[i]);
-      st.advance(y, { hw: origins[i], hist, holt: holt.origins[i] });
+      const extra = gruOut ? new Map([[GRU_INDEX, gruOut[i]]]) : undefined;
+      st.advance(y, { hw: origins[i], hist, holt: holt.origins[i], extra });
       this.#states.set(key, st);
     });
+  }
+
+  /**
+   * Trains one GRU on the histories of this fit call (a shared network learns more from little data) and returns
+   * its median forecast at every origin of each history (NaN before the network has its context).
+   */
+  #fitGru(keys: readonly string[], histories: readonly Float64Array[]): Float64Array[] {
+    const K = this.#hs.length;
+    const maxH = Math.max(...this.#hs);
+    const season = this.#m1 > maxH ? this.#m1 : 0;
+    const g = createGru(
+      { horizons: this.#hs, quantiles: [0.5], hidden: this.#tuning.gruHidden, window: 24, seasonSteps: season, seed: this.options.seed ?? 1 },
+      this.core,
+    );
+    this.#gruContext = Math.max(this.#gruContext, g.contextLength);
+    const usable = histories.filter((h) => h.length >= g.contextLength + maxH + 1);
+    let trained = false;
+    if (usable.length) {
+      try {
+        trainGru(g, usable, { epochs: this.#tuning.gruEpochs, windowsPerEpoch: this.#tuning.gruWindows }, this.core);
+        trained = true;
+      } catch {
+        trained = false; // too few clean windows: the GRU stays out of this fit (NaN forecasts, zero weight)
+      }
+    }
+    return histories.map((y, i) => {
+      const out = new Float64Array(y.length * K).fill(NaN);
+      if (trained) this.#gru.set(keys[i], g);
+      else this.#gru.delete(keys[i]);
+      if (!trained || y.length <= g.contextLength) return out;
+      const r = predictGruRolling(g, y, g.contextLength - 1, 1, this.core);
+      for (let row = 0; row < r.rows; row++) {
+        const j = g.contextLength - 1 + row;
+        for (let k = 0; k < K; k++) out[j * K + k] = r.quantiles[row * K + k];
+      }
+      return out;
+    });
+  }
+
+  /** GRU median forecasts after each new point (the network is not retrained online; refits retrain it). */
+  #updateGru(key: string, st: SeriesState, pts: Float64Array): Float64Array {
+    const K = this.#hs.length;
+    const out = new Float64Array(pts.length * K).fill(NaN);
+    const g = this.#gru.get(key);
+    if (!g || pts.length === 0) return out;
+    const ctx = g.contextLength;
+    const series = new Float64Array(ctx - 1 + pts.length);
+    series.set(st.tail(ctx - 1), 0);
+    series.set(pts, ctx - 1);
+    const r = predictGruRolling(g, series, ctx - 1, 1, this.core);
+    for (let row = 0; row < r.rows; row++) for (let k = 0; k < K; k++) out[row * K + k] = r.quantiles[row * K + k];
+    return out;
   }
 
   #exclude(hw: Float64Array, hist: Float64Array, holt: Float64Array): void {
@@ -220,7 +293,8 @@ class Engine implements ForesightEngine {
     sts.forEach((st, i) => {
       const hist = this.#trackHistogram(st, knownPts[i], st.n);
       this.#exclude(hwOut[i], hist, holtOut[i]);
-      st.advance(knownPts[i], { hw: hwOut[i], hist, holt: holtOut[i] });
+      const extra = this.#tuningGru ? new Map([[GRU_INDEX, this.#updateGru(knownKeys[i], st, knownPts[i])]]) : undefined;
+      st.advance(knownPts[i], { hw: hwOut[i], hist, holt: holtOut[i], extra });
     });
   }
 

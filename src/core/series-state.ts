@@ -17,6 +17,8 @@ export interface StateShape {
   season: number;
   /** Half-life (in origins) of the loss average that drives the weights. */
   lossHalfLife: number;
+  /** Recent values to keep at least (e.g. the GRU's context). */
+  keep?: number;
 }
 
 /** Per-origin forecasts of the models that run in WASM, for `n` new points: hw[j*K + k], hist[j]. */
@@ -72,7 +74,7 @@ export class SeriesState {
     this.P = Math.max(...shape.hs) + 1;
     const M1 = this.nM + 1;
     const L = shape.levels.length;
-    this.ring = new Float64Array(Math.max(1, shape.season + 1)).fill(NaN);
+    this.ring = new Float64Array(Math.max(1, shape.season + 1, shape.keep ?? 0)).fill(NaN);
     this.fc = new Float64Array(M1 * this.K * this.P).fill(NaN);
     this.fcOrigin = new Float64Array(this.P).fill(-1);
     this.err = new Float64Array(M1 * this.K * shape.errWindow);
@@ -85,6 +87,13 @@ export class SeriesState {
     this.shift = new Float64Array(M1 * this.K * L);
     this.#w = new Float64Array(this.nM);
     this.#lossTmp = new Float64Array(this.nM);
+  }
+
+  /** The last `len` values (oldest first; NaN where not kept). */
+  tail(len: number): Float64Array {
+    const out = new Float64Array(len);
+    for (let i = 0; i < len; i++) out[i] = this.recent(len - 1 - i);
+    return out;
   }
 
   /** Value `back` steps before the last consumed point (0 = last), NaN when not kept. */

@@ -57,7 +57,10 @@ export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
   {
     resource: 'file_ops',
     unit: 'operations_per_second',
-    query: 'sum by ({{tenant}}) (rate({__name__=~"container_fs_reads_total|container_fs_writes_total",container!=""{{filter}}}[{{window}}]))',
+    // Two sums, not rate({__name__=~"reads|writes"}): rate() drops the name, and Prometheus rejects the resulting
+    // duplicate label sets ("vector cannot contain metrics with the same labelset").
+    query:
+      'sum by ({{tenant}}) (rate(container_fs_reads_total{container!=""{{filter}}}[{{window}}])) + sum by ({{tenant}}) (rate(container_fs_writes_total{container!=""{{filter}}}[{{window}}]))',
   },
   {
     resource: 'db_queries',

@@ -2,6 +2,9 @@
 // Prometheus datasource variable used by every query, a unit on every panel, catalogue metrics with their own labels.
 import { describe, expect, it } from 'vitest';
 import { DASHBOARDS, renderDashboard } from '../../scripts/dashboards/build.js';
+import { RESOURCE_UNITS } from '../../scripts/dashboards/common.js';
+import { RESOURCE_GROUPS } from '../../scripts/dashboards/tenant.js';
+import { DEFAULT_SIGNALS } from '../../src/sources/default-signals.js';
 import {
   allowedLabels,
   allPanels,
@@ -27,6 +30,14 @@ describe('dashboards', () => {
   it('are exactly the files scripts/dashboards/build.ts writes (run `npx tsx scripts/dashboards/build.ts`)', () => {
     expect(dashboardFiles()).toEqual(Object.keys(DASHBOARDS).sort());
     for (const [file, build] of Object.entries(DASHBOARDS)) expect(readText(`dashboards/${file}`), file).toBe(renderDashboard(build()));
+  });
+
+  it('give every default signal a unit and a panel on the tenant dashboard', () => {
+    const signals = DEFAULT_SIGNALS.map((x) => x.resource).sort();
+    expect(Object.keys(RESOURCE_UNITS).sort()).toEqual(signals);
+    const charted = RESOURCE_GROUPS.flatMap((g) => g.resources.split('|')).sort();
+    expect(charted).toEqual(signals);
+    for (const g of RESOURCE_GROUPS) for (const r of g.resources.split('|')) expect(RESOURCE_UNITS[r], `${g.title}: ${r}`).toBe(g.unit);
   });
 
   it('include a tenant drill-down with a tenant variable', () => {

@@ -99,6 +99,11 @@ let RG: usize = 0; // [W x HD] reset gates
 let ZG: usize = 0; // [W x HD] update gates
 let NG: usize = 0; // [W x HD] candidates
 let RH: usize = 0; // [W x HD] r * h_prev
+let DARS: usize = 0; // [W x HD] d(pre-activation of r) per step
+let DAZS: usize = 0; // [W x HD] d(pre-activation of z) per step
+let DANS: usize = 0; // [W x HD] d(pre-activation of n) per step
+let UT: usize = 0; // [3 x HD x HD] Ur^T, Uz^T, Un^T
+let UT_VALID: bool = false;
 let GRAD: usize = 0; // [NP] gradient accumulator
 let DH: usize = 0; // [HD]
 let DHP: usize = 0; // [HD]
@@ -166,6 +171,62 @@ function loadRng(): void {
   p = p * f + 1.0;
   p = p * f + 1.0;
   return p * reinterpret<f64>(<i64>(<i32>n + 1023) << 52);
+}
+/**
+ * fastExp on two lanes: same reduction and polynomial; 2^n is built by adding 2^52 + 1023 to n (exact for |n| < 2^51)
+ * and shifting the low mantissa bits, now n + 1023, into the exponent field.
+ */
+@inline function expV(x: v128): v128 {
+  x = f64x2.max(f64x2.min(x, f64x2.splat(708.0)), f64x2.splat(-708.0));
+  const n = f64x2.floor(f64x2.add(f64x2.mul(x, f64x2.splat(1.4426950408889634)), f64x2.splat(0.5)));
+  const f = f64x2.sub(f64x2.sub(x, f64x2.mul(n, f64x2.splat(0.6931471803691238))), f64x2.mul(n, f64x2.splat(1.9082149292705877e-10)));
+  let p = f64x2.splat(2.505210838544172e-8);
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(2.755731922398589e-7));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(2.7557319223985893e-6));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(2.48015873015873e-5));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(1.984126984126984e-4));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(1.388888888888889e-3));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(8.333333333333333e-3));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(4.1666666666666664e-2));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(0.16666666666666666));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(0.5));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(1.0));
+  p = f64x2.add(f64x2.mul(p, f), f64x2.splat(1.0));
+  const scale = i64x2.shl(f64x2.add(n, f64x2.splat(4503599627371519.0)), 52); // 2^52 + 1023
+  return f64x2.mul(p, scale);
+}
+/** sigmoid on two lanes: 1 / (1 + e^-x); x is clamped inside expV, so the result is in [0, 1] and never NaN. */
+@inline function sigmoidV(x: v128): v128 {
+  const one = f64x2.splat(1.0);
+  return f64x2.div(one, f64x2.add(one, expV(f64x2.neg(x))));
+}
+/** tanh on two lanes: 2 sigmoid(2x) - 1. */
+@inline function tanhV(x: v128): v128 {
+  return f64x2.sub(f64x2.mul(f64x2.splat(2.0), sigmoidV(f64x2.add(x, x))), f64x2.splat(1.0));
+}
+/** a . x + b . y for rows of even length `len` (four independent chains). */
+@inline function dotPair(a: usize, x: usize, b: usize, y: usize, len: i32): f64 {
+  let a0 = f64x2.splat(0);
+  let a1 = f64x2.splat(0);
+  let b0 = f64x2.splat(0);
+  let b1 = f64x2.splat(0);
+  const end4 = a + (<usize>(len >> 2) << 5);
+  while (a < end4) {
+    a0 = f64x2.add(a0, f64x2.mul(v128.load(a), v128.load(x)));
+    a1 = f64x2.add(a1, f64x2.mul(v128.load(a, 16), v128.load(x, 16)));
+    b0 = f64x2.add(b0, f64x2.mul(v128.load(b), v128.load(y)));
+    b1 = f64x2.add(b1, f64x2.mul(v128.load(b, 16), v128.load(y, 16)));
+    a += 32;
+    b += 32;
+    x += 32;
+    y += 32;
+  }
+  if (len & 2) {
+    a0 = f64x2.add(a0, f64x2.mul(v128.load(a), v128.load(x)));
+    b0 = f64x2.add(b0, f64x2.mul(v128.load(b), v128.load(y)));
+  }
+  a0 = f64x2.add(f64x2.add(a0, a1), f64x2.add(b0, b1));
+  return f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
 }
 /** Logistic sigmoid 1 / (1 + e^-x), stable for both signs. */
 @inline function sigmoid(x: f64): f64 {
@@ -402,8 +463,8 @@ export function gruInit(
 /** Allocates the scratch arena for the loaded dimensions. */
 function allocArena(nSeries: i32): void {
   const wh = W * HD;
-  const doubles = even(W * NI) + (W + 1) * HD + 4 * wh + even(NP) + 6 * HD + 4 * even(NO) + even(NH) + even(NEED) +
-    even(nSeries + 1);
+  const doubles = even(W * NI) + (W + 1) * HD + 7 * wh + 3 * HD * HD + even(NP) + 6 * HD + 4 * even(NO) + even(NH) +
+    even(NEED) + even(nSeries + 1);
   ARENA = heap.alloc((<usize>doubles << 3) + 16);
   let p = (ARENA + 15) & ~(<usize>15);
   X = p; p += <usize>even(W * NI) << 3;
@@ -412,6 +473,11 @@ function allocArena(nSeries: i32): void {
   ZG = p; p += <usize>wh << 3;
   NG = p; p += <usize>wh << 3;
   RH = p; p += <usize>wh << 3;
+  DARS = p; p += <usize>wh << 3;
+  DAZS = p; p += <usize>wh << 3;
+  DANS = p; p += <usize>wh << 3;
+  UT = p; p += <usize>(3 * HD * HD) << 3;
+  UT_VALID = false;
   GRAD = p; p += <usize>even(NP) << 3;
   DH = p; p += <usize>HD << 3;
   DHP = p; p += <usize>HD << 3;
@@ -480,13 +546,18 @@ function buildWindow(base: usize, T: i32, targets: bool): bool {
   return true;
 }
 
-/** Runs the GRU over the window in X (Cho et al. 2014 eqs. 5-8) and the monotone output head. */
+/**
+ * Runs the GRU over the window in X (Cho et al. 2014 eqs. 5-8) and the monotone output head. Pre-activations are
+ * gathered per step first, then the gates are applied two lanes at a time (expV), so that the exponentials of
+ * different units overlap instead of forming one long dependency chain.
+ */
 function forward(): void {
   memory.fill(HS, 0, <usize>HD << 3);
   const rowBytes = <usize>HD << 3;
   const Ur = PAR + (<usize>oUr << 3);
   const Uz = PAR + (<usize>oUz << 3);
   const Un = PAR + (<usize>oUn << 3);
+  const one = f64x2.splat(1.0);
   for (let t = 0; t < W; t++) {
     const hp = HS + <usize>t * rowBytes;
     const hn = hp + rowBytes;
@@ -498,25 +569,30 @@ function forward(): void {
     for (let j = 0; j < HD; j++) {
       let ar = ld(PAR, obr + j);
       let az = ld(PAR, obz + j);
+      let an = ld(PAR, obn + j);
       for (let i = 0; i < NI; i++) {
         const xi = ld(x, i);
         ar += ld(PAR, oWr + j * NI + i) * xi;
         az += ld(PAR, oWz + j * NI + i) * xi;
+        an += ld(PAR, oWn + j * NI + i) * xi;
       }
       ar += dot2(Ur + <usize>j * rowBytes, Uz + <usize>j * rowBytes, hp, HD);
-      az += DOT2_B;
-      st(r, j, sigmoid(ar));
-      st(z, j, sigmoid(az));
+      st(r, j, ar);
+      st(z, j, az + DOT2_B);
+      st(n, j, an);
     }
-    for (let k = 0; k < HD; k++) st(rh, k, ld(r, k) * ld(hp, k));
-    for (let j = 0; j < HD; j++) {
-      let an = ld(PAR, obn + j);
-      for (let i = 0; i < NI; i++) an += ld(PAR, oWn + j * NI + i) * ld(x, i);
-      an += dot(Un + <usize>j * rowBytes, rh, HD);
-      const nj = fastTanh(an);
-      st(n, j, nj);
-      const zj = ld(z, j);
-      st(hn, j, zj * ld(hp, j) + (1.0 - zj) * nj);
+    for (let k: usize = 0; k < rowBytes; k += 16) {
+      const rv = sigmoidV(v128.load(r + k));
+      v128.store(r + k, rv);
+      v128.store(z + k, sigmoidV(v128.load(z + k)));
+      v128.store(rh + k, f64x2.mul(rv, v128.load(hp + k)));
+    }
+    for (let j = 0; j < HD; j++) st(n, j, ld(n, j) + dot(Un + <usize>j * rowBytes, rh, HD));
+    for (let k: usize = 0; k < rowBytes; k += 16) {
+      const nv = tanhV(v128.load(n + k));
+      v128.store(n + k, nv);
+      const zv = v128.load(z + k);
+      v128.store(hn + k, f64x2.add(f64x2.mul(zv, v128.load(hp + k)), f64x2.mul(f64x2.sub(one, zv), nv)));
     }
   }
   const hW = HS + <usize>W * rowBytes;
@@ -553,7 +629,24 @@ function pinball(): f64 {
   return loss * inv;
 }
 
-/** Backpropagation through the head and the W steps of the window; adds into GRAD. */
+/** Refreshes the transposed recurrent matrices UT (used by backward) after the weights changed. */
+function ensureTransposes(): void {
+  if (UT_VALID) return;
+  for (let m = 0; m < 3; m++) {
+    const U = PAR + (<usize>(oUr + m * HD * HD) << 3);
+    const T = UT + (<usize>(m * HD * HD) << 3);
+    for (let j = 0; j < HD; j++) {
+      for (let k = 0; k < HD; k++) st(T, k * HD + j, ld(U, j * HD + k));
+    }
+  }
+  UT_VALID = true;
+}
+
+/**
+ * Backpropagation through the head and the W steps of the window (Cho's cell, chain rule); adds into GRAD.
+ * Per step only the vector recursions run (as dot products with the transposed U matrices); the weight gradients,
+ * sums over steps of outer products, are accumulated once after the loop.
+ */
 function backward(): void {
   const rowBytes = <usize>HD << 3;
   // Through q_j = q_{j-1} + softplus(raw_j): d q_m / d raw_j = sigmoid(raw_j) for m >= j >= 1, and 1 for j = 0.
@@ -574,12 +667,11 @@ function backward(): void {
     axpy(gV + <usize>o * rowBytes, g, hW, HD);
     axpy(DH, g, V + <usize>o * rowBytes, HD);
   }
-  const Ur = PAR + (<usize>oUr << 3);
-  const Uz = PAR + (<usize>oUz << 3);
-  const Un = PAR + (<usize>oUn << 3);
-  const gUr = GRAD + (<usize>oUr << 3);
-  const gUz = GRAD + (<usize>oUz << 3);
-  const gUn = GRAD + (<usize>oUn << 3);
+  ensureTransposes();
+  const UrT = UT;
+  const UzT = UT + (<usize>(HD * HD) << 3);
+  const UnT = UT + (<usize>(2 * HD * HD) << 3);
+  const one = f64x2.splat(1.0);
   let dh = DH;
   let dhp = DHP;
   for (let t = W - 1; t >= 0; t--) {
@@ -587,52 +679,78 @@ function backward(): void {
     const r = RG + <usize>t * rowBytes;
     const z = ZG + <usize>t * rowBytes;
     const n = NG + <usize>t * rowBytes;
-    const rh = RH + <usize>t * rowBytes;
-    const x = X + (<usize>(t * NI) << 3);
-    // h = z*hp + (1-z)*n  =>  dz = dh*(hp-n), dn = dh*(1-z), dhp = dh*z
-    for (let j = 0; j < HD; j++) {
-      const g = ld(dh, j);
-      const zj = ld(z, j);
-      const nj = ld(n, j);
-      st(DAZ, j, g * (ld(hp, j) - nj) * zj * (1.0 - zj));
-      st(DAN, j, g * (1.0 - zj) * (1.0 - nj * nj));
-      st(dhp, j, g * zj);
+    const dar = DARS + <usize>t * rowBytes;
+    const daz = DAZS + <usize>t * rowBytes;
+    const dan = DANS + <usize>t * rowBytes;
+    // h = z*hp + (1-z)*n  =>  d(pre z) = dh*(hp-n)*z(1-z), d(pre n) = dh*(1-z)*(1-n^2), dhp = dh*z
+    for (let k: usize = 0; k < rowBytes; k += 16) {
+      const g = v128.load(dh + k);
+      const zv = v128.load(z + k);
+      const nv = v128.load(n + k);
+      const omz = f64x2.sub(one, zv);
+      v128.store(daz + k, f64x2.mul(f64x2.mul(g, f64x2.sub(v128.load(hp + k), nv)), f64x2.mul(zv, omz)));
+      v128.store(dan + k, f64x2.mul(f64x2.mul(g, omz), f64x2.sub(one, f64x2.mul(nv, nv))));
+      v128.store(dhp + k, f64x2.mul(g, zv));
     }
-    // n = tanh(Wn x + Un rh + bn): drh = Un^T dan
-    memory.fill(DRH, 0, rowBytes);
-    for (let j = 0; j < HD; j++) {
-      const g = ld(DAN, j);
-      axpy(DRH, g, Un + <usize>j * rowBytes, HD);
-      axpy(gUn + <usize>j * rowBytes, g, rh, HD);
-      st(GRAD, obn + j, ld(GRAD, obn + j) + g);
-      for (let i = 0; i < NI; i++) st(GRAD, oWn + j * NI + i, ld(GRAD, oWn + j * NI + i) + g * ld(x, i));
-    }
-    // rh = r * hp
+    // n = tanh(Wn x + Un (r*hp) + bn): d(r*hp) = Un^T dan; then d(pre r) = d(r*hp) * hp * r(1-r), dhp += d(r*hp) * r
     for (let k = 0; k < HD; k++) {
+      const drh = dot(UnT + <usize>k * rowBytes, dan, HD);
       const rk = ld(r, k);
-      const d = ld(DRH, k);
-      st(DAR, k, d * ld(hp, k) * rk * (1.0 - rk));
-      st(dhp, k, ld(dhp, k) + d * rk);
+      st(dar, k, drh * ld(hp, k) * rk * (1.0 - rk));
+      st(dhp, k, ld(dhp, k) + drh * rk);
     }
-    // r, z gates: dhp += Ur^T dar + Uz^T daz
-    for (let j = 0; j < HD; j++) {
-      const gr = ld(DAR, j);
-      const gz = ld(DAZ, j);
-      axpy(dhp, gr, Ur + <usize>j * rowBytes, HD);
-      axpy(dhp, gz, Uz + <usize>j * rowBytes, HD);
-      axpy(gUr + <usize>j * rowBytes, gr, hp, HD);
-      axpy(gUz + <usize>j * rowBytes, gz, hp, HD);
-      st(GRAD, obr + j, ld(GRAD, obr + j) + gr);
-      st(GRAD, obz + j, ld(GRAD, obz + j) + gz);
+    // r, z gates: dhp += Ur^T d(pre r) + Uz^T d(pre z)
+    for (let k = 0; k < HD; k++) st(dhp, k, ld(dhp, k) + dotPair(UrT + <usize>k * rowBytes, dar, UzT + <usize>k * rowBytes, daz, HD));
+    const tmp = dh;
+    dh = dhp;
+    dhp = tmp;
+  }
+  // Weight gradients: gU* = sum_t d(pre *)_t (outer) hp_t (rh_t for Un), gW* = sum_t d(pre *)_t (outer) x_t, gb* = sum_t.
+  const gUr = GRAD + (<usize>oUr << 3);
+  const gUz = GRAD + (<usize>oUz << 3);
+  const gUn = GRAD + (<usize>oUn << 3);
+  for (let j = 0; j < HD; j++) {
+    const jb = <usize>j << 3;
+    let sr: f64 = 0;
+    let sz: f64 = 0;
+    let sn: f64 = 0;
+    for (let t = 0; t < W; t++) {
+      const off = <usize>t * rowBytes + jb;
+      const gr = load<f64>(DARS + off);
+      const gz = load<f64>(DAZS + off);
+      const gn = load<f64>(DANS + off);
+      sr += gr;
+      sz += gz;
+      sn += gn;
+      const x = X + (<usize>(t * NI) << 3);
       for (let i = 0; i < NI; i++) {
         const xi = ld(x, i);
         st(GRAD, oWr + j * NI + i, ld(GRAD, oWr + j * NI + i) + gr * xi);
         st(GRAD, oWz + j * NI + i, ld(GRAD, oWz + j * NI + i) + gz * xi);
+        st(GRAD, oWn + j * NI + i, ld(GRAD, oWn + j * NI + i) + gn * xi);
       }
     }
-    const tmp = dh;
-    dh = dhp;
-    dhp = tmp;
+    st(GRAD, obr + j, ld(GRAD, obr + j) + sr);
+    st(GRAD, obz + j, ld(GRAD, obz + j) + sz);
+    st(GRAD, obn + j, ld(GRAD, obn + j) + sn);
+    const rowR = gUr + <usize>j * rowBytes;
+    const rowZ = gUz + <usize>j * rowBytes;
+    const rowN = gUn + <usize>j * rowBytes;
+    for (let k: usize = 0; k < rowBytes; k += 16) {
+      let aR = v128.load(rowR + k);
+      let aZ = v128.load(rowZ + k);
+      let aN = v128.load(rowN + k);
+      for (let t = 0; t < W; t++) {
+        const off = <usize>t * rowBytes;
+        const h = v128.load(HS + off + k);
+        aR = f64x2.add(aR, f64x2.mul(v128.load64_splat(DARS + off + jb), h));
+        aZ = f64x2.add(aZ, f64x2.mul(v128.load64_splat(DAZS + off + jb), h));
+        aN = f64x2.add(aN, f64x2.mul(v128.load64_splat(DANS + off + jb), v128.load(RH + off + k)));
+      }
+      v128.store(rowR + k, aR);
+      v128.store(rowZ + k, aZ);
+      v128.store(rowN + k, aN);
+    }
   }
 }
 
@@ -668,6 +786,7 @@ function adamStep(count: i32): void {
     st(MOM2, p, v);
     st(PAR, p, ld(PAR, p) - lr * (m / bc1) / (Math.sqrt(v / bc2) + eps));
   }
+  UT_VALID = false;
   memory.fill(GRAD, 0, <usize>NP << 3);
 }
 

@@ -107,10 +107,6 @@ let UT_VALID: bool = false;
 let GRAD: usize = 0; // [NP] gradient accumulator
 let DH: usize = 0; // [HD]
 let DHP: usize = 0; // [HD]
-let DRH: usize = 0; // [HD]
-let DAR: usize = 0; // [HD]
-let DAZ: usize = 0; // [HD]
-let DAN: usize = 0; // [HD]
 let RAW: usize = 0; // [NO] raw outputs
 let QO: usize = 0; // [NO] monotone outputs (normalised)
 let GQ: usize = 0; // [NO] dLoss/dq
@@ -233,10 +229,6 @@ function loadRng(): void {
   if (x >= 0) return 1.0 / (1.0 + fastExp(-x));
   const e = fastExp(x);
   return e / (1.0 + e);
-}
-/** tanh(x) = 2 sigmoid(2x) - 1 (absolute error ~1e-16 near 0, where the cell only needs absolute accuracy). */
-@inline function fastTanh(x: f64): f64 {
-  return 2.0 * sigmoid(2.0 * x) - 1.0;
 }
 @inline function softplus(x: f64): f64 {
   return x > 30 ? x : Math.log1p(Math.exp(x));
@@ -463,7 +455,7 @@ export function gruInit(
 /** Allocates the scratch arena for the loaded dimensions. */
 function allocArena(nSeries: i32): void {
   const wh = W * HD;
-  const doubles = even(W * NI) + (W + 1) * HD + 7 * wh + 3 * HD * HD + even(NP) + 6 * HD + 4 * even(NO) + even(NH) +
+  const doubles = even(W * NI) + (W + 1) * HD + 7 * wh + 3 * HD * HD + even(NP) + 2 * HD + 4 * even(NO) + even(NH) +
     even(NEED) + even(nSeries + 1);
   ARENA = heap.alloc((<usize>doubles << 3) + 16);
   let p = (ARENA + 15) & ~(<usize>15);
@@ -481,10 +473,6 @@ function allocArena(nSeries: i32): void {
   GRAD = p; p += <usize>even(NP) << 3;
   DH = p; p += <usize>HD << 3;
   DHP = p; p += <usize>HD << 3;
-  DRH = p; p += <usize>HD << 3;
-  DAR = p; p += <usize>HD << 3;
-  DAZ = p; p += <usize>HD << 3;
-  DAN = p; p += <usize>HD << 3;
   RAW = p; p += <usize>even(NO) << 3;
   QO = p; p += <usize>even(NO) << 3;
   GQ = p; p += <usize>even(NO) << 3;

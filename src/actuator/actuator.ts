@@ -8,6 +8,7 @@ import { type KubeApi, type KubeConnection, KubeApi as Api, isUnavailable } from
 import { LeaderElector } from './leader.js';
 import { type ActuatorLog, silentLog } from './log.js';
 import { type ActuatorMetrics, noopActuatorMetrics } from './metrics.js';
+import { QuotaManager, type QuotaCycleResult } from './quota.js';
 import { SafetyGate } from './safety.js';
 import { ShadowPods, type ShadowCycleResult } from './shadow-pods.js';
 import { VpaRecommender, type VpaCycleResult } from './vpa-recommender.js';
@@ -24,6 +25,7 @@ export interface CycleReport {
   leader: boolean;
   dryRun: boolean;
   vpa?: VpaCycleResult;
+  quota?: QuotaCycleResult;
   shadow?: ShadowCycleResult;
   /** Messages of the errors that stopped a part of the cycle (API unavailable, forbidden list). */
   errors: string[];
@@ -49,6 +51,7 @@ export class Actuator {
   readonly elector: LeaderElector;
   private readonly vpa: VpaRecommender;
   private readonly shadow: ShadowPods;
+  private readonly quota: QuotaManager;
   private readonly metrics: ActuatorMetrics;
   private readonly log: ActuatorLog;
   private readonly nowMs: () => number;
@@ -73,6 +76,7 @@ export class Actuator {
     });
     const gate = new SafetyGate(this.options);
     this.vpa = new VpaRecommender(this.api, this.options, gate, this.journal, this.metrics, this.log);
+    this.quota = new QuotaManager(this.api, this.options, gate, this.journal, this.metrics, this.log);
     this.shadow = new ShadowPods(this.api, this.options, this.journal, this.metrics, this.log);
     this.elector = new LeaderElector(this.api, this.options.leaseNamespace, this.options.leaseName, this.options.identity, this.options.leaseDurationS, this.nowMs);
   }
@@ -97,6 +101,13 @@ export class Actuator {
         report.vpa = await this.vpa.reconcile(snapshot);
       } catch (err) {
         fail('vpa', err);
+      }
+      if (!unavailable && this.options.quotaEnabled) {
+        try {
+          report.quota = await this.quota.reconcile(snapshot);
+        } catch (err) {
+          fail('quota', err);
+        }
       }
       try {
         report.shadow = await this.shadow.reconcile(snapshot); // with shadow disabled this removes our placeholders

@@ -62,6 +62,17 @@ export interface ActuatorOptions {
   maxShadowMemoryBytes: number;
   /** Relative size change below which placeholders are not replaced. */
   shadowTolerance: number;
+  // Namespace quotas (issue 7)
+  quotaEnabled: boolean;
+  /** Namespace label that opts a tenant in (value "true"). */
+  quotaOptInLabel: string;
+  /** Name of Foresight's own ResourceQuota in each opted-in namespace. */
+  quotaName: string;
+  /** limits.cpu / limits.memory = the upper-bound forecast times this ratio. */
+  quotaLimitsRatio: number;
+  /** Snapshot resources behind requests.ephemeral-storage (bytes) and count/pods. */
+  ephemeralStorageResource: string;
+  podsResource: string;
   // Leader election
   leaseNamespace: string;
   leaseName: string;
@@ -111,6 +122,12 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   maxShadowCpuCores: { default: 32, unit: 'cores', range: '>= 0', help: 'Cap on total shadow cpu.' },
   maxShadowMemoryBytes: { default: 128 * 2 ** 30, unit: 'bytes', range: '>= 0', help: 'Cap on total shadow memory.' },
   shadowTolerance: { default: 0.1, unit: 'ratio', range: '[0, 1)', help: 'Relative size change below which placeholders are kept.' },
+  quotaEnabled: { default: true, unit: 'bool', range: 'true|false', help: 'Manage a ResourceQuota in namespaces that opt in.' },
+  quotaOptInLabel: { default: 'foresight.io/quota', unit: 'key', range: 'label key', help: 'Namespace label (value "true") opting a tenant in to managed quotas.' },
+  quotaName: { default: 'foresight', unit: 'name', range: 'DNS name', help: "Name of Foresight's ResourceQuota (labelled as Foresight's; any other quota is never touched)." },
+  quotaLimitsRatio: { default: 1.5, unit: 'ratio', range: '[1, 10]', help: 'limits.cpu/memory = upper-bound forecast x this ratio.' },
+  ephemeralStorageResource: { default: 'ephemeral_storage', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (bytes) behind requests.ephemeral-storage.' },
+  podsResource: { default: 'pods', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (count) behind count/pods.' },
   leaseNamespace: { default: 'foresight-system', unit: 'name', range: 'namespace', help: 'Namespace of the leader Lease.' },
   leaseName: { default: 'foresight-actuator', unit: 'name', range: 'DNS name', help: 'Name of the leader Lease.' },
   leaseDurationS: { default: 15, unit: 's', range: '[2, 300]', help: 'Lease duration; the holder renews every cycle and at a third of it.' },
@@ -153,13 +170,14 @@ export function validateActuatorOptions(o: ActuatorOptions): string[] {
   num('maxShadowCpuCores', (v) => v >= 0);
   num('maxShadowMemoryBytes', (v) => v >= 0);
   num('leaseDurationS', (v) => v >= 2 && v <= 300);
+  num('quotaLimitsRatio', (v) => v >= 1 && v <= 10);
   num('journalMemoryEntries', (v) => Number.isInteger(v) && v >= 1 && v <= 100_000);
   num('requestTimeoutMs', (v) => v >= 100 && v <= 120_000);
   num('conflictRetries', (v) => Number.isInteger(v) && v >= 0 && v <= 10);
   num('backoffMinS', (v) => v > 0);
   num('backoffMaxS', (v) => v >= o.backoffMinS);
   const dns = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-  for (const k of ['recommenderName', 'shadowNamespace', 'priorityClassName', 'leaseNamespace', 'leaseName'] as const) {
+  for (const k of ['recommenderName', 'shadowNamespace', 'priorityClassName', 'leaseNamespace', 'leaseName', 'quotaName'] as const) {
     if (!dns.test(o[k]) || o[k].length > 253) p.push(`actuator.${k} must be a DNS name (got ${JSON.stringify(o[k])})`);
   }
   for (const ns of o.namespaces) if (!dns.test(ns)) p.push(`actuator.namespaces: ${JSON.stringify(ns)} is not a namespace name`);

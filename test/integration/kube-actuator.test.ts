@@ -34,10 +34,20 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     await env?.stop();
   });
 
-  async function namespace(): Promise<string> {
+  async function namespace(labels: Record<string, string> = {}): Promise<string> {
     const ns = `t${++n}-${Math.random().toString(36).slice(2, 7)}`;
-    await env.createNamespace(ns);
+    await env.createNamespace(ns, labels);
     return ns;
+  }
+  const OPT_IN = { 'foresight.io/quota': 'true' };
+
+  interface Quota {
+    metadata: { name: string; resourceVersion: string; labels?: Record<string, string> };
+    spec: { hard: Record<string, string> };
+    status?: { used?: Record<string, string> };
+  }
+  async function quotas(ns: string): Promise<Quota[]> {
+    return (await env.admin.request<{ items: Quota[] }>({ verb: 'list', resource: 'resourcequotas', namespace: ns }, `/api/v1/namespaces/${ns}/resourcequotas`)).items;
   }
 
   function vpaObject(ns: string, name: string, recommender: string | undefined, annotations: Record<string, string> = {}, containers = ['app']): Vpa & { apiVersion: string; kind: string } {
@@ -93,8 +103,8 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     return parseQuantity(c?.target.cpu);
   }
 
-  it('raises a VPA recommendation before the daily peak of a replayed trace (NASA HTTP 1995 through the forecast engine)', async () => {
-    const ns = await namespace();
+  it('raises a VPA recommendation and the opted-in namespace quota before the daily peak of a replayed trace (NASA HTTP 1995 through the forecast engine)', async () => {
+    const ns = await namespace(OPT_IN);
     await createVpa(vpaObject(ns, 'web', 'foresight', { 'foresight.io/container-shares': 'app=3,sidecar=1' }, ['app', 'sidecar']));
     // requests per minute of a real web server, read at 5-minute spacing, as cores at 0.02 core per request/min
     const trace = await readTrace(tracesDir('canonical', 'nasa-http-1995.csv.gz'), { intervalS: 300 });
@@ -113,7 +123,9 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const mid = (meanHour(start) + peak) / 2;
     let usageAt = -1;
     let targetAt = -1;
+    let quotaAt = -1;
     let first = NaN;
+    let firstQuota = NaN;
     let writes = 0;
     for (let i = start; i < start + 130 && usageAt < 0; i++) {
       engine.update([ns], [cpu.slice(i, i + 1)]);
@@ -127,6 +139,9 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
       const total = targetCpu(v, 'app') + targetCpu(v, 'sidecar');
       if (Number.isNaN(first)) first = total;
       if (targetAt < 0 && total >= mid) targetAt = i - start;
+      const q = parseQuantity((await quotas(ns)).find((x) => x.metadata.name === 'foresight')?.spec.hard['requests.cpu']);
+      if (Number.isNaN(firstQuota)) firstQuota = q;
+      if (quotaAt < 0 && q >= mid) quotaAt = i - start;
       if (usageAt < 0 && meanHour(i) >= mid) usageAt = i - start;
     }
     const v = await getVpa(ns, 'web');
@@ -143,7 +158,14 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(targetAt).toBeGreaterThan(0); // ...rose in the morning...
     expect(targetAt).toBeLessThan(usageAt); // ...before the demand did
     expect(writes).toBeGreaterThan(2);
-    console.log(`recommendation crossed the night-to-peak midpoint ${(usageAt - targetAt) * 5} min before the 35-min mean usage did (${writes} writes)`);
+    // the namespace quota (requests.cpu = the tenant total) moves the same way, with limits above requests
+    expect(firstQuota).toBeLessThan(mid);
+    expect(quotaAt).toBeGreaterThan(0);
+    expect(quotaAt).toBeLessThan(usageAt);
+    const quota = (await quotas(ns)).find((x) => x.metadata.name === 'foresight')!;
+    expect(quota.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('foresight');
+    expect(parseQuantity(quota.spec.hard['limits.cpu'])).toBeGreaterThan(parseQuantity(quota.spec.hard['requests.cpu']));
+    console.log(`recommendation crossed the night-to-peak midpoint ${(usageAt - targetAt) * 5} min, the quota ${(usageAt - quotaAt) * 5} min, before the 35-min mean usage did (${writes} VPA writes)`);
     await a.stop();
   });
 
@@ -357,6 +379,63 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(a.lastReport?.cycle).toBe(2);
     await a.stop();
     expect(hub.subscribers).toBe(0);
+  });
+
+  it('manages only its own quota in opted-in namespaces and never lowers it below status.used or on stale data', async () => {
+    const optedIn = await namespace(OPT_IN);
+    const notOptedIn = await namespace();
+    const squatted = await namespace(OPT_IN);
+    const create = (ns: string, name: string, hard: Record<string, string>): Promise<Quota> =>
+      env.admin.request<Quota>({ verb: 'create', resource: 'resourcequotas', namespace: ns }, `/api/v1/namespaces/${ns}/resourcequotas`, {
+        method: 'POST',
+        body: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name }, spec: { hard } },
+      });
+    const foreign = await create(optedIn, 'team-limits', { 'requests.cpu': '100' });
+    const sameName = await create(squatted, 'foresight', { 'requests.cpu': '50' }); // Foresight's name, not its label
+    const a = actuator({ options: { namespaces: [optedIn, notOptedIn, squatted], reclaimAfterS: 600 } });
+    const cpuAt = (t: number, q: number, usage: number, stale = false): ReturnType<typeof snapshot> =>
+      snapshot(t, t * 300, [optedIn, notOptedIn, squatted].map((tenant) => state({ tenant, resource: 'cpu', usage, quantiles: [[q * 0.8, q, q * 1.1, q * 1.2]], recentPeak: usage, stale })), [], stale);
+    let rep = await a.runOnce(cpuAt(1, 4, 2));
+    expect(rep.errors).toEqual([]);
+    expect(rep.quota).toMatchObject({ namespaces: 2, created: 1, skipped: 1 });
+    const ours = (): Promise<Quota> => quotas(optedIn).then((l) => l.find((q) => q.metadata.name === 'foresight')!);
+    expect(parseQuantity((await ours()).spec.hard['requests.cpu'])).toBe(4);
+    expect(await quotas(notOptedIn)).toEqual([]);
+    expect((await quotas(squatted))[0].metadata.resourceVersion).toBe(sameName.metadata.resourceVersion);
+    // No controller-manager runs: set status.used as the quota controller would (3 cores requested by pods).
+    const q0 = await ours();
+    await env.admin.request({ verb: 'patch', resource: 'resourcequotas/status', namespace: optedIn }, `/api/v1/namespaces/${optedIn}/resourcequotas/foresight/status`, {
+      method: 'PATCH',
+      contentType: 'application/merge-patch+json',
+      body: { status: { hard: q0.spec.hard, used: { 'requests.cpu': '3', 'limits.cpu': '3', 'count/pods': '3' } } },
+    });
+    // Demand falls to 1 core with usage 0.5: stale data first (no shrink), then fresh data past the reclaim time.
+    rep = await a.runOnce(cpuAt(2, 1, 0.5, true));
+    expect(parseQuantity((await ours()).spec.hard['requests.cpu'])).toBe(4);
+    for (let t = 3; t <= 8; t++) await a.runOnce(cpuAt(t, 1, 0.5));
+    const hard = (await ours()).spec.hard;
+    expect(parseQuantity(hard['requests.cpu'])).toBe(3); // lowered from 4, but not below the 3 cores in use
+    expect(parseQuantity(hard['limits.cpu'])).toBeGreaterThanOrEqual(3);
+    expect(a.journal.list({ kind: 'quota' }).some((e) => e.action === 'set-hard' && e.outcome === 'applied')).toBe(true);
+    const foreignAfter = (await quotas(optedIn)).find((q) => q.metadata.name === 'team-limits')!;
+    expect(foreignAfter.metadata.resourceVersion).toBe(foreign.metadata.resourceVersion);
+  });
+
+  it('has only the quota rights it needs: 403 on deleting or replacing quotas, on quota status and on changing namespaces', async () => {
+    const ns = await namespace(OPT_IN);
+    const a = actuator({ options: { namespaces: [ns] } });
+    await a.runOnce(snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]));
+    const me = new KubeApi(env.actuatorConnection, 5000);
+    const code = async (fn: () => Promise<unknown>): Promise<string> => fn().then(() => 'allowed', (err: { code?: string }) => err.code ?? String(err));
+    const qPath = `/api/v1/namespaces/${ns}/resourcequotas/foresight`;
+    const q = await me.request<Quota>({ verb: 'get', resource: 'resourcequotas', namespace: ns }, qPath);
+    expect(q.spec.hard['requests.cpu']).toBe('2');
+    expect(await code(() => me.request({ verb: 'delete', resource: 'resourcequotas', namespace: ns }, qPath, { method: 'DELETE' }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await code(() => me.request({ verb: 'update', resource: 'resourcequotas', namespace: ns }, qPath, { method: 'PUT', body: q }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await code(() => me.request({ verb: 'patch', resource: 'resourcequotas/status', namespace: ns }, `${qPath}/status`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { status: { used: {} } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await code(() => me.request({ verb: 'patch', resource: 'namespaces' }, `/api/v1/namespaces/${ns}`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { labels: { x: 'y' } } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await code(() => me.request({ verb: 'create', resource: 'namespaces' }, '/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${ns}-x` } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await code(() => me.request({ verb: 'patch', resource: 'resourcequotas', namespace: ns }, qPath, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { spec: { hard: { 'requests.cpu': '2' } } } }))).toBe('allowed');
   });
 
   it('lets only the Lease holder write; another replica takes over once it is released', async () => {

@@ -1,0 +1,193 @@
+// Namespace quotas ahead of demand (issue 7): in namespaces that opt in, Foresight manages one ResourceQuota of its
+// own (named and labelled as Foresight's), sized from the forecast of the tenant's total over the horizon. Raised
+// before the peak, lowered only through the reclamation rule, never below status.used, never on stale data.
+import type { ResourceState, Snapshot } from '../model/snapshot.js';
+import { seriesKey } from '../model/series.js';
+import type { ActuatorOptions } from './config.js';
+import type { ActionJournal } from './journal.js';
+import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
+import type { ActuatorLog } from './log.js';
+import type { ActuatorMetrics } from './metrics.js';
+import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
+import type { SafetyGate } from './safety.js';
+import { MANAGED_BY } from './shadow-plan.js';
+import { tenantRecommendation } from './vpa-logic.js';
+
+export type QuotaKey = 'requests.cpu' | 'limits.cpu' | 'requests.memory' | 'limits.memory' | 'requests.ephemeral-storage' | 'count/pods';
+
+interface ResourceQuota {
+  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string> };
+  spec?: { hard?: Record<string, string> };
+  status?: { hard?: Record<string, string>; used?: Record<string, string> };
+}
+
+export interface QuotaCycleResult {
+  namespaces: number;
+  created: number;
+  patched: number;
+  planned: number;
+  unchanged: number;
+  skipped: number;
+  failed: number;
+}
+
+const format = (k: QuotaKey, v: number): string => (k.endsWith('cpu') ? formatCpu(v) : k === 'count/pods' ? String(Math.ceil(v - 1e-9)) : formatMemory(v));
+
+export interface QuotaWant {
+  /** Desired hard limit, base units. */
+  value: number;
+  /** Never below: the tenant's recent peak (scaled like the value). */
+  floor: number;
+  /** Usage scaled like the value (for the reclamation rule). */
+  usage: number;
+  st: ResourceState;
+}
+
+/**
+ * Desired hard limits for one tenant: requests.* = the target quantile of the tenant total over the horizon;
+ * limits.* = the upper-bound quantile times quotaLimitsRatio; count/pods = the upper-bound quantile of the pod count.
+ */
+export function desiredQuota(snapshot: Snapshot, tenant: string, opts: ActuatorOptions): Map<QuotaKey, QuotaWant> {
+  const out = new Map<QuotaKey, QuotaWant>();
+  const add = (resource: string, key: QuotaKey, bound: 'target' | 'upperBound', ratio: number): void => {
+    const st = snapshot.resources.get(seriesKey(tenant, resource));
+    if (!st) return;
+    const rec = tenantRecommendation(st, snapshot.quantiles, opts.targetQuantile);
+    if (!rec) return;
+    const floor = Number.isFinite(st.recentPeak) ? st.recentPeak : 0;
+    out.set(key, { value: Math.max(rec[bound], rec.target) * ratio, floor: floor * ratio, usage: st.usage * ratio, st });
+  };
+  add(opts.cpuResource, 'requests.cpu', 'target', 1);
+  add(opts.cpuResource, 'limits.cpu', 'upperBound', opts.quotaLimitsRatio);
+  add(opts.memoryResource, 'requests.memory', 'target', 1);
+  add(opts.memoryResource, 'limits.memory', 'upperBound', opts.quotaLimitsRatio);
+  add(opts.ephemeralStorageResource, 'requests.ephemeral-storage', 'target', 1);
+  add(opts.podsResource, 'count/pods', 'upperBound', 1);
+  return out;
+}
+
+export class QuotaManager {
+  /** Dry-run stand-in for the server's spec.hard. */
+  private readonly planned = new Map<string, Record<string, string>>();
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly opts: ActuatorOptions,
+    private readonly gate: SafetyGate,
+    private readonly journal: ActionJournal,
+    private readonly metrics: ActuatorMetrics,
+    private readonly log: ActuatorLog,
+  ) {}
+
+  async optedIn(): Promise<string[]> {
+    const l = await this.api.request<{ items: { metadata: { name: string } }[] }>({ verb: 'list', resource: 'namespaces' }, '/api/v1/namespaces', {
+      query: { labelSelector: `${this.opts.quotaOptInLabel}=true` },
+    });
+    const names = l.items.map((n) => n.metadata.name);
+    return this.opts.namespaces.length ? names.filter((n) => this.opts.namespaces.includes(n)) : names;
+  }
+
+  async reconcile(snapshot: Snapshot): Promise<QuotaCycleResult> {
+    const res: QuotaCycleResult = { namespaces: 0, created: 0, patched: 0, planned: 0, unchanged: 0, skipped: 0, failed: 0 };
+    if (!this.opts.quotaEnabled) return res;
+    const namespaces = await this.optedIn();
+    res.namespaces = namespaces.length;
+    for (const ns of namespaces) {
+      try {
+        res[await this.reconcileOne(ns, snapshot)]++;
+      } catch (err) {
+        if (isUnavailable(err)) throw err;
+        res.failed++;
+        this.metrics.action('quota', 'failed');
+        this.journal.record({ cycle: snapshot.cycle, kind: 'quota', action: 'set-hard', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, outcome: 'failed', reason: (err as Error).message });
+        this.log.error({ err, tenant: ns }, 'cannot manage the namespace quota');
+      }
+    }
+    return res;
+  }
+
+  private path(ns: string, name?: string): string {
+    return `/api/v1/namespaces/${ns}/resourcequotas${name ? `/${name}` : ''}`;
+  }
+
+  private async get(ns: string): Promise<ResourceQuota | undefined> {
+    try {
+      return await this.api.request<ResourceQuota>({ verb: 'get', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns, this.opts.quotaName));
+    } catch (err) {
+      if (httpStatus(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private async reconcileOne(ns: string, snapshot: Snapshot): Promise<'created' | 'patched' | 'planned' | 'unchanged' | 'skipped'> {
+    for (let attempt = 0; ; attempt++) {
+      const quota = await this.get(ns);
+      if (quota && quota.metadata.labels?.[MANAGED_BY] !== 'foresight') {
+        this.log.warn({ tenant: ns, quota: this.opts.quotaName }, 'a ResourceQuota of that name exists and is not Foresight\'s: left alone');
+        return 'skipped';
+      }
+      const want = desiredQuota(snapshot, ns, this.opts);
+      if (want.size === 0) return 'skipped';
+      const currentHard = this.opts.dryRun ? (this.planned.get(ns) ?? quota?.spec?.hard ?? {}) : (quota?.spec?.hard ?? {});
+      const used = quota?.status?.used ?? {};
+      const next: Record<string, string> = { ...currentHard };
+      const reasons: string[] = [];
+      const changed: [string, boolean][] = [];
+      for (const [k, d] of want) {
+        const cur = currentHard[k] !== undefined ? parseQuantity(currentHard[k]) : undefined;
+        const u = used[k] !== undefined ? parseQuantity(used[k]) : 0;
+        const shaped = this.gate.shape(`quota/${ns}/${k}`, d.value, cur, {
+          nowS: snapshot.createdS,
+          floor: Math.max(d.floor, u),
+          usage: d.usage,
+          anomalous: d.st.anomaly?.anomalous === true,
+          stale: d.st.stale || snapshot.stale,
+        });
+        // whatever the gate says, never below what the namespace already uses
+        const value = Math.max(shaped.value, u);
+        if (shaped.reason) reasons.push(`${k}: ${shaped.reason}`);
+        const text = format(k, value);
+        if (cur === undefined || Math.abs(parseQuantity(text) - cur) > this.opts.tolerance * Math.max(cur, 1e-12)) {
+          next[k] = text;
+          changed.push([k, cur !== undefined && value < cur]);
+        }
+      }
+      if (changed.length === 0) return 'unchanged';
+      const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: quota ? 'set-hard' : 'create', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: quota?.spec?.hard ?? null, after: next };
+      const commit = (): void => {
+        for (const [k, shrank] of changed) this.gate.committed(`quota/${ns}/${k}`, snapshot.createdS, shrank);
+      };
+      if (this.opts.dryRun) {
+        this.planned.set(ns, next);
+        commit();
+        this.journal.record({ ...entry, outcome: 'planned' });
+        this.metrics.action('quota', 'planned');
+        return 'planned';
+      }
+      try {
+        if (!quota) {
+          await this.api.request({ verb: 'create', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns), {
+            method: 'POST',
+            body: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: this.opts.quotaName, labels: { [MANAGED_BY]: 'foresight' } }, spec: { hard: next } },
+            query: { fieldManager: 'foresight' },
+          });
+        } else {
+          await this.api.request({ verb: 'patch', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns, this.opts.quotaName), {
+            method: 'PATCH',
+            contentType: 'application/merge-patch+json',
+            body: { metadata: { resourceVersion: quota.metadata.resourceVersion }, spec: { hard: next } },
+            query: { fieldManager: 'foresight' },
+          });
+        }
+      } catch (err) {
+        if (httpStatus(err) !== 409 || attempt >= this.opts.conflictRetries) throw err;
+        continue; // changed (or created) by someone else meanwhile: re-read and decide again
+      }
+      commit();
+      this.journal.record({ ...entry, outcome: 'applied' });
+      this.metrics.action('quota', 'applied');
+      this.log.info({ tenant: ns, hard: next, reasons }, quota ? 'namespace quota updated' : 'namespace quota created');
+      return quota ? 'patched' : 'created';
+    }
+  }
+}

@@ -1,2 +1,82 @@
-// placeholder export surface, replaced by its owner
-export function anomaly_apiVersion(): i32 { return 0; }
+// Export surface of the anomaly core: per-series streaming detector and per-tenant behaviour distance.
+// Numbers in, numbers out; per-series state lives in host buffers (one stride of doubles per series), copied in and
+// out per call, so a re-instantiated core loses nothing.
+import { Status } from "../status";
+import { mvInit, mvRun, mvStateLen, mvWarmup, MV_MAX_DIM } from "./mahalanobis";
+import { uvInit, uvRun, uvStateLen, uvWarmup } from "./univariate";
+
+/** API version of the anomaly area (bumped on any breaking change of these exports). */
+export function anomaly_apiVersion(): i32 {
+  return 1;
+}
+
+// ---- per series ------------------------------------------------------------------------------------------------
+
+/**
+ * Doubles of state for one series whose daily season lasts `period` samples (e.g. 288 at 5-minute spacing).
+ * Periods outside [4, 2016] give a non-seasonal detector.
+ */
+export function anomaly_uv_state_len(period: i32): i32 {
+  return uvStateLen(period);
+}
+
+/** Initialises the state of one series at `state` (uvStateLen(period) doubles). */
+export function anomaly_uv_init(state: usize, period: i32): i32 {
+  if (state == 0) return Status.BadParam;
+  uvInit(state, period);
+  return Status.Ok;
+}
+
+/** Points a series needs before its scores mean anything (TooFewPoints until then). */
+export function anomaly_uv_warmup(): i32 {
+  return uvWarmup();
+}
+
+/**
+ * Feeds `nSteps` new values to each of `nSeries` series, in time order (no look-ahead).
+ * states: nSeries blocks of `stride` doubles (each initialised by anomaly_uv_init, stride >= its state length).
+ * values, outScore, outEvent, outLik, outKind: nSeries x nSteps doubles, series-major.
+ * outScore: anomaly score in [0, 1) (0.5 at the series' own 99th percentile); outEvent: the score at the first
+ * point of an episode and 0 for the 400 points after it unless higher (the score NAB is run on); outLik: calibrated
+ * likelihood in [0, 1]; outKind: 0 none, 1 spike, 2 level shift. A non-finite value is skipped (outputs 0).
+ * outStatus: nSeries i32 (Ok, TooFewPoints while warming up, NonFinite if a value was skipped, BadParam for a state
+ * that was never initialised). Returns the worst status.
+ */
+export function anomaly_uv_step(
+  nSeries: i32, nSteps: i32, stride: i32, states: usize, values: usize,
+  outScore: usize, outEvent: usize, outLik: usize, outKind: usize, outStatus: usize,
+): i32 {
+  return uvRun(nSeries, nSteps, stride, states, values, outScore, outEvent, outLik, outKind, outStatus);
+}
+
+// ---- per tenant, multivariate ---------------------------------------------------------------------------------
+
+/** Doubles of state for one tenant with `d` behaviour signals (1 <= d <= 64); 0 when d is out of range. */
+export function anomaly_mv_state_len(d: i32): i32 {
+  return mvStateLen(d);
+}
+
+/** Initialises one tenant's behaviour profile. */
+export function anomaly_mv_init(state: usize, d: i32): i32 {
+  if (state == 0 || d < 1 || d > MV_MAX_DIM) return Status.BadParam;
+  mvInit(state, d);
+  return Status.Ok;
+}
+
+/** Vectors a profile of dimension d needs before it scores (TooFewPoints until then). */
+export function anomaly_mv_warmup(d: i32): i32 {
+  return mvWarmup(d);
+}
+
+/**
+ * Scores `nSteps` behaviour vectors of `d` signals for each of `nTenants` tenants against their own profiles, then
+ * updates the profiles. vectors: nTenants x nSteps x d doubles. outScore (in [0, 1)), outLik (calibrated likelihood
+ * in [0, 1]) and outZ (Wilson-Hilferty z of the squared distance): nTenants x nSteps doubles. outStatus: nTenants
+ * i32. A vector with a non-finite entry is skipped (NonFinite). Returns the worst status.
+ */
+export function anomaly_mv_step(
+  nTenants: i32, nSteps: i32, d: i32, stride: i32, states: usize, vectors: usize,
+  outScore: usize, outLik: usize, outZ: usize, outStatus: usize,
+): i32 {
+  return mvRun(nTenants, nSteps, d, stride, states, vectors, outScore, outLik, outZ, outStatus);
+}

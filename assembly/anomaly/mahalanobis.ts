@@ -1,0 +1,210 @@
+// Streaming per-tenant behaviour score: robust Mahalanobis distance of the behaviour vector from the tenant's own
+// exponentially weighted profile, with the covariance shrunk towards its diagonal.
+//
+// Per vector x (d signals: resource ratios, API call mix, data-access rates...):
+// 1. y = x - mean. Distance D^2 = y' A^-1 y with A = (1 - rho) S + rho diag(S) (+ a tiny ridge), by Cholesky.
+//    Shrinkage towards the diagonal ("target D" of Schaefer & Strimmer 2005, Stat. Appl. Genet. Mol. Biol. 4(1)
+//    art. 32) keeps A well conditioned while the profile is young and keeps the signals' own units; the intensity
+//    follows Ledoit & Wolf (2004, J. Multivariate Anal. 88(2), section 3.3): rho = min(beta2, delta2) / delta2 with
+//    delta2 = sum_{i != j} S_ij^2 (distance of S from the target) and beta2 = (E[sum_{i != j} y_i^2 y_j^2] -
+//    delta2) / n_eff (the estimation noise of the off-diagonal terms), n_eff = min(count, 1 / (1 - lambda)).
+// 2. Under a Gaussian profile D^2 ~ chi2(d); the Wilson & Hilferty (1931, PNAS 17(12)) cube-root transform
+//    z = ((D^2 / d)^(1/3) - (1 - 2/(9d))) / sqrt(2/(9d)) is approximately N(0, 1), so the likelihood
+//    L = 1 - Q(z) and thresholds on it mean the same for any d and any tenant.
+//    Example: d = 4, D^2 = 13.28 (the chi2(4) 99% point) gives z = 2.33, L = 0.990.
+// 3. Score: raw = max(z, 0) / 2.326 (1 at the one-sided 99% point), score = raw / (1 + raw).
+// 4. Profile update, robust: the vector enters the mean and covariance with Huber weight w = min(1, c / D),
+//    c^2 = d + 3 sqrt(2 d) (about the chi2 99.9% point), so a burst cannot drag the profile along (Huber 1964,
+//    Ann. Math. Statist. 35(1); Maronna 1976, Ann. Statist. 4(1), for the M-estimator of scatter).
+//    EW weights a = max(1 / (count + 1), 1 - lambda), lambda = 1 - 1/288 (one day of 5-minute cycles);
+//    S <- (1 - a w)(S + a w y y').
+import { Status } from "../status";
+import { gaussTail, scratchF64 } from "./robust";
+
+export const MV_HEADER: i32 = 4;
+export const MV_MAX_DIM: i32 = 64;
+const LAMBDA: f64 = 1.0 - 1.0 / 288.0;
+const H_DIM = 0, H_COUNT = 1, H_MAGIC = 2, H_M4OFF = 3;
+const MAGIC: f64 = 20261129.0;
+
+@inline function slot(s: usize, i: i32): usize {
+  return s + (<usize>i << 3);
+}
+@inline function get(s: usize, i: i32): f64 {
+  return load<f64>(slot(s, i));
+}
+@inline function put(s: usize, i: i32, v: f64): void {
+  store<f64>(slot(s, i), v);
+}
+
+/** Doubles of state for one tenant with d signals (0 when d is out of range). */
+export function mvStateLen(d: i32): i32 {
+  if (d < 1 || d > MV_MAX_DIM) return 0;
+  return MV_HEADER + d + d * d;
+}
+
+export function mvInit(s: usize, d: i32): void {
+  memory.fill(s, 0, <usize>mvStateLen(d) << 3);
+  put(s, H_DIM, <f64>d);
+  put(s, H_MAGIC, MAGIC);
+}
+
+/** Vectors a tenant needs before it is scored (TooFewPoints until then). */
+export function mvWarmup(d: i32): i32 {
+  return 2 * d + 10;
+}
+
+function mvValid(s: usize, d: i32, stride: i32): bool {
+  return get(s, H_MAGIC) == MAGIC && <i32>get(s, H_DIM) == d && mvStateLen(d) <= stride;
+}
+
+/** Cholesky factor of the d x d matrix at a, in place (lower triangle). False when not positive definite. */
+function cholesky(a: usize, d: i32): bool {
+  for (let j = 0; j < d; j++) {
+    let sum = load<f64>(a + (<usize>(j * d + j) << 3));
+    for (let k = 0; k < j; k++) {
+      const l = load<f64>(a + (<usize>(j * d + k) << 3));
+      sum -= l * l;
+    }
+    if (!(sum > 0.0)) return false;
+    const djj = Math.sqrt(sum);
+    store<f64>(a + (<usize>(j * d + j) << 3), djj);
+    for (let i = j + 1; i < d; i++) {
+      let v = load<f64>(a + (<usize>(i * d + j) << 3));
+      for (let k = 0; k < j; k++) {
+        v -= load<f64>(a + (<usize>(i * d + k) << 3)) * load<f64>(a + (<usize>(j * d + k) << 3));
+      }
+      store<f64>(a + (<usize>(i * d + j) << 3), v / djj);
+    }
+  }
+  return true;
+}
+
+/**
+ * Scores one vector (d finite doubles at x) against the tenant profile and updates it.
+ * Writes score, likelihood and z at out + 0..2 (doubles); returns false while the profile is too young.
+ */
+export function mvStep(s: usize, d: i32, x: usize, out: usize): bool {
+  const count = <i32>get(s, H_COUNT);
+  const mo = MV_HEADER;
+  const co = MV_HEADER + d;
+  const scr = scratchF64(d * d + 2 * d);
+  const y = scr + (<usize>(d * d) << 3);
+  const u = y + (<usize>d << 3);
+  let yy = 0.0, y4 = 0.0;
+  for (let i = 0; i < d; i++) {
+    const v = load<f64>(x + (<usize>i << 3)) - get(s, mo + i);
+    store<f64>(y + (<usize>i << 3), v);
+    yy += v * v;
+    y4 += v * v * v * v;
+  }
+  let score = 0.0, lik = 0.0, z = 0.0, dist = 0.0;
+  const ready = count >= mvWarmup(d);
+  if (ready) {
+    // Shrinkage intensity (Ledoit-Wolf form, diagonal target).
+    let delta2 = 0.0, diagMean = 0.0;
+    for (let i = 0; i < d; i++) {
+      diagMean += Math.abs(get(s, co + i * d + i));
+      for (let j = 0; j < d; j++) if (i != j) delta2 += get(s, co + i * d + j) * get(s, co + i * d + j);
+    }
+    diagMean /= <f64>d;
+    const nEff = Math.min(<f64>count, 1.0 / (1.0 - LAMBDA));
+    let beta2 = (get(s, H_M4OFF) - delta2) / nEff;
+    if (beta2 < 0.0) beta2 = 0.0;
+    const rho = delta2 > 0.0 ? Math.min(beta2, delta2) / delta2 : 1.0;
+    let ridge = 1e-9 * diagMean + 1e-12;
+    let ok = false;
+    for (let attempt = 0; attempt < 6 && !ok; attempt++) {
+      for (let i = 0; i < d; i++) {
+        for (let j = 0; j < d; j++) {
+          const sij = get(s, co + i * d + j);
+          store<f64>(scr + (<usize>(i * d + j) << 3), i == j ? sij + ridge : (1.0 - rho) * sij);
+        }
+      }
+      ok = cholesky(scr, d);
+      ridge *= 1000.0;
+    }
+    if (ok) {
+      // Forward substitution L u = y; D^2 = |u|^2.
+      for (let i = 0; i < d; i++) {
+        let v = load<f64>(y + (<usize>i << 3));
+        for (let k = 0; k < i; k++) v -= load<f64>(scr + (<usize>(i * d + k) << 3)) * load<f64>(u + (<usize>k << 3));
+        v /= load<f64>(scr + (<usize>(i * d + i) << 3));
+        store<f64>(u + (<usize>i << 3), v);
+        dist += v * v;
+      }
+      if (!isFinite(dist)) dist = 1e300;
+      const dd = <f64>d;
+      const c9 = 2.0 / (9.0 * dd);
+      z = (Math.cbrt(dist / dd) - (1.0 - c9)) / Math.sqrt(c9);
+      lik = 1.0 - gaussTail(z);
+      const raw = (z > 0.0 ? z : 0.0) / 2.326;
+      score = raw / (1.0 + raw);
+    }
+  }
+  // Robust EW update of the profile.
+  let w = 1.0;
+  if (ready && dist > 0.0) {
+    const c2 = <f64>d + 3.0 * Math.sqrt(2.0 * <f64>d);
+    const dm = Math.sqrt(dist);
+    if (dm > Math.sqrt(c2)) w = Math.sqrt(c2) / dm;
+  }
+  let a = 1.0 / <f64>(count + 1);
+  if (a < 1.0 - LAMBDA) a = 1.0 - LAMBDA;
+  const aw = a * w;
+  for (let i = 0; i < d; i++) put(s, mo + i, get(s, mo + i) + aw * load<f64>(y + (<usize>i << 3)));
+  for (let i = 0; i < d; i++) {
+    const yi = load<f64>(y + (<usize>i << 3));
+    for (let j = 0; j < d; j++) {
+      const k = co + i * d + j;
+      put(s, k, (1.0 - aw) * (get(s, k) + aw * yi * load<f64>(y + (<usize>j << 3))));
+    }
+  }
+  const m4 = (1.0 - aw) * get(s, H_M4OFF) + aw * (yy * yy - y4);
+  put(s, H_M4OFF, isFinite(m4) ? m4 : get(s, H_M4OFF));
+  put(s, H_COUNT, <f64>(count + 1));
+  store<f64>(out, score);
+  store<f64>(out + 8, isFinite(lik) ? lik : 0.0);
+  store<f64>(out + 16, isFinite(z) ? z : 0.0);
+  return ready;
+}
+
+/** Batch driver: see anomaly_mv_step in api.ts. */
+export function mvRun(
+  nTenants: i32, nSteps: i32, d: i32, stride: i32, states: usize, vectors: usize,
+  outScore: usize, outLik: usize, outZ: usize, outStatus: usize,
+): i32 {
+  if (nTenants < 0 || nSteps < 0 || mvStateLen(d) == 0 || stride < mvStateLen(d)) return Status.BadParam;
+  let worst: i32 = Status.Ok;
+  const o = heap.alloc(24);
+  for (let k = 0; k < nTenants; k++) {
+    const s = states + (<usize>k * <usize>stride << 3);
+    let st: i32 = mvValid(s, d, stride) ? Status.Ok : Status.BadParam;
+    let ready = false;
+    for (let j = 0; j < nSteps; j++) {
+      const idx = <usize>k * <usize>nSteps + <usize>j;
+      const x = vectors + ((idx * <usize>d) << 3);
+      let finite = true;
+      for (let i = 0; i < d; i++) if (!isFinite(load<f64>(x + (<usize>i << 3)))) finite = false;
+      let score = 0.0, lik = 0.0, z = 0.0;
+      if (st != Status.BadParam) {
+        if (finite) {
+          ready = mvStep(s, d, x, o);
+          score = load<f64>(o);
+          lik = load<f64>(o + 8);
+          z = load<f64>(o + 16);
+        } else {
+          st = Status.NonFinite;
+        }
+      }
+      store<f64>(outScore + (idx << 3), score);
+      store<f64>(outLik + (idx << 3), lik);
+      store<f64>(outZ + (idx << 3), z);
+    }
+    if (st == Status.Ok && (!ready || nSteps == 0) && <i32>get(s, H_COUNT) <= mvWarmup(d)) st = Status.TooFewPoints;
+    store<i32>(outStatus + (<usize>k << 2), st);
+    if (st != Status.Ok && (worst == Status.Ok || st == Status.BadParam)) worst = st;
+  }
+  heap.free(o);
+  return worst;
+}

@@ -1,0 +1,344 @@
+// Streaming per-series anomaly detector: robust residual scores of two light forecasters, CUSUM change points,
+// range novelty, per-series calibration, a Numenta-style likelihood and a refractory event score.
+//
+// Per point x (no look-ahead: every statistic uses only earlier points):
+// 1. Forecasts: an EWMA level l (Brown's simple exponential smoothing, alpha = 0.3) and an additive seasonal model
+//    (Holt-Winters without trend: Winters 1960, Management Science 6(3); level alpha, season gamma = 0.2) with the
+//    host-given period P (one day in samples; none when P < 4 or P > 2016).
+// 2. Residuals e = x - forecast, and their mean over the last 3 points (for shifts too small for one point).
+// 3. Robust z of each against the last 288 residuals of the same kind (median/MAD, see robust.ts). Spike evidence
+//    is the smaller |z| of the two models (only what neither model explains), shift evidence the same on the means;
+//    q = max of the two.
+// 4. CUSUM (Page 1954, Biometrika 41(1/2)) on the shift z clipped to +-4: S+ = max(0, S+ + z - k),
+//    S- = max(0, S- - z - k), k = 0.5; above h = 8 the series is in a level shift (kind label).
+// 5. Calibration: c = q / (99th percentile of the series' own last 2000 q), so c = 1 means "as unusual as its 1% most
+//    unusual points", whatever the noise of the series.
+// 6. Range novelty (the "spatial anomaly" of NAB's numenta detector, nab/detectors/numenta/numenta_detector.py: a value
+//    outside the range seen so far, with 5% tolerance): r = exceedance of x, and of the mean of the last 6 points,
+//    beyond their running min/max, as a fraction of the range; a novelty above 5% counts 2 (1 + r).
+// 7. raw = max(c, novelty); score = raw / (1 + raw) in [0, 1) (0.5 at the series' 99th percentile).
+// 8. Event score (what NAB scores): the score, but within 400 points of the last emitted event only a strictly
+//    higher score is emitted again (one report per episode, as NAB counts only the first detection in a window).
+// 9. Likelihood L = 1 - p, p the tail probability of q under the series' own last 2000 q: above their 99th
+//    percentile u, peaks over threshold with exponential excesses, p = 0.01 exp(-(q - u) / tau), tau the mean excess
+//    over u (Pickands 1975, Ann. Statist. 3(1); Balkema & de Haan 1974: excesses over a high threshold are
+//    generalised Pareto, exponential in the light-tailed case); below u, p falls linearly from 1 at q = 0 to 0.01.
+//    So L >= 0.999 happens at about 0.1% of the points of any stationary series: thresholds on L mean the same for
+//    every series (the aim of Numenta's anomaly likelihood, Ahmad et al. 2017, Neurocomputing 262, whose Gaussian
+//    tail over the raw scores we measured as badly calibrated for |z|-type scores: L = 0.9999999 on pure noise).
+//    Example: u = 2.6, tau = 0.35, q = 4: p = 0.01 exp(-4) = 1.8e-4, L = 0.99982.
+import { Status } from "../status";
+import { robustZ, scratchF64, selectK } from "./robust";
+
+export const UV_HEADER: i32 = 20;
+const W: i32 = 288;
+const M: i32 = 3;
+const MEAN_K: i32 = 6;
+const CAL_N: i32 = 2000;
+const CAL_P: f64 = 0.99;
+const CAL_EVERY: i32 = 16;
+const ALPHA: f64 = 0.3;
+const GAMMA: f64 = 0.2;
+const MIN_PERIOD: i32 = 4;
+const MAX_PERIOD: i32 = 2016;
+const WARM_Z: i32 = 20;
+const WARM_CAL: i32 = 50;
+const WARM_RANGE: i32 = 100;
+const RANGE_TOL: f64 = 0.05;
+const RANGE_WEIGHT: f64 = 2.0;
+const REFRACTORY: f64 = 400.0;
+const CUSUM_K: f64 = 0.5;
+const CUSUM_H: f64 = 8.0;
+const CUSUM_CLIP: f64 = 4.0;
+
+// Header slots (doubles).
+const H_PERIOD = 0, H_COUNT = 1, H_LEVEL = 2, H_LEVELS = 3, H_CUSP = 4, H_CUSN = 5, H_CALREF = 6;
+const H_XMIN = 7, H_XMAX = 8, H_MMIN = 9, H_MMAX = 10, H_RUNMAX = 11, H_LAST = 12, H_TAU = 13;
+const H_MAGIC = 15;
+const MAGIC: f64 = 20261128.0;
+
+export const KIND_NONE: f64 = 0.0;
+export const KIND_SPIKE: f64 = 1.0;
+export const KIND_LEVEL_SHIFT: f64 = 2.0;
+export const KIND_BEHAVIOUR: f64 = 3.0;
+
+@inline function slot(s: usize, i: i32): usize {
+  return s + (<usize>i << 3);
+}
+@inline function get(s: usize, i: i32): f64 {
+  return load<f64>(slot(s, i));
+}
+@inline function put(s: usize, i: i32, v: f64): void {
+  store<f64>(slot(s, i), v);
+}
+
+function effectivePeriod(period: i32): i32 {
+  return period >= MIN_PERIOD && period <= MAX_PERIOD ? period : 1;
+}
+
+/** Doubles of state for one series with the given period (samples per day). */
+export function uvStateLen(period: i32): i32 {
+  return UV_HEADER + effectivePeriod(period) + 4 * W + 2 * M + MEAN_K + CAL_N;
+}
+
+/** Resets a series' state. */
+export function uvInit(s: usize, period: i32): void {
+  memory.fill(s, 0, <usize>uvStateLen(period) << 3);
+  put(s, H_PERIOD, <f64>effectivePeriod(period));
+  put(s, H_CALREF, 1.0);
+  put(s, H_XMIN, Infinity);
+  put(s, H_XMAX, -Infinity);
+  put(s, H_MMIN, Infinity);
+  put(s, H_MMAX, -Infinity);
+  put(s, H_RUNMAX, -Infinity);
+  put(s, H_LAST, -1e9);
+  put(s, H_MAGIC, MAGIC);
+}
+
+/** True when the state was initialised by uvInit (guards against a zeroed or foreign buffer). */
+export function uvValid(s: usize, stride: i32): bool {
+  if (get(s, H_MAGIC) != MAGIC) return false;
+  const p = <i32>get(s, H_PERIOD);
+  return p >= 1 && uvStateLen(p) <= stride;
+}
+
+/** Series with fewer points than this give score 0 (TooFewPoints). */
+export function uvWarmup(): i32 {
+  return WARM_CAL;
+}
+
+// Offsets of the arrays after the header.
+@inline function oSeason(): i32 { return UV_HEADER; }
+@inline function oRing(p: i32, k: i32): i32 { return UV_HEADER + p + k * W; }
+@inline function oLast(p: i32, k: i32): i32 { return UV_HEADER + p + 4 * W + k * M; }
+@inline function oLastX(p: i32): i32 { return UV_HEADER + p + 4 * W + 2 * M; }
+@inline function oCal(p: i32): i32 { return UV_HEADER + p + 4 * W + 2 * M + MEAN_K; }
+
+/** Exceedance of v beyond [lo, hi] as a fraction of hi - lo (0 inside or while the range is empty). */
+@inline function exceedance(v: f64, lo: f64, hi: f64): f64 {
+  if (!(hi > lo)) return 0.0;
+  const r = hi - lo;
+  const up = (v - hi) / r;
+  const dn = (lo - v) / r;
+  return up > dn ? (up > 0.0 ? up : 0.0) : (dn > 0.0 ? dn : 0.0);
+}
+
+/** Smaller-magnitude of two z-scores, keeping its sign. */
+@inline function minAbs(a: f64, b: f64): f64 {
+  return Math.abs(a) <= Math.abs(b) ? a : b;
+}
+
+/**
+ * Feeds one finite value to a series. Writes score, event score, likelihood and kind at out + 0..3 (doubles).
+ */
+export function uvStep(s: usize, x: f64, out: usize): void {
+  const p = <i32>get(s, H_PERIOD);
+  const useS = p >= MIN_PERIOD;
+  const c = <i32>get(s, H_COUNT);
+  // Rolling mean of the last MEAN_K values (including x), for the range novelty of the level.
+  const lx = oLastX(p);
+  put(s, lx + c % MEAN_K, x);
+  const nk = c + 1 < MEAN_K ? c + 1 : MEAN_K;
+  let meanK = 0.0;
+  for (let i = 0; i < nk; i++) meanK += get(s, lx + i);
+  meanK /= <f64>nk;
+
+  let q = 0.0;
+  let z1 = 0.0;
+  let zm = 0.0;
+  if (c == 0) {
+    put(s, H_LEVEL, x);
+    put(s, H_LEVELS, x);
+  } else {
+    const level = get(s, H_LEVEL);
+    const levelS = get(s, H_LEVELS);
+    const si = c % p;
+    const e0 = x - level;
+    const e1 = useS ? x - (levelS + get(s, oSeason() + si)) : e0;
+    const seasonalReady = useS && c >= 2 * p;
+    const rc = c - 1; // residuals stored so far
+    const m = rc < W ? rc : W;
+    // Mean residual over the last M points, per model.
+    put(s, oLast(p, 0) + rc % M, e0);
+    put(s, oLast(p, 1) + rc % M, e1);
+    const nm = rc + 1 < M ? rc + 1 : M;
+    let em0 = 0.0, em1 = 0.0;
+    for (let i = 0; i < nm; i++) {
+      em0 += get(s, oLast(p, 0) + i);
+      em1 += get(s, oLast(p, 1) + i);
+    }
+    em0 /= <f64>nm;
+    em1 /= <f64>nm;
+    if (m >= WARM_Z) {
+      const floor = 1e-9 * Math.abs(level) + 1e-12;
+      z1 = robustZ(slot(s, oRing(p, 0)), m, e0, floor);
+      zm = robustZ(slot(s, oRing(p, 2)), m, em0, floor);
+      if (seasonalReady) {
+        z1 = minAbs(z1, robustZ(slot(s, oRing(p, 1)), m, e1, floor));
+        zm = minAbs(zm, robustZ(slot(s, oRing(p, 3)), m, em1, floor));
+      }
+      q = Math.max(Math.abs(z1), Math.abs(zm));
+      // Values near the f64 limit can overflow a residual: such a point carries no usable evidence.
+      if (!isFinite(q)) {
+        q = 0.0;
+        z1 = 0.0;
+        zm = 0.0;
+      }
+    }
+    const ri = rc % W;
+    put(s, oRing(p, 0) + ri, e0);
+    put(s, oRing(p, 1) + ri, e1);
+    put(s, oRing(p, 2) + ri, em0);
+    put(s, oRing(p, 3) + ri, em1);
+    // Model updates (after scoring: no look-ahead).
+    put(s, H_LEVEL, level + ALPHA * e0);
+    if (useS) {
+      const so = oSeason() + si;
+      if (c < p) {
+        put(s, so, x - levelS);
+      } else {
+        const nl = levelS + ALPHA * (x - get(s, so) - levelS);
+        put(s, H_LEVELS, nl);
+        put(s, so, get(s, so) + GAMMA * (x - nl - get(s, so)));
+      }
+    }
+  }
+
+  // CUSUM on the clipped shift evidence.
+  const zc = zm > CUSUM_CLIP ? CUSUM_CLIP : zm < -CUSUM_CLIP ? -CUSUM_CLIP : zm;
+  let cp = get(s, H_CUSP) + zc - CUSUM_K;
+  let cn = get(s, H_CUSN) - zc - CUSUM_K;
+  cp = cp > 0.0 ? cp : 0.0;
+  cn = cn > 0.0 ? cn : 0.0;
+  const shifted = cp > CUSUM_H || cn > CUSUM_H;
+  if (shifted) {
+    // Restart after an alarm so that the next shift is measured from the new level.
+    cp = 0.0;
+    cn = 0.0;
+  }
+  put(s, H_CUSP, cp);
+  put(s, H_CUSN, cn);
+
+  // Calibration against the series' own recent q: their 99th percentile u and mean excess tau over it.
+  const co = oCal(p);
+  const mc = c < CAL_N ? c : CAL_N;
+  let cal = 0.0;
+  let lik = 0.0;
+  if (mc >= WARM_CAL) {
+    if (c % CAL_EVERY == 0) {
+      const tmp = scratchF64(mc);
+      memory.copy(tmp, slot(s, co), <usize>mc << 3);
+      let kq = <i32>Math.floor(CAL_P * <f64>mc);
+      if (kq > mc - 1) kq = mc - 1;
+      let ref = selectK(tmp, mc, kq);
+      if (!(ref > 1e-6)) ref = 1e-6;
+      // After selection every element above kq is >= the percentile: their mean excess is tau.
+      let ex = 0.0;
+      for (let i = kq + 1; i < mc; i++) ex += load<f64>(tmp + (<usize>i << 3)) - ref;
+      let tau = kq + 1 < mc ? ex / <f64>(mc - kq - 1) : 0.0;
+      if (tau < 0.05 * ref) tau = 0.05 * ref;
+      put(s, H_CALREF, ref);
+      put(s, H_TAU, tau);
+    }
+    const ref = get(s, H_CALREF);
+    cal = q / ref;
+    const pTail = q > ref ? (1.0 - CAL_P) * Math.exp(-(q - ref) / get(s, H_TAU)) : 1.0 - CAL_P * cal;
+    lik = 1.0 - pTail;
+    if (!isFinite(lik)) lik = 0.0;
+  }
+  put(s, co + c % CAL_N, q);
+
+  // Range novelty of the value and of its recent mean.
+  let nov = 0.0;
+  let levelNovel = false;
+  if (c >= WARM_RANGE) {
+    const rx = exceedance(x, get(s, H_XMIN), get(s, H_XMAX));
+    const rm = exceedance(meanK, get(s, H_MMIN), get(s, H_MMAX));
+    if (rx > RANGE_TOL) nov = RANGE_WEIGHT * (1.0 + rx);
+    if (rm > RANGE_TOL && RANGE_WEIGHT * (1.0 + rm) > nov) {
+      nov = RANGE_WEIGHT * (1.0 + rm);
+      levelNovel = true;
+    }
+  }
+  if (x < get(s, H_XMIN)) put(s, H_XMIN, x);
+  if (x > get(s, H_XMAX)) put(s, H_XMAX, x);
+  if (meanK < get(s, H_MMIN)) put(s, H_MMIN, meanK);
+  if (meanK > get(s, H_MMAX)) put(s, H_MMAX, meanK);
+
+  const raw = cal > nov ? cal : nov;
+  const score = raw / (1.0 + raw);
+
+  // Refractory event score.
+  const t = <f64>c;
+  if (t - get(s, H_LAST) > REFRACTORY) put(s, H_RUNMAX, -Infinity);
+  let event = 0.0;
+  if (score > get(s, H_RUNMAX)) {
+    event = score;
+    put(s, H_RUNMAX, score);
+    put(s, H_LAST, t);
+  }
+
+  let kind = KIND_NONE;
+  if (raw >= 1.0) {
+    kind = shifted || levelNovel || Math.abs(zm) > Math.abs(z1) ? KIND_LEVEL_SHIFT : KIND_SPIKE;
+  } else if (shifted) {
+    kind = KIND_LEVEL_SHIFT;
+  }
+  put(s, H_COUNT, <f64>(c + 1));
+  store<f64>(out, score);
+  store<f64>(out + 8, event);
+  store<f64>(out + 16, lik);
+  store<f64>(out + 24, kind);
+}
+
+/** Count of finite points the series has seen. */
+export function uvCount(s: usize): i32 {
+  return <i32>get(s, H_COUNT);
+}
+
+/** Batch driver: see anomaly_uv_step in api.ts. */
+export function uvRun(
+  nSeries: i32, nSteps: i32, stride: i32, states: usize, values: usize,
+  outScore: usize, outEvent: usize, outLik: usize, outKind: usize, outStatus: usize,
+): i32 {
+  if (nSeries < 0 || nSteps < 0 || stride < UV_HEADER) return Status.BadParam;
+  let worst: i32 = Status.Ok;
+  const o = scratchOut();
+  for (let k = 0; k < nSeries; k++) {
+    const s = states + (<usize>k * <usize>stride << 3);
+    let st: i32 = Status.Ok;
+    if (!uvValid(s, stride)) {
+      st = Status.BadParam;
+    }
+    for (let j = 0; j < nSteps; j++) {
+      const idx = (<usize>k * <usize>nSteps + <usize>j) << 3;
+      const x = load<f64>(values + idx);
+      let score = 0.0, event = 0.0, lik = 0.0, kind = KIND_NONE;
+      if (st != Status.BadParam) {
+        if (isFinite(x)) {
+          uvStep(s, x, o);
+          score = load<f64>(o);
+          event = load<f64>(o + 8);
+          lik = load<f64>(o + 16);
+          kind = load<f64>(o + 24);
+        } else {
+          st = Status.NonFinite;
+        }
+      }
+      store<f64>(outScore + idx, score);
+      store<f64>(outEvent + idx, event);
+      store<f64>(outLik + idx, lik);
+      store<f64>(outKind + idx, kind);
+    }
+    if (st == Status.Ok && uvCount(s) < WARM_CAL) st = Status.TooFewPoints;
+    store<i32>(outStatus + (<usize>k << 2), st);
+    if (st != Status.Ok && (worst == Status.Ok || st == Status.BadParam)) worst = st;
+  }
+  return worst;
+}
+
+let outBuf: usize = 0;
+function scratchOut(): usize {
+  if (outBuf == 0) outBuf = heap.alloc(32);
+  return outBuf;
+}

@@ -39,12 +39,14 @@ interface TraceSpec {
   subSeries: number;
   subOrigins: number;
 }
+// Origins: hourly on the two 30-day Azure traces, every 15 minutes on the 10-day Google jobs, every 15 minutes on
+// the 62-day per-minute NASA trace (FORESIGHT_BENCH_FULL=1 forecasts at every step: hours instead of minutes).
 const SPECS: TraceSpec[] = [
-  { file: 'azure2017-periodic78.csv.gz', resource: 'cpu', every: FULL ? 1 : 3, subSeries: 8, subOrigins: 10 },
-  { file: 'azure2017-vm100.csv.gz', resource: 'cpu', every: FULL ? 1 : 3, subSeries: 8, subOrigins: 10 },
-  { file: 'google2011-jobs97.csv.gz', resource: 'cpu', every: FULL ? 1 : 2, subSeries: 8, subOrigins: 10 },
-  { file: 'google2011-jobs97.csv.gz', resource: 'memory', every: FULL ? 1 : 2, subSeries: 8, subOrigins: 10 },
-  { file: 'nasa-http-1995.csv.gz', resource: 'requests', every: FULL ? 1 : 5, subSeries: 1, subOrigins: 40 },
+  { file: 'azure2017-periodic78.csv.gz', resource: 'cpu', every: FULL ? 1 : 12, subSeries: 10, subOrigins: 12 },
+  { file: 'azure2017-vm100.csv.gz', resource: 'cpu', every: FULL ? 1 : 12, subSeries: 10, subOrigins: 12 },
+  { file: 'google2011-jobs97.csv.gz', resource: 'cpu', every: FULL ? 1 : 3, subSeries: 10, subOrigins: 12 },
+  { file: 'google2011-jobs97.csv.gz', resource: 'memory', every: FULL ? 1 : 3, subSeries: 10, subOrigins: 12 },
+  { file: 'nasa-http-1995.csv.gz', resource: 'requests', every: FULL ? 1 : 15, subSeries: 1, subOrigins: 40 },
 ];
 
 const log = (msg: string) => process.stderr.write(`bench:core ${msg}\n`);

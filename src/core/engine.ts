@@ -7,6 +7,7 @@ import { interpolateShift, makeMonotone, pinball, workingLevel } from './conform
 import { fx } from './forecast-exports.js';
 import { createGru, predictGruRolling, trainGru, type GruState } from './gru.js';
 import { fitHoltWinters, updateHoltWinters } from './holt-winters.js';
+import { WEIGHT_ETA } from './select.js';
 import { M_HIST, SeriesState, type StateShape } from './series-state.js';
 import { Status, statusName } from './status.js';
 import type { AccuracyStat, EngineOptions, ForecastEngine, ForecastStatus, ModelName, ModelScore, SeriesForecast } from './types.js';
@@ -19,6 +20,8 @@ export interface EngineTuning {
   errWindow: number;
   /** Half-life of the loss average behind the weights, seconds. */
   lossHalfLifeS: number;
+  /** Softmax sharpness of the model weights (select.ts). */
+  weightEta: number;
   /** Half-life of the decaying histogram, seconds (VPA: 24 h). */
   histogramHalfLifeS: number;
   /** Nelder-Mead evaluations per Holt-Winters fit. */
@@ -35,6 +38,7 @@ export interface EngineTuning {
 export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
   errWindow: 1008,
   lossHalfLifeS: 6 * 3600,
+  weightEta: WEIGHT_ETA,
   histogramHalfLifeS: 86_400,
   hwMaxEvals: 250,
   damped: true,
@@ -135,6 +139,7 @@ class Engine implements ForesightEngine {
       season: this.#m1,
       lossHalfLife: this.#tuning.lossHalfLifeS / this.options.intervalS,
       keep: this.#gruContext + 1,
+      eta: this.#tuning.weightEta,
     };
   }
 

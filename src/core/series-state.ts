@@ -19,6 +19,8 @@ export interface StateShape {
   lossHalfLife: number;
   /** Recent values to keep at least (e.g. the GRU's context). */
   keep?: number;
+  /** Softmax sharpness of the weights (select.ts WEIGHT_ETA by default). */
+  eta?: number;
 }
 
 /** Per-origin forecasts of the models that run in WASM, for `n` new points: hw[j*K + k], hist[j]. */
@@ -180,7 +182,7 @@ export class SeriesState {
           this.#lossTmp[m] = Number.isFinite(f) ? this.loss[m * K + k] : Infinity;
           if (Number.isNaN(this.#lossTmp[m])) this.#lossTmp[m] = Number.MAX_VALUE;
         }
-        weightsFromLoss(this.#lossTmp, this.#w);
+        weightsFromLoss(this.#lossTmp, this.#w, this.shape.eta);
         let acc = 0, ws = 0;
         for (let m = 0; m < nM; m++) {
           const f = this.fc[(m * K + k) * P + slot];

@@ -10,6 +10,7 @@
 //     h = z * h_prev + (1 - z) * n
 // - Adam, Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization", Algorithm 1 (bias-corrected moments),
 //   defaults lr 3e-3 (ours), beta1 0.9, beta2 0.999, eps 1e-8; plus global-norm gradient clipping (Pascanu et al. 2013).
+//   Within one gru_train call the step size decays linearly from lr to 0.1 lr; gru_update uses lr.
 // - Pinball (check) loss, Koenker & Bassett 1978 / Koenker 2005 "Quantile Regression" eq. 1.4:
 //     rho_tau(u) = u * (tau - 1{u < 0}),  u = y - q;  d rho / d q = -tau if u >= 0 else 1 - tau.
 //   Worked example: tau = 0.9, y = 10, q = 8 -> 1.8; q = 12 -> 0.2 (over-forecasting the 0.9 quantile is cheap).
@@ -19,7 +20,8 @@
 // Monotone quantiles: per horizon, q_0 = raw_0 and q_j = q_{j-1} + softplus(raw_j), so quantiles never cross.
 // Normalisation (per window, so one network serves series of any scale): level = the last value x_T,
 // scale s = mean |x_a - x_{a-1}| over the window + 1e-3 * mean |x_a| (1 for an all-zero window); inputs and
-// targets are (x - level) / s clipped to +-CLIP. An output of 0 is therefore persistence.
+// targets are (x - level) / s clipped to +-CLIP. An output of 0 is therefore persistence. When a window has no
+// negative value its forecasts are floored at 0.
 // Optional seasonal channel (season P > max horizon H): the input at window position a also carries x_{a+H-P},
 // so the last steps of a window show the value one season before each forecast target.
 import { Status } from "../status";
@@ -114,7 +116,11 @@ let GRAW: usize = 0; // [NO] dLoss/draw
 let Y: usize = 0; // [NH] normalised targets
 let COPY: usize = 0; // [NEED] imputed copy of a prediction window
 let CUM: usize = 0; // [nSeries + 1] cumulative candidate counts (training)
+/** Multiplier of the stored learning rate for the current call (annealed across a gru_train call). */
+let LR_FACTOR: f64 = 1;
 let LEVEL: f64 = 0;
+/** The current window has no negative value: forecasts are floored at 0 (usage cannot be negative). */
+let NONNEG: bool = false;
 let SCALE: f64 = 1;
 
 // ---- PRNG: splitmix64 (Steele, Lea & Flood 2014), never Math.random ----
@@ -349,7 +355,23 @@ function loadState(statePtr: usize, stateLen: i32): i32 {
   if (total == 0) return Status.BadParam;
   if (<i32>ld(statePtr, H_TOTAL) != total) return Status.BadParam;
   if (stateLen < total) return Status.BufferTooSmall;
-  setDims(hd, w, season > 0 ? 2 : 1, nh, nq, season, <i32>ld(statePtr, H_HMAX));
+  // A blob from another build or a corrupted one must give BadParam, never an out-of-bounds access.
+  if (ld(statePtr, H_INPUTS) != (season > 0 ? 2 : 1)) return Status.BadParam;
+  const offHor = GRU_HEADER;
+  const offLev = offHor + even(nh);
+  const offPar = offLev + even(nq);
+  const np = paramCount(hd, season > 0 ? 2 : 1, nh * nq);
+  if (ld(statePtr, H_OFF_HOR) != offHor || ld(statePtr, H_OFF_LEV) != offLev || ld(statePtr, H_OFF_PAR) != offPar ||
+    ld(statePtr, H_OFF_M) != offPar + even(np) || ld(statePtr, H_OFF_V) != offPar + 2 * even(np) ||
+    ld(statePtr, H_NPARAMS) != np) return Status.BadParam;
+  let hmax: i32 = 0;
+  for (let h = 0; h < nh; h++) {
+    const v = ld(statePtr, offHor + h);
+    if (!(v >= 1 && v <= 1024) || v != Math.floor(v)) return Status.BadParam;
+    if (<i32>v > hmax) hmax = <i32>v;
+  }
+  if (ld(statePtr, H_HMAX) != hmax || (season > 0 && season <= hmax)) return Status.BadParam;
+  setDims(hd, w, season > 0 ? 2 : 1, nh, nq, season, hmax);
   STATE = statePtr;
   HOR = statePtr + (<usize>ld(statePtr, H_OFF_HOR) << 3);
   LEV = statePtr + (<usize>ld(statePtr, H_OFF_LEV) << 3);
@@ -496,6 +518,7 @@ function buildWindow(base: usize, T: i32, targets: bool): bool {
   const a0 = T - W + 1;
   let prev = ld(base, a0);
   if (!isFinite(prev)) return false;
+  let minV = prev;
   let sumAbs = Math.abs(prev);
   let sumDiff: f64 = 0;
   for (let a = a0 + 1; a <= T; a++) {
@@ -503,8 +526,10 @@ function buildWindow(base: usize, T: i32, targets: bool): bool {
     if (!isFinite(x)) return false;
     sumDiff += Math.abs(x - prev);
     sumAbs += Math.abs(x);
+    if (x < minV) minV = x;
     prev = x;
   }
+  NONNEG = minV >= 0;
   let s = sumDiff / <f64>(W - 1) + 1e-3 * sumAbs / <f64>W;
   if (sumAbs == 0) s = 1;
   if (!isFinite(s) || !(s > 0)) return false;
@@ -760,7 +785,7 @@ function adamStep(count: i32): void {
   if (norm > clipNorm) scale *= clipNorm / norm;
   const t = ld(STATE, H_T) + 1;
   st(STATE, H_T, t);
-  const lr = ld(STATE, H_LR);
+  const lr = ld(STATE, H_LR) * LR_FACTOR;
   const b1 = ld(STATE, H_B1);
   const b2 = ld(STATE, H_B2);
   const eps = ld(STATE, H_EPS);
@@ -845,6 +870,10 @@ export function gruTrain(
   let skipped: f64 = 0;
   let firstLoss: f64 = NaN;
   let lastLoss: f64 = NaN;
+  // The step size decays linearly from lr to 0.1 lr over the call's Adam steps, so that the last steps average
+  // out the minibatch noise instead of leaving the weights wherever the last noisy step put them.
+  const plannedSteps = <f64>epochs * Math.ceil(<f64>draws / <f64>batch);
+  let stepsDone: f64 = 0;
   for (let e = 0; e < epochs; e++) {
     let mult = (nextU64() % totalU) | 1;
     while (gcd(mult, totalU) != 1) mult = (mult + 2) % totalU;
@@ -876,17 +905,24 @@ export function gruTrain(
       backward();
       inBatch++;
       if (inBatch == batch) {
+        LR_FACTOR = 1.0 - 0.9 * Math.min(1.0, stepsDone / plannedSteps);
         adamStep(inBatch);
+        stepsDone++;
         inBatch = 0;
       }
     }
-    if (inBatch > 0) adamStep(inBatch);
+    if (inBatch > 0) {
+      LR_FACTOR = 1.0 - 0.9 * Math.min(1.0, stepsDone / plannedSteps);
+      adamStep(inBatch);
+      stepsDone++;
+    }
     used += epochUsed;
     if (epochUsed > 0) {
       lastLoss = epochLoss / epochUsed;
       if (e == 0) firstLoss = lastLoss;
     }
   }
+  LR_FACTOR = 1;
   st(STATE, H_SEEN, ld(STATE, H_SEEN) + used);
   if (used > 0) st(STATE, H_LOSS, lastLoss);
   saveRng();
@@ -909,6 +945,7 @@ export function gruUpdate(
   if (batch < 1 || batch > 65536 || newCountsPtr == 0) return Status.BadParam;
   status = checkOffsets(valuesPtr, valuesLen, offsetsPtr, nSeries);
   if (status != Status.Ok) return status;
+  LR_FACTOR = 1;
   for (let s = 0; s < nSeries; s++) {
     const k = ld(newCountsPtr, s);
     if (!isFinite(k) || k < 0 || k != Math.floor(k)) return Status.BadParam;
@@ -1006,7 +1043,8 @@ function predictOne(base: usize, T: i32, outPtr: usize): i32 {
   forward();
   let prev = -Infinity;
   for (let o = 0; o < NO; o++) {
-    const v = LEVEL + SCALE * ld(QO, o);
+    let v = LEVEL + SCALE * ld(QO, o);
+    if (NONNEG && v < 0) v = 0; // max(0, .) keeps the quantiles monotone
     if (!isFinite(v)) {
       fillFallback(outPtr, lastFinite);
       return Status.NonFinite;

@@ -180,6 +180,34 @@ describe('GRU quantile forecaster', () => {
     expect(core.restarts).toBe(0);
   });
 
+  it('floors forecasts at zero for a non-negative series near zero', () => {
+    const g = gaussian(77);
+    const low = Array.from({ length: 4 }, () => Float64Array.from({ length: 3 * DAY }, () => Math.max(0, 0.2 * g())));
+    const st = createGru(base, core);
+    trainGru(st, low, { epochs: 1, windowsPerEpoch: 1000 }, core);
+    const r = predictGruRolling(st, low[0], 2 * DAY, 1, core);
+    expect(allFiniteAndMonotone(r.quantiles)).toBe(true);
+    expect(Math.min(...r.quantiles)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('rejects a corrupted or truncated state blob with a status, not an abort', () => {
+    const st = createGru(base, core);
+    const corrupt = (i: number, v: number) => {
+      const blob = st.blob.slice();
+      blob[i] = v;
+      return { ...st, blob };
+    };
+    const badParam = expect.objectContaining({ code: 'FORESIGHT_ERR_CORE_BAD_PARAM' });
+    expect(() => predictGru(corrupt(0, 1), heldOut, core)).toThrow(badParam); // magic
+    expect(() => predictGru(corrupt(2, 1e9), heldOut, core)).toThrow(badParam); // hidden size
+    expect(() => predictGru(corrupt(18, 1e9), heldOut, core)).toThrow(badParam); // parameter offset
+    expect(() => predictGru(corrupt(32, 5000), heldOut, core)).toThrow(badParam); // a horizon
+    expect(() => predictGru({ ...st, blob: st.blob.slice(0, 100) }, heldOut, core)).toThrow(
+      expect.objectContaining({ code: 'FORESIGHT_ERR_CORE_BUFFER_TOO_SMALL' }),
+    );
+    expect(core.restarts).toBe(0);
+  });
+
   it('rejects out-of-range options with FORESIGHT_ERR_CORE_BAD_PARAM', () => {
     const bad: GruOptions[] = [
       { ...base, hidden: 15 },

@@ -1,0 +1,70 @@
+// `foresight evaluate` end to end on a small synthetic trace: both files, the columns, the warm-up, clear errors.
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { parseDuration, run } from '../../src/commands/evaluate.js';
+
+function writeTrace(dir: string, days: number): string {
+  const lines = ['timestamp,tenant,resource,value'];
+  const n = Math.round((days * 86_400) / 300);
+  for (const tenant of ['a', 'b']) {
+    for (let i = 0; i < n; i++) {
+      const v = 10 + 5 * Math.sin((2 * Math.PI * i) / 288) + (tenant === 'b' ? 3 : 0) + ((i * 7919) % 13) / 13;
+      lines.push(`${i * 300},${tenant},cpu,${i === 5 ? '' : v.toFixed(4)}`);
+      lines.push(`${i * 300},${tenant},memory,${(100 + i * 0.01).toFixed(3)}`);
+    }
+  }
+  const file = join(dir, 'trace.csv');
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+describe('foresight evaluate', () => {
+  it('writes forecasts.csv.gz and summary.json after a warm-up of a third of a short series', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const trace = writeTrace(dir, 3);
+    const out = join(dir, 'out');
+    expect(await run(['--trace', trace, '--resource', 'cpu', '--every', '6', '--out', out])).toBe(0);
+    const csv = gunzipSync(readFileSync(join(out, 'forecasts.csv.gz'))).toString('utf8').trim().split('\n');
+    expect(csv[0]).toBe('origin,tenant,resource,horizon_s,actual,q50,q90,q95,q99,model');
+    const rows = csv.slice(1).map((l) => l.split(','));
+    expect(rows.length).toBeGreaterThan(0);
+    // 3 days = 864 steps, warm-up a third = 288 steps: the first origin is sample 287 (t = 86100 s)
+    expect(Math.min(...rows.map((r) => Number(r[0])))).toBe(287 * 300);
+    expect(new Set(rows.map((r) => r[3]))).toEqual(new Set(['300', '900', '1800']));
+    for (const r of rows) {
+      const [q50, q90, q95, q99] = r.slice(5, 9).map(Number);
+      expect(q50).toBeLessThanOrEqual(q90);
+      expect(q90).toBeLessThanOrEqual(q95);
+      expect(q95).toBeLessThanOrEqual(q99);
+      expect(Number(r[0]) + Number(r[3])).toBeLessThanOrEqual(863 * 300);
+    }
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.horizons).toHaveLength(3);
+    expect(summary.horizons[0].foresight.n).toBeGreaterThan(100);
+    expect(summary.horizons[0].foresight.coverage['0.95']).toBeGreaterThan(0.5);
+    // no temp files left behind
+    expect(readdirSync(out).sort()).toEqual(['forecasts.csv.gz', 'summary.json']);
+  });
+
+  it('fails clearly on bad input and writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const trace = writeTrace(dir, 1);
+    expect(await run(['--resource', 'cpu'])).toBe(2);
+    await expect(run(['--trace', join(dir, 'missing.csv'), '--resource', 'cpu', '--out', join(dir, 'o1')])).rejects.toThrow(/no such file/);
+    await expect(run(['--trace', trace, '--resource', 'gpu', '--out', join(dir, 'o2')])).rejects.toThrow(/unknown resource "gpu"/);
+    await expect(run(['--trace', trace, '--resource', 'cpu', '--horizons', '7m', '--out', join(dir, 'o3')])).rejects.toThrow(/not a positive multiple/);
+    await expect(run(['--trace', trace, '--resource', 'cpu', '--every', '0', '--out', join(dir, 'o4')])).rejects.toThrow(/--every/);
+    for (const o of ['o1', 'o2', 'o3', 'o4']) expect(existsSync(join(dir, o, 'summary.json'))).toBe(false);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('5m')).toBe(300);
+    expect(parseDuration('30s')).toBe(30);
+    expect(parseDuration('1h')).toBe(3600);
+    expect(parseDuration('900')).toBe(900);
+    expect(() => parseDuration('soon')).toThrow(/invalid duration/);
+  });
+});

@@ -54,6 +54,8 @@ export interface ActuatorOptions {
   /** Snapshot shadow resources that size placeholder pods. */
   shadowCpuResource: string;
   shadowMemoryResource: string;
+  /** ShadowPlan resource (bytes/s) set as bandwidth annotations on the placeholders. */
+  shadowNetworkResource: string;
   /** Largest single placeholder pod; bigger reserves are split over several pods. */
   maxPodCpuCores: number;
   maxPodMemoryBytes: number;
@@ -117,6 +119,7 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   poolLabel: { default: '', unit: 'key', range: 'node label key', help: 'Node label selecting a pool (e.g. cloud.google.com/gke-nodepool); empty = none.' },
   shadowCpuResource: { default: 'cpu', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (cores) sizing placeholder cpu.' },
   shadowMemoryResource: { default: 'memory', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (bytes) sizing placeholder memory.' },
+  shadowNetworkResource: { default: 'network', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (bytes/s) set as kubernetes.io/ingress- and egress-bandwidth on placeholders.' },
   maxPodCpuCores: { default: 4, unit: 'cores', range: '> 0', help: 'Largest placeholder pod (cpu).' },
   maxPodMemoryBytes: { default: 16 * 2 ** 30, unit: 'bytes', range: '> 0', help: 'Largest placeholder pod (memory).' },
   maxShadowCpuCores: { default: 32, unit: 'cores', range: '>= 0', help: 'Cap on total shadow cpu.' },

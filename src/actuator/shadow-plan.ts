@@ -13,6 +13,8 @@ export interface PoolReserve {
   pool: string;
   cpuCores: number;
   memoryBytes: number;
+  /** Bandwidth reserve, bytes per second (0 = none). */
+  networkBytesPerS: number;
 }
 
 export interface PlaceholderSpec {
@@ -20,16 +22,21 @@ export interface PlaceholderSpec {
   pool: string;
   cpu: string;
   memory: string;
+  /** kubernetes.io/ingress- and egress-bandwidth value, bits per second (absent = none). */
+  bandwidth?: string;
 }
+
+export const BANDWIDTH_ANNOTATIONS = ['kubernetes.io/ingress-bandwidth', 'kubernetes.io/egress-bandwidth'] as const;
 
 /** Reserves per pool, scaled down together so that the totals stay under the configured caps. */
 export function poolReserves(plans: readonly ShadowPlan[], opts: ActuatorOptions): { pools: PoolReserve[]; capped: boolean } {
   const by = new Map<string, PoolReserve>();
   for (const p of plans) {
     if (!Number.isFinite(p.size) || p.size <= 0) continue;
-    const r = by.get(p.pool) ?? { pool: p.pool, cpuCores: 0, memoryBytes: 0 };
+    const r = by.get(p.pool) ?? { pool: p.pool, cpuCores: 0, memoryBytes: 0, networkBytesPerS: 0 };
     if (p.resource === opts.shadowCpuResource) r.cpuCores += p.size;
     else if (p.resource === opts.shadowMemoryResource) r.memoryBytes += p.size;
+    else if (p.resource === opts.shadowNetworkResource) r.networkBytesPerS += p.size;
     else continue;
     by.set(p.pool, r);
   }
@@ -56,15 +63,18 @@ export function placeholderSpecs(pools: readonly PoolReserve[], opts: ActuatorOp
   const out: PlaceholderSpec[] = [];
   for (const p of pools) {
     const n = Math.max(Math.ceil(p.cpuCores / opts.maxPodCpuCores - 1e-9), Math.ceil(p.memoryBytes / opts.maxPodMemoryBytes - 1e-9));
+    const bandwidth = p.networkBytesPerS > 0 ? String(Math.ceil((p.networkBytesPerS * 8) / n)) : undefined;
     for (let i = 0; i < n; i++) {
-      out.push({ name: `foresight-shadow-${poolSlug(p.pool)}-${i}`, pool: p.pool, cpu: formatCpu(p.cpuCores / n), memory: formatMemory(p.memoryBytes / n) });
+      out.push({ name: `foresight-shadow-${poolSlug(p.pool)}-${i}`, pool: p.pool, cpu: formatCpu(p.cpuCores / n), memory: formatMemory(p.memoryBytes / n), ...(bandwidth ? { bandwidth } : {}) });
     }
   }
   return out;
 }
 
 /** True when a placeholder's requests are within `tolerance` of the spec (no replacement needed). */
-export function sameSize(requests: Record<string, string> | undefined, spec: PlaceholderSpec, tolerance: number): boolean {
+export function sameSize(requests: Record<string, string> | undefined, spec: PlaceholderSpec, tolerance: number, annotations: Record<string, string> = {}): boolean {
   const near = (a: number, b: number): boolean => Math.abs(a - b) <= tolerance * Math.max(Math.abs(b), 1e-12);
-  return near(parseQuantity(requests?.cpu ?? '0'), parseQuantity(spec.cpu)) && near(parseQuantity(requests?.memory ?? '0'), parseQuantity(spec.memory));
+  const bw = annotations[BANDWIDTH_ANNOTATIONS[0]];
+  const sameBandwidth = spec.bandwidth === undefined ? bw === undefined : bw !== undefined && near(parseQuantity(bw), parseQuantity(spec.bandwidth));
+  return sameBandwidth && near(parseQuantity(requests?.cpu ?? '0'), parseQuantity(spec.cpu)) && near(parseQuantity(requests?.memory ?? '0'), parseQuantity(spec.memory));
 }

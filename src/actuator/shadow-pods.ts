@@ -7,7 +7,7 @@ import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import { parseQuantity } from './quantity.js';
-import { MANAGED_BY, POOL, ROLE, SHADOW_LABELS, SHADOW_SELECTOR, placeholderSpecs, poolReserves, poolSlug, sameSize, type PlaceholderSpec } from './shadow-plan.js';
+import { BANDWIDTH_ANNOTATIONS, MANAGED_BY, POOL, ROLE, SHADOW_LABELS, SHADOW_SELECTOR, placeholderSpecs, poolReserves, poolSlug, sameSize, type PlaceholderSpec } from './shadow-plan.js';
 
 interface Pod {
   metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -51,7 +51,11 @@ export class ShadowPods {
         name: s.name,
         namespace: this.opts.shadowNamespace,
         labels: { ...SHADOW_LABELS, [POOL]: poolSlug(s.pool) },
-        annotations: { 'foresight.io/pool-name': s.pool, 'foresight.io/owner': this.opts.identity || 'foresight' },
+        annotations: {
+          'foresight.io/pool-name': s.pool,
+          'foresight.io/owner': this.opts.identity || 'foresight',
+          ...(s.bandwidth ? Object.fromEntries(BANDWIDTH_ANNOTATIONS.map((a) => [a, s.bandwidth])) : {}),
+        },
       },
       spec: {
         priorityClassName: this.opts.priorityClassName,
@@ -89,7 +93,8 @@ export class ShadowPods {
       specs = specs.filter((s) => !existing.has(s.name));
       for (const p of existing.values()) {
         res.held++;
-        specs.push({ name: p.metadata.name, pool: p.metadata.annotations?.['foresight.io/pool-name'] ?? '', cpu: requests(p).cpu ?? '0', memory: requests(p).memory ?? '0' });
+        const bw = p.metadata.annotations?.[BANDWIDTH_ANNOTATIONS[0]];
+        specs.push({ name: p.metadata.name, pool: p.metadata.annotations?.['foresight.io/pool-name'] ?? '', cpu: requests(p).cpu ?? '0', memory: requests(p).memory ?? '0', ...(bw ? { bandwidth: bw } : {}) });
       }
     }
     const want = new Set(specs.map((s) => s.name));
@@ -117,7 +122,7 @@ export class ShadowPods {
     for (const s of specs) {
       const cur = existing.get(s.name);
       const size = { cpu: s.cpu, memory: s.memory };
-      if (cur && sameSize(requests(cur), s, this.opts.shadowTolerance)) {
+      if (cur && sameSize(requests(cur), s, this.opts.shadowTolerance, cur.metadata.annotations)) {
         res.kept++;
         continue;
       }

@@ -72,7 +72,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
   }
 
   interface PodLite {
-    metadata: { name: string; uid: string; labels?: Record<string, string> };
+    metadata: { name: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string> };
     spec: { priority?: number; priorityClassName?: string; containers: { resources: { requests: Record<string, string> } }[] };
   }
   async function pods(ns: string, selector?: string): Promise<PodLite[]> {
@@ -204,7 +204,11 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(foreignUids).toHaveLength(2);
     const registry = new Registry();
     const a = actuator({ metrics: createActuatorMetrics(registry), options: { namespaces: ['none'], maxPodCpuCores: 2, maxPodMemoryBytes: 4 * GiB } });
-    const plan = (cpu: number, mem: number): ShadowPlan[] => [{ pool: 'pool-a', resource: 'cpu', size: cpu }, { pool: 'pool-a', resource: 'memory', size: mem }];
+    const plan = (cpu: number, mem: number): ShadowPlan[] => [
+      { pool: 'pool-a', resource: 'cpu', size: cpu },
+      { pool: 'pool-a', resource: 'memory', size: mem },
+      { pool: 'pool-a', resource: 'network', size: 1_250_000 }, // 10 Mbit/s
+    ];
     const sel = 'app.kubernetes.io/managed-by=foresight,foresight.io/role=shadow';
 
     let rep = await a.runOnce(snapshot(1, 1000, [], plan(3, 2 * GiB)));
@@ -216,6 +220,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
       ['foresight-shadow-pool-a-1', '1500m', 'foresight-shadow', -10],
     ]);
     const uid0 = ph[0].metadata.uid;
+    expect(ph.map((p) => p.metadata.annotations?.['kubernetes.io/egress-bandwidth'])).toEqual(['5000000', '5000000']);
 
     rep = await a.runOnce(snapshot(2, 1300, [], plan(3, 2 * GiB))); // idempotent
     expect(rep.shadow).toMatchObject({ created: 0, replaced: 0, deleted: 0, kept: 2 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { actuatorOptions, defaultActuatorOptions, validateActuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
+import { knobFor } from '../../src/actuator/knobs.js';
 import { formatCpu, formatMemory, parseQuantity } from '../../src/actuator/quantity.js';
 import { SafetyGate } from '../../src/actuator/safety.js';
 import { placeholderSpecs, poolReserves, poolSlug, sameSize } from '../../src/actuator/shadow-plan.js';
@@ -190,6 +191,13 @@ describe('shadow planning', () => {
       ['foresight-shadow-pool-a-1', '1500m', String(GiB)],
     ]);
   });
+  it('splits a bandwidth reserve into bits-per-second annotations per placeholder', () => {
+    const { pools } = poolReserves([{ pool: 'p', resource: 'cpu', size: 3 }, { pool: 'p', resource: 'network', size: 1_250_000 }], opts);
+    const specs = placeholderSpecs(pools, opts);
+    expect(specs.map((s) => s.bandwidth)).toEqual(['5000000', '5000000']);
+    expect(sameSize({ cpu: '1500m', memory: '0' }, specs[0], 0.1, {})).toBe(false);
+    expect(sameSize({ cpu: '1500m', memory: '0' }, specs[0], 0.1, { 'kubernetes.io/ingress-bandwidth': '5000000' })).toBe(true);
+  });
   it('scales every pool down together under the total cap', () => {
     const { pools, capped } = poolReserves([{ pool: 'a', resource: 'cpu', size: 8 }, { pool: 'b', resource: 'cpu', size: 4 }], opts);
     expect(capped).toBe(true);
@@ -200,6 +208,19 @@ describe('shadow planning', () => {
     expect(poolSlug('Pool_A/../x')).toBe('pool-a-x');
     expect(sameSize({ cpu: '1500m', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '1550m', memory: String(GiB) }, 0.1)).toBe(true);
     expect(sameSize({ cpu: '1', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '2', memory: String(GiB) }, 0.1)).toBe(false);
+  });
+});
+
+describe('resource knobs', () => {
+  it('names the knob of every forecast resource and says plainly where none exists', () => {
+    expect(knobFor('cpu').enforcement).toBe('enforced');
+    expect(knobFor('cpu_peak').resource).toBe('cpu');
+    expect(knobFor('network').knobs.join()).toMatch(/ingress-bandwidth/);
+    for (const r of ['disk_io', 'fds', 'threads']) {
+      expect(knobFor(r).enforcement).toBe('none');
+      expect(knobFor(r).action).toMatch(/No per-tenant Kubernetes knob/);
+    }
+    expect(knobFor('requests')).toMatchObject({ enforcement: 'none', knobs: [] });
   });
 });
 

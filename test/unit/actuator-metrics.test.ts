@@ -1,0 +1,39 @@
+// The actuator's metrics on their own registry and on the exporter's (which owns foresight_shadow_capacity).
+import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { createActuatorMetrics } from '../../src/actuator/metrics.js';
+import { createExporter } from '../../src/metrics/exporter.js';
+import type { Snapshot } from '../../src/model/snapshot.js';
+import { snapshot } from '../helpers/kube-snapshot.js';
+
+describe('actuator metrics', () => {
+  it('counts Kubernetes errors and actions and sets the leader and shadow gauges on a private registry', async () => {
+    const r = new Registry();
+    const m = createActuatorMetrics(r);
+    m.kubeError('patch verticalpodautoscalers/status', '409');
+    m.kubeError('patch verticalpodautoscalers/status', '409');
+    m.action('vpa', 'applied');
+    m.leader(true);
+    m.shadow('pool-a', 'cpu', 'reserved', 1.5);
+    const text = await r.metrics();
+    expect(text).toMatch(/foresight_kube_errors_total\{operation="patch verticalpodautoscalers\/status",code="409"\} 2/);
+    expect(text).toMatch(/foresight_actions_total\{kind="vpa",outcome="applied"\} 1/);
+    expect(text).toMatch(/foresight_leader 1/);
+    expect(text).toMatch(/foresight_shadow_capacity\{pool="pool-a",resource="cpu",state="reserved"\} 1.5/);
+  });
+
+  it('keeps its reserved shadow capacity on the exporter registry across the exporter\'s per-snapshot resets', async () => {
+    let snap: Snapshot | undefined = snapshot(1, 1000, [], [{ pool: 'pool-a', resource: 'cpu', size: 2 }]);
+    const exporter = createExporter({ snapshot: () => snap });
+    const m = createActuatorMetrics(exporter.registry);
+    m.shadow('pool-a', 'cpu', 'desired', 99); // ignored: the exporter publishes the desired reserve
+    m.shadow('pool-a', 'cpu', 'reserved', 1.5);
+    let body = (await exporter.render()).body;
+    expect(body).toMatch(/foresight_shadow_capacity\{pool="pool-a",resource="cpu",state="desired"\} 2\n/);
+    expect(body).toMatch(/foresight_shadow_capacity\{pool="pool-a",resource="cpu",state="reserved"\} 1.5/);
+    snap = snapshot(2, 1300, [], [{ pool: 'pool-a', resource: 'cpu', size: 3 }]);
+    body = (await exporter.render()).body;
+    expect(body).toMatch(/state="desired"\} 3\n/);
+    expect(body).toMatch(/state="reserved"\} 1.5/);
+  });
+});

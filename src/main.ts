@@ -116,6 +116,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       intervalS: plan.intervalS,
       historyPoints: plan.historyPoints,
       retrainEveryS: config.retrainEvery,
+      accuracyEveryS: Math.min(config.profileEvery, 900),
       profileEveryS: config.profileEvery,
       staleAfterS: config.staleAfter,
       vanishAfterS: config.vanishAfter,

@@ -5,7 +5,7 @@ import { HistoryStore } from '../model/history-store.js';
 import { apiMix, profileSignal, type TenantProfile } from '../model/profile.js';
 import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
-import type { BreakdownSeries, HistorySource } from '../sources/history-source.js';
+import type { BreakdownSeries, HistorySource, PullResult } from '../sources/history-source.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
 import {
   noMetrics,
@@ -41,6 +41,10 @@ export interface EngineLoopOptions {
   fitBatch: number;
   /** Exclude anomalous tenants from (re)training. */
   quarantine: boolean;
+  /** Live accuracy (per model and horizon) is recomputed every this many seconds of engine time. */
+  accuracyEveryS: number;
+  /** Points per series per pull request of the loop (a long first pull is split in time chunks). */
+  pullChunkPoints: number;
 }
 
 export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
@@ -54,6 +58,8 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   recentPeakS: 3600,
   fitBatch: 500,
   quarantine: true,
+  pullChunkPoints: 288,
+  accuracyEveryS: 900,
 };
 
 export interface EngineLoopDeps {
@@ -89,13 +95,14 @@ export class EngineLoop {
   #cycle = 0;
   #pulledUntilS = -Infinity;
   #lastRetrainS = -Infinity;
-  #lastProfileS = -Infinity;
   #profiles = new Map<string, TenantProfile>();
   #breakdown = new Map<string, Map<string, BreakdownSeries>>();
   #anomalies = new Map<string, AnomalyState>();
   #recs = new Map<string, Recommendation>();
   #forecasts = new Map<string, SeriesForecast>();
   #modelsChosen = new Map<string, number>();
+  #accuracy: Snapshot['accuracy'] = [];
+  #accuracyAtS = -Infinity;
   #timer?: NodeJS.Timeout;
   #running?: Promise<CycleReport>;
   #stopped = false;
@@ -130,14 +137,15 @@ export class EngineLoop {
     return s !== undefined && this.hub.successes > 0;
   }
 
-  async #timed<T>(step: LoopStep, durations: CycleReport['durationsS'], fn: () => T | Promise<T>): Promise<T> {
+  /** Times `fn` into durations[step]; `accumulate` adds to it and leaves reporting the metric to the caller. */
+  async #timed<T>(step: LoopStep, durations: CycleReport['durationsS'], fn: () => T | Promise<T>, accumulate = false): Promise<T> {
     const t0 = process.hrtime.bigint();
     try {
       return await fn();
     } finally {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      durations[step] = s;
-      this.#d.metrics.stepDuration(step, s);
+      durations[step] = (accumulate ? (durations[step] ?? 0) : 0) + s;
+      if (!accumulate) this.#d.metrics.stepDuration(step, s);
     }
   }
 
@@ -162,55 +170,67 @@ export class EngineLoop {
     const first = this.#pulledUntilS === -Infinity;
     const startS = first ? endS - (o.historyPoints - 1) * step : Math.min(endS, this.#pulledUntilS - o.overlapPoints * step);
 
-    // pull
-    let pulled;
-    try {
-      pulled = await this.#timed('pull', durations, () => source.pull({ startS, endS, stepS: step }));
-    } catch (err) {
-      const e = err as Error & { code?: string };
-      metrics.error('pull');
-      metrics.cycle('failure');
-      logger.error({ err: e, code: e.code, origin: source.origin, cycle }, 'pull failed: serving the last forecasts, marked stale');
-      report.error = e.message;
-      await this.#timed('publish', durations, () => this.#publishStale(nowS, e.message));
-      return report;
-    }
-    for (const f of pulled.failures) {
-      metrics.error('pull');
-      logger.warn({ resource: f.resource, err: f.error, code: (f.error as Error & { code?: string }).code }, 'signal pull failed; other signals kept');
-    }
-
-    // store
+    // pull and store, in time chunks of at most pullChunkPoints (the first pull of a week for 10,000 tenants would
+    // otherwise hold every float64 sample at once)
     const wanted = this.#d.forecastResources ? new Set(this.#d.forecastResources) : undefined;
-    await this.#timed('store', durations, () => {
-      for (const s of pulled.set.series) {
-        if (wanted && !wanted.has(s.resource)) continue;
-        if (s.intervalS !== step) {
-          metrics.error('store');
-          logger.warn({ tenant: s.tenant, resource: s.resource, intervalS: s.intervalS }, 'series at a different interval; skipped');
-          continue;
+    const failures: string[] = [];
+    const chunk = Math.max(1, o.pullChunkPoints) * step;
+    let pulledAny = false;
+    for (let cs = startS; cs <= endS; cs += chunk) {
+      const ce = Math.min(endS, cs + chunk - step);
+      let pulled: PullResult;
+      try {
+        pulled = await this.#timed('pull', durations, () => source.pull({ startS: cs, endS: ce, stepS: step }), true);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        metrics.error('pull');
+        if (pulledAny) {
+          // Part of the range arrived: keep it and retry the rest next cycle.
+          logger.warn({ err: e, code: e.code, origin: source.origin, cycle, fromS: cs }, 'pull failed part-way; the rest is retried next cycle');
+          failures.push(e.message);
+          break;
         }
-        report.pulledPoints += s.values.length;
-        this.store.writeSeries(seriesKey(s.tenant, s.resource), s);
+        metrics.cycle('failure');
+        metrics.stepDuration('pull', durations.pull ?? 0);
+        logger.error({ err: e, code: e.code, origin: source.origin, cycle }, 'pull failed: serving the last forecasts, marked stale');
+        report.error = e.message;
+        await this.#timed('publish', durations, () => this.#publishStale(nowS, e.message));
+        return report;
       }
-      for (const b of pulled.breakdown) {
-        let m = this.#breakdown.get(b.tenant);
-        if (!m) this.#breakdown.set(b.tenant, (m = new Map()));
-        const prev = m.get(b.type);
-        m.set(b.type, prev ? mergeBreakdown(prev, b, o.historyPoints) : b);
+      pulledAny = true;
+      for (const f of pulled.failures) {
+        metrics.error('pull');
+        failures.push(`${f.resource}: ${f.error.message}`);
+        logger.warn({ resource: f.resource, err: f.error, code: (f.error as Error & { code?: string }).code }, 'signal pull failed; other signals kept');
       }
-      this.#pulledUntilS = endS;
-      this.#dropVanished(endS);
-    });
-
-    // profile
-    if (endS - this.#lastProfileS >= o.profileEveryS || first) {
-      await this.#timed('profile', durations, () => this.#profile(endS));
-      this.#lastProfileS = endS;
+      await this.#timed('store', durations, () => {
+        for (const s of pulled.set.series) {
+          if (wanted && !wanted.has(s.resource)) continue;
+          if (s.intervalS !== step) {
+            metrics.error('store');
+            logger.warn({ tenant: s.tenant, resource: s.resource, intervalS: s.intervalS }, 'series at a different interval; skipped');
+            continue;
+          }
+          report.pulledPoints += s.values.length;
+          this.store.writeSeries(seriesKey(s.tenant, s.resource), s);
+        }
+        for (const b of pulled.breakdown) {
+          let m = this.#breakdown.get(b.tenant);
+          if (!m) this.#breakdown.set(b.tenant, (m = new Map()));
+          const prev = m.get(b.type);
+          m.set(b.type, prev ? mergeBreakdown(prev, b, o.historyPoints) : b);
+        }
+        this.#pulledUntilS = ce;
+      }, true);
     }
+    for (const k of ['pull', 'store'] as const) if (durations[k] !== undefined) metrics.stepDuration(k, durations[k]!);
+    await this.#timed('store', durations, () => this.#dropVanished(endS), true);
+
+    // profile: tenants whose profile is older than profileEveryS, a bounded batch per cycle (spread over the period)
+    await this.#timed('profile', durations, () => this.#profile(endS));
 
     // anomaly (before training: quarantined tenants are kept out of it)
-    if (this.#d.anomaly) await this.#timed('anomaly', durations, () => this.#scoreAnomalies());
+    if (this.#d.anomaly) await this.#timed('anomaly', durations, () => this.#scoreAnomalies(endS));
 
     // train: new series always, every series when retraining is due
     const retrain = endS - this.#lastRetrainS >= o.retrainEveryS;
@@ -252,7 +272,7 @@ export class EngineLoop {
     // decide
     await this.#timed('decide', durations, () => this.#decide(endS));
 
-    await this.#timed('publish', durations, () => this.#publish(endS, pulled.failures.length === 0 ? undefined : `${pulled.failures.length} signal(s) failed`));
+    await this.#timed('publish', durations, () => this.#publish(endS, failures.length === 0 ? undefined : failures.join('; ').slice(0, 500)));
     metrics.cycle('success');
     report.ok = true;
     logger.debug({ cycle, durations, series: this.store.size, retrained: retrain }, 'cycle done');
@@ -366,20 +386,28 @@ export class EngineLoop {
     return w ? { startS: w.startS, intervalS: this.options.intervalS, values: w.values } : undefined;
   }
 
-  #scoreAnomalies(): void {
+  #scoreAnomalies(nowS: number): void {
     const fn = this.#d.anomaly!;
-    const byTenant = new Map<string, Map<string, { startS: number; values: Float64Array }>>();
-    const n = Math.min(this.options.historyPoints, Math.max(12, Math.round(86_400 / this.options.intervalS)));
+    const byTenant = new Map<string, Map<string, { value: number; atS: number; key: string }>>();
     for (const s of this.store.values()) {
-      const w = this.store.window(s.key, n);
-      if (!w) continue;
       let m = byTenant.get(s.tenant);
       if (!m) byTenant.set(s.tenant, (m = new Map()));
-      m.set(s.resource, w);
+      m.set(s.resource, { value: s.lastValue, atS: s.lastSampleS, key: s.key });
     }
-    for (const [tenant, windows] of byTenant) {
+    for (const [tenant, latest] of byTenant) {
       try {
-        this.#anomalies.set(tenant, fn({ tenant, windows, intervalS: this.options.intervalS, previous: this.#anomalies.get(tenant) }));
+        const state = fn({
+          tenant,
+          latest,
+          window: (resource, n) => {
+            const l = latest.get(resource);
+            return l ? this.store.window(l.key, n) : undefined;
+          },
+          intervalS: this.options.intervalS,
+          nowS,
+          previous: this.#anomalies.get(tenant),
+        });
+        this.#anomalies.set(tenant, state);
       } catch (err) {
         this.#d.metrics.error('anomaly');
         this.#d.logger.warn({ tenant, err }, 'anomaly scoring failed; tenant skipped');
@@ -388,24 +416,39 @@ export class EngineLoop {
   }
 
   #profile(endS: number): void {
-    const byTenant = new Map<string, TenantProfile>();
+    const o = this.options;
+    const byTenant = new Map<string, string[]>();
     for (const s of this.store.values()) {
-      try {
-        const w = this.store.window(s.key)!;
-        let p = byTenant.get(s.tenant);
-        if (!p) byTenant.set(s.tenant, (p = { tenant: s.tenant, atS: endS, signals: {}, apiMix: {} }));
-        p.signals[s.resource] = profileSignal(s.resource, w.values, w.startS, this.options.intervalS);
-      } catch (err) {
-        this.#d.metrics.error('profile');
-        this.#d.logger.warn({ tenant: s.tenant, resource: s.resource, err }, 'profile failed; tenant skipped');
+      let l = byTenant.get(s.tenant);
+      if (!l) byTenant.set(s.tenant, (l = []));
+      l.push(s.key);
+    }
+    // Budget: every tenant once per profileEveryS, assuming a cycle per interval; at least 500 tenants per cycle.
+    const cyclesPerPeriod = Math.max(1, o.profileEveryS / o.intervalS);
+    let budget = Math.max(500, Math.ceil(byTenant.size / cyclesPerPeriod));
+    const due = [...byTenant.keys()]
+      .filter((t) => endS - (this.#profiles.get(t)?.atS ?? -Infinity) >= o.profileEveryS)
+      .sort((a, b) => (this.#profiles.get(a)?.atS ?? -Infinity) - (this.#profiles.get(b)?.atS ?? -Infinity));
+    const next = new Map(this.#profiles);
+    for (const t of [...next.keys()]) if (!byTenant.has(t)) next.delete(t);
+    for (const tenant of due) {
+      if (budget-- <= 0) break;
+      const p: TenantProfile = { tenant, atS: endS, signals: {}, apiMix: {} };
+      for (const key of byTenant.get(tenant)!) {
+        const s = this.store.get(key)!;
+        try {
+          const w = this.store.window(key)!;
+          p.signals[s.resource] = profileSignal(s.resource, w.values, w.startS, o.intervalS);
+        } catch (err) {
+          this.#d.metrics.error('profile');
+          this.#d.logger.warn({ tenant, resource: s.resource, err }, 'profile failed; signal skipped');
+        }
       }
-    }
-    for (const [tenant, p] of byTenant) {
       const types = this.#breakdown.get(tenant);
-      if (types) p.apiMix = apiMix(new Map([...types].map(([t, b]) => [t, b.values])));
-      Object.freeze(p);
+      if (types) p.apiMix = apiMix(new Map([...types].map(([ty, b]) => [ty, b.values])));
+      next.set(tenant, Object.freeze(p));
     }
-    this.#profiles = byTenant;
+    this.#profiles = next;
   }
 
   #dropVanished(endS: number): void {
@@ -443,13 +486,17 @@ export class EngineLoop {
         stale: endS - s.lastSampleS > this.options.staleAfterS,
       }));
     }
-    let accuracy: Snapshot['accuracy'] = [];
-    try {
-      accuracy = e.accuracy();
-    } catch (err) {
-      this.#d.metrics.error('accuracy');
-      this.#d.logger.warn({ err }, 'engine accuracy unavailable');
+    // Live accuracy walks every series' error window: refreshed every accuracyEveryS of engine time, not every cycle.
+    if (endS - this.#accuracyAtS >= this.options.accuracyEveryS) {
+      this.#accuracyAtS = endS;
+      try {
+        this.#accuracy = e.accuracy();
+      } catch (err) {
+        this.#d.metrics.error('accuracy');
+        this.#d.logger.warn({ err }, 'engine accuracy unavailable');
+      }
     }
+    const accuracy = this.#accuracy;
     const snap: Snapshot = {
       cycle: this.#cycle,
       createdS: endS,

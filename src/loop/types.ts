@@ -58,9 +58,13 @@ export type DecideFn = (input: DecideInput) => Recommendation | undefined;
 
 export interface AnomalyInput {
   tenant: string;
-  /** Recent window per resource, oldest first, with its start time. */
-  windows: ReadonlyMap<string, { startS: number; values: Float64Array }>;
+  /** Each resource of the tenant with its newest sample (value in base unit, time UNIX s). */
+  latest: ReadonlyMap<string, { value: number; atS: number }>;
+  /** The last `points` slots of a resource, oldest first (a copy: ask only when needed, e.g. to refresh a baseline). */
+  window(resource: string, points: number): { startS: number; values: Float64Array } | undefined;
   intervalS: number;
+  /** Engine time of the cycle. */
+  nowS: number;
   previous?: AnomalyState;
 }
 

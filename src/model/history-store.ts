@@ -79,7 +79,40 @@ export class HistoryStore {
     const step = this.intervalS;
     let s = this.#series.get(key);
     let appended = 0;
-    for (let i = 0; i < values.length; i++) {
+    let i0 = 0;
+    if (s && s.count > 0 && startS <= s.lastS + step && startS + (values.length - 1) * step > s.lastS) {
+      // Fast path (every incremental pull): overwrite the overlap, then append the rest without per-slot rounding.
+      const overlap = Math.round((s.lastS - startS) / step) + 1;
+      for (let i = 0; i < overlap; i++) {
+        const v = values[i];
+        const back = overlap - 1 - i;
+        if (back < s.count && !Number.isNaN(v)) s.buf[(s.head - back + this.capacity) % this.capacity] = v;
+      }
+      const cap = this.capacity;
+      let head = s.head;
+      const buf = s.buf;
+      for (let i = overlap; i < values.length; i++) {
+        head = head + 1 === cap ? 0 : head + 1;
+        buf[head] = values[i];
+      }
+      const added = values.length - overlap;
+      s.head = head;
+      s.count = Math.min(cap, s.count + added);
+      s.lastS = startS + (values.length - 1) * step;
+      appended = added;
+      for (let i = values.length - 1; i >= 0; i--) {
+        if (!Number.isNaN(values[i])) {
+          const t = startS + i * step;
+          if (t >= s.lastSampleS) {
+            s.lastSampleS = t;
+            s.lastValue = values[i];
+          }
+          break;
+        }
+      }
+      i0 = values.length;
+    }
+    for (let i = i0; i < values.length; i++) {
       const v = values[i];
       const t = startS + i * step;
       if (!s) {

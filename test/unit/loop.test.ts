@@ -26,12 +26,20 @@ describe('EngineLoop.runOnce', () => {
   it('pulls the full window first, then only new samples with a small overlap', async () => {
     const { loop, source, clock } = setup();
     await loop.runOnce();
-    expect(source.pulls[0].endS - source.pulls[0].startS).toBe(1439 * 60);
+    // The first week is pulled in time chunks of at most 288 points that tile the window exactly.
+    const first = source.pulls.slice();
+    expect(first.length).toBe(5);
+    expect(first[first.length - 1].endS - first[0].startS).toBe(1439 * 60);
+    for (let i = 0; i < first.length; i++) {
+      expect((first[i].endS - first[i].startS) / 60 + 1).toBeLessThanOrEqual(288);
+      if (i > 0) expect(first[i].startS).toBe(first[i - 1].endS + 60);
+    }
+    const lastEnd = first[first.length - 1].endS;
     clock.advance(180);
     await loop.runOnce();
-    const p = source.pulls[1];
-    expect(p.startS).toBe(source.pulls[0].endS - 2 * 60);
-    expect(p.endS).toBe(source.pulls[0].endS + 180);
+    const p = source.pulls[first.length];
+    expect(p.startS).toBe(lastEnd - 2 * 60);
+    expect(p.endS).toBe(lastEnd + 180);
   });
 
   it('times every step and publishes an immutable snapshot with forecasts for every series', async () => {

@@ -68,3 +68,20 @@ describe('HistoryStore', () => {
     expect(s.size).toBe(0);
   });
 });
+
+describe('HistoryStore fast path', () => {
+  it('gives the same ring whether a series arrives at once or in overlapping chunks with gaps', () => {
+    const n = 1000;
+    const v = Float64Array.from({ length: n }, (_, i) => (i % 37 === 0 ? NaN : Math.sin(i) + 2));
+    const whole = new HistoryStore(60, 300);
+    whole.write('k', 't', 'cpu', 0, v);
+    const chunked = new HistoryStore(60, 300);
+    for (let start = 0; start < n; start += 45) {
+      const from = Math.max(0, start - 2); // two points of overlap, as the loop re-pulls
+      chunked.write('k', 't', 'cpu', from * 60, v.subarray(from, Math.min(n, start + 45)));
+    }
+    expect([...chunked.window('k')!.values]).toEqual([...whole.window('k')!.values].map((x) => (Number.isNaN(x) ? NaN : Math.fround(x))));
+    expect(chunked.get('k')!.lastSampleS).toBe(whole.get('k')!.lastSampleS);
+    expect(chunked.get('k')!.lastValue).toBe(whole.get('k')!.lastValue);
+  });
+});

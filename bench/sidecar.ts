@@ -1,0 +1,214 @@
+// Sidecar scale benchmark (JSON on stdout): N tenants x 6 signals with a week of 5-minute history from a fake
+// source, through the real engine loop: full cycle (first fit), incremental cycle, full retrain, peak RSS; then
+// /metrics and the API under autocannon load on loopback while the loop keeps running (1,000-tenant scrape).
+// Peer in the same run: prom-client's own text rendering of the same snapshot without the per-snapshot gauge cache
+// is not separable, so the named peer is a plain-JS persistence engine (the cost floor of the loop without models).
+//   npm run bench:sidecar -- [--tenants 10000] [--http-tenants 1000] [--seconds 10] [--skip-http]
+import { createRequire } from 'node:module';
+import { createForecastEngine } from '../src/core/engine.js';
+import type { AccuracyStat, EngineOptions, ForecastEngine, SeriesForecast } from '../src/core/types.js';
+import { FORECAST_LEVELS } from '../src/logic/allocation.js';
+import { createAllocationDecider } from '../src/loop/allocation-adapter.js';
+import { createAnomalyScorer } from '../src/loop/anomaly-adapter.js';
+import { EngineLoop, type CycleReport } from '../src/loop/engine-loop.js';
+import type { Clock } from '../src/loop/types.js';
+import { createExporter } from '../src/metrics/exporter.js';
+import type { Series } from '../src/model/series.js';
+import { buildServer } from '../src/server/build.js';
+import type { HistorySource, PullRange, PullResult } from '../src/sources/history-source.js';
+
+interface CannonResult {
+  requests: { total: number; average: number };
+  latency: { p50: number; p99: number; max: number };
+  non2xx: number;
+  errors: number;
+}
+// autocannon ships no typings: the subset used here.
+const autocannon = createRequire(import.meta.url)('autocannon') as (o: { url: string; connections: number; duration: number }) => Promise<CannonResult>;
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const TENANTS = arg('tenants', 10_000);
+const HTTP_TENANTS = arg('http-tenants', 1_000);
+const SECONDS = arg('seconds', 10);
+const SKIP_HTTP = args.includes('--skip-http');
+const PEER_ONLY = args.includes('--peer-only');
+const STEP = 300;
+const WEEK = 2016;
+const SIGNALS = ['cpu', 'memory', 'disk_read', 'network_rx', 'threads', 'fds'];
+const START = 1_704_067_200 + WEEK * STEP;
+
+/** Deterministic synthetic usage: level per tenant x daily shape x weekday factor + hash noise + rare bursts. */
+class FakeSource implements HistorySource {
+  readonly origin = 'fake';
+  readonly signals = SIGNALS.map((r) => ({ resource: r, unit: 'unit', query: r }));
+  constructor(readonly tenants: number) {}
+  value(t: number, s: number, ts: number): number {
+    const level = 1 + ((t * 7919 + s * 104_729) % 97) / 10;
+    const day = (ts % 86_400) / 86_400;
+    const daily = 1 + 0.4 * Math.cos(2 * Math.PI * (day - 0.5 - (t % 7) / 28));
+    const weekday = Math.floor(ts / 86_400 + 3) % 7 >= 5 ? 0.7 : 1;
+    let h = Math.imul((t + 1) * 2654435761 ^ (s + 1) * 40503 ^ Math.floor(ts / STEP), 2246822507);
+    h ^= h >>> 13;
+    const u = ((h >>> 0) % 10_000) / 10_000;
+    const burst = u > 0.995 ? 2.5 : 1;
+    return level * daily * weekday * burst * (0.9 + 0.2 * u);
+  }
+  async pull(r: PullRange): Promise<PullResult> {
+    const n = Math.floor((r.endS - r.startS) / r.stepS) + 1;
+    const series: Series[] = [];
+    for (let t = 0; t < this.tenants; t++) {
+      for (let s = 0; s < SIGNALS.length; s++) {
+        const values = new Float64Array(n);
+        for (let i = 0; i < n; i++) values[i] = this.value(t, s, r.startS + i * r.stepS);
+        series.push({ tenant: `tenant-${String(t).padStart(5, '0')}`, resource: SIGNALS[s], startS: r.startS, intervalS: r.stepS, values });
+      }
+    }
+    return { set: { origin: 'fake', intervalS: r.stepS, series, units: {} }, breakdown: [], failures: [] };
+  }
+}
+
+/** The peer: persistence forecasts with empirical quantiles of the last day's one-step changes, in plain JS. */
+class PersistenceEngine implements ForecastEngine {
+  readonly options: EngineOptions;
+  #last = new Map<string, number>();
+  constructor(o: EngineOptions) {
+    this.options = o;
+  }
+  fit(keys: readonly string[], h: readonly Float64Array[]): void {
+    keys.forEach((k, i) => this.#last.set(k, h[i][h[i].length - 1]));
+  }
+  update(keys: readonly string[], p: readonly Float64Array[]): void {
+    keys.forEach((k, i) => this.#last.set(k, p[i][p[i].length - 1]));
+  }
+  forecast(keys: readonly string[]): SeriesForecast[] {
+    const nh = this.options.horizonsS.length;
+    const q = this.options.quantiles;
+    return keys.map((key) => {
+      const v = this.#last.get(key) ?? 0;
+      const quantiles = new Float64Array(nh * q.length);
+      for (let h = 0; h < nh; h++) for (let j = 0; j < q.length; j++) quantiles[h * q.length + j] = v * (0.8 + 0.4 * q[j]);
+      return { key, status: 'ok', point: new Float64Array(nh).fill(v), quantiles, models: new Array(nh).fill('persistence') };
+    });
+  }
+  scores() {
+    return [];
+  }
+  accuracy(): AccuracyStat[] {
+    return [];
+  }
+  remove(k: string): void {
+    this.#last.delete(k);
+  }
+  has(k: string): boolean {
+    return this.#last.has(k);
+  }
+}
+
+function manualClock(t: number): Clock & { t: number } {
+  const c = { t, nowS: () => c.t };
+  return c;
+}
+
+const sum = (r: CycleReport, exclude: string[] = ['pull']) =>
+  Object.entries(r.durationsS).reduce((a, [k, v]) => (exclude.includes(k) ? a : a + (v ?? 0)), 0);
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+const rssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+async function cycles(tenants: number, engine: ForecastEngine) {
+  const clock = manualClock(START);
+  const decider = createAllocationDecider();
+  const loop = new EngineLoop(
+    { source: new FakeSource(tenants), engine, clock, decide: decider.decide, anomaly: createAnomalyScorer('quarantine'), onVanish: (k) => decider.forget(k) },
+    { intervalS: STEP, historyPoints: WEEK, retrainEveryS: 3600, profileEveryS: 3600 },
+  );
+  const t0 = performance.now();
+  const full = await loop.runOnce();
+  const fullWall = (performance.now() - t0) / 1000;
+  const incs: CycleReport[] = [];
+  for (let i = 0; i < 3; i++) {
+    clock.t += STEP;
+    incs.push(await loop.runOnce());
+  }
+  clock.t += 3600;
+  const retrain = await loop.runOnce();
+  const inc = incs.sort((a, b) => sum(a) - sum(b))[1];
+  return {
+    loop,
+    clock,
+    result: {
+      tenants,
+      series: loop.store.size,
+      fullCycleS: round(sum(full)),
+      fullCycleWallS: round(fullWall),
+      fullSteps: Object.fromEntries(Object.entries(full.durationsS).map(([k, v]) => [k, round(v ?? 0)])),
+      incrementalCycleS: round(sum(inc)),
+      incrementalSteps: Object.fromEntries(Object.entries(inc.durationsS).map(([k, v]) => [k, round(v ?? 0)])),
+      retrainCycleS: round(sum(retrain)),
+      retrained: retrain.retrained,
+      failedSeries: full.failedSeries + inc.failedSeries + retrain.failedSeries,
+      historyStoreMB: Math.round(loop.store.bytes() / 2 ** 20),
+    },
+  };
+}
+
+async function http(tenants: number, seconds: number) {
+  const engine = createForecastEngine({ intervalS: STEP, horizonsS: [300, 900, 1800], quantiles: FORECAST_LEVELS, seasonsS: [86_400, 604_800] });
+  const { loop, clock } = await cycles(tenants, engine);
+  const exporter = createExporter({ snapshot: () => loop.latest(), limits: { quantiles: [0.5, 0.9, 0.95, 0.99] } });
+  const app = await buildServer({ exporter, snapshot: () => loop.latest(), ready: () => loop.ready });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const metricsBody = await (await fetch(`${base}/metrics`)).text();
+  // Keep the loop running (a cycle every 500 ms, new snapshot each time) while the server is under load.
+  let running = true;
+  let loopCycles = 0;
+  const loopTask = (async () => {
+    while (running) {
+      clock.t += STEP;
+      await loop.runOnce();
+      loopCycles++;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  const hit = async (path: string, connections: number) => {
+    const r = await autocannon({ url: `${base}${path}`, connections, duration: seconds });
+    return { path, connections, requests: r.requests.total, rps: round(r.requests.average, 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors };
+  };
+  const out = [
+    await hit('/metrics', 4),
+    await hit('/api/v1/tenants?limit=1000', 10),
+    await hit('/api/v1/tenants/tenant-00042/forecast', 10),
+    await hit('/api/v1/tenants/tenant-00042', 10),
+  ];
+  running = false;
+  await loopTask;
+  await app.close();
+  return { tenants, metricsBytes: metricsBody.length, metricsLines: metricsBody.split('\n').length, loopCyclesDuringLoad: loopCycles, endpoints: out };
+}
+
+async function main() {
+  const report: Record<string, unknown> = { bench: 'sidecar', node: process.version, signals: SIGNALS.length, historyPoints: WEEK, intervalS: STEP };
+  const opts: EngineOptions = { intervalS: STEP, horizonsS: [300, 900, 1800], quantiles: FORECAST_LEVELS, seasonsS: [86_400, 604_800] };
+  const peer = await cycles(TENANTS, new PersistenceEngine(opts));
+  report.peerPersistenceJs = peer.result;
+  report.rssAfterPeerMB = rssMB();
+  if (!PEER_ONLY) {
+    const real = await cycles(TENANTS, createForecastEngine(opts));
+    report.engine = real.result;
+    report.peakRssMB = rssMB();
+  }
+  if (!SKIP_HTTP) report.http = await http(HTTP_TENANTS, SECONDS);
+  report.peakRssMBFinal = rssMB();
+  report.targets = { incrementalCycleS: 5, fullRetrainS: 60, rssMB: 1024, metricsP99Ms: 200 };
+  console.log(JSON.stringify(report, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

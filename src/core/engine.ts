@@ -166,7 +166,13 @@ class Engine implements ForesightEngine {
     keys.forEach((key, i) => {
       const prev = this.#states.get(key);
       const st = new SeriesState(this.#shape());
-      if (prev) st.shift.set(prev.shift); // keep the calibration across refits
+      if (prev) {
+        // keep the calibration and the live scores across refits
+        st.shift.set(prev.shift);
+        st.liveHits.set(prev.liveHits);
+        st.liveCount.set(prev.liveCount);
+        st.liveAbs.set(prev.liveAbs);
+      }
       st.hw = states[i];
       st.holt = holt.states[i];
       st.status = hwStatusName(status[i]);
@@ -442,36 +448,33 @@ class Engine implements ForesightEngine {
     return out;
   }
 
+  /**
+   * Live accuracy of the forecasts actually issued (forecast()/forecastModels()), scored as they matured: MAE of the
+   * median averaged over series, and the fraction of outcomes at or below each quantile (coverage).
+   */
   accuracy(): AccuracyStat[] {
     const out: AccuracyStat[] = [];
+    const L = this.#levels.length;
     for (let k = 0; k < this.#hs.length; k++) {
       for (let m = 0; m < this.modelNames.length; m++) {
-        let mae = 0, cnt = 0, series = 0;
-        const cov = new Array<number>(this.#levels.length).fill(0);
+        let maeSum = 0, series = 0, samples = 0;
+        const hits = new Array<number>(L).fill(0);
         for (const st of this.#states.values()) {
-          const errs = st.errors(m, k);
-          if (!errs.length) continue;
-          let s = 0;
-          for (const e of errs) s += Math.abs(e);
-          mae += s / errs.length;
+          const mk = m * st.K + k;
+          const c = st.liveCount[mk];
+          if (!c) continue;
+          maeSum += st.liveAbs[mk] / c;
           series++;
-          cnt += errs.length;
-          // coverage implied by the current shifts: fraction of recent errors below each working quantile
-          const sorted = Float64Array.from(errs).sort();
-          const med = sorted[Math.floor(0.5 * (sorted.length - 1))];
-          this.#levels.forEach((p, l) => {
-            const q = sorted[Math.min(sorted.length - 1, Math.floor(workingLevel(p, st.shift[(m * st.K + k) * this.#levels.length + l]) * (sorted.length - 1)))];
-            let c = 0;
-            for (const e of errs) if (e - med <= q - med) c++;
-            cov[l] += c / errs.length;
-          });
+          samples += c;
+          for (let l = 0; l < L; l++) hits[l] += st.liveHits[mk * L + l];
         }
+        if (!samples) continue;
         out.push({
           model: this.modelNames[m],
           horizonS: this.options.horizonsS[k],
-          mae: series ? mae / series : NaN,
-          coverage: cov.map((c) => (series ? c / series : NaN)),
-          samples: cnt,
+          mae: maeSum / series,
+          coverage: hits.map((h) => h / samples),
+          samples,
         });
       }
     }

@@ -66,6 +66,10 @@ export class SeriesState {
   readonly issuedOrigin: Float64Array;
   readonly issuedModels: Uint8Array; // [slot*(nM+1) + m] 1 when issued
   readonly shift: Float64Array; // [(m*K + k)*L + l]
+  /** Live scoring of issued forecasts as they mature: hits per level, count and absolute error of the median. */
+  readonly liveHits: Float64Array; // [(m*K + k)*L + l]
+  readonly liveCount: Float64Array; // [m*K + k]
+  readonly liveAbs: Float64Array; // [m*K + k]
   #w: Float64Array;
   #lossTmp: Float64Array;
 
@@ -87,6 +91,9 @@ export class SeriesState {
     this.issuedOrigin = new Float64Array(this.P).fill(-1);
     this.issuedModels = new Uint8Array(this.P * M1);
     this.shift = new Float64Array(M1 * this.K * L);
+    this.liveHits = new Float64Array(M1 * this.K * L);
+    this.liveCount = new Float64Array(M1 * this.K);
+    this.liveAbs = new Float64Array(M1 * this.K);
     this.#w = new Float64Array(this.nM);
     this.#lossTmp = new Float64Array(this.nM);
   }
@@ -146,13 +153,19 @@ export class SeriesState {
           }
         }
         if (finite && this.issuedOrigin[slot] === o) {
+          const med = levels.indexOf(0.5);
           for (let m = 0; m < M1; m++) {
             if (!this.issuedModels[slot * M1 + m]) continue;
+            const mk = m * K + k;
             for (let l = 0; l < L; l++) {
               const q = this.issuedQ[((slot * M1 + m) * K + k) * L + l];
-              const si = (m * K + k) * L + l;
+              const si = mk * L + l;
               this.shift[si] = aciStep(this.shift[si], levels[l], v > q);
+              if (v <= q) this.liveHits[si]++;
             }
+            this.liveCount[mk]++;
+            const point = med >= 0 ? this.issuedQ[((slot * M1 + m) * K + k) * L + med] : this.fc[mk * P + slot];
+            this.liveAbs[mk] += Math.abs(v - point);
           }
         }
       }

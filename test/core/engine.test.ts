@@ -50,6 +50,10 @@ describe('createForecastEngine', () => {
     }
     expect(hits / total).toBeGreaterThan(0.85);
     expect(hits / total).toBeLessThan(0.95);
+    // accuracy() scores the same issued forecasts as they matured (all but the last one)
+    const live = eng.accuracy().find((a) => a.model === 'ensemble' && a.horizonS === 300)!;
+    expect(live.samples).toBe(total - 1);
+    expect(Math.abs(live.coverage[1] - hits / total)).toBeLessThan(2 / total);
   });
 
   it('falls back to a non-seasonal model and says so when the history is shorter than two seasons', () => {

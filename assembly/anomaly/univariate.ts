@@ -14,8 +14,8 @@
 // 5. Calibration: c = q / (99th percentile of the series' own last 2000 q), so c = 1 means "as unusual as its 1% most
 //    unusual points", whatever the noise of the series.
 // 6. Range novelty (the "spatial anomaly" of NAB's numenta detector, nab/detectors/numenta/numenta_detector.py: a value
-//    outside the range seen so far, with 5% tolerance): r = exceedance of x, and of the mean of the last 6 points,
-//    beyond their running min/max, as a fraction of the range; a novelty above 5% counts 2 (1 + r).
+//    outside the range seen so far, with a tolerance): r = exceedance of x, and of its means over the last 6, 24 and
+//    96 points, beyond their running min/max, as a fraction of the range; a novelty above 2% counts 3 (1 + r).
 // 7. raw = max(c, novelty); score = raw / (1 + raw) in [0, 1) (0.5 at the series' 99th percentile).
 // 8. Event score (what NAB scores): the score, but within 400 points of the last emitted event only a strictly
 //    higher score is emitted again (one report per episode, as NAB counts only the first detection in a window).
@@ -30,10 +30,10 @@
 import { Status } from "../status";
 import { robustZ, scratchF64, selectK } from "./robust";
 
-export const UV_HEADER: i32 = 20;
+export const UV_HEADER: i32 = 24;
 const W: i32 = 288;
 const M: i32 = 3;
-const MEAN_K: i32 = 6;
+const MEAN_N: i32 = 96;
 const CAL_N: i32 = 2000;
 const CAL_P: f64 = 0.99;
 const CAL_EVERY: i32 = 16;
@@ -44,8 +44,8 @@ const MAX_PERIOD: i32 = 2016;
 const WARM_Z: i32 = 20;
 const WARM_CAL: i32 = 50;
 const WARM_RANGE: i32 = 100;
-const RANGE_TOL: f64 = 0.05;
-const RANGE_WEIGHT: f64 = 2.0;
+const RANGE_TOL: f64 = 0.02;
+const RANGE_WEIGHT: f64 = 3.0;
 const REFRACTORY: f64 = 400.0;
 const CUSUM_K: f64 = 0.5;
 const CUSUM_H: f64 = 8.0;
@@ -53,7 +53,9 @@ const CUSUM_CLIP: f64 = 4.0;
 
 // Header slots (doubles).
 const H_PERIOD = 0, H_COUNT = 1, H_LEVEL = 2, H_LEVELS = 3, H_CUSP = 4, H_CUSN = 5, H_CALREF = 6;
-const H_XMIN = 7, H_XMAX = 8, H_MMIN = 9, H_MMAX = 10, H_RUNMAX = 11, H_LAST = 12, H_TAU = 13;
+const H_XMIN = 7, H_XMAX = 8, H_RUNMAX = 11, H_LAST = 12, H_TAU = 13;
+// Running min and max of the means over the last 6, 24 and 96 points: slots H_MEANS + 2i and H_MEANS + 2i + 1.
+const H_MEANS = 16;
 const H_MAGIC = 15;
 const MAGIC: f64 = 20261128.0;
 
@@ -78,7 +80,7 @@ function effectivePeriod(period: i32): i32 {
 
 /** Doubles of state for one series with the given period (samples per day). */
 export function uvStateLen(period: i32): i32 {
-  return UV_HEADER + effectivePeriod(period) + 4 * W + 2 * M + MEAN_K + CAL_N;
+  return UV_HEADER + effectivePeriod(period) + 4 * W + 2 * M + MEAN_N + CAL_N;
 }
 
 /** Resets a series' state. */
@@ -88,8 +90,10 @@ export function uvInit(s: usize, period: i32): void {
   put(s, H_CALREF, 1.0);
   put(s, H_XMIN, Infinity);
   put(s, H_XMAX, -Infinity);
-  put(s, H_MMIN, Infinity);
-  put(s, H_MMAX, -Infinity);
+  for (let i = 0; i < 3; i++) {
+    put(s, H_MEANS + 2 * i, Infinity);
+    put(s, H_MEANS + 2 * i + 1, -Infinity);
+  }
   put(s, H_RUNMAX, -Infinity);
   put(s, H_LAST, -1e9);
   put(s, H_MAGIC, MAGIC);
@@ -112,7 +116,7 @@ export function uvWarmup(): i32 {
 @inline function oRing(p: i32, k: i32): i32 { return UV_HEADER + p + k * W; }
 @inline function oLast(p: i32, k: i32): i32 { return UV_HEADER + p + 4 * W + k * M; }
 @inline function oLastX(p: i32): i32 { return UV_HEADER + p + 4 * W + 2 * M; }
-@inline function oCal(p: i32): i32 { return UV_HEADER + p + 4 * W + 2 * M + MEAN_K; }
+@inline function oCal(p: i32): i32 { return UV_HEADER + p + 4 * W + 2 * M + MEAN_N; }
 
 /** Exceedance of v beyond [lo, hi] as a fraction of hi - lo (0 inside or while the range is empty). */
 @inline function exceedance(v: f64, lo: f64, hi: f64): f64 {
@@ -135,13 +139,9 @@ export function uvStep(s: usize, x: f64, out: usize): void {
   const p = <i32>get(s, H_PERIOD);
   const useS = p >= MIN_PERIOD;
   const c = <i32>get(s, H_COUNT);
-  // Rolling mean of the last MEAN_K values (including x), for the range novelty of the level.
+  // The last MEAN_N values (including x), for the range novelty of the level at three time scales.
   const lx = oLastX(p);
-  put(s, lx + c % MEAN_K, x);
-  const nk = c + 1 < MEAN_K ? c + 1 : MEAN_K;
-  let meanK = 0.0;
-  for (let i = 0; i < nk; i++) meanK += get(s, lx + i);
-  meanK /= <f64>nk;
+  put(s, lx + c % MEAN_N, x);
 
   let q = 0.0;
   let z1 = 0.0;
@@ -248,22 +248,32 @@ export function uvStep(s: usize, x: f64, out: usize): void {
   }
   put(s, co + c % CAL_N, q);
 
-  // Range novelty of the value and of its recent mean.
+  // Range novelty of the value and of its means over the last 6, 24 and 96 points (fewer while warming up).
   let nov = 0.0;
   let levelNovel = false;
-  if (c >= WARM_RANGE) {
-    const rx = exceedance(x, get(s, H_XMIN), get(s, H_XMAX));
-    const rm = exceedance(meanK, get(s, H_MMIN), get(s, H_MMAX));
-    if (rx > RANGE_TOL) nov = RANGE_WEIGHT * (1.0 + rx);
-    if (rm > RANGE_TOL && RANGE_WEIGHT * (1.0 + rm) > nov) {
-      nov = RANGE_WEIGHT * (1.0 + rm);
-      levelNovel = true;
-    }
-  }
+  const rx = c >= WARM_RANGE ? exceedance(x, get(s, H_XMIN), get(s, H_XMAX)) : 0.0;
+  if (rx > RANGE_TOL) nov = RANGE_WEIGHT * (1.0 + rx);
   if (x < get(s, H_XMIN)) put(s, H_XMIN, x);
   if (x > get(s, H_XMAX)) put(s, H_XMAX, x);
-  if (meanK < get(s, H_MMIN)) put(s, H_MMIN, meanK);
-  if (meanK > get(s, H_MMAX)) put(s, H_MMAX, meanK);
+  let sum = 0.0;
+  let taken = 0;
+  for (let i = 0; i < 3; i++) {
+    const k = i == 0 ? 6 : i == 1 ? 24 : 96;
+    const avail = c + 1 < k ? c + 1 : k;
+    // Extend the running sum backwards from the newest value to the k newest values.
+    for (; taken < avail; taken++) sum += get(s, lx + (c - taken + MEAN_N) % MEAN_N);
+    const mean = sum / <f64>avail;
+    const lo = H_MEANS + 2 * i;
+    if (c >= WARM_RANGE) {
+      const rm = exceedance(mean, get(s, lo), get(s, lo + 1));
+      if (rm > RANGE_TOL && RANGE_WEIGHT * (1.0 + rm) > nov) {
+        nov = RANGE_WEIGHT * (1.0 + rm);
+        levelNovel = true;
+      }
+    }
+    if (mean < get(s, lo)) put(s, lo, mean);
+    if (mean > get(s, lo + 1)) put(s, lo + 1, mean);
+  }
 
   const raw = cal > nov ? cal : nov;
   const score = raw / (1.0 + raw);

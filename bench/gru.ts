@@ -1,6 +1,6 @@
 // Quick accuracy/speed check of the GRU forecaster on a canonical trace: held-out tail, q50 MAE and pinball vs persistence.
 // Usage: node --import tsx bench/gru.ts [--trace FILE] [--resource cpu] [--train-days 7] [--test-days 2]
-//        [--hidden 32] [--window 24] [--season 288] [--epochs 3] [--per-epoch 20000] [--seed 1]
+//        [--hidden 16] [--window 24] [--season 288] [--epochs 3] [--per-epoch 50000] [--seed 1] [--lr 0.003]
 //        [--online-every C]  (C > 0: update online with each C new test points before forecasting the next C)
 // Prints one JSON object. Baselines in the same run: persistence (every quantile = last value) and persistence plus
 // the empirical quantiles of its h-step changes over the training span (per series), the fair quantile baseline.
@@ -15,12 +15,13 @@ const { values: a } = parseArgs({
     resource: { type: 'string', default: 'cpu' },
     'train-days': { type: 'string', default: '7' },
     'test-days': { type: 'string', default: '2' },
-    hidden: { type: 'string', default: '32' },
+    hidden: { type: 'string', default: '16' },
     window: { type: 'string', default: '24' },
     season: { type: 'string', default: 'day' },
     epochs: { type: 'string', default: '3' },
-    'per-epoch': { type: 'string', default: '20000' },
+    'per-epoch': { type: 'string', default: '50000' },
     seed: { type: 'string', default: '1' },
+    lr: { type: 'string', default: '0.003' },
     'online-every': { type: 'string', default: '0' },
   },
 });
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   const core = sharedCore();
   const st = createGru({
     horizons, quantiles: LEVELS, hidden: Number(a.hidden), window: Number(a.window), seasonSteps: season,
-    seed: Number(a.seed),
+    seed: Number(a.seed), learningRate: Number(a.lr),
   }, core);
   const trainParts: Float64Array[] = [];
   for (const s of set.series) {

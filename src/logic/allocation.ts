@@ -36,12 +36,18 @@ import { DEFAULT_RECLAIM, mayReclaim, trackLowUsage, type ReclaimConfig } from '
 export const FORECAST_LEVELS: readonly number[] = Object.freeze([0.5, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999]);
 
 export interface AllocationConfig extends CalibrationConfig {
+  /**
+   * Where an increase lands between the next step's quantile (0) and the window's (1): 1 makes one change cover the
+   * next 30 minutes; lower values trade more (rate-limited) changes for less overshoot.
+   */
+  increaseTo: number;
   reclaim: ReclaimConfig;
   rateLimit: RateLimitConfig;
   bounds: BoundsConfig;
 }
 
 export type AllocationConfigInput = Partial<CalibrationConfig> & {
+  increaseTo?: number;
   reclaim?: Partial<ReclaimConfig>;
   rateLimit?: Partial<RateLimitConfig>;
   bounds?: Partial<BoundsConfig>;
@@ -52,6 +58,7 @@ export function allocationConfig(input: AllocationConfigInput = {}): Readonly<Al
   const { reclaim, rateLimit, bounds, ...cal } = input;
   const cfg: AllocationConfig = {
     ...DEFAULT_CALIBRATION,
+    increaseTo: 1,
     ...stripUndefined(cal),
     reclaim: { ...DEFAULT_RECLAIM, ...stripUndefined(reclaim ?? {}) },
     rateLimit: { ...DEFAULT_RATE_LIMIT, ...stripUndefined(rateLimit ?? {}) },
@@ -124,7 +131,8 @@ export interface Decision {
 /** One decision: see the chain at the top of this file. */
 export function decide(state: AllocationState, input: DecisionInput, cfg: AllocationConfig): Decision {
   const need = valueAtLevel(input.levels, input.next, state.level);
-  const cover = Math.max(need, valueAtLevel(input.levels, input.window, state.level));
+  const win = Math.max(need, valueAtLevel(input.levels, input.window, state.level));
+  const cover = need + cfg.increaseTo * (win - need);
   const proposed = applyBounds(cover, input.recentPeak, cfg.bounds);
   const cur = state.allocation;
   const changeTimesS = state.changeTimesS.slice();

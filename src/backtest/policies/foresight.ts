@@ -44,7 +44,7 @@ export class ForesightPolicy implements Policy {
     this.#states = ctx.tenants.map(() => newAllocationState(this.cfg));
     this.#own = ctx.tenants.map(() => new Float64Array(ctx.nSteps).fill(NaN));
     this.#observed = new Int32Array(ctx.tenants.length);
-    this.#peakSteps = Math.max(1, Math.round(this.cfg.bounds.safetyWindowS / ctx.intervalS));
+    this.#peakSteps = Math.round(this.cfg.bounds.safetyWindowS / ctx.intervalS);
     this.reserve = new Float64Array(this.#opts.sizeReserve ? ctx.nSteps : 0);
   }
 
@@ -57,13 +57,14 @@ export class ForesightPolicy implements Policy {
       let s = this.#states[k];
       for (let j = this.#observed[k]; j < v.length; j++) s = observe(s, { timeS: stepTime(this.#ctx, j), usage: v[j], allocation: this.#own[k][j] }, this.cfg);
       this.#observed[k] = v.length;
-      const peak = recentPeak(v, this.#peakSteps);
+      const peak = this.#peakSteps > 0 ? recentPeak(v, this.#peakSteps) : NaN;
+      const lastPeak = recentPeak(v, 12);
       if (f.ok[k]) {
         const d = decide(s, { nowS, levels, next: f.next[k], window: f.window[k], recentPeak: peak }, this.cfg);
         s = d.state;
         this.reasons[d.reason] = (this.reasons[d.reason] ?? 0) + 1;
-      } else if (peak === peak) {
-        s = { ...s, allocation: peak * 1.15 };
+      } else if (lastPeak === lastPeak) {
+        s = { ...s, allocation: lastPeak * 1.15 };
       }
       this.#states[k] = s;
       this.#own[k][i] = s.allocation;

@@ -180,6 +180,18 @@ describe('GRU quantile forecaster', () => {
     expect(core.restarts).toBe(0);
   });
 
+  it('forecasts a series with negative values (no floor) with status ok', () => {
+    const st = createGru(base, core);
+    const neg = train.map((s) => s.map((v) => v - 50)); // a sine around 0
+    trainGru(st, neg, { epochs: 1, windowsPerEpoch: 1000 }, core);
+    const shifted = heldOut[0].map((v) => v - 50);
+    const p = predictGru(st, [shifted], core);
+    expect(p.statuses).toEqual(['ok']);
+    expect(allFiniteAndMonotone(p.quantiles[0])).toBe(true);
+    // the 5-minute median stays near the last value (noise sd 3), some of the forecasts below zero
+    expect(Math.abs(p.quantiles[0][0] - shifted[shifted.length - 1])).toBeLessThan(10);
+  });
+
   it('floors forecasts at zero for a non-negative series near zero', () => {
     const g = gaussian(77);
     const low = Array.from({ length: 4 }, () => Float64Array.from({ length: 3 * DAY }, () => Math.max(0, 0.2 * g())));

@@ -12,6 +12,7 @@ import { QuotaManager, type QuotaCycleResult } from './quota.js';
 import { SafetyGate } from './safety.js';
 import { ShadowPods, type ShadowCycleResult } from './shadow-pods.js';
 import { VpaRecommender, type VpaCycleResult } from './vpa-recommender.js';
+import { VpaWatcher } from './vpa-watch.js';
 
 /** Where snapshots come from: src/loop/snapshot-hub.ts's SnapshotHub fits as is. */
 export interface SnapshotSource {
@@ -61,6 +62,7 @@ export class Actuator {
   private pending: Snapshot | undefined;
   private unsubscribe: (() => void) | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  private watcher: VpaWatcher | undefined;
   lastReport: CycleReport | undefined;
 
   constructor(deps: ActuatorDeps) {
@@ -128,8 +130,9 @@ export class Actuator {
   }
 
   /**
-   * Follows `source`: runs a cycle for each new snapshot (the newest wins when cycles pile up), retries after the
-   * back-off when the API server was unavailable, and renews the Lease in between so leadership is not lost.
+   * Follows `source`: runs a cycle for each new snapshot (the newest wins when cycles pile up), and for the latest
+   * one when a served VPA appears or its spec changes (watch); retries after the back-off when the API server was
+   * unavailable, and renews the Lease in between so leadership is not lost.
    */
   start(source: SnapshotSource): void {
     const kick = (s: Snapshot): void => {
@@ -144,6 +147,11 @@ export class Actuator {
       else this.running = this.running.then(() => this.elector.tryAcquireOrRenew().catch(() => false)).then((l) => this.metrics.leader(l === true));
     }, renewEveryMs);
     this.renewTimer.unref();
+    this.watcher = new VpaWatcher(this.api, this.options, () => {
+      const latest = source.latest();
+      if (latest) kick(latest);
+    }, this.log);
+    this.watcher.start();
     const first = source.latest();
     if (first) kick(first);
   }
@@ -163,6 +171,7 @@ export class Actuator {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.watcher?.stop();
     await this.running.catch(() => undefined);
     await this.elector.release();
   }

@@ -129,6 +129,55 @@ export class KubeApi {
     throw new KubeHttpError(status, reason, op, message);
   }
 
+  /**
+   * Streams a watch (`?watch=1`): calls `onEvent` for every event line until the server ends the stream, `signal`
+   * aborts it, or no byte arrives for `idleMs`. Resolves on a normal end; rejects like `request` on HTTP errors.
+   */
+  async watch(op: KubeOp, path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (e: { type: string; object: unknown }) => void, signal: AbortSignal, idleMs = 90_000): Promise<void> {
+    const url = new URL(path, this.base);
+    for (const [k, v] of Object.entries({ ...query, watch: 1 })) if (v !== undefined) url.searchParams.set(k, String(v));
+    const opts: RequestOptions = { headers: {} };
+    await this.conn.authorize?.(opts);
+    const token = this.conn.tokenFile ? readFileSync(this.conn.tokenFile, 'utf8').trim() : this.conn.token;
+    const headers: Record<string, string> = { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(opts.headers as Record<string, string>) };
+    await new Promise<void>((resolve, reject) => {
+      const req = httpsRequest(
+        { protocol: url.protocol, hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: 'GET', headers, ca: opts.ca ?? this.conn.ca, cert: opts.cert ?? this.conn.cert, key: opts.key ?? this.conn.key, rejectUnauthorized: opts.rejectUnauthorized, agent: false, signal, timeout: idleMs },
+        (res) => {
+          if ((res.statusCode ?? 0) >= 300) {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const code = res.statusCode ?? 0;
+              this.hooks.onError?.(op, code >= 500 ? '5xx' : String(code));
+              const text = Buffer.concat(chunks).toString('utf8').slice(0, 500);
+              if (code === 403) reject(new KubeForbiddenError(describeOp(op), { cause: new Error(text) }));
+              else if (code >= 500) reject(new KubeUnavailableError(describeOp(op), `HTTP ${code} ${text}`));
+              else reject(new KubeHttpError(code, '', op, text));
+            });
+            return;
+          }
+          let buf = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buf += chunk;
+            for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+              const line = buf.slice(0, nl).trim();
+              buf = buf.slice(nl + 1);
+              if (line) onEvent(JSON.parse(line) as { type: string; object: unknown });
+            }
+          });
+          res.on('end', () => resolve());
+          res.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
+        },
+      );
+      req.on('timeout', () => req.destroy()); // idle: end quietly, the caller re-watches
+      req.on('close', () => resolve());
+      req.on('error', (e) => (signal.aborted || e.name === 'AbortError' ? resolve() : reject(new KubeUnavailableError(describeOp(op), e.message, { cause: e }))));
+      req.end();
+    });
+  }
+
   private send(
     url: URL,
     method: string,

@@ -37,8 +37,10 @@ export interface EngineLoopOptions {
   profileEveryS: number;
   /** Window of the "recent peak" safety floor, seconds. */
   recentPeakS: number;
-  /** Series per engine.fit call (bounds the float64 copies alive at once). */
+  /** Series per engine.fit call (bounds the float64 copies alive at once; the loop yields to the event loop between calls). */
   fitBatch: number;
+  /** Series per engine.update / engine.forecast call, with a yield to the event loop between calls. */
+  batch: number;
   /** Exclude anomalous tenants from (re)training. */
   quarantine: boolean;
   /** Live accuracy (per model and horizon) is recomputed every this many seconds of engine time. */
@@ -56,9 +58,10 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   overlapPoints: 2,
   profileEveryS: 3600,
   recentPeakS: 3600,
-  fitBatch: 500,
+  fitBatch: 32,
+  batch: 1000,
   quarantine: true,
-  pullChunkPoints: 288,
+  pullChunkPoints: 96,
   accuracyEveryS: 900,
 };
 
@@ -235,18 +238,18 @@ export class EngineLoop {
     // train: new series always, every series when retraining is due
     const retrain = endS - this.#lastRetrainS >= o.retrainEveryS;
     report.retrained = retrain;
-    await this.#timed('train', durations, () => {
+    await this.#timed('train', durations, async () => {
       const keys: string[] = [];
       for (const s of this.store.values()) {
         const quarantined = o.quarantine && this.#anomalies.get(s.tenant)?.anomalous === true;
         if (!engine.has(s.key) || (retrain && !quarantined)) keys.push(s.key);
       }
-      report.failedSeries += this.#fit(keys);
+      report.failedSeries += await this.#fit(keys);
       if (retrain) this.#lastRetrainS = endS;
     });
 
     // update: feed points the models have not seen
-    await this.#timed('update', durations, () => {
+    await this.#timed('update', durations, async () => {
       const keys: string[] = [];
       const pts: Float64Array[] = [];
       for (const s of this.store.values()) {
@@ -256,7 +259,11 @@ export class EngineLoop {
         keys.push(s.key);
         pts.push(w.values);
       }
-      report.failedSeries += this.#each('update', keys, pts, (k, p) => engine.update(k, p));
+      const b = o.batch;
+      for (let i = 0; i < keys.length; i += b) {
+        report.failedSeries += this.#each('update', keys.slice(i, i + b), pts.slice(i, i + b), (k, p) => engine.update(k, p));
+        await yieldToEventLoop();
+      }
       for (const k of keys) {
         const s = this.store.get(k);
         if (s) s.fedUntilS = s.lastS;
@@ -264,9 +271,9 @@ export class EngineLoop {
     });
 
     // forecast
-    await this.#timed('forecast', durations, () => {
+    await this.#timed('forecast', durations, async () => {
       const keys = [...this.store.keys()].filter((k) => engine.has(k));
-      report.failedSeries += this.#forecast(keys);
+      report.failedSeries += await this.#forecast(keys);
     });
 
     // decide
@@ -302,7 +309,7 @@ export class EngineLoop {
     }
   }
 
-  #fit(keys: string[]): number {
+  async #fit(keys: string[]): Promise<number> {
     let failed = 0;
     const b = this.options.fitBatch;
     for (let i = 0; i < keys.length; i += b) {
@@ -313,27 +320,32 @@ export class EngineLoop {
         const s = this.store.get(k);
         if (s && this.#d.engine.has(k)) s.fedUntilS = s.lastS;
       }
+      await yieldToEventLoop();
     }
     return failed;
   }
 
-  #forecast(keys: string[]): number {
+  async #forecast(all: string[]): Promise<number> {
     const { engine, metrics, logger } = this.#d;
     let failed = 0;
-    let results: SeriesForecast[] = [];
-    try {
-      results = engine.forecast(keys);
-    } catch {
-      for (const k of keys) {
-        try {
-          results.push(...engine.forecast([k]));
-        } catch (err) {
-          failed++;
-          const s = this.store.get(k);
-          metrics.error('forecast');
-          logger.warn({ tenant: s?.tenant, resource: s?.resource, err }, 'forecast failed; previous forecast kept');
+    const results: SeriesForecast[] = [];
+    for (let i = 0; i < all.length; i += this.options.batch) {
+      const keys = all.slice(i, i + this.options.batch);
+      try {
+        results.push(...engine.forecast(keys));
+      } catch {
+        for (const k of keys) {
+          try {
+            results.push(...engine.forecast([k]));
+          } catch (err) {
+            failed++;
+            const s = this.store.get(k);
+            metrics.error('forecast');
+            logger.warn({ tenant: s?.tenant, resource: s?.resource, err }, 'forecast failed; previous forecast kept');
+          }
         }
       }
+      await yieldToEventLoop();
     }
     this.#modelsChosen.clear();
     const hs = engine.options.horizonsS;
@@ -548,6 +560,11 @@ export class EngineLoop {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#running) await this.#running;
   }
+}
+
+/** Lets HTTP requests (scrapes, probes) run between batches of a long cycle. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
 }
 
 function peakOf(values: Float64Array | undefined): number {

@@ -26,12 +26,12 @@ describe('EngineLoop.runOnce', () => {
   it('pulls the full window first, then only new samples with a small overlap', async () => {
     const { loop, source, clock } = setup();
     await loop.runOnce();
-    // The first week is pulled in time chunks of at most 288 points that tile the window exactly.
+    // The first day is pulled in time chunks of at most 96 points that tile the window exactly.
     const first = source.pulls.slice();
-    expect(first.length).toBe(5);
+    expect(first.length).toBe(15);
     expect(first[first.length - 1].endS - first[0].startS).toBe(1439 * 60);
     for (let i = 0; i < first.length; i++) {
-      expect((first[i].endS - first[i].startS) / 60 + 1).toBeLessThanOrEqual(288);
+      expect((first[i].endS - first[i].startS) / 60 + 1).toBeLessThanOrEqual(96);
       if (i > 0) expect(first[i].startS).toBe(first[i - 1].endS + 60);
     }
     const lastEnd = first[first.length - 1].endS;

@@ -25,6 +25,8 @@
 // negative value its forecasts are floored at 0.
 // Optional seasonal channel (season P > max horizon H): the input at window position a also carries x_{a+H-P},
 // so the last steps of a window show the value one season before each forecast target.
+// Cost (release build, measured under load on a shared 2-core machine): hidden 16, window 24: ~34 us per training
+// window (forward + backward), ~16 us per forecast; hidden 32: ~88 and ~36 us.
 import { Status } from "../status";
 
 // ---- State blob layout: f64 indices of the header ----
@@ -152,7 +154,8 @@ function loadRng(): void {
 /**
  * exp(x) for the gates: range reduction x = n ln2 + f (|f| <= ln2 / 2, Cody-Waite split of ln2) and a degree-11
  * Taylor polynomial of e^f (truncation error < 0.347^12 / 12! ~ 6e-15 relative), scaled by 2^n through the exponent
- * bits. About 4x faster than the libm port on the hot path; clamped to [-708, 708] so that it never overflows.
+ * bits; clamped to [-708, 708] so that it never overflows. Its point is that it vectorises (expV below): the
+ * scalar version alone was within 5% of Math.exp end to end.
  */
 @inline function fastExp(x: f64): f64 {
   if (x > 708) x = 708;
@@ -242,8 +245,8 @@ function loadRng(): void {
   return x > CLIP ? CLIP : x < -CLIP ? -CLIP : x;
 }
 /**
- * Dot product of two f64 rows of even length `len` (SIMD, two lanes). Two independent accumulators: one chain of
- * dependent f64x2.add runs at half the throughput of the multiplier (measured 1.2 GMAC/s with one chain).
+ * Dot product of two f64 rows of even length `len` (SIMD, two lanes). Two independent accumulators, because a single
+ * chain of dependent f64x2.add is bound by the add latency (together with dot2 this gave 5-10% on predict).
  */
 @inline function dot(a: usize, b: usize, len: i32): f64 {
   let acc0 = f64x2.splat(0);

@@ -8,6 +8,9 @@ import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { Actuator, type ActuatorDeps } from '../../src/actuator/actuator.js';
 import { actionsRoute } from '../../src/actuator/actions-route.js';
+import { actuatorOptions } from '../../src/actuator/config.js';
+import { silentLog } from '../../src/actuator/log.js';
+import { startActuator } from '../../src/actuator/wire.js';
 import { KubeApi } from '../../src/actuator/kube-api.js';
 import { createActuatorMetrics } from '../../src/actuator/metrics.js';
 import { parseQuantity } from '../../src/actuator/quantity.js';
@@ -449,6 +452,37 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(await code(() => me.request({ verb: 'patch', resource: 'namespaces' }, `/api/v1/namespaces/${ns}`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { labels: { x: 'y' } } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     expect(await code(() => me.request({ verb: 'create', resource: 'namespaces' }, '/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${ns}-x` } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     expect(await code(() => me.request({ verb: 'patch', resource: 'resourcequotas', namespace: ns }, qPath, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { spec: { hard: { 'requests.cpu': '2' } } } }))).toBe('allowed');
+  });
+
+  it('starts from the composition root\'s one call and serves its journal at /api/v1/actions', async () => {
+    const ns = await namespace();
+    await createVpa(vpaObject(ns, 'web', 'foresight'));
+    const hub = new SnapshotHub();
+    const registry = new Registry();
+    const wired = await startActuator({
+      enabled: true,
+      connection: env.actuatorConnection,
+      source: hub,
+      registry,
+      log: silentLog,
+      options: actuatorOptions({ identity: 'test-actuator', dryRun: false, namespaces: [ns] }),
+    });
+    try {
+      await publishSnapshot(hub, snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]), true);
+      for (let k = 0; k < 100 && Number.isNaN(targetCpu(await getVpa(ns, 'web'))); k++) await new Promise((r) => setTimeout(r, 50));
+      expect(targetCpu(await getVpa(ns, 'web'))).toBe(2);
+      const app = Fastify();
+      await app.register(wired.route.plugin, wired.route.options);
+      const body = (await app.inject({ method: 'GET', url: '/api/v1/actions' })).json() as { total: number; actions: { target: string; outcome: string }[] };
+      expect(body.actions).toContainEqual(expect.objectContaining({ target: `${ns}/web`, outcome: 'applied' }));
+      await app.close();
+      expect(await registry.getSingleMetricAsString('foresight_leader')).toMatch(/foresight_leader 1/);
+    } finally {
+      await wired.close();
+    }
+    const off = await startActuator({ enabled: false, source: hub, registry: new Registry(), log: silentLog, options: actuatorOptions() });
+    expect(off.actuator).toBeUndefined();
+    expect(off.journal.list()).toEqual([]);
   });
 
   it('lets only the Lease holder write; another replica takes over once it is released', async () => {

@@ -4,7 +4,8 @@ import type { ForecastEngine, SeriesForecast } from '../core/types.js';
 import { HistoryStore } from '../model/history-store.js';
 import { apiMix, profileSignal, type TenantProfile } from '../model/profile.js';
 import { seriesKey } from '../model/series.js';
-import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
+import type { AnomalyState, Recommendation, ResourceState, ShadowPlan, Snapshot } from '../model/snapshot.js';
+import { shadowReserve, type ReserveTenant } from '../logic/shadow-reserve.js';
 import type { BreakdownSeries, HistorySource, PullResult } from '../sources/history-source.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
 import {
@@ -45,6 +46,8 @@ export interface EngineLoopOptions {
   quarantine: boolean;
   /** Live accuracy (per model and horizon) is recomputed every this many seconds of engine time. */
   accuracyEveryS: number;
+  /** Resources whose pooled shadow reserve is planned (one pool, "default"). */
+  shadowResources: readonly string[];
   /** Points per series per pull request of the loop (a long first pull is split in time chunks). */
   pullChunkPoints: number;
 }
@@ -62,6 +65,7 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   batch: 1000,
   quarantine: true,
   pullChunkPoints: 96,
+  shadowResources: ['cpu', 'memory'],
   accuracyEveryS: 900,
 };
 
@@ -276,8 +280,11 @@ export class EngineLoop {
       report.failedSeries += await this.#forecast(keys);
     });
 
-    // decide
-    await this.#timed('decide', durations, () => this.#decide(endS));
+    // decide: per-series allocations, then the pooled shadow reserve per resource
+    await this.#timed('decide', durations, () => {
+      this.#decide(endS);
+      this.#planShadow();
+    });
 
     await this.#timed('publish', durations, () => this.#publish(endS, failures.length === 0 ? undefined : failures.join('; ').slice(0, 500)));
     metrics.cycle('success');
@@ -390,6 +397,35 @@ export class EngineLoop {
   }
 
   #decidedUntil = new Map<string, number>();
+  #shadow: ShadowPlan[] = [];
+
+  /** Pooled reserve (logic/shadow-reserve.ts) per resource over every tenant's next-step forecast and allocation. */
+  #planShadow(): void {
+    const levels = this.#d.engine.options.quantiles;
+    const nq = levels.length;
+    const byResource = new Map<string, ReserveTenant[]>();
+    for (const s of this.store.values()) {
+      if (!this.options.shadowResources.includes(s.resource)) continue;
+      const f = this.#forecasts.get(s.key);
+      const rec = this.#recs.get(s.key);
+      if (!f || !rec) continue;
+      let l = byResource.get(s.resource);
+      if (!l) byResource.set(s.resource, (l = []));
+      l.push({ levels, values: f.quantiles.subarray(0, nq), allocation: rec.target });
+    }
+    const plans: ShadowPlan[] = [];
+    for (const [resource, tenants] of byResource) {
+      try {
+        plans.push({ pool: 'default', resource, size: shadowReserve(tenants) });
+      } catch (err) {
+        this.#d.metrics.error('decide');
+        this.#d.logger.warn({ resource, err }, 'shadow reserve failed; previous plan kept');
+        const prev = this.#shadow.find((p) => p.resource === resource);
+        if (prev) plans.push(prev);
+      }
+    }
+    this.#shadow = plans;
+  }
 
   #newSinceDecision(key: string, lastS: number): DecideInput['newPoints'] {
     const after = this.#decidedUntil.get(key) ?? lastS - this.options.intervalS;
@@ -516,7 +552,7 @@ export class EngineLoop {
       horizonsS: e.options.horizonsS,
       quantiles: e.options.quantiles,
       resources,
-      shadow: [],
+      shadow: Object.freeze([...this.#shadow]),
       profiles: new Map(this.#profiles),
       accuracy,
       modelsChosen: new Map(this.#modelsChosen),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineLoop } from '../../src/loop/engine-loop.js';
+import { createAllocationDecider } from '../../src/loop/allocation-adapter.js';
 import { seriesKey } from '../../src/model/series.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import type { LoopMetrics, LoopStep } from '../../src/loop/types.js';
@@ -137,5 +138,25 @@ describe('EngineLoop.runOnce', () => {
     await loop.runOnce();
     expect(got).toBe(1);
     expect(rec.errors).toContain('publish');
+  });
+
+  it('decides recommendations through the shared allocation policy and plans a pooled shadow reserve', async () => {
+    const engine = new FakeEngine({ intervalS: 60 });
+    const source = new FakeSource(['a', 'b'], ['cpu', 'memory']);
+    const clock = manualClock(1_700_000_000);
+    const decider = createAllocationDecider();
+    const loop = new EngineLoop({ source, engine, clock, decide: decider.decide, onVanish: (k) => decider.forget(k) }, { intervalS: 60, historyPoints: 600 });
+    await loop.runOnce();
+    const st = loop.latest()!.resources.get(seriesKey('a', 'cpu'))!;
+    const rec = st.recommendation!;
+    expect(rec.target).toBeGreaterThan(0);
+    expect(rec.lowerBound).toBeLessThanOrEqual(rec.target);
+    expect(rec.upperBound).toBeGreaterThanOrEqual(rec.target);
+    // Never below the recent peak (the policy's safety floor).
+    expect(rec.target).toBeGreaterThanOrEqual(st.recentPeak * 0.999);
+    const shadow = loop.latest()!.shadow;
+    expect(shadow.map((p) => p.resource).sort()).toEqual(['cpu', 'memory']);
+    for (const p of shadow) expect(p.size).toBeGreaterThanOrEqual(0);
+    expect(decider.size).toBe(4);
   });
 });

@@ -39,7 +39,8 @@ function round(x: number, d = 2): number {
   return Math.round(x * k) / k;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the benchmark with command-line style arguments and returns the JSON report. */
+export function runNabBench(argv: string[]): Record<string, unknown> {
   const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
   const dataDir = resolve(arg(argv, '--data') ?? join(process.env.FORESIGHT_TRACES ?? join(root, '..', 'shared', 'traces'), 'nab'));
   const labels = arg(argv, '--labels') ?? join(dataDir, 'labels', 'combined_windows.json');
@@ -106,7 +107,11 @@ async function main(argv: string[]): Promise<number> {
     peers,
     outDir: outDir ?? null,
   };
-  console.log(JSON.stringify(out, null, 2));
+  return out;
+}
+
+async function main(argv: string[]): Promise<number> {
+  console.log(JSON.stringify(runNabBench(argv), null, 2));
   return 0;
 }
 

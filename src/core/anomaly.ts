@@ -7,7 +7,7 @@
 //     -> SeriesAnomalyResult[]: score, event, likelihood (Float64Array), kind (AnomalyKind[]), status
 //   new BehaviourState(d)                             profile of one tenant's d-signal behaviour vector
 //   scoreBehaviour(core, states, vectors)             vectors[k]: nSteps x d doubles, row-major
-//     -> BehaviourResult[]: score, likelihood, z (Float64Array), status
+//     -> BehaviourResult[]: score, likelihood, z (Float64Array), kind (AnomalyKind[]), status
 // Scores are in [0, 1); likelihoods are calibrated per series (see assembly/anomaly/*.ts for every formula).
 // A non-finite value or vector is skipped (outputs 0, status 'non-finite'); warming up gives 'too-few-points'.
 import type { AnomalyKind } from '../model/snapshot.js';
@@ -31,6 +31,8 @@ interface AnomalyExports extends CoreExports {
 }
 
 const KINDS: readonly AnomalyKind[] = ['none', 'spike', 'level-shift', 'behaviour-change'];
+/** One-sided standard normal 99% point: the behaviour score is 0.5 there (assembly/anomaly/mahalanobis.ts). */
+const BEHAVIOUR_Z = 2.326;
 
 /** Samples per day at the given spacing; the detectors treat values outside [4, 2016] as non-seasonal. */
 export function periodSamples(intervalS: number): number {
@@ -132,6 +134,8 @@ export interface BehaviourResult {
   likelihood: Float64Array;
   /** Wilson-Hilferty z of the squared Mahalanobis distance. */
   z: Float64Array;
+  /** 'behaviour-change' where z is above the one-sided 99% point (2.326), else 'none'. */
+  kind: AnomalyKind[];
   status: string;
 }
 
@@ -173,7 +177,9 @@ export function scoreBehaviour(core: Core, states: readonly BehaviourState[], ve
       return states.map((s, k) => {
         (s.buf as Float64Array).set(core.f64(pStates + k * stride * 8, stride));
         const view = (i: number) => core.f64(o(i) + k * steps * 8, steps).slice();
-        return { score: view(0), likelihood: view(1), z: view(2), status: statusName(status[k]) };
+        const z = view(2);
+        const kind = Array.from(z, (v): AnomalyKind => (v >= BEHAVIOUR_Z ? 'behaviour-change' : 'none'));
+        return { score: view(0), likelihood: view(1), z, kind, status: statusName(status[k]) };
       });
     } finally {
       x.free(pStates);

@@ -141,6 +141,7 @@ describe('per-tenant behaviour distance', () => {
     expect(r.status).toBe('ok');
     expect(r.likelihood[590]).toBeGreaterThan(0.999);
     expect(r.score[590]).toBeGreaterThan(FLAG);
+    expect(r.kind[590]).toBe('behaviour-change');
     const quiet = Array.from(r.likelihood.subarray(400, 589));
     expect(quiet.filter((l) => l > 0.999).length).toBeLessThan(5);
   });

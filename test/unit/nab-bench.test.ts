@@ -1,0 +1,74 @@
+// bench:nab on a small corpus in NAB's layout: default profiles, --out in NAB's results layout, and a round trip
+// through the scorer giving the same scores.
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runNabBench } from '../../bench/nab.js';
+import { NAB_PROFILES, readNabCorpus, readResultScores } from '../../bench/nab/corpus.js';
+import { scoreDetector } from '../../bench/nab/scorer.js';
+
+function stamp(i: number): string {
+  return new Date(Date.UTC(2024, 0, 1) + i * 300_000).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/** Writes a corpus of three 5-minute series: a spike, a level shift, and a clean one. */
+function writeCorpus(dir: string): void {
+  let seed = 7;
+  const noise = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 4294967296 - 0.5;
+  };
+  const n = 1500;
+  const series: Record<string, { values: number[]; windows: Array<[number, number]> }> = {};
+  const base = () => Array.from({ length: n }, (_, i) => 10 + 3 * Math.sin((2 * Math.PI * i) / 288) + 0.3 * noise());
+  const spike = base();
+  spike[1100] += 8;
+  series['synthA/spike.csv'] = { values: spike, windows: [[1070, 1130]] };
+  const shift = base();
+  for (let i = 1200; i < n; i++) shift[i] += 4;
+  series['synthB/shift.csv'] = { values: shift, windows: [[1170, 1230]] };
+  series['synthB/clean.csv'] = { values: base(), windows: [] };
+  const labels: Record<string, string[][]> = {};
+  for (const [name, s] of Object.entries(series)) {
+    mkdirSync(join(dir, 'data', name.split('/')[0]), { recursive: true });
+    const rows = ['timestamp,value', ...s.values.map((v, i) => `${stamp(i)},${v}`)];
+    writeFileSync(join(dir, 'data', name), `${rows.join('\n')}\n`);
+    labels[name] = s.windows.map(([a, b]) => [`${stamp(a)}.000000`, `${stamp(b)}.000000`]);
+  }
+  mkdirSync(join(dir, 'labels'));
+  writeFileSync(join(dir, 'labels', 'combined_windows.json'), JSON.stringify(labels));
+}
+
+describe('bench:nab on a corpus in NAB layout', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nab-corpus-'));
+  // NAB's results layout is RESULTS/<detector>/<category>/<detector>_<file>.csv: --out is the <detector> folder.
+  const results = mkdtempSync(join(tmpdir(), 'nab-results-'));
+  const out = join(results, 'foresight');
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(results, { recursive: true, force: true });
+  });
+  writeCorpus(dir);
+
+  it('scores every profile, writes NAB result files, and the files score the same when read back', () => {
+    const report = runNabBench(['--data', dir, '--out', out, '--no-peers']) as {
+      scores: Record<string, number>;
+      files: number;
+      windows: number;
+    };
+    expect(report.files).toBe(3);
+    expect(report.windows).toBe(2);
+    expect(Object.keys(report.scores).sort()).toEqual(Object.keys(NAB_PROFILES).sort());
+    // Both planted anomalies are obvious: the detector must beat the null detector by far.
+    expect(report.scores.standard).toBeGreaterThan(50);
+
+    const written = readFileSync(join(out, 'synthA', 'foresight_spike.csv'), 'utf8').trim().split('\n');
+    expect(written[0]).toBe('timestamp,value,anomaly_score');
+    expect(written).toHaveLength(1501);
+
+    const corpus = readNabCorpus(dir);
+    const again = scoreDetector(corpus.files, corpus.files.map((f) => readResultScores(results, 'foresight', f)), NAB_PROFILES);
+    for (const [k, v] of Object.entries(again.profiles)) expect(v.score).toBeCloseTo(report.scores[k], 1);
+  });
+});

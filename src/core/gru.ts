@@ -7,6 +7,7 @@
 //   updateGru(st, tails, newCounts);        // online: each tail ends with newCounts[i] new points, O(new points)
 //   predictGru(st, recent);                 // -> { quantiles[i][h * nQ + q], codes[i], statuses[i] }
 //   predictGruRolling(st, series, from, stride);   // backtest: forecasts at origins from, from+stride, ...
+//   restoreGru(blob);                       // a GruState from a saved blob
 // - `horizons` are in steps of the series' interval (5/15/30 min at 5-min samples: 1, 3, 6); `quantiles` strictly
 //   ascending in (0, 1). Outputs are horizon-major [h * nQ + q], in the series' unit, monotone in q, never NaN.
 // - One state can serve one series or a group: trainGru on many series trains ONE shared network on per-window
@@ -15,9 +16,15 @@
 //   updateGru needs contextLength + max horizon points before the new ones to learn from all of them.
 // - Data problems per series in predict are statuses ('too-few-points', 'non-finite': flat fallback at the last finite
 //   value); NaN gaps of up to a quarter of the window are carried forward. Training skips windows with NaN.
-// - Errors: bad options/arguments throw FORESIGHT_ERR_CORE_BAD_PARAM; trainGru throws FORESIGHT_ERR_CORE_TOO_FEW_POINTS
-//   when no series has window + max horizon points, FORESIGHT_ERR_CORE_NON_FINITE when every window had a NaN; a
-//   trap throws FORESIGHT_ERR_CORE_ABORT (Core re-instantiates; the blob is untouched as it lives in the host).
+// - Errors: bad options/arguments and corrupted blobs throw FORESIGHT_ERR_CORE_BAD_PARAM (a truncated blob
+//   FORESIGHT_ERR_CORE_BUFFER_TOO_SMALL); trainGru throws FORESIGHT_ERR_CORE_TOO_FEW_POINTS when no series has
+//   contextLength + max horizon points, FORESIGHT_ERR_CORE_NON_FINITE when every window had a NaN; a trap throws
+//   FORESIGHT_ERR_CORE_ABORT (Core re-instantiates; the blob is untouched as it lives in the host).
+// - Forecasts from a window without negative values are floored at 0.
+// - Checkpoints: keep `st.blob`; restoreGru(blob) rebuilds the state (options read back from the blob).
+// - Cost (release build): hidden 16, window 24: ~34 us of CPU per training window, ~16 us per forecast, so the
+//   default training (3 x 50k windows) takes about 5 s of CPU whatever the number of series; updateGru ~34 us per
+//   new point. Accuracy on azure2017 traces: bench/gru.ts.
 // - Deterministic: same options (seed), same data, same call sequence -> identical blob and forecasts.
 import { checkStatus, statusName } from './status.js';
 import { Core, sharedCore, type CoreExports } from './wasm.js';
@@ -138,12 +145,27 @@ export function createGru(options: GruOptions, core: Core = sharedCore()): GruSt
   });
 }
 
-/** Re-attaches options to a saved blob (e.g. a checkpoint); throws if the blob does not match them. */
-export function restoreGru(options: GruOptions, blob: Float64Array, core: Core = sharedCore()): GruState {
-  const o = resolve(options);
-  const ctx = withState(core, blob, (e, sp) => e.gru_contextLength(sp, blob.length));
-  if (ctx === 0) throw new CoreBadParamError('gru blob is not a valid state');
-  return { options: Object.freeze(o), blob: blob.slice(), contextLength: ctx };
+/**
+ * Rebuilds a GruState from a saved blob (e.g. a checkpoint): the options are read back from the blob's header, so they
+ * cannot disagree with the weights. Throws FORESIGHT_ERR_CORE_BAD_PARAM when the blob is not a valid state.
+ */
+export function restoreGru(blob: Float64Array, core: Core = sharedCore()): GruState {
+  const copy = blob.slice();
+  const ctx = withState(core, copy, (e, sp) => e.gru_contextLength(sp, copy.length));
+  if (ctx === 0) throw new CoreBadParamError(`gru blob of ${blob.length} doubles is not a valid state`);
+  // header indices of assembly/forecast/gru.ts (H_HIDDEN, H_WINDOW, H_NH, H_NQ, H_SEASON, H_SEED, H_LR, H_OFF_HOR, H_OFF_LEV)
+  const nH = copy[5];
+  const nQ = copy[6];
+  const options: ResolvedGruOptions = {
+    hidden: copy[2],
+    window: copy[3],
+    seasonSteps: copy[7],
+    seed: copy[8],
+    learningRate: copy[10],
+    horizons: Array.from(copy.subarray(copy[16], copy[16] + nH)),
+    quantiles: Array.from(copy.subarray(copy[17], copy[17] + nQ)),
+  };
+  return { options: Object.freeze(options), blob: copy, contextLength: ctx };
 }
 
 /** Copies the blob in, runs `fn`, copies the blob back (also when fn's status is an error). */

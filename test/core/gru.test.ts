@@ -1,7 +1,9 @@
 // GRU quantile forecaster (assembly/forecast/gru.ts via src/core/gru.ts), debug build with assertions.
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/wasm.js';
-import { createGru, gradientCheckGru, predictGru, predictGruRolling, trainGru, updateGru, type GruOptions } from '../../src/core/gru.js';
+import {
+  createGru, gradientCheckGru, predictGru, predictGruRolling, restoreGru, trainGru, updateGru, type GruOptions,
+} from '../../src/core/gru.js';
 
 const core = new Core('debug');
 const LEVELS = [0.5, 0.9, 0.95, 0.99];
@@ -120,6 +122,15 @@ describe('GRU quantile forecaster', () => {
     expect(gru.coverage[1]).toBeLessThan(0.95);
   });
 
+  it('restores a checkpointed state with the same options and forecasts', () => {
+    const st = createGru({ ...base, quantiles: [0.1, 0.5, 0.9] }, core);
+    trainGru(st, train, { epochs: 1, windowsPerEpoch: 300 }, core);
+    const back = restoreGru(st.blob, core);
+    expect(back.options).toEqual(st.options);
+    expect(back.contextLength).toBe(st.contextLength);
+    expect(Array.from(predictGru(back, heldOut, core).quantiles[1])).toEqual(Array.from(predictGru(st, heldOut, core).quantiles[1]));
+  });
+
   it('updates online from only the windows that new points complete', () => {
     const st = createGru(base, core);
     trainGru(st, train, { epochs: 1, windowsPerEpoch: 300 }, core);
@@ -214,6 +225,7 @@ describe('GRU quantile forecaster', () => {
     expect(() => predictGru(corrupt(2, 1e9), heldOut, core)).toThrow(badParam); // hidden size
     expect(() => predictGru(corrupt(18, 1e9), heldOut, core)).toThrow(badParam); // parameter offset
     expect(() => predictGru(corrupt(32, 5000), heldOut, core)).toThrow(badParam); // a horizon
+    expect(() => restoreGru(corrupt(18, 1e9).blob, core)).toThrow(badParam);
     expect(() => predictGru({ ...st, blob: st.blob.slice(0, 100) }, heldOut, core)).toThrow(
       expect.objectContaining({ code: 'FORESIGHT_ERR_CORE_BUFFER_TOO_SMALL' }),
     );

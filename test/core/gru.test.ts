@@ -88,6 +88,16 @@ describe('GRU quantile forecaster', () => {
     expect(Array.from(predictGru(a, heldOut, core).quantiles[0])).toEqual(Array.from(predictGru(b, heldOut, core).quantiles[0]));
   });
 
+  it('trains bit-identical weights in the debug and the release build', () => {
+    const release = new Core('release');
+    const blobs = [core, release].map((c) => {
+      const st = createGru(base, c);
+      trainGru(st, train, { epochs: 1, windowsPerEpoch: 500 }, c);
+      return Array.from(st.blob);
+    });
+    expect(blobs[1]).toEqual(blobs[0]);
+  });
+
   it('computes the same gradient by backpropagation through time as by finite differences', () => {
     for (const opts of [base, { ...base, seasonSteps: 0, hidden: 18, window: 7 }]) {
       const st = createGru(opts, core);

@@ -124,7 +124,32 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     },
   );
   holder.loop = theLoop;
-  const app = await buildServer({ exporter, snapshot: () => theLoop.latest(), ready: () => theLoop.ready, loggerInstance: logger.child({ component: 'http' }, { level: logger.levelVal < 30 || logger.levelVal > 40 ? logger.level : 'warn' }) });
+
+  // Actuator (src/actuator): only with a Kubernetes API; dry-run unless actuator.dryRun is false. It subscribes to
+  // the loop's snapshots and serves its journal at /api/v1/actions.
+  let actuator: import('./actuator/actuator.js').Actuator | undefined;
+  const plugins: NonNullable<Parameters<typeof buildServer>[0]['plugins']> = [];
+  if (config.kubernetes) {
+    const [{ Actuator }, { connectionFromKubeConfig }, { createActuatorMetrics }, { actionsRoute }] = await Promise.all([
+      import('./actuator/actuator.js'),
+      import('./actuator/kube-api.js'),
+      import('./actuator/metrics.js'),
+      import('./actuator/actions-route.js'),
+    ]);
+    const a = new Actuator({
+      connection: await connectionFromKubeConfig(),
+      options: config.actuator,
+      metrics: createActuatorMetrics(exporter.registry),
+      log: logger.child({ component: 'actuator' }),
+    });
+    actuator = a;
+    plugins.push({ plugin: actionsRoute as never, options: { journal: a.journal } });
+    logger.info({ dryRun: a.options.dryRun, recommender: a.options.recommenderName }, 'actuator enabled');
+  } else {
+    logger.info({}, 'actuator off (FORESIGHT_KUBERNETES=false): recommendations are published on /metrics and /api/v1 only (dry-run)');
+  }
+
+  const app = await buildServer({ exporter, snapshot: () => theLoop.latest(), ready: () => theLoop.ready, plugins, loggerInstance: logger.child({ component: 'http' }, { level: logger.levelVal < 30 || logger.levelVal > 40 ? logger.level : 'warn' }) });
 
   let url: string | undefined;
   if (!o.noListen) {
@@ -145,6 +170,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       `first cycle done: forecasts for ${tenants.size} tenants; look at ${url ?? '(not listening)'}/metrics (foresight_forecast) and ${url ?? ''}/api/v1/tenants`,
     );
   });
+  actuator?.start(theLoop.hub);
   if (!o.noSchedule) theLoop.start(plan.cycleMs);
 
   return {
@@ -156,6 +182,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     url,
     async close() {
       await theLoop.stop();
+      await actuator?.stop();
       await app.close();
       await source.close?.();
     },

@@ -38,7 +38,9 @@ export const FORECAST_LEVELS: readonly number[] = Object.freeze([0.5, 0.7, 0.8, 
 export interface AllocationConfig extends CalibrationConfig {
   /**
    * Where an increase lands between the next step's quantile (0) and the window's (1): 1 makes one change cover the
-   * next 30 minutes; lower values trade more (rate-limited) changes for less overshoot.
+   * next 30 minutes; lower values trade more (rate-limited) changes for less overshoot. Default 0.5 (measured on
+   * google2011-jobs97 cpu: 0 and 0.5 gave the same slack at equal shortage, 0.5 with 0.06 instead of 0.09 changes
+   * per step; 1 gave about 10% more slack).
    */
   increaseTo: number;
   reclaim: ReclaimConfig;
@@ -58,7 +60,7 @@ export function allocationConfig(input: AllocationConfigInput = {}): Readonly<Al
   const { reclaim, rateLimit, bounds, ...cal } = input;
   const cfg: AllocationConfig = {
     ...DEFAULT_CALIBRATION,
-    increaseTo: 1,
+    increaseTo: 0.5,
     ...stripUndefined(cal),
     reclaim: { ...DEFAULT_RECLAIM, ...stripUndefined(reclaim ?? {}) },
     rateLimit: { ...DEFAULT_RATE_LIMIT, ...stripUndefined(rateLimit ?? {}) },

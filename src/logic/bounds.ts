@@ -9,7 +9,7 @@ export interface BoundsConfig {
   safetyWindowS: number;
 }
 
-export const DEFAULT_BOUNDS: Readonly<BoundsConfig> = Object.freeze({ min: 0, max: Infinity, safetyWindowS: 1800 });
+export const DEFAULT_BOUNDS: Readonly<BoundsConfig> = Object.freeze({ min: 0, max: Infinity, safetyWindowS: 600 });
 
 /**
  * Applies the bounds. The recent peak wins over `max` only up to `max` (an operator's ceiling is never exceeded);

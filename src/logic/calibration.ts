@@ -14,7 +14,7 @@ export const DEFAULT_CALIBRATION: Readonly<CalibrationConfig> = Object.freeze({
   targetShortage: 0.02,
   gain: 0.005,
   minLevel: 0.5,
-  maxLevel: 0.9995,
+  maxLevel: 0.99995,
 });
 
 /**

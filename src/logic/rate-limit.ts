@@ -1,4 +1,5 @@
-// A bound on allocation changes per hour, keeping part of the budget for increases (running short costs more than slack).
+// A bound on allocation changes per hour (default 3: at 5-minute steps at most 0.25 changes per step, in practice
+// about 0.06 because most steps hold), keeping part of the budget for increases (running short costs more than slack).
 
 export interface RateLimitConfig {
   /** Most changes in any rolling hour. */
@@ -7,7 +8,7 @@ export interface RateLimitConfig {
   reservedForIncrease: number;
 }
 
-export const DEFAULT_RATE_LIMIT: Readonly<RateLimitConfig> = Object.freeze({ maxChangesPerHour: 2, reservedForIncrease: 1 });
+export const DEFAULT_RATE_LIMIT: Readonly<RateLimitConfig> = Object.freeze({ maxChangesPerHour: 3, reservedForIncrease: 1 });
 
 /** Drops change times older than an hour before `nowS` (in place) and returns how many remain. */
 export function recentChanges(changeTimesS: number[], nowS: number): number {

@@ -9,7 +9,7 @@ export interface ReclaimConfig {
   hysteresis: number;
 }
 
-export const DEFAULT_RECLAIM: Readonly<ReclaimConfig> = Object.freeze({ utilisation: 0.75, afterS: 1800, hysteresis: 0.1 });
+export const DEFAULT_RECLAIM: Readonly<ReclaimConfig> = Object.freeze({ utilisation: 0.75, afterS: 900, hysteresis: 0.1 });
 
 /**
  * Updates the start of the current run of low samples. Returns the new `lowSinceS`: the time of the first sample of

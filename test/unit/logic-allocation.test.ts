@@ -49,7 +49,7 @@ describe('adaptive conformal calibration', () => {
 });
 
 describe('decide', () => {
-  const cfg = allocationConfig({ targetShortage: 0.01, reclaim: { afterS: 1800, hysteresis: 0.1 }, rateLimit: { maxChangesPerHour: 2, reservedForIncrease: 1 } });
+  const cfg = allocationConfig({ targetShortage: 0.01, increaseTo: 1, reclaim: { afterS: 1800, hysteresis: 0.1 }, rateLimit: { maxChangesPerHour: 2, reservedForIncrease: 1 } });
   const start = (): AllocationState => ({ ...newAllocationState(cfg), level: 0.9 });
 
   it('starts at the window quantile and holds while the next-step quantile fits', () => {

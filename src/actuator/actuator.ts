@@ -14,6 +14,22 @@ import { ShadowPods, type ShadowCycleResult } from './shadow-pods.js';
 import { VpaRecommender, type VpaCycleResult } from './vpa-recommender.js';
 import { VpaWatcher } from './vpa-watch.js';
 
+/**
+ * Shadow capacity and quotas agree: the configured pool reserves at least the quotas' headroom (requests that admitted
+ * pods may still claim), so a quota raised ahead of demand can also be scheduled. The larger of the two wins.
+ */
+export function withQuotaReserve(snapshot: Snapshot, quota: QuotaCycleResult | undefined, o: ActuatorOptions): Snapshot {
+  if (!o.quotaShadowPool || !quota) return snapshot;
+  const shadow = [...snapshot.shadow];
+  for (const [resource, size] of [[o.shadowCpuResource, quota.headroom.cpu], [o.shadowMemoryResource, quota.headroom.memory]] as const) {
+    if (!(size > 0)) continue;
+    const i = shadow.findIndex((p) => p.pool === o.quotaShadowPool && p.resource === resource);
+    if (i < 0) shadow.push({ pool: o.quotaShadowPool, resource, size });
+    else if (shadow[i].size < size) shadow[i] = { ...shadow[i], size };
+  }
+  return { ...snapshot, shadow };
+}
+
 /** Where snapshots come from: src/loop/snapshot-hub.ts's SnapshotHub fits as is. */
 export interface SnapshotSource {
   latest(): Snapshot | undefined;
@@ -112,7 +128,8 @@ export class Actuator {
         }
       }
       try {
-        report.shadow = await this.shadow.reconcile(snapshot); // with shadow disabled this removes our placeholders
+        // with shadow disabled this removes our placeholders
+        report.shadow = await this.shadow.reconcile(withQuotaReserve(snapshot, report.quota, this.options));
       } catch (err) {
         fail('shadow', err);
       }

@@ -22,6 +22,8 @@ interface ResourceQuota {
 }
 
 export interface QuotaCycleResult {
+  /** Sum over managed quotas of requests hard minus used (what admitted pods may still claim), cores and bytes. */
+  headroom: { cpu: number; memory: number };
   namespaces: number;
   created: number;
   patched: number;
@@ -88,13 +90,13 @@ export class QuotaManager {
   }
 
   async reconcile(snapshot: Snapshot): Promise<QuotaCycleResult> {
-    const res: QuotaCycleResult = { namespaces: 0, created: 0, patched: 0, planned: 0, unchanged: 0, skipped: 0, failed: 0 };
+    const res: QuotaCycleResult = { headroom: { cpu: 0, memory: 0 }, namespaces: 0, created: 0, patched: 0, planned: 0, unchanged: 0, skipped: 0, failed: 0 };
     if (!this.opts.quotaEnabled) return res;
     const namespaces = await this.optedIn();
     res.namespaces = namespaces.length;
     for (const ns of namespaces) {
       try {
-        res[await this.reconcileOne(ns, snapshot)]++;
+        res[await this.reconcileOne(ns, snapshot, res.headroom)]++;
       } catch (err) {
         if (isUnavailable(err)) throw err;
         res.failed++;
@@ -119,7 +121,11 @@ export class QuotaManager {
     }
   }
 
-  private async reconcileOne(ns: string, snapshot: Snapshot): Promise<'created' | 'patched' | 'planned' | 'unchanged' | 'skipped'> {
+  private async reconcileOne(ns: string, snapshot: Snapshot, headroom: { cpu: number; memory: number }): Promise<'created' | 'patched' | 'planned' | 'unchanged' | 'skipped'> {
+    const addHeadroom = (hard: Record<string, string>, used: Record<string, string>): void => {
+      headroom.cpu += Math.max(0, (parseQuantity(hard['requests.cpu']) || 0) - (parseQuantity(used['requests.cpu']) || 0));
+      headroom.memory += Math.max(0, (parseQuantity(hard['requests.memory']) || 0) - (parseQuantity(used['requests.memory']) || 0));
+    };
     for (let attempt = 0; ; attempt++) {
       const quota = await this.get(ns);
       if (quota && quota.metadata.labels?.[MANAGED_BY] !== 'foresight') {
@@ -152,7 +158,10 @@ export class QuotaManager {
           changed.push([k, cur !== undefined && value < cur]);
         }
       }
-      if (changed.length === 0) return 'unchanged';
+      if (changed.length === 0) {
+        addHeadroom(next, used);
+        return 'unchanged';
+      }
       const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: quota ? 'set-hard' : 'create', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: quota?.spec?.hard ?? null, after: next };
       const commit = (): void => {
         for (const [k, shrank] of changed) this.gate.committed(`quota/${ns}/${k}`, snapshot.createdS, shrank);
@@ -162,6 +171,7 @@ export class QuotaManager {
         commit();
         this.journal.record({ ...entry, outcome: 'planned' });
         this.metrics.action('quota', 'planned');
+        addHeadroom(next, used);
         return 'planned';
       }
       try {
@@ -184,6 +194,7 @@ export class QuotaManager {
         continue; // changed (or created) by someone else meanwhile: re-read and decide again
       }
       commit();
+      addHeadroom(next, used);
       this.journal.record({ ...entry, outcome: 'applied' });
       this.metrics.action('quota', 'applied');
       this.log.info({ tenant: ns, hard: next, reasons }, quota ? 'namespace quota updated' : 'namespace quota created');

@@ -290,12 +290,21 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(broken.errors.join('\n')).toMatch(/Kubernetes API unavailable/);
     expect(broken.backoffS).toBeGreaterThan(0);
     await env.startApiServer();
-    const healed = await a.runOnce(snapshot(2, 1300, [...snap.resources.values()], snap.shadow));
+    // Right after /readyz the restarted server may still be syncing CRDs and RBAC: the actuator retries each cycle
+    // (as it does after its back-off in production) until a cycle is clean.
+    const seen: string[] = [];
+    let healed = await a.runOnce(snapshot(2, 1300, [...snap.resources.values()], snap.shadow));
+    for (let c = 3; healed.errors.length > 0 && c < 20; c++) {
+      seen.push(...healed.errors);
+      await new Promise((r) => setTimeout(r, 250));
+      healed = await a.runOnce(snapshot(c, 1000 + 300 * c, [...snap.resources.values()], snap.shadow));
+    }
+    if (seen.length) console.log(`after the restart, ${seen.length} transient errors before convergence: ${seen[0]}`);
     expect(healed.errors).toEqual([]);
     expect(healed.backoffS).toBe(0);
     for (const name of ['a', 'b', 'c']) expect(targetCpu(await getVpa(ns, name))).toBe(2);
     expect((await pods('foresight-system', 'foresight.io/pool=restart')).map((p) => p.metadata.name)).toEqual(['foresight-shadow-restart-0']);
-    await a.runOnce(snapshot(3, 1600, [], []));
+    await a.runOnce(snapshot(100, 100_000, [], []));
     await a.stop();
   });
 
@@ -408,7 +417,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
       });
     const foreign = await create(optedIn, 'team-limits', { 'requests.cpu': '100' });
     const sameName = await create(squatted, 'foresight', { 'requests.cpu': '50' }); // Foresight's name, not its label
-    const a = actuator({ options: { namespaces: [optedIn, notOptedIn, squatted], reclaimAfterS: 600 } });
+    const a = actuator({ options: { namespaces: [optedIn, notOptedIn, squatted], reclaimAfterS: 600, quotaShadowPool: 'quota-pool' } });
     const cpuAt = (t: number, q: number, usage: number, stale = false): ReturnType<typeof snapshot> =>
       snapshot(t, t * 300, [optedIn, notOptedIn, squatted].map((tenant) => state({ tenant, resource: 'cpu', usage, quantiles: [[q * 0.8, q, q * 1.1, q * 1.2]], recentPeak: usage, stale })), [], stale);
     let rep = await a.runOnce(cpuAt(1, 4, 2));
@@ -418,6 +427,9 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(parseQuantity((await ours()).spec.hard['requests.cpu'])).toBe(4);
     expect(await quotas(notOptedIn)).toEqual([]);
     expect((await quotas(squatted))[0].metadata.resourceVersion).toBe(sameName.metadata.resourceVersion);
+    // shadow capacity agrees with the quota: nothing is used yet, so the whole 4 cores are reserved by placeholders
+    const reserve = async (): Promise<string[]> => (await pods('foresight-system', 'foresight.io/pool=quota-pool')).map((p) => p.spec.containers[0].resources.requests.cpu);
+    expect(await reserve()).toEqual(['4']);
     // No controller-manager runs: set status.used as the quota controller would (3 cores requested by pods).
     const q0 = await ours();
     await env.admin.request({ verb: 'patch', resource: 'resourcequotas/status', namespace: optedIn }, `/api/v1/namespaces/${optedIn}/resourcequotas/foresight/status`, {
@@ -432,6 +444,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const hard = (await ours()).spec.hard;
     expect(parseQuantity(hard['requests.cpu'])).toBe(3); // lowered from 4, but not below the 3 cores in use
     expect(parseQuantity(hard['limits.cpu'])).toBeGreaterThanOrEqual(3);
+    expect(await reserve()).toEqual([]); // 3 cores allowed, 3 used: no headroom left to reserve
     expect(a.journal.list({ kind: 'quota' }).some((e) => e.action === 'set-hard' && e.outcome === 'applied')).toBe(true);
     const foreignAfter = (await quotas(optedIn)).find((q) => q.metadata.name === 'team-limits')!;
     expect(foreignAfter.metadata.resourceVersion).toBe(foreign.metadata.resourceVersion);

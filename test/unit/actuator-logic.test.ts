@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { withQuotaReserve } from '../../src/actuator/actuator.js';
 import { actuatorOptions, defaultActuatorOptions, validateActuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { knobFor } from '../../src/actuator/knobs.js';
@@ -208,6 +209,21 @@ describe('shadow planning', () => {
     expect(poolSlug('Pool_A/../x')).toBe('pool-a-x');
     expect(sameSize({ cpu: '1500m', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '1550m', memory: String(GiB) }, 0.1)).toBe(true);
     expect(sameSize({ cpu: '1', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '2', memory: String(GiB) }, 0.1)).toBe(false);
+  });
+});
+
+describe('shadow and quotas agree', () => {
+  it('reserves at least the quota headroom in the configured pool, keeping the larger plan', () => {
+    const o = actuatorOptions({ quotaShadowPool: 'q' });
+    const snap = snapshot(1, 0, [], [{ pool: 'q', resource: 'cpu', size: 5 }, { pool: 'other', resource: 'cpu', size: 1 }]);
+    const quota = { headroom: { cpu: 3, memory: GiB }, namespaces: 1, created: 0, patched: 0, planned: 0, unchanged: 1, skipped: 0, failed: 0 };
+    expect(withQuotaReserve(snap, quota, o).shadow).toEqual([
+      { pool: 'q', resource: 'cpu', size: 5 },
+      { pool: 'other', resource: 'cpu', size: 1 },
+      { pool: 'q', resource: 'memory', size: GiB },
+    ]);
+    expect(withQuotaReserve(snap, { ...quota, headroom: { cpu: 8, memory: 0 } }, o).shadow[0].size).toBe(8);
+    expect(withQuotaReserve(snap, quota, actuatorOptions()).shadow).toBe(snap.shadow);
   });
 });
 

@@ -33,7 +33,7 @@ export function renderHelp(): string {
     'Usage: foresight start [--config FILE]',
     '',
     'Runs the sidecar: pulls tenant histories from Prometheus (or replays the demo trace when FORESIGHT_PROMETHEUS_URL',
-    'is empty), forecasts, and serves /metrics, /healthz, /readyz and /api/v1 (OpenAPI at /documentation/json).',
+    'is empty), forecasts, and serves /metrics, /healthz, /readyz and /api/v1 (OpenAPI document at /openapi.json).',
     '',
     'Configuration: defaults <- YAML file (--config or FORESIGHT_CONFIG) <- environment variables.',
     'Durations accept seconds or 30s, 5m, 1h, 7d. Lists are comma-separated.',

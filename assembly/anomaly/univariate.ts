@@ -10,7 +10,9 @@
 //    is the smaller |z| of the two models (only what neither model explains), shift evidence the same on the means;
 //    q = max of the two.
 // 4. CUSUM (Page 1954, Biometrika 41(1/2)) on the shift z clipped to +-4: S+ = max(0, S+ + z - k),
-//    S- = max(0, S- - z - k), k = 0.5; above h = 8 the series is in a level shift (kind label).
+//    S- = max(0, S- - z - k), k = 1 (a shift of 2 robust sigmas is detected fastest); max(S+, S-) / 2 joins q as
+//    change-point evidence, and above h = 20 the series is in a level shift (kind label; both sums restart).
+//    Example: a persistent shift of 3 sigmas adds 2 per point: evidence 2, 4, 6 ... and the alarm after 10 points.
 // 5. Calibration: c = q / (99th percentile of the series' own last 2000 q), so c = 1 means "as unusual as its 1% most
 //    unusual points", whatever the noise of the series.
 // 6. Range novelty (the "spatial anomaly" of NAB's numenta detector, nab/detectors/numenta/numenta_detector.py: a value
@@ -47,8 +49,9 @@ const WARM_RANGE: i32 = 100;
 const RANGE_TOL: f64 = 0.02;
 const RANGE_WEIGHT: f64 = 3.0;
 const REFRACTORY: f64 = 400.0;
-const CUSUM_K: f64 = 0.5;
-const CUSUM_H: f64 = 8.0;
+const CUSUM_K: f64 = 1.0;
+const CUSUM_H: f64 = 20.0;
+const CUSUM_SCALE: f64 = 2.0;
 const CUSUM_CLIP: f64 = 4.0;
 
 // Header slots (doubles).
@@ -210,7 +213,9 @@ export function uvStep(s: usize, x: f64, out: usize): void {
   let cn = get(s, H_CUSN) - zc - CUSUM_K;
   cp = cp > 0.0 ? cp : 0.0;
   cn = cn > 0.0 ? cn : 0.0;
-  const shifted = cp > CUSUM_H || cn > CUSUM_H;
+  const cusum = cp > cn ? cp : cn;
+  if (cusum / CUSUM_SCALE > q) q = cusum / CUSUM_SCALE;
+  const shifted = cusum > CUSUM_H;
   if (shifted) {
     // Restart after an alarm so that the next shift is measured from the new level.
     cp = 0.0;
@@ -290,7 +295,10 @@ export function uvStep(s: usize, x: f64, out: usize): void {
 
   let kind = KIND_NONE;
   if (raw >= 1.0) {
-    kind = shifted || levelNovel || Math.abs(zm) > Math.abs(z1) ? KIND_LEVEL_SHIFT : KIND_SPIKE;
+    // A spike is a single-point excursion; evidence carried by the 3-point means, the CUSUM or the range of a
+    // rolling mean is a shift of level.
+    const fromShift = shifted || levelNovel || Math.abs(zm) > Math.abs(z1) || cusum / CUSUM_SCALE > Math.abs(z1);
+    kind = fromShift ? KIND_LEVEL_SHIFT : KIND_SPIKE;
   } else if (shifted) {
     kind = KIND_LEVEL_SHIFT;
   }

@@ -190,7 +190,7 @@ export async function startKubeEnv(bins: KubeEnvBinaries): Promise<KubeEnv> {
   const apply = async (text: string): Promise<void> => {
     for (const doc of parseAllDocuments(text)) {
       const obj = doc.toJS() as Parameters<typeof create>[0] | null;
-      if (obj?.kind && obj.kind !== 'Deployment') await create(obj);
+      if (obj?.kind) await create(obj);
     }
   };
   const createNamespace = async (name: string, labels: Record<string, string> = {}): Promise<void> => {
@@ -219,7 +219,9 @@ export async function startKubeEnv(bins: KubeEnvBinaries): Promise<KubeEnv> {
         return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') ? true : undefined;
       });
     }
-    for (const f of ['namespace.yaml', 'serviceaccount.yaml', 'priorityclass.yaml', 'rbac.yaml']) await apply(readFileSync(repoPath('deploy', f), 'utf8'));
+    // Everything kustomization.yaml lists (the Deployment is stored but never runs: no controller-manager here).
+    const kustomization = parseAllDocuments(readFileSync(repoPath('deploy', 'kustomization.yaml'), 'utf8'))[0].toJS() as { resources: string[] };
+    for (const f of kustomization.resources) await apply(readFileSync(repoPath('deploy', f), 'utf8'));
     await create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'foresight-system' } });
   } catch (err) {
     killAll();

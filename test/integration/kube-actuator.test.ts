@@ -372,6 +372,11 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(await refused(() => me.request({ verb: 'list', resource: 'secrets', namespace: 'foresight-system' }, '/api/v1/namespaces/foresight-system/secrets'))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     expect(await refused(() => me.request({ verb: 'list', resource: 'secrets' }, '/api/v1/secrets'))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     expect(await refused(() => me.request({ verb: 'update', resource: 'leases', namespace: 'foresight-system' }, '/apis/coordination.k8s.io/v1/namespaces/foresight-system/leases/someone-else', { method: 'PUT', body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'someone-else' }, spec: {} } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    // deploy/ applied cleanly, the Deployment runs as that ServiceAccount, and the PriorityClass is -10
+    const dep = await env.admin.request<{ spec: { template: { spec: { serviceAccountName: string } } } }>({ verb: 'get', resource: 'deployments', namespace: 'foresight-system' }, '/apis/apps/v1/namespaces/foresight-system/deployments/foresight');
+    expect(dep.spec.template.spec.serviceAccountName).toBe('foresight');
+    const pc = await env.admin.request<{ value: number }>({ verb: 'get', resource: 'priorityclasses' }, '/apis/scheduling.k8s.io/v1/priorityclasses/foresight-shadow');
+    expect(pc.value).toBe(-10);
     // ...while the status subresource it does need is allowed
     expect(await refused(() => me.request({ verb: 'patch', resource: 'verticalpodautoscalers/status', namespace: ns }, `${vpaPath}/status`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { status: {} } }))).toBe('allowed');
   });

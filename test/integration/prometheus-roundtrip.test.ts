@@ -102,6 +102,18 @@ describeWithBinaries('sidecar against a real Prometheus', ['prometheus'], (bins)
     expect(detail.json().apiMix['GET /api/items']).toBeCloseTo(0.55, 1);
   }, 60_000);
 
+  it('rides through a counter reset (container restarts) without a negative or runaway usage', async () => {
+    exporter.resetCounters('payments');
+    await sleep(4_000);
+    const mean = 0.5 * (TENANTS.indexOf('payments') + 1);
+    const state = sidecar.loop.latest()!;
+    const cpu = [...state.resources.values()].find((r) => r.tenant === 'payments' && r.resource === 'cpu')!;
+    expect(cpu.usage).toBeGreaterThan(0.2 * mean);
+    expect(cpu.usage).toBeLessThan(3 * mean);
+    const w = sidecar.loop.store.window(`payments\u0000cpu`, 8)!;
+    for (const v of w.values) if (!Number.isNaN(v)) expect(v).toBeLessThan(3 * mean);
+  }, 20_000);
+
   it('keeps serving the last forecasts marked stale while Prometheus is down, and recovers when it returns', async () => {
     const url = sidecar.url!;
     const before = await scrape(url);

@@ -5,7 +5,8 @@
 //   decideTenantAnomaly(signals: readonly SignalAnomaly[], policy: AnomalyPolicy, prev?: AnomalyMemory): AnomalyDecision
 //
 //   - `signals`: one entry per signal of the tenant (e.g. cpu, memory, and 'behaviour' for the multivariate score),
-//     as produced by src/core/anomaly.ts (score and likelihood in [0, 1], kind label).
+//     as produced by src/core/anomaly.ts for the cycle's newest point: from scoreSeries, {signal, score: r.score[i],
+//     likelihood: r.likelihood[i], kind: r.kind[i]}; from scoreBehaviour the same with signal 'behaviour'.
 //   - `policy`: mode 'off' | 'alert-only' | 'quarantine', thresholds on the calibrated likelihood, hold time.
 //     DEFAULT_ANOMALY_POLICY holds the defaults.
 //   - `prev`: the `memory` returned for this tenant by the previous cycle (undefined on the first cycle).
@@ -38,7 +39,11 @@ export interface SignalAnomaly {
 
 export interface AnomalyPolicy {
   mode: AnomalyMode;
-  /** Tenant likelihood at or above which the tenant becomes anomalous, in (0, 1). Default 0.999. */
+  /**
+   * Tenant likelihood at or above which the tenant becomes anomalous, in (0, 1). Default 0.9999: with calibrated
+   * likelihoods a stationary tenant crosses it at about 0.01% of cycles (one false episode per ~35 days at 5-minute
+   * cycles).
+   */
   enterLikelihood: number;
   /** Tenant likelihood below which an anomalous tenant starts to recover, in (0, enterLikelihood]. Default 0.99. */
   exitLikelihood: number;
@@ -48,7 +53,7 @@ export interface AnomalyPolicy {
 
 export const DEFAULT_ANOMALY_POLICY: Readonly<AnomalyPolicy> = Object.freeze({
   mode: 'alert-only',
-  enterLikelihood: 0.999,
+  enterLikelihood: 0.9999,
   exitLikelihood: 0.99,
   holdCycles: 3,
 });

@@ -52,14 +52,15 @@ describe('decideTenantAnomaly', () => {
   });
 
   it('Bonferroni-corrects the tenant likelihood by the number of signals', () => {
-    // p = 1 - 0.9995 = 5e-4 on one of two signals: the tenant p is 1e-3, exactly at the 0.999 entry threshold.
+    // p = 1 - 0.9995 = 5e-4 on one of two signals: the tenant p is 1e-3, exactly at a 0.999 entry threshold.
     const two: SignalAnomaly[] = [
       { signal: 'cpu', score: 0.9, likelihood: 0.9995, kind: 'spike' },
       { signal: 'memory', score: 0.1, likelihood: 0.1, kind: 'none' },
     ];
     expect(decideTenantAnomaly(two, policy('alert-only')).likelihood).toBeCloseTo(0.999, 12);
     const five = [...two, ...['a', 'b', 'c'].map((signal) => ({ signal, score: 0, likelihood: 0, kind: 'none' as const }))];
-    const d = decideTenantAnomaly(five, policy('alert-only'));
+    expect(decideTenantAnomaly(two, policy('alert-only', { enterLikelihood: 0.999 })).state.anomalous).toBe(true);
+    const d = decideTenantAnomaly(five, policy('alert-only', { enterLikelihood: 0.999 }));
     expect(d.likelihood).toBeCloseTo(0.9975, 12);
     expect(d.state.anomalous).toBe(false);
   });

@@ -244,7 +244,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
   });
 
   it('in dry-run changes nothing on the server and journals every intended change', async () => {
-    const ns = await namespace();
+    const ns = await namespace(OPT_IN);
     const before = await createVpa(vpaObject(ns, 'web', 'foresight'));
     const journalPath = join(mkdtempSync(join(tmpdir(), 'foresight-journal-')), 'actions.jsonl');
     const a = actuator({ options: { dryRun: true, namespaces: [ns], journalPath } });
@@ -252,15 +252,22 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const rep = await a.runOnce(snap);
     expect(rep.errors).toEqual([]);
     expect(rep.vpa).toMatchObject({ planned: 1, written: 0 });
+    expect(rep.quota).toMatchObject({ planned: 1, created: 0 });
     expect(rep.shadow).toMatchObject({ created: 1 });
+    expect(await quotas(ns)).toEqual([]);
     const after = await getVpa(ns, 'web');
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     expect(await pods('foresight-system', 'foresight.io/pool=dry')).toEqual([]);
     const lines = readFileSync(journalPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; target: string; outcome: string; dryRun: boolean });
     expect(lines.map((l) => [l.kind, l.target, l.outcome, l.dryRun])).toEqual([
       ['vpa', `${ns}/web`, 'planned', true],
+      ['quota', `${ns}/foresight`, 'planned', true],
       ['placeholder', 'foresight-system/foresight-shadow-dry-0', 'planned', true],
     ]);
+    // the next cycle with the same forecast plans nothing new: dry-run remembers what it would have written
+    const again = await a.runOnce(snapshot(2, 1300, [...snap.resources.values()], snap.shadow));
+    expect(again.vpa).toMatchObject({ planned: 0, unchanged: 1 });
+    expect(again.quota).toMatchObject({ planned: 0, unchanged: 1 });
     const app = Fastify();
     await app.register(actionsRoute, { journal: a.journal });
     const res = await app.inject({ method: 'GET', url: '/api/v1/actions?kind=vpa' });
@@ -501,6 +508,18 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const off = await startActuator({ enabled: false, source: hub, registry: new Registry(), log: silentLog, options: actuatorOptions() });
     expect(off.actuator).toBeUndefined();
     expect(off.journal.list()).toEqual([]);
+  });
+
+  it('backs off exponentially, up to the maximum, while the API server cannot be reached', async () => {
+    const a = actuator({ connection: { server: 'https://127.0.0.1:1', ca: env.ca, token: 'x' }, options: { backoffMinS: 1, backoffMaxS: 4, requestTimeoutMs: 500 } });
+    const backoffs: number[] = [];
+    for (let c = 1; c <= 4; c++) {
+      const rep = await a.runOnce(snapshot(c, c * 300, []));
+      expect(rep.leader).toBe(false);
+      expect(rep.errors.join()).toMatch(/Kubernetes API unavailable for get leases/);
+      backoffs.push(rep.backoffS);
+    }
+    expect(backoffs).toEqual([1, 2, 4, 4]);
   });
 
   it('lets only the Lease holder write; another replica takes over once it is released', async () => {

@@ -41,8 +41,15 @@ type G = Gauge<string>;
 
 export function createExporter(deps: ExporterDeps): Exporter {
   const limits: ExporterLimits = { ...DEFAULT_EXPORTER_LIMITS, ...(deps.limits ?? {}) };
+  // Two private registries: `registry` (live counters, histograms, probes; others may add metrics to it, e.g. the
+  // actuator) rendered on every scrape, and `snapRegistry` (the per-tenant gauges, tens of thousands of series)
+  // whose text is rendered once per snapshot and reused by every scrape of that snapshot.
   const registry = new Registry();
-  if (deps.defaultLabels) registry.setDefaultLabels(deps.defaultLabels);
+  const snapRegistry = new Registry();
+  if (deps.defaultLabels) {
+    registry.setDefaultLabels(deps.defaultLabels);
+    snapRegistry.setDefaultLabels(deps.defaultLabels);
+  }
   const c = catalogue;
 
   const dropped = counterOf(c.seriesDropped, registry);
@@ -62,22 +69,24 @@ export function createExporter(deps: ExporterDeps): Exporter {
 
   // Snapshot gauges: all filled by one refresh when the snapshot identity changes.
   let seen: Snapshot | undefined;
+  let cachedFor: Snapshot | undefined;
+  let cachedText: string | undefined;
   const g = {
-    forecast: gaugeOf(c.forecast, registry, () => refresh()),
-    usage: gaugeOf(c.usage, registry, () => refresh()),
-    recommendation: gaugeOf(c.recommendation, registry, () => refresh()),
-    allocation: gaugeOf(c.allocation, registry, () => refresh()),
+    forecast: gaugeOf(c.forecast, snapRegistry, () => refresh()),
+    usage: gaugeOf(c.usage, snapRegistry, () => refresh()),
+    recommendation: gaugeOf(c.recommendation, snapRegistry, () => refresh()),
+    allocation: gaugeOf(c.allocation, snapRegistry, () => refresh()),
     stale: gaugeOf(c.forecastStale, registry, () => refresh()),
-    error: gaugeOf(c.forecastError, registry, () => refresh()),
-    coverage: gaugeOf(c.forecastCoverage, registry, () => refresh()),
-    chosen: gaugeOf(c.modelChosen, registry, () => refresh()),
-    level: gaugeOf(c.profileLevel, registry, () => refresh()),
-    volatility: gaugeOf(c.profileVolatility, registry, () => refresh()),
-    burstiness: gaugeOf(c.profileBurstiness, registry, () => refresh()),
-    seasonality: gaugeOf(c.profileSeasonality, registry, () => refresh()),
-    apiMix: gaugeOf(c.profileApiMix, registry, () => refresh()),
-    anomalyScore: gaugeOf(c.anomalyScore, registry, () => refresh()),
-    anomalous: gaugeOf(c.anomalous, registry, () => refresh()),
+    error: gaugeOf(c.forecastError, snapRegistry, () => refresh()),
+    coverage: gaugeOf(c.forecastCoverage, snapRegistry, () => refresh()),
+    chosen: gaugeOf(c.modelChosen, snapRegistry, () => refresh()),
+    level: gaugeOf(c.profileLevel, snapRegistry, () => refresh()),
+    volatility: gaugeOf(c.profileVolatility, snapRegistry, () => refresh()),
+    burstiness: gaugeOf(c.profileBurstiness, snapRegistry, () => refresh()),
+    seasonality: gaugeOf(c.profileSeasonality, snapRegistry, () => refresh()),
+    apiMix: gaugeOf(c.profileApiMix, snapRegistry, () => refresh()),
+    anomalyScore: gaugeOf(c.anomalyScore, snapRegistry, () => refresh()),
+    anomalous: gaugeOf(c.anomalous, snapRegistry, () => refresh()),
     shadow: gaugeOf(c.shadowCapacity, registry, () => refresh()),
     tenants: gaugeOf(c.tenants, registry, () => refresh()),
   } satisfies Record<string, G>;
@@ -183,7 +192,14 @@ export function createExporter(deps: ExporterDeps): Exporter {
     registry,
     loop,
     async render() {
-      return { body: await registry.metrics(), contentType: registry.contentType };
+      refresh();
+      const s = deps.snapshot();
+      if (cachedFor !== s || cachedText === undefined) {
+        cachedFor = s;
+        cachedText = await snapRegistry.metrics();
+      }
+      const live = await registry.metrics();
+      return { body: cachedText ? `${cachedText}\n${live}` : live, contentType: registry.contentType };
     },
   };
 }

@@ -159,4 +159,33 @@ describe('EngineLoop.runOnce', () => {
     for (const p of shadow) expect(p.size).toBeGreaterThanOrEqual(0);
     expect(decider.size).toBe(4);
   });
+
+  it('yields to the event loop between engine batches, so a long retrain does not block scrapes', async () => {
+    class SlowEngine extends FakeEngine {
+      override fit(keys: readonly string[], h: readonly Float64Array[]): void {
+        const until = Date.now() + 30;
+        while (Date.now() < until) {
+          // a synchronous fit, as the WASM core's is
+        }
+        super.fit(keys, h);
+      }
+    }
+    const engine = new SlowEngine({ intervalS: 60 });
+    const source = new FakeSource(Array.from({ length: 40 }, (_, i) => `t${i}`), ['cpu', 'memory']);
+    const loop = new EngineLoop({ source, engine, clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120, fitBatch: 8 });
+    let last = Date.now();
+    let maxGap = 0;
+    let ticking = true;
+    const tick = () => {
+      const now = Date.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      if (ticking) setTimeout(tick, 1);
+    };
+    setTimeout(tick, 1);
+    const r = await loop.runOnce();
+    ticking = false;
+    expect(r.durationsS.train!).toBeGreaterThan(0.25); // 10 fit calls of 30 ms
+    expect(maxGap).toBeLessThan(150); // about one batch, not the whole retrain
+  });
 });

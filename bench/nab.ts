@@ -20,10 +20,10 @@ function arg(argv: string[], name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
-/** Median spacing of the first rows, in seconds (NAB files are regular up to a few glitches). */
+/** Sampling interval in seconds: the median spacing of the first 20 rows (what a live system knows from its config). */
 function intervalS(f: NabFile): number {
   const d: number[] = [];
-  for (let i = 1; i < Math.min(f.timesMs.length, 500); i++) d.push(f.timesMs[i] - f.timesMs[i - 1]);
+  for (let i = 1; i < Math.min(f.timesMs.length, 21); i++) d.push(f.timesMs[i] - f.timesMs[i - 1]);
   d.sort((a, b) => a - b);
   return d.length ? d[d.length >> 1] / 1000 : 300;
 }

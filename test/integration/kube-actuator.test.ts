@@ -170,7 +170,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(parseQuantity(quota.spec.hard['limits.cpu'])).toBeGreaterThan(parseQuantity(quota.spec.hard['requests.cpu']));
     console.log(`recommendation crossed the night-to-peak midpoint ${(usageAt - targetAt) * 5} min, the quota ${(usageAt - quotaAt) * 5} min, before the 35-min mean usage did (${writes} VPA writes)`);
     await a.stop();
-  });
+  }, 120_000); // ~13 s alone; the whole suite shares two cores
 
   it('never touches a VPA that names another recommender or none', async () => {
     const ns = await namespace();
@@ -313,7 +313,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect((await pods('foresight-system', 'foresight.io/pool=restart')).map((p) => p.metadata.name)).toEqual(['foresight-shadow-restart-0']);
     await a.runOnce(snapshot(100, 100_000, [], []));
     await a.stop();
-  });
+  }, 90_000);
 
   it('retries with a fresh object when another client writes the VPA first (409)', async () => {
     const ns = await namespace();
@@ -394,10 +394,9 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const hub = new SnapshotHub();
     const a = actuator({ options: { namespaces: [ns] } });
     a.start(hub);
-    const t0 = Date.now();
     const errors = await publishSnapshot(hub, snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]), true);
     expect(errors).toEqual([]);
-    expect(Date.now() - t0).toBeLessThan(50); // publish returns before the cycle runs
+    expect(a.lastReport).toBeUndefined(); // publish returned before the cycle (which needs the network) could finish
     const until = async (want: number): Promise<void> => {
       for (let k = 0; k < 100 && !(Math.abs(targetCpu(await getVpa(ns, 'web')) - want) <= 1e-6); k++) await new Promise((r) => setTimeout(r, 50));
       expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(want, 6);

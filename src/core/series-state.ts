@@ -21,6 +21,8 @@ export interface StateShape {
   keep?: number;
   /** Softmax sharpness of the weights (select.ts WEIGHT_ETA by default). */
   eta?: number;
+  /** Models switched off by the caller (by index): they forecast NaN and never get weight. */
+  disabled?: readonly boolean[];
 }
 
 /** Per-origin forecasts of the models that run in WASM, for `n` new points: hw[j*K + k], hist[j]. */
@@ -38,6 +40,9 @@ export const M_HIST = 1;
 export const M_PERSIST = 2;
 export const M_SNAIVE = 3;
 export const M_HOLT = 4;
+export const M_MEDIAN = 5;
+/** Window of the recent-median model, steps: robust to the single-sample spikes that make persistence jumpy. */
+export const MEDIAN_WINDOW = 6;
 
 export class SeriesState {
   readonly shape: StateShape;
@@ -80,7 +85,7 @@ export class SeriesState {
     this.P = Math.max(...shape.hs) + 1;
     const M1 = this.nM + 1;
     const L = shape.levels.length;
-    this.ring = new Float64Array(Math.max(1, shape.season + 1, shape.keep ?? 0)).fill(NaN);
+    this.ring = new Float64Array(Math.max(MEDIAN_WINDOW, shape.season + 1, shape.keep ?? 0)).fill(NaN);
     this.fc = new Float64Array(M1 * this.K * this.P).fill(NaN);
     this.fcOrigin = new Float64Array(this.P).fill(-1);
     this.err = new Float64Array(M1 * this.K * shape.errWindow);
@@ -122,6 +127,19 @@ export class SeriesState {
   /** Latest forecast of model m (nM = ensemble) at horizon index k, made at the last origin. */
   lastForecast(m: number, k: number): number {
     return this.n > 0 ? this.fc[(m * this.K + k) * this.P + ((this.n - 1) % this.P)] : NaN;
+  }
+
+  #med = new Float64Array(MEDIAN_WINDOW);
+  /** Median of the finite values among the last MEDIAN_WINDOW points (NaN when none). */
+  #recentMedian(): number {
+    let c = 0;
+    for (let b = 0; b < MEDIAN_WINDOW; b++) {
+      const v = this.recent(b);
+      if (Number.isFinite(v)) this.#med[c++] = v;
+    }
+    if (c === 0) return NaN;
+    const a = this.#med.subarray(0, c).sort();
+    return c % 2 ? a[(c - 1) >> 1] : 0.5 * (a[c / 2 - 1] + a[c / 2]);
   }
 
   /** Consumes points y[0..len) with the WASM models' per-origin forecasts. */
@@ -181,16 +199,17 @@ export class SeriesState {
       const slot = idx % P;
       this.fcOrigin[slot] = idx;
       if (this.issuedOrigin[slot] !== -1 && this.issuedOrigin[slot] !== idx) this.issuedOrigin[slot] = -1;
+      const fMed = this.#recentMedian();
       for (let k = 0; k < K; k++) {
         const h = hs[k];
         const fHw = inp.hw[j * K + k];
         let fSn = NaN;
         if (season > 0 && h <= season) fSn = this.recent(season - h);
         if (!Number.isFinite(fSn)) fSn = this.lastFinite;
-        const fs = [fHw, inp.hist[j], this.lastFinite, fSn, inp.holt[j * K + k]];
+        const fs = [fHw, inp.hist[j], this.lastFinite, fSn, inp.holt[j * K + k], fMed];
         for (let m = 0; m < nM; m++) {
           let f = m < fs.length ? fs[m] : (inp.extra?.get(m)?.[j * K + k] ?? NaN);
-          if (!Number.isFinite(f)) f = NaN;
+          if (!Number.isFinite(f) || this.shape.disabled?.[m]) f = NaN;
           this.fc[(m * K + k) * P + slot] = f;
           this.#lossTmp[m] = Number.isFinite(f) ? this.loss[m * K + k] : Infinity;
           if (Number.isNaN(this.#lossTmp[m])) this.#lossTmp[m] = Number.MAX_VALUE;

@@ -56,6 +56,17 @@ describe('createForecastEngine', () => {
     expect(Math.abs(live.coverage[1] - hits / total)).toBeLessThan(2 / total);
   });
 
+  it('gives no weight to models the options leave out', () => {
+    const eng = createForecastEngine({ intervalS: 300, models: ['persistence', 'histogram'] }, core);
+    eng.fit(['a'], [seasonal(288 * 3)]);
+    for (const s of eng.scores('a')) {
+      if (['holt-winters', 'holt', 'seasonal-naive', 'gru'].includes(s.model)) expect(s.weight).toBe(0);
+    }
+    const kept = eng.scores('a').filter((s) => s.model === 'persistence' || s.model === 'histogram' || s.model === 'recent-median');
+    expect(kept.reduce((a, s) => a + s.weight, 0)).toBeCloseTo(3, 9);
+    expectSane(eng.forecast(['a'])[0].quantiles, 4);
+  });
+
   it('falls back to a non-seasonal model and says so when the history is shorter than two seasons', () => {
     const eng = createForecastEngine({ intervalS: 300 }, core);
     eng.fit(['s'], [seasonal(300)]);

@@ -29,18 +29,30 @@ export function normalQuantile(p: number): number {
  * outermost points, so that, for a Gaussian-like tail, q(0.999) is extrapolated from q(0.99) and q(0.995) sensibly.
  * Example: levels [0.5, 0.9], values [10, 14]: level 0.7 gives 12; level 0.95 gives 14 + 4 * (1.645 - 1.2816) / 1.2816 = 15.13.
  */
+const zCache = new WeakMap<readonly number[], Float64Array>();
+
+function zOf(levels: readonly number[]): Float64Array {
+  let z = zCache.get(levels);
+  if (!z) {
+    z = Float64Array.from(levels, normalQuantile);
+    zCache.set(levels, z);
+  }
+  return z;
+}
+
 export function valueAtLevel(levels: readonly number[], values: ArrayLike<number>, level: number, offset = 0): number {
   const n = levels.length;
   if (n === 0) return NaN;
   if (n === 1) return values[offset];
   if (level <= levels[0] || level >= levels[n - 1]) {
-    const [i, j] = level <= levels[0] ? [0, 1] : [n - 2, n - 1];
-    const zi = normalQuantile(levels[i]);
-    const zj = normalQuantile(levels[j]);
-    const slope = zj > zi ? Math.max(0, values[offset + j] - values[offset + i]) / (zj - zi) : 0;
-    const anchor = level <= levels[0] ? 0 : n - 1;
-    const v = values[offset + anchor] + slope * (normalQuantile(level) - normalQuantile(levels[anchor]));
-    return level <= levels[0] ? Math.min(v, values[offset]) : Math.max(v, values[offset + n - 1]);
+    const below = level <= levels[0];
+    const i = below ? 0 : n - 2;
+    const j = i + 1;
+    const z = zOf(levels);
+    const slope = z[j] > z[i] ? Math.max(0, values[offset + j] - values[offset + i]) / (z[j] - z[i]) : 0;
+    const anchor = below ? 0 : n - 1;
+    const v = values[offset + anchor] + slope * (normalQuantile(level) - z[anchor]);
+    return below ? Math.min(v, values[offset]) : Math.max(v, values[offset + n - 1]);
   }
   let hi = 1;
   while (levels[hi] < level) hi++;

@@ -50,9 +50,21 @@ export function shadowReserve(tenants: readonly ReserveTenant[], opts: Partial<R
   for (const t of tenants) {
     const n = t.levels.length;
     if (n === 0 || !Number.isFinite(t.allocation)) continue;
-    // The 0.9999 quantile within the allocation means a negligible contribution.
-    if (valueAtLevel(t.levels, t.values, 0.9999) <= t.allocation) continue;
+    // The 0.99999 quantile within the allocation means a negligible contribution.
+    const hiU = 0.99999;
+    if (valueAtLevel(t.levels, t.values, hiU) <= t.allocation) continue;
     any = true;
+    // Level at which the tenant's quantile crosses its allocation (bisection on the monotone quantile function):
+    // draws below it add nothing, so only the tail is evaluated.
+    let lo = 1e-5;
+    let hi = hiU;
+    if (valueAtLevel(t.levels, t.values, lo) <= t.allocation) {
+      for (let it = 0; it < 30; it++) {
+        const mid = 0.5 * (lo + hi);
+        if (valueAtLevel(t.levels, t.values, mid) <= t.allocation) lo = mid;
+        else hi = mid;
+      }
+    } else lo = 0;
     for (let i = 0; i < o.draws; i++) perm[i] = i;
     for (let i = o.draws - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
@@ -62,7 +74,8 @@ export function shadowReserve(tenants: readonly ReserveTenant[], opts: Partial<R
     }
     for (let i = 0; i < o.draws; i++) {
       const u = (perm[i] + rnd()) / o.draws;
-      const excess = valueAtLevel(t.levels, t.values, Math.min(0.99999, Math.max(1e-5, u))) - t.allocation;
+      if (u <= lo) continue;
+      const excess = valueAtLevel(t.levels, t.values, Math.min(hiU, Math.max(1e-5, u))) - t.allocation;
       if (excess > 0) totals[i] += excess;
     }
   }

@@ -4,24 +4,26 @@
 // sweep (no engine); pass 2 runs Foresight once through the engine with two operating points, --target-shortage at
 // VPA's realised shortage rate and at 0.3 x it. Persistence is compared at Foresight's realised shortage rate by
 // interpolating its sweep curve (slack against shortage_steps). The issue's targets are checked on the four named
-// series. Usage: npm run bench:backtest [-- --only google2011-jobs97:memory] [--max-tenants N]
-import { existsSync } from 'node:fs';
+// series. Usage: npm run bench:backtest [-- --only google2011-jobs97:memory] [--max-tenants N] [--jsonl FILE]
+// (--jsonl appends each series' row as it completes).
+import { appendFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildGrid, type Grid } from '../src/backtest/grid.js';
 import { runBacktest, type PolicyResult } from '../src/backtest/run.js';
 import { readTrace } from '../src/sources/trace-file.js';
 
+// The series with targets first, so that an interrupted run still has them.
 const TRACES: Array<{ file: string; resources: string[] }> = [
-  { file: 'azure2017-vm100', resources: ['cpu', 'cpu_peak'] },
-  { file: 'azure2017-periodic78', resources: ['cpu', 'cpu_peak'] },
   { file: 'google2011-jobs97', resources: ['cpu', 'memory'] },
-  { file: 'nasa-http-1995', resources: ['requests'] },
+  { file: 'azure2017-vm100', resources: ['cpu_peak', 'cpu'] },
+  { file: 'azure2017-periodic78', resources: ['cpu_peak', 'cpu'] },
   { file: 'cluster-aggregates-2019', resources: ['cpu', 'memory'] },
+  { file: 'nasa-http-1995', resources: ['requests'] },
 ];
 const TARGETED = new Set(['azure2017-vm100:cpu_peak', 'google2011-jobs97:cpu', 'google2011-jobs97:memory', 'azure2017-periodic78:cpu_peak']);
 
-const { values: args } = parseArgs({ options: { only: { type: 'string' }, 'max-tenants': { type: 'string' }, traces: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { only: { type: 'string' }, 'max-tenants': { type: 'string' }, traces: { type: 'string' }, jsonl: { type: 'string' } } });
 const traceDir = resolve(args.traces ?? join(import.meta.dirname, '../../shared/traces/canonical'));
 
 type Row = { slack: number; shortage_steps: number; shortage_volume: number; changes_per_step: number };
@@ -117,6 +119,7 @@ for (const t of TRACES) {
       };
     }
     out.push(row);
+    if (args.jsonl) appendFileSync(args.jsonl, `${JSON.stringify(row)}\n`);
     process.stderr.write(`bench:backtest ${id} done in ${row.seconds} s\n`);
   }
 }

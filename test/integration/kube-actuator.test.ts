@@ -1,7 +1,7 @@
 // The actuator against a real kube-apiserver + etcd with real RBAC: every write goes through the ServiceAccount token
 // and the rules of deploy/rbac.yaml. One API server for the whole file; each test uses its own namespace.
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import Fastify from 'fastify';
@@ -11,7 +11,7 @@ import { actionsRoute } from '../../src/actuator/actions-route.js';
 import { actuatorOptions } from '../../src/actuator/config.js';
 import { silentLog } from '../../src/actuator/log.js';
 import { startActuator } from '../../src/actuator/wire.js';
-import { KubeApi } from '../../src/actuator/kube-api.js';
+import { KubeApi, connectionFromKubeConfig } from '../../src/actuator/kube-api.js';
 import { createActuatorMetrics } from '../../src/actuator/metrics.js';
 import { parseQuantity } from '../../src/actuator/quantity.js';
 import type { Vpa } from '../../src/actuator/vpa-types.js';
@@ -509,6 +509,30 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const off = await startActuator({ enabled: false, source: hub, registry: new Registry(), log: silentLog, options: actuatorOptions() });
     expect(off.actuator).toBeUndefined();
     expect(off.journal.list()).toEqual([]);
+  });
+
+  it('connects through a kubeconfig as main.ts does (client-node KubeConfig, token user)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-kubeconfig-'));
+    const file = join(dir, 'config');
+    writeFileSync(join(dir, 'ca.crt'), env.ca);
+    writeFileSync(file, [
+      'apiVersion: v1', 'kind: Config', 'current-context: t',
+      'clusters:', `- name: t`, `  cluster: { server: "${env.server}", certificate-authority: "${join(dir, 'ca.crt')}" }`,
+      'users:', `- name: foresight`, `  user: { token: "${env.actuatorConnection.token}" }`,
+      'contexts:', '- name: t', '  context: { cluster: t, user: foresight }', '',
+    ].join('\n'));
+    const saved = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = file;
+    try {
+      const api = new KubeApi(await connectionFromKubeConfig(), 5000);
+      const l = await api.request<{ items: unknown[] }>({ verb: 'list', resource: 'verticalpodautoscalers' }, `${VPAS}/verticalpodautoscalers`);
+      expect(Array.isArray(l.items)).toBe(true);
+      const denied = await api.request({ verb: 'list', resource: 'secrets' }, '/api/v1/secrets').then(() => 'allowed', (e: { code?: string }) => e.code);
+      expect(denied).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN'); // the token, not some admin credential, was used
+    } finally {
+      if (saved === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = saved;
+    }
   });
 
   it('backs off exponentially, up to the maximum, while the API server cannot be reached', async () => {

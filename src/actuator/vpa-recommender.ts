@@ -30,6 +30,7 @@ const plural = 'verticalpodautoscalers';
 export class VpaRecommender {
   /** In dry-run, what Foresight would have written, standing in for the server's status. */
   private readonly planned = new Map<string, RecommendedContainerResources[]>();
+  private readonly known = new Set<string>();
 
   constructor(
     private readonly api: KubeApi,
@@ -53,6 +54,15 @@ export class VpaRecommender {
     const res: VpaCycleResult = { served: 0, written: 0, planned: 0, unchanged: 0, skipped: 0, failed: 0, conflicts: 0 };
     const vpas = await this.list();
     res.served = vpas.length;
+    // Forget VPAs that are gone (or no longer name Foresight) so per-target state does not grow without bound.
+    const present = new Set(vpas.map(key));
+    for (const k of this.known) {
+      if (present.has(k)) continue;
+      this.known.delete(k);
+      this.planned.delete(k);
+      this.gate.forget(`${k}/`);
+    }
+    for (const k of present) this.known.add(k);
     for (const vpa of vpas) {
       try {
         const outcome = await this.reconcileOne(vpa, snapshot, res);
@@ -74,6 +84,7 @@ export class VpaRecommender {
       const desired = desiredForVpa(vpa, snapshot, this.opts);
       if (desired.skipped) {
         this.log.warn({ vpa: key(vpa), tenant: desired.tenant, reason: desired.skipped }, 'VPA skipped');
+        await this.explainSkip(vpa, desired.skipped);
         return 'skipped';
       }
       const current = this.opts.dryRun ? (this.planned.get(key(vpa)) ?? vpa.status?.recommendation?.containerRecommendations) : vpa.status?.recommendation?.containerRecommendations;
@@ -135,6 +146,26 @@ export class VpaRecommender {
       this.metrics.action('vpa', 'applied');
       this.log.info({ vpa: key(vpa), tenant: desired.tenant, reasons }, 'VPA recommendation written');
       return 'written';
+    }
+  }
+
+  /** Tells the VPA's owner why there is no recommendation (condition RecommendationProvided=False), once per reason. */
+  private async explainSkip(vpa: Vpa, why: string): Promise<void> {
+    const prev = vpa.status?.conditions?.find((c) => c.type === 'RecommendationProvided');
+    if (this.opts.dryRun || (prev?.status === 'False' && prev.message === why)) return;
+    if (vpa.status?.recommendation?.containerRecommendations?.length) return; // keep serving the last good one
+    const conditions = [
+      ...(vpa.status?.conditions ?? []).filter((c) => c.type !== 'RecommendationProvided'),
+      { type: 'RecommendationProvided', status: 'False' as const, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), reason: 'NoForecastOrContainers', message: why },
+    ];
+    try {
+      await this.api.request(
+        { verb: 'patch', resource: `${plural}/status`, namespace: vpa.metadata.namespace, name: vpa.metadata.name },
+        `/apis/${VPA_GROUP}/${VPA_VERSION}/namespaces/${vpa.metadata.namespace}/${plural}/${vpa.metadata.name}/status`,
+        { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { resourceVersion: vpa.metadata.resourceVersion }, status: { conditions } }, query: { fieldManager: 'foresight' } },
+      );
+    } catch (err) {
+      if (httpStatus(err) !== 409) throw err; // changed meanwhile: explained on the next cycle
     }
   }
 

@@ -177,11 +177,15 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const other = await createVpa(vpaObject(ns, 'other', 'some-other-recommender'));
     const dflt = await createVpa(vpaObject(ns, 'default-rec', undefined));
     const ours = await createVpa(vpaObject(ns, 'ours', 'foresight'));
+    await createVpa(vpaObject(ns, 'nameless', 'foresight', {}, [])); // no container names, no shares: cannot be split
     const a = actuator(); // cluster-wide
     const snap = snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]);
     const rep = await a.runOnce(snap);
     expect(rep.errors).toEqual([]);
     expect(targetCpu(await getVpa(ns, 'ours'))).toBe(2);
+    const nameless = await getVpa(ns, 'nameless');
+    expect(nameless.status?.recommendation).toBeUndefined();
+    expect(nameless.status?.conditions?.find((c) => c.type === 'RecommendationProvided')).toMatchObject({ status: 'False', message: expect.stringMatching(/container-shares/) });
     for (const [name, before] of [['other', other], ['default-rec', dflt]] as const) {
       const after = await getVpa(ns, name);
       expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);

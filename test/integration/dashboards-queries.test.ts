@@ -1,10 +1,14 @@
 // Runs every dashboard query against a real Prometheus that scrapes the project's workload exporter and the real
-// Foresight sidecar (pulling its histories from that same Prometheus): each query, with its template variables
-// resolved from Prometheus as Grafana would, must parse and return data. The same Prometheus loads the alert rules,
-// which must all evaluate without error.
+// Foresight sidecar (pulling its histories from that same Prometheus, its actuator in dry-run against a real
+// kube-apiserver): each query, with its template variables resolved from Prometheus as Grafana would, must parse and
+// return data. The same Prometheus loads the alert rules, which must all evaluate without error.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithBinaries } from '../helpers/binaries.js';
+import { startKubeEnv, type KubeEnv, type KubeEnvBinaries } from '../helpers/kube-env.js';
 import { pino } from 'pino';
 import { freePort, startPrometheus, type PrometheusInstance } from '../helpers/prometheus.js';
 import { startWorkloadExporter, type WorkloadExporter } from '../helpers/workload-exporter.js';
@@ -35,10 +39,6 @@ const BUILTINS = { __rate_interval: '10s', __interval: '2s', __range: '5m', __ra
  * the entry is removed.
  */
 const NOT_EXPORTED_HERE: Readonly<Record<string, string>> = {
-  foresight_kube_errors_total: 'the actuator is not wired into the sidecar (src/main.ts), and the counter appears only on a first API error',
-  foresight_actions_total: 'the actuator is not wired into the sidecar (src/main.ts)',
-  foresight_leader: 'the actuator is not wired into the sidecar (src/main.ts)',
-  foresight_shadow_capacity: 'the loop publishes no shadow plan (snapshot.shadow is empty) and the actuator is not wired into the sidecar',
   foresight_shadow_exhausted_total: 'no component exports it yet (catalogue entry only)',
   foresight_resource_limit: 'no component exports it yet: limits for resources without a knob are not configurable yet',
 };
@@ -58,7 +58,50 @@ const SIDECAR_ENV = {
   FORESIGHT_RETRAIN_EVERY: '20',
   FORESIGHT_PROFILE_EVERY: '10',
   FORESIGHT_LOG_LEVEL: 'silent',
+  // the actuator, dry-run, against the test's kube-apiserver as the ServiceAccount of deploy/ (KUBECONFIG set below)
+  FORESIGHT_KUBERNETES: 'true',
+  FORESIGHT_ACTUATOR_DRY_RUN: 'true',
+  FORESIGHT_ACTUATOR_IDENTITY: 'dashboards-test',
 };
+
+const TENANTS = ['shop', 'payments', 'search', 'batch-etl'];
+
+/** A kubeconfig for the actuator's ServiceAccount token (what an in-cluster pod would have). */
+function writeKubeconfig(dir: string, env: KubeEnv): string {
+  const conn = env.actuatorConnection;
+  const path = join(dir, 'kubeconfig');
+  const caData = (typeof conn.ca === 'object' ? conn.ca : Buffer.from(conn.ca ?? env.ca)).toString('base64');
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: test\n  cluster:\n    server: ${JSON.stringify(conn.server)}\n    certificate-authority-data: ${caData}`,
+      'users:',
+      `- name: foresight\n  user:\n    token: ${JSON.stringify(conn.token ?? '')}`,
+      'contexts:',
+      '- name: test\n  context:\n    cluster: test\n    user: foresight',
+      'current-context: test',
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+/** One VPA served by Foresight per tenant namespace, so that the dry-run actuator plans (and counts) changes. */
+function vpaYaml(ns: string): string {
+  return [
+    'apiVersion: autoscaling.k8s.io/v1',
+    'kind: VerticalPodAutoscaler',
+    `metadata: { name: app, namespace: ${JSON.stringify(ns)} }`,
+    'spec:',
+    '  targetRef: { apiVersion: apps/v1, kind: Deployment, name: app }',
+    '  recommenders: [{ name: foresight }]',
+    '  resourcePolicy: { containerPolicies: [{ containerName: app }] }',
+    '',
+  ].join('\n');
+}
 
 /** Series that must exist before the queries run (each a separate wait, so that a timeout names what is missing). */
 const READY_WHEN = [
@@ -73,6 +116,12 @@ const READY_WHEN = [
   'foresight_profile_api_call_ratio{job="foresight"}',
   'foresight_anomaly_score{job="foresight"}',
   'foresight_tenant_anomalous{job="foresight"}',
+  // the loop's pooled reserve (state="desired"); the dry-run actuator reserves nothing, so there is no state="reserved"
+  'foresight_shadow_capacity{job="foresight", state="desired"}',
+  'foresight_leader{job="foresight"} == 1',
+  'foresight_actions_total{job="foresight", kind="vpa"}',
+  // the first `get` of the leader Lease answers 404 before the actuator creates it, and the actuator counts it
+  'foresight_kube_errors_total{job="foresight", operation="get leases", code="404"}',
   // two scrapes of the loop's counters and histogram inside the 10 s rate window
   'rate(foresight_cycles_total{job="foresight", outcome="success"}[10s]) > 0',
   'rate(foresight_loop_step_duration_seconds_count{job="foresight"}[10s]) > 0',
@@ -125,14 +174,22 @@ async function resolveVariables(prom: PrometheusInstance, d: GrafanaDashboard): 
   return values;
 }
 
-describeWithBinaries('dashboard queries against a real Prometheus fed by Foresight and the workload exporter', ['prometheus'], () => {
+describeWithBinaries('dashboard queries against a real Prometheus fed by Foresight and the workload exporter', ['prometheus', 'kube-apiserver', 'etcd', 'openssl'], (bins) => {
   let prom: PrometheusInstance;
   let workload: WorkloadExporter;
   let sidecar: Sidecar;
+  let kube: KubeEnv;
+  const dir = mkdtempSync(join(tmpdir(), 'foresight-dashboards-'));
 
   beforeAll(async () => {
     const started = Date.now();
-    workload = await startWorkloadExporter({ tenantCount: 4, speed: 1440 });
+    kube = await startKubeEnv(bins as unknown as KubeEnvBinaries);
+    for (const ns of TENANTS) {
+      await kube.createNamespace(ns);
+      await kube.apply(vpaYaml(ns));
+    }
+    process.env.KUBECONFIG = writeKubeconfig(dir, kube);
+    workload = await startWorkloadExporter({ tenants: TENANTS.map((namespace, i) => ({ namespace, cpuCores: 0.25 * (i + 1), memoryBytes: (128 + 64 * i) * 1024 * 1024, requestsPerS: 10 * (i + 1) })), speed: 1440 });
     prom = await startPrometheus({
       scrapeIntervalS: SCRAPE_S,
       targets: [{ job: 'workload', address: workload.address }],
@@ -153,6 +210,8 @@ describeWithBinaries('dashboard queries against a real Prometheus fed by Foresig
     await sidecar?.close();
     await prom?.destroy();
     await workload?.stop();
+    await kube?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('loads every alert rule and evaluates each without error', async () => {

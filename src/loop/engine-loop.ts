@@ -91,6 +91,8 @@ export interface CycleReport {
   retrained: boolean;
   failedSeries: number;
   durationsS: Partial<Record<LoopStep, number>>;
+  /** Process CPU time (user + system) per step, seconds: the cost on a shared machine, where wall time is not. */
+  cpuS: Partial<Record<LoopStep, number>>;
   error?: string;
 }
 
@@ -111,6 +113,7 @@ export class EngineLoop {
   #accuracy: Snapshot['accuracy'] = [];
   #accuracyAtS = -Infinity;
   #timer?: NodeJS.Timeout;
+  #cpu: CycleReport['cpuS'] = {};
   #running?: Promise<CycleReport>;
   #stopped = false;
 
@@ -147,10 +150,14 @@ export class EngineLoop {
   /** Times `fn` into durations[step]; `accumulate` adds to it and leaves reporting the metric to the caller. */
   async #timed<T>(step: LoopStep, durations: CycleReport['durationsS'], fn: () => T | Promise<T>, accumulate = false): Promise<T> {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     try {
       return await fn();
     } finally {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      const c = process.cpuUsage(c0);
+      const cpu = this.#cpu;
+      cpu[step] = (accumulate ? (cpu[step] ?? 0) : 0) + (c.user + c.system) / 1e6;
       durations[step] = (accumulate ? (durations[step] ?? 0) : 0) + s;
       if (!accumulate) this.#d.metrics.stepDuration(step, s);
     }
@@ -171,7 +178,8 @@ export class EngineLoop {
     const step = o.intervalS;
     const cycle = ++this.#cycle;
     const durations: CycleReport['durationsS'] = {};
-    const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, failedSeries: 0, durationsS: durations };
+    this.#cpu = {};
+    const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
     const nowS = clock.nowS();
     const endS = Math.floor(nowS / step) * step;
     const first = this.#pulledUntilS === -Infinity;

@@ -5,7 +5,7 @@ import {
   HIST_HEADER, histAdd, histBucketStart, histInit, histNumBuckets, histPercentile,
 } from "./histogram";
 import { HW_HEADER, hwFit, hwFitScratchLen, hwForecastOne, hwInitState, hwRun } from "./holt-winters";
-import { quantileInPlace } from "../stats/quickselect";
+import { quantileInPlace, quantilesInPlace } from "../stats/quickselect";
 
 /** API version of the forecast area (bumped on any breaking change of these exports). */
 export function forecast_apiVersion(): i32 {
@@ -212,11 +212,13 @@ export function fc_quantiles_seg(data: usize, off: usize, count: i32, levels: us
       const v = load<f64>(data + (<usize>j << 3));
       if (isFinite(v)) store<f64>(data + (<usize>(a + c++) << 3), v);
     }
-    for (let l = 0; l < nLevels; l++) {
-      const p = load<f64>(levels + (<usize>(i * nLevels + l) << 3));
-      store<f64>(out + (<usize>(i * nLevels + l) << 3), c > 0 ? quantileInPlace(data + (<usize>a << 3), c, p) : 0.0);
+    const lv = levels + (<usize>(i * nLevels) << 3);
+    const o = out + (<usize>(i * nLevels) << 3);
+    if (c > 0) quantilesInPlace(data + (<usize>a << 3), c, lv, nLevels, o);
+    else {
+      for (let l = 0; l < nLevels; l++) store<f64>(o + (<usize>l << 3), 0.0);
+      status = Status.TooFewPoints;
     }
-    if (c == 0) status = Status.TooFewPoints;
   }
   return status;
 }

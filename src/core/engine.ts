@@ -1,7 +1,17 @@
-// The forecasting engine (ForecastEngine of src/core/types.ts): Holt-Winters, the VPA decaying histogram,
-// persistence and seasonal naive (plus the GRU when available), weighted per series and horizon by their rolling-
-// origin backtest, with quantiles from each model's own h-step errors calibrated online by adaptive conformal
-// inference. The WASM kernels are stateless; every per-series state lives in host memory (SeriesState).
+// The forecasting engine (ForecastEngine of src/core/types.ts): Holt-Winters, damped Holt, the VPA decaying
+// histogram, persistence, seasonal naive and a recent median (plus H2's GRU when enabled), weighted per series and
+// horizon by their rolling-origin backtest, with quantiles from each model's own h-step errors calibrated online by
+// adaptive conformal inference. The WASM kernels are stateless; every per-series state lives in host memory.
+//
+// Usage:
+//   const engine = createForecastEngine({ intervalS: 300 });          // defaults: 5/15/30 min, q .5/.9/.95/.99,
+//                                                                      // seasons 1 d and 1 w (dropped if too long)
+//   engine.fit(keys, histories);            // Float64Array per key, NaN = gap; refit any time (calibration kept)
+//   engine.update(keys, newPoints);         // O(new points); unknown keys are fitted on the points given
+//   engine.forecast(keys, [0.5, 0.8]);      // SeriesForecast: point = q50, quantiles[h * nQ + q], models[h]
+//   engine.forecastModels(keys);            // every model's own quantile forecast (explain / benchmark)
+//   engine.scores(key); engine.accuracy(); engine.remove(key); engine.has(key);
+// Third argument (optional): EngineTuning, e.g. { errWindow, lossHalfLifeS, gru: true }.
 import { ArgumentInvalidError } from '../errors.js';
 import { interpolateShift, makeMonotone, pinball, workingLevel } from './conformal.js';
 import { fx } from './forecast-exports.js';

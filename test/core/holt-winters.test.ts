@@ -95,6 +95,16 @@ describe('fitHoltWinters', () => {
     expect(Number.isFinite(states[0][HW.level])).toBe(true);
   });
 
+  it('fits two seasons (a day and a week) and beats the daily-only model on a series that has both', () => {
+    const y = Float64Array.from({ length: 168 * 4 }, (_, i) => 100 + 10 * Math.sin((2 * Math.PI * i) / 24) + (Math.floor(i / 24) % 7 >= 5 ? -15 : 0) + ((i * 37) % 11) / 11);
+    const both = fitHoltWinters(core, [y], { m1: 24, m2: 168, damped: true, maxEvals: 400 }, [1]);
+    const daily = fitHoltWinters(core, [y], { m1: 24, m2: 0, damped: true, maxEvals: 400 }, [1]);
+    expect(both.status[0]).toBe(0);
+    expect(both.states[0][HW.m1]).toBe(24);
+    expect(both.states[0][HW.m2]).toBe(168);
+    expect(both.states[0][HW.mse]).toBeLessThan(daily.states[0][HW.mse]);
+  });
+
   it('reports a non-seasonal fallback for a series shorter than two seasons', () => {
     const { status, states } = fitHoltWinters(core, [Float64Array.from({ length: 30 }, (_, i) => i % 7)], { m1: 24, m2: 0, damped: true, maxEvals: 100 }, [1]);
     expect(status[0]).toBe(4);

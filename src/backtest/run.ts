@@ -26,10 +26,10 @@ export const DEFAULT_TARGET_SHORTAGE = 0.07;
 
 /** Knob values a --sweep visits per policy. */
 export const SWEEP_KNOBS: Readonly<Record<'foresight' | 'vpa' | 'autopilot' | 'persistence', readonly number[]>> = Object.freeze({
-  foresight: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2],
+  foresight: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2],
   vpa: [0.5, 0.7, 0.8, 0.9, 0.95, 0.99],
   autopilot: [0.5, 0.6, 0.8, 0.9, 0.95, 0.99],
-  persistence: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99],
+  persistence: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999],
 });
 
 export interface BacktestOptions {

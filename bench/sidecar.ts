@@ -8,6 +8,7 @@
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 import { createRequire } from 'node:module';
 import { createForecastEngine } from '../src/core/engine.js';
+import { sharedCore } from '../src/core/wasm.js';
 import type { AccuracyStat, EngineOptions, ForecastEngine, SeriesForecast } from '../src/core/types.js';
 import { FORECAST_LEVELS } from '../src/logic/allocation.js';
 import { createAllocationDecider } from '../src/loop/allocation-adapter.js';
@@ -126,7 +127,7 @@ async function cycles(tenants: number, engine: ForecastEngine) {
   const clock = manualClock(START);
   const decider = createAllocationDecider();
   const loop = new EngineLoop(
-    { source: new FakeSource(tenants), engine, clock, decide: decider.decide, anomaly: createAnomalyScorer('quarantine'), onVanish: (k) => decider.forget(k) },
+    { source: new FakeSource(tenants), engine, clock, decide: decider.decide, anomaly: createAnomalyScorer(sharedCore, 'quarantine'), onVanish: (k) => decider.forget(k) },
     { intervalS: STEP, historyPoints: WEEK, retrainEveryS: 3600, profileEveryS: 3600 },
   );
   const t0 = performance.now();

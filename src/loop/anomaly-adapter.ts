@@ -1,69 +1,96 @@
-// Binds the tenant anomaly policy (src/logic/anomaly.ts) to the loop: scores each signal's newest sample against a
-// per-signal baseline, combines the signals per tenant with the policy, and keeps the policy's memory between cycles.
-//
-// Per-signal score (interim until the core's detectors are wired here): robust z-score of the newest sample against
-// the median and MAD of the last day (Iglewicz & Hoaglin 1993, modified z = 0.6745 (x - median) / MAD), turned into
-// a two-sided Gaussian tail likelihood. The baseline is refreshed every `baselineEveryS` of engine time, so a cycle
-// costs O(1) per series. A window too short or constant gives likelihood 0 (no evidence).
-import { decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, type AnomalyMemory, type AnomalyMode, type SignalAnomaly } from '../logic/anomaly.js';
-import type { AnomalyFn } from './types.js';
+// Binds the anomaly core (src/core/anomaly.ts: streaming per-series detectors and the per-tenant behaviour score,
+// state in host memory) and the tenant policy (src/logic/anomaly.ts) to the loop: each cycle feeds every series'
+// new samples in batched WASM calls, then combines a tenant's signals (and its behaviour vector) into one verdict.
+import { BehaviourState, periodSamples, scoreBehaviour, scoreSeries, SeriesDetectorState } from '../core/anomaly.js';
+import type { Core } from '../core/wasm.js';
+import { decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, type AnomalyMemory, type AnomalyMode, type AnomalyPolicy, type SignalAnomaly } from '../logic/anomaly.js';
+import type { AnomalyKind } from '../model/snapshot.js';
+import type { AnomalyScorer, AnomalySeriesInput, AnomalyVerdict } from './types.js';
 
-/** Standard normal CDF (Abramowitz & Stegun 7.1.26 erf approximation, |error| < 1.5e-7). */
-function phi(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * x);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-  return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+/** The strongest evidence among a series' new samples (highest likelihood, then score). */
+function strongest(signal: string, score: Float64Array, likelihood: Float64Array, kind: AnomalyKind[]): SignalAnomaly {
+  let best = -1;
+  for (let i = 0; i < score.length; i++) {
+    if (!Number.isFinite(likelihood[i])) continue;
+    if (best < 0 || likelihood[i] > likelihood[best] || (likelihood[i] === likelihood[best] && score[i] > score[best])) best = i;
+  }
+  if (best < 0) return { signal, score: 0, likelihood: 0, kind: 'none' };
+  return { signal, score: score[best], likelihood: likelihood[best], kind: kind[best] };
 }
 
-function medianSorted(s: Float64Array): number {
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
+  const m = new Map<K, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    let l = m.get(k);
+    if (!l) m.set(k, (l = []));
+    l.push(it);
+  }
+  return m;
 }
 
-export interface Baseline {
-  median: number;
-  mad: number;
-  atS: number;
-}
-
-/** Median and MAD of the non-NaN values (NaN when fewer than 12). */
-export function robustBaseline(values: Float64Array, atS: number): Baseline {
-  const v = values.filter((x) => !Number.isNaN(x)).sort();
-  if (v.length < 12) return { median: NaN, mad: NaN, atS };
-  const median = medianSorted(v);
-  const dev = v.map((x) => Math.abs(x - median)).sort();
-  return { median, mad: medianSorted(dev), atS };
-}
-
-/** Score of `value` against a baseline. */
-export function robustSignalScore(signal: string, value: number, b: Baseline): SignalAnomaly {
-  if (!Number.isFinite(value) || !(b.mad > 0)) return { signal, score: 0, likelihood: 0, kind: 'none' };
-  const z = (0.6745 * (value - b.median)) / b.mad;
-  const likelihood = Math.max(0, Math.min(1, 1 - 2 * (1 - phi(Math.abs(z)))));
-  return { signal, score: Math.min(1, Math.abs(z) / 10), likelihood, kind: Math.abs(z) > 3.5 ? 'spike' : 'none' };
-}
-
-export function createAnomalyScorer(mode: AnomalyMode, baselineEveryS = 3600): AnomalyFn {
+export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy: Partial<AnomalyPolicy> = {}): AnomalyScorer {
+  const pol: AnomalyPolicy = { ...DEFAULT_ANOMALY_POLICY, ...policy, mode };
+  const detectors = new Map<string, SeriesDetectorState>();
+  const behaviours = new Map<string, BehaviourState>();
   const memory = new Map<string, AnomalyMemory>();
-  const baselines = new Map<string, Baseline>();
-  const policy = { ...DEFAULT_ANOMALY_POLICY, mode };
-  return ({ tenant, latest, window, intervalS, nowS }) => {
-    const signals: SignalAnomaly[] = [];
-    const dayPoints = Math.max(12, Math.round(86_400 / intervalS));
-    for (const [resource, l] of latest) {
-      const key = `${tenant}\u0000${resource}`;
-      let b = baselines.get(key);
-      if (!b || nowS - b.atS >= baselineEveryS) {
-        const w = window(resource, dayPoints);
-        // The newest sample is scored against the others, so it is left out of its own baseline.
-        b = robustBaseline(w ? w.values.subarray(0, w.values.length - 1) : new Float64Array(0), nowS);
-        baselines.set(key, b);
+
+  return {
+    score(series: readonly AnomalySeriesInput[], intervalS: number): Map<string, AnomalyVerdict> {
+      const c = core();
+      const period = periodSamples(intervalS);
+      const perTenant = new Map<string, SignalAnomaly[]>();
+      // Per-series detectors: one WASM call per group of equal-length inputs (usually one group per cycle).
+      for (const group of groupBy(series, (s) => s.values.length).values()) {
+        const states = group.map((s) => {
+          let st = detectors.get(s.key);
+          if (!st) detectors.set(s.key, (st = new SeriesDetectorState(period)));
+          return st;
+        });
+        const res = scoreSeries(c, states, group.map((s) => s.values));
+        group.forEach((s, k) => {
+          let l = perTenant.get(s.tenant);
+          if (!l) perTenant.set(s.tenant, (l = []));
+          l.push(strongest(s.resource, res[k].score, res[k].likelihood, res[k].kind));
+        });
       }
-      signals.push(robustSignalScore(resource, l.value, b));
-    }
-    const d = decideTenantAnomaly(signals, policy, memory.get(tenant));
-    memory.set(tenant, d.memory);
-    return d.state;
+      // Behaviour: the tenant's signals as one vector per time step (resources sorted by name), batched by dimension.
+      const vectors: Array<{ tenant: string; d: number; key: string; rows: Float64Array }> = [];
+      for (const [tenant, list] of groupBy(series, (s) => s.tenant)) {
+        if (list.length < 2) continue;
+        const sorted = [...list].sort((a, b) => a.resource.localeCompare(b.resource));
+        const steps = Math.min(...sorted.map((s) => s.values.length));
+        const d = sorted.length;
+        const rows = new Float64Array(steps * d);
+        for (let t = 0; t < steps; t++) {
+          for (let j = 0; j < d; j++) {
+            const v = sorted[j].values;
+            rows[t * d + j] = v[v.length - steps + t];
+          }
+        }
+        vectors.push({ tenant, d, key: `${tenant}\u0000${sorted.map((s) => s.resource).join(',')}`, rows });
+      }
+      for (const group of groupBy(vectors, (v) => `${v.d}:${v.rows.length}`).values()) {
+        const states = group.map((v) => {
+          let st = behaviours.get(v.key);
+          if (!st) behaviours.set(v.key, (st = new BehaviourState(v.d)));
+          return st;
+        });
+        const res = scoreBehaviour(c, states, group.map((v) => v.rows));
+        group.forEach((v, k) => perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind)));
+      }
+      const out = new Map<string, AnomalyVerdict>();
+      for (const [tenant, signals] of perTenant) {
+        const d = decideTenantAnomaly(signals, pol, memory.get(tenant));
+        memory.set(tenant, d.memory);
+        out.set(tenant, { ...d.state, excludeFromTraining: d.excludeFromTraining });
+      }
+      return out;
+    },
+    forget(key: string, tenant: string) {
+      detectors.delete(key);
+      for (const k of [...behaviours.keys()]) if (k.startsWith(`${tenant}\u0000`)) behaviours.delete(k);
+      memory.delete(tenant);
+    },
   };
 }

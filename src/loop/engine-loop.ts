@@ -7,11 +7,13 @@ import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, ShadowPlan, Snapshot } from '../model/snapshot.js';
 import { shadowReserve, type ReserveTenant } from '../logic/shadow-reserve.js';
 import type { BreakdownSeries, HistorySource, PullResult } from '../sources/history-source.js';
+import type { AnomalySeriesInput } from './types.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
 import {
   noMetrics,
   silentLogger,
-  type AnomalyFn,
+  type AnomalyScorer,
+  type AnomalyVerdict,
   type Clock,
   type DecideFn,
   type DecideInput,
@@ -74,7 +76,7 @@ export interface EngineLoopDeps {
   engine: ForecastEngine;
   clock: Clock;
   decide?: DecideFn;
-  anomaly?: AnomalyFn;
+  anomaly?: AnomalyScorer;
   logger?: Logger;
   metrics?: LoopMetrics;
   /** Called when a series vanishes (e.g. to free allocation state). */
@@ -106,7 +108,8 @@ export class EngineLoop {
   #lastRetrainS = -Infinity;
   #profiles = new Map<string, TenantProfile>();
   #breakdown = new Map<string, Map<string, BreakdownSeries>>();
-  #anomalies = new Map<string, AnomalyState>();
+  #anomalies = new Map<string, AnomalyVerdict>();
+  #anomalyFedUntil = new Map<string, number>();
   #recs = new Map<string, Recommendation>();
   #forecasts = new Map<string, SeriesForecast>();
   #modelsChosen = new Map<string, number>();
@@ -245,7 +248,7 @@ export class EngineLoop {
     await this.#timed('profile', durations, () => this.#profile(endS));
 
     // anomaly (before training: quarantined tenants are kept out of it)
-    if (this.#d.anomaly) await this.#timed('anomaly', durations, () => this.#scoreAnomalies(endS));
+    if (this.#d.anomaly) await this.#timed('anomaly', durations, () => this.#scoreAnomalies());
 
     // train: new series always, every series when retraining is due
     const retrain = endS - this.#lastRetrainS >= o.retrainEveryS;
@@ -269,7 +272,8 @@ export class EngineLoop {
         const w = this.store.since(s.key, s.fedUntilS);
         if (!w || w.values.length === 0) continue;
         keys.push(s.key);
-        pts.push(w.values);
+        // A quarantined tenant's points are fed as missing: the models keep their timeline but do not learn the anomaly.
+        pts.push(this.#anomalies.get(s.tenant)?.excludeFromTraining && o.quarantine ? new Float64Array(w.values.length).fill(NaN) : w.values);
       }
       const b = o.batch;
       for (let i = 0; i < keys.length; i += b) {
@@ -442,32 +446,21 @@ export class EngineLoop {
     return w ? { startS: w.startS, intervalS: this.options.intervalS, values: w.values } : undefined;
   }
 
-  #scoreAnomalies(nowS: number): void {
-    const fn = this.#d.anomaly!;
-    const byTenant = new Map<string, Map<string, { value: number; atS: number; key: string }>>();
+  #scoreAnomalies(): void {
+    const scorer = this.#d.anomaly!;
+    const inputs: AnomalySeriesInput[] = [];
     for (const s of this.store.values()) {
-      let m = byTenant.get(s.tenant);
-      if (!m) byTenant.set(s.tenant, (m = new Map()));
-      m.set(s.resource, { value: s.lastValue, atS: s.lastSampleS, key: s.key });
+      const after = this.#anomalyFedUntil.get(s.key) ?? s.lastS - this.options.intervalS;
+      if (s.lastS <= after) continue;
+      const w = this.store.since(s.key, after);
+      this.#anomalyFedUntil.set(s.key, s.lastS);
+      if (w && w.values.length) inputs.push({ key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values });
     }
-    for (const [tenant, latest] of byTenant) {
-      try {
-        const state = fn({
-          tenant,
-          latest,
-          window: (resource, n) => {
-            const l = latest.get(resource);
-            return l ? this.store.window(l.key, n) : undefined;
-          },
-          intervalS: this.options.intervalS,
-          nowS,
-          previous: this.#anomalies.get(tenant),
-        });
-        this.#anomalies.set(tenant, state);
-      } catch (err) {
-        this.#d.metrics.error('anomaly');
-        this.#d.logger.warn({ tenant, err }, 'anomaly scoring failed; tenant skipped');
-      }
+    try {
+      for (const [tenant, v] of scorer.score(inputs, this.options.intervalS)) this.#anomalies.set(tenant, v);
+    } catch (err) {
+      this.#d.metrics.error('anomaly');
+      this.#d.logger.warn({ err, series: inputs.length }, 'anomaly scoring failed; previous verdicts kept');
     }
   }
 
@@ -515,6 +508,8 @@ export class EngineLoop {
         this.#forecasts.delete(s.key);
         this.#recs.delete(s.key);
         this.#decidedUntil.delete(s.key);
+        this.#anomalyFedUntil.delete(s.key);
+        this.#d.anomaly?.forget?.(s.key, s.tenant);
         this.#d.onVanish?.(s.key);
         this.#d.logger.info({ tenant: s.tenant, resource: s.resource, lastSampleS: s.lastSampleS }, 'series vanished; models dropped');
       }
@@ -538,7 +533,7 @@ export class EngineLoop {
         historyPoints: s.count,
         forecast: this.#forecasts.get(s.key),
         recommendation: this.#recs.get(s.key),
-        anomaly: this.#anomalies.get(s.tenant),
+        anomaly: anomalyState(this.#anomalies.get(s.tenant)),
         stale: endS - s.lastSampleS > this.options.staleAfterS,
       }));
     }
@@ -604,6 +599,10 @@ export class EngineLoop {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#running) await this.#running;
   }
+}
+
+function anomalyState(v: AnomalyVerdict | undefined): AnomalyState | undefined {
+  return v ? { score: v.score, kind: v.kind, anomalous: v.anomalous } : undefined;
 }
 
 /** Lets HTTP requests (scrapes, probes) run between batches of a long cycle. */

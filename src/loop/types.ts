@@ -56,20 +56,26 @@ export interface DecideInput {
 /** Allocation policy for one series (the live loop and the backtest share it). Undefined = no recommendation. */
 export type DecideFn = (input: DecideInput) => Recommendation | undefined;
 
-export interface AnomalyInput {
+/** Samples of one series the anomaly scorer has not seen yet, oldest first, on the loop's grid. */
+export interface AnomalySeriesInput {
+  key: string;
   tenant: string;
-  /** Each resource of the tenant with its newest sample (value in base unit, time UNIX s). */
-  latest: ReadonlyMap<string, { value: number; atS: number }>;
-  /** The last `points` slots of a resource, oldest first (a copy: ask only when needed, e.g. to refresh a baseline). */
-  window(resource: string, points: number): { startS: number; values: Float64Array } | undefined;
-  intervalS: number;
-  /** Engine time of the cycle. */
-  nowS: number;
-  previous?: AnomalyState;
+  resource: string;
+  startS: number;
+  values: Float64Array;
 }
 
-/** Scores a tenant's recent behaviour; the loop calls it once per tenant per cycle. */
-export type AnomalyFn = (input: AnomalyInput) => AnomalyState;
+export interface AnomalyVerdict extends AnomalyState {
+  /** Drop this tenant's new points from model training (quarantine). */
+  excludeFromTraining: boolean;
+}
+
+/** Scores every tenant once per cycle from the new samples of its series (streaming detectors keep their state). */
+export interface AnomalyScorer {
+  score(series: readonly AnomalySeriesInput[], intervalS: number): Map<string, AnomalyVerdict>;
+  /** Frees the state of a vanished series. */
+  forget?(key: string, tenant: string): void;
+}
 
 /** Receives every published snapshot (the actuator, tests). Errors are logged and counted, never stop the loop. */
 export interface SnapshotSink {

@@ -1,36 +1,47 @@
 import { describe, expect, it } from 'vitest';
-import { createAnomalyScorer, robustBaseline, robustSignalScore } from '../../src/loop/anomaly-adapter.js';
+import { Core } from '../../src/core/wasm.js';
+import { createAnomalyScorer } from '../../src/loop/anomaly-adapter.js';
+import type { AnomalySeriesInput } from '../../src/loop/types.js';
 
-function input(values: Float64Array, nowS: number) {
-  return {
-    tenant: 't',
-    latest: new Map([['cpu', { value: values[values.length - 1], atS: nowS }]]),
-    window: (_r: string, n: number) => ({ startS: 0, values: values.subarray(Math.max(0, values.length - n)) }),
-    intervalS: 300,
-    nowS,
-  };
+const STEP = 300;
+
+/** Feeds `days` of a calm daily pattern for two signals of tenant t, `chunk` points per cycle; returns the last verdicts. */
+function feed(scorer: ReturnType<typeof createAnomalyScorer>, points: number, chunk: number, value: (i: number, r: number) => number, from = 0) {
+  let last = new Map();
+  for (let c = from; c < from + points; c += chunk) {
+    const inputs: AnomalySeriesInput[] = ['cpu', 'memory'].map((resource, r) => ({
+      key: `t\u0000${resource}`,
+      tenant: 't',
+      resource,
+      startS: c * STEP,
+      values: Float64Array.from({ length: chunk }, (_, k) => value(c + k, r)),
+    }));
+    last = scorer.score(inputs, STEP);
+  }
+  return last;
 }
 
-describe('anomaly adapter', () => {
-  it('flags a tenant whose newest sample is far outside its last day, and not an ordinary one', () => {
-    const calm = Float64Array.from({ length: 300 }, (_, i) => 10 + Math.sin(i / 5));
-    const score = createAnomalyScorer('quarantine');
-    expect(score(input(calm, 1000)).anomalous).toBe(false);
-    const spiky = calm.slice();
-    spiky[spiky.length - 1] = 60;
-    const s = createAnomalyScorer('quarantine')(input(spiky, 1000));
-    expect(s.anomalous).toBe(true);
-    expect(s.kind).toBe('spike');
-    expect(s.score).toBeGreaterThan(0.5);
+const calm = (i: number, r: number) => (r === 0 ? 2 : 4e9) * (1 + 0.3 * Math.sin((2 * Math.PI * i) / 288)) * (1 + 0.02 * Math.sin(i * 7.3));
+
+describe('anomaly adapter over the anomaly core', () => {
+  it('keeps a calm tenant normal and flags (and quarantines) a sudden large spike', () => {
+    const core = new Core('debug');
+    const scorer = createAnomalyScorer(() => core, 'quarantine');
+    const v1 = feed(scorer, 4 * 288, 12, calm);
+    expect(v1.get('t')?.anomalous).toBe(false);
+    const v2 = feed(scorer, 12, 12, (i, r) => calm(i, r) * (r === 0 ? 8 : 1), 4 * 288);
+    const t = v2.get('t')!;
+    expect(t.anomalous).toBe(true);
+    expect(t.kind).not.toBe('none');
+    expect(t.excludeFromTraining).toBe(true);
+    expect(t.score).toBeGreaterThan(0.5);
   });
 
-  it('gives no evidence for a constant or too short window', () => {
-    expect(robustSignalScore('cpu', 5, robustBaseline(new Float64Array(50).fill(3), 0)).likelihood).toBe(0);
-    expect(robustSignalScore('cpu', 5, robustBaseline(new Float64Array(5).fill(3), 0)).likelihood).toBe(0);
-  });
-
-  it('never flags in mode off', () => {
-    const v = Float64Array.from({ length: 300 }, (_, i) => (i === 299 ? 1e6 : 10 + (i % 3)));
-    expect(createAnomalyScorer('off')(input(v, 1)).anomalous).toBe(false);
+  it('alerts without quarantine in alert-only mode and never flags in mode off', () => {
+    const spike = (i: number, r: number) => calm(i, r) * (i >= 4 * 288 && r === 0 ? 8 : 1);
+    const alertOnly = feed(createAnomalyScorer(() => new Core('debug'), 'alert-only'), 4 * 288 + 12, 12, spike).get('t')!;
+    expect(alertOnly.anomalous).toBe(true);
+    expect(alertOnly.excludeFromTraining).toBe(false);
+    expect(feed(createAnomalyScorer(() => new Core('debug'), 'off'), 4 * 288 + 12, 12, spike).get('t')!.anomalous).toBe(false);
   });
 });

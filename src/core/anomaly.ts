@@ -31,8 +31,6 @@ interface AnomalyExports extends CoreExports {
 }
 
 const KINDS: readonly AnomalyKind[] = ['none', 'spike', 'level-shift', 'behaviour-change'];
-/** One-sided standard normal 99% point: the behaviour score is 0.5 there (assembly/anomaly/mahalanobis.ts). */
-const BEHAVIOUR_Z = 2.326;
 
 /** Samples per day at the given spacing; the detectors treat values outside [4, 2016] as non-seasonal. */
 export function periodSamples(intervalS: number): number {
@@ -134,7 +132,7 @@ export interface BehaviourResult {
   likelihood: Float64Array;
   /** Wilson-Hilferty z of the squared Mahalanobis distance. */
   z: Float64Array;
-  /** 'behaviour-change' where z is above the one-sided 99% point (2.326), else 'none'. */
+  /** 'behaviour-change' where the score reaches 0.5 (the tenant's own 99th percentile of z), else 'none'. */
   kind: AnomalyKind[];
   status: string;
 }
@@ -178,8 +176,9 @@ export function scoreBehaviour(core: Core, states: readonly BehaviourState[], ve
         (s.buf as Float64Array).set(core.f64(pStates + k * stride * 8, stride));
         const view = (i: number) => core.f64(o(i) + k * steps * 8, steps).slice();
         const z = view(2);
-        const kind = Array.from(z, (v): AnomalyKind => (v >= BEHAVIOUR_Z ? 'behaviour-change' : 'none'));
-        return { score: view(0), likelihood: view(1), z, kind, status: statusName(status[k]) };
+        const score = view(0);
+        const kind = Array.from(score, (v): AnomalyKind => (v >= 0.5 ? 'behaviour-change' : 'none'));
+        return { score, likelihood: view(1), z, kind, status: statusName(status[k]) };
       });
     } finally {
       x.free(pStates);

@@ -140,7 +140,8 @@ describe('per-tenant behaviour distance', () => {
     const [r] = scoreBehaviour(core, [new BehaviourState(3)], [v]);
     expect(r.status).toBe('ok');
     expect(r.likelihood[590]).toBeGreaterThan(0.999);
-    expect(r.score[590]).toBeGreaterThan(FLAG);
+    // The behaviour score is relative to the tenant's own history (0.5 at its 99th percentile of distance).
+    expect(r.score[590]).toBeGreaterThan(0.5);
     expect(r.kind[590]).toBe('behaviour-change');
     const quiet = Array.from(r.likelihood.subarray(400, 589));
     expect(quiet.filter((l) => l > 0.999).length).toBeLessThan(5);
@@ -164,5 +165,32 @@ describe('per-tenant behaviour distance', () => {
     expect(bad.status).toBe('non-finite');
     expect(bad.score.every(Number.isFinite)).toBe(true);
     expect(() => new BehaviourState(0)).toThrow(/dimension/);
+  });
+});
+
+describe('calibration of the likelihoods', () => {
+  it('flags about 0.1% of the points of clean series at L >= 0.999 (per series and per tenant)', () => {
+    let n = 0;
+    let hits = 0;
+    for (let seed = 1; seed <= 5; seed++) {
+      const [r] = scoreSeries(core, [new SeriesDetectorState(288)], [seasonal(4000, 100 + seed)]);
+      for (const l of r.likelihood.subarray(600)) {
+        n++;
+        if (l >= 0.999) hits++;
+      }
+    }
+    // 17,000 points: 17 expected at 0.1%; measured 0.08% over 68,000 points when this was written.
+    expect(hits / n).toBeGreaterThan(0.0002);
+    expect(hits / n).toBeLessThan(0.003);
+    const g = gaussian(300);
+    const vec = new Float64Array(3000 * 3);
+    for (let i = 0; i < 3000; i++) {
+      const a = g();
+      vec.set([1 + 0.1 * a, 2 + 0.1 * (a + g()), 5 + g()], i * 3);
+    }
+    const [b] = scoreBehaviour(core, [new BehaviourState(3)], [vec]);
+    const tail = Array.from(b.likelihood.subarray(600));
+    expect(tail.filter((l) => l >= 0.99).length / tail.length).toBeGreaterThan(0.002);
+    expect(tail.filter((l) => l >= 0.99).length / tail.length).toBeLessThan(0.03);
   });
 });

@@ -61,8 +61,8 @@ export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
 /** Model order is the step kernel's (series-state.ts M_*); 'holt' is the non-seasonal damped member of the
  * Holt-Winters family (ETS(A,Ad,N)), enabled and disabled together with 'holt-winters'. */
 /** Index of the GRU in the step kernel's model order, after the base models. */
-const GRU_INDEX = 6;
-const BASE_MODELS: readonly string[] = ['holt-winters', 'histogram', 'persistence', 'seasonal-naive', 'holt', 'recent-median'];
+const GRU_INDEX = 7;
+const BASE_MODELS: readonly string[] = ['holt-winters', 'histogram', 'persistence', 'seasonal-naive', 'holt', 'recent-median', 'seasonal-median'];
 const HIST_RATIO = 1.05;
 const HIST_EPS = 1e-4;
 /** Histogram range relative to the series scale: first bucket 1e-3 x scale, last bucket start 1e4 x scale. */
@@ -128,7 +128,8 @@ class Engine implements ForesightEngine {
     // the step kernel indexes models by position: all are tracked, unwanted ones never get a forecast or weight
     this.#tuningGru = (options.models?.includes('gru') ?? false) || (tuning.gru ?? false);
     this.#models = this.#tuningGru ? [...BASE_MODELS, 'gru'] : BASE_MODELS;
-    this.#excluded = new Set(BASE_MODELS.filter((m) => !wanted.includes(m === 'holt' ? 'holt-winters' : m === 'recent-median' ? 'persistence' : m)));
+    const family: Record<string, string> = { holt: 'holt-winters', 'recent-median': 'persistence', 'seasonal-median': 'seasonal-naive' };
+    this.#excluded = new Set(BASE_MODELS.filter((m) => !wanted.includes(family[m] ?? m)));
     this.modelNames = [...this.#models, 'ensemble'];
     const seasons = [...options.seasonsS].map((s) => Math.round(s / options.intervalS)).filter((m) => m >= 2).sort((a, b) => a - b);
     this.#m1 = seasons[0] ?? 0;

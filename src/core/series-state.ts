@@ -43,6 +43,9 @@ export const M_HOLT = 4;
 export const M_MEDIAN = 5;
 /** Window of the recent-median model, steps: robust to the single-sample spikes that make persistence jumpy. */
 export const MEDIAN_WINDOW = 6;
+export const M_SMEDIAN = 6;
+/** Seasons the seasonal median looks back over (a week of days): a robust seasonal naive. */
+export const SEASONAL_MEDIAN_DEPTH = 7;
 
 export class SeriesState {
   readonly shape: StateShape;
@@ -85,7 +88,7 @@ export class SeriesState {
     this.P = Math.max(...shape.hs) + 1;
     const M1 = this.nM + 1;
     const L = shape.levels.length;
-    this.ring = new Float64Array(Math.max(MEDIAN_WINDOW, shape.season + 1, shape.keep ?? 0)).fill(NaN);
+    this.ring = new Float64Array(Math.max(MEDIAN_WINDOW, shape.season * SEASONAL_MEDIAN_DEPTH + 1, shape.keep ?? 0)).fill(NaN);
     this.fc = new Float64Array(M1 * this.K * this.P).fill(NaN);
     this.fcOrigin = new Float64Array(this.P).fill(-1);
     this.err = new Float64Array(M1 * this.K * shape.errWindow);
@@ -130,6 +133,21 @@ export class SeriesState {
   }
 
   #med = new Float64Array(MEDIAN_WINDOW);
+  #smed = new Float64Array(SEASONAL_MEDIAN_DEPTH);
+  /** Median of the values one, two, ... SEASONAL_MEDIAN_DEPTH seasons before the target h steps ahead. */
+  #seasonalMedian(h: number): number {
+    const m = this.shape.season;
+    if (m <= 0 || h > m) return NaN;
+    let c = 0;
+    for (let d = 1; d <= SEASONAL_MEDIAN_DEPTH; d++) {
+      const v = this.recent(d * m - h);
+      if (Number.isFinite(v)) this.#smed[c++] = v;
+    }
+    if (c === 0) return NaN;
+    const a = this.#smed.subarray(0, c).sort();
+    return c % 2 ? a[(c - 1) >> 1] : 0.5 * (a[c / 2 - 1] + a[c / 2]);
+  }
+
   /** Median of the finite values among the last MEDIAN_WINDOW points (NaN when none). */
   #recentMedian(): number {
     let c = 0;
@@ -206,7 +224,7 @@ export class SeriesState {
         let fSn = NaN;
         if (season > 0 && h <= season) fSn = this.recent(season - h);
         if (!Number.isFinite(fSn)) fSn = this.lastFinite;
-        const fs = [fHw, inp.hist[j], this.lastFinite, fSn, inp.holt[j * K + k], fMed];
+        const fs = [fHw, inp.hist[j], this.lastFinite, fSn, inp.holt[j * K + k], fMed, this.#seasonalMedian(h)];
         for (let m = 0; m < nM; m++) {
           let f = m < fs.length ? fs[m] : (inp.extra?.get(m)?.[j * K + k] ?? NaN);
           if (!Number.isFinite(f) || this.shape.disabled?.[m]) f = NaN;

@@ -7,6 +7,8 @@ import { decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, type AnomalyMemory, type A
 import type { AnomalyKind } from '../model/snapshot.js';
 import type { AnomalyScorer, AnomalySeriesInput, AnomalyVerdict } from './types.js';
 
+const BATCH_POINTS = 1_000_000;
+
 /** The strongest evidence among a series' new samples (highest likelihood, then score). */
 function strongest(signal: string, score: Float64Array, likelihood: Float64Array, kind: AnomalyKind[]): SignalAnomaly {
   let best = -1;
@@ -41,7 +43,13 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       const period = periodSamples(intervalS);
       const perTenant = new Map<string, SignalAnomaly[]>();
       // Per-series detectors: one WASM call per group of equal-length inputs (usually one group per cycle).
-      for (const group of groupBy(series, (s) => s.values.length).values()) {
+      // Batches of at most BATCH_POINTS samples bound the WASM buffers (a warm-up feeds a week per series).
+      const batches: AnomalySeriesInput[][] = [];
+      for (const same of groupBy(series, (s) => s.values.length).values()) {
+        const per = Math.max(1, Math.floor(BATCH_POINTS / same[0].values.length));
+        for (let i = 0; i < same.length; i += per) batches.push(same.slice(i, i + per));
+      }
+      for (const group of batches) {
         const states = group.map((s) => {
           let st = detectors.get(s.key);
           if (!st) detectors.set(s.key, (st = new SeriesDetectorState(period)));

@@ -450,7 +450,8 @@ export class EngineLoop {
     const scorer = this.#d.anomaly!;
     const inputs: AnomalySeriesInput[] = [];
     for (const s of this.store.values()) {
-      const after = this.#anomalyFedUntil.get(s.key) ?? s.lastS - this.options.intervalS;
+      // A new series is fed its whole history once, so that the detectors are warm from the first cycle.
+      const after = this.#anomalyFedUntil.get(s.key) ?? -Infinity;
       if (s.lastS <= after) continue;
       const w = this.store.since(s.key, after);
       this.#anomalyFedUntil.set(s.key, s.lastS);

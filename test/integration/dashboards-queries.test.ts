@@ -122,9 +122,10 @@ const READY_WHEN = [
   'foresight_actions_total{job="foresight", kind="vpa"}',
   // the first `get` of the leader Lease answers 404 before the actuator creates it, and the actuator counts it
   'foresight_kube_errors_total{job="foresight", operation="get leases", code="404"}',
-  // two scrapes of the loop's counters and histogram inside the 10 s rate window
-  'rate(foresight_cycles_total{job="foresight", outcome="success"}[10s]) > 0',
-  'rate(foresight_loop_step_duration_seconds_count{job="foresight"}[10s]) > 0',
+  // two scrapes of the loop's counters and histogram inside the 10 s rate window (the rate may be 0 on a loaded
+  // machine where a cycle takes longer than 10 s; the panels only need the series)
+  'rate(foresight_cycles_total{job="foresight", outcome="success"}[10s])',
+  'rate(foresight_loop_step_duration_seconds_count{job="foresight"}[10s])',
 ];
 
 interface PromResult {
@@ -202,9 +203,9 @@ describeWithBinaries('dashboard queries against a real Prometheus fed by Foresig
     sidecar = await startSidecar(config, { logger: pino({ level: 'silent' }) });
     await prom.addTarget({ job: 'foresight', address: `127.0.0.1:${port}` });
     await prom.waitForTargetsUp();
-    for (const expr of READY_WHEN) await prom.waitFor(expr, (r) => r.length > 0, 90_000);
+    for (const expr of READY_WHEN) await prom.waitFor(expr, (r) => r.length > 0, 150_000);
     console.info(`dashboards-queries: workload exporter, Prometheus and Foresight have data after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }, 300_000);
+  }, 480_000);
 
   afterAll(async () => {
     await sidecar?.close();

@@ -6,6 +6,7 @@
 // The real engine runs at --engine-tenants (default 1,000: its first fit costs ~25 ms per series on this machine, see
 // the report), the loop with the plain-JS peer engine at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
+// (--peer-only without --skip-http runs the HTTP load on the peer loop of --tenants tenants.)
 import { createRequire } from 'node:module';
 import { createForecastEngine } from '../src/core/engine.js';
 import { sharedCore } from '../src/core/wasm.js';
@@ -168,6 +169,7 @@ async function cycles(tenants: number, engine: ForecastEngine) {
 async function http(loop: EngineLoop, clock: Clock & { t: number }, seconds: number) {
   const tenants = new Set([...loop.store.values()].map((x) => x.tenant)).size;
   const exporter = createExporter({ snapshot: () => loop.latest(), limits: { quantiles: [0.5, 0.9, 0.95, 0.99] } });
+  loop.addSink(exporter);
   const app = await buildServer({ exporter, snapshot: () => loop.latest(), ready: () => loop.ready });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -206,6 +208,7 @@ async function main() {
   const peer = await cycles(TENANTS, new PersistenceEngine(opts));
   report.peerPersistenceJs = peer.result;
   report.rssAfterPeerMB = rssMB();
+  if (PEER_ONLY && !SKIP_HTTP) report.httpWithPeerEngine = await http(peer.loop, peer.clock, SECONDS);
   if (!PEER_ONLY) {
     const real = await cycles(ENGINE_TENANTS, createForecastEngine(opts));
     report.engine = real.result;

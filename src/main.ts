@@ -124,6 +124,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     },
   );
   holder.loop = theLoop;
+  theLoop.addSink(exporter); // renders the per-tenant exposition once per snapshot, off the scrape path
 
   // Actuator (src/actuator): only with a Kubernetes API; dry-run unless actuator.dryRun is false. It subscribes to
   // the loop's snapshots and serves its journal at /api/v1/actions.

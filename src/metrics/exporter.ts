@@ -1,11 +1,12 @@
 // The sidecar's /metrics: a private prom-client registry whose snapshot gauges are set in collect() from the latest
 // immutable Snapshot (re-set only when the snapshot changes), loop counters and step timings, and cardinality limits
 // whose drops are counted once per snapshot in foresight_series_dropped_total{reason}.
-import { Registry, type Gauge } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { LoopMetrics, LoopStep } from '../loop/types.js';
 import type { AnomalyState, Snapshot } from '../model/snapshot.js';
-import { catalogue } from './catalogue.js';
+import { catalogue, type MetricDef } from './catalogue.js';
 import { counterOf, gaugeOf, histogramOf, horizonLabel } from './handles.js';
+import { TextGauge } from './text-gauge.js';
 
 export interface ExporterLimits {
   /** Tenants exposed per snapshot (sorted by name; the rest counted as dropped, reason tenant_limit). */
@@ -26,6 +27,8 @@ export interface Exporter {
   loop: LoopMetrics;
   /** The exposition text and its content type. */
   render(): Promise<{ body: string; contentType: string }>;
+  /** SnapshotSink: renders the per-tenant text as soon as a snapshot is published (so that no scrape pays for it). */
+  publish(s: Snapshot): void;
 }
 
 export interface ExporterDeps {
@@ -37,19 +40,21 @@ export interface ExporterDeps {
   defaultLabels?: Record<string, string>;
 }
 
-type G = Gauge<string>;
 
 export function createExporter(deps: ExporterDeps): Exporter {
   const limits: ExporterLimits = { ...DEFAULT_EXPORTER_LIMITS, ...(deps.limits ?? {}) };
-  // Two private registries: `registry` (live counters, histograms, probes; others may add metrics to it, e.g. the
-  // actuator) rendered on every scrape, and `snapRegistry` (the per-tenant gauges, tens of thousands of series)
-  // whose text is rendered once per snapshot and reused by every scrape of that snapshot.
+  // `registry` (prom-client, private): live counters, histograms and small gauges set in collect(); others may add
+  // metrics to it (the actuator). The per-tenant gauges (tens of thousands of series) are TextGauges: filled once per
+  // snapshot and rendered to text once, then reused by every scrape of that snapshot. prom-client took seconds per
+  // scrape for 134k series with the loop running (bench/sidecar.ts); see text-gauge.ts.
   const registry = new Registry();
-  const snapRegistry = new Registry();
-  if (deps.defaultLabels) {
-    registry.setDefaultLabels(deps.defaultLabels);
-    snapRegistry.setDefaultLabels(deps.defaultLabels);
-  }
+  if (deps.defaultLabels) registry.setDefaultLabels(deps.defaultLabels);
+  const textGauges: TextGauge[] = [];
+  const textGauge = <L extends string>(def: MetricDef<L>): TextGauge<L> => {
+    const t = new TextGauge<L>(def, deps.defaultLabels);
+    textGauges.push(t as unknown as TextGauge);
+    return t;
+  };
   const c = catalogue;
 
   const dropped = counterOf(c.seriesDropped, registry);
@@ -69,27 +74,26 @@ export function createExporter(deps: ExporterDeps): Exporter {
 
   // Snapshot gauges: all filled by one refresh when the snapshot identity changes.
   let seen: Snapshot | undefined;
-  let cachedFor: Snapshot | undefined;
-  let cachedText: string | undefined;
+  let cachedText = '';
   const g = {
-    forecast: gaugeOf(c.forecast, snapRegistry, () => refresh()),
-    usage: gaugeOf(c.usage, snapRegistry, () => refresh()),
-    recommendation: gaugeOf(c.recommendation, snapRegistry, () => refresh()),
-    allocation: gaugeOf(c.allocation, snapRegistry, () => refresh()),
+    forecast: textGauge(c.forecast),
+    usage: textGauge(c.usage),
+    recommendation: textGauge(c.recommendation),
+    allocation: textGauge(c.allocation),
     stale: gaugeOf(c.forecastStale, registry, () => refresh()),
-    error: gaugeOf(c.forecastError, snapRegistry, () => refresh()),
-    coverage: gaugeOf(c.forecastCoverage, snapRegistry, () => refresh()),
-    chosen: gaugeOf(c.modelChosen, snapRegistry, () => refresh()),
-    level: gaugeOf(c.profileLevel, snapRegistry, () => refresh()),
-    volatility: gaugeOf(c.profileVolatility, snapRegistry, () => refresh()),
-    burstiness: gaugeOf(c.profileBurstiness, snapRegistry, () => refresh()),
-    seasonality: gaugeOf(c.profileSeasonality, snapRegistry, () => refresh()),
-    apiMix: gaugeOf(c.profileApiMix, snapRegistry, () => refresh()),
-    anomalyScore: gaugeOf(c.anomalyScore, snapRegistry, () => refresh()),
-    anomalous: gaugeOf(c.anomalous, snapRegistry, () => refresh()),
+    error: textGauge(c.forecastError),
+    coverage: textGauge(c.forecastCoverage),
+    chosen: textGauge(c.modelChosen),
+    level: textGauge(c.profileLevel),
+    volatility: textGauge(c.profileVolatility),
+    burstiness: textGauge(c.profileBurstiness),
+    seasonality: textGauge(c.profileSeasonality),
+    apiMix: textGauge(c.profileApiMix),
+    anomalyScore: textGauge(c.anomalyScore),
+    anomalous: textGauge(c.anomalous),
     shadow: gaugeOf(c.shadowCapacity, registry, () => refresh()),
     tenants: gaugeOf(c.tenants, registry, () => refresh()),
-  } satisfies Record<string, G>;
+  } satisfies Record<string, { reset(): void }>;
   gaugeOf(c.lastSuccess, registry, (gg) => {
     if (Number.isFinite(lastSuccessS)) gg.set(lastSuccessS);
   });
@@ -99,6 +103,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     if (s === seen) return;
     seen = s;
     for (const gauge of Object.values(g)) gauge.reset();
+    cachedText = '';
     if (!s) return;
     g.stale.set(s.stale ? 1 : 0);
     const hl = s.horizonsS.map(horizonLabel);
@@ -175,6 +180,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
       g.chosen.set({ model, horizon: horizonLabel(Number(hs)) }, n);
     }
     for (const sh of s.shadow) g.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
+    cachedText = textGauges.map((t) => t.render()).join('');
+    for (const t of textGauges) t.reset();
     if (droppedTenantSeries) dropped.inc({ reason: 'tenant_limit' }, droppedTenantSeries);
     if (droppedBySeriesLimit) dropped.inc({ reason: 'series_limit' }, droppedBySeriesLimit);
   }
@@ -193,13 +200,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
     loop,
     async render() {
       refresh();
-      const s = deps.snapshot();
-      if (cachedFor !== s || cachedText === undefined) {
-        cachedFor = s;
-        cachedText = await snapRegistry.metrics();
-      }
       const live = await registry.metrics();
-      return { body: cachedText ? `${cachedText}\n${live}` : live, contentType: registry.contentType };
+      return { body: cachedText ? `${cachedText}${live}` : live, contentType: registry.contentType };
+    },
+    publish() {
+      refresh();
     },
   };
 }

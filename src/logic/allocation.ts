@@ -22,14 +22,14 @@
 //   inference keeps the realised shortage rate at cfg.targetShortage) -> increase at once when the level's quantile
 //   for the next step exceeds the allocation, to the window quantile (so one change covers the next 30 minutes) ->
 //   shrink only when reclaim.ts allows (usage below 75% of the allocation for cfg.reclaim.afterS, hysteresis) ->
-//   rate-limit.ts (at most maxChangesPerHour; decreases leave room for an increase) -> bounds.ts (min, max, never below
-//   the recent peak).
+//   rate-limit.ts (token bucket: maxChangesPerHour in the long run, bursts of `burst`; decreases leave a token for an
+//   increase) -> bounds.ts (min, max, never below the recent peak).
 // The pooled shadow reserve across tenants is sized by `shadowReserve()` in shadow-reserve.ts.
 import type { Recommendation } from '../model/snapshot.js';
 import { DEFAULT_BOUNDS, applyBounds, type BoundsConfig } from './bounds.js';
 import { DEFAULT_CALIBRATION, calibrateLevel, initialLevel, type CalibrationConfig } from './calibration.js';
 import { valueAtLevel } from './quantile-grid.js';
-import { DEFAULT_RATE_LIMIT, mayChange, type RateLimitConfig } from './rate-limit.js';
+import { DEFAULT_RATE_LIMIT, mayChange, tokensAt, type RateLimitConfig } from './rate-limit.js';
 import { DEFAULT_RECLAIM, mayReclaim, trackLowUsage, type ReclaimConfig } from './reclaim.js';
 
 /** Quantile levels the policy asks the engine for: dense in the upper tail where allocations live. */
@@ -81,15 +81,16 @@ export interface AllocationState {
   level: number;
   /** Start of the ongoing run of low-usage samples (NaN: none). */
   lowSinceS: number;
-  /** Decision times of the changes in the last hour, ascending. */
-  changeTimesS: number[];
+  /** Change budget: tokens in the bucket at tokensAtS (NaN: never used, full). */
+  tokens: number;
+  tokensAtS: number;
   /** Outcomes seen and how many ran short (for reporting the realised rate). */
   outcomes: number;
   shortages: number;
 }
 
 export function newAllocationState(cfg: AllocationConfig): AllocationState {
-  return { allocation: NaN, level: initialLevel(cfg), lowSinceS: NaN, changeTimesS: [], outcomes: 0, shortages: 0 };
+  return { allocation: NaN, level: initialLevel(cfg), lowSinceS: NaN, tokens: cfg.rateLimit.burst, tokensAtS: NaN, outcomes: 0, shortages: 0 };
 }
 
 export interface Observation {
@@ -137,26 +138,31 @@ export function decide(state: AllocationState, input: DecisionInput, cfg: Alloca
   const cover = need + cfg.increaseTo * (win - need);
   const proposed = applyBounds(cover, input.recentPeak, cfg.bounds);
   const cur = state.allocation;
-  const changeTimesS = state.changeTimesS.slice();
+  const rl = cfg.rateLimit;
   let allocation = cur;
   let reason: DecisionReason = 'hold';
   if (!Number.isFinite(cur)) {
     allocation = proposed;
     reason = 'initial';
   } else if (applyBounds(need, input.recentPeak, cfg.bounds) > cur) {
-    if (mayChange(changeTimesS, input.nowS, true, cfg.rateLimit)) {
+    if (mayChange(state.tokens, state.tokensAtS, input.nowS, true, rl)) {
       allocation = proposed;
       reason = 'increase';
     } else reason = 'rate-limited';
   } else if (mayReclaim(cur, proposed, state.lowSinceS, input.nowS, cfg.reclaim)) {
-    if (mayChange(changeTimesS, input.nowS, false, cfg.rateLimit)) {
+    if (mayChange(state.tokens, state.tokensAtS, input.nowS, false, rl)) {
       allocation = proposed;
       reason = 'reclaim';
     } else reason = 'rate-limited';
   }
   let lowSinceS = state.lowSinceS;
+  let tokens = state.tokens;
+  let tokensAtS = state.tokensAtS;
   if (allocation !== cur) {
-    if (Number.isFinite(cur)) changeTimesS.push(input.nowS);
+    if (Number.isFinite(cur)) {
+      tokens = tokensAt(state.tokens, state.tokensAtS, input.nowS, rl) - 1;
+      tokensAtS = input.nowS;
+    }
     // After a shrink, usage must prove itself low against the new, smaller allocation.
     if (allocation < cur) lowSinceS = NaN;
   }
@@ -166,5 +172,5 @@ export function decide(state: AllocationState, input: DecisionInput, cfg: Alloca
     upperBound: applyBounds(valueAtLevel(input.levels, input.window, cfg.maxLevel), input.recentPeak, cfg.bounds),
     uncappedTarget: cover,
   };
-  return { state: { ...state, allocation, lowSinceS, changeTimesS }, allocation, recommendation, reason };
+  return { state: { ...state, allocation, lowSinceS, tokens, tokensAtS }, allocation, recommendation, reason };
 }

@@ -28,7 +28,7 @@ describe('adaptive conformal calibration', () => {
   });
 
   it('keeps the realised shortage rate near the target on a stationary stream', () => {
-    const cfg = allocationConfig({ targetShortage: 0.05, gain: 0.01, rateLimit: { maxChangesPerHour: 1e9 }, bounds: { safetyWindowS: 0 } });
+    const cfg = allocationConfig({ targetShortage: 0.05, gain: 0.01, rateLimit: { maxChangesPerHour: 1e9, burst: 1e9 }, bounds: { safetyWindowS: 0 } });
     let s: AllocationState = newAllocationState(cfg);
     // Usage uniform on [0, 100] (deterministic low-discrepancy stream); forecast quantiles exact.
     const lv = [0.5, 0.8, 0.9, 0.95, 0.99, 0.999];
@@ -49,7 +49,7 @@ describe('adaptive conformal calibration', () => {
 });
 
 describe('decide', () => {
-  const cfg = allocationConfig({ targetShortage: 0.01, increaseTo: 1, reclaim: { afterS: 1800, hysteresis: 0.1 }, rateLimit: { maxChangesPerHour: 2, reservedForIncrease: 1 } });
+  const cfg = allocationConfig({ targetShortage: 0.01, increaseTo: 1, reclaim: { afterS: 1800, hysteresis: 0.1 }, rateLimit: { maxChangesPerHour: 2, burst: 2, reservedForIncrease: 1 } });
   const start = (): AllocationState => ({ ...newAllocationState(cfg), level: 0.9 });
 
   it('starts at the window quantile and holds while the next-step quantile fits', () => {
@@ -83,18 +83,34 @@ describe('decide', () => {
     expect(decide(broken, { nowS: 1800, ...input }, cfg).reason).toBe('hold');
   });
 
-  it('bounds changes per hour and keeps the last change of the hour for an increase', () => {
-    let s: AllocationState = { ...start(), allocation: 10, changeTimesS: [0] };
+  it('bounds changes with a token bucket and keeps the last token for an increase', () => {
+    // Bucket of 2, refilled at 2 per hour, one token reserved for increases.
     const up = { levels, next: [9, 20, 21], window: [9, 22, 23], recentPeak: 5 };
-    // One change used, limit 2, one reserved for increases: a decrease is refused, an increase allowed.
-    s = { ...s, allocation: 100, lowSinceS: -10000 };
-    expect(decide(s, { nowS: 600, levels, next: [9, 10, 11], window: [9, 12, 13], recentPeak: 5 }, cfg).reason).toBe('rate-limited');
+    const down = { levels, next: [9, 10, 11], window: [9, 12, 13], recentPeak: 5 };
+    // One change just made: one token left. A decrease (needs 2) is refused, an increase (needs 1) allowed.
+    let s: AllocationState = { ...start(), allocation: 100, lowSinceS: -10000, tokens: 1, tokensAtS: 0 };
+    expect(decide(s, { nowS: 0, ...down }, cfg).reason).toBe('rate-limited');
     s = { ...s, allocation: 10 };
-    const d = decide(s, { nowS: 600, ...up }, cfg);
+    const d = decide(s, { nowS: 0, ...up }, cfg);
     expect(d.reason).toBe('increase');
-    expect(decide({ ...d.state, allocation: 10 }, { nowS: 900, ...up }, cfg).reason).toBe('rate-limited');
-    // An hour after the first change the budget frees up.
-    expect(decide({ ...d.state, allocation: 10 }, { nowS: 3601, ...up }, cfg).reason).toBe('increase');
+    expect(d.state.tokens).toBeCloseTo(0, 12);
+    // Empty bucket: the next increase waits until a token has refilled (30 minutes at 2 per hour).
+    expect(decide({ ...d.state, allocation: 10 }, { nowS: 1700, ...up }, cfg).reason).toBe('rate-limited');
+    expect(decide({ ...d.state, allocation: 10 }, { nowS: 1800, ...up }, cfg).reason).toBe('increase');
+  });
+
+  it('keeps the long-run change rate under the hourly bound', () => {
+    const c = allocationConfig({ targetShortage: 0.01, rateLimit: { maxChangesPerHour: 1, burst: 2 } });
+    let s: AllocationState = { ...newAllocationState(c), allocation: 1 };
+    let changes = 0;
+    // Every step asks for an increase (the next quantile keeps growing): 24 hours of 5-minute steps.
+    for (let i = 0; i < 288; i++) {
+      const d = decide(s, { nowS: i * 300, levels, next: [i + 2, i + 3, i + 4], window: [i + 2, i + 3, i + 4], recentPeak: NaN }, c);
+      if (d.reason === 'increase') changes++;
+      s = d.state;
+    }
+    expect(changes).toBeLessThanOrEqual(24 + 2);
+    expect(changes).toBeGreaterThanOrEqual(24);
   });
 });
 

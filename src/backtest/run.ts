@@ -141,7 +141,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   if (mainForesight) {
     const fr = results.find((r) => r.main && r.name === 'foresight');
     if (fr) {
-      const capacity = o.capacity ?? defaultCapacity(grid);
+      const capacity = o.capacity ?? defaultCapacity(grid, fr.allocations);
       const co = { capacity, provisioningDelayS: o.provisioningDelayS };
       shadow = {
         with: simulateShadow(grid, fr.allocations, mainForesight.reserve, warmupSteps, co),

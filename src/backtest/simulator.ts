@@ -87,13 +87,20 @@ export function simulateShadow(grid: Grid, allocations: readonly Float64Array[],
   };
 }
 
-/** Default capacity: 1.25 x the largest total usage of the trace (a cluster sized for its own peak, with headroom). */
-export function defaultCapacity(grid: Grid): number {
+/**
+ * Default capacity: a cluster sized for its own peak with 25% headroom, and never smaller than the policy's largest
+ * total allocation plus 10% (otherwise a generous policy would leave no room for any reserve at all).
+ */
+export function defaultCapacity(grid: Grid, allocations?: readonly Float64Array[]): number {
   let peak = 0;
+  let allocPeak = 0;
   for (let i = 0; i < grid.nSteps; i++) {
     let s = 0;
+    let a = 0;
     for (const u of grid.usage) if (u[i] === u[i]) s += u[i];
+    if (allocations) for (const al of allocations) if (al[i] === al[i]) a += al[i];
     peak = Math.max(peak, s);
+    allocPeak = Math.max(allocPeak, a);
   }
-  return 1.25 * peak;
+  return Math.max(1.25 * peak, 1.1 * allocPeak);
 }

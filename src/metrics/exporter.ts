@@ -26,7 +26,7 @@ export interface Exporter {
   /** Hooks for the engine loop. */
   loop: LoopMetrics;
   /** The exposition text and its content type. */
-  render(): Promise<{ body: string; contentType: string }>;
+  render(): Promise<{ body: Buffer; contentType: string }>;
   /** SnapshotSink: renders the per-tenant text as soon as a snapshot is published (so that no scrape pays for it). */
   publish(s: Snapshot): void;
 }
@@ -75,6 +75,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
   // Snapshot gauges: all filled by one refresh when the snapshot identity changes.
   let seen: Snapshot | undefined;
   let cachedText = '';
+  let cachedBuf: Buffer | undefined;
+  let cachedBufVersion = -1;
+  let textVersion = 0;
   const g = {
     forecast: textGauge(c.forecast),
     usage: textGauge(c.usage),
@@ -104,6 +107,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     seen = s;
     for (const gauge of Object.values(g)) gauge.reset();
     cachedText = '';
+    textVersion++;
     if (!s) return;
     g.stale.set(s.stale ? 1 : 0);
     const hl = s.horizonsS.map(horizonLabel);
@@ -181,6 +185,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     }
     for (const sh of s.shadow) g.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
     cachedText = textGauges.map((t) => t.render()).join('');
+    textVersion++;
     for (const t of textGauges) t.reset();
     if (droppedTenantSeries) dropped.inc({ reason: 'tenant_limit' }, droppedTenantSeries);
     if (droppedBySeriesLimit) dropped.inc({ reason: 'series_limit' }, droppedBySeriesLimit);
@@ -201,7 +206,12 @@ export function createExporter(deps: ExporterDeps): Exporter {
     async render() {
       refresh();
       const live = await registry.metrics();
-      return { body: cachedText ? `${cachedText}${live}` : live, contentType: registry.contentType };
+      // The snapshot part is encoded once per snapshot; a scrape only encodes the small live part.
+      if (cachedBuf === undefined || cachedBufVersion !== textVersion) {
+        cachedBuf = Buffer.from(cachedText);
+        cachedBufVersion = textVersion;
+      }
+      return { body: Buffer.concat([cachedBuf, Buffer.from(live)]), contentType: registry.contentType };
     },
     publish() {
       refresh();

@@ -22,7 +22,9 @@ describe('exporter', () => {
     const { loop } = await loopWith(['shop', 'we"ird\\ns']);
     const ex = createExporter({ snapshot: () => loop.latest() });
     await loop.runOnce();
-    const { body, contentType } = await ex.render();
+    const r = await ex.render();
+    const body = r.body.toString();
+    const contentType = r.contentType;
     expect(contentType).toMatch(/text\/plain/);
     const f = lines(body, catalogue.forecast.name);
     expect(f.length).toBe(2 * 2 * 3 * 3);
@@ -44,10 +46,10 @@ describe('exporter', () => {
     source.fail = true;
     clock.advance(60);
     await metricsLoop.runOnce();
-    const body = (await ex2.render()).body;
+    const body = (await ex2.render()).body.toString();
     expect(body).toContain('foresight_forecast_stale 1');
     expect(lines(body, catalogue.forecast.name).length).toBe(2 * 3 * 3);
-    const loopBody = (await ex.render()).body;
+    const loopBody = (await ex.render()).body.toString();
     expect(loopBody).toContain('foresight_errors_total{stage="pull"} 1');
     expect(loopBody).toContain('foresight_cycles_total{outcome="failure"} 1');
     expect(loopBody).toMatch(/foresight_loop_step_duration_seconds_count\{step="pull"\} 2/);
@@ -57,21 +59,21 @@ describe('exporter', () => {
     const { loop, clock } = await loopWith(['a', 'b', 'c']);
     const ex = createExporter({ snapshot: () => loop.latest(), limits: { maxTenants: 2, maxForecastSeries: 9 } });
     await loop.runOnce();
-    let body = (await ex.render()).body;
-    body = (await ex.render()).body; // a second scrape of the same snapshot must not count again
+    let body = (await ex.render()).body.toString();
+    body = (await ex.render()).body.toString(); // a second scrape of the same snapshot must not count again
     expect(lines(body, catalogue.forecast.name).length).toBe(9);
     expect(body).not.toContain('tenant="c"');
     expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 2');
     expect(body).toContain('foresight_series_dropped_total{reason="series_limit"} 27');
     clock.advance(60);
     await loop.runOnce();
-    body = (await ex.render()).body;
+    body = (await ex.render()).body.toString();
     expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 4');
   });
 
   it('exposes nothing snapshot-derived before the first cycle', async () => {
     const ex = createExporter({ snapshot: () => undefined as Snapshot | undefined });
-    const body = (await ex.render()).body;
+    const body = (await ex.render()).body.toString();
     expect(lines(body, catalogue.forecast.name)).toEqual([]);
     expect(body).toContain('foresight_errors_total{stage="pull"} 0');
   });

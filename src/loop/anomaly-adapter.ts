@@ -8,6 +8,7 @@ import type { AnomalyKind } from '../model/snapshot.js';
 import type { AnomalyScorer, AnomalySeriesInput, AnomalyVerdict } from './types.js';
 
 const BATCH_POINTS = 1_000_000;
+const BATCH_SERIES = 1_000;
 
 /** The strongest evidence among a series' new samples (highest likelihood, then score). */
 function strongest(signal: string, score: Float64Array, likelihood: Float64Array, kind: AnomalyKind[]): SignalAnomaly {
@@ -46,7 +47,8 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       // Batches of at most BATCH_POINTS samples bound the WASM buffers (a warm-up feeds a week per series).
       const batches: AnomalySeriesInput[][] = [];
       for (const same of groupBy(series, (s) => s.values.length).values()) {
-        const per = Math.max(1, Math.floor(BATCH_POINTS / same[0].values.length));
+        // ...and at most BATCH_SERIES series: each detector state is ~3,600 doubles (28 KB) copied into WASM memory.
+        const per = Math.max(1, Math.min(BATCH_SERIES, Math.floor(BATCH_POINTS / same[0].values.length)));
         for (let i = 0; i < same.length; i += per) batches.push(same.slice(i, i + per));
       }
       for (const group of batches) {

@@ -6,7 +6,8 @@
 // The real engine runs at --engine-tenants (default 1,000: its first fit costs ~25 ms per series on this machine, see
 // the report), the loop with the plain-JS peer engine at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
-// (--peer-only without --skip-http runs the HTTP load on the peer loop of --tenants tenants.)
+// (--peer-only without --skip-http runs the HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the
+// anomaly detectors out, to separate their memory.)
 import { createRequire } from 'node:module';
 import { createForecastEngine } from '../src/core/engine.js';
 import { sharedCore } from '../src/core/wasm.js';
@@ -40,6 +41,7 @@ const ENGINE_TENANTS = arg('engine-tenants', 1_000);
 const SECONDS = arg('seconds', 10);
 const SKIP_HTTP = args.includes('--skip-http');
 const PEER_ONLY = args.includes('--peer-only');
+const NO_ANOMALY = args.includes('--no-anomaly');
 const STEP = 300;
 const WEEK = 2016;
 const SIGNALS = ['cpu', 'memory', 'disk_read', 'network_rx', 'threads', 'fds'];
@@ -128,7 +130,7 @@ async function cycles(tenants: number, engine: ForecastEngine) {
   const clock = manualClock(START);
   const decider = createAllocationDecider();
   const loop = new EngineLoop(
-    { source: new FakeSource(tenants), engine, clock, decide: decider.decide, anomaly: createAnomalyScorer(sharedCore, 'quarantine'), onVanish: (k) => decider.forget(k) },
+    { source: new FakeSource(tenants), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore, 'quarantine'), onVanish: (k) => decider.forget(k) },
     { intervalS: STEP, historyPoints: WEEK, retrainEveryS: 3600, profileEveryS: 3600 },
   );
   const t0 = performance.now();

@@ -6,6 +6,7 @@ import {
 } from "./histogram";
 import { HW_HEADER, hwFit, hwFitScratchLen, hwForecastOne, hwInitState, hwRun } from "./holt-winters";
 import { quantileInPlace, quantilesInPlace } from "../stats/quickselect";
+import { CFG_E, CFG_K, CFG_NM, CFG_STRIDE, aciStep, ensAdvance, ensConfigOk, ensScratchLen, weightsFromLoss } from "./ensemble";
 
 /** API version of the forecast area (bumped on any breaking change of these exports). */
 export function forecast_apiVersion(): i32 {
@@ -221,4 +222,53 @@ export function fc_quantiles_seg(data: usize, off: usize, count: i32, levels: us
     }
   }
   return status;
+}
+
+// ---- ensemble step: rolling-origin errors, ACI, weights, live scores (ensemble.ts) -------------------------------
+
+/**
+ * Advances `count` series by their new points y[off[i] .. off[i+1]) (offsets as doubles). cfg: layout and
+ * parameters (ensemble.ts CFG_*; hs, levels, disabled after the header). Series i's state is the block at
+ * blocks + i*stride doubles; xin holds the host-computed members' forecasts, xin[((off[i] + j)*nM + m)*K + k].
+ * Errors: with jrn == 0 written into the rings at err + i*(nM+1)*K*E doubles; otherwise appended to the journal at
+ * jrn + off[i]*(nM+1)*K*2 doubles as (index, value) pairs, their count in jcount[i]. Returns Ok or BadParam.
+ */
+export function fc_ens_advance_batch(
+  cfg: usize, blocks: usize, count: i32, y: usize, off: usize, xin: usize, err: usize, jrn: usize, jcount: usize,
+): i32 {
+  if (!ensConfigOk(cfg)) return Status.BadParam;
+  const K = <i32>load<f64>(cfg + (<usize>CFG_K << 3));
+  const nM = <i32>load<f64>(cfg + (<usize>CFG_NM << 3));
+  const E = <i32>load<f64>(cfg + (<usize>CFG_E << 3));
+  const S = <i32>load<f64>(cfg + (<usize>CFG_STRIDE << 3));
+  const M1K = (nM + 1) * K;
+  const scratch = heap.alloc(<usize>ensScratchLen(cfg) << 3);
+  for (let i = 0; i < count; i++) {
+    const a = <i32>load<f64>(off + (<usize>i << 3));
+    const b = <i32>load<f64>(off + (<usize>(i + 1) << 3));
+    const jp: usize = jrn ? jrn + (<usize>a * <usize>M1K * 2 << 3) : 0;
+    const ep: usize = jrn ? 0 : err + (<usize>i * <usize>M1K * <usize>E << 3);
+    const jn = ensAdvance(
+      cfg, blocks + (<usize>i * <usize>S << 3), y + (<usize>a << 3), b - a, xin + (<usize>a * <usize>(nM * K) << 3), ep, jp, scratch,
+    );
+    if (jrn) store<f64>(jcount + (<usize>i << 3), <f64>jn);
+  }
+  heap.free(scratch);
+  return Status.Ok;
+}
+
+/** Runs n ACI steps (misses[t] != 0: a miss) on one shift for target `level`; returns the final shift. */
+export function fc_ens_aci_run(shift: f64, level: f64, misses: usize, n: i32, gamma: f64, maxShift: f64): f64 {
+  let s = shift;
+  for (let t = 0; t < n; t++) s = aciStep(s, level, load<f64>(misses + (<usize>t << 3)) != 0.0, gamma, maxShift);
+  return s;
+}
+
+/** Model weights for `rows` loss vectors of n models (loss[r*n + m], NaN/Infinity = unavailable) into out[r*n + m]. */
+export function fc_ens_weights(loss: usize, rows: i32, n: i32, eta: f64, minWeight: f64, out: usize): i32 {
+  if (n < 1) return Status.BadParam;
+  for (let r = 0; r < rows; r++) {
+    weightsFromLoss(loss + (<usize>(r * n) << 3), n, out + (<usize>(r * n) << 3), eta, minWeight);
+  }
+  return Status.Ok;
 }

@@ -2,17 +2,28 @@
 // NeurIPS 2021, eq. 2) applied per quantile level: the level used to read the empirical error quantile moves by
 // gamma * (miss - (1 - level)) after each matured forecast, so the long-run miss rate tracks 1 - level.
 // Worked example: target 0.95, gamma 0.01: a miss moves the working level up by 0.0095, a hit down by 0.0005;
-// 19 hits and one miss leave it where it was.
+// 19 hits and one miss leave it where it was. The step runs in the core (assembly/forecast/ensemble.ts).
+import { fx } from './forecast-exports.js';
+import { Core, sharedCore } from './wasm.js';
 
 /** Step size gamma (Gibbs & Candes use 0.005-0.01). */
 export const ACI_GAMMA = 0.01;
 /** Bound on the accumulated adjustment, so that a burst of misses cannot wind the level up indefinitely. */
 export const ACI_MAX_SHIFT = 0.3;
 
-/** One ACI step: returns the new shift of the working level for target `level` after a hit or a miss. */
-export function aciStep(shift: number, level: number, missed: boolean, gamma = ACI_GAMMA): number {
-  const next = shift + gamma * ((missed ? 1 : 0) - (1 - level));
-  return Math.max(-ACI_MAX_SHIFT, Math.min(ACI_MAX_SHIFT, next));
+/**
+ * Runs ACI steps on one shift for target `level` over a sequence of outcomes (true = miss) in the core
+ * (assembly/forecast/ensemble.ts aciStep, the same step the engine's per-point update applies); returns the new shift.
+ */
+export function aciRun(shift: number, level: number, misses: readonly boolean[], gamma = ACI_GAMMA, core: Core = sharedCore()): number {
+  return core.call((x) => {
+    const p = core.putF64(misses.map((m) => (m ? 1 : 0)));
+    try {
+      return fx(x).fc_ens_aci_run(shift, level, p, misses.length, gamma, ACI_MAX_SHIFT);
+    } finally {
+      x.free(p);
+    }
+  });
 }
 
 /** Working level: target plus shift, kept inside [0.001, 1]. */

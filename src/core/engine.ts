@@ -18,7 +18,7 @@ import { fx } from './forecast-exports.js';
 import { createGru, predictGruRolling, trainGru, type GruState } from './gru.js';
 import { fitHoltWinters, updateHoltWinters } from './holt-winters.js';
 import { WEIGHT_ETA } from './select.js';
-import { M_HIST, SeriesState, type StateShape } from './series-state.js';
+import { advanceBatch, M_HIST, SeriesState, type StateShape, type StepInputs } from './series-state.js';
 import { Status, statusName } from './status.js';
 import type { AccuracyStat, EngineOptions, ForecastEngine, ForecastStatus, ModelName, ModelScore, SeriesForecast } from './types.js';
 import { DEFAULT_HORIZONS_S, DEFAULT_QUANTILES, DEFAULT_SEASONS_S } from './types.js';
@@ -175,6 +175,8 @@ class Engine implements ForesightEngine {
     );
     const holt = fitHoltWinters(this.core, histories, { m1: 0, m2: 0, damped: true, maxEvals: this.#tuning.hwMaxEvals }, this.#hs);
     const gruOut = this.#tuningGru ? this.#fitGru(keys, histories) : undefined;
+    const fitted: SeriesState[] = [];
+    const inputs: StepInputs[] = [];
     keys.forEach((key, i) => {
       const prev = this.#states.get(key);
       const st = new SeriesState(this.#shape());
@@ -196,9 +198,13 @@ class Engine implements ForesightEngine {
       const hist = this.#trackHistogram(st, y, 0);
       this.#exclude(origins[i], hist, holt.origins[i]);
       const extra = gruOut ? new Map([[GRU_INDEX, gruOut[i]]]) : undefined;
-      st.advance(y, { hw: origins[i], hist, holt: holt.origins[i], extra });
-      this.#states.set(key, st);
+      fitted.push(st);
+      inputs.push({ hw: origins[i], hist, holt: holt.origins[i], extra });
     });
+    // the backtest over each history, all series in as few core calls as memory allows (a fresh state's step never
+    // touches the calibration copied from `prev`, so a key repeated in one call ends as it did one by one)
+    advanceBatch(fitted, histories, inputs, this.core);
+    keys.forEach((key, i) => this.#states.set(key, fitted[i]));
   }
 
   /**
@@ -313,12 +319,27 @@ class Engine implements ForesightEngine {
     const sts = knownKeys.map((k) => this.#states.get(k)!);
     const hwOut = updateHoltWinters(this.core, sts.map((s) => s.hw), knownPts, this.#hs);
     const holtOut = updateHoltWinters(this.core, sts.map((s) => s.holt), knownPts, this.#hs);
+    // one ensemble step for all series; a key repeated in this call starts a new wave, so it sees its earlier points
+    let wave: number[] = [];
+    let inWave = new Set<SeriesState>();
+    const flush = (): void => {
+      const inputs = wave.map((i): StepInputs => {
+        const st = sts[i];
+        const hist = this.#trackHistogram(st, knownPts[i], st.n);
+        this.#exclude(hwOut[i], hist, holtOut[i]);
+        const extra = this.#tuningGru ? new Map([[GRU_INDEX, this.#updateGru(knownKeys[i], st, knownPts[i])]]) : undefined;
+        return { hw: hwOut[i], hist, holt: holtOut[i], extra };
+      });
+      advanceBatch(wave.map((i) => sts[i]), wave.map((i) => knownPts[i]), inputs, this.core);
+      wave = [];
+      inWave = new Set();
+    };
     sts.forEach((st, i) => {
-      const hist = this.#trackHistogram(st, knownPts[i], st.n);
-      this.#exclude(hwOut[i], hist, holtOut[i]);
-      const extra = this.#tuningGru ? new Map([[GRU_INDEX, this.#updateGru(knownKeys[i], st, knownPts[i])]]) : undefined;
-      st.advance(knownPts[i], { hw: hwOut[i], hist, holt: holtOut[i], extra });
+      if (inWave.has(st)) flush();
+      wave.push(i);
+      inWave.add(st);
     });
+    flush();
   }
 
   /**

@@ -19,6 +19,9 @@ export interface ForecastExports extends CoreExports {
   fc_hw_forecast_batch: F;
   fc_quantiles: F;
   fc_quantiles_seg: F;
+  fc_ens_advance_batch: F;
+  fc_ens_aci_run: F;
+  fc_ens_weights: F;
 }
 
 /** The forecast exports of a core instance (the instance may change after an abort: call this inside Core.call). */

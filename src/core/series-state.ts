@@ -1,8 +1,16 @@
 // Per-series state of the engine, all in host memory: model states, recent values, every model's forecasts by
-// origin, their matured errors (the rolling-origin backtest) and the conformal shifts. `advance` is the one step
-// that both the initial backtest (fit) and the online update run, so both see exactly the same arithmetic.
-import { aciStep } from './conformal.js';
-import { weightsFromLoss } from './select.js';
+// origin, their matured errors (the rolling-origin backtest) and the conformal shifts. `advance` (and
+// `advanceBatch`, many series per WASM call) is the one step that both the initial backtest (fit) and the online
+// update run, so both see exactly the same arithmetic; the arithmetic itself is the core's
+// (assembly/forecast/ensemble.ts, export fc_ens_advance_batch). This file owns the arrays: every series' small state
+// is one Float64Array block (the public fields are views into it) copied into the core per call; the large error
+// rings stay here and the core returns the errors it writes as a journal of (index, value) pairs.
+import { ArgumentInvalidError } from '../errors.js';
+import { ACI_GAMMA, ACI_MAX_SHIFT } from './conformal.js';
+import { fx } from './forecast-exports.js';
+import { MIN_WEIGHT, WEIGHT_ETA } from './select.js';
+import { checkStatus } from './status.js';
+import { Core, sharedCore } from './wasm.js';
 
 export interface StateShape {
   /** Base model names (the ensemble is tracked after them as model index `models.length`). */
@@ -47,23 +55,83 @@ export const M_SMEDIAN = 6;
 /** Seasons the seasonal median looks back over (a week of days): a robust seasonal naive. */
 export const SEASONAL_MEDIAN_DEPTH = 7;
 
+/** Block layout and kernel config shared by every state of one shape (assembly/forecast/ensemble.ts CFG_*). */
+export interface StateLayout {
+  key: string;
+  cfg: Float64Array;
+  stride: number;
+  oFc: number;
+  oFcOrigin: number;
+  oErrN: number;
+  oLoss: number;
+  oWeights: number;
+  oIssuedQ: number;
+  oIssuedOrigin: number;
+  oIssuedModels: number;
+  oShift: number;
+  oLiveHits: number;
+  oLiveCount: number;
+  oLiveAbs: number;
+  oRing: number;
+  ringLen: number;
+}
+
+const CFG_HEADER = 28;
+const B_N = 0, B_LAST = 1, B_MIN = 2, B_MAXABS = 3;
+const layouts = new Map<string, StateLayout>();
+
+function layoutFor(shape: StateShape): StateLayout {
+  const nM = shape.models.length, K = shape.hs.length, L = shape.levels.length;
+  const P = Math.max(...shape.hs) + 1;
+  const M1 = nM + 1;
+  const E = shape.errWindow;
+  const ringLen = Math.max(MEDIAN_WINDOW, shape.season * SEASONAL_MEDIAN_DEPTH + 1, shape.keep ?? 0);
+  const lam = 1 - Math.pow(0.5, 1 / Math.max(1, shape.lossHalfLife));
+  const eta = shape.eta ?? WEIGHT_ETA;
+  const disabled = shape.models.map((_, m) => (shape.disabled?.[m] ? 1 : 0));
+  const key = JSON.stringify([nM, shape.hs, shape.levels, E, shape.season, ringLen, lam, eta, disabled]);
+  const hit = layouts.get(key);
+  if (hit) return hit;
+  let o = 4; // n, lastFinite, minSeen, maxAbs
+  const take = (len: number): number => {
+    const at = o;
+    o += len;
+    return at;
+  };
+  // what the core writes, then what it only reads (issued quantiles, kept by the engine), then the recent values
+  const oFc = take(M1 * K * P), oFcOrigin = take(P), oErrN = take(M1 * K), oLoss = take(M1 * K);
+  const oWeights = take(K * nM), oIssuedOrigin = take(P);
+  const oShift = take(M1 * K * L), oLiveHits = take(M1 * K * L), oLiveCount = take(M1 * K), oLiveAbs = take(M1 * K);
+  const oIssuedQ = take(P * M1 * K * L), oIssuedModels = take(P * M1);
+  const oRing = take(ringLen);
+  const cfg = new Float64Array(CFG_HEADER + K + L + nM);
+  cfg.set([K, P, nM, L, E, shape.season, ringLen, lam, eta, ACI_GAMMA, ACI_MAX_SHIFT, MIN_WEIGHT, MEDIAN_WINDOW, SEASONAL_MEDIAN_DEPTH, o]);
+  cfg.set([oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift, oLiveHits, oLiveCount, oLiveAbs, oRing], 15);
+  cfg.set(shape.hs, CFG_HEADER);
+  cfg.set(shape.levels, CFG_HEADER + K);
+  cfg.set(disabled, CFG_HEADER + K + L);
+  const lay: StateLayout = {
+    key, cfg, stride: o, oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift,
+    oLiveHits, oLiveCount, oLiveAbs, oRing, ringLen,
+  };
+  layouts.set(key, lay);
+  return lay;
+}
+
 export class SeriesState {
   readonly shape: StateShape;
   readonly nM: number; // base models
   readonly K: number;
   readonly P: number; // origin slots (max horizon + 1)
   status = 'ok';
-  /** Points consumed. */
-  n = 0;
-  lastFinite = NaN;
-  minSeen = Infinity;
-  maxAbs = 0;
-  readonly ring: Float64Array;
   hw: Float64Array<ArrayBufferLike> = new Float64Array(0);
   holt: Float64Array<ArrayBufferLike> = new Float64Array(0);
   hist: Float64Array<ArrayBufferLike> = new Float64Array(0);
   histFirst = 1;
   histNb = 0;
+  /** Scalars and every small array below, one block (copied into the core per step). */
+  readonly block: Float64Array;
+  readonly ring: Float64Array;
   readonly fc: Float64Array; // [(m*K + k)*P + slot], m in 0..nM (nM = ensemble)
   readonly fcOrigin: Float64Array;
   readonly err: Float64Array; // [(m*K + k)*E + i]
@@ -78,8 +146,8 @@ export class SeriesState {
   readonly liveHits: Float64Array; // [(m*K + k)*L + l]
   readonly liveCount: Float64Array; // [m*K + k]
   readonly liveAbs: Float64Array; // [m*K + k]
-  #w: Float64Array;
-  #lossTmp: Float64Array;
+  /** @internal layout shared with the core */
+  readonly layout: StateLayout;
 
   constructor(shape: StateShape) {
     this.shape = shape;
@@ -88,22 +156,55 @@ export class SeriesState {
     this.P = Math.max(...shape.hs) + 1;
     const M1 = this.nM + 1;
     const L = shape.levels.length;
-    this.ring = new Float64Array(Math.max(MEDIAN_WINDOW, shape.season * SEASONAL_MEDIAN_DEPTH + 1, shape.keep ?? 0)).fill(NaN);
-    this.fc = new Float64Array(M1 * this.K * this.P).fill(NaN);
-    this.fcOrigin = new Float64Array(this.P).fill(-1);
+    const lay = layoutFor(shape);
+    this.layout = lay;
+    const b = new Float64Array(lay.stride);
+    this.block = b;
+    const view = (at: number, len: number): Float64Array => b.subarray(at, at + len);
+    b[B_N] = 0;
+    b[B_LAST] = NaN;
+    b[B_MIN] = Infinity;
+    b[B_MAXABS] = 0;
+    this.ring = view(lay.oRing, lay.ringLen).fill(NaN);
+    this.fc = view(lay.oFc, M1 * this.K * this.P).fill(NaN);
+    this.fcOrigin = view(lay.oFcOrigin, this.P).fill(-1);
     this.err = new Float64Array(M1 * this.K * shape.errWindow);
-    this.errN = new Float64Array(M1 * this.K);
-    this.loss = new Float64Array(M1 * this.K).fill(NaN);
-    this.weights = new Float64Array(this.K * this.nM).fill(1 / this.nM);
-    this.issuedQ = new Float64Array(this.P * M1 * this.K * L);
-    this.issuedOrigin = new Float64Array(this.P).fill(-1);
+    this.errN = view(lay.oErrN, M1 * this.K);
+    this.loss = view(lay.oLoss, M1 * this.K).fill(NaN);
+    this.weights = view(lay.oWeights, this.K * this.nM).fill(1 / this.nM);
+    this.issuedQ = view(lay.oIssuedQ, this.P * M1 * this.K * L);
+    this.issuedOrigin = view(lay.oIssuedOrigin, this.P).fill(-1);
     this.issuedModels = new Uint8Array(this.P * M1);
-    this.shift = new Float64Array(M1 * this.K * L);
-    this.liveHits = new Float64Array(M1 * this.K * L);
-    this.liveCount = new Float64Array(M1 * this.K);
-    this.liveAbs = new Float64Array(M1 * this.K);
-    this.#w = new Float64Array(this.nM);
-    this.#lossTmp = new Float64Array(this.nM);
+    this.shift = view(lay.oShift, M1 * this.K * L);
+    this.liveHits = view(lay.oLiveHits, M1 * this.K * L);
+    this.liveCount = view(lay.oLiveCount, M1 * this.K);
+    this.liveAbs = view(lay.oLiveAbs, M1 * this.K);
+  }
+
+  /** Points consumed. */
+  get n(): number {
+    return this.block[B_N];
+  }
+  set n(v: number) {
+    this.block[B_N] = v;
+  }
+  get lastFinite(): number {
+    return this.block[B_LAST];
+  }
+  set lastFinite(v: number) {
+    this.block[B_LAST] = v;
+  }
+  get minSeen(): number {
+    return this.block[B_MIN];
+  }
+  set minSeen(v: number) {
+    this.block[B_MIN] = v;
+  }
+  get maxAbs(): number {
+    return this.block[B_MAXABS];
+  }
+  set maxAbs(v: number) {
+    this.block[B_MAXABS] = v;
   }
 
   /** The last `len` values (oldest first; NaN where not kept). */
@@ -132,118 +233,136 @@ export class SeriesState {
     return this.n > 0 ? this.fc[(m * this.K + k) * this.P + ((this.n - 1) % this.P)] : NaN;
   }
 
-  #med = new Float64Array(MEDIAN_WINDOW);
-  #smed = new Float64Array(SEASONAL_MEDIAN_DEPTH);
-  /** Median of the values one, two, ... SEASONAL_MEDIAN_DEPTH seasons before the target h steps ahead. */
-  #seasonalMedian(h: number): number {
-    const m = this.shape.season;
-    if (m <= 0 || h > m) return NaN;
-    let c = 0;
-    for (let d = 1; d <= SEASONAL_MEDIAN_DEPTH; d++) {
-      const v = this.recent(d * m - h);
-      if (Number.isFinite(v)) this.#smed[c++] = v;
-    }
-    if (c === 0) return NaN;
-    const a = this.#smed.subarray(0, c).sort();
-    return c % 2 ? a[(c - 1) >> 1] : 0.5 * (a[c / 2 - 1] + a[c / 2]);
+  /** Consumes points y[0..len) with the WASM models' per-origin forecasts (one core call). */
+  advance(y: ArrayLike<number>, inp: StepInputs, core: Core = sharedCore()): void {
+    advanceBatch([this], [y], [inp], core);
   }
+}
 
-  /** Median of the finite values among the last MEDIAN_WINDOW points (NaN when none). */
-  #recentMedian(): number {
-    let c = 0;
-    for (let b = 0; b < MEDIAN_WINDOW; b++) {
-      const v = this.recent(b);
-      if (Number.isFinite(v)) this.#med[c++] = v;
-    }
-    if (c === 0) return NaN;
-    const a = this.#med.subarray(0, c).sort();
-    return c % 2 ? a[(c - 1) >> 1] : 0.5 * (a[c / 2 - 1] + a[c / 2]);
-  }
+/** Bytes of core memory one call may use (blocks, points, inputs, journal): larger batches are split. */
+const CALL_BUDGET_BYTES = 16 << 20;
+/** Below this many new points per series (relative to the error window) the errors come back as a journal. */
+const JOURNAL_MAX_FRACTION = 0.5;
 
-  /** Consumes points y[0..len) with the WASM models' per-origin forecasts. */
-  advance(y: ArrayLike<number>, inp: StepInputs): void {
-    const { hs, errWindow: E, season, lossHalfLife, levels } = this.shape;
-    const K = this.K, P = this.P, nM = this.nM, M1 = nM + 1, L = levels.length;
-    const lam = 1 - Math.pow(0.5, 1 / Math.max(1, lossHalfLife));
-    for (let j = 0; j < y.length; j++) {
-      const v = y[j];
-      const idx = this.n;
-      const finite = Number.isFinite(v);
-      // 1. mature forecasts made h steps ago: errors, losses, conformal shifts
-      for (let k = 0; k < K; k++) {
-        const o = idx - hs[k];
-        if (o < 0) continue;
-        const slot = o % P;
-        if (finite && this.fcOrigin[slot] === o) {
-          for (let m = 0; m < M1; m++) {
-            const f = this.fc[(m * K + k) * P + slot];
-            if (!Number.isFinite(f)) continue;
-            const e = v - f;
-            const mk = m * K + k;
-            const c = this.errN[mk];
-            this.err[mk * E + (c % E)] = e;
-            this.errN[mk] = c + 1;
-            const a = Math.abs(e);
-            const prev = this.loss[mk];
-            this.loss[mk] = Number.isNaN(prev) ? a : prev + Math.max(lam, 1 / (c + 1)) * (a - prev);
-          }
-        }
-        if (finite && this.issuedOrigin[slot] === o) {
-          const med = levels.indexOf(0.5);
-          for (let m = 0; m < M1; m++) {
-            if (!this.issuedModels[slot * M1 + m]) continue;
-            const mk = m * K + k;
-            for (let l = 0; l < L; l++) {
-              const q = this.issuedQ[((slot * M1 + m) * K + k) * L + l];
-              const si = mk * L + l;
-              this.shift[si] = aciStep(this.shift[si], levels[l], v > q);
-              if (v <= q) this.liveHits[si]++;
-            }
-            this.liveCount[mk]++;
-            const point = med >= 0 ? this.issuedQ[((slot * M1 + m) * K + k) * L + med] : this.fc[mk * P + slot];
-            this.liveAbs[mk] += Math.abs(v - point);
-          }
-        }
-      }
-      // 2. consume the value
-      this.ring[idx % this.ring.length] = v;
-      if (finite) {
-        this.lastFinite = v;
-        if (v < this.minSeen) this.minSeen = v;
-        if (Math.abs(v) > this.maxAbs) this.maxAbs = Math.abs(v);
-      }
-      this.n = idx + 1;
-      // 3. forecasts at this origin
-      const slot = idx % P;
-      this.fcOrigin[slot] = idx;
-      if (this.issuedOrigin[slot] !== -1 && this.issuedOrigin[slot] !== idx) this.issuedOrigin[slot] = -1;
-      const fMed = this.#recentMedian();
-      for (let k = 0; k < K; k++) {
-        const h = hs[k];
-        const fHw = inp.hw[j * K + k];
-        let fSn = NaN;
-        if (season > 0 && h <= season) fSn = this.recent(season - h);
-        if (!Number.isFinite(fSn)) fSn = this.lastFinite;
-        const fs = [fHw, inp.hist[j], this.lastFinite, fSn, inp.holt[j * K + k], fMed, this.#seasonalMedian(h)];
-        for (let m = 0; m < nM; m++) {
-          let f = m < fs.length ? fs[m] : (inp.extra?.get(m)?.[j * K + k] ?? NaN);
-          if (!Number.isFinite(f) || this.shape.disabled?.[m]) f = NaN;
-          this.fc[(m * K + k) * P + slot] = f;
-          this.#lossTmp[m] = Number.isFinite(f) ? this.loss[m * K + k] : Infinity;
-          if (Number.isNaN(this.#lossTmp[m])) this.#lossTmp[m] = Number.MAX_VALUE;
-        }
-        weightsFromLoss(this.#lossTmp, this.#w, this.shape.eta);
-        let acc = 0, ws = 0;
-        for (let m = 0; m < nM; m++) {
-          const f = this.fc[(m * K + k) * P + slot];
-          if (this.#w[m] > 0 && Number.isFinite(f)) {
-            acc += this.#w[m] * f;
-            ws += this.#w[m];
-          }
-          this.weights[k * nM + m] = this.#w[m];
-        }
-        this.fc[(nM * K + k) * P + slot] = ws > 0 ? acc / ws : this.lastFinite;
-      }
-    }
+/**
+ * Advances many series by their new points in as few core calls as memory allows: states[i] consumes ys[i] with
+ * inps[i] (the same arithmetic as calling `advance` on each in turn). A state may appear only once per call.
+ */
+export function advanceBatch(
+  states: readonly SeriesState[], ys: readonly ArrayLike<number>[], inps: readonly StepInputs[], core: Core = sharedCore(),
+): void {
+  if (states.length !== ys.length || states.length !== inps.length) {
+    throw new ArgumentInvalidError(`advanceBatch: ${states.length} states, ${ys.length} point arrays, ${inps.length} inputs`);
   }
+  if (new Set(states).size !== states.length) throw new ArgumentInvalidError('advanceBatch: a state appears twice');
+  // states of one shape share a layout; group (keeping order within a group) and split by the memory budget
+  const groups = new Map<StateLayout, number[]>();
+  states.forEach((st, i) => {
+    const g = groups.get(st.layout);
+    if (g) g.push(i);
+    else groups.set(st.layout, [i]);
+  });
+  for (const [lay, idx] of groups) {
+    const nM = lay.cfg[2], K = lay.cfg[0], E = lay.cfg[4];
+    const M1K = (nM + 1) * K;
+    let chunk: number[] = [];
+    let bytes = 0;
+    for (const i of idx) {
+      const n = ys[i].length;
+      const cost = 8 * (lay.stride + n * (1 + nM * K) + Math.min(2 * n * M1K, M1K * E));
+      if (chunk.length && bytes + cost > CALL_BUDGET_BYTES) {
+        advanceChunk(lay, chunk.map((c) => states[c]), chunk.map((c) => ys[c]), chunk.map((c) => inps[c]), core);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(i);
+      bytes += cost;
+    }
+    if (chunk.length) advanceChunk(lay, chunk.map((c) => states[c]), chunk.map((c) => ys[c]), chunk.map((c) => inps[c]), core);
+  }
+}
+
+function advanceChunk(lay: StateLayout, sts: SeriesState[], ys: ArrayLike<number>[], inps: StepInputs[], core: Core): void {
+  const count = sts.length;
+  const K = lay.cfg[0], nM = lay.cfg[2], E = lay.cfg[4];
+  const M1K = (nM + 1) * K;
+  const S = lay.stride;
+  const off = new Float64Array(count + 1);
+  let maxN = 0;
+  for (let i = 0; i < count; i++) {
+    off[i + 1] = off[i] + ys[i].length;
+    maxN = Math.max(maxN, ys[i].length);
+  }
+  const total = off[count];
+  if (total === 0) return;
+  const journal = maxN <= JOURNAL_MAX_FRACTION * E;
+  core.call((x) => {
+    const cfgP = x.alloc(lay.cfg.length * 8);
+    const blkP = x.alloc(count * S * 8);
+    const yP = x.alloc(total * 8);
+    const offP = x.alloc((count + 1) * 8);
+    const xinP = x.alloc(Math.max(8, total * nM * K * 8));
+    const errP = journal ? 0 : x.alloc(count * M1K * E * 8);
+    const jrnP = journal ? x.alloc(Math.max(8, total * M1K * 16)) : 0;
+    const jcntP = journal ? x.alloc(count * 8) : 0;
+    try {
+      const H = new Float64Array(x.memory.buffer);
+      H.set(lay.cfg, cfgP / 8);
+      H.set(off, offP / 8);
+      for (let i = 0; i < count; i++) {
+        const st = sts[i];
+        const b = blkP / 8 + i * S;
+        H.set(st.block, b);
+        const im = st.issuedModels;
+        for (let t = 0; t < im.length; t++) H[b + lay.oIssuedModels + t] = im[t];
+        H.set(ys[i], yP / 8 + off[i]);
+        if (!journal) H.set(st.err, errP / 8 + i * M1K * E);
+        // inputs of the members computed on the host: hw (0), histogram (1), holt (4), extra (>= 7, e.g. the GRU)
+        const inp = inps[i];
+        const n = ys[i].length;
+        const base = xinP / 8 + off[i] * nM * K;
+        // columns 2, 3, 5, 6 are the core's own members (not read); columns >= 7 are NaN unless given
+        if (nM > 7) H.fill(NaN, base, base + n * nM * K);
+        const extra = inp.extra ? [...inp.extra.entries()].filter(([m]) => m >= 7 && m < nM) : [];
+        for (let j = 0; j < n; j++) {
+          const row = base + j * nM * K;
+          const hj = inp.hist[j];
+          for (let k = 0; k < K; k++) {
+            H[row + k] = inp.hw[j * K + k];
+            if (nM > 1) H[row + K + k] = hj;
+            if (nM > 4) H[row + 4 * K + k] = inp.holt[j * K + k];
+          }
+          for (const [m, a] of extra) for (let k = 0; k < K; k++) H[row + m * K + k] = a[j * K + k];
+        }
+      }
+      checkStatus(fx(x).fc_ens_advance_batch(cfgP, blkP, count, yP, offP, xinP, errP, jrnP, jcntP), 'ensemble step: state shape');
+      const V = new Float64Array(x.memory.buffer); // the call may have grown memory
+      const R = lay.ringLen;
+      for (let i = 0; i < count; i++) {
+        const st = sts[i];
+        const b = blkP / 8 + i * S;
+        const n0 = st.block[0];
+        // what the core writes (all before the issued quantiles), then only the ring slots this call wrote
+        st.block.set(V.subarray(b, b + lay.oIssuedQ));
+        const n = ys[i].length;
+        if (n >= R) st.ring.set(V.subarray(b + lay.oRing, b + lay.oRing + R));
+        else {
+          const s0 = n0 % R;
+          const e0 = Math.min(R, s0 + n);
+          st.ring.set(V.subarray(b + lay.oRing + s0, b + lay.oRing + e0), s0);
+          if (s0 + n > R) st.ring.set(V.subarray(b + lay.oRing, b + lay.oRing + s0 + n - R), 0);
+        }
+        if (journal) {
+          const cnt = V[jcntP / 8 + i];
+          const j0 = jrnP / 8 + off[i] * M1K * 2;
+          const err = st.err;
+          for (let t = 0; t < cnt; t++) err[V[j0 + 2 * t]] = V[j0 + 2 * t + 1];
+        } else {
+          st.err.set(V.subarray(errP / 8 + i * M1K * E, errP / 8 + (i + 1) * M1K * E));
+        }
+      }
+    } finally {
+      for (const p of [cfgP, blkP, yP, offP, xinP, errP, jrnP, jcntP]) if (p) x.free(p);
+    }
+  });
 }

@@ -1,0 +1,302 @@
+// Per-step bookkeeping of the forecasting ensemble, for many series per call: every new point matures the forecasts
+// made h steps before it (rolling-origin errors into each model's error ring, exponentially weighted absolute loss,
+// adaptive conformal inference on the quantiles that were issued, live scoring), then the simple members
+// (persistence, seasonal naive, recent median, seasonal median) forecast from the recent values, the host-computed
+// members (Holt-Winters, histogram, damped Holt, GRU) are taken from the input, and a softmax over relative loss
+// weights them into the ensemble forecast. All state lives in host-owned blocks (layout in the config, written by the
+// host: src/core/series-state.ts), copied in and out per call.
+//
+// ACI: Gibbs & Candes, "Adaptive Conformal Inference Under Distribution Shift", NeurIPS 2021, eq. 2, applied to the
+// working level: shift += gamma * (miss - (1 - level)), clamped to [-maxShift, maxShift].
+
+// ---- config layout (doubles) ------------------------------------------------------------------------------------
+export const CFG_K = 0;
+export const CFG_P = 1;
+export const CFG_NM = 2;
+export const CFG_L = 3;
+export const CFG_E = 4;
+export const CFG_SEASON = 5;
+export const CFG_RING = 6;
+export const CFG_LAMBDA = 7;
+export const CFG_ETA = 8;
+export const CFG_GAMMA = 9;
+export const CFG_MAX_SHIFT = 10;
+export const CFG_MIN_WEIGHT = 11;
+export const CFG_MEDIAN_WINDOW = 12;
+export const CFG_SMEDIAN_DEPTH = 13;
+export const CFG_STRIDE = 14;
+// section offsets inside a series' block (doubles)
+export const CFG_O_FC = 15;
+export const CFG_O_FC_ORIGIN = 16;
+export const CFG_O_ERR_N = 17;
+export const CFG_O_LOSS = 18;
+export const CFG_O_WEIGHTS = 19;
+export const CFG_O_ISSUED_Q = 20;
+export const CFG_O_ISSUED_ORIGIN = 21;
+export const CFG_O_ISSUED_MODELS = 22;
+export const CFG_O_SHIFT = 23;
+export const CFG_O_LIVE_HITS = 24;
+export const CFG_O_LIVE_COUNT = 25;
+export const CFG_O_LIVE_ABS = 26;
+export const CFG_O_RING = 27;
+/** Doubles before hs[K], levels[L], disabled[nM]. */
+export const CFG_HEADER = 28;
+
+// block scalars
+const B_N = 0;
+const B_LAST = 1;
+const B_MIN = 2;
+const B_MAXABS = 3;
+
+// models computed here (the others come from the input matrix)
+const M_PERSIST = 2;
+const M_SNAIVE = 3;
+const M_MEDIAN = 5;
+const M_SMEDIAN = 6;
+
+@inline function ld(p: usize, i: i32): f64 {
+  return load<f64>(p + (<usize>i << 3));
+}
+
+@inline function st(p: usize, i: i32, v: f64): void {
+  store<f64>(p + (<usize>i << 3), v);
+}
+
+/** One ACI step of the working-level shift for target `level` after a hit (missed = false) or a miss. */
+@inline export function aciStep(shift: f64, level: f64, missed: bool, gamma: f64, maxShift: f64): f64 {
+  const next = shift + gamma * ((missed ? 1.0 : 0.0) - (1.0 - level));
+  return Math.max(-maxShift, Math.min(maxShift, next));
+}
+
+/**
+ * Softmax weights over relative loss, exp(-eta * (L_m / L_best - 1)), for n models with losses at `loss`
+ * (NaN/Infinity = unavailable: weight 0); weights below minWeight are dropped and the rest renormalised. With no
+ * finite loss at all, equal weights. Writes n doubles at `out`.
+ */
+export function weightsFromLoss(loss: usize, n: i32, out: usize, eta: f64, minWeight: f64): void {
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    const l = ld(loss, i);
+    if (l < best) best = l;
+  }
+  if (!isFinite(best)) {
+    const eq = 1.0 / <f64>n;
+    for (let i = 0; i < n; i++) st(out, i, eq);
+    return;
+  }
+  const scale = best > 0.0 ? best : 1e-300;
+  let sum = 0.0;
+  for (let i = 0; i < n; i++) {
+    const l = ld(loss, i);
+    const w = isFinite(l) ? Math.exp(-eta * (l / scale - 1.0)) : 0.0;
+    st(out, i, w);
+    sum += w;
+  }
+  let kept = 0.0;
+  for (let i = 0; i < n; i++) {
+    let w = ld(out, i);
+    if (w / sum < minWeight) w = 0.0;
+    st(out, i, w);
+    kept += w;
+  }
+  for (let i = 0; i < n; i++) st(out, i, kept > 0.0 ? ld(out, i) / kept : 0.0);
+}
+
+/** Median of c doubles at p (sorted in place by insertion: c is small). */
+function smallMedian(p: usize, c: i32): f64 {
+  for (let i = 1; i < c; i++) {
+    const v = ld(p, i);
+    let j = i - 1;
+    while (j >= 0 && ld(p, j) > v) {
+      st(p, j + 1, ld(p, j));
+      j--;
+    }
+    st(p, j + 1, v);
+  }
+  return c & 1 ? ld(p, (c - 1) >> 1) : 0.5 * (ld(p, (c >> 1) - 1) + ld(p, c >> 1));
+}
+
+/** Value `back` steps before the last consumed point (0 = last) of a block with n points consumed; NaN if not kept. */
+@inline function recent(ring: usize, R: i32, n: i64, back: i32): f64 {
+  if (back < 0 || back >= R || <i64>back >= n) return NaN;
+  return ld(ring, <i32>((n - 1 - <i64>back) % <i64>R));
+}
+
+/** Scratch doubles the step needs: weights and losses (nM each) and the median buffer. */
+export function ensScratchLen(cfg: usize): i32 {
+  const nM = <i32>ld(cfg, CFG_NM);
+  const a = <i32>ld(cfg, CFG_MEDIAN_WINDOW);
+  const b = <i32>ld(cfg, CFG_SMEDIAN_DEPTH);
+  return 2 * nM + (a > b ? a : b) + 1;
+}
+
+/** True when the config is usable (sizes positive, offsets inside the stride). */
+export function ensConfigOk(cfg: usize): bool {
+  const K = <i32>ld(cfg, CFG_K), P = <i32>ld(cfg, CFG_P), nM = <i32>ld(cfg, CFG_NM), L = <i32>ld(cfg, CFG_L);
+  const E = <i32>ld(cfg, CFG_E), R = <i32>ld(cfg, CFG_RING), S = <i32>ld(cfg, CFG_STRIDE);
+  if (K < 1 || P < 2 || nM < 1 || L < 0 || E < 1 || R < 1 || S < 4) return false;
+  if (<i32>ld(cfg, CFG_O_RING) + R > S) return false;
+  for (let k = 0; k < K; k++) {
+    const h = <i32>ld(cfg, CFG_HEADER + k);
+    if (h < 1 || h >= P) return false;
+  }
+  return true;
+}
+
+/**
+ * Consumes n points y[0..n) into one series' block `b`. xin[(j*nM + m)*K + k]: forecast of model m at horizon k made
+ * after point j, for the models not computed here. Matured errors go to the series' error rings: into err directly
+ * (err[mk*E + slot]) when jrn == 0, else appended to the journal as (index into err, value) pairs. Returns the number
+ * of journal pairs written.
+ */
+export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, err: usize, jrn: usize, scratch: usize): i32 {
+  const K = <i32>ld(cfg, CFG_K), P = <i32>ld(cfg, CFG_P), nM = <i32>ld(cfg, CFG_NM), L = <i32>ld(cfg, CFG_L);
+  const E = <i32>ld(cfg, CFG_E), season = <i32>ld(cfg, CFG_SEASON), R = <i32>ld(cfg, CFG_RING);
+  const lam = ld(cfg, CFG_LAMBDA), eta = ld(cfg, CFG_ETA), gamma = ld(cfg, CFG_GAMMA);
+  const maxShift = ld(cfg, CFG_MAX_SHIFT), minW = ld(cfg, CFG_MIN_WEIGHT);
+  const medWin = <i32>ld(cfg, CFG_MEDIAN_WINDOW), depth = <i32>ld(cfg, CFG_SMEDIAN_DEPTH);
+  const fc = b + (<usize>ld(cfg, CFG_O_FC) << 3);
+  const fcOrigin = b + (<usize>ld(cfg, CFG_O_FC_ORIGIN) << 3);
+  const errN = b + (<usize>ld(cfg, CFG_O_ERR_N) << 3);
+  const loss = b + (<usize>ld(cfg, CFG_O_LOSS) << 3);
+  const weights = b + (<usize>ld(cfg, CFG_O_WEIGHTS) << 3);
+  const issuedQ = b + (<usize>ld(cfg, CFG_O_ISSUED_Q) << 3);
+  const issuedOrigin = b + (<usize>ld(cfg, CFG_O_ISSUED_ORIGIN) << 3);
+  const issuedModels = b + (<usize>ld(cfg, CFG_O_ISSUED_MODELS) << 3);
+  const shift = b + (<usize>ld(cfg, CFG_O_SHIFT) << 3);
+  const liveHits = b + (<usize>ld(cfg, CFG_O_LIVE_HITS) << 3);
+  const liveCount = b + (<usize>ld(cfg, CFG_O_LIVE_COUNT) << 3);
+  const liveAbs = b + (<usize>ld(cfg, CFG_O_LIVE_ABS) << 3);
+  const ring = b + (<usize>ld(cfg, CFG_O_RING) << 3);
+  const hs = cfg + (<usize>CFG_HEADER << 3);
+  const levels = hs + (<usize>K << 3);
+  const disabled = levels + (<usize>L << 3);
+  const w = scratch;
+  const lossTmp = scratch + (<usize>nM << 3);
+  const med = lossTmp + (<usize>nM << 3);
+  const M1 = nM + 1;
+  let medL = -1;
+  for (let l = 0; l < L; l++) {
+    if (ld(levels, l) == 0.5) {
+      medL = l;
+      break;
+    }
+  }
+  let jn = 0;
+  let nn = <i64>ld(b, B_N);
+  let lastFinite = ld(b, B_LAST);
+  for (let j = 0; j < n; j++) {
+    const v = ld(y, j);
+    const idx = nn;
+    const finite = isFinite(v);
+    // 1. mature the forecasts made h steps ago: errors, losses, conformal shifts, live scores
+    if (finite) {
+      for (let k = 0; k < K; k++) {
+        const o = idx - <i64>ld(hs, k);
+        if (o < 0) continue;
+        const slot = <i32>(o % <i64>P);
+        const fo = <f64>o;
+        if (ld(fcOrigin, slot) == fo) {
+          for (let m = 0; m < M1; m++) {
+            const f = ld(fc, (m * K + k) * P + slot);
+            if (!isFinite(f)) continue;
+            const e = v - f;
+            const mk = m * K + k;
+            const c = ld(errN, mk);
+            const pos = mk * E + <i32>(<i64>c % <i64>E);
+            if (jrn) {
+              st(jrn, 2 * jn, <f64>pos);
+              st(jrn, 2 * jn + 1, e);
+              jn++;
+            } else {
+              st(err, pos, e);
+            }
+            st(errN, mk, c + 1.0);
+            const a = Math.abs(e);
+            const prev = ld(loss, mk);
+            st(loss, mk, isNaN(prev) ? a : prev + Math.max(lam, 1.0 / (c + 1.0)) * (a - prev));
+          }
+        }
+        if (ld(issuedOrigin, slot) == fo) {
+          for (let m = 0; m < M1; m++) {
+            if (ld(issuedModels, slot * M1 + m) == 0.0) continue;
+            const mk = m * K + k;
+            const qb = ((slot * M1 + m) * K + k) * L;
+            for (let l = 0; l < L; l++) {
+              const q = ld(issuedQ, qb + l);
+              const si = mk * L + l;
+              st(shift, si, aciStep(ld(shift, si), ld(levels, l), v > q, gamma, maxShift));
+              if (v <= q) st(liveHits, si, ld(liveHits, si) + 1.0);
+            }
+            st(liveCount, mk, ld(liveCount, mk) + 1.0);
+            const point = medL >= 0 ? ld(issuedQ, qb + medL) : ld(fc, mk * P + slot);
+            st(liveAbs, mk, ld(liveAbs, mk) + Math.abs(v - point));
+          }
+        }
+      }
+    }
+    // 2. consume the value
+    st(ring, <i32>(idx % <i64>R), v);
+    if (finite) {
+      lastFinite = v;
+      if (v < ld(b, B_MIN)) st(b, B_MIN, v);
+      if (Math.abs(v) > ld(b, B_MAXABS)) st(b, B_MAXABS, Math.abs(v));
+    }
+    nn = idx + 1;
+    // 3. forecasts at this origin
+    const slot = <i32>(idx % <i64>P);
+    const fidx = <f64>idx;
+    st(fcOrigin, slot, fidx);
+    const io = ld(issuedOrigin, slot);
+    if (io != -1.0 && io != fidx) st(issuedOrigin, slot, -1.0);
+    let c = 0;
+    for (let back = 0; back < medWin; back++) {
+      const r = recent(ring, R, nn, back);
+      if (isFinite(r)) st(med, c++, r);
+    }
+    const fMed = c > 0 ? smallMedian(med, c) : NaN;
+    for (let k = 0; k < K; k++) {
+      const h = <i32>ld(hs, k);
+      let fSn = NaN;
+      if (season > 0 && h <= season) fSn = recent(ring, R, nn, season - h);
+      if (!isFinite(fSn)) fSn = lastFinite;
+      for (let m = 0; m < nM; m++) {
+        let f: f64;
+        if (m == M_PERSIST) f = lastFinite;
+        else if (m == M_SNAIVE) f = fSn;
+        else if (m == M_MEDIAN) f = fMed;
+        else if (m == M_SMEDIAN) {
+          f = NaN;
+          if (season > 0 && h <= season) {
+            let cs = 0;
+            for (let d = 1; d <= depth; d++) {
+              const r = recent(ring, R, nn, d * season - h);
+              if (isFinite(r)) st(med, cs++, r);
+            }
+            if (cs > 0) f = smallMedian(med, cs);
+          }
+        } else f = ld(xin, (j * nM + m) * K + k);
+        if (!isFinite(f) || ld(disabled, m) != 0.0) f = NaN;
+        st(fc, (m * K + k) * P + slot, f);
+        let lt = isFinite(f) ? ld(loss, m * K + k) : Infinity;
+        if (isNaN(lt)) lt = f64.MAX_VALUE;
+        st(lossTmp, m, lt);
+      }
+      weightsFromLoss(lossTmp, nM, w, eta, minW);
+      let acc = 0.0, ws = 0.0;
+      for (let m = 0; m < nM; m++) {
+        const f = ld(fc, (m * K + k) * P + slot);
+        const wm = ld(w, m);
+        if (wm > 0.0 && isFinite(f)) {
+          acc += wm * f;
+          ws += wm;
+        }
+        st(weights, k * nM + m, wm);
+      }
+      st(fc, (nM * K + k) * P + slot, ws > 0.0 ? acc / ws : lastFinite);
+    }
+  }
+  st(b, B_N, <f64>nn);
+  st(b, B_LAST, lastFinite);
+  return jn;
+}

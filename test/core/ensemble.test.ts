@@ -1,0 +1,154 @@
+// The ensemble step in WASM (assembly/forecast/ensemble.ts): ACI, softmax weights, error rings, live scoring, on
+// cases small enough to check by hand, plus bad input and the batch == one-by-one property.
+import { describe, expect, it } from 'vitest';
+import { ACI_GAMMA, ACI_MAX_SHIFT, aciRun } from '../../src/core/conformal.js';
+import { MIN_WEIGHT, weightsFromLoss } from '../../src/core/select.js';
+import { advanceBatch, SeriesState, type StateShape, type StepInputs } from '../../src/core/series-state.js';
+import { Core } from '../../src/core/wasm.js';
+
+const core = new Core('debug');
+
+describe('ACI step (Gibbs & Candes 2021, eq. 2)', () => {
+  it('19 hits and 1 miss at level 0.95, gamma 0.01 leave the shift unchanged', () => {
+    const outcomes = [...new Array<boolean>(19).fill(false), true];
+    expect(aciRun(0.02, 0.95, outcomes, 0.01, core)).toBeCloseTo(0.02, 14);
+    expect(aciRun(0.02, 0.95, [...outcomes].reverse(), 0.01, core)).toBeCloseTo(0.02, 14);
+  });
+
+  it('a miss moves the level up by gamma * level, a hit down by gamma * (1 - level)', () => {
+    expect(aciRun(0, 0.95, [true], 0.01, core)).toBeCloseTo(0.0095, 15);
+    expect(aciRun(0, 0.95, [false], 0.01, core)).toBeCloseTo(-0.0005, 15);
+    expect(aciRun(0, 0.5, [true, true], ACI_GAMMA, core)).toBeCloseTo(2 * ACI_GAMMA * 0.5, 15);
+  });
+
+  it('is clamped to +-ACI_MAX_SHIFT', () => {
+    expect(aciRun(0, 0.5, new Array<boolean>(1000).fill(true), 0.01, core)).toBe(ACI_MAX_SHIFT);
+    expect(aciRun(0, 0.5, new Array<boolean>(1000).fill(false), 0.01, core)).toBe(-ACI_MAX_SHIFT);
+  });
+});
+
+describe('weights from loss', () => {
+  it('equal losses give equal weights', () => {
+    const w = weightsFromLoss([2, 2, 2, 2], new Float64Array(4), 12, 1, core);
+    expect(Array.from(w)).toEqual([0.25, 0.25, 0.25, 0.25]);
+  });
+
+  it('a model 10% worse gets exp(-eta * 0.1) of the best weight; a far worse one is dropped', () => {
+    const w = weightsFromLoss([1, 1.1, 5], new Float64Array(3), 12, 1, core);
+    expect(w[1] / w[0]).toBeCloseTo(Math.exp(-1.2), 12);
+    expect(w[2]).toBe(0);
+    expect(w[0] + w[1]).toBeCloseTo(1, 15);
+  });
+
+  it('NaN and Infinity losses get weight 0, never NaN; all unavailable gives equal weights', () => {
+    const w = weightsFromLoss([NaN, 1, Infinity, 1], new Float64Array(4), 12, 1, core);
+    expect(Array.from(w)).toEqual([0, 0.5, 0, 0.5]);
+    const none = weightsFromLoss([NaN, NaN, Infinity], new Float64Array(3), 12, 1, core);
+    for (const v of none) expect(v).toBeCloseTo(1 / 3, 15);
+    const zero = weightsFromLoss([0, 0, 1e-3], new Float64Array(3), 12, 1, core);
+    for (const v of zero) expect(Number.isFinite(v)).toBe(true);
+    expect(zero[0]).toBe(0.5);
+    expect(MIN_WEIGHT).toBeGreaterThan(0);
+  });
+
+  it('batches rows', () => {
+    const w = weightsFromLoss([1, 1, 3, NaN], new Float64Array(4), 12, 2, core);
+    expect(Array.from(w)).toEqual([0.5, 0.5, 1, 0]);
+  });
+});
+
+// models: 0 = an external forecast ('hw' slot), 1 = histogram slot, 2 = persistence (computed in the core)
+const shape: StateShape = {
+  models: ['holt-winters', 'histogram', 'persistence'],
+  hs: [1],
+  levels: [0.5, 0.9],
+  errWindow: 4,
+  season: 0,
+  lossHalfLife: 1, // lambda = 0.5
+};
+
+function inputs(hw: number[], hist: number[]): StepInputs {
+  return { hw: Float64Array.from(hw), hist: Float64Array.from(hist), holt: new Float64Array(hw.length).fill(NaN) };
+}
+
+describe('ensemble step', () => {
+  it('matures errors into the rings, skips NaN values and NaN forecasts, keeps weights finite', () => {
+    const st = new SeriesState(shape);
+    // hw forecasts always NaN (a model that never forecasts); histogram forecasts 3; persistence = last value
+    st.advance([1, 2, NaN, 4], inputs([NaN, NaN, NaN, NaN], [3, 3, 3, 3]), core);
+    expect(st.n).toBe(4);
+    expect(st.lastFinite).toBe(4);
+    // persistence (m = 2): forecasts 1, 2, 2 (NaN point keeps the last finite), 4; errors at y=2 and y=4 only
+    expect(Array.from(st.errors(2, 0))).toEqual([1, 2]);
+    // histogram: 3 at each origin: errors 2 - 3 and 4 - 3
+    expect(Array.from(st.errors(1, 0))).toEqual([-1, 1]);
+    // hw never forecast: no errors, loss stays NaN
+    expect(st.errors(0, 0).length).toBe(0);
+    expect(Number.isNaN(st.loss[0])).toBe(true);
+    // EW loss with lambda 0.5: first |e|, then prev + max(0.5, 1/2) * (|e| - prev)
+    expect(st.loss[2]).toBe(1.5);
+    expect(st.loss[1]).toBe(1);
+    // weights: hw 0 (no forecast); histogram (loss 1) vs persistence (loss 1.5): exp(-12 * 0.5) -> below 2%: dropped
+    expect(Array.from(st.weights)).toEqual([0, 1, 0]);
+    for (const w of st.weights) expect(Number.isFinite(w)).toBe(true);
+    // the ensemble's forecast at the last origin is the weighted mean: the histogram's 3
+    expect(st.lastForecast(3, 0)).toBe(3);
+  });
+
+  it('scores issued quantiles as they mature and steps ACI per level', () => {
+    const st = new SeriesState(shape);
+    st.advance([1], inputs([NaN], [1]), core);
+    // the engine records issued quantiles of the ensemble (m = 3) at origin 0: q50 = 1, q90 = 3
+    const M1 = st.nM + 1, slot = 0, m = 3, L = 2;
+    st.issuedOrigin[slot] = 0;
+    st.issuedModels[slot * M1 + m] = 1;
+    st.issuedQ[((slot * M1 + m) * st.K + 0) * L + 0] = 1;
+    st.issuedQ[((slot * M1 + m) * st.K + 0) * L + 1] = 3;
+    st.advance([2], inputs([NaN], [1]), core);
+    const base = m * st.K * L;
+    expect(st.shift[base + 0]).toBeCloseTo(ACI_GAMMA * 0.5, 15); // 2 > 1: a miss at 0.5
+    expect(st.shift[base + 1]).toBeCloseTo(-ACI_GAMMA * 0.1, 15); // 2 <= 3: a hit at 0.9
+    expect(Array.from(st.liveHits.subarray(base, base + 2))).toEqual([0, 1]);
+    expect(st.liveCount[m * st.K]).toBe(1);
+    expect(st.liveAbs[m * st.K]).toBe(1); // |2 - q50|
+    // other models were not issued: untouched
+    expect(st.liveCount[0]).toBe(0);
+  });
+
+  it('Infinity and 1e12-scale values give finite weights and forecasts', () => {
+    const st = new SeriesState(shape);
+    st.advance([1e12, Infinity, -Infinity, 2e12, 1e12], inputs([1e12, NaN, 5e11, 1e12, 1e12], [0, 0, 0, 0, 0]), core);
+    for (const w of st.weights) expect(Number.isFinite(w)).toBe(true);
+    expect(st.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(Number.isFinite(st.lastForecast(3, 0))).toBe(true);
+  });
+
+  it('one batch call equals advancing each series point by point (journal and direct error modes)', () => {
+    const rnd = (i: number) => Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453);
+    const shape2: StateShape = { ...shape, hs: [1, 3], season: 4, models: ['holt-winters', 'histogram', 'persistence', 'seasonal-naive', 'holt', 'recent-median', 'seasonal-median'] };
+    const lens = [30, 1, 7];
+    const ys = lens.map((n, s) => Array.from({ length: n }, (_, i) => (i === 5 ? NaN : 10 + 5 * rnd(i + 100 * s))));
+    const inps = lens.map((n, s) => ({
+      hw: Float64Array.from({ length: n * 2 }, (_, i) => 10 + rnd(i + 7 * s)),
+      hist: Float64Array.from({ length: n }, (_, i) => 9 + rnd(i + 3 * s)),
+      holt: Float64Array.from({ length: n * 2 }, (_, i) => 11 + rnd(i + 5 * s)),
+    }));
+    const batch = lens.map(() => new SeriesState(shape2));
+    advanceBatch(batch, ys, inps, core); // 30 points > errWindow / 2: errors written directly into the rings
+    lens.forEach((n, s) => {
+      const one = new SeriesState(shape2);
+      for (let j = 0; j < n; j++) {
+        const inp = inps[s];
+        one.advance([ys[s][j]], { hw: inp.hw.subarray(2 * j, 2 * j + 2), hist: inp.hist.subarray(j, j + 1), holt: inp.holt.subarray(2 * j, 2 * j + 2) }, core);
+      }
+      expect(Array.from(batch[s].block)).toEqual(Array.from(one.block));
+      expect(Array.from(batch[s].err)).toEqual(Array.from(one.err));
+    });
+    expect(batch[0].errN[0]).toBeGreaterThan(4); // the ring wrapped
+  });
+
+  it('rejects a state passed twice in one call', () => {
+    const st = new SeriesState(shape);
+    expect(() => advanceBatch([st, st], [[1], [2]], [inputs([1], [1]), inputs([1], [1])], core)).toThrow(/twice/);
+  });
+});

@@ -7,7 +7,8 @@
 // the report), the loop with the plain-JS peer engine at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 // (--peer-only without --skip-http runs the HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the
-// anomaly detectors out, to separate their memory.)
+// anomaly detectors out, to separate their memory. Anomaly mode is alert-only so that the retrain refits every series;
+// --anomaly-warmup (default 48 points, the loop's default is 288) bounds the detectors' first-cycle warm-up.)
 import { createRequire } from 'node:module';
 import { createForecastEngine } from '../src/core/engine.js';
 import { sharedCore } from '../src/core/wasm.js';
@@ -42,6 +43,7 @@ const SECONDS = arg('seconds', 10);
 const SKIP_HTTP = args.includes('--skip-http');
 const PEER_ONLY = args.includes('--peer-only');
 const NO_ANOMALY = args.includes('--no-anomaly');
+const ANOMALY_WARMUP = arg('anomaly-warmup', 48);
 const STEP = 300;
 const WEEK = 2016;
 const SIGNALS = ['cpu', 'memory', 'disk_read', 'network_rx', 'threads', 'fds'];
@@ -130,8 +132,8 @@ async function cycles(tenants: number, engine: ForecastEngine) {
   const clock = manualClock(START);
   const decider = createAllocationDecider();
   const loop = new EngineLoop(
-    { source: new FakeSource(tenants), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore, 'quarantine'), onVanish: (k) => decider.forget(k) },
-    { intervalS: STEP, historyPoints: WEEK, retrainEveryS: 3600, profileEveryS: 3600 },
+    { source: new FakeSource(tenants), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore, 'alert-only'), onVanish: (k) => decider.forget(k) },
+    { intervalS: STEP, historyPoints: WEEK, retrainEveryS: 3600, profileEveryS: 3600, anomalyWarmupPoints: ANOMALY_WARMUP },
   );
   const t0 = performance.now();
   const full = await loop.runOnce();
@@ -162,6 +164,8 @@ async function cycles(tenants: number, engine: ForecastEngine) {
       retrainCycleWallS: round(sum(retrain)),
       retrainStepsCpuS: steps(retrain.cpuS),
       retrained: retrain.retrained,
+      retrainedSeries: retrain.trainedSeries,
+      anomalousTenantsAtRetrain: new Set([...(loop.latest()?.resources.values() ?? [])].filter((x) => x.anomaly?.anomalous).map((x) => x.tenant)).size,
       failedSeries: full.failedSeries + inc.failedSeries + retrain.failedSeries,
       historyStoreMB: Math.round(loop.store.bytes() / 2 ** 20),
     },

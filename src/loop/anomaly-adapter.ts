@@ -61,7 +61,8 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
         group.forEach((s, k) => {
           let l = perTenant.get(s.tenant);
           if (!l) perTenant.set(s.tenant, (l = []));
-          l.push(strongest(s.resource, res[k].score, res[k].likelihood, res[k].kind));
+          // A detector still warming up has no evidence yet (its outputs are placeholders).
+          l.push(res[k].status === 'too-few-points' ? { signal: s.resource, score: 0, likelihood: 0, kind: 'none' } : strongest(s.resource, res[k].score, res[k].likelihood, res[k].kind));
         });
       }
       // Behaviour: the tenant's signals as one vector per time step (resources sorted by name), batched by dimension.
@@ -87,7 +88,9 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
           return st;
         });
         const res = scoreBehaviour(c, states, group.map((v) => v.rows));
-        group.forEach((v, k) => perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind)));
+        group.forEach((v, k) => {
+          if (res[k].status !== 'too-few-points') perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind));
+        });
       }
       const out = new Map<string, AnomalyVerdict>();
       for (const [tenant, signals] of perTenant) {

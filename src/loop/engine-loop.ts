@@ -70,7 +70,7 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   quarantine: true,
   pullChunkPoints: 96,
   shadowResources: ['cpu', 'memory'],
-  anomalyWarmupPoints: 48,
+  anomalyWarmupPoints: 288,
   accuracyEveryS: 900,
 };
 
@@ -94,6 +94,8 @@ export interface CycleReport {
   ok: boolean;
   pulledPoints: number;
   retrained: boolean;
+  /** Series (re)fitted this cycle. */
+  trainedSeries: number;
   failedSeries: number;
   durationsS: Partial<Record<LoopStep, number>>;
   /** Process CPU time (user + system) per step, seconds: the cost on a shared machine, where wall time is not. */
@@ -185,7 +187,7 @@ export class EngineLoop {
     const cycle = ++this.#cycle;
     const durations: CycleReport['durationsS'] = {};
     this.#cpu = {};
-    const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
+    const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, trainedSeries: 0, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
     const nowS = clock.nowS();
     const endS = Math.floor(nowS / step) * step;
     const first = this.#pulledUntilS === -Infinity;
@@ -262,6 +264,7 @@ export class EngineLoop {
         const quarantined = o.quarantine && this.#anomalies.get(s.tenant)?.anomalous === true;
         if (!engine.has(s.key) || (retrain && !quarantined)) keys.push(s.key);
       }
+      report.trainedSeries = keys.length;
       report.failedSeries += await this.#fit(keys);
       if (retrain) this.#lastRetrainS = endS;
     });
@@ -453,8 +456,9 @@ export class EngineLoop {
     const scorer = this.#d.anomaly!;
     const inputs: AnomalySeriesInput[] = [];
     for (const s of this.store.values()) {
-      // A new series is fed its last anomalyWarmupPoints once (the detectors cost ~25 us per point: warming them on a
-      // week for 60,000 series would take minutes), then only new points.
+      // A new series is fed its last anomalyWarmupPoints once (default a day: shorter warm-ups flagged most synthetic
+      // tenants in bench/sidecar.ts), then only new points. The detectors cost ~18 us per point, so a day for 60,000
+      // series is minutes of CPU at start-up; lower it for very large fleets.
       const after = this.#anomalyFedUntil.get(s.key) ?? s.lastS - this.options.anomalyWarmupPoints * this.options.intervalS;
       if (s.lastS <= after) continue;
       const w = this.store.since(s.key, after);

@@ -6,7 +6,7 @@ import type { LoopMetrics, LoopStep } from '../loop/types.js';
 import type { AnomalyState, Snapshot } from '../model/snapshot.js';
 import { catalogue, type MetricDef } from './catalogue.js';
 import { counterOf, gaugeOf, histogramOf, horizonLabel } from './handles.js';
-import { TextGauge } from './text-gauge.js';
+import { escapeLabelValue, TextGauge } from './text-gauge.js';
 
 export interface ExporterLimits {
   /** Tenants exposed per snapshot (sorted by name; the rest counted as dropped, reason tenant_limit). */
@@ -128,8 +128,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
         droppedTenantSeries++;
         continue;
       }
-      const base = { tenant: r.tenant, resource: r.resource };
-      if (Number.isFinite(r.usage)) g.usage.set(base, r.usage);
+      // Label text built once per series: the families below are the bulk of the exposition.
+      const base = `tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`;
+      if (Number.isFinite(r.usage)) g.usage.setRaw(base, r.usage);
       const f = r.forecast;
       if (f) {
         const n = hl.length * qIdx.length;
@@ -137,9 +138,10 @@ export function createExporter(deps: ExporterDeps): Exporter {
         else {
           forecastSeries += n;
           for (let h = 0; h < hl.length; h++) {
+            const bh = `${base},horizon="${hl[h]}",quantile="`;
             for (const q of qIdx) {
               const v = f.quantiles[h * nq + q];
-              if (Number.isFinite(v)) g.forecast.set({ ...base, horizon: hl[h], quantile: ql[q] }, v);
+              if (Number.isFinite(v)) g.forecast.setRaw(`${bh}${ql[q]}"`, v);
             }
           }
         }
@@ -147,11 +149,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const rec = r.recommendation;
       if (rec) {
         if (Number.isFinite(rec.target)) {
-          g.recommendation.set({ ...base, bound: 'target' }, rec.target);
-          g.allocation.set(base, rec.target);
+          g.recommendation.setRaw(`${base},bound="target"`, rec.target);
+          g.allocation.setRaw(base, rec.target);
         }
-        if (Number.isFinite(rec.lowerBound)) g.recommendation.set({ ...base, bound: 'lower' }, rec.lowerBound);
-        if (Number.isFinite(rec.upperBound)) g.recommendation.set({ ...base, bound: 'upper' }, rec.upperBound);
+        if (Number.isFinite(rec.lowerBound)) g.recommendation.setRaw(`${base},bound="lower"`, rec.lowerBound);
+        if (Number.isFinite(rec.upperBound)) g.recommendation.setRaw(`${base},bound="upper"`, rec.upperBound);
       }
     }
     for (const t of allowed) {

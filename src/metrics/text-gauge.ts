@@ -3,8 +3,11 @@
 // its per-series label hashing (the bottleneck at 100k+ series).
 import type { MetricDef } from './catalogue.js';
 
-/** Label value escaping of the text format: backslash, double quote and newline. */
+const NEEDS_ESCAPE = /[\\\n"]/;
+
+/** Label value escaping of the text format: backslash, double quote and newline (most values need none). */
 export function escapeLabelValue(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
@@ -39,6 +42,12 @@ export class TextGauge<L extends string = string> {
       body += `${body ? ',' : ''}${name}="${escapeLabelValue(String(v))}"`;
     }
     this.#lines.push(`${this.def.name}${body ? `{${body}}` : ''} ${formatValue(value ?? NaN)}`);
+  }
+
+  /** Adds a sample whose label text (`a="x",b="y"`, already escaped, in catalogue order) the caller built. */
+  setRaw(labelText: string, value: number): void {
+    const body = this.#prefix ? (labelText ? `${this.#prefix},${labelText}` : this.#prefix) : labelText;
+    this.#lines.push(`${this.def.name}{${body}} ${formatValue(value)}`);
   }
 
   reset(): void {

@@ -44,7 +44,8 @@ export interface EngineLoopOptions {
   fitBatch: number;
   /** Series per engine.update / engine.forecast call, with a yield to the event loop between calls. */
   batch: number;
-  /** Exclude anomalous tenants from (re)training. */
+  /** Honour the anomaly verdict's quarantine (no retraining, points fed as missing, no proactive scale-up). The
+   *  verdict itself decides (excludeFromTraining is true only in anomaly mode "quarantine"). */
   quarantine: boolean;
   /** Live accuracy (per model and horizon) is recomputed every this many seconds of engine time. */
   accuracyEveryS: number;
@@ -261,7 +262,7 @@ export class EngineLoop {
     await this.#timed('train', durations, async () => {
       const keys: string[] = [];
       for (const s of this.store.values()) {
-        const quarantined = o.quarantine && this.#anomalies.get(s.tenant)?.anomalous === true;
+        const quarantined = o.quarantine && this.#anomalies.get(s.tenant)?.excludeFromTraining === true;
         if (!engine.has(s.key) || (retrain && !quarantined)) keys.push(s.key);
       }
       report.trainedSeries = keys.length;
@@ -403,7 +404,7 @@ export class EngineLoop {
           recentPeak: peakOf(this.store.window(s.key, peakN)?.values),
           previous: this.#recs.get(s.key),
           newPoints: this.#newSinceDecision(s.key, s.lastS),
-          quarantined: this.options.quarantine && this.#anomalies.get(s.tenant)?.anomalous === true,
+          quarantined: this.options.quarantine && this.#anomalies.get(s.tenant)?.excludeFromTraining === true,
           nowS,
         });
         if (rec) this.#recs.set(s.key, rec);

@@ -188,4 +188,30 @@ describe('EngineLoop.runOnce', () => {
     expect(r.durationsS.train!).toBeGreaterThan(0.25); // 10 fit calls of 30 ms
     expect(maxGap).toBeLessThan(150); // about one batch, not the whole retrain
   });
+
+  it('keeps a quarantined tenant out of retraining and feeds its new points as missing, but only under quarantine', async () => {
+    for (const exclude of [false, true]) {
+      const engine = new FakeEngine({ intervalS: 60 });
+      const fed: number[] = [];
+      const update = engine.update.bind(engine);
+      engine.update = (keys, pts) => {
+        keys.forEach((k, i) => k === seriesKey('bad', 'cpu') && fed.push(...pts[i]));
+        update(keys, pts);
+      };
+      const source = new FakeSource(['good', 'bad'], ['cpu']);
+      const clock = manualClock(1_700_000_000);
+      const anomaly = {
+        score: (series: readonly { tenant: string }[]) =>
+          new Map([...new Set(series.map((x) => x.tenant))].map((t) => [t, { score: t === 'bad' ? 0.9 : 0, kind: 'none' as const, anomalous: t === 'bad', excludeFromTraining: exclude && t === 'bad' }])),
+      };
+      const loop = new EngineLoop({ source, engine, clock, anomaly }, { intervalS: 60, historyPoints: 600, retrainEveryS: 600 });
+      await loop.runOnce();
+      clock.advance(600);
+      const r = await loop.runOnce();
+      expect(r.retrained).toBe(true);
+      expect(r.trainedSeries).toBe(exclude ? 1 : 2);
+      expect(loop.latest()!.resources.get(seriesKey('bad', 'cpu'))!.anomaly?.anomalous).toBe(true);
+      if (exclude) expect(fed.length > 0 && fed.every((v) => Number.isNaN(v))).toBe(true);
+    }
+  });
 });

@@ -74,6 +74,10 @@ export interface StateLayout {
   oLiveAbs: number;
   oRing: number;
   ringLen: number;
+  season: number;
+  /** Smallest and largest horizon within a season (the seasonal members' lags), -1 when none. */
+  hMin: number;
+  hMax: number;
 }
 
 const CFG_HEADER = 28;
@@ -112,8 +116,11 @@ function layoutFor(shape: StateShape): StateLayout {
   cfg.set(disabled, CFG_HEADER + K + L);
   const lay: StateLayout = {
     key, cfg, stride: o, oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift,
-    oLiveHits, oLiveCount, oLiveAbs, oRing, ringLen,
+    oLiveHits, oLiveCount, oLiveAbs, oRing, ringLen, season: shape.season,
+    hMin: shape.season > 0 ? Math.min(...shape.hs.filter((h) => h <= shape.season), Infinity) : -1,
+    hMax: shape.season > 0 ? Math.max(...shape.hs.filter((h) => h <= shape.season), -1) : -1,
   };
+  if (!Number.isFinite(lay.hMin)) lay.hMin = -1;
   layouts.set(key, lay);
   return lay;
 }
@@ -282,6 +289,94 @@ export function advanceBatch(
   }
 }
 
+/**
+ * Copies into the core's copy of a ring (at H[at..]) the slots the step can read while consuming n new points
+ * (assembly/forecast/ensemble.ts reads only recent(b) for b < MEDIAN_WINDOW and recent(d*season - h) for d in
+ * 1..SEASONAL_MEDIAN_DEPTH and h <= season): a few dozen values instead of the whole ring (days of points). Slots the
+ * call itself writes first are not copied. The debug core gets NaN in every other slot, so a read outside this set
+ * shows in the tests (test/core/ensemble.test.ts) instead of silently reading a stale copy.
+ */
+function copyRingReads(lay: StateLayout, st: SeriesState, H: Float64Array, at: number, n: number, poison: boolean): void {
+  const R = lay.ringLen;
+  const ring = st.ring;
+  const n0 = st.block[B_N];
+  const depth = lay.hMin >= 0 ? SEASONAL_MEDIAN_DEPTH : 0;
+  const span = MEDIAN_WINDOW + n + depth * (lay.hMax - lay.hMin + n);
+  if (span >= R) {
+    H.set(ring, at);
+    return;
+  }
+  if (poison) H.fill(NaN, at, at + R);
+  const lo = Math.max(0, n0 - R + 1);
+  const copy = (from: number, to: number): void => {
+    const a = Math.max(from, lo), b = Math.min(to, n0);
+    if (a >= b) return;
+    for (let t = a, p = a % R; t < b; t++) {
+      H[at + p] = ring[p];
+      if (++p === R) p = 0;
+    }
+  };
+  copy(n0 - MEDIAN_WINDOW + 1, n0);
+  for (let d = 1; d <= depth; d++) copy(n0 + lay.hMin - d * lay.season, n0 + n + lay.hMax - d * lay.season);
+}
+
+/** Copies one series' state, points and host-side member forecasts into the core (small, so it stays optimised). */
+function copyIn(
+  lay: StateLayout, st: SeriesState, y: ArrayLike<number>, inp: StepInputs, H: Float64Array, b: number, yAt: number,
+  xinAt: number, errAt: number, poison: boolean,
+): void {
+  const K = lay.cfg[0], nM = lay.cfg[2];
+  H.set(st.block.subarray(0, lay.oRing), b);
+  copyRingReads(lay, st, H, b + lay.oRing, y.length, poison);
+  H.set(st.issuedModels, b + lay.oIssuedModels);
+  H.set(y, yAt);
+  if (errAt >= 0) H.set(st.err, errAt);
+  // inputs of the members computed on the host: hw (0), histogram (1), holt (4), extra (>= 7, e.g. the GRU);
+  // columns 2, 3, 5, 6 are the core's own members (not read); columns >= 7 are NaN unless given
+  const n = y.length;
+  const w = nM * K;
+  if (nM > 7) H.fill(NaN, xinAt, xinAt + n * w);
+  const hw = inp.hw, hist = inp.hist, holt = inp.holt;
+  for (let j = 0; j < n; j++) {
+    const row = xinAt + j * w;
+    const hj = hist[j];
+    for (let k = 0; k < K; k++) {
+      H[row + k] = hw[j * K + k];
+      if (nM > 1) H[row + K + k] = hj;
+      if (nM > 4) H[row + 4 * K + k] = holt[j * K + k];
+    }
+  }
+  if (inp.extra) {
+    for (const [m, a] of inp.extra) {
+      if (m < 7 || m >= nM) continue;
+      for (let j = 0; j < n; j++) for (let k = 0; k < K; k++) H[xinAt + j * w + m * K + k] = a[j * K + k];
+    }
+  }
+}
+
+/** Copies back what the core wrote for one series: the state before the issued quantiles, new ring slots, errors. */
+function copyOut(
+  lay: StateLayout, st: SeriesState, n0: number, n: number, V: Float64Array, b: number, jAt: number, cnt: number, errAt: number,
+): void {
+  const R = lay.ringLen;
+  st.block.set(V.subarray(b, b + lay.oIssuedQ));
+  const ring = st.ring;
+  const r0 = b + lay.oRing;
+  if (n >= R) ring.set(V.subarray(r0, r0 + R));
+  else {
+    for (let t = 0, p = n0 % R; t < n; t++) {
+      ring[p] = V[r0 + p];
+      if (++p === R) p = 0;
+    }
+  }
+  const err = st.err;
+  if (jAt >= 0) {
+    for (let t = 0; t < cnt; t++) err[V[jAt + 2 * t] | 0] = V[jAt + 2 * t + 1];
+  } else {
+    err.set(V.subarray(errAt, errAt + err.length));
+  }
+}
+
 function advanceChunk(lay: StateLayout, sts: SeriesState[], ys: ArrayLike<number>[], inps: StepInputs[], core: Core): void {
   const count = sts.length;
   const K = lay.cfg[0], nM = lay.cfg[2], E = lay.cfg[4];
@@ -296,6 +391,8 @@ function advanceChunk(lay: StateLayout, sts: SeriesState[], ys: ArrayLike<number
   const total = off[count];
   if (total === 0) return;
   const journal = maxN <= JOURNAL_MAX_FRACTION * E;
+  const n0s = sts.map((st) => st.n);
+  const poison = core.flavour === 'debug';
   core.call((x) => {
     const cfgP = x.alloc(lay.cfg.length * 8);
     const blkP = x.alloc(count * S * 8);
@@ -310,56 +407,15 @@ function advanceChunk(lay: StateLayout, sts: SeriesState[], ys: ArrayLike<number
       H.set(lay.cfg, cfgP / 8);
       H.set(off, offP / 8);
       for (let i = 0; i < count; i++) {
-        const st = sts[i];
-        const b = blkP / 8 + i * S;
-        H.set(st.block, b);
-        const im = st.issuedModels;
-        for (let t = 0; t < im.length; t++) H[b + lay.oIssuedModels + t] = im[t];
-        H.set(ys[i], yP / 8 + off[i]);
-        if (!journal) H.set(st.err, errP / 8 + i * M1K * E);
-        // inputs of the members computed on the host: hw (0), histogram (1), holt (4), extra (>= 7, e.g. the GRU)
-        const inp = inps[i];
-        const n = ys[i].length;
-        const base = xinP / 8 + off[i] * nM * K;
-        // columns 2, 3, 5, 6 are the core's own members (not read); columns >= 7 are NaN unless given
-        if (nM > 7) H.fill(NaN, base, base + n * nM * K);
-        const extra = inp.extra ? [...inp.extra.entries()].filter(([m]) => m >= 7 && m < nM) : [];
-        for (let j = 0; j < n; j++) {
-          const row = base + j * nM * K;
-          const hj = inp.hist[j];
-          for (let k = 0; k < K; k++) {
-            H[row + k] = inp.hw[j * K + k];
-            if (nM > 1) H[row + K + k] = hj;
-            if (nM > 4) H[row + 4 * K + k] = inp.holt[j * K + k];
-          }
-          for (const [m, a] of extra) for (let k = 0; k < K; k++) H[row + m * K + k] = a[j * K + k];
-        }
+        copyIn(lay, sts[i], ys[i], inps[i], H, blkP / 8 + i * S, yP / 8 + off[i], xinP / 8 + off[i] * nM * K, journal ? -1 : errP / 8 + i * M1K * E, poison);
       }
       checkStatus(fx(x).fc_ens_advance_batch(cfgP, blkP, count, yP, offP, xinP, errP, jrnP, jcntP), 'ensemble step: state shape');
       const V = new Float64Array(x.memory.buffer); // the call may have grown memory
-      const R = lay.ringLen;
       for (let i = 0; i < count; i++) {
-        const st = sts[i];
-        const b = blkP / 8 + i * S;
-        const n0 = st.block[0];
-        // what the core writes (all before the issued quantiles), then only the ring slots this call wrote
-        st.block.set(V.subarray(b, b + lay.oIssuedQ));
-        const n = ys[i].length;
-        if (n >= R) st.ring.set(V.subarray(b + lay.oRing, b + lay.oRing + R));
-        else {
-          const s0 = n0 % R;
-          const e0 = Math.min(R, s0 + n);
-          st.ring.set(V.subarray(b + lay.oRing + s0, b + lay.oRing + e0), s0);
-          if (s0 + n > R) st.ring.set(V.subarray(b + lay.oRing, b + lay.oRing + s0 + n - R), 0);
-        }
-        if (journal) {
-          const cnt = V[jcntP / 8 + i];
-          const j0 = jrnP / 8 + off[i] * M1K * 2;
-          const err = st.err;
-          for (let t = 0; t < cnt; t++) err[V[j0 + 2 * t]] = V[j0 + 2 * t + 1];
-        } else {
-          st.err.set(V.subarray(errP / 8 + i * M1K * E, errP / 8 + (i + 1) * M1K * E));
-        }
+        copyOut(
+          lay, sts[i], n0s[i], ys[i].length, V, blkP / 8 + i * S,
+          journal ? jrnP / 8 + off[i] * M1K * 2 : -1, journal ? V[jcntP / 8 + i] : 0, journal ? -1 : errP / 8 + i * M1K * E,
+        );
       }
     } finally {
       for (const p of [cfgP, blkP, yP, offP, xinP, errP, jrnP, jcntP]) if (p) x.free(p);

@@ -126,7 +126,7 @@ describe('ensemble step', () => {
   it('one batch call equals advancing each series point by point (journal and direct error modes)', () => {
     const rnd = (i: number) => Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453);
     const shape2: StateShape = { ...shape, hs: [1, 3], season: 4, models: ['holt-winters', 'histogram', 'persistence', 'seasonal-naive', 'holt', 'recent-median', 'seasonal-median'] };
-    const lens = [30, 1, 7];
+    const lens = [80, 1, 7, 40];
     const ys = lens.map((n, s) => Array.from({ length: n }, (_, i) => (i === 5 ? NaN : 10 + 5 * rnd(i + 100 * s))));
     const inps = lens.map((n, s) => ({
       hw: Float64Array.from({ length: n * 2 }, (_, i) => 10 + rnd(i + 7 * s)),
@@ -134,7 +134,8 @@ describe('ensemble step', () => {
       holt: Float64Array.from({ length: n * 2 }, (_, i) => 11 + rnd(i + 5 * s)),
     }));
     const batch = lens.map(() => new SeriesState(shape2));
-    advanceBatch(batch, ys, inps, core); // 30 points > errWindow / 2: errors written directly into the rings
+    advanceBatch(batch, ys, inps, core); // 80 points > errWindow / 2: errors written directly into the rings
+    // one by one: errors come back as a journal, and (past the ring's 29 slots) only the ring slots read are copied
     lens.forEach((n, s) => {
       const one = new SeriesState(shape2);
       for (let j = 0; j < n; j++) {

@@ -308,16 +308,19 @@ function copyRingReads(lay: StateLayout, st: SeriesState, H: Float64Array, at: n
   }
   if (poison) H.fill(NaN, at, at + R);
   const lo = Math.max(0, n0 - R + 1);
-  const copy = (from: number, to: number): void => {
-    const a = Math.max(from, lo), b = Math.min(to, n0);
-    if (a >= b) return;
-    for (let t = a, p = a % R; t < b; t++) {
-      H[at + p] = ring[p];
-      if (++p === R) p = 0;
-    }
-  };
-  copy(n0 - MEDIAN_WINDOW + 1, n0);
-  for (let d = 1; d <= depth; d++) copy(n0 + lay.hMin - d * lay.season, n0 + n + lay.hMax - d * lay.season);
+  copySlots(H, at, ring, R, Math.max(lo, n0 - MEDIAN_WINDOW + 1), n0);
+  for (let d = 1; d <= depth; d++) {
+    copySlots(H, at, ring, R, Math.max(lo, n0 + lay.hMin - d * lay.season), Math.min(n0, n0 + n + lay.hMax - d * lay.season));
+  }
+}
+
+/** H[at + t % R] = ring[t % R] for the times t in [a, b). */
+function copySlots(H: Float64Array, at: number, ring: Float64Array, R: number, a: number, b: number): void {
+  if (a >= b) return;
+  for (let t = a, p = a % R; t < b; t++) {
+    H[at + p] = ring[p];
+    if (++p === R) p = 0;
+  }
 }
 
 /** Copies one series' state, points and host-side member forecasts into the core (small, so it stays optimised). */

@@ -39,8 +39,10 @@ export const CFG_O_LIVE_HITS = 24;
 export const CFG_O_LIVE_COUNT = 25;
 export const CFG_O_LIVE_ABS = 26;
 export const CFG_O_RING = 27;
+/** Sum of |actual| over the live-scored outcomes per (m,k): the scale of the live error (relative MAE). */
+export const CFG_O_LIVE_ACT = 28;
 /** Doubles before hs[K], levels[L], disabled[nM]. */
-export const CFG_HEADER = 28;
+export const CFG_HEADER = 29;
 
 // block scalars
 const B_N = 0;
@@ -167,6 +169,7 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
   const liveHits = b + (<usize>ld(cfg, CFG_O_LIVE_HITS) << 3);
   const liveCount = b + (<usize>ld(cfg, CFG_O_LIVE_COUNT) << 3);
   const liveAbs = b + (<usize>ld(cfg, CFG_O_LIVE_ABS) << 3);
+  const liveAct = b + (<usize>ld(cfg, CFG_O_LIVE_ACT) << 3);
   const ring = b + (<usize>ld(cfg, CFG_O_RING) << 3);
   const hs = cfg + (<usize>CFG_HEADER << 3);
   const levels = hs + (<usize>K << 3);
@@ -231,6 +234,7 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
             st(liveCount, mk, ld(liveCount, mk) + 1.0);
             const point = medL >= 0 ? ld(issuedQ, qb + medL) : ld(fc, mk * P + slot);
             st(liveAbs, mk, ld(liveAbs, mk) + Math.abs(v - point));
+            st(liveAct, mk, ld(liveAct, mk) + Math.abs(v));
           }
         }
       }

@@ -186,6 +186,7 @@ class Engine implements ForesightEngine {
         st.liveHits.set(prev.liveHits);
         st.liveCount.set(prev.liveCount);
         st.liveAbs.set(prev.liveAbs);
+        st.liveAct.set(prev.liveAct);
       }
       st.hw = states[i];
       st.holt = holt.states[i];
@@ -483,14 +484,15 @@ class Engine implements ForesightEngine {
 
   /**
    * Live accuracy of the forecasts actually issued (forecast()/forecastModels()), scored as they matured: MAE of the
-   * median averaged over series, and the fraction of outcomes at or below each quantile (coverage).
+   * median averaged over series (in the series' units), the same relative to mean |actual| per series (unit-free),
+   * and the fraction of outcomes at or below each quantile (coverage).
    */
   accuracy(): AccuracyStat[] {
     const out: AccuracyStat[] = [];
     const L = this.#levels.length;
     for (let k = 0; k < this.#hs.length; k++) {
       for (let m = 0; m < this.modelNames.length; m++) {
-        let maeSum = 0, series = 0, samples = 0;
+        let maeSum = 0, series = 0, samples = 0, relSum = 0, relSeries = 0;
         const hits = new Array<number>(L).fill(0);
         for (const st of this.#states.values()) {
           const mk = m * st.K + k;
@@ -498,6 +500,11 @@ class Engine implements ForesightEngine {
           if (!c) continue;
           maeSum += st.liveAbs[mk] / c;
           series++;
+          const act = st.liveAct[mk];
+          if (act > 0) {
+            relSum += st.liveAbs[mk] / act;
+            relSeries++;
+          }
           samples += c;
           for (let l = 0; l < L; l++) hits[l] += st.liveHits[mk * L + l];
         }
@@ -506,6 +513,7 @@ class Engine implements ForesightEngine {
           model: this.modelNames[m],
           horizonS: this.options.horizonsS[k],
           mae: maeSum / series,
+          relMae: relSeries ? relSum / relSeries : NaN,
           coverage: hits.map((h) => h / samples),
           samples,
         });

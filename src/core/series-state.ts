@@ -72,6 +72,7 @@ export interface StateLayout {
   oLiveHits: number;
   oLiveCount: number;
   oLiveAbs: number;
+  oLiveAct: number;
   oRing: number;
   ringLen: number;
   season: number;
@@ -80,7 +81,7 @@ export interface StateLayout {
   hMax: number;
 }
 
-const CFG_HEADER = 28;
+const CFG_HEADER = 29;
 const B_N = 0, B_LAST = 1, B_MIN = 2, B_MAXABS = 3;
 const layouts = new Map<string, StateLayout>();
 
@@ -106,17 +107,18 @@ function layoutFor(shape: StateShape): StateLayout {
   const oFc = take(M1 * K * P), oFcOrigin = take(P), oErrN = take(M1 * K), oLoss = take(M1 * K);
   const oWeights = take(K * nM), oIssuedOrigin = take(P);
   const oShift = take(M1 * K * L), oLiveHits = take(M1 * K * L), oLiveCount = take(M1 * K), oLiveAbs = take(M1 * K);
+  const oLiveAct = take(M1 * K);
   const oIssuedQ = take(P * M1 * K * L), oIssuedModels = take(P * M1);
   const oRing = take(ringLen);
   const cfg = new Float64Array(CFG_HEADER + K + L + nM);
   cfg.set([K, P, nM, L, E, shape.season, ringLen, lam, eta, ACI_GAMMA, ACI_MAX_SHIFT, MIN_WEIGHT, MEDIAN_WINDOW, SEASONAL_MEDIAN_DEPTH, o]);
-  cfg.set([oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift, oLiveHits, oLiveCount, oLiveAbs, oRing], 15);
+  cfg.set([oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift, oLiveHits, oLiveCount, oLiveAbs, oRing, oLiveAct], 15);
   cfg.set(shape.hs, CFG_HEADER);
   cfg.set(shape.levels, CFG_HEADER + K);
   cfg.set(disabled, CFG_HEADER + K + L);
   const lay: StateLayout = {
     key, cfg, stride: o, oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift,
-    oLiveHits, oLiveCount, oLiveAbs, oRing, ringLen, season: shape.season,
+    oLiveHits, oLiveCount, oLiveAbs, oLiveAct, oRing, ringLen, season: shape.season,
     hMin: shape.season > 0 ? Math.min(...shape.hs.filter((h) => h <= shape.season), Infinity) : -1,
     hMax: shape.season > 0 ? Math.max(...shape.hs.filter((h) => h <= shape.season), -1) : -1,
   };
@@ -153,6 +155,8 @@ export class SeriesState {
   readonly liveHits: Float64Array; // [(m*K + k)*L + l]
   readonly liveCount: Float64Array; // [m*K + k]
   readonly liveAbs: Float64Array; // [m*K + k]
+  /** Sum of |actual| over the same outcomes (scale of liveAbs: liveAbs / liveAct is unit-free). */
+  readonly liveAct: Float64Array; // [m*K + k]
   /** @internal layout shared with the core */
   readonly layout: StateLayout;
 
@@ -186,6 +190,7 @@ export class SeriesState {
     this.liveHits = view(lay.oLiveHits, M1 * this.K * L);
     this.liveCount = view(lay.oLiveCount, M1 * this.K);
     this.liveAbs = view(lay.oLiveAbs, M1 * this.K);
+    this.liveAct = view(lay.oLiveAct, M1 * this.K);
   }
 
   /** Points consumed. */

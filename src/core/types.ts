@@ -56,6 +56,11 @@ export interface AccuracyStat {
   horizonS: number;
   /** Mean absolute error of the median over the tracking window, in the series' unit (averaged over series). */
   mae: number;
+  /**
+   * Unit-free MAE of the median: per series sum|error| / sum|actual| over the tracked outcomes (MAE relative to mean
+   * usage), averaged over the series whose actuals are not all zero. NaN when no such series.
+   */
+  relMae: number;
   /** Empirical coverage per quantile level, same order as EngineOptions.quantiles. */
   coverage: number[];
   samples: number;

@@ -176,7 +176,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     }
     for (const a of s.accuracy ?? []) {
       const h = horizonLabel(a.horizonS);
-      if (Number.isFinite(a.mae)) g.error.set({ model: a.model, horizon: h }, a.mae);
+      if (Number.isFinite(a.relMae)) g.error.set({ model: a.model, horizon: h }, a.relMae);
       a.coverage.forEach((cv, i) => {
         if (qIdx.includes(i) && Number.isFinite(cv)) g.coverage.set({ model: a.model, horizon: h, quantile: ql[i] }, cv);
       });

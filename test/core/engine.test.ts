@@ -56,6 +56,37 @@ describe('createForecastEngine', () => {
     expect(Math.abs(live.coverage[1] - hits / total)).toBeLessThan(2 / total);
   });
 
+  it('tracks a unit-free live error: a series and the same series x 1e9 score the same relative MAE', () => {
+    const run = (keys: string[], scales: number[]) => {
+      const eng = createForecastEngine({ intervalS: 300, horizonsS: [300] }, core);
+      const y = seasonal(288 * 5, 13);
+      const ys = scales.map((c) => y.map((v) => v * c));
+      eng.fit(keys, ys.map((v) => v.subarray(0, 288 * 4)));
+      let abs = 0, act = 0;
+      for (let i = 288 * 4; i < y.length - 1; i++) {
+        eng.update(keys, ys.map((v) => v.subarray(i, i + 1)));
+        const [f] = eng.forecast(keys);
+        if (i < y.length - 2) {
+          abs += Math.abs(ys[0][i + 1] - f.point[0]);
+          act += Math.abs(ys[0][i + 1]);
+        }
+      }
+      return { live: eng.accuracy().find((a) => a.model === 'ensemble' && a.horizonS === 300)!, rel: abs / act };
+    };
+    const cores = run(['cpu'], [1]);
+    const bytes = run(['mem'], [1e9]);
+    const mixed = run(['cpu', 'mem'], [1, 1e9]);
+    // relative to mean usage: about 2-5 % on this series, whatever its unit
+    expect(cores.live.relMae).toBeGreaterThan(0.005);
+    expect(cores.live.relMae).toBeLessThan(0.2);
+    expect(Math.abs(cores.live.relMae - cores.rel) / cores.rel).toBeLessThan(1e-9);
+    expect(Math.abs(bytes.live.relMae - cores.live.relMae) / cores.live.relMae).toBeLessThan(0.02);
+    expect(Math.abs(mixed.live.relMae - cores.live.relMae) / cores.live.relMae).toBeLessThan(0.02);
+    // the absolute MAE is in the series' unit: 1e9 times larger for the scaled copy
+    expect(bytes.live.mae / cores.live.mae).toBeGreaterThan(0.98e9);
+    expect(bytes.live.mae / cores.live.mae).toBeLessThan(1.02e9);
+  });
+
   it('gives no weight to models the options leave out', () => {
     const eng = createForecastEngine({ intervalS: 300, models: ['persistence', 'histogram'] }, core);
     eng.fit(['a'], [seasonal(288 * 3)]);

@@ -52,7 +52,7 @@ export class FakeEngine implements ForecastEngine {
     return [];
   }
   accuracy(): AccuracyStat[] {
-    return this.options.horizonsS.map((h) => ({ model: 'persistence', horizonS: h, mae: 0.1, coverage: this.options.quantiles.map(() => 0.9), samples: 10 }));
+    return this.options.horizonsS.map((h) => ({ model: 'persistence', horizonS: h, mae: 0.1, relMae: 0.1, coverage: this.options.quantiles.map(() => 0.9), samples: 10 }));
   }
   remove(key: string): void {
     this.last.delete(key);

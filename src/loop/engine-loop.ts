@@ -104,6 +104,20 @@ export interface CycleReport {
   error?: string;
 }
 
+/** The one pool the loop plans a shadow reserve for. */
+const SHADOW_POOL = 'default';
+
+/** A shadow plan and, per tenant, the step it covers and the allocation it was planned against. */
+interface PendingShadow {
+  pool: string;
+  resource: string;
+  size: number;
+  keys: string[];
+  dueS: number[];
+  alloc: number[];
+  dueMaxS: number;
+}
+
 export class EngineLoop {
   readonly options: EngineLoopOptions;
   readonly store: HistoryStore;
@@ -302,6 +316,7 @@ export class EngineLoop {
     // decide: per-series allocations, then the pooled shadow reserve per resource
     await this.#timed('decide', durations, () => {
       this.#decide(endS);
+      this.#checkShadow(endS);
       this.#planShadow();
     });
 
@@ -417,12 +432,56 @@ export class EngineLoop {
 
   #decidedUntil = new Map<string, number>();
   #shadow: ShadowPlan[] = [];
+  /** Plans waiting for the step they cover, checked against the usage seen then (foresight_shadow_exhausted_total). */
+  #shadowPending: PendingShadow[] = [];
+  #shadowExhausted = new Map<string, number>([[SHADOW_POOL, 0]]);
+
+  /**
+   * Checks the plans whose covered step has passed: the realised demand on the reserve is the sum over the pool's
+   * tenants of max(0, usage at the covered step - allocation when planned), what shadowReserve sized the reserve for.
+   * A plan is checked once every tenant has a slot at its covered step, or staleAfterS after the last one (missing
+   * points count as no excess); it is an exhaustion when the demand exceeds the planned size.
+   */
+  #checkShadow(endS: number): void {
+    const still: PendingShadow[] = [];
+    for (const p of this.#shadowPending) {
+      if (endS < p.dueMaxS) {
+        still.push(p);
+        continue;
+      }
+      let ready = endS >= p.dueMaxS + this.options.staleAfterS;
+      if (!ready) {
+        ready = true;
+        for (let i = 0; i < p.keys.length && ready; i++) {
+          const s = this.store.get(p.keys[i]);
+          if (s && s.lastS < p.dueS[i]) ready = false;
+        }
+      }
+      if (!ready) {
+        still.push(p);
+        continue;
+      }
+      let demand = 0;
+      for (let i = 0; i < p.keys.length; i++) {
+        const w = this.store.since(p.keys[i], p.dueS[i] - this.options.intervalS);
+        const v = w && w.startS === p.dueS[i] ? w.values[0] : NaN;
+        if (v > p.alloc[i]) demand += v - p.alloc[i];
+      }
+      if (demand > p.size * (1 + 1e-9)) {
+        this.#shadowExhausted.set(p.pool, (this.#shadowExhausted.get(p.pool) ?? 0) + 1);
+        this.#d.logger.warn({ pool: p.pool, resource: p.resource, planned: p.size, demand }, 'shadow reserve exhausted');
+      }
+    }
+    this.#shadowPending = still;
+  }
 
   /** Pooled reserve (logic/shadow-reserve.ts) per resource over every tenant's next-step forecast and allocation. */
   #planShadow(): void {
     const levels = this.#d.engine.options.quantiles;
     const nq = levels.length;
+    const h0 = this.#d.engine.options.horizonsS[0];
     const byResource = new Map<string, ReserveTenant[]>();
+    const covered = new Map<string, { keys: string[]; dueS: number[]; alloc: number[] }>();
     for (const s of this.store.values()) {
       if (!this.options.shadowResources.includes(s.resource)) continue;
       const f = this.#forecasts.get(s.key);
@@ -431,11 +490,20 @@ export class EngineLoop {
       let l = byResource.get(s.resource);
       if (!l) byResource.set(s.resource, (l = []));
       l.push({ levels, values: f.quantiles.subarray(0, nq), allocation: rec.target });
+      let c = covered.get(s.resource);
+      if (!c) covered.set(s.resource, (c = { keys: [], dueS: [], alloc: [] }));
+      // the first horizon of a forecast made at the series' newest slot
+      c.keys.push(s.key);
+      c.dueS.push(s.lastS + h0);
+      c.alloc.push(rec.target);
     }
     const plans: ShadowPlan[] = [];
     for (const [resource, tenants] of byResource) {
       try {
-        plans.push({ pool: 'default', resource, size: shadowReserve(tenants) });
+        const size = shadowReserve(tenants);
+        plans.push({ pool: SHADOW_POOL, resource, size });
+        const c = covered.get(resource)!;
+        this.#shadowPending.push({ pool: SHADOW_POOL, resource, size, keys: c.keys, dueS: c.dueS, alloc: c.alloc, dueMaxS: c.dueS.reduce((a, b) => Math.max(a, b), -Infinity) });
       } catch (err) {
         this.#d.metrics.error('decide');
         this.#d.logger.warn({ resource, err }, 'shadow reserve failed; previous plan kept');
@@ -566,6 +634,7 @@ export class EngineLoop {
       quantiles: e.options.quantiles,
       resources,
       shadow: Object.freeze([...this.#shadow]),
+      shadowExhausted: new Map(this.#shadowExhausted),
       profiles: new Map(this.#profiles),
       accuracy,
       modelsChosen: new Map(this.#modelsChosen),

@@ -64,6 +64,15 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const cycles = counterOf(c.cycles, registry);
   for (const outcome of ['success', 'failure']) cycles.inc({ outcome }, 0);
   const steps = histogramOf(c.loopStepDuration, registry);
+  // Cumulative per pool in the snapshot; exported as the increase since the last snapshot, 0 from a pool's first one.
+  const shadowExhausted = counterOf(c.shadowExhausted, registry);
+  const exhaustedSeen = new Map<string, number>();
+  const exhausted = (pool: string, total: number): void => {
+    const prev = exhaustedSeen.get(pool);
+    if (prev === undefined) shadowExhausted.inc({ pool }, 0);
+    if (total > (prev ?? 0)) shadowExhausted.inc({ pool }, total - (prev ?? 0));
+    exhaustedSeen.set(pool, Math.max(total, prev ?? 0));
+  };
   let lastSuccessS = NaN;
   let restartsSeen = 0;
   counterOf(c.coreRestarts, registry, (ctr) => {
@@ -186,6 +195,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
       g.chosen.set({ model, horizon: horizonLabel(Number(hs)) }, n);
     }
     for (const sh of s.shadow) g.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
+    for (const [pool, n] of s.shadowExhausted ?? []) exhausted(pool, n);
+    for (const sh of s.shadow) exhausted(sh.pool, exhaustedSeen.get(sh.pool) ?? 0);
     cachedText = textGauges.map((t) => t.render()).join('');
     textVersion++;
     for (const t of textGauges) t.reset();

@@ -59,6 +59,11 @@ export interface Snapshot {
   /** Keyed by seriesKey(tenant, resource). */
   resources: ReadonlyMap<string, ResourceState>;
   shadow: readonly ShadowPlan[];
+  /**
+   * Times per pool, since the loop started, that a planned shadow reserve was smaller than the excess of usage over
+   * allocations that materialised at the step it covered (0 for every pool planned so far).
+   */
+  shadowExhausted?: ReadonlyMap<string, number>;
   /** Behavioural profile per tenant (added by the sidecar loop; optional for other producers). */
   profiles?: ReadonlyMap<string, TenantProfile>;
   /** Live accuracy per model and horizon, as the engine tracks it. */

@@ -39,7 +39,6 @@ const BUILTINS = { __rate_interval: '10s', __interval: '2s', __range: '5m', __ra
  * the entry is removed.
  */
 const NOT_EXPORTED_HERE: Readonly<Record<string, string>> = {
-  foresight_shadow_exhausted_total: 'no component exports it yet (catalogue entry only)',
   foresight_resource_limit: 'no component exports it yet: limits for resources without a knob are not configurable yet',
 };
 

@@ -1,0 +1,46 @@
+// foresight_shadow_exhausted_total: a shadow plan is checked against the usage seen at the step it covered.
+import { describe, expect, it } from 'vitest';
+import { EngineLoop } from '../../src/loop/engine-loop.js';
+import { createExporter } from '../../src/metrics/exporter.js';
+import type { DecideFn } from '../../src/loop/types.js';
+import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
+
+const T0 = 1_700_000_000;
+const END0 = Math.floor(T0 / 60) * 60;
+
+/** One tenant at 10 cores until the first cycle's last slot, then `after`; allocation = usage (so the reserve is the
+ *  tail of the fake forecast above it: about 0.99 core at the 0.99 level). */
+async function scripted(after: number) {
+  // horizons 60 s: the plan of cycle 1 covers the next slot, seen by cycle 2
+  const engine = new FakeEngine({ intervalS: 60, horizonsS: [60, 300] });
+  const source = new FakeSource(['a'], ['cpu'], (_t, _r, t) => (t > END0 ? after : 10));
+  const clock = manualClock(T0);
+  const decide: DecideFn = (i) => ({ target: i.usage, lowerBound: i.usage, upperBound: i.usage, uncappedTarget: i.usage });
+  const loop = new EngineLoop({ source, engine, clock, decide }, { intervalS: 60, historyPoints: 120 });
+  const ex = createExporter({ snapshot: () => loop.latest() });
+  await loop.runOnce();
+  const planned = loop.latest()!.shadow.find((p) => p.resource === 'cpu')!.size;
+  const first = (await ex.render()).body.toString();
+  clock.advance(60);
+  await loop.runOnce();
+  const second = (await ex.render()).body.toString();
+  return { planned, first, second, loop };
+}
+
+describe('shadow reserve exhaustion', () => {
+  it('counts a jump above the planned reserve, not one within it, and exports the counter from 0', async () => {
+    const within = await scripted(10.5);
+    // the planned reserve covers an excess of 0.5 core but not 5
+    expect(within.planned).toBeGreaterThan(0.5);
+    expect(within.planned).toBeLessThan(5);
+    expect(within.first).toContain('foresight_shadow_exhausted_total{pool="default"} 0');
+    expect(within.loop.latest()!.shadowExhausted!.get('default')).toBe(0);
+    expect(within.second).toContain('foresight_shadow_exhausted_total{pool="default"} 0');
+
+    const above = await scripted(15);
+    expect(above.planned).toBeCloseTo(within.planned, 9);
+    expect(above.first).toContain('foresight_shadow_exhausted_total{pool="default"} 0');
+    expect(above.loop.latest()!.shadowExhausted!.get('default')).toBe(1);
+    expect(above.second).toContain('foresight_shadow_exhausted_total{pool="default"} 1');
+  });
+});

@@ -28,11 +28,11 @@ describe('actuator metrics', () => {
     const m = createActuatorMetrics(exporter.registry);
     m.shadow('pool-a', 'cpu', 'desired', 99); // ignored: the exporter publishes the desired reserve
     m.shadow('pool-a', 'cpu', 'reserved', 1.5);
-    let body = (await exporter.render()).body;
+    let body = (await exporter.render()).body.toString();
     expect(body).toMatch(/foresight_shadow_capacity\{pool="pool-a",resource="cpu",state="desired"\} 2\n/);
     expect(body).toMatch(/foresight_shadow_capacity\{pool="pool-a",resource="cpu",state="reserved"\} 1.5/);
     snap = snapshot(2, 1300, [], [{ pool: 'pool-a', resource: 'cpu', size: 3 }]);
-    body = (await exporter.render()).body;
+    body = (await exporter.render()).body.toString();
     expect(body).toMatch(/state="desired"\} 3\n/);
     expect(body).toMatch(/state="reserved"\} 1.5/);
   });

@@ -1,8 +1,10 @@
-// Generates the README's reference tables (errors, metrics) from the code, between <!-- BEGIN x --> / <!-- END x -->
+// Generates the README's reference tables (errors, metrics, configuration, resource knobs) from the code, between <!-- BEGIN x --> / <!-- END x -->
 // markers. `npx tsx scripts/readme-tables.ts` rewrites README.md; test/artifacts/readme-tables.test.ts checks it is current.
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as errors from '../src/errors.js';
 import { catalogue } from '../src/metrics/catalogue.js';
+import { renderMarkdownTable as configTable } from '../src/config/help.js';
+import { RESOURCE_KNOBS } from '../src/actuator/knobs.js';
 
 type ErrorCtor = new (...args: unknown[]) => Error & { code: string; statusCode?: number };
 
@@ -26,7 +28,21 @@ export function metricsTable(): string {
   return rows.join('\n');
 }
 
-export const generators: Record<string, () => string> = { errors: errorsTable, metrics: metricsTable };
+export function knobsTable(): string {
+  const rows = ['| resource | Kubernetes knob | enforcement | what Foresight does |', '| --- | --- | --- | --- |'];
+  for (const k of RESOURCE_KNOBS) {
+    const knobs = k.knobs.length ? k.knobs.join('; ') : 'none';
+    rows.push(`| \`${k.resource}\` | ${knobs.replace(/\|/g, '\\|')} | ${k.enforcement} | ${k.action.replace(/\|/g, '\\|')} |`);
+  }
+  return rows.join('\n');
+}
+
+export const generators: Record<string, () => string> = {
+  errors: errorsTable,
+  metrics: metricsTable,
+  config: configTable,
+  knobs: knobsTable,
+};
 
 /** Replaces every generated section of `text`; sections without a generator are left alone. */
 export function renderReadme(text: string): string {

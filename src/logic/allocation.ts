@@ -26,7 +26,7 @@
 //   increase) -> bounds.ts (min, max, never below the recent peak).
 // The pooled shadow reserve across tenants is sized by `shadowReserve()` in shadow-reserve.ts.
 import type { Recommendation } from '../model/snapshot.js';
-import { DEFAULT_BOUNDS, applyBounds, type BoundsConfig } from './bounds.js';
+import { DEFAULT_BOUNDS, applyBounds, recommendationBounds, type BoundsConfig, type Band } from './bounds.js';
 import { DEFAULT_CALIBRATION, calibrateLevel, initialLevel, type CalibrationConfig } from './calibration.js';
 import { valueAtLevel } from './quantile-grid.js';
 import { DEFAULT_RATE_LIMIT, mayChange, tokensAt, type RateLimitConfig } from './rate-limit.js';
@@ -166,11 +166,22 @@ export function decide(state: AllocationState, input: DecisionInput, cfg: Alloca
     // After a shrink, usage must prove itself low against the new, smaller allocation.
     if (allocation < cur) lowSinceS = NaN;
   }
+  const band = forecastBand(input, cfg);
   const recommendation: Recommendation = {
     target: allocation,
-    lowerBound: applyBounds(valueAtLevel(input.levels, input.next, 0.5), NaN, cfg.bounds),
-    upperBound: applyBounds(valueAtLevel(input.levels, input.window, cfg.maxLevel), input.recentPeak, cfg.bounds),
+    ...recommendationBounds(band, allocation),
     uncappedTarget: cover,
   };
   return { state: { ...state, allocation, lowSinceS, tokens, tokensAtS }, allocation, recommendation, reason };
+}
+
+/**
+ * The forecast's band for the allocation: from the next step's median (below it the tenant runs short half the time)
+ * to the window's quantile at the highest level the calibration may choose (never below the recent peak). Both pass
+ * through the same bounds as the target; the upper end is never below the lower (quantile crossings).
+ */
+export function forecastBand(input: DecisionInput, cfg: AllocationConfig): Band {
+  const low = applyBounds(valueAtLevel(input.levels, input.next, 0.5), NaN, cfg.bounds);
+  const high = applyBounds(valueAtLevel(input.levels, input.window, cfg.maxLevel), input.recentPeak, cfg.bounds);
+  return { low, high: Math.max(low, high) };
 }

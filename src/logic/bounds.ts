@@ -33,3 +33,26 @@ export function recentPeak(values: ArrayLike<number>, count: number): number {
   }
   return peak;
 }
+
+/** A range of allocations, low <= high. */
+export interface Band {
+  low: number;
+  high: number;
+}
+
+/**
+ * The VPA-shaped bounds of a recommendation whose applied `target` comes from a sticky policy. The forecast band
+ * says where a fresh decision would land (a fresh increase lands inside it: its level is at most the band's top
+ * level). The policy is sticky on purpose, so the target it applies can lie outside the band: the reclamation hold
+ * and its hysteresis keep an allocation above a falling upper quantile until usage has proved low (a shrink earlier
+ * would be premature), and the change budget keeps it below a rising need until a token refills. The recommendation's
+ * range is therefore the range of allocations the policy currently stands behind: the forecast band joined with the
+ * allocation it holds, `[min(band.low, target), max(band.high, target)]`, so lowerBound <= target <= upperBound always
+ * holds, and the distance between the target and the band stays visible (the decision's `reason` says which
+ * post-processor held it; `uncappedTarget` is the fresh value before bounds, budget and hold).
+ * A non-finite target (no decision yet) leaves the band as it is.
+ */
+export function recommendationBounds(band: Band, target: number): { lowerBound: number; upperBound: number } {
+  if (!Number.isFinite(target)) return { lowerBound: band.low, upperBound: band.high };
+  return { lowerBound: Math.min(band.low, target), upperBound: Math.max(band.high, target) };
+}

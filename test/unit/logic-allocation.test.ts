@@ -1,6 +1,6 @@
 // The allocation policy's post-processors: quantile choice, calibration, reclamation, rate limit, bounds, reserve.
 import { describe, expect, it } from 'vitest';
-import { allocationConfig, decide, newAllocationState, observe, type AllocationState } from '../../src/logic/allocation.js';
+import { allocationConfig, decide, forecastBand, newAllocationState, observe, type AllocationState } from '../../src/logic/allocation.js';
 import { calibrateLevel } from '../../src/logic/calibration.js';
 import { valueAtLevel, normalQuantile } from '../../src/logic/quantile-grid.js';
 import { shadowReserve } from '../../src/logic/shadow-reserve.js';
@@ -165,5 +165,76 @@ describe('decayed percentile (Autopilot)', () => {
     dp.add(1, 601);
     expect(dp.percentile(0.5)).toBe(1);
     expect(dp.percentile(0.7)).toBe(2);
+  });
+});
+
+describe('recommendation bounds', () => {
+  const lv = [0.5, 0.9, 0.99];
+  const inOrder = (r: { lowerBound: number; target: number; upperBound: number }): void => {
+    expect(r.lowerBound).toBeLessThanOrEqual(r.target);
+    expect(r.target).toBeLessThanOrEqual(r.upperBound);
+  };
+
+  it('brackets a target the reclamation hold keeps above a falling upper quantile (seen live: 2.41 vs 2.19)', () => {
+    const cfg = allocationConfig({ targetShortage: 0.02 });
+    // Allocation 2.41 in force, usage not yet low for long enough: the policy holds while the forecast has fallen.
+    const s: AllocationState = { ...newAllocationState(cfg), allocation: 2.41, level: 0.98 };
+    const d = decide(s, { nowS: 0, levels: lv, next: [1.2, 1.5, 1.7], window: [1.3, 1.7, 1.9], recentPeak: 1.4 }, cfg);
+    expect(d.reason).toBe('hold');
+    expect(d.recommendation.target).toBe(2.41);
+    // The forecast band alone tops out below the target (the bug reported the band's top as the upper bound).
+    expect(forecastBand({ nowS: 0, levels: lv, next: [1.2, 1.5, 1.7], window: [1.3, 1.7, 1.9], recentPeak: 1.4 }, cfg).high).toBeLessThan(2.41);
+    inOrder(d.recommendation);
+    expect(d.recommendation.upperBound).toBe(2.41);
+    expect(d.recommendation.lowerBound).toBeCloseTo(1.2, 12);
+  });
+
+  it('brackets a target the change budget keeps below a rising median', () => {
+    const cfg = allocationConfig({ targetShortage: 0.02, rateLimit: { maxChangesPerHour: 1, burst: 1 } });
+    const s: AllocationState = { ...newAllocationState(cfg), allocation: 1, level: 0.98, tokens: 0, tokensAtS: 0 };
+    const d = decide(s, { nowS: 60, levels: lv, next: [3, 4, 5], window: [3.5, 4.5, 6], recentPeak: 0.9 }, cfg);
+    expect(d.reason).toBe('rate-limited');
+    expect(d.recommendation.target).toBe(1);
+    inOrder(d.recommendation);
+    expect(d.recommendation.lowerBound).toBe(1);
+    expect(d.recommendation.upperBound).toBeGreaterThanOrEqual(6);
+  });
+
+  it('keeps lower <= target <= upper over random inputs and histories (property)', () => {
+    // Deterministic PRNG (mulberry32) so a failure reproduces.
+    let seed = 12345;
+    const rnd = (): number => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    let checked = 0;
+    for (let run = 0; run < 200; run++) {
+      const cfg = allocationConfig({
+        targetShortage: 0.005 + rnd() * 0.2,
+        increaseTo: rnd(),
+        reclaim: { afterS: rnd() * 3600, hysteresis: rnd() * 0.3 },
+        rateLimit: { maxChangesPerHour: 0.5 + rnd() * 4, burst: 1 + Math.floor(rnd() * 3) },
+        bounds: { min: rnd() < 0.3 ? rnd() : 0, max: rnd() < 0.3 ? 2 + rnd() * 5 : Infinity, safetyWindowS: 600 },
+      });
+      let s = newAllocationState(cfg);
+      let scale = 1 + rnd() * 3;
+      for (let step = 0; step < 100; step++) {
+        const nowS = step * 300;
+        if (rnd() < 0.1) scale *= 0.3 + rnd() * 2; // regime shifts: sudden falls and rises
+        const usage = scale * rnd();
+        s = observe(s, { timeS: nowS, usage, allocation: s.allocation }, cfg);
+        // Random, possibly crossing quantiles; the window is not always above the next step.
+        const next = lv.map((l) => scale * (l + (rnd() - 0.5) * 0.4));
+        const window = next.map((v) => v * (0.8 + rnd() * 0.6));
+        const d = decide(s, { nowS, levels: lv, next, window, recentPeak: rnd() < 0.5 ? usage : NaN }, cfg);
+        inOrder(d.recommendation);
+        expect(d.recommendation.target).toBe(d.allocation);
+        s = d.state;
+        checked++;
+      }
+    }
+    expect(checked).toBe(20000);
   });
 });

@@ -99,6 +99,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     snapshot: () => holder.loop?.latest(),
     limits: { maxTenants: config.maxTenants, maxForecastSeries: config.maxForecastSeries, quantiles: config.exportQuantiles },
     coreRestarts: () => sharedCore().restarts,
+    resourceLimits: config.resourceLimits,
   });
   // Request logs only at debug/trace: /metrics is scraped every few seconds.
   const theLoop = new EngineLoop(

@@ -22,6 +22,14 @@ export function configRows(): Row[] {
   for (const [k, d] of Object.entries(schema) as Array<[string, FieldDef<unknown>]>) {
     rows.push({ env: envName(k), yaml: k, def: show(d.default), unit: d.unit, range: d.range, help: d.help });
   }
+  rows.push({
+    env: 'FORESIGHT_LIMIT_<SIGNAL>',
+    yaml: 'limits.<signal>',
+    def: 'unset',
+    unit: "signal's base unit",
+    range: '> 0',
+    help: 'Limit per tenant of a signal Foresight cannot enforce (disk I/O, fds, threads, ...), exported as foresight_resource_limit for every tracked tenant; in YAML a number or {default, tenants: {<tenant>: value}} for per-tenant overrides. Unset: not exported.',
+  });
   for (const [k, d] of Object.entries(actuatorOptionDocs) as Array<[string, OptionDoc]>) {
     rows.push({ env: envName(k, 'FORESIGHT_ACTUATOR_'), yaml: `actuator.${k}`, def: show(d.default), unit: d.unit, range: d.range, help: d.help });
   }

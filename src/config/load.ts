@@ -6,12 +6,15 @@ import { actuatorOptionDocs, defaultActuatorOptions, validateActuatorOptions, ty
 import { ConfigInvalidError } from '../errors.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
 import type { SignalSpec } from '../sources/history-source.js';
+import { parseLimits, type ResourceLimits } from './limits.js';
 import { envName, schema, type BaseConfig, type FieldDef, type FieldType, type SchemaKey } from './schema.js';
 
 export interface Config extends BaseConfig {
   /** Signals with their (possibly overridden) PromQL. */
   signalSpecs: SignalSpec[];
   actuator: ActuatorOptions;
+  /** Limits of resources without a Kubernetes knob (YAML limits.<signal>, FORESIGHT_LIMIT_<SIGNAL>), base units. */
+  resourceLimits: ResourceLimits;
   /** Where the configuration came from, for the start-up log. */
   sources: string[];
 }
@@ -104,7 +107,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
     }
   }
   for (const k of Object.keys(yaml)) {
-    if (!(k in fields) && k !== 'queries' && k !== 'actuator') problems.push(`config file: unknown key "${k}"`);
+    if (!(k in fields) && k !== 'queries' && k !== 'actuator' && k !== 'limits') problems.push(`config file: unknown key "${k}"`);
   }
 
   const out: Record<string, unknown> = {};
@@ -154,6 +157,8 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
     signalSpecs.push({ ...(base ?? { resource: name, unit: 'unit' }), query: q ?? base!.query });
   }
 
+  const resourceLimits = parseLimits(yaml.limits, env, out.signals as string[], problems);
+
   // Cross-field rules.
   const c = out as unknown as BaseConfig;
   for (const h of c.horizons) if (h % c.interval !== 0) problems.push(`horizons: ${h}s is not a multiple of interval ${c.interval}s`);
@@ -162,5 +167,5 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   for (const q of c.exportQuantiles) if (!c.quantiles.includes(q)) problems.push(`exportQuantiles: ${q} is not one of quantiles (${c.quantiles.join(', ')})`);
 
   if (problems.length) throw new ConfigInvalidError(problems.map((p) => `  - ${p}`).join('\n'));
-  return Object.freeze({ ...c, signalSpecs, actuator: Object.freeze(act as unknown as ActuatorOptions), sources });
+  return Object.freeze({ ...c, signalSpecs, resourceLimits, actuator: Object.freeze(act as unknown as ActuatorOptions), sources });
 }

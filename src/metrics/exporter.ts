@@ -4,6 +4,7 @@
 import { Registry } from 'prom-client';
 import type { LoopMetrics, LoopStep } from '../loop/types.js';
 import type { AnomalyState, Snapshot } from '../model/snapshot.js';
+import { limitFor, type ResourceLimits } from '../config/limits.js';
 import { catalogue, type MetricDef } from './catalogue.js';
 import { counterOf, gaugeOf, histogramOf, horizonLabel } from './handles.js';
 import { escapeLabelValue, TextGauge } from './text-gauge.js';
@@ -36,6 +37,8 @@ export interface ExporterDeps {
   limits?: Partial<ExporterLimits>;
   /** Restarts of the WASM core so far (Core.restarts). */
   coreRestarts?: () => number;
+  /** Limits of resources without a Kubernetes knob (config resourceLimits): foresight_resource_limit per tracked tenant. */
+  resourceLimits?: ResourceLimits;
   /** Optional labels applied to every metric (e.g. instance identity). */
   defaultLabels?: Record<string, string>;
 }
@@ -92,6 +95,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     usage: textGauge(c.usage),
     recommendation: textGauge(c.recommendation),
     allocation: textGauge(c.allocation),
+    limit: textGauge(c.resourceLimit),
     stale: gaugeOf(c.forecastStale, registry, () => refresh()),
     error: textGauge(c.forecastError),
     coverage: textGauge(c.forecastCoverage),
@@ -140,6 +144,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
       // Label text built once per series: the families below are the bulk of the exposition.
       const base = `tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`;
       if (Number.isFinite(r.usage)) g.usage.setRaw(base, r.usage);
+      const lim = limitFor(deps.resourceLimits, r.tenant, r.resource);
+      if (lim !== undefined) g.limit.setRaw(base, lim);
       const f = r.forecast;
       if (f) {
         const n = hl.length * qIdx.length;

@@ -39,7 +39,6 @@ const BUILTINS = { __rate_interval: '10s', __interval: '2s', __range: '5m', __ra
  * the entry is removed.
  */
 const NOT_EXPORTED_HERE: Readonly<Record<string, string>> = {
-  foresight_resource_limit: 'no component exports it yet: limits for resources without a knob are not configurable yet',
 };
 
 /** The sidecar on a fast grid: 1 s samples, horizons of 5/15/30 s, frequent refits and profiles, every default signal. */
@@ -57,6 +56,11 @@ const SIDECAR_ENV = {
   FORESIGHT_RETRAIN_EVERY: '20',
   FORESIGHT_PROFILE_EVERY: '10',
   FORESIGHT_LOG_LEVEL: 'silent',
+  // limits of resources without a knob, so that foresight_resource_limit has series
+  FORESIGHT_LIMIT_FDS: '100000',
+  FORESIGHT_LIMIT_THREADS: '10000',
+  FORESIGHT_LIMIT_DISK_READ: '1e9',
+  FORESIGHT_LIMIT_DISK_WRITE: '1e9',
   // the actuator, dry-run, against the test's kube-apiserver as the ServiceAccount of deploy/ (KUBECONFIG set below)
   FORESIGHT_KUBERNETES: 'true',
   FORESIGHT_ACTUATOR_DRY_RUN: 'true',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseDuration } from '../../src/config/load.js';
 import { renderHelp } from '../../src/config/help.js';
+import { limitFor } from '../../src/config/limits.js';
 import { schema } from '../../src/config/schema.js';
 
 describe('loadConfig', () => {
@@ -49,6 +50,35 @@ describe('loadConfig', () => {
   it('rejects an overridden query that does not group by the tenant, and an unknown signal', () => {
     expect(() => loadConfig({ env: { FORESIGHT_QUERY_CPU: 'sum(rate(x[5m]))' } })).toThrow(/\{\{tenant\}\}/);
     expect(() => loadConfig({ env: { FORESIGHT_SIGNALS: 'cpu,gpu' } })).toThrow(/unknown signal "gpu"/);
+  });
+
+  it('reads limits of resources without a knob: YAML default and per-tenant overrides, FORESIGHT_LIMIT_<SIGNAL> env', () => {
+    expect(loadConfig({ env: {} }).resourceLimits).toEqual({});
+    const c = loadConfig({
+      env: { FORESIGHT_LIMIT_THREADS: '2000' },
+      yamlText: 'limits:\n  fds: 1024\n  disk_read:\n    tenants:\n      shop: 5e7\n  threads:\n    default: 500\n    tenants: { shop: 4000 }\n',
+    });
+    expect(c.resourceLimits.fds).toEqual({ default: 1024, tenants: {} });
+    expect(c.resourceLimits.disk_read).toEqual({ tenants: { shop: 5e7 } });
+    // the environment sets the default; the YAML overrides per tenant stay
+    expect(c.resourceLimits.threads).toEqual({ default: 2000, tenants: { shop: 4000 } });
+    expect(limitFor(c.resourceLimits, 'shop', 'threads')).toBe(4000);
+    expect(limitFor(c.resourceLimits, 'web', 'threads')).toBe(2000);
+    expect(limitFor(c.resourceLimits, 'web', 'disk_read')).toBeUndefined();
+    expect(limitFor(c.resourceLimits, 'web', 'cpu')).toBeUndefined();
+  });
+
+  it('rejects limits of enforced resources, unknown signals and non-positive values', () => {
+    let msg = '';
+    try {
+      loadConfig({ env: { FORESIGHT_LIMIT_GPU: '1', FORESIGHT_LIMIT_FDS: '-3' }, yamlText: 'limits:\n  cpu: 4\n  threads: { tenants: { a: zero } }\n' });
+    } catch (err) {
+      expect((err as { code?: string }).code).toBe('FORESIGHT_ERR_CONFIG_INVALID');
+      msg = (err as Error).message;
+    }
+    for (const want of ['limits.cpu (config file): cpu has a Kubernetes knob', 'FORESIGHT_LIMIT_GPU', 'FORESIGHT_LIMIT_FDS: expected a positive number', 'limits.threads.tenants.a']) {
+      expect(msg).toContain(want);
+    }
   });
 
   it('parses durations', () => {

@@ -37,6 +37,25 @@ describe('exporter', () => {
     expect(body).toContain('foresight_tenants 2');
   });
 
+  it('exports the configured limit of a resource without a knob for every tracked tenant of that signal', async () => {
+    const engine = new FakeEngine({ intervalS: 60 });
+    const source = new FakeSource(['shop', 'web', 'db'], ['cpu', 'fds', 'threads']);
+    const loop = new EngineLoop({ source, engine, clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 600 });
+    const resourceLimits = { fds: { default: 1024, tenants: { db: 65536 } }, threads: { tenants: { web: 300 } } };
+    const ex = createExporter({ snapshot: () => loop.latest(), resourceLimits });
+    await loop.runOnce();
+    const body = (await ex.render()).body.toString();
+    expect(lines(body, catalogue.resourceLimit.name).sort()).toEqual([
+      'foresight_resource_limit{tenant="db",resource="fds"} 65536',
+      'foresight_resource_limit{tenant="shop",resource="fds"} 1024',
+      'foresight_resource_limit{tenant="web",resource="fds"} 1024',
+      'foresight_resource_limit{tenant="web",resource="threads"} 300',
+    ]);
+    // unset: not exported
+    const none = (await createExporter({ snapshot: () => loop.latest() }).render()).body.toString();
+    expect(lines(none, catalogue.resourceLimit.name)).toEqual([]);
+  });
+
   it('marks forecasts stale when the last cycle failed to pull, keeping the values', async () => {
     const { source, clock } = await loopWith(['shop']);
     const ex = createExporter({ snapshot: () => undefined });

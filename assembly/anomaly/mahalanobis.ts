@@ -23,6 +23,7 @@
 //    EW weights a = max(1 / (count + 1), 1 - lambda), lambda = 1 - 1/288 (one day of 5-minute cycles);
 //    S <- (1 - a w)(S + a w y y').
 import { Status } from "../status";
+import { get, put, slot } from "./state";
 import { gaussTail, scratchF64, selectK } from "./robust";
 
 export const MV_HEADER: i32 = 8;
@@ -35,15 +36,6 @@ const CAL_EVERY: i32 = 16;
 const WARM_CAL: i32 = 50;
 const MAGIC: f64 = 20261129.0;
 
-@inline function slot(s: usize, i: i32): usize {
-  return s + (<usize>i << 3);
-}
-@inline function get(s: usize, i: i32): f64 {
-  return load<f64>(slot(s, i));
-}
-@inline function put(s: usize, i: i32, v: f64): void {
-  store<f64>(slot(s, i), v);
-}
 
 /** Doubles of state for one tenant with d signals (0 when d is out of range). */
 export function mvStateLen(d: i32): i32 {

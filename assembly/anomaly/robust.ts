@@ -1,4 +1,8 @@
 // Robust statistics for the anomaly kernels: quickselect median and MAD over a ring, Gaussian tail probability.
+import { selectK } from "../stats/quickselect";
+
+// Quickselect (Hoare's FIND) lives in stats/quickselect.ts; re-exported for the detectors.
+export { selectK };
 
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 3);
@@ -15,33 +19,6 @@ export function scratchF64(n: i32): usize {
     scratchLen = n;
   }
   return scratch;
-}
-
-/**
- * k-th smallest (0-based) of a[0..n), reordering a (Hoare's FIND, 1961, with a middle pivot).
- * Quickselect instead of a sort: O(n) on average (STACK-NOTES: quickselect dominated the residual-quantile pass).
- */
-export function selectK(a: usize, n: i32, k: i32): f64 {
-  let lo = 0, hi = n - 1;
-  while (hi > lo) {
-    const pivot = load<f64>(at(a, (lo + hi) >> 1));
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (load<f64>(at(a, i)) < pivot) i++;
-      while (load<f64>(at(a, j)) > pivot) j--;
-      if (i <= j) {
-        const t = load<f64>(at(a, i));
-        store<f64>(at(a, i), load<f64>(at(a, j)));
-        store<f64>(at(a, j), t);
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
-  return load<f64>(at(a, k));
 }
 
 /** Median of the n values at a (a is reordered); the mean of the two middle values when n is even. */

@@ -30,6 +30,7 @@
 //    tail over the raw scores we measured as badly calibrated for |z|-type scores: L = 0.9999999 on pure noise).
 //    Example: u = 2.6, tau = 0.35, q = 4: p = 0.01 exp(-4) = 1.8e-4, L = 0.99982.
 import { Status } from "../status";
+import { get, put, slot } from "./state";
 import { robustZ, scratchF64, selectK } from "./robust";
 
 export const UV_HEADER: i32 = 24;
@@ -67,15 +68,6 @@ export const KIND_SPIKE: f64 = 1.0;
 export const KIND_LEVEL_SHIFT: f64 = 2.0;
 export const KIND_BEHAVIOUR: f64 = 3.0;
 
-@inline function slot(s: usize, i: i32): usize {
-  return s + (<usize>i << 3);
-}
-@inline function get(s: usize, i: i32): f64 {
-  return load<f64>(slot(s, i));
-}
-@inline function put(s: usize, i: i32, v: f64): void {
-  store<f64>(slot(s, i), v);
-}
 
 function effectivePeriod(period: i32): i32 {
   return period >= MIN_PERIOD && period <= MAX_PERIOD ? period : 1;

@@ -4,7 +4,9 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { NotReadyError, TenantNotFoundError } from '../errors.js';
 import type { Exporter } from '../metrics/exporter.js';
+import type { ResourceLimits } from '../config/limits.js';
 import type { ResourceState, Snapshot } from '../model/snapshot.js';
+import { actuationOf } from './actuation.js';
 import { ErrorBody, ForecastQuery, ListQuery, TenantDetail, TenantForecast, TenantList, TenantParams } from './schemas.js';
 
 export interface AppOptions {
@@ -12,6 +14,8 @@ export interface AppOptions {
   snapshot: () => Snapshot | undefined;
   /** True after the first successful cycle. */
   ready: () => boolean;
+  /** Configured limits of resources without a knob (shown in each resource's actuation field). */
+  resourceLimits?: ResourceLimits;
 }
 
 const num = (v: number | undefined): number | null => (v === undefined || !Number.isFinite(v) ? null : v);
@@ -127,6 +131,7 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
           recommendation: r.recommendation
             ? { target: num(r.recommendation.target), lowerBound: num(r.recommendation.lowerBound), upperBound: num(r.recommendation.upperBound), uncappedTarget: num(r.recommendation.uncappedTarget) }
             : null,
+          actuation: actuationOf(r, opts.resourceLimits),
         })),
         anomaly: anomaly ? { score: num(anomaly.score), kind: anomaly.kind, anomalous: anomaly.anomalous } : null,
       };
@@ -170,6 +175,7 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
             point: Array.from(f.point, num),
             values: s.horizonsS.map((_h, h) => Array.from(f.quantiles.subarray(h * nq, (h + 1) * nq), num)),
             stale: r.stale || s.stale,
+            actuation: actuationOf(r, opts.resourceLimits),
           };
         });
       return { tenant: req.params.tenant, cycle: s.cycle, createdS: s.createdS, stale: s.stale, horizonsS: [...s.horizonsS], quantiles: [...s.quantiles], forecasts };

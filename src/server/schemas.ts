@@ -59,6 +59,30 @@ const SignalProfileBody = Type.Object({
   samples: Type.Integer(),
 });
 
+const Actuation = Type.Object(
+  {
+    resource: Type.String({ description: 'The resource whose knob applies (disk_read -> disk_io, network_rx -> network).' }),
+    enforcement: Type.Union([Type.Literal('enforced'), Type.Literal('advisory'), Type.Literal('none')], {
+      description: 'enforced: Foresight sets it; advisory: it publishes a value others may apply; none: no per-tenant knob exists.',
+    }),
+    knobs: Type.Array(Type.String(), { description: 'The Kubernetes mechanisms Foresight drives (empty when none exists).' }),
+    action: Type.String({ description: 'What Foresight does for this resource, including when no knob exists.' }),
+    limit: Type.Union([Type.Number(), Type.Null()], { description: 'Configured limit (limits.<signal>), base unit; null when not configured.' }),
+    bandwidth: Type.Union(
+      [
+        Type.Object({
+          annotation: Type.String({ description: 'kubernetes.io/ingress-bandwidth (network_rx) or kubernetes.io/egress-bandwidth (network_tx).' }),
+          value: Type.String({ description: 'Recommended annotation value, bits per second.' }),
+          bytesPerS: Type.Number({ description: 'The same recommendation in bytes per second (the target allocation).' }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'Network signals: the bandwidth annotation value recommended from the forecast; null otherwise.' },
+    ),
+  },
+  { description: 'Which actuation applies to this resource of the tenant, and what Foresight does when none exists.' },
+);
+
 export const TenantDetail = Type.Object({
   tenant: Type.String(),
   cycle: Type.Integer(),
@@ -78,6 +102,7 @@ export const TenantDetail = Type.Object({
         Type.Object({ target: Num, lowerBound: Num, upperBound: Num, uncappedTarget: Num }),
         Type.Null(),
       ]),
+      actuation: Actuation,
     }),
   ),
   anomaly: Type.Union([Type.Object({ score: Num, kind: Type.String(), anomalous: Type.Boolean() }), Type.Null()]),
@@ -99,6 +124,7 @@ export const TenantForecast = Type.Object({
       /** quantiles[h][q] */
       values: Type.Array(Type.Array(Num)),
       stale: Type.Boolean(),
+      actuation: Actuation,
     }),
   ),
 });

@@ -19,6 +19,11 @@ export interface SweepPoint extends Omit<Score, 'steps'> {
 
 export interface Summary {
   version: 1;
+  /** "series": each series scored on its own; "tenant-quota": each quota tenant's total (tenant-quota.ts). */
+  mode: 'series' | 'tenant-quota';
+  /** tenant-quota mode: the --group-by regex (absent: every series its own tenant) and each quota tenant's series. */
+  group_by?: string;
+  members?: Record<string, string[]>;
   trace: string;
   resource: string;
   unit?: string;
@@ -42,7 +47,13 @@ function clean(s: Score): Omit<Score, 'steps'> & { scored_steps: number } {
   return { slack: r6(s.slack), shortage_steps: r6(s.shortage_steps), shortage_volume: r6(s.shortage_volume), changes_per_step: r6(s.changes_per_step), scored_steps: s.steps };
 }
 
-export function buildSummary(grid: Grid, r: BacktestResult, targetShortage: number): Summary {
+export interface SummaryMode {
+  mode: 'tenant-quota';
+  groupBy?: string;
+  members: Record<string, string[]>;
+}
+
+export function buildSummary(grid: Grid, r: BacktestResult, targetShortage: number, mode?: SummaryMode): Summary {
   const policies: Record<string, PolicySummary> = {};
   for (const p of r.results.filter((x) => x.main)) {
     const per: PolicySummary['per_tenant'] = {};
@@ -56,6 +67,8 @@ export function buildSummary(grid: Grid, r: BacktestResult, targetShortage: numb
   });
   return {
     version: 1,
+    mode: mode ? 'tenant-quota' : 'series',
+    ...(mode ? { group_by: mode.groupBy, members: mode.members } : {}),
     trace: grid.origin,
     resource: grid.resource,
     unit: grid.unit,

@@ -10,13 +10,16 @@ import { DEFAULT_TARGET_SHORTAGE, runBacktest } from '../backtest/run.js';
 import { buildSummary } from '../backtest/summary.js';
 import { renderReport } from '../backtest/report.js';
 import { writeOutputs } from '../backtest/output.js';
+import { groupByRegex, groupTenants, tenantQuotaGrid } from '../backtest/tenant-quota.js';
 
 export const summary = 'replay a trace through Foresight, VPA, Autopilot and baselines; write allocations, summary and report';
 
 const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --query PROMQL [--range 7d] [--step 5m] [--tenant-label namespace])
                           --resource NAME [--policies ${POLICY_NAMES.join(',')}]
                           [--target-shortage ${DEFAULT_TARGET_SHORTAGE}] [--sweep] [--lead 5m] [--out DIR] [--json]
-                          [--capacity N] [--provisioning-delay 3m] [--quiet]`;
+                          [--capacity N] [--provisioning-delay 3m] [--quiet]
+                          [--tenant-quota [--group-by REGEX]]   (score each tenant's total: the sum of its series;
+                           REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')`;
 
 /** Parses a duration like 300, 300s, 5m, 2h, 7d into seconds. */
 export function parseDuration(flag: string, text: string): number {
@@ -64,6 +67,8 @@ export async function run(argv: string[]): Promise<number> {
         capacity: { type: 'string' },
         'provisioning-delay': { type: 'string', default: '3m' },
         quiet: { type: 'boolean', default: false },
+        'tenant-quota': { type: 'boolean', default: false },
+        'group-by': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -85,6 +90,8 @@ export async function run(argv: string[]): Promise<number> {
   const leadS = parseDuration('lead', args.lead);
   const provisioningDelayS = parseDuration('provisioning-delay', args['provisioning-delay']);
   const capacity = args.capacity !== undefined ? parseNumber('capacity', args.capacity, (x) => x > 0, 'a positive number') : undefined;
+  if (args['group-by'] !== undefined && !args['tenant-quota']) throw new ArgumentInvalidError('--group-by needs --tenant-quota');
+  const groupRule = args['group-by'] !== undefined ? groupByRegex(args['group-by']) : undefined;
   const rangeS = parseDuration('range', args.range);
   const stepS = parseDuration('step', args.step);
   if (!(stepS > 0) || !(rangeS > stepS)) throw new ArgumentInvalidError(`--range ${args.range} must be longer than --step ${args.step} (> 0)`);
@@ -92,7 +99,9 @@ export async function run(argv: string[]): Promise<number> {
   const set = args.trace
     ? await readTrace(args.trace, { resources: [args.resource] })
     : await loadPrometheus(args.prometheus!, args.query!, args.resource, rangeS, stepS, args['tenant-label']);
-  const grid = buildGrid(set, args.resource);
+  const seriesGrid = buildGrid(set, args.resource);
+  const groups = args['tenant-quota'] ? groupTenants(seriesGrid.tenants, groupRule) : undefined;
+  const grid = groups ? tenantQuotaGrid(seriesGrid, groups) : seriesGrid;
   if (grid.nSteps < 3) throw new TraceInvalidError(`${set.origin}: resource "${args.resource}" has only ${grid.nSteps} step(s); a backtest needs a history`);
   if (leadS < 0 || leadS >= grid.nSteps * grid.intervalS) throw new ArgumentInvalidError(`--lead ${args.lead} is outside the trace's span`);
 
@@ -107,13 +116,16 @@ export async function run(argv: string[]): Promise<number> {
     onProgress: (d, t) => progress.update(d, t),
   });
   progress.done();
-  const sum = buildSummary(grid, result, targetShortage);
+  const mode = groups
+    ? { mode: 'tenant-quota' as const, groupBy: args['group-by'], members: Object.fromEntries(groups.tenants.map((t, j) => [t, groups.members[j].map((k) => seriesGrid.tenants[k])])) }
+    : undefined;
+  const sum = buildSummary(grid, result, targetShortage, mode);
   const html = renderReport(grid, result.results, sum);
   const files = await writeOutputs(args.out, grid, result.results, { summary: sum, html });
   if (args.json) process.stdout.write(`${JSON.stringify(sum)}\n`);
   else {
     const lines = Object.entries(sum.policies).map(([label, p]) => `  ${label.padEnd(14)} slack ${p.slack.toFixed(4)}  shortage_steps ${p.shortage_steps.toFixed(4)}  shortage_volume ${p.shortage_volume.toFixed(5)}  changes_per_step ${p.changes_per_step.toFixed(4)}`);
-    console.log([`backtest of ${args.resource} on ${set.origin}: ${grid.tenants.length} tenants, ${grid.nSteps} steps`, ...lines, `wrote ${files.join(', ')}`].join('\n'));
+    console.log([`backtest of ${args.resource} on ${set.origin}: ${grid.tenants.length} ${groups ? `quota tenants (tenant totals of ${seriesGrid.tenants.length} series)` : 'tenants'}, ${grid.nSteps} steps`, ...lines, `wrote ${files.join(', ')}`].join('\n'));
   }
   return 0;
 }

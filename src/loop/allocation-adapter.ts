@@ -2,6 +2,7 @@
 // policy state per series, feeds it the samples observed since the last decision, and turns the engine's quantiles
 // into the policy's `next` and `window` inputs.
 import { allocationConfig, decide, newAllocationState, observe, type AllocationConfigInput, type AllocationState } from '../logic/allocation.js';
+import { recommendationBounds } from '../logic/bounds.js';
 import type { Recommendation } from '../model/snapshot.js';
 import { seriesKey } from '../model/series.js';
 import type { DecideFn, DecideInput } from './types.js';
@@ -36,7 +37,8 @@ export function createAllocationDecider(input: AllocationConfigInput = {}): Allo
     // Quarantine: an anomalous tenant gets no proactive scale-up; it keeps its allocation (never below its recent peak).
     if (d.quarantined && Number.isFinite(st.allocation) && out.allocation > st.allocation) {
       const held = Math.max(st.allocation, Number.isFinite(d.recentPeak) ? d.recentPeak : 0);
-      rec = { ...rec, target: held };
+      // The bounds still bracket the target: the forecast's range widened to the allocation being held.
+      rec = { ...rec, target: held, ...recommendationBounds({ low: rec.lowerBound, high: rec.upperBound }, held) };
       state = { ...st, allocation: held };
     }
     states.set(key, state);

@@ -133,7 +133,7 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   quotaLimitsRatio: { default: 1.5, unit: 'ratio', range: '[1, 10]', help: 'limits.cpu/memory = upper-bound forecast x this ratio.' },
   ephemeralStorageResource: { default: 'ephemeral_storage', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (bytes) behind requests.ephemeral-storage.' },
   podsResource: { default: 'pods', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (count) behind count/pods.' },
-  quotaShadowPool: { default: '', unit: 'name', range: 'pool name or empty', help: 'Pool whose placeholders reserve at least the quotas\' unused requests (so raised quotas can be scheduled); empty = off.' },
+  quotaShadowPool: { default: 'default', unit: 'name', range: 'pool name or empty', help: 'Pool whose placeholders reserve at least the quotas\' unused requests (so raised quotas can be scheduled; "default" is the pool the loop plans); empty = off.' },
   leaseNamespace: { default: 'foresight-system', unit: 'name', range: 'namespace', help: 'Namespace of the leader Lease.' },
   leaseName: { default: 'foresight-actuator', unit: 'name', range: 'DNS name', help: 'Name of the leader Lease.' },
   leaseDurationS: { default: 15, unit: 's', range: '[2, 300]', help: 'Lease duration; the holder renews every cycle and at a third of it.' },

@@ -257,15 +257,18 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(rep.errors).toEqual([]);
     expect(rep.vpa).toMatchObject({ planned: 1, written: 0 });
     expect(rep.quota).toMatchObject({ planned: 1, created: 0 });
-    expect(rep.shadow).toMatchObject({ created: 1 });
+    // Two placeholders: the snapshot's "dry" pool, and the default pool reserving the planned quota's headroom.
+    expect(rep.shadow).toMatchObject({ created: 2 });
     expect(await quotas(ns)).toEqual([]);
     const after = await getVpa(ns, 'web');
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     expect(await pods('foresight-system', 'foresight.io/pool=dry')).toEqual([]);
+    expect(await pods('foresight-system', 'foresight.io/pool=default')).toEqual([]);
     const lines = readFileSync(journalPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; target: string; outcome: string; dryRun: boolean });
     expect(lines.map((l) => [l.kind, l.target, l.outcome, l.dryRun])).toEqual([
       ['vpa', `${ns}/web`, 'planned', true],
       ['quota', `${ns}/foresight`, 'planned', true],
+      ['placeholder', 'foresight-system/foresight-shadow-default-0', 'planned', true],
       ['placeholder', 'foresight-system/foresight-shadow-dry-0', 'planned', true],
     ]);
     // the next cycle with the same forecast plans nothing new: dry-run remembers what it would have written

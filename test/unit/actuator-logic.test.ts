@@ -223,7 +223,9 @@ describe('shadow and quotas agree', () => {
       { pool: 'q', resource: 'memory', size: GiB },
     ]);
     expect(withQuotaReserve(snap, { ...quota, headroom: { cpu: 8, memory: 0 } }, o).shadow[0].size).toBe(8);
-    expect(withQuotaReserve(snap, quota, actuatorOptions()).shadow).toBe(snap.shadow);
+    expect(withQuotaReserve(snap, quota, actuatorOptions({ quotaShadowPool: '' })).shadow).toBe(snap.shadow);
+    // By default the quotas' headroom goes to the pool the loop plans ("default").
+    expect(withQuotaReserve(snap, quota, actuatorOptions()).shadow).toContainEqual({ pool: 'default', resource: 'cpu', size: 3 });
   });
 });
 

@@ -21,6 +21,8 @@ export const JOB_SELECTOR = 'job="$job"';
 export const RESOURCE_UNITS: Readonly<Record<string, string>> = {
   cpu: 'short',
   memory: 'bytes',
+  pods: 'short',
+  ephemeral_storage: 'bytes',
   disk_read: 'Bps',
   disk_write: 'Bps',
   network_rx: 'Bps',

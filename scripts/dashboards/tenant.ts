@@ -20,6 +20,8 @@ interface ResourceGroup {
 export const RESOURCE_GROUPS: readonly ResourceGroup[] = [
   { title: 'CPU', resources: 'cpu', unit: 'short', axisLabel: 'cores' },
   { title: 'Memory', resources: 'memory', unit: 'bytes' },
+  { title: 'Pods', resources: 'pods', unit: 'short', axisLabel: 'pods' },
+  { title: 'Ephemeral storage', resources: 'ephemeral_storage', unit: 'bytes' },
   { title: 'Network', resources: 'network_rx|network_tx', unit: 'Bps' },
   { title: 'Disk I/O', resources: 'disk_read|disk_write', unit: 'Bps', knobless: true },
   { title: 'File descriptors', resources: 'fds', unit: 'short', axisLabel: 'descriptors', knobless: true },

@@ -17,6 +17,20 @@ export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
     query: 'sum by ({{tenant}}) (container_memory_working_set_bytes{container!="",container!="POD"{{filter}}})',
   },
   {
+    // kube-state-metrics: one series per pod and phase, 1 for the pod's current phase and 0 for the others, so the sum
+    // over phase="Running" counts running pods (what count/pods must admit at the peak; Pending pods fail admission).
+    resource: 'pods',
+    unit: 'count',
+    query: 'sum by ({{tenant}}) (kube_pod_status_phase{phase="Running"{{filter}}})',
+  },
+  {
+    // cAdvisor's per-container filesystem usage (writable layer and logs on the node's filesystem): what
+    // requests.ephemeral-storage bounds. Pod-cgroup and pause-container series excluded as for memory.
+    resource: 'ephemeral_storage',
+    unit: 'bytes',
+    query: 'sum by ({{tenant}}) (container_fs_usage_bytes{container!="",container!="POD"{{filter}}})',
+  },
+  {
     resource: 'disk_read',
     unit: 'bytes_per_second',
     query: 'sum by ({{tenant}}) (rate(container_fs_reads_bytes_total{container!=""{{filter}}}[{{window}}]))',

@@ -1,5 +1,6 @@
-// A test exporter emitting cAdvisor-shaped container metrics (plus an HTTP request counter and a DB query counter) for
-// several tenants (namespaces) with daily/weekly patterns and bursts on an accelerated clock.
+// A test exporter emitting cAdvisor-shaped container metrics and kube-state-metrics-shaped pod phases (plus an HTTP
+// request counter and a DB query counter) for several tenants (namespaces) with daily/weekly patterns and bursts on an
+// accelerated clock.
 //
 // Levels are real units per real second (cores, bytes, bytes/s, ops/s, requests/s): only the *phase* of the daily and
 // weekly shapes runs faster, so `rate(counter[...])` in Prometheus returns the pattern's value directly.
@@ -67,6 +68,14 @@ const QUERY_OPS: Array<{ op: string; share: number }> = [
   { op: 'insert', share: 0.15 },
   { op: 'update', share: 0.05 },
 ];
+
+const POD_PHASES = ['Pending', 'Succeeded', 'Failed', 'Unknown', 'Running'] as const;
+
+/** A stable UUID-shaped uid for a pod name (kube-state-metrics labels pods with their uid). */
+function podUid(pod: string): string {
+  const hex = Array.from({ length: 4 }, (_, i) => (Math.floor(hash01(pod, i) * 4294967296) >>> 0).toString(16).padStart(8, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
 
 /** 2024-01-01 (a Monday) 00:00 UTC. */
 const MONDAY_S = 1_704_067_200;
@@ -233,6 +242,15 @@ export class WorkloadExporter {
       out.push(`container_memory_working_set_bytes{${l},container="app"} ${Math.round(mem)}`);
       out.push(`container_memory_working_set_bytes{${l},container=""} ${Math.round(mem * 1.05)}`);
     });
+    fam('container_fs_usage_bytes', 'gauge', 'Number of bytes that are consumed by the container on this filesystem.');
+    each((ns, st, _p, l) => {
+      // Writable layer plus logs: a base that follows demand more gently than memory does.
+      const f = this.factor(ns, simS);
+      const fsB = (64 * 1024 * 1024 + (0.25 * st.cfg.memoryBytes) / st.pods.length) * (0.8 + 0.2 * Math.min(f, 2));
+      out.push(`container_fs_usage_bytes{${l},container="app",device="/dev/vda1"} ${Math.round(fsB)}`);
+      // The pause container's few KiB, which a correct query must exclude.
+      out.push(`container_fs_usage_bytes{${l},container="POD",device="/dev/vda1"} 40960`);
+    });
     const counters: Array<[string, string, (p: PodState) => number]> = [
       ['container_fs_reads_bytes_total', 'Cumulative count of bytes read', (p) => p.fsReadB],
       ['container_fs_writes_bytes_total', 'Cumulative count of bytes written', (p) => p.fsWriteB],
@@ -260,6 +278,11 @@ export class WorkloadExporter {
     each((ns, st, _p, l) => {
       const f = this.factor(ns, simS);
       out.push(`container_file_descriptors{${l},container="app"} ${Math.round(40 + (st.cfg.requestsPerS / st.pods.length) * f * 2)}`);
+    });
+    // kube-state-metrics shape: one series per pod and phase, 1 for the current phase (every simulated pod runs).
+    fam('kube_pod_status_phase', 'gauge', 'The pods current phase.');
+    each((_ns, _st, p, l) => {
+      for (const phase of POD_PHASES) out.push(`kube_pod_status_phase{${l},uid="${podUid(p.pod)}",phase="${phase}"} ${phase === 'Running' ? 1 : 0}`);
     });
     fam('http_requests_total', 'counter', 'HTTP requests served, by method and route.');
     each((_ns, _st, p, l) => {

@@ -769,6 +769,19 @@ function backward(): void {
   }
 }
 
+/**
+ * One training sample, shared by gruTrain and gruUpdate: builds the window whose newest input is T, runs the forward
+ * and backward passes (gradients accumulate until the next adamStep) and returns its pinball loss, or NaN when the
+ * window has a gap and was skipped.
+ */
+function trainWindow(base: usize, T: i32): f64 {
+  if (!buildWindow(base, T, true)) return NaN;
+  forward();
+  const loss = pinball();
+  backward();
+  return loss;
+}
+
 /** One Adam step (Kingma & Ba 2015, Algorithm 1) on the mean gradient of `count` windows; clears GRAD. */
 function adamStep(count: i32): void {
   let scale = 1.0 / <f64>count;
@@ -893,16 +906,14 @@ export function gruTrain(
       }
       const T = NEED - 1 + <i32>(idx - ld(CUM, lo));
       const base = valuesPtr + (<usize>ld(offsetsPtr, lo) << 3);
-      if (!buildWindow(base, T, true)) {
+      const loss = trainWindow(base, T);
+      if (isNaN(loss)) {
         skipped++;
         continue;
       }
-      forward();
-      epochLoss += pinball();
+      epochLoss += loss;
       epochUsed++;
-      backward();
-      inBatch++;
-      if (inBatch == batch) {
+      if (++inBatch == batch) {
         adamStep(inBatch);
         inBatch = 0;
       }
@@ -952,16 +963,14 @@ export function gruUpdate(
     const base = valuesPtr + (<usize>off << 3);
     const from = max(NEED - 1, n - k - HMAX);
     for (let T = from; T <= n - 1 - HMAX; T++) {
-      if (!buildWindow(base, T, true)) {
+      const loss = trainWindow(base, T);
+      if (isNaN(loss)) {
         skipped++;
         continue;
       }
-      forward();
-      lossSum += pinball();
+      lossSum += loss;
       used++;
-      backward();
-      inBatch++;
-      if (inBatch == batch) {
+      if (++inBatch == batch) {
         adamStep(inBatch);
         inBatch = 0;
       }

@@ -3,16 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/wasm.js';
 import { BehaviourState, periodSamples, scoreBehaviour, scoreSeries, SeriesDetectorState } from '../../src/core/anomaly.js';
-
-/** Deterministic standard normal draws (LCG + Box-Muller), so every run sees the same series. */
-function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
+import { gaussian } from '../helpers/random.js';
 
 /** Five-minute CPU-like series: daily sine around 2 cores plus noise (period 288). */
 function seasonal(n: number, seed: number, noise = 0.05): Float64Array {

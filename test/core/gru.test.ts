@@ -4,22 +4,13 @@ import { Core } from '../../src/core/wasm.js';
 import {
   createGru, gradientCheckGru, predictGru, predictGruRolling, restoreGru, trainGru, updateGru, type GruOptions,
 } from '../../src/core/gru.js';
+import { gaussian } from '../helpers/random.js';
 
 const core = new Core('debug');
 const LEVELS = [0.5, 0.9, 0.95, 0.99];
 const HORIZONS = [1, 3, 6];
 const DAY = 288;
 const base: GruOptions = { horizons: HORIZONS, quantiles: LEVELS, hidden: 16, window: 16, seasonSteps: DAY, seed: 7 };
-
-/** Seeded LCG + Box-Muller, so fixtures are reproducible without Math.random. */
-function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
 
 /** Noisy daily sine at 5-minute steps: 50 + 20 sin(2 pi t / 288 + phase) + N(0, 3^2). */
 function noisySine(n: number, seed: number): Float64Array {

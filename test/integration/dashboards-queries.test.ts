@@ -28,6 +28,7 @@ import {
   variableQuery,
   type GrafanaDashboard,
 } from '../artifacts/promql.js';
+import { FAST_GRID_ENV } from '../helpers/sidecar-env.js';
 
 const SCRAPE_S = 1;
 /** Grafana's built-ins for a 1 s scrape interval: $__rate_interval = max(4 x scrape, interval + scrape), rounded up. */
@@ -43,18 +44,9 @@ const NOT_EXPORTED_HERE: Readonly<Record<string, string>> = {
 
 /** The sidecar on a fast grid: 1 s samples, horizons of 5/15/30 s, frequent refits and profiles, every default signal. */
 const SIDECAR_ENV = {
-  FORESIGHT_HOST: '127.0.0.1',
-  FORESIGHT_PROMETHEUS_TIMEOUT: '2',
-  FORESIGHT_INTERVAL: '1',
-  FORESIGHT_CYCLE: '1',
-  FORESIGHT_HISTORY: '120',
-  FORESIGHT_HORIZONS: '5,15,30',
-  FORESIGHT_SEASONS: '60',
-  FORESIGHT_RATE_WINDOW: '4s',
+  ...FAST_GRID_ENV,
   FORESIGHT_STALE_AFTER: '10',
-  FORESIGHT_VANISH_AFTER: '120',
   FORESIGHT_RETRAIN_EVERY: '20',
-  FORESIGHT_PROFILE_EVERY: '10',
   FORESIGHT_LOG_LEVEL: 'silent',
   // limits of resources without a knob, so that foresight_resource_limit has series
   FORESIGHT_LIMIT_FDS: '100000',

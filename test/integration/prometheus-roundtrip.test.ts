@@ -8,6 +8,7 @@ import { WorkloadExporter } from '../helpers/workload-exporter.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/main.js';
 import { pino } from 'pino';
+import { FAST_GRID_ENV } from '../helpers/sidecar-env.js';
 
 const HOSTILE = 'we"ird\\ns} or vector(1) #';
 const TENANTS = ['shop', 'payments', HOSTILE, 'xzy'];
@@ -41,20 +42,11 @@ describeWithBinaries('sidecar against a real Prometheus', ['prometheus'], (bins)
     const port = await freePort();
     const config = loadConfig({
       env: {
+        ...FAST_GRID_ENV,
         FORESIGHT_PORT: String(port),
-        FORESIGHT_HOST: '127.0.0.1',
         FORESIGHT_PROMETHEUS_URL: prom.url,
-        FORESIGHT_PROMETHEUS_TIMEOUT: '2',
-        FORESIGHT_INTERVAL: '1',
-        FORESIGHT_CYCLE: '1',
-        FORESIGHT_HISTORY: '120',
-        FORESIGHT_HORIZONS: '5,15,30',
-        FORESIGHT_SEASONS: '60',
-        FORESIGHT_RATE_WINDOW: '4s',
         FORESIGHT_STALE_AFTER: '5',
-        FORESIGHT_VANISH_AFTER: '120',
         FORESIGHT_RETRAIN_EVERY: '30',
-        FORESIGHT_PROFILE_EVERY: '10',
         FORESIGHT_EXCLUDE_TENANTS: EXCLUDED.join(','),
         FORESIGHT_SIGNALS: 'cpu,memory,api_calls,db_queries',
       },

@@ -9,7 +9,9 @@
 // (--peer-only without --skip-http runs the HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the
 // anomaly detectors out, to separate their memory. Anomaly mode is alert-only so that the retrain refits every series;
 // --anomaly-warmup (default 48 points, the loop's default is 288) bounds the detectors' first-cycle warm-up.)
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createForecastEngine } from '../src/core/engine.js';
 import { sharedCore } from '../src/core/wasm.js';
 import type { AccuracyStat, EngineOptions, ForecastEngine, SeriesForecast } from '../src/core/types.js';
@@ -29,8 +31,19 @@ interface CannonResult {
   non2xx: number;
   errors: number;
 }
-// autocannon ships no typings: the subset used here.
-const autocannon = createRequire(import.meta.url)('autocannon') as (o: { url: string; connections: number; duration: number }) => Promise<CannonResult>;
+/**
+ * Runs autocannon in its own process (its CLI, --json): in-process it would share the event loop it is measuring and
+ * parse every 13 MB response on the server's thread.
+ */
+function autocannon(o: { url: string; connections: number; duration: number; headers?: string[] }): Promise<CannonResult> {
+  const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [bin, '--json', '-c', String(o.connections), '-d', String(o.duration), ...(o.headers ?? []).flatMap((h) => ['-H', h]), o.url], { maxBuffer: 16 << 20 }, (err, stdout) => {
+      if (err) reject(err);
+      else resolve(JSON.parse(stdout) as CannonResult);
+    });
+  });
+}
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -43,6 +56,7 @@ const SECONDS = arg('seconds', 10);
 const SKIP_HTTP = args.includes('--skip-http');
 const PEER_ONLY = args.includes('--peer-only');
 const NO_ANOMALY = args.includes('--no-anomaly');
+const IDLE_LOOP = args.includes('--idle-loop');
 const ANOMALY_WARMUP = arg('anomaly-warmup', 48);
 const STEP = 300;
 const WEEK = 2016;
@@ -185,27 +199,35 @@ async function http(loop: EngineLoop, clock: Clock & { t: number }, seconds: num
   let running = true;
   let loopCycles = 0;
   const loopTask = (async () => {
-    while (running) {
+    while (running && !IDLE_LOOP) {
       clock.t += STEP;
       await loop.runOnce();
       loopCycles++;
       await new Promise((r) => setTimeout(r, 500));
     }
   })();
-  const hit = async (path: string, connections: number) => {
-    const r = await autocannon({ url: `${base}${path}`, connections, duration: seconds });
-    return { path, connections, requests: r.requests.total, rps: round(r.requests.average, 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors };
+  const hit = async (path: string, connections: number, headers?: string[]) => {
+    const r = await autocannon({ url: `${base}${path}`, connections, duration: seconds, headers });
+    return { path, connections, headers, bytesPerRequest: Math.round((r as unknown as { throughput: { total: number } }).throughput.total / r.requests.total), requests: r.requests.total, rps: round(r.requests.average, 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors };
   };
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
   const out = [
+    // as Prometheus scrapes (it sends Accept-Encoding: gzip), then uncompressed
+    await hit('/metrics', 1, ['accept-encoding=gzip']),
+    await hit('/metrics', 4, ['accept-encoding=gzip']),
     await hit('/metrics', 4),
     await hit('/api/v1/tenants?limit=1000', 10),
     await hit('/api/v1/tenants/tenant-00042/forecast', 10),
     await hit('/api/v1/tenants/tenant-00042', 10),
   ];
+  delay.disable();
   running = false;
   await loopTask;
   await app.close();
-  return { tenants, metricsBytes: metricsBody.length, metricsLines: metricsBody.split('\n').length, loopCyclesDuringLoad: loopCycles, endpoints: out };
+  // how long the event loop was blocked at a time (what a request can wait for before it is even read)
+  const eventLoopDelayMs = { p50: round(delay.percentile(50) / 1e6, 1), p99: round(delay.percentile(99) / 1e6, 1), max: round(delay.max / 1e6, 1) };
+  return { tenants, eventLoopDelayMs, metricsBytes: metricsBody.length, metricsLines: metricsBody.split('\n').length, loopCyclesDuringLoad: loopCycles, endpoints: out };
 }
 
 async function main() {

@@ -102,11 +102,12 @@ export function fc_hw_header(): i32 {
 /**
  * Fits `count` series in one call: series i is y[off[i] .. off[i+1]) (offsets as doubles), its state at
  * states + i*stride doubles (stride >= header + m1 + m2). m1, m2: seasonal periods in steps (0 = none); damped:
- * 1 fits phi in [0.8, 0.98]. Writes each series' Status into status[i]; returns the worst (largest) code.
+ * 1 fits phi in [0.8, 0.98]. warm: 1 when each state holds a previous fit whose parameters start a local search
+ * (hwFit). Writes each series' Status into status[i]; returns the worst (largest) code.
  */
 export function fc_hw_fit_batch(
   states: usize, stride: i32, y: usize, off: usize, count: i32, m1: i32, m2: i32, damped: i32, maxEvals: i32,
-  status: usize,
+  status: usize, warm: i32,
 ): i32 {
   if (stride < HW_HEADER + (m1 > 0 ? m1 : 0) + (m2 > 0 ? m2 : 0)) return Status.BufferTooSmall;
   const scratch = heap.alloc(<usize>hwFitScratchLen(m1 > 0 ? m1 : 0, m2 > 0 ? m2 : 0) << 3);
@@ -114,7 +115,7 @@ export function fc_hw_fit_batch(
   for (let i = 0; i < count; i++) {
     const a = <i32>load<f64>(off + (<usize>i << 3));
     const b = <i32>load<f64>(off + (<usize>(i + 1) << 3));
-    const st = hwFit(states + (<usize>(i * stride) << 3), y + (<usize>a << 3), b - a, m1, m2, damped != 0, maxEvals, scratch);
+    const st = hwFit(states + (<usize>(i * stride) << 3), y + (<usize>a << 3), b - a, m1, m2, damped != 0, maxEvals, scratch, warm != 0);
     store<f64>(status + (<usize>i << 3), <f64>st);
     if (st > worst) worst = st;
   }

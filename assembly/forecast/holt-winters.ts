@@ -194,12 +194,40 @@ export function hwFitScratchLen(m1: i32, m2: i32): i32 {
   return 2 * (HW_HEADER + m1 + m2) + 8 + 13 * 6 + 16;
 }
 
+@inline function unit(v: f64): f64 {
+  return isFinite(v) ? (v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v) : 0.5;
+}
+
+/**
+ * The unit-box point (mapParams' inverse) of the parameters in state s, for the seasons m1, m2 of the new fit, into
+ * u (d doubles); a season the previous state did not have starts where a cold fit does. Returns false when s holds
+ * no fitted parameters (then a cold start is used).
+ */
+function warmStart(s: usize, m1: i32, m2: i32, damped: bool, u: usize): bool {
+  const alpha = f(s, 0), beta = f(s, 1), g1 = f(s, 2), g2 = f(s, 3), phi = f(s, 4);
+  const prevStatus = <i32>f(s, 10);
+  if (!isFinite(alpha) || !(alpha > 0.0) || prevStatus == Status.TooFewPoints || prevStatus == Status.Constant) return false;
+  const prevM1 = <i32>f(s, 7), prevM2 = <i32>f(s, 8);
+  let k = 0;
+  store<f64>(u + (<usize>(k++) << 3), unit((alpha - 0.0001) / 0.9989));
+  store<f64>(u + (<usize>(k++) << 3), unit(beta / (alpha * 0.999)));
+  if (m1 > 0) store<f64>(u + (<usize>(k++) << 3), prevM1 > 0 ? unit(g1 / ((1.0 - alpha) * 0.999)) : 0.1);
+  if (m2 > 0) store<f64>(u + (<usize>(k++) << 3), prevM2 > 0 ? unit(g2 / ((1.0 - alpha - g1) * 0.999)) : 0.1);
+  if (damped) store<f64>(u + (<usize>(k++) << 3), unit((phi - 0.8) / 0.18));
+  return true;
+}
+
+/** Simplex step of a warm refit: a local search around the previous optimum. */
+const WARM_STEP: f64 = 0.05;
+
 /**
  * Fits the parameters by bounded Nelder-Mead on the one-step squared error and leaves s at the state after the
  * last point. Seasons longer than half the series are dropped (status FallbackNonSeasonal when m1 had to go).
- * Returns a Status; the state is always usable (a finite level, zero trend at worst).
+ * `warm`: s holds a previous fit, whose parameters start a local search (a periodic refit on a slightly longer
+ * history needs far fewer evaluations than a cold fit). Returns a Status; the state is always usable (a finite
+ * level, zero trend at worst).
  */
-export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: bool, maxEvals: i32, scratch: usize): i32 {
+export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: bool, maxEvals: i32, scratch: usize, warm: bool = false): i32 {
   let status = Status.Ok;
   let finite = 0, nonFinite = 0;
   let lo = Infinity, hi = -Infinity;
@@ -222,6 +250,9 @@ export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: 
     m1 = m2;
     m2 = 0;
   }
+  // the previous parameters, read before the state is re-initialised (into the scratch's parameter slot)
+  const uWarm = scratch + 2 * (<usize>(HW_HEADER + m1 + m2) << 3) + 64;
+  const isWarm = warm && warmStart(s, m1, m2, damped, uWarm);
   // keep the state's seasonal capacity as the host laid it out (m1In + m2In doubles), zeroing what is unused
   hwInitState(s, y, n, m1, m2);
   put(s, 0, 0.5);
@@ -263,13 +294,16 @@ export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: 
   store<f64>(ctx + 24, <f64>work);
   store<f64>(ctx + 32, <f64>bytes);
   store<f64>(ctx + 40, damped ? 1.0 : 0.0);
-  let d = 2;
-  store<f64>(u, 0.3);
-  store<f64>(u + 8, 0.1);
-  if (m1 > 0) store<f64>(u + (<usize>(d++) << 3), 0.1);
-  if (m2 > 0) store<f64>(u + (<usize>(d++) << 3), 0.1);
-  if (damped) store<f64>(u + (<usize>(d++) << 3), 0.9);
-  const best = nelderMead(objective, d, u, 0.2, maxEvals, 1e-7, ctx, nm);
+  let d = 2 + (m1 > 0 ? 1 : 0) + (m2 > 0 ? 1 : 0) + (damped ? 1 : 0);
+  if (!isWarm) {
+    let k = 2;
+    store<f64>(u, 0.3);
+    store<f64>(u + 8, 0.1);
+    if (m1 > 0) store<f64>(u + (<usize>(k++) << 3), 0.1);
+    if (m2 > 0) store<f64>(u + (<usize>(k++) << 3), 0.1);
+    if (damped) store<f64>(u + (<usize>(k++) << 3), 0.9);
+  }
+  const best = nelderMead(objective, d, u, isWarm ? WARM_STEP : 0.2, maxEvals, 1e-7, ctx, nm);
   memory.copy(s, init, bytes);
   mapParams(u, d, s, damped);
   const sse = hwRun(s, y, n, 0, 0, 0);

@@ -36,6 +36,8 @@ export interface EngineTuning {
   histogramHalfLifeS: number;
   /** Nelder-Mead evaluations per Holt-Winters fit. */
   hwMaxEvals: number;
+  /** Nelder-Mead evaluations per warm refit (refit(): a local search from the previous parameters). */
+  refitMaxEvals: number;
   damped: boolean;
   /** Train and use H2's GRU (src/core/gru.ts) as a member model; also on when EngineOptions.models has 'gru'. */
   gru: boolean;
@@ -51,6 +53,7 @@ export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
   weightEta: WEIGHT_ETA,
   histogramHalfLifeS: 86_400,
   hwMaxEvals: 250,
+  refitMaxEvals: 40,
   damped: true,
   gru: false,
   gruWindows: 4000,
@@ -206,6 +209,32 @@ class Engine implements ForesightEngine {
     // touches the calibration copied from `prev`, so a key repeated in one call ends as it did one by one)
     advanceBatch(fitted, histories, inputs, this.core);
     keys.forEach((key, i) => this.#states.set(key, fitted[i]));
+  }
+
+  /**
+   * Periodic retraining of known series: re-estimates the Holt-Winters and Holt parameters on `histories` (each
+   * ending at the last point the series has consumed), warm-started from the current ones, and keeps everything the
+   * engine learnt online (rolling-origin errors, weights, conformal shifts, histogram, live scores): no backtest
+   * replay, and a local search instead of a cold one. Unknown keys are fitted; with the GRU on, every key is fitted
+   * (the network is retrained on the histories).
+   */
+  refit(keys: readonly string[], histories: readonly Float64Array[]): void {
+    if (keys.length !== histories.length) throw new ArgumentInvalidError(`refit: ${keys.length} keys but ${histories.length} histories`);
+    const known: number[] = [];
+    const fresh: number[] = [];
+    keys.forEach((k, i) => (this.#states.has(k) && !this.#tuningGru ? known : fresh).push(i));
+    if (fresh.length) this.fit(fresh.map((i) => keys[i]), fresh.map((i) => histories[i]));
+    if (known.length === 0) return;
+    const sts = known.map((i) => this.#states.get(keys[i])!);
+    const hist = known.map((i) => histories[i]);
+    const maxEvals = this.#tuning.refitMaxEvals;
+    const hw = fitHoltWinters(this.core, hist, { m1: this.#m1, m2: this.#m2, damped: this.#tuning.damped, maxEvals, previous: sts.map((s) => s.hw), replay: false }, this.#hs);
+    const holt = fitHoltWinters(this.core, hist, { m1: 0, m2: 0, damped: true, maxEvals, previous: sts.map((s) => s.holt), replay: false }, this.#hs);
+    sts.forEach((st, j) => {
+      st.hw = hw.states[j];
+      st.holt = holt.states[j];
+      st.status = hwStatusName(hw.status[j]);
+    });
   }
 
   /**

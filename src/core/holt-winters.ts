@@ -13,6 +13,10 @@ export interface HwFitSpec {
   damped: boolean;
   /** Nelder-Mead evaluation budget. */
   maxEvals: number;
+  /** Previous states (one per history, same layout): their parameters start a local search (a warm refit). */
+  previous?: readonly Float64Array[];
+  /** Replay each history for the per-origin forecasts (default true; a refit needs only the final states). */
+  replay?: boolean;
 }
 
 function offsets(parts: readonly Float64Array[]): { flat: Float64Array; off: Float64Array } {
@@ -25,7 +29,8 @@ function offsets(parts: readonly Float64Array[]): { flat: Float64Array; off: Flo
 
 /**
  * Fits one model per history (all with the same seasonal spec) in one call and replays each history so that
- * `origins[i][j*nH + k]` is the fitted model's forecast, made after point j, for horizon hs[k] steps.
+ * `origins[i][j*nH + k]` is the fitted model's forecast, made after point j, for horizon hs[k] steps (empty arrays
+ * when spec.replay is false).
  * Returns the states (after the last point), their statuses and the per-origin forecasts.
  */
 export function fitHoltWinters(
@@ -46,16 +51,21 @@ export function fitHoltWinters(
     const op = core.putF64(off);
     const stp = x.alloc(count * 8);
     const hp = core.putF64(hs);
-    const outp = x.alloc(Math.max(8, flat.length * hs.length * 8));
+    const replay = spec.replay ?? true;
+    const outp = x.alloc(Math.max(8, replay ? flat.length * hs.length * 8 : 8));
     try {
-      core.f64(sp, count * stride).fill(0);
-      e.fc_hw_fit_batch(sp, stride, yp, op, count, spec.m1, spec.m2, spec.damped ? 1 : 0, spec.maxEvals, stp);
+      const view = core.f64(sp, count * stride);
+      view.fill(0);
+      const prev = spec.previous;
+      // only the header (parameters, seasons, status): the fit re-initialises the rest from the history
+      if (prev) prev.forEach((p, i) => view.set(p.subarray(0, Math.min(p.length, header)), i * stride));
+      e.fc_hw_fit_batch(sp, stride, yp, op, count, spec.m1, spec.m2, spec.damped ? 1 : 0, spec.maxEvals, stp, prev ? 1 : 0);
       const status = Array.from(core.f64(stp, count));
-      e.fc_hw_replay_batch(sp, stride, yp, op, count, hp, hs.length, outp);
+      if (replay) e.fc_hw_replay_batch(sp, stride, yp, op, count, hp, hs.length, outp);
       const all = core.f64(sp, count * stride);
       const states = histories.map((_, i) => all.slice(i * stride, (i + 1) * stride));
-      const outAll = core.f64(outp, flat.length * hs.length);
-      const origins = histories.map((_, i) => outAll.slice(off[i] * hs.length, off[i + 1] * hs.length));
+      const outAll = core.f64(outp, replay ? flat.length * hs.length : 0);
+      const origins = histories.map((_, i) => (replay ? outAll.slice(off[i] * hs.length, off[i + 1] * hs.length) : new Float64Array(0)));
       return { states, status, origins };
     } finally {
       for (const p of [sp, yp, op, stp, hp, outp]) x.free(p);

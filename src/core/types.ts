@@ -70,6 +70,11 @@ export interface ForecastEngine {
   readonly options: Readonly<EngineOptions>;
   /** (Re)fits every model on full histories and chooses models per series and horizon by rolling-origin backtest. */
   fit(keys: readonly string[], histories: readonly Float64Array[]): void;
+  /**
+   * Periodic retraining (optional; callers fall back to fit): re-estimates the parameters of known series on
+   * histories that end at the last point each has consumed, keeping what the engine learnt online.
+   */
+  refit?(keys: readonly string[], histories: readonly Float64Array[]): void;
   /** Appends new samples (online update, O(new points)); matured forecasts update the conformal calibration. */
   update(keys: readonly string[], newPoints: readonly Float64Array[]): void;
   /** Forecasts each horizon and quantile from the latest state; `quantiles` overrides the levels for this call. */

@@ -9,6 +9,7 @@ import { shadowReserve, type ReserveTenant } from '../logic/shadow-reserve.js';
 import type { BreakdownSeries, HistorySource, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
+import { TimeSlice } from './time-slice.js';
 import {
   noMetrics,
   silentLogger,
@@ -75,6 +76,9 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   accuracyEveryS: 900,
 };
 
+/** Samples per anomaly scorer call (the detectors cost ~18 us per sample: a few tens of milliseconds per call). */
+const ANOMALY_CALL_POINTS = 2000;
+
 export interface EngineLoopDeps {
   source: HistorySource;
   engine: ForecastEngine;
@@ -137,6 +141,8 @@ export class EngineLoop {
   #accuracyAtS = -Infinity;
   #timer?: NodeJS.Timeout;
   #cpu: CycleReport['cpuS'] = {};
+  /** The current cycle's time slice: long steps yield to the event loop when it is spent. */
+  #slice = new TimeSlice();
   #running?: Promise<CycleReport>;
   #stopped = false;
 
@@ -200,6 +206,7 @@ export class EngineLoop {
     const o = this.options;
     const step = o.intervalS;
     const cycle = ++this.#cycle;
+    this.#slice = new TimeSlice();
     const durations: CycleReport['durationsS'] = {};
     this.#cpu = {};
     const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, trainedSeries: 0, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
@@ -241,8 +248,9 @@ export class EngineLoop {
         failures.push(`${f.resource}: ${f.error.message}`);
         logger.warn({ resource: f.resource, err: f.error, code: (f.error as Error & { code?: string }).code }, 'signal pull failed; other signals kept');
       }
-      await this.#timed('store', durations, () => {
+      await this.#timed('store', durations, async () => {
         for (const s of pulled.set.series) {
+          if (this.#slice.due) await this.#slice.yield();
           if (wanted && !wanted.has(s.resource)) continue;
           if (s.intervalS !== step) {
             metrics.error('store');
@@ -270,20 +278,6 @@ export class EngineLoop {
     // anomaly (before training: quarantined tenants are kept out of it)
     if (this.#d.anomaly) await this.#timed('anomaly', durations, () => this.#scoreAnomalies());
 
-    // train: new series always, every series when retraining is due
-    const retrain = endS - this.#lastRetrainS >= o.retrainEveryS;
-    report.retrained = retrain;
-    await this.#timed('train', durations, async () => {
-      const keys: string[] = [];
-      for (const s of this.store.values()) {
-        const quarantined = o.quarantine && this.#anomalies.get(s.tenant)?.excludeFromTraining === true;
-        if (!engine.has(s.key) || (retrain && !quarantined)) keys.push(s.key);
-      }
-      report.trainedSeries = keys.length;
-      report.failedSeries += await this.#fit(keys);
-      if (retrain) this.#lastRetrainS = endS;
-    });
-
     // update: feed points the models have not seen
     await this.#timed('update', durations, async () => {
       const keys: string[] = [];
@@ -299,12 +293,31 @@ export class EngineLoop {
       const b = o.batch;
       for (let i = 0; i < keys.length; i += b) {
         report.failedSeries += this.#each('update', keys.slice(i, i + b), pts.slice(i, i + b), (k, p) => engine.update(k, p));
-        await yieldToEventLoop();
+        if (this.#slice.due) await this.#slice.yield();
       }
       for (const k of keys) {
         const s = this.store.get(k);
         if (s) s.fedUntilS = s.lastS;
       }
+    });
+
+    // train (after the update, so that every known series has consumed its window): new series are fitted; when
+    // retraining is due, known series are refitted (engine.refit keeps what the engine learnt online; engines
+    // without it are fitted afresh). Quarantined tenants are not retrained.
+    const retrain = endS - this.#lastRetrainS >= o.retrainEveryS;
+    report.retrained = retrain;
+    await this.#timed('train', durations, async () => {
+      const fresh: string[] = [];
+      const known: string[] = [];
+      for (const s of this.store.values()) {
+        const quarantined = o.quarantine && this.#anomalies.get(s.tenant)?.excludeFromTraining === true;
+        if (!engine.has(s.key)) fresh.push(s.key);
+        else if (retrain && !quarantined) known.push(s.key);
+      }
+      report.trainedSeries = fresh.length + known.length;
+      report.failedSeries += await this.#fit(fresh, 'fit');
+      report.failedSeries += await this.#fit(known, engine.refit ? 'refit' : 'fit');
+      if (retrain) this.#lastRetrainS = endS;
     });
 
     // forecast
@@ -314,8 +327,8 @@ export class EngineLoop {
     });
 
     // decide: per-series allocations, then the pooled shadow reserve per resource
-    await this.#timed('decide', durations, () => {
-      this.#decide(endS);
+    await this.#timed('decide', durations, async () => {
+      await this.#decide(endS);
       this.#checkShadow(endS);
       this.#planShadow();
     });
@@ -350,18 +363,21 @@ export class EngineLoop {
     }
   }
 
-  async #fit(keys: string[]): Promise<number> {
+  async #fit(keys: string[], how: 'fit' | 'refit'): Promise<number> {
+    const engine = this.#d.engine;
+    const call = how === 'refit' && engine.refit ? engine.refit.bind(engine) : engine.fit.bind(engine);
     let failed = 0;
-    const b = this.options.fitBatch;
+    // a refit costs about a tenth of a fit: larger batches keep the per-call overhead down
+    const b = how === 'refit' ? this.options.fitBatch * 8 : this.options.fitBatch;
     for (let i = 0; i < keys.length; i += b) {
       const ks = keys.slice(i, i + b);
       const hs = ks.map((k) => this.store.window(k)!.values);
-      failed += this.#each('train', ks, hs, (k, h) => this.#d.engine.fit(k, h));
+      failed += this.#each('train', ks, hs, call);
       for (const k of ks) {
         const s = this.store.get(k);
-        if (s && this.#d.engine.has(k)) s.fedUntilS = s.lastS;
+        if (s && engine.has(k)) s.fedUntilS = s.lastS;
       }
-      await yieldToEventLoop();
+      if (this.#slice.due) await this.#slice.yield();
     }
     return failed;
   }
@@ -386,7 +402,7 @@ export class EngineLoop {
           }
         }
       }
-      await yieldToEventLoop();
+      if (this.#slice.due) await this.#slice.yield();
     }
     this.#modelsChosen.clear();
     const hs = engine.options.horizonsS;
@@ -400,7 +416,7 @@ export class EngineLoop {
     return failed;
   }
 
-  #decide(nowS: number): void {
+  async #decide(nowS: number): Promise<void> {
     const decide = this.#d.decide;
     if (!decide) return;
     const e = this.#d.engine.options;
@@ -408,6 +424,7 @@ export class EngineLoop {
     for (const s of this.store.values()) {
       const f = this.#forecasts.get(s.key);
       if (!f) continue;
+      if (this.#slice.due) await this.#slice.yield();
       try {
         const rec = decide({
           tenant: s.tenant,
@@ -521,7 +538,7 @@ export class EngineLoop {
     return w ? { startS: w.startS, intervalS: this.options.intervalS, values: w.values } : undefined;
   }
 
-  #scoreAnomalies(): void {
+  async #scoreAnomalies(): Promise<void> {
     const scorer = this.#d.anomaly!;
     const inputs: AnomalySeriesInput[] = [];
     for (const s of this.store.values()) {
@@ -534,15 +551,36 @@ export class EngineLoop {
       this.#anomalyFedUntil.set(s.key, s.lastS);
       if (w && w.values.length) inputs.push({ key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values });
     }
-    try {
-      for (const [tenant, v] of scorer.score(inputs, this.options.intervalS)) this.#anomalies.set(tenant, v);
-    } catch (err) {
-      this.#d.metrics.error('anomaly');
-      this.#d.logger.warn({ err, series: inputs.length }, 'anomaly scoring failed; previous verdicts kept');
+    // whole tenants per call (a verdict combines a tenant's signals), about ANOMALY_CALL_POINTS samples per call, with
+    // a yield between calls when the time slice is spent
+    const byTenant = new Map<string, AnomalySeriesInput[]>();
+    for (const x of inputs) {
+      const l = byTenant.get(x.tenant);
+      if (l) l.push(x);
+      else byTenant.set(x.tenant, [x]);
     }
+    let batch: AnomalySeriesInput[] = [];
+    let points = 0;
+    const flush = async (): Promise<void> => {
+      try {
+        for (const [tenant, v] of scorer.score(batch, this.options.intervalS)) this.#anomalies.set(tenant, v);
+      } catch (err) {
+        this.#d.metrics.error('anomaly');
+        this.#d.logger.warn({ err, series: batch.length }, 'anomaly scoring failed; previous verdicts kept');
+      }
+      batch = [];
+      points = 0;
+      if (this.#slice.due) await this.#slice.yield();
+    };
+    for (const list of byTenant.values()) {
+      batch.push(...list);
+      for (const x of list) points += x.values.length;
+      if (points >= ANOMALY_CALL_POINTS) await flush();
+    }
+    if (batch.length) await flush();
   }
 
-  #profile(endS: number): void {
+  async #profile(endS: number): Promise<void> {
     const o = this.options;
     const byTenant = new Map<string, string[]>();
     for (const s of this.store.values()) {
@@ -560,6 +598,7 @@ export class EngineLoop {
     for (const t of [...next.keys()]) if (!byTenant.has(t)) next.delete(t);
     for (const tenant of due) {
       if (budget-- <= 0) break;
+      if (this.#slice.due) await this.#slice.yield();
       const p: TenantProfile = { tenant, atS: endS, signals: {}, apiMix: {} };
       for (const key of byTenant.get(tenant)!) {
         const s = this.store.get(key)!;
@@ -597,11 +636,12 @@ export class EngineLoop {
     for (const t of [...this.#anomalies.keys()]) if (!tenants.has(t)) this.#anomalies.delete(t);
   }
 
-  #publish(endS: number, lastError?: string): Promise<void> {
+  async #publish(endS: number, lastError?: string): Promise<void> {
     const e = this.#d.engine;
     const peakN = Math.max(1, Math.round(this.options.recentPeakS / this.options.intervalS));
     const resources = new Map<string, ResourceState>();
     for (const s of this.store.values()) {
+      if (this.#slice.due) await this.#slice.yield();
       resources.set(s.key, Object.freeze({
         tenant: s.tenant,
         resource: s.resource,
@@ -682,11 +722,6 @@ export class EngineLoop {
 
 function anomalyState(v: AnomalyVerdict | undefined): AnomalyState | undefined {
   return v ? { score: v.score, kind: v.kind, anomalous: v.anomalous } : undefined;
-}
-
-/** Lets HTTP requests (scrapes, probes) run between batches of a long cycle. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
 }
 
 function peakOf(values: Float64Array | undefined): number {

@@ -8,6 +8,8 @@ import { limitFor, type ResourceLimits } from '../config/limits.js';
 import { catalogue, type MetricDef } from './catalogue.js';
 import { counterOf, gaugeOf, histogramOf, horizonLabel } from './handles.js';
 import { escapeLabelValue, TextGauge } from './text-gauge.js';
+import { TimeSlice } from '../loop/time-slice.js';
+import { deflatePart, gzipBody, type DeflatedPart } from './gzip-body.js';
 
 export interface ExporterLimits {
   /** Tenants exposed per snapshot (sorted by name; the rest counted as dropped, reason tenant_limit). */
@@ -26,10 +28,10 @@ export interface Exporter {
   registry: Registry;
   /** Hooks for the engine loop. */
   loop: LoopMetrics;
-  /** The exposition text and its content type. */
-  render(): Promise<{ body: Buffer; contentType: string }>;
-  /** SnapshotSink: renders the per-tenant text as soon as a snapshot is published (so that no scrape pays for it). */
-  publish(s: Snapshot): void;
+  /** The exposition and its content type; gzip-encoded (contentEncoding 'gzip') when `gzip` is set. */
+  render(opts?: { gzip?: boolean }): Promise<{ body: Buffer; contentType: string; contentEncoding?: 'gzip' }>;
+  /** SnapshotSink: builds the per-tenant text as soon as a snapshot is published (so that no scrape waits for it). */
+  publish(s: Snapshot): Promise<void>;
 }
 
 export interface ExporterDeps {
@@ -84,19 +86,24 @@ export function createExporter(deps: ExporterDeps): Exporter {
     restartsSeen = Math.max(restartsSeen, r);
   });
 
-  // Snapshot gauges: all filled by one refresh when the snapshot identity changes.
-  let seen: Snapshot | undefined;
-  let cachedText = '';
-  let cachedBuf: Buffer | undefined;
-  let cachedBufVersion = -1;
-  let textVersion = 0;
+  // Snapshot gauges: filled by one time-sliced build per snapshot (scrapes are answered between slices), rendered
+  // to text once, then served to every scrape of that snapshot. Builds run one at a time.
+  interface Rendered {
+    snap: Snapshot | undefined;
+    buf: Buffer;
+    /** The same text deflated once, for scrapes that accept gzip (Prometheus does). */
+    deflated: DeflatedPart;
+  }
+  let rendered: Rendered | undefined;
+  let building: Snapshot | undefined;
+  let inFlight = false;
+  let queue: Promise<void> = Promise.resolve();
   const g = {
     forecast: textGauge(c.forecast),
     usage: textGauge(c.usage),
     recommendation: textGauge(c.recommendation),
     allocation: textGauge(c.allocation),
     limit: textGauge(c.resourceLimit),
-    stale: gaugeOf(c.forecastStale, registry, () => refresh()),
     error: textGauge(c.forecastError),
     coverage: textGauge(c.forecastCoverage),
     chosen: textGauge(c.modelChosen),
@@ -107,107 +114,138 @@ export function createExporter(deps: ExporterDeps): Exporter {
     apiMix: textGauge(c.profileApiMix),
     anomalyScore: textGauge(c.anomalyScore),
     anomalous: textGauge(c.anomalous),
-    shadow: gaugeOf(c.shadowCapacity, registry, () => refresh()),
-    tenants: gaugeOf(c.tenants, registry, () => refresh()),
   } satisfies Record<string, { reset(): void }>;
+  // small gauges, set when a build is swapped in (so that they always match the text served with them)
+  const small = {
+    stale: gaugeOf(c.forecastStale, registry),
+    shadow: gaugeOf(c.shadowCapacity, registry),
+    tenants: gaugeOf(c.tenants, registry),
+  };
   gaugeOf(c.lastSuccess, registry, (gg) => {
     if (Number.isFinite(lastSuccessS)) gg.set(lastSuccessS);
   });
 
-  function refresh(): void {
-    const s = deps.snapshot();
-    if (s === seen) return;
-    seen = s;
+  /** Builds the text of snapshot `s` in slices, then swaps it in with the small gauges and the drop counters. */
+  async function build(s: Snapshot | undefined): Promise<void> {
+    if (rendered && rendered.snap === s) return;
+    // a newer snapshot was published while this one waited: build that one instead
+    if (rendered && s !== deps.snapshot()) return;
+    const slice = new TimeSlice();
     for (const gauge of Object.values(g)) gauge.reset();
-    cachedText = '';
-    textVersion++;
-    if (!s) return;
-    g.stale.set(s.stale ? 1 : 0);
-    const hl = s.horizonsS.map(horizonLabel);
-    const ql = s.quantiles.map(String);
-    const nq = s.quantiles.length;
-    const qIdx = s.quantiles.map((_q, i) => i).filter((i) => !limits.quantiles || limits.quantiles.includes(s.quantiles[i]));
-
-    const tenants = [...new Set([...s.resources.values()].map((r) => r.tenant))].sort();
-    g.tenants.set(tenants.length);
-    const allowed = new Set(tenants.slice(0, limits.maxTenants));
     let droppedTenantSeries = 0;
     let droppedBySeriesLimit = 0;
-    let forecastSeries = 0;
-    const anomalies = new Map<string, AnomalyState>();
-    for (const r of s.resources.values()) {
-      if (r.anomaly && allowed.has(r.tenant)) anomalies.set(r.tenant, r.anomaly);
-      if (!allowed.has(r.tenant)) {
-        droppedTenantSeries++;
-        continue;
-      }
-      // Label text built once per series: the families below are the bulk of the exposition.
-      const base = `tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`;
-      if (Number.isFinite(r.usage)) g.usage.setRaw(base, r.usage);
-      const lim = limitFor(deps.resourceLimits, r.tenant, r.resource);
-      if (lim !== undefined) g.limit.setRaw(base, lim);
-      const f = r.forecast;
-      if (f) {
-        const n = hl.length * qIdx.length;
-        if (forecastSeries + n > limits.maxForecastSeries) droppedBySeriesLimit += n;
-        else {
-          forecastSeries += n;
-          for (let h = 0; h < hl.length; h++) {
-            const bh = `${base},horizon="${hl[h]}",quantile="`;
-            for (const q of qIdx) {
-              const v = f.quantiles[h * nq + q];
-              if (Number.isFinite(v)) g.forecast.setRaw(`${bh}${ql[q]}"`, v);
+    let tenantCount = 0;
+    if (s) {
+      const hl = s.horizonsS.map(horizonLabel);
+      const ql = s.quantiles.map(String);
+      const nq = s.quantiles.length;
+      const qIdx = s.quantiles.map((_q, i) => i).filter((i) => !limits.quantiles || limits.quantiles.includes(s.quantiles[i]));
+
+      const tenants = [...new Set([...s.resources.values()].map((r) => r.tenant))].sort();
+      tenantCount = tenants.length;
+      const allowed = new Set(tenants.slice(0, limits.maxTenants));
+      let forecastSeries = 0;
+      const anomalies = new Map<string, AnomalyState>();
+      for (const r of s.resources.values()) {
+        if (slice.due) await slice.yield();
+        if (r.anomaly && allowed.has(r.tenant)) anomalies.set(r.tenant, r.anomaly);
+        if (!allowed.has(r.tenant)) {
+          droppedTenantSeries++;
+          continue;
+        }
+        // Label text built once per series: the families below are the bulk of the exposition.
+        const base = `tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`;
+        if (Number.isFinite(r.usage)) g.usage.setRaw(base, r.usage);
+        const lim = limitFor(deps.resourceLimits, r.tenant, r.resource);
+        if (lim !== undefined) g.limit.setRaw(base, lim);
+        const f = r.forecast;
+        if (f) {
+          const n = hl.length * qIdx.length;
+          if (forecastSeries + n > limits.maxForecastSeries) droppedBySeriesLimit += n;
+          else {
+            forecastSeries += n;
+            for (let h = 0; h < hl.length; h++) {
+              const bh = `${base},horizon="${hl[h]}",quantile="`;
+              for (const q of qIdx) {
+                const v = f.quantiles[h * nq + q];
+                if (Number.isFinite(v)) g.forecast.setRaw(`${bh}${ql[q]}"`, v);
+              }
             }
           }
         }
-      }
-      const rec = r.recommendation;
-      if (rec) {
-        if (Number.isFinite(rec.target)) {
-          g.recommendation.setRaw(`${base},bound="target"`, rec.target);
-          g.allocation.setRaw(base, rec.target);
+        const rec = r.recommendation;
+        if (rec) {
+          if (Number.isFinite(rec.target)) {
+            g.recommendation.setRaw(`${base},bound="target"`, rec.target);
+            g.allocation.setRaw(base, rec.target);
+          }
+          if (Number.isFinite(rec.lowerBound)) g.recommendation.setRaw(`${base},bound="lower"`, rec.lowerBound);
+          if (Number.isFinite(rec.upperBound)) g.recommendation.setRaw(`${base},bound="upper"`, rec.upperBound);
         }
-        if (Number.isFinite(rec.lowerBound)) g.recommendation.setRaw(`${base},bound="lower"`, rec.lowerBound);
-        if (Number.isFinite(rec.upperBound)) g.recommendation.setRaw(`${base},bound="upper"`, rec.upperBound);
+      }
+      for (const t of allowed) {
+        if (slice.due) await slice.yield();
+        const a = anomalies.get(t);
+        if (a) {
+          g.anomalyScore.set({ tenant: t, signal: 'behaviour', kind: a.kind }, a.score);
+          g.anomalous.set({ tenant: t }, a.anomalous ? 1 : 0);
+        }
+        const p = s.profiles?.get(t);
+        if (!p) continue;
+        for (const sp of Object.values(p.signals)) {
+          const l = { tenant: t, signal: sp.resource };
+          if (Number.isFinite(sp.level)) g.level.set(l, sp.level);
+          g.volatility.set(l, sp.volatility);
+          g.burstiness.set(l, sp.burstiness);
+          g.seasonality.set({ ...l, season: 'daily' }, sp.dailySeasonality);
+          g.seasonality.set({ ...l, season: 'weekly' }, sp.weeklySeasonality);
+        }
+        for (const [type, share] of Object.entries(p.apiMix)) g.apiMix.set({ tenant: t, type }, share);
+      }
+      for (const a of s.accuracy ?? []) {
+        const h = horizonLabel(a.horizonS);
+        if (Number.isFinite(a.relMae)) g.error.set({ model: a.model, horizon: h }, a.relMae);
+        a.coverage.forEach((cv, i) => {
+          if (qIdx.includes(i) && Number.isFinite(cv)) g.coverage.set({ model: a.model, horizon: h, quantile: ql[i] }, cv);
+        });
+      }
+      for (const [k, n] of s.modelsChosen ?? []) {
+        const [model, hs] = k.split('\u0000');
+        g.chosen.set({ model, horizon: horizonLabel(Number(hs)) }, n);
       }
     }
-    for (const t of allowed) {
-      const a = anomalies.get(t);
-      if (a) {
-        g.anomalyScore.set({ tenant: t, signal: 'behaviour', kind: a.kind }, a.score);
-        g.anomalous.set({ tenant: t }, a.anomalous ? 1 : 0);
-      }
-      const p = s.profiles?.get(t);
-      if (!p) continue;
-      for (const sp of Object.values(p.signals)) {
-        const l = { tenant: t, signal: sp.resource };
-        if (Number.isFinite(sp.level)) g.level.set(l, sp.level);
-        g.volatility.set(l, sp.volatility);
-        g.burstiness.set(l, sp.burstiness);
-        g.seasonality.set({ ...l, season: 'daily' }, sp.dailySeasonality);
-        g.seasonality.set({ ...l, season: 'weekly' }, sp.weeklySeasonality);
-      }
-      for (const [type, share] of Object.entries(p.apiMix)) g.apiMix.set({ tenant: t, type }, share);
+    const parts: Buffer[] = [];
+    for (const t of Object.values(g)) {
+      if (slice.due) await slice.yield();
+      parts.push(Buffer.from(t.render()));
+      t.reset();
     }
-    for (const a of s.accuracy ?? []) {
-      const h = horizonLabel(a.horizonS);
-      if (Number.isFinite(a.relMae)) g.error.set({ model: a.model, horizon: h }, a.relMae);
-      a.coverage.forEach((cv, i) => {
-        if (qIdx.includes(i) && Number.isFinite(cv)) g.coverage.set({ model: a.model, horizon: h, quantile: ql[i] }, cv);
-      });
+    // swap: the text, then what is small enough to set in one go
+    const buf = Buffer.concat(parts);
+    const deflated = await deflatePart(buf, slice);
+    rendered = { snap: s, buf, deflated };
+    for (const gauge of Object.values(small)) gauge.reset();
+    if (s) {
+      small.stale.set(s.stale ? 1 : 0);
+      small.tenants.set(tenantCount);
+      for (const sh of s.shadow) small.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
+      for (const [pool, n] of s.shadowExhausted ?? []) exhausted(pool, n);
+      for (const sh of s.shadow) exhausted(sh.pool, exhaustedSeen.get(sh.pool) ?? 0);
     }
-    for (const [k, n] of s.modelsChosen ?? []) {
-      const [model, hs] = k.split('\u0000');
-      g.chosen.set({ model, horizon: horizonLabel(Number(hs)) }, n);
-    }
-    for (const sh of s.shadow) g.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
-    for (const [pool, n] of s.shadowExhausted ?? []) exhausted(pool, n);
-    for (const sh of s.shadow) exhausted(sh.pool, exhaustedSeen.get(sh.pool) ?? 0);
-    cachedText = textGauges.map((t) => t.render()).join('');
-    textVersion++;
-    for (const t of textGauges) t.reset();
     if (droppedTenantSeries) dropped.inc({ reason: 'tenant_limit' }, droppedTenantSeries);
     if (droppedBySeriesLimit) dropped.inc({ reason: 'series_limit' }, droppedBySeriesLimit);
+  }
+
+  /** Queues a build of `s` (builds run one at a time); resolves when it has been swapped in or skipped. */
+  function ensure(s: Snapshot | undefined): Promise<void> {
+    if (rendered && rendered.snap === s) return Promise.resolve();
+    if (inFlight && building === s) return queue;
+    building = s;
+    inFlight = true;
+    queue = queue.then(() => build(s)).finally(() => {
+      if (building === s) inFlight = false;
+    });
+    return queue;
   }
 
   const loop: LoopMetrics = {
@@ -222,18 +260,18 @@ export function createExporter(deps: ExporterDeps): Exporter {
   return {
     registry,
     loop,
-    async render() {
-      refresh();
-      const live = await registry.metrics();
-      // The snapshot part is encoded once per snapshot; a scrape only encodes the small live part.
-      if (cachedBuf === undefined || cachedBufVersion !== textVersion) {
-        cachedBuf = Buffer.from(cachedText);
-        cachedBufVersion = textVersion;
-      }
-      return { body: Buffer.concat([cachedBuf, Buffer.from(live)]), contentType: registry.contentType };
+    async render(opts = {}) {
+      const s = deps.snapshot();
+      // While the newest snapshot is being built, scrapes get the previous one (whole and consistent) instead of
+      // waiting; with nothing rendered yet, or no build under way (no sink wired), the scrape waits for the build.
+      if (!rendered || (rendered.snap !== s && !(inFlight && building === s))) await ensure(s);
+      const r = rendered!;
+      const live = Buffer.from(await registry.metrics());
+      if (opts.gzip) return { body: gzipBody(r.deflated, live), contentType: registry.contentType, contentEncoding: 'gzip' };
+      return { body: Buffer.concat([r.buf, live]), contentType: registry.contentType };
     },
-    publish() {
-      refresh();
+    publish(s: Snapshot) {
+      return ensure(s);
     },
   };
 }

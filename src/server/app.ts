@@ -54,9 +54,12 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
     return s;
   };
 
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    const { body, contentType } = await opts.exporter.render();
-    return reply.type(contentType).send(body);
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    // Prometheus asks for gzip: the per-tenant part is compressed once per snapshot, only the live part per scrape
+    const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+    const { body, contentType, contentEncoding } = await opts.exporter.render({ gzip });
+    if (contentEncoding) reply.header('content-encoding', contentEncoding);
+    return reply.type(contentType).header('vary', 'accept-encoding').send(body);
   });
 
   app.get('/healthz', { schema: { summary: 'Liveness: the process serves requests.', tags: ['probes'] } }, async () => ({ status: 'ok' }));

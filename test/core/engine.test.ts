@@ -130,6 +130,29 @@ describe('createForecastEngine', () => {
     for (const v of f.point) expect(Number.isFinite(v)).toBe(true);
   });
 
+  it('refits the parameters of known series and keeps what it learnt online; fits unknown ones', () => {
+    const eng = createForecastEngine({ intervalS: 300 }, core);
+    const y = seasonal(288 * 5, 21);
+    eng.fit(['a'], [y.subarray(0, 288 * 4)]);
+    for (let i = 288 * 4; i < y.length; i += 12) {
+      eng.update(['a'], [y.subarray(i, i + 12)]);
+      eng.forecast(['a']);
+    }
+    const before = eng.scores('a');
+    const accBefore = eng.accuracy().find((a) => a.model === 'ensemble' && a.horizonS === 300)!;
+    eng.refit(['a', 'new'], [y, y]);
+    // the rolling-origin errors, weights and live scores are the ones learnt online (no replay of the history)
+    expect(eng.scores('a')).toEqual(before);
+    expect(eng.accuracy().find((a) => a.model === 'ensemble' && a.horizonS === 300)!.samples).toBe(accBefore.samples);
+    expect(eng.has('new')).toBe(true);
+    // the next update and forecast run on the refitted models
+    eng.update(['a', 'new'], [seasonal(288 * 5 + 1, 21).subarray(288 * 5), seasonal(288 * 5 + 1, 21).subarray(288 * 5)]);
+    const [fa, fn] = eng.forecast(['a', 'new']);
+    expectSane(fa.quantiles, 4);
+    expect(Math.abs(fa.point[0] - fn.point[0])).toBeLessThan(3);
+    expect(() => eng.refit(['a'], [])).toThrow(/1 keys but 0 histories/);
+  });
+
   it('rejects bad options and unknown series with coded errors', () => {
     expect(() => createForecastEngine({ intervalS: 300, horizonsS: [100] }, core)).toThrow(/FORESIGHT_ERR_ARGUMENT_INVALID|not a positive multiple/);
     const eng = createForecastEngine({ intervalS: 300 }, core);

@@ -1,3 +1,4 @@
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createExporter } from '../../src/metrics/exporter.js';
 import { catalogue } from '../../src/metrics/catalogue.js';
@@ -88,6 +89,29 @@ describe('exporter', () => {
     await loop.runOnce();
     body = (await ex.render()).body.toString();
     expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 4');
+  });
+
+  it('serves the previous snapshot whole while the next one is built, and gzip as one member', async () => {
+    const { loop } = await loopWith(['shop']);
+    await loop.runOnce();
+    const s1 = loop.latest()!;
+    let current: Snapshot = s1;
+    const ex = createExporter({ snapshot: () => current });
+    await ex.publish(s1);
+    const s2: Snapshot = { ...s1, stale: true };
+    current = s2;
+    const building = ex.publish(s2);
+    // the build of s2 is under way (its compression runs in the zlib thread pool): a scrape now gets s1
+    expect((await ex.render()).body.toString()).toContain('foresight_forecast_stale 0');
+    await building;
+    const plain = (await ex.render()).body.toString();
+    expect(plain).toContain('foresight_forecast_stale 1');
+    expect(lines(plain, catalogue.forecast.name).length).toBe(2 * 3 * 3);
+    const gz = await ex.render({ gzip: true });
+    expect(gz.contentEncoding).toBe('gzip');
+    expect(gunzipSync(gz.body).toString()).toBe(plain);
+    // a single gzip member (curl and browsers read only the first): header, one deflate stream, trailer
+    expect(inflateRawSync(gz.body.subarray(10, gz.body.length - 8)).toString()).toBe(plain);
   });
 
   it('exposes nothing snapshot-derived before the first cycle', async () => {

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/build.js';
@@ -72,6 +73,11 @@ describe('HTTP app', () => {
     expect(m.statusCode).toBe(200);
     expect(m.headers['content-type']).toMatch(/text\/plain/);
     expect(m.body).toContain('foresight_forecast{tenant="shop",resource="cpu",horizon="5m",quantile="0.5"}');
+    expect(m.headers['content-encoding']).toBeUndefined();
+    // as Prometheus asks for it: gzip, the same exposition once decoded
+    const z = await app.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip' } });
+    expect(z.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(z.rawPayload).toString()).toBe(m.body);
     const o = await app.inject('/openapi.json');
     const doc = o.json();
     expect(doc.openapi).toMatch(/^3\./);

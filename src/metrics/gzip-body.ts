@@ -1,0 +1,57 @@
+// One gzip body from a large part compressed once per snapshot and a small part compressed per scrape. It stays a
+// single gzip member (curl and browsers stop after the first member of a multi-member body): the large part is raw
+// deflate ending in a sync flush (byte-aligned, no final block), the small part raw deflate ending in the final
+// block, and the trailer's CRC-32 continues the large part's over the small one (RFC 1951 3.2.3, RFC 1952 2.3).
+import { promisify } from 'node:util';
+import { constants, deflateRaw, deflateRawSync } from 'node:zlib';
+import type { TimeSlice } from '../loop/time-slice.js';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+const TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE, as gzip) of `buf[from..to)`, continuing from `crc` (0 to start). */
+export function crc32(buf: Uint8Array, crc = 0, from = 0, to = buf.length): number {
+  let c = ~crc;
+  for (let i = from; i < to; i++) c = TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** The large part, deflated (in the zlib thread pool) and check-summed once. */
+export interface DeflatedPart {
+  deflated: Buffer;
+  crc: number;
+  length: number;
+}
+
+const CRC_CHUNK = 1 << 20;
+
+/** Deflates `text` off the event loop; its CRC is computed here in chunks, yielding when `slice` is spent. */
+export async function deflatePart(text: Buffer, slice?: TimeSlice): Promise<DeflatedPart> {
+  const deflating = deflateRawAsync(text, { finishFlush: constants.Z_SYNC_FLUSH });
+  let crc = 0;
+  for (let at = 0; at < text.length; at += CRC_CHUNK) {
+    crc = crc32(text, crc, at, Math.min(text.length, at + CRC_CHUNK));
+    if (slice?.due) await slice.yield();
+  }
+  return { deflated: await deflating, crc, length: text.length };
+}
+
+// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=unknown
+const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+
+/** The gzip body of `part` followed by `tail` (small: deflated synchronously). */
+export function gzipBody(part: DeflatedPart, tail: Buffer): Buffer {
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(tail, part.crc), 0);
+  trailer.writeUInt32LE((part.length + tail.length) >>> 0, 4);
+  return Buffer.concat([HEADER, part.deflated, deflateRawSync(tail), trailer]);
+}

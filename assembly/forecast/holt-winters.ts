@@ -24,33 +24,6 @@ export const HW_HEADER: i32 = 16;
   store<f64>(p + (<usize>i << 3), v);
 }
 
-/** One filter step with observation y (NaN = gap). Returns the squared one-step error, or -1 for a gap. */
-@inline function step(s: usize, y: f64): f64 {
-  const alpha = f(s, 0), beta = f(s, 1), g1 = f(s, 2), g2 = f(s, 3), phi = f(s, 4);
-  const l = f(s, 5), b = f(s, 6);
-  const m1 = <i32>f(s, 7), m2 = <i32>f(s, 8);
-  const t = <i64>f(s, 9);
-  const p1 = m1 > 0 ? s + (<usize>(HW_HEADER + <i32>(t % m1)) << 3) : 0;
-  const p2 = m2 > 0 ? s + (<usize>(HW_HEADER + m1 + <i32>(t % m2)) << 3) : 0;
-  const sv1 = p1 ? load<f64>(p1) : 0.0;
-  const sv2 = p2 ? load<f64>(p2) : 0.0;
-  const yhat = l + phi * b + sv1 + sv2;
-  let out = -1.0;
-  if (isFinite(y)) {
-    const e = y - yhat;
-    put(s, 5, l + phi * b + alpha * e);
-    put(s, 6, phi * b + beta * e);
-    if (p1) store<f64>(p1, sv1 + g1 * e);
-    if (p2) store<f64>(p2, sv2 + g2 * e);
-    out = e * e;
-  } else {
-    put(s, 5, l + phi * b);
-    put(s, 6, phi * b);
-  }
-  put(s, 9, <f64>(t + 1));
-  return out;
-}
-
 /** h-step forecast (h >= 1) from the current state. */
 export function hwForecastOne(s: usize, h: i32): f64 {
   const phi = f(s, 4);
@@ -68,23 +41,87 @@ export function hwForecastOne(s: usize, h: i32): f64 {
   return v;
 }
 
+/** Damped-trend multipliers phi + ... + phi^h of up to MAX_FAST_H horizons (hwRun's scratch). */
+const MAX_FAST_H: i32 = 64;
+const DAMP = memory.data(MAX_FAST_H << 3);
+
 /**
- * Runs the filter over y[0..n) from state s. When out != 0, writes after each point i the forecasts for the nH
- * horizons (steps, at hs as doubles) into out[i*nH + k]. Returns the sum of squared one-step errors.
+ * Runs the filter over y[0..n) from state s (NaN = gap: the state advances without correction). When out != 0,
+ * writes after each point i the forecasts for the nH horizons (steps, at hs as doubles) into out[i*nH + k], the
+ * same values as hwForecastOne. Returns the sum of squared one-step errors.
+ * The state is held in locals and the seasonal phases advance by one per point (no 64-bit remainder per step: the
+ * objective of every fit evaluation runs here).
  */
 export function hwRun(s: usize, y: usize, n: i32, hs: usize, nH: i32, out: usize): f64 {
+  const alpha = f(s, 0), beta = f(s, 1), g1 = f(s, 2), g2 = f(s, 3), phi = f(s, 4);
+  let l = f(s, 5), b = f(s, 6);
+  const m1 = <i32>f(s, 7), m2 = <i32>f(s, 8);
+  const t0 = <i64>f(s, 9);
+  const s1 = s + (<usize>HW_HEADER << 3);
+  const s2 = s1 + (<usize>m1 << 3);
+  let ph1 = m1 > 0 ? <i32>(t0 % <i64>m1) : 0;
+  let ph2 = m2 > 0 ? <i32>(t0 % <i64>m2) : 0;
+  const fast = out != 0 && nH <= MAX_FAST_H;
+  if (fast) {
+    for (let k = 0; k < nH; k++) {
+      const h = <i32>load<f64>(hs + (<usize>k << 3));
+      let damp = 0.0, pk = 1.0;
+      for (let j = 0; j < h; j++) {
+        pk *= phi;
+        damp += pk;
+      }
+      store<f64>(DAMP + (<usize>k << 3), damp);
+    }
+  }
   let sse = 0.0;
   for (let i = 0; i < n; i++) {
-    const e2 = step(s, load<f64>(y + (<usize>i << 3)));
-    if (e2 >= 0.0) sse += e2;
+    const p1 = s1 + (<usize>ph1 << 3);
+    const p2 = s2 + (<usize>ph2 << 3);
+    const sv1 = m1 > 0 ? load<f64>(p1) : 0.0;
+    const sv2 = m2 > 0 ? load<f64>(p2) : 0.0;
+    const yhat = l + phi * b + sv1 + sv2;
+    const v = load<f64>(y + (<usize>i << 3));
+    if (isFinite(v)) {
+      const e = v - yhat;
+      l = l + phi * b + alpha * e;
+      b = phi * b + beta * e;
+      if (m1 > 0) store<f64>(p1, sv1 + g1 * e);
+      if (m2 > 0) store<f64>(p2, sv2 + g2 * e);
+      sse += e * e;
+    } else {
+      l = l + phi * b;
+      b = phi * b;
+    }
+    if (m1 > 0 && ++ph1 == m1) ph1 = 0;
+    if (m2 > 0 && ++ph2 == m2) ph2 = 0;
     if (out) {
-      for (let k = 0; k < nH; k++) {
-        store<f64>(out + (<usize>(i * nH + k) << 3), hwForecastOne(s, <i32>load<f64>(hs + (<usize>k << 3))));
+      if (fast) {
+        // the forecast for target t + h - 1, t = points consumed so far (the phases already point at t)
+        for (let k = 0; k < nH; k++) {
+          const h = <i32>load<f64>(hs + (<usize>k << 3));
+          let fc = l + load<f64>(DAMP + (<usize>k << 3)) * b;
+          if (m1 > 0) fc += load<f64>(s1 + (<usize>((ph1 + h - 1) % m1) << 3));
+          if (m2 > 0) fc += load<f64>(s2 + (<usize>((ph2 + h - 1) % m2) << 3));
+          store<f64>(out + (<usize>(i * nH + k) << 3), fc);
+        }
+      } else {
+        put(s, 5, l);
+        put(s, 6, b);
+        put(s, 9, <f64>(t0 + <i64>i + 1));
+        for (let k = 0; k < nH; k++) {
+          store<f64>(out + (<usize>(i * nH + k) << 3), hwForecastOne(s, <i32>load<f64>(hs + (<usize>k << 3))));
+        }
       }
     }
   }
+  put(s, 5, l);
+  put(s, 6, b);
+  put(s, 9, <f64>(t0 + <i64>n));
   return sse;
 }
+
+/** Means of the first (up to 8) whole periods, computed once per season in hwInitState. */
+const PERIOD_MEANS = memory.data(8 << 3);
 
 function meanRange(y: usize, from: i32, to: i32): f64 {
   let s = 0.0, c = 0;
@@ -120,10 +157,11 @@ export function hwInitState(s: usize, y: usize, n: i32, m1: i32, m2: i32): void 
   if (m1 > 0) {
     const periods = n / m1;
     const kmax = periods < 8 ? periods : 8;
+    for (let k = 0; k < kmax; k++) store<f64>(PERIOD_MEANS + (<usize>k << 3), meanRange(y, k * m1, (k + 1) * m1));
     for (let j = 0; j < m1; j++) {
       let acc = 0.0, c = 0;
       for (let k = 0; k < kmax; k++) {
-        const pm = meanRange(y, k * m1, (k + 1) * m1);
+        const pm = load<f64>(PERIOD_MEANS + (<usize>k << 3));
         const v = load<f64>(y + (<usize>(k * m1 + j) << 3));
         if (isFinite(v) && isFinite(pm)) {
           acc += v - pm;
@@ -136,10 +174,11 @@ export function hwInitState(s: usize, y: usize, n: i32, m1: i32, m2: i32): void 
   if (m2 > 0) {
     const periods = n / m2;
     const kmax = periods < 4 ? periods : 4;
+    for (let k = 0; k < kmax; k++) store<f64>(PERIOD_MEANS + (<usize>k << 3), meanRange(y, k * m2, (k + 1) * m2));
     for (let j = 0; j < m2; j++) {
       let acc = 0.0, c = 0;
       for (let k = 0; k < kmax; k++) {
-        const pm = meanRange(y, k * m2, (k + 1) * m2);
+        const pm = load<f64>(PERIOD_MEANS + (<usize>k << 3));
         const i = k * m2 + j;
         const v = load<f64>(y + (<usize>i << 3));
         const sv1 = m1 > 0 ? f(s, HW_HEADER + i % m1) : 0.0;

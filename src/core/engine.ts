@@ -53,7 +53,7 @@ export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
   weightEta: WEIGHT_ETA,
   histogramHalfLifeS: 86_400,
   hwMaxEvals: 250,
-  refitMaxEvals: 40,
+  refitMaxEvals: 24,
   damped: true,
   gru: false,
   gruWindows: 4000,

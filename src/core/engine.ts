@@ -53,7 +53,7 @@ export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
   weightEta: WEIGHT_ETA,
   histogramHalfLifeS: 86_400,
   hwMaxEvals: 250,
-  refitMaxEvals: 24,
+  refitMaxEvals: 12,
   damped: true,
   gru: false,
   gruWindows: 4000,
@@ -82,6 +82,7 @@ export interface ModelForecast {
 export interface ForesightEngine extends ForecastEngine {
   /** Per-model forecasts (each from its own error distribution, each conformal-calibrated), plus the choice. */
   forecastModels(keys: readonly string[], quantiles?: readonly number[]): Map<string, ModelForecast[]>;
+  refit(keys: readonly string[], histories: readonly Float64Array[]): void;
   /** Names of the models tracked (base models, then 'ensemble'). */
   readonly modelNames: readonly string[];
   readonly core: Core;
@@ -389,29 +390,14 @@ class Engine implements ForesightEngine {
         if (!Number.isFinite(c)) c = st.lastForecast(st.nM, k);
         if (!Number.isFinite(c)) c = Number.isFinite(st.lastFinite) ? st.lastFinite : 0;
         centers[mi * K + k] = c;
-        segs.push(st.errors(m, k));
+        if (!(ms.length === 1 && m === st.nM)) segs.push(st.errors(m, k));
         levels.forEach((p, l) => {
           const i = this.#levels.indexOf(p);
           work[(mi * K + k) * nL + l] = workingLevel(p, i >= 0 ? shifts[i] : interpolateShift(p, this.#levels, shifts));
         });
       }
     });
-    const off = new Float64Array(segs.length + 1);
-    segs.forEach((e, i) => (off[i + 1] = off[i] + e.length));
-    const flat = new Float64Array(Math.max(1, off[segs.length]));
-    segs.forEach((e, i) => flat.set(e, off[i]));
-    const offs = this.core.call((x) => {
-      const dp = this.core.putF64(flat);
-      const op = this.core.putF64(off);
-      const lp = this.core.putF64(work);
-      const outp = x.alloc(work.length * 8 + 8);
-      try {
-        fx(x).fc_quantiles_seg(dp, op, segs.length, lp, nL, outp);
-        return this.core.f64(outp, work.length).slice();
-      } finally {
-        for (const p of [dp, op, lp, outp]) x.free(p);
-      }
-    });
+    const offs = ms.length === 1 && ms[0] === st.nM ? this.#ensembleOffsets(st, work, nL) : this.#selectOffsets(segs, work, nL);
     const floor = st.minSeen >= 0 ? 0 : -Infinity;
     const med = levels.indexOf(0.5);
     return ms.map((m, mi) => {
@@ -429,6 +415,33 @@ class Engine implements ForesightEngine {
         if (st.n > 0) this.#record(st, m, k, levels, quantiles, k * nL);
       }
       return { point, quantiles };
+    });
+  }
+
+  /** The ensemble's error quantiles at the working levels, read from its sorted errors (SeriesState.sorted). */
+  #ensembleOffsets(st: SeriesState, work: Float64Array, nL: number): Float64Array {
+    const out = new Float64Array(work.length);
+    for (let k = 0; k < st.K; k++) for (let l = 0; l < nL; l++) out[k * nL + l] = st.ensembleErrorQuantile(k, work[k * nL + l]);
+    return out;
+  }
+
+  /** Error quantiles of each segment at its working levels, selected in the core (one call). */
+  #selectOffsets(segs: Float64Array[], work: Float64Array, nL: number): Float64Array {
+    const off = new Float64Array(segs.length + 1);
+    segs.forEach((e, i) => (off[i + 1] = off[i] + e.length));
+    const flat = new Float64Array(Math.max(1, off[segs.length]));
+    segs.forEach((e, i) => flat.set(e, off[i]));
+    return this.core.call((x) => {
+      const dp = this.core.putF64(flat);
+      const op = this.core.putF64(off);
+      const lp = this.core.putF64(work);
+      const outp = x.alloc(work.length * 8 + 8);
+      try {
+        fx(x).fc_quantiles_seg(dp, op, segs.length, lp, nL, outp);
+        return this.core.f64(outp, work.length).slice();
+      } finally {
+        for (const p of [dp, op, lp, outp]) x.free(p);
+      }
     });
   }
 

@@ -143,7 +143,11 @@ export class SeriesState {
   readonly ring: Float64Array;
   readonly fc: Float64Array; // [(m*K + k)*P + slot], m in 0..nM (nM = ensemble)
   readonly fcOrigin: Float64Array;
-  readonly err: Float64Array; // [(m*K + k)*E + i]
+  readonly err: Float64Array; // [(m*K + k)*E + i], NaN where never written
+  /** The ensemble's errors of each horizon, kept sorted as they are written: sorted[k*E .. k*E + sortedN[k]). The
+   *  forecast reads its quantiles here in O(1) instead of selecting them from 3 x 1,008 errors every cycle. */
+  readonly sorted: Float64Array;
+  readonly sortedN: Int32Array;
   readonly errN: Float64Array; // total errors pushed per (m,k)
   readonly loss: Float64Array; // EW mean absolute error per (m,k)
   readonly weights: Float64Array; // [k*nM + m]
@@ -179,7 +183,9 @@ export class SeriesState {
     this.ring = view(lay.oRing, lay.ringLen).fill(NaN);
     this.fc = view(lay.oFc, M1 * this.K * this.P).fill(NaN);
     this.fcOrigin = view(lay.oFcOrigin, this.P).fill(-1);
-    this.err = new Float64Array(M1 * this.K * shape.errWindow);
+    this.err = new Float64Array(M1 * this.K * shape.errWindow).fill(NaN);
+    this.sorted = new Float64Array(this.K * shape.errWindow);
+    this.sortedN = new Int32Array(this.K);
     this.errN = view(lay.oErrN, M1 * this.K);
     this.loss = view(lay.oLoss, M1 * this.K).fill(NaN);
     this.weights = view(lay.oWeights, this.K * this.nM).fill(1 / this.nM);
@@ -238,6 +244,54 @@ export class SeriesState {
     const cnt = Math.min(E, this.errN[m * this.K + k]);
     const base = (m * this.K + k) * E;
     return this.err.slice(base, base + cnt);
+  }
+
+  /** Type-7 quantile (R's default, as assembly/stats/quickselect.ts) of the ensemble's errors at horizon index k;
+   *  0 when there are none. Bit-identical to selecting it from errors(nM, k). */
+  ensembleErrorQuantile(k: number, p: number): number {
+    const n = this.sortedN[k];
+    if (n === 0) return 0;
+    const a = this.sorted;
+    const from = k * this.shape.errWindow;
+    const q = p < 0 ? 0 : p > 1 ? 1 : Number.isNaN(p) ? 0.5 : p;
+    const pos = q * (n - 1);
+    const i = Math.floor(pos);
+    const lo = a[from + i];
+    const frac = pos - i;
+    return frac > 0 && i + 1 < n ? lo + frac * (a[from + i + 1] - lo) : lo;
+  }
+
+  /** Replaces `old` (NaN: none) by `value` in the sorted errors of horizon k. */
+  replaceSorted(k: number, old: number, value: number): void {
+    const a = this.sorted;
+    const from = k * this.shape.errWindow;
+    let n = this.sortedN[k];
+    if (old === old) {
+      const at = lowerBound(a, from, from + n, old);
+      if (at < from + n && a[at] === old) {
+        a.copyWithin(at, at + 1, from + n);
+        n--;
+      }
+    }
+    if (value === value) {
+      const at = lowerBound(a, from, from + n, value);
+      a.copyWithin(at + 1, at, from + n);
+      a[at] = value;
+      n++;
+    }
+    this.sortedN[k] = n;
+  }
+
+  /** Rebuilds the sorted ensemble errors from the rings (after a bulk write). */
+  rebuildSorted(): void {
+    const E = this.shape.errWindow;
+    for (let k = 0; k < this.K; k++) {
+      const ring = this.err.subarray((this.nM * this.K + k) * E, (this.nM * this.K + k + 1) * E);
+      let n = 0;
+      for (const v of ring) if (v === v) this.sorted[k * E + n++] = v;
+      this.sorted.subarray(k * E, k * E + n).sort();
+      this.sortedN[k] = n;
+    }
   }
 
   /** Latest forecast of model m (nM = ensemble) at horizon index k, made at the last origin. */
@@ -319,6 +373,17 @@ function copyRingReads(lay: StateLayout, st: SeriesState, H: Float64Array, at: n
   }
 }
 
+/** First index in a[from..to) (ascending) whose value is >= v. */
+function lowerBound(a: Float64Array, from: number, to: number, v: number): number {
+  let lo = from, hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** H[at + t % R] = ring[t % R] for the times t in [a, b). */
 function copySlots(H: Float64Array, at: number, ring: Float64Array, R: number, a: number, b: number): void {
   if (a >= b) return;
@@ -379,9 +444,17 @@ function copyOut(
   }
   const err = st.err;
   if (jAt >= 0) {
-    for (let t = 0; t < cnt; t++) err[V[jAt + 2 * t] | 0] = V[jAt + 2 * t + 1];
+    const E = lay.cfg[4];
+    const ens = st.nM * st.K * E; // the ensemble's rings come last
+    for (let t = 0; t < cnt; t++) {
+      const i = V[jAt + 2 * t] | 0;
+      const v = V[jAt + 2 * t + 1];
+      if (i >= ens) st.replaceSorted(Math.floor((i - ens) / E), err[i], v);
+      err[i] = v;
+    }
   } else {
     err.set(V.subarray(errAt, errAt + err.length));
+    st.rebuildSorted();
   }
 }
 

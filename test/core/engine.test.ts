@@ -130,6 +130,21 @@ describe('createForecastEngine', () => {
     for (const v of f.point) expect(Number.isFinite(v)).toBe(true);
   });
 
+  it('reads the ensemble quantiles from its sorted errors, bit-identical to selecting them in the core', () => {
+    const eng = createForecastEngine({ intervalS: 300 }, core, { errWindow: 60 });
+    const y = seasonal(288 * 3, 5);
+    // two series: one whose error windows wrap many times, one with a window still filling
+    eng.fit(['a', 'b'], [y.subarray(0, 288 * 2), y.subarray(0, 30)]);
+    for (let i = 288 * 2; i < y.length; i += 7) {
+      eng.update(['a', 'b'], [y.subarray(i, i + 7), y.subarray(i, i + 7).map((v) => v * 3)]);
+      for (const key of ['a', 'b']) {
+        const [f] = eng.forecast([key], [0.05, 0.5, 0.9, 0.99]);
+        const viaCore = eng.forecastModels([key], [0.05, 0.5, 0.9, 0.99]).get(key)!.find((m) => m.model === 'ensemble')!;
+        expect(Array.from(f.quantiles)).toEqual(Array.from(viaCore.quantiles));
+      }
+    }
+  });
+
   it('refits the parameters of known series and keeps what it learnt online; fits unknown ones', () => {
     const eng = createForecastEngine({ intervalS: 300 }, core);
     const y = seasonal(288 * 5, 21);

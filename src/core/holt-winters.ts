@@ -63,7 +63,8 @@ export function fitHoltWinters(
       const status = Array.from(core.f64(stp, count));
       if (replay) e.fc_hw_replay_batch(sp, stride, yp, op, count, hp, hs.length, outp);
       const all = core.f64(sp, count * stride);
-      const states = histories.map((_, i) => all.slice(i * stride, (i + 1) * stride));
+      // each state keeps only the seasons its fit kept (a weekly season on a week of history is dropped: 16 KB)
+      const states = histories.map((_, i) => all.slice(i * stride, i * stride + header + all[i * stride + HW.m1] + all[i * stride + HW.m2]));
       const outAll = core.f64(outp, replay ? flat.length * hs.length : 0);
       const origins = histories.map((_, i) => (replay ? outAll.slice(off[i] * hs.length, off[i + 1] * hs.length) : new Float64Array(0)));
       return { states, status, origins };

@@ -76,8 +76,8 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   accuracyEveryS: 900,
 };
 
-/** Samples per anomaly scorer call (the detectors cost ~18 us per sample: a few tens of milliseconds per call). */
-const ANOMALY_CALL_POINTS = 2000;
+/** Samples per anomaly scorer call (with its share of the state copies, ~30 us per sample: ~10 ms per call). */
+const ANOMALY_CALL_POINTS = 300;
 
 export interface EngineLoopDeps {
   source: HistorySource;

@@ -129,5 +129,7 @@ describe('fitHoltWinters', () => {
     const { status, states } = fitHoltWinters(core, [Float64Array.from({ length: 30 }, (_, i) => i % 7)], { m1: 24, m2: 0, damped: true, maxEvals: 100 }, [1]);
     expect(status[0]).toBe(4);
     expect(states[0][HW.m1]).toBe(0);
+    // the state keeps no room for the dropped season: the header only
+    expect(states[0].length).toBe(core.call((x) => fx(x).fc_hw_header()));
   });
 });

@@ -3,8 +3,10 @@
 // /metrics and the API under autocannon load on loopback while the loop keeps running (1,000-tenant scrape).
 // Peer in the same run: prom-client's own text rendering of the same snapshot without the per-snapshot gauge cache
 // is not separable, so the named peer is a plain-JS persistence engine (the cost floor of the loop without models).
-// The real engine runs at --engine-tenants (default 1,000: its first fit costs ~25 ms per series on this machine, see
-// the report), the loop with the plain-JS peer engine at --tenants; the HTTP load runs on the real-engine loop.
+// The real engine runs at --engine-tenants (default 1,000: its first fit costs ~9 ms per series and it holds ~300 KB
+// per series, so 60,000 series would take 9 minutes and ~18 GB here); `extrapolated` scales its measured per-series
+// CPU and memory linearly to --tenants (the per-series work of a cycle is independent of the number of series). The
+// loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 // (--peer-only without --skip-http runs the HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the
 // anomaly detectors out, to separate their memory. Anomaly mode is alert-only so that the retrain refits every series;
@@ -240,9 +242,22 @@ async function main() {
   report.rssAfterPeerMB = rssMB();
   if (PEER_ONLY && !SKIP_HTTP) report.httpWithPeerEngine = await http(peer.loop, peer.clock, SECONDS);
   if (!PEER_ONLY) {
+    const rssBefore = process.memoryUsage().rss;
     const real = await cycles(ENGINE_TENANTS, createForecastEngine(opts));
     report.engine = real.result;
     report.peakRssMB = rssMB();
+    const n = real.result.series;
+    const bytesPerSeries = (process.memoryUsage().rss - rssBefore) / n;
+    const at = TENANTS * SIGNALS.length;
+    report.extrapolated = {
+      note: `real-engine per-series cost at ${n} series, scaled linearly to ${at} series`,
+      series: at,
+      incrementalCycleCpuS: round((real.result.incrementalCycleCpuS / n) * at, 1),
+      retrainCycleCpuS: round((real.result.retrainCycleCpuS / n) * at, 1),
+      fullCycleCpuS: round((real.result.fullCycleCpuS / n) * at, 1),
+      rssKBPerSeries: Math.round(bytesPerSeries / 1024),
+      rssMB: Math.round((bytesPerSeries * at) / 2 ** 20),
+    };
     if (!SKIP_HTTP) report.http = await http(real.loop, real.clock, SECONDS);
   }
   report.peakRssMBFinal = rssMB();

@@ -62,7 +62,7 @@ export const schema = {
   interval: f({ type: 'duration', default: 300, unit: 's', range: '[1, 3600]', help: 'Spacing of the series the models see.', check: between(1, 3600) }),
   cycle: f({ type: 'duration', default: 60, unit: 's', range: '[0.1, 3600]', help: 'Real time between two cycles.', check: between(0.1, 3600) }),
   history: f({ type: 'duration', default: 604_800, unit: 's', range: '[2 intervals, 90 days]', help: 'History kept per series (one week).', check: between(2, 90 * 86_400) }),
-  retrainEvery: f({ type: 'duration', default: 3600, unit: 's', range: '[interval, 7 days]', help: 'Full refit and model choice period (engine time).', check: between(1, 7 * 86_400) }),
+  retrainEvery: f({ type: 'duration', default: 3600, unit: 's', range: '[interval, 7 days]', help: 'Retraining period (engine time): every series\' model parameters are re-estimated, warm-started from the current ones (model choice is updated online every cycle).', check: between(1, 7 * 86_400) }),
   profileEvery: f({ type: 'duration', default: 3600, unit: 's', range: '[interval, 7 days]', help: 'Behavioural profile refresh period (engine time).', check: between(1, 7 * 86_400) }),
   staleAfter: f({ type: 'duration', default: 900, unit: 's', range: '[interval, 7 days]', help: 'A series with no sample for this long is marked stale.', check: between(1, 7 * 86_400) }),
   vanishAfter: f({ type: 'duration', default: 86_400, unit: 's', range: '[staleAfter, 30 days]', help: 'A tenant with no sample for this long is dropped.', check: between(1, 30 * 86_400) }),

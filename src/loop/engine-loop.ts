@@ -1,5 +1,6 @@
-// The engine loop: runOnce = pull -> store -> profile -> train/update -> forecast -> anomaly -> decide -> publish,
+// The engine loop: runOnce = pull -> store -> profile -> anomaly -> update -> train -> forecast -> decide -> publish,
 // each step timed; a failing tenant is logged, counted and skipped; every cycle publishes an immutable Snapshot.
+// Long steps run in time slices (time-slice.ts), so the HTTP server answers between them.
 import type { ForecastEngine, SeriesForecast } from '../core/types.js';
 import { HistoryStore } from '../model/history-store.js';
 import { apiMix, profileSignal, type TenantProfile } from '../model/profile.js';

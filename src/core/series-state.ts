@@ -143,10 +143,12 @@ export class SeriesState {
   readonly ring: Float64Array;
   readonly fc: Float64Array; // [(m*K + k)*P + slot], m in 0..nM (nM = ensemble)
   readonly fcOrigin: Float64Array;
-  readonly err: Float64Array; // [(m*K + k)*E + i], NaN where never written
+  /** The rolling-origin errors, float32 (half the memory of the largest per-series array; errors only feed
+   *  quantiles and scores, where 7 significant digits are plenty): [(m*K + k)*E + i], NaN where never written. */
+  readonly err: Float32Array;
   /** The ensemble's errors of each horizon, kept sorted as they are written: sorted[k*E .. k*E + sortedN[k]). The
    *  forecast reads its quantiles here in O(1) instead of selecting them from 3 x 1,008 errors every cycle. */
-  readonly sorted: Float64Array;
+  readonly sorted: Float32Array;
   readonly sortedN: Int32Array;
   readonly errN: Float64Array; // total errors pushed per (m,k)
   readonly loss: Float64Array; // EW mean absolute error per (m,k)
@@ -183,8 +185,8 @@ export class SeriesState {
     this.ring = view(lay.oRing, lay.ringLen).fill(NaN);
     this.fc = view(lay.oFc, M1 * this.K * this.P).fill(NaN);
     this.fcOrigin = view(lay.oFcOrigin, this.P).fill(-1);
-    this.err = new Float64Array(M1 * this.K * shape.errWindow).fill(NaN);
-    this.sorted = new Float64Array(this.K * shape.errWindow);
+    this.err = new Float32Array(M1 * this.K * shape.errWindow).fill(NaN);
+    this.sorted = new Float32Array(this.K * shape.errWindow);
     this.sortedN = new Int32Array(this.K);
     this.errN = view(lay.oErrN, M1 * this.K);
     this.loss = view(lay.oLoss, M1 * this.K).fill(NaN);
@@ -243,7 +245,7 @@ export class SeriesState {
     const E = this.shape.errWindow;
     const cnt = Math.min(E, this.errN[m * this.K + k]);
     const base = (m * this.K + k) * E;
-    return this.err.slice(base, base + cnt);
+    return Float64Array.from(this.err.subarray(base, base + cnt));
   }
 
   /** Type-7 quantile (R's default, as assembly/stats/quickselect.ts) of the ensemble's errors at horizon index k;
@@ -261,7 +263,7 @@ export class SeriesState {
     return frac > 0 && i + 1 < n ? lo + frac * (a[from + i + 1] - lo) : lo;
   }
 
-  /** Replaces `old` (NaN: none) by `value` in the sorted errors of horizon k. */
+  /** Replaces `old` (NaN: none) by `value` (both as stored: float32) in the sorted errors of horizon k. */
   replaceSorted(k: number, old: number, value: number): void {
     const a = this.sorted;
     const from = k * this.shape.errWindow;
@@ -374,7 +376,7 @@ function copyRingReads(lay: StateLayout, st: SeriesState, H: Float64Array, at: n
 }
 
 /** First index in a[from..to) (ascending) whose value is >= v. */
-function lowerBound(a: Float64Array, from: number, to: number, v: number): number {
+function lowerBound(a: Float32Array, from: number, to: number, v: number): number {
   let lo = from, hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -449,7 +451,7 @@ function copyOut(
     for (let t = 0; t < cnt; t++) {
       const i = V[jAt + 2 * t] | 0;
       const v = V[jAt + 2 * t + 1];
-      if (i >= ens) st.replaceSorted(Math.floor((i - ens) / E), err[i], v);
+      if (i >= ens) st.replaceSorted(Math.floor((i - ens) / E), err[i], Math.fround(v));
       err[i] = v;
     }
   } else {

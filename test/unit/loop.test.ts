@@ -108,6 +108,33 @@ describe('EngineLoop.runOnce', () => {
     expect(engine.fitKeys.length).toBe(6 + 6);
   });
 
+  it('retrains known series through engine.refit, after the update, on windows ending at their last point', async () => {
+    class RefitEngine extends FakeEngine {
+      refits: Array<{ key: string; last: number; fedLast: number | undefined }> = [];
+      refit(keys: readonly string[], h: readonly Float64Array[]): void {
+        keys.forEach((k, i) => this.refits.push({ key: k, last: h[i][h[i].length - 1], fedLast: this.last.get(k) }));
+      }
+    }
+    const engine = new RefitEngine({ intervalS: 60 });
+    const source = new FakeSource(['a', 'b'], ['cpu'], (t, _r, ts) => (t === 'a' ? 1 : 2) + ts / 1e9);
+    const clock = manualClock(1_700_000_000);
+    const loop = new EngineLoop({ source, engine, clock }, { intervalS: 60, historyPoints: 600, retrainEveryS: 600 });
+    await loop.runOnce();
+    expect(engine.fitKeys.length).toBe(2);
+    const firstA = engine.last.get(seriesKey('a', 'cpu'))!;
+    clock.advance(600);
+    source.tenants.push('c');
+    const r = await loop.runOnce();
+    expect(r.retrained).toBe(true);
+    expect(r.trainedSeries).toBe(3);
+    // the new tenant is fitted, the known ones refitted (not fitted again)
+    expect(engine.fitKeys).toEqual([seriesKey('a', 'cpu'), seriesKey('b', 'cpu'), seriesKey('c', 'cpu')]);
+    expect(engine.refits.map((x) => x.key).sort()).toEqual([seriesKey('a', 'cpu'), seriesKey('b', 'cpu')]);
+    // each window ends at the point the update step has just fed (newer than what the first cycle fitted)
+    for (const x of engine.refits) expect(x.last).toBe(x.fedLast);
+    expect(engine.refits.find((x) => x.key === seriesKey('a', 'cpu'))!.last).toBeGreaterThan(firstA);
+  });
+
   it('marks a silent series stale and drops a vanished tenant with its models', async () => {
     const { loop, source, clock, engine } = setup(['a', 'gone']);
     await loop.runOnce();

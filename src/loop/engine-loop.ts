@@ -10,7 +10,7 @@ import { shadowReserve, type ReserveTenant } from '../logic/shadow-reserve.js';
 import type { BreakdownSeries, HistorySource, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
-import { TimeSlice } from './time-slice.js';
+import { forEachSliced, TimeSlice } from './time-slice.js';
 import {
   noMetrics,
   silentLogger,
@@ -250,17 +250,16 @@ export class EngineLoop {
         logger.warn({ resource: f.resource, err: f.error, code: (f.error as Error & { code?: string }).code }, 'signal pull failed; other signals kept');
       }
       await this.#timed('store', durations, async () => {
-        for (const s of pulled.set.series) {
-          if (this.#slice.due) await this.#slice.yield();
-          if (wanted && !wanted.has(s.resource)) continue;
+        await forEachSliced(this.#slice, pulled.set.series, (s) => {
+          if (wanted && !wanted.has(s.resource)) return;
           if (s.intervalS !== step) {
             metrics.error('store');
             logger.warn({ tenant: s.tenant, resource: s.resource, intervalS: s.intervalS }, 'series at a different interval; skipped');
-            continue;
+            return;
           }
           report.pulledPoints += s.values.length;
           this.store.writeSeries(seriesKey(s.tenant, s.resource), s);
-        }
+        });
         for (const b of pulled.breakdown) {
           let m = this.#breakdown.get(b.tenant);
           if (!m) this.#breakdown.set(b.tenant, (m = new Map()));
@@ -422,10 +421,9 @@ export class EngineLoop {
     if (!decide) return;
     const e = this.#d.engine.options;
     const peakN = Math.max(1, Math.round(this.options.recentPeakS / this.options.intervalS));
-    for (const s of this.store.values()) {
+    await forEachSliced(this.#slice, [...this.store.values()], (s) => {
       const f = this.#forecasts.get(s.key);
-      if (!f) continue;
-      if (this.#slice.due) await this.#slice.yield();
+      if (!f) return;
       try {
         const rec = decide({
           tenant: s.tenant,
@@ -445,7 +443,7 @@ export class EngineLoop {
         this.#d.metrics.error('decide');
         this.#d.logger.warn({ tenant: s.tenant, resource: s.resource, err }, 'allocation failed; previous recommendation kept');
       }
-    }
+    });
   }
 
   #decidedUntil = new Map<string, number>();
@@ -591,15 +589,13 @@ export class EngineLoop {
     }
     // Budget: every tenant once per profileEveryS, assuming a cycle per interval; at least 500 tenants per cycle.
     const cyclesPerPeriod = Math.max(1, o.profileEveryS / o.intervalS);
-    let budget = Math.max(500, Math.ceil(byTenant.size / cyclesPerPeriod));
+    const budget = Math.max(500, Math.ceil(byTenant.size / cyclesPerPeriod));
     const due = [...byTenant.keys()]
       .filter((t) => endS - (this.#profiles.get(t)?.atS ?? -Infinity) >= o.profileEveryS)
       .sort((a, b) => (this.#profiles.get(a)?.atS ?? -Infinity) - (this.#profiles.get(b)?.atS ?? -Infinity));
     const next = new Map(this.#profiles);
     for (const t of [...next.keys()]) if (!byTenant.has(t)) next.delete(t);
-    for (const tenant of due) {
-      if (budget-- <= 0) break;
-      if (this.#slice.due) await this.#slice.yield();
+    await forEachSliced(this.#slice, due.slice(0, Math.max(0, budget)), (tenant) => {
       const p: TenantProfile = { tenant, atS: endS, signals: {}, apiMix: {} };
       for (const key of byTenant.get(tenant)!) {
         const s = this.store.get(key)!;
@@ -614,7 +610,7 @@ export class EngineLoop {
       const types = this.#breakdown.get(tenant);
       if (types) p.apiMix = apiMix(new Map([...types].map(([ty, b]) => [ty, b.values])));
       next.set(tenant, Object.freeze(p));
-    }
+    });
     this.#profiles = next;
   }
 
@@ -641,8 +637,7 @@ export class EngineLoop {
     const e = this.#d.engine;
     const peakN = Math.max(1, Math.round(this.options.recentPeakS / this.options.intervalS));
     const resources = new Map<string, ResourceState>();
-    for (const s of this.store.values()) {
-      if (this.#slice.due) await this.#slice.yield();
+    await forEachSliced(this.#slice, [...this.store.values()], (s) => {
       resources.set(s.key, Object.freeze({
         tenant: s.tenant,
         resource: s.resource,
@@ -655,7 +650,7 @@ export class EngineLoop {
         anomaly: anomalyState(this.#anomalies.get(s.tenant)),
         stale: endS - s.lastSampleS > this.options.staleAfterS,
       }));
-    }
+    });
     // Live accuracy walks every series' error window: refreshed every accuracyEveryS of engine time, not every cycle.
     if (endS - this.#accuracyAtS >= this.options.accuracyEveryS) {
       this.#accuracyAtS = endS;

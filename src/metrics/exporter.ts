@@ -8,7 +8,7 @@ import { limitFor, type ResourceLimits } from '../config/limits.js';
 import { catalogue, type MetricDef } from './catalogue.js';
 import { counterOf, gaugeOf, histogramOf, horizonLabel } from './handles.js';
 import { escapeLabelValue, TextGauge } from './text-gauge.js';
-import { TimeSlice } from '../loop/time-slice.js';
+import { forEachSliced, TimeSlice } from '../loop/time-slice.js';
 import { deflatePart, gzipBody, type DeflatedPart } from './gzip-body.js';
 
 export interface ExporterLimits {
@@ -146,12 +146,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const allowed = new Set(tenants.slice(0, limits.maxTenants));
       let forecastSeries = 0;
       const anomalies = new Map<string, AnomalyState>();
-      for (const r of s.resources.values()) {
-        if (slice.due) await slice.yield();
+      await forEachSliced(slice, [...s.resources.values()], (r) => {
         if (r.anomaly && allowed.has(r.tenant)) anomalies.set(r.tenant, r.anomaly);
         if (!allowed.has(r.tenant)) {
           droppedTenantSeries++;
-          continue;
+          return;
         }
         // Label text built once per series: the families below are the bulk of the exposition.
         const base = `tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`;
@@ -182,16 +181,15 @@ export function createExporter(deps: ExporterDeps): Exporter {
           if (Number.isFinite(rec.lowerBound)) g.recommendation.setRaw(`${base},bound="lower"`, rec.lowerBound);
           if (Number.isFinite(rec.upperBound)) g.recommendation.setRaw(`${base},bound="upper"`, rec.upperBound);
         }
-      }
-      for (const t of allowed) {
-        if (slice.due) await slice.yield();
+      });
+      await forEachSliced(slice, [...allowed], (t) => {
         const a = anomalies.get(t);
         if (a) {
           g.anomalyScore.set({ tenant: t, signal: 'behaviour', kind: a.kind }, a.score);
           g.anomalous.set({ tenant: t }, a.anomalous ? 1 : 0);
         }
         const p = s.profiles?.get(t);
-        if (!p) continue;
+        if (!p) return;
         for (const sp of Object.values(p.signals)) {
           const l = { tenant: t, signal: sp.resource };
           if (Number.isFinite(sp.level)) g.level.set(l, sp.level);
@@ -201,7 +199,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
           g.seasonality.set({ ...l, season: 'weekly' }, sp.weeklySeasonality);
         }
         for (const [type, share] of Object.entries(p.apiMix)) g.apiMix.set({ tenant: t, type }, share);
-      }
+      });
       for (const a of s.accuracy ?? []) {
         const h = horizonLabel(a.horizonS);
         if (Number.isFinite(a.relMae)) g.error.set({ model: a.model, horizon: h }, a.relMae);

@@ -20,6 +20,9 @@ export interface ExporterLimits {
   quantiles?: readonly number[];
 }
 
+/** Sample lines encoded per piece of a sliced build (a few milliseconds each). */
+const RENDER_CHUNK_LINES = 5000;
+
 export const DEFAULT_EXPORTER_LIMITS: ExporterLimits = { maxTenants: 10_000, maxForecastSeries: 500_000 };
 
 export const ERROR_STAGES = ['pull', 'store', 'profile', 'anomaly', 'train', 'update', 'forecast', 'decide', 'publish', 'accuracy', 'actuator'] as const;
@@ -214,8 +217,10 @@ export function createExporter(deps: ExporterDeps): Exporter {
     }
     const parts: Buffer[] = [];
     for (const t of Object.values(g)) {
-      if (slice.due) await slice.yield();
-      parts.push(Buffer.from(t.render()));
+      for (const chunk of t.renderChunks(RENDER_CHUNK_LINES)) {
+        parts.push(Buffer.from(chunk));
+        if (slice.due) await slice.yield();
+      }
       t.reset();
     }
     // swap: the text, then what is small enough to set in one go

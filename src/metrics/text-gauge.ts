@@ -60,7 +60,21 @@ export class TextGauge<L extends string = string> {
 
   /** HELP, TYPE and every sample line, newline-terminated. */
   render(): string {
+    return [...this.renderChunks(Infinity)].join('');
+  }
+
+  /** The same text in pieces of at most `maxLines` samples (HELP and TYPE open the first), for sliced rendering. */
+  *renderChunks(maxLines: number): Generator<string> {
     const help = this.def.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-    return `# HELP ${this.def.name} ${help}\n# TYPE ${this.def.name} gauge\n${this.#lines.length ? this.#lines.join('\n') + '\n' : ''}`;
+    const head = `# HELP ${this.def.name} ${help}\n# TYPE ${this.def.name} gauge\n`;
+    const lines = this.#lines;
+    if (lines.length === 0) {
+      yield head;
+      return;
+    }
+    for (let i = 0; i < lines.length; i += maxLines) {
+      const body = lines.slice(i, Math.min(lines.length, i + maxLines)).join('\n') + '\n';
+      yield i === 0 ? head + body : body;
+    }
   }
 }

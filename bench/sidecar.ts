@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createForecastEngine } from '../src/core/engine.js';
+import { allocatorTuning, createForecastEngine } from '../src/core/engine.js';
 import { sharedCore } from '../src/core/wasm.js';
 import type { AccuracyStat, EngineOptions, ForecastEngine, SeriesForecast } from '../src/core/types.js';
 import { FORECAST_LEVELS } from '../src/logic/allocation.js';
@@ -243,7 +243,8 @@ async function main() {
   if (PEER_ONLY && !SKIP_HTTP) report.httpWithPeerEngine = await http(peer.loop, peer.clock, SECONDS);
   if (!PEER_ONLY) {
     const rssBefore = process.memoryUsage().rss;
-    const real = await cycles(ENGINE_TENANTS, createForecastEngine(opts));
+    // the engine as the sidecar runs it (src/main.ts: the allocator's tuning)
+    const real = await cycles(ENGINE_TENANTS, createForecastEngine(opts, sharedCore(), allocatorTuning(STEP)));
     report.engine = real.result;
     report.peakRssMB = rssMB();
     const n = real.result.series;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger as Pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/load.js';
-import { createForecastEngine } from './core/engine.js';
+import { allocatorTuning, createForecastEngine } from './core/engine.js';
 import { sharedCore } from './core/wasm.js';
 import { createAllocationDecider } from './loop/allocation-adapter.js';
 import { createAnomalyScorer } from './loop/anomaly-adapter.js';
@@ -92,7 +92,8 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
   const source = o.source ?? plan.source;
   const clock = o.clock ?? plan.clock;
   const horizons = config.horizons.filter((h) => h % plan.intervalS === 0);
-  const engine = createForecastEngine({ intervalS: plan.intervalS, horizonsS: horizons, quantiles: config.quantiles, seasonsS: config.seasons });
+  // the backtest's tuning (a one-day error window), so that `foresight backtest` replays what runs here
+  const engine = createForecastEngine({ intervalS: plan.intervalS, horizonsS: horizons, quantiles: config.quantiles, seasonsS: config.seasons }, sharedCore(), allocatorTuning(plan.intervalS));
   const decider = createAllocationDecider({ targetShortage: config.targetShortage });
   const holder: { loop?: EngineLoop } = {};
   const exporter = createExporter({

@@ -1,5 +1,5 @@
 // Runs a backtest on a grid: builds the policies (and their sweeps), replays, scores, simulates shadow capacity.
-import { createForecastEngine } from '../core/engine.js';
+import { allocatorTuning, createForecastEngine } from '../core/engine.js';
 import { sharedCore } from '../core/wasm.js';
 import type { EngineOptions, ForecastEngine } from '../core/types.js';
 import { FORECAST_LEVELS, type AllocationConfigInput } from '../logic/allocation.js';
@@ -92,10 +92,8 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   if (want.has('foresight')) {
     const horizonsS = coverHorizons(o.leadS, grid.intervalS, 1800, 3);
     const engineOptions: EngineOptions = { intervalS: grid.intervalS, horizonsS, quantiles: FORECAST_LEVELS, seasonsS: [86_400, 604_800], seed: 1 };
-    // The engine's error window (origins kept per model and horizon for its quantiles and weights) is one day: the
-    // forecast cost grows with it (97 series, 3 horizons: 89 ms per step at the default 1,008, 26 ms at 288), and the
-    // allocation policy calibrates the realised shortage rate itself.
-    const engine = (o.engineFactory ?? ((eo) => createForecastEngine(eo, sharedCore(), { errWindow: stepsPerDay })))(engineOptions);
+    // The engine runs with the live loop's tuning (allocatorTuning: a one-day error window).
+    const engine = (o.engineFactory ?? ((eo) => createForecastEngine(eo, sharedCore(), allocatorTuning(grid.intervalS))))(engineOptions);
     feed = new ForecastFeed(engine, ctx, {
       levels: FORECAST_LEVELS,
       minFitPoints: Math.max(12, Math.min(stepsPerDay, warmupSteps) - Math.ceil(o.leadS / grid.intervalS) - 1),

@@ -61,6 +61,17 @@ export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
   gruHidden: 16,
 });
 
+/**
+ * The tuning the allocator runs the engine with, in the live loop (src/main.ts) and in the backtest
+ * (src/backtest/run.ts), so that the backtest replays the configuration that runs: a one-day error window (the
+ * quantiles and weights read a day of rolling-origin errors; the allocation policy calibrates the realised shortage
+ * itself). It also keeps the per-series state at about half of the default's (a 1,008-origin window is 97 KB of
+ * errors per series, a day of 5-minute origins 28 KB).
+ */
+export function allocatorTuning(intervalS: number): Partial<EngineTuning> {
+  return { errWindow: Math.max(12, Math.round(86_400 / intervalS)) };
+}
+
 /** Model order is the step kernel's (series-state.ts M_*); 'holt' is the non-seasonal damped member of the
  * Holt-Winters family (ETS(A,Ad,N)), enabled and disabled together with 'holt-winters'. */
 /** Index of the GRU in the step kernel's model order, after the base models. */

@@ -77,8 +77,8 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   accuracyEveryS: 900,
 };
 
-/** Samples per anomaly scorer call (with its share of the state copies, ~30 us per sample: ~10 ms per call). */
-const ANOMALY_CALL_POINTS = 300;
+/** Samples per anomaly scorer call (with its share of the state copies, ~20-30 us per sample: a few ms per call). */
+const ANOMALY_CALL_POINTS = 150;
 
 export interface EngineLoopDeps {
   source: HistorySource;
@@ -367,8 +367,8 @@ export class EngineLoop {
     const engine = this.#d.engine;
     const call = how === 'refit' && engine.refit ? engine.refit.bind(engine) : engine.fit.bind(engine);
     let failed = 0;
-    // a refit costs about a tenth of a fit: larger batches keep the per-call overhead down
-    const b = how === 'refit' ? this.options.fitBatch * 8 : this.options.fitBatch;
+    // a refit costs about a twentieth of a fit (~0.5 ms a series): a few milliseconds per call
+    const b = how === 'refit' ? this.options.fitBatch * 2 : this.options.fitBatch;
     for (let i = 0; i < keys.length; i += b) {
       const ks = keys.slice(i, i + b);
       const hs = ks.map((k) => this.store.window(k)!.values);

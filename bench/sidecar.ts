@@ -13,6 +13,7 @@
 // --anomaly-warmup (default 48 points, the loop's default is 288) bounds the detectors' first-cycle warm-up.)
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { allocatorTuning, createForecastEngine } from '../src/core/engine.js';
 import { sharedCore } from '../src/core/wasm.js';
@@ -43,6 +44,23 @@ function autocannon(o: { url: string; connections: number; duration: number; hea
     execFile(process.execPath, [bin, '--json', '-c', String(o.connections), '-d', String(o.duration), ...(o.headers ?? []).flatMap((h) => ['-H', h]), o.url], { maxBuffer: 16 << 20 }, (err, stdout) => {
       if (err) reject(err);
       else resolve(JSON.parse(stdout) as CannonResult);
+    });
+  });
+}
+
+interface ProbeResult {
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  bytesPerRequest: number;
+}
+function scrapeProbe(url: string, seconds: number, connections: number, encoding: string): Promise<ProbeResult & { connections: number; encoding: string }> {
+  const script = fileURLToPath(new URL('./scrape-probe.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', script, url, String(seconds), String(connections), encoding], (err, stdout) => {
+      if (err) reject(err);
+      else resolve({ connections, encoding, ...(JSON.parse(stdout) as ProbeResult) });
     });
   });
 }
@@ -216,6 +234,16 @@ async function http(loop: EngineLoop, clock: Clock & { t: number }, seconds: num
   };
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
+  // a scraper like Prometheus (its own process, gzip, body read but not decoded), alone and while autocannon loads
+  // the API: autocannon's own time to take in a gzip body is several times a plain one's, so its /metrics rows below
+  // include client cost
+  const probe = (connections: number, encoding = 'gzip') => scrapeProbe(`${base}/metrics`, seconds, connections, encoding);
+  const scraper = {
+    alone: await probe(1),
+    alone4: await probe(4),
+    alone4Uncompressed: await probe(4, 'identity'),
+    underApiLoad: (await Promise.all([probe(1), hit('/api/v1/tenants/tenant-00042/forecast', 10)]))[0],
+  };
   const out = [
     // as Prometheus scrapes (it sends Accept-Encoding: gzip), then uncompressed
     await hit('/metrics', 1, ['accept-encoding=gzip']),
@@ -231,7 +259,7 @@ async function http(loop: EngineLoop, clock: Clock & { t: number }, seconds: num
   await app.close();
   // how long the event loop was blocked at a time (what a request can wait for before it is even read)
   const eventLoopDelayMs = { p50: round(delay.percentile(50) / 1e6, 1), p99: round(delay.percentile(99) / 1e6, 1), max: round(delay.max / 1e6, 1) };
-  return { tenants, eventLoopDelayMs, metricsBytes: metricsBody.length, metricsLines: metricsBody.split('\n').length, loopCyclesDuringLoad: loopCycles, endpoints: out };
+  return { tenants, eventLoopDelayMs, scraper, metricsBytes: metricsBody.length, metricsLines: metricsBody.split('\n').length, loopCyclesDuringLoad: loopCycles, endpoints: out };
 }
 
 async function main() {

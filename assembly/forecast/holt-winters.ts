@@ -41,10 +41,6 @@ export function hwForecastOne(s: usize, h: i32): f64 {
   return v;
 }
 
-/** Damped-trend multipliers phi + ... + phi^h of up to MAX_FAST_H horizons (hwRun's scratch). */
-const MAX_FAST_H: i32 = 64;
-const DAMP = memory.data(MAX_FAST_H << 3);
-
 /**
  * Runs the filter over y[0..n) from state s (NaN = gap: the state advances without correction). When out != 0,
  * writes after each point i the forecasts for the nH horizons (steps, at hs as doubles) into out[i*nH + k], the
@@ -61,17 +57,16 @@ export function hwRun(s: usize, y: usize, n: i32, hs: usize, nH: i32, out: usize
   const s2 = s1 + (<usize>m1 << 3);
   let ph1 = m1 > 0 ? <i32>(t0 % <i64>m1) : 0;
   let ph2 = m2 > 0 ? <i32>(t0 % <i64>m2) : 0;
-  const fast = out != 0 && nH <= MAX_FAST_H;
-  if (fast) {
-    for (let k = 0; k < nH; k++) {
-      const h = <i32>load<f64>(hs + (<usize>k << 3));
-      let damp = 0.0, pk = 1.0;
-      for (let j = 0; j < h; j++) {
-        pk *= phi;
-        damp += pk;
-      }
-      store<f64>(DAMP + (<usize>k << 3), damp);
+  // the damped-trend multiplier phi + ... + phi^h of each horizon (as hwForecastOne sums it), once per run
+  const damps = out ? heap.alloc(<usize>nH << 3) : 0;
+  for (let k = 0; damps && k < nH; k++) {
+    const h = <i32>load<f64>(hs + (<usize>k << 3));
+    let damp = 0.0, pk = 1.0;
+    for (let j = 0; j < h; j++) {
+      pk *= phi;
+      damp += pk;
     }
+    store<f64>(damps + (<usize>k << 3), damp);
   }
   let sse = 0.0;
   for (let i = 0; i < n; i++) {
@@ -95,33 +90,22 @@ export function hwRun(s: usize, y: usize, n: i32, hs: usize, nH: i32, out: usize
     if (m1 > 0 && ++ph1 == m1) ph1 = 0;
     if (m2 > 0 && ++ph2 == m2) ph2 = 0;
     if (out) {
-      if (fast) {
-        // the forecast for target t + h - 1, t = points consumed so far (the phases already point at t)
-        for (let k = 0; k < nH; k++) {
-          const h = <i32>load<f64>(hs + (<usize>k << 3));
-          let fc = l + load<f64>(DAMP + (<usize>k << 3)) * b;
-          if (m1 > 0) fc += load<f64>(s1 + (<usize>((ph1 + h - 1) % m1) << 3));
-          if (m2 > 0) fc += load<f64>(s2 + (<usize>((ph2 + h - 1) % m2) << 3));
-          store<f64>(out + (<usize>(i * nH + k) << 3), fc);
-        }
-      } else {
-        put(s, 5, l);
-        put(s, 6, b);
-        put(s, 9, <f64>(t0 + <i64>i + 1));
-        for (let k = 0; k < nH; k++) {
-          store<f64>(out + (<usize>(i * nH + k) << 3), hwForecastOne(s, <i32>load<f64>(hs + (<usize>k << 3))));
-        }
+      // the forecast for target t + h - 1, t = points consumed so far (the phases already point at t)
+      for (let k = 0; k < nH; k++) {
+        const h = <i32>load<f64>(hs + (<usize>k << 3));
+        let fc = l + load<f64>(damps + (<usize>k << 3)) * b;
+        if (m1 > 0) fc += load<f64>(s1 + (<usize>((ph1 + h - 1) % m1) << 3));
+        if (m2 > 0) fc += load<f64>(s2 + (<usize>((ph2 + h - 1) % m2) << 3));
+        store<f64>(out + (<usize>(i * nH + k) << 3), fc);
       }
     }
   }
+  if (damps) heap.free(damps);
   put(s, 5, l);
   put(s, 6, b);
   put(s, 9, <f64>(t0 + <i64>n));
   return sse;
 }
-
-/** Means of the first (up to 8) whole periods, computed once per season in hwInitState. */
-const PERIOD_MEANS = memory.data(8 << 3);
 
 function meanRange(y: usize, from: i32, to: i32): f64 {
   let s = 0.0, c = 0;
@@ -133,6 +117,34 @@ function meanRange(y: usize, from: i32, to: i32): f64 {
     }
   }
   return c > 0 ? s / <f64>c : NaN;
+}
+
+/** Means of the first (up to 8) whole periods, computed once per season in seasonStart. */
+const PERIOD_MEANS = memory.data(8 << 3);
+
+/**
+ * The seasonal start of a season of `m` steps stored at s[HW_HEADER + at ..]: at each phase, the mean over the first
+ * (up to maxPeriods) whole periods of the value less its period's mean, less the value of an earlier season of
+ * `under` steps (0 = none) at that time. Gaps are skipped.
+ */
+function seasonStart(s: usize, y: usize, n: i32, m: i32, at: i32, maxPeriods: i32, under: i32): void {
+  const periods = n / m;
+  const kmax = periods < maxPeriods ? periods : maxPeriods;
+  for (let k = 0; k < kmax; k++) store<f64>(PERIOD_MEANS + (<usize>k << 3), meanRange(y, k * m, (k + 1) * m));
+  for (let j = 0; j < m; j++) {
+    let acc = 0.0, c = 0;
+    for (let k = 0; k < kmax; k++) {
+      const pm = load<f64>(PERIOD_MEANS + (<usize>k << 3));
+      const i = k * m + j;
+      const v = load<f64>(y + (<usize>i << 3));
+      const sv = under > 0 ? f(s, HW_HEADER + i % under) : 0.0;
+      if (isFinite(v) && isFinite(pm)) {
+        acc += v - pm - sv;
+        c++;
+      }
+    }
+    put(s, HW_HEADER + at + j, c > 0 ? acc / <f64>c : 0.0);
+  }
 }
 
 /**
@@ -154,42 +166,8 @@ export function hwInitState(s: usize, y: usize, n: i32, m1: i32, m2: i32): void 
     if (!isNaN(second) && !isNaN(first)) trend = (second - first) / <f64>m1;
   }
   for (let j = 0; j < m1 + m2; j++) put(s, HW_HEADER + j, 0.0);
-  if (m1 > 0) {
-    const periods = n / m1;
-    const kmax = periods < 8 ? periods : 8;
-    for (let k = 0; k < kmax; k++) store<f64>(PERIOD_MEANS + (<usize>k << 3), meanRange(y, k * m1, (k + 1) * m1));
-    for (let j = 0; j < m1; j++) {
-      let acc = 0.0, c = 0;
-      for (let k = 0; k < kmax; k++) {
-        const pm = load<f64>(PERIOD_MEANS + (<usize>k << 3));
-        const v = load<f64>(y + (<usize>(k * m1 + j) << 3));
-        if (isFinite(v) && isFinite(pm)) {
-          acc += v - pm;
-          c++;
-        }
-      }
-      put(s, HW_HEADER + j, c > 0 ? acc / <f64>c : 0.0);
-    }
-  }
-  if (m2 > 0) {
-    const periods = n / m2;
-    const kmax = periods < 4 ? periods : 4;
-    for (let k = 0; k < kmax; k++) store<f64>(PERIOD_MEANS + (<usize>k << 3), meanRange(y, k * m2, (k + 1) * m2));
-    for (let j = 0; j < m2; j++) {
-      let acc = 0.0, c = 0;
-      for (let k = 0; k < kmax; k++) {
-        const pm = load<f64>(PERIOD_MEANS + (<usize>k << 3));
-        const i = k * m2 + j;
-        const v = load<f64>(y + (<usize>i << 3));
-        const sv1 = m1 > 0 ? f(s, HW_HEADER + i % m1) : 0.0;
-        if (isFinite(v) && isFinite(pm)) {
-          acc += v - pm - sv1;
-          c++;
-        }
-      }
-      put(s, HW_HEADER + m1 + j, c > 0 ? acc / <f64>c : 0.0);
-    }
-  }
+  if (m1 > 0) seasonStart(s, y, n, m1, 0, 8, 0);
+  if (m2 > 0) seasonStart(s, y, n, m2, m1, 4, m1);
   // level at "time -1" so that the first one-step forecast is the period mean at phase 0 (trend centred)
   put(s, 5, level - trend * (<f64>(m1 > 0 ? m1 : base) + 1.0) * 0.5);
   put(s, 6, trend);

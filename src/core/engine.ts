@@ -386,11 +386,14 @@ class Engine implements ForesightEngine {
 
   /**
    * Quantile forecasts of the models `ms` (nM = ensemble) at every horizon: the model's latest forecast plus the
-   * empirical quantiles of its own h-step errors read at the conformal working levels; one WASM call per series.
+   * empirical quantiles of its own h-step errors read at the conformal working levels (one WASM call per series, none
+   * for the ensemble alone).
    * Monotone in the level, never NaN, floored at 0 for series never seen negative.
    */
   #forecastModels(st: SeriesState, ms: readonly number[], levels: readonly number[]): { point: Float64Array; quantiles: Float64Array }[] {
     const K = st.K, L = this.#levels.length, nL = levels.length;
+    // the ensemble alone (every forecast) reads its sorted errors; other models select theirs in the core
+    const ensembleOnly = ms.length === 1 && ms[0] === st.nM;
     const segs: Float64Array[] = [];
     const work = new Float64Array(ms.length * K * nL);
     const centers = new Float64Array(ms.length * K);
@@ -401,14 +404,14 @@ class Engine implements ForesightEngine {
         if (!Number.isFinite(c)) c = st.lastForecast(st.nM, k);
         if (!Number.isFinite(c)) c = Number.isFinite(st.lastFinite) ? st.lastFinite : 0;
         centers[mi * K + k] = c;
-        if (!(ms.length === 1 && m === st.nM)) segs.push(st.errors(m, k));
+        if (!ensembleOnly) segs.push(st.errors(m, k));
         levels.forEach((p, l) => {
           const i = this.#levels.indexOf(p);
           work[(mi * K + k) * nL + l] = workingLevel(p, i >= 0 ? shifts[i] : interpolateShift(p, this.#levels, shifts));
         });
       }
     });
-    const offs = ms.length === 1 && ms[0] === st.nM ? this.#ensembleOffsets(st, work, nL) : this.#selectOffsets(segs, work, nL);
+    const offs = ensembleOnly ? this.#ensembleOffsets(st, work, nL) : this.#selectOffsets(segs, work, nL);
     const floor = st.minSeen >= 0 ? 0 : -Infinity;
     const med = levels.indexOf(0.5);
     return ms.map((m, mi) => {

@@ -24,11 +24,6 @@ export class TimeSlice {
     await new Promise<void>((r) => setImmediate(r));
     this.#since = performance.now();
   }
-
-  /** Yields when the slice is spent. */
-  async tick(): Promise<void> {
-    if (this.due) await this.yield();
-  }
 }
 
 /**

@@ -57,12 +57,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   // scrape for 134k series with the loop running (bench/sidecar.ts); see text-gauge.ts.
   const registry = new Registry();
   if (deps.defaultLabels) registry.setDefaultLabels(deps.defaultLabels);
-  const textGauges: TextGauge[] = [];
-  const textGauge = <L extends string>(def: MetricDef<L>): TextGauge<L> => {
-    const t = new TextGauge<L>(def, deps.defaultLabels);
-    textGauges.push(t as unknown as TextGauge);
-    return t;
-  };
+  const textGauge = <L extends string>(def: MetricDef<L>): TextGauge<L> => new TextGauge<L>(def, deps.defaultLabels);
   const c = catalogue;
 
   const dropped = counterOf(c.seriesDropped, registry);
@@ -98,8 +93,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     deflated: DeflatedPart;
   }
   let rendered: Rendered | undefined;
-  let building: Snapshot | undefined;
-  let inFlight = false;
+  /** The newest snapshot queued for a build, until that build ends. */
+  let pending: { snap: Snapshot | undefined } | undefined;
   let queue: Promise<void> = Promise.resolve();
   const g = {
     forecast: textGauge(c.forecast),
@@ -242,11 +237,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
   /** Queues a build of `s` (builds run one at a time); resolves when it has been swapped in or skipped. */
   function ensure(s: Snapshot | undefined): Promise<void> {
     if (rendered && rendered.snap === s) return Promise.resolve();
-    if (inFlight && building === s) return queue;
-    building = s;
-    inFlight = true;
+    if (pending && pending.snap === s) return queue;
+    const p = { snap: s };
+    pending = p;
     queue = queue.then(() => build(s)).finally(() => {
-      if (building === s) inFlight = false;
+      if (pending === p) pending = undefined;
     });
     return queue;
   }
@@ -267,7 +262,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const s = deps.snapshot();
       // While the newest snapshot is being built, scrapes get the previous one (whole and consistent) instead of
       // waiting; with nothing rendered yet, or no build under way (no sink wired), the scrape waits for the build.
-      if (!rendered || (rendered.snap !== s && !(inFlight && building === s))) await ensure(s);
+      if (!rendered || (rendered.snap !== s && !(pending && pending.snap === s))) await ensure(s);
       const r = rendered!;
       const live = Buffer.from(await registry.metrics());
       if (opts.gzip) return { body: gzipBody(r.deflated, live), contentType: registry.contentType, contentEncoding: 'gzip' };

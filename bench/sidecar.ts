@@ -3,11 +3,12 @@
 // /metrics and the API under autocannon load on loopback while the loop keeps running (1,000-tenant scrape).
 // Peer in the same run: prom-client's own text rendering of the same snapshot without the per-snapshot gauge cache
 // is not separable, so the named peer is a plain-JS persistence engine (the cost floor of the loop without models).
-// The real engine runs at --engine-tenants (default 1,000: its first fit costs ~9 ms per series and it holds ~300 KB
-// per series, so 60,000 series would take 9 minutes and ~18 GB here); `extrapolated` scales its measured per-series
-// CPU and memory linearly to --tenants (the per-series work of a cycle is independent of the number of series). The
-// loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
+// The real engine runs at --engine-tenants (default 1,000: its first fit costs ~9 ms per series and it holds ~95 KB
+// per series, so 60,000 series would take 9 minutes and ~5.5 GB here); `extrapolated` scales its measured
+// per-series CPU and memory linearly to --tenants (the per-series work of a cycle is independent of the number of
+// series). The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
+//                            [--idle-loop]   (--idle-loop: no cycles during the HTTP load, to separate their cost)
 // (--peer-only without --skip-http runs the HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the
 // anomaly detectors out, to separate their memory. Anomaly mode is alert-only so that the retrain refits every series;
 // --anomaly-warmup (default 48 points, the loop's default is 288) bounds the detectors' first-cycle warm-up.)
@@ -30,6 +31,7 @@ import type { HistorySource, PullRange, PullResult } from '../src/sources/histor
 
 interface CannonResult {
   requests: { total: number; average: number };
+  throughput: { total: number };
   latency: { p50: number; p99: number; max: number };
   non2xx: number;
   errors: number;
@@ -40,10 +42,15 @@ interface CannonResult {
  */
 function autocannon(o: { url: string; connections: number; duration: number; headers?: string[] }): Promise<CannonResult> {
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+  return nodeJson<CannonResult>([bin, '--json', '-c', String(o.connections), '-d', String(o.duration), ...(o.headers ?? []).flatMap((h) => ['-H', h]), o.url]);
+}
+
+/** Runs `node ARGS` in its own process and parses the JSON it prints. */
+function nodeJson<T>(args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bin, '--json', '-c', String(o.connections), '-d', String(o.duration), ...(o.headers ?? []).flatMap((h) => ['-H', h]), o.url], { maxBuffer: 16 << 20 }, (err, stdout) => {
+    execFile(process.execPath, args, { maxBuffer: 16 << 20 }, (err, stdout) => {
       if (err) reject(err);
-      else resolve(JSON.parse(stdout) as CannonResult);
+      else resolve(JSON.parse(stdout) as T);
     });
   });
 }
@@ -55,14 +62,9 @@ interface ProbeResult {
   maxMs: number;
   bytesPerRequest: number;
 }
-function scrapeProbe(url: string, seconds: number, connections: number, encoding: string): Promise<ProbeResult & { connections: number; encoding: string }> {
+async function scrapeProbe(url: string, seconds: number, connections: number, encoding: string): Promise<ProbeResult & { connections: number; encoding: string }> {
   const script = fileURLToPath(new URL('./scrape-probe.ts', import.meta.url));
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', script, url, String(seconds), String(connections), encoding], (err, stdout) => {
-      if (err) reject(err);
-      else resolve({ connections, encoding, ...(JSON.parse(stdout) as ProbeResult) });
-    });
-  });
+  return { connections, encoding, ...(await nodeJson<ProbeResult>(['--import', 'tsx', script, url, String(seconds), String(connections), encoding])) };
 }
 
 const args = process.argv.slice(2);
@@ -230,7 +232,7 @@ async function http(loop: EngineLoop, clock: Clock & { t: number }, seconds: num
   })();
   const hit = async (path: string, connections: number, headers?: string[]) => {
     const r = await autocannon({ url: `${base}${path}`, connections, duration: seconds, headers });
-    return { path, connections, headers, bytesPerRequest: Math.round((r as unknown as { throughput: { total: number } }).throughput.total / r.requests.total), requests: r.requests.total, rps: round(r.requests.average, 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors };
+    return { path, connections, headers, bytesPerRequest: Math.round(r.throughput.total / r.requests.total), requests: r.requests.total, rps: round(r.requests.average, 1), p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max, non2xx: r.non2xx, errors: r.errors };
   };
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();

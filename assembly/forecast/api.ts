@@ -6,7 +6,7 @@ import {
 } from "./histogram";
 import { HW_HEADER, hwFit, hwFitScratchLen, hwForecastOne, hwInitState, hwRun } from "./holt-winters";
 import { quantileInPlace, quantilesInPlace } from "../stats/quickselect";
-import { CFG_E, CFG_K, CFG_NM, CFG_STRIDE, aciStep, ensAdvance, ensConfigOk, ensScratchLen, weightsFromLoss } from "./ensemble";
+import { CFG_E, CFG_K, CFG_NM, CFG_Q0, CFG_STRIDE, aciStep, ensAdvance, ensConfigOk, ensScratchLen, weightsFromLoss } from "./ensemble";
 
 /** API version of the forecast area (bumped on any breaking change of these exports). */
 export function forecast_apiVersion(): i32 {
@@ -231,8 +231,9 @@ export function fc_quantiles_seg(data: usize, off: usize, count: i32, levels: us
  * Advances `count` series by their new points y[off[i] .. off[i+1]) (offsets as doubles). cfg: layout and
  * parameters (ensemble.ts CFG_*; hs, levels, disabled after the header). Series i's state is the block at
  * blocks + i*stride doubles; xin holds the host-computed members' forecasts, xin[((off[i] + j)*nM + m)*K + k].
- * Errors: with jrn == 0 written into the rings at err + i*(nM+1)*K*E doubles; otherwise appended to the journal at
- * jrn + off[i]*(nM+1)*K*2 doubles as (index, value) pairs, their count in jcount[i]. Returns Ok or BadParam.
+ * Errors of the MQ = nM + 1 - Q0 tracked models: with jrn == 0 written into the rings at err + i*MQ*K*E doubles;
+ * otherwise appended to the journal at jrn + off[i]*MQ*K*2 doubles as (index, value) pairs, their count in
+ * jcount[i]. Returns Ok or BadParam.
  */
 export function fc_ens_advance_batch(
   cfg: usize, blocks: usize, count: i32, y: usize, off: usize, xin: usize, err: usize, jrn: usize, jcount: usize,
@@ -242,13 +243,13 @@ export function fc_ens_advance_batch(
   const nM = <i32>load<f64>(cfg + (<usize>CFG_NM << 3));
   const E = <i32>load<f64>(cfg + (<usize>CFG_E << 3));
   const S = <i32>load<f64>(cfg + (<usize>CFG_STRIDE << 3));
-  const M1K = (nM + 1) * K;
+  const MQK = (nM + 1 - <i32>load<f64>(cfg + (<usize>CFG_Q0 << 3))) * K;
   const scratch = heap.alloc(<usize>ensScratchLen(cfg) << 3);
   for (let i = 0; i < count; i++) {
     const a = <i32>load<f64>(off + (<usize>i << 3));
     const b = <i32>load<f64>(off + (<usize>(i + 1) << 3));
-    const jp: usize = jrn ? jrn + (<usize>a * <usize>M1K * 2 << 3) : 0;
-    const ep: usize = jrn ? 0 : err + (<usize>i * <usize>M1K * <usize>E << 3);
+    const jp: usize = jrn ? jrn + (<usize>a * <usize>MQK * 2 << 3) : 0;
+    const ep: usize = jrn ? 0 : err + (<usize>i * <usize>MQK * <usize>E << 3);
     const jn = ensAdvance(
       cfg, blocks + (<usize>i * <usize>S << 3), y + (<usize>a << 3), b - a, xin + (<usize>a * <usize>(nM * K) << 3), ep, jp, scratch,
     );

@@ -41,8 +41,12 @@ export const CFG_O_LIVE_ABS = 26;
 export const CFG_O_RING = 27;
 /** Sum of |actual| over the live-scored outcomes per (m,k): the scale of the live error (relative MAE). */
 export const CFG_O_LIVE_ACT = 28;
+/** First model with quantile tracking (error ring, issued quantiles, conformal shifts, live hits): 0 = every model,
+ *  nM = the ensemble alone (the allocator reads only the ensemble's quantiles). The sections sized by it hold models
+ *  Q0..nM, indexed by m - Q0; errN, loss and the live counts, absolute errors and scale stay per model. */
+export const CFG_Q0 = 29;
 /** Doubles before hs[K], levels[L], disabled[nM]. */
-export const CFG_HEADER = 29;
+export const CFG_HEADER = 30;
 
 // block scalars
 const B_N = 0;
@@ -136,7 +140,8 @@ export function ensScratchLen(cfg: usize): i32 {
 export function ensConfigOk(cfg: usize): bool {
   const K = <i32>ld(cfg, CFG_K), P = <i32>ld(cfg, CFG_P), nM = <i32>ld(cfg, CFG_NM), L = <i32>ld(cfg, CFG_L);
   const E = <i32>ld(cfg, CFG_E), R = <i32>ld(cfg, CFG_RING), S = <i32>ld(cfg, CFG_STRIDE);
-  if (K < 1 || P < 2 || nM < 1 || L < 0 || E < 1 || R < 1 || S < 4) return false;
+  const q0 = <i32>ld(cfg, CFG_Q0);
+  if (K < 1 || P < 2 || nM < 1 || L < 0 || E < 1 || R < 1 || S < 4 || q0 < 0 || q0 > nM) return false;
   if (<i32>ld(cfg, CFG_O_RING) + R > S) return false;
   for (let k = 0; k < K; k++) {
     const h = <i32>ld(cfg, CFG_HEADER + k);
@@ -147,8 +152,8 @@ export function ensConfigOk(cfg: usize): bool {
 
 /**
  * Consumes n points y[0..n) into one series' block `b`. xin[(j*nM + m)*K + k]: forecast of model m at horizon k made
- * after point j, for the models not computed here. Matured errors go to the series' error rings: into err directly
- * (err[mk*E + slot]) when jrn == 0, else appended to the journal as (index into err, value) pairs. Returns the number
+ * after point j, for the models not computed here. Matured errors of the tracked models (m >= Q0) go to the series'
+ * error rings: into err directly (err[((m - Q0)*K + k)*E + slot]) when jrn == 0, else appended to the journal as (index into err, value) pairs. Returns the number
  * of journal pairs written.
  */
 export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, err: usize, jrn: usize, scratch: usize): i32 {
@@ -178,6 +183,8 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
   const lossTmp = scratch + (<usize>nM << 3);
   const med = lossTmp + (<usize>nM << 3);
   const M1 = nM + 1;
+  const q0 = <i32>ld(cfg, CFG_Q0);
+  const MQ = M1 - q0;
   let medL = -1;
   for (let l = 0; l < L; l++) {
     if (ld(levels, l) == 0.5) {
@@ -206,13 +213,15 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
             const e = v - f;
             const mk = m * K + k;
             const c = ld(errN, mk);
-            const pos = mk * E + <i32>(<i64>c % <i64>E);
-            if (jrn) {
-              st(jrn, 2 * jn, <f64>pos);
-              st(jrn, 2 * jn + 1, e);
-              jn++;
-            } else {
-              st(err, pos, e);
+            if (m >= q0) {
+              const pos = ((m - q0) * K + k) * E + <i32>(<i64>c % <i64>E);
+              if (jrn) {
+                st(jrn, 2 * jn, <f64>pos);
+                st(jrn, 2 * jn + 1, e);
+                jn++;
+              } else {
+                st(err, pos, e);
+              }
             }
             st(errN, mk, c + 1.0);
             const a = Math.abs(e);
@@ -221,13 +230,14 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
           }
         }
         if (ld(issuedOrigin, slot) == fo) {
-          for (let m = 0; m < M1; m++) {
-            if (ld(issuedModels, slot * M1 + m) == 0.0) continue;
+          for (let m = q0; m < M1; m++) {
+            const qm = m - q0;
+            if (ld(issuedModels, slot * MQ + qm) == 0.0) continue;
             const mk = m * K + k;
-            const qb = ((slot * M1 + m) * K + k) * L;
+            const qb = ((slot * MQ + qm) * K + k) * L;
             for (let l = 0; l < L; l++) {
               const q = ld(issuedQ, qb + l);
-              const si = mk * L + l;
+              const si = (qm * K + k) * L + l;
               st(shift, si, aciStep(ld(shift, si), ld(levels, l), v > q, gamma, maxShift));
               if (v <= q) st(liveHits, si, ld(liveHits, si) + 1.0);
             }
@@ -239,8 +249,9 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
         }
       }
     }
-    // 2. consume the value
-    st(ring, <i32>(idx % <i64>R), v);
+    // 2. consume the value (the ring holds float32 values: the host keeps it as a Float32Array, and a value read back
+    // within this call must equal what a later call reads from the host's copy)
+    st(ring, <i32>(idx % <i64>R), <f64><f32>v);
     if (finite) {
       lastFinite = v;
       if (v < ld(b, B_MIN)) st(b, B_MIN, v);

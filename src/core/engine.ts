@@ -45,6 +45,9 @@ export interface EngineTuning {
   gruWindows: number;
   gruEpochs: number;
   gruHidden: number;
+  /** Keep every model's error window and conformal calibration (forecastModels() and per-model scores need them)
+   *  or the ensemble's alone (what forecast() reads; model weights still come from every model's loss). */
+  perModelQuantiles: boolean;
 }
 
 export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
@@ -59,17 +62,19 @@ export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
   gruWindows: 4000,
   gruEpochs: 1,
   gruHidden: 16,
+  perModelQuantiles: true,
 });
 
 /**
  * The tuning the allocator runs the engine with, in the live loop (src/main.ts) and in the backtest
  * (src/backtest/run.ts), so that the backtest replays the configuration that runs: a one-day error window (the
  * quantiles and weights read a day of rolling-origin errors; the allocation policy calibrates the realised shortage
- * itself). It also keeps the per-series state at about half of the default's (a 1,008-origin window is 97 KB of
- * errors per series, a day of 5-minute origins 28 KB).
+ * itself). The allocator reads the ensemble's quantiles alone, so only the ensemble keeps an error window and a
+ * conformal calibration (model weights still come from every model's loss): 3.5 KB of errors per series instead of
+ * 28 KB (every model, a day of 5-minute origins) or 97 KB (every model, the default 1,008 origins).
  */
 export function allocatorTuning(intervalS: number): Partial<EngineTuning> {
-  return { errWindow: Math.max(12, Math.round(86_400 / intervalS)) };
+  return { errWindow: Math.max(12, Math.round(86_400 / intervalS)), perModelQuantiles: false };
 }
 
 /** Model order is the step kernel's (series-state.ts M_*); 'holt' is the non-seasonal damped member of the
@@ -167,6 +172,7 @@ class Engine implements ForesightEngine {
       keep: this.#gruContext + 1,
       eta: this.#tuning.weightEta,
       disabled: this.#models.map((m) => this.#excluded.has(m)),
+      quantileModels: this.#tuning.perModelQuantiles ? 'all' : 'ensemble',
     };
   }
 
@@ -398,8 +404,12 @@ class Engine implements ForesightEngine {
     const work = new Float64Array(ms.length * K * nL);
     const centers = new Float64Array(ms.length * K);
     ms.forEach((m, mi) => {
+      if (!st.tracks(m)) {
+        throw new ArgumentInvalidError(`per-model quantile forecasts need EngineTuning.perModelQuantiles (model ${this.modelNames[m]} is not tracked)`);
+      }
       for (let k = 0; k < K; k++) {
-        const shifts = st.shift.subarray((m * K + k) * L, (m * K + k + 1) * L);
+        const qk = (m - st.q0) * K + k;
+        const shifts = st.shift.subarray(qk * L, (qk + 1) * L);
         let c = st.lastForecast(m, k);
         if (!Number.isFinite(c)) c = st.lastForecast(st.nM, k);
         if (!Number.isFinite(c)) c = Number.isFinite(st.lastFinite) ? st.lastFinite : 0;
@@ -462,16 +472,16 @@ class Engine implements ForesightEngine {
   #record(st: SeriesState, m: number, k: number, levels: readonly number[], q: Float64Array, at: number): void {
     // remember the issued quantiles at the configured levels so that ACI can score them when they mature
     const slot = (st.n - 1) % st.P;
-    const M1 = st.nM + 1;
+    const MQ = st.mq, qm = m - st.q0;
     const L = this.#levels.length;
     if (st.issuedOrigin[slot] !== st.n - 1) {
       st.issuedOrigin[slot] = st.n - 1;
-      st.issuedModels.fill(0, slot * M1, (slot + 1) * M1);
+      st.issuedModels.fill(0, slot * MQ, (slot + 1) * MQ);
     }
-    st.issuedModels[slot * M1 + m] = 1;
+    st.issuedModels[slot * MQ + qm] = 1;
     for (let l = 0; l < L; l++) {
       const i = levels.indexOf(this.#levels[l]);
-      if (i >= 0) st.issuedQ[((slot * M1 + m) * st.K + k) * L + l] = q[at + i];
+      if (i >= 0) st.issuedQ[((slot * MQ + qm) * st.K + k) * L + l] = q[at + i];
     }
   }
 
@@ -513,7 +523,8 @@ class Engine implements ForesightEngine {
         const errs = st.errors(m, k);
         let mae = 0;
         for (const e of errs) mae += Math.abs(e);
-        mae = errs.length ? mae / errs.length : NaN;
+        // an untracked model (perModelQuantiles off) keeps no window: its recency-weighted MAE, the weights' loss
+        mae = errs.length ? mae / errs.length : st.tracks(m) ? NaN : st.loss[m * st.K + k];
         // in-window pinball of the quantiles read from the same errors (the score the weights approximate)
         let pin = 0;
         if (errs.length) {
@@ -553,7 +564,7 @@ class Engine implements ForesightEngine {
         for (const st of this.#states.values()) {
           const mk = m * st.K + k;
           const c = st.liveCount[mk];
-          if (!c) continue;
+          if (!c || !st.tracks(m)) continue;
           maeSum += st.liveAbs[mk] / c;
           series++;
           const act = st.liveAct[mk];
@@ -562,7 +573,8 @@ class Engine implements ForesightEngine {
             relSeries++;
           }
           samples += c;
-          for (let l = 0; l < L; l++) hits[l] += st.liveHits[mk * L + l];
+          const qk = (m - st.q0) * st.K + k;
+          for (let l = 0; l < L; l++) hits[l] += st.liveHits[qk * L + l];
         }
         if (!samples) continue;
         out.push({

@@ -3,8 +3,9 @@
 // `advanceBatch`, many series per WASM call) is the one step that both the initial backtest (fit) and the online
 // update run, so both see exactly the same arithmetic; the arithmetic itself is the core's
 // (assembly/forecast/ensemble.ts, export fc_ens_advance_batch). This file owns the arrays: every series' small state
-// is one Float64Array block (the public fields are views into it) copied into the core per call; the large error
-// rings stay here and the core returns the errors it writes as a journal of (index, value) pairs.
+// is one Float64Array block (the public fields are views into it) copied into the core per call with the slots of the
+// float32 value ring the step can read; the large error rings stay here and the core returns the errors it writes as
+// a journal of (index, value) pairs.
 import { ArgumentInvalidError } from '../errors.js';
 import { ACI_GAMMA, ACI_MAX_SHIFT } from './conformal.js';
 import { fx } from './forecast-exports.js';
@@ -31,6 +32,10 @@ export interface StateShape {
   eta?: number;
   /** Models switched off by the caller (by index): they forecast NaN and never get weight. */
   disabled?: readonly boolean[];
+  /** Keep every model's quantile tracking (error ring, issued quantiles, conformal shifts, live hits: what
+   *  per-model quantile forecasts read) or the ensemble's alone ('ensemble': the allocator's choice, 85% less
+   *  error memory; weights, losses and live MAE stay per model). Default 'all'. */
+  quantileModels?: 'all' | 'ensemble';
 }
 
 /** Per-origin forecasts of the models that run in WASM, for `n` new points: hw[j*K + k], hist[j]. */
@@ -75,13 +80,16 @@ export interface StateLayout {
   oLiveAct: number;
   oRing: number;
   ringLen: number;
+  /** First model with quantile tracking (0 or nM) and the number tracked, nM + 1 - q0. */
+  q0: number;
+  mq: number;
   season: number;
   /** Smallest and largest horizon within a season (the seasonal members' lags), -1 when none. */
   hMin: number;
   hMax: number;
 }
 
-const CFG_HEADER = 29;
+const CFG_HEADER = 30;
 const B_N = 0, B_LAST = 1, B_MIN = 2, B_MAXABS = 3;
 const layouts = new Map<string, StateLayout>();
 
@@ -89,12 +97,14 @@ function layoutFor(shape: StateShape): StateLayout {
   const nM = shape.models.length, K = shape.hs.length, L = shape.levels.length;
   const P = Math.max(...shape.hs) + 1;
   const M1 = nM + 1;
+  const q0 = shape.quantileModels === 'ensemble' ? nM : 0;
+  const MQ = M1 - q0;
   const E = shape.errWindow;
   const ringLen = Math.max(MEDIAN_WINDOW, shape.season * SEASONAL_MEDIAN_DEPTH + 1, shape.keep ?? 0);
   const lam = 1 - Math.pow(0.5, 1 / Math.max(1, shape.lossHalfLife));
   const eta = shape.eta ?? WEIGHT_ETA;
   const disabled = shape.models.map((_, m) => (shape.disabled?.[m] ? 1 : 0));
-  const key = JSON.stringify([nM, shape.hs, shape.levels, E, shape.season, ringLen, lam, eta, disabled]);
+  const key = JSON.stringify([nM, shape.hs, shape.levels, E, shape.season, ringLen, lam, eta, disabled, q0]);
   const hit = layouts.get(key);
   if (hit) return hit;
   let o = 4; // n, lastFinite, minSeen, maxAbs
@@ -106,19 +116,19 @@ function layoutFor(shape: StateShape): StateLayout {
   // what the core writes, then what it only reads (issued quantiles, kept by the engine), then the recent values
   const oFc = take(M1 * K * P), oFcOrigin = take(P), oErrN = take(M1 * K), oLoss = take(M1 * K);
   const oWeights = take(K * nM), oIssuedOrigin = take(P);
-  const oShift = take(M1 * K * L), oLiveHits = take(M1 * K * L), oLiveCount = take(M1 * K), oLiveAbs = take(M1 * K);
+  const oShift = take(MQ * K * L), oLiveHits = take(MQ * K * L), oLiveCount = take(M1 * K), oLiveAbs = take(M1 * K);
   const oLiveAct = take(M1 * K);
-  const oIssuedQ = take(P * M1 * K * L), oIssuedModels = take(P * M1);
+  const oIssuedQ = take(P * MQ * K * L), oIssuedModels = take(P * MQ);
   const oRing = take(ringLen);
   const cfg = new Float64Array(CFG_HEADER + K + L + nM);
   cfg.set([K, P, nM, L, E, shape.season, ringLen, lam, eta, ACI_GAMMA, ACI_MAX_SHIFT, MIN_WEIGHT, MEDIAN_WINDOW, SEASONAL_MEDIAN_DEPTH, o]);
-  cfg.set([oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift, oLiveHits, oLiveCount, oLiveAbs, oRing, oLiveAct], 15);
+  cfg.set([oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift, oLiveHits, oLiveCount, oLiveAbs, oRing, oLiveAct, q0], 15);
   cfg.set(shape.hs, CFG_HEADER);
   cfg.set(shape.levels, CFG_HEADER + K);
   cfg.set(disabled, CFG_HEADER + K + L);
   const lay: StateLayout = {
     key, cfg, stride: o, oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift,
-    oLiveHits, oLiveCount, oLiveAbs, oLiveAct, oRing, ringLen, season: shape.season,
+    oLiveHits, oLiveCount, oLiveAbs, oLiveAct, oRing, ringLen, q0, mq: MQ, season: shape.season,
     hMin: shape.season > 0 ? Math.min(...shape.hs.filter((h) => h <= shape.season), Infinity) : -1,
     hMax: shape.season > 0 ? Math.max(...shape.hs.filter((h) => h <= shape.season), -1) : -1,
   };
@@ -138,13 +148,18 @@ export class SeriesState {
   hist: Float64Array<ArrayBufferLike> = new Float64Array(0);
   histFirst = 1;
   histNb = 0;
-  /** Scalars and every small array below, one block (copied into the core per step). */
+  /** Scalars and every small array below, one block (copied into the core per step; the core's copy of a block
+   *  ends with the ring, which the host keeps apart). */
   readonly block: Float64Array;
-  readonly ring: Float64Array;
+  /** The recent values (a week of a daily season for the seasonal median), float32 as the core stores them: half
+   *  the memory of the largest part of the block, and the members that read it (seasonal naive, the medians) see
+   *  values to 7 significant digits, far below any series' noise. */
+  readonly ring: Float32Array;
   readonly fc: Float64Array; // [(m*K + k)*P + slot], m in 0..nM (nM = ensemble)
   readonly fcOrigin: Float64Array;
-  /** The rolling-origin errors, float32 (half the memory of the largest per-series array; errors only feed
-   *  quantiles and scores, where 7 significant digits are plenty): [(m*K + k)*E + i], NaN where never written. */
+  /** The rolling-origin errors of the tracked models (m >= q0), float32 (half the memory of the largest
+   *  per-series array; errors only feed quantiles and scores, where 7 significant digits are plenty):
+   *  [((m - q0)*K + k)*E + i], NaN where never written. */
   readonly err: Float32Array;
   /** The ensemble's errors of each horizon, kept sorted as they are written: sorted[k*E .. k*E + sortedN[k]). The
    *  forecast reads its quantiles here in O(1) instead of selecting them from 3 x 1,008 errors every cycle. */
@@ -153,12 +168,17 @@ export class SeriesState {
   readonly errN: Float64Array; // total errors pushed per (m,k)
   readonly loss: Float64Array; // EW mean absolute error per (m,k)
   readonly weights: Float64Array; // [k*nM + m]
-  readonly issuedQ: Float64Array; // [((slot*(nM+1) + m)*K + k)*L + l]
+  /** First model with quantile tracking (0: all; nM: the ensemble alone) and their count: the arrays below marked
+   *  "tracked" hold models q0..nM, at m - q0. */
+  readonly q0: number;
+  readonly mq: number;
+  readonly issuedQ: Float64Array; // tracked: [((slot*mq + m - q0)*K + k)*L + l]
   readonly issuedOrigin: Float64Array;
-  readonly issuedModels: Uint8Array; // [slot*(nM+1) + m] 1 when issued
-  readonly shift: Float64Array; // [(m*K + k)*L + l]
-  /** Live scoring of issued forecasts as they mature: hits per level, count and absolute error of the median. */
-  readonly liveHits: Float64Array; // [(m*K + k)*L + l]
+  readonly issuedModels: Uint8Array; // tracked: [slot*mq + m - q0] 1 when issued
+  readonly shift: Float64Array; // tracked: [((m - q0)*K + k)*L + l]
+  /** Live scoring of issued forecasts as they mature: hits per level (tracked), count and absolute error of the
+   *  median (every model). */
+  readonly liveHits: Float64Array; // tracked: [((m - q0)*K + k)*L + l]
   readonly liveCount: Float64Array; // [m*K + k]
   readonly liveAbs: Float64Array; // [m*K + k]
   /** Sum of |actual| over the same outcomes (scale of liveAbs: liveAbs / liveAct is unit-free). */
@@ -175,27 +195,30 @@ export class SeriesState {
     const L = shape.levels.length;
     const lay = layoutFor(shape);
     this.layout = lay;
-    const b = new Float64Array(lay.stride);
+    this.q0 = lay.q0;
+    this.mq = lay.mq;
+    const MQ = lay.mq;
+    const b = new Float64Array(lay.oRing);
     this.block = b;
     const view = (at: number, len: number): Float64Array => b.subarray(at, at + len);
     b[B_N] = 0;
     b[B_LAST] = NaN;
     b[B_MIN] = Infinity;
     b[B_MAXABS] = 0;
-    this.ring = view(lay.oRing, lay.ringLen).fill(NaN);
+    this.ring = new Float32Array(lay.ringLen).fill(NaN);
     this.fc = view(lay.oFc, M1 * this.K * this.P).fill(NaN);
     this.fcOrigin = view(lay.oFcOrigin, this.P).fill(-1);
-    this.err = new Float32Array(M1 * this.K * shape.errWindow).fill(NaN);
+    this.err = new Float32Array(MQ * this.K * shape.errWindow).fill(NaN);
     this.sorted = new Float32Array(this.K * shape.errWindow);
     this.sortedN = new Int32Array(this.K);
     this.errN = view(lay.oErrN, M1 * this.K);
     this.loss = view(lay.oLoss, M1 * this.K).fill(NaN);
     this.weights = view(lay.oWeights, this.K * this.nM).fill(1 / this.nM);
-    this.issuedQ = view(lay.oIssuedQ, this.P * M1 * this.K * L);
+    this.issuedQ = view(lay.oIssuedQ, this.P * MQ * this.K * L);
     this.issuedOrigin = view(lay.oIssuedOrigin, this.P).fill(-1);
-    this.issuedModels = new Uint8Array(this.P * M1);
-    this.shift = view(lay.oShift, M1 * this.K * L);
-    this.liveHits = view(lay.oLiveHits, M1 * this.K * L);
+    this.issuedModels = new Uint8Array(this.P * MQ);
+    this.shift = view(lay.oShift, MQ * this.K * L);
+    this.liveHits = view(lay.oLiveHits, MQ * this.K * L);
     this.liveCount = view(lay.oLiveCount, M1 * this.K);
     this.liveAbs = view(lay.oLiveAbs, M1 * this.K);
     this.liveAct = view(lay.oLiveAct, M1 * this.K);
@@ -240,11 +263,17 @@ export class SeriesState {
     return this.ring[(this.n - 1 - back) % this.ring.length];
   }
 
-  /** Errors of model m at horizon index k, most recent window (a copy). */
+  /** True when model m's errors and quantiles are tracked (m >= q0). */
+  tracks(m: number): boolean {
+    return m >= this.q0;
+  }
+
+  /** Errors of model m at horizon index k, most recent window (a copy; empty for an untracked model). */
   errors(m: number, k: number): Float64Array {
+    if (m < this.q0) return new Float64Array(0);
     const E = this.shape.errWindow;
     const cnt = Math.min(E, this.errN[m * this.K + k]);
-    const base = (m * this.K + k) * E;
+    const base = ((m - this.q0) * this.K + k) * E;
     return Float64Array.from(this.err.subarray(base, base + cnt));
   }
 
@@ -288,7 +317,8 @@ export class SeriesState {
   rebuildSorted(): void {
     const E = this.shape.errWindow;
     for (let k = 0; k < this.K; k++) {
-      const ring = this.err.subarray((this.nM * this.K + k) * E, (this.nM * this.K + k + 1) * E);
+      const e = (this.nM - this.q0) * this.K + k;
+      const ring = this.err.subarray(e * E, (e + 1) * E);
       let n = 0;
       for (const v of ring) if (v === v) this.sorted[k * E + n++] = v;
       this.sorted.subarray(k * E, k * E + n).sort();
@@ -332,12 +362,12 @@ export function advanceBatch(
   });
   for (const [lay, idx] of groups) {
     const nM = lay.cfg[2], K = lay.cfg[0], E = lay.cfg[4];
-    const M1K = (nM + 1) * K;
+    const MQK = lay.mq * K;
     let chunk: number[] = [];
     let bytes = 0;
     for (const i of idx) {
       const n = ys[i].length;
-      const cost = 8 * (lay.stride + n * (1 + nM * K) + Math.min(2 * n * M1K, M1K * E));
+      const cost = 8 * (lay.stride + n * (1 + nM * K) + Math.min(2 * n * MQK, MQK * E));
       if (chunk.length && bytes + cost > CALL_BUDGET_BYTES) {
         advanceChunk(lay, chunk.map((c) => states[c]), chunk.map((c) => ys[c]), chunk.map((c) => inps[c]), core);
         chunk = [];
@@ -387,7 +417,7 @@ function lowerBound(a: Float32Array, from: number, to: number, v: number): numbe
 }
 
 /** H[at + t % R] = ring[t % R] for the times t in [a, b). */
-function copySlots(H: Float64Array, at: number, ring: Float64Array, R: number, a: number, b: number): void {
+function copySlots(H: Float64Array, at: number, ring: Float32Array, R: number, a: number, b: number): void {
   if (a >= b) return;
   for (let t = a, p = a % R; t < b; t++) {
     H[at + p] = ring[p];
@@ -401,7 +431,7 @@ function copyIn(
   xinAt: number, errAt: number, poison: boolean,
 ): void {
   const K = lay.cfg[0], nM = lay.cfg[2];
-  H.set(st.block.subarray(0, lay.oRing), b);
+  H.set(st.block, b);
   copyRingReads(lay, st, H, b + lay.oRing, y.length, poison);
   H.set(st.issuedModels, b + lay.oIssuedModels);
   H.set(y, yAt);
@@ -447,7 +477,7 @@ function copyOut(
   const err = st.err;
   if (jAt >= 0) {
     const E = lay.cfg[4];
-    const ens = st.nM * st.K * E; // the ensemble's rings come last
+    const ens = (st.nM - st.q0) * st.K * E; // the ensemble's rings come last
     for (let t = 0; t < cnt; t++) {
       const i = V[jAt + 2 * t] | 0;
       const v = V[jAt + 2 * t + 1];
@@ -463,7 +493,7 @@ function copyOut(
 function advanceChunk(lay: StateLayout, sts: SeriesState[], ys: ArrayLike<number>[], inps: StepInputs[], core: Core): void {
   const count = sts.length;
   const K = lay.cfg[0], nM = lay.cfg[2], E = lay.cfg[4];
-  const M1K = (nM + 1) * K;
+  const MQK = lay.mq * K;
   const S = lay.stride;
   const off = new Float64Array(count + 1);
   let maxN = 0;
@@ -482,22 +512,22 @@ function advanceChunk(lay: StateLayout, sts: SeriesState[], ys: ArrayLike<number
     const yP = x.alloc(total * 8);
     const offP = x.alloc((count + 1) * 8);
     const xinP = x.alloc(Math.max(8, total * nM * K * 8));
-    const errP = journal ? 0 : x.alloc(count * M1K * E * 8);
-    const jrnP = journal ? x.alloc(Math.max(8, total * M1K * 16)) : 0;
+    const errP = journal ? 0 : x.alloc(count * MQK * E * 8);
+    const jrnP = journal ? x.alloc(Math.max(8, total * MQK * 16)) : 0;
     const jcntP = journal ? x.alloc(count * 8) : 0;
     try {
       const H = new Float64Array(x.memory.buffer);
       H.set(lay.cfg, cfgP / 8);
       H.set(off, offP / 8);
       for (let i = 0; i < count; i++) {
-        copyIn(lay, sts[i], ys[i], inps[i], H, blkP / 8 + i * S, yP / 8 + off[i], xinP / 8 + off[i] * nM * K, journal ? -1 : errP / 8 + i * M1K * E, poison);
+        copyIn(lay, sts[i], ys[i], inps[i], H, blkP / 8 + i * S, yP / 8 + off[i], xinP / 8 + off[i] * nM * K, journal ? -1 : errP / 8 + i * MQK * E, poison);
       }
       checkStatus(fx(x).fc_ens_advance_batch(cfgP, blkP, count, yP, offP, xinP, errP, jrnP, jcntP), 'ensemble step: state shape');
       const V = new Float64Array(x.memory.buffer); // the call may have grown memory
       for (let i = 0; i < count; i++) {
         copyOut(
           lay, sts[i], n0s[i], ys[i].length, V, blkP / 8 + i * S,
-          journal ? jrnP / 8 + off[i] * M1K * 2 : -1, journal ? V[jcntP / 8 + i] : 0, journal ? -1 : errP / 8 + i * M1K * E,
+          journal ? jrnP / 8 + off[i] * MQK * 2 : -1, journal ? V[jcntP / 8 + i] : 0, journal ? -1 : errP / 8 + i * MQK * E,
         );
       }
     } finally {

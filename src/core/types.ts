@@ -45,6 +45,7 @@ export interface ModelScore {
   horizonS: number;
   /** Mean pinball loss over the quantile levels, in the series' unit. */
   pinball: number;
+  /** Mean absolute error over the error window (recency-weighted when the engine keeps no window for the model). */
   mae: number;
   /** Weight of this model in the chosen forecast for that horizon (1 for a single choice). */
   weight: number;

@@ -145,6 +145,37 @@ describe('createForecastEngine', () => {
     }
   });
 
+  it('tracks the ensemble alone without changing a forecast: the same quantiles, weights and live accuracy', () => {
+    // the allocator's tuning keeps no per-model error windows or calibrations; forecast() reads neither
+    const full = createForecastEngine({ intervalS: 300 }, core, { errWindow: 60 });
+    const lean = createForecastEngine({ intervalS: 300 }, core, { errWindow: 60, perModelQuantiles: false });
+    const y = seasonal(288 * 3, 9);
+    const keys = ['a', 'b'];
+    const first = [y.subarray(0, 288 * 2), y.subarray(0, 40).map((v) => v * 2)];
+    full.fit(keys, first);
+    lean.fit(keys, first);
+    for (let i = 288 * 2; i < y.length; i += 5) {
+      const pts = [y.subarray(i, i + 5), y.subarray(i, i + 5).map((v) => v * 2)];
+      full.update(keys, pts);
+      lean.update(keys, pts);
+      const [fa, la] = [full.forecast(keys), lean.forecast(keys)];
+      for (let s = 0; s < keys.length; s++) {
+        expect(Array.from(la[s].quantiles)).toEqual(Array.from(fa[s].quantiles));
+        expect(la[s].models).toEqual(fa[s].models);
+      }
+    }
+    expect(lean.accuracy()).toEqual(full.accuracy());
+    expect(lean.accuracy().length).toBeGreaterThan(0);
+    // the ensemble's scores are the same; an untracked model reports its recency-weighted MAE and no pinball
+    const ens = (e: typeof full) => e.scores('a').filter((s) => s.model === 'ensemble');
+    expect(ens(lean)).toEqual(ens(full));
+    expect(lean.scores('b').map((s) => s.weight)).toEqual(full.scores('b').map((s) => s.weight));
+    const hw = lean.scores('a').find((s) => s.model === 'holt-winters' && s.horizonS === 300)!;
+    expect(hw.mae).toBeGreaterThan(0);
+    expect(hw.pinball).toBeNaN();
+    expect(() => lean.forecastModels(['a'])).toThrow(/perModelQuantiles/);
+  });
+
   it('refits the parameters of known series and keeps what it learnt online; fits unknown ones', () => {
     const eng = createForecastEngine({ intervalS: 300 }, core);
     const y = seasonal(288 * 5, 21);

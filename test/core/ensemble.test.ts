@@ -143,6 +143,7 @@ describe('ensemble step', () => {
         one.advance([ys[s][j]], { hw: inp.hw.subarray(2 * j, 2 * j + 2), hist: inp.hist.subarray(j, j + 1), holt: inp.holt.subarray(2 * j, 2 * j + 2) }, core);
       }
       expect(Array.from(batch[s].block)).toEqual(Array.from(one.block));
+      expect(Array.from(batch[s].ring)).toEqual(Array.from(one.ring));
       expect(Array.from(batch[s].err)).toEqual(Array.from(one.err));
     });
     expect(batch[0].errN[0]).toBeGreaterThan(4); // the ring wrapped

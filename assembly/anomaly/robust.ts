@@ -36,7 +36,7 @@ export function medianInPlace(a: usize, n: i32): f64 {
 }
 
 /**
- * Robust z-score of `e` against the n values of `ring`: (e - median) / scale, where
+ * Robust z-score of `e` against the n float32 values of `ring`: (e - median) / scale, where
  * scale = max(1.4826 MAD, 1.2533 mean|r - median|, floor).
  * 1.4826 = 1/Phi^-1(3/4) makes the MAD consistent for the Gaussian sigma (Rousseeuw & Croux 1993, JASA 88(424));
  * 1.2533 = sqrt(pi/2) does the same for the mean absolute deviation, the fallback when more than half the residuals
@@ -47,7 +47,7 @@ export function medianInPlace(a: usize, n: i32): f64 {
  */
 export function robustZ(ring: usize, n: i32, e: f64, floor: f64): f64 {
   const s = scratchF64(n);
-  memory.copy(s, ring, <usize>n << 3);
+  for (let i = 0; i < n; i++) store<f64>(at(s, i), <f64>load<f32>(ring + (<usize>i << 2)));
   const med = medianInPlace(s, n);
   let sumAbs = 0.0;
   for (let i = 0; i < n; i++) {

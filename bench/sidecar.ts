@@ -163,6 +163,13 @@ const cpu = (r: CycleReport) => sum(r, ['pull'], 'cpuS');
 const steps = (o: Partial<Record<string, number>>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v ?? 0)]));
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 const rssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+/** Live bytes after a full collection (JS heap plus buffers outside it: typed arrays, the WASM memory): what the
+ *  process holds, apart from the pages a collector keeps around. Needs --expose-gc (npm run bench:sidecar passes it). */
+const liveBytes = (): number => {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+};
 
 async function cycles(tenants: number, engine: ForecastEngine) {
   const clock = manualClock(START);
@@ -273,12 +280,14 @@ async function main() {
   if (PEER_ONLY && !SKIP_HTTP) report.httpWithPeerEngine = await http(peer.loop, peer.clock, SECONDS);
   if (!PEER_ONLY) {
     const rssBefore = process.memoryUsage().rss;
+    const liveBefore = liveBytes();
     // the engine as the sidecar runs it (src/main.ts: the allocator's tuning)
     const real = await cycles(ENGINE_TENANTS, createForecastEngine(opts, sharedCore(), allocatorTuning(STEP)));
-    report.engine = real.result;
     report.peakRssMB = rssMB();
     const n = real.result.series;
     const bytesPerSeries = (process.memoryUsage().rss - rssBefore) / n;
+    const liveHeld = liveBytes() - liveBefore;
+    report.engine = { ...real.result, liveKBPerSeries: round(liveHeld / n / 1024, 1), liveMeasured: typeof (globalThis as { gc?: unknown }).gc === 'function' };
     const at = TENANTS * SIGNALS.length;
     report.extrapolated = {
       note: `real-engine per-series cost at ${n} series, scaled linearly to ${at} series`,
@@ -288,6 +297,7 @@ async function main() {
       fullCycleCpuS: round((real.result.fullCycleCpuS / n) * at, 1),
       rssKBPerSeries: Math.round(bytesPerSeries / 1024),
       rssMB: Math.round((bytesPerSeries * at) / 2 ** 20),
+      liveMB: Math.round((liveHeld / n) * at / 2 ** 20),
     };
     if (!SKIP_HTTP) report.http = await http(real.loop, real.clock, SECONDS);
   }

@@ -92,6 +92,29 @@ export function fc_hist_track(
   return status;
 }
 
+/**
+ * fc_hist_track for `count` histograms in one call: histogram i is at hists + hoff[i] doubles, with
+ * meta[2i] = its bucket count and meta[2i + 1] = its first bucket size; its points are values and times at
+ * off[i] .. off[i+1] (offsets as doubles) and its percentiles go to out at the same positions. Returns the worst
+ * status.
+ */
+export function fc_hist_track_batch(
+  hists: usize, hoff: usize, meta: usize, count: i32, ratio: f64, epsilon: f64, halfLifeS: f64,
+  values: usize, times: usize, off: usize, level: f64, out: usize,
+): i32 {
+  let worst: i32 = Status.Ok;
+  for (let i = 0; i < count; i++) {
+    const a = <usize>load<f64>(off + (<usize>i << 3)) << 3;
+    const n = <i32>load<f64>(off + (<usize>(i + 1) << 3)) - <i32>load<f64>(off + (<usize>i << 3));
+    const st = fc_hist_track(
+      hists + (<usize>load<f64>(hoff + (<usize>i << 3)) << 3), <i32>load<f64>(meta + (<usize>(2 * i) << 3)),
+      load<f64>(meta + (<usize>(2 * i + 1) << 3)), ratio, epsilon, halfLifeS, values + a, times + a, n, level, out + a,
+    );
+    if (st > worst) worst = st;
+  }
+  return worst;
+}
+
 // ---- Holt-Winters ------------------------------------------------------------------------------------------------
 
 /** Header doubles of a Holt-Winters state (then m1 + m2 seasonal doubles). */

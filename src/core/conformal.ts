@@ -53,11 +53,16 @@ export function pinball(y: number, q: number, p: number): number {
   return d >= 0 ? p * d : (p - 1) * d;
 }
 
-/** Makes values non-decreasing in the order of `levels` (which may be unsorted), in place. */
-export function makeMonotone(values: Float64Array, levels: readonly number[]): void {
-  const order = levels.map((_, i) => i).sort((a, b) => levels[a] - levels[b]);
+/** Indices of `levels` in ascending order of level (what makeMonotone walks; compute it once per set of levels). */
+export function levelOrder(levels: readonly number[]): Int32Array {
+  return Int32Array.from(levels.map((_, i) => i).sort((a, b) => levels[a] - levels[b]));
+}
+
+/** Makes values[at + i] non-decreasing in the order of `levels` (which may be unsorted), in place. */
+export function makeMonotone(values: Float64Array, levels: readonly number[], at = 0, order: Int32Array = levelOrder(levels)): void {
   let prev = -Infinity;
-  for (const i of order) {
+  for (let j = 0; j < order.length; j++) {
+    const i = at + order[j];
     if (values[i] < prev) values[i] = prev;
     prev = values[i];
   }

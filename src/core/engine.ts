@@ -13,7 +13,7 @@
 //   engine.scores(key); engine.accuracy(); engine.remove(key); engine.has(key);
 // Third argument (optional): EngineTuning, e.g. { errWindow, lossHalfLifeS, gru: true }.
 import { ArgumentInvalidError } from '../errors.js';
-import { interpolateShift, makeMonotone, pinball, workingLevel } from './conformal.js';
+import { interpolateShift, levelOrder, makeMonotone, pinball, workingLevel } from './conformal.js';
 import { fx } from './forecast-exports.js';
 import { createGru, predictGruRolling, trainGru, type GruState } from './gru.js';
 import { fitHoltWinters, updateHoltWinters } from './holt-winters.js';
@@ -87,6 +87,19 @@ const HIST_EPS = 1e-4;
 /** Histogram range relative to the series scale: first bucket 1e-3 x scale, last bucket start 1e4 x scale. */
 const HIST_FIRST_REL = 1e-3;
 const HIST_MAX_REL = 1e4;
+
+/** The requested quantile levels of one forecast call, with what every series of the call shares about them. */
+interface LevelPlan {
+  levels: readonly number[];
+  /** Index of each requested level among the configured ones (whose shifts are kept), -1 when not configured. */
+  kept: Int32Array;
+  /** Index of each configured level among the requested ones (the issued quantiles ACI scores), -1 when absent. */
+  issued: Int32Array;
+  /** The requested levels' indices in ascending order of level (for makeMonotone). */
+  order: Int32Array;
+  /** Index of 0.5 among the requested levels, -1 when absent. */
+  median: number;
+}
 
 /** One model's quantile forecast (for explaining and for benchmarking every model, not only the choice). */
 export interface ModelForecast {
@@ -217,11 +230,13 @@ class Engine implements ForesightEngine {
       for (const v of y) if (Number.isFinite(v)) { sum += Math.abs(v); cnt++; }
       const scale = cnt > 0 && sum > 0 ? sum / cnt : 1;
       this.#initHistogram(st, scale);
-      const hist = this.#trackHistogram(st, y, 0);
-      this.#exclude(origins[i], hist, holt.origins[i]);
-      const extra = gruOut ? new Map([[GRU_INDEX, gruOut[i]]]) : undefined;
       fitted.push(st);
-      inputs.push({ hw: origins[i], hist, holt: holt.origins[i], extra });
+    });
+    const hists = this.#trackHistograms(fitted, histories, keys.map(() => 0));
+    keys.forEach((_, i) => {
+      this.#exclude(origins[i], hists[i], holt.origins[i]);
+      const extra = gruOut ? new Map([[GRU_INDEX, gruOut[i]]]) : undefined;
+      inputs.push({ hw: origins[i], hist: hists[i], holt: holt.origins[i], extra });
     });
     // the backtest over each history, all series in as few core calls as memory allows (a fresh state's step never
     // touches the calibration copied from `prev`, so a key repeated in one call ends as it did one by one)
@@ -324,25 +339,49 @@ class Engine implements ForesightEngine {
     st.hist[2] = st.histNb - 1;
   }
 
-  /** Adds points (time = index * interval) to the series' histogram, returning its median after each. */
-  #trackHistogram(st: SeriesState, y: Float64Array, startIndex: number): Float64Array {
-    const n = y.length;
-    const times = new Float64Array(n);
-    for (let j = 0; j < n; j++) times[j] = (startIndex + j) * this.options.intervalS;
+  /**
+   * Adds ys[i] (time = (n0s[i] + index) * interval) to the histogram of sts[i], for every i in one core call (the
+   * states must differ), returning each histogram's median after each point.
+   */
+  #trackHistograms(sts: readonly SeriesState[], ys: readonly Float64Array[], n0s: readonly number[]): Float64Array[] {
+    const count = sts.length;
+    const hoff = new Float64Array(count + 1);
+    const off = new Float64Array(count + 1);
+    const meta = new Float64Array(2 * count);
+    for (let i = 0; i < count; i++) {
+      hoff[i + 1] = hoff[i] + sts[i].hist.length;
+      off[i + 1] = off[i] + ys[i].length;
+      meta[2 * i] = sts[i].histNb;
+      meta[2 * i + 1] = sts[i].histFirst;
+    }
+    const total = off[count];
+    const step = this.options.intervalS;
     return this.core.call((x) => {
-      const hp = this.core.putF64(st.hist);
-      const vp = this.core.putF64(y);
-      const tp = this.core.putF64(times);
-      const op = x.alloc(Math.max(8, n * 8));
+      const hp = x.alloc(Math.max(8, hoff[count] * 8));
+      const vp = x.alloc(Math.max(8, total * 8));
+      const tp = x.alloc(Math.max(8, total * 8));
+      const op = x.alloc(Math.max(8, total * 8));
+      const hoffP = this.core.putF64(hoff);
+      const offP = this.core.putF64(off);
+      const metaP = this.core.putF64(meta);
       try {
-        fx(x).fc_hist_track(hp, st.histNb, st.histFirst, HIST_RATIO, HIST_EPS, this.#tuning.histogramHalfLifeS, vp, tp, n, 0.5, op);
-        st.hist.set(this.core.f64(hp, st.hist.length));
-        const out = this.core.f64(op, n).slice();
-        // an empty histogram reports 0: no forecast yet
-        if (st.hist[1] <= 0) out.fill(NaN);
-        return out;
+        const H = new Float64Array(x.memory.buffer);
+        for (let i = 0; i < count; i++) {
+          H.set(sts[i].hist, hp / 8 + hoff[i]);
+          H.set(ys[i], vp / 8 + off[i]);
+          for (let j = 0, t = tp / 8 + off[i]; j < ys[i].length; j++) H[t + j] = (n0s[i] + j) * step;
+        }
+        fx(x).fc_hist_track_batch(hp, hoffP, metaP, count, HIST_RATIO, HIST_EPS, this.#tuning.histogramHalfLifeS, vp, tp, offP, 0.5, op);
+        const V = new Float64Array(x.memory.buffer);
+        return sts.map((st, i) => {
+          st.hist.set(V.subarray(hp / 8 + hoff[i], hp / 8 + hoff[i + 1]));
+          const out = V.slice(op / 8 + off[i], op / 8 + off[i + 1]);
+          // an empty histogram reports 0: no forecast yet
+          if (st.hist[1] <= 0) out.fill(NaN);
+          return out;
+        });
       } finally {
-        for (const p of [hp, vp, tp, op]) x.free(p);
+        for (const p of [hp, vp, tp, op, hoffP, offP, metaP]) x.free(p);
       }
     });
   }
@@ -371,9 +410,10 @@ class Engine implements ForesightEngine {
     let wave: number[] = [];
     let inWave = new Set<SeriesState>();
     const flush = (): void => {
-      const inputs = wave.map((i): StepInputs => {
+      const hists = this.#trackHistograms(wave.map((i) => sts[i]), wave.map((i) => knownPts[i]), wave.map((i) => sts[i].n));
+      const inputs = wave.map((i, w): StepInputs => {
         const st = sts[i];
-        const hist = this.#trackHistogram(st, knownPts[i], st.n);
+        const hist = hists[w];
         this.#exclude(hwOut[i], hist, holtOut[i]);
         const extra = this.#tuningGru ? new Map([[GRU_INDEX, this.#updateGru(knownKeys[i], st, knownPts[i])]]) : undefined;
         return { hw: hwOut[i], hist, holt: holtOut[i], extra };
@@ -396,35 +436,37 @@ class Engine implements ForesightEngine {
    * for the ensemble alone).
    * Monotone in the level, never NaN, floored at 0 for series never seen negative.
    */
-  #forecastModels(st: SeriesState, ms: readonly number[], levels: readonly number[]): { point: Float64Array; quantiles: Float64Array }[] {
-    const K = st.K, L = this.#levels.length, nL = levels.length;
+  #forecastModels(st: SeriesState, ms: readonly number[], plan: LevelPlan): { point: Float64Array; quantiles: Float64Array }[] {
+    const K = st.K, L = this.#levels.length, nL = plan.levels.length;
     // the ensemble alone (every forecast) reads its sorted errors; other models select theirs in the core
     const ensembleOnly = ms.length === 1 && ms[0] === st.nM;
     const segs: Float64Array[] = [];
     const work = new Float64Array(ms.length * K * nL);
     const centers = new Float64Array(ms.length * K);
-    ms.forEach((m, mi) => {
+    for (let mi = 0; mi < ms.length; mi++) {
+      const m = ms[mi];
       if (!st.tracks(m)) {
         throw new ArgumentInvalidError(`per-model quantile forecasts need EngineTuning.perModelQuantiles (model ${this.modelNames[m]} is not tracked)`);
       }
       for (let k = 0; k < K; k++) {
-        const qk = (m - st.q0) * K + k;
-        const shifts = st.shift.subarray(qk * L, (qk + 1) * L);
+        const so = ((m - st.q0) * K + k) * L; // this model's shifts at horizon k: st.shift[so .. so + L)
         let c = st.lastForecast(m, k);
         if (!Number.isFinite(c)) c = st.lastForecast(st.nM, k);
         if (!Number.isFinite(c)) c = Number.isFinite(st.lastFinite) ? st.lastFinite : 0;
         centers[mi * K + k] = c;
         if (!ensembleOnly) segs.push(st.errors(m, k));
-        levels.forEach((p, l) => {
-          const i = this.#levels.indexOf(p);
-          work[(mi * K + k) * nL + l] = workingLevel(p, i >= 0 ? shifts[i] : interpolateShift(p, this.#levels, shifts));
-        });
+        for (let l = 0; l < nL; l++) {
+          const p = plan.levels[l], i = plan.kept[l];
+          const shift = i >= 0 ? st.shift[so + i] : interpolateShift(p, this.#levels, st.shift.subarray(so, so + L));
+          work[(mi * K + k) * nL + l] = workingLevel(p, shift);
+        }
       }
-    });
+    }
     const offs = ensembleOnly ? this.#ensembleOffsets(st, work, nL) : this.#selectOffsets(segs, work, nL);
     const floor = st.minSeen >= 0 ? 0 : -Infinity;
-    const med = levels.indexOf(0.5);
-    return ms.map((m, mi) => {
+    const med = plan.median;
+    const out: { point: Float64Array; quantiles: Float64Array }[] = [];
+    for (let mi = 0; mi < ms.length; mi++) {
       const point = new Float64Array(K);
       const quantiles = new Float64Array(K * nL);
       for (let k = 0; k < K; k++) {
@@ -434,12 +476,25 @@ class Engine implements ForesightEngine {
           if (!Number.isFinite(v)) v = c;
           quantiles[k * nL + l] = Math.max(floor, v);
         }
-        makeMonotone(quantiles.subarray(k * nL, (k + 1) * nL), levels);
+        makeMonotone(quantiles, plan.levels, k * nL, plan.order);
         point[k] = med >= 0 ? quantiles[k * nL + med] : Math.max(floor, c);
-        if (st.n > 0) this.#record(st, m, k, levels, quantiles, k * nL);
+        if (st.n > 0) this.#record(st, ms[mi], k, plan, quantiles, k * nL);
       }
-      return { point, quantiles };
-    });
+      out.push({ point, quantiles });
+    }
+    return out;
+  }
+
+  /** What every series of one forecast call shares about the requested levels. */
+  #plan(levels: readonly number[]): LevelPlan {
+    for (const q of levels) if (!(q > 0 && q < 1)) throw new ArgumentInvalidError(`quantile ${q} is outside (0, 1)`);
+    return {
+      levels,
+      kept: Int32Array.from(levels, (p) => this.#levels.indexOf(p)),
+      issued: Int32Array.from(this.#levels, (p) => levels.indexOf(p)),
+      order: levelOrder(levels),
+      median: levels.indexOf(0.5),
+    };
   }
 
   /** The ensemble's error quantiles at the working levels, read from its sorted errors (SeriesState.sorted). */
@@ -469,7 +524,7 @@ class Engine implements ForesightEngine {
     });
   }
 
-  #record(st: SeriesState, m: number, k: number, levels: readonly number[], q: Float64Array, at: number): void {
+  #record(st: SeriesState, m: number, k: number, plan: LevelPlan, q: Float64Array, at: number): void {
     // remember the issued quantiles at the configured levels so that ACI can score them when they mature
     const slot = (st.n - 1) % st.P;
     const MQ = st.mq, qm = m - st.q0;
@@ -480,18 +535,17 @@ class Engine implements ForesightEngine {
     }
     st.issuedModels[slot * MQ + qm] = 1;
     for (let l = 0; l < L; l++) {
-      const i = levels.indexOf(this.#levels[l]);
+      const i = plan.issued[l];
       if (i >= 0) st.issuedQ[((slot * MQ + qm) * st.K + k) * L + l] = q[at + i];
     }
   }
 
   forecast(keys: readonly string[], quantiles?: readonly number[]): SeriesForecast[] {
-    const levels = quantiles ?? this.#levels;
-    for (const q of levels) if (!(q > 0 && q < 1)) throw new ArgumentInvalidError(`quantile ${q} is outside (0, 1)`);
+    const plan = this.#plan(quantiles ?? this.#levels);
     return keys.map((key) => {
       const st = this.#states.get(key);
       if (!st) throw new ArgumentInvalidError(`forecast: unknown series ${JSON.stringify(key)} (fit it first)`);
-      const [{ point, quantiles: q }] = this.#forecastModels(st, [st.nM], levels);
+      const [{ point, quantiles: q }] = this.#forecastModels(st, [st.nM], plan);
       const models: string[] = [];
       for (let k = 0; k < st.K; k++) {
         let best = 0;
@@ -503,13 +557,13 @@ class Engine implements ForesightEngine {
   }
 
   forecastModels(keys: readonly string[], quantiles?: readonly number[]): Map<string, ModelForecast[]> {
-    const levels = quantiles ?? this.#levels;
+    const plan = this.#plan(quantiles ?? this.#levels);
+    const ms = this.modelNames.map((_, m) => m);
     const res = new Map<string, ModelForecast[]>();
     for (const key of keys) {
       const st = this.#states.get(key);
       if (!st) throw new ArgumentInvalidError(`forecastModels: unknown series ${JSON.stringify(key)}`);
-      const ms = this.modelNames.map((_, m) => m);
-      res.set(key, this.#forecastModels(st, ms, levels).map((f, m) => ({ model: this.modelNames[m], ...f })));
+      res.set(key, this.#forecastModels(st, ms, plan).map((f, m) => ({ model: this.modelNames[m], ...f })));
     }
     return res;
   }

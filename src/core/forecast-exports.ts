@@ -12,6 +12,7 @@ export interface ForecastExports extends CoreExports {
   fc_hist_add: F;
   fc_hist_percentiles: F;
   fc_hist_track: F;
+  fc_hist_track_batch: F;
   fc_hw_header(): number;
   fc_hw_fit_batch: F;
   fc_hw_update_batch: F;

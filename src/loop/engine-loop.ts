@@ -404,15 +404,18 @@ export class EngineLoop {
       }
       if (this.#slice.due) await this.#slice.yield();
     }
-    this.#modelsChosen.clear();
     const hs = engine.options.horizonsS;
+    const chosen = new Map<string, number[]>(); // model -> count per horizon
     for (const f of results) {
       this.#forecasts.set(f.key, f);
-      f.models.forEach((m, h) => {
-        const key = `${m}\u0000${hs[h]}`;
-        this.#modelsChosen.set(key, (this.#modelsChosen.get(key) ?? 0) + 1);
-      });
+      for (let h = 0; h < f.models.length; h++) {
+        let c = chosen.get(f.models[h]);
+        if (!c) chosen.set(f.models[h], (c = new Array<number>(hs.length).fill(0)));
+        c[h]++;
+      }
     }
+    this.#modelsChosen.clear();
+    for (const [m, c] of chosen) c.forEach((n, h) => n > 0 && this.#modelsChosen.set(`${m}\u0000${hs[h]}`, n));
     return failed;
   }
 
@@ -432,7 +435,7 @@ export class EngineLoop {
           horizonsS: e.horizonsS,
           quantiles: e.quantiles,
           usage: s.lastValue,
-          recentPeak: peakOf(this.store.window(s.key, peakN)?.values),
+          recentPeak: this.store.peak(s.key, peakN),
           previous: this.#recs.get(s.key),
           newPoints: this.#newSinceDecision(s.key, s.lastS),
           quarantined: this.options.quarantine && this.#anomalies.get(s.tenant)?.excludeFromTraining === true,
@@ -643,7 +646,7 @@ export class EngineLoop {
         resource: s.resource,
         usage: s.lastValue,
         lastSampleS: s.lastSampleS,
-        recentPeak: peakOf(this.store.window(s.key, peakN)?.values),
+        recentPeak: this.store.peak(s.key, peakN),
         historyPoints: s.count,
         forecast: this.#forecasts.get(s.key),
         recommendation: this.#recs.get(s.key),
@@ -718,13 +721,6 @@ export class EngineLoop {
 
 function anomalyState(v: AnomalyVerdict | undefined): AnomalyState | undefined {
   return v ? { score: v.score, kind: v.kind, anomalous: v.anomalous } : undefined;
-}
-
-function peakOf(values: Float64Array | undefined): number {
-  if (!values) return NaN;
-  let m = NaN;
-  for (const v of values) if (!Number.isNaN(v) && !(v <= m)) m = v;
-  return m;
 }
 
 /** Appends a newer breakdown pull onto an older one on the same grid, keeping at most `cap` points. */

@@ -164,6 +164,20 @@ export class HistoryStore {
     return { startS: s.lastS - (len - 1) * this.intervalS, values: out };
   }
 
+  /** Largest value among the last `n` slots, ignoring gaps; NaN when they are all gaps or the series is unknown. */
+  peak(key: string, n: number): number {
+    const s = this.#series.get(key);
+    if (!s) return NaN;
+    const len = Math.min(s.count, n);
+    let m = NaN;
+    for (let i = 0, idx = s.head; i < len; i++) {
+      const v = s.buf[idx];
+      if (!Number.isNaN(v) && !(v <= m)) m = v;
+      idx = idx === 0 ? this.capacity - 1 : idx - 1;
+    }
+    return m;
+  }
+
   /** Slots with time in (afterS, lastS], oldest first (what the models have not seen yet). */
   since(key: string, afterS: number): { startS: number; values: Float64Array } | undefined {
     const s = this.#series.get(key);

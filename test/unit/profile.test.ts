@@ -62,6 +62,19 @@ describe('HistoryStore', () => {
     expect(s.get('k')!.lastValue).toBe(8);
   });
 
+  it('gives the peak of the last n slots across the ring wrap, ignoring gaps', () => {
+    const s = new HistoryStore(60, 5);
+    s.write('k', 't', 'cpu', 0, [9, 2, 3]);
+    s.write('k', 't', 'cpu', 240, [1, 4, NaN]); // wraps: [2, 3, NaN, 1, 4] then [3, NaN, 1, 4, NaN]
+    expect(s.peak('k', 1)).toBeNaN();
+    expect(s.peak('k', 3)).toBe(4);
+    expect(s.peak('k', 100)).toBe(4);
+    s.write('k', 't', 'cpu', 120, [7]);
+    expect(s.peak('k', 5)).toBe(7);
+    expect(s.peak('k', 3)).toBe(4);
+    expect(s.peak('nope', 3)).toBeNaN();
+  });
+
   it('does not create a series from missing samples only', () => {
     const s = new HistoryStore(60, 5);
     s.write('k', 't', 'cpu', 0, [NaN, NaN]);

@@ -3,15 +3,19 @@
 // /metrics and the API under autocannon load on loopback while the loop keeps running (1,000-tenant scrape).
 // Peer in the same run: prom-client's own text rendering of the same snapshot without the per-snapshot gauge cache
 // is not separable, so the named peer is a plain-JS persistence engine (the cost floor of the loop without models).
-// The real engine runs at --engine-tenants (default 1,000: its first fit costs ~9 ms per series and it holds ~95 KB
-// per series, so 60,000 series would take 9 minutes and ~5.5 GB here); `extrapolated` scales its measured
-// per-series CPU and memory linearly to --tenants (the per-series work of a cycle is independent of the number of
-// series). The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
+// The real engine runs at --engine-tenants (default 1,000: its first fit costs ~9 ms per series, so 60,000 series
+// take 9 minutes); `extrapolated` scales its measured per-series CPU and memory linearly to --tenants (the per-series
+// work of a cycle is independent of the number of series). To measure the real engine at the full size instead:
+//   npm run bench:sidecar -- --engine-only --engine-tenants 10000 --skip-http
+// The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
-//                            [--idle-loop]   (--idle-loop: no cycles during the HTTP load, to separate their cost)
-// (--peer-only without --skip-http runs the HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the
-// anomaly detectors out, to separate their memory. Anomaly mode is alert-only so that the retrain refits every series;
-// --anomaly-warmup (default 48 points, the loop's default is 288) bounds the detectors' first-cycle warm-up.)
+//                            [--engine-only] [--idle-loop] [--incremental-cycles 3]
+// --idle-loop: no cycles during the HTTP load, to separate their cost. --engine-only: no peer (its memory would count
+// in the peak RSS). --incremental-cycles: the report gives their median. --peer-only without --skip-http runs the
+// HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the anomaly detectors out, to separate their
+// memory. Anomaly mode is alert-only so that the retrain refits every series; --anomaly-warmup (default 48 points,
+// the loop's default is 288) bounds the detectors' first-cycle warm-up. liveKBPerSeries needs --expose-gc (the npm
+// script passes it): bytes held after a full collection, without the pages a collector keeps around.
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -77,9 +81,11 @@ const ENGINE_TENANTS = arg('engine-tenants', 1_000);
 const SECONDS = arg('seconds', 10);
 const SKIP_HTTP = args.includes('--skip-http');
 const PEER_ONLY = args.includes('--peer-only');
+const ENGINE_ONLY = args.includes('--engine-only');
 const NO_ANOMALY = args.includes('--no-anomaly');
 const IDLE_LOOP = args.includes('--idle-loop');
 const ANOMALY_WARMUP = arg('anomaly-warmup', 48);
+const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
 const STEP = 300;
 const WEEK = 2016;
 const SIGNALS = ['cpu', 'memory', 'disk_read', 'network_rx', 'threads', 'fds'];
@@ -178,19 +184,19 @@ async function cycles(tenants: number, engine: ForecastEngine) {
     { source: new FakeSource(tenants), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore, 'alert-only'), onVanish: (k) => decider.forget(k) },
     // retraining falls due on the 5th cycle, which brings one new point like any other: the retrain cycle is an
     // incremental cycle that also retrains every series (as the hourly retrain runs in production)
-    { intervalS: STEP, historyPoints: WEEK, retrainEveryS: 4 * STEP, profileEveryS: 3600, anomalyWarmupPoints: ANOMALY_WARMUP },
+    { intervalS: STEP, historyPoints: WEEK, retrainEveryS: (INCREMENTAL_CYCLES + 1) * STEP, profileEveryS: 3600, anomalyWarmupPoints: ANOMALY_WARMUP },
   );
   const t0 = performance.now();
   const full = await loop.runOnce();
   const fullWall = (performance.now() - t0) / 1000;
   const incs: CycleReport[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < INCREMENTAL_CYCLES; i++) {
     clock.t += STEP;
     incs.push(await loop.runOnce());
   }
   clock.t += STEP;
   const retrain = await loop.runOnce();
-  const inc = incs.sort((a, b) => cpu(a) - cpu(b))[1];
+  const inc = incs.sort((a, b) => cpu(a) - cpu(b))[incs.length >> 1]; // the median
   return {
     loop,
     clock,
@@ -274,10 +280,12 @@ async function http(loop: EngineLoop, clock: Clock & { t: number }, seconds: num
 async function main() {
   const report: Record<string, unknown> = { bench: 'sidecar', node: process.version, signals: SIGNALS.length, historyPoints: WEEK, intervalS: STEP };
   const opts: EngineOptions = { intervalS: STEP, horizonsS: [300, 900, 1800], quantiles: FORECAST_LEVELS, seasonsS: [86_400, 604_800] };
-  const peer = await cycles(TENANTS, new PersistenceEngine(opts));
-  report.peerPersistenceJs = peer.result;
-  report.rssAfterPeerMB = rssMB();
-  if (PEER_ONLY && !SKIP_HTTP) report.httpWithPeerEngine = await http(peer.loop, peer.clock, SECONDS);
+  if (!ENGINE_ONLY) {
+    const peer = await cycles(TENANTS, new PersistenceEngine(opts));
+    report.peerPersistenceJs = peer.result;
+    report.rssAfterPeerMB = rssMB();
+    if (PEER_ONLY && !SKIP_HTTP) report.httpWithPeerEngine = await http(peer.loop, peer.clock, SECONDS);
+  }
   if (!PEER_ONLY) {
     const rssBefore = process.memoryUsage().rss;
     const liveBefore = liveBytes();

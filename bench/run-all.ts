@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const benches = ['core', 'backtest', 'sidecar', 'nab'];
+const benches = ['core', 'backtest', 'sidecar', 'nab', 'memory-breakdown'];
 const results: Record<string, unknown> = {};
 for (const name of benches) {
   const file = new URL(`./${name}.ts`, import.meta.url);
@@ -12,7 +12,7 @@ for (const name of benches) {
   }
   console.error(`bench: ${name} ...`);
   const started = Date.now();
-  const run = spawnSync(process.execPath, ['--import', 'tsx', file.pathname, ...process.argv.slice(2)], {
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', file.pathname, ...process.argv.slice(2)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 256 * 1024 * 1024,

@@ -295,7 +295,8 @@ async function main() {
     const n = real.result.series;
     const bytesPerSeries = (process.memoryUsage().rss - rssBefore) / n;
     const liveHeld = liveBytes() - liveBefore;
-    report.engine = { ...real.result, liveKBPerSeries: round(liveHeld / n / 1024, 1), liveMeasured: typeof (globalThis as { gc?: unknown }).gc === 'function' };
+    const gcExposed = typeof (globalThis as { gc?: unknown }).gc === 'function';
+    report.engine = { ...real.result, liveKBPerSeries: gcExposed ? round(liveHeld / n / 1024, 1) : null };
     const at = TENANTS * SIGNALS.length;
     report.extrapolated = {
       note: `real-engine per-series cost at ${n} series, scaled linearly to ${at} series`,
@@ -305,7 +306,7 @@ async function main() {
       fullCycleCpuS: round((real.result.fullCycleCpuS / n) * at, 1),
       rssKBPerSeries: Math.round(bytesPerSeries / 1024),
       rssMB: Math.round((bytesPerSeries * at) / 2 ** 20),
-      liveMB: Math.round((liveHeld / n) * at / 2 ** 20),
+      liveMB: gcExposed ? Math.round((liveHeld / n) * at / 2 ** 20) : null,
     };
     if (!SKIP_HTTP) report.http = await http(real.loop, real.clock, SECONDS);
   }

@@ -1,0 +1,66 @@
+// Live bytes per series of each part of the sidecar's per-series state, measured apart (JSON on stdout): the history
+// store (a week of float32), the engine as the sidecar runs it (allocatorTuning), and the anomaly detector; each is
+// filled for N series and measured after a full collection, less the growth of the WASM core's memory (reported
+// apart: it is the high-water mark of the batches, bounded and shared by every series). Needs --expose-gc.
+//   node --expose-gc --import tsx bench/memory-breakdown.ts [--series 3000]
+import { periodSamples, scoreSeries, SeriesDetectorState } from '../src/core/anomaly.js';
+import { allocatorTuning, createForecastEngine } from '../src/core/engine.js';
+import { sharedCore } from '../src/core/wasm.js';
+import { HistoryStore } from '../src/model/history-store.js';
+
+const args = process.argv.slice(2);
+const at = args.indexOf('--series');
+const N = at >= 0 ? Number(args[at + 1]) : 3000;
+const STEP = 300;
+const WEEK = 2016;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc');
+const wasmBytes = (): number => sharedCore().exports.memory.buffer.byteLength;
+/** Live bytes after a full collection, without the WASM memory. */
+const live = (): number => {
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external - wasmBytes();
+};
+const wasmBefore = wasmBytes();
+
+function history(i: number): Float64Array {
+  const y = new Float64Array(WEEK);
+  let s = i + 1;
+  for (let t = 0; t < WEEK; t++) {
+    s = (s * 16807) % 2147483647;
+    y[t] = 10 + 5 * Math.sin((2 * Math.PI * t) / 288 + i) + (s / 2147483647) * 2;
+  }
+  return y;
+}
+
+const kb = (bytes: number) => Math.round((bytes / N / 1024) * 10) / 10;
+const hold: unknown[] = [];
+const out: Record<string, number> = {};
+
+let base = live();
+const store = new HistoryStore(STEP, WEEK);
+for (let i = 0; i < N; i++) store.write(`t${i}/cpu`, `t${i}`, 'cpu', 0, history(i));
+hold.push(store);
+out.historyStoreKB = kb(live() - base);
+
+base = live();
+const engine = createForecastEngine({ intervalS: STEP }, sharedCore(), allocatorTuning(STEP));
+// fit in batches of 4 series, as the loop does (EngineLoop's fitBatch)
+for (let i = 0; i < N; i += 4) {
+  const keys = Array.from({ length: Math.min(4, N - i) }, (_, j) => `s${i + j}`);
+  engine.fit(keys, keys.map((_, j) => history(i + j)));
+}
+engine.forecast(Array.from({ length: N }, (_, i) => `s${i}`));
+hold.push(engine);
+out.engineKB = kb(live() - base);
+
+base = live();
+const det = Array.from({ length: N }, () => new SeriesDetectorState(periodSamples(STEP)));
+for (let i = 0; i < N; i += 500) scoreSeries(sharedCore(), det.slice(i, i + 500), det.slice(i, i + 500).map((_, j) => history(i + j).subarray(0, 48)));
+hold.push(det);
+out.anomalyKB = kb(live() - base);
+
+const wasmGrowthMB = Math.round(((wasmBytes() - wasmBefore) / 2 ** 20) * 10) / 10;
+console.log(JSON.stringify({ bench: 'memory-breakdown', series: N, liveKBPerSeries: out, wasmGrowthMB, held: hold.length }, null, 2));

@@ -92,7 +92,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   if (want.has('foresight')) {
     const horizonsS = coverHorizons(o.leadS, grid.intervalS, 1800, 3);
     const engineOptions: EngineOptions = { intervalS: grid.intervalS, horizonsS, quantiles: FORECAST_LEVELS, seasonsS: [86_400, 604_800], seed: 1 };
-    // The engine runs with the live loop's tuning (allocatorTuning: a one-day error window).
+    // The engine runs with the live loop's tuning (allocatorTuning: a one-day error window, quantiles tracked for the ensemble alone).
     const engine = (o.engineFactory ?? ((eo) => createForecastEngine(eo, sharedCore(), allocatorTuning(grid.intervalS))))(engineOptions);
     feed = new ForecastFeed(engine, ctx, {
       levels: FORECAST_LEVELS,

@@ -33,7 +33,7 @@ export interface StateShape {
   /** Models switched off by the caller (by index): they forecast NaN and never get weight. */
   disabled?: readonly boolean[];
   /** Keep every model's quantile tracking (error ring, issued quantiles, conformal shifts, live hits: what
-   *  per-model quantile forecasts read) or the ensemble's alone ('ensemble': the allocator's choice, 85% less
+   *  per-model quantile forecasts read) or the ensemble's alone ('ensemble': the allocator's choice, an eighth of the
    *  error memory; weights, losses and live MAE stay per model). Default 'all'. */
   quantileModels?: 'all' | 'ensemble';
 }

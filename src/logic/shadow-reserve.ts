@@ -42,18 +42,38 @@ function mulberry32(seed: number): () => number {
  * Monte Carlo error of each margin.
  */
 export function shadowReserve(tenants: readonly ReserveTenant[], opts: Partial<ReserveOptions> = {}): number {
-  const o = { ...DEFAULT_RESERVE, ...opts };
-  const rnd = mulberry32(o.seed);
-  const totals = new Float64Array(o.draws);
-  const perm = new Uint32Array(o.draws);
-  let any = false;
-  for (const t of tenants) {
+  const acc = new ReserveAccumulator(opts);
+  for (const t of tenants) acc.add(t);
+  return acc.size();
+}
+
+/**
+ * shadowReserve built one tenant at a time, so that a caller can spread the work over time slices (the live loop):
+ * add() every tenant in order, then size(). The same tenants in the same order give exactly shadowReserve's result.
+ */
+export class ReserveAccumulator {
+  readonly #o: ReserveOptions;
+  readonly #rnd: () => number;
+  readonly #totals: Float64Array;
+  readonly #perm: Uint32Array;
+  #any = false;
+
+  constructor(opts: Partial<ReserveOptions> = {}) {
+    this.#o = { ...DEFAULT_RESERVE, ...opts };
+    this.#rnd = mulberry32(this.#o.seed);
+    this.#totals = new Float64Array(this.#o.draws);
+    this.#perm = new Uint32Array(this.#o.draws);
+  }
+
+  add(t: ReserveTenant): void {
     const n = t.levels.length;
-    if (n === 0 || !Number.isFinite(t.allocation)) continue;
+    if (n === 0 || !Number.isFinite(t.allocation)) return;
+    const { draws } = this.#o;
+    const rnd = this.#rnd, perm = this.#perm, totals = this.#totals;
     // The 0.99999 quantile within the allocation means a negligible contribution.
     const hiU = 0.99999;
-    if (valueAtLevel(t.levels, t.values, hiU) <= t.allocation) continue;
-    any = true;
+    if (valueAtLevel(t.levels, t.values, hiU) <= t.allocation) return;
+    this.#any = true;
     // Level at which the tenant's quantile crosses its allocation (bisection on the monotone quantile function):
     // draws below it add nothing, so only the tail is evaluated.
     let lo = 1e-5;
@@ -65,21 +85,25 @@ export function shadowReserve(tenants: readonly ReserveTenant[], opts: Partial<R
         else hi = mid;
       }
     } else lo = 0;
-    for (let i = 0; i < o.draws; i++) perm[i] = i;
-    for (let i = o.draws - 1; i > 0; i--) {
+    for (let i = 0; i < draws; i++) perm[i] = i;
+    for (let i = draws - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
       const tmp = perm[i];
       perm[i] = perm[j];
       perm[j] = tmp;
     }
-    for (let i = 0; i < o.draws; i++) {
-      const u = (perm[i] + rnd()) / o.draws;
+    for (let i = 0; i < draws; i++) {
+      const u = (perm[i] + rnd()) / draws;
       if (u <= lo) continue;
       const excess = valueAtLevel(t.levels, t.values, Math.min(hiU, Math.max(1e-5, u))) - t.allocation;
       if (excess > 0) totals[i] += excess;
     }
   }
-  if (!any) return 0;
-  totals.sort();
-  return totals[Math.min(o.draws - 1, Math.ceil(o.level * o.draws) - 1)];
+
+  /** The reserve over the tenants added so far (0 when none can exceed its allocation). */
+  size(): number {
+    if (!this.#any) return 0;
+    const sorted = this.#totals.slice().sort();
+    return sorted[Math.min(this.#o.draws - 1, Math.ceil(this.#o.level * this.#o.draws) - 1)];
+  }
 }

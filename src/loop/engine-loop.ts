@@ -6,7 +6,7 @@ import { HistoryStore } from '../model/history-store.js';
 import { apiMix, profileSignal, type TenantProfile } from '../model/profile.js';
 import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, ShadowPlan, Snapshot } from '../model/snapshot.js';
-import { shadowReserve, type ReserveTenant } from '../logic/shadow-reserve.js';
+import { ReserveAccumulator } from '../logic/shadow-reserve.js';
 import type { BreakdownSeries, HistorySource, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
@@ -330,7 +330,7 @@ export class EngineLoop {
     await this.#timed('decide', durations, async () => {
       await this.#decide(endS);
       this.#checkShadow(endS);
-      this.#planShadow();
+      await this.#planShadow();
     });
 
     await this.#timed('publish', durations, () => this.#publish(endS, failures.length === 0 ? undefined : failures.join('; ').slice(0, 500)));
@@ -457,7 +457,7 @@ export class EngineLoop {
 
   /**
    * Checks the plans whose covered step has passed: the realised demand on the reserve is the sum over the pool's
-   * tenants of max(0, usage at the covered step - allocation when planned), what shadowReserve sized the reserve for.
+   * tenants of max(0, usage at the covered step - allocation when planned), what the reserve was sized for.
    * A plan is checked once every tenant has a slot at its covered step, or staleAfterS after the last one (missing
    * points count as no excess); it is an exhaustion when the demand exceeds the planned size.
    */
@@ -494,41 +494,46 @@ export class EngineLoop {
     this.#shadowPending = still;
   }
 
-  /** Pooled reserve (logic/shadow-reserve.ts) per resource over every tenant's next-step forecast and allocation. */
-  #planShadow(): void {
+  /**
+   * Pooled reserve (logic/shadow-reserve.ts) per resource over every tenant's next-step forecast and allocation, built
+   * tenant by tenant in time slices (its Monte Carlo draws are the costliest part of the decide step).
+   */
+  async #planShadow(): Promise<void> {
     const levels = this.#d.engine.options.quantiles;
     const nq = levels.length;
     const h0 = this.#d.engine.options.horizonsS[0];
-    const byResource = new Map<string, ReserveTenant[]>();
-    const covered = new Map<string, { keys: string[]; dueS: number[]; alloc: number[] }>();
-    for (const s of this.store.values()) {
-      if (!this.options.shadowResources.includes(s.resource)) continue;
+    const pools = new Map<string, { reserve: ReserveAccumulator; keys: string[]; dueS: number[]; alloc: number[]; err?: unknown }>();
+    await forEachSliced(this.#slice, [...this.store.values()], (s) => {
+      if (!this.options.shadowResources.includes(s.resource)) return;
       const f = this.#forecasts.get(s.key);
       const rec = this.#recs.get(s.key);
-      if (!f || !rec) continue;
-      let l = byResource.get(s.resource);
-      if (!l) byResource.set(s.resource, (l = []));
-      l.push({ levels, values: f.quantiles.subarray(0, nq), allocation: rec.target });
-      let c = covered.get(s.resource);
-      if (!c) covered.set(s.resource, (c = { keys: [], dueS: [], alloc: [] }));
-      // the first horizon of a forecast made at the series' newest slot
-      c.keys.push(s.key);
-      c.dueS.push(s.lastS + h0);
-      c.alloc.push(rec.target);
-    }
-    const plans: ShadowPlan[] = [];
-    for (const [resource, tenants] of byResource) {
+      if (!f || !rec) return;
+      let p = pools.get(s.resource);
+      if (!p) pools.set(s.resource, (p = { reserve: new ReserveAccumulator(), keys: [], dueS: [], alloc: [] }));
+      if (p.err !== undefined) return;
       try {
-        const size = shadowReserve(tenants);
-        plans.push({ pool: SHADOW_POOL, resource, size });
-        const c = covered.get(resource)!;
-        this.#shadowPending.push({ pool: SHADOW_POOL, resource, size, keys: c.keys, dueS: c.dueS, alloc: c.alloc, dueMaxS: c.dueS.reduce((a, b) => Math.max(a, b), -Infinity) });
+        p.reserve.add({ levels, values: f.quantiles.subarray(0, nq), allocation: rec.target });
       } catch (err) {
-        this.#d.metrics.error('decide');
-        this.#d.logger.warn({ resource, err }, 'shadow reserve failed; previous plan kept');
-        const prev = this.#shadow.find((p) => p.resource === resource);
-        if (prev) plans.push(prev);
+        p.err = err;
+        return;
       }
+      // the first horizon of a forecast made at the series' newest slot
+      p.keys.push(s.key);
+      p.dueS.push(s.lastS + h0);
+      p.alloc.push(rec.target);
+    });
+    const plans: ShadowPlan[] = [];
+    for (const [resource, p] of pools) {
+      if (p.err !== undefined) {
+        this.#d.metrics.error('decide');
+        this.#d.logger.warn({ resource, err: p.err }, 'shadow reserve failed; previous plan kept');
+        const prev = this.#shadow.find((x) => x.resource === resource);
+        if (prev) plans.push(prev);
+        continue;
+      }
+      const size = p.reserve.size();
+      plans.push({ pool: SHADOW_POOL, resource, size });
+      this.#shadowPending.push({ pool: SHADOW_POOL, resource, size, keys: p.keys, dueS: p.dueS, alloc: p.alloc, dueMaxS: p.dueS.reduce((a, b) => Math.max(a, b), -Infinity) });
     }
     this.#shadow = plans;
   }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { allocationConfig, decide, forecastBand, newAllocationState, observe, type AllocationState } from '../../src/logic/allocation.js';
 import { calibrateLevel } from '../../src/logic/calibration.js';
 import { valueAtLevel, normalQuantile } from '../../src/logic/quantile-grid.js';
-import { shadowReserve } from '../../src/logic/shadow-reserve.js';
+import { ReserveAccumulator, shadowReserve } from '../../src/logic/shadow-reserve.js';
 import { DecayedPercentile, valueUniverse } from '../../src/logic/decayed-percentile.js';
 import { applyBounds, recentPeak } from '../../src/logic/bounds.js';
 
@@ -136,6 +136,19 @@ describe('pooled shadow reserve', () => {
     expect(r).toBeLessThan(7);
     expect(r).toBeLessThan(sumOfUpper / 5);
     expect(shadowReserve(tenants.map((t) => ({ ...t, allocation: 20 })))).toBe(0);
+  });
+
+  it('gives the same size built tenant by tenant (as the loop does between time slices)', () => {
+    const lv = [0.5, 0.9, 0.99];
+    const tenants = Array.from({ length: 30 }, (_, i) => ({ levels: lv, values: [i % 5, 3 + (i % 7), 6 + (i % 4)], allocation: 4 + (i % 3) }));
+    const acc = new ReserveAccumulator({ draws: 500 });
+    expect(acc.size()).toBe(0);
+    tenants.forEach((t, i) => {
+      acc.add(t);
+      // size() reads without consuming: the partial pool equals a one-call reserve over the same prefix
+      if (i % 10 === 9) expect(acc.size()).toBe(shadowReserve(tenants.slice(0, i + 1), { draws: 500 }));
+    });
+    expect(acc.size()).toBeGreaterThan(0);
   });
 });
 

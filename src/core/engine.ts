@@ -609,35 +609,44 @@ class Engine implements ForesightEngine {
    * and the fraction of outcomes at or below each quantile (coverage).
    */
   accuracy(): AccuracyStat[] {
-    const out: AccuracyStat[] = [];
     const L = this.#levels.length;
-    for (let k = 0; k < this.#hs.length; k++) {
-      for (let m = 0; m < this.modelNames.length; m++) {
-        let maeSum = 0, series = 0, samples = 0, relSum = 0, relSeries = 0;
-        const hits = new Array<number>(L).fill(0);
-        for (const st of this.#states.values()) {
+    const K = this.#hs.length, M = this.modelNames.length;
+    // one pass over the states (each read once, in the same order for every (model, horizon): the sums are those of a
+    // pass per (model, horizon)), accumulating per (m, k) at m*K + k
+    const maeSum = new Float64Array(M * K), series = new Float64Array(M * K), samples = new Float64Array(M * K);
+    const relSum = new Float64Array(M * K), relSeries = new Float64Array(M * K), hits = new Float64Array(M * K * L);
+    for (const st of this.#states.values()) {
+      for (let m = st.q0; m < M; m++) {
+        for (let k = 0; k < K; k++) {
           const mk = m * st.K + k;
           const c = st.liveCount[mk];
-          if (!c || !st.tracks(m)) continue;
-          maeSum += st.liveAbs[mk] / c;
-          series++;
+          if (!c) continue;
+          const a = m * K + k;
+          maeSum[a] += st.liveAbs[mk] / c;
+          series[a]++;
           const act = st.liveAct[mk];
           if (act > 0) {
-            relSum += st.liveAbs[mk] / act;
-            relSeries++;
+            relSum[a] += st.liveAbs[mk] / act;
+            relSeries[a]++;
           }
-          samples += c;
+          samples[a] += c;
           const qk = (m - st.q0) * st.K + k;
-          for (let l = 0; l < L; l++) hits[l] += st.liveHits[qk * L + l];
+          for (let l = 0; l < L; l++) hits[a * L + l] += st.liveHits[qk * L + l];
         }
-        if (!samples) continue;
+      }
+    }
+    const out: AccuracyStat[] = [];
+    for (let k = 0; k < K; k++) {
+      for (let m = 0; m < M; m++) {
+        const a = m * K + k;
+        if (!samples[a]) continue;
         out.push({
           model: this.modelNames[m],
           horizonS: this.options.horizonsS[k],
-          mae: maeSum / series,
-          relMae: relSeries ? relSum / relSeries : NaN,
-          coverage: hits.map((h) => h / samples),
-          samples,
+          mae: maeSum[a] / series[a],
+          relMae: relSeries[a] ? relSum[a] / relSeries[a] : NaN,
+          coverage: Array.from(hits.subarray(a * L, (a + 1) * L), (h) => h / samples[a]),
+          samples: samples[a],
         });
       }
     }

@@ -282,14 +282,14 @@ export class EngineLoop {
     await this.#timed('update', durations, async () => {
       const keys: string[] = [];
       const pts: Float64Array[] = [];
-      for (const s of this.store.values()) {
-        if (!engine.has(s.key) || s.fedUntilS >= s.lastS) continue;
+      await forEachSliced(this.#slice, [...this.store.values()], (s) => {
+        if (!engine.has(s.key) || s.fedUntilS >= s.lastS) return;
         const w = this.store.since(s.key, s.fedUntilS);
-        if (!w || w.values.length === 0) continue;
+        if (!w || w.values.length === 0) return;
         keys.push(s.key);
         // A quarantined tenant's points are fed as missing: the models keep their timeline but do not learn the anomaly.
         pts.push(this.#anomalies.get(s.tenant)?.excludeFromTraining && o.quarantine ? new Float64Array(w.values.length).fill(NaN) : w.values);
-      }
+      });
       const b = o.batch;
       for (let i = 0; i < keys.length; i += b) {
         report.failedSeries += this.#each('update', keys.slice(i, i + b), pts.slice(i, i + b), (k, p) => engine.update(k, p));
@@ -548,16 +548,16 @@ export class EngineLoop {
   async #scoreAnomalies(): Promise<void> {
     const scorer = this.#d.anomaly!;
     const inputs: AnomalySeriesInput[] = [];
-    for (const s of this.store.values()) {
+    await forEachSliced(this.#slice, [...this.store.values()], (s) => {
       // A new series is fed its last anomalyWarmupPoints once (default a day: shorter warm-ups flagged most synthetic
       // tenants in bench/sidecar.ts), then only new points. The detectors cost ~18 us per point, so a day for 60,000
       // series is minutes of CPU at start-up; lower it for very large fleets.
       const after = this.#anomalyFedUntil.get(s.key) ?? s.lastS - this.options.anomalyWarmupPoints * this.options.intervalS;
-      if (s.lastS <= after) continue;
+      if (s.lastS <= after) return;
       const w = this.store.since(s.key, after);
       this.#anomalyFedUntil.set(s.key, s.lastS);
       if (w && w.values.length) inputs.push({ key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values });
-    }
+    });
     // whole tenants per call (a verdict combines a tenant's signals), about ANOMALY_CALL_POINTS samples per call, with
     // a yield between calls when the time slice is spent
     const byTenant = new Map<string, AnomalySeriesInput[]>();
@@ -618,7 +618,7 @@ export class EngineLoop {
       const types = this.#breakdown.get(tenant);
       if (types) p.apiMix = apiMix(new Map([...types].map(([ty, b]) => [ty, b.values])));
       next.set(tenant, Object.freeze(p));
-    });
+    }, 1); // a tenant's profile takes about a millisecond: check the slice after each
     this.#profiles = next;
   }
 

@@ -32,6 +32,29 @@ describe('time slices', () => {
     expect(longest).toBeLessThan(60);
   });
 
+  it('reads the clock every checkEvery items: 1 keeps millisecond items within the budget, 16 runs 16 of them', async () => {
+    class Counted extends TimeSlice {
+      yields = 0;
+      override async yield(): Promise<void> {
+        this.yields++;
+        await super.yield();
+      }
+    }
+    const runs = async (checkEvery?: number): Promise<number[]> => {
+      const slice = new Counted(2);
+      const perSlice: number[] = [];
+      await forEachSliced(slice, Array.from({ length: 32 }, (_, i) => i), () => {
+        perSlice[slice.yields] = (perSlice[slice.yields] ?? 0) + 1;
+        busy(1);
+      }, checkEvery);
+      return perSlice;
+    };
+    const each = await runs(1);
+    expect(Math.max(...each)).toBeLessThanOrEqual(3); // a 2 ms budget, 1 ms items
+    expect(each.reduce((a, b) => a + b, 0)).toBe(32);
+    expect(await runs()).toEqual([16, 16]);
+  });
+
   it('is due only once its budget is spent, and starts a new slice after a yield', async () => {
     const slice = new TimeSlice(5);
     expect(slice.due).toBe(false);

@@ -209,6 +209,7 @@ async function cycles(tenants: number, engine: ForecastEngine) {
       fullCycleWallWithPullS: round(fullWall),
       fullStepsCpuS: steps(full.cpuS),
       incrementalCycleCpuS: round(cpu(inc)),
+      incrementalCyclesCpuS: incs.map((r) => round(cpu(r))), // every one, sorted
       incrementalCycleWallS: round(sum(inc)),
       incrementalStepsCpuS: steps(inc.cpuS),
       retrainCycleCpuS: round(cpu(retrain)),

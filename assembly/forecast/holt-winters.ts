@@ -267,9 +267,15 @@ export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: 
     m1 = m2;
     m2 = 0;
   }
-  // the previous parameters, read before the state is re-initialised (into the scratch's parameter slot)
-  const uWarm = scratch + 2 * (<usize>(HW_HEADER + m1 + m2) << 3) + 64;
-  const isWarm = warm && warmStart(s, m1, m2, damped, uWarm);
+  // scratch layout: the initial state, a working state, the objective's context, the parameters, Nelder-Mead's own
+  const bytes = <usize>(HW_HEADER + m1 + m2) << 3;
+  const init = scratch;
+  const work = init + bytes;
+  const ctx = work + bytes;
+  const u = ctx + 64;
+  const nm = u + 64;
+  // the previous parameters, read into u before the state is re-initialised
+  const isWarm = warm && warmStart(s, m1, m2, damped, u);
   // keep the state's seasonal capacity as the host laid it out (m1In + m2In doubles), zeroing what is unused
   hwInitState(s, y, n, m1, m2);
   put(s, 0, 0.5);
@@ -298,12 +304,6 @@ export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: 
     put(s, 11, 0.0);
     return Status.Constant;
   }
-  const bytes = <usize>(HW_HEADER + m1 + m2) << 3;
-  const init = scratch;
-  const work = init + bytes;
-  const ctx = work + bytes;
-  const u = ctx + 64;
-  const nm = u + 64;
   memory.copy(init, s, bytes);
   store<f64>(ctx, <f64>y);
   store<f64>(ctx + 8, <f64>n);

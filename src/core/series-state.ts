@@ -168,10 +168,6 @@ export class SeriesState {
   readonly errN: Float64Array; // total errors pushed per (m,k)
   readonly loss: Float64Array; // EW mean absolute error per (m,k)
   readonly weights: Float64Array; // [k*nM + m]
-  /** First model with quantile tracking (0: all; nM: the ensemble alone) and their count: the arrays below marked
-   *  "tracked" hold models q0..nM, at m - q0. */
-  readonly q0: number;
-  readonly mq: number;
   readonly issuedQ: Float64Array; // tracked: [((slot*mq + m - q0)*K + k)*L + l]
   readonly issuedOrigin: Float64Array;
   readonly issuedModels: Uint8Array; // tracked: [slot*mq + m - q0] 1 when issued
@@ -195,8 +191,6 @@ export class SeriesState {
     const L = shape.levels.length;
     const lay = layoutFor(shape);
     this.layout = lay;
-    this.q0 = lay.q0;
-    this.mq = lay.mq;
     const MQ = lay.mq;
     const b = new Float64Array(lay.oRing);
     this.block = b;
@@ -261,6 +255,17 @@ export class SeriesState {
   recent(back: number): number {
     if (back < 0 || back >= this.ring.length || back >= this.n) return NaN;
     return this.ring[(this.n - 1 - back) % this.ring.length];
+  }
+
+  /** First model with quantile tracking (0: all; nM: the ensemble alone): the arrays marked "tracked" hold models
+   *  q0..nM, at m - q0. */
+  get q0(): number {
+    return this.layout.q0;
+  }
+
+  /** Models with quantile tracking, nM + 1 - q0. */
+  get mq(): number {
+    return this.layout.mq;
   }
 
   /** True when model m's errors and quantiles are tracked (m >= q0). */

@@ -603,12 +603,13 @@ export class EngineLoop {
       .sort((a, b) => (this.#profiles.get(a)?.atS ?? -Infinity) - (this.#profiles.get(b)?.atS ?? -Infinity));
     const next = new Map(this.#profiles);
     for (const t of [...next.keys()]) if (!byTenant.has(t)) next.delete(t);
+    const buf = new Float64Array(this.store.capacity); // one window at a time: profileSignal keeps no reference
     await forEachSliced(this.#slice, due.slice(0, Math.max(0, budget)), (tenant) => {
       const p: TenantProfile = { tenant, atS: endS, signals: {}, apiMix: {} };
       for (const key of byTenant.get(tenant)!) {
         const s = this.store.get(key)!;
         try {
-          const w = this.store.window(key)!;
+          const w = this.store.window(key, undefined, buf)!;
           p.signals[s.resource] = profileSignal(s.resource, w.values, w.startS, o.intervalS);
         } catch (err) {
           this.#d.metrics.error('profile');

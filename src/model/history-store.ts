@@ -150,12 +150,16 @@ export class HistoryStore {
     return this.write(key, series.tenant, series.resource, series.startS, series.values);
   }
 
-  /** Oldest-first copy of the last `n` slots (all when omitted) as float64; `startS` is the time of element 0. */
-  window(key: string, n?: number): { startS: number; values: Float64Array } | undefined {
+  /**
+   * Oldest-first copy of the last `n` slots (all when omitted) as float64; `startS` is the time of element 0. With
+   * `into` (large enough), the values are written to its start and returned as a view of it: no allocation, for
+   * callers that read a window and drop it (the profiles).
+   */
+  window(key: string, n?: number, into?: Float64Array): { startS: number; values: Float64Array } | undefined {
     const s = this.#series.get(key);
     if (!s || s.count === 0) return undefined;
     const len = Math.min(s.count, n ?? s.count);
-    const out = new Float64Array(len);
+    const out = into && into.length >= len ? into.subarray(0, len) : new Float64Array(len);
     let idx = (s.head - len + 1 + this.capacity) % this.capacity;
     for (let i = 0; i < len; i++) {
       out[i] = s.buf[idx];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiMix, profileSignal } from '../../src/model/profile.js';
+import { apiMix, profileSignal, selectKth } from '../../src/model/profile.js';
 import { HistoryStore } from '../../src/model/history-store.js';
 
 const DAY = 86_400;
@@ -30,10 +30,35 @@ describe('profileSignal', () => {
     expect(Number.isNaN(e.level)).toBe(true);
   });
 
+  it('gives the same profile whatever windows it profiled before (the working buffer is reused)', () => {
+    const long = Float64Array.from({ length: 4000 }, (_, i) => 100 + (i % 97));
+    const short = Float64Array.from({ length: 500 }, (_, i) => (i % 13 === 0 ? NaN : 1 + ((i * 7919) % 101) / 10));
+    const fresh = profileSignal('cpu', short, 3600, 300);
+    profileSignal('cpu', long, 0, 300);
+    expect(profileSignal('cpu', short, 3600, 300)).toEqual(fresh);
+    // median and p99 by nearest rank, as a full sort gives them
+    const sorted = [...short].filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.round((sorted.length - 1) * q)];
+    expect(fresh.burstiness).toBe(at(0.99) / at(0.5));
+  });
+
   it('measures burstiness as p99 over median', () => {
     const v = new Float64Array(1000).fill(1);
     for (let i = 0; i < 20; i++) v[i * 50] = 10;
     expect(profileSignal('cpu', v, 0, 60).burstiness).toBeGreaterThan(5);
+  });
+});
+
+describe('selectKth', () => {
+  it('selects within a sub-range and leaves it partitioned around the k-th', () => {
+    const v = Float64Array.from({ length: 301 }, (_, i) => (i * 7919) % 301);
+    const a = Float64Array.from(v);
+    const k = 150;
+    expect(selectKth(a, k)).toBe(150);
+    for (let i = 0; i < k; i++) expect(a[i]).toBeLessThanOrEqual(150);
+    for (let i = k + 1; i < a.length; i++) expect(a[i]).toBeGreaterThanOrEqual(150);
+    // the 290th smallest overall, selected among the values right of k only
+    expect(selectKth(a, 290, k + 1, a.length - 1)).toBe(290);
   });
 });
 
@@ -73,6 +98,20 @@ describe('HistoryStore', () => {
     expect(s.peak('k', 5)).toBe(7);
     expect(s.peak('k', 3)).toBe(4);
     expect(s.peak('nope', 3)).toBeNaN();
+  });
+
+  it('writes a window into a caller buffer when it is large enough, and allocates otherwise', () => {
+    const s = new HistoryStore(60, 5);
+    s.write('k', 't', 'cpu', 0, [1, 2, 3]);
+    const buf = new Float64Array(5).fill(-1);
+    const w = s.window('k', undefined, buf)!;
+    expect(w.values.buffer).toBe(buf.buffer);
+    expect([...w.values]).toEqual([1, 2, 3]);
+    expect([...buf]).toEqual([1, 2, 3, -1, -1]);
+    const small = new Float64Array(2);
+    const v = s.window('k', undefined, small)!;
+    expect(v.values.buffer).not.toBe(small.buffer);
+    expect([...v.values]).toEqual([1, 2, 3]);
   });
 
   it('does not create a series from missing samples only', () => {

@@ -13,8 +13,9 @@
 // --idle-loop: no cycles during the HTTP load, to separate their cost. --engine-only: no peer (its memory would count
 // in the peak RSS). --incremental-cycles: the report gives their median. --peer-only without --skip-http runs the
 // HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the anomaly detectors out, to separate their
-// memory. Anomaly mode is alert-only so that the retrain refits every series; --anomaly-warmup (default 48 points,
-// the loop's default is 288) bounds the detectors' first-cycle warm-up. liveKBPerSeries needs --expose-gc (the npm
+// memory. Anomaly mode is alert-only so that the retrain refits every series; --anomaly-warmup (default 288 points,
+// the loop's default: the detectors' windows of 288 residuals are full from the first incremental cycle, as in a
+// sidecar that has run for a day) sets the detectors' first-cycle warm-up. liveKBPerSeries needs --expose-gc (the npm
 // script passes it): bytes held after a full collection, without the pages a collector keeps around.
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -84,7 +85,7 @@ const PEER_ONLY = args.includes('--peer-only');
 const ENGINE_ONLY = args.includes('--engine-only');
 const NO_ANOMALY = args.includes('--no-anomaly');
 const IDLE_LOOP = args.includes('--idle-loop');
-const ANOMALY_WARMUP = arg('anomaly-warmup', 48);
+const ANOMALY_WARMUP = arg('anomaly-warmup', 288);
 const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
 const STEP = 300;
 const WEEK = 2016;

@@ -1,12 +1,8 @@
-// Robust statistics for the anomaly kernels: quickselect median and MAD over a ring, Gaussian tail probability.
+// Robust statistics for the anomaly kernels: median and MAD over a sorted window, Gaussian tail probability.
 import { selectK } from "../stats/quickselect";
 
 // Quickselect (Hoare's FIND) lives in stats/quickselect.ts; re-exported for the detectors.
 export { selectK };
-
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 3);
-}
 
 let scratch: usize = 0;
 let scratchLen: i32 = 0;
@@ -21,46 +17,89 @@ export function scratchF64(n: i32): usize {
   return scratch;
 }
 
-/** Median of the n values at a (a is reordered); the mean of the two middle values when n is even. */
-export function medianInPlace(a: usize, n: i32): f64 {
-  const h = n >> 1;
-  const upper = selectK(a, n, h);
-  if (n & 1) return upper;
-  // After selection every a[i], i < h, is <= a[h]: the lower middle value is their maximum.
-  let lower = load<f64>(a);
-  for (let i = 1; i < h; i++) {
-    const v = load<f64>(at(a, i));
-    if (v > lower) lower = v;
-  }
-  return 0.5 * (lower + upper);
-}
-
 /**
- * Robust z-score of `e` against the n float32 values of `ring`: (e - median) / scale, where
- * scale = max(1.4826 MAD, 1.2533 mean|r - median|, floor).
+ * Robust z-score of `e` against the n float32 values of `sorted` (ascending, as sortedInsert/sortedRemove keep them):
+ * (e - median) / scale, where scale = max(1.4826 MAD, 1.2533 mean|r - median|, floor).
  * 1.4826 = 1/Phi^-1(3/4) makes the MAD consistent for the Gaussian sigma (Rousseeuw & Croux 1993, JASA 88(424));
  * 1.2533 = sqrt(pi/2) does the same for the mean absolute deviation, the fallback when more than half the residuals
  * are equal (MAD = 0, e.g. quantised or mostly constant series). `floor` keeps a constant series finite.
- * Worked example: ring {1, 2, 3, 4, 100}, e = 10: median 3, |r - 3| = {2, 1, 0, 1, 97}, MAD 1, scale
+ * Worked example: window {1, 2, 3, 4, 100}, e = 10: median 3, |r - 3| = {2, 1, 0, 1, 97}, MAD 1, scale
  * max(1.4826, 1.2533 * 20.2) = 25.3, z = 0.28 (the outlier 100 inflates the mean-deviation fallback, so no
  * false alarm after a burst).
+ * With the window sorted the median is read in place, and the MAD is a merge: the deviations below the median,
+ * read leftwards, and those above it, read rightwards, are two ascending runs, so their k-th smallest takes k steps.
+ * Both medians are the mean of the two middle values when n is even.
  */
-export function robustZ(ring: usize, n: i32, e: f64, floor: f64): f64 {
-  const s = scratchF64(n);
-  for (let i = 0; i < n; i++) store<f64>(at(s, i), <f64>load<f32>(ring + (<usize>i << 2)));
-  const med = medianInPlace(s, n);
+export function robustZ(sorted: usize, n: i32, e: f64, floor: f64): f64 {
+  const h = n >> 1;
+  const upper = f32At(sorted, h);
+  const med = n & 1 ? upper : 0.5 * (f32At(sorted, h - 1) + upper);
+  // First index at or above the median: [0, split) lies below it, [split, n) at or above it.
+  let split = h;
+  while (split > 0 && f32At(sorted, split - 1) >= med) split--;
+  while (split < n && f32At(sorted, split) < med) split++;
   let sumAbs = 0.0;
-  for (let i = 0; i < n; i++) {
-    const d = Math.abs(load<f64>(at(s, i)) - med);
-    store<f64>(at(s, i), d);
-    sumAbs += d;
+  for (let i = 0; i < split; i++) sumAbs += med - f32At(sorted, i);
+  for (let i = split; i < n; i++) sumAbs += f32At(sorted, i) - med;
+  // Merge the two runs up to the h-th smallest deviation (0-based), keeping the one before it.
+  let l = split - 1, r = split;
+  let prev = 0.0, cur = 0.0;
+  for (let k = 0; k <= h; k++) {
+    const dl = l >= 0 ? med - f32At(sorted, l) : Infinity;
+    const dr = r < n ? f32At(sorted, r) - med : Infinity;
+    prev = cur;
+    if (dl <= dr) {
+      cur = dl;
+      l--;
+    } else {
+      cur = dr;
+      r++;
+    }
   }
-  const mad = medianInPlace(s, n);
+  const mad = n & 1 ? cur : 0.5 * (prev + cur);
   let scale = 1.4826 * mad;
   const alt = 1.2533 * sumAbs / <f64>n;
   if (alt > scale) scale = alt;
   if (floor > scale) scale = floor;
   return (e - med) / scale;
+}
+
+@inline function f32At(p: usize, i: i32): f64 {
+  return <f64>load<f32>(p + (<usize>i << 2));
+}
+
+/** The order key of a window value: NaN (an overflowed residual) sorts as +Infinity, so the window stays ordered. */
+@inline function sortKey(v: f64): f32 {
+  return v != v ? Infinity : <f32>v;
+}
+
+/** First index in the ascending float32 run sorted[0..n) whose value is not below v. */
+function lowerBound(sorted: usize, n: i32, v: f32): i32 {
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (load<f32>(sorted + (<usize>mid << 2)) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Inserts v (as float32) into the ascending run sorted[0..n), which must have room for n + 1 values. */
+export function sortedInsert(sorted: usize, n: i32, v: f64): void {
+  const key = sortKey(v);
+  const at = lowerBound(sorted, n, key);
+  const p = sorted + (<usize>at << 2);
+  memory.copy(p + 4, p, <usize>(n - at) << 2);
+  store<f32>(p, key);
+}
+
+/** Removes one occurrence of v (as float32, as it was inserted) from the ascending run sorted[0..n), if present. */
+export function sortedRemove(sorted: usize, n: i32, v: f64): void {
+  const key = sortKey(v);
+  const at = lowerBound(sorted, n, key);
+  if (at >= n || load<f32>(sorted + (<usize>at << 2)) != key) return;
+  const p = sorted + (<usize>at << 2);
+  memory.copy(p, p + 4, <usize>(n - at - 1) << 2);
 }
 
 /**

@@ -550,8 +550,8 @@ export class EngineLoop {
     const inputs: AnomalySeriesInput[] = [];
     await forEachSliced(this.#slice, [...this.store.values()], (s) => {
       // A new series is fed its last anomalyWarmupPoints once (default a day: shorter warm-ups flagged most synthetic
-      // tenants in bench/sidecar.ts), then only new points. The detectors cost ~18 us per point, so a day for 60,000
-      // series is minutes of CPU at start-up; lower it for very large fleets.
+      // tenants in bench/sidecar.ts), then only new points. The detectors cost ~5 us per point (NAB corpus, bench:nab), so a
+      // day for 60,000 series is about 90 s of CPU at start-up; lower it for very large fleets.
       const after = this.#anomalyFedUntil.get(s.key) ?? s.lastS - this.options.anomalyWarmupPoints * this.options.intervalS;
       if (s.lastS <= after) return;
       const w = this.store.since(s.key, after);

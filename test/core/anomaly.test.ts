@@ -185,3 +185,49 @@ describe('calibration of the likelihoods', () => {
     expect(tail.filter((l) => l >= 0.99).length / tail.length).toBeLessThan(0.03);
   });
 });
+
+describe('robust z over the sliding window', () => {
+  /** The definition, by sorting: (e - median) / max(1.4826 MAD, 1.2533 mean|r - median|, floor), window as float32. */
+  function reference(window: number[], e: number, floor: number): number {
+    const s = window.map(Math.fround).sort((a, b) => a - b);
+    const med = (a: number[]) => (a.length % 2 ? a[a.length >> 1] : 0.5 * (a[(a.length >> 1) - 1] + a[a.length >> 1]));
+    const m = med(s);
+    const dev = s.map((v) => Math.abs(v - m)).sort((a, b) => a - b);
+    const mean = dev.reduce((a, b) => a + b, 0) / dev.length;
+    return (e - m) / Math.max(1.4826 * med(dev), 1.2533 * mean, floor);
+  }
+
+  function kernel(values: Float64Array, w: number, floor: number): Float64Array {
+    const x = core.exports as unknown as { anomaly_robust_z_window(v: number, n: number, w: number, floor: number, out: number): number };
+    const pv = core.putF64(values);
+    try {
+      return core.withF64(values.length, (po) => {
+        expect(x.anomaly_robust_z_window(pv, values.length, w, floor, po)).toBe(0);
+        return core.f64(po, values.length).slice();
+      });
+    } finally {
+      core.exports.free(pv);
+    }
+  }
+
+  it('matches the sorting definition through warm-up, wrap-around, ties, bursts and both parities of the window', () => {
+    const g = gaussian(41);
+    const n = 1500;
+    // noise, then quantised values (many ties: the MAD is 0 and the mean deviation takes over), then a burst
+    const v = Float64Array.from({ length: n }, (_, i) => (i < 600 ? g() : i < 1100 ? Math.round(g() * 2) / 2 : 50 + 10 * g()));
+    for (const w of [7, 288, 289]) {
+      const z = kernel(v, w, 1e-9);
+      for (let i = 2; i < n; i++) {
+        const want = reference(Array.from(v.subarray(Math.max(0, i - w), i)), v[i], 1e-9);
+        expect(Math.abs(z[i] - want)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
+      }
+      expect(z[0]).toBe(0);
+      expect(z[1]).toBe(0);
+    }
+  });
+
+  it('uses the floor for a constant window', () => {
+    const z = kernel(new Float64Array(20).fill(3).map((c, i) => (i === 19 ? 4 : c)), 10, 0.5);
+    expect(z[19]).toBeCloseTo(2, 12);
+  });
+});

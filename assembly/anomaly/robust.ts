@@ -93,11 +93,16 @@ export function sortedInsert(sorted: usize, n: i32, v: f64): void {
   store<f32>(p, key);
 }
 
-/** Removes one occurrence of v (as float32, as it was inserted) from the ascending run sorted[0..n), if present. */
+/**
+ * Removes one occurrence of v (as float32, as it was inserted) from the ascending run sorted[0..n), leaving n - 1
+ * values. A value that is not there (only a corrupted state) removes the largest instead, so that the run never
+ * outgrows its window.
+ */
 export function sortedRemove(sorted: usize, n: i32, v: f64): void {
+  if (n <= 0) return;
   const key = sortKey(v);
-  const at = lowerBound(sorted, n, key);
-  if (at >= n || load<f32>(sorted + (<usize>at << 2)) != key) return;
+  let at = lowerBound(sorted, n, key);
+  if (at >= n || load<f32>(sorted + (<usize>at << 2)) != key) at = n - 1;
   const p = sorted + (<usize>at << 2);
   memory.copy(p, p + 4, <usize>(n - at - 1) << 2);
 }

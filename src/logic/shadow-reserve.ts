@@ -20,16 +20,18 @@ export interface ReserveOptions {
 
 export const DEFAULT_RESERVE: Readonly<ReserveOptions> = Object.freeze({ level: 0.99, draws: 400, seed: 42 });
 
-/** Small deterministic PRNG (mulberry32): the same inputs always give the same reserve. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** One step of a small deterministic PRNG (mulberry32) from state `a` (uint32): the next state is a + 0x6d2b79f5, and
+ *  the draw in [0, 1) a function of it. Written out as two functions of plain numbers, not a closure, so the draw
+ *  loops allocate nothing: the same inputs always give the same reserve. */
+function mulberryNext(a: number): number {
+  return (a + 0x6d2b79f5) >>> 0;
+}
+
+function mulberryDraw(a: number): number {
+  let t = a;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
 /**
@@ -53,14 +55,15 @@ export function shadowReserve(tenants: readonly ReserveTenant[], opts: Partial<R
  */
 export class ReserveAccumulator {
   readonly #o: ReserveOptions;
-  readonly #rnd: () => number;
+  /** PRNG state (mulberryNext). */
+  #seed: number;
   readonly #totals: Float64Array;
   readonly #perm: Uint32Array;
   #any = false;
 
   constructor(opts: Partial<ReserveOptions> = {}) {
     this.#o = { ...DEFAULT_RESERVE, ...opts };
-    this.#rnd = mulberry32(this.#o.seed);
+    this.#seed = this.#o.seed >>> 0;
     this.#totals = new Float64Array(this.#o.draws);
     this.#perm = new Uint32Array(this.#o.draws);
   }
@@ -68,8 +71,8 @@ export class ReserveAccumulator {
   add(t: ReserveTenant): void {
     const n = t.levels.length;
     if (n === 0 || !Number.isFinite(t.allocation)) return;
-    const { draws } = this.#o;
-    const rnd = this.#rnd, perm = this.#perm, totals = this.#totals;
+    const draws = this.#o.draws;
+    const perm = this.#perm, totals = this.#totals;
     // The 0.99999 quantile within the allocation means a negligible contribution.
     const hiU = 0.99999;
     if (valueAtLevel(t.levels, t.values, hiU) <= t.allocation) return;
@@ -85,19 +88,23 @@ export class ReserveAccumulator {
         else hi = mid;
       }
     } else lo = 0;
+    let seed = this.#seed;
     for (let i = 0; i < draws; i++) perm[i] = i;
     for (let i = draws - 1; i > 0; i--) {
-      const j = Math.floor(rnd() * (i + 1));
+      seed = mulberryNext(seed);
+      const j = Math.floor(mulberryDraw(seed) * (i + 1));
       const tmp = perm[i];
       perm[i] = perm[j];
       perm[j] = tmp;
     }
     for (let i = 0; i < draws; i++) {
-      const u = (perm[i] + rnd()) / draws;
+      seed = mulberryNext(seed);
+      const u = (perm[i] + mulberryDraw(seed)) / draws;
       if (u <= lo) continue;
       const excess = valueAtLevel(t.levels, t.values, Math.min(hiU, Math.max(1e-5, u))) - t.allocation;
       if (excess > 0) totals[i] += excess;
     }
+    this.#seed = seed;
   }
 
   /** The reserve over the tenants added so far (0 when none can exceed its allocation). */

@@ -441,8 +441,8 @@ class Engine implements ForesightEngine {
     // the ensemble alone (every forecast) reads its sorted errors; other models select theirs in the core
     const ensembleOnly = ms.length === 1 && ms[0] === st.nM;
     const segs: Float64Array[] = [];
-    const work = new Float64Array(ms.length * K * nL);
-    const centers = new Float64Array(ms.length * K);
+    const work = this.#scratch(0, ms.length * K * nL);
+    const centers = this.#scratch(1, ms.length * K);
     for (let mi = 0; mi < ms.length; mi++) {
       const m = ms[mi];
       if (!st.tracks(m)) {
@@ -498,8 +498,19 @@ class Engine implements ForesightEngine {
   }
 
   /** The ensemble's error quantiles at the working levels, read from its sorted errors (SeriesState.sorted). */
+  /** Working arrays of a forecast call, reused across series (a forecast of 60,000 series would otherwise allocate
+   *  three per series): slot 0 the working levels, 1 the centres, 2 the ensemble's offsets. Contents are garbage on
+   *  return; a view of `len` values. */
+  #scratch(slot: number, len: number): Float64Array {
+    let a = this.#work[slot];
+    if (!a || a.length < len) a = this.#work[slot] = new Float64Array(Math.max(len, 64));
+    return a.subarray(0, len);
+  }
+
+  readonly #work: Float64Array[] = [];
+
   #ensembleOffsets(st: SeriesState, work: Float64Array, nL: number): Float64Array {
-    const out = new Float64Array(work.length);
+    const out = this.#scratch(2, work.length);
     for (let k = 0; k < st.K; k++) for (let l = 0; l < nL; l++) out[k * nL + l] = st.ensembleErrorQuantile(k, work[k * nL + l]);
     return out;
   }

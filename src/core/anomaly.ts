@@ -94,16 +94,17 @@ export function scoreSeries(core: Core, states: readonly SeriesDetectorState[], 
       const o = (i: number) => pOut + i * total * 8;
       x.anomaly_uv_step(n, steps, stride, pStates, pVals, o(0), o(1), o(2), o(3), pStatus);
       const status = core.i32(pStatus, n);
+      // one host copy of the outputs (score, event, likelihood, kind; each series-major), which every result views
+      const outs = core.f64(pOut, total * 4).slice();
       const out: SeriesAnomalyResult[] = [];
       for (let k = 0; k < n; k++) {
         bufs[k].set(core.f64(pStates + k * stride * 8, bufs[k].length));
-        const view = (i: number) => core.f64(o(i) + k * steps * 8, steps).slice();
-        const kinds = core.f64(o(3) + k * steps * 8, steps);
+        const view = (i: number) => outs.subarray(i * total + k * steps, i * total + (k + 1) * steps);
         out.push({
           score: view(0),
           event: view(1),
           likelihood: view(2),
-          kind: Array.from(kinds, (c) => KINDS[c] ?? 'none'),
+          kind: Array.from(view(3), (c) => KINDS[c] ?? 'none'),
           status: statusName(status[k]),
         });
       }

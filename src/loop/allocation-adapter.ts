@@ -17,6 +17,8 @@ export interface AllocationDecider {
 export function createAllocationDecider(input: AllocationConfigInput = {}): AllocationDecider {
   const cfg = allocationConfig(input);
   const states = new Map<string, AllocationState>();
+  // per-level maximum over the horizons: read by decide() within the call only, so one array serves every series
+  let window = new Float64Array(0);
   const fn: DecideFn = (d: DecideInput): Recommendation | undefined => {
     const key = seriesKey(d.tenant, d.resource);
     let st = states.get(key) ?? newAllocationState(cfg);
@@ -29,7 +31,8 @@ export function createAllocationDecider(input: AllocationConfigInput = {}): Allo
     const q = d.forecast.quantiles;
     if (q.length < nq * nh || nh === 0) return undefined;
     const next = q.subarray(0, nq);
-    const window = new Float64Array(nq).fill(-Infinity);
+    if (window.length !== nq) window = new Float64Array(nq);
+    window.fill(-Infinity);
     for (let h = 0; h < nh; h++) for (let k = 0; k < nq; k++) window[k] = Math.max(window[k], q[h * nq + k]);
     const out = decide(st, { nowS: d.nowS, levels: d.quantiles, next, window, recentPeak: d.recentPeak }, cfg);
     let rec = out.recommendation;

@@ -149,6 +149,8 @@ class Engine implements ForesightEngine {
   readonly #m1: number;
   readonly #m2: number;
   readonly #states = new Map<string, SeriesState>();
+  /** Working arrays of forecast calls (#scratch). */
+  readonly #work: Float64Array[] = [];
 
   constructor(options: EngineOptions, core: Core, tuning: Partial<EngineTuning>) {
     validate(options);
@@ -497,7 +499,6 @@ class Engine implements ForesightEngine {
     };
   }
 
-  /** The ensemble's error quantiles at the working levels, read from its sorted errors (SeriesState.sorted). */
   /** Working arrays of a forecast call, reused across series (a forecast of 60,000 series would otherwise allocate
    *  three per series): slot 0 the working levels, 1 the centres, 2 the ensemble's offsets. Contents are garbage on
    *  return; a view of `len` values. */
@@ -507,8 +508,7 @@ class Engine implements ForesightEngine {
     return a.subarray(0, len);
   }
 
-  readonly #work: Float64Array[] = [];
-
+  /** The ensemble's error quantiles at the working levels, read from its sorted errors (SeriesState.sorted). */
   #ensembleOffsets(st: SeriesState, work: Float64Array, nL: number): Float64Array {
     const out = this.#scratch(2, work.length);
     for (let k = 0; k < st.K; k++) for (let l = 0; l < nL; l++) out[k * nL + l] = st.ensembleErrorQuantile(k, work[k * nL + l]);

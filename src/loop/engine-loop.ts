@@ -57,6 +57,9 @@ export interface EngineLoopOptions {
   shadowResources: readonly string[];
   /** Points per series per pull request of the loop (a long first pull is split in time chunks). */
   pullChunkPoints: number;
+  /** While a fit or refit runs longer than this (wall seconds), its progress is logged this often: the first fit of
+   *  60,000 series takes about 9 minutes. */
+  progressEveryS: number;
 }
 
 export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
@@ -75,6 +78,7 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   shadowResources: ['cpu', 'memory'],
   anomalyWarmupPoints: 288,
   accuracyEveryS: 900,
+  progressEveryS: 10,
 };
 
 /** Samples per anomaly scorer call (with its share of the state copies, ~20-30 us per sample: a few ms per call). */
@@ -369,6 +373,8 @@ export class EngineLoop {
     let failed = 0;
     // a refit costs about a twentieth of a fit (~0.5 ms a series): a few milliseconds per call
     const b = how === 'refit' ? this.options.fitBatch * 2 : this.options.fitBatch;
+    const t0 = performance.now();
+    let logAt = t0 + this.options.progressEveryS * 1000;
     for (let i = 0; i < keys.length; i += b) {
       const ks = keys.slice(i, i + b);
       const hs = ks.map((k) => this.store.window(k)!.values);
@@ -376,6 +382,14 @@ export class EngineLoop {
       for (const k of ks) {
         const s = this.store.get(k);
         if (s && engine.has(k)) s.fedUntilS = s.lastS;
+      }
+      const done = Math.min(keys.length, i + b);
+      const now = performance.now();
+      if (now >= logAt && done < keys.length) {
+        logAt = now + this.options.progressEveryS * 1000;
+        const elapsedS = (now - t0) / 1000;
+        const etaS = Math.round((elapsedS / done) * (keys.length - done));
+        this.#d.logger.info({ how, done, total: keys.length, failed, elapsedS: Math.round(elapsedS), etaS }, `${how}: ${done} of ${keys.length} series, about ${etaS} s left`);
       }
       if (this.#slice.due) await this.#slice.yield();
     }

@@ -216,6 +216,41 @@ describe('EngineLoop.runOnce', () => {
     expect(maxGap).toBeLessThan(150); // about one batch, not the whole retrain
   });
 
+  it('logs the progress of a long fit with what is done, what is left and an estimate of the time left', async () => {
+    class SlowEngine extends FakeEngine {
+      override fit(keys: readonly string[], h: readonly Float64Array[]): void {
+        const until = Date.now() + 20;
+        while (Date.now() < until) {
+          // a synchronous fit
+        }
+        super.fit(keys, h);
+      }
+    }
+    const logs: Array<{ obj: Record<string, unknown>; msg?: string }> = [];
+    const logger = { info: (obj: object, msg?: string) => logs.push({ obj: obj as Record<string, unknown>, msg }), warn() {}, error() {}, debug() {} };
+    const engine = new SlowEngine({ intervalS: 60 });
+    const source = new FakeSource(Array.from({ length: 20 }, (_, i) => `t${i}`), ['cpu']);
+    const loop = new EngineLoop({ source, engine, clock: manualClock(1_700_000_000), logger }, { intervalS: 60, historyPoints: 120, fitBatch: 4, progressEveryS: 0.03 });
+    await loop.runOnce();
+    const progress = logs.filter((l) => l.obj.how === 'fit');
+    // 5 calls of 20 ms, a line at most every 30 ms and none after the last call
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.length).toBeLessThanOrEqual(4);
+    for (const { obj, msg } of progress) {
+      expect(obj.total).toBe(20);
+      expect(obj.done as number).toBeGreaterThan(0);
+      expect(obj.done as number).toBeLessThan(20);
+      expect(obj.done as number % 4).toBe(0);
+      expect(obj.etaS as number).toBeGreaterThanOrEqual(0);
+      expect(msg).toMatch(new RegExp(`^fit: ${obj.done} of 20 series, about \\d+ s left$`));
+    }
+    // the default (10 s) says nothing about a short fit
+    const quiet: unknown[] = [];
+    const loop2 = new EngineLoop({ source, engine: new SlowEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000), logger: { ...logger, info: (o: object) => quiet.push(o) } }, { intervalS: 60, historyPoints: 120, fitBatch: 4 });
+    await loop2.runOnce();
+    expect(quiet.filter((o) => (o as { how?: string }).how !== undefined)).toEqual([]);
+  });
+
   it('keeps a quarantined tenant out of retraining and feeds its new points as missing, but only under quarantine', async () => {
     for (const exclude of [false, true]) {
       const engine = new FakeEngine({ intervalS: 60 });

@@ -6,6 +6,24 @@ import type { Snapshot } from '../../src/model/snapshot.js';
 import type { LoopMetrics, LoopStep } from '../../src/loop/types.js';
 import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
 
+/** A fake engine whose fit blocks for `fitMs` per call, as the WASM core's synchronous fit does. */
+class SlowEngine extends FakeEngine {
+  constructor(
+    options: ConstructorParameters<typeof FakeEngine>[0],
+    readonly fitMs: number,
+  ) {
+    super(options);
+  }
+
+  override fit(keys: readonly string[], h: readonly Float64Array[]): void {
+    const until = Date.now() + this.fitMs;
+    while (Date.now() < until) {
+      // busy: a synchronous fit
+    }
+    super.fit(keys, h);
+  }
+}
+
 function recorder() {
   const steps: LoopStep[] = [];
   const errors: string[] = [];
@@ -188,16 +206,7 @@ describe('EngineLoop.runOnce', () => {
   });
 
   it('yields to the event loop between engine batches, so a long retrain does not block scrapes', async () => {
-    class SlowEngine extends FakeEngine {
-      override fit(keys: readonly string[], h: readonly Float64Array[]): void {
-        const until = Date.now() + 30;
-        while (Date.now() < until) {
-          // a synchronous fit, as the WASM core's is
-        }
-        super.fit(keys, h);
-      }
-    }
-    const engine = new SlowEngine({ intervalS: 60 });
+    const engine = new SlowEngine({ intervalS: 60 }, 30);
     const source = new FakeSource(Array.from({ length: 40 }, (_, i) => `t${i}`), ['cpu', 'memory']);
     const loop = new EngineLoop({ source, engine, clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120, fitBatch: 8 });
     let last = Date.now();
@@ -217,18 +226,9 @@ describe('EngineLoop.runOnce', () => {
   });
 
   it('logs the progress of a long fit with what is done, what is left and an estimate of the time left', async () => {
-    class SlowEngine extends FakeEngine {
-      override fit(keys: readonly string[], h: readonly Float64Array[]): void {
-        const until = Date.now() + 20;
-        while (Date.now() < until) {
-          // a synchronous fit
-        }
-        super.fit(keys, h);
-      }
-    }
     const logs: Array<{ obj: Record<string, unknown>; msg?: string }> = [];
     const logger = { info: (obj: object, msg?: string) => logs.push({ obj: obj as Record<string, unknown>, msg }), warn() {}, error() {}, debug() {} };
-    const engine = new SlowEngine({ intervalS: 60 });
+    const engine = new SlowEngine({ intervalS: 60 }, 20);
     const source = new FakeSource(Array.from({ length: 20 }, (_, i) => `t${i}`), ['cpu']);
     const loop = new EngineLoop({ source, engine, clock: manualClock(1_700_000_000), logger }, { intervalS: 60, historyPoints: 120, fitBatch: 4, progressEveryS: 0.03 });
     await loop.runOnce();
@@ -246,7 +246,7 @@ describe('EngineLoop.runOnce', () => {
     }
     // the default (10 s) says nothing about a short fit
     const quiet: unknown[] = [];
-    const loop2 = new EngineLoop({ source, engine: new SlowEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000), logger: { ...logger, info: (o: object) => quiet.push(o) } }, { intervalS: 60, historyPoints: 120, fitBatch: 4 });
+    const loop2 = new EngineLoop({ source, engine: new SlowEngine({ intervalS: 60 }, 20), clock: manualClock(1_700_000_000), logger: { ...logger, info: (o: object) => quiet.push(o) } }, { intervalS: 60, historyPoints: 120, fitBatch: 4 });
     await loop2.runOnce();
     expect(quiet.filter((o) => (o as { how?: string }).how !== undefined)).toEqual([]);
   });

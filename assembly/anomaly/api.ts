@@ -3,7 +3,7 @@
 // out per call, so a re-instantiated core loses nothing.
 import { Status } from "../status";
 import { mvInit, mvRun, mvStateLen, mvWarmup, MV_MAX_DIM } from "./mahalanobis";
-import { robustZ, sortedInsert, sortedRemove } from "./robust";
+import { robustZ, slideWindow } from "./robust";
 import { uvInit, uvRun, uvStateLen, uvWarmup } from "./univariate";
 
 /** API version of the anomaly area (bumped on any breaking change of these exports). */
@@ -53,7 +53,8 @@ export function anomaly_uv_step(
 /**
  * The detectors' robust z (robust.ts robustZ) over a sliding window, as the per-series step keeps it: out[i] is the z
  * of values[i] against the (up to) `w` values before it, 0 while fewer than 2 are held; every value is held as float32.
- * For tests and tools: the window is a ring plus its sorted copy in a scratch area. Returns BadParam when w < 2.
+ * For tests and tools: the window is a ring plus its sorted copy, slid by slideWindow as the detectors' own windows
+ * are. Returns BadParam when w < 2.
  */
 export function anomaly_robust_z_window(values: usize, n: i32, w: i32, floor: f64, out: usize): i32 {
   if (w < 2 || n < 0) return Status.BadParam;
@@ -63,10 +64,7 @@ export function anomaly_robust_z_window(values: usize, n: i32, w: i32, floor: f6
     const v = load<f64>(values + (<usize>i << 3));
     const held = i < w ? i : w;
     store<f64>(out + (<usize>i << 3), held >= 2 ? robustZ(sorted, held, v, floor) : 0.0);
-    const slot = ring + (<usize>(i % w) << 2);
-    if (held == w) sortedRemove(sorted, held, <f64>load<f32>(slot));
-    store<f32>(slot, <f32>v);
-    sortedInsert(sorted, held == w ? w - 1 : held, v);
+    slideWindow(ring, sorted, w, held, i % w, v);
   }
   heap.free(ring);
   heap.free(sorted);

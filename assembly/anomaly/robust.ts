@@ -84,8 +84,23 @@ function lowerBound(sorted: usize, n: i32, v: f32): i32 {
   return lo;
 }
 
+/**
+ * Writes v (as float32) to slot ri of a ring of w float32 values that holds `held` of them, and to the ring's sorted
+ * copy: once the ring is full, the value the slot held leaves the sorted copy first.
+ */
+export function slideWindow(ring: usize, sorted: usize, w: i32, held: i32, ri: i32, v: f64): void {
+  const at = ring + (<usize>ri << 2);
+  let n = held;
+  if (held == w) {
+    sortedRemove(sorted, n, <f64>load<f32>(at));
+    n--;
+  }
+  store<f32>(at, <f32>v);
+  sortedInsert(sorted, n, v);
+}
+
 /** Inserts v (as float32) into the ascending run sorted[0..n), which must have room for n + 1 values. */
-export function sortedInsert(sorted: usize, n: i32, v: f64): void {
+function sortedInsert(sorted: usize, n: i32, v: f64): void {
   const key = sortKey(v);
   const at = lowerBound(sorted, n, key);
   const p = sorted + (<usize>at << 2);
@@ -98,7 +113,7 @@ export function sortedInsert(sorted: usize, n: i32, v: f64): void {
  * values. A value that is not there (only a corrupted state) removes the largest instead, so that the run never
  * outgrows its window.
  */
-export function sortedRemove(sorted: usize, n: i32, v: f64): void {
+function sortedRemove(sorted: usize, n: i32, v: f64): void {
   if (n <= 0) return;
   const key = sortKey(v);
   let at = lowerBound(sorted, n, key);

@@ -7,9 +7,9 @@
 //    host-given period P (one day in samples; none when P < 4 or P > 2016).
 // 2. Residuals e = x - forecast, and their mean over the last 3 points (for shifts too small for one point).
 // 3. Robust z of each against the last 288 residuals of the same kind (median/MAD, see robust.ts; each window is also
-//    kept sorted, so the median is read in place and the MAD is a merge instead of two selections per score). Spike evidence
-//    is the smaller |z| of the two models (only what neither model explains), shift evidence the same on the means;
-//    q = max of the two.
+//    kept sorted, so the median is read in place and the MAD is a merge instead of two selections per score). Spike
+//    evidence is the smaller |z| of the two models (only what neither model explains), shift evidence the same on the
+//    means; q = max of the two.
 // 4. CUSUM (Page 1954, Biometrika 41(1/2)) on the shift z clipped to +-4: S+ = max(0, S+ + z - k),
 //    S- = max(0, S- - z - k), k = 1 (a shift of 2 robust sigmas is detected fastest); max(S+, S-) / 2 joins q as
 //    change-point evidence, and above h = 20 the series is in a level shift (kind label; both sums restart).
@@ -33,11 +33,12 @@
 //
 // Storage: the header is doubles; the arrays after it (season, residual rings, recent residuals and values, the
 // calibration window, the sorted copies of the rings) are float32, packed two to a double of the host's block: 19 KB
-// per series at a 288-sample day (the sorted copies add 4.6 KB and save two selections over 288 values per score). Every computation is in f64; a stored value keeps 7 significant digits, far below the noise the
-// robust scales measure.
+// per series at a 288-sample day (the sorted copies add 4.6 KB and save two selections over 288 values per score).
+// Every computation is in f64; a stored value keeps 7 significant digits, far below the noise the robust scales
+// measure.
 import { Status } from "../status";
 import { get, put } from "./state";
-import { robustZ, scratchF64, selectK, sortedInsert, sortedRemove } from "./robust";
+import { robustZ, scratchF64, selectK, slideWindow } from "./robust";
 
 export const UV_HEADER: i32 = 24;
 const W: i32 = 288;
@@ -153,19 +154,6 @@ export function uvWarmup(): i32 {
   return Math.abs(a) <= Math.abs(b) ? a : b;
 }
 
-/** Writes residual v to slot ri of ring k (m values held before it) and to its sorted copy, dropping the value the
- *  ring slot held once the ring is full. */
-function slide(s: usize, p: i32, k: i32, ri: i32, m: i32, v: f64): void {
-  const sorted = aSlot(s, oSorted(p, k));
-  let held = m;
-  if (m == W) {
-    sortedRemove(sorted, held, aGet(s, oRing(p, k) + ri));
-    held--;
-  }
-  aPut(s, oRing(p, k) + ri, v);
-  sortedInsert(sorted, held, v);
-}
-
 /**
  * Feeds one finite value to a series. Writes score, event score, likelihood and kind at out + 0..3 (doubles).
  */
@@ -220,10 +208,10 @@ export function uvStep(s: usize, x: f64, out: usize): void {
       }
     }
     const ri = rc % W;
-    slide(s, p, 0, ri, m, e0);
-    slide(s, p, 1, ri, m, e1);
-    slide(s, p, 2, ri, m, em0);
-    slide(s, p, 3, ri, m, em1);
+    slideWindow(aSlot(s, oRing(p, 0)), aSlot(s, oSorted(p, 0)), W, m, ri, e0);
+    slideWindow(aSlot(s, oRing(p, 1)), aSlot(s, oSorted(p, 1)), W, m, ri, e1);
+    slideWindow(aSlot(s, oRing(p, 2)), aSlot(s, oSorted(p, 2)), W, m, ri, em0);
+    slideWindow(aSlot(s, oRing(p, 3)), aSlot(s, oSorted(p, 3)), W, m, ri, em1);
     // Model updates (after scoring: no look-ahead).
     put(s, H_LEVEL, level + ALPHA * e0);
     if (useS) {

@@ -45,8 +45,10 @@ export const CFG_O_LIVE_ACT = 28;
  *  nM = the ensemble alone (the allocator reads only the ensemble's quantiles). The sections sized by it hold models
  *  Q0..nM, indexed by m - Q0; errN, loss and the live counts, absolute errors and scale stay per model. */
 export const CFG_Q0 = 29;
+/** Outcomes scored on issued quantiles per tracked (m,k): the denominator of the live hits (coverage). */
+export const CFG_O_LIVE_QN = 30;
 /** Doubles before hs[K], levels[L], disabled[nM]. */
-export const CFG_HEADER = 30;
+export const CFG_HEADER = 31;
 
 // block scalars
 const B_N = 0;
@@ -175,6 +177,7 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
   const liveCount = b + (<usize>ld(cfg, CFG_O_LIVE_COUNT) << 3);
   const liveAbs = b + (<usize>ld(cfg, CFG_O_LIVE_ABS) << 3);
   const liveAct = b + (<usize>ld(cfg, CFG_O_LIVE_ACT) << 3);
+  const liveQN = b + (<usize>ld(cfg, CFG_O_LIVE_QN) << 3);
   const ring = b + (<usize>ld(cfg, CFG_O_RING) << 3);
   const hs = cfg + (<usize>CFG_HEADER << 3);
   const levels = hs + (<usize>K << 3);
@@ -229,20 +232,30 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
             st(loss, mk, isNaN(prev) ? a : prev + Math.max(lam, 1.0 / (c + 1.0)) * (a - prev));
           }
         }
+        // live scoring at an origin where forecasts were issued: every model's point forecast (its issued median
+        // when its quantiles were issued, else its own point forecast), and the issued quantiles' hits and ACI steps
         if (ld(issuedOrigin, slot) == fo) {
-          for (let m = q0; m < M1; m++) {
+          const fcHere = ld(fcOrigin, slot) == fo;
+          for (let m = 0; m < M1; m++) {
             const qm = m - q0;
-            if (ld(issuedModels, slot * MQ + qm) == 0.0) continue;
             const mk = m * K + k;
-            const qb = ((slot * MQ + qm) * K + k) * L;
-            for (let l = 0; l < L; l++) {
-              const q = ld(issuedQ, qb + l);
-              const si = (qm * K + k) * L + l;
-              st(shift, si, aciStep(ld(shift, si), ld(levels, l), v > q, gamma, maxShift));
-              if (v <= q) st(liveHits, si, ld(liveHits, si) + 1.0);
+            let point: f64;
+            if (qm >= 0 && ld(issuedModels, slot * MQ + qm) != 0.0) {
+              const qb = ((slot * MQ + qm) * K + k) * L;
+              for (let l = 0; l < L; l++) {
+                const q = ld(issuedQ, qb + l);
+                const si = (qm * K + k) * L + l;
+                st(shift, si, aciStep(ld(shift, si), ld(levels, l), v > q, gamma, maxShift));
+                if (v <= q) st(liveHits, si, ld(liveHits, si) + 1.0);
+              }
+              const qn = qm * K + k;
+              st(liveQN, qn, ld(liveQN, qn) + 1.0);
+              point = medL >= 0 ? ld(issuedQ, qb + medL) : ld(fc, mk * P + slot);
+            } else {
+              point = fcHere ? ld(fc, mk * P + slot) : NaN;
+              if (!isFinite(point)) continue;
             }
             st(liveCount, mk, ld(liveCount, mk) + 1.0);
-            const point = medL >= 0 ? ld(issuedQ, qb + medL) : ld(fc, mk * P + slot);
             st(liveAbs, mk, ld(liveAbs, mk) + Math.abs(v - point));
             st(liveAct, mk, ld(liveAct, mk) + Math.abs(v));
           }

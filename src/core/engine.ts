@@ -223,6 +223,7 @@ class Engine implements ForesightEngine {
         st.liveCount.set(prev.liveCount);
         st.liveAbs.set(prev.liveAbs);
         st.liveAct.set(prev.liveAct);
+        st.liveQN.set(prev.liveQN);
       }
       st.hw = states[i];
       st.holt = holt.states[i];
@@ -615,9 +616,11 @@ class Engine implements ForesightEngine {
   }
 
   /**
-   * Live accuracy of the forecasts actually issued (forecast()/forecastModels()), scored as they matured: MAE of the
-   * median averaged over series (in the series' units), the same relative to mean |actual| per series (unit-free),
-   * and the fraction of outcomes at or below each quantile (coverage).
+   * Live accuracy, scored as they matured, of the forecasts made at every origin where the engine issued forecasts
+   * (forecast()/forecastModels()): for every model, the MAE of its point forecast (its issued median when its
+   * quantiles were issued) averaged over series (in the series' units), and the same relative to mean |actual| per
+   * series (unit-free); for the models whose quantiles were issued, the fraction of outcomes at or below each quantile
+   * (coverage; NaN for a model whose quantiles were never issued).
    */
   accuracy(): AccuracyStat[] {
     const L = this.#levels.length;
@@ -625,9 +628,10 @@ class Engine implements ForesightEngine {
     // one pass over the states (each read once, in the same order for every (model, horizon): the sums are those of a
     // pass per (model, horizon)), accumulating per (m, k) at m*K + k
     const maeSum = new Float64Array(M * K), series = new Float64Array(M * K), samples = new Float64Array(M * K);
-    const relSum = new Float64Array(M * K), relSeries = new Float64Array(M * K), hits = new Float64Array(M * K * L);
+    const relSum = new Float64Array(M * K), relSeries = new Float64Array(M * K);
+    const hits = new Float64Array(M * K * L), scored = new Float64Array(M * K);
     for (const st of this.#states.values()) {
-      for (let m = st.q0; m < M; m++) {
+      for (let m = 0; m < M; m++) {
         for (let k = 0; k < K; k++) {
           const mk = m * st.K + k;
           const c = st.liveCount[mk];
@@ -641,7 +645,9 @@ class Engine implements ForesightEngine {
             relSeries[a]++;
           }
           samples[a] += c;
+          if (m < st.q0) continue;
           const qk = (m - st.q0) * st.K + k;
+          scored[a] += st.liveQN[qk];
           for (let l = 0; l < L; l++) hits[a * L + l] += st.liveHits[qk * L + l];
         }
       }
@@ -656,7 +662,7 @@ class Engine implements ForesightEngine {
           horizonS: this.options.horizonsS[k],
           mae: maeSum[a] / series[a],
           relMae: relSeries[a] ? relSum[a] / relSeries[a] : NaN,
-          coverage: Array.from(hits.subarray(a * L, (a + 1) * L), (h) => h / samples[a]),
+          coverage: Array.from(hits.subarray(a * L, (a + 1) * L), (h) => (scored[a] ? h / scored[a] : NaN)),
           samples: samples[a],
         });
       }

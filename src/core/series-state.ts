@@ -78,6 +78,7 @@ export interface StateLayout {
   oLiveCount: number;
   oLiveAbs: number;
   oLiveAct: number;
+  oLiveQN: number;
   oRing: number;
   ringLen: number;
   /** First model with quantile tracking (0 or nM) and the number tracked, nM + 1 - q0. */
@@ -89,7 +90,7 @@ export interface StateLayout {
   hMax: number;
 }
 
-const CFG_HEADER = 30;
+const CFG_HEADER = 31;
 const B_N = 0, B_LAST = 1, B_MIN = 2, B_MAXABS = 3;
 const layouts = new Map<string, StateLayout>();
 
@@ -117,18 +118,18 @@ function layoutFor(shape: StateShape): StateLayout {
   const oFc = take(M1 * K * P), oFcOrigin = take(P), oErrN = take(M1 * K), oLoss = take(M1 * K);
   const oWeights = take(K * nM), oIssuedOrigin = take(P);
   const oShift = take(MQ * K * L), oLiveHits = take(MQ * K * L), oLiveCount = take(M1 * K), oLiveAbs = take(M1 * K);
-  const oLiveAct = take(M1 * K);
+  const oLiveAct = take(M1 * K), oLiveQN = take(MQ * K);
   const oIssuedQ = take(P * MQ * K * L), oIssuedModels = take(P * MQ);
   const oRing = take(ringLen);
   const cfg = new Float64Array(CFG_HEADER + K + L + nM);
   cfg.set([K, P, nM, L, E, shape.season, ringLen, lam, eta, ACI_GAMMA, ACI_MAX_SHIFT, MIN_WEIGHT, MEDIAN_WINDOW, SEASONAL_MEDIAN_DEPTH, o]);
-  cfg.set([oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift, oLiveHits, oLiveCount, oLiveAbs, oRing, oLiveAct, q0], 15);
+  cfg.set([oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift, oLiveHits, oLiveCount, oLiveAbs, oRing, oLiveAct, q0, oLiveQN], 15);
   cfg.set(shape.hs, CFG_HEADER);
   cfg.set(shape.levels, CFG_HEADER + K);
   cfg.set(disabled, CFG_HEADER + K + L);
   const lay: StateLayout = {
     key, cfg, stride: o, oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift,
-    oLiveHits, oLiveCount, oLiveAbs, oLiveAct, oRing, ringLen, q0, mq: MQ, season: shape.season,
+    oLiveHits, oLiveCount, oLiveAbs, oLiveAct, oLiveQN, oRing, ringLen, q0, mq: MQ, season: shape.season,
     hMin: shape.season > 0 ? Math.min(...shape.hs.filter((h) => h <= shape.season), Infinity) : -1,
     hMax: shape.season > 0 ? Math.max(...shape.hs.filter((h) => h <= shape.season), -1) : -1,
   };
@@ -172,13 +173,15 @@ export class SeriesState {
   readonly issuedOrigin: Float64Array;
   readonly issuedModels: Uint8Array; // tracked: [slot*mq + m - q0] 1 when issued
   readonly shift: Float64Array; // tracked: [((m - q0)*K + k)*L + l]
-  /** Live scoring of issued forecasts as they mature: hits per level (tracked), count and absolute error of the
-   *  median (every model). */
+  /** Live scoring, as they mature, of the forecasts made at origins where the engine issued forecasts: count and
+   *  absolute error of every model's point forecast (its issued median when its quantiles were issued), and, for the
+   *  quantiles issued, hits per level and the number of outcomes they were scored on (coverage = hits / liveQN). */
   readonly liveHits: Float64Array; // tracked: [((m - q0)*K + k)*L + l]
   readonly liveCount: Float64Array; // [m*K + k]
   readonly liveAbs: Float64Array; // [m*K + k]
   /** Sum of |actual| over the same outcomes (scale of liveAbs: liveAbs / liveAct is unit-free). */
   readonly liveAct: Float64Array; // [m*K + k]
+  readonly liveQN: Float64Array; // tracked: [(m - q0)*K + k]
   /** @internal layout shared with the core */
   readonly layout: StateLayout;
 
@@ -216,6 +219,7 @@ export class SeriesState {
     this.liveCount = view(lay.oLiveCount, M1 * this.K);
     this.liveAbs = view(lay.oLiveAbs, M1 * this.K);
     this.liveAct = view(lay.oLiveAct, M1 * this.K);
+    this.liveQN = view(lay.oLiveQN, MQ * this.K);
   }
 
   /** Points consumed. */

@@ -55,14 +55,18 @@ export interface ModelScore {
 export interface AccuracyStat {
   model: string;
   horizonS: number;
-  /** Mean absolute error of the median over the tracking window, in the series' unit (averaged over series). */
+  /**
+   * Mean absolute error of the model's point forecast (its issued median when its quantiles were issued), in the
+   * series' unit (averaged over series).
+   */
   mae: number;
   /**
-   * Unit-free MAE of the median: per series sum|error| / sum|actual| over the tracked outcomes (MAE relative to mean
+   * Unit-free MAE of the point forecast: per series sum|error| / sum|actual| over the tracked outcomes (MAE relative to mean
    * usage), averaged over the series whose actuals are not all zero. NaN when no such series.
    */
   relMae: number;
-  /** Empirical coverage per quantile level, same order as EngineOptions.quantiles. */
+  /** Empirical coverage per quantile level, same order as EngineOptions.quantiles; NaN when the model's quantiles
+   *  were never issued (only its point forecast was scored). */
   coverage: number[];
   samples: number;
 }

@@ -44,13 +44,13 @@ export const catalogue = {
   forecastError: def({
     name: 'foresight_forecast_error',
     type: 'gauge',
-    help: 'Live mean absolute error of the median forecast, relative to mean usage, per model and horizon.',
+    help: "Live mean absolute error of each model's point forecast (the issued median for the served ensemble), relative to mean usage, per model and horizon.",
     labels: ['model', 'horizon'],
   }),
   forecastCoverage: def({
     name: 'foresight_forecast_coverage_ratio',
     type: 'gauge',
-    help: 'Live empirical coverage of a forecast quantile (share of actuals at or below it), per model and horizon.',
+    help: 'Live empirical coverage of a forecast quantile (share of actuals at or below it), per model and horizon, for the models whose quantiles are issued (the ensemble in the sidecar).',
     labels: ['model', 'horizon', 'quantile'],
   }),
   modelChosen: def({

@@ -165,7 +165,22 @@ describe('createForecastEngine', () => {
       }
     }
     expect(lean.accuracy()).toEqual(full.accuracy());
-    expect(lean.accuracy().length).toBeGreaterThan(0);
+    // every model's point forecast is scored live at the issued origins; coverage only where quantiles were issued
+    const acc = lean.accuracy().filter((a) => a.horizonS === 900);
+    expect(acc.map((a) => a.model).sort()).toEqual([...lean.modelNames].sort());
+    for (const a of acc) {
+      expect(a.samples).toBeGreaterThan(0);
+      expect(a.relMae).toBeGreaterThan(0);
+      if (a.model === 'ensemble') for (const c of a.coverage) expect(c).toBeGreaterThanOrEqual(0);
+      else for (const c of a.coverage) expect(c).toBeNaN();
+    }
+    // persistence is scored on its own point forecast, the value at the origin (the last of each batch of 5),
+    // against the outcome 3 steps later; series b is 2y, so the MAE averaged over the two series is 1.5x a's
+    let abs = 0, n = 0;
+    for (let o = 288 * 2 + 4; o + 3 < y.length; o += 5, n++) abs += Math.abs(y[o + 3] - y[o]);
+    const pers = acc.find((a) => a.model === 'persistence')!;
+    expect(pers.samples).toBe(2 * n);
+    expect(pers.mae).toBeCloseTo((1.5 * abs) / n, 9);
     // the ensemble's scores are the same; an untracked model reports its recency-weighted MAE and no pinball
     const ens = (e: typeof full) => e.scores('a').filter((s) => s.model === 'ensemble');
     expect(ens(lean)).toEqual(ens(full));

@@ -111,8 +111,20 @@ describe('ensemble step', () => {
     expect(Array.from(st.liveHits.subarray(base, base + 2))).toEqual([0, 1]);
     expect(st.liveCount[m * st.K]).toBe(1);
     expect(st.liveAbs[m * st.K]).toBe(1); // |2 - q50|
-    // other models were not issued: untouched
+    expect(st.liveQN[m * st.K]).toBe(1);
+    // the other models' point forecasts made at the issued origin are scored too (no quantiles: no hits)
+    expect(st.liveCount[1 * st.K]).toBe(1); // histogram forecast 1
+    expect(st.liveAbs[1 * st.K]).toBe(1);
+    expect(st.liveAct[1 * st.K]).toBe(2);
+    expect(st.liveCount[2 * st.K]).toBe(1); // persistence forecast 1
+    expect(st.liveAbs[2 * st.K]).toBe(1);
+    expect(st.liveQN[1 * st.K]).toBe(0);
+    // holt-winters made no forecast (NaN): not scored
     expect(st.liveCount[0]).toBe(0);
+    // a point that matures no issued origin scores nothing
+    st.advance([5], inputs([NaN], [1]), core);
+    expect(st.liveCount[1 * st.K]).toBe(1);
+    expect(st.liveCount[m * st.K]).toBe(1);
   });
 
   it('Infinity and 1e12-scale values give finite weights and forecasts', () => {

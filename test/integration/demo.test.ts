@@ -10,6 +10,7 @@ import { readTrace } from '../../src/sources/trace-file.js';
 
 describe('embedded demo', () => {
   let sidecar: Sidecar | undefined;
+  let port = 0;
   afterAll(() => sidecar?.close());
 
   it('serves forecasts for every demo tenant on /metrics within a minute, and logs where to look', async () => {
@@ -17,7 +18,7 @@ describe('embedded demo', () => {
     expect(tenants.length).toBeGreaterThanOrEqual(5);
     const lines: string[] = [];
     const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
-    const port = await freePort();
+    port = await freePort();
     const t0 = Date.now();
     sidecar = await startSidecar(loadConfig({ env: { FORESIGHT_PORT: String(port), FORESIGHT_HOST: '127.0.0.1' } }), { logger: pino({ level: 'info' }, sink) });
     expect(sidecar.demo).toBe(true);
@@ -40,5 +41,33 @@ describe('embedded demo', () => {
     expect(log).toMatch(/demo mode/);
     expect(log).toContain(`http://127.0.0.1:${port}/metrics`);
     console.log(`demo: forecasts for ${tenants.length} tenants after ${elapsed} ms`);
+  }, 70_000);
+
+  it('exports the live forecast error of each model, and coverage for the issued (ensemble) quantiles', async () => {
+    expect(sidecar).toBeDefined();
+    const errorOf = (body: string, model: string, h: string): number | undefined => {
+      const m = new RegExp(`^foresight_forecast_error\\{model="${model}",horizon="${h}"\\} ([0-9.e+-]+)$`, 'm').exec(body);
+      return m ? Number(m[1]) : undefined;
+    };
+    const models = ['ensemble', 'holt-winters', 'holt', 'persistence', 'seasonal-naive', 'histogram'];
+    const t0 = Date.now();
+    let body = '';
+    while (Date.now() - t0 < 60_000) {
+      body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      if (models.every((m) => errorOf(body, m, '30m') !== undefined)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    for (const h of ['5m', '15m', '30m']) {
+      for (const m of models) {
+        const e = errorOf(body, m, h);
+        expect(e, `${m} at ${h}`).toBeDefined();
+        // relative MAE on the demo's real CPU and memory series: positive, and far from 100% of usage
+        expect(e!).toBeGreaterThan(0);
+        expect(e!).toBeLessThan(1);
+      }
+      expect(body).toMatch(new RegExp(`^foresight_forecast_coverage_ratio\\{model="ensemble",horizon="${h}",quantile="0.9"\\} `, 'm'));
+    }
+    // base models' quantiles are not issued in the sidecar: no coverage series for them
+    expect(body).not.toMatch(/^foresight_forecast_coverage_ratio\{model="holt-winters"/m);
   }, 70_000);
 });

@@ -10,11 +10,13 @@ import { createAllocationDecider } from './loop/allocation-adapter.js';
 import { createAnomalyScorer } from './loop/anomaly-adapter.js';
 import type { AnomalyMode } from './logic/anomaly.js';
 import { EngineLoop } from './loop/engine-loop.js';
+import type { Shard } from './model/shard.js';
 import { acceleratedClock, systemClock, type Clock } from './loop/types.js';
 import { createExporter } from './metrics/exporter.js';
 import { buildServer } from './server/build.js';
 import type { HistorySource } from './sources/history-source.js';
 import { PrometheusSource } from './sources/prometheus-source.js';
+import { ShardedSource } from './sources/sharded-source.js';
 import { readTrace } from './sources/trace-file.js';
 import { TraceReplaySource } from './sources/trace-replay.js';
 
@@ -89,7 +91,10 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
   const logger = o.logger ?? pino({ level: config.logLevel, base: { service: 'foresight' } });
   const demo = !o.source && config.prometheusUrl === '';
   const plan = demo ? await demoPlan(config, logger) : prometheusPlan(config);
-  const source = o.source ?? plan.source;
+  const shard: Shard = Object.freeze({ index: config.shard, total: config.totalShards });
+  // sharded: only this replica's tenants go past the pull (store, engine, /metrics, actuator)
+  const sharded = shard.total > 1 ? new ShardedSource(o.source ?? plan.source, shard) : undefined;
+  const source = sharded ?? o.source ?? plan.source;
   const clock = o.clock ?? plan.clock;
   const horizons = config.horizons.filter((h) => h % plan.intervalS === 0);
   // the backtest's tuning (a one-day error window), so that `foresight backtest` replays what runs here
@@ -101,6 +106,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     limits: { maxTenants: config.maxTenants, maxForecastSeries: config.maxForecastSeries, quantiles: config.exportQuantiles },
     coreRestarts: () => sharedCore().restarts,
     resourceLimits: config.resourceLimits,
+    shard,
   });
   // Request logs only at debug/trace: /metrics is scraped every few seconds.
   const theLoop = new EngineLoop(
@@ -144,6 +150,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       options: config.actuator,
       metrics: createActuatorMetrics(exporter.registry),
       log: logger.child({ component: 'actuator' }),
+      shard,
     });
     actuator = a;
     plugins.push({ plugin: actionsRoute as never, options: { journal: a.journal } });
@@ -168,6 +175,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     announced = true;
     const tenants = new Set([...s.resources.values()].map((r) => r.tenant));
     const forecasts = [...s.resources.values()].filter((r) => r.forecast).length;
+    if (sharded) logger.info({ shard: shard.index, totalShards: shard.total, ...sharded.last }, `shard ${shard.index} of ${shard.total}: owns ${sharded.last.owned} of the ${sharded.last.seen} tenants in the last pull`);
     logger.info(
       { tenants: tenants.size, forecasts, metrics: url && `${url}/metrics`, api: url && `${url}/api/v1/tenants` },
       `first cycle done: forecasts for ${tenants.size} tenants; look at ${url ?? '(not listening)'}/metrics (foresight_forecast) and ${url ?? ''}/api/v1/tenants`,

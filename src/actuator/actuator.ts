@@ -1,6 +1,7 @@
 // The actuator: takes each published Snapshot and, on the replica that holds the Lease, brings VPA recommendations and
 // placeholder pods in line with it. Dry-run by default. 5xx and timeouts back off; one bad object never stops a cycle.
 import { hostname } from 'node:os';
+import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { type ActuatorOptions, actuatorOptions } from './config.js';
 import { ActionJournal } from './journal.js';
@@ -59,10 +60,19 @@ export interface ActuatorDeps {
   /** Test hook run before every request (fault injection). */
   beforeRequest?: (op: { verb: string; resource: string; namespace?: string; name?: string }, method: string, path: string) => Promise<void> | void;
   nowMs?: () => number;
+  /** This replica's share of the tenants (src/model/shard.ts): it serves their VPAs and quotas, keeps its own
+   *  placeholders under its share of the shadow caps, and elects a leader among the replicas of the same shard. */
+  shard?: Shard;
+}
+
+/** The Lease a shard's replicas elect their leader on: the configured name, suffixed with the shard when sharded. */
+export function shardLeaseName(name: string, shard: Shard): string {
+  return shard.total > 1 ? `${name}-shard-${shard.index}` : name;
 }
 
 export class Actuator {
   readonly options: Readonly<ActuatorOptions>;
+  readonly shard: Shard;
   readonly journal: ActionJournal;
   readonly api: KubeApi;
   readonly elector: LeaderElector;
@@ -92,11 +102,13 @@ export class Actuator {
       onError: (op, code) => this.metrics.kubeError(`${op.verb} ${op.resource}`, code),
       beforeRequest: deps.beforeRequest,
     });
+    this.shard = deps.shard ?? UNSHARDED;
     const gate = new SafetyGate(this.options);
-    this.vpa = new VpaRecommender(this.api, this.options, gate, this.journal, this.metrics, this.log);
-    this.quota = new QuotaManager(this.api, this.options, gate, this.journal, this.metrics, this.log);
-    this.shadow = new ShadowPods(this.api, this.options, this.journal, this.metrics, this.log);
-    this.elector = new LeaderElector(this.api, this.options.leaseNamespace, this.options.leaseName, this.options.identity, this.options.leaseDurationS, this.nowMs);
+    this.vpa = new VpaRecommender(this.api, this.options, gate, this.journal, this.metrics, this.log, this.shard);
+    this.quota = new QuotaManager(this.api, this.options, gate, this.journal, this.metrics, this.log, this.shard);
+    this.shadow = new ShadowPods(this.api, this.options, this.journal, this.metrics, this.log, this.shard);
+    const lease = shardLeaseName(this.options.leaseName, this.shard);
+    this.elector = new LeaderElector(this.api, this.options.leaseNamespace, lease, this.options.identity, this.options.leaseDurationS, this.nowMs);
   }
 
   /** One full cycle for `snapshot`: leader check, VPAs, placeholders. Never throws; errors are in the report. */
@@ -167,7 +179,7 @@ export class Actuator {
     this.watcher = new VpaWatcher(this.api, this.options, () => {
       const latest = source.latest();
       if (latest) kick(latest);
-    }, this.log);
+    }, this.log, this.shard);
     this.watcher.start();
     const first = source.latest();
     if (first) kick(first);

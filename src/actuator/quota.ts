@@ -1,6 +1,7 @@
 // Namespace quotas ahead of demand (issue 7): in namespaces that opt in, Foresight manages one ResourceQuota of its
 // own (named and labelled as Foresight's), sized from the forecast of the tenant's total over the horizon. Raised
 // before the peak, lowered only through the reclamation rule, never below status.used, never on stale data.
+import { ownsTenant, type Shard, UNSHARDED } from '../model/shard.js';
 import type { ResourceState, Snapshot } from '../model/snapshot.js';
 import { seriesKey } from '../model/series.js';
 import type { ActuatorOptions } from './config.js';
@@ -79,13 +80,15 @@ export class QuotaManager {
     private readonly journal: ActionJournal,
     private readonly metrics: ActuatorMetrics,
     private readonly log: ActuatorLog,
+    private readonly shard: Shard = UNSHARDED,
   ) {}
 
+  /** Namespaces that opted in (within the configured ones) and that this shard owns (a namespace is its tenant). */
   async optedIn(): Promise<string[]> {
     const l = await this.api.request<{ items: { metadata: { name: string } }[] }>({ verb: 'list', resource: 'namespaces' }, '/api/v1/namespaces', {
       query: { labelSelector: `${this.opts.quotaOptInLabel}=true` },
     });
-    const names = l.items.map((n) => n.metadata.name);
+    const names = l.items.map((n) => n.metadata.name).filter((n) => ownsTenant(this.shard, n));
     return this.opts.namespaces.length ? names.filter((n) => this.opts.namespaces.includes(n)) : names;
   }
 

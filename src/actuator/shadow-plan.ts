@@ -1,4 +1,5 @@
 // Pure planning of shadow capacity: pooled reserves from the snapshot -> placeholder pods (capped, split, named).
+import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { ShadowPlan } from '../model/snapshot.js';
 import type { ActuatorOptions } from './config.js';
 import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
@@ -8,6 +9,35 @@ export const ROLE = 'foresight.io/role';
 export const POOL = 'foresight.io/pool';
 export const SHADOW_LABELS: Readonly<Record<string, string>> = { [MANAGED_BY]: 'foresight', [ROLE]: 'shadow' };
 export const SHADOW_SELECTOR = `${MANAGED_BY}=foresight,${ROLE}=shadow`;
+/** Shard index of the replica that owns a placeholder (only when sharded: total > 1). */
+export const SHARD = 'foresight.io/shard';
+
+/** Labels of this shard's placeholders. */
+export function shadowLabels(shard: Shard): Record<string, string> {
+  return shard.total > 1 ? { ...SHADOW_LABELS, [SHARD]: String(shard.index) } : { ...SHADOW_LABELS };
+}
+
+/**
+ * Label selector of the placeholders a shard lists: its own. Shard 0 (and an unsharded replica) lists every
+ * placeholder of Foresight's, so that it can also remove the orphans a change of the shard count leaves behind (see
+ * `shardManages`).
+ */
+export function shadowSelector(shard: Shard): string {
+  return shard.total > 1 && shard.index > 0 ? `${SHADOW_SELECTOR},${SHARD}=${shard.index}` : SHADOW_SELECTOR;
+}
+
+/**
+ * Whether a shard manages (resizes or deletes) a listed placeholder: unsharded, every one of Foresight's (those of a
+ * former sharded deployment included); shard i, those labelled i; shard 0 also the orphans: no shard label (left by
+ * an unsharded deployment) or an index no shard has any more.
+ */
+export function shardManages(labels: Readonly<Record<string, string>> | undefined, shard: Shard): boolean {
+  if (shard.total <= 1) return true;
+  const own = labels?.[SHARD];
+  if (own === String(shard.index)) return true;
+  if (shard.index !== 0) return false;
+  return own === undefined || !/^[0-9]+$/.test(own) || Number(own) >= shard.total;
+}
 
 export interface PoolReserve {
   pool: string;
@@ -28,8 +58,11 @@ export interface PlaceholderSpec {
 
 export const BANDWIDTH_ANNOTATIONS = ['kubernetes.io/ingress-bandwidth', 'kubernetes.io/egress-bandwidth'] as const;
 
-/** Reserves per pool, scaled down together so that the totals stay under the configured caps. */
-export function poolReserves(plans: readonly ShadowPlan[], opts: ActuatorOptions): { pools: PoolReserve[]; capped: boolean } {
+/**
+ * Reserves per pool, scaled down together so that the totals stay under the configured caps. The caps are the
+ * cluster's: each of `shard.total` shards keeps under its equal share of them.
+ */
+export function poolReserves(plans: readonly ShadowPlan[], opts: ActuatorOptions, shard: Shard = UNSHARDED): { pools: PoolReserve[]; capped: boolean } {
   const by = new Map<string, PoolReserve>();
   for (const p of plans) {
     if (!Number.isFinite(p.size) || p.size <= 0) continue;
@@ -43,8 +76,9 @@ export function poolReserves(plans: readonly ShadowPlan[], opts: ActuatorOptions
   const pools = [...by.values()].sort((a, b) => a.pool.localeCompare(b.pool));
   const cpu = pools.reduce((s, p) => s + p.cpuCores, 0);
   const mem = pools.reduce((s, p) => s + p.memoryBytes, 0);
-  const fc = cpu > opts.maxShadowCpuCores ? opts.maxShadowCpuCores / cpu : 1;
-  const fm = mem > opts.maxShadowMemoryBytes ? opts.maxShadowMemoryBytes / mem : 1;
+  const capCpu = opts.maxShadowCpuCores / shard.total, capMem = opts.maxShadowMemoryBytes / shard.total;
+  const fc = cpu > capCpu ? capCpu / cpu : 1;
+  const fm = mem > capMem ? capMem / mem : 1;
   for (const p of pools) {
     p.cpuCores *= fc;
     p.memoryBytes *= fm;
@@ -59,13 +93,14 @@ export function poolSlug(pool: string): string {
 }
 
 /** Placeholder pods: each pool's reserve split evenly over as few pods as the per-pod maximum allows. */
-export function placeholderSpecs(pools: readonly PoolReserve[], opts: ActuatorOptions): PlaceholderSpec[] {
+export function placeholderSpecs(pools: readonly PoolReserve[], opts: ActuatorOptions, shard: Shard = UNSHARDED): PlaceholderSpec[] {
   const out: PlaceholderSpec[] = [];
+  const prefix = shard.total > 1 ? `foresight-shadow-s${shard.index}-` : 'foresight-shadow-';
   for (const p of pools) {
     const n = Math.max(Math.ceil(p.cpuCores / opts.maxPodCpuCores - 1e-9), Math.ceil(p.memoryBytes / opts.maxPodMemoryBytes - 1e-9));
     const bandwidth = p.networkBytesPerS > 0 ? String(Math.ceil((p.networkBytesPerS * 8) / n)) : undefined;
     for (let i = 0; i < n; i++) {
-      out.push({ name: `foresight-shadow-${poolSlug(p.pool)}-${i}`, pool: p.pool, cpu: formatCpu(p.cpuCores / n), memory: formatMemory(p.memoryBytes / n), ...(bandwidth ? { bandwidth } : {}) });
+      out.push({ name: `${prefix}${poolSlug(p.pool)}-${i}`, pool: p.pool, cpu: formatCpu(p.cpuCores / n), memory: formatMemory(p.memoryBytes / n), ...(bandwidth ? { bandwidth } : {}) });
     }
   }
   return out;

@@ -1,5 +1,5 @@
 // Shadow capacity as low-priority placeholder pods: reconciled idempotently (create, replace to resize, delete),
-// touching only pods that carry Foresight's labels in the shadow namespace.
+// touching only pods that carry Foresight's labels in the shadow namespace (and, when sharded, this shard's label).
 import type { Snapshot } from '../model/snapshot.js';
 import type { ActuatorOptions } from './config.js';
 import type { ActionJournal } from './journal.js';
@@ -7,7 +7,8 @@ import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import { parseQuantity } from './quantity.js';
-import { BANDWIDTH_ANNOTATIONS, MANAGED_BY, POOL, ROLE, SHADOW_LABELS, SHADOW_SELECTOR, placeholderSpecs, poolReserves, poolSlug, sameSize, type PlaceholderSpec } from './shadow-plan.js';
+import { type Shard, UNSHARDED } from '../model/shard.js';
+import { BANDWIDTH_ANNOTATIONS, MANAGED_BY, POOL, ROLE, placeholderSpecs, poolReserves, poolSlug, sameSize, shadowLabels, shadowSelector, shardManages, type PlaceholderSpec } from './shadow-plan.js';
 
 interface Pod {
   metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -36,6 +37,7 @@ export class ShadowPods {
     private readonly journal: ActionJournal,
     private readonly metrics: ActuatorMetrics,
     private readonly log: ActuatorLog,
+    private readonly shard: Shard = UNSHARDED,
   ) {}
 
   private get podsPath(): string {
@@ -50,7 +52,7 @@ export class ShadowPods {
       metadata: {
         name: s.name,
         namespace: this.opts.shadowNamespace,
-        labels: { ...SHADOW_LABELS, [POOL]: poolSlug(s.pool) },
+        labels: { ...shadowLabels(this.shard), [POOL]: poolSlug(s.pool) },
         annotations: {
           'foresight.io/pool-name': s.pool,
           'foresight.io/owner': this.opts.identity || 'foresight',
@@ -77,13 +79,14 @@ export class ShadowPods {
   }
 
   async list(): Promise<Pod[]> {
-    const l = await this.api.request<{ items: Pod[] }>({ verb: 'list', resource: 'pods', namespace: this.opts.shadowNamespace }, this.podsPath, { query: { labelSelector: SHADOW_SELECTOR } });
-    return (l.items ?? []).filter(owned); // the selector already filters; checked again so nothing foreign is ever touched
+    const l = await this.api.request<{ items: Pod[] }>({ verb: 'list', resource: 'pods', namespace: this.opts.shadowNamespace }, this.podsPath, { query: { labelSelector: shadowSelector(this.shard) } });
+    // the selector already filters; checked again so nothing foreign (or another shard's) is ever touched
+    return (l.items ?? []).filter((p) => owned(p) && shardManages(p.metadata.labels, this.shard));
   }
 
   async reconcile(snapshot: Snapshot): Promise<ShadowCycleResult> {
-    const { pools, capped } = poolReserves(snapshot.shadow, this.opts);
-    let specs = this.opts.shadowEnabled ? placeholderSpecs(pools, this.opts) : [];
+    const { pools, capped } = poolReserves(snapshot.shadow, this.opts, this.shard);
+    let specs = this.opts.shadowEnabled ? placeholderSpecs(pools, this.opts, this.shard) : [];
     const existing = new Map((await this.list()).map((p) => [p.metadata.name, p]));
     const res: ShadowCycleResult = { desired: specs.length, created: 0, replaced: 0, deleted: 0, kept: 0, held: 0, failed: 0, capped };
     const cycle = snapshot.cycle;

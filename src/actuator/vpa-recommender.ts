@@ -1,5 +1,6 @@
 // The VPA recommender: lists VPAs that name Foresight's recommender and writes their status.recommendation through
 // the status subresource (merge patch with resourceVersion, so a concurrent writer causes a 409 and a fresh retry).
+import { ownsTenant, type Shard, UNSHARDED } from '../model/shard.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { KubeConflictError } from '../errors.js';
 import type { ActuatorOptions } from './config.js';
@@ -8,7 +9,7 @@ import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
-import { changedBeyond, currentTargets, desiredForVpa, nextConditions, servedBy, toContainerRecommendations, type VpaResource } from './vpa-logic.js';
+import { changedBeyond, currentTargets, desiredForVpa, nextConditions, servedBy, tenantOf, toContainerRecommendations, type VpaResource } from './vpa-logic.js';
 import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa } from './vpa-types.js';
 
 export interface VpaCycleResult {
@@ -39,14 +40,15 @@ export class VpaRecommender {
     private readonly journal: ActionJournal,
     private readonly metrics: ActuatorMetrics,
     private readonly log: ActuatorLog,
+    private readonly shard: Shard = UNSHARDED,
   ) {}
 
-  /** VPAs served by Foresight (cluster-wide, or in the configured namespaces). */
+  /** VPAs served by Foresight (cluster-wide, or in the configured namespaces) whose tenant this shard owns. */
   async list(): Promise<Vpa[]> {
     const lists = this.opts.namespaces.length
       ? await Promise.all(this.opts.namespaces.map((ns) => this.api.request<VpaList>({ verb: 'list', resource: plural, namespace: ns }, `/apis/${VPA_GROUP}/${VPA_VERSION}/namespaces/${ns}/${plural}`)))
       : [await this.api.request<VpaList>({ verb: 'list', resource: plural }, `/apis/${VPA_GROUP}/${VPA_VERSION}/${plural}`)];
-    return lists.flatMap((l) => l.items ?? []).filter((v) => servedBy(v, this.opts.recommenderName));
+    return lists.flatMap((l) => l.items ?? []).filter((v) => servedBy(v, this.opts.recommenderName) && ownsTenant(this.shard, tenantOf(v, this.opts)));
   }
 
   /** One pass over every served VPA. One bad VPA is logged and skipped; an unavailable API server aborts the pass. */

@@ -164,6 +164,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   for (const h of c.horizons) if (h % c.interval !== 0) problems.push(`horizons: ${h}s is not a multiple of interval ${c.interval}s`);
   if (c.history < 2 * c.interval) problems.push(`history (${c.history}s) must hold at least two intervals (${c.interval}s)`);
   if (c.vanishAfter < c.staleAfter) problems.push(`vanishAfter (${c.vanishAfter}s) must be >= staleAfter (${c.staleAfter}s)`);
+  if (c.shard >= c.totalShards) problems.push(`shard (${c.shard}) must be below totalShards (${c.totalShards})`);
   for (const q of c.exportQuantiles) if (!c.quantiles.includes(q)) problems.push(`exportQuantiles: ${q} is not one of quantiles (${c.quantiles.join(', ')})`);
 
   if (problems.length) throw new ConfigInvalidError(problems.map((p) => `  - ${p}`).join('\n'));

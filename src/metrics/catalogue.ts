@@ -185,6 +185,12 @@ export const catalogue = {
     help: 'Tenants currently tracked.',
     labels: [],
   }),
+  shard: def({
+    name: 'foresight_shard_info',
+    type: 'gauge',
+    help: 'Always 1: the shard of tenants this replica owns (shard in [0, total_shards); total_shards 1 = unsharded).',
+    labels: ['shard', 'total_shards'],
+  }),
   coreRestarts: def({
     name: 'foresight_core_restarts_total',
     type: 'counter',

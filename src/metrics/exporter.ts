@@ -3,6 +3,7 @@
 // whose drops are counted once per snapshot in foresight_series_dropped_total{reason}.
 import { Registry } from 'prom-client';
 import type { LoopMetrics, LoopStep } from '../loop/types.js';
+import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { AnomalyState, Snapshot } from '../model/snapshot.js';
 import { limitFor, type ResourceLimits } from '../config/limits.js';
 import { catalogue, type MetricDef } from './catalogue.js';
@@ -46,6 +47,8 @@ export interface ExporterDeps {
   resourceLimits?: ResourceLimits;
   /** Optional labels applied to every metric (e.g. instance identity). */
   defaultLabels?: Record<string, string>;
+  /** This replica's shard of the tenants (foresight_shard_info); unsharded by default. */
+  shard?: Shard;
 }
 
 
@@ -76,6 +79,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     if (total > (prev ?? 0)) shadowExhausted.inc({ pool }, total - (prev ?? 0));
     exhaustedSeen.set(pool, Math.max(total, prev ?? 0));
   };
+  const shard = deps.shard ?? UNSHARDED;
+  gaugeOf(c.shard, registry).set({ shard: String(shard.index), total_shards: String(shard.total) }, 1);
   let lastSuccessS = NaN;
   let restartsSeen = 0;
   counterOf(c.coreRestarts, registry, (ctr) => {

@@ -1,0 +1,37 @@
+// Horizontal sharding by tenant: replica `index` of `total` owns the tenants whose name hashes to it, so a cluster with
+// more tenants than one process can hold runs several replicas, each pulling, forecasting and actuating its share
+// (the scheme of kube-state-metrics' --shard / --total-shards, keyed by tenant instead of object UID).
+
+/** This replica's share: index in [0, total). total = 1 is the unsharded default. */
+export interface Shard {
+  readonly index: number;
+  readonly total: number;
+}
+
+const utf8 = new TextEncoder();
+
+export const UNSHARDED: Shard = Object.freeze({ index: 0, total: 1 });
+
+/**
+ * 32-bit FNV-1a over the UTF-8 bytes of the name (Fowler, Noll, Vo; the offset basis 2166136261 and prime 16777619 of
+ * the 32-bit variant). Stable across processes and versions, so every replica agrees on an owner without talking to
+ * the others. Example: fnv1a32("a") = 0xe40c292c.
+ */
+export function fnv1a32(name: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of utf8.encode(name)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** The shard index that owns a tenant among `total` shards. */
+export function shardOfTenant(tenant: string, total: number): number {
+  return total <= 1 ? 0 : fnv1a32(tenant) % total;
+}
+
+/** True when this replica owns the tenant. */
+export function ownsTenant(shard: Shard, tenant: string): boolean {
+  return shard.total <= 1 || shardOfTenant(tenant, shard.total) === shard.index;
+}

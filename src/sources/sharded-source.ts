@@ -1,0 +1,47 @@
+// A history source narrowed to this replica's shard of tenants: what another shard owns never reaches the store, the
+// engine or /metrics. The pull itself still asks for every tenant (PromQL cannot hash a label), so its cost is not
+// divided; memory and every later step are.
+import { ownsTenant, type Shard } from '../model/shard.js';
+import type { HistorySource, PullRange, PullResult } from './history-source.js';
+
+export interface ShardCounts {
+  /** Tenants seen in the last pull, and how many of them this shard owns. */
+  seen: number;
+  owned: number;
+}
+
+export class ShardedSource implements HistorySource {
+  readonly origin: string;
+  /** Tenant counts of the last pull (for logs). */
+  last: ShardCounts = { seen: 0, owned: 0 };
+
+  constructor(
+    private readonly inner: HistorySource,
+    readonly shard: Shard,
+  ) {
+    this.origin = `${inner.origin} (shard ${shard.index} of ${shard.total})`;
+  }
+
+  get signals(): HistorySource['signals'] {
+    return this.inner.signals;
+  }
+
+  async pull(range: PullRange): Promise<PullResult> {
+    const r = await this.inner.pull(range);
+    const seen = new Set<string>();
+    const keep = (tenant: string): boolean => {
+      seen.add(tenant);
+      return ownsTenant(this.shard, tenant); // FNV-1a of a short name: ~0.1 us, 6 ms for 60,000 series
+    };
+    const series = r.set.series.filter((s) => keep(s.tenant));
+    const breakdown = r.breakdown.filter((b) => keep(b.tenant));
+    const owned = new Set(series.map((s) => s.tenant));
+    for (const b of breakdown) owned.add(b.tenant);
+    this.last = { seen: seen.size, owned: owned.size };
+    return { ...r, set: { ...r.set, series }, breakdown };
+  }
+
+  close(): Promise<void> {
+    return this.inner.close?.() ?? Promise.resolve();
+  }
+}

@@ -22,6 +22,8 @@ import { SnapshotHub, publishSnapshot } from '../../src/loop/snapshot-hub.js';
 import { describeWithBinaries } from '../helpers/binaries.js';
 import { type KubeEnv, type KubeEnvBinaries, startKubeEnv } from '../helpers/kube-env.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
+import { shardOfTenant } from '../../src/model/shard.js';
+import { repoPath } from '../helpers/paths.js';
 import { tracesDir } from '../helpers/paths.js';
 
 const GiB = 2 ** 30;
@@ -571,5 +573,72 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(r3.vpa).toMatchObject({ written: 1 });
     expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.6, 3);
     await two.stop();
+  });
+
+  it('splits tenants between two shards: each writes only its own VPAs and quotas, leads on its own Lease and keeps its own placeholders; shard 0 removes an orphan', async () => {
+    // the sharded overlay's Lease rules and workload, as deploy/sharded/ ships them (the apiserver validates them)
+    for (const f of ['lease-rbac.yaml', 'service.yaml', 'statefulset.yaml']) await env.apply(readFileSync(repoPath('deploy', 'sharded', f), 'utf8'));
+    // one namespace (tenant) per shard, chosen by the same hash the replicas use
+    const ns: string[] = [];
+    for (let i = 0; ns.length < 2; i++) {
+      const name = `shard-${++n}-${i}`;
+      if (shardOfTenant(name, 2) === ns.length) {
+        await env.createNamespace(name, OPT_IN);
+        ns.push(name);
+      }
+    }
+    for (const x of ns) await createVpa(vpaObject(x, 'web', 'foresight'));
+    const sys = 'foresight-system';
+    const sel = 'app.kubernetes.io/managed-by=foresight,foresight.io/role=shadow';
+    await env.admin.request({ verb: 'create', resource: 'pods', namespace: sys }, `/api/v1/namespaces/${sys}/pods`, {
+      method: 'POST',
+      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'foresight-shadow-orphan-0', labels: { 'app.kubernetes.io/managed-by': 'foresight', 'foresight.io/role': 'shadow' } }, spec: { containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.10' }] } },
+    });
+    const options = { namespaces: ns, maxPodCpuCores: 4, quotaShadowPool: '' };
+    const shards = [0, 1].map((index) => actuator({ shard: { index, total: 2 }, options: { ...options, identity: `shard-${index}` } }));
+    const snap = (cycle: number, plan: ShadowPlan[]) =>
+      snapshot(cycle, 1000 * cycle, ns.flatMap((t, i) => [
+        state({ tenant: t, resource: 'cpu', usage: 1, quantiles: [[1, 2 + i, 3 + i, 4 + i]] }),
+        state({ tenant: t, resource: 'memory', usage: GiB, quantiles: [[GiB, 2 * GiB, 3 * GiB, 4 * GiB]] }),
+      ]), plan);
+    // RBAC for the shard Leases reaches the authorizer through informers: wait until shard 0 can lead
+    let r0 = await shards[0].runOnce(snap(1, [{ pool: 'pool-a', resource: 'cpu', size: 2 }]));
+    for (let t = 0; !r0.leader && t < 60; t++) {
+      await new Promise((r) => setTimeout(r, 500));
+      r0 = await shards[0].runOnce(snap(1, [{ pool: 'pool-a', resource: 'cpu', size: 2 }]));
+    }
+    expect(r0.errors).toEqual([]);
+    expect(r0.leader).toBe(true);
+    // shard 0 served its tenant alone
+    expect(r0.vpa).toMatchObject({ served: 1, written: 1 });
+    expect(targetCpu(await getVpa(ns[0], 'web'))).toBe(2);
+    expect((await getVpa(ns[1], 'web')).status?.recommendation).toBeUndefined();
+    expect(await quotas(ns[0])).toHaveLength(1);
+    expect(await quotas(ns[1])).toHaveLength(0);
+    // its placeholder is labelled and named for shard 0; the unlabelled orphan is gone
+    let ph = await pods(sys, sel);
+    expect(ph.map((p) => [p.metadata.name, p.metadata.labels?.['foresight.io/shard']])).toEqual([['foresight-shadow-s0-pool-a-0', '0']]);
+    const uid0 = ph[0].metadata.uid;
+
+    const r1 = await shards[1].runOnce(snap(2, [{ pool: 'pool-a', resource: 'cpu', size: 1 }]));
+    expect(r1.errors).toEqual([]);
+    expect(r1.leader).toBe(true); // its own Lease: both shards lead at once
+    expect(r1.vpa).toMatchObject({ served: 1, written: 1 });
+    expect(targetCpu(await getVpa(ns[1], 'web'))).toBe(3);
+    expect(targetCpu(await getVpa(ns[0], 'web'))).toBe(2);
+    expect(await quotas(ns[1])).toHaveLength(1);
+    ph = await pods(sys, sel);
+    expect(ph.map((p) => [p.metadata.name, p.metadata.labels?.['foresight.io/shard'], p.spec.containers[0].resources.requests.cpu])).toEqual([
+      ['foresight-shadow-s0-pool-a-0', '0', '2'],
+      ['foresight-shadow-s1-pool-a-0', '1', '1'],
+    ]);
+    expect(ph[0].metadata.uid).toBe(uid0); // shard 1 never touched shard 0's placeholder
+    const leases = await env.admin.request<{ items: { metadata: { name: string }; spec: { holderIdentity?: string } }[] }>({ verb: 'list', resource: 'leases', namespace: sys }, `/apis/coordination.k8s.io/v1/namespaces/${sys}/leases`);
+    const holders = Object.fromEntries(leases.items.map((l) => [l.metadata.name, l.spec.holderIdentity]));
+    expect(holders).toMatchObject({ 'foresight-actuator-shard-0': 'shard-0', 'foresight-actuator-shard-1': 'shard-1' });
+
+    // with no shadow wanted, each removes its own
+    for (const [i, a] of shards.entries()) expect((await a.runOnce(snap(3 + i, []))).shadow).toMatchObject({ deleted: 1 });
+    expect(await pods(sys, sel)).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@
 //   npm run bench:sidecar -- --engine-only --engine-tenants 10000 --skip-http
 // The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
-//                            [--engine-only] [--idle-loop] [--incremental-cycles 3]
+//                            [--engine-only] [--idle-loop] [--incremental-cycles 3] [--total-shards N --shard i]
 // --idle-loop: no cycles during the HTTP load, to separate their cost. --engine-only: no peer (its memory would count
 // in the peak RSS). --incremental-cycles: the report gives their median. --peer-only without --skip-http runs the
 // HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the anomaly detectors out, to separate their
@@ -31,6 +31,7 @@ import { EngineLoop, type CycleReport } from '../src/loop/engine-loop.js';
 import type { Clock } from '../src/loop/types.js';
 import { createExporter } from '../src/metrics/exporter.js';
 import type { Series } from '../src/model/series.js';
+import { ownsTenant, type Shard, UNSHARDED } from '../src/model/shard.js';
 import { buildServer } from '../src/server/build.js';
 import type { HistorySource, PullRange, PullResult } from '../src/sources/history-source.js';
 
@@ -87,6 +88,10 @@ const NO_ANOMALY = args.includes('--no-anomaly');
 const IDLE_LOOP = args.includes('--idle-loop');
 const ANOMALY_WARMUP = arg('anomaly-warmup', 288);
 const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
+// --total-shards N [--shard i]: the real engine runs one shard of the --engine-tenants (the tenants whose FNV-1a hash
+// mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
+// out here as in the unsharded runs (a real shard still receives every tenant from Prometheus and drops the others).
+const SHARD: Shard = { index: arg('shard', 0), total: Math.max(1, arg('total-shards', 1)) };
 const STEP = 300;
 const WEEK = 2016;
 const SIGNALS = ['cpu', 'memory', 'disk_read', 'network_rx', 'threads', 'fds'];
@@ -96,7 +101,10 @@ const START = 1_704_067_200 + WEEK * STEP;
 class FakeSource implements HistorySource {
   readonly origin = 'fake';
   readonly signals = SIGNALS.map((r) => ({ resource: r, unit: 'unit', query: r }));
-  constructor(readonly tenants: number) {}
+  constructor(
+    readonly tenants: number,
+    readonly shard: Shard = UNSHARDED,
+  ) {}
   value(t: number, s: number, ts: number): number {
     const level = 1 + ((t * 7919 + s * 104_729) % 97) / 10;
     const day = (ts % 86_400) / 86_400;
@@ -112,10 +120,12 @@ class FakeSource implements HistorySource {
     const n = Math.floor((r.endS - r.startS) / r.stepS) + 1;
     const series: Series[] = [];
     for (let t = 0; t < this.tenants; t++) {
+      const tenant = `tenant-${String(t).padStart(5, '0')}`;
+      if (!ownsTenant(this.shard, tenant)) continue;
       for (let s = 0; s < SIGNALS.length; s++) {
         const values = new Float64Array(n);
         for (let i = 0; i < n; i++) values[i] = this.value(t, s, r.startS + i * r.stepS);
-        series.push({ tenant: `tenant-${String(t).padStart(5, '0')}`, resource: SIGNALS[s], startS: r.startS, intervalS: r.stepS, values });
+        series.push({ tenant, resource: SIGNALS[s], startS: r.startS, intervalS: r.stepS, values });
       }
     }
     return { set: { origin: 'fake', intervalS: r.stepS, series, units: {} }, breakdown: [], failures: [] };
@@ -178,11 +188,11 @@ const liveBytes = (): number => {
   return m.heapUsed + m.external;
 };
 
-async function cycles(tenants: number, engine: ForecastEngine) {
+async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UNSHARDED) {
   const clock = manualClock(START);
   const decider = createAllocationDecider();
   const loop = new EngineLoop(
-    { source: new FakeSource(tenants), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore, 'alert-only'), onVanish: (k) => decider.forget(k) },
+    { source: new FakeSource(tenants, shard), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore, 'alert-only'), onVanish: (k) => decider.forget(k) },
     // retraining falls due on the 5th cycle, which brings one new point like any other: the retrain cycle is an
     // incremental cycle that also retrains every series (as the hourly retrain runs in production)
     { intervalS: STEP, historyPoints: WEEK, retrainEveryS: (INCREMENTAL_CYCLES + 1) * STEP, profileEveryS: 3600, anomalyWarmupPoints: ANOMALY_WARMUP },
@@ -292,7 +302,8 @@ async function main() {
     const rssBefore = process.memoryUsage().rss;
     const liveBefore = liveBytes();
     // the engine as the sidecar runs it (src/main.ts: the allocator's tuning)
-    const real = await cycles(ENGINE_TENANTS, createForecastEngine(opts, sharedCore(), allocatorTuning(STEP)));
+    const real = await cycles(ENGINE_TENANTS, createForecastEngine(opts, sharedCore(), allocatorTuning(STEP)), SHARD);
+    if (SHARD.total > 1) report.shard = { ...SHARD, of: ENGINE_TENANTS, tenants: real.result.series / SIGNALS.length };
     report.peakRssMB = rssMB();
     const n = real.result.series;
     const bytesPerSeries = (process.memoryUsage().rss - rssBefore) / n;

@@ -10,7 +10,7 @@ import { createAllocationDecider } from './loop/allocation-adapter.js';
 import { createAnomalyScorer } from './loop/anomaly-adapter.js';
 import type { AnomalyMode } from './logic/anomaly.js';
 import { EngineLoop } from './loop/engine-loop.js';
-import type { Shard } from './model/shard.js';
+import { ownsTenant, type Shard } from './model/shard.js';
 import { acceleratedClock, systemClock, type Clock } from './loop/types.js';
 import { createExporter } from './metrics/exporter.js';
 import { buildServer } from './server/build.js';
@@ -72,7 +72,7 @@ async function demoPlan(config: Readonly<Config>, logger: Pino): Promise<Plan> {
   return { source, clock, intervalS, historyPoints, cycleMs };
 }
 
-function prometheusPlan(config: Readonly<Config>): Plan {
+function prometheusPlan(config: Readonly<Config>, shard: Shard): Plan {
   const source = new PrometheusSource({
     url: config.prometheusUrl,
     signals: config.signalSpecs,
@@ -82,6 +82,9 @@ function prometheusPlan(config: Readonly<Config>): Plan {
     excludeTenants: config.excludeTenants,
     timeoutMs: config.prometheusTimeout * 1000,
     maxPointsPerRequest: config.maxPointsPerRequest,
+    maxSamplesPerRequest: config.maxSamplesPerRequest,
+    // a shard drops the other shards' series as each response is read, before any of them is stored
+    keepTenant: shard.total > 1 ? (t) => ownsTenant(shard, t) : undefined,
   });
   return { source, clock: systemClock, intervalS: config.interval, historyPoints: Math.max(2, Math.round(config.history / config.interval)), cycleMs: config.cycle * 1000 };
 }
@@ -90,8 +93,8 @@ function prometheusPlan(config: Readonly<Config>): Plan {
 export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides = {}): Promise<Sidecar> {
   const logger = o.logger ?? pino({ level: config.logLevel, base: { service: 'foresight' } });
   const demo = !o.source && config.prometheusUrl === '';
-  const plan = demo ? await demoPlan(config, logger) : prometheusPlan(config);
   const shard: Shard = Object.freeze({ index: config.shard, total: config.totalShards });
+  const plan = demo ? await demoPlan(config, logger) : prometheusPlan(config, shard);
   // sharded: only this replica's tenants go past the pull (store, engine, /metrics, actuator)
   const sharded = shard.total > 1 ? new ShardedSource(o.source ?? plan.source, shard) : undefined;
   const source = sharded ?? o.source ?? plan.source;

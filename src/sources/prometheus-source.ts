@@ -18,6 +18,10 @@ export interface PrometheusSourceOptions {
   includeTenants?: readonly string[];
   timeoutMs?: number;
   maxPointsPerRequest?: number;
+  /** Samples (series x points) per request at most (prometheus-range.ts MAX_SAMPLES_PER_REQUEST by default). */
+  maxSamplesPerRequest?: number;
+  /** Only these tenants are kept (a shard's own: src/model/shard.ts); the others are dropped while parsing. */
+  keepTenant?: (tenant: string) => boolean;
   /** Injected querier (tests); default a prometheus-query driver. */
   querier?: RangeQuerier;
 }
@@ -37,6 +41,8 @@ export class PrometheusSource implements HistorySource {
   readonly #q: RangeQuerier;
   readonly #o: PrometheusSourceOptions;
   readonly #queries: Map<string, string>;
+  /** Series each signal's query returned last time: sizes the next pull's chunks without a probe. */
+  readonly #seen = new Map<string, number>();
 
   constructor(o: PrometheusSourceOptions) {
     this.origin = o.url;
@@ -68,8 +74,12 @@ export class PrometheusSource implements HistorySource {
           resource: sig.resource,
           breakdownBy: sig.breakdownBy,
           maxPointsPerRequest: this.#o.maxPointsPerRequest,
+          maxSamplesPerRequest: this.#o.maxSamplesPerRequest,
+          seriesHint: this.#seen.get(sig.resource),
+          keepTenant: this.#o.keepTenant,
           timeoutMs: this.#o.timeoutMs,
         });
+        if (r.seriesSeen > 0) this.#seen.set(sig.resource, r.seriesSeen);
         series.push(...r.set.series);
         if (r.breakdown.length) {
           breakdown.push(...r.breakdown);

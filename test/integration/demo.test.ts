@@ -7,6 +7,7 @@ import { freePort } from '../helpers/prometheus.js';
 import { loadConfig } from '../../src/config/load.js';
 import { DEMO_TRACE, startSidecar, type Sidecar } from '../../src/main.js';
 import { readTrace } from '../../src/sources/trace-file.js';
+import { shardOfTenant } from '../../src/model/shard.js';
 
 describe('embedded demo', () => {
   let sidecar: Sidecar | undefined;
@@ -69,5 +70,42 @@ describe('embedded demo', () => {
     }
     // base models' quantiles are not issued in the sidecar: no coverage series for them
     expect(body).not.toMatch(/^foresight_forecast_coverage_ratio\{model="holt-winters"/m);
+  }, 70_000);
+});
+
+describe('embedded demo, sharded', () => {
+  const sidecars: Sidecar[] = [];
+  afterAll(async () => {
+    for (const s of sidecars) await s.close();
+  });
+
+  it('two shards serve disjoint halves of the demo tenants, together all of them, each labelled with its shard', async () => {
+    const tenants = [...new Set((await readTrace(DEMO_TRACE)).series.map((s) => s.tenant))].sort();
+    const ports: number[] = [];
+    for (const shard of [0, 1]) {
+      const port = await freePort();
+      ports.push(port);
+      const env = { FORESIGHT_PORT: String(port), FORESIGHT_HOST: '127.0.0.1', FORESIGHT_SHARD: String(shard), FORESIGHT_TOTAL_SHARDS: '2' };
+      sidecars.push(await startSidecar(loadConfig({ env }), { logger: pino({ level: 'silent' }) }));
+    }
+    const served = async (port: number): Promise<{ tenants: string[]; body: string }> => {
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return { body, tenants: tenants.filter((t) => body.includes(`foresight_forecast{tenant="${t}",resource="cpu"`)) };
+    };
+    const mine = [0, 1].map((shard) => tenants.filter((t) => shardOfTenant(t, 2) === shard));
+    // the hash splits the six demo tenants between both shards (so this checks a real split)
+    expect(mine[0].length).toBeGreaterThan(0);
+    expect(mine[1].length).toBeGreaterThan(0);
+    const t0 = Date.now();
+    let got = await Promise.all(ports.map(served));
+    while (Date.now() - t0 < 60_000 && got.some((g, i) => g.tenants.length < mine[i].length)) {
+      await new Promise((r) => setTimeout(r, 250));
+      got = await Promise.all(ports.map(served));
+    }
+    for (const i of [0, 1]) {
+      expect(got[i].tenants).toEqual(mine[i]);
+      expect(got[i].body).toContain(`foresight_shard_info{shard="${i}",total_shards="2"} 1`);
+      expect(got[i].body).toMatch(new RegExp(`^foresight_tenants ${mine[i].length}$`, 'm'));
+    }
   }, 70_000);
 });

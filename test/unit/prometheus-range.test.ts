@@ -31,7 +31,7 @@ function fakeQuerier(tenants: string[], f: (tenant: string, t: number) => number
 describe('queryRangeSeries', () => {
   it('splits a long range into requests of at most 11,000 points and stitches them on one grid', async () => {
     const { q, calls } = fakeQuerier(['a', 'b'], (ten, t) => (ten === 'a' ? t : 2 * t));
-    const r = await queryRangeSeries(q, { query: 'x', startS: 0, endS: 25_000 * 60, stepS: 60, resource: 'cpu' });
+    const r = await queryRangeSeries(q, { query: 'x', startS: 0, endS: 25_000 * 60, stepS: 60, resource: 'cpu', seriesHint: 2 });
     expect(calls.length).toBe(3);
     for (const c of calls) expect((c.end - c.start) / c.step + 1).toBeLessThanOrEqual(11_000);
     expect(calls[1].start).toBe(calls[0].end + 60);
@@ -39,6 +39,36 @@ describe('queryRangeSeries', () => {
     expect(a.values.length).toBe(25_001);
     expect(a.values[12_345]).toBe(12_345 * 60);
     expect(r.set.series.find((s) => s.tenant === 'b')!.values[25_000]).toBe(2 * 25_000 * 60);
+  });
+
+  it('keeps each request under the sample budget: a probe learns the series count, later chunks are sized from it', async () => {
+    const tenants = Array.from({ length: 100 }, (_, i) => `t${i}`);
+    const f = (ten: string, t: number) => Number(ten.slice(1)) * 1000 + t / 300;
+    const { q, calls } = fakeQuerier(tenants, f);
+    const week = { query: 'x', startS: 0, endS: 2015 * 300, stepS: 300, resource: 'cpu' };
+    const r = await queryRangeSeries(q, { ...week, maxSamplesPerRequest: 10_000 });
+    const points = calls.map((c) => (c.end - c.start) / c.step + 1);
+    expect(points[0]).toBe(12); // the probe
+    for (const p of points.slice(1)) expect(p * tenants.length).toBeLessThanOrEqual(10_000);
+    expect(points.reduce((a, b) => a + b, 0)).toBe(2016);
+    expect(calls.length).toBe(1 + Math.ceil((2016 - 12) / 100));
+    expect(r.seriesSeen).toBe(100);
+    // the stitched result is the one a single request gives
+    const { q: q1, calls: one } = fakeQuerier(tenants, f);
+    const whole = await queryRangeSeries(q1, { ...week, seriesHint: 100, maxSamplesPerRequest: 1e9 });
+    expect(one.length).toBe(1);
+    expect(r.set.series.map((x) => Array.from(x.values))).toEqual(whole.set.series.map((x) => Array.from(x.values)));
+    // with a hint (the previous pull's count) there is no probe
+    const { q: q2, calls: hinted } = fakeQuerier(tenants, f);
+    await queryRangeSeries(q2, { ...week, maxSamplesPerRequest: 10_000, seriesHint: 100 });
+    expect(hinted.length).toBe(Math.ceil(2016 / 100));
+  });
+
+  it('drops the tenants keepTenant rejects as responses are read, and still counts them for the next hint', async () => {
+    const { q } = fakeQuerier(['a', 'b', 'c'], () => 1);
+    const r = await queryRangeSeries(q, { query: 'x', startS: 0, endS: 600, stepS: 60, resource: 'cpu', keepTenant: (t) => t !== 'b' });
+    expect(r.set.series.map((x) => x.tenant)).toEqual(['a', 'c']);
+    expect(r.seriesSeen).toBe(3);
   });
 
   it('marks missing samples NaN (gaps) instead of zero', async () => {
@@ -101,5 +131,18 @@ describe('PrometheusSource', () => {
     expect(r.failures.map((f) => f.resource)).toEqual(['cpu']);
     expect(r.breakdown[0].type).toBe('GET /x');
     expect(r.set.series.find((s) => s.resource === 'api_calls')!.values[1]).toBe(2);
+  });
+
+  it('sizes a pull\'s chunks from the previous pull\'s series count (no probe after the first), and keeps only a shard\'s tenants', async () => {
+    const tenants = Array.from({ length: 50 }, (_, i) => `t${i}`);
+    const { q, calls } = fakeQuerier(tenants, () => 1);
+    const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '1m', querier: q, signals: [DEFAULT_SIGNALS[0]], maxSamplesPerRequest: 5_000, keepTenant: (t) => t.endsWith('7') });
+    const day = { startS: 0, endS: 287 * 300, stepS: 300 };
+    const first = await src.pull(day);
+    expect(calls[0].end - calls[0].start).toBe(11 * 300); // probe
+    expect(first.set.series.map((s) => s.tenant)).toEqual(['t17', 't27', 't37', 't47', 't7']);
+    calls.length = 0;
+    await src.pull(day);
+    expect(calls.map((c) => (c.end - c.start) / c.step + 1)).toEqual([100, 100, 88]);
   });
 });

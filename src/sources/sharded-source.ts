@@ -1,6 +1,6 @@
 // A history source narrowed to this replica's shard of tenants: what another shard owns never reaches the store, the
-// engine or /metrics. The pull itself still asks for every tenant (PromQL cannot hash a label), so its cost is not
-// divided; memory and every later step are.
+// engine or /metrics. The pull itself still asks for every tenant (PromQL cannot hash a label); the Prometheus source
+// also drops other shards' series while it parses (its keepTenant option), so this is the guarantee for any source.
 import { ownsTenant, type Shard } from '../model/shard.js';
 import type { HistorySource, PullRange, PullResult } from './history-source.js';
 

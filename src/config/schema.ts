@@ -47,7 +47,7 @@ export const schema = {
   }),
   prometheusTimeout: f({ type: 'duration', default: 10, unit: 's', range: '[0.1, 300]', help: 'Timeout of one PromQL request.', check: between(0.1, 300) }),
   maxPointsPerRequest: f({ type: 'int', default: 11_000, unit: 'points', range: '[100, 11000]', help: 'Points per series per range request (Prometheus refuses more than 11,000).', check: between(100, 11_000) }),
-  maxSamplesPerRequest: f({ type: 'int', default: 500_000, unit: 'samples', range: '[1000, 100000000]', help: 'Samples (series x points) per range request at most: parsing a response takes about 320 bytes a sample, so this bounds the memory of a pull (the first pull of a week for 10,000 tenants is split into about 40 requests per signal).', check: between(1000, 100_000_000) }),
+  maxSamplesPerRequest: f({ type: 'int', default: 500_000, unit: 'samples', range: '[1000, 100000000]', help: 'Samples (series x points) per range request at most: parsing a response takes about 320 bytes a sample, so this bounds the memory of a pull (a week of 10,000 tenants takes about 40 requests per signal).', check: between(1000, 100_000_000) }),
   tenantLabel: f({ type: 'string', default: 'namespace', unit: 'label', range: 'label name', help: 'Label that names a tenant in the signal queries.', check: labelName }),
   includeTenants: f({ type: 'list', default: [] as string[], unit: 'names', range: 'comma-separated', help: 'Only these tenants (empty: all).' }),
   excludeTenants: f({ type: 'list', default: ['kube-system', 'kube-public', 'kube-node-lease'], unit: 'names', range: 'comma-separated', help: 'Tenants left out.' }),

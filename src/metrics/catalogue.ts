@@ -191,6 +191,12 @@ export const catalogue = {
     help: 'Always 1: the shard of tenants this replica owns (shard in [0, total_shards); total_shards 1 = unsharded).',
     labels: ['shard', 'total_shards'],
   }),
+  shardCount: def({
+    name: 'foresight_shard_count',
+    type: 'gauge',
+    help: 'Shards the tenants are split over (FORESIGHT_TOTAL_SHARDS; 1 = unsharded), to compare with the distinct shards reporting (ForesightShardMissing).',
+    labels: [],
+  }),
   coreRestarts: def({
     name: 'foresight_core_restarts_total',
     type: 'counter',

@@ -81,6 +81,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   };
   const shard = deps.shard ?? UNSHARDED;
   gaugeOf(c.shard, registry).set({ shard: String(shard.index), total_shards: String(shard.total) }, 1);
+  gaugeOf(c.shardCount, registry).set(shard.total);
   let lastSuccessS = NaN;
   let restartsSeen = 0;
   counterOf(c.coreRestarts, registry, (ctr) => {

@@ -178,7 +178,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     announced = true;
     const tenants = new Set([...s.resources.values()].map((r) => r.tenant));
     const forecasts = [...s.resources.values()].filter((r) => r.forecast).length;
-    if (sharded) logger.info({ shard: shard.index, totalShards: shard.total, ...sharded.last }, `shard ${shard.index} of ${shard.total}: owns ${sharded.last.owned} of the ${sharded.last.seen} tenants in the last pull`);
+    if (sharded) logger.info({ shard: shard.index, totalShards: shard.total, tenants: tenants.size }, `shard ${shard.index} of ${shard.total}: this replica owns ${tenants.size} tenants`);
     logger.info(
       { tenants: tenants.size, forecasts, metrics: url && `${url}/metrics`, api: url && `${url}/api/v1/tenants` },
       `first cycle done: forecasts for ${tenants.size} tenants; look at ${url ?? '(not listening)'}/metrics (foresight_forecast) and ${url ?? ''}/api/v1/tenants`,

@@ -5,7 +5,8 @@ import { ownsTenant, type Shard } from '../model/shard.js';
 import type { HistorySource, PullRange, PullResult } from './history-source.js';
 
 export interface ShardCounts {
-  /** Tenants seen in the last pull, and how many of them this shard owns. */
+  /** Tenants the inner source returned in the last pull (only owned ones when it filters by shard itself, as the
+   *  Prometheus source does), and how many of them this shard owns. */
   seen: number;
   owned: number;
 }

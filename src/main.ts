@@ -162,7 +162,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     logger.info({}, 'actuator off (FORESIGHT_KUBERNETES=false): recommendations are published on /metrics and /api/v1 only (dry-run)');
   }
 
-  const app = await buildServer({ exporter, snapshot: () => theLoop.latest(), ready: () => theLoop.ready, resourceLimits: config.resourceLimits, plugins, loggerInstance: logger.child({ component: 'http' }, { level: logger.levelVal < 30 || logger.levelVal > 40 ? logger.level : 'warn' }) });
+  const app = await buildServer({ exporter, snapshot: () => theLoop.latest(), ready: () => theLoop.ready, resourceLimits: config.resourceLimits, shard, plugins, loggerInstance: logger.child({ component: 'http' }, { level: logger.levelVal < 30 || logger.levelVal > 40 ? logger.level : 'warn' }) });
 
   let url: string | undefined;
   if (!o.noListen) {

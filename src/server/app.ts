@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { NotReadyError, TenantNotFoundError } from '../errors.js';
 import type { Exporter } from '../metrics/exporter.js';
 import type { ResourceLimits } from '../config/limits.js';
+import { ownsTenant, shardOfTenant, type Shard, UNSHARDED } from '../model/shard.js';
 import type { ResourceState, Snapshot } from '../model/snapshot.js';
 import { actuationOf } from './actuation.js';
 import { ErrorBody, ForecastQuery, ListQuery, TenantDetail, TenantForecast, TenantList, TenantParams } from './schemas.js';
@@ -16,6 +17,8 @@ export interface AppOptions {
   ready: () => boolean;
   /** Configured limits of resources without a knob (shown in each resource's actuation field). */
   resourceLimits?: ResourceLimits;
+  /** This replica's shard of the tenants: a tenant another shard owns is answered with a 404 that names its shard. */
+  shard?: Shard;
 }
 
 const num = (v: number | undefined): number | null => (v === undefined || !Number.isFinite(v) ? null : v);
@@ -47,6 +50,15 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
   const index = indexer();
   app.addSchema(ErrorBody);
   const errors = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
+
+  const shard = opts.shard ?? UNSHARDED;
+  /** The 404 for a tenant this replica does not serve: unknown, or (sharded) owned by another shard. */
+  const unknownTenant = (tenant: string): Error =>
+    new TenantNotFoundError(
+      ownsTenant(shard, tenant)
+        ? JSON.stringify(tenant)
+        : `${JSON.stringify(tenant)} is served by shard ${shardOfTenant(tenant, shard.total)} of ${shard.total}; this replica is shard ${shard.index}`,
+    );
 
   const current = (): Snapshot => {
     const s = opts.snapshot();
@@ -101,7 +113,7 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
     async (req) => {
       const s = current();
       const rs = index(s).byTenant.get(req.params.tenant);
-      if (!rs) throw new TenantNotFoundError(JSON.stringify(req.params.tenant));
+      if (!rs) throw unknownTenant(req.params.tenant);
       const p = s.profiles?.get(req.params.tenant);
       const anomaly = rs.find((r) => r.anomaly)?.anomaly;
       const signals: Record<string, unknown> = {};
@@ -155,7 +167,7 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
     async (req, reply) => {
       const s = current();
       const rs = index(s).byTenant.get(req.params.tenant);
-      if (!rs) throw new TenantNotFoundError(JSON.stringify(req.params.tenant));
+      if (!rs) throw unknownTenant(req.params.tenant);
       const want = req.query.resource;
       const chosen = want ? rs.filter((r) => r.resource === want) : rs;
       if (want && chosen.length === 0) {

@@ -21,7 +21,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
       tags: [{ name: 'tenants' }, { name: 'probes' }],
     },
   });
-  await app.register(foresightApp, { exporter: opts.exporter, snapshot: opts.snapshot, ready: opts.ready, resourceLimits: opts.resourceLimits });
+  await app.register(foresightApp, { exporter: opts.exporter, snapshot: opts.snapshot, ready: opts.ready, resourceLimits: opts.resourceLimits, shard: opts.shard });
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options as never);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.setNotFoundHandler((req, reply) => {

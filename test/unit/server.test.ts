@@ -5,6 +5,8 @@ import { buildServer } from '../../src/server/build.js';
 import { createExporter } from '../../src/metrics/exporter.js';
 import { EngineLoop } from '../../src/loop/engine-loop.js';
 import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
+import { shardOfTenant } from '../../src/model/shard.js';
+import { ShardedSource } from '../../src/sources/sharded-source.js';
 
 const hostile = 'we"ird\\ns/} or vector(1) #';
 
@@ -92,5 +94,31 @@ describe('HTTP app', () => {
     expect(b.stale).toBe(true);
     expect(b.forecasts.length).toBe(2);
     source.fail = false;
+  });
+});
+
+describe('HTTP app of one shard', () => {
+  it('answers a tenant owned by another shard with a 404 that names that shard', async () => {
+    const shard = { index: 1, total: 3 };
+    const tenants = Array.from({ length: 12 }, (_, i) => `team-${i}`);
+    const mine = tenants.filter((t) => shardOfTenant(t, 3) === 1);
+    const other = tenants.find((t) => shardOfTenant(t, 3) === 2)!;
+    const loop = new EngineLoop({ source: new ShardedSource(new FakeSource(tenants, ['cpu']), shard), engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120 });
+    const app = await buildServer({ exporter: createExporter({ snapshot: () => loop.latest(), shard }), snapshot: () => loop.latest(), ready: () => loop.ready, shard });
+    try {
+      await loop.runOnce();
+      expect((await app.inject('/api/v1/tenants')).json().total).toBe(mine.length);
+      expect((await app.inject(`/api/v1/tenants/${mine[0]}/forecast`)).statusCode).toBe(200);
+      for (const path of [`/api/v1/tenants/${other}`, `/api/v1/tenants/${other}/forecast`]) {
+        const r = await app.inject(path);
+        expect(r.statusCode).toBe(404);
+        expect(r.json()).toMatchObject({ code: 'FORESIGHT_ERR_TENANT_NOT_FOUND', message: `Unknown tenant: "${other}" is served by shard 2 of 3; this replica is shard 1` });
+      }
+      // an owned name with no series is simply unknown
+      const ownedUnknown = Array.from({ length: 50 }, (_, i) => `ghost-${i}`).find((t) => shardOfTenant(t, 3) === 1)!;
+      expect((await app.inject(`/api/v1/tenants/${ownedUnknown}`)).json().message).toBe(`Unknown tenant: "${ownedUnknown}"`);
+    } finally {
+      await app.close();
+    }
   });
 });

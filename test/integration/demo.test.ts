@@ -79,7 +79,7 @@ describe('embedded demo, sharded', () => {
     for (const s of sidecars) await s.close();
   });
 
-  it('two shards serve disjoint halves of the demo tenants, together all of them, each labelled with its shard', async () => {
+  it('two shards serve disjoint sets of the demo tenants, together all of them, each labelled with its shard', async () => {
     const tenants = [...new Set((await readTrace(DEMO_TRACE)).series.map((s) => s.tenant))].sort();
     const ports: number[] = [];
     for (const shard of [0, 1]) {

@@ -1,5 +1,6 @@
 // Pure VPA recommendation logic: tenant forecast -> per-container recommendation, shaped by the VPA's resourcePolicy
 // and the global bounds, and the status body written through the status subresource. No I/O.
+import { ownsTenant, type Shard } from '../model/shard.js';
 import type { Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
 import { seriesKey } from '../model/series.js';
 import type { ActuatorOptions } from './config.js';
@@ -49,6 +50,11 @@ export function servedBy(vpa: Vpa, recommender: string): boolean {
 
 export function tenantOf(vpa: Vpa, opts: Pick<ActuatorOptions, 'tenantAnnotation'>): string {
   return vpa.metadata.annotations?.[opts.tenantAnnotation] || vpa.metadata.namespace;
+}
+
+/** True when this replica serves the VPA: it names Foresight's recommender and its tenant belongs to this shard. */
+export function servedHere(vpa: Vpa, opts: Pick<ActuatorOptions, 'recommenderName' | 'tenantAnnotation'>, shard: Shard): boolean {
+  return servedBy(vpa, opts.recommenderName) && ownsTenant(shard, tenantOf(vpa, opts));
 }
 
 /** `app=0.7, sidecar=0.3` -> shares; undefined when malformed. */

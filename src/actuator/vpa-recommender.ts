@@ -1,6 +1,6 @@
 // The VPA recommender: lists VPAs that name Foresight's recommender and writes their status.recommendation through
 // the status subresource (merge patch with resourceVersion, so a concurrent writer causes a 409 and a fresh retry).
-import { ownsTenant, type Shard, UNSHARDED } from '../model/shard.js';
+import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { KubeConflictError } from '../errors.js';
 import type { ActuatorOptions } from './config.js';
@@ -9,7 +9,7 @@ import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
-import { changedBeyond, currentTargets, desiredForVpa, nextConditions, servedBy, tenantOf, toContainerRecommendations, type VpaResource } from './vpa-logic.js';
+import { changedBeyond, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, type VpaResource } from './vpa-logic.js';
 import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa } from './vpa-types.js';
 
 export interface VpaCycleResult {
@@ -48,7 +48,7 @@ export class VpaRecommender {
     const lists = this.opts.namespaces.length
       ? await Promise.all(this.opts.namespaces.map((ns) => this.api.request<VpaList>({ verb: 'list', resource: plural, namespace: ns }, `/apis/${VPA_GROUP}/${VPA_VERSION}/namespaces/${ns}/${plural}`)))
       : [await this.api.request<VpaList>({ verb: 'list', resource: plural }, `/apis/${VPA_GROUP}/${VPA_VERSION}/${plural}`)];
-    return lists.flatMap((l) => l.items ?? []).filter((v) => servedBy(v, this.opts.recommenderName) && ownsTenant(this.shard, tenantOf(v, this.opts)));
+    return lists.flatMap((l) => l.items ?? []).filter((v) => servedHere(v, this.opts, this.shard));
   }
 
   /** One pass over every served VPA. One bad VPA is logged and skipped; an unavailable API server aborts the pass. */
@@ -140,7 +140,8 @@ export class VpaRecommender {
           { verb: 'get', resource: plural, namespace: vpa.metadata.namespace, name: vpa.metadata.name },
           `/apis/${VPA_GROUP}/${VPA_VERSION}/namespaces/${vpa.metadata.namespace}/${plural}/${vpa.metadata.name}`,
         );
-        if (!servedBy(vpa, this.opts.recommenderName)) return 'skipped';
+        // the fresh object may no longer be ours: another recommender named, or a tenant annotation of another shard
+        if (!servedHere(vpa, this.opts, this.shard)) return 'skipped';
         continue;
       }
       this.commit(vpa, snapshot, changedKeys, shrinks);

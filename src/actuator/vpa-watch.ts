@@ -1,10 +1,10 @@
 // Watches VPAs (cluster-wide or per namespace) so that a new VPA, or a changed spec, gets a recommendation at once
 // instead of at the next snapshot. Status writes (ours included) do not bump metadata.generation and are ignored.
-import { ownsTenant, type Shard, UNSHARDED } from '../model/shard.js';
+import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { ActuatorOptions } from './config.js';
 import { type KubeApi, httpStatus } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
-import { servedBy, tenantOf } from './vpa-logic.js';
+import { servedHere } from './vpa-logic.js';
 import { VPA_GROUP, VPA_VERSION, type Vpa } from './vpa-types.js';
 
 type VpaWithGen = Vpa & { metadata: Vpa['metadata'] & { generation?: number } };
@@ -68,7 +68,7 @@ export class VpaWatcher {
             this.generations.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
             return;
           }
-          if ((e.type === 'ADDED' || e.type === 'MODIFIED') && this.seen(obj) && servedBy(obj, this.opts.recommenderName) && ownsTenant(this.shard, tenantOf(obj, this.opts))) this.onChange();
+          if ((e.type === 'ADDED' || e.type === 'MODIFIED') && this.seen(obj) && servedHere(obj, this.opts, this.shard)) this.onChange();
         }, this.abort.signal);
       } catch (err) {
         if (this.stopped) return;

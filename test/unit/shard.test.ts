@@ -36,7 +36,7 @@ describe('tenant sharding', () => {
     for (const t of ['', 'a"b\\c', 'ns\n}', '租户']) expect(ownsTenant(UNSHARDED, t)).toBe(true);
   });
 
-  it('passes on only the owned tenants\' series and breakdowns, and counts what it saw', async () => {
+  it('passes on only the owned tenants\' series and breakdowns', async () => {
     const tenants = Array.from({ length: 40 }, (_, i) => `t${i}`);
     const inner = new FakeSource(tenants, ['cpu', 'memory']);
     const shard: Shard = { index: 1, total: 3 };
@@ -49,7 +49,6 @@ describe('tenant sharding', () => {
     expect(mine.length).toBeLessThan(40);
     expect([...new Set(r.set.series.map((s) => s.tenant))].sort()).toEqual([...mine].sort());
     expect(r.set.series).toHaveLength(2 * mine.length);
-    expect(src.last).toEqual({ seen: 40, owned: mine.length });
     // the three shards together see every series exactly once
     const all = await Promise.all([0, 1, 2].map((index) => new ShardedSource(inner, { index, total: 3 }).pull({ startS: 0, endS: 600, stepS: 300 })));
     expect(all.reduce((n, x) => n + x.set.series.length, 0)).toBe(80);

@@ -18,7 +18,7 @@ export function scratchF64(n: i32): usize {
 }
 
 /**
- * Robust z-score of `e` against the n float32 values of `sorted` (ascending, as sortedInsert/sortedRemove keep them):
+ * Robust z-score of `e` against the n float32 values of `sorted` (ascending, as slideWindow keeps them):
  * (e - median) / scale, where scale = max(1.4826 MAD, 1.2533 mean|r - median|, floor).
  * 1.4826 = 1/Phi^-1(3/4) makes the MAD consistent for the Gaussian sigma (Rousseeuw & Croux 1993, JASA 88(424));
  * 1.2533 = sqrt(pi/2) does the same for the mean absolute deviation, the fallback when more than half the residuals

@@ -183,6 +183,8 @@ const rssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 /** Live bytes after a full collection (JS heap plus buffers outside it: typed arrays, the WASM memory): what the
  *  process holds, apart from the pages a collector keeps around. Needs --expose-gc (npm run bench:sidecar passes it). */
 const liveBytes = (): number => {
+  // twice: the buffers of arrays the first collection found dead are only freed as it sweeps (memory-breakdown.ts)
+  (globalThis as { gc?: () => void }).gc?.();
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
   return m.heapUsed + m.external;

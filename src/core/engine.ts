@@ -18,9 +18,9 @@ import { fx } from './forecast-exports.js';
 import { createGru, predictGruRolling, trainGru, type GruState } from './gru.js';
 import { fitHoltWinters, updateHoltWinters } from './holt-winters.js';
 import { WEIGHT_ETA } from './select.js';
-import { advanceBatch, M_HIST, SeriesState, type StateShape, type StepInputs } from './series-state.js';
+import { advanceBatch, M_HIST, recentPointsOf, SeriesState, type StateShape, type StepInputs } from './series-state.js';
 import { Status, statusName } from './status.js';
-import type { AccuracyStat, EngineOptions, ForecastEngine, ForecastStatus, ModelName, ModelScore, SeriesForecast } from './types.js';
+import type { AccuracyStat, EngineOptions, ForecastEngine, ForecastStatus, ModelName, ModelScore, SeriesForecast, SharedHistory } from './types.js';
 import { DEFAULT_HORIZONS_S, DEFAULT_QUANTILES, DEFAULT_SEASONS_S } from './types.js';
 import { Core, sharedCore } from './wasm.js';
 
@@ -115,6 +115,8 @@ export interface ForesightEngine extends ForecastEngine {
   /** Names of the models tracked (base models, then 'ensemble'). */
   readonly modelNames: readonly string[];
   readonly core: Core;
+  readonly recentPoints: number;
+  shareHistory(history: (key: string) => SharedHistory | undefined): void;
 }
 
 function hwStatusName(code: number): ForecastStatus {
@@ -195,6 +197,16 @@ class Engine implements ForesightEngine {
     return this.#states.has(key);
   }
 
+  #historyOf: ((key: string) => SharedHistory | undefined) | undefined;
+
+  get recentPoints(): number {
+    return recentPointsOf(this.#shape());
+  }
+
+  shareHistory(history: (key: string) => SharedHistory | undefined): void {
+    this.#historyOf = history;
+  }
+
   remove(key: string): void {
     this.#states.delete(key);
     this.#gru.delete(key);
@@ -215,7 +227,7 @@ class Engine implements ForesightEngine {
     const inputs: StepInputs[] = [];
     keys.forEach((key, i) => {
       const prev = this.#states.get(key);
-      const st = new SeriesState(this.#shape());
+      const st = new SeriesState(this.#shape(), this.#historyOf?.(key));
       if (prev) {
         // keep the calibration and the live scores across refits
         st.shift.set(prev.shift);
@@ -407,6 +419,8 @@ class Engine implements ForesightEngine {
     if (fresh.length) this.fit(fresh, freshPts);
     if (knownKeys.length === 0) return;
     const sts = knownKeys.map((k) => this.#states.get(k)!);
+    // a key repeated in one call: its earlier points do not end at its shared history's newest slot
+    if (new Set(sts).size !== sts.length) sts.forEach((st, i) => sts.indexOf(st) !== i && sts[sts.indexOf(st)].unshare());
     const hwOut = updateHoltWinters(this.core, sts.map((s) => s.hw), knownPts, this.#hs);
     const holtOut = updateHoltWinters(this.core, sts.map((s) => s.holt), knownPts, this.#hs);
     // one ensemble step for all series; a key repeated in this call starts a new wave, so it sees its earlier points

@@ -5,13 +5,17 @@
 // (assembly/forecast/ensemble.ts, export fc_ens_advance_batch). This file owns the arrays: every series' small state
 // is one Float64Array block (the public fields are views into it) copied into the core per call with the slots of the
 // float32 value ring the step can read; the large error rings stay here and the core returns the errors it writes as
-// a journal of (index, value) pairs.
+// a journal of (index, value) pairs. The recent values are the state's own ring, or, in the sidecar, read in place
+// from the history store's week of the series (SharedHistory): the same values, held once.
 import { ArgumentInvalidError } from '../errors.js';
 import { ACI_GAMMA, ACI_MAX_SHIFT } from './conformal.js';
 import { fx } from './forecast-exports.js';
 import { MIN_WEIGHT, WEIGHT_ETA } from './select.js';
 import { checkStatus } from './status.js';
+import type { SharedHistory } from './types.js';
 import { Core, sharedCore } from './wasm.js';
+
+export type { SharedHistory };
 
 export interface StateShape {
   /** Base model names (the ensemble is tracked after them as model index `models.length`). */
@@ -138,6 +142,11 @@ function layoutFor(shape: StateShape): StateLayout {
   return lay;
 }
 
+/** Recent values a state of this shape keeps (its ring), the least a SharedHistory must hold. */
+export function recentPointsOf(shape: StateShape): number {
+  return layoutFor(shape).ringLen;
+}
+
 export class SeriesState {
   readonly shape: StateShape;
   readonly nM: number; // base models
@@ -154,8 +163,16 @@ export class SeriesState {
   readonly block: Float64Array;
   /** The recent values (a week of a daily season for the seasonal median), float32 as the core stores them: half
    *  the memory of the largest part of the block, and the members that read it (seasonal naive, the medians) see
-   *  values to 7 significant digits, far below any series' noise. */
-  readonly ring: Float32Array;
+   *  values to 7 significant digits, far below any series' noise. Empty while the state reads a shared history. */
+  ring: Float32Array;
+  /** The shared history the recent values are read from (undefined: the state's own ring). */
+  #shared: SharedHistory | undefined;
+  /** Slot count (SharedHistory.pos) of the last point consumed from the shared history. */
+  #sharedPos = -1;
+  /** Shared slots where the state consumed a gap but the history holds a value (a point the caller fed as missing,
+   *  e.g. a quarantined tenant's): they read as missing, as the state's own ring would. A bitset by slot, allocated
+   *  at the first such point. */
+  #masked: Uint8Array | undefined;
   readonly fc: Float64Array; // [(m*K + k)*P + slot], m in 0..nM (nM = ensemble)
   readonly fcOrigin: Float64Array;
   /** The rolling-origin errors of the tracked models (m >= q0), float32 (half the memory of the largest
@@ -185,7 +202,8 @@ export class SeriesState {
   /** @internal layout shared with the core */
   readonly layout: StateLayout;
 
-  constructor(shape: StateShape) {
+  /** With `history`, the state reads its recent values there from the start (see share). */
+  constructor(shape: StateShape, history?: SharedHistory) {
     this.shape = shape;
     this.nM = shape.models.length;
     this.K = shape.hs.length;
@@ -202,7 +220,11 @@ export class SeriesState {
     b[B_LAST] = NaN;
     b[B_MIN] = Infinity;
     b[B_MAXABS] = 0;
-    this.ring = new Float32Array(lay.ringLen).fill(NaN);
+    if (history && history.buf.length >= lay.ringLen) {
+      this.ring = new Float32Array(0);
+      this.#shared = history;
+      this.#sharedPos = history.pos;
+    } else this.ring = new Float32Array(lay.ringLen).fill(NaN);
     this.fc = view(lay.oFc, M1 * this.K * this.P).fill(NaN);
     this.fcOrigin = view(lay.oFcOrigin, this.P).fill(-1);
     this.err = new Float32Array(MQ * this.K * shape.errWindow).fill(NaN);
@@ -257,8 +279,87 @@ export class SeriesState {
 
   /** Value `back` steps before the last consumed point (0 = last), NaN when not kept. */
   recent(back: number): number {
-    if (back < 0 || back >= this.ring.length || back >= this.n) return NaN;
+    if (back < 0 || back >= this.layout.ringLen || back >= this.n) return NaN;
+    if (this.#shared) return this.sharedAt(this.#sharedPos - back);
     return this.ring[(this.n - 1 - back) % this.ring.length];
+  }
+
+  /**
+   * Reads the recent values from `history` instead of keeping its own ring, which is dropped. Only a state that has
+   * not consumed a point yet can start sharing (returns false otherwise, or when the history holds fewer slots than
+   * the ring). From then on every advance must end with the value at the history's newest slot; one that does not
+   * (checked in advanceBatch) turns the state back to an own ring first.
+   */
+  share(history: SharedHistory): boolean {
+    if (this.n > 0 || history.buf.length < this.layout.ringLen) return false;
+    this.#shared = history;
+    this.#sharedPos = history.pos;
+    this.#masked = undefined;
+    this.ring = new Float32Array(0);
+    return true;
+  }
+
+  /** Goes back to an own ring holding what the shared history still has of this state's recent values. */
+  unshare(): void {
+    if (!this.#shared) return;
+    const R = this.layout.ringLen;
+    const ring = new Float32Array(R).fill(NaN);
+    for (let b = 0; b < Math.min(this.n, R); b++) ring[(this.n - 1 - b) % R] = this.recent(b);
+    this.#shared = undefined;
+    this.#masked = undefined;
+    this.ring = ring;
+  }
+
+  /** The history this state reads its recent values from, if any. */
+  get shared(): SharedHistory | undefined {
+    return this.#shared;
+  }
+
+  /** @internal slot count of the last point consumed from the shared history. */
+  get sharedPos(): number {
+    return this.#sharedPos;
+  }
+
+  /** @internal value of shared slot count `a` (NaN when overwritten, never written or masked). */
+  sharedAt(a: number): number {
+    const h = this.#shared!;
+    const cap = h.buf.length;
+    if (a < 0 || a <= h.pos - cap) return NaN;
+    const slot = a % cap;
+    if (this.#masked && (this.#masked[slot >> 3] & (1 << (slot & 7))) !== 0) return NaN;
+    return h.buf[slot];
+  }
+
+  /** @internal after consuming the points y from the shared history (the last at its current pos): a gap consumed
+   *  where the history holds a value is masked, every other slot consumed unmasked. */
+  consumedShared(y: ArrayLike<number>): void {
+    const h = this.#shared!;
+    const cap = h.buf.length;
+    const n = y.length;
+    for (let j = Math.max(0, n - cap); j < n; j++) {
+      const a = h.pos - (n - 1 - j);
+      if (a < 0) continue;
+      const slot = a % cap;
+      const v = y[j];
+      this.#mask(slot, v !== v && h.buf[slot] === h.buf[slot]);
+    }
+    this.#sharedPos = h.pos;
+  }
+
+  /** @internal true when consuming y now would end at the shared history's newest slot (as far as values tell: the
+   *  same float32 value, or a gap the caller fed over a value). */
+  alignedWith(y: ArrayLike<number>): boolean {
+    const h = this.#shared!;
+    if (y.length === 0) return true;
+    if (h.pos < 0) return false;
+    const last = y[y.length - 1];
+    const there = h.buf[h.pos % h.buf.length];
+    return last !== last || Math.fround(last) === there;
+  }
+
+  #mask(slot: number, on: boolean): void {
+    if (on) (this.#masked ??= new Uint8Array((this.#shared!.buf.length + 7) >> 3))[slot >> 3] |= 1 << (slot & 7);
+    else if (this.#masked) this.#masked[slot >> 3] &= ~(1 << (slot & 7));
   }
 
   /** First model with quantile tracking (0: all; nM: the ensemble alone): the arrays marked "tracked" hold models
@@ -362,6 +463,10 @@ export function advanceBatch(
     throw new ArgumentInvalidError(`advanceBatch: ${states.length} states, ${ys.length} point arrays, ${inps.length} inputs`);
   }
   if (new Set(states).size !== states.length) throw new ArgumentInvalidError('advanceBatch: a state appears twice');
+  // a state whose points do not end at its shared history's newest slot reads its own ring from here on
+  states.forEach((st, i) => {
+    if (st.shared && !st.alignedWith(ys[i])) st.unshare();
+  });
   // states of one shape share a layout; group (keeping order within a group) and split by the memory budget
   const groups = new Map<StateLayout, number[]>();
   states.forEach((st, i) => {
@@ -398,19 +503,19 @@ export function advanceBatch(
  */
 function copyRingReads(lay: StateLayout, st: SeriesState, H: Float64Array, at: number, n: number, poison: boolean): void {
   const R = lay.ringLen;
-  const ring = st.ring;
   const n0 = st.block[B_N];
   const depth = lay.hMin >= 0 ? SEASONAL_MEDIAN_DEPTH : 0;
   const span = MEDIAN_WINDOW + n + depth * (lay.hMax - lay.hMin + n);
+  const lo = Math.max(0, n0 - R + 1);
   if (span >= R) {
-    H.set(ring, at);
+    if (st.shared) copySlots(H, at, st, R, lo, n0);
+    else H.set(st.ring, at);
     return;
   }
   if (poison) H.fill(NaN, at, at + R);
-  const lo = Math.max(0, n0 - R + 1);
-  copySlots(H, at, ring, R, Math.max(lo, n0 - MEDIAN_WINDOW + 1), n0);
+  copySlots(H, at, st, R, Math.max(lo, n0 - MEDIAN_WINDOW + 1), n0);
   for (let d = 1; d <= depth; d++) {
-    copySlots(H, at, ring, R, Math.max(lo, n0 + lay.hMin - d * lay.season), Math.min(n0, n0 + n + lay.hMax - d * lay.season));
+    copySlots(H, at, st, R, Math.max(lo, n0 + lay.hMin - d * lay.season), Math.min(n0, n0 + n + lay.hMax - d * lay.season));
   }
 }
 
@@ -425,9 +530,20 @@ function lowerBound(a: Float32Array, from: number, to: number, v: number): numbe
   return lo;
 }
 
-/** H[at + t % R] = ring[t % R] for the times t in [a, b). */
-function copySlots(H: Float64Array, at: number, ring: Float32Array, R: number, a: number, b: number): void {
+/** H[at + t % R] = the state's value at time t (points consumed before it), for the times t in [a, b). */
+function copySlots(H: Float64Array, at: number, st: SeriesState, R: number, a: number, b: number): void {
   if (a >= b) return;
+  if (st.shared) {
+    // the state's last point (time n0 - 1) is at its last shared slot count
+    const last = st.block[B_N] - 1;
+    const pos = st.sharedPos;
+    for (let t = a, p = a % R; t < b; t++) {
+      H[at + p] = st.sharedAt(pos - (last - t));
+      if (++p === R) p = 0;
+    }
+    return;
+  }
+  const ring = st.ring;
   for (let t = a, p = a % R; t < b; t++) {
     H[at + p] = ring[p];
     if (++p === R) p = 0;
@@ -470,13 +586,15 @@ function copyIn(
 
 /** Copies back what the core wrote for one series: the state before the issued quantiles, new ring slots, errors. */
 function copyOut(
-  lay: StateLayout, st: SeriesState, n0: number, n: number, V: Float64Array, b: number, jAt: number, cnt: number, errAt: number,
+  lay: StateLayout, st: SeriesState, n0: number, y: ArrayLike<number>, V: Float64Array, b: number, jAt: number, cnt: number, errAt: number,
 ): void {
+  const n = y.length;
   const R = lay.ringLen;
   st.block.set(V.subarray(b, b + lay.oIssuedQ));
   const ring = st.ring;
   const r0 = b + lay.oRing;
-  if (n >= R) ring.set(V.subarray(r0, r0 + R));
+  if (st.shared) st.consumedShared(y);
+  else if (n >= R) ring.set(V.subarray(r0, r0 + R));
   else {
     for (let t = 0, p = n0 % R; t < n; t++) {
       ring[p] = V[r0 + p];
@@ -535,7 +653,7 @@ function advanceChunk(lay: StateLayout, sts: SeriesState[], ys: ArrayLike<number
       const V = new Float64Array(x.memory.buffer); // the call may have grown memory
       for (let i = 0; i < count; i++) {
         copyOut(
-          lay, sts[i], n0s[i], ys[i].length, V, blkP / 8 + i * S,
+          lay, sts[i], n0s[i], ys[i], V, blkP / 8 + i * S,
           journal ? jrnP / 8 + off[i] * MQK * 2 : -1, journal ? V[jcntP / 8 + i] : 0, journal ? -1 : errP / 8 + i * MQK * E,
         );
       }

@@ -71,6 +71,18 @@ export interface AccuracyStat {
   samples: number;
 }
 
+/**
+ * Recent values of one series kept by the caller on a fixed grid: the sidecar's history store, which holds each
+ * series' week anyway. `pos` counts the slots ever appended (the newest value is buf[pos % buf.length]). An engine
+ * that reads a series' recent values here (ForecastEngine.shareHistory) expects every call that feeds the series to
+ * end with the value at `pos`; a call that does not is detected by its last value and the engine then keeps its own
+ * copy for that series.
+ */
+export interface SharedHistory {
+  readonly buf: Float32Array;
+  readonly pos: number;
+}
+
 export interface ForecastEngine {
   readonly options: Readonly<EngineOptions>;
   /** (Re)fits every model on full histories and chooses models per series and horizon by rolling-origin backtest. */
@@ -90,4 +102,9 @@ export interface ForecastEngine {
   accuracy(): AccuracyStat[];
   remove(key: string): void;
   has(key: string): boolean;
+  /** Recent values the engine keeps per series (optional): a history lent through shareHistory must hold this many. */
+  readonly recentPoints?: number;
+  /** Lends the engine each series' recent values (optional): series fitted from then on read them from `history(key)`
+   *  instead of keeping their own copy. */
+  shareHistory?(history: (key: string) => SharedHistory | undefined): void;
 }

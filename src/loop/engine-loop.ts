@@ -157,7 +157,14 @@ export class EngineLoop {
       throw new RangeError(`engine interval ${deps.engine.options.intervalS}s differs from loop interval ${this.options.intervalS}s`);
     }
     this.#d = { logger: silentLogger, metrics: noMetrics, ...deps };
-    this.store = new HistoryStore(this.options.intervalS, this.options.historyPoints);
+    // The engine reads each series' recent values (a week for the seasonal medians) from the store instead of keeping
+    // a copy: the store then keeps that many plus a pull chunk (an update that catches up a chunk of points reads the
+    // values before it as they were), and windows stay historyPoints long.
+    const o = this.options;
+    const engine = deps.engine;
+    const shared = engine.shareHistory && engine.recentPoints ? engine.recentPoints + Math.max(1, o.pullChunkPoints) : 0;
+    this.store = new HistoryStore(o.intervalS, Math.max(o.historyPoints, shared), o.historyPoints);
+    if (shared) engine.shareHistory!((key) => this.store.get(key));
   }
 
   /** The latest published snapshot (undefined before the first cycle). */
@@ -667,7 +674,7 @@ export class EngineLoop {
         usage: s.lastValue,
         lastSampleS: s.lastSampleS,
         recentPeak: this.store.peak(s.key, peakN),
-        historyPoints: s.count,
+        historyPoints: Math.min(s.count, this.store.windowPoints),
         forecast: this.#forecasts.get(s.key),
         recommendation: this.#recs.get(s.key),
         anomaly: anomalyState(this.#anomalies.get(s.tenant)),

@@ -10,6 +10,9 @@ export interface StoredSeries {
   buf: Float32Array;
   /** Index in `buf` of the slot for `lastS`. */
   head: number;
+  /** Slots ever appended, less one: buf[head] is slot number `pos` (head === pos % capacity; -1 before the first).
+   *  With `buf`, what an engine reads recent values from (SharedHistory). */
+  pos: number;
   /** Number of slots filled (<= capacity). */
   count: number;
   /** Grid time of the newest slot, UNIX seconds (-Infinity before the first sample). */
@@ -24,13 +27,18 @@ export interface StoredSeries {
 
 export class HistoryStore {
   readonly intervalS: number;
+  /** Slots kept per series. */
   readonly capacity: number;
+  /** Slots a window returns by default (<= capacity): the history the models are fitted on and profiles read. A store
+   *  may keep more than that for an engine that reads its recent values here (SharedHistory). */
+  readonly windowPoints: number;
   #series = new Map<string, StoredSeries>();
 
-  constructor(intervalS: number, capacity: number) {
+  constructor(intervalS: number, capacity: number, windowPoints = capacity) {
     if (!(intervalS > 0) || !(capacity >= 2)) throw new RangeError(`bad history store ${intervalS}s x ${capacity}`);
     this.intervalS = intervalS;
     this.capacity = Math.floor(capacity);
+    this.windowPoints = Math.max(1, Math.min(this.capacity, Math.floor(windowPoints)));
   }
 
   get size(): number {
@@ -60,6 +68,7 @@ export class HistoryStore {
       resource,
       buf: new Float32Array(this.capacity).fill(NaN),
       head: this.capacity - 1,
+      pos: -1,
       count: 0,
       lastS: -Infinity,
       lastSampleS: -Infinity,
@@ -97,6 +106,7 @@ export class HistoryStore {
       }
       const added = values.length - overlap;
       s.head = head;
+      s.pos += added;
       s.count = Math.min(cap, s.count + added);
       s.lastS = startS + (values.length - 1) * step;
       appended = added;
@@ -128,6 +138,7 @@ export class HistoryStore {
         }
         s.head = (s.head + 1) % this.capacity;
         s.buf[s.head] = v;
+        s.pos += fill + 1;
         s.count = Math.min(this.capacity, s.count + adv);
         s.lastS = t;
         appended += adv;
@@ -151,14 +162,14 @@ export class HistoryStore {
   }
 
   /**
-   * Oldest-first copy of the last `n` slots (all when omitted) as float64; `startS` is the time of element 0. With
+   * Oldest-first copy of the last `n` slots (windowPoints when omitted) as float64; `startS` is the time of element 0. With
    * `into` (large enough), the values are written to its start and returned as a view of it: no allocation, for
    * callers that read a window and drop it (the profiles).
    */
   window(key: string, n?: number, into?: Float64Array): { startS: number; values: Float64Array } | undefined {
     const s = this.#series.get(key);
     if (!s || s.count === 0) return undefined;
-    const len = Math.min(s.count, n ?? s.count);
+    const len = Math.min(s.count, n ?? this.windowPoints);
     const out = into && into.length >= len ? into.subarray(0, len) : new Float64Array(len);
     let idx = (s.head - len + 1 + this.capacity) % this.capacity;
     for (let i = 0; i < len; i++) {
@@ -186,7 +197,7 @@ export class HistoryStore {
   since(key: string, afterS: number): { startS: number; values: Float64Array } | undefined {
     const s = this.#series.get(key);
     if (!s || s.count === 0) return undefined;
-    const n = afterS === -Infinity ? s.count : Math.max(0, Math.min(s.count, Math.round((s.lastS - afterS) / this.intervalS)));
+    const n = afterS === -Infinity ? Math.min(s.count, this.windowPoints) : Math.max(0, Math.min(s.count, Math.round((s.lastS - afterS) / this.intervalS)));
     return this.window(key, n);
   }
 

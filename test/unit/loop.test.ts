@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { allocatorTuning, createForecastEngine } from '../../src/core/engine.js';
+import type { ForecastEngine } from '../../src/core/types.js';
 import { EngineLoop } from '../../src/loop/engine-loop.js';
 import { createAllocationDecider } from '../../src/loop/allocation-adapter.js';
 import { seriesKey } from '../../src/model/series.js';
@@ -275,5 +277,46 @@ describe('EngineLoop.runOnce', () => {
       expect(loop.latest()!.resources.get(seriesKey('bad', 'cpu'))!.anomaly?.anomalous).toBe(true);
       if (exclude) expect(fed.length > 0 && fed.every((v) => Number.isNaN(v))).toBe(true);
     }
+  });
+
+  it('lends the engine the store\'s history: the same forecasts as an engine keeping its own copy, one week held once', async () => {
+    const opts = { intervalS: 60, horizonsS: [60, 180, 360], quantiles: [0.5, 0.9, 0.95], seasonsS: [3600] };
+    // the same engine without shareHistory: it keeps its own ring of recent values
+    const ownCopy = (e: ForecastEngine): ForecastEngine =>
+      new Proxy(e, { get: (t, p) => (p === 'shareHistory' ? undefined : ((v) => (typeof v === 'function' ? v.bind(t) : v))(Reflect.get(t, p, t))) });
+    const run = async (share: boolean) => {
+      const real = createForecastEngine(opts, undefined, allocatorTuning(60));
+      const engine = share ? real : ownCopy(real);
+      const noise = (t: number) => ((Math.imul(t / 60, 2654435761) >>> 0) / 4294967296) * 0.3;
+      const source = new FakeSource(['a', 'b'], ['cpu'], (ten, _r, t) => (ten === 'a' ? 2 : 5) + Math.sin((2 * Math.PI * t) / 3600) + noise(t));
+      const clock = manualClock(1_700_000_000);
+      let quarantined = false;
+      const anomaly = {
+        score: (series: readonly { tenant: string }[]) =>
+          new Map([...new Set(series.map((x) => x.tenant))].map((t) => [t, { score: 0, kind: 'none' as const, anomalous: quarantined && t === 'b', excludeFromTraining: quarantined && t === 'b' }])),
+      };
+      const loop = new EngineLoop({ source, engine, clock, anomaly }, { intervalS: 60, historyPoints: 300, retrainEveryS: 1200 });
+      const out: number[][] = [];
+      await loop.runOnce();
+      // single steps, catch-ups of 10 and 60 points (the seasonal members read a season back: the quarantined
+      // stretch of tenant b, which its models were fed as missing), retrains
+      for (const [adv, q] of [[60, false], [60, false], [600, false], [60, true], [120, true], [60, false], [600, false], [3600, false], [60, false]] as const) {
+        quarantined = q;
+        clock.advance(adv);
+        await loop.runOnce();
+        for (const r of loop.latest()!.resources.values()) out.push([...r.forecast!.point, ...r.forecast!.quantiles]);
+      }
+      return { out, loop, recentPoints: real.recentPoints };
+    };
+    const shared = await run(true);
+    const own = await run(false);
+    expect(shared.out).toEqual(own.out);
+    expect(shared.out.flat().every(Number.isFinite)).toBe(true);
+    // the store keeps the engine's recent points and a pull chunk; windows and reported history stay historyPoints
+    expect(shared.recentPoints).toBe(60 * 7 + 1);
+    expect(shared.loop.store.capacity).toBe(60 * 7 + 1 + 96);
+    expect(own.loop.store.capacity).toBe(300);
+    expect(shared.loop.store.window(seriesKey('a', 'cpu'))!.values.length).toBe(300);
+    expect(shared.loop.latest()!.resources.get(seriesKey('a', 'cpu'))!.historyPoints).toBe(300);
   });
 });

@@ -10,6 +10,8 @@
 // The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 //                            [--engine-only] [--idle-loop] [--incremental-cycles 3] [--total-shards N --shard i]
+//                            [--own-ring]
+// --own-ring: the engine keeps its own copy of each series' recent values (as before they were read from the store).
 // --idle-loop: no cycles during the HTTP load, to separate their cost. --engine-only: no peer (its memory would count
 // in the peak RSS). --incremental-cycles: the report gives their median. --peer-only without --skip-http runs the
 // HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the anomaly detectors out, to separate their
@@ -85,6 +87,8 @@ const SKIP_HTTP = args.includes('--skip-http');
 const PEER_ONLY = args.includes('--peer-only');
 const ENGINE_ONLY = args.includes('--engine-only');
 const NO_ANOMALY = args.includes('--no-anomaly');
+/** --own-ring: the engine keeps its own copy of each series' recent values instead of reading the history store's. */
+const OWN_RING = args.includes('--own-ring');
 const IDLE_LOOP = args.includes('--idle-loop');
 const ANOMALY_WARMUP = arg('anomaly-warmup', 288);
 const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
@@ -179,6 +183,7 @@ const sum = (r: CycleReport, exclude: string[] = ['pull'], which: 'durationsS' |
 const cpu = (r: CycleReport) => sum(r, ['pull'], 'cpuS');
 const steps = (o: Partial<Record<string, number>>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v ?? 0)]));
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+const bound = (t: object, v: unknown) => (typeof v === 'function' ? v.bind(t) : v);
 const rssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 /** Live bytes after a full collection (JS heap plus buffers outside it: typed arrays, the WASM memory): what the
  *  process holds, apart from the pages a collector keeps around. Needs --expose-gc (npm run bench:sidecar passes it). */
@@ -304,7 +309,11 @@ async function main() {
     const rssBefore = process.memoryUsage().rss;
     const liveBefore = liveBytes();
     // the engine as the sidecar runs it (src/main.ts: the allocator's tuning)
-    const real = await cycles(ENGINE_TENANTS, createForecastEngine(opts, sharedCore(), allocatorTuning(STEP)), SHARD);
+    const engine = createForecastEngine(opts, sharedCore(), allocatorTuning(STEP));
+    // without shareHistory the loop lends the engine nothing and the engine keeps its own ring per series
+    const lendable: ForecastEngine = OWN_RING ? new Proxy(engine, { get: (t, p) => (p === 'shareHistory' ? undefined : bound(t, Reflect.get(t, p, t))) }) : engine;
+    const real = await cycles(ENGINE_TENANTS, lendable, SHARD);
+    report.engineRing = OWN_RING ? 'own' : 'shared with the history store';
     if (SHARD.total > 1) report.shard = { ...SHARD, of: ENGINE_TENANTS, tenants: real.result.series / SIGNALS.length };
     report.peakRssMB = rssMB();
     const n = real.result.series;

@@ -330,6 +330,27 @@ export class SeriesState {
     return h.buf[slot];
   }
 
+  /** @internal H[at + t % R] = the value at time t (n0 - 1 being the last point consumed), for t in [a, b). */
+  copySharedInto(H: Float64Array, at: number, R: number, a: number, b: number): void {
+    const h = this.#shared!;
+    const buf = h.buf;
+    const cap = buf.length;
+    const masked = this.#masked;
+    // time t is slot count sharedPos - (n0 - 1 - t); counts at or below h.pos - cap are overwritten
+    const a0 = this.#sharedPos - (this.block[B_N] - 1);
+    const oldest = h.pos - cap;
+    for (let t = a, p = a % R; t < b; t++) {
+      const c = a0 + t;
+      let v = NaN;
+      if (c > oldest && c >= 0) {
+        const slot = c % cap;
+        if (!masked || (masked[slot >> 3] & (1 << (slot & 7))) === 0) v = buf[slot];
+      }
+      H[at + p] = v;
+      if (++p === R) p = 0;
+    }
+  }
+
   /** @internal after consuming the points y from the shared history (the last at its current pos): a gap consumed
    *  where the history holds a value is masked, every other slot consumed unmasked. */
   consumedShared(y: ArrayLike<number>): void {
@@ -534,13 +555,7 @@ function lowerBound(a: Float32Array, from: number, to: number, v: number): numbe
 function copySlots(H: Float64Array, at: number, st: SeriesState, R: number, a: number, b: number): void {
   if (a >= b) return;
   if (st.shared) {
-    // the state's last point (time n0 - 1) is at its last shared slot count
-    const last = st.block[B_N] - 1;
-    const pos = st.sharedPos;
-    for (let t = a, p = a % R; t < b; t++) {
-      H[at + p] = st.sharedAt(pos - (last - t));
-      if (++p === R) p = 0;
-    }
+    st.copySharedInto(H, at, R, a, b);
     return;
   }
   const ring = st.ring;

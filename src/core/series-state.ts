@@ -167,7 +167,8 @@ export class SeriesState {
   ring: Float32Array;
   /** The shared history the recent values are read from (undefined: the state's own ring). */
   #shared: SharedHistory | undefined;
-  /** Slot count (SharedHistory.pos) of the last point consumed from the shared history. */
+  /** Slot count (SharedHistory.pos) of the last point consumed from the shared history. Time t of the state (points
+   *  consumed before it) is at slot count sharedPos - (n - 1 - t). */
   #sharedPos = -1;
   /** Shared slots where the state consumed a gap but the history holds a value (a point the caller fed as missing,
    *  e.g. a quarantined tenant's): they read as missing, as the state's own ring would. A bitset by slot, allocated
@@ -202,7 +203,11 @@ export class SeriesState {
   /** @internal layout shared with the core */
   readonly layout: StateLayout;
 
-  /** With `history`, the state reads its recent values there from the start (see share). */
+  /**
+   * With `history` (at least as many slots as the ring), the state reads its recent values there instead of keeping
+   * its own ring. Every advance must then end with the value at the history's newest slot; one that does not
+   * (checked in advanceBatch) turns the state back to an own ring first.
+   */
   constructor(shape: StateShape, history?: SharedHistory) {
     this.shape = shape;
     this.nM = shape.models.length;
@@ -280,23 +285,8 @@ export class SeriesState {
   /** Value `back` steps before the last consumed point (0 = last), NaN when not kept. */
   recent(back: number): number {
     if (back < 0 || back >= this.layout.ringLen || back >= this.n) return NaN;
-    if (this.#shared) return this.sharedAt(this.#sharedPos - back);
+    if (this.#shared) return this.#sharedValue(this.#sharedPos - back);
     return this.ring[(this.n - 1 - back) % this.ring.length];
-  }
-
-  /**
-   * Reads the recent values from `history` instead of keeping its own ring, which is dropped. Only a state that has
-   * not consumed a point yet can start sharing (returns false otherwise, or when the history holds fewer slots than
-   * the ring). From then on every advance must end with the value at the history's newest slot; one that does not
-   * (checked in advanceBatch) turns the state back to an own ring first.
-   */
-  share(history: SharedHistory): boolean {
-    if (this.n > 0 || history.buf.length < this.layout.ringLen) return false;
-    this.#shared = history;
-    this.#sharedPos = history.pos;
-    this.#masked = undefined;
-    this.ring = new Float32Array(0);
-    return true;
   }
 
   /** Goes back to an own ring holding what the shared history still has of this state's recent values. */
@@ -315,38 +305,22 @@ export class SeriesState {
     return this.#shared;
   }
 
-  /** @internal slot count of the last point consumed from the shared history. */
-  get sharedPos(): number {
-    return this.#sharedPos;
-  }
-
-  /** @internal value of shared slot count `a` (NaN when overwritten, never written or masked). */
-  sharedAt(a: number): number {
+  /** Value of shared slot count `c` (NaN when overwritten since, never written, or masked). */
+  #sharedValue(c: number): number {
     const h = this.#shared!;
     const cap = h.buf.length;
-    if (a < 0 || a <= h.pos - cap) return NaN;
-    const slot = a % cap;
+    if (c < 0 || c <= h.pos - cap) return NaN;
+    const slot = c % cap;
     if (this.#masked && (this.#masked[slot >> 3] & (1 << (slot & 7))) !== 0) return NaN;
     return h.buf[slot];
   }
 
   /** @internal H[at + t % R] = the value at time t (n0 - 1 being the last point consumed), for t in [a, b). */
   copySharedInto(H: Float64Array, at: number, R: number, a: number, b: number): void {
-    const h = this.#shared!;
-    const buf = h.buf;
-    const cap = buf.length;
-    const masked = this.#masked;
-    // time t is slot count sharedPos - (n0 - 1 - t); counts at or below h.pos - cap are overwritten
-    const a0 = this.#sharedPos - (this.block[B_N] - 1);
-    const oldest = h.pos - cap;
+    // time t is at slot count sharedPos - (n0 - 1 - t)
+    const c0 = this.#sharedPos - (this.block[B_N] - 1);
     for (let t = a, p = a % R; t < b; t++) {
-      const c = a0 + t;
-      let v = NaN;
-      if (c > oldest && c >= 0) {
-        const slot = c % cap;
-        if (!masked || (masked[slot >> 3] & (1 << (slot & 7))) === 0) v = buf[slot];
-      }
-      H[at + p] = v;
+      H[at + p] = this.#sharedValue(c0 + t);
       if (++p === R) p = 0;
     }
   }

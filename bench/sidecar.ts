@@ -214,7 +214,7 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   }
   clock.t += STEP;
   const retrain = await loop.runOnce();
-  const inc = incs.sort((a, b) => cpu(a) - cpu(b))[incs.length >> 1]; // the median
+  const inc = [...incs].sort((a, b) => cpu(a) - cpu(b))[incs.length >> 1]; // the median
   return {
     loop,
     clock,
@@ -227,7 +227,7 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
       fullCycleWallWithPullS: round(fullWall),
       fullStepsCpuS: steps(full.cpuS),
       incrementalCycleCpuS: round(cpu(inc)),
-      incrementalCyclesCpuS: incs.map((r) => round(cpu(r))), // every one, sorted
+      incrementalCyclesCpuS: incs.map((r) => round(cpu(r))), // every one, in the order they ran
       incrementalCycleWallS: round(sum(inc)),
       incrementalStepsCpuS: steps(inc.cpuS),
       retrainCycleCpuS: round(cpu(retrain)),

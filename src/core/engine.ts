@@ -419,8 +419,12 @@ class Engine implements ForesightEngine {
     if (fresh.length) this.fit(fresh, freshPts);
     if (knownKeys.length === 0) return;
     const sts = knownKeys.map((k) => this.#states.get(k)!);
-    // a key repeated in one call: its earlier points do not end at its shared history's newest slot
-    if (new Set(sts).size !== sts.length) sts.forEach((st, i) => sts.indexOf(st) !== i && sts[sts.indexOf(st)].unshare());
+    // a key repeated in one call: its first points do not end at its shared history's newest slot
+    const seen = new Set<SeriesState>();
+    for (const st of sts) {
+      if (seen.has(st)) st.unshare();
+      else seen.add(st);
+    }
     const hwOut = updateHoltWinters(this.core, sts.map((s) => s.hw), knownPts, this.#hs);
     const holtOut = updateHoltWinters(this.core, sts.map((s) => s.holt), knownPts, this.#hs);
     // one ensemble step for all series; a key repeated in this call starts a new wave, so it sees its earlier points

@@ -122,7 +122,9 @@ export function mvStep(s: usize, d: i32, x: usize, out: usize): bool {
   const count = <i32>get(s, H_COUNT);
   const mo = MV_HEADER;
   const co = MV_HEADER + d;
-  const scr = scratchF64(d * d + 2 * d);
+  // The step's work area sits after the first CAL_N doubles of the shared scratch, which calibrate() selects in: it
+  // asks for at most CAL_N, so it neither overwrites y (read by the profile update after it) nor moves the area.
+  const scr = scratchF64(CAL_N + d * d + 2 * d) + (<usize>CAL_N << 3);
   const y = scr + (<usize>(d * d) << 3);
   const u = y + (<usize>d << 3);
   let yy = 0.0, y4 = 0.0;

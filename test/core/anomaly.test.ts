@@ -146,6 +146,21 @@ describe('per-tenant behaviour distance', () => {
     expect(Math.max(...r.likelihood.subarray(650, 700))).toBeLessThan(0.9999);
   });
 
+  it('keeps its profile to the vectors: the mean converges to a steady vector, calibration steps included', () => {
+    // The profile's mean is the state's doubles 8..8+d (assembly/anomaly/mahalanobis.ts: MV_HEADER, then the mean).
+    // A calibration step (one vector in 16) once wrote its selection over the scratch area that held the vector's
+    // deviation from the mean, and the profile update then read z values as the deviation.
+    const g = gaussian(400);
+    const x0 = [1, 2, 5];
+    const n = 300 + 6000;
+    const v = new Float64Array(n * 3);
+    for (let i = 0; i < n; i++) v.set(i < 300 ? [1 + 0.1 * g(), 2 + 0.1 * g(), 5 + g()] : x0, i * 3);
+    const st = new BehaviourState(3);
+    scoreBehaviour(core, [st], [v]);
+    const mean = Array.from(st.buf!.subarray(8, 11));
+    mean.forEach((m, i) => expect(Math.abs(m - x0[i])).toBeLessThan(1e-6 * x0[i]));
+  });
+
   it('reports TooFewPoints while the profile is young and NonFinite for a bad vector', () => {
     const st = new BehaviourState(3);
     const [young] = scoreBehaviour(core, [st], [[1, 2, 3]]);

@@ -37,10 +37,12 @@ const WARM_CAL: i32 = 50;
 const MAGIC: f64 = 20261129.0;
 
 
-/** Doubles of state for one tenant with d signals (0 when d is out of range). */
+/** Doubles of state for one tenant with d signals (0 when d is out of range): the header, the mean (d), the
+ *  covariance (d x d), then the last CAL_N z in float32, two to a double (as univariate.ts keeps its windows: 7
+ *  significant digits, and 8 KB a tenant instead of 16). */
 export function mvStateLen(d: i32): i32 {
   if (d < 1 || d > MV_MAX_DIM) return 0;
-  return MV_HEADER + d + d * d + CAL_N;
+  return MV_HEADER + d + d * d + ((CAL_N + 1) >> 1);
 }
 
 export function mvInit(s: usize, d: i32): void {
@@ -82,14 +84,14 @@ function cholesky(a: usize, d: i32): bool {
 
 /** Likelihood and score of z from the tenant's own z history (see step 3); stores z. Writes score, likelihood. */
 function calibrate(s: usize, d: i32, z: f64, out: usize): void {
-  const ro = MV_HEADER + d + d * d;
+  const zs = slot(s, MV_HEADER + d + d * d); // the last CAL_N z, float32
   const nz = <i32>get(s, H_NZ);
   const m = nz < CAL_N ? nz : CAL_N;
   let lik: f64, raw: f64;
   if (m >= WARM_CAL) {
     if (nz % CAL_EVERY == 0 || get(s, H_TAU) == 0.0) {
       const tmp = scratchF64(m);
-      memory.copy(tmp, slot(s, ro), <usize>m << 3);
+      for (let i = 0; i < m; i++) store<f64>(tmp + (<usize>i << 3), <f64>load<f32>(zs + (<usize>i << 2)));
       let k = <i32>Math.floor(CAL_P * <f64>m);
       if (k > m - 1) k = m - 1;
       const ref = selectK(tmp, m, k);
@@ -108,7 +110,7 @@ function calibrate(s: usize, d: i32, z: f64, out: usize): void {
     lik = 1.0 - gaussTail(z);
     raw = (z > 0.0 ? z : 0.0) / 2.326;
   }
-  put(s, ro + nz % CAL_N, z);
+  store<f32>(zs + (<usize>(nz % CAL_N) << 2), <f32>z);
   put(s, H_NZ, <f64>(nz + 1));
   store<f64>(out, raw / (1.0 + raw));
   store<f64>(out + 8, isFinite(lik) ? lik : 0.0);

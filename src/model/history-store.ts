@@ -8,10 +8,8 @@ export interface StoredSeries {
   readonly resource: string;
   /** Ring buffer of the last `capacity` grid slots ending at `lastS`. */
   buf: Float32Array;
-  /** Index in `buf` of the slot for `lastS`. */
-  head: number;
-  /** Slots ever appended, less one: buf[head] is slot number `pos` (head === pos % capacity; -1 before the first).
-   *  With `buf`, what an engine reads recent values from (SharedHistory). */
+  /** Slots ever appended, less one (-1 before the first): the slot for `lastS` is buf[pos % capacity]. With `buf`,
+   *  what an engine reads recent values from (SharedHistory). */
   pos: number;
   /** Number of slots filled (<= capacity). */
   count: number;
@@ -41,6 +39,12 @@ export class HistoryStore {
     this.windowPoints = Math.max(1, Math.min(this.capacity, Math.floor(windowPoints)));
   }
 
+  /** Index in a buffer of slot number `pos` (any integer, -1 included). */
+  #slot(pos: number): number {
+    const i = pos % this.capacity;
+    return i < 0 ? i + this.capacity : i;
+  }
+
   get size(): number {
     return this.#series.size;
   }
@@ -67,7 +71,6 @@ export class HistoryStore {
       tenant,
       resource,
       buf: new Float32Array(this.capacity).fill(NaN),
-      head: this.capacity - 1,
       pos: -1,
       count: 0,
       lastS: -Infinity,
@@ -95,17 +98,16 @@ export class HistoryStore {
       for (let i = 0; i < overlap; i++) {
         const v = values[i];
         const back = overlap - 1 - i;
-        if (back < s.count && !Number.isNaN(v)) s.buf[(s.head - back + this.capacity) % this.capacity] = v;
+        if (back < s.count && !Number.isNaN(v)) s.buf[this.#slot(s.pos - back)] = v;
       }
       const cap = this.capacity;
-      let head = s.head;
+      let head = this.#slot(s.pos);
       const buf = s.buf;
       for (let i = overlap; i < values.length; i++) {
         head = head + 1 === cap ? 0 : head + 1;
         buf[head] = values[i];
       }
       const added = values.length - overlap;
-      s.head = head;
       s.pos += added;
       s.count = Math.min(cap, s.count + added);
       s.lastS = startS + (values.length - 1) * step;
@@ -132,20 +134,15 @@ export class HistoryStore {
       if (s.count === 0 || t > s.lastS) {
         const adv = s.count === 0 ? 1 : Math.round((t - s.lastS) / step);
         const fill = Math.min(adv - 1, this.capacity);
-        for (let k = 0; k < fill; k++) {
-          s.head = (s.head + 1) % this.capacity;
-          s.buf[s.head] = NaN;
-        }
-        s.head = (s.head + 1) % this.capacity;
-        s.buf[s.head] = v;
-        s.pos += fill + 1;
+        for (let k = 0; k < fill; k++) s.buf[this.#slot(++s.pos)] = NaN;
+        s.buf[this.#slot(++s.pos)] = v;
         s.count = Math.min(this.capacity, s.count + adv);
         s.lastS = t;
         appended += adv;
       } else {
         const back = Math.round((s.lastS - t) / step);
         if (back >= s.count || Number.isNaN(v)) continue;
-        s.buf[(s.head - back + this.capacity) % this.capacity] = v;
+        s.buf[this.#slot(s.pos - back)] = v;
       }
       if (!Number.isNaN(v) && t >= s.lastSampleS) {
         s.lastSampleS = t;
@@ -171,7 +168,7 @@ export class HistoryStore {
     if (!s || s.count === 0) return undefined;
     const len = Math.min(s.count, n ?? this.windowPoints);
     const out = into && into.length >= len ? into.subarray(0, len) : new Float64Array(len);
-    let idx = (s.head - len + 1 + this.capacity) % this.capacity;
+    let idx = this.#slot(s.pos - len + 1);
     for (let i = 0; i < len; i++) {
       out[i] = s.buf[idx];
       idx = idx + 1 === this.capacity ? 0 : idx + 1;
@@ -185,7 +182,7 @@ export class HistoryStore {
     if (!s) return NaN;
     const len = Math.min(s.count, n);
     let m = NaN;
-    for (let i = 0, idx = s.head; i < len; i++) {
+    for (let i = 0, idx = this.#slot(s.pos); i < len; i++) {
       const v = s.buf[idx];
       if (!Number.isNaN(v) && !(v <= m)) m = v;
       idx = idx === 0 ? this.capacity - 1 : idx - 1;

@@ -6,6 +6,7 @@ import { HistoryStore } from '../model/history-store.js';
 import { apiMix, profileSignal, type TenantProfile } from '../model/profile.js';
 import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, ShadowPlan, Snapshot } from '../model/snapshot.js';
+import { DEFAULT_BOUNDS } from '../logic/bounds.js';
 import { ReserveAccumulator } from '../logic/shadow-reserve.js';
 import type { BreakdownSeries, HistorySource, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
@@ -40,7 +41,8 @@ export interface EngineLoopOptions {
   overlapPoints: number;
   /** Profiles are recomputed every this many seconds of engine time. */
   profileEveryS: number;
-  /** Window of the "recent peak" safety floor, seconds. */
+  /** Window of the "recent peak" safety floor, seconds: the allocation policy's own (bounds.safetyWindowS, the
+   *  backtest's too) by default. The snapshot's recentPeak, which the actuator's floors read, is over the same window. */
   recentPeakS: number;
   /** Series per engine.fit call (bounds the float64 copies alive at once; the loop yields to the event loop between calls). */
   fitBatch: number;
@@ -70,7 +72,7 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   vanishAfterS: 86_400,
   overlapPoints: 2,
   profileEveryS: 3600,
-  recentPeakS: 3600,
+  recentPeakS: DEFAULT_BOUNDS.safetyWindowS,
   fitBatch: 4,
   batch: 200,
   quarantine: true,

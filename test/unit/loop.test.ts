@@ -5,7 +5,8 @@ import { EngineLoop } from '../../src/loop/engine-loop.js';
 import { createAllocationDecider } from '../../src/loop/allocation-adapter.js';
 import { seriesKey } from '../../src/model/series.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
-import type { LoopMetrics, LoopStep } from '../../src/loop/types.js';
+import type { DecideFn, LoopMetrics, LoopStep } from '../../src/loop/types.js';
+import { DEFAULT_BOUNDS, recentPeak } from '../../src/logic/bounds.js';
 import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
 
 /** A fake engine whose fit blocks for `fitMs` per call, as the WASM core's synchronous fit does. */
@@ -205,6 +206,33 @@ describe('EngineLoop.runOnce', () => {
     expect(shadow.map((p) => p.resource).sort()).toEqual(['cpu', 'memory']);
     for (const p of shadow) expect(p.size).toBeGreaterThanOrEqual(0);
     expect(decider.size).toBe(4);
+  });
+
+  it('floors at the peak of the allocation policy\'s safety window, as the backtest does, in the decision and the snapshot', async () => {
+    const engine = new FakeEngine({ intervalS: 60 });
+    // a one-minute burst every 37 minutes on a flat load: an hour's peak holds a burst that ten minutes' often do not
+    const source = new FakeSource(['a'], ['cpu'], (_t, _r, t) => (Math.round(t / 60) % 37 === 0 ? 5 : 1));
+    const clock = manualClock(1_700_000_000);
+    const seen: number[] = [];
+    const decide: DecideFn = (d) => {
+      seen.push(d.recentPeak);
+      return undefined;
+    };
+    const loop = new EngineLoop({ source, engine, clock, decide }, { intervalS: 60, historyPoints: 600 });
+    const key = seriesKey('a', 'cpu');
+    const n = DEFAULT_BOUNDS.safetyWindowS / 60;
+    let differs = false;
+    for (let c = 0; c < 12; c++) {
+      await loop.runOnce();
+      const values = loop.store.window(key)!.values;
+      const want = recentPeak(values, n);
+      expect(seen.at(-1)).toBe(want);
+      expect(loop.latest()!.resources.get(key)!.recentPeak).toBe(want);
+      if (recentPeak(values, 60) !== want) differs = true;
+      clock.advance(300);
+    }
+    // in some cycle an hour's peak differs from ten minutes' (else the case proves nothing)
+    expect(differs).toBe(true);
   });
 
   it('yields to the event loop between engine batches, so a long retrain does not block scrapes', async () => {

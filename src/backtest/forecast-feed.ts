@@ -9,9 +9,11 @@ export interface FeedOptions {
   levels: readonly number[];
   /** Finite samples a tenant needs before its first fit. */
   minFitPoints: number;
-  /** Refit every fitted tenant this often, seconds (0: never; the engine still updates online). */
+  /** Retrain every fitted tenant this often, seconds (0: never; the engine still updates online). As the live loop
+   *  does (src/loop/engine-loop.ts), a retrain first feeds the new samples, then calls the engine's warm `refit` (what
+   *  it learnt online is kept); an engine without `refit` is fitted afresh. */
   refitEveryS: number;
-  /** Longest history given to a (re)fit, samples. */
+  /** Longest history given to a fit or retrain, samples (the live loop's history window). */
   maxFitPoints: number;
 }
 
@@ -70,6 +72,9 @@ export class ForecastFeed {
     const fitHist: Float64Array[] = [];
     const updKeys: string[] = [];
     const updPts: Float64Array[] = [];
+    const refitKeys: string[] = [];
+    const refitHist: Float64Array[] = [];
+    const warm = this.engine.refit !== undefined;
     for (let k = 0; k < visible.length; k++) {
       const v = visible[k];
       if (this.#firstFinite[k] < 0) {
@@ -83,25 +88,32 @@ export class ForecastFeed {
         }
       }
       const start = this.#firstFinite[k];
-      if (!this.#fitted[k] || refit) {
+      const window = () => v.slice(Math.max(start, v.length - o.maxFitPoints));
+      if (!this.#fitted[k] || (refit && !warm)) {
         if (v.length - start >= o.minFitPoints) {
           fitKeys.push(this.#keys[k]);
-          fitHist.push(v.slice(Math.max(start, v.length - o.maxFitPoints)));
+          fitHist.push(window());
           this.#fitted[k] = true;
           this.#fed[k] = v.length;
         }
-      } else if (v.length > this.#fed[k]) {
+        continue;
+      }
+      if (v.length > this.#fed[k]) {
         updKeys.push(this.#keys[k]);
         updPts.push(v.slice(this.#fed[k]));
         this.#fed[k] = v.length;
       }
+      if (refit) {
+        refitKeys.push(this.#keys[k]);
+        refitHist.push(window());
+      }
     }
-    if (fitKeys.length) {
-      this.engine.fit(fitKeys, fitHist);
-      this.fits += fitKeys.length;
-      if (refit) this.#lastFitS = nowS;
-    }
+    if (fitKeys.length) this.engine.fit(fitKeys, fitHist);
     if (updKeys.length) this.engine.update(updKeys, updPts);
+    // after the update, so that each retrain window ends at the last sample the series has consumed
+    if (refitKeys.length) this.engine.refit!(refitKeys, refitHist);
+    this.fits += fitKeys.length + refitKeys.length;
+    if (refit && fitKeys.length + refitKeys.length > 0) this.#lastFitS = nowS;
     const nL = o.levels.length;
     const res: StepForecast = {
       ok: this.#fitted.slice(),

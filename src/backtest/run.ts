@@ -1,4 +1,5 @@
 // Runs a backtest on a grid: builds the policies (and their sweeps), replays, scores, simulates shadow capacity.
+import { schema } from '../config/schema.js';
 import { allocatorTuning, createForecastEngine } from '../core/engine.js';
 import { sharedCore } from '../core/wasm.js';
 import type { EngineOptions, ForecastEngine } from '../core/types.js';
@@ -32,6 +33,9 @@ export const SWEEP_KNOBS: Readonly<Record<'foresight' | 'vpa' | 'autopilot' | 'p
   persistence: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999],
 });
 
+/** Foresight's training schedule in the backtest: the live loop's defaults (configuration keys `retrainEvery`, `history`). */
+export const DEFAULT_TRAINING = Object.freeze({ retrainEveryS: schema.retrainEvery.default, historyS: schema.history.default });
+
 export interface BacktestOptions {
   policies: readonly PolicyName[];
   targetShortage: number;
@@ -47,6 +51,10 @@ export interface BacktestOptions {
   /** Engine factory (default: the real engine, createForecastEngine). */
   engineFactory?: (o: EngineOptions) => ForecastEngine;
   onProgress?: (done: number, total: number) => void;
+  /** Foresight's training schedule, as the live loop's configuration: retrain period and history window, seconds
+   *  (defaults: the loop's, DEFAULT_TRAINING). */
+  retrainEveryS?: number;
+  historyS?: number;
 }
 
 export interface PolicyResult {
@@ -64,7 +72,7 @@ export interface BacktestResult {
   warmupSteps: number;
   results: PolicyResult[];
   shadow?: { with: ShadowOutcome; without: ShadowOutcome; capacity: number; provisioningDelayS: number; reserveLevel: number };
-  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; decisions: Record<string, number> };
+  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; decisions: Record<string, number> };
   elapsedMs: number;
 }
 
@@ -97,8 +105,8 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     feed = new ForecastFeed(engine, ctx, {
       levels: FORECAST_LEVELS,
       minFitPoints: Math.max(12, Math.min(stepsPerDay, warmupSteps) - Math.ceil(o.leadS / grid.intervalS) - 1),
-      refitEveryS: 86_400,
-      maxFitPoints: 14 * stepsPerDay,
+      refitEveryS: o.retrainEveryS ?? DEFAULT_TRAINING.retrainEveryS,
+      maxFitPoints: Math.max(2, Math.round((o.historyS ?? DEFAULT_TRAINING.historyS) / grid.intervalS)),
     });
     mainForesight = new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: o.targetShortage }, sizeReserve: true });
     entries.push({ policy: mainForesight, keep: true });
@@ -155,7 +163,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     warmupSteps,
     results,
     shadow,
-    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: FORECAST_LEVELS, ms: feed.engineMs, fits: feed.fits, decisions: mainForesight.reasons } : undefined,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: FORECAST_LEVELS, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, decisions: mainForesight.reasons } : undefined,
     elapsedMs: performance.now() - t0,
   };
 }

@@ -6,7 +6,7 @@ import { readTrace } from '../sources/trace-file.js';
 import { buildGrid } from '../backtest/grid.js';
 import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
 import { createProgress } from '../backtest/progress.js';
-import { DEFAULT_TARGET_SHORTAGE, runBacktest } from '../backtest/run.js';
+import { DEFAULT_TARGET_SHORTAGE, DEFAULT_TRAINING, runBacktest } from '../backtest/run.js';
 import { buildSummary } from '../backtest/summary.js';
 import { renderReport } from '../backtest/report.js';
 import { writeOutputs } from '../backtest/output.js';
@@ -18,6 +18,8 @@ const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --quer
                           --resource NAME [--policies ${POLICY_NAMES.join(',')}]
                           [--target-shortage ${DEFAULT_TARGET_SHORTAGE}] [--sweep] [--lead 5m] [--out DIR] [--json]
                           [--capacity N] [--provisioning-delay 3m] [--quiet]
+                          [--retrain-every ${DEFAULT_TRAINING.retrainEveryS / 3600}h] [--history ${DEFAULT_TRAINING.historyS / 86_400}d]   (Foresight's training,
+                           as the live configuration's retrainEvery and history)
                           [--tenant-quota [--group-by REGEX]]   (score each tenant's total: the sum of its series;
                            REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')`;
 
@@ -69,6 +71,8 @@ export async function run(argv: string[]): Promise<number> {
         quiet: { type: 'boolean', default: false },
         'tenant-quota': { type: 'boolean', default: false },
         'group-by': { type: 'string' },
+        'retrain-every': { type: 'string', default: `${DEFAULT_TRAINING.retrainEveryS}s` },
+        history: { type: 'string', default: `${DEFAULT_TRAINING.historyS}s` },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -92,6 +96,9 @@ export async function run(argv: string[]): Promise<number> {
   const capacity = args.capacity !== undefined ? parseNumber('capacity', args.capacity, (x) => x > 0, 'a positive number') : undefined;
   if (args['group-by'] !== undefined && !args['tenant-quota']) throw new ArgumentInvalidError('--group-by needs --tenant-quota');
   const groupRule = args['group-by'] !== undefined ? groupByRegex(args['group-by']) : undefined;
+  const retrainEveryS = parseDuration('retrain-every', args['retrain-every']);
+  const historyS = parseDuration('history', args.history);
+  if (!(retrainEveryS > 0)) throw new ArgumentInvalidError(`--retrain-every ${args['retrain-every']} must be > 0`);
   const rangeS = parseDuration('range', args.range);
   const stepS = parseDuration('step', args.step);
   if (!(stepS > 0) || !(rangeS > stepS)) throw new ArgumentInvalidError(`--range ${args.range} must be longer than --step ${args.step} (> 0)`);
@@ -104,6 +111,7 @@ export async function run(argv: string[]): Promise<number> {
   const grid = groups ? tenantQuotaGrid(seriesGrid, groups) : seriesGrid;
   if (grid.nSteps < 3) throw new TraceInvalidError(`${set.origin}: resource "${args.resource}" has only ${grid.nSteps} step(s); a backtest needs a history`);
   if (leadS < 0 || leadS >= grid.nSteps * grid.intervalS) throw new ArgumentInvalidError(`--lead ${args.lead} is outside the trace's span`);
+  if (historyS < 2 * grid.intervalS) throw new ArgumentInvalidError(`--history ${args.history} is shorter than two of the trace's ${grid.intervalS}s steps`);
 
   const progress = createProgress(`backtest ${args.resource}`, process.stderr, !args.quiet);
   const result = runBacktest(grid, {
@@ -113,6 +121,8 @@ export async function run(argv: string[]): Promise<number> {
     sweep: args.sweep,
     capacity,
     provisioningDelayS,
+    retrainEveryS,
+    historyS,
     onProgress: (d, t) => progress.update(d, t),
   });
   progress.done();

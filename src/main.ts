@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger as Pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
+import { reclaimConfig } from './actuator/config.js';
 import type { Config } from './config/load.js';
 import { allocatorTuning, createForecastEngine } from './core/engine.js';
 import { sharedCore } from './core/wasm.js';
@@ -102,7 +103,8 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
   const horizons = config.horizons.filter((h) => h % plan.intervalS === 0);
   // the backtest's tuning (a one-day error window), so that `foresight backtest` replays what runs here
   const engine = createForecastEngine({ intervalS: plan.intervalS, horizonsS: horizons, quantiles: config.quantiles, seasonsS: config.seasons }, sharedCore(), allocatorTuning(plan.intervalS));
-  const decider = createAllocationDecider({ targetShortage: config.targetShortage });
+  // one reclamation rule: the recommendations shrink under the same settings as the actuator's gate
+  const decider = createAllocationDecider({ targetShortage: config.targetShortage, reclaim: reclaimConfig(config.actuator) });
   const holder: { loop?: EngineLoop } = {};
   const exporter = createExporter({
     snapshot: () => holder.loop?.latest(),

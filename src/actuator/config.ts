@@ -1,4 +1,5 @@
 // The actuator's options: every field with its default, unit and range (H5 folds this table into the config schema).
+import { DEFAULT_RECLAIM, type ReclaimConfig } from '../logic/reclaim.js';
 
 /** One option's documentation, in the form the config schema and README use. */
 export interface OptionDoc {
@@ -110,9 +111,11 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   maxMemoryBytes: { default: 256 * 2 ** 30, unit: 'bytes', range: '> minMemoryBytes', help: 'Global maximum per container.' },
   maxStepRatio: { default: 0.5, unit: 'ratio', range: '(0, 10]', help: 'Largest relative change of a target per cycle.' },
   cooldownS: { default: 300, unit: 's', range: '>= 0', help: 'Minimum time between two changes of one target.' },
-  reclaimBelowRatio: { default: 0.75, unit: 'ratio', range: '(0, 1]', help: 'Shrink only while usage stays below this share of the allocation.' },
-  reclaimAfterS: { default: 1800, unit: 's', range: '>= 0', help: 'How long usage must stay low before shrinking.' },
-  reclaimHysteresis: { default: 0.1, unit: 'ratio', range: '[0, 1)', help: 'Shrink only when the new value is at least this fraction lower.' },
+  // Reclamation is the allocation policy's rule (src/logic/reclaim.ts): these settings drive the recommendations and
+  // this gate alike (src/main.ts), and their defaults are the policy's, which the backtest replays.
+  reclaimBelowRatio: { default: DEFAULT_RECLAIM.utilisation, unit: 'ratio', range: '(0, 1]', help: 'Shrink only while usage stays below this share of the allocation (recommendations and actuator).' },
+  reclaimAfterS: { default: DEFAULT_RECLAIM.afterS, unit: 's', range: '>= 0', help: 'How long usage must stay low before shrinking (recommendations and actuator).' },
+  reclaimHysteresis: { default: DEFAULT_RECLAIM.hysteresis, unit: 'ratio', range: '[0, 1)', help: 'Shrink only when the new value is at least this fraction lower (recommendations and actuator).' },
   anomalyConfirmS: { default: 900, unit: 's', range: '>= 0', help: 'Act on anomalous demand only after it persisted this long (0 = never).' },
   shadowEnabled: { default: true, unit: 'bool', range: 'true|false', help: 'Keep shadow capacity as placeholder pods.' },
   shadowNamespace: { default: 'foresight-system', unit: 'name', range: 'namespace', help: 'Namespace of the placeholder pods (the actuator may create pods only there).' },
@@ -149,6 +152,11 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
 export const defaultActuatorOptions: Readonly<ActuatorOptions> = Object.freeze(
   Object.fromEntries(Object.entries(actuatorOptionDocs).map(([k, d]) => [k, d.default])) as unknown as ActuatorOptions,
 );
+
+/** The reclamation rule these options set, for the allocation policy and the safety gate alike. */
+export function reclaimConfig(o: Pick<ActuatorOptions, 'reclaimBelowRatio' | 'reclaimAfterS' | 'reclaimHysteresis'>): ReclaimConfig {
+  return { utilisation: o.reclaimBelowRatio, afterS: o.reclaimAfterS, hysteresis: o.reclaimHysteresis };
+}
 
 /** Problems with the options, one sentence each (empty when valid). */
 export function validateActuatorOptions(o: ActuatorOptions): string[] {

@@ -1,7 +1,7 @@
 // Bounds on every change the actuator makes: floor at the recent peak, step limit, cooldown, no shrink on stale data,
 // shrink only after usage stayed low (reclamation), no scale-up on anomalous demand until confirmed. Pure, clock injected.
 import { mayReclaim, trackLowUsage, type ReclaimConfig } from '../logic/reclaim.js';
-import type { ActuatorOptions } from './config.js';
+import { reclaimConfig, type ActuatorOptions } from './config.js';
 
 export interface GateContext {
   /** Engine time, UNIX seconds (the snapshot's createdS). */
@@ -33,7 +33,7 @@ export class SafetyGate {
 
   constructor(private readonly opts: GateOptions) {
     // Reclamation is the allocation policy's own rule (src/logic/reclaim.ts), applied to the value in force.
-    this.reclaim = { utilisation: opts.reclaimBelowRatio, afterS: opts.reclaimAfterS, hysteresis: opts.reclaimHysteresis };
+    this.reclaim = reclaimConfig(opts);
   }
 
   /**

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { withQuotaReserve } from '../../src/actuator/actuator.js';
-import { actuatorOptions, defaultActuatorOptions, validateActuatorOptions } from '../../src/actuator/config.js';
+import { actuatorOptions, defaultActuatorOptions, reclaimConfig, validateActuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { knobFor } from '../../src/actuator/knobs.js';
 import { formatCpu, formatMemory, parseQuantity } from '../../src/actuator/quantity.js';
@@ -12,6 +12,8 @@ import { SafetyGate } from '../../src/actuator/safety.js';
 import { placeholderSpecs, poolReserves, poolSlug, sameSize } from '../../src/actuator/shadow-plan.js';
 import { changedBeyond, desiredForVpa, nextConditions, parseShares, toContainerRecommendations } from '../../src/actuator/vpa-logic.js';
 import type { Vpa } from '../../src/actuator/vpa-types.js';
+import { allocationConfig } from '../../src/logic/allocation.js';
+import { DEFAULT_RECLAIM, mayReclaim, trackLowUsage } from '../../src/logic/reclaim.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
 
 const GiB = 2 ** 30;
@@ -165,6 +167,25 @@ describe('safety gate', () => {
     const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
     expect(g.shape('k', 3.8, 4, { ...ctx, usage: 1 }).value).toBe(4);
     expect(g.shape('k', 3.5, 4, { ...ctx, usage: 1 }).value).toBe(3.5);
+  });
+
+  it('shrinks under the allocation policy\'s reclamation rule: its defaults, and the same settings when configured', () => {
+    // the defaults are the policy's (what the backtest replays); src/main.ts gives the recommendations reclaimConfig too
+    expect(reclaimConfig(defaultActuatorOptions)).toEqual(DEFAULT_RECLAIM);
+    const opts = { ...o, reclaimBelowRatio: 0.6, reclaimAfterS: 1200 };
+    const policy = allocationConfig({ reclaim: reclaimConfig(opts) }).reclaim;
+    const g = new SafetyGate(opts);
+    let low = NaN;
+    const seen = new Set<boolean>();
+    // 2.6 of 4 is low under the default 75% but not under 60%
+    [2.6, 2.6, 2, 2, 2, 2, 2, 2].forEach((usage, i) => {
+      const t = i * 300;
+      low = trackLowUsage(low, t, usage, 4, policy);
+      const policyShrinks = mayReclaim(4, 2.5, low, t, policy);
+      expect(g.shape('k', 2.5, 4, { ...ctx, nowS: t, usage }).value < 4).toBe(policyShrinks);
+      seen.add(policyShrinks);
+    });
+    expect([...seen].sort()).toEqual([false, true]);
   });
 
   it('never shrinks on missing usage', () => {

@@ -25,7 +25,7 @@ interface KeyState {
   anomalySinceS?: number;
 }
 
-type GateOptions = Pick<ActuatorOptions, 'maxStepRatio' | 'cooldownS' | 'reclaimBelowRatio' | 'reclaimAfterS' | 'reclaimHysteresis' | 'anomalyConfirmS'>;
+export type GateOptions = Pick<ActuatorOptions, 'maxStepRatio' | 'cooldownS' | 'reclaimBelowRatio' | 'reclaimAfterS' | 'reclaimHysteresis' | 'anomalyConfirmS'>;
 
 export class SafetyGate {
   private readonly state = new Map<string, KeyState>();

@@ -213,7 +213,17 @@ export function currentTargets(recs: readonly RecommendedContainerResources[] | 
   return out;
 }
 
-/** True when `next` differs from `current` by more than `tolerance` (relative) in any bound, or in shape. */
+/**
+ * Whether a target moving from `before` to `after` is worth a write: every increase (the allocation policy raises
+ * its target only when the forecast needs it, a few times an hour at most, and an increase held back is a shortage),
+ * a decrease only beyond the tolerance.
+ */
+export function writesTarget(before: number, after: number, tolerance: number): boolean {
+  return after > before || before - after > tolerance * Math.max(Math.abs(before), 1e-12);
+}
+
+/** True when `next` differs from `current` in shape, in a bound by more than `tolerance` (relative), or in a target
+ *  as writesTarget says. */
 export function changedBeyond(current: readonly RecommendedContainerResources[] | undefined, next: readonly RecommendedContainerResources[], tolerance: number): boolean {
   const cur = new Map((current ?? []).map((c) => [c.containerName, c]));
   if (cur.size !== next.length) return true;
@@ -228,7 +238,7 @@ export function changedBeyond(current: readonly RecommendedContainerResources[] 
         const x = parseQuantity(a[r]);
         const y = parseQuantity(q);
         if (!Number.isFinite(x)) return true;
-        if (Math.abs(y - x) > tolerance * Math.max(Math.abs(x), 1e-12)) return true;
+        if (k === 'target' ? writesTarget(x, y, tolerance) : Math.abs(y - x) > tolerance * Math.max(Math.abs(x), 1e-12)) return true;
       }
     }
   }

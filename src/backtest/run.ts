@@ -1,4 +1,5 @@
 // Runs a backtest on a grid: builds the policies (and their sweeps), replays, scores, simulates shadow capacity.
+import { defaultActuatorOptions, type ActuatorOptions } from '../actuator/config.js';
 import { schema } from '../config/schema.js';
 import { allocatorTuning, createForecastEngine } from '../core/engine.js';
 import { sharedCore } from '../core/wasm.js';
@@ -55,6 +56,9 @@ export interface BacktestOptions {
    *  (defaults: the loop's, DEFAULT_TRAINING). */
   retrainEveryS?: number;
   historyS?: number;
+  /** Foresight's allocations pass the actuator's safety gate and write rule, with these options over the actuator's
+   *  defaults (default {}: what the cluster gets); false scores the allocation policy's recommendations themselves. */
+  actuation?: Partial<ActuatorOptions> | false;
 }
 
 export interface PolicyResult {
@@ -72,7 +76,7 @@ export interface BacktestResult {
   warmupSteps: number;
   results: PolicyResult[];
   shadow?: { with: ShadowOutcome; without: ShadowOutcome; capacity: number; provisioningDelayS: number; reserveLevel: number };
-  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; decisions: Record<string, number> };
+  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number> };
   elapsedMs: number;
 }
 
@@ -108,13 +112,14 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
       refitEveryS: o.retrainEveryS ?? DEFAULT_TRAINING.retrainEveryS,
       maxFitPoints: Math.max(2, Math.round((o.historyS ?? DEFAULT_TRAINING.historyS) / grid.intervalS)),
     });
-    mainForesight = new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: o.targetShortage }, sizeReserve: true });
+    const actuation = o.actuation === false ? undefined : { ...defaultActuatorOptions, ...o.actuation };
+    mainForesight = new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: o.targetShortage }, sizeReserve: true, actuation });
     entries.push({ policy: mainForesight, keep: true });
     const extra = [...(o.extraTargets ?? []), ...sweep('foresight')].filter((t) => t !== o.targetShortage);
     for (const t of [...new Set(extra)]) {
-      entries.push({ policy: new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: t } }, `foresight target=${t}`), keep: false });
+      entries.push({ policy: new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: t }, actuation }, `foresight target=${t}`), keep: false });
     }
-    for (const v of o.extraVariants ?? []) entries.push({ policy: new ForesightPolicy(ctx, feed, { allocation: { targetShortage: o.targetShortage, ...v.allocation } }, v.label), keep: false });
+    for (const v of o.extraVariants ?? []) entries.push({ policy: new ForesightPolicy(ctx, feed, { allocation: { targetShortage: o.targetShortage, ...v.allocation }, actuation }, v.label), keep: false });
   }
   if (want.has('vpa')) {
     entries.push({ policy: new VpaPolicy(ctx), keep: true });
@@ -163,7 +168,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     warmupSteps,
     results,
     shadow,
-    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: FORECAST_LEVELS, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, decisions: mainForesight.reasons } : undefined,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: FORECAST_LEVELS, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons } : undefined,
     elapsedMs: performance.now() - t0,
   };
 }

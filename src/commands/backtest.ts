@@ -20,6 +20,8 @@ const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --quer
                           [--capacity N] [--provisioning-delay 3m] [--quiet]
                           [--retrain-every ${DEFAULT_TRAINING.retrainEveryS / 3600}h] [--history ${DEFAULT_TRAINING.historyS / 86_400}d]   (Foresight's training,
                            as the live configuration's retrainEvery and history)
+                          [--no-actuation]   (score Foresight's recommendations instead of what the actuator's
+                           safety gate and write rule would apply)
                           [--tenant-quota [--group-by REGEX]]   (score each tenant's total: the sum of its series;
                            REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')`;
 
@@ -73,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
         'group-by': { type: 'string' },
         'retrain-every': { type: 'string', default: `${DEFAULT_TRAINING.retrainEveryS}s` },
         history: { type: 'string', default: `${DEFAULT_TRAINING.historyS}s` },
+        'no-actuation': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -123,6 +126,7 @@ export async function run(argv: string[]): Promise<number> {
     provisioningDelayS,
     retrainEveryS,
     historyS,
+    actuation: args['no-actuation'] ? false : {},
     onProgress: (d, t) => progress.update(d, t),
   });
   progress.done();

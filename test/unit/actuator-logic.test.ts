@@ -117,16 +117,24 @@ describe('VPA recommendation', () => {
     expect(conds.map((c) => `${c.type}=${c.status}`)).toEqual(['Other=True', 'RecommendationProvided=True', 'LowConfidence=True']);
   });
 
-  it('rewrites only when a bound changed beyond the tolerance', () => {
+  it('rewrites on every target increase, and on a target decrease or a bound change beyond the tolerance', () => {
     const d = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), snap, opts);
     const recs = toContainerRecommendations(d.containers);
+    expect(parseQuantity(recs[0].target.cpu)).toBe(3);
     expect(changedBeyond(undefined, recs, 0.05)).toBe(true);
     expect(changedBeyond(recs, recs, 0.05)).toBe(false);
-    const nudged = structuredClone(recs);
-    nudged[0].target.cpu = formatCpu(3.1);
-    expect(changedBeyond(recs, nudged, 0.05)).toBe(false);
-    nudged[0].target.cpu = formatCpu(3.3);
-    expect(changedBeyond(recs, nudged, 0.05)).toBe(true);
+    const with_ = (k: 'target' | 'upperBound', cores: number) => {
+      const n = structuredClone(recs);
+      n[0][k]!.cpu = formatCpu(cores);
+      return changedBeyond(recs, n, 0.05);
+    };
+    expect(with_('target', 3.03)).toBe(true); // an increase held back would be a shortage
+    expect(with_('target', 2.9)).toBe(false);
+    expect(with_('target', 2.8)).toBe(true);
+    const up = parseQuantity(recs[0].upperBound!.cpu);
+    expect(with_('upperBound', up * 1.03)).toBe(false);
+    expect(with_('upperBound', up * 0.97)).toBe(false);
+    expect(with_('upperBound', up * 1.1)).toBe(true);
   });
 });
 

@@ -2,6 +2,8 @@
 import { allocationConfig, decide, newAllocationState, observe, type AllocationConfig, type AllocationConfigInput, type AllocationState } from '../../logic/allocation.js';
 import { recentPeak } from '../../logic/bounds.js';
 import { shadowReserve, type ReserveOptions } from '../../logic/shadow-reserve.js';
+import { SafetyGate, type GateOptions } from '../../actuator/safety.js';
+import { writesTarget } from '../../actuator/vpa-logic.js';
 import type { ForecastFeed } from '../forecast-feed.js';
 import type { Policy, PolicyContext } from '../policy.js';
 import { stepTime } from '../policy.js';
@@ -11,6 +13,15 @@ export interface ForesightOptions {
   /** Size the pooled shadow reserve at every step (for the simulator); costs a Monte Carlo per step. */
   sizeReserve: boolean;
   reserve?: Partial<ReserveOptions>;
+  /** The actuator's safety gate and write rule on each decision, as src/actuator/vpa-recommender.ts applies them
+   *  (what the cluster gets); absent: the policy's recommendation is the allocation. The policy itself observes its
+   *  own recommendations, as the live loop's does. */
+  actuation?: GateOptions & { tolerance: number };
+}
+
+function lastFinite(v: ArrayLike<number>): number {
+  for (let i = v.length - 1; i >= 0; i--) if (v[i] === v[i]) return v[i];
+  return NaN;
 }
 
 /**
@@ -30,6 +41,9 @@ export class ForesightPolicy implements Policy {
   readonly #observed: Int32Array;
   readonly #peakSteps: number;
   readonly #opts: ForesightOptions;
+  readonly #gate: SafetyGate | undefined;
+  /** The allocation in force per tenant (the gated value; NaN before the first). */
+  readonly #applied: Float64Array;
   /** Reserve size per step (when sizeReserve), in the resource's unit. */
   readonly reserve: Float64Array;
   readonly reasons: Record<string, number> = {};
@@ -46,6 +60,26 @@ export class ForesightPolicy implements Policy {
     this.#observed = new Int32Array(ctx.tenants.length);
     this.#peakSteps = Math.round(this.cfg.bounds.safetyWindowS / ctx.intervalS);
     this.reserve = new Float64Array(this.#opts.sizeReserve ? ctx.nSteps : 0);
+    // one reclamation rule for the policy and the gate, as the sidecar wires them (src/main.ts)
+    const r = this.cfg.reclaim;
+    const act = this.#opts.actuation;
+    this.#gate = act ? new SafetyGate({ ...act, reclaimBelowRatio: r.utilisation, reclaimAfterS: r.afterS, reclaimHysteresis: r.hysteresis }) : undefined;
+    this.#applied = new Float64Array(ctx.tenants.length).fill(NaN);
+  }
+
+  /** What the actuator writes for tenant k given the policy's allocation (src/actuator/vpa-recommender.ts). */
+  #actuate(k: number, desired: number, nowS: number, peak: number, usage: number): number {
+    const gate = this.#gate;
+    if (!gate || !Number.isFinite(desired)) return desired;
+    const prev = this.#applied[k];
+    const cur = Number.isFinite(prev) ? prev : undefined;
+    const key = String(k);
+    const v = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, usage, anomalous: false, stale: false }).value;
+    // the VPA recommender's write rule: a change it would not write leaves the value in force
+    if (cur !== undefined && !writesTarget(cur, v, this.#opts.actuation!.tolerance)) return cur;
+    if (v !== cur) gate.committed(key, nowS, cur !== undefined && v < cur);
+    this.#applied[k] = v;
+    return v;
   }
 
   step(i: number, visible: readonly Float64Array[], out: Float64Array): void {
@@ -68,7 +102,7 @@ export class ForesightPolicy implements Policy {
       }
       this.#states[k] = s;
       this.#own[k][i] = s.allocation;
-      out[k] = s.allocation;
+      out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, lastFinite(v)) : s.allocation;
     }
     if (this.#opts.sizeReserve) {
       const tenants = [];

@@ -1,0 +1,48 @@
+// The backtest scores what the cluster gets: Foresight's recommendations through the actuator's safety gate and
+// write rule (src/actuator/safety.ts, writesTarget in src/actuator/vpa-logic.ts), unless actuation is off.
+import { describe, expect, it } from 'vitest';
+import { defaultActuatorOptions } from '../../src/actuator/config.js';
+import { runBacktest, type BacktestOptions } from '../../src/backtest/run.js';
+import { syntheticGrid } from './backtest-synthetic.js';
+
+const grid = syntheticGrid(3, 3 * 288);
+const base: BacktestOptions = { policies: ['foresight'], targetShortage: 0.05, leadS: 300, sweep: false, provisioningDelayS: 180 };
+const allocations = (o: Partial<BacktestOptions>) => runBacktest(grid, { ...base, ...o }).results.find((r) => r.main)!.allocations;
+
+describe('backtest actuation', () => {
+  const raw = allocations({ actuation: false });
+  const gated = allocations({});
+  const step = defaultActuatorOptions.maxStepRatio;
+  const tol = defaultActuatorOptions.tolerance;
+
+  it('moves each allocation at most one maximum step per decision and writes no decrease within the tolerance', () => {
+    let bound = 0;
+    for (let k = 0; k < grid.tenants.length; k++) {
+      const a = gated[k];
+      // from the first step the gate shaped (before the first forecast both are the policy's warm-up value)
+      const from = a.findIndex((v, i) => !Object.is(v, raw[k][i]));
+      expect(from).toBeGreaterThan(0);
+      for (let i = from; i < a.length; i++) {
+        const prev = a[i - 1];
+        if (!(prev > 0) || a[i] === prev) continue;
+        expect(a[i]).toBeLessThanOrEqual(prev * (1 + step) * (1 + 1e-12));
+        expect(a[i]).toBeGreaterThanOrEqual(prev * (1 - step) * (1 - 1e-12));
+        if (a[i] < prev) expect(prev - a[i]).toBeGreaterThan(tol * prev);
+        if (Math.abs(a[i] - prev * (1 + step)) < 1e-9 * prev) bound++;
+      }
+    }
+    // the synthetic bursts make the policy ask for more than one step at a time somewhere
+    expect(bound).toBeGreaterThan(0);
+  });
+
+  it('scores the recommendations themselves with actuation off, and the actuator options reach the gate', () => {
+    let differs = 0;
+    for (let k = 0; k < grid.tenants.length; k++) for (let i = 0; i < raw[k].length; i++) if (!Object.is(raw[k][i], gated[k][i])) differs++;
+    expect(differs).toBeGreaterThan(0);
+    // a maximum step of 10 (x11 per decision) leaves increases unbounded on this grid: fewer steps differ from the policy
+    const loose = allocations({ actuation: { maxStepRatio: 10 } });
+    let loosened = 0;
+    for (let k = 0; k < grid.tenants.length; k++) for (let i = 0; i < raw[k].length; i++) if (!Object.is(raw[k][i], loose[k][i])) loosened++;
+    expect(loosened).toBeLessThan(differs);
+  });
+});

@@ -103,7 +103,7 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   cpuResource: { default: 'cpu', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (cores) behind VPA cpu.' },
   memoryResource: { default: 'memory', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (bytes) behind VPA memory.' },
   targetQuantile: { default: 0.9, unit: 'ratio', range: '(0, 1)', help: 'Forecast quantile used as the target.' },
-  tolerance: { default: 0.05, unit: 'ratio', range: '[0, 1)', help: 'Relative change below which a recommendation is left as is.' },
+  tolerance: { default: 0.05, unit: 'ratio', range: '[0, 1)', help: 'Relative change below which a recommendation is left as is (a target increase is always written).' },
   lowConfidencePoints: { default: 2016, unit: 'samples', range: '>= 0', help: 'History shorter than this is LowConfidence (a week at 5 min).' },
   minCpuCores: { default: 0.01, unit: 'cores', range: '>= 0', help: 'Global minimum per container.' },
   maxCpuCores: { default: 64, unit: 'cores', range: '> minCpuCores', help: 'Global maximum per container.' },

@@ -25,7 +25,7 @@ export interface ActuatorOptions {
   memoryResource: string;
   /** Quantile level used for the target (the bounds use the lowest and highest levels of the snapshot). */
   targetQuantile: number;
-  /** Relative change below which a recommendation is not rewritten. */
+  /** Relative change below which a recommendation is not rewritten (a target increase always is: writesTarget). */
   tolerance: number;
   /** History shorter than this (samples) marks a recommendation LowConfidence. */
   lowConfidencePoints: number;

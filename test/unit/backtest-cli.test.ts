@@ -55,6 +55,34 @@ describe('backtest CLI bad input', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('rejects a retrain period of zero and a history shorter than two steps, naming the flag, before writing', () => {
+    const file = traceFile(dir, 'ok-train.csv', `${header}${good}\n`);
+    const out = join(dir, 'out-train');
+    let r = runCli(['--trace', file, '--resource', 'cpu', '--retrain-every', '0', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--retrain-every 0 must be > 0/);
+    r = runCli(['--trace', file, '--resource', 'cpu', '--history', '5m', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--history 5m is shorter than two of the trace's 300s steps/);
+    r = runCli(['--trace', file, '--resource', 'cpu', '--retrain-every', 'hourly', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--retrain-every: cannot parse duration "hourly"/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('records Foresight\'s training schedule and whether the actuator was replayed in summary.json', () => {
+    const body = Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${2 + Math.sin(i / 20)}`).join('\n');
+    const file = traceFile(dir, 'train.csv', `${header}${body}\n`);
+    const engineOf = (extra: string[]) => {
+      const out = join(dir, `out-engine-${extra.length}`);
+      const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'foresight', '--out', out, '--json', '--quiet', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { engine: { retrainEveryS: number; historyPoints: number; actuation: boolean } }).engine;
+    };
+    expect(engineOf([])).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true });
+    expect(engineOf(['--retrain-every', '2h', '--history', '1d', '--no-actuation'])).toMatchObject({ retrainEveryS: 7200, historyPoints: 288, actuation: false });
+  }, 60_000);
+
   it('writes exactly the three files (no temporaries left) on good input', () => {
     const file = traceFile(dir, 'good.csv', `${header}${good}\n`);
     const out = join(dir, 'out-good');

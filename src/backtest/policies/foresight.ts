@@ -106,7 +106,8 @@ export class ForesightPolicy implements Policy {
     }
     if (this.#opts.sizeReserve) {
       const tenants = [];
-      for (let k = 0; k < visible.length; k++) if (f.ok[k]) tenants.push({ levels, values: f.next[k], allocation: out[k] });
+      // over the policy's recommendations, as the live loop sizes it (it does not see what the actuator applied)
+      for (let k = 0; k < visible.length; k++) if (f.ok[k]) tenants.push({ levels, values: f.next[k], allocation: this.#own[k][i] });
       this.reserve[i] = shadowReserve(tenants, this.#opts.reserve);
     }
   }

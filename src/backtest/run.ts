@@ -19,13 +19,6 @@ import { replay, type ReplayOutput } from './replay.js';
 import type { Score } from './scoring.js';
 import { defaultCapacity, simulateShadow, type ShadowOutcome } from './simulator.js';
 
-/**
- * Default --target-shortage: what VPA at its defaults gives on typical data. Measured with this backtest on the nine
- * canonical series (shortage_steps of `vpa`): 0, 0.0001, 0.0005, 0.025, 0.070, 0.089, 0.097, 0.108, 0.16; the median
- * is 0.07 (VM CPU, the most common case, gives 0.07 to 0.11).
- */
-export const DEFAULT_TARGET_SHORTAGE = 0.07;
-
 /** Knob values a --sweep visits per policy. */
 export const SWEEP_KNOBS: Readonly<Record<'foresight' | 'vpa' | 'autopilot' | 'persistence', readonly number[]>> = Object.freeze({
   foresight: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2],

@@ -6,7 +6,9 @@ import { readTrace } from '../sources/trace-file.js';
 import { buildGrid } from '../backtest/grid.js';
 import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
 import { createProgress } from '../backtest/progress.js';
-import { DEFAULT_TARGET_SHORTAGE, DEFAULT_TRAINING, runBacktest } from '../backtest/run.js';
+import { runBacktest } from '../backtest/run.js';
+import { loadConfig } from '../config/load.js';
+import { reclaimConfig } from '../actuator/config.js';
 import { buildSummary } from '../backtest/summary.js';
 import { renderReport } from '../backtest/report.js';
 import { writeOutputs } from '../backtest/output.js';
@@ -16,14 +18,16 @@ export const summary = 'replay a trace through Foresight, VPA, Autopilot and bas
 
 const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --query PROMQL [--range 7d] [--step 5m] [--tenant-label namespace])
                           --resource NAME [--policies ${POLICY_NAMES.join(',')}]
-                          [--target-shortage ${DEFAULT_TARGET_SHORTAGE}] [--sweep] [--lead 5m] [--out DIR] [--json]
-                          [--capacity N] [--provisioning-delay 3m] [--quiet]
-                          [--retrain-every ${DEFAULT_TRAINING.retrainEveryS / 3600}h] [--history ${DEFAULT_TRAINING.historyS / 86_400}d]   (Foresight's training,
-                           as the live configuration's retrainEvery and history)
-                          [--no-actuation]   (score Foresight's recommendations instead of what the actuator's
-                           safety gate and write rule would apply)
+                          [--config FILE] [--target-shortage R] [--retrain-every D] [--history D] [--no-actuation]
+                          [--sweep] [--lead 5m] [--out DIR] [--json] [--capacity N] [--provisioning-delay 3m] [--quiet]
                           [--tenant-quota [--group-by REGEX]]   (score each tenant's total: the sum of its series;
-                           REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')`;
+                           REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')
+Foresight replays the sidecar's configuration (the YAML file of --config or $FORESIGHT_CONFIG, then FORESIGHT_*
+variables, as \`foresight start\` reads them): targetShortage, retrainEvery, history and the actuator's options
+(its safety gate, write tolerance and reclamation). The engine's horizons follow --lead; its quantiles and seasons are
+the defaults.
+--target-shortage, --retrain-every and --history override it; --no-actuation scores the recommendations instead of
+what the actuator's safety gate and write rule would apply.`;
 
 /** Parses a duration like 300, 300s, 5m, 2h, 7d into seconds. */
 export function parseDuration(flag: string, text: string): number {
@@ -63,7 +67,8 @@ export async function run(argv: string[]): Promise<number> {
         'tenant-label': { type: 'string', default: 'namespace' },
         resource: { type: 'string' },
         policies: { type: 'string', default: POLICY_NAMES.join(',') },
-        'target-shortage': { type: 'string', default: String(DEFAULT_TARGET_SHORTAGE) },
+        config: { type: 'string', short: 'c' },
+        'target-shortage': { type: 'string' },
         sweep: { type: 'boolean', default: false },
         lead: { type: 'string', default: '5m' },
         out: { type: 'string', default: 'backtest-out' },
@@ -73,8 +78,8 @@ export async function run(argv: string[]): Promise<number> {
         quiet: { type: 'boolean', default: false },
         'tenant-quota': { type: 'boolean', default: false },
         'group-by': { type: 'string' },
-        'retrain-every': { type: 'string', default: `${DEFAULT_TRAINING.retrainEveryS}s` },
-        history: { type: 'string', default: `${DEFAULT_TRAINING.historyS}s` },
+        'retrain-every': { type: 'string' },
+        history: { type: 'string' },
         'no-actuation': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -93,14 +98,16 @@ export async function run(argv: string[]): Promise<number> {
   const policies = args.policies.split(',').map((p) => p.trim()).filter(Boolean);
   const unknown = policies.filter((p) => !(POLICY_NAMES as readonly string[]).includes(p));
   if (unknown.length || policies.length === 0) throw new ArgumentInvalidError(`--policies: unknown policy ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'} (known: ${POLICY_NAMES.join(', ')})`);
-  const targetShortage = parseNumber('target-shortage', args['target-shortage'], (x) => x > 0 && x < 1, 'a share in (0, 1)');
+  // the sidecar's configuration (every problem named at once), which the flags below override
+  const config = loadConfig({ file: args.config });
+  const targetShortage = args['target-shortage'] !== undefined ? parseNumber('target-shortage', args['target-shortage'], (x) => x > 0 && x < 1, 'a share in (0, 1)') : config.targetShortage;
   const leadS = parseDuration('lead', args.lead);
   const provisioningDelayS = parseDuration('provisioning-delay', args['provisioning-delay']);
   const capacity = args.capacity !== undefined ? parseNumber('capacity', args.capacity, (x) => x > 0, 'a positive number') : undefined;
   if (args['group-by'] !== undefined && !args['tenant-quota']) throw new ArgumentInvalidError('--group-by needs --tenant-quota');
   const groupRule = args['group-by'] !== undefined ? groupByRegex(args['group-by']) : undefined;
-  const retrainEveryS = parseDuration('retrain-every', args['retrain-every']);
-  const historyS = parseDuration('history', args.history);
+  const retrainEveryS = args['retrain-every'] !== undefined ? parseDuration('retrain-every', args['retrain-every']) : config.retrainEvery;
+  const historyS = args.history !== undefined ? parseDuration('history', args.history) : config.history;
   if (!(retrainEveryS > 0)) throw new ArgumentInvalidError(`--retrain-every ${args['retrain-every']} must be > 0`);
   const rangeS = parseDuration('range', args.range);
   const stepS = parseDuration('step', args.step);
@@ -114,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
   const grid = groups ? tenantQuotaGrid(seriesGrid, groups) : seriesGrid;
   if (grid.nSteps < 3) throw new TraceInvalidError(`${set.origin}: resource "${args.resource}" has only ${grid.nSteps} step(s); a backtest needs a history`);
   if (leadS < 0 || leadS >= grid.nSteps * grid.intervalS) throw new ArgumentInvalidError(`--lead ${args.lead} is outside the trace's span`);
-  if (historyS < 2 * grid.intervalS) throw new ArgumentInvalidError(`--history ${args.history} is shorter than two of the trace's ${grid.intervalS}s steps`);
+  if (historyS < 2 * grid.intervalS) throw new ArgumentInvalidError(`--history ${args.history ?? `${historyS}s (the configuration's)`} is shorter than two of the trace's ${grid.intervalS}s steps`);
 
   const progress = createProgress(`backtest ${args.resource}`, process.stderr, !args.quiet);
   const result = runBacktest(grid, {
@@ -126,7 +133,9 @@ export async function run(argv: string[]): Promise<number> {
     provisioningDelayS,
     retrainEveryS,
     historyS,
-    actuation: args['no-actuation'] ? false : {},
+    actuation: args['no-actuation'] ? false : config.actuator,
+    // one reclamation rule for the recommendations and the gate, as the sidecar wires them (src/main.ts)
+    allocation: { reclaim: reclaimConfig(config.actuator) },
     onProgress: (d, t) => progress.update(d, t),
   });
   progress.done();

@@ -8,8 +8,10 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'src/cli.ts');
 
-function runCli(args: string[]): { code: number | null; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'backtest', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+function runCli(args: string[], env: Record<string, string> = {}): { code: number | null; stderr: string; stdout: string } {
+  // without the caller's FORESIGHT_* variables: the backtest reads the sidecar's configuration
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FORESIGHT_')));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'backtest', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...base, ...env } });
   return { code: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
@@ -73,15 +75,39 @@ describe('backtest CLI bad input', () => {
   it('records Foresight\'s training schedule and whether the actuator was replayed in summary.json', () => {
     const body = Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${2 + Math.sin(i / 20)}`).join('\n');
     const file = traceFile(dir, 'train.csv', `${header}${body}\n`);
-    const engineOf = (extra: string[]) => {
-      const out = join(dir, `out-engine-${extra.length}`);
-      const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'foresight', '--out', out, '--json', '--quiet', ...extra]);
+    let n = 0;
+    const summaryOf = (extra: string[], env: Record<string, string> = {}) => {
+      const out = join(dir, `out-engine-${n++}`);
+      const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'foresight', '--out', out, '--json', '--quiet', ...extra], env);
       expect(r.code, r.stderr).toBe(0);
-      return (JSON.parse(r.stdout) as { engine: { retrainEveryS: number; historyPoints: number; actuation: boolean } }).engine;
+      return JSON.parse(r.stdout) as { target_shortage: number; engine: { retrainEveryS: number; historyPoints: number; actuation: boolean } };
     };
-    expect(engineOf([])).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true });
-    expect(engineOf(['--retrain-every', '2h', '--history', '1d', '--no-actuation'])).toMatchObject({ retrainEveryS: 7200, historyPoints: 288, actuation: false });
-  }, 60_000);
+    // the sidecar's defaults
+    let sum = summaryOf([]);
+    expect(sum.target_shortage).toBe(0.02);
+    expect(sum.engine).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true });
+    // its configuration, from the environment and from a YAML file, as `foresight start` reads them
+    const yaml = join(dir, 'foresight.yaml');
+    writeFileSync(yaml, 'retrainEvery: 30m\nhistory: 2d\n');
+    sum = summaryOf(['--config', yaml], { FORESIGHT_TARGET_SHORTAGE: '0.1' });
+    expect(sum.target_shortage).toBe(0.1);
+    expect(sum.engine).toMatchObject({ retrainEveryS: 1800, historyPoints: 576, actuation: true });
+    // flags override it
+    sum = summaryOf(['--target-shortage', '0.05', '--retrain-every', '2h', '--history', '1d', '--no-actuation'], { FORESIGHT_TARGET_SHORTAGE: '0.1' });
+    expect(sum.target_shortage).toBe(0.05);
+    expect(sum.engine).toMatchObject({ retrainEveryS: 7200, historyPoints: 288, actuation: false });
+  }, 120_000);
+
+  it('refuses an invalid configuration naming every problem, before reading the trace', () => {
+    const out = join(dir, 'out-config');
+    const r = runCli(['--trace', join(dir, 'missing.csv'), '--resource', 'cpu', '--out', out], { FORESIGHT_TARGET_SHORTAGE: '2', FORESIGHT_ACTUATOR_MAX_STEP_RATIO: '0' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('FORESIGHT_ERR_CONFIG_INVALID');
+    expect(r.stderr).toMatch(/targetShortage|TARGET_SHORTAGE/);
+    expect(r.stderr).toMatch(/maxStepRatio|MAX_STEP_RATIO/);
+    expect(r.stderr).not.toContain('missing.csv');
+    expect(existsSync(out)).toBe(false);
+  });
 
   it('writes exactly the three files (no temporaries left) on good input', () => {
     const file = traceFile(dir, 'good.csv', `${header}${good}\n`);

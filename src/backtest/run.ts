@@ -52,6 +52,9 @@ export interface BacktestOptions {
   /** Foresight's allocations pass the actuator's safety gate and write rule, with these options over the actuator's
    *  defaults (default {}: what the cluster gets); false scores the allocation policy's recommendations themselves. */
   actuation?: Partial<ActuatorOptions> | false;
+  /** The engine's quantile levels (ascending) and candidate seasons, seconds (defaults: the configuration's). */
+  levels?: readonly number[];
+  seasonsS?: readonly number[];
 }
 
 export interface PolicyResult {
@@ -96,11 +99,12 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
 
   if (want.has('foresight')) {
     const horizonsS = coverHorizons(o.leadS, grid.intervalS, 1800, 3);
-    const engineOptions: EngineOptions = { intervalS: grid.intervalS, horizonsS, quantiles: FORECAST_LEVELS, seasonsS: [86_400, 604_800], seed: 1 };
+    const levels = o.levels ?? FORECAST_LEVELS;
+    const engineOptions: EngineOptions = { intervalS: grid.intervalS, horizonsS, quantiles: levels, seasonsS: o.seasonsS ?? schema.seasons.default, seed: 1 };
     // The engine runs with the live loop's tuning (allocatorTuning: a one-day error window, quantiles tracked for the ensemble alone).
     const engine = (o.engineFactory ?? ((eo) => createForecastEngine(eo, sharedCore(), allocatorTuning(grid.intervalS))))(engineOptions);
     feed = new ForecastFeed(engine, ctx, {
-      levels: FORECAST_LEVELS,
+      levels,
       minFitPoints: Math.max(12, Math.min(stepsPerDay, warmupSteps) - Math.ceil(o.leadS / grid.intervalS) - 1),
       refitEveryS: o.retrainEveryS ?? DEFAULT_TRAINING.retrainEveryS,
       maxFitPoints: Math.max(2, Math.round((o.historyS ?? DEFAULT_TRAINING.historyS) / grid.intervalS)),
@@ -161,7 +165,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     warmupSteps,
     results,
     shadow,
-    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: FORECAST_LEVELS, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons } : undefined,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons } : undefined,
     elapsedMs: performance.now() - t0,
   };
 }

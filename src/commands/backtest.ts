@@ -24,8 +24,7 @@ const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --quer
                            REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')
 Foresight replays the sidecar's configuration (the YAML file of --config or $FORESIGHT_CONFIG, then FORESIGHT_*
 variables, as \`foresight start\` reads them): targetShortage, retrainEvery, history and the actuator's options
-(its safety gate, write tolerance and reclamation). The engine's horizons follow --lead; its quantiles and seasons are
-the defaults.
+(its safety gate, write tolerance and reclamation), quantiles and seasons. The engine's horizons follow --lead.
 --target-shortage, --retrain-every and --history override it; --no-actuation scores the recommendations instead of
 what the actuator's safety gate and write rule would apply.`;
 
@@ -136,6 +135,8 @@ export async function run(argv: string[]): Promise<number> {
     actuation: args['no-actuation'] ? false : config.actuator,
     // one reclamation rule for the recommendations and the gate, as the sidecar wires them (src/main.ts)
     allocation: { reclaim: reclaimConfig(config.actuator) },
+    levels: config.quantiles,
+    seasonsS: config.seasons,
     onProgress: (d, t) => progress.update(d, t),
   });
   progress.done();

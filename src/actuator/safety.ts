@@ -54,7 +54,8 @@ export class SafetyGate {
     if (v > current) {
       const confirmed = o.anomalyConfirmS > 0 && st.anomalySinceS !== undefined && ctx.nowS - st.anomalySinceS >= o.anomalyConfirmS;
       if (ctx.anomalous && !confirmed) return { value: current, reason: 'anomalous demand not yet confirmed' };
-      const cap = current * (1 + o.maxStepRatio);
+      // the step limit bounds what the forecast adds; the recent peak is observed demand and is never capped below
+      const cap = Math.max(current * (1 + o.maxStepRatio), ctx.floor);
       if (v > cap && current > 0) {
         v = cap;
         reasons.push('max step');

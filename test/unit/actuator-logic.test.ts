@@ -157,6 +157,13 @@ describe('safety gate', () => {
     expect(g.shape('k', 10, 3, { ...ctx, nowS: 300 }).value).toBe(4.5);
   });
 
+  it('caps what the forecast adds, never the recent peak: an increase reaches at least the observed peak', () => {
+    const g = new SafetyGate(o);
+    // 2 in force, the forecast wants 10, usage peaked at 5: the step limit (2 x 1.5 = 3) would keep it short
+    expect(g.shape('k', 10, 2, { ...ctx, floor: 5 })).toEqual({ value: 5, reason: 'max step' });
+    expect(g.shape('k2', 4, 2, { ...ctx, floor: 5 })).toEqual({ value: 5, reason: 'recent peak' });
+  });
+
   it('never shrinks on stale data', () => {
     const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
     expect(g.shape('k', 1, 4, { ...ctx, usage: 0.1, stale: true })).toEqual({ value: 4, reason: 'stale data: never shrink' });

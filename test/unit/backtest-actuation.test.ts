@@ -2,10 +2,20 @@
 // write rule (src/actuator/safety.ts, writesTarget in src/actuator/vpa-logic.ts), unless actuation is off.
 import { describe, expect, it } from 'vitest';
 import { defaultActuatorOptions } from '../../src/actuator/config.js';
+import { visibleCount } from '../../src/backtest/policy.js';
 import { runBacktest, type BacktestOptions } from '../../src/backtest/run.js';
+import { DEFAULT_BOUNDS, recentPeak } from '../../src/logic/bounds.js';
+import type { Grid } from '../../src/backtest/grid.js';
 import { syntheticGrid } from './backtest-synthetic.js';
 
-const grid = syntheticGrid(3, 3 * 288);
+// a daily square wave (1 for half a day, then 10) under the synthetic load: once the engine has seen a few days it
+// raises the allocation ahead of the jump, further than one step above what usage has shown so far
+function squareWaveGrid(): Grid {
+  const g = syntheticGrid(3, 5 * 288);
+  const usage = g.usage.map((u) => u.map((x, i) => (x === x ? x / 10 + (Math.floor(i / 144) % 2 === 1 ? 10 : 1) : x)));
+  return { ...g, usage };
+}
+const grid = squareWaveGrid();
 const base: BacktestOptions = { policies: ['foresight'], targetShortage: 0.05, leadS: 300, sweep: false, provisioningDelayS: 180 };
 const allocations = (o: Partial<BacktestOptions>) => runBacktest(grid, { ...base, ...o }).results.find((r) => r.main)!.allocations;
 
@@ -15,7 +25,7 @@ describe('backtest actuation', () => {
   const step = defaultActuatorOptions.maxStepRatio;
   const tol = defaultActuatorOptions.tolerance;
 
-  it('moves each allocation at most one maximum step per decision and writes no decrease within the tolerance', () => {
+  it('moves each allocation at most one maximum step per decision (or up to the recent peak) and writes no decrease within the tolerance', () => {
     let bound = 0;
     for (let k = 0; k < grid.tenants.length; k++) {
       const a = gated[k];
@@ -25,10 +35,13 @@ describe('backtest actuation', () => {
       for (let i = from; i < a.length; i++) {
         const prev = a[i - 1];
         if (!(prev > 0) || a[i] === prev) continue;
-        expect(a[i]).toBeLessThanOrEqual(prev * (1 + step) * (1 + 1e-12));
+        // the step limit bounds what the forecast adds, not the recent peak of the samples the decision saw
+        const peak = recentPeak(grid.usage[k].subarray(0, visibleCount(i, base.leadS, grid.intervalS)), DEFAULT_BOUNDS.safetyWindowS / grid.intervalS);
+        expect(a[i]).toBeLessThanOrEqual(Math.max(prev * (1 + step), Number.isFinite(peak) ? peak : 0) * (1 + 1e-12));
         expect(a[i]).toBeGreaterThanOrEqual(prev * (1 - step) * (1 - 1e-12));
         if (a[i] < prev) expect(prev - a[i]).toBeGreaterThan(tol * prev);
-        if (Math.abs(a[i] - prev * (1 + step)) < 1e-9 * prev) bound++;
+        // an increase the gate held below what the policy recommended
+        if (a[i] > prev && raw[k][i] > a[i] * (1 + 1e-9)) bound++;
       }
     }
     // the synthetic bursts make the policy ask for more than one step at a time somewhere

@@ -6,7 +6,7 @@ import { SafetyGate, type GateOptions } from '../../actuator/safety.js';
 import { writesTarget } from '../../actuator/vpa-logic.js';
 import type { ForecastFeed } from '../forecast-feed.js';
 import type { Policy, PolicyContext } from '../policy.js';
-import { stepTime } from '../policy.js';
+import { lastFinite, stepTime } from '../policy.js';
 
 export interface ForesightOptions {
   allocation: AllocationConfigInput;
@@ -17,11 +17,6 @@ export interface ForesightOptions {
    *  (what the cluster gets); absent: the policy's recommendation is the allocation. The policy itself observes its
    *  own recommendations, as the live loop's does. */
   actuation?: GateOptions & { tolerance: number };
-}
-
-function lastFinite(v: ArrayLike<number>): number {
-  for (let i = v.length - 1; i >= 0; i--) if (v[i] === v[i]) return v[i];
-  return NaN;
 }
 
 /**

@@ -28,7 +28,7 @@ export const SWEEP_KNOBS: Readonly<Record<'foresight' | 'vpa' | 'autopilot' | 'p
 });
 
 /** Foresight's training schedule in the backtest: the live loop's defaults (configuration keys `retrainEvery`, `history`). */
-export const DEFAULT_TRAINING = Object.freeze({ retrainEveryS: schema.retrainEvery.default, historyS: schema.history.default });
+const DEFAULT_TRAINING = Object.freeze({ retrainEveryS: schema.retrainEvery.default, historyS: schema.history.default });
 
 export interface BacktestOptions {
   policies: readonly PolicyName[];

@@ -34,7 +34,7 @@ export interface ActuatorOptions {
   maxCpuCores: number;
   minMemoryBytes: number;
   maxMemoryBytes: number;
-  /** Largest relative change of a target in one cycle (0.5 = at most +-50%). */
+  /** Largest relative change of a target in one cycle (0.5 = at most +-50%); an increase still reaches the recent peak. */
   maxStepRatio: number;
   /** Seconds between two changes of the same target. */
   cooldownS: number;
@@ -109,7 +109,7 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   maxCpuCores: { default: 64, unit: 'cores', range: '> minCpuCores', help: 'Global maximum per container.' },
   minMemoryBytes: { default: 16 * 2 ** 20, unit: 'bytes', range: '>= 0', help: 'Global minimum per container.' },
   maxMemoryBytes: { default: 256 * 2 ** 30, unit: 'bytes', range: '> minMemoryBytes', help: 'Global maximum per container.' },
-  maxStepRatio: { default: 0.5, unit: 'ratio', range: '(0, 10]', help: 'Largest relative change of a target per cycle.' },
+  maxStepRatio: { default: 0.5, unit: 'ratio', range: '(0, 10]', help: 'Largest relative change of a target per cycle (an increase still reaches the recent peak).' },
   cooldownS: { default: 300, unit: 's', range: '>= 0', help: 'Minimum time between two changes of one target.' },
   // Reclamation is the allocation policy's rule (src/logic/reclaim.ts): these settings drive the recommendations and
   // this gate alike (src/main.ts), and their defaults are the policy's, which the backtest replays.

@@ -102,6 +102,8 @@ for (const t of TRACES) {
       foresight_at_0_3_vpa_rate: { target: atThird, ...f2, persistence_slack_at_same_shortage: persAt2 },
       sensitivity_reclaim_at_90pct_at_vpa_rate: { ...f3, persistence_slack_at_same_shortage: slackAt(persistenceCurve, f3.shortage_steps) },
       shadow: p2.shadow,
+      // the sidecar's anomaly handling replayed on this resource (tenant-steps flagged and quarantined)
+      anomaly: p2.engine?.anomaly,
       engine_ms: Math.round(p2.engine?.ms ?? 0),
       seconds: (Date.now() - t0) / 1000,
     };

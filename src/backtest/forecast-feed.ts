@@ -2,6 +2,7 @@
 // Foresight variant of a run (the sweep and the bench's two operating points cost one engine pass).
 import type { ForecastEngine } from '../core/types.js';
 import { seriesKey } from '../model/series.js';
+import type { AnomalyFeed } from './anomaly-feed.js';
 import type { PolicyContext } from './policy.js';
 
 export interface FeedOptions {
@@ -23,6 +24,9 @@ export interface StepForecast {
   /** Per tenant: quantiles (one per level) at the first covered step, and the max over covered steps. */
   next: Float64Array[];
   window: Float64Array[];
+  /** Per tenant: the sidecar's anomaly verdicts at this step (all false without an anomaly feed). */
+  anomalous: boolean[];
+  quarantined: boolean[];
 }
 
 /** Horizons (seconds after the last visible sample) covering steps i .. i + cover of a decision for step i. */
@@ -39,6 +43,8 @@ export function coverHorizons(leadS: number, intervalS: number, coverS: number, 
 export class ForecastFeed {
   readonly engine: ForecastEngine;
   readonly options: FeedOptions;
+  /** The anomaly verdicts replayed with the forecasts (absent: anomaly mode "off"). */
+  readonly anomaly: AnomalyFeed | undefined;
   readonly #ctx: PolicyContext;
   readonly #keys: string[];
   readonly #fed: Int32Array;
@@ -51,9 +57,10 @@ export class ForecastFeed {
   engineMs = 0;
   fits = 0;
 
-  constructor(engine: ForecastEngine, ctx: PolicyContext, options: FeedOptions) {
+  constructor(engine: ForecastEngine, ctx: PolicyContext, options: FeedOptions, anomaly?: AnomalyFeed) {
     this.engine = engine;
     this.options = options;
+    this.anomaly = anomaly;
     this.#ctx = ctx;
     this.#keys = ctx.tenants.map((t) => seriesKey(t, ctx.resource));
     this.#fed = new Int32Array(ctx.tenants.length);
@@ -75,6 +82,9 @@ export class ForecastFeed {
     const refitKeys: string[] = [];
     const refitHist: Float64Array[] = [];
     const warm = this.engine.refit !== undefined;
+    // as the loop: verdicts first (on the new samples), then training without what quarantine keeps out
+    const verdicts = this.anomaly?.at(i, visible);
+    const quarantined = verdicts?.quarantined ?? visible.map(() => false);
     for (let k = 0; k < visible.length; k++) {
       const v = visible[k];
       if (this.#firstFinite[k] < 0) {
@@ -89,7 +99,7 @@ export class ForecastFeed {
       }
       const start = this.#firstFinite[k];
       const window = () => v.slice(Math.max(start, v.length - o.maxFitPoints));
-      if (!this.#fitted[k] || (refit && !warm)) {
+      if (!this.#fitted[k] || (refit && !warm && !quarantined[k])) {
         if (v.length - start >= o.minFitPoints) {
           fitKeys.push(this.#keys[k]);
           fitHist.push(window());
@@ -100,10 +110,11 @@ export class ForecastFeed {
       }
       if (v.length > this.#fed[k]) {
         updKeys.push(this.#keys[k]);
-        updPts.push(v.slice(this.#fed[k]));
+        // a quarantined tenant's samples are fed as missing: the models keep their timeline but do not learn them
+        updPts.push(quarantined[k] ? new Float64Array(v.length - this.#fed[k]).fill(NaN) : v.slice(this.#fed[k]));
         this.#fed[k] = v.length;
       }
-      if (refit) {
+      if (refit && !quarantined[k]) {
         refitKeys.push(this.#keys[k]);
         refitHist.push(window());
       }
@@ -119,6 +130,8 @@ export class ForecastFeed {
       ok: this.#fitted.slice(),
       next: visible.map(() => new Float64Array(nL)),
       window: visible.map(() => new Float64Array(nL)),
+      anomalous: verdicts?.anomalous ?? visible.map(() => false),
+      quarantined,
     };
     const ask = this.#keys.filter((_, k) => this.#fitted[k]);
     if (ask.length) {

@@ -5,6 +5,8 @@ import { allocatorTuning, createForecastEngine } from '../core/engine.js';
 import { sharedCore } from '../core/wasm.js';
 import type { EngineOptions, ForecastEngine } from '../core/types.js';
 import { FORECAST_LEVELS, type AllocationConfigInput } from '../logic/allocation.js';
+import type { AnomalyMode } from '../logic/anomaly.js';
+import { AnomalyFeed, type AnomalyCounts } from './anomaly-feed.js';
 import { coverHorizons, ForecastFeed } from './forecast-feed.js';
 import type { Grid } from './grid.js';
 import { AutopilotPolicy, autopilotDefaults } from './policies/autopilot.js';
@@ -55,6 +57,10 @@ export interface BacktestOptions {
   /** The engine's quantile levels (ascending) and candidate seasons, seconds (defaults: the configuration's). */
   levels?: readonly number[];
   seasonsS?: readonly number[];
+  /** The sidecar's anomaly handling, replayed on the backtested resource (default: the configuration's, quarantine):
+   *  flagged demand waits for confirmation at the gate, and in "quarantine" is kept out of training and of proactive
+   *  scale-ups (src/backtest/anomaly-feed.ts). */
+  anomalyMode?: AnomalyMode;
 }
 
 export interface PolicyResult {
@@ -72,7 +78,7 @@ export interface BacktestResult {
   warmupSteps: number;
   results: PolicyResult[];
   shadow?: { with: ShadowOutcome; without: ShadowOutcome; capacity: number; provisioningDelayS: number; reserveLevel: number };
-  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number> };
+  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number>; anomaly: AnomalyCounts };
   elapsedMs: number;
 }
 
@@ -95,6 +101,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   let feed: ForecastFeed | undefined;
   let mainForesight: ForesightPolicy | undefined;
   const want = new Set(o.policies);
+  const anomalyMode = o.anomalyMode ?? (schema.anomalyMode.default as AnomalyMode);
   const sweep = (name: keyof typeof SWEEP_KNOBS): readonly number[] => (o.sweep && want.has(name) ? SWEEP_KNOBS[name] : []);
 
   if (want.has('foresight')) {
@@ -108,7 +115,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
       minFitPoints: Math.max(12, Math.min(stepsPerDay, warmupSteps) - Math.ceil(o.leadS / grid.intervalS) - 1),
       refitEveryS: o.retrainEveryS ?? DEFAULT_TRAINING.retrainEveryS,
       maxFitPoints: Math.max(2, Math.round((o.historyS ?? DEFAULT_TRAINING.historyS) / grid.intervalS)),
-    });
+    }, anomalyMode === 'off' ? undefined : new AnomalyFeed(ctx, anomalyMode));
     const actuation = o.actuation === false ? undefined : { ...defaultActuatorOptions, ...o.actuation };
     mainForesight = new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: o.targetShortage }, sizeReserve: true, actuation });
     entries.push({ policy: mainForesight, keep: true });
@@ -165,7 +172,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     warmupSteps,
     results,
     shadow,
-    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons } : undefined,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 } } : undefined,
     elapsedMs: performance.now() - t0,
   };
 }

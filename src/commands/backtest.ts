@@ -8,6 +8,7 @@ import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
 import { createProgress } from '../backtest/progress.js';
 import { runBacktest } from '../backtest/run.js';
 import { loadConfig } from '../config/load.js';
+import type { AnomalyMode } from '../logic/anomaly.js';
 import { reclaimConfig } from '../actuator/config.js';
 import { buildSummary } from '../backtest/summary.js';
 import { renderReport } from '../backtest/report.js';
@@ -16,17 +17,21 @@ import { groupByRegex, groupTenants, tenantQuotaGrid } from '../backtest/tenant-
 
 export const summary = 'replay a trace through Foresight, VPA, Autopilot and baselines; write allocations, summary and report';
 
+const ANOMALY_MODES: readonly AnomalyMode[] = ['off', 'alert-only', 'quarantine'];
+
 const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --query PROMQL [--range 7d] [--step 5m] [--tenant-label namespace])
                           --resource NAME [--policies ${POLICY_NAMES.join(',')}]
                           [--config FILE] [--target-shortage R] [--retrain-every D] [--history D] [--no-actuation]
+                          [--anomaly-mode off|alert-only|quarantine]
                           [--sweep] [--lead 5m] [--out DIR] [--json] [--capacity N] [--provisioning-delay 3m] [--quiet]
                           [--tenant-quota [--group-by REGEX]]   (score each tenant's total: the sum of its series;
                            REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')
 Foresight replays the sidecar's configuration (the YAML file of --config or $FORESIGHT_CONFIG, then FORESIGHT_*
 variables, as \`foresight start\` reads them): targetShortage, retrainEvery, history and the actuator's options
-(its safety gate, write tolerance and reclamation), quantiles and seasons. The engine's horizons follow --lead.
---target-shortage, --retrain-every and --history override it; --no-actuation scores the recommendations instead of
-what the actuator's safety gate and write rule would apply.`;
+(its safety gate, write tolerance and reclamation), quantiles, seasons and anomalyMode. The engine's horizons follow
+--lead. --target-shortage, --retrain-every, --history and --anomaly-mode override it; --no-actuation scores the
+recommendations instead of what the actuator's safety gate and write rule would apply. The anomaly detectors score
+the backtested resource alone (the sidecar also combines a tenant's other signals).`;
 
 /** Parses a duration like 300, 300s, 5m, 2h, 7d into seconds. */
 export function parseDuration(flag: string, text: string): number {
@@ -35,6 +40,8 @@ export function parseDuration(flag: string, text: string): number {
   const mult = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[(m[2] ?? 's') as 's'];
   return Number(m[1]) * mult;
 }
+
+const share = (n: number, of: number): string => (of > 0 ? `${((100 * n) / of).toFixed(2)}%` : 'n/a');
 
 function parseNumber(flag: string, text: string, ok: (x: number) => boolean, what: string): number {
   const x = Number(text);
@@ -80,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
         'retrain-every': { type: 'string' },
         history: { type: 'string' },
         'no-actuation': { type: 'boolean', default: false },
+        'anomaly-mode': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -108,6 +116,8 @@ export async function run(argv: string[]): Promise<number> {
   const retrainEveryS = args['retrain-every'] !== undefined ? parseDuration('retrain-every', args['retrain-every']) : config.retrainEvery;
   const historyS = args.history !== undefined ? parseDuration('history', args.history) : config.history;
   if (!(retrainEveryS > 0)) throw new ArgumentInvalidError(`--retrain-every ${args['retrain-every']} must be > 0`);
+  const anomalyMode = (args['anomaly-mode'] ?? config.anomalyMode) as AnomalyMode;
+  if (!ANOMALY_MODES.includes(anomalyMode)) throw new ArgumentInvalidError(`--anomaly-mode: "${anomalyMode}" is not one of ${ANOMALY_MODES.join(', ')}`);
   const rangeS = parseDuration('range', args.range);
   const stepS = parseDuration('step', args.step);
   if (!(stepS > 0) || !(rangeS > stepS)) throw new ArgumentInvalidError(`--range ${args.range} must be longer than --step ${args.step} (> 0)`);
@@ -137,6 +147,7 @@ export async function run(argv: string[]): Promise<number> {
     allocation: { reclaim: reclaimConfig(config.actuator) },
     levels: config.quantiles,
     seasonsS: config.seasons,
+    anomalyMode,
     onProgress: (d, t) => progress.update(d, t),
   });
   progress.done();
@@ -149,7 +160,9 @@ export async function run(argv: string[]): Promise<number> {
   if (args.json) process.stdout.write(`${JSON.stringify(sum)}\n`);
   else {
     const lines = Object.entries(sum.policies).map(([label, p]) => `  ${label.padEnd(14)} slack ${p.slack.toFixed(4)}  shortage_steps ${p.shortage_steps.toFixed(4)}  shortage_volume ${p.shortage_volume.toFixed(5)}  changes_per_step ${p.changes_per_step.toFixed(4)}`);
-    console.log([`backtest of ${args.resource} on ${set.origin}: ${grid.tenants.length} ${groups ? `quota tenants (tenant totals of ${seriesGrid.tenants.length} series)` : 'tenants'}, ${grid.nSteps} steps`, ...lines, `wrote ${files.join(', ')}`].join('\n'));
+    const a = result.engine?.anomaly;
+    const anomalyLine = a && a.mode !== 'off' ? [`  anomaly mode ${a.mode}: ${share(a.anomalous, a.scored)} of tenant-steps flagged, ${share(a.quarantined, a.scored)} quarantined`] : [];
+    console.log([`backtest of ${args.resource} on ${set.origin}: ${grid.tenants.length} ${groups ? `quota tenants (tenant totals of ${seriesGrid.tenants.length} series)` : 'tenants'}, ${grid.nSteps} steps`, ...lines, ...anomalyLine, `wrote ${files.join(', ')}`].join('\n'));
   }
   return 0;
 }

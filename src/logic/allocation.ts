@@ -122,7 +122,7 @@ export interface DecisionInput {
   recentPeak: number;
 }
 
-export type DecisionReason = 'initial' | 'increase' | 'reclaim' | 'hold' | 'rate-limited';
+export type DecisionReason = 'initial' | 'increase' | 'reclaim' | 'hold' | 'rate-limited' | 'quarantined';
 
 export interface Decision {
   state: AllocationState;
@@ -173,6 +173,24 @@ export function decide(state: AllocationState, input: DecisionInput, cfg: Alloca
     uncappedTarget: cover,
   };
   return { state: { ...state, allocation, lowSinceS, tokens, tokensAtS }, allocation, recommendation, reason };
+}
+
+/**
+ * Quarantine (a tenant whose demand is flagged anomalous, src/logic/anomaly.ts): no proactive scale-up. A decision
+ * that would raise an existing allocation gives way to the previous state with the allocation held at the larger of
+ * the previous allocation and the recent peak (observed demand); the bounds widen to bracket it. Every other decision
+ * passes unchanged. Used by the live loop (src/loop/allocation-adapter.ts) and the backtest alike.
+ */
+export function holdScaleUp(prev: AllocationState, d: Decision, recentPeak: number): Decision {
+  if (!Number.isFinite(prev.allocation) || !(d.allocation > prev.allocation)) return d;
+  const held = Math.max(prev.allocation, Number.isFinite(recentPeak) ? recentPeak : 0);
+  const rec = d.recommendation;
+  return {
+    state: { ...prev, allocation: held },
+    allocation: held,
+    recommendation: { ...rec, target: held, ...recommendationBounds({ low: rec.lowerBound, high: rec.upperBound }, held) },
+    reason: 'quarantined',
+  };
 }
 
 /**

@@ -1,8 +1,7 @@
 // Binds the shared allocation policy (src/logic/allocation.ts, also used by the backtest) to the loop: keeps one
 // policy state per series, feeds it the samples observed since the last decision, and turns the engine's quantiles
 // into the policy's `next` and `window` inputs.
-import { allocationConfig, decide, newAllocationState, observe, type AllocationConfigInput, type AllocationState } from '../logic/allocation.js';
-import { recommendationBounds } from '../logic/bounds.js';
+import { allocationConfig, decide, holdScaleUp, newAllocationState, observe, type AllocationConfigInput, type AllocationState } from '../logic/allocation.js';
 import type { Recommendation } from '../model/snapshot.js';
 import { seriesKey } from '../model/series.js';
 import type { DecideFn, DecideInput } from './types.js';
@@ -34,18 +33,11 @@ export function createAllocationDecider(input: AllocationConfigInput = {}): Allo
     if (window.length !== nq) window = new Float64Array(nq);
     window.fill(-Infinity);
     for (let h = 0; h < nh; h++) for (let k = 0; k < nq; k++) window[k] = Math.max(window[k], q[h * nq + k]);
-    const out = decide(st, { nowS: d.nowS, levels: d.quantiles, next, window, recentPeak: d.recentPeak }, cfg);
-    let rec = out.recommendation;
-    let state = out.state;
+    let out = decide(st, { nowS: d.nowS, levels: d.quantiles, next, window, recentPeak: d.recentPeak }, cfg);
     // Quarantine: an anomalous tenant gets no proactive scale-up; it keeps its allocation (never below its recent peak).
-    if (d.quarantined && Number.isFinite(st.allocation) && out.allocation > st.allocation) {
-      const held = Math.max(st.allocation, Number.isFinite(d.recentPeak) ? d.recentPeak : 0);
-      // The bounds still bracket the target: the forecast's range widened to the allocation being held.
-      rec = { ...rec, target: held, ...recommendationBounds({ low: rec.lowerBound, high: rec.upperBound }, held) };
-      state = { ...st, allocation: held };
-    }
-    states.set(key, state);
-    return rec;
+    if (d.quarantined) out = holdScaleUp(st, out, d.recentPeak);
+    states.set(key, out.state);
+    return out.recommendation;
   };
   return {
     decide: fn,

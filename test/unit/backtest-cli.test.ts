@@ -57,7 +57,7 @@ describe('backtest CLI bad input', () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it('rejects a retrain period of zero and a history shorter than two steps, naming the flag, before writing', () => {
+  it('rejects a retrain period of zero, a history shorter than two steps and an unknown anomaly mode, naming the flag, before writing', () => {
     const file = traceFile(dir, 'ok-train.csv', `${header}${good}\n`);
     const out = join(dir, 'out-train');
     let r = runCli(['--trace', file, '--resource', 'cpu', '--retrain-every', '0', '--out', out]);
@@ -69,6 +69,9 @@ describe('backtest CLI bad input', () => {
     r = runCli(['--trace', file, '--resource', 'cpu', '--retrain-every', 'hourly', '--out', out]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--retrain-every: cannot parse duration "hourly"/);
+    r = runCli(['--trace', file, '--resource', 'cpu', '--anomaly-mode', 'strict', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--anomaly-mode: "strict" is not one of off, alert-only, quarantine/);
     expect(existsSync(out)).toBe(false);
   });
 
@@ -80,22 +83,23 @@ describe('backtest CLI bad input', () => {
       const out = join(dir, `out-engine-${n++}`);
       const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'foresight', '--out', out, '--json', '--quiet', ...extra], env);
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { target_shortage: number; engine: { retrainEveryS: number; historyPoints: number; actuation: boolean; levels: number[] } };
+      return JSON.parse(r.stdout) as { target_shortage: number; engine: { retrainEveryS: number; historyPoints: number; actuation: boolean; levels: number[]; anomaly: { mode: string; scored: number } } };
     };
     // the sidecar's defaults
     let sum = summaryOf([]);
     expect(sum.target_shortage).toBe(0.02);
-    expect(sum.engine).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true });
+    expect(sum.engine).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true, anomaly: { mode: 'quarantine' } });
+    expect(sum.engine.anomaly.scored).toBeGreaterThan(0);
     // its configuration, from the environment and from a YAML file, as `foresight start` reads them
     const yaml = join(dir, 'foresight.yaml');
-    writeFileSync(yaml, 'retrainEvery: 30m\nhistory: 2d\nquantiles: [0.5, 0.8, 0.9, 0.95, 0.99]\n');
+    writeFileSync(yaml, 'retrainEvery: 30m\nhistory: 2d\nquantiles: [0.5, 0.8, 0.9, 0.95, 0.99]\nanomalyMode: alert-only\n');
     sum = summaryOf(['--config', yaml], { FORESIGHT_TARGET_SHORTAGE: '0.1' });
     expect(sum.target_shortage).toBe(0.1);
-    expect(sum.engine).toMatchObject({ retrainEveryS: 1800, historyPoints: 576, actuation: true, levels: [0.5, 0.8, 0.9, 0.95, 0.99] });
+    expect(sum.engine).toMatchObject({ retrainEveryS: 1800, historyPoints: 576, actuation: true, levels: [0.5, 0.8, 0.9, 0.95, 0.99], anomaly: { mode: 'alert-only' } });
     // flags override it
-    sum = summaryOf(['--target-shortage', '0.05', '--retrain-every', '2h', '--history', '1d', '--no-actuation'], { FORESIGHT_TARGET_SHORTAGE: '0.1' });
+    sum = summaryOf(['--target-shortage', '0.05', '--retrain-every', '2h', '--history', '1d', '--no-actuation', '--anomaly-mode', 'off'], { FORESIGHT_TARGET_SHORTAGE: '0.1', FORESIGHT_ANOMALY_MODE: 'alert-only' });
     expect(sum.target_shortage).toBe(0.05);
-    expect(sum.engine).toMatchObject({ retrainEveryS: 7200, historyPoints: 288, actuation: false });
+    expect(sum.engine).toMatchObject({ retrainEveryS: 7200, historyPoints: 288, actuation: false, anomaly: { mode: 'off', scored: 0 } });
   }, 120_000);
 
   it('refuses an invalid configuration naming every problem, before reading the trace', () => {

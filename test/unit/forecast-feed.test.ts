@@ -1,10 +1,13 @@
 // The backtest's engine feed trains as the live loop does (src/loop/engine-loop.ts): a first fit on at most the
 // history window, online updates, and on each retrain the new samples first, then the engine's warm refit on a window
-// that ends at the last sample consumed; an engine without refit is fitted afresh.
+// that ends at the last sample consumed; an engine without refit is fitted afresh. With the anomaly verdicts replayed,
+// as the loop: scored first, then a quarantined tenant's samples are fed as missing and it is not retrained.
 import { describe, expect, it } from 'vitest';
+import { AnomalyFeed } from '../../src/backtest/anomaly-feed.js';
 import { ForecastFeed } from '../../src/backtest/forecast-feed.js';
 import type { PolicyContext } from '../../src/backtest/policy.js';
 import type { ForecastEngine, SeriesForecast } from '../../src/core/types.js';
+import type { AnomalyScorer, AnomalyVerdict } from '../../src/loop/types.js';
 import { seriesKey } from '../../src/model/series.js';
 
 type Call = { op: 'fit' | 'refit' | 'update'; key: string; values: number[] };
@@ -87,5 +90,84 @@ describe('ForecastFeed training schedule', () => {
       { op: 'fit', key: A, values: [3, 4, 5, 6, 7, 8] },
       { op: 'fit', key: B, values: [3, 4, 5, 6, 7, 8] },
     ]);
+  });
+});
+
+describe('ForecastFeed with the anomaly verdicts replayed', () => {
+  /** A scorer that flags the tenants in `flag` (quarantined when `quarantine`) and records what it is fed. */
+  function scriptedScorer(quarantine: boolean) {
+    const flag = new Set<string>();
+    const fed: Array<{ tenant: string; startS: number; values: number[] }> = [];
+    const scorer: AnomalyScorer = {
+      score: (series) => {
+        const out = new Map<string, AnomalyVerdict>();
+        for (const s of series) {
+          fed.push({ tenant: s.tenant, startS: s.startS, values: Array.from(s.values) });
+          const on = flag.has(s.tenant);
+          out.set(s.tenant, { score: on ? 1 : 0, kind: on ? 'spike' : 'none', anomalous: on, excludeFromTraining: on && quarantine });
+        }
+        return out;
+      },
+    };
+    return { flag, fed, scorer };
+  }
+
+  it('scores the new samples first, then feeds a quarantined tenant\'s samples as missing and skips its retrain', () => {
+    const engine = recordingEngine(true);
+    const s = scriptedScorer(true);
+    const anomaly = new AnomalyFeed(ctx, 'quarantine', s.scorer);
+    const feed = new ForecastFeed(engine, ctx, { levels: [0.5, 0.9], minFitPoints: 3, refitEveryS: 1200, maxFitPoints: 6 }, anomaly);
+    // b starts with a gap: the detectors see it from its first finite sample, as the sidecar's history of it
+    const b = (n: number) => series(n, 100).map((x, j) => (j === 0 ? NaN : x));
+    const at = (i: number, lenA: number, lenB: number) => feed.at(i, [series(lenA), b(lenB)]);
+
+    const f0 = at(0, 3, 2);
+    expect(f0.quarantined).toEqual([false, false]);
+    expect(s.fed).toEqual([
+      { tenant: 'a', startS: 0, values: [0, 1, 2] },
+      { tenant: 'b', startS: 300, values: [101] },
+    ]);
+    s.fed.length = 0;
+    engine.calls.length = 0;
+
+    s.flag.add('a');
+    const f1 = at(1, 4, 4);
+    expect(f1.quarantined).toEqual([true, false]);
+    expect(f1.anomalous).toEqual([true, false]);
+    expect(s.fed).toEqual([
+      { tenant: 'a', startS: 900, values: [3] },
+      { tenant: 'b', startS: 600, values: [102, 103] },
+    ]);
+    // b is fitted on what it has; a's new sample is fed as missing (NaN)
+    expect(engine.calls.map((c) => [c.op, c.key, c.values.map((v) => (Number.isNaN(v) ? 'NaN' : v))])).toEqual([
+      ['fit', B, [101, 102, 103]],
+      ['update', A, ['NaN']],
+    ]);
+    at(2, 5, 5);
+    at(3, 6, 6);
+    engine.calls.length = 0;
+
+    at(4, 9, 7); // retrain due: b is refitted, quarantined a is not
+    expect(engine.calls.map((c) => `${c.op} ${c.key}`)).toEqual([`update ${A}`, `update ${B}`, `refit ${B}`]);
+    expect(engine.calls[0].values.every(Number.isNaN)).toBe(true);
+    engine.calls.length = 0;
+
+    s.flag.clear();
+    const f5 = at(5, 10, 8);
+    expect(f5.quarantined).toEqual([false, false]);
+    expect(engine.calls[0]).toEqual({ op: 'update', key: A, values: [9] });
+    expect(anomaly.counts).toEqual({ mode: 'quarantine', scored: 12, anomalous: 4, quarantined: 4 });
+  });
+
+  it('in alert-only mode flags demand for the gate and trains on everything', () => {
+    const engine = recordingEngine(true);
+    const s = scriptedScorer(false);
+    s.flag.add('a');
+    const feed = new ForecastFeed(engine, ctx, { levels: [0.5, 0.9], minFitPoints: 3, refitEveryS: 1200, maxFitPoints: 6 }, new AnomalyFeed(ctx, 'alert-only', s.scorer));
+    feed.at(0, [series(3), series(3)]);
+    const f = feed.at(1, [series(4), series(4)]);
+    expect(f.anomalous).toEqual([true, false]);
+    expect(f.quarantined).toEqual([false, false]);
+    expect(engine.calls.filter((c) => c.op === 'update').map((c) => c.values)).toEqual([[3], [3]]);
   });
 });

@@ -1,5 +1,5 @@
 // `foresight`: the engine's forecast quantiles through the shared allocation policy (src/logic/allocation.ts).
-import { allocationConfig, decide, newAllocationState, observe, type AllocationConfig, type AllocationConfigInput, type AllocationState } from '../../logic/allocation.js';
+import { allocationConfig, decide, holdScaleUp, newAllocationState, observe, type AllocationConfig, type AllocationConfigInput, type AllocationState } from '../../logic/allocation.js';
 import { recentPeak } from '../../logic/bounds.js';
 import { shadowReserve, type ReserveOptions } from '../../logic/shadow-reserve.js';
 import { SafetyGate, type GateOptions } from '../../actuator/safety.js';
@@ -63,13 +63,13 @@ export class ForesightPolicy implements Policy {
   }
 
   /** What the actuator writes for tenant k given the policy's allocation (src/actuator/vpa-recommender.ts). */
-  #actuate(k: number, desired: number, nowS: number, peak: number, usage: number): number {
+  #actuate(k: number, desired: number, nowS: number, peak: number, usage: number, anomalous: boolean): number {
     const gate = this.#gate;
     if (!gate || !Number.isFinite(desired)) return desired;
     const prev = this.#applied[k];
     const cur = Number.isFinite(prev) ? prev : undefined;
     const key = String(k);
-    const v = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, usage, anomalous: false, stale: false }).value;
+    const v = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, usage, anomalous, stale: false }).value;
     // the VPA recommender's write rule: a change it would not write leaves the value in force
     if (cur !== undefined && !writesTarget(cur, v, this.#opts.actuation!.tolerance)) return cur;
     if (v !== cur) gate.committed(key, nowS, cur !== undefined && v < cur);
@@ -89,7 +89,9 @@ export class ForesightPolicy implements Policy {
       const peak = this.#peakSteps > 0 ? recentPeak(v, this.#peakSteps) : NaN;
       const lastPeak = recentPeak(v, 12);
       if (f.ok[k]) {
-        const d = decide(s, { nowS, levels, next: f.next[k], window: f.window[k], recentPeak: peak }, this.cfg);
+        let d = decide(s, { nowS, levels, next: f.next[k], window: f.window[k], recentPeak: peak }, this.cfg);
+        // quarantine, as the live loop's decider applies it (src/loop/allocation-adapter.ts)
+        if (f.quarantined[k]) d = holdScaleUp(s, d, peak);
         s = d.state;
         this.reasons[d.reason] = (this.reasons[d.reason] ?? 0) + 1;
       } else if (lastPeak === lastPeak) {
@@ -97,7 +99,7 @@ export class ForesightPolicy implements Policy {
       }
       this.#states[k] = s;
       this.#own[k][i] = s.allocation;
-      out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, lastFinite(v)) : s.allocation;
+      out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, lastFinite(v), f.anomalous[k]) : s.allocation;
     }
     if (this.#opts.sizeReserve) {
       const tenants = [];

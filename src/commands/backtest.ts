@@ -7,7 +7,7 @@ import { buildGrid } from '../backtest/grid.js';
 import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
 import { createProgress } from '../backtest/progress.js';
 import { runBacktest } from '../backtest/run.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, parseFlagDuration } from '../config/load.js';
 import type { AnomalyMode } from '../logic/anomaly.js';
 import { reclaimConfig } from '../actuator/config.js';
 import { buildSummary } from '../backtest/summary.js';
@@ -32,14 +32,6 @@ variables, as \`foresight start\` reads them): targetShortage, retrainEvery, his
 --lead. --target-shortage, --retrain-every, --history and --anomaly-mode override it; --no-actuation scores the
 recommendations instead of what the actuator's safety gate and write rule would apply. The anomaly detectors score
 the backtested resource alone (the sidecar also combines a tenant's other signals).`;
-
-/** Parses a duration like 300, 300s, 5m, 2h, 7d into seconds. */
-export function parseDuration(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h|d|w)?$/.exec(text.trim());
-  if (!m) throw new ArgumentInvalidError(`--${flag}: cannot parse duration "${text}" (e.g. 300s, 5m, 2h, 7d)`);
-  const mult = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[(m[2] ?? 's') as 's'];
-  return Number(m[1]) * mult;
-}
 
 const share = (n: number, of: number): string => (of > 0 ? `${((100 * n) / of).toFixed(2)}%` : 'n/a');
 
@@ -108,18 +100,18 @@ export async function run(argv: string[]): Promise<number> {
   // the sidecar's configuration (every problem named at once), which the flags below override
   const config = loadConfig({ file: args.config });
   const targetShortage = args['target-shortage'] !== undefined ? parseNumber('target-shortage', args['target-shortage'], (x) => x > 0 && x < 1, 'a share in (0, 1)') : config.targetShortage;
-  const leadS = parseDuration('lead', args.lead);
-  const provisioningDelayS = parseDuration('provisioning-delay', args['provisioning-delay']);
+  const leadS = parseFlagDuration('lead', args.lead);
+  const provisioningDelayS = parseFlagDuration('provisioning-delay', args['provisioning-delay']);
   const capacity = args.capacity !== undefined ? parseNumber('capacity', args.capacity, (x) => x > 0, 'a positive number') : undefined;
   if (args['group-by'] !== undefined && !args['tenant-quota']) throw new ArgumentInvalidError('--group-by needs --tenant-quota');
   const groupRule = args['group-by'] !== undefined ? groupByRegex(args['group-by']) : undefined;
-  const retrainEveryS = args['retrain-every'] !== undefined ? parseDuration('retrain-every', args['retrain-every']) : config.retrainEvery;
-  const historyS = args.history !== undefined ? parseDuration('history', args.history) : config.history;
+  const retrainEveryS = args['retrain-every'] !== undefined ? parseFlagDuration('retrain-every', args['retrain-every']) : config.retrainEvery;
+  const historyS = args.history !== undefined ? parseFlagDuration('history', args.history) : config.history;
   if (!(retrainEveryS > 0)) throw new ArgumentInvalidError(`--retrain-every ${args['retrain-every']} must be > 0`);
   const anomalyMode = (args['anomaly-mode'] ?? config.anomalyMode) as AnomalyMode;
   if (!ANOMALY_MODES.includes(anomalyMode)) throw new ArgumentInvalidError(`--anomaly-mode: "${anomalyMode}" is not one of ${ANOMALY_MODES.join(', ')}`);
-  const rangeS = parseDuration('range', args.range);
-  const stepS = parseDuration('step', args.step);
+  const rangeS = parseFlagDuration('range', args.range);
+  const stepS = parseFlagDuration('step', args.step);
   if (!(stepS > 0) || !(rangeS > stepS)) throw new ArgumentInvalidError(`--range ${args.range} must be longer than --step ${args.step} (> 0)`);
 
   const set = args.trace

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { createForecastEngine } from '../core/engine.js';
+import { parseFlagDuration } from '../config/load.js';
 import { ArgumentInvalidError } from '../errors.js';
 import { QuantileScore, round } from '../evaluate/metrics.js';
 import { defaultWarmup, replay } from '../evaluate/replay.js';
@@ -22,14 +23,6 @@ and writes DIR/forecasts.csv.gz and DIR/summary.json (MAE, MASE vs seasonal naiv
   --horizons LIST   comma-separated durations: 30s, 5m, 1h or plain seconds (default 5m,15m,30m)
   --every N         forecast at every N-th step (default 1)
   --out DIR         output directory (default ./evaluate-out)`;
-
-/** Parses 5m / 30s / 1h / 300 into seconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new ArgumentInvalidError(`invalid duration "${text}" (examples: 300, 30s, 5m, 1h)`);
-  const mult = { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * mult;
-}
 
 export async function run(argv: string[]): Promise<number> {
   let args;
@@ -60,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const every = Number(args.every);
   if (!Number.isInteger(every) || every < 1) throw new ArgumentInvalidError(`--every must be a positive integer (got "${args.every}")`);
-  const horizonsS = args.horizons.split(',').map(parseDuration);
+  const horizonsS = args.horizons.split(',').map((h) => parseFlagDuration('horizons', h));
 
   const started = Date.now();
   console.error(`evaluate: reading ${args.trace} (${args.resource})`);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { actuatorOptionDocs, defaultActuatorOptions, validateActuatorOptions, type ActuatorOptions, type OptionDoc } from '../actuator/config.js';
-import { ConfigInvalidError } from '../errors.js';
+import { ArgumentInvalidError, ConfigInvalidError } from '../errors.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
 import type { SignalSpec } from '../sources/history-source.js';
 import { parseLimits, type ResourceLimits } from './limits.js';
@@ -31,12 +31,19 @@ export interface LoadOptions {
 const DURATION = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)?$/;
 const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
-/** "5m" -> 300, "1.5h" -> 5400, 42 -> 42 (seconds). */
+/** "5m" -> 300, "1.5h" -> 5400, 42 -> 42 (seconds); NaN when it is not a duration. */
 export function parseDuration(v: unknown): number {
   if (typeof v === 'number') return v;
   const m = DURATION.exec(String(v).trim());
   if (!m) return NaN;
   return Number(m[1]) * UNIT_S[m[2] ?? 's'];
+}
+
+/** A command-line flag's duration in seconds (the configuration's syntax), or an error naming the flag. */
+export function parseFlagDuration(flag: string, text: string): number {
+  const s = parseDuration(text);
+  if (Number.isNaN(s)) throw new ArgumentInvalidError(`--${flag}: cannot parse duration "${text}" (e.g. 300, 30s, 5m, 2h, 7d)`);
+  return s;
 }
 
 function coerce(type: FieldType | 'bool', raw: unknown): { value?: unknown; problem?: string } {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parseDuration, run } from '../../src/commands/evaluate.js';
+import { run } from '../../src/commands/evaluate.js';
+import { parseFlagDuration } from '../../src/config/load.js';
 
 function writeTrace(dir: string, days: number): string {
   const lines = ['timestamp,tenant,resource,value'];
@@ -60,11 +61,11 @@ describe('foresight evaluate', () => {
     for (const o of ['o1', 'o2', 'o3', 'o4']) expect(existsSync(join(dir, o, 'summary.json'))).toBe(false);
   });
 
-  it('parses durations', () => {
-    expect(parseDuration('5m')).toBe(300);
-    expect(parseDuration('30s')).toBe(30);
-    expect(parseDuration('1h')).toBe(3600);
-    expect(parseDuration('900')).toBe(900);
-    expect(() => parseDuration('soon')).toThrow(/invalid duration/);
+  it('parses durations, naming the flag of one it cannot parse', () => {
+    expect(parseFlagDuration('horizons', '5m')).toBe(300);
+    expect(parseFlagDuration('horizons', '30s')).toBe(30);
+    expect(parseFlagDuration('horizons', '1h')).toBe(3600);
+    expect(parseFlagDuration('horizons', '900')).toBe(900);
+    expect(() => parseFlagDuration('horizons', 'soon')).toThrow(/--horizons: cannot parse duration "soon"/);
   });
 });

@@ -32,7 +32,20 @@ export function renderQuery(template: string, o: Pick<PrometheusSourceOptions, '
   if (!/^[0-9]+(ms|s|m|h|d|w|y)$/.test(o.rateWindow)) throw new Error(`invalid rate window "${o.rateWindow}"`);
   const matchers = [labelSetMatcher(label, o.includeTenants ?? [], '=~'), labelSetMatcher(label, o.excludeTenants ?? [], '!~')].filter(Boolean);
   const filter = matchers.map((m) => `,${m}`).join('');
-  return template.replaceAll('{{tenant}}', label).replaceAll('{{window}}', o.rateWindow).replaceAll('{{filter}}', filter);
+  // replacer functions: a replacement string would expand $`, $' and $& found in an escaped tenant name
+  return template.replaceAll('{{tenant}}', () => label).replaceAll('{{window}}', () => o.rateWindow).replaceAll('{{filter}}', () => filter);
+}
+
+/**
+ * Which tenants a source keeps: those in `includeTenants` (when given), not in `excludeTenants`, and kept by the
+ * shard's `keepTenant`. The rendered `{{filter}}` asks Prometheus for the same tenants; this is the guarantee for a
+ * query (e.g. an override) that does not use it.
+ */
+export function tenantFilter(o: Pick<PrometheusSourceOptions, 'includeTenants' | 'excludeTenants' | 'keepTenant'>): (tenant: string) => boolean {
+  const include = o.includeTenants?.length ? new Set(o.includeTenants) : undefined;
+  const exclude = new Set(o.excludeTenants ?? []);
+  const shard = o.keepTenant;
+  return (t) => (!include || include.has(t)) && !exclude.has(t) && (!shard || shard(t));
 }
 
 export class PrometheusSource implements HistorySource {
@@ -41,6 +54,8 @@ export class PrometheusSource implements HistorySource {
   readonly #q: RangeQuerier;
   readonly #o: PrometheusSourceOptions;
   readonly #queries: Map<string, string>;
+  /** The include/exclude lists and the shard's filter, applied while parsing (an overridden query may lack {{filter}}). */
+  readonly #keep: (tenant: string) => boolean;
   /** Series each signal's query returned last time: sizes the next pull's chunks without a probe. */
   readonly #seen = new Map<string, number>();
 
@@ -50,6 +65,7 @@ export class PrometheusSource implements HistorySource {
     this.#o = o;
     this.#q = o.querier ?? (createPrometheusDriver({ url: o.url, timeoutMs: o.timeoutMs }) as PrometheusDriver as unknown as RangeQuerier);
     this.#queries = new Map(o.signals.map((s) => [s.resource, renderQuery(s.query, o)]));
+    this.#keep = tenantFilter(o);
   }
 
   /** The rendered PromQL of a signal (for logs and the API). */
@@ -76,7 +92,7 @@ export class PrometheusSource implements HistorySource {
           maxPointsPerRequest: this.#o.maxPointsPerRequest,
           maxSamplesPerRequest: this.#o.maxSamplesPerRequest,
           seriesHint: this.#seen.get(sig.resource),
-          keepTenant: this.#o.keepTenant,
+          keepTenant: this.#keep,
           timeoutMs: this.#o.timeoutMs,
         });
         if (r.seriesSeen > 0) this.#seen.set(sig.resource, r.seriesSeen);

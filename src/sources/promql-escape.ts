@@ -7,8 +7,9 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /**
  * Escapes `value` for use inside a double-quoted PromQL string literal. PromQL strings follow Go's escaping rules
  * (https://prometheus.io/docs/prometheus/latest/querying/basics/#string-literals): backslash and double quote are
- * escaped, and control characters are written as escapes so that a newline cannot end the query line. Characters
- * outside ASCII printable range that are not control characters pass through unchanged (PromQL accepts UTF-8).
+ * escaped, and control characters are written as escapes so that a newline cannot end the query line: ASCII ones as
+ * `\xNN` (one byte), the C1 controls and line separators as `\u00NN` / `\uNNNN` (Go reads `\xNN` as a raw byte, and
+ * a lone byte above 0x7f is not UTF-8, which Prometheus refuses). Other characters pass through (PromQL accepts UTF-8).
  *
  * Example: `a"} or vector(1) #` becomes `a\"} or vector(1) #`, which inside quotes stays one label value.
  */
@@ -21,9 +22,10 @@ export function escapePromQLString(value: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0) || c === 0x2028 || c === 0x2029) {
-      out += c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
-    } else out += ch;
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    // \xNN is one raw byte in Go, which above 0x7f would not be UTF-8: other characters are written by code point
+    else if ((c >= 0x80 && c < 0xa0) || c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += ch;
   }
   return out;
 }

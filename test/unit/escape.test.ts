@@ -1,9 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { checkLabelName, escapePromQLString, escapeRegex, labelMatcher, labelSetMatcher } from '../../src/sources/promql-escape.js';
 
-/** Parses a PromQL double-quoted string literal body back (Go escapes), to check round trips. */
+/**
+ * Parses a PromQL double-quoted string literal body back with Go's rules (what Prometheus does): `\xNN` is one raw
+ * byte, `\uNNNN` a code point, and the bytes must decode as UTF-8 (Prometheus refuses a query that does not).
+ */
 function unquote(body: string): string {
-  return JSON.parse(`"${body.replace(/\\x([0-9a-f]{2})/g, '\\u00$1')}"`) as string;
+  const bytes: number[] = [];
+  const utf8 = (s: string) => bytes.push(...new TextEncoder().encode(s));
+  const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"', a: '\u0007', b: '\b', f: '\f', v: '\v' };
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch !== '\\') {
+      const cp = body.codePointAt(i)!;
+      utf8(String.fromCodePoint(cp));
+      if (cp > 0xffff) i++;
+      continue;
+    }
+    const e = body[++i];
+    if (e === 'x') {
+      bytes.push(parseInt(body.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (e === 'u') {
+      utf8(String.fromCodePoint(parseInt(body.slice(i + 1, i + 5), 16)));
+      i += 4;
+    } else if (e in simple) utf8(simple[e]);
+    else throw new Error(`unknown escape \\${e}`);
+  }
+  return new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes));
 }
 
 const hostile = [
@@ -17,6 +41,10 @@ const hostile = [
   'bell\u0007del\u007f',
   'ünï-çødé 名前',
   'line\u2028sep',
+  'c1\u0085control\u009f',
+  'self$`',
+  "sel$'f",
+  '$&amp',
   '',
 ];
 

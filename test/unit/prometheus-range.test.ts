@@ -111,6 +111,9 @@ describe('PrometheusSource', () => {
     const q = renderQuery(DEFAULT_SIGNALS[0].query, { tenantLabel: 'team', rateWindow: '5m', excludeTenants: ['kube-system', 'x"} or vector(1) #'] });
     expect(q).toBe('sum by (team) (rate(container_cpu_usage_seconds_total{container!="",container!="POD",team!~"kube-system|x\\"\\\\} or vector\\\\(1\\\\) #"}[5m]))');
     expect(() => renderQuery('x', { tenantLabel: 'bad label', rateWindow: '5m' })).toThrow(/label name/);
+    // $`, $' and $& in a tenant name stay literal (a replacement string would expand them into the template's text)
+    const tricky = renderQuery('up{job!=""{{filter}}}', { tenantLabel: 'ns', rateWindow: '5m', excludeTenants: ['self$`', "sel$'f", 'a$&b'] });
+    expect(tricky).toBe('up{job!="",ns!~"self\\\\$`|sel\\\\$\'f|a\\\\$&b"}');
     expect(() => renderQuery('x', { tenantLabel: 'ns', rateWindow: '5 minutes' })).toThrow(/rate window/);
   });
 
@@ -131,6 +134,16 @@ describe('PrometheusSource', () => {
     expect(r.failures.map((f) => f.resource)).toEqual(['cpu']);
     expect(r.breakdown[0].type).toBe('GET /x');
     expect(r.set.series.find((s) => s.resource === 'api_calls')!.values[1]).toBe(2);
+  });
+
+  it('keeps only included, not excluded tenants even when an overridden query has no {{filter}}', async () => {
+    const { q } = fakeQuerier(['kube-system', 'shop', 'pay', 'ads'], () => 1);
+    const query = 'sum by ({{tenant}}) (rate(container_cpu_usage_seconds_total[{{window}}]))';
+    const signals = [{ ...DEFAULT_SIGNALS[0], query }];
+    const exclude = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '1m', querier: q, signals, excludeTenants: ['kube-system'] });
+    expect((await exclude.pull({ startS: 0, endS: 600, stepS: 300 })).set.series.map((s) => s.tenant).sort()).toEqual(['ads', 'pay', 'shop']);
+    const include = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '1m', querier: q, signals, includeTenants: ['shop', 'ads'], keepTenant: (t) => t !== 'ads' });
+    expect((await include.pull({ startS: 0, endS: 600, stepS: 300 })).set.series.map((s) => s.tenant)).toEqual(['shop']);
   });
 
   it('sizes a pull\'s chunks from the previous pull\'s series count (no probe after the first), and keeps only a shard\'s tenants', async () => {

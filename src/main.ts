@@ -1,5 +1,6 @@
 // Composition root of the sidecar: configuration -> source (Prometheus, or the embedded demo trace) -> engine,
 // allocation and anomaly policies -> loop -> metrics, HTTP server and actuator. Only this file wires implementations.
+import { isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger as Pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -43,6 +44,12 @@ export interface Sidecar {
   /** Base URL when listening. */
   url?: string;
   close(): Promise<void>;
+}
+
+/** The base URL to log for a listening address: wildcards as localhost, IPv6 literals bracketed (RFC 3986, 6874). */
+export function listenUrl(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '::') return `http://localhost:${port}`;
+  return `http://${isIPv6(host) ? `[${host.replace('%', '%25')}]` : host}:${port}`;
 }
 
 interface Plan {
@@ -169,8 +176,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
   let url: string | undefined;
   if (!o.noListen) {
     await app.listen({ port: config.port, host: config.host });
-    const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-    url = `http://${shown}:${config.port}`;
+    url = listenUrl(config.host, config.port);
   }
   logger.info({ url, source: source.origin, signals: source.signals.map((s) => s.resource), intervalS: plan.intervalS, horizons }, 'foresight sidecar started');
 

@@ -6,6 +6,7 @@ import { actuatorOptionDocs, defaultActuatorOptions, validateActuatorOptions, ty
 import { ArgumentInvalidError, ConfigInvalidError } from '../errors.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
 import type { SignalSpec } from '../sources/history-source.js';
+import { unknownVariables } from './env-names.js';
 import { parseLimits, type ResourceLimits } from './limits.js';
 import { envName, schema, type BaseConfig, type FieldDef, type FieldType, type SchemaKey } from './schema.js';
 
@@ -46,36 +47,50 @@ export function parseFlagDuration(flag: string, text: string): number {
   return s;
 }
 
+const show = (x: unknown): string => (x === undefined ? 'nothing' : JSON.stringify(x));
+const isScalar = (x: unknown): x is string | number | boolean => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
+
+/**
+ * One raw value (an environment string, or whatever YAML produced) as the field's type. A YAML sequence or mapping is
+ * never stringified into a scalar (`port: [18193]` is not 18193), and list items must be strings (numbers for
+ * `numbers`): YAML reads `010` as 10 and `[a: 1]` as a mapping, so a name that is not a string is a mistake to report.
+ */
 function coerce(type: FieldType | 'bool', raw: unknown): { value?: unknown; problem?: string } {
-  const list = (x: unknown): string[] => (Array.isArray(x) ? x.map(String) : String(x).split(',')).map((s) => s.trim()).filter((s) => s !== '');
-  switch (type) {
-    case 'int': {
-      const n = typeof raw === 'number' ? raw : String(raw).trim() === '' ? NaN : Number(raw);
-      return Number.isInteger(n) ? { value: n } : { problem: `expected an integer, got ${JSON.stringify(raw)}` };
+  if (type === 'list' || type === 'numbers') {
+    if (!Array.isArray(raw) && typeof raw !== 'string' && !(type === 'numbers' && typeof raw === 'number')) {
+      return { problem: `expected a list (a YAML sequence or a comma-separated string), got ${show(raw)}` };
     }
+    const items = Array.isArray(raw) ? (raw as unknown[]) : String(raw).split(',');
+    const i = items.findIndex((x) => typeof x !== 'string' && (type === 'list' || typeof x !== 'number'));
+    if (i >= 0) {
+      return { problem: type === 'list' ? `expected a list of strings, got the item ${show(items[i])} (quote names YAML reads as numbers or booleans)` : `expected a list of numbers, got the item ${show(items[i])}` };
+    }
+    const parts = items.map((x) => String(x).trim()).filter((x) => x !== '');
+    if (type === 'list') return { value: parts };
+    const n = parts.map((x) => parseDuration(x));
+    return n.every(Number.isFinite) ? { value: n } : { problem: `expected comma-separated numbers, got ${show(raw)}` };
+  }
+  const kind = { int: 'an integer', number: 'a number', duration: 'a duration (seconds or 30s, 5m, 1h, 7d)', bool: 'true or false', string: 'a string' }[type];
+  if (!isScalar(raw)) return { problem: `expected ${kind}, got ${raw === null ? 'an empty value (null)' : show(raw)}` };
+  switch (type) {
+    case 'int':
     case 'number': {
-      const n = typeof raw === 'number' ? raw : String(raw).trim() === '' ? NaN : Number(raw);
-      return Number.isFinite(n) ? { value: n } : { problem: `expected a number, got ${JSON.stringify(raw)}` };
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      return (type === 'int' ? Number.isInteger(n) : Number.isFinite(n)) ? { value: n } : { problem: `expected ${kind}, got ${show(raw)}` };
     }
     case 'duration': {
-      const n = parseDuration(raw);
-      return Number.isFinite(n) ? { value: n } : { problem: `expected a duration (seconds or 30s, 5m, 1h, 7d), got ${JSON.stringify(raw)}` };
+      const n = typeof raw === 'boolean' ? NaN : parseDuration(raw);
+      return Number.isFinite(n) ? { value: n } : { problem: `expected ${kind}, got ${show(raw)}` };
     }
     case 'bool': {
       if (typeof raw === 'boolean') return { value: raw };
-      const s = String(raw).trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(s)) return { value: true };
-      if (['0', 'false', 'no', 'off'].includes(s)) return { value: false };
-      return { problem: `expected true or false, got ${JSON.stringify(raw)}` };
+      const v = String(raw).trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return { value: true };
+      if (['0', 'false', 'no', 'off'].includes(v)) return { value: false };
+      return { problem: `expected ${kind}, got ${show(raw)}` };
     }
     case 'string':
-      return typeof raw === 'object' && raw !== null ? { problem: `expected a string, got ${JSON.stringify(raw)}` } : { value: String(raw) };
-    case 'list':
-      return { value: list(raw) };
-    case 'numbers': {
-      const parts = list(raw).map((s) => parseDuration(s));
-      return parts.every(Number.isFinite) ? { value: parts } : { problem: `expected comma-separated numbers, got ${JSON.stringify(raw)}` };
-    }
+      return { value: String(raw) };
   }
 }
 
@@ -84,6 +99,15 @@ function typeOfDoc(d: OptionDoc): FieldType | 'bool' {
   if (typeof d.default === 'number') return d.unit === 's' ? 'duration' : 'number';
   if (Array.isArray(d.default)) return 'list';
   return 'string';
+}
+
+/** A YAML mapping under `key`, or {} with a problem when it is something else. */
+function mappingAt(yaml: Record<string, unknown>, key: string, problems: string[]): Record<string, unknown> {
+  const v = yaml[key];
+  if (v === undefined || v === null) return {};
+  if (typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  problems.push(`${key} (config file): expected a mapping, got ${show(v)}`);
+  return {};
 }
 
 /** Loads, validates and freezes the configuration; throws FORESIGHT_ERR_CONFIG_INVALID listing every problem. */
@@ -117,6 +141,10 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
     if (!(k in fields) && k !== 'queries' && k !== 'actuator' && k !== 'limits') problems.push(`config file: unknown key "${k}"`);
   }
 
+  // Where each value came from (the variable, or the config file; absent: the default), so that every problem names
+  // the place to fix: a YAML value is never reported under the name of the variable that did not set it.
+  const from: Record<string, string> = {};
+  const origins = (...keys: string[]) => ` (${keys.map((k) => `${k}: ${from[k] ?? 'default'}`).join(', ')})`;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(fields) as SchemaKey[]) {
     const def = fields[key];
@@ -124,55 +152,71 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
     const e = envName(key);
     const tryRaw = (raw: unknown, where: string) => {
       const c = coerce(def.type, raw);
-      if (c.problem) problems.push(`${where}: ${c.problem}`);
-      else value = c.value;
+      if (c.problem) problems.push(`${key} (${where}): ${c.problem}`);
+      else [value, from[key]] = [c.value, where];
     };
-    if (key in yaml) tryRaw(yaml[key], `${key} (config file)`);
-    if (env[e] !== undefined) tryRaw(env[e], `${e}`);
+    if (key in yaml) tryRaw(yaml[key], 'config file');
+    if (env[e] !== undefined) tryRaw(env[e], e);
     const why = def.check?.(value as never);
-    if (why) problems.push(`${key} (${e}) ${why} [${def.unit}, range ${def.range}], got ${JSON.stringify(value)}`);
+    if (why) problems.push(`${key} (${from[key] ?? 'default'}) ${why} [${def.unit}, range ${def.range}], got ${JSON.stringify(value)}`);
     out[key] = value;
   }
-  if (sources.length === 1 && Object.keys(env).some((k) => k.startsWith('FORESIGHT_') && (Object.keys(fields) as string[]).some((f) => envName(f) === k))) sources.push('environment');
+  const known = new Set((Object.keys(fields) as string[]).map((k) => envName(k)));
+  if (sources.length === 1 && Object.keys(env).some((k) => known.has(k))) sources.push('environment');
 
   // Actuator options (schema owned by src/actuator/config.ts): YAML `actuator:` mapping, env FORESIGHT_ACTUATOR_*.
   const act: Record<string, unknown> = { ...defaultActuatorOptions };
-  const yAct = (yaml.actuator ?? {}) as Record<string, unknown>;
+  const actFrom: Record<string, string> = {};
+  const yAct = mappingAt(yaml, 'actuator', problems);
   for (const k of Object.keys(yAct)) if (!(k in actuatorOptionDocs)) problems.push(`config file: unknown key "actuator.${k}"`);
   for (const [k, d] of Object.entries(actuatorOptionDocs) as Array<[string, OptionDoc]>) {
     const e = envName(k, 'FORESIGHT_ACTUATOR_');
-    for (const [raw, where] of [[yAct[k], `actuator.${k} (config file)`], [env[e], e]] as Array<[unknown, string]>) {
+    known.add(e);
+    for (const [raw, where] of [[yAct[k], 'config file'], [env[e], e]] as Array<[unknown, string]>) {
       if (raw === undefined) continue;
       const c = coerce(typeOfDoc(d), raw);
-      if (c.problem) problems.push(`${where}: ${c.problem}`);
-      else act[k] = c.value;
+      if (c.problem) problems.push(`actuator.${k} (${where}): ${c.problem}`);
+      else [act[k], actFrom[k]] = [c.value, where];
     }
   }
-  problems.push(...validateActuatorOptions(act as unknown as ActuatorOptions));
+  // validateActuatorOptions names the option (actuator.<key>); add where its value came from
+  for (const p of validateActuatorOptions(act as unknown as ActuatorOptions)) problems.push(p.replace(/^actuator\.(\w+)/, (m, k: string) => `${m} (${actFrom[k] ?? 'default'})`));
 
   // Signals and their PromQL overrides (queries.<signal> in YAML, FORESIGHT_QUERY_<SIGNAL> in the environment).
-  const queries = (yaml.queries ?? {}) as Record<string, unknown>;
+  const signals = out.signals as string[];
+  const queries = mappingAt(yaml, 'queries', problems);
+  for (const [k, v] of Object.entries(queries)) {
+    if (!signals.includes(k)) problems.push(`queries.${k} (config file): "${k}" is not one of the configured signals (${signals.join(', ')})`);
+    else if (typeof v !== 'string') problems.push(`queries.${k} (config file): expected a PromQL string, got ${show(v)}`);
+  }
   const signalSpecs: SignalSpec[] = [];
-  for (const name of out.signals as string[]) {
+  for (const name of signals) {
     const base = DEFAULT_SIGNALS.find((s) => s.resource === name);
-    const q = env[envName(name, 'FORESIGHT_QUERY_')] ?? (typeof queries[name] === 'string' ? (queries[name] as string) : undefined);
+    const e = envName(name, 'FORESIGHT_QUERY_');
+    known.add(e);
+    const q = env[e] ?? (typeof queries[name] === 'string' ? (queries[name] as string) : undefined);
     if (!base && !q) {
-      problems.push(`signals: unknown signal "${name}" without a query (known: ${DEFAULT_SIGNALS.map((s) => s.resource).join(', ')}; or set FORESIGHT_QUERY_${name.toUpperCase()})`);
+      problems.push(`signals (${from.signals ?? 'default'}): unknown signal "${name}" without a query (known: ${DEFAULT_SIGNALS.map((s) => s.resource).join(', ')}; or set ${e} or queries.${name})`);
       continue;
     }
-    if (q !== undefined && !q.includes('{{tenant}}')) problems.push(`query of signal "${name}" must group by the tenant label ({{tenant}} placeholder)`);
+    if (q !== undefined && !q.includes('{{tenant}}')) problems.push(`query of signal "${name}" (${env[e] !== undefined ? e : `queries.${name} in the config file`}) must group by the tenant label ({{tenant}} placeholder)`);
     signalSpecs.push({ ...(base ?? { resource: name, unit: 'unit' }), query: q ?? base!.query });
   }
 
-  const resourceLimits = parseLimits(yaml.limits, env, out.signals as string[], problems);
+  const resourceLimits = parseLimits(yaml.limits, env, signals, problems);
+  problems.push(...unknownVariables(env, known, signals));
 
   // Cross-field rules.
   const c = out as unknown as BaseConfig;
-  for (const h of c.horizons) if (h % c.interval !== 0) problems.push(`horizons: ${h}s is not a multiple of interval ${c.interval}s`);
-  if (c.history < 2 * c.interval) problems.push(`history (${c.history}s) must hold at least two intervals (${c.interval}s)`);
-  if (c.vanishAfter < c.staleAfter) problems.push(`vanishAfter (${c.vanishAfter}s) must be >= staleAfter (${c.staleAfter}s)`);
-  if (c.shard >= c.totalShards) problems.push(`shard (${c.shard}) must be below totalShards (${c.totalShards})`);
-  for (const q of c.exportQuantiles) if (!c.quantiles.includes(q)) problems.push(`exportQuantiles: ${q} is not one of quantiles (${c.quantiles.join(', ')})`);
+  for (const h of c.horizons) if (h % c.interval !== 0) problems.push(`horizons: ${h}s is not a multiple of interval ${c.interval}s${origins('horizons', 'interval')}`);
+  if (c.history < 2 * c.interval) problems.push(`history (${c.history}s) must hold at least two intervals (${c.interval}s)${origins('history', 'interval')}`);
+  // the documented ranges "[interval, 7 days]": a period shorter than the series' spacing has no sample to act on
+  for (const k of ['retrainEvery', 'profileEvery', 'staleAfter'] as const) {
+    if (c[k] < c.interval) problems.push(`${k} (${c[k]}s) must be >= interval (${c.interval}s)${origins(k, 'interval')}`);
+  }
+  if (c.vanishAfter < c.staleAfter) problems.push(`vanishAfter (${c.vanishAfter}s) must be >= staleAfter (${c.staleAfter}s)${origins('vanishAfter', 'staleAfter')}`);
+  if (c.shard >= c.totalShards) problems.push(`shard (${c.shard}) must be below totalShards (${c.totalShards})${origins('shard', 'totalShards')}`);
+  for (const q of c.exportQuantiles) if (!c.quantiles.includes(q)) problems.push(`exportQuantiles: ${q} is not one of quantiles (${c.quantiles.join(', ')})${origins('exportQuantiles', 'quantiles')}`);
 
   if (problems.length) throw new ConfigInvalidError(problems.map((p) => `  - ${p}`).join('\n'));
   return Object.freeze({ ...c, signalSpecs, resourceLimits, actuator: Object.freeze(act as unknown as ActuatorOptions), sources });

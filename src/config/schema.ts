@@ -61,7 +61,7 @@ export const schema = {
   }),
   rateWindow: f({ type: 'string', default: '5m', unit: 'duration', range: 'PromQL duration', help: 'Window of rate() in the signal queries.', check: (v: string) => (/^[0-9]+(ms|s|m|h|d)$/.test(v) ? undefined : 'must be a PromQL duration like 5m') }),
   interval: f({ type: 'duration', default: 300, unit: 's', range: '[1, 3600]', help: 'Spacing of the series the models see.', check: between(1, 3600) }),
-  cycle: f({ type: 'duration', default: 60, unit: 's', range: '[0.1, 3600]', help: 'Real time between two cycles.', check: between(0.1, 3600) }),
+  cycle: f({ type: 'duration', default: 60, unit: 's', range: '[0.1, 3600]', help: 'Real time between two cycles. alerts/foresight.rules.yaml\'s ForesightStale assumes cycles well under 15 minutes: it fires after 900 s without a successful cycle.', check: between(0.1, 3600) }),
   history: f({ type: 'duration', default: 604_800, unit: 's', range: '[2 intervals, 90 days]', help: 'History kept per series (one week).', check: between(2, 90 * 86_400) }),
   retrainEvery: f({ type: 'duration', default: 3600, unit: 's', range: '[interval, 7 days]', help: 'Retraining period (engine time): every series\' model parameters are re-estimated, warm-started from the current ones (model choice is updated online every cycle).', check: between(1, 7 * 86_400) }),
   profileEvery: f({ type: 'duration', default: 3600, unit: 's', range: '[interval, 7 days]', help: 'Behavioural profile refresh period (engine time).', check: between(1, 7 * 86_400) }),

@@ -8,7 +8,7 @@ import type { ResourceLimits } from '../config/limits.js';
 import { ownsTenant, shardOfTenant, type Shard, UNSHARDED } from '../model/shard.js';
 import type { ResourceState, Snapshot } from '../model/snapshot.js';
 import { actuationOf } from './actuation.js';
-import { ErrorBody, ForecastQuery, ListQuery, TenantDetail, TenantForecast, TenantList, TenantParams } from './schemas.js';
+import { ErrorBody, ForecastQuery, Health, ListQuery, Readiness, TenantDetail, TenantForecast, TenantList, TenantParams } from './schemas.js';
 
 export interface AppOptions {
   exporter: Exporter;
@@ -22,6 +22,24 @@ export interface AppOptions {
 }
 
 const num = (v: number | undefined): number | null => (v === undefined || !Number.isFinite(v) ? null : v);
+
+/**
+ * Whether an Accept-Encoding header allows gzip (RFC 9110 section 12.5.3): an explicit gzip (or its alias x-gzip)
+ * entry decides by its q-value, q=0 meaning "not acceptable"; without one, a "*" entry does. Absent: identity only.
+ */
+export function acceptsGzip(header: string | undefined): boolean {
+  let gzip: number | undefined;
+  let any: number | undefined;
+  for (const part of (header ?? '').split(',')) {
+    const [coding, ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    const qp = params.find((x) => /^q\s*=/.test(x));
+    const q = qp === undefined ? 1 : Number(qp.slice(qp.indexOf('=') + 1).trim());
+    if (!Number.isFinite(q)) continue; // a malformed weight: ignore the entry rather than guess
+    if (coding === 'gzip' || coding === 'x-gzip') gzip = Math.max(gzip ?? 0, q);
+    else if (coding === '*') any = q;
+  }
+  return (gzip ?? any ?? 0) > 0;
+}
 
 interface TenantIndex {
   snap: Snapshot;
@@ -62,28 +80,30 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
 
   const current = (): Snapshot => {
     const s = opts.snapshot();
-    if (!s) throw new NotReadyError('the first cycle has not completed');
+    // ready(), not only a snapshot: after a failed first pull the loop publishes an empty stale snapshot, which would
+    // otherwise read as "no tenants" (200) or "unknown tenant" (404) instead of "not ready yet".
+    if (!s || !opts.ready()) throw new NotReadyError('the first cycle has not completed');
     return s;
   };
 
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     // Prometheus asks for gzip: the per-tenant part is compressed once per snapshot, only the live part per scrape
-    const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+    const gzip = acceptsGzip(req.headers['accept-encoding']);
     const { body, contentType, contentEncoding } = await opts.exporter.render({ gzip });
     if (contentEncoding) reply.header('content-encoding', contentEncoding);
     return reply.type(contentType).header('vary', 'accept-encoding').send(body);
   });
 
-  app.get('/healthz', { schema: { summary: 'Liveness: the process serves requests.', tags: ['probes'] } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { summary: 'Liveness: the process serves requests.', tags: ['probes'], response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', { schema: { summary: 'Readiness: a cycle has completed successfully.', tags: ['probes'], response: { 503: { $ref: 'Error#' } } } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { summary: 'Readiness: a cycle has completed successfully.', tags: ['probes'], response: { 200: Readiness, 503: { $ref: 'Error#' } } } }, async (_req, reply) => {
     if (!opts.ready()) {
       // Answered, not thrown: a probe hitting this during start-up is expected and must not log an error each time.
       const e = new NotReadyError('the first cycle has not completed');
       return reply.code(503).send({ statusCode: 503, code: e.code, error: 'Service Unavailable', message: e.message });
     }
     const s = opts.snapshot();
-    return { status: 'ready', cycle: s?.cycle ?? 0, stale: s?.stale ?? false };
+    return { status: 'ready' as const, cycle: s?.cycle ?? 0, stale: s?.stale ?? false };
   });
 
   app.get(

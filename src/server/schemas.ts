@@ -11,8 +11,22 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 );
 
+export const Health = Type.Object({ status: Type.Literal('ok') }, { description: 'The process serves requests.' });
+
+export const Readiness = Type.Object(
+  {
+    status: Type.Literal('ready'),
+    cycle: Type.Integer({ description: 'Number of the latest cycle (successful or not).' }),
+    stale: Type.Boolean({ description: 'The latest cycle failed to pull: the forecasts served are from an older snapshot.' }),
+  },
+  { description: 'At least one cycle has succeeded: the API and /metrics serve forecasts.' },
+);
+
+/** Longest tenant name the API accepts: a DNS subdomain name (253 characters; a namespace has at most 63). */
+export const TENANT_MAX_LENGTH = 253;
+
 export const TenantParams = Type.Object({
-  tenant: Type.String({ minLength: 1, maxLength: 253, description: 'Tenant name (the namespace by default), URL-encoded.' }),
+  tenant: Type.String({ minLength: 1, maxLength: TENANT_MAX_LENGTH, description: 'Tenant name (the namespace by default), URL-encoded.' }),
 });
 
 export const ListQuery = Type.Object(

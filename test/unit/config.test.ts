@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseDuration } from '../../src/config/load.js';
 import { renderHelp } from '../../src/config/help.js';
@@ -81,6 +82,55 @@ describe('loadConfig', () => {
     }
   });
 
+  it('rejects YAML sequences and mappings where a scalar is expected, and list items that are not strings', () => {
+    const msg = problemsOf({
+      env: {},
+      yamlText: 'port: [18193]\ncycle: {s: 60}\nhost: ~\nkubernetes: [true]\nincludeTenants: {auth: 1}\nexcludeTenants: [kube-system, 010, [x]]\nhorizons: [[300]]\nactuator:\n  tolerance: [0.1]\n',
+    });
+    for (const want of [
+      'port (config file): expected an integer, got [18193]',
+      'cycle (config file): expected a duration',
+      'host (config file): expected a string, got an empty value (null)',
+      'kubernetes (config file): expected true or false, got [true]',
+      'includeTenants (config file): expected a list (a YAML sequence or a comma-separated string), got {"auth":1}',
+      'excludeTenants (config file): expected a list of strings, got the item 10',
+      'horizons (config file): expected a list of numbers, got the item [300]',
+      'actuator.tolerance (config file): expected a number, got [0.1]',
+    ]) {
+      expect(msg).toContain(want);
+    }
+    // the values YAML gives as scalars are still accepted
+    const c = loadConfig({ env: {}, yamlText: 'port: "9000"\ncycle: 30\nincludeTenants: "a, b"\nhorizons: 300\nkubernetes: yes\n' });
+    expect([c.port, c.cycle, c.includeTenants, c.horizons, c.kubernetes]).toEqual([9000, 30, ['a', 'b'], [300], true]);
+  });
+
+  it('flags queries.* keys that name no configured signal, queries that are not strings, and a queries that is not a mapping', () => {
+    const msg = problemsOf({ env: {}, yamlText: 'signals: [cpu, memory]\nqueries:\n  cpu: 5\n  cpuu: sum by ({{tenant}}) (x)\n' });
+    expect(msg).toContain('queries.cpu (config file): expected a PromQL string, got 5');
+    expect(msg).toContain('queries.cpuu (config file): "cpuu" is not one of the configured signals (cpu, memory)');
+    expect(problemsOf({ env: {}, yamlText: 'queries: [cpu]\n' })).toContain('queries (config file): expected a mapping, got ["cpu"]');
+  });
+
+  it('labels each problem with where its value came from: the YAML key or the variable', () => {
+    const msg = problemsOf({ env: { FORESIGHT_MAX_TENANTS: '0', FORESIGHT_INTERVAL: '10m' }, yamlText: 'port: 70000\nhorizons: [300]\nactuator:\n  targetQuantile: 2\n' });
+    expect(msg).toContain('port (config file) must be in [1, 65535]');
+    expect(msg).not.toContain('FORESIGHT_PORT');
+    expect(msg).toContain('maxTenants (FORESIGHT_MAX_TENANTS) must be in');
+    expect(msg).toContain('horizons: 300s is not a multiple of interval 600s (horizons: config file, interval: FORESIGHT_INTERVAL)');
+    expect(msg).toContain('actuator.targetQuantile (config file) must be');
+    expect(problemsOf({ env: { FORESIGHT_ACTUATOR_TARGET_QUANTILE: '2' } })).toContain('actuator.targetQuantile (FORESIGHT_ACTUATOR_TARGET_QUANTILE) must be');
+  });
+
+  it('keeps retrainEvery, profileEvery and staleAfter within their documented range [interval, 7 days]', () => {
+    const msg = problemsOf({ env: { FORESIGHT_RETRAIN_EVERY: '4m', FORESIGHT_STALE_AFTER: '299' }, yamlText: 'profileEvery: 60\n' });
+    expect(msg).toContain('retrainEvery (240s) must be >= interval (300s) (retrainEvery: FORESIGHT_RETRAIN_EVERY, interval: default)');
+    expect(msg).toContain('profileEvery (60s) must be >= interval (300s) (profileEvery: config file, interval: default)');
+    expect(msg).toContain('staleAfter (299s) must be >= interval (300s)');
+    // equal to the interval is within the range
+    const c = loadConfig({ env: { FORESIGHT_INTERVAL: '1m', FORESIGHT_RETRAIN_EVERY: '60', FORESIGHT_PROFILE_EVERY: '1m', FORESIGHT_STALE_AFTER: '60s' } });
+    expect([c.retrainEvery, c.profileEvery, c.staleAfter]).toEqual([60, 60, 60]);
+  });
+
   it('parses durations', () => {
     expect(parseDuration('5m')).toBe(300);
     expect(parseDuration('1.5h')).toBe(5400);
@@ -89,6 +139,17 @@ describe('loadConfig', () => {
   });
 });
 
+/** The problem list of an invalid configuration ('' when it loads). */
+function problemsOf(opts: Parameters<typeof loadConfig>[0]): string {
+  try {
+    loadConfig(opts);
+    return '';
+  } catch (err) {
+    expect((err as { code?: string }).code).toBe('FORESIGHT_ERR_CONFIG_INVALID');
+    return (err as Error).message;
+  }
+}
+
 describe('renderHelp', () => {
   it('lists every field with its variable, default, unit and range', () => {
     const h = renderHelp();
@@ -96,5 +157,13 @@ describe('renderHelp', () => {
     expect(h).toContain('FORESIGHT_PORT');
     expect(h).toContain('default 8080 | unit port | range [1, 65535]');
     expect(h).toContain('FORESIGHT_ACTUATOR_DRY_RUN');
+  });
+
+  it('says in the help of cycle that the ForesightStale alert assumes cycles well under 15 minutes', () => {
+    // the alert's threshold, as the help quotes it
+    const rules = readFileSync(new URL('../../alerts/foresight.rules.yaml', import.meta.url), 'utf8');
+    const stale = rules.slice(rules.indexOf('alert: ForesightStale'), rules.indexOf('- alert:', rules.indexOf('alert: ForesightStale')));
+    expect(stale).toMatch(/ > 900\b/);
+    expect(renderHelp()).toContain("Real time between two cycles. alerts/foresight.rules.yaml's ForesightStale assumes cycles well under 15 minutes: it fires after 900 s without a successful cycle.");
   });
 });

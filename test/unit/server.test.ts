@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/build.js';
+import { acceptsGzip } from '../../src/server/app.js';
 import { createExporter } from '../../src/metrics/exporter.js';
 import { EngineLoop } from '../../src/loop/engine-loop.js';
 import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
@@ -120,5 +121,109 @@ describe('HTTP app of one shard', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('HTTP app before its first successful cycle', () => {
+  it('answers the JSON API with 503 FORESIGHT_ERR_NOT_READY after a failed first pull, not an empty list or a 404', async () => {
+    const source = new FakeSource(['shop'], ['cpu']);
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120 });
+    const app = await buildServer({ exporter: createExporter({ snapshot: () => loop.latest() }), snapshot: () => loop.latest(), ready: () => loop.ready });
+    try {
+      source.fail = true;
+      await loop.runOnce();
+      expect(loop.latest()?.stale).toBe(true); // the loop did publish a (stale, empty) snapshot
+      for (const path of ['/readyz', '/api/v1/tenants', '/api/v1/tenants/shop', '/api/v1/tenants/shop/forecast']) {
+        const r = await app.inject(path);
+        expect({ path, status: r.statusCode }).toEqual({ path, status: 503 });
+        expect(r.json()).toMatchObject({ code: 'FORESIGHT_ERR_NOT_READY' });
+      }
+      source.fail = false;
+      await loop.runOnce();
+      expect((await app.inject('/api/v1/tenants')).json().tenants.map((t: { tenant: string }) => t.tenant)).toEqual(['shop']);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('HTTP app with long tenant names', () => {
+  // 120 characters (over Fastify's default maxParamLength of 100), and 253 four-byte characters (1,012 UTF-8 bytes,
+  // 3,036 characters URL-encoded): both within the schema's 253 and served
+  const long = `team-${'x'.repeat(115)}`;
+  const wide = '\u{1F600}'.repeat(253);
+
+  it('serves every name the schema admits and answers a longer one with the schema\'s 400', async () => {
+    const loop = new EngineLoop({ source: new FakeSource([long, wide], ['cpu']), engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120 });
+    const app = await buildServer({ exporter: createExporter({ snapshot: () => loop.latest() }), snapshot: () => loop.latest(), ready: () => loop.ready });
+    try {
+      await loop.runOnce();
+      expect((await app.inject('/api/v1/tenants')).json().total).toBe(2);
+      for (const name of [long, wide]) {
+        for (const path of [`/api/v1/tenants/${encodeURIComponent(name)}`, `/api/v1/tenants/${encodeURIComponent(name)}/forecast`]) {
+          const r = await app.inject(path);
+          expect({ len: name.length, status: r.statusCode }).toEqual({ len: name.length, status: 200 });
+          expect(r.json().tenant).toBe(name);
+        }
+      }
+      for (const name of ['y'.repeat(300), '\u{1F600}'.repeat(254)]) {
+        const r = await app.inject(`/api/v1/tenants/${encodeURIComponent(name)}/forecast`);
+        expect(r.statusCode).toBe(400);
+        expect(r.json().message).toMatch(/tenant must NOT have more than 253 characters/);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('HTTP probes and /metrics negotiation', () => {
+  it('documents the probes\' success responses in the OpenAPI document, and answers with them', async () => {
+    const loop = new EngineLoop({ source: new FakeSource(['shop'], ['cpu']), engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120 });
+    const app = await buildServer({ exporter: createExporter({ snapshot: () => loop.latest() }), snapshot: () => loop.latest(), ready: () => loop.ready });
+    try {
+      const doc = (await app.inject('/openapi.json')).json();
+      const schemaOf = (path: string, code: string) => doc.paths[path].get.responses[code]?.content?.['application/json']?.schema;
+      expect(schemaOf('/healthz', '200')).toMatchObject({ type: 'object', properties: { status: { enum: ['ok'] } } });
+      expect(schemaOf('/readyz', '200')).toMatchObject({ type: 'object', required: ['status', 'cycle', 'stale'], properties: { status: { enum: ['ready'] }, cycle: { type: 'integer' }, stale: { type: 'boolean' } } });
+      expect(doc.paths['/readyz'].get.responses['503']).toBeDefined();
+      await loop.runOnce();
+      expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+      expect((await app.inject('/readyz')).json()).toEqual({ status: 'ready', cycle: 1, stale: false });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('compresses /metrics only when Accept-Encoding allows gzip with a q-value above 0', async () => {
+    const loop = new EngineLoop({ source: new FakeSource(['shop'], ['cpu']), engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120 });
+    const app = await buildServer({ exporter: createExporter({ snapshot: () => loop.latest() }), snapshot: () => loop.latest(), ready: () => loop.ready });
+    try {
+      await loop.runOnce();
+      const encodingFor = async (accept: string) => (await app.inject({ url: '/metrics', headers: { 'accept-encoding': accept } })).headers['content-encoding'];
+      expect(await encodingFor('gzip;q=0')).toBeUndefined();
+      expect(await encodingFor('identity, gzip;q=0.000')).toBeUndefined();
+      expect(await encodingFor('gzip;q=0.5, identity')).toBe('gzip');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('reads Accept-Encoding q-values as RFC 9110 says', () => {
+    expect(acceptsGzip(undefined)).toBe(false);
+    expect(acceptsGzip('')).toBe(false);
+    expect(acceptsGzip('gzip')).toBe(true);
+    expect(acceptsGzip('deflate, GZIP ; Q=0.8')).toBe(true);
+    expect(acceptsGzip('x-gzip')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('gzip; q=0.0, deflate')).toBe(false);
+    expect(acceptsGzip('*')).toBe(true);
+    expect(acceptsGzip('*;q=0')).toBe(false);
+    // an explicit entry beats the wildcard
+    expect(acceptsGzip('gzip;q=0, *')).toBe(false);
+    expect(acceptsGzip('gzip, *;q=0')).toBe(true);
+    // "gzipped" is not gzip, and a malformed weight is ignored
+    expect(acceptsGzip('gzipped')).toBe(false);
+    expect(acceptsGzip('gzip;q=lots')).toBe(false);
   });
 });

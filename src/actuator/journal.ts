@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type ActionKind = 'vpa' | 'placeholder' | 'quota';
-export type ActionOutcome = 'planned' | 'applied' | 'failed';
+export type ActionOutcome = 'planned' | 'applied' | 'exists' | 'failed';
 
 export interface ActionEntry {
   /** ISO time the entry was written. */
@@ -16,7 +16,7 @@ export interface ActionEntry {
   /** `namespace/name` of the object. */
   target: string;
   dryRun: boolean;
-  /** `planned` in dry-run, else `applied` or `failed`. */
+  /** `planned` in dry-run, else `applied`, `exists` (a create found the object already there: nothing was written) or `failed`. */
   outcome: ActionOutcome;
   /** Why (the bound that shaped the value, the error that stopped it). */
   reason?: string;

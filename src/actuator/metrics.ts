@@ -2,15 +2,23 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { catalogue } from '../metrics/catalogue.js';
 
+export interface ReservedShadow {
+  pool: string;
+  resource: string;
+  value: number;
+}
+
 export interface ActuatorMetrics {
   kubeError(operation: string, code: string): void;
   action(kind: string, outcome: string): void;
   leader(isLeader: boolean): void;
   shadow(pool: string, resource: string, state: 'desired' | 'reserved', value: number): void;
+  /** The whole state="reserved" set after a reconcile: series of pools and resources not in `values` are removed. */
+  reservedShadow(values: readonly ReservedShadow[]): void;
 }
 
 /** Metrics that go nowhere (tests that do not look at them). */
-export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, action() {}, leader() {}, shadow() {} };
+export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, action() {}, leader() {}, shadow() {}, reservedShadow() {} };
 
 /**
  * Registers foresight_kube_errors_total, foresight_actions_total, foresight_leader and foresight_shadow_capacity on
@@ -31,7 +39,8 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
   // kept here and re-applied after each of the exporter's resets.
   const sharedShadow = registry.getSingleMetric(catalogue.shadowCapacity.name) as Gauge<string> | undefined;
   const shadow = sharedShadow ?? gauge(catalogue.shadowCapacity);
-  const reserved = new Map<string, { pool: string; resource: string; value: number }>();
+  const reserved = new Map<string, ReservedShadow>();
+  const reservedKey = (pool: string, resource: string): string => `${pool}\u0000${resource}`;
   if (sharedShadow) {
     const reset = sharedShadow.reset.bind(sharedShadow);
     sharedShadow.reset = () => {
@@ -44,9 +53,19 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
     action: (kind, outcome) => actions.inc({ kind, outcome }),
     leader: (v) => leader.set(v ? 1 : 0),
     shadow: (pool, resource, state, value) => {
-      if (state === 'reserved') reserved.set(`${pool}\u0000${resource}`, { pool, resource, value });
+      if (state === 'reserved') reserved.set(reservedKey(pool, resource), { pool, resource, value });
       else if (sharedShadow) return; // the exporter publishes the desired reserve from the snapshot
       shadow.set({ pool, resource, state }, value);
+    },
+    reservedShadow: (values) => {
+      // a pool whose placeholders are gone (deleted, shadow disabled) must stop exporting its last value
+      const next = new Map(values.map((v) => [reservedKey(v.pool, v.resource), v]));
+      for (const [k, r] of reserved) if (!next.has(k)) shadow.remove({ pool: r.pool, resource: r.resource, state: 'reserved' });
+      reserved.clear();
+      for (const [k, r] of next) {
+        reserved.set(k, r);
+        shadow.set({ pool: r.pool, resource: r.resource, state: 'reserved' }, r.value);
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 // Bounds on every change the actuator makes: floor at the recent peak, step limit, cooldown, no shrink on stale data,
-// shrink only after usage stayed low (reclamation), no scale-up on anomalous demand until confirmed. Pure, clock injected.
+// shrink only after usage stayed low (reclamation), no change on anomalous demand until confirmed. Pure, clock injected.
 import { mayReclaim, trackLowUsage, type ReclaimConfig } from '../logic/reclaim.js';
 import { reclaimConfig, type ActuatorOptions } from './config.js';
 
@@ -51,9 +51,11 @@ export class SafetyGate {
     const reasons: string[] = floored > desired ? ['recent peak'] : [];
     if (current === undefined || !Number.isFinite(current)) return { value: floored, reason: reasons.join(', ') };
     let v = floored;
+    // Flagged demand moves nothing until confirmed, in either direction: an anomalous dip is no more a reason to
+    // shrink than a spike is to grow (anomalyConfirmS = 0: never act while flagged).
+    const confirmed = o.anomalyConfirmS > 0 && st.anomalySinceS !== undefined && ctx.nowS - st.anomalySinceS >= o.anomalyConfirmS;
+    if (v !== current && ctx.anomalous && !confirmed) return { value: current, reason: 'anomalous demand not yet confirmed' };
     if (v > current) {
-      const confirmed = o.anomalyConfirmS > 0 && st.anomalySinceS !== undefined && ctx.nowS - st.anomalySinceS >= o.anomalyConfirmS;
-      if (ctx.anomalous && !confirmed) return { value: current, reason: 'anomalous demand not yet confirmed' };
       // the step limit bounds what the forecast adds; the recent peak is observed demand and is never capped below
       const cap = Math.max(current * (1 + o.maxStepRatio), ctx.floor);
       if (v > cap && current > 0) {
@@ -74,7 +76,10 @@ export class SafetyGate {
       v = Math.max(v, ctx.floor);
     }
     if (v !== current && st.lastChangeS !== undefined && ctx.nowS - st.lastChangeS < o.cooldownS) {
-      return { value: current, reason: 'cooldown' };
+      // The cooldown holds the forecast's moves, never the recent peak: observed demand above the value in force is
+      // still met (the same exception the step limit makes).
+      const held = Math.max(current, ctx.floor);
+      return { value: held, reason: held > current ? 'cooldown, raised to the recent peak' : 'cooldown' };
     }
     return { value: v, reason: reasons.join(', ') };
   }

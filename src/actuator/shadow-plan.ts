@@ -1,5 +1,5 @@
 // Pure planning of shadow capacity: pooled reserves from the snapshot -> placeholder pods (capped, split, named).
-import { type Shard, UNSHARDED } from '../model/shard.js';
+import { fnv1a32, type Shard, UNSHARDED } from '../model/shard.js';
 import type { ShadowPlan } from '../model/snapshot.js';
 import type { ActuatorOptions } from './config.js';
 import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
@@ -86,10 +86,18 @@ export function poolReserves(plans: readonly ShadowPlan[], opts: ActuatorOptions
   return { pools, capped: fc < 1 || fm < 1 };
 }
 
-/** A DNS-1123 label from a pool name (lower case, [-a-z0-9], at most 40 characters). */
+/**
+ * A DNS-1123 label from a pool name (lower case, [-a-z0-9], at most 40 characters). A name that had to be altered
+ * (case, punctuation, length) ends in 8 hex digits of FNV-1a of the full name, so that two pools never share
+ * placeholder names or a pool label (they would replace each other's pods every cycle); a name already in the form
+ * is kept as is, so existing placeholders keep their names. Example: "Pool_A/../x" -> "pool-a-x-84322933".
+ */
 export function poolSlug(pool: string): string {
-  const s = pool.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
-  return s || 'pool';
+  const s = pool.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  if (s === pool && s.length > 0 && s.length <= 40) return s;
+  const hash = fnv1a32(pool).toString(16).padStart(8, '0');
+  const head = s.slice(0, 40 - hash.length - 1).replace(/-+$/, '');
+  return head ? `${head}-${hash}` : `pool-${hash}`;
 }
 
 /** Placeholder pods: each pool's reserve split evenly over as few pods as the per-pod maximum allows. */
@@ -102,6 +110,34 @@ export function placeholderSpecs(pools: readonly PoolReserve[], opts: ActuatorOp
     for (let i = 0; i < n; i++) {
       out.push({ name: `${prefix}${poolSlug(p.pool)}-${i}`, pool: p.pool, cpu: formatCpu(p.cpuCores / n), memory: formatMemory(p.memoryBytes / n), ...(bandwidth ? { bandwidth } : {}) });
     }
+  }
+  return out;
+}
+
+/**
+ * On stale data the placeholders in place are kept as they are (never shrink); of the new ones only those that fit
+ * beside them under this shard's share of the caps are added, so that stale cycles never push the total over.
+ * `kept` and the result are specs; each pod may exceed its share by the one millicore or byte formatCpu and
+ * formatMemory round up.
+ */
+export function addUnderCaps(added: readonly PlaceholderSpec[], kept: readonly PlaceholderSpec[], opts: ActuatorOptions, shard: Shard = UNSHARDED): PlaceholderSpec[] {
+  const capCpu = opts.maxShadowCpuCores / shard.total, capMem = opts.maxShadowMemoryBytes / shard.total;
+  const size = (s: PlaceholderSpec): [number, number] => [parseQuantity(s.cpu) || 0, parseQuantity(s.memory) || 0];
+  let cpu = 0, mem = 0, pods = 0;
+  for (const s of kept) {
+    const [c, m] = size(s);
+    cpu += c;
+    mem += m;
+    pods++;
+  }
+  const out: PlaceholderSpec[] = [];
+  for (const s of added) {
+    const [c, m] = size(s);
+    if (cpu + c > capCpu + 1e-3 * (pods + 1) + 1e-9 || mem + m > capMem + pods + 1) continue;
+    out.push(s);
+    cpu += c;
+    mem += m;
+    pods++;
   }
   return out;
 }

@@ -2,18 +2,21 @@
 // touching only pods that carry Foresight's labels in the shadow namespace (and, when sharded, this shard's label).
 import type { Snapshot } from '../model/snapshot.js';
 import type { ActuatorOptions } from './config.js';
-import type { ActionJournal } from './journal.js';
+import type { ActionJournal, ActionOutcome } from './journal.js';
 import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
-import type { ActuatorMetrics } from './metrics.js';
+import type { ActuatorMetrics, ReservedShadow } from './metrics.js';
 import { parseQuantity } from './quantity.js';
 import { type Shard, UNSHARDED } from '../model/shard.js';
-import { BANDWIDTH_ANNOTATIONS, MANAGED_BY, POOL, ROLE, placeholderSpecs, poolReserves, poolSlug, sameSize, shadowLabels, shadowSelector, shardManages, type PlaceholderSpec } from './shadow-plan.js';
+import { BANDWIDTH_ANNOTATIONS, MANAGED_BY, POOL, ROLE, addUnderCaps, placeholderSpecs, poolReserves, poolSlug, sameSize, shadowLabels, shadowSelector, shardManages, type PlaceholderSpec } from './shadow-plan.js';
 
 interface Pod {
   metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: { containers?: { resources?: { requests?: Record<string, string> } }[] };
+  spec?: { nodeName?: string; containers?: { resources?: { requests?: Record<string, string> } }[] };
+  status?: { phase?: string };
 }
+
+const POOL_NAME = 'foresight.io/pool-name';
 
 export interface ShadowCycleResult {
   desired: number;
@@ -22,8 +25,38 @@ export interface ShadowCycleResult {
   deleted: number;
   kept: number;
   held: number;
+  /** Creates answered 409: a pod of that name was already there (converged on the next cycle). */
+  existed: number;
   failed: number;
   capped: boolean;
+}
+
+/** Whether a placeholder holds capacity on a node: bound by the scheduler (spec.nodeName) or running. */
+export function scheduled(p: Pod): boolean {
+  return !!p.spec?.nodeName || p.status?.phase === 'Running';
+}
+
+/**
+ * foresight_shadow_capacity{state="reserved"}: per pool, the requests of the placeholders that exist after the
+ * reconcile and are scheduled. Every pool with a desired placeholder or a live one gets a series (0 when none is
+ * scheduled, so that a failed create shows against the desired reserve); others have none.
+ */
+export function reservedByPool(desiredPools: Iterable<string>, live: Iterable<Pod>): ReservedShadow[] {
+  const by = new Map<string, { cpu: number; memory: number }>();
+  for (const pool of desiredPools) by.set(pool, { cpu: 0, memory: 0 });
+  for (const p of live) {
+    const pool = p.metadata.annotations?.[POOL_NAME] ?? '';
+    const r = by.get(pool) ?? { cpu: 0, memory: 0 };
+    by.set(pool, r);
+    if (!scheduled(p)) continue;
+    const req = p.spec?.containers?.[0]?.resources?.requests ?? {};
+    r.cpu += parseQuantity(req.cpu ?? '0') || 0;
+    r.memory += parseQuantity(req.memory ?? '0') || 0;
+  }
+  return [...by].flatMap(([pool, r]) => [
+    { pool, resource: 'cpu', value: r.cpu },
+    { pool, resource: 'memory', value: r.memory },
+  ]);
 }
 
 function owned(p: Pod): boolean {
@@ -54,7 +87,7 @@ export class ShadowPods {
         namespace: this.opts.shadowNamespace,
         labels: { ...shadowLabels(this.shard), [POOL]: poolSlug(s.pool) },
         annotations: {
-          'foresight.io/pool-name': s.pool,
+          [POOL_NAME]: s.pool,
           'foresight.io/owner': this.opts.identity || 'foresight',
           ...(s.bandwidth ? Object.fromEntries(BANDWIDTH_ANNOTATIONS.map((a) => [a, s.bandwidth])) : {}),
         },
@@ -88,40 +121,45 @@ export class ShadowPods {
     const { pools, capped } = poolReserves(snapshot.shadow, this.opts, this.shard);
     let specs = this.opts.shadowEnabled ? placeholderSpecs(pools, this.opts, this.shard) : [];
     const existing = new Map((await this.list()).map((p) => [p.metadata.name, p]));
-    const res: ShadowCycleResult = { desired: specs.length, created: 0, replaced: 0, deleted: 0, kept: 0, held: 0, failed: 0, capped };
+    const res: ShadowCycleResult = { desired: specs.length, created: 0, replaced: 0, deleted: 0, kept: 0, held: 0, existed: 0, failed: 0, capped };
     const cycle = snapshot.cycle;
     const requests = (p: Pod): Record<string, string> => p.spec?.containers?.[0]?.resources?.requests ?? {};
     if (snapshot.stale) {
-      // Never shrink on stale data: keep every existing placeholder as is, only add missing ones.
-      specs = specs.filter((s) => !existing.has(s.name));
-      for (const p of existing.values()) {
-        res.held++;
+      // Never shrink on stale data: keep every existing placeholder as is, and add only the missing ones that fit
+      // beside them under the caps (a stale cycle must not stack a new split on top of the old one).
+      const kept = [...existing.values()].map((p): PlaceholderSpec => {
         const bw = p.metadata.annotations?.[BANDWIDTH_ANNOTATIONS[0]];
-        specs.push({ name: p.metadata.name, pool: p.metadata.annotations?.['foresight.io/pool-name'] ?? '', cpu: requests(p).cpu ?? '0', memory: requests(p).memory ?? '0', ...(bw ? { bandwidth: bw } : {}) });
-      }
+        return { name: p.metadata.name, pool: p.metadata.annotations?.[POOL_NAME] ?? '', cpu: requests(p).cpu ?? '0', memory: requests(p).memory ?? '0', ...(bw ? { bandwidth: bw } : {}) };
+      });
+      res.held = kept.length;
+      specs = [...addUnderCaps(specs.filter((s) => !existing.has(s.name)), kept, this.opts, this.shard), ...kept];
     }
     const want = new Set(specs.map((s) => s.name));
-    const act = async (action: string, target: string, before: unknown, after: unknown, fn: () => Promise<void>): Promise<boolean> => {
+    // the placeholders that exist once this reconcile is done, for the reserved capacity
+    const live = new Map(existing);
+    const act = async (action: string, target: string, before: unknown, after: unknown, fn: () => Promise<ActionOutcome | void>): Promise<ActionOutcome> => {
       const entry = { cycle, kind: 'placeholder' as const, action, target: `${this.opts.shadowNamespace}/${target}`, dryRun: this.opts.dryRun, before, after };
       if (this.opts.dryRun) {
         this.journal.record({ ...entry, outcome: 'planned' });
         this.metrics.action('placeholder', 'planned');
-        return true;
+        return 'planned';
       }
       try {
-        await fn();
-        this.journal.record({ ...entry, outcome: 'applied' });
-        this.metrics.action('placeholder', 'applied');
-        return true;
+        const outcome = (await fn()) || 'applied';
+        this.journal.record({ ...entry, outcome, ...(outcome === 'exists' ? { reason: 'a pod of that name already exists (409); converged on the next cycle' } : {}) });
+        this.metrics.action('placeholder', outcome);
+        if (outcome === 'exists') res.existed++;
+        return outcome;
       } catch (err) {
         if (isUnavailable(err)) throw err;
         res.failed++;
         this.journal.record({ ...entry, outcome: 'failed', reason: (err as Error).message });
         this.metrics.action('placeholder', 'failed');
         this.log.error({ err, pod: target }, 'placeholder change failed');
-        return false;
+        return 'failed';
       }
     };
+    const done = (o: ActionOutcome): boolean => o === 'applied' || o === 'planned';
     for (const s of specs) {
       const cur = existing.get(s.name);
       const size = { cpu: s.cpu, memory: s.memory };
@@ -131,50 +169,42 @@ export class ShadowPods {
       }
       if (cur) {
         // Pod resources are immutable: replace (delete then create under the same name).
-        if (await act('replace', s.name, requests(cur), size, async () => {
+        if (done(await act('replace', s.name, requests(cur), size, async () => {
           await this.delete(s.name, cur.metadata.uid);
-          await this.create(s);
-        })) res.replaced++;
-      } else if (await act('create', s.name, null, size, () => this.create(s))) res.created++;
+          live.delete(s.name);
+          return this.create(s, live);
+        }))) res.replaced++;
+      } else if (done(await act('create', s.name, null, size, () => this.create(s, live)))) res.created++;
     }
     for (const [name, p] of existing) {
       if (want.has(name)) continue;
-      if (await act('delete', name, requests(p), null, () => this.delete(name, p.metadata.uid))) res.deleted++;
+      if (done(await act('delete', name, requests(p), null, async () => {
+        await this.delete(name, p.metadata.uid);
+        live.delete(name);
+      }))) res.deleted++;
     }
-    this.exportMetrics(pools, specs, existing);
-    return res;
-  }
-
-  private exportMetrics(pools: { pool: string; cpuCores: number; memoryBytes: number }[], specs: PlaceholderSpec[], existing: Map<string, Pod>): void {
     for (const p of pools) {
       this.metrics.shadow(p.pool, 'cpu', 'desired', p.cpuCores);
       this.metrics.shadow(p.pool, 'memory', 'desired', p.memoryBytes);
     }
-    if (this.opts.dryRun) return; // in dry-run nothing is reserved by us
-    const reserved = new Map<string, { cpu: number; memory: number }>();
-    for (const s of specs) {
-      const r = reserved.get(s.pool) ?? { cpu: 0, memory: 0 };
-      r.cpu += parseQuantity(s.cpu);
-      r.memory += parseQuantity(s.memory);
-      reserved.set(s.pool, r);
-    }
-    for (const p of existing.values()) {
-      const pool = p.metadata.annotations?.['foresight.io/pool-name'] ?? '';
-      if (!reserved.has(pool)) reserved.set(pool, { cpu: 0, memory: 0 });
-    }
-    for (const [pool, r] of reserved) {
-      this.metrics.shadow(pool, 'cpu', 'reserved', r.cpu);
-      this.metrics.shadow(pool, 'memory', 'reserved', r.memory);
-    }
+    // In dry-run nothing is reserved by us; otherwise what exists and is scheduled, and stale pools are cleared.
+    this.metrics.reservedShadow(this.opts.dryRun ? [] : reservedByPool(specs.map((s) => s.pool), live.values()));
+    return res;
   }
 
-  private async create(s: PlaceholderSpec): Promise<void> {
+  /** Creates a placeholder and records it in `live`; 'exists' when a pod of that name was already there (409). */
+  private async create(s: PlaceholderSpec, live: Map<string, Pod>): Promise<ActionOutcome> {
+    const manifest = this.podManifest(s) as Pod;
     try {
-      await this.api.request({ verb: 'create', resource: 'pods', namespace: this.opts.shadowNamespace, name: s.name }, this.podsPath, { method: 'POST', body: this.podManifest(s), query: { fieldManager: 'foresight' } });
+      const made = await this.api.request<Pod | undefined>({ verb: 'create', resource: 'pods', namespace: this.opts.shadowNamespace, name: s.name }, this.podsPath, { method: 'POST', body: manifest, query: { fieldManager: 'foresight' } });
+      live.set(s.name, made?.metadata?.name ? made : manifest);
+      return 'applied';
     } catch (err) {
       if (httpStatus(err) !== 409) throw err;
-      // Already there (a previous cycle's write whose answer was lost, or a concurrent replica): converge next cycle.
+      // Already there (a previous cycle's write whose answer was lost, a concurrent replica, or a same-named pod):
+      // nothing was created; the next cycle lists it and converges.
       this.log.info({ pod: s.name }, 'placeholder already exists (409); left for the next cycle');
+      return 'exists';
     }
   }
 

@@ -27,6 +27,9 @@ export interface GateInput {
   usage: number;
   anomalous: boolean;
   stale: boolean;
+  /** The allowed range (resourcePolicy minAllowed/maxAllowed within the global bounds): applied again after the gate. */
+  min: number;
+  max: number;
 }
 
 export interface DesiredContainer {
@@ -40,6 +43,12 @@ export interface DesiredVpa {
   tenant: string;
   containers: DesiredContainer[];
   lowConfidence: boolean;
+  /**
+   * Per resource, the containers this cycle's snapshot speaks for: 'all' when the split comes from the VPA (shares
+   * annotation or named policies), the containers with usage series when it comes from them; absent when the snapshot
+   * has no usable forecast of the resource. A status entry outside it is missing data, and is carried over (carryOver).
+   */
+  covered: Partial<Record<VpaResource, 'all' | readonly string[]>>;
   /** Why nothing can be recommended (no data, no container names); undefined when containers is usable. */
   skipped?: string;
 }
@@ -79,8 +88,9 @@ function normalise(shares: ContainerShare[]): ContainerShare[] | undefined {
 /**
  * Each container's share of the tenant's usage of `resource`: per-container series in the snapshot (tenant
  * `<tenant>/<container>`), else the shares annotation, else an equal split over the named container policies.
+ * `fromUsage` says which: only then can a container be missing from the snapshot rather than from the VPA.
  */
-export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, resource: string, opts: ActuatorOptions): ContainerShare[] | undefined {
+export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, resource: string, opts: ActuatorOptions): { shares: ContainerShare[]; fromUsage: boolean } | undefined {
   const prefix = `${tenant}/`;
   const fromUsage: ContainerShare[] = [];
   for (const st of snapshot.resources.values()) {
@@ -89,14 +99,15 @@ export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, re
     }
   }
   const byUsage = normalise(fromUsage);
-  if (byUsage) return byUsage.sort((a, b) => a.container.localeCompare(b.container));
+  if (byUsage) return { shares: byUsage.sort((a, b) => a.container.localeCompare(b.container)), fromUsage: true };
   const ann = vpa.metadata.annotations?.[opts.containerSharesAnnotation];
   if (ann) {
     const parsed = parseShares(ann);
-    if (parsed) return parsed;
+    if (parsed) return { shares: parsed, fromUsage: false };
   }
   const named = (vpa.spec.resourcePolicy?.containerPolicies ?? []).map((p) => p.containerName).filter((n): n is string => !!n && n !== '*');
-  return normalise([...new Set(named)].map((container) => ({ container, share: 1 })));
+  const equal = normalise([...new Set(named)].map((container) => ({ container, share: 1 })));
+  return equal && { shares: equal, fromUsage: false };
 }
 
 function levelIndex(levels: readonly number[], q: number): number {
@@ -107,7 +118,9 @@ function levelIndex(levels: readonly number[], q: number): number {
 /**
  * The tenant-level recommendation: the snapshot's own when the policy made one, else from the forecast quantiles:
  * target = the highest `targetQuantile` over the horizons (so it moves before demand), lowerBound = the highest
- * lowest-level quantile, upperBound = the highest top-level quantile.
+ * lowest-level quantile, upperBound = the highest top-level quantile. A non-finite quantile is skipped for a bound (a
+ * bound no horizon gives is NaN for lowerBound, which toContainerRecommendations leaves out, and the target for
+ * upperBound); a non-finite target quantile at any horizon gives no recommendation, since the peak may be the one missing.
  */
 export function tenantRecommendation(st: ResourceState, levels: readonly number[], targetQuantile: number): Bounds | undefined {
   if (st.recommendation && Number.isFinite(st.recommendation.target)) return st.recommendation;
@@ -119,14 +132,15 @@ export function tenantRecommendation(st: ResourceState, levels: readonly number[
   let target = -Infinity;
   let lower = -Infinity;
   let upper = -Infinity;
+  const finiteMax = (m: number, v: number): number => (Number.isFinite(v) ? Math.max(m, v) : m);
   for (let h = 0; h < nh; h++) {
     target = Math.max(target, f.quantiles[h * nq + ti]);
-    lower = Math.max(lower, f.quantiles[h * nq]);
-    upper = Math.max(upper, f.quantiles[h * nq + nq - 1]);
+    lower = finiteMax(lower, f.quantiles[h * nq]);
+    upper = finiteMax(upper, f.quantiles[h * nq + nq - 1]);
   }
   if (!Number.isFinite(target)) return undefined;
   target = Math.max(0, target);
-  lower = Math.min(Math.max(0, lower), target);
+  lower = Number.isFinite(lower) ? Math.min(Math.max(0, lower), target) : NaN;
   upper = Math.max(upper, target);
   return { target, lowerBound: lower, upperBound: upper, uncappedTarget: target };
 }
@@ -136,20 +150,48 @@ function policyFor(vpa: Vpa, container: string): ContainerResourcePolicy | undef
   return ps.find((p) => p.containerName === container) ?? ps.find((p) => p.containerName === '*');
 }
 
+/** Whether the VPA lets Foresight recommend `r` for `container` (not mode Off, and among controlledResources). */
+function controls(vpa: Vpa, container: string, r: VpaResource): boolean {
+  const pol = policyFor(vpa, container);
+  return pol?.mode !== 'Off' && (!pol?.controlledResources || pol.controlledResources.includes(r));
+}
+
+/** [min, max] for one container resource: the global bounds narrowed by the container's minAllowed/maxAllowed. */
+function allowedRange(vpa: Vpa, container: string, r: VpaResource, opts: ActuatorOptions): [number, number] {
+  const pol = policyFor(vpa, container);
+  const global: Record<VpaResource, [number, number]> = {
+    cpu: [opts.minCpuCores, opts.maxCpuCores],
+    memory: [opts.minMemoryBytes, opts.maxMemoryBytes],
+  };
+  return [Math.max(global[r][0], parseQuantity(pol?.minAllowed?.[r]) || 0), Math.min(global[r][1], parseQuantity(pol?.maxAllowed?.[r]) || Infinity)];
+}
+
 /** Clamps one bound into [min, max] (a missing or unparsable limit does not clamp). */
 function clamp(v: number, min: number, max: number): number {
   return Math.min(Math.max(v, Number.isFinite(min) ? min : -Infinity), Number.isFinite(max) ? max : Infinity);
+}
+
+/**
+ * The bounds once the safety gate chose `gated` for the target: target and both bounds clamped into the allowed range
+ * again, so that a resourcePolicy change wins over every hold (cooldown, step, reclamation, stale data, anomaly), and
+ * the bounds widened to contain the target.
+ */
+export function withGatedTarget(b: Bounds, gated: number, g: Pick<GateInput, 'min' | 'max'>): Bounds {
+  const target = clamp(gated, g.min, g.max);
+  return {
+    target,
+    lowerBound: clamp(Math.min(b.lowerBound, target), g.min, g.max),
+    upperBound: clamp(Math.max(b.upperBound, target), g.min, g.max),
+    uncappedTarget: b.uncappedTarget,
+  };
 }
 
 /** What the VPA should recommend, per container and resource, before the safety gate. */
 export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOptions): DesiredVpa {
   const tenant = tenantOf(vpa, opts);
   const snapName: Record<VpaResource, string> = { cpu: opts.cpuResource, memory: opts.memoryResource };
-  const global: Record<VpaResource, [number, number]> = {
-    cpu: [opts.minCpuCores, opts.maxCpuCores],
-    memory: [opts.minMemoryBytes, opts.maxMemoryBytes],
-  };
   const perContainer = new Map<string, DesiredContainer>();
+  const covered: DesiredVpa['covered'] = {};
   let lowConfidence = false;
   let shares: ContainerShare[] | undefined;
   for (const r of VPA_RESOURCES) {
@@ -158,15 +200,13 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
     const rec = tenantRecommendation(st, snapshot.quantiles, opts.targetQuantile);
     if (!rec) continue;
     if (st.historyPoints < opts.lowConfidencePoints || st.forecast?.status === 'nonseasonal-fallback') lowConfidence = true;
-    const sh = containerShares(vpa, snapshot, tenant, snapName[r], opts);
-    if (!sh) continue;
-    shares ??= sh;
-    for (const { container, share } of sh) {
-      const pol = policyFor(vpa, container);
-      if (pol?.mode === 'Off') continue;
-      if (pol?.controlledResources && !pol.controlledResources.includes(r)) continue;
-      const lo = Math.max(global[r][0], parseQuantity(pol?.minAllowed?.[r]) || 0);
-      const hi = Math.min(global[r][1], parseQuantity(pol?.maxAllowed?.[r]) || Infinity);
+    const split = containerShares(vpa, snapshot, tenant, snapName[r], opts);
+    if (!split) continue;
+    shares ??= split.shares;
+    covered[r] = split.fromUsage ? split.shares.map((c) => c.container) : 'all';
+    for (const { container, share } of split.shares) {
+      if (!controls(vpa, container, r)) continue;
+      const [lo, hi] = allowedRange(vpa, container, r, opts);
       const scaled = { target: rec.target * share, lowerBound: rec.lowerBound * share, upperBound: rec.upperBound * share };
       const b: Bounds = {
         target: clamp(scaled.target, lo, hi),
@@ -181,6 +221,8 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
         usage: st.usage * share,
         anomalous: st.anomaly?.anomalous === true,
         stale: st.stale || snapshot.stale,
+        min: lo,
+        max: hi,
       };
       perContainer.set(container, dc);
     }
@@ -192,18 +234,53 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
       ? `no container names or shares for tenant ${tenant} (annotate the VPA with ${opts.containerSharesAnnotation} or name containers in resourcePolicy)`
       : `no forecast for tenant ${tenant} (or every container is mode Off / not controlled)`;
   }
-  return { tenant, containers, lowConfidence, skipped };
+  return { tenant, containers, lowConfidence, covered, skipped };
 }
 
-/** The recommendation in the VPA's own shape (quantities as strings). */
+/** The recommendation in the VPA's own shape (quantities as strings); a non-finite value is left out, never "NaN". */
 export function toContainerRecommendations(containers: readonly DesiredContainer[]): RecommendedContainerResources[] {
   return containers
     .filter((c) => Object.keys(c.resources).length > 0)
     .map((c) => {
       const pick = (k: keyof Bounds): Record<string, string> =>
-        Object.fromEntries(Object.entries(c.resources).map(([r, b]) => [r, formatResource(r as VpaResource, (b as Bounds)[k])]));
+        Object.fromEntries(
+          Object.entries(c.resources)
+            .filter(([, b]) => Number.isFinite((b as Bounds)[k]))
+            .map(([r, b]) => [r, formatResource(r as VpaResource, (b as Bounds)[k])]),
+        );
       return { containerName: c.container, target: pick('target'), lowerBound: pick('lowerBound'), upperBound: pick('upperBound'), uncappedTarget: pick('uncappedTarget') };
     });
+}
+
+const REC_FIELDS = ['target', 'lowerBound', 'upperBound', 'uncappedTarget'] as const;
+
+/**
+ * `next` plus every entry of `current` (container and resource) the snapshot had no data for this cycle, carried
+ * over unchanged: never shrink on missing data, and dropping a recommendation is the deepest shrink. An entry the VPA
+ * no longer lets Foresight recommend (mode Off, controlledResources) is dropped; a carried value outside the allowed
+ * range is clamped into it, as resourcePolicy wins over every hold.
+ */
+export function carryOver(vpa: Vpa, desired: DesiredVpa, current: readonly RecommendedContainerResources[] | undefined, next: readonly RecommendedContainerResources[], opts: ActuatorOptions): RecommendedContainerResources[] {
+  const out = new Map(next.map((c) => [c.containerName, c]));
+  for (const c of current ?? []) {
+    for (const r of VPA_RESOURCES) {
+      if (c.target?.[r] === undefined || out.get(c.containerName)?.target[r] !== undefined) continue;
+      const cov = desired.covered[r];
+      if (cov === 'all' || cov?.includes(c.containerName)) continue; // data this cycle: the entry's absence is the VPA's wish
+      if (!controls(vpa, c.containerName, r)) continue;
+      const [lo, hi] = allowedRange(vpa, c.containerName, r, opts);
+      const n = structuredClone(out.get(c.containerName) ?? { containerName: c.containerName, target: {} });
+      for (const k of REC_FIELDS) {
+        const q = c[k]?.[r];
+        if (q === undefined) continue;
+        const v = parseQuantity(q);
+        const inRange = k === 'uncappedTarget' || !Number.isFinite(v) || clamp(v, lo, hi) === v;
+        n[k] = { ...n[k], [r]: inRange ? q : formatResource(r, clamp(v, lo, hi)) };
+      }
+      out.set(c.containerName, n);
+    }
+  }
+  return [...out.values()].sort((a, b) => a.containerName.localeCompare(b.containerName));
 }
 
 /** Current targets in base units, keyed `container/resource`. */
@@ -243,6 +320,17 @@ export function changedBeyond(current: readonly RecommendedContainerResources[] 
     }
   }
   return false;
+}
+
+/** Our conditions whose status differs between `before` and `after` ("LowConfidence: True -> False"): each is worth a write. */
+export function conditionFlips(before: readonly VpaCondition[] | undefined, after: readonly VpaCondition[]): string[] {
+  const out: string[] = [];
+  for (const a of after) {
+    if (a.type !== 'RecommendationProvided' && a.type !== 'LowConfidence') continue;
+    const b = (before ?? []).find((c) => c.type === a.type);
+    if (b?.status !== a.status) out.push(`${a.type}: ${b?.status ?? 'none'} -> ${a.status}`);
+  }
+  return out;
 }
 
 /** Conditions after a write: ours replaced (keeping lastTransitionTime when the status did not flip), others kept. */

@@ -9,8 +9,8 @@ import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
-import { changedBeyond, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, type VpaResource } from './vpa-logic.js';
-import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa } from './vpa-types.js';
+import { carryOver, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, type VpaResource } from './vpa-logic.js';
+import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa, type VpaCondition } from './vpa-types.js';
 
 export interface VpaCycleResult {
   served: number;
@@ -30,7 +30,7 @@ const plural = 'verticalpodautoscalers';
 
 export class VpaRecommender {
   /** In dry-run, what Foresight would have written, standing in for the server's status. */
-  private readonly planned = new Map<string, RecommendedContainerResources[]>();
+  private readonly planned = new Map<string, { recs: RecommendedContainerResources[]; conditions: VpaCondition[] }>();
   private readonly known = new Set<string>();
 
   constructor(
@@ -89,7 +89,9 @@ export class VpaRecommender {
         await this.explainSkip(vpa, desired.skipped);
         return 'skipped';
       }
-      const current = this.opts.dryRun ? (this.planned.get(key(vpa)) ?? vpa.status?.recommendation?.containerRecommendations) : vpa.status?.recommendation?.containerRecommendations;
+      const plan = this.opts.dryRun ? this.planned.get(key(vpa)) : undefined;
+      const current = plan ? plan.recs : vpa.status?.recommendation?.containerRecommendations;
+      const currentConditions = plan ? plan.conditions : vpa.status?.conditions;
       const cur = currentTargets(current);
       const reasons: string[] = [];
       const shrinks: string[] = [];
@@ -101,20 +103,25 @@ export class VpaRecommender {
           const g = c.gate[r];
           if (!g) continue;
           const shaped = this.gate.shape(`${key(vpa)}/${k}`, b.target, before, { nowS: snapshot.createdS, ...g });
-          if (shaped.reason) reasons.push(`${k}: ${shaped.reason}`);
-          b.target = shaped.value;
-          b.lowerBound = Math.min(b.lowerBound, b.target);
-          b.upperBound = Math.max(b.upperBound, b.target);
-          if (before === undefined || Math.abs(shaped.value - before) > 1e-12) changedKeys.push(k);
-          if (before !== undefined && shaped.value < before) shrinks.push(k);
+          // the gate may hold the value in force, which a new minAllowed/maxAllowed can put out of range: the VPA wins
+          const settled = withGatedTarget(b, shaped.value, g);
+          const why = [shaped.reason, settled.target !== shaped.value ? 'resourcePolicy/global bounds' : ''].filter(Boolean).join(', ');
+          if (why) reasons.push(`${k}: ${why}`);
+          Object.assign(b, settled);
+          if (before === undefined || Math.abs(b.target - before) > 1e-12) changedKeys.push(k);
+          if (before !== undefined && b.target < before) shrinks.push(k);
         }
       }
-      const next = toContainerRecommendations(desired.containers);
-      if (!changedBeyond(current, next, this.opts.tolerance)) return 'unchanged';
-      const conditions = nextConditions(vpa.status?.conditions, desired.lowConfidence, desired.tenant, new Date(snapshot.createdS * 1000));
+      // a resource or container without data this cycle keeps its entry: never shrink on missing data
+      const next = carryOver(vpa, desired, current, toContainerRecommendations(desired.containers), this.opts);
+      const conditions = nextConditions(currentConditions, desired.lowConfidence, desired.tenant, new Date(snapshot.createdS * 1000));
+      // a condition that flips is worth a write even when the values stay within the tolerance (LowConfidence clears)
+      const flips = conditionFlips(currentConditions, conditions);
+      if (!changedBeyond(current, next, this.opts.tolerance) && flips.length === 0) return 'unchanged';
+      reasons.push(...flips);
       const entry = { cycle: snapshot.cycle, kind: 'vpa' as const, action: 'update-recommendation', target: key(vpa), dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: current ?? null, after: next };
       if (this.opts.dryRun) {
-        this.planned.set(key(vpa), next);
+        this.planned.set(key(vpa), { recs: next, conditions });
         this.commit(vpa, snapshot, changedKeys, shrinks);
         this.journal.record({ ...entry, outcome: 'planned' });
         this.metrics.action('vpa', 'planned');

@@ -239,9 +239,17 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     ph = await pods(sys, sel);
     expect(ph.map((p) => [p.metadata.name, p.spec.containers[0].resources.requests.cpu])).toEqual([['foresight-shadow-pool-a-0', '1']]);
     expect(ph[0].metadata.uid).not.toBe(uid0);
-    expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).toMatch(/pool="pool-a",resource="cpu",state="reserved"} 1/);
+    // no scheduler runs here: an unscheduled placeholder reserves nothing, a bound one reserves its requests
+    expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).toMatch(/pool="pool-a",resource="cpu",state="reserved"} 0\n/);
+    await env.admin.request({ verb: 'create', resource: 'pods/binding', namespace: sys }, `/api/v1/namespaces/${sys}/pods/foresight-shadow-pool-a-0/binding`, {
+      method: 'POST',
+      body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'foresight-shadow-pool-a-0' }, target: { apiVersion: 'v1', kind: 'Node', name: 'node-a' } },
+    });
+    rep = await a.runOnce(snapshot(4, 1750, [], plan(1, GiB)));
+    expect(rep.shadow).toMatchObject({ created: 0, replaced: 0, deleted: 0, kept: 1 });
+    expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).toMatch(/pool="pool-a",resource="cpu",state="reserved"} 1\n/);
 
-    rep = await a.runOnce(snapshot(4, 1900, [], []));
+    rep = await a.runOnce(snapshot(5, 1900, [], []));
     expect(rep.shadow).toMatchObject({ deleted: 1 });
     expect(await pods(sys, sel)).toEqual([]);
     const left = (await pods(sys)).filter((p) => p.metadata.name.startsWith('foreign-')).map((p) => p.metadata.uid);

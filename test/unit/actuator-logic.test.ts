@@ -216,6 +216,23 @@ describe('safety gate', () => {
     const never = new SafetyGate({ ...o, anomalyConfirmS: 0 });
     expect(never.shape('k', 10, 2, { ...ctx, nowS: 1e6, anomalous: true }).value).toBe(2);
   });
+
+  it('holds a shrink on anomalous demand until confirmed, and for good with anomalyConfirmS 0', () => {
+    const flagged = (nowS: number) => ({ ...ctx, nowS, floor: 0.1, usage: 0.1, anomalous: true });
+    const never = new SafetyGate({ ...o, reclaimAfterS: 0, anomalyConfirmS: 0 });
+    for (const t of [0, 300, 900, 1e6]) expect(never.shape('k', 0.2, 4, flagged(t))).toEqual({ value: 4, reason: 'anomalous demand not yet confirmed' });
+    const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
+    expect(g.shape('k', 0.2, 4, flagged(0)).value).toBe(4);
+    expect(g.shape('k', 0.2, 4, flagged(900)).value).toBe(2); // confirmed: reclaimed by one step
+  });
+
+  it('still raises to the recent peak during a cooldown, holding only what the forecast adds', () => {
+    const g = new SafetyGate(o);
+    expect(g.shape('k', 1.2, 1, { ...ctx, floor: 1 }).value).toBe(1.2);
+    g.committed('k', 0, false);
+    expect(g.shape('k', 2, 1.2, { ...ctx, nowS: 120, floor: 3, usage: 3 })).toEqual({ value: 3, reason: 'cooldown, raised to the recent peak' });
+    expect(g.shape('k', 2, 1.2, { ...ctx, nowS: 120, floor: 1, usage: 1 })).toEqual({ value: 1.2, reason: 'cooldown' });
+  });
 });
 
 describe('shadow planning', () => {
@@ -242,7 +259,7 @@ describe('shadow planning', () => {
   });
   it('ignores empty and unknown reserves and names pools safely', () => {
     expect(poolReserves([{ pool: 'x', resource: 'cpu', size: 0 }, { pool: 'y', resource: 'gpu', size: 1 }], opts).pools).toEqual([]);
-    expect(poolSlug('Pool_A/../x')).toBe('pool-a-x');
+    expect(poolSlug('Pool_A/../x')).toBe('pool-a-x-84322933');
     expect(sameSize({ cpu: '1500m', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '1550m', memory: String(GiB) }, 0.1)).toBe(true);
     expect(sameSize({ cpu: '1', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '2', memory: String(GiB) }, 0.1)).toBe(false);
   });

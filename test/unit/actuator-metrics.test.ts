@@ -36,4 +36,25 @@ describe('actuator metrics', () => {
     expect(body).toMatch(/state="desired"\} 3\n/);
     expect(body).toMatch(/state="reserved"\} 1.5/);
   });
+
+  it('drops reserved series that a reconcile no longer reports, on its own registry and across the exporter\'s resets', async () => {
+    const own = new Registry();
+    const m1 = createActuatorMetrics(own);
+    m1.reservedShadow([{ pool: 'a', resource: 'cpu', value: 1 }, { pool: 'b', resource: 'cpu', value: 2 }]);
+    m1.reservedShadow([{ pool: 'b', resource: 'cpu', value: 3 }]);
+    const text = await own.metrics();
+    expect(text).not.toMatch(/pool="a"/);
+    expect(text).toMatch(/pool="b",resource="cpu",state="reserved"\} 3/);
+
+    let snap: Snapshot | undefined = snapshot(1, 1000, [], [{ pool: 'a', resource: 'cpu', size: 2 }]);
+    const exporter = createExporter({ snapshot: () => snap });
+    const m = createActuatorMetrics(exporter.registry);
+    m.reservedShadow([{ pool: 'a', resource: 'cpu', value: 1 }, { pool: 'gone', resource: 'cpu', value: 1 }]);
+    expect((await exporter.render()).body.toString()).toMatch(/pool="gone",resource="cpu",state="reserved"/);
+    m.reservedShadow([{ pool: 'a', resource: 'cpu', value: 1 }]);
+    snap = snapshot(2, 1300, [], [{ pool: 'a', resource: 'cpu', size: 3 }]);
+    const body = (await exporter.render()).body.toString();
+    expect(body).not.toMatch(/pool="gone"/);
+    expect(body).toMatch(/pool="a",resource="cpu",state="reserved"\} 1/);
+  });
 });

@@ -1,0 +1,169 @@
+// The VPA recommender's cycles on an in-memory API: resourcePolicy after the gate, conditions, missing data, NaN bounds.
+import { describe, expect, it } from 'vitest';
+import { actuatorOptions, type ActuatorOptions } from '../../src/actuator/config.js';
+import { ActionJournal } from '../../src/actuator/journal.js';
+import { KubeHttpError, type KubeApi, type KubeOp } from '../../src/actuator/kube-api.js';
+import { silentLog } from '../../src/actuator/log.js';
+import { noopActuatorMetrics } from '../../src/actuator/metrics.js';
+import { parseQuantity } from '../../src/actuator/quantity.js';
+import { SafetyGate } from '../../src/actuator/safety.js';
+import { VpaRecommender } from '../../src/actuator/vpa-recommender.js';
+import type { ContainerResourcePolicy, RecommendedContainerResources, Vpa } from '../../src/actuator/vpa-types.js';
+import type { ResourceState } from '../../src/model/snapshot.js';
+import { snapshot, state } from '../helpers/kube-snapshot.js';
+
+const GiB = 2 ** 30;
+
+/** VPAs only: list, get, and status merge patches checked against resourceVersion. */
+class VpaServer {
+  readonly vpas = new Map<string, Vpa>();
+  patches = 0;
+  private rv = 1;
+
+  put(v: Vpa): void {
+    v.metadata.resourceVersion = String(this.rv++);
+    this.vpas.set(`${v.metadata.namespace}/${v.metadata.name}`, structuredClone(v));
+  }
+
+  readonly request = async <T>(op: KubeOp, _path: string, init: { body?: unknown } = {}): Promise<T> => {
+    if (op.verb === 'list') return { items: [...this.vpas.values()].map((v) => structuredClone(v)) } as T;
+    const v = this.vpas.get(`${op.namespace}/${op.name}`)!;
+    if (op.verb === 'get') return structuredClone(v) as T;
+    if (op.verb !== 'patch') throw new Error(`unexpected ${op.verb}`);
+    const body = init.body as { metadata?: { resourceVersion?: string }; status: Vpa['status'] };
+    if (body.metadata?.resourceVersion !== v.metadata.resourceVersion) throw new KubeHttpError(409, 'Conflict', op, 'conflict');
+    this.patches++;
+    v.status = { ...v.status, ...structuredClone(body.status) };
+    v.metadata.resourceVersion = String(this.rv++);
+    return {} as T;
+  };
+}
+
+function setup(policy: ContainerResourcePolicy | ContainerResourcePolicy[] = { containerName: 'app' }, over: Partial<ActuatorOptions> = {}) {
+  const server = new VpaServer();
+  server.put({
+    metadata: { name: 'web', namespace: 'team-a' },
+    spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: Array.isArray(policy) ? policy : [policy] } },
+  });
+  const opts = actuatorOptions({ dryRun: false, ...over });
+  const journal = new ActionJournal();
+  const rec = new VpaRecommender(server as unknown as KubeApi, opts, new SafetyGate(opts), journal, noopActuatorMetrics, silentLog);
+  const vpa = (): Vpa => server.vpas.get('team-a/web')!;
+  const recs = (): RecommendedContainerResources[] => vpa().status?.recommendation?.containerRecommendations ?? [];
+  const setPolicy = (p: ContainerResourcePolicy): void => {
+    const v = vpa();
+    v.spec.resourcePolicy = { containerPolicies: [p] };
+    server.put(v);
+  };
+  return { server, rec, journal, vpa, recs, setPolicy, opts };
+}
+
+const cpu = (usage: number, q: number[], more: Partial<Parameters<typeof state>[0]> = {}): ResourceState => state({ tenant: 'team-a', resource: 'cpu', usage, quantiles: [q], ...more });
+const cores = (r: RecommendedContainerResources, k: 'target' | 'lowerBound' | 'upperBound'): number => parseQuantity(r[k]!.cpu);
+
+describe('VPA recommender: resourcePolicy after the safety gate', () => {
+  it('writes a lowered maxAllowed at once, though reclamation would hold the value in force', async () => {
+    const { rec, recs, setPolicy } = setup({ containerName: 'app', controlledResources: ['cpu'] });
+    await rec.reconcile(snapshot(1, 0, [cpu(3.5, [3, 4, 4, 4])]));
+    expect(cores(recs()[0], 'target')).toBe(4);
+    setPolicy({ containerName: 'app', controlledResources: ['cpu'], maxAllowed: { cpu: '1' } });
+    // usage 3.5 of 4 is not low: the gate holds 4 (reclamation), yet maxAllowed is 1
+    const r = await rec.reconcile(snapshot(2, 10_000, [cpu(3.5, [3, 4, 4, 4])]));
+    expect(r.written).toBe(1);
+    const c = recs()[0];
+    expect([cores(c, 'lowerBound'), cores(c, 'target'), cores(c, 'upperBound')]).toEqual([1, 1, 1]);
+  });
+
+  it('writes a raised minAllowed beyond the maximum step while the gate holds the value (cooldown, unconfirmed anomaly)', async () => {
+    const { rec, recs, setPolicy } = setup({ containerName: 'app', controlledResources: ['cpu'] });
+    await rec.reconcile(snapshot(1, 0, [cpu(0.5, [0.5, 1, 1, 1])]));
+    await rec.reconcile(snapshot(2, 1000, [cpu(0.5, [0.5, 2, 2, 2])])); // 1 -> 1.5 (max step): cooldown from t=1000
+    expect(cores(recs()[0], 'target')).toBe(1.5);
+    setPolicy({ containerName: 'app', controlledResources: ['cpu'], minAllowed: { cpu: '4' }, maxAllowed: { cpu: '8' } });
+    // flagged demand: the gate holds 1.5 outright (not even the recent peak), yet minAllowed is 4
+    await rec.reconcile(snapshot(3, 1100, [cpu(0.5, [0.5, 2, 2, 2], { anomalous: true })]));
+    const c = recs()[0];
+    expect(cores(c, 'target')).toBe(4);
+    expect(cores(c, 'lowerBound')).toBe(4);
+    expect(cores(c, 'upperBound')).toBeGreaterThanOrEqual(4);
+    expect(cores(c, 'upperBound')).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('VPA recommender: conditions', () => {
+  it('clears LowConfidence once the history is long enough, though the recommendation stays within the tolerance', async () => {
+    const { server, rec, vpa, journal } = setup();
+    const snap = (cycle: number, t: number, historyPoints: number) => snapshot(cycle, t, [cpu(1, [1, 2, 2.5, 3], { historyPoints })]);
+    const low = () => vpa().status!.conditions!.find((c) => c.type === 'LowConfidence')!.status;
+    await rec.reconcile(snap(1, 1000, 100));
+    expect(low()).toBe('True');
+    expect(await rec.reconcile(snap(2, 2000, 5000))).toMatchObject({ written: 1, unchanged: 0 });
+    expect(low()).toBe('False');
+    expect(journal.list().at(-1)!.reason).toMatch(/LowConfidence: True -> False/);
+    // and nothing more to write while neither moves
+    const patches = server.patches;
+    expect(await rec.reconcile(snap(3, 3000, 5001))).toMatchObject({ written: 0, unchanged: 1 });
+    expect(server.patches).toBe(patches);
+  });
+
+  it('in dry-run plans a condition flip once, against what it planned', async () => {
+    const { rec } = setup({ containerName: 'app' }, { dryRun: true });
+    const snap = (cycle: number, t: number, historyPoints: number) => snapshot(cycle, t, [cpu(1, [1, 2, 2.5, 3], { historyPoints })]);
+    expect(await rec.reconcile(snap(1, 1000, 100))).toMatchObject({ planned: 1 });
+    expect(await rec.reconcile(snap(2, 2000, 100))).toMatchObject({ planned: 0, unchanged: 1 });
+    expect(await rec.reconcile(snap(3, 3000, 5000))).toMatchObject({ planned: 1 });
+    expect(await rec.reconcile(snap(4, 4000, 5000))).toMatchObject({ planned: 0, unchanged: 1 });
+  });
+});
+
+describe('VPA recommender: missing data', () => {
+  const mem = state({ tenant: 'team-a', resource: 'memory', usage: 3 * GiB, quantiles: [[3 * GiB, 4 * GiB, 4 * GiB, 5 * GiB]] });
+
+  it('keeps a resource\'s recommendation unchanged while its series is missing from the snapshot', async () => {
+    const { rec, recs } = setup();
+    await rec.reconcile(snapshot(1, 0, [cpu(1, [1, 2, 2.5, 3]), mem]));
+    const before = structuredClone(recs());
+    expect(before[0].target.memory).toBeDefined();
+    await rec.reconcile(snapshot(2, 60, [cpu(1, [1, 2, 2.5, 3])]));
+    expect(recs()).toEqual(before);
+    // cpu still moves while memory is missing, and memory stays as it was
+    await rec.reconcile(snapshot(3, 1000, [cpu(2, [2, 4, 4.5, 5])]));
+    expect(cores(recs()[0], 'target')).toBeGreaterThan(2);
+    for (const k of ['target', 'lowerBound', 'upperBound', 'uncappedTarget'] as const) expect(recs()[0][k]!.memory).toBe(before[0][k]!.memory);
+  });
+
+  it('keeps a container\'s recommendation while its usage series is missing, and drops what resourcePolicy excludes', async () => {
+    const { rec, recs, setPolicy } = setup({ containerName: '*' });
+    const split = (app: number, sidecar?: number): ResourceState[] => [
+      cpu(app + (sidecar ?? 0), [2, 4, 4, 4]),
+      cpu(app, [0, 0, 0, 0], { tenant: 'team-a/app' }),
+      ...(sidecar === undefined ? [] : [cpu(sidecar, [0, 0, 0, 0], { tenant: 'team-a/sidecar' })]),
+    ];
+    await rec.reconcile(snapshot(1, 0, split(1, 1)));
+    expect(recs().map((c) => [c.containerName, c.target.cpu])).toEqual([['app', '2'], ['sidecar', '2']]);
+    const sidecar = structuredClone(recs()[1]);
+    await rec.reconcile(snapshot(2, 1000, split(2)));
+    expect(recs().map((c) => c.containerName)).toEqual(['app', 'sidecar']);
+    expect(recs()[1]).toEqual(sidecar);
+    // the VPA now leaves cpu uncontrolled: nothing of it is Foresight's to keep
+    setPolicy({ containerName: '*', controlledResources: ['memory'] });
+    const memSplit = ['app', 'sidecar'].map((c) => state({ tenant: `team-a/${c}`, resource: 'memory', usage: GiB, quantiles: [[0, 0, 0, 0]] }));
+    expect(await rec.reconcile(snapshot(3, 2000, [...split(2), mem, ...memSplit]))).toMatchObject({ written: 1 });
+    expect(recs().map((c) => c.containerName)).toEqual(['app', 'sidecar']);
+    expect(recs().every((c) => c.target.cpu === undefined)).toBe(true);
+  });
+});
+
+describe('VPA recommender: forecast-quantile bounds', () => {
+  it('leaves out a bound whose quantiles are not finite instead of writing NaN', async () => {
+    const { rec, recs } = setup();
+    const nanLow = state({ tenant: 'team-a', resource: 'memory', usage: GiB, quantiles: [[NaN, 2 * GiB, 2 * GiB, 3 * GiB]] });
+    const nanTop = state({ tenant: 'team-a', resource: 'cpu', usage: 1, quantiles: [[1, 2, 2, 3], [1, 2, 2, NaN], [1, 2, 2, 3]] });
+    await rec.reconcile(snapshot(1, 0, [nanLow, nanTop]));
+    const c = recs()[0];
+    expect(JSON.stringify(c)).not.toMatch(/NaN/);
+    expect(c.lowerBound!.memory).toBeUndefined();
+    expect(parseQuantity(c.target.memory)).toBe(2 * GiB);
+    expect(cores(c, 'upperBound')).toBe(3); // the finite horizons still give the cpu upper bound
+  });
+});

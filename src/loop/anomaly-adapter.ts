@@ -1,10 +1,11 @@
 // Binds the anomaly core (src/core/anomaly.ts: streaming per-series detectors and the per-tenant behaviour score,
 // state in host memory) and the tenant policy (src/logic/anomaly.ts) to the loop: each cycle feeds every series'
-// new samples in batched WASM calls, then combines a tenant's signals (and its behaviour vector) into one verdict.
+// new samples in batched WASM calls, then combines a tenant's signals (and its behaviour vector) into one verdict that
+// also carries each signal's own score (foresight_anomaly_score{signal}).
 import { BehaviourState, periodSamples, scoreBehaviour, scoreSeries, SeriesDetectorState } from '../core/anomaly.js';
 import type { Core } from '../core/wasm.js';
 import { decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, type AnomalyMemory, type AnomalyMode, type AnomalyPolicy, type SignalAnomaly } from '../logic/anomaly.js';
-import type { AnomalyKind } from '../model/snapshot.js';
+import type { AnomalyKind, SignalAnomalyScore } from '../model/snapshot.js';
 import type { AnomalyScorer, AnomalySeriesInput, AnomalyVerdict } from './types.js';
 
 const BATCH_POINTS = 1_000_000;
@@ -19,6 +20,11 @@ function strongest(signal: string, score: Float64Array, likelihood: Float64Array
   }
   if (best < 0) return { signal, score: 0, likelihood: 0, kind: 'none' };
   return { signal, score: score[best], likelihood: likelihood[best], kind: kind[best] };
+}
+
+/** A score in [0, 1]; non-finite scores (no evidence) are 0. */
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
 }
 
 function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
@@ -37,6 +43,8 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
   const detectors = new Map<string, SeriesDetectorState>();
   const behaviours = new Map<string, BehaviourState>();
   const memory = new Map<string, AnomalyMemory>();
+  /** Per tenant, the latest score of each signal: a signal without new samples this call keeps its last one. */
+  const lastScores = new Map<string, Map<string, SignalAnomalyScore>>();
 
   return {
     score(series: readonly AnomalySeriesInput[], intervalS: number): Map<string, AnomalyVerdict> {
@@ -96,7 +104,11 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       for (const [tenant, signals] of perTenant) {
         const d = decideTenantAnomaly(signals, pol, memory.get(tenant));
         memory.set(tenant, d.memory);
-        out.set(tenant, { ...d.state, excludeFromTraining: d.excludeFromTraining });
+        let last = lastScores.get(tenant);
+        if (!last) lastScores.set(tenant, (last = new Map()));
+        for (const x of signals) last.set(x.signal, { signal: x.signal, score: clamp01(x.score), kind: x.kind });
+        const perSignal = Object.freeze([...last.values()].sort((a, b) => (a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : 0)));
+        out.set(tenant, { ...d.state, signals: perSignal, excludeFromTraining: d.excludeFromTraining });
       }
       return out;
     },
@@ -104,6 +116,13 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       detectors.delete(key);
       for (const k of [...behaviours.keys()]) if (k.startsWith(`${tenant}\u0000`)) behaviours.delete(k);
       memory.delete(tenant);
+      // the vanished signal's score goes, and the behaviour score (its vector had that signal); the others stay
+      const last = lastScores.get(tenant);
+      if (last) {
+        if (key.startsWith(`${tenant}\u0000`)) last.delete(key.slice(tenant.length + 1));
+        last.delete('behaviour');
+        if (last.size === 0) lastScores.delete(tenant);
+      }
     },
   };
 }

@@ -8,7 +8,7 @@ import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, ShadowPlan, Snapshot } from '../model/snapshot.js';
 import { DEFAULT_BOUNDS } from '../logic/bounds.js';
 import { ReserveAccumulator } from '../logic/shadow-reserve.js';
-import type { BreakdownSeries, HistorySource, PullResult } from '../sources/history-source.js';
+import type { BreakdownSeries, HistorySource, PullRange, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
 import { forEachSliced, TimeSlice } from './time-slice.js';
@@ -135,7 +135,8 @@ export class EngineLoop {
   readonly hub = new SnapshotHub();
   #d: Required<Omit<EngineLoopDeps, 'decide' | 'anomaly' | 'forecastResources' | 'onVanish'>> & Pick<EngineLoopDeps, 'decide' | 'anomaly' | 'forecastResources' | 'onVanish'>;
   #cycle = 0;
-  #pulledUntilS = -Infinity;
+  /** Per signal (resource), the end of its last successful pull, UNIX seconds (absent before the first). */
+  #pulledUntil = new Map<string, number>();
   #lastRetrainS = -Infinity;
   #profiles = new Map<string, TenantProfile>();
   #breakdown = new Map<string, Map<string, BreakdownSeries>>();
@@ -226,61 +227,83 @@ export class EngineLoop {
     const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, trainedSeries: 0, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
     const nowS = clock.nowS();
     const endS = Math.floor(nowS / step) * step;
-    const first = this.#pulledUntilS === -Infinity;
-    const startS = first ? endS - (o.historyPoints - 1) * step : Math.min(endS, this.#pulledUntilS - o.overlapPoints * step);
+    const windowStartS = endS - (o.historyPoints - 1) * step;
 
     // pull and store, in time chunks of at most pullChunkPoints (the first pull of a week for 10,000 tenants would
-    // otherwise hold every float64 sample at once)
+    // otherwise hold every float64 sample at once). Each signal has its own pulled-until time: a signal whose query
+    // failed keeps its time and is pulled again from there (within the history window) while the others go on, so
+    // that its gap fills when Prometheus answers again. Signals pulled up to the same time share one pull (in steady
+    // state every signal: one incremental pull per cycle, as before).
     const wanted = this.#d.forecastResources ? new Set(this.#d.forecastResources) : undefined;
     const failures: string[] = [];
     const chunk = Math.max(1, o.pullChunkPoints) * step;
+    const declared = new Set(source.signals.map((sg) => sg.resource));
+    const groups = pullGroups(declared.size ? [...declared] : [ALL_SIGNALS], this.#pulledUntil, windowStartS, endS, o.overlapPoints * step);
     let pulledAny = false;
-    for (let cs = startS; cs <= endS; cs += chunk) {
-      const ce = Math.min(endS, cs + chunk - step);
-      let pulled: PullResult;
-      try {
-        pulled = await this.#timed('pull', durations, () => source.pull({ startS: cs, endS: ce, stepS: step }), true);
-      } catch (err) {
-        const e = err as Error & { code?: string };
-        metrics.error('pull');
-        if (pulledAny) {
-          // Part of the range arrived: keep it and retry the rest next cycle.
-          logger.warn({ err: e, code: e.code, origin: source.origin, cycle, fromS: cs }, 'pull failed part-way; the rest is retried next cycle');
+    let pullError: (Error & { code?: string }) | undefined;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const group = groups[gi];
+      // the signals of this group still pulled this cycle (one that fails is left for the next cycle)
+      const active = new Set(group.resources);
+      // a series of a signal the source did not declare goes with the freshest group
+      const keep = (resource: string): boolean => active.has(resource) || active.has(ALL_SIGNALS) || (gi === 0 && !declared.has(resource));
+      for (let cs = group.fromS; cs <= endS && active.size > 0; cs += chunk) {
+        const ce = Math.min(endS, cs + chunk - step);
+        const all = active.has(ALL_SIGNALS) || active.size === declared.size;
+        // `resources` narrows a catch-up pull to its signals; a source that ignores it returns every signal, and the
+        // others' samples are left out below
+        const range: PullRange = all ? { startS: cs, endS: ce, stepS: step } : { startS: cs, endS: ce, stepS: step, resources: [...active] };
+        let pulled: PullResult;
+        try {
+          pulled = await this.#timed('pull', durations, () => source.pull(range), true);
+        } catch (err) {
+          // This group's signals keep their times and are pulled again from there next cycle; what arrived is kept.
+          // The cycle fails only when no pull at all succeeded (below).
+          const e = err as Error & { code?: string };
+          metrics.error('pull');
           failures.push(e.message);
+          pullError ??= e;
+          if (pulledAny || !all) logger.warn({ err: e, code: e.code, origin: source.origin, cycle, fromS: cs, resources: [...active] }, 'pull failed part-way; the rest is retried next cycle');
           break;
         }
-        metrics.cycle('failure');
-        metrics.stepDuration('pull', durations.pull ?? 0);
-        logger.error({ err: e, code: e.code, origin: source.origin, cycle }, 'pull failed: serving the last forecasts, marked stale');
-        report.error = e.message;
-        await this.#timed('publish', durations, () => this.#publishStale(nowS, e.message));
-        return report;
-      }
-      pulledAny = true;
-      for (const f of pulled.failures) {
-        metrics.error('pull');
-        failures.push(`${f.resource}: ${f.error.message}`);
-        logger.warn({ resource: f.resource, err: f.error, code: (f.error as Error & { code?: string }).code }, 'signal pull failed; other signals kept');
-      }
-      await this.#timed('store', durations, async () => {
-        await forEachSliced(this.#slice, pulled.set.series, (s) => {
-          if (wanted && !wanted.has(s.resource)) return;
-          if (s.intervalS !== step) {
-            metrics.error('store');
-            logger.warn({ tenant: s.tenant, resource: s.resource, intervalS: s.intervalS }, 'series at a different interval; skipped');
-            return;
-          }
-          report.pulledPoints += s.values.length;
-          this.store.writeSeries(seriesKey(s.tenant, s.resource), s);
-        });
-        for (const b of pulled.breakdown) {
-          let m = this.#breakdown.get(b.tenant);
-          if (!m) this.#breakdown.set(b.tenant, (m = new Map()));
-          const prev = m.get(b.type);
-          m.set(b.type, prev ? mergeBreakdown(prev, b, o.historyPoints) : b);
+        pulledAny = true;
+        for (const f of pulled.failures) {
+          if (!active.has(f.resource) && !active.has(ALL_SIGNALS)) continue; // not asked for by this group
+          active.delete(f.resource);
+          metrics.error('pull');
+          failures.push(`${f.resource}: ${f.error.message}`);
+          logger.warn({ resource: f.resource, err: f.error, code: (f.error as Error & { code?: string }).code }, 'signal pull failed; other signals kept, this one pulled again from where it stopped');
         }
-        this.#pulledUntilS = ce;
-      }, true);
+        await this.#timed('store', durations, async () => {
+          await forEachSliced(this.#slice, pulled.set.series, (s) => {
+            if (!keep(s.resource) || (wanted && !wanted.has(s.resource))) return;
+            if (s.intervalS !== step) {
+              metrics.error('store');
+              logger.warn({ tenant: s.tenant, resource: s.resource, intervalS: s.intervalS }, 'series at a different interval; skipped');
+              return;
+            }
+            report.pulledPoints += s.values.length;
+            this.store.writeSeries(seriesKey(s.tenant, s.resource), s);
+          });
+          for (const b of pulled.breakdown) {
+            if (!keep(b.resource)) continue;
+            let m = this.#breakdown.get(b.tenant);
+            if (!m) this.#breakdown.set(b.tenant, (m = new Map()));
+            const prev = m.get(b.type);
+            m.set(b.type, prev ? mergeBreakdown(prev, b, o.historyPoints) : b);
+          }
+          for (const r of active) this.#pulledUntil.set(r, ce);
+        }, true);
+      }
+    }
+    if (!pulledAny && pullError) {
+      const e = pullError;
+      metrics.cycle('failure');
+      metrics.stepDuration('pull', durations.pull ?? 0);
+      logger.error({ err: e, code: e.code, origin: source.origin, cycle }, 'pull failed: serving the last forecasts, marked stale');
+      report.error = e.message;
+      await this.#timed('publish', durations, () => this.#publishStale(nowS, e.message));
+      return report;
     }
     for (const k of ['pull', 'store'] as const) if (durations[k] !== undefined) metrics.stepDuration(k, durations[k]!);
     await this.#timed('store', durations, () => this.#dropVanished(endS), true);
@@ -629,8 +652,10 @@ export class EngineLoop {
     const buf = new Float64Array(this.store.capacity); // one window at a time: profileSignal keeps no reference
     await forEachSliced(this.#slice, due.slice(0, Math.max(0, budget)), (tenant) => {
       const p: TenantProfile = { tenant, atS: endS, signals: {}, apiMix: {} };
+      let lastS = -Infinity;
       for (const key of byTenant.get(tenant)!) {
         const s = this.store.get(key)!;
+        lastS = Math.max(lastS, s.lastS);
         try {
           const w = this.store.window(key, undefined, buf)!;
           p.signals[s.resource] = profileSignal(s.resource, w.values, w.startS, o.intervalS);
@@ -639,8 +664,9 @@ export class EngineLoop {
           this.#d.logger.warn({ tenant, resource: s.resource, err }, 'profile failed; signal skipped');
         }
       }
+      // the API mix over the same window as the signals' profiles: the tenant's newest slot and windowPoints before it
       const types = this.#breakdown.get(tenant);
-      if (types) p.apiMix = apiMix(new Map([...types].map(([ty, b]) => [ty, b.values])));
+      if (types) p.apiMix = apiMix(types, lastS - (this.store.windowPoints - 1) * o.intervalS, lastS, o.intervalS);
       next.set(tenant, Object.freeze(p));
     }, 1); // a tenant's profile takes about a millisecond: check the slice after each
     this.#profiles = next;
@@ -662,6 +688,9 @@ export class EngineLoop {
     }
     const tenants = new Set([...this.store.values()].map((s) => s.tenant));
     for (const t of [...this.#breakdown.keys()]) if (!tenants.has(t)) this.#breakdown.delete(t);
+    // a call type without a sample in the history window (a removed route) is forgotten
+    const windowStartS = endS - (this.options.historyPoints - 1) * this.options.intervalS;
+    for (const types of this.#breakdown.values()) for (const [ty, b] of [...types]) if (lastCallS(b) < windowStartS) types.delete(ty);
     for (const t of [...this.#anomalies.keys()]) if (!tenants.has(t)) this.#anomalies.delete(t);
   }
 
@@ -749,19 +778,52 @@ export class EngineLoop {
 }
 
 function anomalyState(v: AnomalyVerdict | undefined): AnomalyState | undefined {
-  return v ? { score: v.score, kind: v.kind, anomalous: v.anomalous } : undefined;
+  return v ? { score: v.score, kind: v.kind, anomalous: v.anomalous, signals: v.signals } : undefined;
 }
 
-/** Appends a newer breakdown pull onto an older one on the same grid, keeping at most `cap` points. */
+/** Stands for every signal of a source that declares none (its pulls cannot be narrowed). */
+const ALL_SIGNALS = '\u0000all';
+
+/** Signals that are pulled from the same time this cycle. */
+interface PullGroup {
+  fromS: number;
+  resources: string[];
+}
+
+/**
+ * Where each signal's pull starts this cycle: the history window's start for a signal never pulled, else its own
+ * pulled-until time less the overlap (late scrapes, rate windows), never before the window nor after `endS`.
+ * Signals with the same start form one group; the freshest group (in steady state the only one) comes first.
+ */
+function pullGroups(resources: readonly string[], pulledUntil: ReadonlyMap<string, number>, windowStartS: number, endS: number, overlapS: number): PullGroup[] {
+  const by = new Map<number, string[]>();
+  for (const r of resources) {
+    const until = pulledUntil.get(r);
+    const fromS = until === undefined ? windowStartS : Math.max(windowStartS, Math.min(endS, until - overlapS));
+    const l = by.get(fromS);
+    if (l) l.push(r);
+    else by.set(fromS, [r]);
+  }
+  return [...by].map(([fromS, rs]) => ({ fromS, resources: rs })).sort((a, b) => b.fromS - a.fromS);
+}
+
+/** Merges a breakdown pull into what is kept of that type (same grid; the pull wins where it has a sample), keeping
+ *  at most the newest `cap` points. A pull may start before or end before what is kept (a signal caught up). */
 function mergeBreakdown(prev: BreakdownSeries, next: BreakdownSeries, cap: number): BreakdownSeries {
   const step = next.intervalS;
-  const start = prev.startS;
-  const end = next.startS + (next.values.length - 1) * step;
+  const start = Math.min(prev.startS, next.startS);
+  const end = Math.max(prev.startS + (prev.values.length - 1) * step, next.startS + (next.values.length - 1) * step);
   const n = Math.round((end - start) / step) + 1;
   const all = new Float64Array(n).fill(NaN);
-  all.set(prev.values.subarray(0, Math.min(prev.values.length, n)));
+  all.set(prev.values, Math.round((prev.startS - start) / step));
   const off = Math.round((next.startS - start) / step);
-  for (let i = 0; i < next.values.length; i++) if (off + i >= 0 && !Number.isNaN(next.values[i])) all[off + i] = next.values[i];
+  for (let i = 0; i < next.values.length; i++) if (!Number.isNaN(next.values[i])) all[off + i] = next.values[i];
   const keep = Math.min(n, cap);
   return { ...next, startS: end - (keep - 1) * step, values: all.slice(n - keep) };
+}
+
+/** Time of the newest sample of a breakdown series (-Infinity when it has none). */
+function lastCallS(b: BreakdownSeries): number {
+  for (let i = b.values.length - 1; i >= 0; i--) if (!Number.isNaN(b.values[i])) return b.startS + i * b.intervalS;
+  return -Infinity;
 }

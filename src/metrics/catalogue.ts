@@ -44,13 +44,13 @@ export const catalogue = {
   forecastError: def({
     name: 'foresight_forecast_error',
     type: 'gauge',
-    help: "Live mean absolute error of each model's point forecast (the issued median for the served ensemble), relative to mean usage, per model and horizon.",
+    help: "Live mean absolute error of each model's point forecast (the issued median for the served ensemble), relative to mean usage, per model and horizon; recent: each outcome's weight halves every 288 outcomes scored after it (a day at 5-minute steps).",
     labels: ['model', 'horizon'],
   }),
   forecastCoverage: def({
     name: 'foresight_forecast_coverage_ratio',
     type: 'gauge',
-    help: 'Live empirical coverage of a forecast quantile (share of actuals at or below it), per model and horizon, for the models whose quantiles are issued (the ensemble in the sidecar).',
+    help: 'Live empirical coverage of a forecast quantile (share of actuals at or below it), per model and horizon, for the models whose quantiles are issued (the ensemble in the sidecar); recent: each outcome\'s weight halves every 288 outcomes scored after it (a day at 5-minute steps).',
     labels: ['model', 'horizon', 'quantile'],
   }),
   modelChosen: def({
@@ -75,26 +75,26 @@ export const catalogue = {
   profileBurstiness: def({
     name: 'foresight_profile_burstiness_ratio',
     type: 'gauge',
-    help: 'Burstiness of a tenant signal: p99 over median of the profile window.',
+    help: 'Burstiness of a tenant signal: p99 over median of the profile window (p99 over mean when the median is 0, 1 when the signal is all zero).',
     labels: ['tenant', 'signal'],
   }),
   profileSeasonality: def({
     name: 'foresight_profile_seasonality_ratio',
     type: 'gauge',
-    help: 'Share of a tenant signal variance explained by its daily or weekly shape.',
+    help: 'Share of a tenant signal variance explained by its daily or weekly shape; absent while the profile window is too short to tell (daily: under a day; weekly: under 14 days, so never with the default one-week history).',
     labels: ['tenant', 'signal', 'season'],
   }),
   profileApiMix: def({
     name: 'foresight_profile_api_call_ratio',
     type: 'gauge',
-    help: 'Share of a tenant API calls by type over the profile window.',
+    help: 'Share of a tenant API calls by type over the profile window (calls of the type over calls of every type; types without calls in the window are absent).',
     labels: ['tenant', 'type'],
   }),
   // Anomalies
   anomalyScore: def({
     name: 'foresight_anomaly_score',
     type: 'gauge',
-    help: 'Anomaly score in [0, 1] of a tenant signal (or "behaviour" for the multivariate score).',
+    help: 'Anomaly score in [0, 1] of each tenant signal (signal: the resource, or "behaviour" for the multivariate score), with the kind its detector saw.',
     labels: ['tenant', 'signal', 'kind'],
   }),
   anomalous: def({
@@ -113,7 +113,7 @@ export const catalogue = {
   shadowCapacity: def({
     name: 'foresight_shadow_capacity',
     type: 'gauge',
-    help: 'Shadow capacity reserved by placeholder pods, in the resource base unit (state: desired, reserved).',
+    help: 'Shadow capacity of placeholder pods, in the resource base unit. state=desired: the pooled reserve the forecast asks for; state=reserved: requests of Foresight\'s placeholder pods that exist and are scheduled (spec.nodeName set or phase Running), 0 while none is (always where no scheduler runs); no reserved series in dry-run.',
     labels: ['pool', 'resource', 'state'],
   }),
   shadowExhausted: def({

@@ -1,6 +1,6 @@
 // The sidecar's /metrics: a private prom-client registry whose snapshot gauges are set in collect() from the latest
 // immutable Snapshot (re-set only when the snapshot changes), loop counters and step timings, and cardinality limits
-// whose drops are counted once per snapshot in foresight_series_dropped_total{reason}.
+// whose drops are counted once per snapshot, in series, in foresight_series_dropped_total{reason}.
 import { Registry } from 'prom-client';
 import type { LoopMetrics, LoopStep } from '../loop/types.js';
 import { type Shard, UNSHARDED } from '../model/shard.js';
@@ -51,6 +51,46 @@ export interface ExporterDeps {
   shard?: Shard;
 }
 
+/** Counts the samples set on it and renders nothing: what a tenant past the tenant limit would have exported. */
+class TallyGauge<L extends string> extends TextGauge<L> {
+  #n = 0;
+  override set(): void {
+    this.#n++;
+  }
+  override setRaw(): void {
+    this.#n++;
+  }
+  override reset(): void {
+    this.#n = 0;
+  }
+  override get size(): number {
+    return this.#n;
+  }
+}
+
+/** The per-tenant gauges filled from each snapshot, built by `make` (text gauges, or tallies of the dropped). */
+function snapshotGauges(make: <L extends string>(def: MetricDef<L>) => TextGauge<L>) {
+  const c = catalogue;
+  return {
+    forecast: make(c.forecast),
+    usage: make(c.usage),
+    recommendation: make(c.recommendation),
+    allocation: make(c.allocation),
+    limit: make(c.resourceLimit),
+    error: make(c.forecastError),
+    coverage: make(c.forecastCoverage),
+    chosen: make(c.modelChosen),
+    level: make(c.profileLevel),
+    volatility: make(c.profileVolatility),
+    burstiness: make(c.profileBurstiness),
+    seasonality: make(c.profileSeasonality),
+    apiMix: make(c.profileApiMix),
+    anomalyScore: make(c.anomalyScore),
+    anomalous: make(c.anomalous),
+  };
+}
+
+type SnapshotGauges = ReturnType<typeof snapshotGauges>;
 
 export function createExporter(deps: ExporterDeps): Exporter {
   const limits: ExporterLimits = { ...DEFAULT_EXPORTER_LIMITS, ...(deps.limits ?? {}) };
@@ -102,23 +142,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
   /** The newest snapshot queued for a build, until that build ends. */
   let pending: { snap: Snapshot | undefined } | undefined;
   let queue: Promise<void> = Promise.resolve();
-  const g = {
-    forecast: textGauge(c.forecast),
-    usage: textGauge(c.usage),
-    recommendation: textGauge(c.recommendation),
-    allocation: textGauge(c.allocation),
-    limit: textGauge(c.resourceLimit),
-    error: textGauge(c.forecastError),
-    coverage: textGauge(c.forecastCoverage),
-    chosen: textGauge(c.modelChosen),
-    level: textGauge(c.profileLevel),
-    volatility: textGauge(c.profileVolatility),
-    burstiness: textGauge(c.profileBurstiness),
-    seasonality: textGauge(c.profileSeasonality),
-    apiMix: textGauge(c.profileApiMix),
-    anomalyScore: textGauge(c.anomalyScore),
-    anomalous: textGauge(c.anomalous),
-  } satisfies Record<string, { reset(): void }>;
+  const g = snapshotGauges(textGauge);
+  // What a tenant past maxTenants would have exported, counted (not rendered) into foresight_series_dropped_total.
+  const tally = snapshotGauges(<L extends string>(def: MetricDef<L>) => new TallyGauge<L>(def));
   // small gauges, set when a build is swapped in (so that they always match the text served with them)
   const small = {
     stale: gaugeOf(c.forecastStale, registry),
@@ -150,28 +176,28 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const allowed = new Set(tenants.slice(0, limits.maxTenants));
       let forecastSeries = 0;
       const anomalies = new Map<string, AnomalyState>();
+      /** The gauges a tenant's series go to: the exposition, or the tally of what the tenant limit dropped. */
+      const outOf = (tenant: string): SnapshotGauges => (allowed.has(tenant) ? g : tally);
       await forEachSliced(slice, [...s.resources.values()], (r) => {
-        if (r.anomaly && allowed.has(r.tenant)) anomalies.set(r.tenant, r.anomaly);
-        if (!allowed.has(r.tenant)) {
-          droppedTenantSeries++;
-          return;
-        }
+        if (r.anomaly) anomalies.set(r.tenant, r.anomaly);
+        const out = outOf(r.tenant);
         // Label text built once per series: the families below are the bulk of the exposition.
         const base = `tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`;
-        if (Number.isFinite(r.usage)) g.usage.setRaw(base, r.usage);
+        if (Number.isFinite(r.usage)) out.usage.setRaw(base, r.usage);
         const lim = limitFor(deps.resourceLimits, r.tenant, r.resource);
-        if (lim !== undefined) g.limit.setRaw(base, lim);
+        if (lim !== undefined) out.limit.setRaw(base, lim);
         const f = r.forecast;
         if (f) {
           const n = hl.length * qIdx.length;
-          if (forecastSeries + n > limits.maxForecastSeries) droppedBySeriesLimit += n;
+          // the forecast series limit applies to the tenants exposed; a dropped tenant's are counted as tenant_limit
+          if (out === g && forecastSeries + n > limits.maxForecastSeries) droppedBySeriesLimit += n;
           else {
-            forecastSeries += n;
+            if (out === g) forecastSeries += n;
             for (let h = 0; h < hl.length; h++) {
               const bh = `${base},horizon="${hl[h]}",quantile="`;
               for (const q of qIdx) {
                 const v = f.quantiles[h * nq + q];
-                if (Number.isFinite(v)) g.forecast.setRaw(`${bh}${ql[q]}"`, v);
+                if (Number.isFinite(v)) out.forecast.setRaw(`${bh}${ql[q]}"`, v);
               }
             }
           }
@@ -179,31 +205,38 @@ export function createExporter(deps: ExporterDeps): Exporter {
         const rec = r.recommendation;
         if (rec) {
           if (Number.isFinite(rec.target)) {
-            g.recommendation.setRaw(`${base},bound="target"`, rec.target);
-            g.allocation.setRaw(base, rec.target);
+            out.recommendation.setRaw(`${base},bound="target"`, rec.target);
+            out.allocation.setRaw(base, rec.target);
           }
-          if (Number.isFinite(rec.lowerBound)) g.recommendation.setRaw(`${base},bound="lower"`, rec.lowerBound);
-          if (Number.isFinite(rec.upperBound)) g.recommendation.setRaw(`${base},bound="upper"`, rec.upperBound);
+          if (Number.isFinite(rec.lowerBound)) out.recommendation.setRaw(`${base},bound="lower"`, rec.lowerBound);
+          if (Number.isFinite(rec.upperBound)) out.recommendation.setRaw(`${base},bound="upper"`, rec.upperBound);
         }
       });
-      await forEachSliced(slice, [...allowed], (t) => {
+      await forEachSliced(slice, tenants, (t) => {
+        const out = outOf(t);
         const a = anomalies.get(t);
         if (a) {
-          g.anomalyScore.set({ tenant: t, signal: 'behaviour', kind: a.kind }, a.score);
-          g.anomalous.set({ tenant: t }, a.anomalous ? 1 : 0);
+          // one series per signal (resources, and "behaviour" for the multivariate score): tenants x (signals + 1)
+          for (const sa of a.signals ?? []) if (Number.isFinite(sa.score)) out.anomalyScore.set({ tenant: t, signal: sa.signal, kind: sa.kind }, sa.score);
+          out.anomalous.set({ tenant: t }, a.anomalous ? 1 : 0);
         }
         const p = s.profiles?.get(t);
         if (!p) return;
         for (const sp of Object.values(p.signals)) {
           const l = { tenant: t, signal: sp.resource };
-          if (Number.isFinite(sp.level)) g.level.set(l, sp.level);
-          g.volatility.set(l, sp.volatility);
-          g.burstiness.set(l, sp.burstiness);
-          g.seasonality.set({ ...l, season: 'daily' }, sp.dailySeasonality);
-          g.seasonality.set({ ...l, season: 'weekly' }, sp.weeklySeasonality);
+          if (Number.isFinite(sp.level)) out.level.set(l, sp.level);
+          out.volatility.set(l, sp.volatility);
+          out.burstiness.set(l, sp.burstiness);
+          // NaN while the window is too short to tell (weekly: under two weeks): absent rather than 0
+          if (Number.isFinite(sp.dailySeasonality)) out.seasonality.set({ ...l, season: 'daily' }, sp.dailySeasonality);
+          if (Number.isFinite(sp.weeklySeasonality)) out.seasonality.set({ ...l, season: 'weekly' }, sp.weeklySeasonality);
         }
-        for (const [type, share] of Object.entries(p.apiMix)) g.apiMix.set({ tenant: t, type }, share);
+        for (const [type, share] of Object.entries(p.apiMix)) out.apiMix.set({ tenant: t, type }, share);
       });
+      for (const gauge of Object.values(tally)) {
+        droppedTenantSeries += gauge.size;
+        gauge.reset();
+      }
       for (const a of s.accuracy ?? []) {
         const h = horizonLabel(a.horizonS);
         if (Number.isFinite(a.relMae)) g.error.set({ model: a.model, horizon: h }, a.relMae);

@@ -7,15 +7,22 @@ export interface SignalProfile {
   level: number;
   /** Coefficient of variation (std / mean); 0 for a constant or empty signal. */
   volatility: number;
-  /** p99 / median (1 = no bursts); NaN-free: 1 when the median is 0. */
+  /**
+   * p99 / median (1 = no bursts). When the median is 0 (a signal idle most of the time), p99 / mean instead, so that
+   * it stays a unitless ratio; 1 when the mean is 0 too (an all-zero signal). Never NaN.
+   */
   burstiness: number;
   /** Mean per hour of day (UTC), 24 values, NaN where no sample fell. */
   dailyShape: number[];
   /** Mean per day of week (0 = Monday, UTC), 7 values, NaN where no sample fell. */
   weeklyShape: number[];
-  /** Share of variance explained by the hour-of-day means (0..1). */
+  /** Share of variance explained by the hour-of-day means (0..1); NaN (unknown) for a window shorter than a day. */
   dailySeasonality: number;
-  /** Share of variance explained by the day-of-week means (0..1); 0 with less than two weeks of days seen. */
+  /**
+   * Share of variance explained by the day-of-week means (0..1); NaN (unknown) for a window shorter than
+   * WEEKLY_MIN_DAYS: with one week each weekday is seen once, so its mean cannot tell a weekly shape from noise or a
+   * trend. The default history (one week) is too short: raise FORESIGHT_HISTORY to 14 days or more to get it.
+   */
   weeklySeasonality: number;
   /** Samples that were present (non-NaN). */
   samples: number;
@@ -29,6 +36,9 @@ export interface TenantProfile {
   /** Share of API calls by type ("GET /api/items" -> 0.55), summing to 1; empty when unknown. */
   apiMix: Record<string, number>;
 }
+
+/** Days of window below which the weekly seasonality is unknown (each weekday seen at least twice). */
+export const WEEKLY_MIN_DAYS = 14;
 
 /**
  * The k-th smallest of a[lo..hi] (reordered in place; the whole array by default): Hoare's quickselect (Hoare 1961,
@@ -85,6 +95,12 @@ function etaSquared(sum: Float64Array, cnt: Float64Array, ssTot: number, mean: n
   return { share: ssTot > 0 && seen > 1 ? Math.min(1, ssB / ssTot) : 0, means };
 }
 
+/** p99 over median; p99 over mean when the median is 0 (unitless either way); 1 when there is nothing above 0. */
+function burstiness(median: number, p99: number, mean: number): number {
+  if (median > 0) return p99 / median;
+  return mean > 0 && p99 > 0 ? p99 / mean : 1;
+}
+
 /** Profiles one signal window starting at `startS` with spacing `intervalS`. */
 export function profileSignal(resource: string, values: ArrayLike<number>, startS: number, intervalS: number): SignalProfile {
   let n = 0;
@@ -96,7 +112,7 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
       sum += v;
     }
   }
-  const empty = { resource, level: NaN, volatility: 0, burstiness: 1, dailyShape: new Array<number>(24).fill(NaN), weeklyShape: new Array<number>(7).fill(NaN), dailySeasonality: 0, weeklySeasonality: 0, samples: 0 };
+  const empty = { resource, level: NaN, volatility: 0, burstiness: 1, dailyShape: new Array<number>(24).fill(NaN), weeklyShape: new Array<number>(7).fill(NaN), dailySeasonality: NaN, weeklySeasonality: NaN, samples: 0 };
   if (n === 0) return empty;
   const mean = sum / n;
   if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
@@ -145,34 +161,43 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
     resource,
     level: mean,
     volatility: mean > 0 ? std / mean : 0,
-    burstiness: median > 0 ? p99 / median : p99 > 0 ? p99 : 1,
+    burstiness: burstiness(median, p99, mean),
     dailyShape: daily.means,
     weeklyShape: weekly.means,
-    dailySeasonality: spanDays >= 1 ? daily.share : 0,
-    weeklySeasonality: spanDays >= 14 ? weekly.share : 0,
+    dailySeasonality: spanDays >= 1 ? daily.share : NaN,
+    weeklySeasonality: spanDays >= WEEKLY_MIN_DAYS ? weekly.share : NaN,
     samples: n,
   };
 }
 
-/** Shares of each call type from per-type rate windows (mean rate per type over the window). */
-export function apiMix(byType: ReadonlyMap<string, ArrayLike<number>>): Record<string, number> {
-  const means = new Map<string, number>();
+/** Per-type request rates of one tenant on the loop's grid (NaN = no sample: the type had no series then). */
+export interface CallRates {
+  startS: number;
+  values: ArrayLike<number>;
+}
+
+/**
+ * Shares of each call type over the window [fromS, toS] (the tenant's profile window): every type is read over the
+ * same slots, a missing slot counting 0 calls, so share = calls of the type / calls of every type (the rates are per
+ * second on one grid: the interval cancels). A type with no call in the window is left out. Largest share first.
+ */
+export function apiMix(byType: ReadonlyMap<string, CallRates>, fromS: number, toS: number, intervalS: number): Record<string, number> {
+  const sums = new Map<string, number>();
   let total = 0;
-  for (const [type, vals] of byType) {
+  for (const [type, r] of byType) {
+    const i0 = Math.max(0, Math.ceil((fromS - r.startS) / intervalS - 1e-9));
+    const i1 = Math.min(r.values.length - 1, Math.floor((toS - r.startS) / intervalS + 1e-9));
     let s = 0;
-    let n = 0;
-    for (let i = 0; i < vals.length; i++) {
-      if (!Number.isNaN(vals[i])) {
-        s += vals[i];
-        n++;
-      }
+    for (let i = i0; i <= i1; i++) {
+      const v = r.values[i];
+      if (v > 0 && v !== Infinity) s += v; // NaN, negative and infinite rates count no calls
     }
-    const m = n ? s / n : 0;
-    means.set(type, m);
-    total += m;
+    if (s > 0) {
+      sums.set(type, s);
+      total += s;
+    }
   }
   const out: Record<string, number> = {};
-  if (total <= 0) return out;
-  for (const [type, m] of [...means].sort((a, b) => b[1] - a[1])) out[type] = m / total;
+  for (const [type, s] of [...sums].sort((a, b) => b[1] - a[1])) out[type] = s / total;
   return out;
 }

@@ -13,12 +13,25 @@ export interface Recommendation {
 
 export type AnomalyKind = 'none' | 'spike' | 'level-shift' | 'behaviour-change';
 
-export interface AnomalyState {
+/** The latest anomaly score of one signal of a tenant. */
+export interface SignalAnomalyScore {
+  /** A resource (cpu, memory, ...) or 'behaviour' for the tenant's multivariate score. */
+  signal: string;
   /** In [0, 1]. */
+  score: number;
+  /** What that signal's detector saw ('none' when nothing stands out). */
+  kind: AnomalyKind;
+}
+
+export interface AnomalyState {
+  /** In [0, 1]: the highest score among the tenant's signals. */
   score: number;
   kind: AnomalyKind;
   /** True while the tenant's demand is treated as anomalous (alerts; quarantine when configured). */
   anomalous: boolean;
+  /** Per signal, the latest score (sorted by signal; a signal keeps its last score in cycles without new samples).
+   *  Absent from producers that score only the tenant. */
+  signals?: readonly SignalAnomalyScore[];
 }
 
 /** Everything known about one tenant's use of one resource at the end of a cycle. */

@@ -32,6 +32,9 @@ export interface PullRange {
   startS: number;
   endS: number;
   stepS: number;
+  /** Only these signals (by resource name; absent: every signal). The loop names the signals that fell behind when
+   *  it catches them up; a source may return others too (the loop ignores what it did not ask for). */
+  resources?: readonly string[];
 }
 
 export interface PullResult {

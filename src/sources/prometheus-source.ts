@@ -78,7 +78,9 @@ export class PrometheusSource implements HistorySource {
     const breakdown: BreakdownSeries[] = [];
     const failures: PullResult['failures'] = [];
     const units: Record<string, string> = {};
-    for (const sig of this.signals) {
+    const wanted = range.resources ? new Set(range.resources) : undefined;
+    const signals = wanted ? this.signals.filter((s) => wanted.has(s.resource)) : this.signals;
+    for (const sig of signals) {
       units[sig.resource] = sig.unit;
       try {
         const r = await queryRangeSeries(this.#q, {
@@ -105,7 +107,7 @@ export class PrometheusSource implements HistorySource {
         failures.push({ resource: sig.resource, error: e as Error });
       }
     }
-    if (failures.length === this.signals.length && failures.length > 0) throw failures[0].error;
+    if (failures.length === signals.length && failures.length > 0) throw failures[0].error;
     return { set: { origin: this.origin, intervalS: range.stepS, series, units }, breakdown, failures };
   }
 }

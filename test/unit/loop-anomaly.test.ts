@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/wasm.js';
 import { createAnomalyScorer } from '../../src/loop/anomaly-adapter.js';
-import type { AnomalySeriesInput } from '../../src/loop/types.js';
+import type { AnomalyScorer, AnomalySeriesInput, AnomalyVerdict } from '../../src/loop/types.js';
+import { EngineLoop } from '../../src/loop/engine-loop.js';
+import { createExporter } from '../../src/metrics/exporter.js';
+import { seriesKey } from '../../src/model/series.js';
+import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
 
 const STEP = 300;
 
 /** Feeds `days` of a calm daily pattern for two signals of tenant t, `chunk` points per cycle; returns the last verdicts. */
 function feed(scorer: ReturnType<typeof createAnomalyScorer>, points: number, chunk: number, value: (i: number, r: number) => number, from = 0) {
-  let last = new Map();
+  let last = new Map<string, AnomalyVerdict>();
   for (let c = from; c < from + points; c += chunk) {
     const inputs: AnomalySeriesInput[] = ['cpu', 'memory'].map((resource, r) => ({
       key: `t\u0000${resource}`,
@@ -43,5 +47,54 @@ describe('anomaly adapter over the anomaly core', () => {
     expect(alertOnly.anomalous).toBe(true);
     expect(alertOnly.excludeFromTraining).toBe(false);
     expect(feed(createAnomalyScorer(() => new Core('debug'), 'off'), 4 * 288 + 12, 12, spike).get('t')!.anomalous).toBe(false);
+  });
+
+  it('scores each signal and the behaviour vector, and carries those scores in the verdict', () => {
+    const core = new Core('debug');
+    const scorer = createAnomalyScorer(() => core, 'alert-only');
+    feed(scorer, 4 * 288, 12, calm);
+    const t = feed(scorer, 12, 12, (i, r) => calm(i, r) * (r === 0 ? 8 : 1), 4 * 288).get('t')!;
+    const by = new Map(t.signals!.map((x) => [x.signal, x]));
+    expect([...by.keys()]).toEqual(['behaviour', 'cpu', 'memory']);
+    for (const x of t.signals!) {
+      expect(x.score).toBeGreaterThanOrEqual(0);
+      expect(x.score).toBeLessThanOrEqual(1);
+    }
+    // the tenant's score is the highest of its signals'; the spiking signal is flagged, calm memory stays lower
+    expect(t.score).toBe(Math.max(...t.signals!.map((x) => x.score)));
+    expect(by.get('cpu')!.kind).not.toBe('none');
+    expect(by.get('memory')!.score).toBeLessThan(by.get('cpu')!.score);
+    // a signal with no new samples keeps its last score; a vanished one (and the behaviour built with it) goes
+    const cpuOnly = scorer.score([{ key: 't\u0000cpu', tenant: 't', resource: 'cpu', startS: (4 * 288 + 12) * STEP, values: Float64Array.of(calm(4 * 288 + 12, 0)) }], STEP).get('t')!;
+    expect(cpuOnly.signals!.find((x) => x.signal === 'memory')).toEqual(by.get('memory'));
+    scorer.forget!('t\u0000memory', 't');
+    const after = scorer.score([{ key: 't\u0000cpu', tenant: 't', resource: 'cpu', startS: (4 * 288 + 13) * STEP, values: Float64Array.of(calm(4 * 288 + 13, 0)) }], STEP).get('t')!;
+    expect(after.signals!.map((x) => x.signal)).toEqual(['cpu']);
+  });
+});
+
+describe('anomaly scores through the loop', () => {
+  it('publishes every signal score of the verdict in the snapshot and exports one series per signal', async () => {
+    const verdict: AnomalyVerdict = {
+      score: 0.8,
+      kind: 'level-shift',
+      anomalous: true,
+      excludeFromTraining: false,
+      signals: [
+        { signal: 'behaviour', score: 0.3, kind: 'behaviour-change' },
+        { signal: 'cpu', score: 0.8, kind: 'level-shift' },
+        { signal: 'memory', score: 0.2, kind: 'none' },
+      ],
+    };
+    const scorer: AnomalyScorer = { score: (series) => new Map(series.map((x) => [x.tenant, verdict])) };
+    const loop = new EngineLoop({ source: new FakeSource(['a'], ['cpu', 'memory']), engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000), anomaly: scorer }, { intervalS: 60, historyPoints: 600 });
+    await loop.runOnce();
+    expect(loop.latest()!.resources.get(seriesKey('a', 'memory'))!.anomaly!.signals).toEqual(verdict.signals);
+    const body = (await createExporter({ snapshot: () => loop.latest() }).render()).body.toString();
+    expect(body.split('\n').filter((l) => l.startsWith('foresight_anomaly_score{')).sort()).toEqual([
+      'foresight_anomaly_score{tenant="a",signal="behaviour",kind="behaviour-change"} 0.3',
+      'foresight_anomaly_score{tenant="a",signal="cpu",kind="level-shift"} 0.8',
+      'foresight_anomaly_score{tenant="a",signal="memory",kind="none"} 0.2',
+    ]);
   });
 });

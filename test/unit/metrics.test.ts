@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createExporter } from '../../src/metrics/exporter.js';
 import { catalogue } from '../../src/metrics/catalogue.js';
 import { EngineLoop } from '../../src/loop/engine-loop.js';
-import type { Snapshot } from '../../src/model/snapshot.js';
+import type { AnomalyState, Snapshot } from '../../src/model/snapshot.js';
 import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
 
 async function loopWith(tenants: string[]) {
@@ -12,6 +12,21 @@ async function loopWith(tenants: string[]) {
   const clock = manualClock(1_700_000_000);
   const loop = new EngineLoop({ source, engine, clock }, { intervalS: 60, historyPoints: 600 });
   return { loop, source, clock, engine };
+}
+
+/** The snapshot with every tenant flagged anomalous: cpu spiking, memory calm, a behaviour change. */
+function withAnomalies(s: Snapshot): Snapshot {
+  const anomaly: AnomalyState = {
+    score: 0.9,
+    kind: 'spike',
+    anomalous: true,
+    signals: [
+      { signal: 'behaviour', score: 0.4, kind: 'behaviour-change' },
+      { signal: 'cpu', score: 0.9, kind: 'spike' },
+      { signal: 'memory', score: 0.1, kind: 'none' },
+    ],
+  };
+  return { ...s, resources: new Map([...s.resources].map(([k, r]) => [k, { ...r, anomaly }])) };
 }
 
 function lines(body: string, name: string): string[] {
@@ -83,12 +98,50 @@ describe('exporter', () => {
     body = (await ex.render()).body.toString(); // a second scrape of the same snapshot must not count again
     expect(lines(body, catalogue.forecast.name).length).toBe(9);
     expect(body).not.toContain('tenant="c"');
-    expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 2');
+    // tenant c's series, not its 2 resources: per resource, usage (1), forecasts (3 horizons x 3 quantiles) and the
+    // profile's level, volatility and burstiness (3; no seasonality from ten hours of history): 13 x 2
+    expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 26');
     expect(body).toContain('foresight_series_dropped_total{reason="series_limit"} 27');
     clock.advance(60);
     await loop.runOnce();
     body = (await ex.render()).body.toString();
-    expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 4');
+    expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 52');
+  });
+
+  it('counts every series of a tenant past the limit as dropped: what the tenant would have exported', async () => {
+    const { loop } = await loopWith(['a', 'b']);
+    await loop.runOnce();
+    const s = withAnomalies(loop.latest()!);
+    const all = (await createExporter({ snapshot: () => s }).render()).body.toString();
+    const ofB = all.split('\n').filter((l) => l.startsWith('foresight_') && l.includes('tenant="b"')).length;
+    expect(ofB).toBeGreaterThan(26); // anomaly and profile series included
+    const one = (await createExporter({ snapshot: () => s, limits: { maxTenants: 1 } }).render()).body.toString();
+    expect(one).not.toContain('tenant="b"');
+    expect(one).toContain(`foresight_series_dropped_total{reason="tenant_limit"} ${ofB}`);
+  });
+
+  it('exports an anomaly score per tenant and signal, with each signal kind, and behaviour for the multivariate one', async () => {
+    const { loop } = await loopWith(['shop']);
+    await loop.runOnce();
+    const s = withAnomalies(loop.latest()!);
+    const body = (await createExporter({ snapshot: () => s }).render()).body.toString();
+    expect(lines(body, catalogue.anomalyScore.name).sort()).toEqual([
+      'foresight_anomaly_score{tenant="shop",signal="behaviour",kind="behaviour-change"} 0.4',
+      'foresight_anomaly_score{tenant="shop",signal="cpu",kind="spike"} 0.9',
+      'foresight_anomaly_score{tenant="shop",signal="memory",kind="none"} 0.1',
+    ]);
+    expect(lines(body, catalogue.anomalous.name)).toEqual(['foresight_tenant_anomalous{tenant="shop"} 1']);
+  });
+
+  it('leaves out a seasonality the profile window is too short to tell, instead of exporting 0', async () => {
+    const { loop } = await loopWith(['shop']);
+    await loop.runOnce();
+    const s0 = loop.latest()!;
+    const p = s0.profiles!.get('shop')!;
+    const cpu = { ...p.signals.cpu, dailySeasonality: 0.7, weeklySeasonality: NaN };
+    const s: Snapshot = { ...s0, profiles: new Map([['shop', { ...p, signals: { cpu } }]]) };
+    const body = (await createExporter({ snapshot: () => s }).render()).body.toString();
+    expect(lines(body, catalogue.profileSeasonality.name)).toEqual(['foresight_profile_seasonality_ratio{tenant="shop",signal="cpu",season="daily"} 0.7']);
   });
 
   it('serves the previous snapshot whole while the next one is built, and gzip as one member', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiMix, profileSignal, selectKth } from '../../src/model/profile.js';
+import { apiMix, profileSignal, selectKth, WEEKLY_MIN_DAYS } from '../../src/model/profile.js';
 import { HistoryStore } from '../../src/model/history-store.js';
 
 const DAY = 86_400;
@@ -16,7 +16,22 @@ describe('profileSignal', () => {
     const peakHour = p.dailyShape.indexOf(Math.max(...p.dailyShape));
     expect(peakHour).toBe(14);
     expect(p.volatility).toBeGreaterThan(0.3);
-    expect(p.weeklySeasonality).toBe(0);
+    // one week: too short to tell a weekly shape, so unknown rather than 0
+    expect(p.weeklySeasonality).toBeNaN();
+  });
+
+  it('leaves the weekly seasonality unknown under two weeks and measures it from two weeks on', () => {
+    const step = 300;
+    // weekdays at 10, weekends at 1 (day 0 = 1970-01-01, a Thursday: days 2 and 3 of each week are the weekend)
+    const weekend = (i: number) => [2, 3].includes(Math.floor((i * step) / DAY) % 7);
+    const series = (days: number) => Float64Array.from({ length: (days * DAY) / step }, (_, i) => (weekend(i) ? 1 : 10));
+    const week = profileSignal('cpu', series(7), 0, step);
+    expect(week.weeklySeasonality).toBeNaN();
+    expect(week.weeklyShape.filter((v) => v === 1)).toHaveLength(2); // the shape itself is still reported
+    const two = profileSignal('cpu', series(WEEKLY_MIN_DAYS), 0, step);
+    expect(two.weeklySeasonality).toBeGreaterThan(0.99);
+    // and the daily share under a day: unknown too
+    expect(profileSignal('cpu', series(1).subarray(0, 100), 0, step).dailySeasonality).toBeNaN();
   });
 
   it('gives zero volatility and burstiness 1 for a constant series, and survives gaps and empty input', () => {
@@ -47,6 +62,17 @@ describe('profileSignal', () => {
     for (let i = 0; i < 20; i++) v[i * 50] = 10;
     expect(profileSignal('cpu', v, 0, 60).burstiness).toBeGreaterThan(5);
   });
+
+  it('keeps burstiness a unitless ratio when the median is 0: p99 over mean, 1 when all zero', () => {
+    // idle network most of the time, 50 MB/s bursts 2.5% of the time: median 0, p99 50e6, mean 1.25e6
+    const v = new Float64Array(2000);
+    for (let i = 0; i < v.length; i += 40) v[i] = 50e6;
+    const b = profileSignal('network_rx', v, 0, 300).burstiness;
+    expect(b).toBeCloseTo(40, 9);
+    // the same shape in other units gives the same ratio
+    expect(profileSignal('network_rx', v.map((x) => x / 1e6), 0, 300).burstiness).toBeCloseTo(40, 9);
+    expect(profileSignal('network_rx', new Float64Array(100), 0, 300).burstiness).toBe(1);
+  });
 });
 
 describe('selectKth', () => {
@@ -63,11 +89,34 @@ describe('selectKth', () => {
 });
 
 describe('apiMix', () => {
-  it('returns shares that sum to one, largest first', () => {
-    const m = apiMix(new Map([['GET /a', Float64Array.from([3, 3])], ['POST /b', Float64Array.from([1, NaN])]]));
+  const at = (startS: number, values: number[]) => ({ startS, values: Float64Array.from(values) });
+
+  it('returns shares of calls that sum to one, largest first, a missing point counting no calls', () => {
+    const m = apiMix(new Map([['GET /a', at(0, [3, 3])], ['POST /b', at(0, [1, NaN])]]), 0, 60, 60);
     expect(Object.keys(m)).toEqual(['GET /a', 'POST /b']);
-    expect(m['GET /a']).toBeCloseTo(0.75);
+    expect(m['GET /a']).toBeCloseTo(6 / 7, 12);
     expect(Object.values(m).reduce((a, b) => a + b)).toBeCloseTo(1);
+  });
+
+  it('does not over-weight a route hit in one hour of the week', () => {
+    // GET /a at 10 req/s all week; POST /b at 100 req/s during one hour (no series the rest of the time)
+    const step = 300;
+    const get = new Array<number>(2016).fill(10);
+    const post = new Array<number>(2016).fill(NaN);
+    for (let i = 1000; i < 1012; i++) post[i] = 100;
+    const m = apiMix(new Map([['GET /a', at(0, get)], ['POST /b', at(0, post)]]), 0, 2015 * step, step);
+    // 1,200 of the 21,360 (rate x slot) calls: 5.6%, not the 91% a mean over the points where it exists gives
+    expect(m['POST /b']).toBeCloseTo(1200 / 21_360, 12);
+  });
+
+  it('reads every type over the window only: a type without calls in it is left out', () => {
+    // DELETE /old stopped at t=120; the window is [180, 300]
+    const m = apiMix(new Map([['GET /new', at(0, [1, 1, 1, 1, 1, 1])], ['DELETE /old', at(0, [9, 9, 9])]]), 180, 300, 60);
+    expect(m).toEqual({ 'GET /new': 1 });
+    // windows that start before or end after a type's points, on the same grid
+    const n = apiMix(new Map([['A', at(120, [2, 2])], ['B', at(0, [1, 1, 1, 1, 1, 1, 1, 1])]]), 60, 240, 60);
+    expect(n.A).toBeCloseTo(4 / 8, 12);
+    expect(apiMix(new Map([['A', at(0, [0, NaN])]]), 0, 60, 60)).toEqual({});
   });
 });
 

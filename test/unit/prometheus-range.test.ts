@@ -146,6 +146,17 @@ describe('PrometheusSource', () => {
     expect((await include.pull({ startS: 0, endS: 600, stepS: 300 })).set.series.map((s) => s.tenant)).toEqual(['shop']);
   });
 
+  it('queries only the signals a pull names (the loop catching up one signal)', async () => {
+    const { q, calls } = fakeQuerier(['shop'], () => 1);
+    const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '1m', querier: q, signals: DEFAULT_SIGNALS.slice(0, 3) });
+    const all = await src.pull({ startS: 0, endS: 600, stepS: 300 });
+    expect(new Set(all.set.series.map((s) => s.resource)).size).toBe(3);
+    calls.length = 0;
+    const one = await src.pull({ startS: 0, endS: 600, stepS: 300, resources: [DEFAULT_SIGNALS[1].resource] });
+    expect(one.set.series.map((s) => s.resource)).toEqual([DEFAULT_SIGNALS[1].resource]);
+    expect(calls).toHaveLength(1);
+  });
+
   it('sizes a pull\'s chunks from the previous pull\'s series count (no probe after the first), and keeps only a shard\'s tenants', async () => {
     const tenants = Array.from({ length: 50 }, (_, i) => `t${i}`);
     const { q, calls } = fakeQuerier(tenants, () => 1);

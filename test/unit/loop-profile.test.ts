@@ -1,0 +1,54 @@
+// The API call mix the loop profiles: every call type over the tenant's profile window, missing points as no calls.
+import { describe, expect, it } from 'vitest';
+import { EngineLoop } from '../../src/loop/engine-loop.js';
+import type { BreakdownSeries, HistorySource, PullRange, PullResult } from '../../src/sources/history-source.js';
+import { totals } from '../../src/sources/prometheus-source.js';
+import { FakeEngine, manualClock } from './loop-fakes.js';
+
+const STEP = 300;
+const HOUR = 3600;
+
+/** Tenant "a": GET /new at 1 req/s always; DELETE /old at 9 req/s up to `oldUntilS`, after which the route is gone
+ *  (the query returns no series for it). */
+class MixSource implements HistorySource {
+  readonly origin = 'fake';
+  readonly signals = [{ resource: 'api_calls', unit: 'requests_per_second', query: 'x', breakdownBy: ['method', 'route'] }];
+  constructor(readonly oldUntilS: number) {}
+  async pull(r: PullRange): Promise<PullResult> {
+    const n = (r.endS - r.startS) / r.stepS + 1;
+    const mk = (type: string, f: (t: number) => number): BreakdownSeries => ({
+      tenant: 'a',
+      resource: 'api_calls',
+      type,
+      startS: r.startS,
+      intervalS: r.stepS,
+      values: Float64Array.from({ length: n }, (_, i) => f(r.startS + i * r.stepS)),
+    });
+    const b = [mk('GET /new', () => 1)];
+    if (r.startS <= this.oldUntilS) b.push(mk('DELETE /old', (t) => (t <= this.oldUntilS ? 9 : NaN)));
+    return { set: { origin: 'fake', intervalS: r.stepS, series: totals(b), units: {} }, breakdown: b, failures: [] };
+  }
+}
+
+describe('EngineLoop API call mix', () => {
+  it('weights each route by its calls over the profile window and forgets a route removed before it', async () => {
+    const t0 = 1_700_000_100; // on the grid
+    const clock = manualClock(t0);
+    // a one-day profile window (288 points), profiles refreshed hourly
+    const loop = new EngineLoop({ source: new MixSource(t0), engine: new FakeEngine({ intervalS: STEP }), clock }, { intervalS: STEP, historyPoints: 288, profileEveryS: HOUR });
+    await loop.runOnce();
+    expect(loop.latest()!.profiles!.get('a')!.apiMix['DELETE /old']).toBeCloseTo(0.9, 12);
+    // twelve hours on: the window [t0 - 42,900 s, t0 + 12 h] holds 144 slots of DELETE /old and 288 of GET /new
+    for (let i = 0; i < 12; i++) {
+      clock.advance(HOUR);
+      await loop.runOnce();
+    }
+    expect(loop.latest()!.profiles!.get('a')!.apiMix['DELETE /old']).toBeCloseTo((9 * 144) / (9 * 144 + 288), 12);
+    // three days on, the window holds only GET /new: the removed route is gone from the mix
+    for (let i = 0; i < 60; i++) {
+      clock.advance(HOUR);
+      await loop.runOnce();
+    }
+    expect(loop.latest()!.profiles!.get('a')!.apiMix).toEqual({ 'GET /new': 1 });
+  });
+});

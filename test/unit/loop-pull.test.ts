@@ -1,0 +1,149 @@
+// The loop's pull when one signal's query fails and the others answer: each signal keeps its own pulled-until time.
+import { describe, expect, it } from 'vitest';
+import { EngineLoop } from '../../src/loop/engine-loop.js';
+import { seriesKey } from '../../src/model/series.js';
+import type { PullRange, PullResult } from '../../src/sources/history-source.js';
+import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
+
+const STEP = 300;
+const T0 = 1_700_000_130; // not on the grid: the loop floors it
+
+/**
+ * Two tenants, cpu and memory; the queries of the signals in `failing` fail. With `honour`, the source queries only
+ * the signals a range names and rejects when every one it queried failed (as the Prometheus source does); without,
+ * it queries every signal whatever the range says.
+ */
+class FlakySource extends FakeSource {
+  failing = new Set<string>(['memory']);
+  ranges: PullRange[] = [];
+  constructor(readonly honour = false) {
+    super(['a', 'b'], ['cpu', 'memory'], (t, r, ts) => (r === 'cpu' ? 1 : 100) + (t === 'a' ? 0 : 1) + ts / 1e9);
+  }
+  override async pull(range: PullRange): Promise<PullResult> {
+    this.ranges.push(range);
+    const r = await super.pull(range);
+    const asked = this.honour && range.resources ? new Set(range.resources) : new Set(['cpu', 'memory']);
+    const failed = [...asked].filter((x) => this.failing.has(x));
+    if (failed.length === asked.size) throw new Error(`${failed.join(', ')} query timed out`);
+    const series = r.set.series.filter((s) => asked.has(s.resource) && !failed.includes(s.resource));
+    return { ...r, set: { ...r.set, series }, failures: failed.map((resource) => ({ resource, error: new Error(`${resource} query timed out`) })) };
+  }
+}
+
+function setup(source: FlakySource, historyPoints = 2016) {
+  const clock = manualClock(T0);
+  const errors: string[] = [];
+  const loop = new EngineLoop(
+    { source, engine: new FakeEngine({ intervalS: STEP }), clock, metrics: { stepDuration() {}, cycle() {}, error: (s) => errors.push(s) } },
+    { intervalS: STEP, historyPoints },
+  );
+  return { loop, clock, errors };
+}
+
+/** Every slot of a series' window, and whether any is a gap. */
+function windowOf(loop: EngineLoop, tenant: string, resource: string) {
+  const w = loop.store.window(seriesKey(tenant, resource));
+  return { startS: w?.startS, n: w?.values.length ?? 0, gaps: w ? w.values.filter((v) => Number.isNaN(v)).length : -1 };
+}
+
+describe('EngineLoop pull, one signal failing', () => {
+  it('pulls a signal whose first pull failed for its whole week once its query answers again', async () => {
+    const source = new FlakySource();
+    const { loop, clock, errors } = setup(source);
+    const r1 = await loop.runOnce();
+    expect(r1.ok).toBe(true);
+    expect(errors).toContain('pull');
+    expect(loop.store.get(seriesKey('a', 'memory'))).toBeUndefined();
+    expect(windowOf(loop, 'a', 'cpu').n).toBe(2016);
+    expect(loop.latest()!.lastError).toMatch(/memory: memory query timed out/);
+
+    source.failing.clear();
+    source.ranges = [];
+    clock.advance(STEP);
+    const r2 = await loop.runOnce();
+    expect(r2.ok).toBe(true);
+    for (const t of ['a', 'b']) {
+      const cpu = windowOf(loop, t, 'cpu');
+      expect(windowOf(loop, t, 'memory')).toEqual(cpu);
+      expect(cpu).toMatchObject({ n: 2016, gaps: 0 });
+    }
+    // the up-to-date signal first, as one incremental pull; then memory alone, in chunks, from the window's start
+    const endS = Math.floor((T0 + STEP) / STEP) * STEP;
+    expect(source.ranges[0]).toEqual({ startS: endS - 3 * STEP, endS, stepS: STEP, resources: ['cpu'] });
+    const catchUp = source.ranges.slice(1);
+    expect(catchUp.every((p) => p.resources?.join() === 'memory')).toBe(true);
+    expect(catchUp[0].startS).toBe(endS - 2015 * STEP);
+    expect(catchUp[catchUp.length - 1].endS).toBe(endS);
+    expect(loop.latest()!.lastError).toBeUndefined();
+    // caught up: one incremental pull of every signal again
+    source.ranges = [];
+    clock.advance(STEP);
+    await loop.runOnce();
+    expect(source.ranges).toEqual([{ startS: endS - 2 * STEP, endS: endS + STEP, stepS: STEP }]);
+  });
+
+  it('fills a gap that opened mid-history when the query answers again, beyond the small overlap', async () => {
+    const source = new FlakySource();
+    source.failing.clear();
+    const { loop, clock } = setup(source);
+    await loop.runOnce();
+    source.failing.add('memory');
+    for (let i = 0; i < 5; i++) {
+      clock.advance(STEP);
+      expect((await loop.runOnce()).ok).toBe(true);
+    }
+    expect(loop.store.get(seriesKey('a', 'memory'))!.lastS).toBeLessThan(loop.store.get(seriesKey('a', 'cpu'))!.lastS);
+    source.failing.clear();
+    clock.advance(STEP);
+    await loop.runOnce();
+    const cpu = windowOf(loop, 'a', 'cpu');
+    expect(cpu.gaps).toBe(0);
+    expect(windowOf(loop, 'a', 'memory')).toEqual(cpu);
+    // no gap, and the values are the ones the source has for those times
+    const mem = loop.store.window(seriesKey('a', 'memory'))!;
+    const last = mem.values.length - 1;
+    expect(mem.values[last - 3]).toBeCloseTo(source.f('a', 'memory', mem.startS + (last - 3) * STEP), 3);
+  });
+
+  it('tries a signal that keeps failing once a cycle, one chunk at a time, while the cycle succeeds', async () => {
+    const source = new FlakySource(true);
+    const { loop, clock, errors } = setup(source);
+    await loop.runOnce();
+    const before = errors.length;
+    source.ranges = [];
+    clock.advance(STEP);
+    const r = await loop.runOnce();
+    // a source that queries only what is asked rejects the memory-only pull: the cycle still succeeds on cpu
+    expect(r.ok).toBe(true);
+    expect(loop.latest()!.stale).toBe(false);
+    expect(source.ranges.map((p) => p.resources?.join() ?? 'all')).toEqual(['cpu', 'memory']);
+    expect((source.ranges[1].endS - source.ranges[1].startS) / STEP + 1).toBe(96);
+    expect(errors.length - before).toBe(1); // the rejected memory pull
+    expect(loop.latest()!.lastError).toMatch(/memory query timed out/);
+    // and once it answers, its week comes back
+    source.failing.clear();
+    clock.advance(STEP);
+    await loop.runOnce();
+    expect(windowOf(loop, 'b', 'memory')).toEqual(windowOf(loop, 'b', 'cpu'));
+  });
+
+  it('goes on with a signal catching up when the freshest signal fails alone, instead of failing the cycle', async () => {
+    const source = new FlakySource(true);
+    source.failing.clear();
+    const { loop, clock } = setup(source);
+    await loop.runOnce();
+    source.failing.add('cpu'); // cpu falls behind for three cycles; memory is the freshest
+    for (let i = 0; i < 3; i++) {
+      clock.advance(STEP);
+      await loop.runOnce();
+    }
+    source.failing = new Set(['memory']); // now memory's query fails alone, and cpu answers again
+    clock.advance(STEP);
+    const r = await loop.runOnce();
+    expect(r.ok).toBe(true);
+    expect(loop.latest()!.stale).toBe(false);
+    const cpu = windowOf(loop, 'a', 'cpu');
+    expect(cpu.gaps).toBe(0);
+    expect(loop.store.get(seriesKey('a', 'cpu'))!.lastS).toBe(Math.floor(clock.nowS() / STEP) * STEP);
+  });
+});

@@ -8,6 +8,14 @@
 //
 // ACI: Gibbs & Candes, "Adaptive Conformal Inference Under Distribution Shift", NeurIPS 2021, eq. 2, applied to the
 // working level: shift += gamma * (miss - (1 - level)), clamped to [-maxShift, maxShift].
+//
+// Live scores (hits, counts, absolute errors and actuals) are exponentially weighted sums, not totals since the
+// series was first fitted: every scored outcome first multiplies the sums it adds to by LIVE_DECAY, so a ratio of two
+// of them (coverage = hits / count, MAE = abs / count, relative MAE = abs / act) is a weighted mean in which an
+// outcome counts half as much 288 outcomes later. The gauges built from them then describe recent behaviour: after
+// a week of 90% coverage, a total collapse takes the 0.9 quantile's coverage under 0.85 in 24 outcomes
+// (0.9 * LIVE_DECAY^n < 0.85 for n > 288 * log2(0.9 / 0.85) = 23.7), where plain totals took 119
+// (0.9 * 2016 / (2016 + n) < 0.85). Nothing else reads them: forecasts, weights and ACI shifts are unchanged.
 
 // ---- config layout (doubles) ------------------------------------------------------------------------------------
 export const CFG_K = 0;
@@ -39,16 +47,22 @@ export const CFG_O_LIVE_HITS = 24;
 export const CFG_O_LIVE_COUNT = 25;
 export const CFG_O_LIVE_ABS = 26;
 export const CFG_O_RING = 27;
-/** Sum of |actual| over the live-scored outcomes per (m,k): the scale of the live error (relative MAE). */
+/** Decayed sum of |actual| over the live-scored outcomes per (m,k): the scale of the live error (relative MAE). */
 export const CFG_O_LIVE_ACT = 28;
 /** First model with quantile tracking (error ring, issued quantiles, conformal shifts, live hits): 0 = every model,
  *  nM = the ensemble alone (the allocator reads only the ensemble's quantiles). The sections sized by it hold models
  *  Q0..nM, indexed by m - Q0; errN, loss and the live counts, absolute errors and scale stay per model. */
 export const CFG_Q0 = 29;
-/** Outcomes scored on issued quantiles per tracked (m,k): the denominator of the live hits (coverage). */
+/** Decayed count of the outcomes scored on issued quantiles per tracked (m,k): the denominator of the live hits
+ *  (coverage). */
 export const CFG_O_LIVE_QN = 30;
 /** Doubles before hs[K], levels[L], disabled[nM]. */
 export const CFG_HEADER = 31;
+
+/** Half-life of the live scores, in scored outcomes of one series, model and horizon: a day at 5-minute steps. */
+export const LIVE_HALF_LIFE: f64 = 288.0;
+/** Weight an outcome keeps per later outcome: 2^(-1/288) = 0.997596..., so that LIVE_DECAY^288 = 1/2. */
+export const LIVE_DECAY: f64 = Math.exp(-Math.LN2 / LIVE_HALF_LIFE);
 
 // block scalars
 const B_N = 0;
@@ -246,18 +260,18 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
                 const q = ld(issuedQ, qb + l);
                 const si = (qm * K + k) * L + l;
                 st(shift, si, aciStep(ld(shift, si), ld(levels, l), v > q, gamma, maxShift));
-                if (v <= q) st(liveHits, si, ld(liveHits, si) + 1.0);
+                st(liveHits, si, LIVE_DECAY * ld(liveHits, si) + (v <= q ? 1.0 : 0.0));
               }
               const qn = qm * K + k;
-              st(liveQN, qn, ld(liveQN, qn) + 1.0);
+              st(liveQN, qn, LIVE_DECAY * ld(liveQN, qn) + 1.0);
               point = medL >= 0 ? ld(issuedQ, qb + medL) : ld(fc, mk * P + slot);
             } else {
               point = fcHere ? ld(fc, mk * P + slot) : NaN;
               if (!isFinite(point)) continue;
             }
-            st(liveCount, mk, ld(liveCount, mk) + 1.0);
-            st(liveAbs, mk, ld(liveAbs, mk) + Math.abs(v - point));
-            st(liveAct, mk, ld(liveAct, mk) + Math.abs(v));
+            st(liveCount, mk, LIVE_DECAY * ld(liveCount, mk) + 1.0);
+            st(liveAbs, mk, LIVE_DECAY * ld(liveAbs, mk) + Math.abs(v - point));
+            st(liveAct, mk, LIVE_DECAY * ld(liveAct, mk) + Math.abs(v));
           }
         }
       }

@@ -15,6 +15,31 @@ export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 export const JOB_SELECTOR = 'job="$job"';
 
 /**
+ * Target labels that tell replicas apart: `instance`, and `pod` where the Prometheus Operator scrapes (deploy/monitoring/).
+ * Replicas of one Foresight (the two of deploy/deployment.yaml, or the replicas of one shard) each export every tenant
+ * series of their shard, so a sum, count or top-k over raw tenant series counts each tenant once per replica.
+ */
+export const REPLICA_LABELS = 'instance, pod';
+
+/**
+ * One series per tenant series, whatever the number of replicas: replicas of a shard forecast the same tenants from
+ * the same data, so `max` keeps their (equal) value; shards own disjoint tenants, so no two shards' series merge.
+ */
+export function oneReplica(expr: string): string {
+  return `max without (${REPLICA_LABELS}) (${expr})`;
+}
+
+/**
+ * A per-replica series that is not per tenant (the pooled reserve, exhaustion counts, series per model), once per
+ * shard: the replicas of a shard report the same figure for the same tenants, while different shards each report their
+ * own share, so replicas collapse by `shard` (joined from foresight_shard_info, "0" when unsharded) and the caller sums
+ * over shards. `labels` are the labels to keep.
+ */
+export function onePerShard(expr: string, labels: string): string {
+  return `max by (job, shard, ${labels}) (${expr} * on (job, instance) group_left (shard) foresight_shard_info{${JOB_SELECTOR}})`;
+}
+
+/**
  * Grafana unit of each resource Foresight forecasts (src/sources/default-signals.ts): the base unit of its metrics.
  * CPU is in cores; Grafana has no "cores" unit, so it is `short` with the axis labelled.
  */

@@ -2,12 +2,15 @@
 // capacity, anomalies, forecast quality, resources without a knob, actuator and loop health.
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DashboardBuilder, DashboardLinkBuilder, DashboardLinkType, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { bars, datasourceVariable, finish, JOB_SELECTOR as J, jobVariable, labelVariable, stat, timeseries } from './common.js';
+import { bars, datasourceVariable, finish, JOB_SELECTOR as J, jobVariable, labelVariable, onePerShard, oneReplica as one, REPLICA_LABELS, stat, timeseries } from './common.js';
 
 export const OVERVIEW_UID = 'foresight-overview';
 export const TENANT_UID = 'foresight-tenant';
 
 const R = 'resource="$resource"';
+
+// Every query over tenant series collapses replicas first (`one`, common.ts oneReplica): the shipped Deployment runs two
+// replicas that both export every tenant, and a plain sum or count would report each tenant twice.
 
 export function overviewDashboard(): Dashboard {
   const b = new DashboardBuilder('Foresight / Overview')
@@ -32,15 +35,15 @@ export function overviewDashboard(): Dashboard {
     .withPanel(stat('Since last successful cycle', 's', { expr: `time() - max(foresight_last_successful_cycle_timestamp_seconds{${J}})`, legend: 'age' }, { description: 'Wall-clock age of the latest published snapshot (ForesightStale fires above 15 minutes).' }))
     .withPanel(stat('Serving stale forecasts', 'bool', { expr: `max(foresight_forecast_stale{${J}})`, legend: 'stale' }))
     .withPanel(stat('Leader replicas', 'short', { expr: `sum(foresight_leader{${J}})`, legend: 'leader' }, { description: 'Replicas holding an actuator Lease: exactly 1 per shard when the actuator runs (one Lease per shard).' }))
-    .withPanel(stat('Anomalous tenants', 'short', { expr: `sum(foresight_tenant_anomalous{${J}})`, legend: 'anomalous' }))
+    .withPanel(stat('Anomalous tenants', 'short', { expr: `sum(${one(`foresight_tenant_anomalous{${J}}`)})`, legend: 'anomalous' }))
     .withPanel(timeseries('Cycles', 'cps', [{ expr: `sum by (outcome) (rate(foresight_cycles_total{${J}}[$__rate_interval]))`, legend: '{{outcome}}' }], { span: 8 }))
     .withPanel(timeseries('Step duration (p90)', 's', [{ expr: `histogram_quantile(0.9, sum by (le, step) (rate(foresight_loop_step_duration_seconds_bucket{${J}}[$__rate_interval])))`, legend: '{{step}}' }], { span: 8 }))
     .withPanel(timeseries('Errors by stage', 'cps', [{ expr: `sum by (stage) (rate(foresight_errors_total{${J}}[$__rate_interval]))`, legend: '{{stage}}' }], { span: 8, description: 'The loop logs, counts and skips: a stage that keeps erroring degrades forecasts without stopping the loop.' }))
 
     // ---- Tenants
     .withRow(new RowBuilder('Tenants ($resource)'))
-    .withPanel(bars('Top tenants by usage', 'short', { expr: `topk(10, foresight_usage{${J}, ${R}})`, legend: '{{resource}} {{tenant}}' }, { perResourceUnits: true }))
-    .withPanel(bars('Top tenants by recommended target', 'short', { expr: `topk(10, foresight_recommendation{${J}, ${R}, bound="target"})`, legend: '{{resource}} {{tenant}}' }, { perResourceUnits: true }))
+    .withPanel(bars('Top tenants by usage', 'short', { expr: `topk(10, ${one(`foresight_usage{${J}, ${R}}`)})`, legend: '{{resource}} {{tenant}}' }, { perResourceUnits: true }))
+    .withPanel(bars('Top tenants by recommended target', 'short', { expr: `topk(10, ${one(`foresight_recommendation{${J}, ${R}, bound="target"}`)})`, legend: '{{resource}} {{tenant}}' }, { perResourceUnits: true }))
 
     // ---- Forecast against actual: the forecast made one horizon ago, shifted onto the time it was made for.
     .withRow(new RowBuilder('Forecast against actual ($resource, horizon $horizon)'))
@@ -49,10 +52,10 @@ export function overviewDashboard(): Dashboard {
         'Total usage against its forecast',
         'short',
         [
-          { expr: `sum by (resource) (foresight_usage{${J}, ${R}})`, legend: '{{resource}} actual' },
+          { expr: `sum by (resource) (${one(`foresight_usage{${J}, ${R}}`)})`, legend: '{{resource}} actual' },
           // `offset $horizon` (horizon labels are durations such as 5m) shows at time t what was forecast at t - horizon for t, so the lines are comparable.
-          { expr: `sum by (resource) (foresight_forecast{${J}, ${R}, horizon="$horizon", quantile="0.5"} offset $horizon)`, legend: '{{resource}} forecast p50' },
-          { expr: `sum by (resource) (foresight_forecast{${J}, ${R}, horizon="$horizon", quantile="0.9"} offset $horizon)`, legend: '{{resource}} forecast p90' },
+          { expr: `sum by (resource) (${one(`foresight_forecast{${J}, ${R}, horizon="$horizon", quantile="0.5"} offset $horizon`)})`, legend: '{{resource}} forecast p50' },
+          { expr: `sum by (resource) (${one(`foresight_forecast{${J}, ${R}, horizon="$horizon", quantile="0.9"} offset $horizon`)})`, legend: '{{resource}} forecast p90' },
         ],
         { perResourceUnits: true, description: 'Sum over tenants. Forecasts are drawn at the time they were made for (offset by the horizon).' },
       ),
@@ -62,9 +65,9 @@ export function overviewDashboard(): Dashboard {
         'Recommendation and allocation',
         'short',
         [
-          { expr: `sum by (resource) (foresight_usage{${J}, ${R}})`, legend: '{{resource}} usage' },
-          { expr: `sum by (resource, bound) (foresight_recommendation{${J}, ${R}})`, legend: '{{resource}} recommended {{bound}}' },
-          { expr: `sum by (resource) (foresight_allocation{${J}, ${R}})`, legend: '{{resource}} allocation in force' },
+          { expr: `sum by (resource) (${one(`foresight_usage{${J}, ${R}}`)})`, legend: '{{resource}} usage' },
+          { expr: `sum by (resource, bound) (${one(`foresight_recommendation{${J}, ${R}}`)})`, legend: '{{resource}} recommended {{bound}}' },
+          { expr: `sum by (resource) (${one(`foresight_allocation{${J}, ${R}}`)})`, legend: '{{resource}} allocation in force' },
         ],
         { perResourceUnits: true },
       ),
@@ -75,8 +78,8 @@ export function overviewDashboard(): Dashboard {
         'short',
         [
           // clamp_min per tenant before summing, so that one tenant's slack does not hide another's shortage.
-          { expr: `sum by (resource) (clamp_min(foresight_allocation{${J}, ${R}} - foresight_usage{${J}, ${R}}, 0))`, legend: '{{resource}} slack' },
-          { expr: `sum by (resource) (clamp_min(foresight_usage{${J}, ${R}} - foresight_allocation{${J}, ${R}}, 0))`, legend: '{{resource}} shortage' },
+          { expr: `sum by (resource) (clamp_min(${one(`foresight_allocation{${J}, ${R}}`)} - ${one(`foresight_usage{${J}, ${R}}`)}, 0))`, legend: '{{resource}} slack' },
+          { expr: `sum by (resource) (clamp_min(${one(`foresight_usage{${J}, ${R}}`)} - ${one(`foresight_allocation{${J}, ${R}}`)}, 0))`, legend: '{{resource}} shortage' },
         ],
         { perResourceUnits: true, description: 'Slack: allocated but unused. Shortage: used beyond the allocation (ForesightAllocationShortage compares with the recommended target).' },
       ),
@@ -85,7 +88,7 @@ export function overviewDashboard(): Dashboard {
       timeseries(
         'Slack share of the allocation',
         'percentunit',
-        [{ expr: `sum by (resource) (clamp_min(foresight_allocation{${J}, ${R}} - foresight_usage{${J}, ${R}}, 0)) / sum by (resource) (foresight_allocation{${J}, ${R}})`, legend: '{{resource}}' }],
+        [{ expr: `sum by (resource) (clamp_min(${one(`foresight_allocation{${J}, ${R}}`)} - ${one(`foresight_usage{${J}, ${R}}`)}, 0)) / sum by (resource) (${one(`foresight_allocation{${J}, ${R}}`)})`, legend: '{{resource}}' }],
         { min: 0 },
       ),
     )
@@ -93,23 +96,24 @@ export function overviewDashboard(): Dashboard {
     // ---- Shadow capacity
     .withRow(new RowBuilder('Shadow capacity'))
     .withPanel(
-      timeseries('Pooled reserve, desired and reserved', 'short', [{ expr: `sum by (pool, resource, state) (foresight_shadow_capacity{${J}})`, legend: '{{resource}} {{pool}} {{state}}' }], {
+      // every replica exports the desired reserve of its shard, only the shard's leader the reserved one
+      timeseries('Pooled reserve, desired and reserved', 'short', [{ expr: `sum by (pool, resource, state) (${onePerShard(`foresight_shadow_capacity{${J}}`, 'pool, resource, state')})`, legend: '{{resource}} {{pool}} {{state}}' }], {
         perResourceUnits: true,
         description: 'Desired: the quantile of the pooled increase the forecast expects. Reserved: what placeholder pods hold (below desired when they do not fit).',
       }),
     )
-    .withPanel(timeseries('Reserve exhausted', 'short', [{ expr: `sum by (pool) (increase(foresight_shadow_exhausted_total{${J}}[$__rate_interval]))`, legend: '{{pool}}' }], { description: 'Materialised increases larger than the reserve (ForesightShadowCapacityExhausted).' }))
+    .withPanel(timeseries('Reserve exhausted', 'short', [{ expr: `sum by (pool) (${onePerShard(`increase(foresight_shadow_exhausted_total{${J}}[$__rate_interval])`, 'pool')})`, legend: '{{pool}}' }], { description: 'Materialised increases larger than the reserve (ForesightShadowCapacityExhausted).' }))
 
     // ---- Anomalies
     .withRow(new RowBuilder('Anomalies'))
     .withPanel(bars('Highest anomaly scores', 'percentunit', { expr: `topk(10, max by (tenant) (foresight_anomaly_score{${J}}))`, legend: '{{tenant}}' }, { min: 0, max: 1 }))
-    .withPanel(timeseries('Anomalous tenants', 'short', [{ expr: `sum(foresight_tenant_anomalous{${J}})`, legend: 'anomalous' }], { min: 0 }))
+    .withPanel(timeseries('Anomalous tenants', 'short', [{ expr: `sum(${one(`foresight_tenant_anomalous{${J}}`)})`, legend: 'anomalous' }], { min: 0 }))
 
     // ---- Forecast quality
     .withRow(new RowBuilder('Forecast quality'))
     .withPanel(timeseries('Relative error of the median (MAE / mean usage)', 'percentunit', [{ expr: `foresight_forecast_error{${J}}`, legend: '{{model}} {{horizon}}' }], { span: 8, min: 0 }))
     .withPanel(timeseries('Coverage of the quantiles', 'percentunit', [{ expr: `foresight_forecast_coverage_ratio{${J}, horizon="$horizon"}`, legend: '{{model}} q{{quantile}}' }], { span: 8, min: 0, max: 1, description: 'Share of actuals at or below each quantile: 0.9 should sit near 90%.' }))
-    .withPanel(timeseries('Series per chosen model', 'short', [{ expr: `sum by (model) (foresight_model_chosen{${J}, horizon="$horizon"})`, legend: '{{model}}' }], { span: 8, stack: true }))
+    .withPanel(timeseries('Series per chosen model', 'short', [{ expr: `sum by (model) (${onePerShard(`foresight_model_chosen{${J}, horizon="$horizon"}`, 'model')})`, legend: '{{model}}' }], { span: 8, stack: true }))
 
     // ---- Resources Kubernetes cannot limit per tenant (issue 7): forecast against the configured limit.
     .withRow(new RowBuilder('Resources without a Kubernetes knob'))
@@ -117,7 +121,7 @@ export function overviewDashboard(): Dashboard {
       bars(
         'Forecast p90 against the configured limit',
         'percentunit',
-        { expr: `topk(10, max without (horizon, quantile) (foresight_forecast{${J}, quantile="0.9"}) / on (job, instance, tenant, resource) (foresight_resource_limit{${J}} > 0))`, legend: '{{resource}} {{tenant}}' },
+        { expr: `topk(10, max without (${REPLICA_LABELS}, horizon, quantile) (foresight_forecast{${J}, quantile="0.9"}) / on (job, tenant, resource) (${one(`foresight_resource_limit{${J}}`)} > 0))`, legend: '{{resource}} {{tenant}}' },
         { min: 0, description: 'Disk I/O, file descriptors, threads: Foresight forecasts and alerts (ForesightResourceForecastExceedsLimit) but cannot enforce.' },
       ),
     )
@@ -128,7 +132,8 @@ export function overviewDashboard(): Dashboard {
     .withPanel(timeseries('Kubernetes API errors', 'cps', [{ expr: `sum by (operation, code) (rate(foresight_kube_errors_total{${J}}[$__rate_interval]))`, legend: '{{operation}} {{code}}' }]))
     .withPanel(timeseries('Core restarts and dropped series', 'short', [
       { expr: `sum(increase(foresight_core_restarts_total{${J}}[$__rate_interval]))`, legend: 'WASM core restarts' },
-      { expr: `sum by (reason) (increase(foresight_series_dropped_total{${J}}[$__rate_interval]))`, legend: 'dropped: {{reason}}' },
+      // every replica of a shard drops the same tenants' series: count them once per shard
+      { expr: `sum by (reason) (${onePerShard(`increase(foresight_series_dropped_total{${J}}[$__rate_interval])`, 'reason')})`, legend: 'dropped: {{reason}}' },
     ], { span: 24 }));
   return finish(b);
 }

@@ -229,7 +229,7 @@ class Engine implements ForesightEngine {
       const prev = this.#states.get(key);
       const st = new SeriesState(this.#shape(), this.#historyOf?.(key));
       if (prev) {
-        // keep the calibration and the live scores across refits
+        // keep the calibration and the live scores across refits (the scores are decayed sums: they stay recent)
         st.shift.set(prev.shift);
         st.liveHits.set(prev.liveHits);
         st.liveCount.set(prev.liveCount);
@@ -639,6 +639,10 @@ class Engine implements ForesightEngine {
    * quantiles were issued) averaged over series (in the series' units), and the same relative to mean |actual| per
    * series (unit-free); for the models whose quantiles were issued, the fraction of outcomes at or below each quantile
    * (coverage; NaN for a model whose quantiles were never issued).
+   * Recent, not since start-up: the core keeps these as exponentially decayed sums (assembly/forecast/ensemble.ts,
+   * LIVE_HALF_LIFE: an outcome weighs half as much 288 scored outcomes later, a day at 5-minute steps), so every
+   * figure is a weighted mean and `samples` the summed weight of the outcomes behind it (at most about 416 per series,
+   * model and horizon), not a count since start-up.
    */
   accuracy(): AccuracyStat[] {
     const L = this.#levels.length;

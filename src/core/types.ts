@@ -68,6 +68,8 @@ export interface AccuracyStat {
   /** Empirical coverage per quantile level, same order as EngineOptions.quantiles; NaN when the model's quantiles
    *  were never issued (only its point forecast was scored). */
   coverage: number[];
+  /** Weight of the outcomes behind these figures: recent outcomes count most (each one's weight halves every 288
+   *  outcomes scored after it, assembly/forecast/ensemble.ts), summed over series; not a count since start-up. */
   samples: number;
 }
 

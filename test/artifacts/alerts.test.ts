@@ -2,6 +2,10 @@
 // metrics and labels from the catalogue, and promtool tests with a firing and a non-firing case per alert.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { allocatorTuning, createForecastEngine } from '../../src/core/engine.js';
+import { DEFAULT_HORIZONS_S, DEFAULT_QUANTILES } from '../../src/core/types.js';
+import { horizonLabel } from '../../src/metrics/handles.js';
+import { DEFAULT_SIGNALS } from '../../src/sources/default-signals.js';
 import {
   allowedLabels,
   catalogueEntry,
@@ -27,7 +31,15 @@ const REQUIRED = [
 
 interface PromtoolCase {
   name: string;
+  input_series?: Array<{ series: string; values: string }>;
   alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }>;
+}
+
+/** `name{a="x", b="y"}` of a promtool input series. */
+function parseSeries(s: string): { metric: string; labels: Record<string, string> } {
+  const m = /^\s*([a-zA-Z_:][\w:]*)\s*(?:\{(.*)\})?\s*$/s.exec(s);
+  if (!m) throw new Error(`not a series: ${s}`);
+  return { metric: m[1], labels: Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]])) };
 }
 
 const rules = loadAlertRules();
@@ -80,6 +92,37 @@ describe('alert rules', () => {
       });
     });
   }
+
+  it('are tested with the label values the exporter writes', () => {
+    // what src/metrics/exporter.ts writes: horizons through horizonLabel, quantiles through String(), the engine's
+    // model names, the bounds of a recommendation, the default signals' resources; coverage only for the models whose
+    // quantiles the sidecar issues (allocatorTuning: the ensemble alone); model_chosen only for models with series
+    const models = createForecastEngine({ intervalS: 300 }, undefined, { gru: true }).modelNames;
+    const allowed: Record<string, readonly string[]> = {
+      horizon: DEFAULT_HORIZONS_S.map(horizonLabel),
+      quantile: DEFAULT_QUANTILES.map(String),
+      model: models,
+      bound: ['target', 'lower', 'upper'],
+      resource: DEFAULT_SIGNALS.map((x) => x.resource),
+      state: ['desired', 'reserved'],
+    };
+    const issued = allocatorTuning(300).perModelQuantiles === false ? ['ensemble'] : models;
+    let checked = 0;
+    for (const c of cases) {
+      for (const input of c.input_series ?? []) {
+        const { metric, labels } = parseSeries(input.series);
+        if (!catalogueEntry(metric)) continue;
+        for (const [l, v] of Object.entries(labels)) {
+          if (!allowed[l]) continue;
+          expect(allowed[l], `${c.name}: ${input.series}`).toContain(v);
+          checked++;
+        }
+        if (metric === 'foresight_forecast_coverage_ratio') expect(issued, `${c.name}: ${input.series}`).toContain(labels.model);
+        if (metric === 'foresight_model_chosen') expect(input.values, `${c.name}: ${input.series} (the exporter leaves zero counts out)`).not.toMatch(/(^|\s)0(x|\s|$)/);
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
 
   it('reads PromQL the way the checks above assume', () => {
     // guards the helper: a check built on a reader that finds nothing could never fail

@@ -6,6 +6,9 @@ import { Core } from '../../src/core/wasm.js';
 
 const core = new Core('debug');
 
+/** Weight a live score keeps per later scored outcome (assembly/forecast/ensemble.ts: half-life 288 outcomes). */
+const LIVE_DECAY = 2 ** (-1 / 288);
+
 function seasonal(n: number, seed = 7): Float64Array {
   let s = seed;
   const rnd = () => (s = (s * 16807) % 2147483647) / 2147483647;
@@ -42,18 +45,28 @@ describe('createForecastEngine', () => {
     const y = seasonal(288 * 8, 11);
     eng.fit(['a'], [y.subarray(0, 288 * 4)]);
     let hits = 0, total = 0;
+    // the same hits as accuracy() keeps them: a weighted sum whose outcomes lose half their weight in 288 steps
+    let wHits = 0, wCount = 0;
     for (let i = 288 * 4; i < y.length - 1; i++) {
       eng.update(['a'], [y.subarray(i, i + 1)]);
       const [f] = eng.forecast(['a']);
       total++;
-      if (y[i + 1] <= f.quantiles[1]) hits++;
+      const hit = y[i + 1] <= f.quantiles[1] ? 1 : 0;
+      hits += hit;
+      if (i < y.length - 2) {
+        wHits = LIVE_DECAY * wHits + hit;
+        wCount = LIVE_DECAY * wCount + 1;
+      }
     }
     expect(hits / total).toBeGreaterThan(0.85);
     expect(hits / total).toBeLessThan(0.95);
-    // accuracy() scores the same issued forecasts as they matured (all but the last one)
+    // accuracy() scores the same issued forecasts as they matured (all but the last one), recent ones weighing most
     const live = eng.accuracy().find((a) => a.model === 'ensemble' && a.horizonS === 300)!;
-    expect(live.samples).toBe(total - 1);
-    expect(Math.abs(live.coverage[1] - hits / total)).toBeLessThan(2 / total);
+    expect(live.samples).toBeCloseTo(wCount, 9);
+    expect(live.samples).toBeCloseTo((1 - LIVE_DECAY ** (total - 1)) / (1 - LIVE_DECAY), 9);
+    expect(live.coverage[1]).toBeCloseTo(wHits / wCount, 12);
+    expect(live.coverage[1]).toBeGreaterThan(0.85);
+    expect(live.coverage[1]).toBeLessThan(0.95);
   });
 
   it('tracks a unit-free live error: a series and the same series x 1e9 score the same relative MAE', () => {
@@ -67,8 +80,8 @@ describe('createForecastEngine', () => {
         eng.update(keys, ys.map((v) => v.subarray(i, i + 1)));
         const [f] = eng.forecast(keys);
         if (i < y.length - 2) {
-          abs += Math.abs(ys[0][i + 1] - f.point[0]);
-          act += Math.abs(ys[0][i + 1]);
+          abs = LIVE_DECAY * abs + Math.abs(ys[0][i + 1] - f.point[0]);
+          act = LIVE_DECAY * act + Math.abs(ys[0][i + 1]);
         }
       }
       return { live: eng.accuracy().find((a) => a.model === 'ensemble' && a.horizonS === 300)!, rel: abs / act };
@@ -176,10 +189,14 @@ describe('createForecastEngine', () => {
     }
     // persistence is scored on its own point forecast, the value at the origin (the last of each batch of 5),
     // against the outcome 3 steps later; series b is 2y, so the MAE averaged over the two series is 1.5x a's
+    // (the live scores are decayed sums: each outcome's weight halves every 288 outcomes scored after it)
     let abs = 0, n = 0;
-    for (let o = 288 * 2 + 4; o + 3 < y.length; o += 5, n++) abs += Math.abs(y[o + 3] - y[o]);
+    for (let o = 288 * 2 + 4; o + 3 < y.length; o += 5) {
+      abs = LIVE_DECAY * abs + Math.abs(y[o + 3] - y[o]);
+      n = LIVE_DECAY * n + 1;
+    }
     const pers = acc.find((a) => a.model === 'persistence')!;
-    expect(pers.samples).toBe(2 * n);
+    expect(pers.samples).toBeCloseTo(2 * n, 9);
     expect(pers.mae).toBeCloseTo((1.5 * abs) / n, 9);
     // the ensemble's scores are the same; an untracked model reports its recency-weighted MAE and no pinball
     const ens = (e: typeof full) => e.scores('a').filter((s) => s.model === 'ensemble');

@@ -127,6 +127,41 @@ describe('ensemble step', () => {
     expect(st.liveCount[m * st.K]).toBe(1);
   });
 
+  it('decays the live scores: an outcome weighs half as much 288 scored outcomes later', () => {
+    // issued quantiles q50 = 10, q90 = 20 at every origin; the first outcome (15) is a hit at 0.9, the next 288
+    // (30) are misses at both levels; the histogram forecasts 10 at each origin
+    const st = new SeriesState(shape);
+    const M1 = st.nM + 1, m = 3, L = 2, K = st.K;
+    const issue = (origin: number): void => {
+      const slot = origin % st.P;
+      st.issuedOrigin[slot] = origin;
+      st.issuedModels.fill(0, slot * M1, (slot + 1) * M1);
+      st.issuedModels[slot * M1 + m] = 1;
+      st.issuedQ[((slot * M1 + m) * K + 0) * L + 0] = 10;
+      st.issuedQ[((slot * M1 + m) * K + 0) * L + 1] = 20;
+    };
+    st.advance([10], inputs([NaN], [10]), core);
+    issue(0);
+    st.advance([15], inputs([NaN], [10]), core);
+    for (let i = 1; i <= 288; i++) {
+      issue(i);
+      st.advance([30], inputs([NaN], [10]), core);
+    }
+    const d = 2 ** (-1 / 288);
+    const weight = (1 - d ** 289) / (1 - d); // sum of d^age over the 289 outcomes
+    const base = m * K * L;
+    expect(st.liveHits[base + 1]).toBeCloseTo(0.5, 12); // the one hit, 288 outcomes old
+    expect(st.liveHits[base + 0]).toBe(0);
+    expect(st.liveQN[m * K]).toBeCloseTo(weight, 9);
+    expect(st.liveCount[m * K]).toBeCloseTo(weight, 9);
+    // |15 - 10| then 288 x |30 - 10|: the first outcome's error keeps half its weight
+    expect(st.liveAbs[m * K]).toBeCloseTo(5 * 0.5 + 20 * (weight - 0.5), 9);
+    expect(st.liveAct[m * K]).toBeCloseTo(15 * 0.5 + 30 * (weight - 0.5), 9);
+    // every model scored at the issued origins decays alike (histogram: forecast 10, scored on its point)
+    expect(st.liveCount[1 * K]).toBeCloseTo(weight, 9);
+    expect(st.liveAbs[1 * K]).toBeCloseTo(5 * 0.5 + 20 * (weight - 0.5), 9);
+  });
+
   it('Infinity and 1e12-scale values give finite weights and forecasts', () => {
     const st = new SeriesState(shape);
     st.advance([1e12, Infinity, -Infinity, 2e12, 1e12], inputs([1e12, NaN, 5e11, 1e12, 1e12], [0, 0, 0, 0, 0]), core);

@@ -11,6 +11,7 @@ import { ReserveAccumulator } from '../logic/shadow-reserve.js';
 import type { BreakdownSeries, HistorySource, PullRange, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
+import { ALL_SIGNALS, lastCallS, mergeBreakdown, pullGroups } from './pull-plan.js';
 import { forEachSliced, TimeSlice } from './time-slice.js';
 import {
   noMetrics,
@@ -216,24 +217,18 @@ export class EngineLoop {
     return this.#running;
   }
 
-  async #runOnce(): Promise<CycleReport> {
-    const { source, engine, clock, logger, metrics } = this.#d;
+  /**
+   * Pulls and stores every signal's new samples. Pulls go in time chunks of at most pullChunkPoints (the first pull of
+   * a week for 10,000 tenants would otherwise hold every float64 sample at once). Each signal has its own pulled-until
+   * time: a signal whose query failed keeps its time and is pulled again from there (within the history window) while
+   * the others go on, so that its gap fills when Prometheus answers again. Signals pulled up to the same time share
+   * one pull (in steady state every signal: one incremental pull per cycle).
+   */
+  async #pull(cycle: number, endS: number, report: CycleReport, durations: CycleReport['durationsS']): Promise<{ pulledAny: boolean; pullError?: Error & { code?: string }; failures: string[] }> {
+    const { source, logger, metrics } = this.#d;
     const o = this.options;
     const step = o.intervalS;
-    const cycle = ++this.#cycle;
-    this.#slice = new TimeSlice();
-    const durations: CycleReport['durationsS'] = {};
-    this.#cpu = {};
-    const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, trainedSeries: 0, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
-    const nowS = clock.nowS();
-    const endS = Math.floor(nowS / step) * step;
     const windowStartS = endS - (o.historyPoints - 1) * step;
-
-    // pull and store, in time chunks of at most pullChunkPoints (the first pull of a week for 10,000 tenants would
-    // otherwise hold every float64 sample at once). Each signal has its own pulled-until time: a signal whose query
-    // failed keeps its time and is pulled again from there (within the history window) while the others go on, so
-    // that its gap fills when Prometheus answers again. Signals pulled up to the same time share one pull (in steady
-    // state every signal: one incremental pull per cycle, as before).
     const wanted = this.#d.forecastResources ? new Set(this.#d.forecastResources) : undefined;
     const failures: string[] = [];
     const chunk = Math.max(1, o.pullChunkPoints) * step;
@@ -296,6 +291,23 @@ export class EngineLoop {
         }, true);
       }
     }
+    return { pulledAny, pullError, failures };
+  }
+
+  async #runOnce(): Promise<CycleReport> {
+    const { source, engine, clock, logger, metrics } = this.#d;
+    const o = this.options;
+    const step = o.intervalS;
+    const cycle = ++this.#cycle;
+    this.#slice = new TimeSlice();
+    const durations: CycleReport['durationsS'] = {};
+    this.#cpu = {};
+    const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, trainedSeries: 0, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
+    const nowS = clock.nowS();
+    const endS = Math.floor(nowS / step) * step;
+
+    // pull and store
+    const { pulledAny, pullError, failures } = await this.#pull(cycle, endS, report, durations);
     if (!pulledAny && pullError) {
       const e = pullError;
       metrics.cycle('failure');
@@ -779,51 +791,4 @@ export class EngineLoop {
 
 function anomalyState(v: AnomalyVerdict | undefined): AnomalyState | undefined {
   return v ? { score: v.score, kind: v.kind, anomalous: v.anomalous, signals: v.signals } : undefined;
-}
-
-/** Stands for every signal of a source that declares none (its pulls cannot be narrowed). */
-const ALL_SIGNALS = '\u0000all';
-
-/** Signals that are pulled from the same time this cycle. */
-interface PullGroup {
-  fromS: number;
-  resources: string[];
-}
-
-/**
- * Where each signal's pull starts this cycle: the history window's start for a signal never pulled, else its own
- * pulled-until time less the overlap (late scrapes, rate windows), never before the window nor after `endS`.
- * Signals with the same start form one group; the freshest group (in steady state the only one) comes first.
- */
-function pullGroups(resources: readonly string[], pulledUntil: ReadonlyMap<string, number>, windowStartS: number, endS: number, overlapS: number): PullGroup[] {
-  const by = new Map<number, string[]>();
-  for (const r of resources) {
-    const until = pulledUntil.get(r);
-    const fromS = until === undefined ? windowStartS : Math.max(windowStartS, Math.min(endS, until - overlapS));
-    const l = by.get(fromS);
-    if (l) l.push(r);
-    else by.set(fromS, [r]);
-  }
-  return [...by].map(([fromS, rs]) => ({ fromS, resources: rs })).sort((a, b) => b.fromS - a.fromS);
-}
-
-/** Merges a breakdown pull into what is kept of that type (same grid; the pull wins where it has a sample), keeping
- *  at most the newest `cap` points. A pull may start before or end before what is kept (a signal caught up). */
-function mergeBreakdown(prev: BreakdownSeries, next: BreakdownSeries, cap: number): BreakdownSeries {
-  const step = next.intervalS;
-  const start = Math.min(prev.startS, next.startS);
-  const end = Math.max(prev.startS + (prev.values.length - 1) * step, next.startS + (next.values.length - 1) * step);
-  const n = Math.round((end - start) / step) + 1;
-  const all = new Float64Array(n).fill(NaN);
-  all.set(prev.values, Math.round((prev.startS - start) / step));
-  const off = Math.round((next.startS - start) / step);
-  for (let i = 0; i < next.values.length; i++) if (!Number.isNaN(next.values[i])) all[off + i] = next.values[i];
-  const keep = Math.min(n, cap);
-  return { ...next, startS: end - (keep - 1) * step, values: all.slice(n - keep) };
-}
-
-/** Time of the newest sample of a breakdown series (-Infinity when it has none). */
-function lastCallS(b: BreakdownSeries): number {
-  for (let i = b.values.length - 1; i >= 0; i--) if (!Number.isNaN(b.values[i])) return b.startS + i * b.intervalS;
-  return -Infinity;
 }

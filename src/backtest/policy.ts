@@ -14,6 +14,8 @@ export interface PolicyContext {
   leadS: number;
   /** Steps in a day (warm-up and "first day" rules). */
   stepsPerDay: number;
+  /** Steps after a tenant's first sample before it is scored (src/backtest/scoring.ts); absent: not known. */
+  warmupSteps?: number;
 }
 
 export interface Policy {
@@ -37,10 +39,12 @@ export function stepTime(ctx: PolicyContext, i: number): number {
 
 /**
  * Number of samples visible when deciding step i: sample j (covering [t_j, t_j + interval)) is complete by the
- * decision time t_i - lead exactly when t_j + interval <= t_i - lead, i.e. t_j < t_i - lead on the grid.
+ * decision time t_i - lead exactly when t_j + interval <= t_i - lead, i.e. j <= i - lead/interval - 1, so the count is
+ * floor(i - lead/interval). (With a lead that is not a whole number of steps, the sample still being measured at
+ * t_i - lead is not visible.)
  */
 export function visibleCount(i: number, leadS: number, intervalS: number): number {
-  return Math.max(0, Math.ceil(i - leadS / intervalS - 1e-9));
+  return Math.max(0, Math.floor(i - leadS / intervalS + 1e-9));
 }
 
 /** Last finite value of a series (NaN when none). */

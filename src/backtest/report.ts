@@ -30,6 +30,9 @@ function pool(v: Float64Array, from: number, n: number): Array<number | null> {
   return out;
 }
 
+/** Descending order that also ranks infinite slack (an allocation held over zero usage) first, and ties as ties. */
+const desc = (a: number, b: number): number => (a === b ? 0 : b > a ? 1 : -1);
+
 /** Which tenants get a chart: the largest by usage, then the worst by shortage volume of the reference policy. */
 export function pickTenants(grid: Grid, results: readonly PolicyResult[], o: ReportOptions = DEFAULTS): Array<{ k: number; why: string }> {
   const vol = grid.usage.map((u) => u.reduce((s, x) => (x === x ? s + x : s), 0));
@@ -39,7 +42,7 @@ export function pickTenants(grid: Grid, results: readonly PolicyResult[], o: Rep
   if (ref) {
     const worst = [...ref.score.perTenant.keys()]
       .filter((k) => !byVol.includes(k))
-      .sort((a, b) => ref.score.perTenant[b].shortage_volume - ref.score.perTenant[a].shortage_volume || ref.score.perTenant[b].slack - ref.score.perTenant[a].slack)
+      .sort((a, b) => desc(ref.score.perTenant[a].shortage_volume, ref.score.perTenant[b].shortage_volume) || desc(ref.score.perTenant[a].slack, ref.score.perTenant[b].slack))
       .slice(0, o.worst);
     for (const k of worst) picked.push({ k, why: `worst for ${ref.label}` });
   }

@@ -85,6 +85,8 @@ export interface BacktestResult {
 export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   const t0 = performance.now();
   const stepsPerDay = Math.round(86_400 / grid.intervalS);
+  // Warm-up: the first day of each series; shorter traces (under 3 days) keep a third of their span.
+  const warmupSteps = Math.min(stepsPerDay, Math.floor(grid.nSteps / 3));
   const ctx: PolicyContext = {
     tenants: grid.tenants,
     resource: grid.resource,
@@ -94,9 +96,8 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     nSteps: grid.nSteps,
     leadS: o.leadS,
     stepsPerDay,
+    warmupSteps,
   };
-  // Warm-up: the first day of each series; shorter traces (under 3 days) keep a third of their span.
-  const warmupSteps = Math.min(stepsPerDay, Math.floor(grid.nSteps / 3));
   const entries: Array<{ policy: Policy; keep: boolean }> = [];
   let feed: ForecastFeed | undefined;
   let mainForesight: ForesightPolicy | undefined;

@@ -2,7 +2,7 @@
 import type { Grid } from './grid.js';
 
 export interface Score {
-  /** sum(max(allocation - usage, 0)) / sum(usage) */
+  /** sum(max(allocation - usage, 0)) / sum(usage); Infinity for an allocation held while usage was all zero */
   slack: number;
   /** share of scored (tenant, step) with usage > allocation */
   shortage_steps: number;
@@ -27,7 +27,7 @@ const zero = (): Acc => ({ usage: 0, slack: 0, short: 0, shortVol: 0, changes: 0
 
 function finish(a: Acc): Score {
   return {
-    slack: a.usage > 0 ? a.slack / a.usage : 0,
+    slack: a.usage > 0 ? a.slack / a.usage : a.slack > 0 ? Infinity : 0,
     shortage_steps: a.n ? a.short / a.n : 0,
     shortage_volume: a.usage > 0 ? a.shortVol / a.usage : 0,
     changes_per_step: a.n ? a.changes / a.n : 0,

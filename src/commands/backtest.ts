@@ -22,7 +22,7 @@ const ANOMALY_MODES: readonly AnomalyMode[] = ['off', 'alert-only', 'quarantine'
 const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --query PROMQL [--range 7d] [--step 5m] [--tenant-label namespace])
                           --resource NAME [--policies ${POLICY_NAMES.join(',')}]
                           [--config FILE] [--target-shortage R] [--retrain-every D] [--history D] [--no-actuation]
-                          [--anomaly-mode off|alert-only|quarantine]
+                          [--anomaly-mode off|alert-only|quarantine] [--unit U]
                           [--sweep] [--lead 5m] [--out DIR] [--json] [--capacity N] [--provisioning-delay 3m] [--quiet]
                           [--tenant-quota [--group-by REGEX]]   (score each tenant's total: the sum of its series;
                            REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')
@@ -31,7 +31,16 @@ variables, as \`foresight start\` reads them): targetShortage, retrainEvery, his
 (its safety gate, write tolerance and reclamation), quantiles, seasons and anomalyMode. The engine's horizons follow
 --lead. --target-shortage, --retrain-every, --history and --anomaly-mode override it; --no-actuation scores the
 recommendations instead of what the actuator's safety gate and write rule would apply. The anomaly detectors score
-the backtested resource alone (the sidecar also combines a tenant's other signals).`;
+the backtested resource alone (the sidecar also combines a tenant's other signals). --unit names the resource's unit
+where the trace does not (a Prometheus range, a CSV without .meta.json): VPA's histograms and minimums are in cores
+and bytes, so a memory resource is taken as bytes and a cpu one as cores unless --unit says otherwise.`;
+
+/** The unit a resource without one is taken in: what cAdvisor's metrics give (memory in bytes, CPU in cores). */
+export function assumedUnit(resource: string): string | undefined {
+  if (/mem/i.test(resource)) return 'bytes';
+  if (/cpu/i.test(resource)) return 'cores';
+  return undefined;
+}
 
 const share = (n: number, of: number): string => (of > 0 ? `${((100 * n) / of).toFixed(2)}%` : 'n/a');
 
@@ -80,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
         history: { type: 'string' },
         'no-actuation': { type: 'boolean', default: false },
         'anomaly-mode': { type: 'string' },
+        unit: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -117,7 +127,12 @@ export async function run(argv: string[]): Promise<number> {
   const set = args.trace
     ? await readTrace(args.trace, { resources: [args.resource] })
     : await loadPrometheus(args.prometheus!, args.query!, args.resource, rangeS, stepS, args['tenant-label']);
-  const seriesGrid = buildGrid(set, args.resource);
+  const built = buildGrid(set, args.resource);
+  const unit = args.unit ?? built.unit ?? assumedUnit(args.resource);
+  if (args.unit === undefined && built.unit === undefined && !args.quiet) {
+    process.stderr.write(`backtest: ${set.origin} gives no unit for "${args.resource}"; ${unit ? `taking it as ${unit}` : 'VPA uses a generic histogram'} (--unit sets it)\n`);
+  }
+  const seriesGrid = { ...built, unit };
   const groups = args['tenant-quota'] ? groupTenants(seriesGrid.tenants, groupRule) : undefined;
   const grid = groups ? tenantQuotaGrid(seriesGrid, groups) : seriesGrid;
   if (grid.nSteps < 3) throw new TraceInvalidError(`${set.origin}: resource "${args.resource}" has only ${grid.nSteps} step(s); a backtest needs a history`);

@@ -102,6 +102,23 @@ describe('backtest CLI bad input', () => {
     expect(sum.engine).toMatchObject({ retrainEveryS: 7200, historyPoints: 288, actuation: false, anomaly: { mode: 'off', scored: 0 } });
   }, 120_000);
 
+  it('takes memory without a declared unit as bytes (VPA\'s histogram), says so, and --unit overrides it', () => {
+    // about 4 GB of working set: VPA's generic histogram (unknown unit) tops out at 1e9 and would run short throughout
+    const body = Array.from({ length: 900 }, (_, i) => `${i * 300},a,memory,${4e9 + 1e8 * Math.sin(i / 30)}`).join('\n');
+    const file = traceFile(dir, 'mem-nounit.csv', `${header}${body}\n`);
+    const vpa = (extra: string[]) => {
+      const r = runCli(['--trace', file, '--resource', 'memory', '--policies', 'vpa', '--out', join(dir, `out-unit-${extra.join('')}`), '--json', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return { stderr: r.stderr, vpa: (JSON.parse(r.stdout) as { policies: Record<string, { shortage_steps: number }> }).policies.vpa };
+    };
+    const assumed = vpa([]);
+    expect(assumed.stderr).toMatch(/gives no unit for "memory"; taking it as bytes \(--unit sets it\)/);
+    expect(assumed.vpa.shortage_steps).toBeLessThan(0.05);
+    const generic = vpa(['--unit', 'percent']);
+    expect(generic.stderr).not.toMatch(/gives no unit/);
+    expect(generic.vpa.shortage_steps).toBeGreaterThan(0.9);
+  }, 60_000);
+
   it('refuses an invalid configuration naming every problem, before reading the trace', () => {
     const out = join(dir, 'out-config');
     const r = runCli(['--trace', join(dir, 'missing.csv'), '--resource', 'cpu', '--out', out], { FORESIGHT_TARGET_SHORTAGE: '2', FORESIGHT_ACTUATOR_MAX_STEP_RATIO: '0' });

@@ -118,6 +118,22 @@ describe('vpa', () => {
     expect(a[expectChange]).toBeCloseTo(bucketEnd(3.0) * 1.15, 9);
   });
 
+  it('applies the target once when a tenant\'s scoring starts, as on a pod created then', () => {
+    // a first sample of 1.8 cores, then 1 core: the first allocation (from one sample) stays inside the wide bounds of
+    // a day's confidence (upper = p95 x 1.15 x (1 + 1/confidence)); when scoring starts (warmupSteps after the first
+    // sample) the target of the history applies
+    const x = Array.from({ length: 400 }, (_, j) => (j === 0 ? 1.8 : 1));
+    const g = grid([x]);
+    const warm = 288;
+    const a = run(g, 300, new VpaPolicy({ ...ctxOf(g, 300), warmupSteps: warm }));
+    const b = run(g, 300, new VpaPolicy(ctxOf(g, 300)));
+    expect(a[2]).toBeCloseTo(bucketEnd(1.8) * 1.15, 9);
+    expect(a[warm - 1]).toBe(a[2]);
+    expect(a[warm]).toBeCloseTo(bucketEnd(1.0) * 1.15, 9);
+    // without a known scoring start the first allocation lasts as long as it stays inside [lower, upper]
+    expect(b[warm]).toBe(b[2]);
+  });
+
   it('memory: one sample per 24 h interval, its peak', () => {
     // Two days in bytes: day 1 peaks at 2 GB once, else 1 GB; the histogram holds one sample (2 GB) for day 1.
     const GB = 1e9;

@@ -18,6 +18,10 @@
 //   cores or bytes (percent, requests) get a first bucket of 0.01 of their unit and no minimum (25 millicores of an
 //   unknown VM size has no meaning in percent); the updater's extra rules (evict only after 12 h if within bounds
 //   but > 10% off) are left out as the issue asks: the allocation changes exactly when it leaves [lower, upper].
+//   A trace starts with no request to keep, so each tenant's first allocation is the target of its first sample; when
+//   its scoring starts (a day later) the target in force then is applied once, as the admission controller sets it
+//   on a pod created at that time (otherwise a request set from one five-minute sample could last the whole run,
+//   inside bounds that are wide at a day's confidence).
 import { DecayingHistograms, VPA_CPU_HISTOGRAM, VPA_MEMORY_HISTOGRAM, type HistogramOptions } from '../../core/histogram.js';
 import type { Policy, PolicyContext } from '../policy.js';
 import { stepTime } from '../policy.js';
@@ -69,6 +73,8 @@ export class VpaPolicy implements Policy {
   readonly #firstS: Float64Array;
   readonly #lastS: Float64Array;
   readonly #count: Float64Array;
+  /** Step of each tenant's first sample (-1 before it). */
+  readonly #firstStep: Int32Array;
   /** Memory: peaks of the intervals so far, per tenant (value, interval end time). */
   readonly #peaks: Array<Array<{ value: number; endS: number }>>;
 
@@ -85,10 +91,11 @@ export class VpaPolicy implements Policy {
     this.#firstS = new Float64Array(n).fill(NaN);
     this.#lastS = new Float64Array(n).fill(NaN);
     this.#count = new Float64Array(n);
+    this.#firstStep = new Int32Array(n).fill(-1);
     this.#peaks = ctx.tenants.map(() => []);
   }
 
-  step(_i: number, visible: readonly Float64Array[], out: Float64Array): void {
+  step(i: number, visible: readonly Float64Array[], out: Float64Array): void {
     const ctx = this.#ctx;
     const cpuSamples: Array<{ key: string; value: number; timeS: number; weight: number }> = [];
     const rebuild: number[] = [];
@@ -98,7 +105,10 @@ export class VpaPolicy implements Policy {
         const x = v[j];
         if (x !== x) continue;
         const t = stepTime(ctx, j);
-        if (this.#firstS[k] !== this.#firstS[k]) this.#firstS[k] = t;
+        if (this.#firstS[k] !== this.#firstS[k]) {
+          this.#firstS[k] = t;
+          this.#firstStep[k] = j;
+        }
         this.#lastS[k] = t;
         this.#count[k] += ctx.intervalS / 60;
         if (this.#o.memoryPeaks) {
@@ -137,7 +147,8 @@ export class VpaPolicy implements Policy {
       if (this.#count[k] > 0) {
         const r = this.recommend(pcts[3 * k], pcts[3 * k + 1], pcts[3 * k + 2], this.#confidence(k));
         const cur = this.#alloc[k];
-        if (!(cur >= r.lower && cur <= r.upper)) this.#alloc[k] = r.target;
+        const scoringStarts = ctx.warmupSteps !== undefined && this.#firstStep[k] >= 0 && i === this.#firstStep[k] + ctx.warmupSteps;
+        if (scoringStarts || !(cur >= r.lower && cur <= r.upper)) this.#alloc[k] = r.target;
       }
       out[k] = this.#alloc[k];
     }

@@ -39,7 +39,8 @@ export function anomaly_uv_warmup(): i32 {
  * values, outScore, outEvent, outLik, outKind: nSeries x nSteps doubles, series-major.
  * outScore: anomaly score in [0, 1) (0.5 at the series' own 99th percentile); outEvent: the score at the first
  * point of an episode and 0 for the 400 points after it unless higher (the score NAB is run on); outLik: calibrated
- * likelihood in [0, 1]; outKind: 0 none, 1 spike, 2 level shift. A non-finite value is skipped (outputs 0).
+ * likelihood in [0, 1]; outKind: 0 none, 1 spike, 2 level shift. A non-finite value is skipped (outputs 0) but keeps
+ * its place on the grid: the season slot of a value is its grid time, so missing samples are passed as NaN.
  * outStatus: nSeries i32 (Ok, TooFewPoints while warming up, NonFinite if a value was skipped, BadParam for a state
  * that was never initialised). Returns the worst status.
  */

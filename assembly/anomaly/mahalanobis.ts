@@ -2,7 +2,8 @@
 // exponentially weighted profile, with the covariance shrunk towards its diagonal.
 //
 // Per vector x (d signals: resource ratios, API call mix, data-access rates...):
-// 1. y = x - mean. Distance D^2 = y' A^-1 y with A = (1 - rho) S + rho diag(S) (+ a tiny ridge), by Cholesky.
+// 1. y = x - mean. Distance D^2 = y' A^-1 y with A = (1 - rho) S + rho diag(S) (+ a tiny ridge relative to each
+//    signal's own scale), by Cholesky.
 //    Shrinkage towards the diagonal ("target D" of Schaefer & Strimmer 2005, Stat. Appl. Genet. Mol. Biol. 4(1)
 //    art. 32) keeps A well conditioned while the profile is young and keeps the signals' own units; the intensity
 //    follows Ledoit & Wolf (2004, J. Multivariate Anal. 88(2), section 3.3): rho = min(beta2, delta2) / delta2 with
@@ -14,8 +15,9 @@
 // 3. Calibration: real profiles are neither Gaussian nor known exactly (measured: on i.i.d. Gaussian vectors the chi2
 //    tail flagged 0.35% of points at L >= 0.999, on a daily-cycling tenant none), so, as for single series
 //    (univariate.ts, step 9), the likelihood comes from the tenant's own last 2000 z: above their 99th percentile u,
-//    p = 0.01 exp(-(z - u) / tau) with tau their mean excess over u (peaks over threshold); below u,
-//    p = 1 - 0.99 Phi(z) / Phi(u). L = 1 - p. Until 50 z are stored, L = Phi(z) from the chi2 approximation.
+//    p = 0.01 exp(-(z - u) / tau) with tau their mean excess over u, over at least the 10 largest z (peaks over
+//    threshold; robust.ts tailScale); below u, p = 1 - 0.99 Phi(z) / Phi(u). L = 1 - p. Until 50 z are stored,
+//    L = Phi(z) from the chi2 approximation.
 //    Score: raw = max(z, 0) / u (1 at the tenant's own 99th percentile), score = raw / (1 + raw).
 // 4. Profile update, robust: the vector enters the mean and covariance with Huber weight w = min(1, c / D),
 //    c^2 = d + 3 sqrt(2 d) (about the chi2 99.9% point), so a burst cannot drag the profile along (Huber 1964,
@@ -24,7 +26,7 @@
 //    S <- (1 - a w)(S + a w y y').
 import { Status } from "../status";
 import { get, put, slot } from "./state";
-import { gaussTail, scratchF64, selectK } from "./robust";
+import { gaussTail, scratchF64, selectK, tailScale } from "./robust";
 
 export const MV_HEADER: i32 = 8;
 export const MV_MAX_DIM: i32 = 64;
@@ -33,6 +35,8 @@ const H_DIM = 0, H_COUNT = 1, H_MAGIC = 2, H_M4OFF = 3, H_REF = 4, H_TAU = 5, H_
 const CAL_N: i32 = 2000;
 const CAL_P: f64 = 0.99;
 const CAL_EVERY: i32 = 16;
+// Values the tail scale tau rests on at least (robust.ts tailScale; 19 lie above the 99th percentile once full).
+const TAIL_MIN: i32 = 10;
 const WARM_CAL: i32 = 50;
 const MAGIC: f64 = 20261129.0;
 
@@ -95,9 +99,7 @@ function calibrate(s: usize, d: i32, z: f64, out: usize): void {
       let k = <i32>Math.floor(CAL_P * <f64>m);
       if (k > m - 1) k = m - 1;
       const ref = selectK(tmp, m, k);
-      let ex = 0.0;
-      for (let i = k + 1; i < m; i++) ex += load<f64>(tmp + (<usize>i << 3)) - ref;
-      let tau = k + 1 < m ? ex / <f64>(m - k - 1) : 0.0;
+      let tau = tailScale(tmp, m, k, ref, TAIL_MIN);
       if (tau < 0.05) tau = 0.05;
       put(s, H_REF, ref);
       put(s, H_TAU, tau);
@@ -140,23 +142,26 @@ export function mvStep(s: usize, d: i32, x: usize, out: usize): bool {
   const ready = count >= mvWarmup(d);
   if (ready) {
     // Shrinkage intensity (Ledoit-Wolf form, diagonal target).
-    let delta2 = 0.0, diagMean = 0.0;
+    let delta2 = 0.0;
     for (let i = 0; i < d; i++) {
-      diagMean += Math.abs(get(s, co + i * d + i));
       for (let j = 0; j < d; j++) if (i != j) delta2 += get(s, co + i * d + j) * get(s, co + i * d + j);
     }
-    diagMean /= <f64>d;
     const nEff = Math.min(<f64>count, 1.0 / (1.0 - LAMBDA));
     let beta2 = (get(s, H_M4OFF) - delta2) / nEff;
     if (beta2 < 0.0) beta2 = 0.0;
     const rho = delta2 > 0.0 ? Math.min(beta2, delta2) / delta2 : 1.0;
-    let ridge = 1e-9 * diagMean + 1e-12;
+    // The ridge of each signal is relative to that signal's own variance: one ridge for all, scaled by the mean
+    // variance, let a byte-valued signal (variance ~1e12) swamp the variance of a signal in cores (~1e-2), so a
+    // 20-sigma CPU jump next to memory gave z < 0. A constant signal (S_ii = 0) keeps a standard deviation of 1e-9 of
+    // its level (the univariate detector's floor, univariate.ts) plus 1e-6, so that an all-zero signal factors.
+    let ridge = 1e-9;
     let ok = false;
     for (let attempt = 0; attempt < 6 && !ok; attempt++) {
       for (let i = 0; i < d; i++) {
         for (let j = 0; j < d; j++) {
           const sij = get(s, co + i * d + j);
-          store<f64>(scr + (<usize>(i * d + j) << 3), i == j ? sij + ridge : (1.0 - rho) * sij);
+          const mi = get(s, mo + i);
+          store<f64>(scr + (<usize>(i * d + j) << 3), i == j ? sij + ridge * (Math.abs(sij) + 1e-9 * mi * mi + 1e-3) : (1.0 - rho) * sij);
         }
       }
       ok = cholesky(scr, d);

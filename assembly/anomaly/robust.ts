@@ -136,3 +136,28 @@ export function gaussTail(z: f64): f64 {
     t * 0.17087277)))))))));
   return 0.5 * (x >= 0.0 ? r : 2.0 - r);
 }
+
+/**
+ * Tail scale tau of the peaks-over-threshold likelihoods: the mean excess of the largest values of a[0..n) over the
+ * k-th smallest (`atK`, as the caller may have floored it), after selectK(a, n, k). While fewer than `minTail` values
+ * lie above k (a young window: none below 100 values at the 99th percentile), the excess is measured over the
+ * (n - 1 - minTail)-th smallest instead, so that tau always rests on `minTail` values. An exponential tail has the
+ * same mean excess over any high threshold (memorylessness), and a lighter one a larger excess over a lower
+ * threshold, so this errs towards a wider tail; a tau from one or no excess (floored at 5% of the threshold) gave
+ * L >= 0.9999 on 0.6% of pure-noise points 64-100, 60 times the nominal rate.
+ * Returns 0 when n <= 1.
+ */
+export function tailScale(a: usize, n: i32, k: i32, atK: f64, minTail: i32): f64 {
+  let kt = k;
+  let t = atK;
+  if (n - 1 - k < minTail) {
+    kt = n - 1 - minTail;
+    if (kt < 0) kt = 0;
+    // a[0..k) holds the k smallest values, so the kt-th smallest of all is the kt-th smallest of a[0..k).
+    if (kt < k) t = selectK(a, k, kt);
+  }
+  if (kt + 1 >= n) return 0.0;
+  let ex = 0.0;
+  for (let i = kt + 1; i < n; i++) ex += load<f64>(a + (<usize>i << 3)) - t;
+  return ex / <f64>(n - 1 - kt);
+}

@@ -9,7 +9,8 @@
 //   scoreBehaviour(core, states, vectors)             vectors[k]: nSteps x d doubles, row-major
 //     -> BehaviourResult[]: score, likelihood, z (Float64Array), kind (AnomalyKind[]), status
 // Scores are in [0, 1); likelihoods are calibrated per series (see assembly/anomaly/*.ts for every formula).
-// A non-finite value or vector is skipped (outputs 0, status 'non-finite'); warming up gives 'too-few-points'.
+// A non-finite value or vector is skipped (outputs 0, status 'non-finite'); a skipped value still takes its place on
+// the series' grid (daily season), so pass gaps as NaN rather than dropping them. Warming up gives 'too-few-points'.
 import type { AnomalyKind } from '../model/snapshot.js';
 import { ArgumentInvalidError } from '../errors.js';
 import type { Core, CoreExports } from './wasm.js';

@@ -5,8 +5,10 @@
 //   decideTenantAnomaly(signals: readonly SignalAnomaly[], policy: AnomalyPolicy, prev?: AnomalyMemory): AnomalyDecision
 //
 //   - `signals`: one entry per signal of the tenant (e.g. cpu, memory, and 'behaviour' for the multivariate score),
-//     as produced by src/core/anomaly.ts for the cycle's newest point: from scoreSeries, {signal, score: r.score[i],
-//     likelihood: r.likelihood[i], kind: r.kind[i]}; from scoreBehaviour the same with signal 'behaviour'.
+//     from src/core/anomaly.ts: from scoreSeries, {signal, score: r.score[i], likelihood: r.likelihood[i],
+//     kind: r.kind[i]} for one new point; from scoreBehaviour the same with signal 'behaviour'. When a cycle brings
+//     n new points (a warm-up feeds a day), the loop passes the strongest of them with its tail probability
+//     multiplied by n (src/loop/anomaly-adapter.ts), so the thresholds below keep their meaning.
 //   - `policy`: mode 'off' | 'alert-only' | 'quarantine', thresholds on the calibrated likelihood, hold time.
 //     DEFAULT_ANOMALY_POLICY holds the defaults.
 //   - `prev`: the `memory` returned for this tenant by the previous cycle (undefined on the first cycle).
@@ -40,9 +42,11 @@ export interface SignalAnomaly {
 export interface AnomalyPolicy {
   mode: AnomalyMode;
   /**
-   * Tenant likelihood at or above which the tenant becomes anomalous, in (0, 1). Default 0.9999: with calibrated
-   * likelihoods a stationary tenant crosses it at about 0.01% of cycles (one false episode per ~35 days at 5-minute
-   * cycles).
+   * Tenant likelihood at or above which the tenant becomes anomalous, in (0, 1). Default 0.9999, nominally 0.01% of
+   * a stationary tenant's cycles. Measured (cpu, memory and behaviour, one point per cycle, after 2,500 points):
+   * episodes start on 0.016% of cycles with Gaussian noise (one false episode per ~22 days) but 0.06% with Student t3
+   * noise (one per ~6 days): the per-signal tail model is too light for heavy tails, which cross L >= 0.9999 3-5x as
+   * often as Gaussian noise (assembly/anomaly/univariate.ts, step 9).
    */
   enterLikelihood: number;
   /** Tenant likelihood below which an anomalous tenant starts to recover, in (0, enterLikelihood]. Default 0.99. */

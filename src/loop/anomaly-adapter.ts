@@ -11,15 +11,23 @@ import type { AnomalyScorer, AnomalySeriesInput, AnomalyVerdict } from './types.
 const BATCH_POINTS = 1_000_000;
 const BATCH_SERIES = 1_000;
 
-/** The strongest evidence among a series' new samples (highest likelihood, then score). */
+/**
+ * A series' evidence over the new samples of one call: the strongest sample (highest likelihood, then score), its
+ * tail probability Bonferroni-corrected for the number of samples scored, p = min(1, n * min_i p_i) with
+ * p_i = 1 - L_i. Without it the highest of the 288 likelihoods of a day's warm-up is that of a 1-in-288 event, and
+ * every stationary tenant was flagged on its first verdict. One sample per call (the steady state) is unchanged.
+ */
 function strongest(signal: string, score: Float64Array, likelihood: Float64Array, kind: AnomalyKind[]): SignalAnomaly {
   let best = -1;
+  let n = 0;
   for (let i = 0; i < score.length; i++) {
     if (!Number.isFinite(likelihood[i])) continue;
+    n++;
     if (best < 0 || likelihood[i] > likelihood[best] || (likelihood[i] === likelihood[best] && score[i] > score[best])) best = i;
   }
   if (best < 0) return { signal, score: 0, likelihood: 0, kind: 'none' };
-  return { signal, score: score[best], likelihood: likelihood[best], kind: kind[best] };
+  const p = Math.min(1, n * (1 - likelihood[best]));
+  return { signal, score: score[best], likelihood: 1 - p, kind: kind[best] };
 }
 
 /** A score in [0, 1]; non-finite scores (no evidence) are 0. */

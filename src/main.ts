@@ -17,7 +17,7 @@ import { acceleratedClock, systemClock, type Clock } from './loop/types.js';
 import { createExporter } from './metrics/exporter.js';
 import { buildServer } from './server/build.js';
 import type { HistorySource } from './sources/history-source.js';
-import { PrometheusSource } from './sources/prometheus-source.js';
+import { PrometheusSource, tenantFilter } from './sources/prometheus-source.js';
 import { ShardedSource } from './sources/sharded-source.js';
 import { readTrace } from './sources/trace-file.js';
 import { TraceReplaySource } from './sources/trace-replay.js';
@@ -62,7 +62,11 @@ interface Plan {
 
 async function demoPlan(config: Readonly<Config>, logger: Pino): Promise<Plan> {
   const file = config.demoTrace || DEMO_TRACE;
-  const set = await readTrace(file);
+  const all = await readTrace(file);
+  // the tenant lists apply to the demo as to Prometheus (src/sources/prometheus-source.ts tenantFilter)
+  const keep = tenantFilter(config);
+  const set = { ...all, series: all.series.filter((s) => keep(s.tenant)) };
+  if (set.series.length === 0) logger.warn({ trace: file, includeTenants: config.includeTenants, excludeTenants: config.excludeTenants }, 'demo: the tenant lists leave no tenant of the trace');
   const intervalS = set.intervalS;
   const historyPoints = Math.max(2, Math.round(config.history / intervalS));
   // Engine time starts one history window into the trace (so the first pull has a full week), aligned to a UTC day.

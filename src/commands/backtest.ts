@@ -23,7 +23,7 @@ const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --quer
                           --resource NAME [--policies ${POLICY_NAMES.join(',')}]
                           [--config FILE] [--target-shortage R] [--retrain-every D] [--history D] [--no-actuation]
                           [--anomaly-mode off|alert-only|quarantine] [--unit U]
-                          [--sweep] [--lead 5m] [--out DIR] [--json] [--capacity N] [--provisioning-delay 3m] [--quiet]
+                          [--sweep] [--lead 5m] [--out DIR (default backtest-out)] [--json] [--capacity N] [--provisioning-delay 3m] [--quiet]
                           [--tenant-quota [--group-by REGEX]]   (score each tenant's total: the sum of its series;
                            REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')
 Foresight replays the sidecar's configuration (the YAML file of --config or $FORESIGHT_CONFIG, then FORESIGHT_*

@@ -28,7 +28,7 @@ export function configRows(): Row[] {
     def: 'unset',
     unit: "signal's base unit",
     range: '> 0',
-    help: 'Limit per tenant of a signal Foresight cannot enforce (disk I/O, fds, threads, ...), exported as foresight_resource_limit for every tracked tenant; in YAML a number or {default, tenants: {<tenant>: value}} for per-tenant overrides. Unset: not exported.',
+    help: 'Limit per tenant of a signal Foresight cannot enforce (disk I/O, fds, threads, ...), exported as foresight_resource_limit for every tracked tenant that has the signal; in YAML a number or {default, tenants: {<tenant>: value}} for per-tenant overrides. Unset: not exported.',
   });
   for (const [k, d] of Object.entries(actuatorOptionDocs) as Array<[string, OptionDoc]>) {
     rows.push({ env: envName(k, 'FORESIGHT_ACTUATOR_'), yaml: `actuator.${k}`, def: show(d.default), unit: d.unit, range: d.range, help: d.help });

@@ -151,7 +151,7 @@ export const catalogue = {
   loopStepDuration: def({
     name: 'foresight_loop_step_duration_seconds',
     type: 'histogram',
-    help: 'Duration of each step of a cycle (pull, profile, update, forecast, decide, publish).',
+    help: 'Duration of each step of a cycle (pull, store, profile, anomaly, update, train, forecast, decide, publish).',
     labels: ['step'],
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
   }),

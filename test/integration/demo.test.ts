@@ -109,3 +109,30 @@ describe('embedded demo, sharded', () => {
     }
   }, 70_000);
 });
+
+describe('embedded demo with tenant lists', () => {
+  it('applies FORESIGHT_INCLUDE_TENANTS and FORESIGHT_EXCLUDE_TENANTS to the demo trace as to Prometheus', async () => {
+    const tenants = [...new Set((await readTrace(DEMO_TRACE)).series.map((s) => s.tenant))].sort();
+    const include = tenants.slice(0, 3);
+    const port = await freePort();
+    const sidecar = await startSidecar(
+      loadConfig({ env: { FORESIGHT_PORT: String(port), FORESIGHT_HOST: '127.0.0.1', FORESIGHT_INCLUDE_TENANTS: include.join(','), FORESIGHT_EXCLUDE_TENANTS: include[0] } }),
+      { logger: pino({ level: 'silent' }) },
+    );
+    try {
+      const t0 = Date.now();
+      let listed: string[] = [];
+      while (Date.now() - t0 < 30_000) {
+        const r = await fetch(`http://127.0.0.1:${port}/api/v1/tenants`);
+        if (r.status === 200) {
+          listed = ((await r.json()) as { tenants: Array<{ tenant: string }> }).tenants.map((t) => t.tenant).sort();
+          if (listed.length) break;
+        }
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      expect(listed).toEqual(include.slice(1));
+    } finally {
+      await sidecar.close();
+    }
+  }, 40_000);
+});

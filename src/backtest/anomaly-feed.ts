@@ -63,13 +63,15 @@ export class AnomalyFeed {
     for (let k = 0; k < visible.length; k++) {
       const v = visible[k];
       let from = this.#fed[k];
+      const first = from < 0;
       // a series starts at its first finite sample, as the sidecar's history of it does
-      if (from < 0) for (let j = 0; j < v.length && from < 0; j++) if (v[j] === v[j]) from = j;
+      if (first) for (let j = 0; j < v.length && from < 0; j++) if (v[j] === v[j]) from = j;
       if (from < 0 || v.length <= from) continue;
       this.#fed[k] = v.length;
       const tenant = this.#ctx.tenants[k];
       index.set(tenant, k);
-      inputs.push({ key: this.#keys[k], tenant, resource: this.#ctx.resource, startS: stepTime(this.#ctx, from), values: v.slice(from) });
+      // as the loop's warm-up: the first samples train the detectors, only the newest is evidence
+      inputs.push({ key: this.#keys[k], tenant, resource: this.#ctx.resource, startS: stepTime(this.#ctx, from), values: v.slice(from), evidenceFrom: first ? v.length - from - 1 : 0 });
     }
     if (inputs.length) {
       for (const [tenant, verdict] of this.#scorer.score(inputs, this.#ctx.intervalS)) {

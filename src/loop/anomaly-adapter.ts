@@ -12,15 +12,15 @@ const BATCH_POINTS = 1_000_000;
 const BATCH_SERIES = 1_000;
 
 /**
- * A series' evidence over the new samples of one call: the strongest sample (highest likelihood, then score), its
- * tail probability Bonferroni-corrected for the number of samples scored, p = min(1, n * min_i p_i) with
- * p_i = 1 - L_i. Without it the highest of the 288 likelihoods of a day's warm-up is that of a 1-in-288 event, and
- * every stationary tenant was flagged on its first verdict. One sample per call (the steady state) is unchanged.
+ * A series' evidence over the samples of one call from index `from` on (the others only trained the detector): the
+ * strongest sample (highest likelihood, then score), its tail probability Bonferroni-corrected for the number of
+ * samples that count, p = min(1, n * min_i p_i) with p_i = 1 - L_i. Without it the highest of several likelihoods
+ * reads as a rarer event than it is. One sample per call (the steady state) is unchanged.
  */
-function strongest(signal: string, score: Float64Array, likelihood: Float64Array, kind: AnomalyKind[]): SignalAnomaly {
+function strongest(signal: string, score: Float64Array, likelihood: Float64Array, kind: AnomalyKind[], from = 0): SignalAnomaly {
   let best = -1;
   let n = 0;
-  for (let i = 0; i < score.length; i++) {
+  for (let i = Math.max(0, from); i < score.length; i++) {
     if (!Number.isFinite(likelihood[i])) continue;
     n++;
     if (best < 0 || likelihood[i] > likelihood[best] || (likelihood[i] === likelihood[best] && score[i] > score[best])) best = i;
@@ -78,11 +78,11 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
           let l = perTenant.get(s.tenant);
           if (!l) perTenant.set(s.tenant, (l = []));
           // A detector still warming up has no evidence yet (its outputs are placeholders).
-          l.push(res[k].status === 'too-few-points' ? { signal: s.resource, score: 0, likelihood: 0, kind: 'none' } : strongest(s.resource, res[k].score, res[k].likelihood, res[k].kind));
+          l.push(res[k].status === 'too-few-points' ? { signal: s.resource, score: 0, likelihood: 0, kind: 'none' } : strongest(s.resource, res[k].score, res[k].likelihood, res[k].kind, s.evidenceFrom));
         });
       }
       // Behaviour: the tenant's signals as one vector per time step (resources sorted by name), batched by dimension.
-      const vectors: Array<{ tenant: string; d: number; key: string; rows: Float64Array }> = [];
+      const vectors: Array<{ tenant: string; d: number; key: string; rows: Float64Array; from: number }> = [];
       for (const [tenant, list] of groupBy(series, (s) => s.tenant)) {
         if (list.length < 2) continue;
         const sorted = [...list].sort((a, b) => a.resource.localeCompare(b.resource));
@@ -95,7 +95,9 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
             rows[t * d + j] = v[v.length - steps + t];
           }
         }
-        vectors.push({ tenant, d, key: `${tenant}\u0000${sorted.map((s) => s.resource).join(',')}`, rows });
+        // the rows that count as evidence: the newest ones any of the tenant's series counts
+        const counted = Math.min(steps, Math.max(...sorted.map((s) => s.values.length - (s.evidenceFrom ?? 0))));
+        vectors.push({ tenant, d, key: `${tenant}\u0000${sorted.map((s) => s.resource).join(',')}`, rows, from: steps - counted });
       }
       for (const group of groupBy(vectors, (v) => `${v.d}:${v.rows.length}`).values()) {
         const states = group.map((v) => {
@@ -105,7 +107,7 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
         });
         const res = scoreBehaviour(c, states, group.map((v) => v.rows));
         group.forEach((v, k) => {
-          if (res[k].status !== 'too-few-points') perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind));
+          if (res[k].status !== 'too-few-points') perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind, v.from));
         });
       }
       const out = new Map<string, AnomalyVerdict>();

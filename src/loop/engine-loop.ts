@@ -610,11 +610,13 @@ export class EngineLoop {
       // A new series is fed its last anomalyWarmupPoints once (default a day: shorter warm-ups flagged most synthetic
       // tenants in bench/sidecar.ts), then only new points. The detectors cost ~5 us per point (NAB corpus, bench:nab), so a
       // day for 60,000 series is about 90 s of CPU at start-up; lower it for very large fleets.
-      const after = this.#anomalyFedUntil.get(s.key) ?? s.lastS - this.options.anomalyWarmupPoints * this.options.intervalS;
+      const fedUntil = this.#anomalyFedUntil.get(s.key);
+      const after = fedUntil ?? s.lastS - this.options.anomalyWarmupPoints * this.options.intervalS;
       if (s.lastS <= after) return;
       const w = this.store.since(s.key, after);
       this.#anomalyFedUntil.set(s.key, s.lastS);
-      if (w && w.values.length) inputs.push({ key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values });
+      // a warm-up's history trains the detectors; only its newest sample is evidence for the verdict
+      if (w && w.values.length) inputs.push({ key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values, evidenceFrom: fedUntil === undefined ? w.values.length - 1 : 0 });
     });
     // whole tenants per call (a verdict combines a tenant's signals), about ANOMALY_CALL_POINTS samples per call, with
     // a yield between calls when the time slice is spent

@@ -63,6 +63,12 @@ export interface AnomalySeriesInput {
   resource: string;
   startS: number;
   values: Float64Array;
+  /**
+   * Index of the first sample whose score is evidence for this call's verdict (default 0: every sample). A warm-up
+   * passes its last index: the history trains the detectors, and only the newest sample speaks for the tenant now (a
+   * spike hours ago in the history is no reason to quarantine it).
+   */
+  evidenceFrom?: number;
 }
 
 export interface AnomalyVerdict extends AnomalyState {

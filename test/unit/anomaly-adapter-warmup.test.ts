@@ -37,6 +37,21 @@ describe('first verdict after a warm-up call', () => {
     });
   }
 
+  it('takes a warm-up\'s history as training only: a spike hours ago is no evidence, one in the newest sample is', () => {
+    const tenants = 20;
+    const warm = 288;
+    const g = gaussian(7);
+    // every tenant's cpu doubles once, 100 samples (8 hours) before the end of its warm-up; t0's also at the newest
+    const value: Value = (t, r, i) => (r === 0 && (i === warm - 100 || (t === 0 && i === warm - 1)) ? 4 : calm(g)(t, r, i));
+    const warmUp = inputs(tenants, warm, 0, g, value).map((x) => ({ ...x, evidenceFrom: warm - 1 }));
+    const v = createAnomalyScorer(() => new Core('debug'), 'quarantine').score(warmUp, STEP);
+    expect(v.get('t0')!.anomalous).toBe(true);
+    expect([...v.values()].filter((x) => x.anomalous).length).toBeLessThanOrEqual(2);
+    // counted as evidence, the old spikes flag them all
+    const all = createAnomalyScorer(() => new Core('debug'), 'quarantine').score(inputs(tenants, warm, 0, gaussian(7), value), STEP);
+    expect([...all.values()].filter((x) => x.anomalous).length).toBeGreaterThan(tenants / 2);
+  });
+
   it('still flags a spike in the newest sample of a normal 12-sample cycle', () => {
     const g = gaussian(12);
     const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');

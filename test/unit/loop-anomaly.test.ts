@@ -98,3 +98,23 @@ describe('anomaly scores through the loop', () => {
     ]);
   });
 });
+
+describe('the loop\'s anomaly warm-up', () => {
+  it('feeds a new series its warm-up with only the newest sample as evidence, then every new sample', async () => {
+    const calls: Array<{ key: string; n: number; evidenceFrom: number | undefined }> = [];
+    const scorer: AnomalyScorer = {
+      score: (series) => {
+        for (const x of series) calls.push({ key: x.key, n: x.values.length, evidenceFrom: x.evidenceFrom });
+        return new Map();
+      },
+    };
+    const clock = manualClock(1_700_000_000);
+    const loop = new EngineLoop({ source: new FakeSource(['a'], ['cpu']), engine: new FakeEngine({ intervalS: 60 }), clock, anomaly: scorer }, { intervalS: 60, historyPoints: 600, anomalyWarmupPoints: 100 });
+    await loop.runOnce();
+    expect(calls).toEqual([{ key: seriesKey('a', 'cpu'), n: 100, evidenceFrom: 99 }]);
+    calls.length = 0;
+    clock.advance(180);
+    await loop.runOnce();
+    expect(calls).toEqual([{ key: seriesKey('a', 'cpu'), n: 3, evidenceFrom: 0 }]);
+  });
+});

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createForecastEngine } from '../core/engine.js';
 import { parseFlagDuration } from '../config/load.js';
 import { ArgumentInvalidError } from '../errors.js';
+import { lastValue, seasonalNaive } from '../evaluate/baselines.js';
 import { QuantileScore, round } from '../evaluate/metrics.js';
 import { defaultWarmup, replay } from '../evaluate/replay.js';
 import { AtomicGzipCsv, writeJsonAtomic } from '../evaluate/write.js';
@@ -85,8 +86,7 @@ export async function run(argv: string[]): Promise<number> {
         const y = f.series.values;
         statuses.set(f.status, (statuses.get(f.status) ?? 0) + 1);
         const origin = f.series.startS + f.t * intervalS;
-        let last = NaN;
-        for (let i = f.t; i >= 0 && !Number.isFinite(last); i--) last = y[i];
+        const last = lastValue(y, f.t);
         for (let k = 0; k < K; k++) {
           const h = Math.round(horizonsS[k] / intervalS);
           const actual = f.t + h < y.length ? y[f.t + h] : NaN;
@@ -94,8 +94,7 @@ export async function run(argv: string[]): Promise<number> {
           csv.line(`${origin},${f.series.tenant},${f.series.resource},${horizonsS[k]},${fmt(actual)},${fmt(q[0])},${fmt(q[1])},${fmt(q[2])},${fmt(q[3])},${f.models[k]}`);
           if (!Number.isFinite(actual)) continue;
           scores[k].add(actual, q[0], q);
-          const sn = f.t + h - season >= 0 ? y[f.t + h - season] : NaN;
-          snaive[k].addPoint(actual, Number.isFinite(sn) ? sn : last);
+          snaive[k].addPoint(actual, seasonalNaive(y, f.t, h, season));
           persistence[k].addPoint(actual, last);
           chosen[k].set(f.models[k], (chosen[k].get(f.models[k]) ?? 0) + 1);
         }

@@ -16,9 +16,9 @@ import { ArgumentInvalidError } from '../errors.js';
 import { interpolateShift, levelOrder, makeMonotone, pinball, workingLevel } from './conformal.js';
 import { fx } from './forecast-exports.js';
 import { createGru, predictGruRolling, trainGru, type GruState } from './gru.js';
-import { fitHoltWinters, updateHoltWinters } from './holt-winters.js';
+import { fitHoltWinters, HW, updateHoltWinters } from './holt-winters.js';
 import { WEIGHT_ETA } from './select.js';
-import { advanceBatch, M_HIST, recentPointsOf, SeriesState, type StateShape, type StepInputs } from './series-state.js';
+import { advanceBatch, M_HIST, recentPointsOf, SeriesState, UndoLog, type StateShape, type StepInputs } from './series-state.js';
 import { Status, statusName } from './status.js';
 import type { AccuracyStat, EngineOptions, ForecastEngine, ForecastStatus, ModelName, ModelScore, SeriesForecast, SharedHistory } from './types.js';
 import { DEFAULT_HORIZONS_S, DEFAULT_QUANTILES, DEFAULT_SEASONS_S } from './types.js';
@@ -93,12 +93,12 @@ interface LevelPlan {
   levels: readonly number[];
   /** Index of each requested level among the configured ones (whose shifts are kept), -1 when not configured. */
   kept: Int32Array;
-  /** Index of each configured level among the requested ones (the issued quantiles ACI scores), -1 when absent. */
-  issued: Int32Array;
   /** The requested levels' indices in ascending order of level (for makeMonotone). */
   order: Int32Array;
   /** Index of 0.5 among the requested levels, -1 when absent. */
   median: number;
+  /** The requested levels are the configured ones, in their order: the quantiles computed are those ACI scores. */
+  configured: boolean;
 }
 
 /** One model's quantile forecast (for explaining and for benchmarking every model, not only the choice). */
@@ -123,6 +123,21 @@ function hwStatusName(code: number): ForecastStatus {
   if (code === Status.FallbackNonSeasonal) return 'nonseasonal-fallback';
   if (code === Status.Constant) return 'constant';
   if (code === Status.TooFewPoints) return 'too-few-points';
+  return 'ok';
+}
+
+/**
+ * The status of a series from what it has consumed since its last fit or refit, by the rule of the Holt-Winters fit
+ * kernel (assembly/forecast/holt-winters.ts hwFit): fewer than two finite values, then a constant, then a season the
+ * engine wants but the fitted model dropped (it stays dropped until a refit), else ok. On a fit's history this is
+ * the kernel's own status; update applies it so that a series fitted on a few points stops saying too-few-points
+ * (or constant) once its points say otherwise.
+ */
+function consumedStatus(st: SeriesState, wantsSeason: boolean): ForecastStatus {
+  if (st.finiteSeen < 2) return 'too-few-points';
+  const hi = st.hiSeen, lo = st.loSeen;
+  if (hi - lo <= 1e-12 * Math.max(Math.abs(hi), 1e-300)) return 'constant';
+  if (wantsSeason && !(st.hw[HW.m1] > 0)) return 'nonseasonal-fallback';
   return 'ok';
 }
 
@@ -153,6 +168,8 @@ class Engine implements ForesightEngine {
   readonly #states = new Map<string, SeriesState>();
   /** Working arrays of forecast calls (#scratch). */
   readonly #work: Float64Array[] = [];
+  /** What an update call changed, to undo it when the call fails (buffers reused from call to call). */
+  readonly #undo = new UndoLog();
 
   constructor(options: EngineOptions, core: Core, tuning: Partial<EngineTuning>) {
     validate(options);
@@ -241,6 +258,7 @@ class Engine implements ForesightEngine {
       st.holt = holt.states[i];
       st.status = hwStatusName(status[i]);
       const y = histories[i];
+      st.noteConsumed(y, true);
       let sum = 0, cnt = 0;
       for (const v of y) if (Number.isFinite(v)) { sum += Math.abs(v); cnt++; }
       const scale = cnt > 0 && sum > 0 ? sum / cnt : 1;
@@ -282,6 +300,7 @@ class Engine implements ForesightEngine {
       st.hw = hw.states[j];
       st.holt = holt.states[j];
       st.status = hwStatusName(hw.status[j]);
+      st.noteConsumed(hist[j], true);
     });
   }
 
@@ -401,23 +420,54 @@ class Engine implements ForesightEngine {
     });
   }
 
+  /**
+   * Atomic per call: when any step fails (a core trap, a status error), every series is left as it was before the call
+   * (series fitted by it are forgotten again) and the error is rethrown, so that a retry of the same points (the
+   * loop's key-by-key retry, engine-loop.ts #each) does not feed any model twice. A key may appear more than once;
+   * its points are consumed in order, as in one call per occurrence.
+   */
   update(keys: readonly string[], newPoints: readonly Float64Array[]): void {
     if (keys.length !== newPoints.length) throw new ArgumentInvalidError(`update: ${keys.length} keys but ${newPoints.length} point arrays`);
-    const knownKeys: string[] = [];
-    const knownPts: Float64Array[] = [];
-    const fresh: string[] = [];
-    const freshPts: Float64Array[] = [];
+    // an unknown key is fitted on the points of its first occurrence; its later occurrences update that fit
+    const fitAt: number[] = [];
+    const updateAt: number[] = [];
+    const fitting = new Set<string>();
     keys.forEach((k, i) => {
-      if (this.#states.has(k)) {
-        knownKeys.push(k);
-        knownPts.push(newPoints[i]);
-      } else {
-        fresh.push(k);
-        freshPts.push(newPoints[i]);
+      if (this.#states.has(k) || fitting.has(k)) updateAt.push(i);
+      else {
+        fitting.add(k);
+        fitAt.push(i);
       }
     });
-    if (fresh.length) this.fit(fresh, freshPts);
-    if (knownKeys.length === 0) return;
+    const known = [...new Set(updateAt.filter((i) => !fitting.has(keys[i])).map((i) => this.#states.get(keys[i])!))];
+    const grus = new Map([...fitting].map((k) => [k, this.#gru.get(k)]));
+    const undo = this.#undo;
+    undo.begin();
+    for (const st of known) st.checkpoint(undo);
+    try {
+      if (fitAt.length) this.fit(fitAt.map((i) => keys[i]), fitAt.map((i) => newPoints[i]));
+      if (updateAt.length) this.#advanceKnown(updateAt.map((i) => keys[i]), updateAt.map((i) => newPoints[i]));
+    } catch (err) {
+      undo.rollback();
+      for (const [k, g] of grus) {
+        this.#states.delete(k);
+        if (g) this.#gru.set(k, g);
+        else this.#gru.delete(k);
+      }
+      throw err;
+    }
+    undo.release();
+    const updated = new Set<SeriesState>();
+    for (const i of updateAt) {
+      const st = this.#states.get(keys[i])!;
+      st.noteConsumed(newPoints[i]);
+      updated.add(st);
+    }
+    for (const st of updated) st.status = consumedStatus(st, this.#m1 > 0);
+  }
+
+  /** The online step of update for known series (a key may repeat: each repeat starts a new wave of the step). */
+  #advanceKnown(knownKeys: readonly string[], knownPts: readonly Float64Array[]): void {
     const sts = knownKeys.map((k) => this.#states.get(k)!);
     // a key repeated in one call: its first points do not end at its shared history's newest slot
     const seen = new Set<SeriesState>();
@@ -425,21 +475,24 @@ class Engine implements ForesightEngine {
       if (seen.has(st)) st.unshare();
       else seen.add(st);
     }
-    const hwOut = updateHoltWinters(this.core, sts.map((s) => s.hw), knownPts, this.#hs);
-    const holtOut = updateHoltWinters(this.core, sts.map((s) => s.holt), knownPts, this.#hs);
-    // one ensemble step for all series; a key repeated in this call starts a new wave, so it sees its earlier points
+    // one wave for all series; a key repeated in this call starts a new wave, so that every model (Holt-Winters and
+    // Holt included: their states are updated in place) sees its earlier points, as in one call per occurrence
     let wave: number[] = [];
     let inWave = new Set<SeriesState>();
     const flush = (): void => {
-      const hists = this.#trackHistograms(wave.map((i) => sts[i]), wave.map((i) => knownPts[i]), wave.map((i) => sts[i].n));
+      const wSts = wave.map((i) => sts[i]);
+      const wPts = wave.map((i) => knownPts[i]);
+      const hwOut = updateHoltWinters(this.core, wSts.map((s) => s.hw), wPts, this.#hs);
+      const holtOut = updateHoltWinters(this.core, wSts.map((s) => s.holt), wPts, this.#hs);
+      const hists = this.#trackHistograms(wSts, wPts, wSts.map((s) => s.n));
       const inputs = wave.map((i, w): StepInputs => {
         const st = sts[i];
         const hist = hists[w];
-        this.#exclude(hwOut[i], hist, holtOut[i]);
+        this.#exclude(hwOut[w], hist, holtOut[w]);
         const extra = this.#tuningGru ? new Map([[GRU_INDEX, this.#updateGru(knownKeys[i], st, knownPts[i])]]) : undefined;
-        return { hw: hwOut[i], hist, holt: holtOut[i], extra };
+        return { hw: hwOut[w], hist, holt: holtOut[w], extra };
       });
-      advanceBatch(wave.map((i) => sts[i]), wave.map((i) => knownPts[i]), inputs, this.core);
+      advanceBatch(wSts, wPts, inputs, this.core);
       wave = [];
       inWave = new Set();
     };
@@ -457,7 +510,7 @@ class Engine implements ForesightEngine {
    * for the ensemble alone).
    * Monotone in the level, never NaN, floored at 0 for series never seen negative.
    */
-  #forecastModels(st: SeriesState, ms: readonly number[], plan: LevelPlan): { point: Float64Array; quantiles: Float64Array }[] {
+  #forecastModels(st: SeriesState, ms: readonly number[], plan: LevelPlan, record: boolean): { point: Float64Array; quantiles: Float64Array }[] {
     const K = st.K, L = this.#levels.length, nL = plan.levels.length;
     // the ensemble alone (every forecast) reads its sorted errors; other models select theirs in the core
     const ensembleOnly = ms.length === 1 && ms[0] === st.nM;
@@ -499,7 +552,7 @@ class Engine implements ForesightEngine {
         }
         makeMonotone(quantiles, plan.levels, k * nL, plan.order);
         point[k] = med >= 0 ? quantiles[k * nL + med] : Math.max(floor, c);
-        if (st.n > 0) this.#record(st, ms[mi], k, plan, quantiles, k * nL);
+        if (record && st.n > 0) this.#record(st, ms[mi], k, quantiles, k * nL);
       }
       out.push({ point, quantiles });
     }
@@ -509,13 +562,29 @@ class Engine implements ForesightEngine {
   /** What every series of one forecast call shares about the requested levels. */
   #plan(levels: readonly number[]): LevelPlan {
     for (const q of levels) if (!(q > 0 && q < 1)) throw new ArgumentInvalidError(`quantile ${q} is outside (0, 1)`);
+    const L = this.#levels;
     return {
       levels,
-      kept: Int32Array.from(levels, (p) => this.#levels.indexOf(p)),
-      issued: Int32Array.from(this.#levels, (p) => levels.indexOf(p)),
+      kept: Int32Array.from(levels, (p) => L.indexOf(p)),
       order: levelOrder(levels),
       median: levels.indexOf(0.5),
+      configured: levels.length === L.length && levels.every((p, i) => p === L[i]),
     };
+  }
+
+  /** The plan of the configured levels (what ACI scores), built once. */
+  #configuredPlan: LevelPlan | undefined;
+
+  /**
+   * Quantile forecasts of the models `ms` at the levels of `plan`; ACI records, for scoring when they mature, the
+   * quantiles at every configured level as a forecast at the configured levels gives them, whatever `plan` asks for
+   * (a forecast at other levels computes those too): a call for a subset such as [0.5, 0.8] would otherwise leave
+   * the other levels scored against quantiles issued at an earlier origin, and their coverage and shifts run away.
+   */
+  #forecastAt(st: SeriesState, ms: readonly number[], plan: LevelPlan): { point: Float64Array; quantiles: Float64Array }[] {
+    const out = this.#forecastModels(st, ms, plan, plan.configured);
+    if (!plan.configured) this.#forecastModels(st, ms, (this.#configuredPlan ??= this.#plan(this.#levels)), true);
+    return out;
   }
 
   /** Working arrays of a forecast call, reused across series (a forecast of 60,000 series would otherwise allocate
@@ -554,8 +623,9 @@ class Engine implements ForesightEngine {
     });
   }
 
-  #record(st: SeriesState, m: number, k: number, plan: LevelPlan, q: Float64Array, at: number): void {
-    // remember the issued quantiles at the configured levels so that ACI can score them when they mature
+  #record(st: SeriesState, m: number, k: number, q: Float64Array, at: number): void {
+    // remember the issued quantiles at the configured levels (q[at + l], level l) so that ACI can score them when
+    // they mature
     const slot = (st.n - 1) % st.P;
     const MQ = st.mq, qm = m - st.q0;
     const L = this.#levels.length;
@@ -564,10 +634,7 @@ class Engine implements ForesightEngine {
       st.issuedModels.fill(0, slot * MQ, (slot + 1) * MQ);
     }
     st.issuedModels[slot * MQ + qm] = 1;
-    for (let l = 0; l < L; l++) {
-      const i = plan.issued[l];
-      if (i >= 0) st.issuedQ[((slot * MQ + qm) * st.K + k) * L + l] = q[at + i];
-    }
+    for (let l = 0; l < L; l++) st.issuedQ[((slot * MQ + qm) * st.K + k) * L + l] = q[at + l];
   }
 
   forecast(keys: readonly string[], quantiles?: readonly number[]): SeriesForecast[] {
@@ -575,7 +642,7 @@ class Engine implements ForesightEngine {
     return keys.map((key) => {
       const st = this.#states.get(key);
       if (!st) throw new ArgumentInvalidError(`forecast: unknown series ${JSON.stringify(key)} (fit it first)`);
-      const [{ point, quantiles: q }] = this.#forecastModels(st, [st.nM], plan);
+      const [{ point, quantiles: q }] = this.#forecastAt(st, [st.nM], plan);
       const models: string[] = [];
       for (let k = 0; k < st.K; k++) {
         let best = 0;
@@ -593,7 +660,7 @@ class Engine implements ForesightEngine {
     for (const key of keys) {
       const st = this.#states.get(key);
       if (!st) throw new ArgumentInvalidError(`forecastModels: unknown series ${JSON.stringify(key)}`);
-      res.set(key, this.#forecastModels(st, ms, plan).map((f, m) => ({ model: this.modelNames[m], ...f })));
+      res.set(key, this.#forecastAt(st, ms, plan).map((f, m) => ({ model: this.modelNames[m], ...f })));
     }
     return res;
   }

@@ -6,7 +6,8 @@
 // is one Float64Array block (the public fields are views into it) copied into the core per call with the slots of the
 // float32 value ring the step can read; the large error rings stay here and the core returns the errors it writes as
 // a journal of (index, value) pairs. The recent values are the state's own ring, or, in the sidecar, read in place
-// from the history store's week of the series (SharedHistory): the same values, held once.
+// from the history store's week of the series (SharedHistory): the same values, held once. An UndoLog keeps what an
+// engine call overwrites in its states, so that a call that fails half-way can be undone (engine.ts update).
 import { ArgumentInvalidError } from '../errors.js';
 import { ACI_GAMMA, ACI_MAX_SHIFT } from './conformal.js';
 import { fx } from './forecast-exports.js';
@@ -147,6 +148,147 @@ export function recentPointsOf(shape: StateShape): number {
   return layoutFor(shape).ringLen;
 }
 
+/** What a checkpoint of one state keeps (UndoLog): its small arrays are copied into the log's arena at `at`. */
+interface UndoEntry {
+  st: SeriesState;
+  /** Place in the log's entries (what its logged writes name) and offset of its copies in the arena. */
+  id: number;
+  at: number;
+  status: string;
+  ring: Float32Array;
+  shared: SharedHistory | undefined;
+  sharedPos: number;
+  masked: Uint8Array | undefined;
+  /** The whole ring, copied at its first bulk write (pairs logged before it are undone after it is put back). */
+  ringCopy: Float32Array | undefined;
+  /** The same for the error rings; `errTouched`: a write was logged (the sorted errors are rebuilt on rollback). */
+  errCopy: Float32Array | undefined;
+  errTouched: boolean;
+}
+
+const LOG_RING = 0, LOG_ERR = 1;
+
+/**
+ * What one engine call changed in many states, so that a call that fails half-way (a core trap in a later wave or
+ * batch, a status error) can be undone and its retry start from the states before it (engine.ts update). One log
+ * per engine, its buffers reused from call to call: a checkpoint copies a state's block and its Holt-Winters, Holt
+ * and histogram states into the arena (memcpy, no allocation in the steady state), and each advance logs the ring
+ * and error slots it overwrites, O(new points).
+ */
+export class UndoLog {
+  #arena = new Float64Array(4096);
+  #top = 0;
+  #entries: UndoEntry[] = [];
+  /** Overwritten slots: (entry * 2 + kind, index, old value) triples. */
+  #log = new Float64Array(4096);
+  #logTop = 0;
+
+  /** Starts a call: forgets the previous one. */
+  begin(): void {
+    this.release();
+  }
+
+  /** Keeps `st` as it is now (SeriesState.checkpoint calls this). */
+  add(st: SeriesState, shared: SharedHistory | undefined, sharedPos: number, masked: Uint8Array | undefined): UndoEntry {
+    // the step writes the block up to the issued quantiles (copyOut), which only forecasts write
+    const nb = st.layout.oIssuedQ, nw = st.hw.length, nh = st.holt.length;
+    const need = nb + nw + nh + st.hist.length;
+    if (this.#top + need > this.#arena.length) {
+      const grown = new Float64Array(Math.max(2 * this.#arena.length, this.#top + need));
+      grown.set(this.#arena.subarray(0, this.#top));
+      this.#arena = grown;
+    }
+    const at = this.#top;
+    const A = this.#arena;
+    A.set(st.block.subarray(0, nb), at);
+    A.set(st.hw, at + nb);
+    A.set(st.holt, at + nb + nw);
+    A.set(st.hist, at + nb + nw + nh);
+    this.#top = at + need;
+    const e: UndoEntry = {
+      st, id: this.#entries.length, at, status: st.status, ring: st.ring, shared, sharedPos, masked: masked?.slice(),
+      ringCopy: undefined, errCopy: undefined, errTouched: false,
+    };
+    this.#entries.push(e);
+    return e;
+  }
+
+  /** Logs the ring slots n0 % R .. (n0 + n - 1) % R of the entry's state before the step writes them (n < R). */
+  ring(e: UndoEntry, ring: Float32Array, n0: number, n: number): void {
+    if (e.ringCopy) return;
+    const L = this.#room(3 * n), R = ring.length, tag = e.id * 2 + LOG_RING;
+    let j = this.#logTop;
+    for (let t = 0, p = n0 % R; t < n; t++) {
+      L[j++] = tag;
+      L[j++] = p;
+      L[j++] = ring[p];
+      if (++p === R) p = 0;
+    }
+    this.#logTop = j;
+  }
+
+  /** Logs the error-ring indices of a step's journal (cnt (index, value) pairs at V[jAt..]) before they are written. */
+  err(e: UndoEntry, err: Float32Array, V: Float64Array, jAt: number, cnt: number): void {
+    if (cnt > 0) e.errTouched = true;
+    if (e.errCopy) return;
+    const L = this.#room(3 * cnt), tag = e.id * 2 + LOG_ERR;
+    let j = this.#logTop;
+    for (let t = 0; t < cnt; t++) {
+      const i = V[jAt + 2 * t] | 0;
+      L[j++] = tag;
+      L[j++] = i;
+      L[j++] = err[i];
+    }
+    this.#logTop = j;
+  }
+
+  /** The log with room for `more` values after its top. */
+  #room(more: number): Float64Array {
+    if (this.#logTop + more > this.#log.length) {
+      const grown = new Float64Array(Math.max(2 * this.#log.length, this.#logTop + more));
+      grown.set(this.#log.subarray(0, this.#logTop));
+      this.#log = grown;
+    }
+    return this.#log;
+  }
+
+  /** Puts every state back as it was at its checkpoint (bit for bit; sorted errors rebuilt from the rings). */
+  rollback(): void {
+    const es = this.#entries;
+    const A = this.#arena;
+    for (const e of es) {
+      const st = e.st;
+      let o = e.at;
+      for (const a of [st.block.subarray(0, st.layout.oIssuedQ), st.hw, st.holt, st.hist]) {
+        a.set(A.subarray(o, o + a.length));
+        o += a.length;
+      }
+      st.status = e.status;
+      if (e.ringCopy && st.ring === e.ring) st.ring.set(e.ringCopy);
+      if (e.errCopy) st.err.set(e.errCopy);
+    }
+    const L = this.#log;
+    for (let j = this.#logTop - 3; j >= 0; j -= 3) {
+      const e = es[L[j] >> 1];
+      if ((L[j] & 1) === LOG_ERR) e.st.err[L[j + 1]] = L[j + 2];
+      else if (e.st.ring === e.ring) e.ring[L[j + 1]] = L[j + 2];
+    }
+    for (const e of es) {
+      e.st.restoreCheckpoint(e.ring, e.shared, e.sharedPos, e.masked);
+      if (e.errCopy || e.errTouched) e.st.rebuildSorted();
+    }
+    this.release();
+  }
+
+  /** Keeps every change since the checkpoints. */
+  release(): void {
+    for (const e of this.#entries) e.st.restoreCheckpoint(undefined);
+    this.#entries = [];
+    this.#top = 0;
+    this.#logTop = 0;
+  }
+}
+
 export class SeriesState {
   readonly shape: StateShape;
   readonly nM: number; // base models
@@ -174,6 +316,13 @@ export class SeriesState {
    *  e.g. a quarantined tenant's): they read as missing, as the state's own ring would. A bitset by slot, allocated
    *  at the first such point. */
   #masked: Uint8Array | undefined;
+  /** Open checkpoint (checkpoint() .. the log's release() or rollback()), undefined outside one. */
+  #undo: { log: UndoLog; entry: UndoEntry } | undefined;
+  /** Finite values consumed since the last fit or refit, and their range: what the status says (engine.ts consumedStatus,
+   *  the rule of the Holt-Winters fit kernel). */
+  finiteSeen = 0;
+  loSeen = Infinity;
+  hiSeen = -Infinity;
   readonly fc: Float64Array; // [(m*K + k)*P + slot], m in 0..nM (nM = ensemble)
   readonly fcOrigin: Float64Array;
   /** The rolling-origin errors of the tracked models (m >= q0), float32 (half the memory of the largest
@@ -436,6 +585,46 @@ export class SeriesState {
     return this.n > 0 ? this.fc[(m * this.K + k) * this.P + ((this.n - 1) % this.P)] : NaN;
   }
 
+  /** Counts the finite values of y and their range into finiteSeen / loSeen / hiSeen (`reset`: start afresh). */
+  noteConsumed(y: ArrayLike<number>, reset = false): void {
+    if (reset) {
+      this.finiteSeen = 0;
+      this.loSeen = Infinity;
+      this.hiSeen = -Infinity;
+    }
+    for (let i = 0; i < y.length; i++) {
+      const v = y[i];
+      if (!Number.isFinite(v)) continue;
+      this.finiteSeen++;
+      if (v < this.loSeen) this.loSeen = v;
+      if (v > this.hiSeen) this.hiSeen = v;
+    }
+  }
+
+  /**
+   * Keeps this state as it is now in `log` (until its release or rollback): everything an engine update changes
+   * (block, ring or shared-history position, error rings, Holt-Winters, Holt and histogram states, status) is put
+   * back by log.rollback(). Holt-Winters, Holt and histogram states are restored in place: keep their arrays.
+   */
+  checkpoint(log: UndoLog): void {
+    this.#undo = { log, entry: log.add(this, this.#shared, this.#sharedPos, this.#masked) };
+  }
+
+  /** @internal (UndoLog) ends the checkpoint; with `ring`, puts back the recent values' source as it was. */
+  restoreCheckpoint(ring: Float32Array | undefined, shared?: SharedHistory, sharedPos = -1, masked?: Uint8Array): void {
+    this.#undo = undefined;
+    if (!ring) return;
+    this.ring = ring;
+    this.#shared = shared;
+    this.#sharedPos = sharedPos;
+    this.#masked = masked;
+  }
+
+  /** @internal the open checkpoint (copyOut logs what it overwrites through it), undefined outside one. */
+  get undo(): { log: UndoLog; entry: UndoEntry } | undefined {
+    return this.#undo;
+  }
+
   /** Consumes points y[0..len) with the WASM models' per-origin forecasts (one core call). */
   advance(y: ArrayLike<number>, inp: StepInputs, core: Core = sharedCore()): void {
     advanceBatch([this], [y], [inp], core);
@@ -579,12 +768,17 @@ function copyOut(
 ): void {
   const n = y.length;
   const R = lay.ringLen;
+  // an open checkpoint (SeriesState.checkpoint) logs the ring and error slots overwritten (it copied the block)
+  const undo = st.undo;
   st.block.set(V.subarray(b, b + lay.oIssuedQ));
   const ring = st.ring;
   const r0 = b + lay.oRing;
   if (st.shared) st.consumedShared(y);
-  else if (n >= R) ring.set(V.subarray(r0, r0 + R));
-  else {
+  else if (n >= R) {
+    if (undo && !undo.entry.ringCopy) undo.entry.ringCopy = ring.slice();
+    ring.set(V.subarray(r0, r0 + R));
+  } else {
+    if (undo) undo.log.ring(undo.entry, ring, n0, n);
     for (let t = 0, p = n0 % R; t < n; t++) {
       ring[p] = V[r0 + p];
       if (++p === R) p = 0;
@@ -594,6 +788,7 @@ function copyOut(
   if (jAt >= 0) {
     const E = lay.cfg[4];
     const ens = (st.nM - st.q0) * st.K * E; // the ensemble's rings come last
+    if (undo) undo.log.err(undo.entry, err, V, jAt, cnt);
     for (let t = 0; t < cnt; t++) {
       const i = V[jAt + 2 * t] | 0;
       const v = V[jAt + 2 * t + 1];
@@ -601,6 +796,7 @@ function copyOut(
       err[i] = v;
     }
   } else {
+    if (undo && !undo.entry.errCopy) undo.entry.errCopy = err.slice();
     err.set(V.subarray(errAt, errAt + err.length));
     st.rebuildSorted();
   }

@@ -25,7 +25,11 @@ export interface EngineOptions {
   seed?: number;
 }
 
-/** Why a series got the forecast it got. */
+/**
+ * Why a series got the forecast it got, from the points it has consumed since its last fit or refit (updates
+ * included): fewer than two finite values, all equal, a season the fitted Holt-Winters model had to drop (until the
+ * next refit), or ok.
+ */
 export type ForecastStatus = 'ok' | 'nonseasonal-fallback' | 'constant' | 'too-few-points';
 
 export interface SeriesForecast {
@@ -94,9 +98,17 @@ export interface ForecastEngine {
    * histories that end at the last point each has consumed, keeping what the engine learnt online.
    */
   refit?(keys: readonly string[], histories: readonly Float64Array[]): void;
-  /** Appends new samples (online update, O(new points)); matured forecasts update the conformal calibration. */
+  /**
+   * Appends new samples (online update, O(new points)); matured forecasts update the conformal calibration. Unknown
+   * keys are fitted on their points. A key may appear more than once: its points are consumed in order, as in one
+   * call per occurrence. Atomic: a call that throws leaves every series as it was before it, so the same points can
+   * be fed again.
+   */
   update(keys: readonly string[], newPoints: readonly Float64Array[]): void;
-  /** Forecasts each horizon and quantile from the latest state; `quantiles` overrides the levels for this call. */
+  /**
+   * Forecasts each horizon and quantile from the latest state; `quantiles` overrides the levels returned by this
+   * call. The calibration always scores the configured levels: they are issued whatever levels are asked for.
+   */
   forecast(keys: readonly string[], quantiles?: readonly number[]): SeriesForecast[];
   /** The scores behind the latest model choice of a series. */
   scores(key: string): ModelScore[];

@@ -127,7 +127,8 @@ describe('createForecastEngine', () => {
 
   it.each([
     ['empty', new Float64Array(0), 'too-few-points'],
-    ['one sample', Float64Array.of(42), 'too-few-points'],
+    // the status is said from every point consumed: 42 then the update's 1 are two finite values, as a fit on them says
+    ['one sample', Float64Array.of(42), 'nonseasonal-fallback'],
     ['all NaN', new Float64Array(100).fill(NaN), 'too-few-points'],
     ['NaN gaps', seasonal(1000).map((v, i) => (i % 7 === 0 ? NaN : v)), 'ok'],
     ['Inf values', seasonal(1000).map((v, i) => (i % 50 === 0 ? Infinity : v)), 'ok'],

@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/commands/evaluate.js';
 import { parseFlagDuration } from '../../src/config/load.js';
+import { gaussian } from '../helpers/random.js';
 
 function writeTrace(dir: string, days: number): string {
   const lines = ['timestamp,tenant,resource,value'];
@@ -59,6 +60,28 @@ describe('foresight evaluate', () => {
     await expect(run(['--trace', trace, '--resource', 'cpu', '--horizons', '7m', '--out', join(dir, 'o3')])).rejects.toThrow(/not a positive multiple/);
     await expect(run(['--trace', trace, '--resource', 'cpu', '--every', '0', '--out', join(dir, 'o4')])).rejects.toThrow(/--every/);
     for (const o of ['o1', 'o2', 'o3', 'o4']) expect(existsSync(join(dir, o, 'summary.json'))).toBe(false);
+  });
+
+  it('scores seasonal naive from samples up to the origin: on a random walk at 2 days it is no better than persistence', async () => {
+    // hourly random walk (season: 24 steps), 30 days: any look-ahead past the origin would beat the last value
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const rnd = gaussian(17);
+    const lines = ['timestamp,tenant,resource,value'];
+    let v = 1000;
+    for (let i = 0; i < 30 * 24; i++) lines.push(`${i * 3600},rw,cpu,${(v += 10 * rnd()).toFixed(4)}`);
+    const trace = join(dir, 'rw.csv');
+    writeFileSync(trace, lines.join('\n') + '\n');
+    const out = join(dir, 'out');
+    expect(await run(['--trace', trace, '--resource', 'cpu', '--horizons', '1h,36h,2d', '--every', '2', '--out', out])).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    const [h1, h36, h48] = summary.horizons;
+    expect(h48.horizonS).toBe(2 * 86_400);
+    expect(h48.seasonalNaive.n).toBeGreaterThan(100);
+    // two whole seasons back from the target is the origin itself: the same forecast as the last value
+    expect(h48.seasonalNaive.mae).toBe(h48.persistence.mae);
+    // 36 h: a day and a half ahead reads the value 12 h before the origin, worse than the last value on a random walk
+    expect(h36.seasonalNaive.mae).toBeGreaterThan(h36.persistence.mae);
+    expect(h1.seasonalNaive.mae).toBeGreaterThan(h1.persistence.mae);
   });
 
   it('parses durations, naming the flag of one it cannot parse', () => {

@@ -1,6 +1,7 @@
 // The actuator: takes each published Snapshot and, on the replica that holds the Lease, brings VPA recommendations and
 // placeholder pods in line with it. Dry-run by default. 5xx and timeouts back off; one bad object never stops a cycle.
 import { hostname } from 'node:os';
+import { LeadershipLostError } from '../errors.js';
 import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { type ActuatorOptions, actuatorOptions } from './config.js';
@@ -65,6 +66,14 @@ export interface ActuatorDeps {
   shard?: Shard;
 }
 
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete']);
+
+/** Refuses a write (other than to the Lease itself) unless `holds()` says this replica still leads. */
+export function guardWrite(op: { verb: string; resource: string; namespace?: string; name?: string }, holds: () => boolean): void {
+  if (!WRITE_VERBS.has(op.verb) || op.resource === 'leases' || holds()) return;
+  throw new LeadershipLostError(`${op.verb} ${op.resource}${op.name ? ` ${op.namespace ? `${op.namespace}/` : ''}${op.name}` : ''}`);
+}
+
 /** The Lease a shard's replicas elect their leader on: the configured name, suffixed with the shard when sharded. */
 export function shardLeaseName(name: string, shard: Shard): string {
   return shard.total > 1 ? `${name}-shard-${shard.index}` : name;
@@ -84,6 +93,7 @@ export class Actuator {
   private readonly nowMs: () => number;
   private backoffS = 0;
   private retryAtMs = 0;
+  private journalErrorsSeen = 0;
   private running: Promise<unknown> = Promise.resolve();
   private pending: Snapshot | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -100,7 +110,11 @@ export class Actuator {
     this.journal = deps.journal ?? new ActionJournal(this.options.journalPath, this.options.journalMemoryEntries);
     this.api = new Api(deps.connection, this.options.requestTimeoutMs, {
       onError: (op, code) => this.metrics.kubeError(`${op.verb} ${op.resource}`, code),
-      beforeRequest: deps.beforeRequest,
+      beforeRequest: async (op, method, path) => {
+        await deps.beforeRequest?.(op, method, path);
+        // a leader whose cycle outlasts its renew deadline stops writing before another replica may take the Lease
+        guardWrite(op, () => this.elector.holds());
+      },
     });
     this.shard = deps.shard ?? UNSHARDED;
     const gate = new SafetyGate(this.options);
@@ -153,6 +167,11 @@ export class Actuator {
       this.backoffS = 0;
       this.retryAtMs = 0;
     }
+    if (this.journal.fileErrors > this.journalErrorsSeen) {
+      this.journalErrorsSeen = this.journal.fileErrors;
+      report.errors.push(`journal: ${this.journal.lastFileError?.message ?? 'write failed'} (entries kept in memory)`);
+      this.log.error({ err: this.journal.lastFileError, failedWrites: this.journal.fileErrors }, 'journal file not written; entries kept in memory and on /api/v1/actions');
+    }
     report.backoffS = this.backoffS;
     this.lastReport = report;
     return report;
@@ -173,7 +192,9 @@ export class Actuator {
     this.renewTimer = setInterval(() => {
       const latest = source.latest();
       if (this.retryAtMs && this.nowMs() >= this.retryAtMs && latest) kick(latest);
-      else this.running = this.running.then(() => this.elector.tryAcquireOrRenew().catch(() => false)).then((l) => this.metrics.leader(l === true));
+      // renewed even while a long cycle runs (the elector serialises its own calls), so that the cycle keeps its
+      // right to write
+      else void this.elector.tryAcquireOrRenew().catch(() => false).then((l) => this.metrics.leader(l === true));
     }, renewEveryMs);
     this.renewTimer.unref();
     this.watcher = new VpaWatcher(this.api, this.options, () => {

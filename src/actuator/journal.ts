@@ -33,6 +33,10 @@ export interface JournalQuery {
 export class ActionJournal {
   private readonly entries: ActionEntry[] = [];
   private total = 0;
+  /** Appends to the file that failed (full disk, unwritable path); the entries stay in memory and the change itself
+   *  stands: a journal that cannot be written never turns an applied change into a failed one. */
+  fileErrors = 0;
+  lastFileError: Error | undefined;
 
   /** `path` empty: memory only. `capacity`: entries kept in memory (oldest dropped first). */
   constructor(
@@ -47,7 +51,14 @@ export class ActionJournal {
     this.entries.push(entry);
     this.total++;
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
-    if (this.path) appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
+    if (this.path) {
+      try {
+        appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
+      } catch (err) {
+        this.fileErrors++;
+        this.lastFileError = err as Error;
+      }
+    }
     return entry;
   }
 

@@ -17,8 +17,23 @@ function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** A write is allowed this long after the last successful renew, as a share of the Lease duration (client-go's
+ *  renewDeadline: 10 s of 15 s), so that a replica stops writing before another may take an expired Lease. */
+const RENEW_DEADLINE_SHARE = 2 / 3;
+
+/**
+ * Leases are judged on this replica's own clock, as client-go does: another holder's Lease is expired when its record
+ * (resourceVersion) has not changed for leaseDurationSeconds since this replica last saw it change; the holder's
+ * renewTime, written from its clock, is never compared with ours (a replica whose clock is ahead would take a live
+ * Lease). Calls are serialised: a renew timer and a cycle never race each other into a 409.
+ */
 export class LeaderElector {
   private leader = false;
+  /** The Lease record last seen and when it was first seen, on our clock. */
+  private observed: { version: string; atMs: number } | undefined;
+  /** When our last acquire or renew succeeded, on our clock. */
+  private renewedAtMs = -Infinity;
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly api: KubeApi,
@@ -37,8 +52,24 @@ export class LeaderElector {
     return `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases`;
   }
 
+  /** Whether this replica may write now: it leads, and its last renew is within the renew deadline. */
+  holds(): boolean {
+    return this.leader && this.nowMs() - this.renewedAtMs < this.durationS * 1000 * RENEW_DEADLINE_SHARE;
+  }
+
   /** Acquires or renews the Lease; returns whether this replica leads. Errors (other than races) propagate. */
-  async tryAcquireOrRenew(): Promise<boolean> {
+  tryAcquireOrRenew(): Promise<boolean> {
+    const run = this.chain.then(() => this.attempt());
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private won(now: number): boolean {
+    this.renewedAtMs = now;
+    return (this.leader = true);
+  }
+
+  private async attempt(): Promise<boolean> {
     const now = this.nowMs();
     const op = { verb: 'get', resource: 'leases', namespace: this.namespace, name: this.name };
     let lease: Lease;
@@ -55,7 +86,7 @@ export class LeaderElector {
       };
       try {
         await this.api.request({ ...op, verb: 'create' }, this.path, { method: 'POST', body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...body } });
-        return (this.leader = true);
+        return this.won(now);
       } catch (e) {
         if (httpStatus(e) === 409) return (this.leader = false);
         this.leader = false;
@@ -63,8 +94,9 @@ export class LeaderElector {
       }
     }
     const s = lease.spec;
-    const renewedMs = s.renewTime ? Date.parse(s.renewTime) : 0;
-    const expired = renewedMs + (s.leaseDurationSeconds ?? this.durationS) * 1000 < now;
+    const version = lease.metadata.resourceVersion ?? `${s.holderIdentity ?? ''}@${s.renewTime ?? ''}`;
+    if (this.observed?.version !== version) this.observed = { version, atMs: now };
+    const expired = now - this.observed.atMs > (s.leaseDurationSeconds ?? this.durationS) * 1000;
     const mine = s.holderIdentity === this.identity;
     if (!mine && !expired && s.holderIdentity) return (this.leader = false);
     const spec = {
@@ -76,7 +108,7 @@ export class LeaderElector {
     };
     try {
       await this.api.request({ ...op, verb: 'update' }, `${this.path}/${this.name}`, { method: 'PUT', body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec } });
-      return (this.leader = true);
+      return this.won(now);
     } catch (e) {
       if (httpStatus(e) === 409) return (this.leader = false);
       this.leader = false;

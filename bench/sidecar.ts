@@ -69,6 +69,9 @@ interface ProbeResult {
   p99Ms: number;
   maxMs: number;
   bytesPerRequest: number;
+  /** Responses that were not 2xx, and requests that failed: counted apart from the latencies. */
+  non2xx: number;
+  errors: number;
 }
 async function scrapeProbe(url: string, seconds: number, connections: number, encoding: string): Promise<ProbeResult & { connections: number; encoding: string }> {
   const script = fileURLToPath(new URL('./scrape-probe.ts', import.meta.url));

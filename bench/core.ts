@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { initSync as initMstl, MSTL } from '@bsull/augurs/mstl';
 import { initSync as initEts, AutoETS } from '@bsull/augurs/ets';
 import { createForecastEngine } from '../src/core/engine.js';
+import { lastValue, seasonalNaive } from '../src/evaluate/baselines.js';
 import { QuantileScore, round } from '../src/evaluate/metrics.js';
 import { replay, originsOf, type ReplayOptions } from '../src/evaluate/replay.js';
 import { readTrace } from '../src/sources/trace-file.js';
@@ -61,11 +62,6 @@ function forwardFill(y: Float64Array): Float64Array {
   const first = out.find((v) => Number.isFinite(v)) ?? 0;
   for (let i = 0; i < out.length && !Number.isFinite(out[i]); i++) out[i] = first;
   return out;
-}
-
-function lastFinite(y: Float64Array, t: number): number {
-  for (let i = t; i >= 0; i--) if (Number.isFinite(y[i])) return y[i];
-  return 0;
 }
 
 type Scores = Map<string, QuantileScore[]>;
@@ -136,11 +132,11 @@ async function accuracy(spec: TraceSpec): Promise<Record<string, unknown>> {
   } }, (f) => {
     const y = f.series.values;
     const inSub = subOrigins.get(f.series)?.has(f.t) ?? false;
-    const last = lastFinite(y, f.t);
+    const last = lastValue(y, f.t);
     hs.forEach((h, k) => {
       const actual = y[f.t + h];
       if (!Number.isFinite(actual)) return;
-      const snv = f.t + h - season >= 0 && Number.isFinite(y[f.t + h - season]) ? y[f.t + h - season] : last;
+      const snv = seasonalNaive(y, f.t, h, season);
       const targets: Scores[] = inSub ? [full, sub] : [full];
       const sns = inSub ? [snFull, snSub] : [snFull];
       for (const s of sns) s[k].addPoint(actual, snv);

@@ -8,7 +8,7 @@ import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
 import { createProgress } from '../backtest/progress.js';
 import { runBacktest } from '../backtest/run.js';
 import { loadConfig, parseFlagDuration } from '../config/load.js';
-import type { AnomalyMode } from '../logic/anomaly.js';
+import { ANOMALY_MODES, type AnomalyMode } from '../logic/anomaly.js';
 import { reclaimConfig } from '../actuator/config.js';
 import { buildSummary } from '../backtest/summary.js';
 import { renderReport } from '../backtest/report.js';
@@ -16,8 +16,6 @@ import { writeOutputs } from '../backtest/output.js';
 import { groupByRegex, groupTenants, tenantQuotaGrid } from '../backtest/tenant-quota.js';
 
 export const summary = 'replay a trace through Foresight, VPA, Autopilot and baselines; write allocations, summary and report';
-
-const ANOMALY_MODES: readonly AnomalyMode[] = ['off', 'alert-only', 'quarantine'];
 
 const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --query PROMQL [--range 7d] [--step 5m] [--tenant-label namespace])
                           --resource NAME [--policies ${POLICY_NAMES.join(',')}]
@@ -119,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   const historyS = args.history !== undefined ? parseFlagDuration('history', args.history) : config.history;
   if (!(retrainEveryS > 0)) throw new ArgumentInvalidError(`--retrain-every ${args['retrain-every']} must be > 0`);
   const anomalyMode = (args['anomaly-mode'] ?? config.anomalyMode) as AnomalyMode;
-  if (!ANOMALY_MODES.includes(anomalyMode)) throw new ArgumentInvalidError(`--anomaly-mode: "${anomalyMode}" is not one of ${ANOMALY_MODES.join(', ')}`);
+  if (!(ANOMALY_MODES as readonly string[]).includes(anomalyMode)) throw new ArgumentInvalidError(`--anomaly-mode: "${anomalyMode}" is not one of ${ANOMALY_MODES.join(', ')}`);
   const rangeS = parseFlagDuration('range', args.range);
   const stepS = parseFlagDuration('step', args.step);
   if (!(stepS > 0) || !(rangeS > stepS)) throw new ArgumentInvalidError(`--range ${args.range} must be longer than --step ${args.step} (> 0)`);

@@ -1,6 +1,7 @@
 // The one configuration schema: every field with its environment variable, YAML key, default, unit, range and help.
 // `foresight start --help` and the README's configuration table are generated from it.
 import { FORECAST_LEVELS } from '../logic/allocation.js';
+import { ANOMALY_MODES } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
 
 export type FieldType = 'int' | 'number' | 'string' | 'bool' | 'list' | 'numbers' | 'duration';
@@ -82,7 +83,7 @@ export const schema = {
     unit: 'mode',
     range: 'off|alert-only|quarantine',
     help: 'Anomalous tenants: ignore, alert only, or alert and quarantine (no proactive scale-up, no training).',
-    check: (v: string) => (['off', 'alert-only', 'quarantine'].includes(v) ? undefined : 'must be off, alert-only or quarantine'),
+    check: (v: string) => ((ANOMALY_MODES as readonly string[]).includes(v) ? undefined : 'must be off, alert-only or quarantine'),
   }),
   kubernetes: f({ type: 'bool', default: false, unit: 'bool', range: 'true|false', help: 'Run the actuator against the Kubernetes API (in-cluster ServiceAccount or kubeconfig); it stays dry-run unless actuator.dryRun is false.' }),
   demoTrace: f({ type: 'string', default: '', unit: 'path', range: 'canonical trace (.csv/.csv.gz)', help: 'Trace replayed by the demo (default: examples/demo-trace.csv.gz).' }),

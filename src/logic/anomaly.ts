@@ -25,7 +25,9 @@
 //   signal from toggling quarantine every cycle, as the VPA recommender's decaying histograms avoid step changes.
 import type { AnomalyKind, AnomalyState } from '../model/snapshot.js';
 
-export type AnomalyMode = 'off' | 'alert-only' | 'quarantine';
+/** The modes, in order of how much they do (the configuration's `anomalyMode` and the backtest's `--anomaly-mode`). */
+export const ANOMALY_MODES = ['off', 'alert-only', 'quarantine'] as const;
+export type AnomalyMode = (typeof ANOMALY_MODES)[number];
 
 /** One signal's anomaly output for the current cycle. */
 export interface SignalAnomaly {
@@ -92,7 +94,7 @@ function clamp01(x: number): number {
 /** Lists every problem of a policy (empty when valid). */
 export function validateAnomalyPolicy(p: AnomalyPolicy): string[] {
   const problems: string[] = [];
-  if (!['off', 'alert-only', 'quarantine'].includes(p.mode)) problems.push(`mode must be off, alert-only or quarantine, got ${String(p.mode)}`);
+  if (!(ANOMALY_MODES as readonly string[]).includes(p.mode)) problems.push(`mode must be off, alert-only or quarantine, got ${String(p.mode)}`);
   if (!(p.enterLikelihood > 0 && p.enterLikelihood < 1)) problems.push(`enterLikelihood must be in (0, 1), got ${p.enterLikelihood}`);
   if (!(p.exitLikelihood > 0 && p.exitLikelihood <= p.enterLikelihood)) {
     problems.push(`exitLikelihood must be in (0, enterLikelihood], got ${p.exitLikelihood}`);

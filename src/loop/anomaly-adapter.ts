@@ -5,6 +5,7 @@
 import { BehaviourState, periodSamples, scoreBehaviour, scoreSeries, SeriesDetectorState } from '../core/anomaly.js';
 import type { Core } from '../core/wasm.js';
 import { decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, type AnomalyMemory, type AnomalyMode, type AnomalyPolicy, type SignalAnomaly } from '../logic/anomaly.js';
+import { recurrenceMargin, recurringSamples } from '../logic/recurrence.js';
 import type { AnomalyKind, SignalAnomalyScore } from '../model/snapshot.js';
 import type { AnomalyScorer, AnomalySeriesInput, AnomalyVerdict } from './types.js';
 
@@ -15,13 +16,14 @@ const BATCH_SERIES = 1_000;
  * A series' evidence over the samples of one call from index `from` on (the others only trained the detector): the
  * strongest sample (highest likelihood, then score), its tail probability Bonferroni-corrected for the number of
  * samples that count, p = min(1, n * min_i p_i) with p_i = 1 - L_i. Without it the highest of several likelihoods
- * reads as a rarer event than it is. One sample per call (the steady state) is unchanged.
+ * reads as a rarer event than it is. One sample per call (the steady state) is unchanged. Samples that recur from last
+ * week (`recurring`, src/logic/recurrence.ts) are neither evidence nor counted.
  */
-function strongest(signal: string, score: Float64Array, likelihood: Float64Array, kind: AnomalyKind[], from = 0): SignalAnomaly {
+function strongest(signal: string, score: Float64Array, likelihood: Float64Array, kind: AnomalyKind[], from = 0, recurring?: Uint8Array): SignalAnomaly {
   let best = -1;
   let n = 0;
   for (let i = Math.max(0, from); i < score.length; i++) {
-    if (!Number.isFinite(likelihood[i])) continue;
+    if (!Number.isFinite(likelihood[i]) || recurring?.[i]) continue;
     n++;
     if (best < 0 || likelihood[i] > likelihood[best] || (likelihood[i] === likelihood[best] && score[i] > score[best])) best = i;
   }
@@ -58,6 +60,11 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
     score(series: readonly AnomalySeriesInput[], intervalS: number): Map<string, AnomalyVerdict> {
       const c = core();
       const period = periodSamples(intervalS);
+      const margin = recurrenceMargin(intervalS);
+      // per series, its samples that recur from last week: no evidence for the tenant's verdict, on its own signal or
+      // (when all of the tenant's signals recur at that step) on its behaviour vector
+      const recurring = new Map<AnomalySeriesInput, Uint8Array>();
+      for (const s of series) recurring.set(s, recurringSamples(s.values, s.weekAgo, margin, s.evidenceFrom));
       const perTenant = new Map<string, SignalAnomaly[]>();
       // Per-series detectors: one WASM call per group of equal-length inputs (usually one group per cycle).
       // Batches of at most BATCH_POINTS samples bound the WASM buffers (a warm-up feeds a week per series).
@@ -78,26 +85,30 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
           let l = perTenant.get(s.tenant);
           if (!l) perTenant.set(s.tenant, (l = []));
           // A detector still warming up has no evidence yet (its outputs are placeholders).
-          l.push(res[k].status === 'too-few-points' ? { signal: s.resource, score: 0, likelihood: 0, kind: 'none' } : strongest(s.resource, res[k].score, res[k].likelihood, res[k].kind, s.evidenceFrom));
+          l.push(res[k].status === 'too-few-points' ? { signal: s.resource, score: 0, likelihood: 0, kind: 'none' } : strongest(s.resource, res[k].score, res[k].likelihood, res[k].kind, s.evidenceFrom, recurring.get(s)));
         });
       }
       // Behaviour: the tenant's signals as one vector per time step (resources sorted by name), batched by dimension.
-      const vectors: Array<{ tenant: string; d: number; key: string; rows: Float64Array; from: number }> = [];
+      const vectors: Array<{ tenant: string; d: number; key: string; rows: Float64Array; from: number; recurring: Uint8Array }> = [];
       for (const [tenant, list] of groupBy(series, (s) => s.tenant)) {
         if (list.length < 2) continue;
         const sorted = [...list].sort((a, b) => a.resource.localeCompare(b.resource));
         const steps = Math.min(...sorted.map((s) => s.values.length));
         const d = sorted.length;
         const rows = new Float64Array(steps * d);
+        const rowRecurs = new Uint8Array(steps);
         for (let t = 0; t < steps; t++) {
+          let all = 1;
           for (let j = 0; j < d; j++) {
             const v = sorted[j].values;
             rows[t * d + j] = v[v.length - steps + t];
+            all &= recurring.get(sorted[j])![v.length - steps + t];
           }
+          rowRecurs[t] = all;
         }
         // the rows that count as evidence: the newest ones any of the tenant's series counts
         const counted = Math.min(steps, Math.max(...sorted.map((s) => s.values.length - (s.evidenceFrom ?? 0))));
-        vectors.push({ tenant, d, key: `${tenant}\u0000${sorted.map((s) => s.resource).join(',')}`, rows, from: steps - counted });
+        vectors.push({ tenant, d, key: `${tenant}\u0000${sorted.map((s) => s.resource).join(',')}`, rows, from: steps - counted, recurring: rowRecurs });
       }
       for (const group of groupBy(vectors, (v) => `${v.d}:${v.rows.length}`).values()) {
         const states = group.map((v) => {
@@ -107,7 +118,7 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
         });
         const res = scoreBehaviour(c, states, group.map((v) => v.rows));
         group.forEach((v, k) => {
-          if (res[k].status !== 'too-few-points') perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind, v.from));
+          if (res[k].status !== 'too-few-points') perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind, v.from, v.recurring));
         });
       }
       const out = new Map<string, AnomalyVerdict>();

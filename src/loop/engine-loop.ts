@@ -8,6 +8,7 @@ import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, ShadowPlan, Snapshot } from '../model/snapshot.js';
 import { DEFAULT_BOUNDS } from '../logic/bounds.js';
 import { ReserveAccumulator } from '../logic/shadow-reserve.js';
+import { RECURRENCE_PERIOD_S, recurrenceMargin, weekAgoSpan } from '../logic/recurrence.js';
 import type { BreakdownSeries, HistorySource, PullRange, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
@@ -138,6 +139,8 @@ export class EngineLoop {
   #cycle = 0;
   /** Per signal (resource), the end of its last successful pull, UNIX seconds (absent before the first). */
   #pulledUntil = new Map<string, number>();
+  /** Slots back from the newest that a pull reaches (historyPoints, or the recurrence rule's week and a margin). */
+  readonly #pullPoints: number;
   #lastRetrainS = -Infinity;
   #profiles = new Map<string, TenantProfile>();
   #breakdown = new Map<string, Map<string, BreakdownSeries>>();
@@ -167,7 +170,12 @@ export class EngineLoop {
     const o = this.options;
     const engine = deps.engine;
     const shared = engine.shareHistory && engine.recentPoints ? engine.recentPoints + Math.max(1, o.pullChunkPoints) : 0;
-    this.store = new HistoryStore(o.intervalS, Math.max(o.historyPoints, shared), o.historyPoints);
+    // With a week of history, the store keeps and the first pull brings the week-ago window of the newest sample too
+    // (the anomaly scorer's recurrence rule, src/logic/recurrence.ts): a margin more than a week.
+    const week = Math.round(RECURRENCE_PERIOD_S / o.intervalS);
+    const weekAgo = deps.anomaly && o.historyPoints >= week ? week + recurrenceMargin(o.intervalS) + 1 : 0;
+    this.#pullPoints = Math.max(o.historyPoints, weekAgo);
+    this.store = new HistoryStore(o.intervalS, Math.max(this.#pullPoints, shared), o.historyPoints);
     if (shared) engine.shareHistory!((key) => this.store.get(key));
   }
 
@@ -228,7 +236,7 @@ export class EngineLoop {
     const { source, logger, metrics } = this.#d;
     const o = this.options;
     const step = o.intervalS;
-    const windowStartS = endS - (o.historyPoints - 1) * step;
+    const windowStartS = endS - (this.#pullPoints - 1) * step;
     const wanted = this.#d.forecastResources ? new Set(this.#d.forecastResources) : undefined;
     const failures: string[] = [];
     const chunk = Math.max(1, o.pullChunkPoints) * step;
@@ -616,7 +624,11 @@ export class EngineLoop {
       const w = this.store.since(s.key, after);
       this.#anomalyFedUntil.set(s.key, s.lastS);
       // a warm-up's history trains the detectors; only its newest sample is evidence for the verdict
-      if (w && w.values.length) inputs.push({ key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values, evidenceFrom: fedUntil === undefined ? w.values.length - 1 : 0 });
+      if (!w || !w.values.length) return;
+      // the same times a week earlier, from the store (a week deep): a weekly shape is no anomaly (src/logic/recurrence.ts)
+      const span = weekAgoSpan(w.startS, w.values.length, this.options.intervalS);
+      const weekAgo = this.store.slots(s.key, span.startS, span.length);
+      inputs.push({ key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values, evidenceFrom: fedUntil === undefined ? w.values.length - 1 : 0, weekAgo });
     });
     // whole tenants per call (a verdict combines a tenant's signals), about ANOMALY_CALL_POINTS samples per call, with
     // a yield between calls when the time slice is spent

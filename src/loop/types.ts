@@ -69,6 +69,12 @@ export interface AnomalySeriesInput {
    * spike hours ago in the history is no reason to quarantine it).
    */
   evidenceFrom?: number;
+  /**
+   * The same series one week earlier (src/logic/recurrence.ts weekAgoSpan): the slots from startS - 1 week - margin,
+   * values.length + 2 * margin of them, NaN where unknown. A sample within what
+   * the series did then is no evidence (a weekly shape is not an anomaly). Absent: nothing recurs.
+   */
+  weekAgo?: Float64Array;
 }
 
 export interface AnomalyVerdict extends AnomalyState {

@@ -190,6 +190,19 @@ export class HistoryStore {
     return m;
   }
 
+  /** The `n` slots from time `startS` on (on this store's grid), NaN for those it does not hold (older than its
+   *  capacity, newer than its last, or an unknown series). */
+  slots(key: string, startS: number, n: number): Float64Array {
+    const out = new Float64Array(n).fill(NaN);
+    const s = this.#series.get(key);
+    if (!s || s.count === 0) return out;
+    // slot number of startS, relative to the newest (s.pos at s.lastS)
+    const first = s.pos - Math.round((s.lastS - startS) / this.intervalS);
+    const oldest = s.pos - s.count + 1;
+    for (let i = Math.max(0, oldest - first); i < n && first + i <= s.pos; i++) out[i] = s.buf[this.#slot(first + i)];
+    return out;
+  }
+
   /** Slots with time in (afterS, lastS], oldest first (what the models have not seen yet). */
   since(key: string, afterS: number): { startS: number; values: Float64Array } | undefined {
     const s = this.#series.get(key);

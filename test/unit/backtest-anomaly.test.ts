@@ -9,7 +9,7 @@ import type { PolicyContext } from '../../src/backtest/policy.js';
 import { runBacktest, type BacktestOptions } from '../../src/backtest/run.js';
 import type { ForecastEngine, SeriesForecast } from '../../src/core/types.js';
 import { allocationConfig, decide, holdScaleUp, newAllocationState } from '../../src/logic/allocation.js';
-import type { AnomalyScorer, AnomalyVerdict } from '../../src/loop/types.js';
+import type { AnomalyScorer, AnomalySeriesInput, AnomalyVerdict } from '../../src/loop/types.js';
 import { syntheticGrid } from './backtest-synthetic.js';
 
 const LEVELS = [0.5, 0.9, 0.99];
@@ -151,5 +151,24 @@ describe('runBacktest with the real detectors', () => {
     expect(off.engine!.anomaly).toEqual({ mode: 'off', scored: 0, anomalous: 0, quarantined: 0 });
     const alloc = (r: typeof q) => r.results.find((x) => x.main)!.allocations[1];
     expect(Array.from(alloc(q))).not.toEqual(Array.from(alloc(off)));
+  });
+});
+
+describe('the backtest\'s anomaly feed and last week', () => {
+  it('gives the scorer the visible samples a week before each new sample (NaN before the trace), as the store does', () => {
+    const inputs: AnomalySeriesInput[] = [];
+    const recorder: AnomalyScorer = { score: (series) => (inputs.push(...series), new Map()) };
+    const week = 2016;
+    const c: PolicyContext = { tenants: ['a'], resource: 'cpu', startS: 3000, intervalS: 300, nSteps: 3 * week, leadS: 300, stepsPerDay: 288 };
+    const feed = new AnomalyFeed(c, 'quarantine', recorder);
+    // sample j is worth j, so each week-ago value tells where it came from
+    const all = Float64Array.from({ length: 3 * week }, (_, j) => j);
+    for (const visible of [week + 5, week + 8]) feed.at(visible + 1, [all.subarray(0, visible)]);
+    expect(inputs.map((x) => [x.startS, x.values.length])).toEqual([[3000, week + 5], [3000 + (week + 5) * 300, 3]]);
+    for (const x of inputs) {
+      const from = (x.startS - c.startS) / c.intervalS;
+      expect(x.weekAgo).toHaveLength(x.values.length + 12);
+      expect([...x.weekAgo!]).toEqual(Array.from({ length: x.values.length + 12 }, (_, j) => (from - week - 6 + j >= 0 ? from - week - 6 + j : NaN)));
+    }
   });
 });

@@ -117,4 +117,29 @@ describe('the loop\'s anomaly warm-up', () => {
     await loop.runOnce();
     expect(calls).toEqual([{ key: seriesKey('a', 'cpu'), n: 3, evidenceFrom: 0 }]);
   });
+
+  it('gives each input the same times a week earlier from its history store, NaN where it holds none', async () => {
+    const inputs: AnomalySeriesInput[] = [];
+    const scorer: AnomalyScorer = { score: (series) => (inputs.push(...series), new Map()) };
+    const clock = manualClock(1_700_000_100);
+    // the value is the sample's time in steps, so each week-ago value tells where it came from
+    const source = new FakeSource(['a'], ['cpu'], (_t, _r, t) => t / STEP);
+    // a week of history: the store keeps the week-ago window of the newest sample too (2,023 slots)
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock, anomaly: scorer }, { intervalS: STEP, historyPoints: 2016, anomalyWarmupPoints: 288 });
+    await loop.runOnce();
+    clock.advance(3 * STEP);
+    await loop.runOnce();
+    expect(inputs.map((x) => x.values.length)).toEqual([288, 3]);
+    // the first pull brought a week and the margin (2,023 slots) up to the warm-up's newest sample, and the store
+    // keeps that many
+    for (const x of inputs) {
+      const oldestHeld = x.startS / STEP + x.values.length - 2023;
+      const margin = 6;
+      expect(x.weekAgo).toHaveLength(x.values.length + 2 * margin);
+      const first = x.startS / STEP - 2016 - margin;
+      expect([...x.weekAgo!]).toEqual(Array.from({ length: x.weekAgo!.length }, (_, j) => (first + j >= oldestHeld ? first + j : NaN)));
+      // the newest sample's window is held whole from the first cycle
+      expect(x.weekAgo!.slice(-2 * margin - 1).every(Number.isFinite)).toBe(true);
+    }
+  });
 });

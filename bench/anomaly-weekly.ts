@@ -8,7 +8,7 @@
 // Synthetic on purpose: the traces in ../shared/traces have no labelled weekly anomalies.
 //   node --import tsx bench/anomaly-weekly.ts [--tenants 100] [--weeks 4] [--dip 0.3]
 import { Core } from '../src/core/wasm.js';
-import { weekAgoSpan } from '../src/logic/recurrence.js';
+import { weekAgoWithin } from '../src/logic/recurrence.js';
 import { createAnomalyScorer } from '../src/loop/anomaly-adapter.js';
 import type { AnomalySeriesInput } from '../src/loop/types.js';
 
@@ -52,12 +52,7 @@ function replay(vals: Float64Array[][], withWeekAgo: boolean, start: number, ver
   const scorer = createAnomalyScorer(() => new Core('release'), 'quarantine');
   const inputs = (from: number, n: number, evidenceFrom: number): AnomalySeriesInput[] =>
     vals.flatMap((pair, t) => pair.map((y, r) => {
-      let weekAgo: Float64Array | undefined;
-      if (withWeekAgo) {
-        const span = weekAgoSpan(from * STEP, n, STEP);
-        const at = span.startS / STEP;
-        weekAgo = Float64Array.from({ length: span.length }, (_, j) => (at + j >= 0 ? y[at + j] : NaN));
-      }
+      const weekAgo = withWeekAgo ? weekAgoWithin(y, from, n, STEP) : undefined;
       return { key: `t${t}\u0000${r}`, tenant: `t${t}`, resource: r ? 'memory' : 'cpu', startS: from * STEP, values: y.subarray(from, from + n), evidenceFrom, weekAgo };
     }));
   scorer.score(inputs(start - DAY, DAY, DAY - 1), STEP);

@@ -4,7 +4,7 @@ import { isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger as Pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { reclaimConfig } from './actuator/config.js';
+import { rateLimitConfig, reclaimConfig } from './actuator/config.js';
 import type { Config } from './config/load.js';
 import { allocatorTuning, createForecastEngine } from './core/engine.js';
 import { sharedCore } from './core/wasm.js';
@@ -115,7 +115,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
   // the backtest's tuning (a one-day error window), so that `foresight backtest` replays what runs here
   const engine = createForecastEngine({ intervalS: plan.intervalS, horizonsS: horizons, quantiles: config.quantiles, seasonsS: config.seasons }, sharedCore(), allocatorTuning(plan.intervalS));
   // one reclamation rule: the recommendations shrink under the same settings as the actuator's gate
-  const decider = createAllocationDecider({ targetShortage: config.targetShortage, reclaim: reclaimConfig(config.actuator) });
+  const decider = createAllocationDecider({ targetShortage: config.targetShortage, reclaim: reclaimConfig(config.actuator), rateLimit: rateLimitConfig(config.actuator) });
   const holder: { loop?: EngineLoop } = {};
   const exporter = createExporter({
     snapshot: () => holder.loop?.latest(),

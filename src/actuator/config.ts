@@ -1,4 +1,5 @@
 // The actuator's options: every field with its default, unit and range (H5 folds this table into the config schema).
+import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from '../logic/rate-limit.js';
 import { DEFAULT_RECLAIM, type ReclaimConfig } from '../logic/reclaim.js';
 
 /** One option's documentation, in the form the config schema and README use. */
@@ -38,6 +39,9 @@ export interface ActuatorOptions {
   maxStepRatio: number;
   /** Seconds between two changes of the same target. */
   cooldownS: number;
+  /** Long-run bound on the changes of one target per hour (a token bucket, src/logic/rate-limit.ts), for the
+   *  recommendations and for what the actuator writes alike. */
+  maxChangesPerHour: number;
   /** Shrink only after usage stayed below this share of the allocation for `reclaimAfterS`. */
   reclaimBelowRatio: number;
   reclaimAfterS: number;
@@ -111,6 +115,7 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   maxMemoryBytes: { default: 256 * 2 ** 30, unit: 'bytes', range: '> minMemoryBytes', help: 'Global maximum per container.' },
   maxStepRatio: { default: 0.5, unit: 'ratio', range: '(0, 10]', help: 'Largest relative change of a target per cycle (an increase still reaches the recent peak).' },
   cooldownS: { default: 300, unit: 's', range: '>= 0', help: 'Minimum time between two changes of one target.' },
+  maxChangesPerHour: { default: DEFAULT_RATE_LIMIT.maxChangesPerHour, unit: 'changes/h', range: '(0, 60]', help: `Long-run bound on the changes of one target per hour, in bursts of at most ${DEFAULT_RATE_LIMIT.burst} (a decrease leaves a token for an increase), for the recommendations and the actuator's writes alike.` },
   // Reclamation is the allocation policy's rule (src/logic/reclaim.ts): these settings drive the recommendations and
   // this gate alike (src/main.ts), and their defaults are the policy's, which the backtest replays.
   reclaimBelowRatio: { default: DEFAULT_RECLAIM.utilisation, unit: 'ratio', range: '(0, 1]', help: 'Shrink only while usage stays below this share of the allocation (recommendations and actuator).' },
@@ -158,6 +163,11 @@ export function reclaimConfig(o: Pick<ActuatorOptions, 'reclaimBelowRatio' | 're
   return { utilisation: o.reclaimBelowRatio, afterS: o.reclaimAfterS, hysteresis: o.reclaimHysteresis };
 }
 
+/** The change budget these options set, for the allocation policy and the safety gate alike. */
+export function rateLimitConfig(o: Pick<ActuatorOptions, 'maxChangesPerHour'>): RateLimitConfig {
+  return { ...DEFAULT_RATE_LIMIT, maxChangesPerHour: o.maxChangesPerHour };
+}
+
 /** Problems with the options, one sentence each (empty when valid). */
 export function validateActuatorOptions(o: ActuatorOptions): string[] {
   const p: string[] = [];
@@ -175,6 +185,7 @@ export function validateActuatorOptions(o: ActuatorOptions): string[] {
   num('maxMemoryBytes', (v) => v > o.minMemoryBytes);
   num('maxStepRatio', (v) => v > 0 && v <= 10);
   num('cooldownS', (v) => v >= 0);
+  num('maxChangesPerHour', (v) => v > 0 && v <= 60);
   num('reclaimBelowRatio', (v) => v > 0 && v <= 1);
   num('reclaimAfterS', (v) => v >= 0);
   num('reclaimHysteresis', (v) => v >= 0 && v < 1);

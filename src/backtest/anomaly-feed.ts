@@ -7,7 +7,7 @@
 // sidecar also combines the tenant's other signals and their behaviour vector (src/loop/anomaly-adapter.ts).
 import { sharedCore } from '../core/wasm.js';
 import type { AnomalyMode } from '../logic/anomaly.js';
-import { weekAgoSpan } from '../logic/recurrence.js';
+import { weekAgoWithin } from '../logic/recurrence.js';
 import { createAnomalyScorer } from '../loop/anomaly-adapter.js';
 import type { AnomalyScorer, AnomalySeriesInput } from '../loop/types.js';
 import { seriesKey } from '../model/series.js';
@@ -57,16 +57,6 @@ export class AnomalyFeed {
     return { anomalous: this.#verdicts.anomalous.slice(), quarantined: this.#verdicts.quarantined.slice() };
   }
 
-  /** The visible samples a week before v[from..] (weekAgoSpan), NaN before the trace's first step, as the sidecar's
-   *  history store gives them. */
-  #weekAgo(v: Float64Array, from: number): Float64Array {
-    const span = weekAgoSpan(stepTime(this.#ctx, from), v.length - from, this.#ctx.intervalS);
-    const at = Math.round((span.startS - stepTime(this.#ctx, 0)) / this.#ctx.intervalS);
-    const out = new Float64Array(span.length).fill(NaN);
-    for (let j = Math.max(0, -at); j < span.length && at + j < v.length; j++) out[j] = v[at + j];
-    return out;
-  }
-
   #score(i: number, visible: readonly Float64Array[]): void {
     this.#step = i;
     const inputs: AnomalySeriesInput[] = [];
@@ -82,7 +72,7 @@ export class AnomalyFeed {
       const tenant = this.#ctx.tenants[k];
       index.set(tenant, k);
       // as the loop's warm-up: the first samples train the detectors, only the newest is evidence
-      inputs.push({ key: this.#keys[k], tenant, resource: this.#ctx.resource, startS: stepTime(this.#ctx, from), values: v.slice(from), evidenceFrom: first ? v.length - from - 1 : 0, weekAgo: this.#weekAgo(v, from) });
+      inputs.push({ key: this.#keys[k], tenant, resource: this.#ctx.resource, startS: stepTime(this.#ctx, from), values: v.slice(from), evidenceFrom: first ? v.length - from - 1 : 0, weekAgo: weekAgoWithin(v, from, v.length - from, this.#ctx.intervalS) });
     }
     if (inputs.length) {
       for (const [tenant, verdict] of this.#scorer.score(inputs, this.#ctx.intervalS)) {

@@ -9,7 +9,7 @@ import { createProgress } from '../backtest/progress.js';
 import { runBacktest } from '../backtest/run.js';
 import { loadConfig, parseFlagDuration } from '../config/load.js';
 import { ANOMALY_MODES, type AnomalyMode } from '../logic/anomaly.js';
-import { reclaimConfig } from '../actuator/config.js';
+import { rateLimitConfig, reclaimConfig } from '../actuator/config.js';
 import { buildSummary } from '../backtest/summary.js';
 import { renderReport } from '../backtest/report.js';
 import { writeOutputs } from '../backtest/output.js';
@@ -149,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
     historyS,
     actuation: args['no-actuation'] ? false : config.actuator,
     // one reclamation rule for the recommendations and the gate, as the sidecar wires them (src/main.ts)
-    allocation: { reclaim: reclaimConfig(config.actuator) },
+    allocation: { reclaim: reclaimConfig(config.actuator), rateLimit: rateLimitConfig(config.actuator) },
     levels: config.quantiles,
     seasonsS: config.seasons,
     anomalyMode,

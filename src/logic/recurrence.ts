@@ -43,6 +43,16 @@ export function weekAgoSpan(startS: number, n: number, intervalS: number): WeekA
   return { startS: startS - RECURRENCE_PERIOD_S - margin * intervalS, length: n + 2 * margin, margin };
 }
 
+/** The week-ago values (weekAgoSpan) of samples `values[from .. from + n)` of one array on a grid of `intervalS`, read
+ *  from the same array: NaN before its start (the backtest's trace, which holds all that was seen). */
+export function weekAgoWithin(values: ArrayLike<number>, from: number, n: number, intervalS: number): Float64Array {
+  const margin = recurrenceMargin(intervalS);
+  const at = from - Math.round(RECURRENCE_PERIOD_S / intervalS) - margin;
+  const out = new Float64Array(n + 2 * margin).fill(NaN);
+  for (let j = Math.max(0, -at); j < out.length && at + j < values.length; j++) out[j] = values[at + j];
+  return out;
+}
+
 /**
  * Per sample of `values` from index `from` on, 1 when it recurs (see the file header), else 0. `weekAgo[i + j]`,
  * j in [0, 2 * margin], is the window of sample i (NaN where unknown); a missing or short `weekAgo` recurs nothing.

@@ -139,7 +139,7 @@ describe('VPA recommendation', () => {
 });
 
 describe('safety gate', () => {
-  const o = { maxStepRatio: 0.5, cooldownS: 300, reclaimBelowRatio: 0.75, reclaimAfterS: 1800, reclaimHysteresis: 0.1, anomalyConfirmS: 900 };
+  const o = { maxStepRatio: 0.5, cooldownS: 300, maxChangesPerHour: 1.2, reclaimBelowRatio: 0.75, reclaimAfterS: 1800, reclaimHysteresis: 0.1, anomalyConfirmS: 900 };
   const ctx = { nowS: 0, floor: 0, usage: 1, anomalous: false, stale: false };
 
   it('passes a first value but never below the recent peak', () => {
@@ -162,6 +162,31 @@ describe('safety gate', () => {
     // 2 in force, the forecast wants 10, usage peaked at 5: the step limit (2 x 1.5 = 3) would keep it short
     expect(g.shape('k', 10, 2, { ...ctx, floor: 5 })).toEqual({ value: 5, reason: 'max step' });
     expect(g.shape('k2', 4, 2, { ...ctx, floor: 5 })).toEqual({ value: 5, reason: 'recent peak' });
+  });
+
+  it('spends a change budget on every write, the recent peak\'s included: bursts of 3, then 1.2 an hour, a decrease leaving a token', () => {
+    const g = new SafetyGate({ ...o, reclaimAfterS: 0, reclaimHysteresis: 0 });
+    let cur = 2;
+    // three increases, one per cooldown: the bucket (3 tokens) is spent
+    for (let i = 0; i < 3; i++) {
+      const r = g.shape('k', cur * 1.2, cur, { ...ctx, nowS: 300 * i });
+      expect(r.value).toBeCloseTo(cur * 1.2);
+      g.committed('k', 300 * i, false);
+      cur = r.value;
+    }
+    // (tokens: 3 - 1 at t = 0, + 0.1 - 1 at 300, + 0.1 - 1 at 600: 0.2 left, refilled at 1.2 an hour)
+    // usage now peaks above the value in force: even the floor waits for a token (0.6 by 1800 s)
+    expect(g.shape('k', cur, cur, { ...ctx, nowS: 1800, floor: cur * 1.1 })).toEqual({ value: cur, reason: 'change budget: 1.2 changes an hour' });
+    // the token is whole 2,400 s after the last change
+    expect(g.shape('k', cur, cur, { ...ctx, nowS: 2999, floor: cur * 1.1 }).value).toBe(cur);
+    expect(g.shape('k', cur, cur, { ...ctx, nowS: 3000, floor: cur * 1.1 }).value).toBeCloseTo(cur * 1.1);
+    g.committed('k', 3000, false);
+    cur *= 1.1;
+    // a decrease needs two tokens: 100 minutes from an empty bucket
+    expect(g.shape('k', cur * 0.8, cur, { ...ctx, nowS: 3000 + 5999, usage: 0.1 }).value).toBe(cur);
+    expect(g.shape('k', cur * 0.8, cur, { ...ctx, nowS: 3000 + 6000, usage: 0.1 }).value).toBeCloseTo(cur * 0.8);
+    // keys have budgets of their own
+    expect(g.shape('other', 3, 2, { ...ctx, nowS: 1800 }).value).toBe(3);
   });
 
   it('never shrinks on stale data', () => {

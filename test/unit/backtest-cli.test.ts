@@ -102,6 +102,25 @@ describe('backtest CLI bad input', () => {
     expect(sum.engine).toMatchObject({ retrainEveryS: 7200, historyPoints: 288, actuation: false, anomaly: { mode: 'off', scored: 0 } });
   }, 120_000);
 
+  it('bounds the writes by the configuration\'s actuator.maxChangesPerHour, for the policy and the actuator alike', () => {
+    // bursty: a base load with random bursts of up to 4x, so the allocation wants to move often
+    let seed = 11;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const body = Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${(2 + Math.sin(i / 20)) * (rnd() < 0.2 ? 1 + 3 * rnd() : 1)}`).join('\n');
+    const file = traceFile(dir, 'bursty.csv', `${header}${body}\n`);
+    const changes = (env: Record<string, string>) => {
+      const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'foresight', '--out', join(dir, `out-budget-${Object.keys(env).length}`), '--json', '--quiet'], env);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { policies: Record<string, { changes_per_step: number }> }).policies.foresight.changes_per_step;
+    };
+    const byDefault = changes({});
+    const slow = changes({ FORESIGHT_ACTUATOR_MAX_CHANGES_PER_HOUR: '0.3' });
+    // 50 hours: at most 3 + 0.3 x 50 = 18 changes in the whole run, over 312 scored steps at most 0.058
+    expect(slow).toBeLessThanOrEqual(18 / 312);
+    expect(byDefault).toBeGreaterThan(1.5 * slow);
+    expect(byDefault).toBeLessThanOrEqual((3 + 1.2 * 50) / 312);
+  }, 120_000);
+
   it('takes memory without a declared unit as bytes (VPA\'s histogram), says so, and --unit overrides it', () => {
     // about 4 GB of working set: VPA's generic histogram (unknown unit) tops out at 1e9 and would run short throughout
     const body = Array.from({ length: 900 }, (_, i) => `${i * 300},a,memory,${4e9 + 1e8 * Math.sin(i / 30)}`).join('\n');

@@ -3,7 +3,7 @@
 // adapter sees last week, while a real spike still is.
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/wasm.js';
-import { recurrenceMargin, recurringSamples, weekAgoSpan, RECURRENCE_PERIOD_S } from '../../src/logic/recurrence.js';
+import { recurrenceMargin, recurringSamples, weekAgoSpan, weekAgoWithin, RECURRENCE_PERIOD_S } from '../../src/logic/recurrence.js';
 import { createAnomalyScorer } from '../../src/loop/anomaly-adapter.js';
 import type { AnomalySeriesInput } from '../../src/loop/types.js';
 import { HistoryStore } from '../../src/model/history-store.js';
@@ -42,6 +42,13 @@ describe('recurringSamples', () => {
     expect(recurrenceMargin(3600)).toBe(1);
     expect(weekAgoSpan(1_000_000, 4, 300)).toEqual({ startS: 1_000_000 - RECURRENCE_PERIOD_S - 1800, length: 16, margin: 6 });
   });
+
+  it('reads the week-ago window from the same array, NaN before its start', () => {
+    // hourly: a week is 168 slots, the margin 1
+    const y = Float64Array.from({ length: 400 }, (_, i) => i);
+    expect([...weekAgoWithin(y, 200, 2, 3600)]).toEqual([31, 32, 33, 34]);
+    expect([...weekAgoWithin(y, 168, 1, 3600)]).toEqual([NaN, 0, 1]);
+  });
 });
 
 describe('HistoryStore.slots', () => {
@@ -72,12 +79,9 @@ function monday(tenants: number, hours: number, withWeekAgo: boolean, spike = (_
   const vals = Array.from({ length: tenants }, (_, t) => [0, 1].map((r) => Float64Array.from({ length: 2 * WEEK }, (_, i) => value(t, r, i) * (r === 0 ? spike(t, i) : 1))));
   const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
   const inputs = (from: number, n: number, evidenceFrom: number): AnomalySeriesInput[] =>
-    vals.flatMap((pair, t) => pair.map((y, r) => {
-      const span = weekAgoSpan(from * STEP, n, STEP);
-      const at = span.startS / STEP;
-      const weekAgo = Float64Array.from({ length: span.length }, (_, j) => y[at + j]);
-      return { key: `t${t}\u0000${r}`, tenant: `t${t}`, resource: r ? 'memory' : 'cpu', startS: from * STEP, values: y.subarray(from, from + n), evidenceFrom, weekAgo: withWeekAgo ? weekAgo : undefined };
-    }));
+    vals.flatMap((pair, t) => pair.map((y, r) => (
+      { key: `t${t}\u0000${r}`, tenant: `t${t}`, resource: r ? 'memory' : 'cpu', startS: from * STEP, values: y.subarray(from, from + n), evidenceFrom, weekAgo: withWeekAgo ? weekAgoWithin(y, from, n, STEP) : undefined }
+    )));
   const flagged = new Set<string>();
   scorer.score(inputs(WEEK - DAY, DAY, DAY - 1), STEP);
   for (let i = WEEK; i < WEEK + hours * 12; i++) for (const [t, v] of scorer.score(inputs(i, 1, 0), STEP)) if (v.anomalous) flagged.add(t);
@@ -96,11 +100,9 @@ describe('the anomaly adapter with last week\'s values', () => {
     const y = [0, 1].map((r) => Float64Array.from({ length: 2 * WEEK }, (_, i) => value(0, r, i % WEEK) * (r === 0 && i % WEEK === 100 ? 4 : 1)));
     const run = (recur: readonly boolean[]) => {
       const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
-      const input = (from: number, n: number, evidenceFrom: number): AnomalySeriesInput[] => y.map((v, r) => {
-        const span = weekAgoSpan(from * STEP, n, STEP);
-        const weekAgo = recur[r] ? v.slice(span.startS / STEP, span.startS / STEP + span.length) : undefined;
-        return { key: `t\u0000${r}`, tenant: 't', resource: r ? 'memory' : 'cpu', startS: from * STEP, values: v.subarray(from, from + n), evidenceFrom, weekAgo };
-      });
+      const input = (from: number, n: number, evidenceFrom: number): AnomalySeriesInput[] => y.map((v, r) => (
+        { key: `t\u0000${r}`, tenant: 't', resource: r ? 'memory' : 'cpu', startS: from * STEP, values: v.subarray(from, from + n), evidenceFrom, weekAgo: recur[r] ? weekAgoWithin(v, from, n, STEP) : undefined }
+      ));
       scorer.score(input(WEEK + 100 - DAY, DAY, DAY - 1), STEP);
       return scorer.score(input(WEEK + 100, 1, 0), STEP).get('t')!;
     };

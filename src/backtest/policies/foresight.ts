@@ -55,10 +55,10 @@ export class ForesightPolicy implements Policy {
     this.#observed = new Int32Array(ctx.tenants.length);
     this.#peakSteps = Math.round(this.cfg.bounds.safetyWindowS / ctx.intervalS);
     this.reserve = new Float64Array(this.#opts.sizeReserve ? ctx.nSteps : 0);
-    // one reclamation rule for the policy and the gate, as the sidecar wires them (src/main.ts)
+    // one reclamation rule and one change budget for the policy and the gate, as the sidecar wires them (src/main.ts)
     const r = this.cfg.reclaim;
     const act = this.#opts.actuation;
-    this.#gate = act ? new SafetyGate({ ...act, reclaimBelowRatio: r.utilisation, reclaimAfterS: r.afterS, reclaimHysteresis: r.hysteresis }) : undefined;
+    this.#gate = act ? new SafetyGate({ ...act, reclaimBelowRatio: r.utilisation, reclaimAfterS: r.afterS, reclaimHysteresis: r.hysteresis, maxChangesPerHour: this.cfg.rateLimit.maxChangesPerHour }) : undefined;
     this.#applied = new Float64Array(ctx.tenants.length).fill(NaN);
   }
 

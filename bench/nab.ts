@@ -1,6 +1,6 @@
 // NAB benchmark: runs Foresight's streaming detectors over a corpus in NAB's layout and scores them with NAB's rules.
 //
-//   npm run bench:nab [-- --data DIR] [--out DIR] [--labels FILE] [--profiles FILE] [--no-peers]
+//   npm run bench:nab [-- --data DIR] [--out DIR] [--labels FILE] [--profiles FILE] [--no-peers] [--week-ago]
 //
 // DIR defaults to ../shared/traces/nab (or $FORESIGHT_TRACES/nab). Prints one JSON object: normalised scores for every
 // profile, a per-category breakdown, detection time, and the same scorer run on peer detectors' shipped outputs
@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Core } from '../src/core/wasm.js';
 import { periodSamples, scoreSeries, SeriesDetectorState } from '../src/core/anomaly.js';
+import { recurrenceMargin, recurringSamples, weekAgoWithin } from '../src/logic/recurrence.js';
 import { NAB_PROFILES, readNabCorpus, readProfiles, readResultScores, type NabFile } from './nab/corpus.js';
 import { scoreByCategory, scoreDetector } from './nab/scorer.js';
 
@@ -28,10 +29,18 @@ function intervalS(f: NabFile): number {
   return d.length ? d[d.length >> 1] / 1000 : 300;
 }
 
-/** Runs the detector over one file in streaming order (one WASM call; the kernel never looks ahead). */
-export function detectFile(core: Core, f: NabFile): Float64Array {
-  const st = new SeriesDetectorState(periodSamples(intervalS(f)));
-  return scoreSeries(core, [st], [f.values])[0].event;
+/** Runs the detector over one file in streaming order (one WASM call; the kernel never looks ahead). With `weekAgo`,
+ *  the tenant verdict's week-ago rule (src/logic/recurrence.ts) is applied to each point's score: a point within what
+ *  the series did a week earlier scores 0 (how much that rule would mask on NAB's anomalies; not NAB's own score). */
+export function detectFile(core: Core, f: NabFile, weekAgo = false): Float64Array {
+  const iv = intervalS(f);
+  const st = new SeriesDetectorState(periodSamples(iv));
+  const event = scoreSeries(core, [st], [f.values])[0].event;
+  if (weekAgo) {
+    const recurs = recurringSamples(f.values, weekAgoWithin(f.values, 0, f.values.length, iv), recurrenceMargin(iv));
+    for (let i = 0; i < event.length; i++) if (recurs[i]) event[i] = 0;
+  }
+  return event;
 }
 
 function round(x: number, d = 2): number {
@@ -51,7 +60,8 @@ export function runNabBench(argv: string[]): Record<string, unknown> {
   const corpus = readNabCorpus(dataDir, labels);
   const core = new Core('release');
   const t0 = performance.now();
-  const scores = corpus.files.map((f) => detectFile(core, f));
+  const weekAgo = argv.includes('--week-ago');
+  const scores = corpus.files.map((f) => detectFile(core, f, weekAgo));
   const detectMs = performance.now() - t0;
   const points = corpus.files.reduce((a, f) => a + f.values.length, 0);
 
@@ -96,6 +106,7 @@ export function runNabBench(argv: string[]): Record<string, unknown> {
   }
   const out = {
     detector: 'foresight',
+    weekAgo,
     corpus: dataDir,
     files: corpus.files.length,
     windows: corpus.windowCount,

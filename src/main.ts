@@ -131,7 +131,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       engine,
       clock,
       decide: decider.decide,
-      anomaly: config.anomalyMode === 'off' ? undefined : createAnomalyScorer(sharedCore, config.anomalyMode as AnomalyMode),
+      anomaly: config.anomalyMode === 'off' ? undefined : createAnomalyScorer(sharedCore, config.anomalyMode as AnomalyMode, { weekAgo: config.anomalyWeekAgo }),
       logger: logger.child({ component: 'loop' }),
       metrics: exporter.loop,
       onVanish: (key) => decider.forget(key),

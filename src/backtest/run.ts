@@ -6,6 +6,7 @@ import { sharedCore } from '../core/wasm.js';
 import type { EngineOptions, ForecastEngine } from '../core/types.js';
 import { FORECAST_LEVELS, type AllocationConfigInput } from '../logic/allocation.js';
 import type { AnomalyMode } from '../logic/anomaly.js';
+import { createAnomalyScorer } from '../loop/anomaly-adapter.js';
 import { AnomalyFeed, type AnomalyCounts } from './anomaly-feed.js';
 import { coverHorizons, ForecastFeed } from './forecast-feed.js';
 import type { Grid } from './grid.js';
@@ -61,6 +62,8 @@ export interface BacktestOptions {
    *  flagged demand waits for confirmation at the gate, and in "quarantine" is kept out of training and of proactive
    *  scale-ups (src/backtest/anomaly-feed.ts). */
   anomalyMode?: AnomalyMode;
+  /** The configuration's anomalyWeekAgo (default true): samples within their week-ago range are no evidence. */
+  anomalyWeekAgo?: boolean;
 }
 
 export interface PolicyResult {
@@ -78,7 +81,7 @@ export interface BacktestResult {
   warmupSteps: number;
   results: PolicyResult[];
   shadow?: { with: ShadowOutcome; without: ShadowOutcome; capacity: number; provisioningDelayS: number; reserveLevel: number };
-  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number>; anomaly: AnomalyCounts };
+  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number>; anomaly: AnomalyCounts; anomalyWeekAgo: boolean };
   elapsedMs: number;
 }
 
@@ -116,7 +119,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
       minFitPoints: Math.max(12, Math.min(stepsPerDay, warmupSteps) - Math.ceil(o.leadS / grid.intervalS) - 1),
       refitEveryS: o.retrainEveryS ?? DEFAULT_TRAINING.retrainEveryS,
       maxFitPoints: Math.max(2, Math.round((o.historyS ?? DEFAULT_TRAINING.historyS) / grid.intervalS)),
-    }, anomalyMode === 'off' ? undefined : new AnomalyFeed(ctx, anomalyMode));
+    }, anomalyMode === 'off' ? undefined : new AnomalyFeed(ctx, anomalyMode, createAnomalyScorer(sharedCore, anomalyMode, { weekAgo: o.anomalyWeekAgo ?? true })));
     const actuation = o.actuation === false ? undefined : { ...defaultActuatorOptions, ...o.actuation };
     mainForesight = new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: o.targetShortage }, sizeReserve: true, actuation });
     entries.push({ policy: mainForesight, keep: true });
@@ -173,7 +176,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     warmupSteps,
     results,
     shadow,
-    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 } } : undefined,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 }, anomalyWeekAgo: o.anomalyWeekAgo ?? true } : undefined,
     elapsedMs: performance.now() - t0,
   };
 }

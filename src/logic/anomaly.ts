@@ -55,6 +55,9 @@ export interface AnomalyPolicy {
   exitLikelihood: number;
   /** Cycles a recovering tenant stays anomalous after the likelihood fell below `exitLikelihood`. Default 3. */
   holdCycles: number;
+  /** A sample within what its series did a week earlier at that time is no evidence (src/logic/recurrence.ts: a
+   *  weekly shape is not an anomaly; applied by the scorer, src/loop/anomaly-adapter.ts). Default true. */
+  weekAgo: boolean;
 }
 
 export const DEFAULT_ANOMALY_POLICY: Readonly<AnomalyPolicy> = Object.freeze({
@@ -62,6 +65,7 @@ export const DEFAULT_ANOMALY_POLICY: Readonly<AnomalyPolicy> = Object.freeze({
   enterLikelihood: 0.9999,
   exitLikelihood: 0.99,
   holdCycles: 3,
+  weekAgo: true,
 });
 
 /** What the policy remembers about a tenant between cycles. */
@@ -100,6 +104,7 @@ export function validateAnomalyPolicy(p: AnomalyPolicy): string[] {
     problems.push(`exitLikelihood must be in (0, enterLikelihood], got ${p.exitLikelihood}`);
   }
   if (!(Number.isInteger(p.holdCycles) && p.holdCycles >= 0)) problems.push(`holdCycles must be an integer >= 0, got ${p.holdCycles}`);
+  if (typeof p.weekAgo !== 'boolean') problems.push(`weekAgo must be true or false, got ${String(p.weekAgo)}`);
   return problems;
 }
 

@@ -64,7 +64,7 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       // per series, its samples that recur from last week: no evidence for the tenant's verdict, on its own signal or
       // (when all of the tenant's signals recur at that step) on its behaviour vector
       const recurring = new Map<AnomalySeriesInput, Uint8Array>();
-      for (const s of series) recurring.set(s, recurringSamples(s.values, s.weekAgo, margin, s.evidenceFrom));
+      for (const s of series) recurring.set(s, recurringSamples(s.values, pol.weekAgo ? s.weekAgo : undefined, margin, s.evidenceFrom));
       const perTenant = new Map<string, SignalAnomaly[]>();
       // Per-series detectors: one WASM call per group of equal-length inputs (usually one group per cycle).
       // Batches of at most BATCH_POINTS samples bound the WASM buffers (a warm-up feeds a week per series).

@@ -128,7 +128,7 @@ describe('validateAnomalyPolicy', () => {
     expect(validateAnomalyPolicy(DEFAULT_ANOMALY_POLICY)).toEqual([]);
   });
   it('lists every problem of a bad policy', () => {
-    const problems = validateAnomalyPolicy({ mode: 'loud' as never, enterLikelihood: 1, exitLikelihood: 2, holdCycles: -1 });
-    expect(problems).toHaveLength(4);
+    const problems = validateAnomalyPolicy({ mode: 'loud' as never, enterLikelihood: 1, exitLikelihood: 2, holdCycles: -1, weekAgo: 'yes' as never });
+    expect(problems).toHaveLength(5);
   });
 });

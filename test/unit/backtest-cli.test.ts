@@ -83,19 +83,19 @@ describe('backtest CLI bad input', () => {
       const out = join(dir, `out-engine-${n++}`);
       const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'foresight', '--out', out, '--json', '--quiet', ...extra], env);
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { target_shortage: number; engine: { retrainEveryS: number; historyPoints: number; actuation: boolean; levels: number[]; anomaly: { mode: string; scored: number } } };
+      return JSON.parse(r.stdout) as { target_shortage: number; engine: { retrainEveryS: number; historyPoints: number; actuation: boolean; levels: number[]; anomaly: { mode: string; scored: number }; anomalyWeekAgo: boolean } };
     };
     // the sidecar's defaults
     let sum = summaryOf([]);
     expect(sum.target_shortage).toBe(0.02);
-    expect(sum.engine).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true, anomaly: { mode: 'quarantine' } });
+    expect(sum.engine).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true, anomaly: { mode: 'quarantine' }, anomalyWeekAgo: true });
     expect(sum.engine.anomaly.scored).toBeGreaterThan(0);
     // its configuration, from the environment and from a YAML file, as `foresight start` reads them
     const yaml = join(dir, 'foresight.yaml');
     writeFileSync(yaml, 'retrainEvery: 30m\nhistory: 2d\nquantiles: [0.5, 0.8, 0.9, 0.95, 0.99]\nanomalyMode: alert-only\n');
-    sum = summaryOf(['--config', yaml], { FORESIGHT_TARGET_SHORTAGE: '0.1' });
+    sum = summaryOf(['--config', yaml], { FORESIGHT_TARGET_SHORTAGE: '0.1', FORESIGHT_ANOMALY_WEEK_AGO: 'false' });
     expect(sum.target_shortage).toBe(0.1);
-    expect(sum.engine).toMatchObject({ retrainEveryS: 1800, historyPoints: 576, actuation: true, levels: [0.5, 0.8, 0.9, 0.95, 0.99], anomaly: { mode: 'alert-only' } });
+    expect(sum.engine).toMatchObject({ retrainEveryS: 1800, historyPoints: 576, actuation: true, levels: [0.5, 0.8, 0.9, 0.95, 0.99], anomaly: { mode: 'alert-only' }, anomalyWeekAgo: false });
     // flags override it
     sum = summaryOf(['--target-shortage', '0.05', '--retrain-every', '2h', '--history', '1d', '--no-actuation', '--anomaly-mode', 'off'], { FORESIGHT_TARGET_SHORTAGE: '0.1', FORESIGHT_ANOMALY_MODE: 'alert-only' });
     expect(sum.target_shortage).toBe(0.05);

@@ -4,8 +4,9 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runNabBench } from '../../bench/nab.js';
-import { NAB_PROFILES, readNabCorpus, readResultScores } from '../../bench/nab/corpus.js';
+import { detectFile, runNabBench } from '../../bench/nab.js';
+import { NAB_PROFILES, readNabCorpus, readResultScores, type NabFile } from '../../bench/nab/corpus.js';
+import { Core } from '../../src/core/wasm.js';
 import { scoreDetector } from '../../bench/nab/scorer.js';
 
 function stamp(i: number): string {
@@ -70,5 +71,25 @@ describe('bench:nab on a corpus in NAB layout', () => {
     const corpus = readNabCorpus(dir);
     const again = scoreDetector(corpus.files, corpus.files.map((f) => readResultScores(results, 'foresight', f)), NAB_PROFILES);
     for (const [k, v] of Object.entries(again.profiles)) expect(v.score).toBeCloseTo(report.scores[k], 1);
+  });
+});
+
+describe('bench:nab --week-ago', () => {
+  it('zeroes the score of a point within what the series did a week earlier, and only there', () => {
+    // two weeks and a day at 5 minutes: the same spike in the first and second week, a new one in the second only
+    const week = 2016;
+    const n = 2 * week + 288;
+    const values = Float64Array.from({ length: n }, (_, i) => 10 + Math.sin((2 * Math.PI * i) / 288) + 0.05 * Math.sin(i * 12.9898));
+    const timesMs = Float64Array.from({ length: n }, (_, i) => i * 300_000);
+    values[500] = values[500 + week] = 30;
+    values[1500 + week] = 30;
+    const f: NabFile = { name: 'x/y.csv', category: 'x', stamps: [], timesMs, values, windows: [] };
+    const core = new Core('debug');
+    const plain = detectFile(core, f);
+    const masked = detectFile(core, f, true);
+    expect(plain[500 + week]).toBeGreaterThan(0.5);
+    expect(masked[500 + week]).toBe(0);
+    expect(masked[1500 + week]).toBe(plain[1500 + week]);
+    expect(plain[1500 + week]).toBeGreaterThan(0.5);
   });
 });

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/wasm.js';
 import { recurrenceMargin, recurringSamples, weekAgoSpan, weekAgoWithin, RECURRENCE_PERIOD_S } from '../../src/logic/recurrence.js';
+import type { AnomalyPolicy } from '../../src/logic/anomaly.js';
 import { createAnomalyScorer } from '../../src/loop/anomaly-adapter.js';
 import type { AnomalySeriesInput } from '../../src/loop/types.js';
 import { HistoryStore } from '../../src/model/history-store.js';
@@ -73,11 +74,11 @@ function weekly(g: () => number) {
 
 /** Scores `tenants` tenants: a Sunday's warm-up, then Monday's first `hours` one sample per cycle, with or without
  *  last week's values; `spike(t, i)` multiplies cpu. Returns the tenants flagged at any cycle. */
-function monday(tenants: number, hours: number, withWeekAgo: boolean, spike = (_t: number, _i: number) => 1): Set<string> {
+function monday(tenants: number, hours: number, withWeekAgo: boolean, spike = (_t: number, _i: number) => 1, policy: Partial<AnomalyPolicy> = {}): Set<string> {
   const value = weekly(gaussian(42));
   // two weeks of values from sample 0, drawn once in order
   const vals = Array.from({ length: tenants }, (_, t) => [0, 1].map((r) => Float64Array.from({ length: 2 * WEEK }, (_, i) => value(t, r, i) * (r === 0 ? spike(t, i) : 1))));
-  const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
+  const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine', policy);
   const inputs = (from: number, n: number, evidenceFrom: number): AnomalySeriesInput[] =>
     vals.flatMap((pair, t) => pair.map((y, r) => (
       { key: `t${t}\u0000${r}`, tenant: `t${t}`, resource: r ? 'memory' : 'cpu', startS: from * STEP, values: y.subarray(from, from + n), evidenceFrom, weekAgo: withWeekAgo ? weekAgoWithin(y, from, n, STEP) : undefined }
@@ -93,6 +94,8 @@ describe('the anomaly adapter with last week\'s values', () => {
     // measured: 15 of 20 flagged without, 0 with (the detectors' daily season learnt Sunday's lower level)
     expect(monday(20, 6, false).size).toBeGreaterThanOrEqual(5);
     expect(monday(20, 6, true).size).toBeLessThanOrEqual(1);
+    // the configuration's anomalyWeekAgo: false turns the rule off
+    expect(monday(20, 6, true, undefined, { weekAgo: false }).size).toBeGreaterThanOrEqual(5);
   });
 
   it('takes a repeat of last week, spike included, as no evidence on any signal nor on the behaviour vector', () => {

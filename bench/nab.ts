@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Core } from '../src/core/wasm.js';
 import { periodSamples, scoreSeries, SeriesDetectorState } from '../src/core/anomaly.js';
-import { recurrenceMargin, recurringSamples, weekAgoWithin } from '../src/logic/recurrence.js';
+import { RECURRENCE_MARGIN_S, RECURRENCE_PERIOD_S, recurrenceMargin, recursIn } from '../src/logic/recurrence.js';
 import { NAB_PROFILES, readNabCorpus, readProfiles, readResultScores, type NabFile } from './nab/corpus.js';
 import { scoreByCategory, scoreDetector } from './nab/scorer.js';
 
@@ -37,8 +37,17 @@ export function detectFile(core: Core, f: NabFile, weekAgo = false): Float64Arra
   const st = new SeriesDetectorState(periodSamples(iv));
   const event = scoreSeries(core, [st], [f.values])[0].event;
   if (weekAgo) {
-    const recurs = recurringSamples(f.values, weekAgoWithin(f.values, 0, f.values.length, iv), recurrenceMargin(iv));
-    for (let i = 0; i < event.length; i++) if (recurs[i]) event[i] = 0;
+    // by timestamp, not by count: many NAB files are irregular (gaps of hours to weeks)
+    const t = f.timesMs;
+    const expected = 2 * recurrenceMargin(iv) + 1;
+    const [back, half] = [RECURRENCE_PERIOD_S * 1000, RECURRENCE_MARGIN_S * 1000];
+    let a = 0, b = 0;
+    for (let i = 0; i < event.length; i++) {
+      while (a < i && t[a] < t[i] - back - half) a++;
+      if (b < a) b = a;
+      while (b < i && t[b] <= t[i] - back + half) b++;
+      if (recursIn(f.values[i], f.values, a, b, expected)) event[i] = 0;
+    }
   }
   return event;
 }

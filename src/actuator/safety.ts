@@ -28,6 +28,9 @@ interface KeyState {
   /** The change budget's tokens at `tokensAtS` (NaN before the first change: a full bucket). */
   tokens: number;
   tokensAtS: number;
+  /** The last shape had no value in force: what is committed next is a first value, which costs no token (as the
+   *  allocation policy's first decision costs none). */
+  initial: boolean;
 }
 
 export type GateOptions = Pick<ActuatorOptions, 'maxStepRatio' | 'cooldownS' | 'maxChangesPerHour' | 'reclaimBelowRatio' | 'reclaimAfterS' | 'reclaimHysteresis' | 'anomalyConfirmS'>;
@@ -48,7 +51,7 @@ export class SafetyGate {
   }
 
   #newState(): KeyState {
-    return { lowSinceS: NaN, tokens: NaN, tokensAtS: NaN };
+    return { lowSinceS: NaN, tokens: NaN, tokensAtS: NaN, initial: false };
   }
 
   /**
@@ -64,7 +67,8 @@ export class SafetyGate {
     if (current !== undefined) st.lowSinceS = trackLowUsage(st.lowSinceS, ctx.nowS, ctx.usage, current, this.reclaim);
     const floored = Math.max(desired, ctx.floor);
     const reasons: string[] = floored > desired ? ['recent peak'] : [];
-    if (current === undefined || !Number.isFinite(current)) return { value: floored, reason: reasons.join(', ') };
+    st.initial = current === undefined || !Number.isFinite(current);
+    if (current === undefined || st.initial) return { value: floored, reason: reasons.join(', ') };
     let v = floored;
     // Flagged demand moves nothing until confirmed, in either direction: an anomalous dip is no more a reason to
     // shrink than a spike is to grow (anomalyConfirmS = 0: never act while flagged).
@@ -108,8 +112,13 @@ export class SafetyGate {
     const st = this.state.get(key) ?? this.#newState();
     st.lastChangeS = nowS;
     if (shrank) st.lowSinceS = NaN;
-    st.tokens = tokensAt(st.tokens, st.tokensAtS, nowS, this.budget) - 1;
-    st.tokensAtS = nowS;
+    // A write the gate did not pass (the VPA's minAllowed/maxAllowed, a quota's status.used) spends what is left but
+    // leaves no debt: a bucket below zero would hold the next raise to the recent peak for hours.
+    if (!st.initial) {
+      st.tokens = Math.max(0, tokensAt(st.tokens, st.tokensAtS, nowS, this.budget) - 1);
+      st.tokensAtS = nowS;
+    }
+    st.initial = false;
     this.state.set(key, st);
   }
 

@@ -85,7 +85,7 @@ export const schema = {
     help: 'Anomalous tenants: ignore, alert only, or alert and quarantine (no proactive scale-up, no training).',
     check: (v: string) => ((ANOMALY_MODES as readonly string[]).includes(v) ? undefined : 'must be off, alert-only or quarantine'),
   }),
-  anomalyWeekAgo: f({ type: 'bool', default: true, unit: 'bool', range: 'true|false', help: 'A sample within what its series did a week earlier at that time (+-30 min) is no evidence of an anomaly: weekly shapes are not flagged (needs a week of history). false also flags in-range changes of pattern.' }),
+  anomalyWeekAgo: f({ type: 'bool', default: true, unit: 'bool', range: 'true|false', help: 'A sample within what its series did a week earlier at that time (+-30 min) is no evidence of an anomaly: weekly shapes are not flagged (needs a week and 30 minutes of each series in the history store: from the first cycle with the default history). false also flags in-range changes of pattern.' }),
   kubernetes: f({ type: 'bool', default: false, unit: 'bool', range: 'true|false', help: 'Run the actuator against the Kubernetes API (in-cluster ServiceAccount or kubeconfig); it stays dry-run unless actuator.dryRun is false.' }),
   demoTrace: f({ type: 'string', default: '', unit: 'path', range: 'canonical trace (.csv/.csv.gz)', help: 'Trace replayed by the demo (default: examples/demo-trace.csv.gz).' }),
   demoSpeed: f({ type: 'number', default: 600, unit: 'x', range: '[1, 100000]', help: 'Demo clock speed: engine seconds per real second.', check: between(1, 100_000) }),

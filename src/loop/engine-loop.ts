@@ -170,12 +170,14 @@ export class EngineLoop {
     const o = this.options;
     const engine = deps.engine;
     const shared = engine.shareHistory && engine.recentPoints ? engine.recentPoints + Math.max(1, o.pullChunkPoints) : 0;
-    // With a week of history, the store keeps and the first pull brings the week-ago window of the newest sample too
-    // (the anomaly scorer's recurrence rule, src/logic/recurrence.ts): a margin more than a week.
+    // With a week of history, the first pull brings the week-ago window of the newest sample too (the anomaly
+    // scorer's recurrence rule, src/logic/recurrence.ts: a margin more than a week), and the store keeps those of a
+    // pull chunk of new samples (a catch-up after an outage; older ones have none, and the rule does not apply to them).
     const week = Math.round(RECURRENCE_PERIOD_S / o.intervalS);
     const weekAgo = deps.anomaly && o.historyPoints >= week ? week + recurrenceMargin(o.intervalS) + 1 : 0;
     this.#pullPoints = Math.max(o.historyPoints, weekAgo);
-    this.store = new HistoryStore(o.intervalS, Math.max(this.#pullPoints, shared), o.historyPoints);
+    const catchUp = weekAgo ? weekAgo + Math.max(1, o.pullChunkPoints) - 1 : 0;
+    this.store = new HistoryStore(o.intervalS, Math.max(this.#pullPoints, shared, catchUp), o.historyPoints);
     if (shared) engine.shareHistory!((key) => this.store.get(key));
   }
 

@@ -189,6 +189,26 @@ describe('safety gate', () => {
     expect(g.shape('other', 3, 2, { ...ctx, nowS: 1800 }).value).toBe(3);
   });
 
+  it('charges no token for a first value, and leaves no debt after writes it did not pass', () => {
+    const g = new SafetyGate(o);
+    // a first value, then three raises in a burst: the bucket is whole after the first value
+    expect(g.shape('k', 10, undefined, ctx).value).toBe(10);
+    g.committed('k', 0, false);
+    let cur = 10;
+    for (let i = 1; i <= 3; i++) {
+      const r = g.shape('k', cur + 1, cur, { ...ctx, nowS: 300 * i });
+      expect(r.value).toBe(cur + 1);
+      g.committed('k', 300 * i, false);
+      cur = r.value;
+    }
+    expect(g.shape('k', cur + 1, cur, { ...ctx, nowS: 1200 }).reason).toMatch(/change budget/);
+    // writes forced past the gate (a quota raised to status.used, a VPA's minAllowed) empty the bucket, no further
+    for (let t = 1200; t <= 2400; t += 300) g.committed('k', t, false);
+    // one token 3,000 s after the last of them (from 0, not from a debt of -4)
+    expect(g.shape('k', cur + 1, cur, { ...ctx, nowS: 5399 }).value).toBe(cur);
+    expect(g.shape('k', cur + 1, cur, { ...ctx, nowS: 5400 }).value).toBe(cur + 1);
+  });
+
   it('never shrinks on stale data', () => {
     const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
     expect(g.shape('k', 1, 4, { ...ctx, usage: 0.1, stale: true })).toEqual({ value: 4, reason: 'stale data: never shrink' });

@@ -124,22 +124,32 @@ describe('the loop\'s anomaly warm-up', () => {
     const clock = manualClock(1_700_000_100);
     // the value is the sample's time in steps, so each week-ago value tells where it came from
     const source = new FakeSource(['a'], ['cpu'], (_t, _r, t) => t / STEP);
-    // a week of history: the store keeps the week-ago window of the newest sample too (2,023 slots)
+    // a week of history: the first pull brings the week-ago window of the newest sample too (2,023 slots), and the
+    // store keeps those of a pull chunk of new samples (2,023 + 95)
     const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock, anomaly: scorer }, { intervalS: STEP, historyPoints: 2016, anomalyWarmupPoints: 288 });
     await loop.runOnce();
     clock.advance(3 * STEP);
     await loop.runOnce();
-    expect(inputs.map((x) => x.values.length)).toEqual([288, 3]);
-    // the first pull brought a week and the margin (2,023 slots) up to the warm-up's newest sample, and the store
-    // keeps that many
+    // Prometheus away for 60 cycles: the catch-up brings 60 samples at once
+    source.fail = true;
+    for (let c = 0; c < 59; c++) {
+      clock.advance(STEP);
+      await loop.runOnce();
+    }
+    source.fail = false;
+    clock.advance(STEP);
+    await loop.runOnce();
+    expect(inputs.map((x) => x.values.length)).toEqual([288, 3, 60]);
+    const firstPulled = inputs[0].startS / STEP + 288 - 2023;
+    const margin = 6;
     for (const x of inputs) {
-      const oldestHeld = x.startS / STEP + x.values.length - 2023;
-      const margin = 6;
       expect(x.weekAgo).toHaveLength(x.values.length + 2 * margin);
       const first = x.startS / STEP - 2016 - margin;
-      expect([...x.weekAgo!]).toEqual(Array.from({ length: x.weekAgo!.length }, (_, j) => (first + j >= oldestHeld ? first + j : NaN)));
-      // the newest sample's window is held whole from the first cycle
-      expect(x.weekAgo!.slice(-2 * margin - 1).every(Number.isFinite)).toBe(true);
+      expect([...x.weekAgo!]).toEqual(Array.from({ length: x.weekAgo!.length }, (_, j) => (first + j >= firstPulled ? first + j : NaN)));
     }
+    // the windows are whole from the first cycle's newest sample on, the catch-up's included
+    expect(inputs[0].weekAgo!.slice(-2 * margin - 1).every(Number.isFinite)).toBe(true);
+    expect(inputs[1].weekAgo!.every(Number.isFinite)).toBe(true);
+    expect(inputs[2].weekAgo!.every(Number.isFinite)).toBe(true);
   });
 });

@@ -93,3 +93,22 @@ describe('bench:nab --week-ago', () => {
     expect(plain[1500 + week]).toBeGreaterThan(0.5);
   });
 });
+
+describe('bench:nab --week-ago on irregular timestamps', () => {
+  it('finds the week-ago window by time, not by row count', () => {
+    // 5-minute rows with 300 rows missing between the two spikes: a week back is 1,716 rows there, not 2,016
+    const week = 2016;
+    const times: number[] = [];
+    for (let k = 0; k < 2 * week + 288; k++) if (k < 1000 || k >= 1300) times.push(k);
+    const n = times.length;
+    const timesMs = Float64Array.from(times, (k) => k * 300_000);
+    const values = Float64Array.from(times, (k) => 10 + Math.sin((2 * Math.PI * k) / 288) + 0.05 * Math.sin(k * 12.9898));
+    const row = (k: number) => times.indexOf(k);
+    values[row(900)] = values[row(900 + week)] = 30;
+    const f: NabFile = { name: 'x/gap.csv', category: 'x', stamps: [], timesMs, values, windows: [] };
+    const core = new Core('debug');
+    expect(detectFile(core, f)[row(900 + week)]).toBeGreaterThan(0.5);
+    expect(detectFile(core, f, true)[row(900 + week)]).toBe(0);
+    expect(n).toBe(2 * week + 288 - 300);
+  });
+});

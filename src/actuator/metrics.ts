@@ -11,6 +11,8 @@ export interface ReservedShadow {
 export interface ActuatorMetrics {
   kubeError(operation: string, code: string): void;
   action(kind: string, outcome: string): void;
+  /** The safety gate kept a target's value in force (src/actuator/safety.ts GateHold). */
+  held(kind: string, reason: string): void;
   leader(isLeader: boolean): void;
   shadow(pool: string, resource: string, state: 'desired' | 'reserved', value: number): void;
   /** The whole state="reserved" set after a reconcile: series of pools and resources not in `values` are removed. */
@@ -18,10 +20,11 @@ export interface ActuatorMetrics {
 }
 
 /** Metrics that go nowhere (tests that do not look at them). */
-export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, action() {}, leader() {}, shadow() {}, reservedShadow() {} };
+export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, action() {}, held() {}, leader() {}, shadow() {}, reservedShadow() {} };
 
 /**
- * Registers foresight_kube_errors_total, foresight_actions_total, foresight_leader and foresight_shadow_capacity on
+ * Registers foresight_kube_errors_total, foresight_actions_total, foresight_actuator_holds_total, foresight_leader and
+ * foresight_shadow_capacity on
  * `registry`. If the exporter already registered a metric of the same name, that one is reused.
  */
 export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
@@ -33,6 +36,7 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
     new Gauge({ name: d.name, help: d.help, labelNames: d.labels, registers: [registry] });
   const kubeErrors = counter(catalogue.kubeErrors);
   const actions = counter(catalogue.actions);
+  const holds = counter(catalogue.gateHolds);
   const leader = gauge(catalogue.leader);
   // The exporter (src/metrics/exporter.ts) owns foresight_shadow_capacity when it runs: it sets state="desired" from
   // the snapshot and resets the gauge whenever the snapshot changes. The actuator then adds only state="reserved",
@@ -51,6 +55,7 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
   return {
     kubeError: (operation, code) => kubeErrors.inc({ operation, code }),
     action: (kind, outcome) => actions.inc({ kind, outcome }),
+    held: (kind, reason) => holds.inc({ kind, reason }),
     leader: (v) => leader.set(v ? 1 : 0),
     shadow: (pool, resource, state, value) => {
       if (state === 'reserved') reserved.set(reservedKey(pool, resource), { pool, resource, value });

@@ -152,6 +152,7 @@ export class QuotaManager {
           anomalous: d.st.anomaly?.anomalous === true,
           stale: d.st.stale || snapshot.stale,
         });
+        if (shaped.hold) this.metrics.held('quota', shaped.hold);
         // whatever the gate says, never below what the namespace already uses
         const value = Math.max(shaped.value, u);
         if (shaped.reason) reasons.push(`${k}: ${shaped.reason}`);

@@ -14,10 +14,15 @@ export interface GateContext {
   stale: boolean;
 }
 
+/** Why the gate kept the value in force instead of the desired one (foresight_actuator_holds_total{reason}). */
+export type GateHold = 'anomaly' | 'stale' | 'no_usage' | 'reclaim' | 'budget' | 'cooldown';
+
 export interface GateResult {
   value: number;
   /** What shaped the value ('' when the desired value passed unchanged). */
   reason: string;
+  /** Set when the value in force was kept (a cooldown may still have raised it to the recent peak). */
+  hold?: GateHold;
 }
 
 interface KeyState {
@@ -73,7 +78,7 @@ export class SafetyGate {
     // Flagged demand moves nothing until confirmed, in either direction: an anomalous dip is no more a reason to
     // shrink than a spike is to grow (anomalyConfirmS = 0: never act while flagged).
     const confirmed = o.anomalyConfirmS > 0 && st.anomalySinceS !== undefined && ctx.nowS - st.anomalySinceS >= o.anomalyConfirmS;
-    if (v !== current && ctx.anomalous && !confirmed) return { value: current, reason: 'anomalous demand not yet confirmed' };
+    if (v !== current && ctx.anomalous && !confirmed) return { value: current, reason: 'anomalous demand not yet confirmed', hold: 'anomaly' };
     if (v > current) {
       // the step limit bounds what the forecast adds; the recent peak is observed demand and is never capped below
       const cap = Math.max(current * (1 + o.maxStepRatio), ctx.floor);
@@ -82,10 +87,10 @@ export class SafetyGate {
         reasons.push('max step');
       }
     } else if (v < current) {
-      if (ctx.stale) return { value: current, reason: 'stale data: never shrink' };
-      if (!Number.isFinite(ctx.usage)) return { value: current, reason: 'no usage data: never shrink' };
+      if (ctx.stale) return { value: current, reason: 'stale data: never shrink', hold: 'stale' };
+      if (!Number.isFinite(ctx.usage)) return { value: current, reason: 'no usage data: never shrink', hold: 'no_usage' };
       if (!mayReclaim(current, v, st.lowSinceS, ctx.nowS, this.reclaim)) {
-        return { value: current, reason: `reclamation: usage not below ${o.reclaimBelowRatio} of the allocation for ${o.reclaimAfterS}s (or within the hysteresis band)` };
+        return { value: current, reason: `reclamation: usage not below ${o.reclaimBelowRatio} of the allocation for ${o.reclaimAfterS}s (or within the hysteresis band)`, hold: 'reclaim' };
       }
       const cap = current * (1 - Math.min(o.maxStepRatio, 1));
       if (v < cap) {
@@ -96,13 +101,13 @@ export class SafetyGate {
     }
     if (v !== current && !mayChange(st.tokens, st.tokensAtS, ctx.nowS, v > current, this.budget)) {
       // the budget binds every write, the floor's included: a burst of changes has spent it
-      return { value: current, reason: `change budget: ${this.budget.maxChangesPerHour} changes an hour` };
+      return { value: current, reason: `change budget: ${this.budget.maxChangesPerHour} changes an hour`, hold: 'budget' };
     }
     if (v !== current && st.lastChangeS !== undefined && ctx.nowS - st.lastChangeS < o.cooldownS) {
       // The cooldown holds the forecast's moves, never the recent peak: observed demand above the value in force is
       // still met (the same exception the step limit makes).
       const held = Math.max(current, ctx.floor);
-      return { value: held, reason: held > current ? 'cooldown, raised to the recent peak' : 'cooldown' };
+      return { value: held, reason: held > current ? 'cooldown, raised to the recent peak' : 'cooldown', hold: 'cooldown' };
     }
     return { value: v, reason: reasons.join(', ') };
   }

@@ -103,6 +103,7 @@ export class VpaRecommender {
           const g = c.gate[r];
           if (!g) continue;
           const shaped = this.gate.shape(`${key(vpa)}/${k}`, b.target, before, { nowS: snapshot.createdS, ...g });
+          if (shaped.hold) this.metrics.held('vpa', shaped.hold);
           // the gate may hold the value in force, which a new minAllowed/maxAllowed can put out of range: the VPA wins
           const settled = withGatedTarget(b, shaped.value, g);
           const why = [shaped.reason, settled.target !== shaped.value ? 'resourcePolicy/global bounds' : ''].filter(Boolean).join(', ');

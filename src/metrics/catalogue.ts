@@ -135,6 +135,12 @@ export const catalogue = {
     help: 'Changes the actuator made or, in dry-run, would have made (kind: vpa, placeholder, quota).',
     labels: ['kind', 'outcome'],
   }),
+  gateHolds: def({
+    name: 'foresight_actuator_holds_total',
+    type: 'counter',
+    help: 'Changes of a target the actuator\'s safety gate held back, keeping the value in force (kind: vpa, quota; reason: anomaly, stale, no_usage, reclaim, budget, cooldown).',
+    labels: ['kind', 'reason'],
+  }),
   kubeErrors: def({
     name: 'foresight_kube_errors_total',
     type: 'counter',

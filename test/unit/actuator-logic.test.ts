@@ -153,7 +153,7 @@ describe('safety gate', () => {
     const r = g.shape('k', 10, 2, ctx);
     expect(r).toEqual({ value: 3, reason: 'max step' });
     g.committed('k', 0, false);
-    expect(g.shape('k', 10, 3, { ...ctx, nowS: 100 })).toEqual({ value: 3, reason: 'cooldown' });
+    expect(g.shape('k', 10, 3, { ...ctx, nowS: 100 })).toEqual({ value: 3, reason: 'cooldown', hold: 'cooldown' });
     expect(g.shape('k', 10, 3, { ...ctx, nowS: 300 }).value).toBe(4.5);
   });
 
@@ -176,7 +176,7 @@ describe('safety gate', () => {
     }
     // (tokens: 3 - 1 at t = 0, + 0.1 - 1 at 300, + 0.1 - 1 at 600: 0.2 left, refilled at 1.2 an hour)
     // usage now peaks above the value in force: even the floor waits for a token (0.6 by 1800 s)
-    expect(g.shape('k', cur, cur, { ...ctx, nowS: 1800, floor: cur * 1.1 })).toEqual({ value: cur, reason: 'change budget: 1.2 changes an hour' });
+    expect(g.shape('k', cur, cur, { ...ctx, nowS: 1800, floor: cur * 1.1 })).toEqual({ value: cur, reason: 'change budget: 1.2 changes an hour', hold: 'budget' });
     // the token is whole 2,400 s after the last change
     expect(g.shape('k', cur, cur, { ...ctx, nowS: 2999, floor: cur * 1.1 }).value).toBe(cur);
     expect(g.shape('k', cur, cur, { ...ctx, nowS: 3000, floor: cur * 1.1 }).value).toBeCloseTo(cur * 1.1);
@@ -211,13 +211,14 @@ describe('safety gate', () => {
 
   it('never shrinks on stale data', () => {
     const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
-    expect(g.shape('k', 1, 4, { ...ctx, usage: 0.1, stale: true })).toEqual({ value: 4, reason: 'stale data: never shrink' });
+    expect(g.shape('k', 1, 4, { ...ctx, usage: 0.1, stale: true })).toEqual({ value: 4, reason: 'stale data: never shrink', hold: 'stale' });
   });
 
   it('shrinks only after usage stayed below 75% of the allocation for the reclaim time, by at most one step', () => {
     const g = new SafetyGate(o);
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 0, usage: 2 }).value).toBe(4);
-    expect(g.shape('k', 1, 4, { ...ctx, nowS: 1000, usage: 2.9 }).value).toBe(4); // low since 0 but only 1000 s
+    expect(g.shape('k', 1, 4, { ...ctx, nowS: 1000, usage: 2.9 })).toMatchObject({ value: 4, hold: 'reclaim' }); // low since 0 but only 1000 s
+    expect(g.shape('k2', 1, 4, { ...ctx, nowS: 1000, usage: NaN })).toMatchObject({ value: 4, hold: 'no_usage' });
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 1500, usage: 3.5 }).value).toBe(4); // back above 75%: timer resets
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 2000, usage: 1 }).value).toBe(4);
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 3800, usage: 1 })).toEqual({ value: 2, reason: 'max step' });
@@ -255,7 +256,7 @@ describe('safety gate', () => {
 
   it('holds a scale-up on anomalous demand until it has persisted for the confirmation time', () => {
     const g = new SafetyGate(o);
-    expect(g.shape('k', 10, 2, { ...ctx, nowS: 0, anomalous: true })).toEqual({ value: 2, reason: 'anomalous demand not yet confirmed' });
+    expect(g.shape('k', 10, 2, { ...ctx, nowS: 0, anomalous: true })).toEqual({ value: 2, reason: 'anomalous demand not yet confirmed', hold: 'anomaly' });
     expect(g.shape('k', 10, 2, { ...ctx, nowS: 600, anomalous: true }).value).toBe(2);
     expect(g.shape('k', 10, 2, { ...ctx, nowS: 900, anomalous: true }).value).toBe(3);
     const never = new SafetyGate({ ...o, anomalyConfirmS: 0 });
@@ -265,7 +266,7 @@ describe('safety gate', () => {
   it('holds a shrink on anomalous demand until confirmed, and for good with anomalyConfirmS 0', () => {
     const flagged = (nowS: number) => ({ ...ctx, nowS, floor: 0.1, usage: 0.1, anomalous: true });
     const never = new SafetyGate({ ...o, reclaimAfterS: 0, anomalyConfirmS: 0 });
-    for (const t of [0, 300, 900, 1e6]) expect(never.shape('k', 0.2, 4, flagged(t))).toEqual({ value: 4, reason: 'anomalous demand not yet confirmed' });
+    for (const t of [0, 300, 900, 1e6]) expect(never.shape('k', 0.2, 4, flagged(t))).toEqual({ value: 4, reason: 'anomalous demand not yet confirmed', hold: 'anomaly' });
     const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
     expect(g.shape('k', 0.2, 4, flagged(0)).value).toBe(4);
     expect(g.shape('k', 0.2, 4, flagged(900)).value).toBe(2); // confirmed: reclaimed by one step
@@ -275,8 +276,8 @@ describe('safety gate', () => {
     const g = new SafetyGate(o);
     expect(g.shape('k', 1.2, 1, { ...ctx, floor: 1 }).value).toBe(1.2);
     g.committed('k', 0, false);
-    expect(g.shape('k', 2, 1.2, { ...ctx, nowS: 120, floor: 3, usage: 3 })).toEqual({ value: 3, reason: 'cooldown, raised to the recent peak' });
-    expect(g.shape('k', 2, 1.2, { ...ctx, nowS: 120, floor: 1, usage: 1 })).toEqual({ value: 1.2, reason: 'cooldown' });
+    expect(g.shape('k', 2, 1.2, { ...ctx, nowS: 120, floor: 3, usage: 3 })).toEqual({ value: 3, reason: 'cooldown, raised to the recent peak', hold: 'cooldown' });
+    expect(g.shape('k', 2, 1.2, { ...ctx, nowS: 120, floor: 1, usage: 1 })).toEqual({ value: 1.2, reason: 'cooldown', hold: 'cooldown' });
   });
 });
 

@@ -4,7 +4,7 @@ import { actuatorOptions, type ActuatorOptions } from '../../src/actuator/config
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { KubeHttpError, type KubeApi, type KubeOp } from '../../src/actuator/kube-api.js';
 import { silentLog } from '../../src/actuator/log.js';
-import { noopActuatorMetrics } from '../../src/actuator/metrics.js';
+import { noopActuatorMetrics, type ActuatorMetrics } from '../../src/actuator/metrics.js';
 import { parseQuantity } from '../../src/actuator/quantity.js';
 import { SafetyGate } from '../../src/actuator/safety.js';
 import { VpaRecommender } from '../../src/actuator/vpa-recommender.js';
@@ -39,7 +39,7 @@ class VpaServer {
   };
 }
 
-function setup(policy: ContainerResourcePolicy | ContainerResourcePolicy[] = { containerName: 'app' }, over: Partial<ActuatorOptions> = {}) {
+function setup(policy: ContainerResourcePolicy | ContainerResourcePolicy[] = { containerName: 'app' }, over: Partial<ActuatorOptions> = {}, metrics: ActuatorMetrics = noopActuatorMetrics) {
   const server = new VpaServer();
   server.put({
     metadata: { name: 'web', namespace: 'team-a' },
@@ -47,7 +47,7 @@ function setup(policy: ContainerResourcePolicy | ContainerResourcePolicy[] = { c
   });
   const opts = actuatorOptions({ dryRun: false, ...over });
   const journal = new ActionJournal();
-  const rec = new VpaRecommender(server as unknown as KubeApi, opts, new SafetyGate(opts), journal, noopActuatorMetrics, silentLog);
+  const rec = new VpaRecommender(server as unknown as KubeApi, opts, new SafetyGate(opts), journal, metrics, silentLog);
   const vpa = (): Vpa => server.vpas.get('team-a/web')!;
   const recs = (): RecommendedContainerResources[] => vpa().status?.recommendation?.containerRecommendations ?? [];
   const setPolicy = (p: ContainerResourcePolicy): void => {
@@ -87,6 +87,23 @@ describe('VPA recommender: resourcePolicy after the safety gate', () => {
     expect(cores(c, 'lowerBound')).toBe(4);
     expect(cores(c, 'upperBound')).toBeGreaterThanOrEqual(4);
     expect(cores(c, 'upperBound')).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('VPA recommender: the change budget', () => {
+  it('holds the fourth raise within the hour, to the recent peak too, and counts the hold by reason', async () => {
+    const held: string[] = [];
+    const { rec, recs } = setup({ containerName: 'app', controlledResources: ['cpu'] }, {}, { ...noopActuatorMetrics, held: (kind, reason) => held.push(`${kind}:${reason}`) });
+    // a first value, then three raises 5 minutes apart (the bucket of 3), then usage above the value in force
+    const targets: number[] = [];
+    for (let c = 0; c < 5; c++) {
+      const q = [1, 1.2, 1.4, 1.6, 1.8][c];
+      await rec.reconcile(snapshot(c + 1, c * 300, [cpu(c === 4 ? 3 : 0.5, [q, q, q, q])]));
+      targets.push(cores(recs()[0], 'target'));
+    }
+    expect(targets.map((t) => Math.round(t * 1000) / 1000)).toEqual([1, 1.2, 1.4, 1.6, 1.6]);
+    // the fifth wanted at least the recent peak (3 cores): the budget keeps 1.6 for now
+    expect(held).toEqual(['vpa:budget']);
   });
 });
 

@@ -81,7 +81,7 @@ export interface BacktestResult {
   warmupSteps: number;
   results: PolicyResult[];
   shadow?: { with: ShadowOutcome; without: ShadowOutcome; capacity: number; provisioningDelayS: number; reserveLevel: number };
-  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number>; anomaly: AnomalyCounts; anomalyWeekAgo: boolean };
+  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number>; gateHolds: Record<string, number>; anomaly: AnomalyCounts; anomalyWeekAgo: boolean };
   elapsedMs: number;
 }
 
@@ -176,7 +176,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     warmupSteps,
     results,
     shadow,
-    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 }, anomalyWeekAgo: o.anomalyWeekAgo ?? true } : undefined,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, gateHolds: mainForesight.holds, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 }, anomalyWeekAgo: o.anomalyWeekAgo ?? true } : undefined,
     elapsedMs: performance.now() - t0,
   };
 }

@@ -108,13 +108,18 @@ describe('backtest CLI bad input', () => {
     const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     const body = Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${(2 + Math.sin(i / 20)) * (rnd() < 0.2 ? 1 + 3 * rnd() : 1)}`).join('\n');
     const file = traceFile(dir, 'bursty.csv', `${header}${body}\n`);
+    const holds: Array<Record<string, number>> = [];
     const changes = (env: Record<string, string>) => {
       const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'foresight', '--out', join(dir, `out-budget-${Object.keys(env).length}`), '--json', '--quiet'], env);
       expect(r.code, r.stderr).toBe(0);
-      return (JSON.parse(r.stdout) as { policies: Record<string, { changes_per_step: number }> }).policies.foresight.changes_per_step;
+      const sum = JSON.parse(r.stdout) as { policies: Record<string, { changes_per_step: number }>; engine: { gateHolds: Record<string, number> } };
+      holds.push(sum.engine.gateHolds);
+      return sum.policies.foresight.changes_per_step;
     };
     const byDefault = changes({});
     const slow = changes({ FORESIGHT_ACTUATOR_MAX_CHANGES_PER_HOUR: '0.3' });
+    // and summary.json counts what the gate's budget held
+    expect(holds[1].budget).toBeGreaterThan(holds[0].budget ?? 0);
     // 50 hours: at most 3 + 0.3 x 50 = 18 changes in the whole run, over 312 scored steps at most 0.058
     expect(slow).toBeLessThanOrEqual(18 / 312);
     expect(byDefault).toBeGreaterThan(1.5 * slow);

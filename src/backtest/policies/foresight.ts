@@ -42,6 +42,8 @@ export class ForesightPolicy implements Policy {
   /** Reserve size per step (when sizeReserve), in the resource's unit. */
   readonly reserve: Float64Array;
   readonly reasons: Record<string, number> = {};
+  /** Changes the actuator's gate held back, by reason (foresight_actuator_holds_total's in the sidecar). */
+  readonly holds: Record<string, number> = {};
 
   constructor(ctx: PolicyContext, feed: ForecastFeed, opts: Partial<ForesightOptions> = {}, label?: string) {
     this.#opts = { allocation: {}, sizeReserve: false, ...opts };
@@ -69,7 +71,9 @@ export class ForesightPolicy implements Policy {
     const prev = this.#applied[k];
     const cur = Number.isFinite(prev) ? prev : undefined;
     const key = String(k);
-    const v = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, usage, anomalous, stale: false }).value;
+    const shaped = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, usage, anomalous, stale: false });
+    if (shaped.hold) this.holds[shaped.hold] = (this.holds[shaped.hold] ?? 0) + 1;
+    const v = shaped.value;
     // the VPA recommender's write rule: a change it would not write leaves the value in force
     if (cur !== undefined && !writesTarget(cur, v, this.#opts.actuation!.tolerance)) return cur;
     if (v !== cur) gate.committed(key, nowS, cur !== undefined && v < cur);

@@ -104,6 +104,8 @@ for (const t of TRACES) {
       shadow: p2.shadow,
       // the sidecar's anomaly handling replayed on this resource (tenant-steps flagged and quarantined)
       anomaly: p2.engine?.anomaly,
+      // the actuator gate's holds at VPA's rate, by reason (the main Foresight run's; budget: the change budget)
+      gate_holds: p2.engine?.gateHolds,
       engine_ms: Math.round(p2.engine?.ms ?? 0),
       seconds: (Date.now() - t0) / 1000,
     };

@@ -130,10 +130,13 @@ export function overviewDashboard(): Dashboard {
     .withRow(new RowBuilder('Actuator'))
     .withPanel(timeseries('Changes made (or, in dry-run, planned)', 'cps', [{ expr: `sum by (kind, outcome) (rate(foresight_actions_total{${J}}[$__rate_interval]))`, legend: '{{kind}} {{outcome}}' }]))
     .withPanel(timeseries('Kubernetes API errors', 'cps', [{ expr: `sum by (operation, code) (rate(foresight_kube_errors_total{${J}}[$__rate_interval]))`, legend: '{{operation}} {{code}}' }]))
+    // what the safety gate held back (a change waiting for a token is held at every cycle): budget holds on raises
+    // mean targets kept below their recent peak
+    .withPanel(timeseries('Changes held back by the safety gate', 'cps', [{ expr: `sum by (kind, reason) (rate(foresight_actuator_holds_total{${J}}[$__rate_interval]))`, legend: '{{kind}} {{reason}}' }]))
     .withPanel(timeseries('Core restarts and dropped series', 'short', [
       { expr: `sum(increase(foresight_core_restarts_total{${J}}[$__rate_interval]))`, legend: 'WASM core restarts' },
       // every replica of a shard drops the same tenants' series: count them once per shard
       { expr: `sum by (reason) (${onePerShard(`increase(foresight_series_dropped_total{${J}}[$__rate_interval])`, 'reason')})`, legend: 'dropped: {{reason}}' },
-    ], { span: 24 }));
+    ]));
   return finish(b);
 }

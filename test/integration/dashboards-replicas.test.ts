@@ -36,6 +36,7 @@ const LABEL_VALUES: Readonly<Record<string, readonly string[]>> = {
 const METRIC_LABEL_VALUES: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
   foresight_anomaly_score: { kind: ['spike'] },
   foresight_actions_total: { kind: ['vpa'], outcome: ['planned'] },
+  foresight_actuator_holds_total: { kind: ['vpa'], reason: ['budget', 'reclaim'] },
   foresight_cycles_total: { outcome: ['success'] },
   // every replica plans the reserve of its shard; only the leader's actuator holds it (state="reserved")
   foresight_shadow_capacity: { state: ['desired', 'reserved'] },
@@ -52,6 +53,7 @@ const PER_REPLICA: Readonly<Record<string, string>> = {
   'Errors by stage': "every replica runs its own loop: the total work of the replicas",
   'Kubernetes API errors': "each replica's own calls (Lease renewals of the follower included)",
   'Changes made (or, in dry-run, planned)': 'counted by the replica that made them',
+  'Changes held back by the safety gate': "counted by the replica whose actuator's gate held them",
   'Core restarts and dropped series A': "each replica's own WASM core",
   'Relative error of the median (MAE / mean usage)': "each replica's own engine statistics, one line per replica",
   'Coverage of the quantiles': "each replica's own engine statistics, one line per replica",

@@ -1,0 +1,35 @@
+// The quota manager reports what the safety gate held back, as the VPA recommender does
+// (foresight_actuator_holds_total{kind="quota"}).
+import { describe, expect, it } from 'vitest';
+import { actuatorOptions } from '../../src/actuator/config.js';
+import { ActionJournal } from '../../src/actuator/journal.js';
+import { KubeHttpError, type KubeApi, type KubeOp } from '../../src/actuator/kube-api.js';
+import { silentLog } from '../../src/actuator/log.js';
+import { noopActuatorMetrics } from '../../src/actuator/metrics.js';
+import { QuotaManager } from '../../src/actuator/quota.js';
+import { SafetyGate } from '../../src/actuator/safety.js';
+import { snapshot, state } from '../helpers/kube-snapshot.js';
+
+/** One opted-in namespace and no ResourceQuota yet (dry-run plans it). */
+const api = {
+  request: async <T>(op: KubeOp): Promise<T> => {
+    if (op.verb === 'list') return { items: [{ metadata: { name: 'team-a' } }] } as T;
+    if (op.verb === 'get') throw new KubeHttpError(404, 'Not Found', op, 'not found');
+    throw new Error(`unexpected ${op.verb}`);
+  },
+} as unknown as KubeApi;
+
+describe('quota manager: gate holds', () => {
+  it('counts a raise held by the cooldown under kind "quota"', async () => {
+    const held: string[] = [];
+    const opts = actuatorOptions({ dryRun: true });
+    const quotas = new QuotaManager(api, opts, new SafetyGate(opts), new ActionJournal(), { ...noopActuatorMetrics, held: (kind, reason) => held.push(`${kind}:${reason}`) }, silentLog);
+    const cpu = (q: number) => state({ tenant: 'team-a', resource: 'cpu', usage: 1, quantiles: [[q, q, q, q]] });
+    expect((await quotas.reconcile(snapshot(1, 0, [cpu(2)]))).planned).toBe(1);
+    expect(held).toEqual([]);
+    // 100 s later the forecast doubles: within the 300 s cooldown, every cpu key is held
+    await quotas.reconcile(snapshot(2, 100, [cpu(4)]));
+    expect(held.length).toBeGreaterThan(0);
+    expect(new Set(held)).toEqual(new Set(['quota:cooldown']));
+  });
+});

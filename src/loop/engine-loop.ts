@@ -174,9 +174,9 @@ export class EngineLoop {
     // scorer's recurrence rule, src/logic/recurrence.ts: a margin more than a week), and the store keeps those of a
     // pull chunk of new samples (a catch-up after an outage; older ones have none, and the rule does not apply to them).
     const week = Math.round(RECURRENCE_PERIOD_S / o.intervalS);
-    const weekAgo = deps.anomaly && o.historyPoints >= week ? week + recurrenceMargin(o.intervalS) + 1 : 0;
-    this.#pullPoints = Math.max(o.historyPoints, weekAgo);
-    const catchUp = weekAgo ? weekAgo + Math.max(1, o.pullChunkPoints) - 1 : 0;
+    const weekAgoSlots = deps.anomaly && o.historyPoints >= week ? week + recurrenceMargin(o.intervalS) + 1 : 0;
+    this.#pullPoints = Math.max(o.historyPoints, weekAgoSlots);
+    const catchUp = weekAgoSlots ? weekAgoSlots + Math.max(1, o.pullChunkPoints) - 1 : 0;
     this.store = new HistoryStore(o.intervalS, Math.max(this.#pullPoints, shared, catchUp), o.historyPoints);
     if (shared) engine.shareHistory!((key) => this.store.get(key));
   }

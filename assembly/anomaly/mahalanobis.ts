@@ -15,8 +15,10 @@
 // 3. Calibration: real profiles are neither Gaussian nor known exactly (measured: on i.i.d. Gaussian vectors the chi2
 //    tail flagged 0.35% of points at L >= 0.999, on a daily-cycling tenant none), so, as for single series
 //    (univariate.ts, step 9), the likelihood comes from the tenant's own last 2000 z: above their 99th percentile u,
-//    p = 0.01 exp(-(z - u) / tau) with tau their mean excess over u, over at least the 10 largest z (peaks over
-//    threshold; robust.ts tailScale); below u, p = 1 - 0.99 Phi(z) / Phi(u). L = 1 - p. Until 50 z are stored,
+//    p = 0.01 (1 + xi (z - u) / sigma)^(-1/xi), sigma = tau (1 - xi), with tau their mean excess over u, over at least
+//    the 10 largest z (peaks over threshold; robust.ts tailScale), and xi the shape of their top 5% (robust.ts
+//    tailShape; 0, the exponential tail, when light or while fewer than 1,001 z are stored); below u,
+//    p = 1 - 0.99 Phi(z) / Phi(u). L = 1 - p. Until 50 z are stored,
 //    L = Phi(z) from the chi2 approximation.
 //    Score: raw = max(z, 0) / u (1 at the tenant's own 99th percentile), score = raw / (1 + raw).
 // 4. Profile update, robust: the vector enters the mean and covariance with Huber weight w = min(1, c / D),
@@ -26,12 +28,12 @@
 //    S <- (1 - a w)(S + a w y y').
 import { Status } from "../status";
 import { get, put, slot } from "./state";
-import { gaussTail, scratchF64, selectK, tailScale } from "./robust";
+import { gaussTail, scratchF64, selectK, tailProbability, tailScale, tailShape } from "./robust";
 
 export const MV_HEADER: i32 = 8;
 export const MV_MAX_DIM: i32 = 64;
 const LAMBDA: f64 = 1.0 - 1.0 / 288.0;
-const H_DIM = 0, H_COUNT = 1, H_MAGIC = 2, H_M4OFF = 3, H_REF = 4, H_TAU = 5, H_NZ = 6;
+const H_DIM = 0, H_COUNT = 1, H_MAGIC = 2, H_M4OFF = 3, H_REF = 4, H_TAU = 5, H_NZ = 6, H_XI = 7;
 const CAL_N: i32 = 2000;
 const CAL_P: f64 = 0.99;
 const CAL_EVERY: i32 = 16;
@@ -103,9 +105,10 @@ function calibrate(s: usize, d: i32, z: f64, out: usize): void {
       if (tau < 0.05) tau = 0.05;
       put(s, H_REF, ref);
       put(s, H_TAU, tau);
+      put(s, H_XI, tailShape(tmp, m, k));
     }
     const u = get(s, H_REF);
-    const p = z > u ? (1.0 - CAL_P) * Math.exp(-(z - u) / get(s, H_TAU)) : 1.0 - CAL_P * (1.0 - gaussTail(z)) / (1.0 - gaussTail(u));
+    const p = z > u ? tailProbability(z, u, 1.0 - CAL_P, get(s, H_TAU), get(s, H_XI)) : 1.0 - CAL_P * (1.0 - gaussTail(z)) / (1.0 - gaussTail(u));
     lik = 1.0 - p;
     raw = (z > 0.0 ? z : 0.0) / (u > 0.5 ? u : 0.5);
   } else {

@@ -24,20 +24,25 @@
 // 8. Event score (what NAB scores): the score, but within 400 points of the last emitted event only a strictly
 //    higher score is emitted again (one report per episode, as NAB counts only the first detection in a window).
 // 9. Likelihood L = 1 - p, p the tail probability of q under the series' own last 2000 q: above their 99th
-//    percentile u, peaks over threshold with exponential excesses, p = 0.01 exp(-(q - u) / tau), tau the mean excess
-//    over u (Pickands 1975, Ann. Statist. 3(1); Balkema & de Haan 1974: excesses over a high threshold are
-//    generalised Pareto, exponential in the light-tailed case), measured over at least the 10 largest q (a younger
-//    window has fewer than 10 above u: robust.ts tailScale); below u, p falls linearly from 1 at q = 0 to 0.01.
-//    u and tau are refreshed every 16 points, and at once from the 50th point (the first scored).
+//    percentile u, peaks over threshold (Pickands 1975, Ann. Statist. 3(1); Balkema & de Haan 1974: excesses over a
+//    high threshold are generalised Pareto): p = 0.01 (1 + xi (q - u) / sigma)^(-1/xi), sigma = tau (1 - xi), tau the
+//    mean excess over u, measured over at least the 10 largest q (a younger window has fewer than 10 above u:
+//    robust.ts tailScale), and xi the tail's shape, fitted by probability-weighted moments to the window's top 5%
+//    (robust.ts tailShape; 0, the exponential p = 0.01 exp(-(q - u) / tau), for a light tail and for windows under
+//    1,001 values); below u, p falls linearly from 1 at q = 0 to 0.01. u, tau and xi are refreshed every 16 points,
+//    and at once from the 50th point (the first scored).
 //    So thresholds on L mean about the same for every series (the aim of Numenta's anomaly likelihood, Ahmad et al.
 //    2017, Neurocomputing 262, whose Gaussian tail over the raw scores we measured as badly calibrated for |z|-type
-//    scores: L = 0.9999999 on pure noise). Measured on 300,000 i.i.d. points per distribution, after 5,000 (no season):
-//    L >= 0.999 at 0.11-0.14% of the points (nominal 0.1%) for Gaussian, Student t3, Cauchy, lognormal and Poisson
-//    noise; L >= 0.9999 (nominal 0.01%) at 0.013% for Gaussian noise but 0.035% lognormal, 0.047% t3 and 0.064%
-//    Cauchy: the exponential tail fitted above the 99th percentile is too light for heavy-tailed noise, which crosses
-//    the far threshold 3-5x as often. A constant series with rare drops to 0 (each a real change) reaches 0.10-0.18%
-//    at both thresholds.
-//    Example: u = 2.6, tau = 0.35, q = 4: p = 0.01 exp(-4) = 1.8e-4, L = 0.99982.
+//    scores: L = 0.9999999 on pure noise). Measured on 300,000 i.i.d. points per distribution, after 5,000 (no season;
+//    `npm run bench:calibration`): L >= 0.999 at 0.10-0.13% of the points (nominal 0.1%) for Gaussian, Student t3,
+//    lognormal, exponential and Poisson noise, 0.16% for Cauchy; L >= 0.9999 (nominal 0.01%) at 0.013% Gaussian,
+//    0.015-0.017% exponential, Poisson and lognormal, 0.026% t3 and 0.032% Cauchy. With the exponential tail alone
+//    (xi = 0, as before the shape) the heavy tails crossed the far threshold 3-5x as often as nominal: 0.029%
+//    lognormal, 0.040% t3, 0.064% Cauchy. What remains above nominal is the noise of a tail fitted to 100 values.
+//    A constant series with rare drops to 0 (each a real change) reached 0.10-0.18% at both thresholds (measured with
+//    the exponential tail).
+//    Example: u = 2.6, tau = 0.35, q = 4, xi = 0: p = 0.01 exp(-4) = 1.8e-4, L = 0.99982; xi = 0.2: sigma = 0.28,
+//    p = 0.01 (1 + 0.2 * 1.4 / 0.28)^-5 = 3.1e-4, L = 0.99969.
 //
 // Storage: the header is doubles; the arrays after it (season, residual rings, recent residuals and values, the
 // calibration window, the sorted copies of the rings) are float32, packed two to a double of the host's block: 19 KB
@@ -46,7 +51,7 @@
 // measure.
 import { Status } from "../status";
 import { get, put } from "./state";
-import { robustZ, scratchF64, selectK, slideWindow, tailScale } from "./robust";
+import { robustZ, scratchF64, selectK, slideWindow, tailProbability, tailScale, tailShape } from "./robust";
 
 export const UV_HEADER: i32 = 24;
 const W: i32 = 288;
@@ -72,9 +77,10 @@ const CUSUM_H: f64 = 20.0;
 const CUSUM_SCALE: f64 = 2.0;
 const CUSUM_CLIP: f64 = 4.0;
 
-// Header slots (doubles); 10, 14, 22 and 23 are free.
+// Header slots (doubles); 10, 22 and 23 are free. H_XI: the calibration tail's shape (0 in a state from before it:
+// the exponential tail, as then).
 const H_PERIOD = 0, H_COUNT = 1, H_LEVEL = 2, H_LEVELS = 3, H_CUSP = 4, H_CUSN = 5, H_CALREF = 6;
-const H_XMIN = 7, H_XMAX = 8, H_RUNMAX = 11, H_LAST = 12, H_TAU = 13;
+const H_XMIN = 7, H_XMAX = 8, H_RUNMAX = 11, H_LAST = 12, H_TAU = 13, H_XI = 14;
 // Grid time: samples seen, finite or not (H_COUNT counts finite ones only). The season slot of a value is its grid
 // time mod P, so a gap of k missing samples (the history store sends them as NaN on the grid) does not shift every
 // later value's slot by k.
@@ -283,10 +289,11 @@ export function uvStep(s: usize, x: f64, out: usize): void {
       if (tau < 0.05 * ref) tau = 0.05 * ref;
       put(s, H_CALREF, ref);
       put(s, H_TAU, tau);
+      put(s, H_XI, tailShape(tmp, mc, kq));
     }
     const ref = get(s, H_CALREF);
     cal = q / ref;
-    const pTail = q > ref ? (1.0 - CAL_P) * Math.exp(-(q - ref) / get(s, H_TAU)) : 1.0 - CAL_P * cal;
+    const pTail = q > ref ? tailProbability(q, ref, 1.0 - CAL_P, get(s, H_TAU), get(s, H_XI)) : 1.0 - CAL_P * cal;
     lik = 1.0 - pTail;
     if (!isFinite(lik)) lik = 0.0;
   }

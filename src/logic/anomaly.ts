@@ -45,10 +45,11 @@ export interface AnomalyPolicy {
   mode: AnomalyMode;
   /**
    * Tenant likelihood at or above which the tenant becomes anomalous, in (0, 1). Default 0.9999, nominally 0.01% of
-   * a stationary tenant's cycles. Measured (cpu, memory and behaviour, one point per cycle, after 2,500 points):
-   * episodes start on 0.016% of cycles with Gaussian noise (one false episode per ~22 days) but 0.06% with Student t3
-   * noise (one per ~6 days): the per-signal tail model is too light for heavy tails, which cross L >= 0.9999 3-5x as
-   * often as Gaussian noise (assembly/anomaly/univariate.ts, step 9).
+   * a stationary tenant's cycles. Measured by `npm run bench:calibration` (100 tenants: cpu, memory and behaviour,
+   * one point per cycle for 3,000 cycles after 2,500 points): false episodes start on 0.011% of cycles with Gaussian
+   * noise (one per ~33 days a tenant), 0.025% with Student t3 noise (~14 days) and 0.023% with lognormal noise
+   * (~15 days); before the calibration fitted the tail's shape (assembly/anomaly/univariate.ts, step 9), 0.054% and
+   * 0.047% (~6-7 days).
    */
   enterLikelihood: number;
   /** Tenant likelihood below which an anomalous tenant starts to recover, in (0, enterLikelihood]. Default 0.99. */

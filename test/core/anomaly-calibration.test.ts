@@ -95,3 +95,50 @@ describe('NaN gaps in a seasonal series', () => {
     expect(Math.abs(gapped.score - clean.score)).toBeLessThan(0.05);
   });
 });
+
+describe('calibration of heavy-tailed noise (the tail shape, robust.ts tailShape)', () => {
+  // 60 series of 8,000 i.i.d. points, scored after the first 5,000 (a full calibration window): 180,000 points, so
+  // about 18 at L >= 0.9999 at the nominal 0.01%. Release build: the debug build takes several times longer here.
+  const rates = (draw: (u: () => number, g: () => number) => number) => {
+    const g = gaussian(4321);
+    let s = 77;
+    const u = () => (s = (s * 16807) % 2147483647) / 2147483647;
+    const vals = Array.from({ length: 60 }, () => Float64Array.from({ length: 8000 }, () => 10 + draw(u, g)));
+    const res = scoreSeries(release, vals.map(() => new SeriesDetectorState(1)), vals);
+    return { far: rate(res, 5000, 8000, 0.9999), near: rate(res, 5000, 8000, 0.999) };
+  };
+  let release: Core;
+  beforeAll(() => {
+    release = new Core('release');
+  });
+
+  it('keeps L >= 0.9999 near nominal for Cauchy noise, where an exponential tail crossed it 6x as often', () => {
+    const r = rates((u) => Math.tan(Math.PI * (u() - 0.5)));
+    // exponential tail alone: 0.064% (bench:calibration, 300,000 points); with the shape 0.032%
+    expect(r.far).toBeLessThan(0.00045);
+    expect(r.near).toBeLessThan(0.0025);
+  });
+
+  it('keeps L >= 0.9999 near nominal for lognormal noise, where an exponential tail crossed it 3x as often', () => {
+    const r = rates((_, g) => Math.exp(g()));
+    // exponential tail alone: 0.029%; with the shape 0.016%
+    expect(r.far).toBeLessThan(0.00022);
+  });
+
+  it('leaves Gaussian noise at its nominal rates (a light tail keeps the exponential, and is not made stricter)', () => {
+    const r = rates((_, g) => g());
+    expect(r.far).toBeGreaterThan(0.00004);
+    expect(r.far).toBeLessThan(0.0002);
+    expect(r.near).toBeGreaterThan(0.0007);
+    expect(r.near).toBeLessThan(0.0015);
+  });
+
+  it('keeps the behaviour likelihood (three signals of Student t3 noise) nearer its nominal rate', () => {
+    const g = gaussian(99);
+    const t3 = () => g() / Math.sqrt((g() ** 2 + g() ** 2 + g() ** 2) / 3);
+    const vecs = Array.from({ length: 100 }, () => Float64Array.from({ length: 8000 * 3 }, t3));
+    const res = scoreBehaviour(release, vecs.map(() => new BehaviourState(3)), vecs);
+    // exponential tail alone: 0.034% of 300,000 vectors; with the shape 0.024% (Gaussian vectors: 0.012%)
+    expect(rate(res, 5000, 8000, 0.9999)).toBeLessThan(0.00029);
+  });
+});

@@ -9,7 +9,10 @@
 //   happens) and the share of tenant-cycles flagged.
 // Heavy tails are what the tail's shape (robust.ts tailShape) is for: an exponential tail above the 99th percentile
 // crossed L >= 0.9999 3-5x as often with Student t3, Cauchy or lognormal noise as with Gaussian noise.
+// --enter-likelihood sets the tenants' threshold (the configuration's anomalyEnterLikelihood); --skip-detector runs
+// the tenants alone.
 //   node --import tsx bench/anomaly-calibration.ts [--series 100] [--points 8000] [--tenants 100] [--cycles 3000]
+//                                                  [--enter-likelihood 0.9999] [--skip-detector]
 import { scoreSeries, SeriesDetectorState } from '../src/core/anomaly.js';
 import { Core, sharedCore } from '../src/core/wasm.js';
 import { DEFAULT_ANOMALY_POLICY } from '../src/logic/anomaly.js';
@@ -25,6 +28,8 @@ const SERIES = arg('series', 100);
 const POINTS = Math.max(5001, arg('points', 8000));
 const TENANTS = arg('tenants', 100);
 const CYCLES = arg('cycles', 3000);
+const ENTER = arg('enter-likelihood', DEFAULT_ANOMALY_POLICY.enterLikelihood);
+const SKIP_DETECTOR = args.includes('--skip-detector');
 const WARM = 5000;
 const TENANT_WARM = 2500;
 const STEP = 300;
@@ -87,7 +92,7 @@ function tenants(name: string, draw: (r: ReturnType<typeof rng>) => number, seed
     }
     return [cpu, mem];
   });
-  const scorer = createAnomalyScorer(() => new Core('release'), 'alert-only');
+  const scorer = createAnomalyScorer(() => new Core('release'), 'alert-only', { enterLikelihood: ENTER, exitLikelihood: Math.min(ENTER, DEFAULT_ANOMALY_POLICY.exitLikelihood) });
   const inputs = (from: number, len: number, evidenceFrom: number): AnomalySeriesInput[] =>
     vals.flatMap((pair, t) => pair.map((y, k) => ({
       key: `t${t}\u0000${k}`, tenant: `t${t}`, resource: k ? 'memory' : 'cpu', startS: from * STEP, values: y.subarray(from, from + len), evidenceFrom,
@@ -118,8 +123,8 @@ const started = Date.now();
 const names = Object.keys(DISTRIBUTIONS);
 const out = {
   bench: 'anomaly-calibration',
-  enterLikelihood: DEFAULT_ANOMALY_POLICY.enterLikelihood,
-  detector: { series: SERIES, points: POINTS, scoredAfter: WARM, rates: Object.fromEntries(names.map((d, i) => [d, detector(DISTRIBUTIONS[d], 1000 + i)])) },
+  enterLikelihood: ENTER,
+  detector: SKIP_DETECTOR ? null : { series: SERIES, points: POINTS, scoredAfter: WARM, rates: Object.fromEntries(names.map((d, i) => [d, detector(DISTRIBUTIONS[d], 1000 + i)])) },
   tenants: {
     tenants: TENANTS,
     warmup: TENANT_WARM,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger as Pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { rateLimitConfig, reclaimConfig } from './actuator/config.js';
-import type { Config } from './config/load.js';
+import { anomalyPolicyOf, type Config } from './config/load.js';
 import { allocatorTuning, createForecastEngine } from './core/engine.js';
 import { sharedCore } from './core/wasm.js';
 import { createAllocationDecider } from './loop/allocation-adapter.js';
@@ -131,7 +131,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       engine,
       clock,
       decide: decider.decide,
-      anomaly: config.anomalyMode === 'off' ? undefined : createAnomalyScorer(sharedCore, config.anomalyMode as AnomalyMode, { weekAgo: config.anomalyWeekAgo }),
+      anomaly: config.anomalyMode === 'off' ? undefined : createAnomalyScorer(sharedCore, config.anomalyMode as AnomalyMode, anomalyPolicyOf(config)),
       logger: logger.child({ component: 'loop' }),
       metrics: exporter.loop,
       onVanish: (key) => decider.forget(key),

@@ -5,7 +5,7 @@ import { allocatorTuning, createForecastEngine } from '../core/engine.js';
 import { sharedCore } from '../core/wasm.js';
 import type { EngineOptions, ForecastEngine } from '../core/types.js';
 import { FORECAST_LEVELS, type AllocationConfigInput } from '../logic/allocation.js';
-import type { AnomalyMode } from '../logic/anomaly.js';
+import { DEFAULT_ANOMALY_POLICY, type AnomalyMode, type AnomalyPolicy } from '../logic/anomaly.js';
 import { createAnomalyScorer } from '../loop/anomaly-adapter.js';
 import { AnomalyFeed, type AnomalyCounts } from './anomaly-feed.js';
 import { coverHorizons, ForecastFeed } from './forecast-feed.js';
@@ -62,8 +62,9 @@ export interface BacktestOptions {
    *  flagged demand waits for confirmation at the gate, and in "quarantine" is kept out of training and of proactive
    *  scale-ups (src/backtest/anomaly-feed.ts). */
   anomalyMode?: AnomalyMode;
-  /** The configuration's anomalyWeekAgo (default true): samples within their week-ago range are no evidence. */
-  anomalyWeekAgo?: boolean;
+  /** The configuration's anomaly policy (src/config/load.ts anomalyPolicyOf: the week-ago rule, the enter and exit
+   *  likelihoods); DEFAULT_ANOMALY_POLICY's for what is not given. */
+  anomalyPolicy?: Partial<Omit<AnomalyPolicy, 'mode'>>;
 }
 
 export interface PolicyResult {
@@ -81,7 +82,7 @@ export interface BacktestResult {
   warmupSteps: number;
   results: PolicyResult[];
   shadow?: { with: ShadowOutcome; without: ShadowOutcome; capacity: number; provisioningDelayS: number; reserveLevel: number };
-  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number>; gateHolds: Record<string, number>; anomaly: AnomalyCounts; anomalyWeekAgo: boolean };
+  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number>; gateHolds: Record<string, number>; anomaly: AnomalyCounts; anomalyWeekAgo: boolean; anomalyEnterLikelihood: number; anomalyExitLikelihood: number };
   elapsedMs: number;
 }
 
@@ -106,6 +107,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   let mainForesight: ForesightPolicy | undefined;
   const want = new Set(o.policies);
   const anomalyMode = o.anomalyMode ?? (schema.anomalyMode.default as AnomalyMode);
+  const { mode: _, ...anomalyPolicy } = { ...DEFAULT_ANOMALY_POLICY, ...o.anomalyPolicy };
   const sweep = (name: keyof typeof SWEEP_KNOBS): readonly number[] => (o.sweep && want.has(name) ? SWEEP_KNOBS[name] : []);
 
   if (want.has('foresight')) {
@@ -119,7 +121,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
       minFitPoints: Math.max(12, Math.min(stepsPerDay, warmupSteps) - Math.ceil(o.leadS / grid.intervalS) - 1),
       refitEveryS: o.retrainEveryS ?? DEFAULT_TRAINING.retrainEveryS,
       maxFitPoints: Math.max(2, Math.round((o.historyS ?? DEFAULT_TRAINING.historyS) / grid.intervalS)),
-    }, anomalyMode === 'off' ? undefined : new AnomalyFeed(ctx, anomalyMode, createAnomalyScorer(sharedCore, anomalyMode, { weekAgo: o.anomalyWeekAgo ?? true })));
+    }, anomalyMode === 'off' ? undefined : new AnomalyFeed(ctx, anomalyMode, createAnomalyScorer(sharedCore, anomalyMode, anomalyPolicy)));
     const actuation = o.actuation === false ? undefined : { ...defaultActuatorOptions, ...o.actuation };
     mainForesight = new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: o.targetShortage }, sizeReserve: true, actuation });
     entries.push({ policy: mainForesight, keep: true });
@@ -176,7 +178,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     warmupSteps,
     results,
     shadow,
-    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, gateHolds: mainForesight.holds, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 }, anomalyWeekAgo: o.anomalyWeekAgo ?? true } : undefined,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, gateHolds: mainForesight.holds, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 }, anomalyWeekAgo: anomalyPolicy.weekAgo, anomalyEnterLikelihood: anomalyPolicy.enterLikelihood, anomalyExitLikelihood: anomalyPolicy.exitLikelihood } : undefined,
     elapsedMs: performance.now() - t0,
   };
 }

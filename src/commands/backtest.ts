@@ -7,7 +7,7 @@ import { buildGrid } from '../backtest/grid.js';
 import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
 import { createProgress } from '../backtest/progress.js';
 import { runBacktest } from '../backtest/run.js';
-import { loadConfig, parseFlagDuration } from '../config/load.js';
+import { anomalyPolicyOf, loadConfig, parseFlagDuration } from '../config/load.js';
 import { ANOMALY_MODES, type AnomalyMode } from '../logic/anomaly.js';
 import { rateLimitConfig, reclaimConfig } from '../actuator/config.js';
 import { buildSummary } from '../backtest/summary.js';
@@ -26,7 +26,7 @@ const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --quer
                            REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')
 Foresight replays the sidecar's configuration (the YAML file of --config or $FORESIGHT_CONFIG, then FORESIGHT_*
 variables, as \`foresight start\` reads them): targetShortage, retrainEvery, history and the actuator's options
-(its safety gate, change budget, write tolerance and reclamation), quantiles, seasons, anomalyMode and anomalyWeekAgo. The engine's horizons follow
+(its safety gate, change budget, write tolerance and reclamation), quantiles, seasons, anomalyMode, anomalyWeekAgo and the anomaly likelihoods. The engine's horizons follow
 --lead. --target-shortage, --retrain-every, --history and --anomaly-mode override it; --no-actuation scores the
 recommendations instead of what the actuator's safety gate and write rule would apply. The anomaly detectors score
 the backtested resource alone (the sidecar also combines a tenant's other signals). --unit names the resource's unit
@@ -153,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     levels: config.quantiles,
     seasonsS: config.seasons,
     anomalyMode,
-    anomalyWeekAgo: config.anomalyWeekAgo,
+    anomalyPolicy: anomalyPolicyOf(config),
     onProgress: (d, t) => progress.update(d, t),
   });
   progress.done();

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { actuatorOptionDocs, defaultActuatorOptions, validateActuatorOptions, type ActuatorOptions, type OptionDoc } from '../actuator/config.js';
 import { ArgumentInvalidError, ConfigInvalidError } from '../errors.js';
+import type { AnomalyPolicy } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
 import type { SignalSpec } from '../sources/history-source.js';
 import { unknownVariables } from './env-names.js';
@@ -108,6 +109,12 @@ function mappingAt(yaml: Record<string, unknown>, key: string, problems: string[
   if (typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
   problems.push(`${key} (config file): expected a mapping, got ${show(v)}`);
   return {};
+}
+
+/** The anomaly policy's settings of a configuration (all but the mode, which the caller passes apart): the sidecar's
+ *  scorer and the backtest's take the same. */
+export function anomalyPolicyOf(c: Pick<BaseConfig, 'anomalyWeekAgo' | 'anomalyEnterLikelihood' | 'anomalyExitLikelihood'>): Omit<AnomalyPolicy, 'mode' | 'holdCycles'> {
+  return { weekAgo: c.anomalyWeekAgo, enterLikelihood: c.anomalyEnterLikelihood, exitLikelihood: c.anomalyExitLikelihood };
 }
 
 /** Loads, validates and freezes the configuration; throws FORESIGHT_ERR_CONFIG_INVALID listing every problem. */
@@ -215,6 +222,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
     if (c[k] < c.interval) problems.push(`${k} (${c[k]}s) must be >= interval (${c.interval}s)${origins(k, 'interval')}`);
   }
   if (c.vanishAfter < c.staleAfter) problems.push(`vanishAfter (${c.vanishAfter}s) must be >= staleAfter (${c.staleAfter}s)${origins('vanishAfter', 'staleAfter')}`);
+  if (c.anomalyExitLikelihood > c.anomalyEnterLikelihood) problems.push(`anomalyExitLikelihood (${c.anomalyExitLikelihood}) must be <= anomalyEnterLikelihood (${c.anomalyEnterLikelihood})${origins('anomalyExitLikelihood', 'anomalyEnterLikelihood')}`);
   if (c.shard >= c.totalShards) problems.push(`shard (${c.shard}) must be below totalShards (${c.totalShards})${origins('shard', 'totalShards')}`);
   for (const q of c.exportQuantiles) if (!c.quantiles.includes(q)) problems.push(`exportQuantiles: ${q} is not one of quantiles (${c.quantiles.join(', ')})${origins('exportQuantiles', 'quantiles')}`);
 

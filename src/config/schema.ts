@@ -1,7 +1,7 @@
 // The one configuration schema: every field with its environment variable, YAML key, default, unit, range and help.
 // `foresight start --help` and the README's configuration table are generated from it.
 import { FORECAST_LEVELS } from '../logic/allocation.js';
-import { ANOMALY_MODES } from '../logic/anomaly.js';
+import { ANOMALY_MODES, DEFAULT_ANOMALY_POLICY } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
 
 export type FieldType = 'int' | 'number' | 'string' | 'bool' | 'list' | 'numbers' | 'duration';
@@ -86,6 +86,22 @@ export const schema = {
     check: (v: string) => ((ANOMALY_MODES as readonly string[]).includes(v) ? undefined : 'must be off, alert-only or quarantine'),
   }),
   anomalyWeekAgo: f({ type: 'bool', default: true, unit: 'bool', range: 'true|false', help: 'A sample within what its series did a week earlier at that time (+-30 min) is no evidence of an anomaly: weekly shapes are not flagged (needs a week and 30 minutes of each series in the history store: from the first cycle with the default history). false also flags in-range changes of pattern.' }),
+  anomalyEnterLikelihood: f({
+    type: 'number',
+    default: DEFAULT_ANOMALY_POLICY.enterLikelihood,
+    unit: 'probability',
+    range: '(0, 1)',
+    help: 'A tenant is flagged anomalous when the likelihood of its strongest new evidence reaches this (each signal calibrated on its own recent scores, the tenant\'s signals combined by Bonferroni). Higher flags less: the default flags a stationary tenant about once a month with light-tailed noise, once per two weeks with heavy tails (npm run bench:calibration); at 0.99999 the bench saw 2 false episodes in 300,000 tenant-cycles with Gaussian noise (32 at the default) and 19-21 with heavy tails (69-74), one per ~50-55 days a tenant.',
+    check: (v: number) => (v > 0 && v < 1 ? undefined : 'must be in (0, 1)'),
+  }),
+  anomalyExitLikelihood: f({
+    type: 'number',
+    default: DEFAULT_ANOMALY_POLICY.exitLikelihood,
+    unit: 'probability',
+    range: '(0, anomalyEnterLikelihood]',
+    help: 'An anomalous tenant starts to recover once its likelihood stays below this (then after 3 calm cycles it is cleared).',
+    check: (v: number) => (v > 0 && v < 1 ? undefined : 'must be in (0, 1)'),
+  }),
   kubernetes: f({ type: 'bool', default: false, unit: 'bool', range: 'true|false', help: 'Run the actuator against the Kubernetes API (in-cluster ServiceAccount or kubeconfig); it stays dry-run unless actuator.dryRun is false.' }),
   demoTrace: f({ type: 'string', default: '', unit: 'path', range: 'canonical trace (.csv/.csv.gz)', help: 'Trace replayed by the demo (default: examples/demo-trace.csv.gz).' }),
   demoSpeed: f({ type: 'number', default: 600, unit: 'x', range: '[1, 100000]', help: 'Demo clock speed: engine seconds per real second.', check: between(1, 100_000) }),

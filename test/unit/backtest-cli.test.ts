@@ -79,17 +79,23 @@ describe('backtest CLI bad input', () => {
     const body = Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${2 + Math.sin(i / 20)}`).join('\n');
     const file = traceFile(dir, 'train.csv', `${header}${body}\n`);
     let n = 0;
-    const summaryOf = (extra: string[], env: Record<string, string> = {}) => {
+    const summaryOf = (extra: string[], env: Record<string, string> = {}, trace = file) => {
       const out = join(dir, `out-engine-${n++}`);
-      const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'foresight', '--out', out, '--json', '--quiet', ...extra], env);
+      const r = runCli(['--trace', trace, '--resource', 'cpu', '--policies', 'foresight', '--out', out, '--json', '--quiet', ...extra], env);
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { target_shortage: number; engine: { retrainEveryS: number; historyPoints: number; actuation: boolean; levels: number[]; anomaly: { mode: string; scored: number }; anomalyWeekAgo: boolean } };
+      return JSON.parse(r.stdout) as { target_shortage: number; engine: { retrainEveryS: number; historyPoints: number; actuation: boolean; levels: number[]; anomaly: { mode: string; scored: number; anomalous: number }; anomalyWeekAgo: boolean; anomalyEnterLikelihood: number; anomalyExitLikelihood: number } };
     };
     // the sidecar's defaults
     let sum = summaryOf([]);
     expect(sum.target_shortage).toBe(0.02);
-    expect(sum.engine).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true, anomaly: { mode: 'quarantine' }, anomalyWeekAgo: true });
+    expect(sum.engine).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true, anomaly: { mode: 'quarantine' }, anomalyWeekAgo: true, anomalyEnterLikelihood: 0.9999, anomalyExitLikelihood: 0.99 });
     expect(sum.engine.anomaly.scored).toBeGreaterThan(0);
+    // the configuration's anomaly thresholds reach the backtest's scorer: a lax one flags more tenant-steps
+    const noisy = traceFile(dir, 'noisy.csv', `${header}${Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${2 + Math.sin(i / 20) + ((i * 7919) % 101) / 200}`).join('\n')}\n`);
+    const strict = summaryOf(['--anomaly-mode', 'alert-only'], {}, noisy);
+    const lax = summaryOf(['--anomaly-mode', 'alert-only'], { FORESIGHT_ANOMALY_ENTER_LIKELIHOOD: '0.9', FORESIGHT_ANOMALY_EXIT_LIKELIHOOD: '0.8' }, noisy);
+    expect(lax.engine).toMatchObject({ anomalyEnterLikelihood: 0.9, anomalyExitLikelihood: 0.8 });
+    expect(lax.engine.anomaly.anomalous).toBeGreaterThan(strict.engine.anomaly.anomalous);
     // its configuration, from the environment and from a YAML file, as `foresight start` reads them
     const yaml = join(dir, 'foresight.yaml');
     writeFileSync(yaml, 'retrainEvery: 30m\nhistory: 2d\nquantiles: [0.5, 0.8, 0.9, 0.95, 0.99]\nanomalyMode: alert-only\n');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseDuration } from '../../src/config/load.js';
+import { anomalyPolicyOf, loadConfig, parseDuration } from '../../src/config/load.js';
+import { DEFAULT_ANOMALY_POLICY } from '../../src/logic/anomaly.js';
 import { renderHelp } from '../../src/config/help.js';
 import { limitFor } from '../../src/config/limits.js';
 import { schema } from '../../src/config/schema.js';
@@ -129,6 +130,17 @@ describe('loadConfig', () => {
     // equal to the interval is within the range
     const c = loadConfig({ env: { FORESIGHT_INTERVAL: '1m', FORESIGHT_RETRAIN_EVERY: '60', FORESIGHT_PROFILE_EVERY: '1m', FORESIGHT_STALE_AFTER: '60s' } });
     expect([c.retrainEvery, c.profileEvery, c.staleAfter]).toEqual([60, 60, 60]);
+  });
+
+  it('reads the anomaly thresholds, keeps them in (0, 1) with exit <= enter, and gives the policy both', () => {
+    const c = loadConfig({ env: { FORESIGHT_ANOMALY_ENTER_LIKELIHOOD: '0.99999' }, yamlText: 'anomalyExitLikelihood: 0.995\n' });
+    expect(anomalyPolicyOf(c)).toEqual({ weekAgo: true, enterLikelihood: 0.99999, exitLikelihood: 0.995 });
+    expect(anomalyPolicyOf(loadConfig({ env: {} }))).toEqual({ weekAgo: true, enterLikelihood: DEFAULT_ANOMALY_POLICY.enterLikelihood, exitLikelihood: DEFAULT_ANOMALY_POLICY.exitLikelihood });
+    expect(problemsOf({ env: { FORESIGHT_ANOMALY_ENTER_LIKELIHOOD: '1' } })).toContain('anomalyEnterLikelihood (FORESIGHT_ANOMALY_ENTER_LIKELIHOOD) must be in (0, 1)');
+    expect(problemsOf({ yamlText: 'anomalyExitLikelihood: 0\n' })).toContain('anomalyExitLikelihood (config file) must be in (0, 1)');
+    expect(problemsOf({ env: { FORESIGHT_ANOMALY_ENTER_LIKELIHOOD: '0.95' } })).toContain(
+      'anomalyExitLikelihood (0.99) must be <= anomalyEnterLikelihood (0.95) (anomalyExitLikelihood: default, anomalyEnterLikelihood: FORESIGHT_ANOMALY_ENTER_LIKELIHOOD)',
+    );
   });
 
   it('parses durations', () => {

@@ -136,3 +136,33 @@ describe('embedded demo with tenant lists', () => {
     }
   }, 40_000);
 });
+
+describe('embedded demo with anomaly thresholds', () => {
+  it('passes the configuration\'s anomalyEnterLikelihood and anomalyExitLikelihood to the sidecar\'s scorer', async () => {
+    const tenants = [...new Set((await readTrace(DEMO_TRACE)).series.map((s) => s.tenant))].sort();
+    /** Tenants flagged on /metrics at some time over 8 s of replay after every tenant has a verdict. */
+    const flagged = async (env: Record<string, string>): Promise<number> => {
+      const port = await freePort();
+      const sidecar = await startSidecar(loadConfig({ env: { FORESIGHT_PORT: String(port), FORESIGHT_HOST: '127.0.0.1', FORESIGHT_ANOMALY_MODE: 'alert-only', ...env } }), { logger: pino({ level: 'silent' }) });
+      try {
+        const seen = new Set<string>();
+        const t0 = Date.now();
+        let since = 0;
+        while (Date.now() - t0 < 60_000 && (since === 0 || Date.now() - since < 8000)) {
+          const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          if (since === 0 && tenants.every((t) => body.includes(`foresight_tenant_anomalous{tenant="${t}"}`))) since = Date.now();
+          for (const t of tenants) if (body.includes(`foresight_tenant_anomalous{tenant="${t}"} 1`)) seen.add(t);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        return seen.size;
+      } finally {
+        await sidecar.close();
+      }
+    };
+    // a threshold almost any evidence reaches flags (nearly) every demo tenant; the default flags few if any
+    const lax = await flagged({ FORESIGHT_ANOMALY_ENTER_LIKELIHOOD: '0.001', FORESIGHT_ANOMALY_EXIT_LIKELIHOOD: '0.001' });
+    const usual = await flagged({});
+    expect(lax).toBeGreaterThanOrEqual(tenants.length / 2);
+    expect(lax).toBeGreaterThan(usual);
+  }, 150_000);
+});

@@ -5,12 +5,12 @@ import type { ForecastEngine, SeriesForecast } from '../core/types.js';
 import { HistoryStore } from '../model/history-store.js';
 import { apiMix, profileSignal, type TenantProfile } from '../model/profile.js';
 import { seriesKey } from '../model/series.js';
-import type { AnomalyState, Recommendation, ResourceState, ShadowPlan, Snapshot } from '../model/snapshot.js';
+import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
 import { DEFAULT_BOUNDS } from '../logic/bounds.js';
-import { ReserveAccumulator } from '../logic/shadow-reserve.js';
 import { RECURRENCE_PERIOD_S, recurrenceMargin, weekAgoSpan } from '../logic/recurrence.js';
 import type { BreakdownSeries, HistorySource, PullRange, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
+import { ShadowPlanner } from './shadow-planner.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
 import { ALL_SIGNALS, lastCallS, mergeBreakdown, pullGroups } from './pull-plan.js';
 import { forEachSliced, TimeSlice } from './time-slice.js';
@@ -117,20 +117,6 @@ export interface CycleReport {
   error?: string;
 }
 
-/** The one pool the loop plans a shadow reserve for. */
-const SHADOW_POOL = 'default';
-
-/** A shadow plan and, per tenant, the step it covers and the allocation it was planned against. */
-interface PendingShadow {
-  pool: string;
-  resource: string;
-  size: number;
-  keys: string[];
-  dueS: number[];
-  alloc: number[];
-  dueMaxS: number;
-}
-
 export class EngineLoop {
   readonly options: EngineLoopOptions;
   readonly store: HistoryStore;
@@ -155,6 +141,8 @@ export class EngineLoop {
   #cpu: CycleReport['cpuS'] = {};
   /** The current cycle's time slice: long steps yield to the event loop when it is spent. */
   #slice = new TimeSlice();
+  /** The pooled shadow reserve's plans and their checks. */
+  readonly #shadow: ShadowPlanner;
   #running?: Promise<CycleReport>;
   #stopped = false;
 
@@ -164,6 +152,7 @@ export class EngineLoop {
       throw new RangeError(`engine interval ${deps.engine.options.intervalS}s differs from loop interval ${this.options.intervalS}s`);
     }
     this.#d = { logger: silentLogger, metrics: noMetrics, ...deps };
+    this.#shadow = new ShadowPlanner({ intervalS: this.options.intervalS, staleAfterS: this.options.staleAfterS, resources: this.options.shadowResources }, this.#d.logger, this.#d.metrics);
     // The engine reads each series' recent values (a week for the seasonal medians) from the store instead of keeping
     // a copy: the store then keeps that many plus a pull chunk (an update that catches up a chunk of points reads the
     // values before it as they were), and windows stay historyPoints long.
@@ -387,8 +376,13 @@ export class EngineLoop {
     // decide: per-series allocations, then the pooled shadow reserve per resource
     await this.#timed('decide', durations, async () => {
       await this.#decide(endS);
-      this.#checkShadow(endS);
-      await this.#planShadow();
+      this.#shadow.check(endS, this.store);
+      await this.#shadow.plan(this.#slice, this.store, {
+        levels: engine.options.quantiles,
+        firstHorizonS: engine.options.horizonsS[0],
+        forecasts: this.#forecasts,
+        recommendations: this.#recs,
+      });
     });
 
     await this.#timed('publish', durations, () => this.#publish(endS, failures.length === 0 ? undefined : failures.join('; ').slice(0, 500)));
@@ -518,94 +512,6 @@ export class EngineLoop {
   }
 
   #decidedUntil = new Map<string, number>();
-  #shadow: ShadowPlan[] = [];
-  /** Plans waiting for the step they cover, checked against the usage seen then (foresight_shadow_exhausted_total). */
-  #shadowPending: PendingShadow[] = [];
-  #shadowExhausted = new Map<string, number>([[SHADOW_POOL, 0]]);
-
-  /**
-   * Checks the plans whose covered step has passed: the realised demand on the reserve is the sum over the pool's
-   * tenants of max(0, usage at the covered step - allocation when planned), what the reserve was sized for.
-   * A plan is checked once every tenant has a slot at its covered step, or staleAfterS after the last one (missing
-   * points count as no excess); it is an exhaustion when the demand exceeds the planned size.
-   */
-  #checkShadow(endS: number): void {
-    const still: PendingShadow[] = [];
-    for (const p of this.#shadowPending) {
-      if (endS < p.dueMaxS) {
-        still.push(p);
-        continue;
-      }
-      let ready = endS >= p.dueMaxS + this.options.staleAfterS;
-      if (!ready) {
-        ready = true;
-        for (let i = 0; i < p.keys.length && ready; i++) {
-          const s = this.store.get(p.keys[i]);
-          if (s && s.lastS < p.dueS[i]) ready = false;
-        }
-      }
-      if (!ready) {
-        still.push(p);
-        continue;
-      }
-      let demand = 0;
-      for (let i = 0; i < p.keys.length; i++) {
-        const w = this.store.since(p.keys[i], p.dueS[i] - this.options.intervalS);
-        const v = w && w.startS === p.dueS[i] ? w.values[0] : NaN;
-        if (v > p.alloc[i]) demand += v - p.alloc[i];
-      }
-      if (demand > p.size * (1 + 1e-9)) {
-        this.#shadowExhausted.set(p.pool, (this.#shadowExhausted.get(p.pool) ?? 0) + 1);
-        this.#d.logger.warn({ pool: p.pool, resource: p.resource, planned: p.size, demand }, 'shadow reserve exhausted');
-      }
-    }
-    this.#shadowPending = still;
-  }
-
-  /**
-   * Pooled reserve (logic/shadow-reserve.ts) per resource over every tenant's next-step forecast and allocation, built
-   * tenant by tenant in time slices (its Monte Carlo draws are the costliest part of the decide step).
-   */
-  async #planShadow(): Promise<void> {
-    const levels = this.#d.engine.options.quantiles;
-    const nq = levels.length;
-    const h0 = this.#d.engine.options.horizonsS[0];
-    const pools = new Map<string, { reserve: ReserveAccumulator; keys: string[]; dueS: number[]; alloc: number[]; err?: unknown }>();
-    await forEachSliced(this.#slice, [...this.store.values()], (s) => {
-      if (!this.options.shadowResources.includes(s.resource)) return;
-      const f = this.#forecasts.get(s.key);
-      const rec = this.#recs.get(s.key);
-      if (!f || !rec) return;
-      let p = pools.get(s.resource);
-      if (!p) pools.set(s.resource, (p = { reserve: new ReserveAccumulator(), keys: [], dueS: [], alloc: [] }));
-      if (p.err !== undefined) return;
-      try {
-        p.reserve.add({ levels, values: f.quantiles.subarray(0, nq), allocation: rec.target });
-      } catch (err) {
-        p.err = err;
-        return;
-      }
-      // the first horizon of a forecast made at the series' newest slot
-      p.keys.push(s.key);
-      p.dueS.push(s.lastS + h0);
-      p.alloc.push(rec.target);
-    });
-    const plans: ShadowPlan[] = [];
-    for (const [resource, p] of pools) {
-      if (p.err !== undefined) {
-        this.#d.metrics.error('decide');
-        this.#d.logger.warn({ resource, err: p.err }, 'shadow reserve failed; previous plan kept');
-        const prev = this.#shadow.find((x) => x.resource === resource);
-        if (prev) plans.push(prev);
-        continue;
-      }
-      const size = p.reserve.size();
-      plans.push({ pool: SHADOW_POOL, resource, size });
-      this.#shadowPending.push({ pool: SHADOW_POOL, resource, size, keys: p.keys, dueS: p.dueS, alloc: p.alloc, dueMaxS: p.dueS.reduce((a, b) => Math.max(a, b), -Infinity) });
-    }
-    this.#shadow = plans;
-  }
-
   #newSinceDecision(key: string, lastS: number): DecideInput['newPoints'] {
     const after = this.#decidedUntil.get(key) ?? lastS - this.options.intervalS;
     this.#decidedUntil.set(key, lastS);
@@ -758,8 +664,8 @@ export class EngineLoop {
       horizonsS: e.options.horizonsS,
       quantiles: e.options.quantiles,
       resources,
-      shadow: Object.freeze([...this.#shadow]),
-      shadowExhausted: new Map(this.#shadowExhausted),
+      shadow: Object.freeze([...this.#shadow.plans]),
+      shadowExhausted: new Map(this.#shadow.exhausted),
       profiles: new Map(this.#profiles),
       accuracy,
       modelsChosen: new Map(this.#modelsChosen),

@@ -57,6 +57,7 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
   const lastScores = new Map<string, Map<string, SignalAnomalyScore>>();
 
   return {
+    usesWeekAgo: pol.weekAgo,
     score(series: readonly AnomalySeriesInput[], intervalS: number): Map<string, AnomalyVerdict> {
       const c = core();
       const period = periodSamples(intervalS);

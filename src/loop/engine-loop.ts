@@ -163,7 +163,7 @@ export class EngineLoop {
     // scorer's recurrence rule, src/logic/recurrence.ts: a margin more than a week), and the store keeps those of a
     // pull chunk of new samples (a catch-up after an outage; older ones have none, and the rule does not apply to them).
     const week = Math.round(RECURRENCE_PERIOD_S / o.intervalS);
-    const weekAgoSlots = deps.anomaly && o.historyPoints >= week ? week + recurrenceMargin(o.intervalS) + 1 : 0;
+    const weekAgoSlots = deps.anomaly && deps.anomaly.usesWeekAgo !== false && o.historyPoints >= week ? week + recurrenceMargin(o.intervalS) + 1 : 0;
     this.#pullPoints = Math.max(o.historyPoints, weekAgoSlots);
     const catchUp = weekAgoSlots ? weekAgoSlots + Math.max(1, o.pullChunkPoints) - 1 : 0;
     this.store = new HistoryStore(o.intervalS, Math.max(this.#pullPoints, shared, catchUp), o.historyPoints);
@@ -534,8 +534,8 @@ export class EngineLoop {
       // a warm-up's history trains the detectors; only its newest sample is evidence for the verdict
       if (!w || !w.values.length) return;
       // the same times a week earlier, from the store (a week deep): a weekly shape is no anomaly (src/logic/recurrence.ts)
-      const span = weekAgoSpan(w.startS, w.values.length, this.options.intervalS);
-      const weekAgo = this.store.slots(s.key, span.startS, span.length);
+      const span = scorer.usesWeekAgo === false ? undefined : weekAgoSpan(w.startS, w.values.length, this.options.intervalS);
+      const weekAgo = span && this.store.slots(s.key, span.startS, span.length);
       inputs.push({ key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values, evidenceFrom: fedUntil === undefined ? w.values.length - 1 : 0, weekAgo });
     });
     // whole tenants per call (a verdict combines a tenant's signals), about ANOMALY_CALL_POINTS samples per call, with

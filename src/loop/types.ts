@@ -85,6 +85,9 @@ export interface AnomalyVerdict extends AnomalyState {
 /** Scores every tenant once per cycle from the new samples of its series (streaming detectors keep their state). */
 export interface AnomalyScorer {
   score(series: readonly AnomalySeriesInput[], intervalS: number): Map<string, AnomalyVerdict>;
+  /** Whether the scorer reads AnomalySeriesInput.weekAgo (absent: it does). When false the loop neither pulls the
+   *  week-ago window nor keeps room for it in the store, nor reads those values for the scorer. */
+  readonly usesWeekAgo?: boolean;
   /** Frees the state of a vanished series. */
   forget?(key: string, tenant: string): void;
 }

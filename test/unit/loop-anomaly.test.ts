@@ -152,4 +152,27 @@ describe('the loop\'s anomaly warm-up', () => {
     expect(inputs[1].weekAgo!.every(Number.isFinite)).toBe(true);
     expect(inputs[2].weekAgo!.every(Number.isFinite)).toBe(true);
   });
+
+  it('neither fetches nor pulls the week-ago window for a scorer that does not read it (anomalyWeekAgo: false)', async () => {
+    const run = async (usesWeekAgo: boolean | undefined) => {
+      const inputs: AnomalySeriesInput[] = [];
+      const scorer: AnomalyScorer = { score: (series) => (inputs.push(...series), new Map()), usesWeekAgo };
+      const source = new FakeSource(['a'], ['cpu']);
+      const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock: manualClock(1_700_000_100), anomaly: scorer }, { intervalS: STEP, historyPoints: 2016, anomalyWarmupPoints: 288 });
+      await loop.runOnce();
+      // the first cycle's pull, in chunks: from its earliest start to its latest end
+      const pulled = (Math.max(...source.pulls.map((r) => r.endS)) - Math.min(...source.pulls.map((r) => r.startS))) / STEP + 1;
+      return { weekAgo: inputs[0].weekAgo, n: inputs[0].values.length, pulled, capacity: loop.store.capacity };
+    };
+    const off = await run(false);
+    expect(off.weekAgo).toBeUndefined();
+    expect(off.pulled).toBe(2016);
+    expect(off.capacity).toBeLessThan(2023);
+    // the scorers that read it (createAnomalyScorer says so; a scorer that does not say is taken to read it)
+    for (const on of [await run(true), await run(undefined)]) {
+      expect(on.weekAgo).toHaveLength(on.n + 2 * 6);
+      expect(on.pulled).toBe(2023);
+      expect(on.capacity).toBe(2023 + 95);
+    }
+  });
 });

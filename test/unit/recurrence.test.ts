@@ -96,6 +96,9 @@ describe('the anomaly adapter with last week\'s values', () => {
     expect(monday(20, 6, true).size).toBeLessThanOrEqual(1);
     // the configuration's anomalyWeekAgo: false turns the rule off
     expect(monday(20, 6, true, undefined, { weekAgo: false }).size).toBeGreaterThanOrEqual(5);
+    // and tells the loop so, which then neither pulls nor fetches the week-ago values (test/unit/loop-anomaly.test.ts)
+    expect(createAnomalyScorer(() => new Core('debug'), 'quarantine', { weekAgo: false }).usesWeekAgo).toBe(false);
+    expect(createAnomalyScorer(() => new Core('debug'), 'quarantine').usesWeekAgo).toBe(true);
   });
 
   it('takes a repeat of last week, spike included, as no evidence on any signal nor on the behaviour vector', () => {

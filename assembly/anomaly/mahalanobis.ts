@@ -28,7 +28,7 @@
 //    S <- (1 - a w)(S + a w y y').
 import { Status } from "../status";
 import { get, put, slot } from "./state";
-import { gaussTail, scratchF64, selectK, tailProbability, tailScale, tailShape } from "./robust";
+import { gaussTail, scratchF64, selectTail, tailProbability, tailScale, tailShape } from "./robust";
 
 export const MV_HEADER: i32 = 8;
 export const MV_MAX_DIM: i32 = 64;
@@ -100,7 +100,7 @@ function calibrate(s: usize, d: i32, z: f64, out: usize): void {
       for (let i = 0; i < m; i++) store<f64>(tmp + (<usize>i << 3), <f64>load<f32>(zs + (<usize>i << 2)));
       let k = <i32>Math.floor(CAL_P * <f64>m);
       if (k > m - 1) k = m - 1;
-      const ref = selectK(tmp, m, k);
+      const ref = selectTail(tmp, m, k);
       let tau = tailScale(tmp, m, k, ref, TAIL_MIN);
       if (tau < 0.05) tau = 0.05;
       put(s, H_REF, ref);

@@ -51,7 +51,7 @@
 // measure.
 import { Status } from "../status";
 import { get, put } from "./state";
-import { robustZ, scratchF64, selectK, slideWindow, tailProbability, tailScale, tailShape } from "./robust";
+import { robustZ, scratchF64, selectTail, slideWindow, tailProbability, tailScale, tailShape } from "./robust";
 
 export const UV_HEADER: i32 = 24;
 const W: i32 = 288;
@@ -281,7 +281,7 @@ export function uvStep(s: usize, x: f64, out: usize): void {
       for (let i = 0; i < mc; i++) store<f64>(tmp + (<usize>i << 3), aGet(s, co + i));
       let kq = <i32>Math.floor(CAL_P * <f64>mc);
       if (kq > mc - 1) kq = mc - 1;
-      let ref = selectK(tmp, mc, kq);
+      let ref = selectTail(tmp, mc, kq);
       if (!(ref > 1e-6)) ref = 1e-6;
       // After selection every element above kq is >= the percentile: their mean excess is tau (over at least
       // TAIL_MIN values, robust.ts tailScale).

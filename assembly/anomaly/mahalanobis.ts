@@ -15,9 +15,10 @@
 // 3. Calibration: real profiles are neither Gaussian nor known exactly (measured: on i.i.d. Gaussian vectors the chi2
 //    tail flagged 0.35% of points at L >= 0.999, on a daily-cycling tenant none), so, as for single series
 //    (univariate.ts, step 9), the likelihood comes from the tenant's own last 2000 z: above their 99th percentile u,
-//    p = 0.01 (1 + xi (z - u) / sigma)^(-1/xi), sigma = tau (1 - xi), with tau their mean excess over u, over at least
-//    the 10 largest z (peaks over threshold; robust.ts tailScale), and xi the shape of their top 5% (robust.ts
-//    tailShape; 0, the exponential tail, when light or while fewer than 1,001 z are stored); below u,
+//    p = 0.01 max(exp(-(z - u) / tau), (1 + xi (z - u) / sigma)^(-1/xi)), sigma = tau (1 - xi), with tau their mean
+//    excess over u, over at least the 10 largest z (peaks over threshold; robust.ts tailScale), and xi the shape of
+//    their top 5% (robust.ts tailShape and tailProbability; 0, the exponential tail, when lighter or while fewer than
+//    1,001 z are stored); below u,
 //    p = 1 - 0.99 Phi(z) / Phi(u). L = 1 - p. Until 50 z are stored,
 //    L = Phi(z) from the chi2 approximation.
 //    Score: raw = max(z, 0) / u (1 at the tenant's own 99th percentile), score = raw / (1 + raw).

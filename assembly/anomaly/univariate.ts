@@ -25,24 +25,27 @@
 //    higher score is emitted again (one report per episode, as NAB counts only the first detection in a window).
 // 9. Likelihood L = 1 - p, p the tail probability of q under the series' own last 2000 q: above their 99th
 //    percentile u, peaks over threshold (Pickands 1975, Ann. Statist. 3(1); Balkema & de Haan 1974: excesses over a
-//    high threshold are generalised Pareto): p = 0.01 (1 + xi (q - u) / sigma)^(-1/xi), sigma = tau (1 - xi), tau the
-//    mean excess over u, measured over at least the 10 largest q (a younger window has fewer than 10 above u:
-//    robust.ts tailScale), and xi the tail's shape, fitted by probability-weighted moments to the window's top 5%
-//    (robust.ts tailShape; 0, the exponential p = 0.01 exp(-(q - u) / tau), for a light tail and for windows under
-//    1,001 values); below u, p falls linearly from 1 at q = 0 to 0.01. u, tau and xi are refreshed every 16 points,
-//    and at once from the 50th point (the first scored).
+//    high threshold are generalised Pareto): p = 0.01 max(exp(-(q - u) / tau), (1 + xi (q - u) / sigma)^(-1/xi)),
+//    sigma = tau (1 - xi), tau the mean excess over u, measured over at least the 10 largest q (a younger window has
+//    fewer than 10 above u: robust.ts tailScale), and xi the tail's shape, fitted by probability-weighted moments to
+//    the window's top 5% (robust.ts tailShape; 0 for windows under 1,001 values and for tails lighter than
+//    exponential, near 0 for Gaussian noise); the Pareto term carries the far levels of heavy tails, the exponential
+//    the levels just above u (robust.ts tailProbability), and at xi = 0 both are the exponential. Below u, p falls
+//    linearly from 1 at q = 0 to 0.01. u, tau and xi are refreshed every 16 points, and at once from the 50th point
+//    (the first scored).
 //    So thresholds on L mean about the same for every series (the aim of Numenta's anomaly likelihood, Ahmad et al.
 //    2017, Neurocomputing 262, whose Gaussian tail over the raw scores we measured as badly calibrated for |z|-type
 //    scores: L = 0.9999999 on pure noise). Measured on 300,000 i.i.d. points per distribution, after 5,000 (no season;
 //    `npm run bench:calibration`): L >= 0.999 at 0.10-0.13% of the points (nominal 0.1%) for Gaussian, Student t3,
-//    lognormal, exponential and Poisson noise, 0.16% for Cauchy; L >= 0.9999 (nominal 0.01%) at 0.013% Gaussian,
-//    0.015-0.017% exponential, Poisson and lognormal, 0.026% t3 and 0.032% Cauchy. With the exponential tail alone
-//    (xi = 0, as before the shape) the heavy tails crossed the far threshold 3-5x as often as nominal: 0.029%
-//    lognormal, 0.040% t3, 0.064% Cauchy. What remains above nominal is the noise of a tail fitted to 100 values.
+//    Cauchy, lognormal, exponential and Poisson noise; L >= 0.9999 (nominal 0.01%) at 0.013% Gaussian, 0.015-0.017%
+//    exponential, Poisson and lognormal, 0.026% t3 and 0.032% Cauchy. With the exponential tail alone (as before the
+//    shape) the heavy tails crossed the far threshold 3-5x as often as nominal: 0.029% lognormal, 0.040% t3, 0.064%
+//    Cauchy; with the Pareto tail alone, Cauchy noise crossed L >= 0.999 on 0.16%. What remains above nominal is the
+//    noise of a tail fitted to 100 values.
 //    A constant series with rare drops to 0 (each a real change) reached 0.10-0.18% at both thresholds (measured with
 //    the exponential tail).
 //    Example: u = 2.6, tau = 0.35, q = 4, xi = 0: p = 0.01 exp(-4) = 1.8e-4, L = 0.99982; xi = 0.2: sigma = 0.28,
-//    p = 0.01 (1 + 0.2 * 1.4 / 0.28)^-5 = 3.1e-4, L = 0.99969.
+//    p = 0.01 max(1.8e-2, (1 + 0.2 * 1.4 / 0.28)^-5 = 3.1e-2) = 3.1e-4, L = 0.99969.
 //
 // Storage: the header is doubles; the arrays after it (season, residual rings, recent residuals and values, the
 // calibration window, the sorted copies of the rings) are float32, packed two to a double of the host's block: 19 KB

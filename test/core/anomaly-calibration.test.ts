@@ -116,7 +116,8 @@ describe('calibration of heavy-tailed noise (the tail shape, robust.ts tailShape
     const r = rates((u) => Math.tan(Math.PI * (u() - 0.5)));
     // exponential tail alone: 0.064% (bench:calibration, 300,000 points); with the shape 0.032%
     expect(r.far).toBeLessThan(0.00045);
-    expect(r.near).toBeLessThan(0.0025);
+    // and L >= 0.999 no more often than with the exponential alone (the Pareto tail alone: 0.164%; now 0.128%)
+    expect(r.near).toBeLessThan(0.0015);
   });
 
   it('keeps L >= 0.9999 near nominal for lognormal noise, where an exponential tail crossed it 3x as often', () => {

@@ -26,8 +26,9 @@ const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --quer
                            REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')
 Foresight replays the sidecar's configuration (the YAML file of --config or $FORESIGHT_CONFIG, then FORESIGHT_*
 variables, as \`foresight start\` reads them): targetShortage, retrainEvery, history and the actuator's options
-(its safety gate, change budget, write tolerance and reclamation), quantiles, seasons, anomalyMode, anomalyWeekAgo and the anomaly likelihoods. The engine's horizons follow
---lead. --target-shortage, --retrain-every, --history and --anomaly-mode override it; --no-actuation scores the
+(its safety gate, change budget, write tolerance and reclamation), quantiles, seasons, anomalyMode, anomalyWeekAgo
+and the anomaly likelihoods (anomalyEnterLikelihood, anomalyExitLikelihood). The engine's horizons follow --lead.
+--target-shortage, --retrain-every, --history and --anomaly-mode override it; --no-actuation scores the
 recommendations instead of what the actuator's safety gate and write rule would apply. The anomaly detectors score
 the backtested resource alone (the sidecar also combines a tenant's other signals). --unit names the resource's unit
 where the trace does not (a Prometheus range, a CSV without .meta.json): VPA's histograms and minimums are in cores

@@ -208,8 +208,8 @@ function shapeIndex(n: i32, k: i32): i32 {
   return k5 < k ? k5 : k - 1;
 }
 
-/** Ascending Shell sort (gaps 40, 13, 4, 1: Knuth's 3h + 1) of the m doubles at p: m is about 100 here, where it
- *  takes a fifth of an insertion sort's moves; on values in order already it is one pass per gap. */
+/** Ascending Shell sort (gaps 40, 13, 4, 1: Knuth's 3h + 1) of the m doubles at p (about 100 here: fewer moves than
+ *  an insertion sort on values in no order; on values in order already, one pass per gap). */
 function sortSmall(p: usize, m: i32): void {
   for (let g = 40; g >= 1; g = (g - 1) / 3) {
     for (let i = g; i < m; i++) {

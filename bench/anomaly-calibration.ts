@@ -18,12 +18,9 @@ import { Core, sharedCore } from '../src/core/wasm.js';
 import { DEFAULT_ANOMALY_POLICY } from '../src/logic/anomaly.js';
 import { createAnomalyScorer } from '../src/loop/anomaly-adapter.js';
 import type { AnomalySeriesInput } from '../src/loop/types.js';
+import { numberArg as arg } from './args.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? Number(args[at + 1]) : dflt;
-};
 const SERIES = arg('series', 100);
 const POINTS = Math.max(5001, arg('points', 8000));
 const TENANTS = arg('tenants', 100);

@@ -11,12 +11,8 @@ import { Core } from '../src/core/wasm.js';
 import { weekAgoWithin } from '../src/logic/recurrence.js';
 import { createAnomalyScorer } from '../src/loop/anomaly-adapter.js';
 import type { AnomalySeriesInput } from '../src/loop/types.js';
+import { numberArg as arg } from './args.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? Number(args[at + 1]) : dflt;
-};
 const TENANTS = arg('tenants', 100);
 const WEEKS = Math.max(3, arg('weeks', 4));
 const DIP = arg('dip', 0.3);

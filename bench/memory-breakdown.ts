@@ -8,10 +8,10 @@ import { periodSamples, scoreSeries, SeriesDetectorState } from '../src/core/ano
 import { allocatorTuning, createForecastEngine } from '../src/core/engine.js';
 import { sharedCore } from '../src/core/wasm.js';
 import { HistoryStore } from '../src/model/history-store.js';
+import { numberArg as arg } from './args.js';
 
 const args = process.argv.slice(2);
-const at = args.indexOf('--series');
-const N = at >= 0 ? Number(args[at + 1]) : 3000;
+const N = arg('series', 3000);
 /** --own-ring: the engine keeps its own copy of the recent values instead of reading the store's (as before). */
 const OWN_RING = args.includes('--own-ring');
 const STEP = 300;

@@ -36,6 +36,7 @@ import type { Series } from '../src/model/series.js';
 import { ownsTenant, type Shard, UNSHARDED } from '../src/model/shard.js';
 import { buildServer } from '../src/server/build.js';
 import type { HistorySource, PullRange, PullResult } from '../src/sources/history-source.js';
+import { numberArg as arg } from './args.js';
 
 interface CannonResult {
   requests: { total: number; average: number };
@@ -79,10 +80,6 @@ async function scrapeProbe(url: string, seconds: number, connections: number, en
 }
 
 const args = process.argv.slice(2);
-const arg = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const TENANTS = arg('tenants', 10_000);
 const ENGINE_TENANTS = arg('engine-tenants', 1_000);
 const SECONDS = arg('seconds', 10);

@@ -24,7 +24,10 @@ interface Raw {
   resource: string;
   t: number[];
   v: number[];
-  lastLine: number;
+  /** The line of each sample (for errors that name both lines of a repeated timestamp). */
+  line: number[];
+  /** A sample came before an earlier line's: sorted by time once read (the format does not promise the order). */
+  unordered: boolean;
 }
 
 function metaPathFor(file: string): string {
@@ -96,18 +99,17 @@ export async function readTrace(file: string, opts: ReadTraceOptions = {}): Prom
       const key = `${tenant}\u0000${resource}`;
       let g = groups.get(key);
       if (!g) {
-        g = { tenant, resource, t: [], v: [], lastLine: lineNo };
+        g = { tenant, resource, t: [], v: [], line: [], unordered: false };
         groups.set(key, g);
       }
-      const prev = g.t.length ? g.t[g.t.length - 1] : -Infinity;
-      if (t <= prev) {
-        throw new TraceInvalidError(
-          `${file}:${lineNo}: timestamp ${t} is not after ${prev} (line ${g.lastLine}) in series ${tenant}/${resource}`,
-        );
+      const last = g.t.length - 1;
+      if (last >= 0 && t <= g.t[last]) {
+        if (t === g.t[last]) throw repeated(file, g, lineNo, g.line[last], t);
+        g.unordered = true;
       }
       g.t.push(t);
       g.v.push(v);
-      g.lastLine = lineNo;
+      g.line.push(lineNo);
     }
   } catch (err) {
     if (err instanceof TraceInvalidError) throw err;
@@ -123,11 +125,24 @@ export async function readTrace(file: string, opts: ReadTraceOptions = {}): Prom
   }
   if (groups.size === 0) throw new TraceInvalidError(`${file}: no rows${opts.resources ? ` for ${opts.resources.join(', ')}` : ''}`);
 
+  for (const g of groups.values()) if (g.unordered) sortByTime(g, file);
   const intervalS = opts.intervalS ?? meta.interval_s ?? inferInterval(groups);
   const series: Series[] = [];
   for (const g of groups.values()) series.push(toRegular(g, intervalS, file));
   series.sort((a, b) => (a.tenant === b.tenant ? a.resource.localeCompare(b.resource) : a.tenant.localeCompare(b.tenant)));
   return { origin: file, intervalS, series, units: meta.units ?? {} };
+}
+
+function repeated(file: string, g: Raw, lineNo: number, otherLine: number, t: number): Error {
+  return new TraceInvalidError(`${file}:${lineNo}: timestamp ${t} repeats line ${otherLine} in series ${g.tenant}/${g.resource}`);
+}
+
+/** Puts a series' samples in time order; a timestamp given twice is an error naming both lines. */
+function sortByTime(g: Raw, file: string): void {
+  const order = Array.from(g.t, (_, i) => i).sort((a, b) => g.t[a] - g.t[b] || g.line[a] - g.line[b]);
+  const t = order.map((i) => g.t[i]), v = order.map((i) => g.v[i]), line = order.map((i) => g.line[i]);
+  for (let i = 1; i < t.length; i++) if (t[i] === t[i - 1]) throw repeated(file, g, line[i], line[i - 1], t[i]);
+  Object.assign(g, { t, v, line, unordered: false });
 }
 
 function inferInterval(groups: Map<string, Raw>): number {

@@ -49,9 +49,19 @@ describe('readTrace', () => {
     await expect(readTrace(write('f.csv', 'timestamp,tenant,resource,value\n0.5,a,cpu,1\n'))).rejects.toThrow(/:2: unparsable timestamp/);
   });
 
-  it('names both lines when timestamps decrease within a series', async () => {
-    const p = write('g.csv', 'timestamp,tenant,resource,value\n60,a,cpu,1\n0,b,cpu,1\n0,a,cpu,2\n');
-    await expect(readTrace(p)).rejects.toThrow(`${p}:4: timestamp 0 is not after 60 (line 2) in series a/cpu`);
+  it('reads rows out of time order in time order (the format does not promise the order)', async () => {
+    const p = write('g.csv', 'timestamp,tenant,resource,value\n120,a,cpu,3\n0,b,cpu,1\n0,a,cpu,1\n60,a,cpu,\n');
+    const set = await readTrace(p, { intervalS: 60 });
+    const a = set.series.find((s) => s.tenant === 'a')!;
+    expect(a.startS).toBe(0);
+    expect(Array.from(a.values)).toEqual([1, NaN, 3]);
+  });
+
+  it('names both lines of a timestamp given twice in a series, in order or not', async () => {
+    const p = write('g2.csv', 'timestamp,tenant,resource,value\n60,a,cpu,1\n0,b,cpu,1\n60,a,cpu,2\n');
+    await expect(readTrace(p)).rejects.toThrow(`${p}:4: timestamp 60 repeats line 2 in series a/cpu`);
+    const q = write('g3.csv', 'timestamp,tenant,resource,value\n60,a,cpu,1\n120,a,cpu,2\n60,a,cpu,3\n');
+    await expect(readTrace(q)).rejects.toThrow(`${q}:4: timestamp 60 repeats line 2 in series a/cpu`);
   });
 
   it('lists the resources the trace has when asked for an unknown one', async () => {

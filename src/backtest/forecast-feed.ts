@@ -29,11 +29,12 @@ export interface StepForecast {
   quarantined: boolean[];
 }
 
-/** Horizons (seconds after the last visible sample) covering steps i .. i + cover of a decision for step i. */
+/** Horizons (seconds after the last visible sample) covering steps i .. i + cover of a decision for step i; at least
+ *  the first step, when a step is longer than the cover (an hourly trace against 30 minutes). */
 export function coverHorizons(leadS: number, intervalS: number, coverS: number, maxHorizons = 8): number[] {
   const first = (Math.ceil(leadS / intervalS - 1e-9) + 1) * intervalS;
   const all: number[] = [];
-  for (let h = first; h <= first + coverS - intervalS + 1e-9; h += intervalS) all.push(h);
+  for (let h = first; h <= first + Math.max(0, coverS - intervalS) + 1e-9; h += intervalS) all.push(h);
   if (all.length <= maxHorizons) return all;
   const pick = new Set<number>();
   for (let j = 0; j < maxHorizons; j++) pick.add(all[Math.round((j * (all.length - 1)) / (maxHorizons - 1))]);

@@ -4,7 +4,7 @@
 // as the loop: scored first, then a quarantined tenant's samples are fed as missing and it is not retrained.
 import { describe, expect, it } from 'vitest';
 import { AnomalyFeed } from '../../src/backtest/anomaly-feed.js';
-import { ForecastFeed } from '../../src/backtest/forecast-feed.js';
+import { coverHorizons, ForecastFeed } from '../../src/backtest/forecast-feed.js';
 import type { PolicyContext } from '../../src/backtest/policy.js';
 import type { ForecastEngine, SeriesForecast } from '../../src/core/types.js';
 import type { AnomalyScorer, AnomalyVerdict } from '../../src/loop/types.js';
@@ -42,6 +42,14 @@ const ctx: PolicyContext = { tenants: ['a', 'b'], resource: 'cpu', startS: 0, in
 const A = seriesKey('a', 'cpu');
 const B = seriesKey('b', 'cpu');
 const series = (n: number, from = 0) => new Float64Array(n).map((_, j) => from + j);
+
+describe('coverHorizons', () => {
+  it('covers the steps after the lead, and at least the first when a step is longer than the cover', () => {
+    expect(coverHorizons(300, 300, 1800, 3)).toEqual([600, 1500, 2100]);
+    expect(coverHorizons(300, 3600, 1800, 3)).toEqual([7200]);
+    expect(coverHorizons(0, 1800, 1800, 3)).toEqual([1800]);
+  });
+});
 
 describe('ForecastFeed training schedule', () => {
   it('fits once, updates online, and on each retrain feeds the new samples then refits warm on the history window', () => {

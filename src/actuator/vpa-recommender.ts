@@ -9,7 +9,7 @@ import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
-import { carryOver, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, type VpaResource } from './vpa-logic.js';
+import { carryOver, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, writesTarget, type VpaResource } from './vpa-logic.js';
 import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa, type VpaCondition } from './vpa-types.js';
 
 export interface VpaCycleResult {
@@ -105,8 +105,11 @@ export class VpaRecommender {
           const shaped = this.gate.shape(`${key(vpa)}/${k}`, b.target, before, { nowS: snapshot.createdS, ...g });
           if (shaped.hold) this.metrics.held('vpa', shaped.hold);
           // the gate may hold the value in force, which a new minAllowed/maxAllowed can put out of range: the VPA wins
-          const settled = withGatedTarget(b, shaped.value, g);
+          let settled = withGatedTarget(b, shaped.value, g);
           const why = [shaped.reason, settled.target !== shaped.value ? 'resourcePolicy/global bounds' : ''].filter(Boolean).join(', ');
+          // a decrease within the tolerance keeps the value in force, as when it is alone (and as the backtest's write
+          // rule does): written because another resource moved, it would change the target and spend this one's budget
+          if (before !== undefined && !writesTarget(before, settled.target, this.opts.tolerance)) settled = withGatedTarget(b, before, g);
           if (why) reasons.push(`${k}: ${why}`);
           Object.assign(b, settled);
           if (before === undefined || Math.abs(b.target - before) > 1e-12) changedKeys.push(k);

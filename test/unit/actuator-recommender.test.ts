@@ -107,6 +107,23 @@ describe('VPA recommender: the change budget', () => {
   });
 });
 
+describe('VPA recommender: the write tolerance per resource', () => {
+  it('keeps a decrease within the tolerance out of a write that another resource causes', async () => {
+    // no hysteresis (a shrink of any size may pass the gate once usage is low): the default band (10%) is wider than
+    // the tolerance (5%), so that only a larger shrink ever passes
+    const { rec, recs } = setup({ containerName: 'app' }, { reclaimAfterS: 0, reclaimHysteresis: 0 });
+    const mem = (q: number, recentPeak: number) => state({ tenant: 'team-a', resource: 'memory', usage: GiB, recentPeak, quantiles: [[q, q, q, q]] });
+    await rec.reconcile(snapshot(1, 0, [cpu(1, [2, 2, 2, 2]), mem(4 * GiB, GiB)]));
+    const memBefore = recs()[0].target.memory;
+    expect(parseQuantity(memBefore!)).toBe(4 * GiB);
+    // memory may shrink (usage low), the recent peak lifts it to 2% below the value in force: within the 5% tolerance,
+    // which alone is not written; cpu rises (always written) at the same time
+    expect(await rec.reconcile(snapshot(2, 300, [cpu(1, [3, 3, 3, 3]), mem(2 * GiB, 0.98 * 4 * GiB)]))).toMatchObject({ written: 1 });
+    expect(cores(recs()[0], 'target')).toBe(3);
+    expect(recs()[0].target.memory).toBe(memBefore);
+  });
+});
+
 describe('VPA recommender: conditions', () => {
   it('clears LowConfidence once the history is long enough, though the recommendation stays within the tolerance', async () => {
     const { server, rec, vpa, journal } = setup();

@@ -3,7 +3,7 @@
 // out per call, so a re-instantiated core loses nothing.
 import { Status } from "../status";
 import { mvInit, mvRun, mvStateLen, mvWarmup, MV_MAX_DIM } from "./mahalanobis";
-import { robustZ, slideWindow } from "./robust";
+import { decodeScores, MAX_WINDOW, robustZ, scoreCode, slideWindow } from "./robust";
 import { uvInit, uvRun, uvStateLen, uvWarmup } from "./univariate";
 
 /** API version of the anomaly area (bumped on any breaking change of these exports). */
@@ -54,21 +54,35 @@ export function anomaly_uv_step(
 /**
  * The detectors' robust z (robust.ts robustZ) over a sliding window, as the per-series step keeps it: out[i] is the z
  * of values[i] against the (up to) `w` values before it, 0 while fewer than 2 are held; every value is held as float32.
- * For tests and tools: the window is a ring plus its sorted copy, slid by slideWindow as the detectors' own windows
- * are. Returns BadParam when w < 2.
+ * For tests and tools: the window is a ring plus the order of its slots (u16), slid by slideWindow as the detectors'
+ * own windows are. Returns BadParam when w < 2 or w > 65536 (the order's slot indices are u16).
  */
 export function anomaly_robust_z_window(values: usize, n: i32, w: i32, floor: f64, out: usize): i32 {
-  if (w < 2 || n < 0) return Status.BadParam;
+  if (w < 2 || w > MAX_WINDOW || n < 0) return Status.BadParam;
   const ring = heap.alloc(<usize>w << 2);
-  const sorted = heap.alloc(<usize>w << 2);
+  const order = heap.alloc(<usize>w << 1);
   for (let i = 0; i < n; i++) {
     const v = load<f64>(values + (<usize>i << 3));
     const held = i < w ? i : w;
-    store<f64>(out + (<usize>i << 3), held >= 2 ? robustZ(sorted, held, v, floor) : 0.0);
-    slideWindow(ring, sorted, w, held, i % w, v);
+    store<f64>(out + (<usize>i << 3), held >= 2 ? robustZ(ring, order, held, v, floor) : 0.0);
+    slideWindow(ring, order, w, held, i % w, v);
   }
   heap.free(ring);
-  heap.free(sorted);
+  heap.free(order);
+  return Status.Ok;
+}
+
+/**
+ * The calibration windows' 16-bit coding of scores (robust.ts scoreCode, decodeScores): out[i] is what a window keeps
+ * of the score values[i] (q >= 0; NaN and negative values are kept as 0, +Infinity and values above 1.1e308 as
+ * 1.1e308). For tests and tools.
+ */
+export function anomaly_score_codes(values: usize, n: i32, out: usize): i32 {
+  if (n < 0) return Status.BadParam;
+  const codes = heap.alloc((n > 0 ? <usize>n : 1) << 1);
+  for (let i = 0; i < n; i++) store<u16>(codes + (<usize>i << 1), scoreCode(load<f64>(values + (<usize>i << 3))));
+  decodeScores(codes, n, out);
+  heap.free(codes);
   return Status.Ok;
 }
 

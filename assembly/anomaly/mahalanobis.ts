@@ -29,27 +29,40 @@
 //    S <- (1 - a w)(S + a w y y').
 import { Status } from "../status";
 import { get, put, slot } from "./state";
-import { gaussTail, scratchF64, selectTail, tailProbability, tailScale, tailShape } from "./robust";
+import { calPhase, decodeScores, gaussTail, scoreCode, scratchF64, selectTail, tailProbability, tailScale, tailShape } from "./robust";
 
-export const MV_HEADER: i32 = 8;
+export const MV_HEADER: i32 = 9;
 export const MV_MAX_DIM: i32 = 64;
 const LAMBDA: f64 = 1.0 - 1.0 / 288.0;
-const H_DIM = 0, H_COUNT = 1, H_MAGIC = 2, H_M4OFF = 3, H_REF = 4, H_TAU = 5, H_NZ = 6, H_XI = 7;
+// H_PHASE: the tenant's calibration phase (robust.ts calPhase), from its first z.
+const H_DIM = 0, H_COUNT = 1, H_MAGIC = 2, H_M4OFF = 3, H_REF = 4, H_TAU = 5, H_NZ = 6, H_XI = 7, H_PHASE = 8;
 const CAL_N: i32 = 2000;
 const CAL_P: f64 = 0.99;
 const CAL_EVERY: i32 = 16;
 // Values the tail scale tau rests on at least (robust.ts tailScale; 19 lie above the 99th percentile once full).
 const TAIL_MIN: i32 = 10;
 const WARM_CAL: i32 = 50;
-const MAGIC: f64 = 20261129.0;
+// Bumped when the layout changes (20261130: the z window became u16 codes), so that a profile of an old layout is
+// refused (BadParam).
+const MAGIC: f64 = 20261130.0;
 
 
 /** Doubles of state for one tenant with d signals (0 when d is out of range): the header, the mean (d), the
- *  covariance (d x d), then the last CAL_N z in float32, two to a double (as univariate.ts keeps its windows: 7
- *  significant digits, and 8 KB a tenant instead of 16). */
+ *  covariance (d x d), then the last CAL_N z as u16 codes, four to a double (as univariate.ts keeps its calibration
+ *  window, robust.ts scoreCode: 4 KB a tenant instead of float32's 8; see zOffset). */
 export function mvStateLen(d: i32): i32 {
   if (d < 1 || d > MV_MAX_DIM) return 0;
-  return MV_HEADER + d + d * d + ((CAL_N + 1) >> 1);
+  return MV_HEADER + d + d * d + ((CAL_N + 3) >> 2);
+}
+
+/**
+ * What the stored codes add to z so that it is never negative: z >= -(1 - c9) / sqrt(c9), c9 = 2 / (9d) (the
+ * Wilson-Hilferty z of D^2 = 0; -2.67 at d = 2, -16.9 at d = 64). The codes keep 1 + z + zOffset to 1.2e-4 of itself,
+ * so z = 2.3 (a usual 99th percentile) to +-7e-4 at d = 2 and +-2.5e-3 at d = 64.
+ */
+function zOffset(d: i32): f64 {
+  const c9 = 2.0 / (9.0 * <f64>d);
+  return (1.0 - c9) / Math.sqrt(c9);
 }
 
 export function mvInit(s: usize, d: i32): void {
@@ -91,14 +104,17 @@ function cholesky(a: usize, d: i32): bool {
 
 /** Likelihood and score of z from the tenant's own z history (see step 3); stores z. Writes score, likelihood. */
 function calibrate(s: usize, d: i32, z: f64, out: usize): void {
-  const zs = slot(s, MV_HEADER + d + d * d); // the last CAL_N z, float32
+  const zs = slot(s, MV_HEADER + d + d * d); // the last CAL_N z, u16 codes of z + zOffset(d)
+  const off = zOffset(d);
   const nz = <i32>get(s, H_NZ);
   const m = nz < CAL_N ? nz : CAL_N;
   let lik: f64, raw: f64;
+  if (nz == 0) put(s, H_PHASE, <f64>calPhase(z, CAL_EVERY));
   if (m >= WARM_CAL) {
-    if (nz % CAL_EVERY == 0 || get(s, H_TAU) == 0.0) {
+    if ((nz + <i32>get(s, H_PHASE)) % CAL_EVERY == 0 || get(s, H_TAU) == 0.0) {
       const tmp = scratchF64(m);
-      for (let i = 0; i < m; i++) store<f64>(tmp + (<usize>i << 3), <f64>load<f32>(zs + (<usize>i << 2)));
+      decodeScores(zs, m, tmp);
+      for (let i = 0; i < m; i++) store<f64>(tmp + (<usize>i << 3), load<f64>(tmp + (<usize>i << 3)) - off);
       let k = <i32>Math.floor(CAL_P * <f64>m);
       if (k > m - 1) k = m - 1;
       const ref = selectTail(tmp, m, k);
@@ -116,7 +132,8 @@ function calibrate(s: usize, d: i32, z: f64, out: usize): void {
     lik = 1.0 - gaussTail(z);
     raw = (z > 0.0 ? z : 0.0) / 2.326;
   }
-  store<f32>(zs + (<usize>(nz % CAL_N) << 2), <f32>z);
+  // z + off may round to just below 0 at D^2 = 0: code 0, the smallest z.
+  store<u16>(zs + (<usize>(nz % CAL_N) << 1), scoreCode(z + off));
   put(s, H_NZ, <f64>(nz + 1));
   store<f64>(out, raw / (1.0 + raw));
   store<f64>(out + 8, isFinite(lik) ? lik : 0.0);

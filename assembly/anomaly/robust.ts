@@ -1,4 +1,4 @@
-// Robust statistics for the anomaly kernels: median and MAD over a sorted window, Gaussian tail probability.
+// Robust statistics for the anomaly kernels: median and MAD over an ordered window, Gaussian tail probability.
 import { selectK } from "../stats/quickselect";
 
 // Quickselect (Hoare's FIND) lives in stats/quickselect.ts; re-exported for the detectors.
@@ -18,35 +18,47 @@ export function scratchF64(n: i32): usize {
 }
 
 /**
- * Robust z-score of `e` against the n float32 values of `sorted` (ascending, as slideWindow keeps them):
- * (e - median) / scale, where scale = max(1.4826 MAD, 1.2533 mean|r - median|, floor).
+ * Robust z-score of `e` against the n float32 values of `ring` that `order` lists in ascending order (u16 slot
+ * indices, as slideWindow keeps them): (e - median) / scale, where scale = max(1.4826 MAD, 1.2533 mean|r - median|,
+ * floor).
  * 1.4826 = 1/Phi^-1(3/4) makes the MAD consistent for the Gaussian sigma (Rousseeuw & Croux 1993, JASA 88(424));
  * 1.2533 = sqrt(pi/2) does the same for the mean absolute deviation, the fallback when more than half the residuals
  * are equal (MAD = 0, e.g. quantised or mostly constant series). `floor` keeps a constant series finite.
  * Worked example: window {1, 2, 3, 4, 100}, e = 10: median 3, |r - 3| = {2, 1, 0, 1, 97}, MAD 1, scale
  * max(1.4826, 1.2533 * 20.2) = 25.3, z = 0.28 (the outlier 100 inflates the mean-deviation fallback, so no
  * false alarm after a burst).
- * With the window sorted the median is read in place, and the MAD is a merge: the deviations below the median,
+ * With the window in order the median is read in place, and the MAD is a merge: the deviations below the median,
  * read leftwards, and those above it, read rightwards, are two ascending runs, so their k-th smallest takes k steps.
  * Both medians are the mean of the two middle values when n is even.
  */
-export function robustZ(sorted: usize, n: i32, e: f64, floor: f64): f64 {
+export function robustZ(ring: usize, order: usize, n: i32, e: f64, floor: f64): f64 {
   const h = n >> 1;
-  const upper = f32At(sorted, h);
-  const med = n & 1 ? upper : 0.5 * (f32At(sorted, h - 1) + upper);
-  // First index at or above the median: [0, split) lies below it, [split, n) at or above it.
+  const upper = valueAt(ring, order, h);
+  const med = n & 1 ? upper : 0.5 * (valueAt(ring, order, h - 1) + upper);
+  // First rank at or above the median: [0, split) lies below it, [split, n) at or above it.
   let split = h;
-  while (split > 0 && f32At(sorted, split - 1) >= med) split--;
-  while (split < n && f32At(sorted, split) < med) split++;
+  while (split > 0 && valueAt(ring, order, split - 1) >= med) split--;
+  while (split < n && valueAt(ring, order, split) < med) split++;
+  // The window in order, gathered in the sum's pass for the merge to read contiguously (reading the merge through the
+  // order as well cost the detector about 3% more on the NAB corpus).
+  const w = windowScratch(n);
   let sumAbs = 0.0;
-  for (let i = 0; i < split; i++) sumAbs += med - f32At(sorted, i);
-  for (let i = split; i < n; i++) sumAbs += f32At(sorted, i) - med;
+  for (let i = 0; i < split; i++) {
+    const v = valueAt(ring, order, i);
+    store<f64>(w + (<usize>i << 3), v);
+    sumAbs += med - v;
+  }
+  for (let i = split; i < n; i++) {
+    const v = valueAt(ring, order, i);
+    store<f64>(w + (<usize>i << 3), v);
+    sumAbs += v - med;
+  }
   // Merge the two runs up to the h-th smallest deviation (0-based), keeping the one before it.
   let l = split - 1, r = split;
   let prev = 0.0, cur = 0.0;
   for (let k = 0; k <= h; k++) {
-    const dl = l >= 0 ? med - f32At(sorted, l) : Infinity;
-    const dr = r < n ? f32At(sorted, r) - med : Infinity;
+    const dl = l >= 0 ? med - load<f64>(w + (<usize>l << 3)) : Infinity;
+    const dr = r < n ? load<f64>(w + (<usize>r << 3)) - med : Infinity;
     prev = cur;
     if (dl <= dr) {
       cur = dl;
@@ -64,62 +76,167 @@ export function robustZ(sorted: usize, n: i32, e: f64, floor: f64): f64 {
   return (e - med) / scale;
 }
 
-@inline function f32At(p: usize, i: i32): f64 {
-  return <f64>load<f32>(p + (<usize>i << 2));
+let windowBuf: usize = 0;
+let windowBufLen: i32 = 0;
+
+/** robustZ's own scratch of at least n doubles (grown on demand, never shrunk). */
+function windowScratch(n: i32): usize {
+  if (n > windowBufLen) {
+    if (windowBuf != 0) heap.free(windowBuf);
+    windowBuf = heap.alloc(<usize>n << 3);
+    windowBufLen = n;
+  }
+  return windowBuf;
 }
 
-/** The order key of a window value: NaN (an overflowed residual) sorts as +Infinity, so the window stays ordered. */
-@inline function sortKey(v: f64): f32 {
+/** Largest window slideWindow can keep in order: its slots are indexed by u16. */
+export const MAX_WINDOW: i32 = 65536;
+
+/** A window value as the ring holds it: float32, with NaN (an overflowed residual) as +Infinity, so that the window
+ *  stays ordered. */
+@inline function windowKey(v: f64): f32 {
   return v != v ? Infinity : <f32>v;
 }
 
-/** First index in the ascending float32 run sorted[0..n) whose value is not below v. */
-function lowerBound(sorted: usize, n: i32, v: f32): i32 {
+/** The value (order key) held in ring slot i. */
+@inline function keyAt(ring: usize, i: i32): f32 {
+  return load<f32>(ring + (<usize>i << 2));
+}
+
+/** Ring slot of rank j in `order`. */
+@inline function slotAt(order: usize, j: i32): i32 {
+  return <i32>load<u16>(order + (<usize>j << 1));
+}
+
+/** Key of the window value of rank j. */
+@inline function valueAt(ring: usize, order: usize, j: i32): f64 {
+  return <f64>keyAt(ring, slotAt(order, j));
+}
+
+/**
+ * First rank in order[0..n) whose (key, slot) is not below (key, slot): the slots are ordered by their value, and
+ * equal values by their slot, so that the rank of a given slot is found by one binary search, however many ties.
+ */
+function lowerBound(ring: usize, order: usize, n: i32, key: f32, slot: i32): i32 {
   let lo = 0, hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (load<f32>(sorted + (<usize>mid << 2)) < v) lo = mid + 1;
+    const j = slotAt(order, mid);
+    const k = keyAt(ring, j);
+    if (k < key || (k == key && j < slot)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
 /**
- * Writes v (as float32) to slot ri of a ring of w float32 values that holds `held` of them, and to the ring's sorted
- * copy: once the ring is full, the value the slot held leaves the sorted copy first.
+ * Writes v (as float32, NaN as +Infinity) to slot ri of a ring of w float32 values that holds `held` of them (slots
+ * 0..held-1 until it is full), and keeps `order` (w u16 slot indices, w <= MAX_WINDOW) listing the held slots in
+ * ascending order of their values: 2 bytes a value instead of a sorted float32 copy's 4, and the same keys in the
+ * same order (robustZ reads what such a copy held: the same z to the bit). Once the ring is full, slot ri leaves the
+ * order before its new value enters it.
  */
-export function slideWindow(ring: usize, sorted: usize, w: i32, held: i32, ri: i32, v: f64): void {
-  const at = ring + (<usize>ri << 2);
+export function slideWindow(ring: usize, order: usize, w: i32, held: i32, ri: i32, v: f64): void {
   let n = held;
   if (held == w) {
-    sortedRemove(sorted, n, <f64>load<f32>(at));
+    orderRemove(ring, order, n, ri);
     n--;
   }
-  store<f32>(at, <f32>v);
-  sortedInsert(sorted, n, v);
+  store<f32>(ring + (<usize>ri << 2), windowKey(v));
+  orderInsert(ring, order, n, ri);
 }
 
-/** Inserts v (as float32) into the ascending run sorted[0..n), which must have room for n + 1 values. */
-function sortedInsert(sorted: usize, n: i32, v: f64): void {
-  const key = sortKey(v);
-  const at = lowerBound(sorted, n, key);
-  const p = sorted + (<usize>at << 2);
-  memory.copy(p + 4, p, <usize>(n - at) << 2);
-  store<f32>(p, key);
+/** Inserts slot ri (its new value already in the ring) into the ascending order[0..n), which has room for n + 1. */
+function orderInsert(ring: usize, order: usize, n: i32, ri: i32): void {
+  const at = lowerBound(ring, order, n, keyAt(ring, ri), ri);
+  const p = order + (<usize>at << 1);
+  memory.copy(p + 2, p, <usize>(n - at) << 1);
+  store<u16>(p, <u16>ri);
 }
 
 /**
- * Removes one occurrence of v (as float32, as it was inserted) from the ascending run sorted[0..n), leaving n - 1
- * values. A value that is not there (only a corrupted state) removes the largest instead, so that the run never
- * outgrows its window.
+ * Removes slot ri (its old value still in the ring) from the ascending order[0..n), leaving n - 1 slots. A slot that
+ * is not there (only a corrupted state) removes the last instead, so that the order never outgrows its window.
  */
-function sortedRemove(sorted: usize, n: i32, v: f64): void {
+function orderRemove(ring: usize, order: usize, n: i32, ri: i32): void {
   if (n <= 0) return;
-  const key = sortKey(v);
-  let at = lowerBound(sorted, n, key);
-  if (at >= n || load<f32>(sorted + (<usize>at << 2)) != key) at = n - 1;
-  const p = sorted + (<usize>at << 2);
-  memory.copy(p, p + 4, <usize>(n - at - 1) << 2);
+  let at = lowerBound(ring, order, n, keyAt(ring, ri), ri);
+  if (at >= n || slotAt(order, at) != ri) at = n - 1;
+  const p = order + (<usize>at << 1);
+  memory.copy(p, p + 2, <usize>(n - at - 1) << 1);
+}
+
+/**
+ * A calibration phase in [0, every) from the bits of `seed` (a series' first values): when each series refreshes its
+ * calibration. Many series warmed up together would otherwise all refresh in the same call, every `every` points
+ * (the sidecar steps every series once a cycle: at 60,000 series about 1.5 s more in one cycle of sixteen, with
+ * full windows), instead of a sixteenth of them in each (Fibonacci hashing, Knuth TAOCP vol. 3, 6.4; `every` a power
+ * of two).
+ */
+export function calPhase(seed: f64, every: i32): i32 {
+  const h = reinterpret<u64>(seed) * 0x9E3779B97F4A7C15;
+  return <i32>(h >> 32) & (every - 1);
+}
+
+// ---- calibration windows as u16 codes ------------------------------------------------------------------------
+// A calibration window (2,000 scores q >= 0 per series; per tenant, z plus an offset: mahalanobis.ts zOffset) is
+// read only for its order and its top 5% (selectTail), so it is kept as 16-bit codes of ln(1 + q) (2 bytes a value
+// instead of float32's 4): 4,096 codes per unit up to
+// ln(1 + q) = 14 (q = 1.2e6; 57,344 codes), whose rounding moves 1 + q by at most 1/8192 = 1.2e-4 of itself (q = 2.6,
+// a usual 99th percentile: +-4.4e-4), then 11.78 per unit for the 8,191 codes left, up to ln(1 + q) = 709.3
+// (q = 1.1e308; the largest doubles take the last code), +-4.3% for the scores of near-constant series (a flat series
+// gets a scale of 1e-9 of its level, so a step scores q ~ 1e9). 16 bits cannot keep 1e-4 all the way to the largest
+// double (that takes 3.5 million codes), so the precision goes where the thresholds and tails of real scores lie.
+// Decoding is exp(a + b) = exp(a) exp(b) from two tables of 256 (6.4 KB, built once), not an exp per value: the
+// calibration decodes its whole window every 16 points.
+const CODE_PER_UNIT: f64 = 4096.0;
+const CODE_KNEE: i32 = 57344; // 224 * 256: ln(1 + q) = 14
+const CODE_KNEE_LN: f64 = 14.0;
+const CODE_PER_UNIT_HIGH: f64 = 11.78;
+const CODE_MAX: i32 = 65535;
+
+/** 16-bit code of a score q >= 0 (see above): 0 for q = 0 and for NaN, 65535 for q >= 1.1e308 and +Infinity. */
+export function scoreCode(q: f64): u16 {
+  if (!(q > 0.0)) return 0;
+  const l = Math.log1p(q);
+  if (l <= CODE_KNEE_LN) return <u16>Math.round(l * CODE_PER_UNIT);
+  const c = <f64>CODE_KNEE + Math.round((l - CODE_KNEE_LN) * CODE_PER_UNIT_HIGH);
+  return c >= <f64>CODE_MAX ? <u16>CODE_MAX : <u16>c;
+}
+
+let codeTable: usize = 0;
+
+/** exp of each code's high and low byte, per segment: [0, 225) exp(256 j / 4096), [256, 512) exp(l / 4096), then
+ *  [512, 544) exp(14 + 256 j / 11.78) and [544, 800) exp(l / 11.78) for the codes above the knee. */
+function codeTables(): usize {
+  if (codeTable == 0) {
+    codeTable = heap.alloc(800 << 3);
+    for (let j = 0; j < 256; j++) {
+      store<f64>(codeTable + (<usize>j << 3), Math.exp(<f64>(j << 8) / CODE_PER_UNIT));
+      store<f64>(codeTable + (<usize>(256 + j) << 3), Math.exp(<f64>j / CODE_PER_UNIT));
+      store<f64>(codeTable + (<usize>(544 + j) << 3), Math.exp(<f64>j / CODE_PER_UNIT_HIGH));
+    }
+    for (let j = 0; j < 32; j++) {
+      store<f64>(codeTable + (<usize>(512 + j) << 3), Math.exp(CODE_KNEE_LN + <f64>(j << 8) / CODE_PER_UNIT_HIGH));
+    }
+  }
+  return codeTable;
+}
+
+/** The score a code stands for: exp(ln(1 + q)) - 1 at the code's ln(1 + q) (0 for code 0), increasing with the
+ *  code. `t` is codeTables(). */
+@inline function decodeScore(t: usize, c: i32): f64 {
+  if (c <= CODE_KNEE) {
+    return load<f64>(t + (<usize>(c >> 8) << 3)) * load<f64>(t + (<usize>(256 + (c & 255)) << 3)) - 1.0;
+  }
+  const d = c - CODE_KNEE;
+  return load<f64>(t + (<usize>(512 + (d >> 8)) << 3)) * load<f64>(t + (<usize>(544 + (d & 255)) << 3)) - 1.0;
+}
+
+/** Decodes the n u16 score codes at `codes` into n doubles at `out` (the one decoding of every calibration window). */
+export function decodeScores(codes: usize, n: i32, out: usize): void {
+  const t = codeTables();
+  for (let i = 0; i < n; i++) store<f64>(out + (<usize>i << 3), decodeScore(t, <i32>load<u16>(codes + (<usize>i << 1))));
 }
 
 /**

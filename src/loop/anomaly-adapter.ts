@@ -71,7 +71,7 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       // Batches of at most BATCH_POINTS samples bound the WASM buffers (a warm-up feeds a week per series).
       const batches: AnomalySeriesInput[][] = [];
       for (const same of groupBy(series, (s) => s.values.length).values()) {
-        // ...and at most BATCH_SERIES series: each detector state is ~2,400 doubles (19 KB) copied into WASM memory.
+        // ...and at most BATCH_SERIES series: each detector state is ~1,600 doubles (12.4 KB) copied into WASM memory.
         const per = Math.max(1, Math.min(BATCH_SERIES, Math.floor(BATCH_POINTS / same[0].values.length)));
         for (let i = 0; i < same.length; i += per) batches.push(same.slice(i, i + per));
       }

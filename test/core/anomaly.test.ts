@@ -147,7 +147,7 @@ describe('per-tenant behaviour distance', () => {
   });
 
   it('keeps its profile to the vectors: the mean converges to a steady vector, calibration steps included', () => {
-    // The profile's mean is the state's doubles 8..8+d (assembly/anomaly/mahalanobis.ts: MV_HEADER, then the mean).
+    // The profile's mean is the state's doubles 9..9+d (assembly/anomaly/mahalanobis.ts: MV_HEADER, then the mean).
     // A calibration step (one vector in 16) once wrote its selection over the scratch area that held the vector's
     // deviation from the mean, and the profile update then read z values as the deviation.
     const g = gaussian(400);
@@ -157,7 +157,7 @@ describe('per-tenant behaviour distance', () => {
     for (let i = 0; i < n; i++) v.set(i < 300 ? [1 + 0.1 * g(), 2 + 0.1 * g(), 5 + g()] : x0, i * 3);
     const st = new BehaviourState(3);
     scoreBehaviour(core, [st], [v]);
-    const mean = Array.from(st.buf!.subarray(8, 11));
+    const mean = Array.from(st.buf!.subarray(9, 12));
     mean.forEach((m, i) => expect(Math.abs(m - x0[i])).toBeLessThan(1e-6 * x0[i]));
   });
 

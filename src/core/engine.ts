@@ -195,8 +195,12 @@ class Engine implements ForesightEngine {
   readonly #gru = new Map<string, GruState>();
   #gruContext = 0;
 
+  /** The shape of new states, one object for all while the GRU's context is unchanged (~200 bytes a series each). */
+  #shapeNow: StateShape | undefined;
+
   #shape(): StateShape {
-    return {
+    if (this.#shapeNow?.keep === this.#gruContext + 1) return this.#shapeNow;
+    return (this.#shapeNow = {
       models: this.#models,
       hs: this.#hs,
       levels: this.#levels,
@@ -207,7 +211,7 @@ class Engine implements ForesightEngine {
       eta: this.#tuning.weightEta,
       disabled: this.#models.map((m) => this.#excluded.has(m)),
       quantileModels: this.#tuning.perModelQuantiles ? 'all' : 'ensemble',
-    };
+    });
   }
 
   has(key: string): boolean {
@@ -514,6 +518,7 @@ class Engine implements ForesightEngine {
     const K = st.K, L = this.#levels.length, nL = plan.levels.length;
     // the ensemble alone (every forecast) reads its sorted errors; other models select theirs in the core
     const ensembleOnly = ms.length === 1 && ms[0] === st.nM;
+    const b = st.block, oShift = st.layout.oShift; // SeriesState.shift, read in place (no view per read)
     const segs: Float64Array[] = [];
     const work = this.#scratch(0, ms.length * K * nL);
     const centers = this.#scratch(1, ms.length * K);
@@ -523,7 +528,7 @@ class Engine implements ForesightEngine {
         throw new ArgumentInvalidError(`per-model quantile forecasts need EngineTuning.perModelQuantiles (model ${this.modelNames[m]} is not tracked)`);
       }
       for (let k = 0; k < K; k++) {
-        const so = ((m - st.q0) * K + k) * L; // this model's shifts at horizon k: st.shift[so .. so + L)
+        const so = oShift + ((m - st.q0) * K + k) * L; // this model's shifts at horizon k: b[so .. so + L)
         let c = st.lastForecast(m, k);
         if (!Number.isFinite(c)) c = st.lastForecast(st.nM, k);
         if (!Number.isFinite(c)) c = Number.isFinite(st.lastFinite) ? st.lastFinite : 0;
@@ -531,7 +536,7 @@ class Engine implements ForesightEngine {
         if (!ensembleOnly) segs.push(st.errors(m, k));
         for (let l = 0; l < nL; l++) {
           const p = plan.levels[l], i = plan.kept[l];
-          const shift = i >= 0 ? st.shift[so + i] : interpolateShift(p, this.#levels, st.shift.subarray(so, so + L));
+          const shift = i >= 0 ? b[so + i] : interpolateShift(p, this.#levels, b.subarray(so, so + L));
           work[(mi * K + k) * nL + l] = workingLevel(p, shift);
         }
       }
@@ -599,7 +604,7 @@ class Engine implements ForesightEngine {
   /** The ensemble's error quantiles at the working levels, read from its sorted errors (SeriesState.sorted). */
   #ensembleOffsets(st: SeriesState, work: Float64Array, nL: number): Float64Array {
     const out = this.#scratch(2, work.length);
-    for (let k = 0; k < st.K; k++) for (let l = 0; l < nL; l++) out[k * nL + l] = st.ensembleErrorQuantile(k, work[k * nL + l]);
+    for (let k = 0; k < st.K; k++) st.ensembleErrorQuantiles(k, work, k * nL, nL, out, k * nL);
     return out;
   }
 
@@ -629,12 +634,13 @@ class Engine implements ForesightEngine {
     const slot = (st.n - 1) % st.P;
     const MQ = st.mq, qm = m - st.q0;
     const L = this.#levels.length;
-    if (st.issuedOrigin[slot] !== st.n - 1) {
-      st.issuedOrigin[slot] = st.n - 1;
+    const b = st.block, lay = st.layout; // SeriesState.issuedOrigin and issuedQ, written in place
+    if (b[lay.oIssuedOrigin + slot] !== st.n - 1) {
+      b[lay.oIssuedOrigin + slot] = st.n - 1;
       st.issuedModels.fill(0, slot * MQ, (slot + 1) * MQ);
     }
     st.issuedModels[slot * MQ + qm] = 1;
-    for (let l = 0; l < L; l++) st.issuedQ[((slot * MQ + qm) * st.K + k) * L + l] = q[at + l];
+    for (let l = 0; l < L; l++) b[lay.oIssuedQ + ((slot * MQ + qm) * st.K + k) * L + l] = q[at + l];
   }
 
   forecast(keys: readonly string[], quantiles?: readonly number[]): SeriesForecast[] {
@@ -644,10 +650,11 @@ class Engine implements ForesightEngine {
       if (!st) throw new ArgumentInvalidError(`forecast: unknown series ${JSON.stringify(key)} (fit it first)`);
       const [{ point, quantiles: q }] = this.#forecastAt(st, [st.nM], plan);
       const models: string[] = [];
+      const b = st.block, w = st.layout.oWeights; // SeriesState.weights, read in place
       for (let k = 0; k < st.K; k++) {
         let best = 0;
-        for (let m = 1; m < st.nM; m++) if (st.weights[k * st.nM + m] > st.weights[k * st.nM + best]) best = m;
-        models.push(st.weights[k * st.nM + best] >= 0.9 ? this.#models[best] : 'ensemble');
+        for (let m = 1; m < st.nM; m++) if (b[w + k * st.nM + m] > b[w + k * st.nM + best]) best = m;
+        models.push(b[w + k * st.nM + best] >= 0.9 ? this.#models[best] : 'ensemble');
       }
       return { key, status: st.status as ForecastStatus, point, quantiles: q, models };
     });
@@ -669,13 +676,14 @@ class Engine implements ForesightEngine {
     const st = this.#states.get(key);
     if (!st) return [];
     const out: ModelScore[] = [];
+    const loss = st.loss, weights = st.weights;
     for (let k = 0; k < st.K; k++) {
       for (let m = 0; m <= st.nM; m++) {
         const errs = st.errors(m, k);
         let mae = 0;
         for (const e of errs) mae += Math.abs(e);
         // an untracked model (perModelQuantiles off) keeps no window: its recency-weighted MAE, the weights' loss
-        mae = errs.length ? mae / errs.length : st.tracks(m) ? NaN : st.loss[m * st.K + k];
+        mae = errs.length ? mae / errs.length : st.tracks(m) ? NaN : loss[m * st.K + k];
         // in-window pinball of the quantiles read from the same errors (the score the weights approximate)
         let pin = 0;
         if (errs.length) {
@@ -693,7 +701,7 @@ class Engine implements ForesightEngine {
           horizonS: this.options.horizonsS[k],
           pinball: pin,
           mae,
-          weight: m < st.nM ? st.weights[k * st.nM + m] : 1,
+          weight: m < st.nM ? weights[k * st.nM + m] : 1,
         });
       }
     }
@@ -720,24 +728,26 @@ class Engine implements ForesightEngine {
     const relSum = new Float64Array(M * K), relSeries = new Float64Array(M * K);
     const hits = new Float64Array(M * K * L), scored = new Float64Array(M * K);
     for (const st of this.#states.values()) {
+      // SeriesState.liveCount, liveAbs, liveAct, liveQN and liveHits, read in place
+      const b = st.block, lay = st.layout;
       for (let m = 0; m < M; m++) {
         for (let k = 0; k < K; k++) {
           const mk = m * st.K + k;
-          const c = st.liveCount[mk];
+          const c = b[lay.oLiveCount + mk];
           if (!c) continue;
           const a = m * K + k;
-          maeSum[a] += st.liveAbs[mk] / c;
+          maeSum[a] += b[lay.oLiveAbs + mk] / c;
           series[a]++;
-          const act = st.liveAct[mk];
+          const act = b[lay.oLiveAct + mk];
           if (act > 0) {
-            relSum[a] += st.liveAbs[mk] / act;
+            relSum[a] += b[lay.oLiveAbs + mk] / act;
             relSeries[a]++;
           }
           samples[a] += c;
           if (m < st.q0) continue;
           const qk = (m - st.q0) * st.K + k;
-          scored[a] += st.liveQN[qk];
-          for (let l = 0; l < L; l++) hits[a * L + l] += st.liveHits[qk * L + l];
+          scored[a] += b[lay.oLiveQN + qk];
+          for (let l = 0; l < L; l++) hits[a * L + l] += b[lay.oLiveHits + qk * L + l];
         }
       }
     }

@@ -89,6 +89,8 @@ export interface StateLayout {
   /** First model with quantile tracking (0 or nM) and the number tracked, nM + 1 - q0. */
   q0: number;
   mq: number;
+  /** Offset in a state's `err` of the ensemble's error rings (they come last: E values per horizon). */
+  ensErrAt: number;
   season: number;
   /** Smallest and largest horizon within a season (the seasonal members' lags), -1 when none. */
   hMin: number;
@@ -134,7 +136,7 @@ function layoutFor(shape: StateShape): StateLayout {
   cfg.set(disabled, CFG_HEADER + K + L);
   const lay: StateLayout = {
     key, cfg, stride: o, oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift,
-    oLiveHits, oLiveCount, oLiveAbs, oLiveAct, oLiveQN, oRing, ringLen, q0, mq: MQ, season: shape.season,
+    oLiveHits, oLiveCount, oLiveAbs, oLiveAct, oLiveQN, oRing, ringLen, q0, mq: MQ, ensErrAt: (nM - q0) * K * E, season: shape.season,
     hMin: shape.season > 0 ? Math.min(...shape.hs.filter((h) => h <= shape.season), Infinity) : -1,
     hMax: shape.season > 0 ? Math.max(...shape.hs.filter((h) => h <= shape.season), -1) : -1,
   };
@@ -147,6 +149,9 @@ function layoutFor(shape: StateShape): StateLayout {
 export function recentPointsOf(shape: StateShape): number {
   return layoutFor(shape).ringLen;
 }
+
+/** The ring of every state that reads a shared history: one empty array for all (an array each is ~180 bytes). */
+const NO_RING = new Float32Array(0);
 
 /** What a checkpoint of one state keeps (UndoLog): its small arrays are copied into the log's arena at `at`. */
 interface UndoEntry {
@@ -323,32 +328,18 @@ export class SeriesState {
   finiteSeen = 0;
   loSeen = Infinity;
   hiSeen = -Infinity;
-  readonly fc: Float64Array; // [(m*K + k)*P + slot], m in 0..nM (nM = ensemble)
-  readonly fcOrigin: Float64Array;
   /** The rolling-origin errors of the tracked models (m >= q0), float32 (half the memory of the largest
    *  per-series array; errors only feed quantiles and scores, where 7 significant digits are plenty):
    *  [((m - q0)*K + k)*E + i], NaN where never written. */
   readonly err: Float32Array;
-  /** The ensemble's errors of each horizon, kept sorted as they are written: sorted[k*E .. k*E + sortedN[k]). The
-   *  forecast reads its quantiles here in O(1) instead of selecting them from 3 x 1,008 errors every cycle. */
-  readonly sorted: Float32Array;
+  /** The ensemble's errors of each horizon, kept sorted as they are written, as slots of its error ring: the j-th
+   *  smallest at horizon k is err[ensErrAt + k*E + sorted[k*E + j]], j < sortedN[k] (NaN never inserted). The
+   *  forecast reads its quantiles here in O(1) instead of selecting them from 3 x 1,008 errors every cycle; slots
+   *  (2 bytes while E <= 65,536) instead of copies of the float32 values: 1.7 KB a series less at a day of 5-minute
+   *  origins. */
+  readonly sorted: Uint16Array | Uint32Array;
   readonly sortedN: Int32Array;
-  readonly errN: Float64Array; // total errors pushed per (m,k)
-  readonly loss: Float64Array; // EW mean absolute error per (m,k)
-  readonly weights: Float64Array; // [k*nM + m]
-  readonly issuedQ: Float64Array; // tracked: [((slot*mq + m - q0)*K + k)*L + l]
-  readonly issuedOrigin: Float64Array;
   readonly issuedModels: Uint8Array; // tracked: [slot*mq + m - q0] 1 when issued
-  readonly shift: Float64Array; // tracked: [((m - q0)*K + k)*L + l]
-  /** Live scoring, as they mature, of the forecasts made at origins where the engine issued forecasts: count and
-   *  absolute error of every model's point forecast (its issued median when its quantiles were issued), and, for the
-   *  quantiles issued, hits per level and the number of outcomes they were scored on (coverage = hits / liveQN). */
-  readonly liveHits: Float64Array; // tracked: [((m - q0)*K + k)*L + l]
-  readonly liveCount: Float64Array; // [m*K + k]
-  readonly liveAbs: Float64Array; // [m*K + k]
-  /** Sum of |actual| over the same outcomes (scale of liveAbs: liveAbs / liveAct is unit-free). */
-  readonly liveAct: Float64Array; // [m*K + k]
-  readonly liveQN: Float64Array; // tracked: [(m - q0)*K + k]
   /** @internal layout shared with the core */
   readonly layout: StateLayout;
 
@@ -363,39 +354,88 @@ export class SeriesState {
     this.K = shape.hs.length;
     this.P = Math.max(...shape.hs) + 1;
     const M1 = this.nM + 1;
-    const L = shape.levels.length;
     const lay = layoutFor(shape);
     this.layout = lay;
     const MQ = lay.mq;
     const b = new Float64Array(lay.oRing);
     this.block = b;
-    const view = (at: number, len: number): Float64Array => b.subarray(at, at + len);
     b[B_N] = 0;
     b[B_LAST] = NaN;
     b[B_MIN] = Infinity;
     b[B_MAXABS] = 0;
     if (history && history.buf.length >= lay.ringLen) {
-      this.ring = new Float32Array(0);
+      this.ring = NO_RING;
       this.#shared = history;
       this.#sharedPos = history.pos;
     } else this.ring = new Float32Array(lay.ringLen).fill(NaN);
-    this.fc = view(lay.oFc, M1 * this.K * this.P).fill(NaN);
-    this.fcOrigin = view(lay.oFcOrigin, this.P).fill(-1);
+    b.fill(NaN, lay.oFc, lay.oFcOrigin);
+    b.fill(-1, lay.oFcOrigin, lay.oFcOrigin + this.P);
     this.err = new Float32Array(MQ * this.K * shape.errWindow).fill(NaN);
-    this.sorted = new Float32Array(this.K * shape.errWindow);
+    this.sorted = shape.errWindow <= 0x10000 ? new Uint16Array(this.K * shape.errWindow) : new Uint32Array(this.K * shape.errWindow);
     this.sortedN = new Int32Array(this.K);
-    this.errN = view(lay.oErrN, M1 * this.K);
-    this.loss = view(lay.oLoss, M1 * this.K).fill(NaN);
-    this.weights = view(lay.oWeights, this.K * this.nM).fill(1 / this.nM);
-    this.issuedQ = view(lay.oIssuedQ, this.P * MQ * this.K * L);
-    this.issuedOrigin = view(lay.oIssuedOrigin, this.P).fill(-1);
+    b.fill(NaN, lay.oLoss, lay.oLoss + M1 * this.K);
+    b.fill(1 / this.nM, lay.oWeights, lay.oWeights + this.K * this.nM);
+    b.fill(-1, lay.oIssuedOrigin, lay.oIssuedOrigin + this.P);
     this.issuedModels = new Uint8Array(this.P * MQ);
-    this.shift = view(lay.oShift, MQ * this.K * L);
-    this.liveHits = view(lay.oLiveHits, MQ * this.K * L);
-    this.liveCount = view(lay.oLiveCount, M1 * this.K);
-    this.liveAbs = view(lay.oLiveAbs, M1 * this.K);
-    this.liveAct = view(lay.oLiveAct, M1 * this.K);
-    this.liveQN = view(lay.oLiveQN, MQ * this.K);
+  }
+
+  // The small arrays of the block, as views made on each read (a view kept per array would cost ~100 bytes each,
+  // 1.3 KB a series for these 13): callers on hot paths read the block at the layout's offsets instead.
+  #view(at: number, len: number): Float64Array {
+    return this.block.subarray(at, at + len);
+  }
+  /** Every model's forecasts by origin slot: [(m*K + k)*P + slot], m in 0..nM (nM = ensemble). */
+  get fc(): Float64Array {
+    return this.#view(this.layout.oFc, (this.nM + 1) * this.K * this.P);
+  }
+  get fcOrigin(): Float64Array {
+    return this.#view(this.layout.oFcOrigin, this.P);
+  }
+  /** Total errors pushed per (m,k). */
+  get errN(): Float64Array {
+    return this.#view(this.layout.oErrN, (this.nM + 1) * this.K);
+  }
+  /** EW mean absolute error per (m,k). */
+  get loss(): Float64Array {
+    return this.#view(this.layout.oLoss, (this.nM + 1) * this.K);
+  }
+  /** [k*nM + m] */
+  get weights(): Float64Array {
+    return this.#view(this.layout.oWeights, this.K * this.nM);
+  }
+  /** Tracked: [((slot*mq + m - q0)*K + k)*L + l]. */
+  get issuedQ(): Float64Array {
+    return this.#view(this.layout.oIssuedQ, this.P * this.mq * this.K * this.shape.levels.length);
+  }
+  get issuedOrigin(): Float64Array {
+    return this.#view(this.layout.oIssuedOrigin, this.P);
+  }
+  /** Tracked: [((m - q0)*K + k)*L + l]. */
+  get shift(): Float64Array {
+    return this.#view(this.layout.oShift, this.mq * this.K * this.shape.levels.length);
+  }
+  /** Live scoring, as they mature, of the forecasts made at origins where the engine issued forecasts: count and
+   *  absolute error of every model's point forecast (its issued median when its quantiles were issued), and, for the
+   *  quantiles issued, hits per level and the number of outcomes they were scored on (coverage = hits / liveQN).
+   *  Tracked: [((m - q0)*K + k)*L + l]. */
+  get liveHits(): Float64Array {
+    return this.#view(this.layout.oLiveHits, this.mq * this.K * this.shape.levels.length);
+  }
+  /** [m*K + k] */
+  get liveCount(): Float64Array {
+    return this.#view(this.layout.oLiveCount, (this.nM + 1) * this.K);
+  }
+  /** [m*K + k] */
+  get liveAbs(): Float64Array {
+    return this.#view(this.layout.oLiveAbs, (this.nM + 1) * this.K);
+  }
+  /** Sum of |actual| over the same outcomes (scale of liveAbs: liveAbs / liveAct is unit-free). [m*K + k] */
+  get liveAct(): Float64Array {
+    return this.#view(this.layout.oLiveAct, (this.nM + 1) * this.K);
+  }
+  /** Tracked: [(m - q0)*K + k]. */
+  get liveQN(): Float64Array {
+    return this.#view(this.layout.oLiveQN, this.mq * this.K);
   }
 
   /** Points consumed. */
@@ -526,63 +566,99 @@ export class SeriesState {
   errors(m: number, k: number): Float64Array {
     if (m < this.q0) return new Float64Array(0);
     const E = this.shape.errWindow;
-    const cnt = Math.min(E, this.errN[m * this.K + k]);
+    const cnt = Math.min(E, this.block[this.layout.oErrN + m * this.K + k]);
     const base = ((m - this.q0) * this.K + k) * E;
     return Float64Array.from(this.err.subarray(base, base + cnt));
+  }
+
+  /** Offset in `err` of the ensemble's error rings (they come last: E values per horizon). */
+  get ensErrAt(): number {
+    return this.layout.ensErrAt;
   }
 
   /** Type-7 quantile (R's default, as assembly/stats/quickselect.ts) of the ensemble's errors at horizon index k;
    *  0 when there are none. Bit-identical to selecting it from errors(nM, k). */
   ensembleErrorQuantile(k: number, p: number): number {
-    const n = this.sortedN[k];
-    if (n === 0) return 0;
-    const a = this.sorted;
-    const from = k * this.shape.errWindow;
-    const q = p < 0 ? 0 : p > 1 ? 1 : Number.isNaN(p) ? 0.5 : p;
-    const pos = q * (n - 1);
-    const i = Math.floor(pos);
-    const lo = a[from + i];
-    const frac = pos - i;
-    return frac > 0 && i + 1 < n ? lo + frac * (a[from + i + 1] - lo) : lo;
+    const out = [0];
+    this.ensembleErrorQuantiles(k, [p], 0, 1, out, 0);
+    return out[0];
   }
 
-  /** Replaces `old` (NaN: none) by `value` (both as stored: float32) in the sorted errors of horizon k. */
-  replaceSorted(k: number, old: number, value: number): void {
-    const a = this.sorted;
-    const from = k * this.shape.errWindow;
+  /** out[at + l] = ensembleErrorQuantile(k, ps[from + l]) for l < count: one call per horizon on the forecast's
+   *  path (with a call per level, reading the values through their ring slots made forecast() 10-20% slower). */
+  ensembleErrorQuantiles(k: number, ps: ArrayLike<number>, from: number, count: number, out: { [i: number]: number }, at: number): void {
+    const n = this.sortedN[k];
+    const a = this.sorted, v = this.err;
+    const s0 = k * this.shape.errWindow, ring = this.layout.ensErrAt + s0;
+    for (let l = 0; l < count; l++) {
+      if (n === 0) {
+        out[at + l] = 0;
+        continue;
+      }
+      const p = ps[from + l];
+      const q = p < 0 ? 0 : p > 1 ? 1 : Number.isNaN(p) ? 0.5 : p;
+      const pos = q * (n - 1);
+      const i = Math.floor(pos);
+      const lo = v[ring + a[s0 + i]];
+      const frac = pos - i;
+      out[at + l] = frac > 0 && i + 1 < n ? lo + frac * (v[ring + a[s0 + i + 1]] - lo) : lo;
+    }
+  }
+
+  /** Ring slot `slot` of horizon k's ensemble errors goes from `old` (NaN: not in the order) to `value` (both as
+   *  stored: float32; call it before writing `value` to the ring): moves the slot in the sorted order. */
+  replaceSorted(k: number, slot: number, old: number, value: number): void {
+    const a = this.sorted, v = this.err;
+    const from = k * this.shape.errWindow, ring = this.ensErrAt + from;
     let n = this.sortedN[k];
     if (old === old) {
-      const at = lowerBound(a, from, from + n, old);
-      if (at < from + n && a[at] === old) {
+      // the slot is within the run of values equal to old (-0 and +0 compare equal, as in lowerBound)
+      let at = lowerBound(a, v, ring, from, from + n, old);
+      while (at < from + n && a[at] !== slot && v[ring + a[at]] === old) at++;
+      if (at < from + n && a[at] === slot) {
         a.copyWithin(at, at + 1, from + n);
         n--;
       }
     }
     if (value === value) {
-      const at = lowerBound(a, from, from + n, value);
+      const at = lowerBound(a, v, ring, from, from + n, value);
       a.copyWithin(at + 1, at, from + n);
-      a[at] = value;
+      a[at] = slot;
       n++;
     }
     this.sortedN[k] = n;
   }
 
-  /** Rebuilds the sorted ensemble errors from the rings (after a bulk write). */
+  /** Rebuilds the sorted ensemble errors from the rings (after a bulk write): the order Float32Array.sort gives the
+   *  values (ascending, -0 before +0), by one numeric sort of keys (the value's order as an unsigned integer, then
+   *  its slot) rather than a sort with a comparator (a callback per comparison). */
   rebuildSorted(): void {
     const E = this.shape.errWindow;
+    const keyed = E <= KEYED_SORT_MAX_E;
+    if (keyed && sortKeys.length < E) sortKeys = new Float64Array(E);
     for (let k = 0; k < this.K; k++) {
-      const e = (this.nM - this.q0) * this.K + k;
-      const ring = this.err.subarray(e * E, (e + 1) * E);
+      const ring = this.ensErrAt + k * E;
+      const out = this.sorted.subarray(k * E, (k + 1) * E);
       let n = 0;
-      for (const v of ring) if (v === v) this.sorted[k * E + n++] = v;
-      this.sorted.subarray(k * E, k * E + n).sort();
+      for (let i = 0; i < E; i++) {
+        const x = this.err[ring + i];
+        if (x !== x) continue;
+        if (keyed) sortKeys[n++] = floatOrder(x) * E + i;
+        else out[n++] = i;
+      }
+      if (keyed) {
+        sortKeys.subarray(0, n).sort();
+        for (let j = 0; j < n; j++) out[j] = sortKeys[j] % E;
+      } else {
+        out.subarray(0, n).sort((i, j) => floatOrder(this.err[ring + i]) - floatOrder(this.err[ring + j]) || i - j);
+      }
       this.sortedN[k] = n;
     }
   }
 
   /** Latest forecast of model m (nM = ensemble) at horizon index k, made at the last origin. */
   lastForecast(m: number, k: number): number {
-    return this.n > 0 ? this.fc[(m * this.K + k) * this.P + ((this.n - 1) % this.P)] : NaN;
+    return this.n > 0 ? this.block[this.layout.oFc + (m * this.K + k) * this.P + ((this.n - 1) % this.P)] : NaN;
   }
 
   /** Counts the finite values of y and their range into finiteSeen / loSeen / hiSeen (`reset`: start afresh). */
@@ -703,15 +779,31 @@ function copyRingReads(lay: StateLayout, st: SeriesState, H: Float64Array, at: n
   }
 }
 
-/** First index in a[from..to) (ascending) whose value is >= v. */
-function lowerBound(a: Float32Array, from: number, to: number, v: number): number {
+/** First index in a[from..to) (ring slots, ascending by their values vals[ring + slot]) whose value is >= v. */
+function lowerBound(a: Uint16Array | Uint32Array, vals: Float32Array, ring: number, from: number, to: number, v: number): number {
   let lo = from, hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid] < v) lo = mid + 1;
+    if (vals[ring + a[mid]] < v) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+/** Largest error window whose rebuild sorts numeric keys (order of the float32 bits, 32 bits, times E plus a slot:
+ *  exact in a double while 2^32 * E <= 2^53). */
+const KEYED_SORT_MAX_E = 2 ** 21;
+/** Keys of rebuildSorted, reused (one series at a time). */
+let sortKeys = new Float64Array(0);
+const f32Bits = new Float32Array(1);
+const u32Bits = new Uint32Array(f32Bits.buffer);
+
+/** The float32 value x (not NaN) as an unsigned integer of the same order: -0 just below +0, as Float32Array.sort
+ *  puts them (the sign bit set flips every bit; clear, sets the sign bit). */
+function floatOrder(x: number): number {
+  f32Bits[0] = x;
+  const u = u32Bits[0];
+  return u >= 0x80000000 ? ~u >>> 0 : u + 0x80000000;
 }
 
 /** H[at + t % R] = the state's value at time t (points consumed before it), for the times t in [a, b). */
@@ -787,12 +879,15 @@ function copyOut(
   const err = st.err;
   if (jAt >= 0) {
     const E = lay.cfg[4];
-    const ens = (st.nM - st.q0) * st.K * E; // the ensemble's rings come last
+    const ens = lay.ensErrAt; // the ensemble's rings come last
     if (undo) undo.log.err(undo.entry, err, V, jAt, cnt);
     for (let t = 0; t < cnt; t++) {
       const i = V[jAt + 2 * t] | 0;
       const v = V[jAt + 2 * t + 1];
-      if (i >= ens) st.replaceSorted(Math.floor((i - ens) / E), err[i], Math.fround(v));
+      if (i >= ens) {
+        const k = Math.floor((i - ens) / E);
+        st.replaceSorted(k, i - ens - k * E, err[i], Math.fround(v));
+      }
       err[i] = v;
     }
   } else {

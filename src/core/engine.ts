@@ -17,6 +17,7 @@ import { interpolateShift, levelOrder, makeMonotone, pinball, workingLevel } fro
 import { fx } from './forecast-exports.js';
 import { createGru, predictGruRolling, trainGru, type GruState } from './gru.js';
 import { fitHoltWinters, HW, updateHoltWinters } from './holt-winters.js';
+import { mapPacked } from './packed.js';
 import { WEIGHT_ETA } from './select.js';
 import { advanceBatch, M_HIST, recentPointsOf, SeriesState, UndoLog, type StateShape, type StepInputs } from './series-state.js';
 import { Status, statusName } from './status.js';
@@ -269,7 +270,7 @@ class Engine implements ForesightEngine {
       this.#initHistogram(st, scale);
       fitted.push(st);
     });
-    const hists = this.#trackHistograms(fitted, histories, keys.map(() => 0));
+    const hists = this.#trackHistograms(fitted, histories, mapPacked(keys, () => 0));
     keys.forEach((_, i) => {
       this.#exclude(origins[i], hists[i], holt.origins[i]);
       const extra = gruOut ? new Map([[GRU_INDEX, gruOut[i]]]) : undefined;
@@ -411,7 +412,7 @@ class Engine implements ForesightEngine {
         }
         fx(x).fc_hist_track_batch(hp, hoffP, metaP, count, HIST_RATIO, HIST_EPS, this.#tuning.histogramHalfLifeS, vp, tp, offP, 0.5, op);
         const V = new Float64Array(x.memory.buffer);
-        return sts.map((st, i) => {
+        return mapPacked(sts, (st, i) => {
           st.hist.set(V.subarray(hp / 8 + hoff[i], hp / 8 + hoff[i + 1]));
           const out = V.slice(op / 8 + off[i], op / 8 + off[i + 1]);
           // an empty histogram reports 0: no forecast yet
@@ -449,8 +450,8 @@ class Engine implements ForesightEngine {
     undo.begin();
     for (const st of known) st.checkpoint(undo);
     try {
-      if (fitAt.length) this.fit(fitAt.map((i) => keys[i]), fitAt.map((i) => newPoints[i]));
-      if (updateAt.length) this.#advanceKnown(updateAt.map((i) => keys[i]), updateAt.map((i) => newPoints[i]));
+      if (fitAt.length) this.fit(mapPacked(fitAt, (i) => keys[i]), mapPacked(fitAt, (i) => newPoints[i]));
+      if (updateAt.length) this.#advanceKnown(mapPacked(updateAt, (i) => keys[i]), mapPacked(updateAt, (i) => newPoints[i]));
     } catch (err) {
       undo.rollback();
       for (const [k, g] of grus) {
@@ -472,7 +473,7 @@ class Engine implements ForesightEngine {
 
   /** The online step of update for known series (a key may repeat: each repeat starts a new wave of the step). */
   #advanceKnown(knownKeys: readonly string[], knownPts: readonly Float64Array[]): void {
-    const sts = knownKeys.map((k) => this.#states.get(k)!);
+    const sts = mapPacked(knownKeys, (k) => this.#states.get(k)!);
     // a key repeated in one call: its first points do not end at its shared history's newest slot
     const seen = new Set<SeriesState>();
     for (const st of sts) {
@@ -484,12 +485,12 @@ class Engine implements ForesightEngine {
     let wave: number[] = [];
     let inWave = new Set<SeriesState>();
     const flush = (): void => {
-      const wSts = wave.map((i) => sts[i]);
-      const wPts = wave.map((i) => knownPts[i]);
-      const hwOut = updateHoltWinters(this.core, wSts.map((s) => s.hw), wPts, this.#hs);
-      const holtOut = updateHoltWinters(this.core, wSts.map((s) => s.holt), wPts, this.#hs);
-      const hists = this.#trackHistograms(wSts, wPts, wSts.map((s) => s.n));
-      const inputs = wave.map((i, w): StepInputs => {
+      const wSts = mapPacked(wave, (i) => sts[i]);
+      const wPts = mapPacked(wave, (i) => knownPts[i]);
+      const hwOut = updateHoltWinters(this.core, mapPacked(wSts, (s) => s.hw), wPts, this.#hs);
+      const holtOut = updateHoltWinters(this.core, mapPacked(wSts, (s) => s.holt), wPts, this.#hs);
+      const hists = this.#trackHistograms(wSts, wPts, mapPacked(wSts, (s) => s.n));
+      const inputs = mapPacked(wave, (i, w): StepInputs => {
         const st = sts[i];
         const hist = hists[w];
         this.#exclude(hwOut[w], hist, holtOut[w]);

@@ -1,6 +1,7 @@
 // Host wrapper of the Holt-Winters kernels (assembly/forecast/holt-winters.ts): batch fit, replay and online update
 // of many series per WASM call; every state is a host-owned Float64Array (header + m1 + m2 seasonal doubles).
 import { fx } from './forecast-exports.js';
+import { mapPacked } from './packed.js';
 import type { Core } from './wasm.js';
 
 /** Layout of the state header (assembly/forecast/holt-winters.ts). */
@@ -101,7 +102,7 @@ export function updateHoltWinters(
       const after = core.f64(sp, count * stride);
       states.forEach((s, i) => s.set(after.subarray(i * stride, i * stride + s.length)));
       const outAll = core.f64(outp, flat.length * hs.length);
-      return points.map((_, i) => outAll.slice(off[i] * hs.length, off[i + 1] * hs.length));
+      return mapPacked(points, (_, i) => outAll.slice(off[i] * hs.length, off[i + 1] * hs.length));
     } finally {
       for (const p of [sp, yp, op, hp, outp]) x.free(p);
     }

@@ -11,6 +11,7 @@
 import { ArgumentInvalidError } from '../errors.js';
 import { ACI_GAMMA, ACI_MAX_SHIFT } from './conformal.js';
 import { fx } from './forecast-exports.js';
+import { mapPacked } from './packed.js';
 import { MIN_WEIGHT, WEIGHT_ETA } from './select.js';
 import { checkStatus } from './status.js';
 import type { SharedHistory } from './types.js';
@@ -743,14 +744,14 @@ export function advanceBatch(
       const n = ys[i].length;
       const cost = 8 * (lay.stride + n * (1 + nM * K) + Math.min(2 * n * MQK, MQK * E));
       if (chunk.length && bytes + cost > CALL_BUDGET_BYTES) {
-        advanceChunk(lay, chunk.map((c) => states[c]), chunk.map((c) => ys[c]), chunk.map((c) => inps[c]), core);
+        advanceChunk(lay, mapPacked(chunk, (c) => states[c]), mapPacked(chunk, (c) => ys[c]), mapPacked(chunk, (c) => inps[c]), core);
         chunk = [];
         bytes = 0;
       }
       chunk.push(i);
       bytes += cost;
     }
-    if (chunk.length) advanceChunk(lay, chunk.map((c) => states[c]), chunk.map((c) => ys[c]), chunk.map((c) => inps[c]), core);
+    if (chunk.length) advanceChunk(lay, mapPacked(chunk, (c) => states[c]), mapPacked(chunk, (c) => ys[c]), mapPacked(chunk, (c) => inps[c]), core);
   }
 }
 
@@ -911,7 +912,7 @@ function advanceChunk(lay: StateLayout, sts: SeriesState[], ys: ArrayLike<number
   const total = off[count];
   if (total === 0) return;
   const journal = maxN <= JOURNAL_MAX_FRACTION * E;
-  const n0s = sts.map((st) => st.n);
+  const n0s = mapPacked(sts, (st) => st.n);
   const poison = core.flavour === 'debug';
   core.call((x) => {
     const cfgP = x.alloc(lay.cfg.length * 8);

@@ -90,7 +90,16 @@ export interface AllocationState {
 }
 
 export function newAllocationState(cfg: AllocationConfig): AllocationState {
-  return { allocation: NaN, level: initialLevel(cfg), lowSinceS: NaN, tokens: cfg.rateLimit.burst, tokensAtS: NaN, outcomes: 0, shortages: 0 };
+  return allocationState(NaN, initialLevel(cfg), NaN, cfg.rateLimit.burst, NaN, 0, 0);
+}
+
+/**
+ * Every state is built here, one literal with every field in one order: a state spread into a literal (`{ ...state,
+ * level }`) gets another hidden class (V8's clone of the spread object's layout, and another again from optimised
+ * code), and decide() and observe(), called for every series every cycle, deoptimised ("wrong map") on each new one.
+ */
+function allocationState(allocation: number, level: number, lowSinceS: number, tokens: number, tokensAtS: number, outcomes: number, shortages: number): AllocationState {
+  return { allocation, level, lowSinceS, tokens, tokensAtS, outcomes, shortages };
 }
 
 export interface Observation {
@@ -105,13 +114,15 @@ export interface Observation {
 export function observe(state: AllocationState, o: Observation, cfg: AllocationConfig): AllocationState {
   if (!Number.isFinite(o.usage) || !Number.isFinite(o.allocation)) return state;
   const short = o.usage > o.allocation;
-  return {
-    ...state,
-    level: calibrateLevel(state.level, short, cfg),
-    lowSinceS: trackLowUsage(state.lowSinceS, o.timeS, o.usage, o.allocation, cfg.reclaim),
-    outcomes: state.outcomes + 1,
-    shortages: state.shortages + (short ? 1 : 0),
-  };
+  return allocationState(
+    state.allocation,
+    calibrateLevel(state.level, short, cfg),
+    trackLowUsage(state.lowSinceS, o.timeS, o.usage, o.allocation, cfg.reclaim),
+    state.tokens,
+    state.tokensAtS,
+    state.outcomes + 1,
+    state.shortages + (short ? 1 : 0),
+  );
 }
 
 export interface DecisionInput {
@@ -172,7 +183,8 @@ export function decide(state: AllocationState, input: DecisionInput, cfg: Alloca
     ...recommendationBounds(band, allocation),
     uncappedTarget: cover,
   };
-  return { state: { ...state, allocation, lowSinceS, tokens, tokensAtS }, allocation, recommendation, reason };
+  const next = allocationState(allocation, state.level, lowSinceS, tokens, tokensAtS, state.outcomes, state.shortages);
+  return { state: next, allocation, recommendation, reason };
 }
 
 /**
@@ -186,7 +198,7 @@ export function holdScaleUp(prev: AllocationState, d: Decision, recentPeak: numb
   const held = Math.max(prev.allocation, Number.isFinite(recentPeak) ? recentPeak : 0);
   const rec = d.recommendation;
   return {
-    state: { ...prev, allocation: held },
+    state: allocationState(held, prev.level, prev.lowSinceS, prev.tokens, prev.tokensAtS, prev.outcomes, prev.shortages),
     allocation: held,
     recommendation: { ...rec, target: held, ...recommendationBounds({ low: rec.lowerBound, high: rec.upperBound }, held) },
     reason: 'quarantined',

@@ -91,7 +91,8 @@ export interface SharedHistory {
 
 export interface ForecastEngine {
   readonly options: Readonly<EngineOptions>;
-  /** (Re)fits every model on full histories and chooses models per series and horizon by rolling-origin backtest. */
+  /** (Re)fits every model on full histories and chooses models per series and horizon by rolling-origin backtest.
+   *  The histories are lent for the call (the engine loop reuses their buffers): an engine copies what it keeps. */
   fit(keys: readonly string[], histories: readonly Float64Array[]): void;
   /**
    * Periodic retraining (optional; callers fall back to fit): re-estimates the parameters of known series on

@@ -4,17 +4,27 @@ import { selectK } from "../stats/quickselect";
 // Quickselect (Hoare's FIND) lives in stats/quickselect.ts; re-exported for the detectors.
 export { selectK };
 
-let scratch: usize = 0;
-let scratchLen: i32 = 0;
+/** A scratch area of doubles, grown on demand and never shrunk (not reentrant: one user at a time). */
+class Scratch {
+  ptr: usize = 0;
+  len: i32 = 0;
+
+  /** The area, with room for at least n doubles. */
+  of(n: i32): usize {
+    if (n > this.len) {
+      if (this.ptr != 0) heap.free(this.ptr);
+      this.ptr = heap.alloc(<usize>n << 3);
+      this.len = n;
+    }
+    return this.ptr;
+  }
+}
+
+const shared = new Scratch();
 
 /** A process-wide scratch area of at least n doubles (grown on demand, never shrunk; not reentrant). */
 export function scratchF64(n: i32): usize {
-  if (n > scratchLen) {
-    if (scratch != 0) heap.free(scratch);
-    scratch = heap.alloc(<usize>n << 3);
-    scratchLen = n;
-  }
-  return scratch;
+  return shared.of(n);
 }
 
 /**
@@ -41,7 +51,7 @@ export function robustZ(ring: usize, order: usize, n: i32, e: f64, floor: f64): 
   while (split < n && valueAt(ring, order, split) < med) split++;
   // The window in order, gathered in the sum's pass for the merge to read contiguously (reading the merge through the
   // order as well cost the detector about 3% more on the NAB corpus).
-  const w = windowScratch(n);
+  const w = windowScratch.of(n);
   let sumAbs = 0.0;
   for (let i = 0; i < split; i++) {
     const v = valueAt(ring, order, i);
@@ -76,18 +86,8 @@ export function robustZ(ring: usize, order: usize, n: i32, e: f64, floor: f64): 
   return (e - med) / scale;
 }
 
-let windowBuf: usize = 0;
-let windowBufLen: i32 = 0;
-
-/** robustZ's own scratch of at least n doubles (grown on demand, never shrunk). */
-function windowScratch(n: i32): usize {
-  if (n > windowBufLen) {
-    if (windowBuf != 0) heap.free(windowBuf);
-    windowBuf = heap.alloc(<usize>n << 3);
-    windowBufLen = n;
-  }
-  return windowBuf;
-}
+/** robustZ's own scratch (its callers may hold the shared one, scratchF64, across a call). */
+const windowScratch = new Scratch();
 
 /** Largest window slideWindow can keep in order: its slots are indexed by u16. */
 export const MAX_WINDOW: i32 = 65536;

@@ -58,7 +58,8 @@
 // 18.5 KB with sorted copies and the window in float32). Every computation is in f64.
 // Measured against that float32 layout (2026-11-29; the 58 NAB files and 7 stress series, 408,000 points): the orders
 // change no output bit; the codes moved scores by at most 6e-5 (L by 2e-4), left the NAB scores as they were (61.08
-// standard, the same 151 TP and 172 FP) and the rates of bench:calibration (above) within 0.001 points of a percent.
+// standard, the same 151 TP and 172 FP; the calibration phases then cost one false positive: 61.03) and the rates of
+// bench:calibration (above) within 0.001 points of a percent.
 // Both together made the detector 6-11% slower (CPU time of runs over the NAB corpus interleaved with the old build;
 // the orders 5-7%: every value the median and MAD read goes through its slot index).
 import { Status } from "../status";

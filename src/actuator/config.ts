@@ -113,7 +113,7 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   maxCpuCores: { default: 64, unit: 'cores', range: '> minCpuCores', help: 'Global maximum per container.' },
   minMemoryBytes: { default: 16 * 2 ** 20, unit: 'bytes', range: '>= 0', help: 'Global minimum per container.' },
   maxMemoryBytes: { default: 256 * 2 ** 30, unit: 'bytes', range: '> minMemoryBytes', help: 'Global maximum per container.' },
-  maxStepRatio: { default: 0.5, unit: 'ratio', range: '(0, 10]', help: 'Largest relative change of a target per cycle (an increase still reaches the recent peak).' },
+  maxStepRatio: { default: 0.5, unit: 'ratio', range: '(0, 10]', help: 'Largest relative change of a target per cycle (an increase still reaches the recent peak, and the demand of this time of day a day or a week before).' },
   cooldownS: { default: 300, unit: 's', range: '>= 0', help: 'Minimum time between two changes of one target.' },
   maxChangesPerHour: { default: DEFAULT_RATE_LIMIT.maxChangesPerHour, unit: 'changes/h', range: '(0, 60]', help: `Long-run bound on the changes of one target per hour, in bursts of at most ${DEFAULT_RATE_LIMIT.burst} (a decrease leaves a token for an increase), for the recommendations and the actuator's writes alike.` },
   // Reclamation is the allocation policy's rule (src/logic/reclaim.ts): these settings drive the recommendations and

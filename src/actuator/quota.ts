@@ -41,6 +41,8 @@ export interface QuotaWant {
   value: number;
   /** Never below: the tenant's recent peak (scaled like the value). */
   floor: number;
+  /** The tenant's demand at this time of day (recurringPeak), scaled like the value. */
+  recurring: number;
   /** Usage scaled like the value (for the reclamation rule). */
   usage: number;
   st: ResourceState;
@@ -58,7 +60,8 @@ export function desiredQuota(snapshot: Snapshot, tenant: string, opts: ActuatorO
     const rec = tenantRecommendation(st, snapshot.quantiles, opts.targetQuantile);
     if (!rec) return;
     const floor = Number.isFinite(st.recentPeak) ? st.recentPeak : 0;
-    out.set(key, { value: Math.max(rec[bound], rec.target) * ratio, floor: floor * ratio, usage: st.usage * ratio, st });
+    const recurring = st.recurringPeak !== undefined && Number.isFinite(st.recurringPeak) ? st.recurringPeak : 0;
+    out.set(key, { value: Math.max(rec[bound], rec.target) * ratio, floor: floor * ratio, recurring: recurring * ratio, usage: st.usage * ratio, st });
   };
   add(opts.cpuResource, 'requests.cpu', 'target', 1);
   add(opts.cpuResource, 'limits.cpu', 'upperBound', opts.quotaLimitsRatio);
@@ -148,6 +151,7 @@ export class QuotaManager {
         const shaped = this.gate.shape(`quota/${ns}/${k}`, d.value, cur, {
           nowS: snapshot.createdS,
           floor: Math.max(d.floor, u),
+          recurring: d.recurring,
           usage: d.usage,
           anomalous: d.st.anomaly?.anomalous === true,
           stale: d.st.stale || snapshot.stale,

@@ -9,6 +9,10 @@ export interface GateContext {
   /** Engine time, UNIX seconds (the snapshot's createdS). */
   nowS: number;
   floor: number;
+  /** Observed demand at this time of day a day and a week before, over the window the value covers (the highest
+   *  usage then; 0 or NaN when unknown). A raise up to it is demand the tenant has shown at this hour, so neither the
+   *  step limit nor the cooldown holds it back: a daily batch job's burst is provisioned before it starts. */
+  recurring?: number;
   usage: number;
   anomalous: boolean;
   stale: boolean;
@@ -79,9 +83,11 @@ export class SafetyGate {
     // shrink than a spike is to grow (anomalyConfirmS = 0: never act while flagged).
     const confirmed = o.anomalyConfirmS > 0 && st.anomalySinceS !== undefined && ctx.nowS - st.anomalySinceS >= o.anomalyConfirmS;
     if (v !== current && ctx.anomalous && !confirmed) return { value: current, reason: 'anomalous demand not yet confirmed', hold: 'anomaly' };
+    // what the forecast asks for up to the demand observed at this time of day: never capped or held below
+    const recurs = ctx.recurring !== undefined && ctx.recurring > current ? Math.min(v, ctx.recurring) : 0;
     if (v > current) {
       // the step limit bounds what the forecast adds; the recent peak is observed demand and is never capped below
-      const cap = Math.max(current * (1 + o.maxStepRatio), ctx.floor);
+      const cap = Math.max(current * (1 + o.maxStepRatio), ctx.floor, recurs);
       if (v > cap && current > 0) {
         v = cap;
         reasons.push('max step');
@@ -106,8 +112,9 @@ export class SafetyGate {
     if (v !== current && st.lastChangeS !== undefined && ctx.nowS - st.lastChangeS < o.cooldownS) {
       // The cooldown holds the forecast's moves, never the recent peak: observed demand above the value in force is
       // still met (the same exception the step limit makes).
-      const held = Math.max(current, ctx.floor);
-      return { value: held, reason: held > current ? 'cooldown, raised to the recent peak' : 'cooldown', hold: 'cooldown' };
+      const held = Math.max(current, ctx.floor, recurs);
+      const why = held <= current ? 'cooldown' : held > ctx.floor ? 'cooldown, raised to the demand of this time of day' : 'cooldown, raised to the recent peak';
+      return { value: held, reason: why, hold: 'cooldown' };
     }
     return { value: v, reason: reasons.join(', ') };
   }

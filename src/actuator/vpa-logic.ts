@@ -23,6 +23,8 @@ export type Bounds = Recommendation;
 export interface GateInput {
   /** The container's share of the tenant's recent peak, capped at maxAllowed (never recommend below it). */
   floor: number;
+  /** The container's share of the tenant's demand at this time of day (recurringPeak), capped at maxAllowed. */
+  recurring: number;
   /** The container's share of the latest usage (NaN if none). */
   usage: number;
   anomalous: boolean;
@@ -218,6 +220,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
       dc.resources[r] = b;
       dc.gate[r] = {
         floor: Number.isFinite(st.recentPeak) ? clamp(st.recentPeak * share, lo, hi) : 0,
+        recurring: st.recurringPeak !== undefined && Number.isFinite(st.recurringPeak) ? clamp(st.recurringPeak * share, lo, hi) : 0,
         usage: st.usage * share,
         anomalous: st.anomaly?.anomalous === true,
         stale: st.stale || snapshot.stale,

@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { finished } from 'node:stream/promises';
+import { csvField } from '../sources/trace-file.js';
 import type { Grid } from './grid.js';
 import type { PolicyResult } from './run.js';
 
@@ -24,13 +25,14 @@ export async function writeAllocationsCsv(path: string, grid: Grid, results: rea
   };
   await write('timestamp,tenant,resource,policy,usage,allocation\n');
   const main = results.filter((r) => r.main);
-  const res = grid.resource;
+  const res = csvField(grid.resource);
+  const tenants = grid.tenants.map(csvField);
   const chunk: string[] = [];
   for (let i = 0; i < grid.nSteps; i++) {
     const ts = grid.startS + i * grid.intervalS;
     for (let k = 0; k < grid.tenants.length; k++) {
       const u = fmt(grid.usage[k][i]);
-      for (const r of main) chunk.push(`${ts},${grid.tenants[k]},${res},${r.label},${u},${fmt(r.allocations[k][i])}\n`);
+      for (const r of main) chunk.push(`${ts},${tenants[k]},${res},${r.label},${u},${fmt(r.allocations[k][i])}\n`);
     }
     if (chunk.length > 20_000) {
       const p = write(chunk.join(''));

@@ -9,11 +9,12 @@ import { lastValue, seasonalNaive } from '../evaluate/baselines.js';
 import { QuantileScore, round } from '../evaluate/metrics.js';
 import { defaultWarmup, replay } from '../evaluate/replay.js';
 import { AtomicGzipCsv, writeJsonAtomic } from '../evaluate/write.js';
-import { readTrace } from '../sources/trace-file.js';
+import { csvField, readTrace } from '../sources/trace-file.js';
 
 export const summary = 'evaluate forecasts on a trace: evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR]';
 
 const LEVELS = [0.5, 0.9, 0.95, 0.99];
+const DEFAULT_HORIZONS_S = [300, 900, 1800];
 const USAGE = `Usage: foresight evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR]
 
 Replays a canonical trace (timestamp,tenant,resource,value; .csv or .csv.gz). After a warm-up (7 days, or a third
@@ -21,9 +22,28 @@ of a series shorter than that) it forecasts every horizon at every N-th step fro
 and writes DIR/forecasts.csv.gz and DIR/summary.json (MAE, MASE vs seasonal naive, pinball, coverage).
   --trace FILE      canonical trace file (required)
   --resource R      resource to evaluate, e.g. cpu or memory (required)
-  --horizons LIST   comma-separated durations: 30s, 5m, 1h or plain seconds (default 5m,15m,30m)
+  --horizons LIST   comma-separated durations: 30s, 5m, 1h or plain seconds, each a multiple of the trace
+                    interval (default 5m,15m,30m, each rounded up to a multiple of a coarser interval)
   --every N         forecast at every N-th step (default 1)
   --out DIR         output directory (default ./evaluate-out)`;
+
+/** The horizons rounded up to multiples of the trace interval, without repeats, in order (900 s: 300, 900, 1800 -> 900, 1800). */
+export function roundUpHorizons(horizonsS: readonly number[], intervalS: number): number[] {
+  return [...new Set(horizonsS.map((h) => Math.max(1, Math.ceil(h / intervalS - 1e-9)) * intervalS))].sort((a, b) => a - b);
+}
+
+/** Horizons given on the command line must be positive multiples of the interval; the error names ones that would be. */
+export function checkHorizons(horizonsS: readonly number[], intervalS: number): void {
+  for (const h of horizonsS) {
+    if (h > 0 && h % intervalS === 0) continue;
+    const below = Math.floor(h / intervalS) * intervalS;
+    const near = [below, below + intervalS].filter((m) => m > 0).map((m) => `${m}s`).join(' or ');
+    const all = roundUpHorizons(horizonsS.filter((x) => x > 0), intervalS);
+    throw new ArgumentInvalidError(
+      `horizon ${h}s is not a positive multiple of the trace interval ${intervalS}s: use ${near}` + (all.length ? ` (e.g. --horizons ${all.join(',')})` : ''),
+    );
+  }
+}
 
 export async function run(argv: string[]): Promise<number> {
   let args;
@@ -33,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         trace: { type: 'string' },
         resource: { type: 'string' },
-        horizons: { type: 'string', default: '5m,15m,30m' },
+        horizons: { type: 'string' },
         every: { type: 'string', default: '1' },
         out: { type: 'string', default: 'evaluate-out' },
         help: { type: 'boolean', short: 'h' },
@@ -54,14 +74,21 @@ export async function run(argv: string[]): Promise<number> {
   }
   const every = Number(args.every);
   if (!Number.isInteger(every) || every < 1) throw new ArgumentInvalidError(`--every must be a positive integer (got "${args.every}")`);
-  const horizonsS = args.horizons.split(',').map((h) => parseFlagDuration('horizons', h));
+  const givenS = args.horizons?.split(',').map((h) => parseFlagDuration('horizons', h));
 
   const started = Date.now();
   console.error(`evaluate: reading ${args.trace} (${args.resource})`);
   const set = await readTrace(args.trace, { resources: [args.resource] });
   const intervalS = set.intervalS;
-  for (const h of horizonsS) {
-    if (!(h > 0) || h % intervalS !== 0) throw new ArgumentInvalidError(`horizon ${h}s is not a positive multiple of the trace interval ${intervalS}s`);
+  let horizonsS: number[];
+  if (givenS) {
+    checkHorizons(givenS, intervalS);
+    horizonsS = givenS;
+  } else {
+    horizonsS = roundUpHorizons(DEFAULT_HORIZONS_S, intervalS);
+    if (horizonsS.join() !== DEFAULT_HORIZONS_S.join()) {
+      console.error(`evaluate: horizons ${horizonsS.map((h) => `${h}s`).join(', ')} (the defaults 5m, 15m, 30m rounded up to multiples of the trace interval ${intervalS}s)`);
+    }
   }
   const engine = createForecastEngine({ intervalS, horizonsS, quantiles: LEVELS });
   const K = horizonsS.length;
@@ -87,11 +114,12 @@ export async function run(argv: string[]): Promise<number> {
         statuses.set(f.status, (statuses.get(f.status) ?? 0) + 1);
         const origin = f.series.startS + f.t * intervalS;
         const last = lastValue(y, f.t);
+        const tenantField = csvField(f.series.tenant), resourceField = csvField(f.series.resource);
         for (let k = 0; k < K; k++) {
           const h = Math.round(horizonsS[k] / intervalS);
           const actual = f.t + h < y.length ? y[f.t + h] : NaN;
           const q = f.quantiles.subarray(k * LEVELS.length, (k + 1) * LEVELS.length);
-          csv.line(`${origin},${f.series.tenant},${f.series.resource},${horizonsS[k]},${fmt(actual)},${fmt(q[0])},${fmt(q[1])},${fmt(q[2])},${fmt(q[3])},${f.models[k]}`);
+          csv.line(`${origin},${tenantField},${resourceField},${horizonsS[k]},${fmt(actual)},${fmt(q[0])},${fmt(q[1])},${fmt(q[2])},${fmt(q[3])},${f.models[k]}`);
           if (!Number.isFinite(actual)) continue;
           scores[k].add(actual, q[0], q);
           snaive[k].addPoint(actual, seasonalNaive(y, f.t, h, season));

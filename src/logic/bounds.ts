@@ -34,6 +34,26 @@ export function recentPeak(values: ArrayLike<number>, count: number): number {
   return peak;
 }
 
+/** How far back the demand of this time of day is read (a day and a week: daily and weekly schedules), seconds. */
+export const RECURRING_LAGS_S: readonly number[] = [86_400, 7 * 86_400];
+
+/**
+ * The demand a tenant showed at this time of day before: the largest finite value of `values` in
+ * [at - lag, at - lag + span) over `lagSteps` (NaN when none, and for indices `values` does not hold). `at` is the
+ * index of the first step the allocation covers and `span` the steps it covers.
+ */
+export function recurringPeak(values: ArrayLike<number>, at: number, span: number, lagSteps: readonly number[]): number {
+  let peak = NaN;
+  for (const lag of lagSteps) {
+    const end = Math.min(values.length, at - lag + span);
+    for (let i = Math.max(0, at - lag); i < end; i++) {
+      const v = values[i];
+      if (v === v && !(v <= peak)) peak = v;
+    }
+  }
+  return peak;
+}
+
 /** A range of allocations, low <= high. */
 export interface Band {
   low: number;

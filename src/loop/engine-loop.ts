@@ -6,7 +6,7 @@ import { HistoryStore } from '../model/history-store.js';
 import { apiMix, profileSignal, type TenantProfile } from '../model/profile.js';
 import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
-import { DEFAULT_BOUNDS } from '../logic/bounds.js';
+import { DEFAULT_BOUNDS, RECURRING_LAGS_S } from '../logic/bounds.js';
 import { RECURRENCE_PERIOD_S, recurrenceMargin, weekAgoSpan } from '../logic/recurrence.js';
 import type { BreakdownSeries, HistorySource, PullRange, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
@@ -632,9 +632,22 @@ export class EngineLoop {
     for (const t of [...this.#anomalies.keys()]) if (!tenants.has(t)) this.#anomalies.delete(t);
   }
 
+  /** The demand of this time of day: the series' peak a day and a week before the `n` slots from `fromS` (the window
+   *  its forecast covers), NaN when the store holds none of it (src/logic/bounds.ts recurringPeak, as the backtest). */
+  #recurringPeak(key: string, fromS: number, n: number): number {
+    let m = NaN;
+    for (const lag of RECURRING_LAGS_S) {
+      const p = this.store.peakAt(key, fromS - lag, n);
+      if (p === p && !(p <= m)) m = p;
+    }
+    return m;
+  }
+
   async #publish(endS: number, lastError?: string): Promise<void> {
     const e = this.#d.engine;
     const peakN = Math.max(1, Math.round(this.options.recentPeakS / this.options.intervalS));
+    const iv = this.options.intervalS;
+    const coverN = Math.max(1, Math.round(Math.max(...e.options.horizonsS) / iv));
     const resources = new Map<string, ResourceState>();
     await forEachSliced(this.#slice, [...this.store.values()], (s) => {
       resources.set(s.key, Object.freeze({
@@ -643,6 +656,7 @@ export class EngineLoop {
         usage: s.lastValue,
         lastSampleS: s.lastSampleS,
         recentPeak: this.store.peak(s.key, peakN),
+        recurringPeak: this.#recurringPeak(s.key, s.lastS + iv, coverN),
         historyPoints: Math.min(s.count, this.store.windowPoints),
         forecast: this.#forecasts.get(s.key),
         recommendation: this.#recs.get(s.key),

@@ -190,6 +190,21 @@ export class HistoryStore {
     return m;
   }
 
+  /** Largest value among the `n` slots from time `startS` on, ignoring gaps and slots the store does not hold (NaN when
+   *  none): `slots` without the copy, for a peak read every cycle (the demand of this time of day, engine-loop.ts). */
+  peakAt(key: string, startS: number, n: number): number {
+    const s = this.#series.get(key);
+    if (!s || s.count === 0) return NaN;
+    const first = s.pos - Math.round((s.lastS - startS) / this.intervalS);
+    const from = Math.max(first, s.pos - s.count + 1), to = Math.min(first + n - 1, s.pos);
+    let m = NaN;
+    for (let p = from; p <= to; p++) {
+      const v = s.buf[this.#slot(p)];
+      if (!Number.isNaN(v) && !(v <= m)) m = v;
+    }
+    return m;
+  }
+
   /** The `n` slots from time `startS` on (on this store's grid), NaN for those it does not hold (older than its
    *  capacity, newer than its last, or an unknown series). */
   slots(key: string, startS: number, n: number): Float64Array {

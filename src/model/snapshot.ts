@@ -43,6 +43,9 @@ export interface ResourceState {
   lastSampleS: number;
   /** Recent peak usage over the safety window (never shrink below it). */
   recentPeak: number;
+  /** Peak usage at this time of day a day and a week before, over the window the forecast covers (NaN: not held).
+   *  The actuator's step limit and cooldown never hold a raise below it (src/actuator/safety.ts). */
+  recurringPeak?: number;
   /** Number of samples of history behind the models. */
   historyPoints: number;
   forecast?: SeriesForecast;

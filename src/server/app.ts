@@ -161,6 +161,7 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
           usage: num(r.usage),
           lastSampleS: num(r.lastSampleS),
           recentPeak: num(r.recentPeak),
+          recurringPeak: num(r.recurringPeak),
           historyPoints: r.historyPoints,
           stale: r.stale || s.stale,
           recommendation: r.recommendation

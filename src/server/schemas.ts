@@ -110,6 +110,7 @@ export const TenantDetail = Type.Object({
       usage: Num,
       lastSampleS: Num,
       recentPeak: Num,
+      recurringPeak: Num,
       historyPoints: Type.Integer(),
       stale: Type.Boolean(),
       recommendation: Type.Union([

@@ -44,6 +44,12 @@ function readMeta(file: string): Meta {
   }
 }
 
+/** A name as one CSV field of the canonical format: quoted by RFC 4180 when it holds a comma, a quote or a line
+ *  break, as splitQuoted reads it back (what evaluate and backtest write). */
+export function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
 /** Reads and validates a canonical trace. Errors name the file, the line and the problem. */
 export async function readTrace(file: string, opts: ReadTraceOptions = {}): Promise<SeriesSet> {
   if (!existsSync(file)) throw new TraceInvalidError(`${file}: no such file`);
@@ -65,35 +71,52 @@ export async function readTrace(file: string, opts: ReadTraceOptions = {}): Prom
     for await (const line of lines) {
       lineNo++;
       if (lineNo === 1) {
-        const header = line.trim().replace(/^\uFEFF/, '');
+        const bare = line.trim().replace(/^\uFEFF/, '');
+        // A writer that quotes every field (Python's csv.QUOTE_ALL) quotes the header too.
+        const quoted = bare.includes('"') ? splitQuoted(bare) : undefined;
+        const header = Array.isArray(quoted) ? quoted.join(',') : bare;
         if (header !== 'timestamp,tenant,resource,value') {
           throw new TraceInvalidError(`${file}:1: expected header "timestamp,tenant,resource,value", found "${header.slice(0, 80)}"`);
         }
         continue;
       }
       if (line.length === 0) continue;
-      const c1 = line.indexOf(',');
-      const c3 = line.lastIndexOf(',');
-      const c2 = c1 < 0 ? -1 : line.indexOf(',', c1 + 1);
-      if (c1 < 0 || c2 < 0 || c3 !== line.indexOf(',', c2 + 1)) {
-        throw new TraceInvalidError(`${file}:${lineNo}: expected 4 comma-separated fields`);
+      // Lines without a double quote (all of the large traces) keep the indexOf fast path; only the rest are split
+      // by RFC 4180, as Python's csv module and pandas quote a field holding a comma or a quote.
+      let q: string[] | undefined;
+      let c1 = 0, c2 = 0, c3 = 0;
+      if (line.includes('"')) {
+        const split = splitQuoted(line);
+        if (typeof split === 'string') throw new TraceInvalidError(`${file}:${lineNo}: ${split}`);
+        if (split.length !== 4) throw new TraceInvalidError(`${file}:${lineNo}: expected 4 comma-separated fields, found ${split.length}`);
+        q = split;
+      } else {
+        c1 = line.indexOf(',');
+        c3 = line.lastIndexOf(',');
+        c2 = c1 < 0 ? -1 : line.indexOf(',', c1 + 1);
+        if (c1 < 0 || c2 < 0 || c3 !== line.indexOf(',', c2 + 1)) {
+          throw new TraceInvalidError(`${file}:${lineNo}: expected 4 comma-separated fields`);
+        }
       }
-      const resource = line.slice(c2 + 1, c3);
+      const resource = q ? q[2] : line.slice(c2 + 1, c3);
       seenResources.add(resource);
       if (wantRes && !wantRes.has(resource)) continue;
-      const tenant = line.slice(c1 + 1, c2);
+      const tenant = q ? q[1] : line.slice(c1 + 1, c2);
       if (wantTen && !wantTen.has(tenant)) continue;
-      const tsText = line.slice(0, c1);
+      const tsText = q ? q[0] : line.slice(0, c1);
       const t = Number(tsText);
       if (tsText === '' || !Number.isInteger(t)) {
         throw new TraceInvalidError(`${file}:${lineNo}: unparsable timestamp "${tsText.slice(0, 40)}" (integer seconds expected)`);
       }
-      const valText = line.slice(c3 + 1).trim();
+      const valText = (q ? q[3] : line.slice(c3 + 1)).trim();
       let v = NaN;
       if (valText !== '') {
         v = Number(valText);
-        if (!Number.isFinite(v) || v < 0) {
-          throw new TraceInvalidError(`${file}:${lineNo}: unparsable value "${valText.slice(0, 40)}" (a non-negative number or empty expected)`);
+        if (!(Number.isFinite(v) && v >= 0)) {
+          if (!MISSING.test(valText)) {
+            throw new TraceInvalidError(`${file}:${lineNo}: unparsable value "${valText.slice(0, 40)}" (expected a non-negative number; empty, NaN or NA mean missing)`);
+          }
+          v = NaN;
         }
       }
       const key = `${tenant}\u0000${resource}`;
@@ -131,6 +154,47 @@ export async function readTrace(file: string, opts: ReadTraceOptions = {}): Prom
   for (const g of groups.values()) series.push(toRegular(g, intervalS, file));
   series.sort((a, b) => (a.tenant === b.tenant ? a.resource.localeCompare(b.resource) : a.tenant.localeCompare(b.tenant)));
   return { origin: file, intervalS, series, units: meta.units ?? {} };
+}
+
+/** Missing-value words other writers use instead of an empty field: pandas and numpy write NaN, R writes NA. */
+const MISSING = /^(nan|na)$/i;
+
+/**
+ * Splits one line by RFC 4180: a field may be quoted, and `""` inside quotes is one quote. A quote only opens a field
+ * at its start (as Python's csv module reads `a"b` as the text a"b). Returns the fields, or why the line cannot be
+ * read: a quoted field not closed on its line (a field spanning lines is not supported), or text after a closing quote.
+ */
+export function splitQuoted(line: string): string[] | string {
+  const fields: string[] = [];
+  let i = 0;
+  for (;;) {
+    if (line.charCodeAt(i) !== 34 /* " */) {
+      const c = line.indexOf(',', i);
+      fields.push(line.slice(i, c < 0 ? line.length : c));
+      if (c < 0) return fields;
+      i = c + 1;
+      continue;
+    }
+    let text = '';
+    let j = i + 1;
+    for (;;) {
+      const close = line.indexOf('"', j);
+      if (close < 0) return `quoted field ${fields.length + 1} is not closed on its line (a field spanning lines is not supported)`;
+      text += line.slice(j, close);
+      if (line.charCodeAt(close + 1) !== 34) {
+        i = close + 1;
+        break;
+      }
+      text += '"';
+      j = close + 2;
+    }
+    fields.push(text);
+    if (i === line.length) return fields;
+    if (line.charCodeAt(i) !== 44 /* , */) {
+      return `unexpected text "${line.slice(i, i + 20)}" after the closing quote of field ${fields.length} (a quote inside a quoted field is written "")`;
+    }
+    i++;
+  }
 }
 
 function repeated(file: string, g: Raw, lineNo: number, otherLine: number, t: number): Error {

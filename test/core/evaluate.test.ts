@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/commands/evaluate.js';
 import { parseFlagDuration } from '../../src/config/load.js';
 import { gaussian } from '../helpers/random.js';
@@ -82,6 +82,32 @@ describe('foresight evaluate', () => {
     // 36 h: a day and a half ahead reads the value 12 h before the origin, worse than the last value on a random walk
     expect(h36.seasonalNaive.mae).toBeGreaterThan(h36.persistence.mae);
     expect(h1.seasonalNaive.mae).toBeGreaterThan(h1.persistence.mae);
+  });
+
+  it('on a 15-minute trace uses the default horizons rounded up (15m, 30m), says so, and quotes names with commas', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const lines = ['timestamp,tenant,resource,value'];
+    for (let i = 0; i < 3 * 96; i++) lines.push(`${i * 900},"team,a",cpu,${(10 + 5 * Math.sin((2 * Math.PI * i) / 96)).toFixed(4)}`);
+    const trace = join(dir, 'i900.csv');
+    writeFileSync(trace, lines.join('\n') + '\n');
+    const out = join(dir, 'out');
+    const said: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => void said.push(String(m)));
+    try {
+      expect(await run(['--trace', trace, '--resource', 'cpu', '--every', '4', '--out', out])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(said).toContain('evaluate: horizons 900s, 1800s (the defaults 5m, 15m, 30m rounded up to multiples of the trace interval 900s)');
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.horizons.map((h: { horizonS: number }) => h.horizonS)).toEqual([900, 1800]);
+    const rows = gunzipSync(readFileSync(join(out, 'forecasts.csv.gz'))).toString('utf8').trim().split('\n').slice(1);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(r).toMatch(/^\d+,"team,a",cpu,(900|1800),/);
+    // given explicitly, the same horizons are refused with what would work
+    await expect(run(['--trace', trace, '--resource', 'cpu', '--horizons', '5m,15m,30m', '--out', join(dir, 'o2')])).rejects.toThrow(
+      'horizon 300s is not a positive multiple of the trace interval 900s: use 900s (e.g. --horizons 900,1800)',
+    );
   });
 
   it('parses durations, naming the flag of one it cannot parse', () => {

@@ -13,6 +13,8 @@ export interface StateInit {
   /** Quantile rows per horizon: [[q50, q90, q95, q99] at 5 min, at 15 min, at 30 min]. A single row is repeated. */
   quantiles: number[][];
   recentPeak?: number;
+  /** The demand of this time of day (absent: unknown). */
+  recurringPeak?: number;
   historyPoints?: number;
   stale?: boolean;
   anomalous?: boolean;
@@ -34,6 +36,7 @@ export function state(s: StateInit): ResourceState {
     usage: s.usage,
     lastSampleS: s.lastSampleS ?? 0,
     recentPeak: s.recentPeak ?? s.usage,
+    ...(s.recurringPeak !== undefined ? { recurringPeak: s.recurringPeak } : {}),
     historyPoints: s.historyPoints ?? 10_000,
     forecast,
     anomaly: s.anomalous ? { score: 0.99, kind: 'spike', anomalous: true } : undefined,

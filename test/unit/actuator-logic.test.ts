@@ -164,6 +164,20 @@ describe('safety gate', () => {
     expect(g.shape('k2', 4, 2, { ...ctx, floor: 5 })).toEqual({ value: 5, reason: 'recent peak' });
   });
 
+  it('lets a raise through the step limit and the cooldown up to the demand of this time of day, and no further', () => {
+    const g = new SafetyGate(o);
+    // a daily burst: 0.1 in force, the forecast wants 80, the same hour yesterday peaked at 100 (or at 50)
+    expect(g.shape('k', 80, 0.1, { ...ctx, recurring: 100 })).toEqual({ value: 80, reason: '' });
+    expect(g.shape('k2', 80, 0.1, { ...ctx, recurring: 50 })).toEqual({ value: 50, reason: 'max step' });
+    // it only lifts the cap: the forecast asking for less, or nothing seen at this hour, changes nothing
+    expect(g.shape('k3', 0.12, 0.1, { ...ctx, recurring: 100 }).value).toBe(0.12);
+    expect(g.shape('k4', 80, 0.1, { ...ctx, recurring: NaN })).toEqual({ value: 0.15000000000000002, reason: 'max step' });
+    // in a cooldown, the forecast's raise still reaches the demand seen at this hour
+    g.committed('k3', 0, false);
+    expect(g.shape('k3', 80, 0.12, { ...ctx, nowS: 60, recurring: 100 })).toEqual({ value: 80, reason: 'cooldown, raised to the demand of this time of day', hold: 'cooldown' });
+    expect(g.shape('k3', 80, 0.12, { ...ctx, nowS: 60 })).toEqual({ value: 0.12, reason: 'cooldown', hold: 'cooldown' });
+  });
+
   it('spends a change budget on every write, the recent peak\'s included: bursts of 3, then 1.2 an hour, a decrease leaving a token', () => {
     const g = new SafetyGate({ ...o, reclaimAfterS: 0, reclaimHysteresis: 0 });
     let cur = 2;

@@ -32,4 +32,19 @@ describe('quota manager: gate holds', () => {
     expect(held.length).toBeGreaterThan(0);
     expect(new Set(held)).toEqual(new Set(['quota:cooldown']));
   });
+
+  it('raises the quota through the cooldown to the demand of this time of day, as the VPA recommender does', async () => {
+    const opts = actuatorOptions({ dryRun: true });
+    const journal = new ActionJournal();
+    const quotas = new QuotaManager(api, opts, new SafetyGate(opts), journal, noopActuatorMetrics, silentLog);
+    const cpu = (q: number, recurringPeak?: number) => state({ tenant: 'team-a', resource: 'cpu', usage: 1, quantiles: [[q, q, q, q]], recurringPeak });
+    const plannedCpu = (): string[] => journal.list().map((e) => (e.after as Record<string, string>)['requests.cpu']);
+    await quotas.reconcile(snapshot(1, 0, [cpu(2)]));
+    // 100 s later, within the cooldown, the forecast asks for 8: held at 2 (nothing planned) without the demand of this
+    // time of day, raised to 6 with the same hour's 6
+    await quotas.reconcile(snapshot(2, 100, [cpu(8)]));
+    expect(plannedCpu()).toEqual(['2']);
+    await quotas.reconcile(snapshot(3, 200, [cpu(8, 6)]));
+    expect(plannedCpu()).toEqual(['2', '6']);
+  });
 });

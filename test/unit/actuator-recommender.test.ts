@@ -90,6 +90,21 @@ describe('VPA recommender: resourcePolicy after the safety gate', () => {
   });
 });
 
+describe('VPA recommender: the demand of this time of day', () => {
+  it('writes a forecast raise beyond the maximum step up to what the same hour held before, and no further', async () => {
+    const targets = async (recurringPeak?: number): Promise<number> => {
+      const { rec, recs } = setup({ containerName: 'app', controlledResources: ['cpu'] });
+      await rec.reconcile(snapshot(1, 0, [cpu(0.5, [0.5, 1, 1, 1])]));
+      // a daily batch job: the forecast asks for 8 cores; yesterday's same half hour peaked at recurringPeak
+      await rec.reconcile(snapshot(2, 1000, [cpu(0.5, [4, 8, 8, 8], recurringPeak === undefined ? {} : { recurringPeak })]));
+      return cores(recs()[0], 'target');
+    };
+    expect(await targets()).toBe(1.5); // the step limit alone: +50%
+    expect(await targets(10)).toBe(8);
+    expect(await targets(6)).toBe(6);
+  });
+});
+
 describe('VPA recommender: the change budget', () => {
   it('holds the fourth raise within the hour, to the recent peak too, and counts the hold by reason', async () => {
     const held: string[] = [];

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultActuatorOptions } from '../../src/actuator/config.js';
 import { visibleCount } from '../../src/backtest/policy.js';
 import { runBacktest, type BacktestOptions } from '../../src/backtest/run.js';
-import { DEFAULT_BOUNDS, recentPeak } from '../../src/logic/bounds.js';
+import { DEFAULT_BOUNDS, RECURRING_LAGS_S, recentPeak, recurringPeak } from '../../src/logic/bounds.js';
 import type { Grid } from '../../src/backtest/grid.js';
 import { syntheticGrid } from './backtest-synthetic.js';
 
@@ -25,8 +25,9 @@ describe('backtest actuation', () => {
   const step = defaultActuatorOptions.maxStepRatio;
   const tol = defaultActuatorOptions.tolerance;
 
-  it('moves each allocation at most one maximum step per decision (or up to the recent peak) and writes no decrease within the tolerance', () => {
+  it('moves each allocation at most one maximum step per decision (or up to the recent peak or the demand of this time of day) and writes no decrease within the tolerance', () => {
     let bound = 0;
+    const lags = RECURRING_LAGS_S.map((s) => s / grid.intervalS);
     for (let k = 0; k < grid.tenants.length; k++) {
       const a = gated[k];
       // from the first step the gate shaped (before the first forecast both are the policy's warm-up value)
@@ -36,8 +37,11 @@ describe('backtest actuation', () => {
         const prev = a[i - 1];
         if (!(prev > 0) || a[i] === prev) continue;
         // the step limit bounds what the forecast adds, not the recent peak of the samples the decision saw
-        const peak = recentPeak(grid.usage[k].subarray(0, visibleCount(i, base.leadS, grid.intervalS)), DEFAULT_BOUNDS.safetyWindowS / grid.intervalS);
-        expect(a[i]).toBeLessThanOrEqual(Math.max(prev * (1 + step), Number.isFinite(peak) ? peak : 0) * (1 + 1e-12));
+        const seen = grid.usage[k].subarray(0, visibleCount(i, base.leadS, grid.intervalS));
+        const peak = recentPeak(seen, DEFAULT_BOUNDS.safetyWindowS / grid.intervalS);
+        // ... nor what the same 30 minutes held a day or a week before
+        const recurring = recurringPeak(seen, i, 1800 / grid.intervalS, lags);
+        expect(a[i]).toBeLessThanOrEqual(Math.max(prev * (1 + step), Number.isFinite(peak) ? peak : 0, Number.isFinite(recurring) ? recurring : 0) * (1 + 1e-12));
         expect(a[i]).toBeGreaterThanOrEqual(prev * (1 - step) * (1 - 1e-12));
         if (a[i] < prev) expect(prev - a[i]).toBeGreaterThan(tol * prev);
         // an increase the gate held below what the policy recommended
@@ -46,6 +50,23 @@ describe('backtest actuation', () => {
     }
     // the synthetic bursts make the policy ask for more than one step at a time somewhere
     expect(bound).toBeGreaterThan(0);
+  });
+
+  it('provisions the daily jump before it comes, once a day has shown it, where the step limit alone would not', () => {
+    // the square wave rises from about 1 to 10 at every odd half day; from the second rise on, yesterday's values
+    // show it, so the gate passes the forecast's raise whole: in force at the rise itself, not steps later
+    let ahead = 0, low = 0, rises = 0;
+    for (let k = 0; k < grid.tenants.length; k++) {
+      for (let rise = 144 + 2 * 288; rise < grid.nSteps; rise += 288) {
+        rises++;
+        if (gated[k][rise] >= 9) ahead++;
+        // an hour before, the allocation was still near the low level (it did not just sit high all day)
+        if (gated[k][rise - 12] < 5) low++;
+      }
+    }
+    expect(rises).toBe(9);
+    expect(ahead).toBeGreaterThanOrEqual(rises - 2);
+    expect(low).toBeGreaterThanOrEqual(rises - 2);
   });
 
   it('scores the recommendations themselves with actuation off, and the actuator options reach the gate', () => {

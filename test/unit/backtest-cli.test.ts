@@ -1,8 +1,9 @@
 // Bad input to `foresight backtest`: a non-zero exit, a message naming the file, line and problem, and no output files.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -169,4 +170,16 @@ describe('backtest CLI bad input', () => {
     const summary = JSON.parse(r.stdout) as { policies: Record<string, { slack: number }> };
     expect(Object.keys(summary.policies).sort()).toEqual(['oracle', 'persistence', 'static', 'vpa']);
   });
+
+  it('reads a tenant name quoted by RFC 4180 and writes it back quoted in allocations.csv.gz', () => {
+    const quoted = good.split('\n').map((l) => l.replace(',a,', ',"team,a ""x""",')).join('\n');
+    const file = traceFile(dir, 'quoted.csv', `${header}${quoted}\n`);
+    const out = join(dir, 'out-quoted');
+    const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'vpa,static', '--out', out, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = gunzipSync(readFileSync(join(out, 'allocations.csv.gz'))).toString().trim().split('\n').slice(1);
+    expect(rows.length).toBe(30 * 2);
+    for (const row of rows) expect(row).toMatch(/^\d+,"team,a ""x""",cpu,(vpa|static),[^,]*,[^,]*$/);
+  });
 });
+

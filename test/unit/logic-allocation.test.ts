@@ -5,7 +5,7 @@ import { calibrateLevel } from '../../src/logic/calibration.js';
 import { valueAtLevel, normalQuantile } from '../../src/logic/quantile-grid.js';
 import { ReserveAccumulator, shadowReserve } from '../../src/logic/shadow-reserve.js';
 import { DecayedPercentile, valueUniverse } from '../../src/logic/decayed-percentile.js';
-import { applyBounds, recentPeak } from '../../src/logic/bounds.js';
+import { applyBounds, recentPeak, recurringPeak } from '../../src/logic/bounds.js';
 
 const levels = [0.5, 0.9, 0.99];
 
@@ -121,6 +121,19 @@ describe('bounds', () => {
     expect(applyBounds(NaN, NaN, { min: 2, max: 100, safetyWindowS: 1 })).toBe(2);
     expect(recentPeak([1, 9, NaN, 3, 4], 3)).toBe(4);
     expect(recentPeak([NaN, NaN], 2)).toBeNaN();
+  });
+
+  it('reads the demand of this time of day: the peak of each lag\'s window, within what the values hold', () => {
+    //          0  1  2  3  4  5  6  7  8  9
+    const v = [5, 1, 2, 8, 3, NaN, 4, 0, 1, 2];
+    // the allocation covers steps 10 and 11: a lag of 7 reads 3..4, a lag of 10 reads 0..1
+    expect(recurringPeak(v, 10, 2, [7])).toBe(8);
+    expect(recurringPeak(v, 10, 2, [10])).toBe(5);
+    expect(recurringPeak(v, 10, 2, [7, 10])).toBe(8);
+    expect(recurringPeak(v, 10, 1, [5])).toBeNaN(); // a gap
+    expect(recurringPeak(v, 10, 3, [2])).toBe(2); // steps 8..10: 10 is not held yet
+    expect(recurringPeak(v, 3, 2, [7])).toBeNaN(); // before the start
+    expect(recurringPeak(v, 10, 2, [])).toBeNaN();
   });
 });
 

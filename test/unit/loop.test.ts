@@ -235,6 +235,32 @@ describe('EngineLoop.runOnce', () => {
     expect(differs).toBe(true);
   });
 
+  it('publishes the demand of this time of day: the peak a day before over the window the forecast covers', async () => {
+    const engine = new FakeEngine({ intervalS: 60 });
+    // a daily batch job: 50 from 22:46:40 for ten minutes, 1 otherwise (the clock starts at 22:13:20)
+    const burst = (t: number): boolean => t % 86_400 >= 82_000 && t % 86_400 < 82_600;
+    const source = new FakeSource(['a'], ['cpu'], (_t, _r, t) => (burst(t) ? 50 : 1));
+    const clock = manualClock(1_700_000_000);
+    const loop = new EngineLoop({ source, engine, clock }, { intervalS: 60, historyPoints: 2880 });
+    const key = seriesKey('a', 'cpu');
+    const seen: number[] = [];
+    for (let c = 0; c < 12; c++) {
+      await loop.runOnce();
+      const st = loop.latest()!.resources.get(key)!;
+      const lastS = loop.store.get(key)!.lastS;
+      // the forecast covers lastS + 1 min .. lastS + 30 min; what the same minutes held a day before
+      const dayAgo = [...loop.store.slots(key, lastS + 60 - 86_400, 30)];
+      expect(st.recurringPeak).toBe(Math.max(...dayAgo));
+      expect(st.recurringPeak).toBe(dayAgo.some((_, i) => burst(lastS + 60 + 60 * i)) ? 50 : 1);
+      seen.push(st.recurringPeak!);
+      clock.advance(300);
+    }
+    // the burst comes into the window ahead of time and leaves it as its hour passes
+    expect(seen[0]).toBe(1);
+    expect(seen).toContain(50);
+    expect(seen.at(-1)).toBe(1);
+  });
+
   it('yields to the event loop between engine batches, so a long retrain does not block scrapes', async () => {
     const engine = new SlowEngine({ intervalS: 60 }, 30);
     const source = new FakeSource(Array.from({ length: 40 }, (_, i) => `t${i}`), ['cpu', 'memory']);

@@ -61,6 +61,21 @@ describe('HistoryStore.slots', () => {
     expect([...store.slots('k', 780, 2)]).toEqual([4, 5]);
     expect([...store.slots('other', 780, 2)]).toEqual([NaN, NaN]);
   });
+
+  it('peakAt is the largest of those slots, without the copy', () => {
+    const store = new HistoryStore(60, 5);
+    store.write('k', 't', 'cpu', 600, [1, 2, 9, 4, NaN, 6, 7]); // keeps 9, 4, NaN, 6, 7 at 720..960
+    expect(store.peakAt('k', 660, 3)).toBe(9); // 660 is no longer held
+    expect(store.peakAt('k', 780, 2)).toBe(4);
+    expect(store.peakAt('k', 840, 1)).toBeNaN(); // a gap
+    expect(store.peakAt('k', 900, 3)).toBe(7); // 1020 not yet held
+    expect(store.peakAt('k', 1020, 2)).toBeNaN();
+    expect(store.peakAt('other', 780, 2)).toBeNaN();
+    for (const [from, n] of [[540, 9], [660, 4], [720, 5], [780, 3], [900, 3]]) {
+      const want = Math.max(...[...store.slots('k', from, n)].filter((v) => v === v));
+      expect(store.peakAt('k', from, n)).toBe(want);
+    }
+  });
 });
 
 /** Tenant t's cpu and memory at sample i (i = 0 a Monday 00:00): a daily cycle, the weekend 30% lower, noise. */

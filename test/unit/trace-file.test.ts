@@ -76,6 +76,49 @@ describe('readTrace', () => {
     await expect(readTrace(join(dir, 'missing.csv'))).rejects.toThrow(/no such file/);
   });
 
+  it('reads RFC 4180 quoted fields (a comma or "" inside quotes) in any of the four columns', async () => {
+    const p = write('q.csv', [
+      '"timestamp","tenant","resource","value"',
+      '0,"team,a 1",cpu,4.2',
+      '300,"team,a 1",cpu,"5"',
+      '"0","say ""hi""","cpu,peak",1',
+      '300,"say ""hi""","cpu,peak",""',
+      '600,"say ""hi""","cpu,peak",3',
+      '0,plain,cpu,7',
+    ].join('\n') + '\n');
+    const set = await readTrace(p);
+    expect(set.series.map((s) => [s.tenant, s.resource, Array.from(s.values)])).toEqual([
+      ['plain', 'cpu', [7]],
+      ['say "hi"', 'cpu,peak', [1, NaN, 3]],
+      ['team,a 1', 'cpu', [4.2, 5]],
+    ]);
+    expect((await readTrace(p, { tenants: ['team,a 1'] })).series).toHaveLength(1);
+  });
+
+  it('names the file and line of a quoted field not closed on its line, or text after a closing quote', async () => {
+    const open = write('q2.csv', 'timestamp,tenant,resource,value\n0,a,cpu,1\n300,"team\na",cpu,1\n');
+    await expect(readTrace(open)).rejects.toThrow(`${open}:3: quoted field 2 is not closed on its line`);
+    const after = write('q3.csv', 'timestamp,tenant,resource,value\n0,"team"a,cpu,1\n');
+    await expect(readTrace(after)).rejects.toThrow(`${after}:2: unexpected text "a,cpu,1" after the closing quote of field 2`);
+    const five = write('q4.csv', 'timestamp,tenant,resource,value\n0,"team,a",x,cpu,1\n');
+    await expect(readTrace(five)).rejects.toThrow(`${five}:2: expected 4 comma-separated fields, found 5`);
+    const three = write('q5.csv', 'timestamp,tenant,resource,value\n0,"team,a",cpu\n');
+    await expect(readTrace(three)).rejects.toThrow(`${three}:2: expected 4 comma-separated fields, found 3`);
+  });
+
+  it('reads NaN, nan and NA values (what pandas and R write for missing) as missing, like an empty value', async () => {
+    const p = write('n.csv', 'timestamp,tenant,resource,value\n0,a,cpu,1\n60,a,cpu,NaN\n120,a,cpu,nan\n180,a,cpu,NA\n240,a,cpu,na\n300,a,cpu,2\n');
+    expect(Array.from((await readTrace(p)).series[0].values)).toEqual([1, NaN, NaN, NaN, NaN, 2]);
+    await expect(readTrace(write('n2.csv', 'timestamp,tenant,resource,value\n0,a,cpu,inf\n'))).rejects.toThrow(/:2: unparsable value "inf"/);
+    await expect(readTrace(write('n3.csv', 'timestamp,tenant,resource,value\n0,a,cpu,nana\n'))).rejects.toThrow(/:2: unparsable value "nana"/);
+  });
+
+  it('reads CRLF line endings and a UTF-8 byte order mark before the header', async () => {
+    const p = write('crlf.csv', '\uFEFFtimestamp,tenant,resource,value\r\n0,a,cpu,1\r\n60,"b,c",cpu,2\r\n60,a,cpu,3\r\n');
+    const set = await readTrace(p);
+    expect(set.series.map((s) => [s.tenant, Array.from(s.values)])).toEqual([['a', [1, 3]], ['b,c', [2]]]);
+  });
+
   it('reports a corrupt gzip stream as a trace error', async () => {
     const p = write('l.csv.gz', 'not gzip at all');
     await expect(readTrace(p)).rejects.toMatchObject({ code: 'FORESIGHT_ERR_TRACE_INVALID' });

@@ -1,12 +1,15 @@
 // `foresight`: the engine's forecast quantiles through the shared allocation policy (src/logic/allocation.ts).
 import { allocationConfig, decide, holdScaleUp, newAllocationState, observe, type AllocationConfig, type AllocationConfigInput, type AllocationState } from '../../logic/allocation.js';
-import { recentPeak } from '../../logic/bounds.js';
+import { RECURRING_LAGS_S, recentPeak, recurringPeak } from '../../logic/bounds.js';
 import { shadowReserve, type ReserveOptions } from '../../logic/shadow-reserve.js';
 import { SafetyGate, type GateOptions } from '../../actuator/safety.js';
 import { writesTarget } from '../../actuator/vpa-logic.js';
 import type { ForecastFeed } from '../forecast-feed.js';
 import type { Policy, PolicyContext } from '../policy.js';
 import { lastFinite, stepTime } from '../policy.js';
+
+/** What one allocation covers: the engine's horizons up to 30 minutes (run.ts coverHorizons). */
+const COVER_S = 1800;
 
 export interface ForesightOptions {
   allocation: AllocationConfigInput;
@@ -35,6 +38,9 @@ export class ForesightPolicy implements Policy {
   readonly #own: Float64Array[];
   readonly #observed: Int32Array;
   readonly #peakSteps: number;
+  /** Steps the allocation covers (the engine's 30 minutes) and the lags of the demand of this time of day, in steps. */
+  readonly #coverSteps: number;
+  readonly #recurLags: number[];
   readonly #opts: ForesightOptions;
   readonly #gate: SafetyGate | undefined;
   /** The allocation in force per tenant (the gated value; NaN before the first). */
@@ -56,6 +62,9 @@ export class ForesightPolicy implements Policy {
     this.#own = ctx.tenants.map(() => new Float64Array(ctx.nSteps).fill(NaN));
     this.#observed = new Int32Array(ctx.tenants.length);
     this.#peakSteps = Math.round(this.cfg.bounds.safetyWindowS / ctx.intervalS);
+    this.#coverSteps = Math.max(1, Math.round(COVER_S / ctx.intervalS));
+    const leadSteps = Math.ceil(ctx.leadS / ctx.intervalS);
+    this.#recurLags = RECURRING_LAGS_S.map((s) => Math.round(s / ctx.intervalS)).filter((l) => l > leadSteps + this.#coverSteps);
     this.reserve = new Float64Array(this.#opts.sizeReserve ? ctx.nSteps : 0);
     // one reclamation rule and one change budget for the policy and the gate, as the sidecar wires them (src/main.ts)
     const r = this.cfg.reclaim;
@@ -65,13 +74,13 @@ export class ForesightPolicy implements Policy {
   }
 
   /** What the actuator writes for tenant k given the policy's allocation (src/actuator/vpa-recommender.ts). */
-  #actuate(k: number, desired: number, nowS: number, peak: number, usage: number, anomalous: boolean): number {
+  #actuate(k: number, desired: number, nowS: number, peak: number, recurring: number, usage: number, anomalous: boolean): number {
     const gate = this.#gate;
     if (!gate || !Number.isFinite(desired)) return desired;
     const prev = this.#applied[k];
     const cur = Number.isFinite(prev) ? prev : undefined;
     const key = String(k);
-    const shaped = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, usage, anomalous, stale: false });
+    const shaped = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, recurring, usage, anomalous, stale: false });
     if (shaped.hold) this.holds[shaped.hold] = (this.holds[shaped.hold] ?? 0) + 1;
     const v = shaped.value;
     // the VPA recommender's write rule: a change it would not write leaves the value in force
@@ -103,7 +112,7 @@ export class ForesightPolicy implements Policy {
       }
       this.#states[k] = s;
       this.#own[k][i] = s.allocation;
-      out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, lastFinite(v), f.anomalous[k]) : s.allocation;
+      out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, recurringPeak(v, i, this.#coverSteps, this.#recurLags), lastFinite(v), f.anomalous[k]) : s.allocation;
     }
     if (this.#opts.sizeReserve) {
       const tenants = [];

@@ -102,7 +102,22 @@ export function collectionPath(obj: { apiVersion: string; kind: string; metadata
   return obj.metadata.namespace ? `${base}/namespaces/${obj.metadata.namespace}/${p}` : `${base}/${p}`;
 }
 
+/**
+ * Starts etcd and kube-apiserver on free loopback ports. A port found free can be taken before the server binds it
+ * (another test's listener, or an outgoing connection's source port from the same ephemeral range): such a start is
+ * retried on new ports, up to three times.
+ */
 export async function startKubeEnv(bins: KubeEnvBinaries): Promise<KubeEnv> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startKubeEnvOnce(bins);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startKubeEnvOnce(bins: KubeEnvBinaries): Promise<KubeEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'foresight-kube-'));
   const dataDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'foresight-etcd-'));
   certificates(bins.openssl, dir);
@@ -177,6 +192,8 @@ export async function startKubeEnv(bins: KubeEnvBinaries): Promise<KubeEnv> {
     await startApiServer();
   } catch (err) {
     killAll();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
 

@@ -230,17 +230,22 @@ export class PrometheusInstance {
   }
 }
 
-/** Starts Prometheus and waits until it is ready. Throws if the binary is missing. */
+/**
+ * Starts Prometheus and waits until it is ready. Throws if the binary is missing. A free port can be taken before
+ * Prometheus binds it (another test's listener, an outgoing connection's source port): without a given port, such a
+ * start is retried on a new one, up to three times.
+ */
 export async function startPrometheus(opts: StartPrometheusOptions = {}): Promise<PrometheusInstance> {
   const binary = opts.binary ?? findBinary('prometheus');
   if (!binary) throw new Error('prometheus binary not found (run scripts/fetch-tools.sh or set FORESIGHT_BIN_PROMETHEUS)');
-  const port = opts.port ?? (await freePort());
-  const p = new PrometheusInstance(binary, port, opts);
-  try {
-    await p.start();
-  } catch (err) {
-    await p.destroy();
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    const p = new PrometheusInstance(binary, opts.port ?? (await freePort()), opts);
+    try {
+      await p.start();
+      return p;
+    } catch (err) {
+      await p.destroy();
+      if (opts.port !== undefined || attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
   }
-  return p;
 }

@@ -10,7 +10,10 @@
 // The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 //                            [--engine-only] [--idle-loop] [--incremental-cycles 3] [--total-shards N --shard i]
-//                            [--own-ring]
+//                            [--own-ring] [--fit-budget S]
+// --fit-budget: the loop's first-fit budget per cycle (firstFitBudget; default 0 here, no limit): the first fit then
+// runs as back-to-back cycles, and the report adds the first cycle's wall time (when the first forecasts are
+// published), how many series it forecast and how many cycles the first fit took; fullCycle* sum those cycles.
 // --own-ring: the engine keeps its own copy of each series' recent values (as before they were read from the store).
 // --idle-loop: no cycles during the HTTP load, to separate their cost. --engine-only: no peer (its memory would count
 // in the peak RSS). --incremental-cycles: the report gives their median. --peer-only without --skip-http runs the
@@ -92,6 +95,7 @@ const OWN_RING = args.includes('--own-ring');
 const IDLE_LOOP = args.includes('--idle-loop');
 const ANOMALY_WARMUP = arg('anomaly-warmup', 288);
 const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
+const FIT_BUDGET_S = arg('fit-budget', 0);
 // --total-shards N [--shard i]: the real engine runs one shard of the --engine-tenants (the tenants whose FNV-1a hash
 // mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
 // out here as in the unsharded runs (a real shard still receives every tenant from Prometheus and drops the others).
@@ -181,6 +185,16 @@ function manualClock(t: number): Clock & { t: number } {
 const sum = (r: CycleReport, exclude: string[] = ['pull'], which: 'durationsS' | 'cpuS' = 'durationsS') =>
   Object.entries(r[which]).reduce((a, [k, v]) => (exclude.includes(k) ? a : a + (v ?? 0)), 0);
 const cpu = (r: CycleReport) => sum(r, ['pull'], 'cpuS');
+const addSteps = (a: Partial<Record<string, number>>, b: Partial<Record<string, number>>) =>
+  Object.fromEntries([...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [k, (a[k] ?? 0) + (b[k] ?? 0)]));
+/** Two cycles as one (the first fit under a budget): times and counts summed. */
+const addReports = (a: CycleReport, b: CycleReport): CycleReport => ({
+  ...b,
+  trainedSeries: a.trainedSeries + b.trainedSeries,
+  failedSeries: a.failedSeries + b.failedSeries,
+  durationsS: addSteps(a.durationsS, b.durationsS),
+  cpuS: addSteps(a.cpuS, b.cpuS),
+});
 const steps = (o: Partial<Record<string, number>>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v ?? 0)]));
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 const bound = (t: object, v: unknown) => (typeof v === 'function' ? v.bind(t) : v);
@@ -202,11 +216,15 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
     { source: new FakeSource(tenants, shard), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore, 'alert-only'), onVanish: (k) => decider.forget(k) },
     // retraining falls due on the 5th cycle, which brings one new point like any other: the retrain cycle is an
     // incremental cycle that also retrains every series (as the hourly retrain runs in production)
-    { intervalS: STEP, historyPoints: WEEK, retrainEveryS: (INCREMENTAL_CYCLES + 1) * STEP, profileEveryS: 3600, anomalyWarmupPoints: ANOMALY_WARMUP },
+    { intervalS: STEP, historyPoints: WEEK, retrainEveryS: (INCREMENTAL_CYCLES + 1) * STEP, profileEveryS: 3600, anomalyWarmupPoints: ANOMALY_WARMUP, fitBudgetS: FIT_BUDGET_S },
   );
   const t0 = performance.now();
-  const full = await loop.runOnce();
+  // with a fit budget, the first fit is a run of cycles the loop starts back to back (EngineLoop.start)
+  const firstFit = [await loop.runOnce()];
+  const firstCycleWall = (performance.now() - t0) / 1000;
+  while (firstFit[firstFit.length - 1].pendingFit > 0) firstFit.push(await loop.runOnce());
   const fullWall = (performance.now() - t0) / 1000;
+  const full = firstFit.reduce(addReports);
   const incs: CycleReport[] = [];
   for (let i = 0; i < INCREMENTAL_CYCLES; i++) {
     clock.t += STEP;
@@ -225,6 +243,7 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
       fullCycleCpuS: round(cpu(full)),
       fullCycleWallS: round(sum(full)),
       fullCycleWallWithPullS: round(fullWall),
+      ...(FIT_BUDGET_S > 0 ? { fitBudgetS: FIT_BUDGET_S, firstFitCycles: firstFit.length, firstSnapshotWallS: round(firstCycleWall), firstSnapshotSeries: firstFit[0].trainedSeries } : {}),
       fullStepsCpuS: steps(full.cpuS),
       incrementalCycleCpuS: round(cpu(inc)),
       incrementalCyclesCpuS: incs.map((r) => round(cpu(r))), // every one, in the order they ran

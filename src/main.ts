@@ -140,6 +140,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       intervalS: plan.intervalS,
       historyPoints: plan.historyPoints,
       retrainEveryS: config.retrainEvery,
+      fitBudgetS: config.firstFitBudget,
       accuracyEveryS: Math.min(config.profileEvery, 900),
       profileEveryS: config.profileEvery,
       staleAfterS: config.staleAfter,

@@ -64,6 +64,11 @@ export interface EngineLoopOptions {
   /** While a fit or refit runs longer than this (wall seconds), its progress is logged this often: the first fit of
    *  60,000 series takes about 9 minutes. */
   progressEveryS: number;
+  /** Longest a cycle spends on first fits, wall seconds (0: no limit). The series beyond it keep their samples in the
+   *  store and are fitted by the next cycles, which follow at once (start()): at 60,000 series the first forecasts are
+   *  published after about this long instead of after the whole first fit (about 9 minutes). Series are fitted in
+   *  tenant order, so a tenant's signals are forecast together. */
+  fitBudgetS: number;
 }
 
 export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
@@ -83,6 +88,7 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   anomalyWarmupPoints: 288,
   accuracyEveryS: 900,
   progressEveryS: 10,
+  fitBudgetS: 0,
 };
 
 /** Samples per anomaly scorer call (with its share of the state copies, ~20-30 us per sample: a few ms per call). */
@@ -110,6 +116,8 @@ export interface CycleReport {
   retrained: boolean;
   /** Series (re)fitted this cycle. */
   trainedSeries: number;
+  /** Series still without a model, left to the next cycles by the fit budget (fitBudgetS). */
+  pendingFit: number;
   failedSeries: number;
   durationsS: Partial<Record<LoopStep, number>>;
   /** Process CPU time (user + system) per step, seconds: the cost on a shared machine, where wall time is not. */
@@ -301,7 +309,7 @@ export class EngineLoop {
     this.#slice = new TimeSlice();
     const durations: CycleReport['durationsS'] = {};
     this.#cpu = {};
-    const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, trainedSeries: 0, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
+    const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, trainedSeries: 0, pendingFit: 0, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
     const nowS = clock.nowS();
     const endS = Math.floor(nowS / step) * step;
 
@@ -361,9 +369,17 @@ export class EngineLoop {
         if (!engine.has(s.key)) fresh.push(s.key);
         else if (retrain && !quarantined) known.push(s.key);
       }
-      report.trainedSeries = fresh.length + known.length;
-      report.failedSeries += await this.#fit(fresh, 'fit');
-      report.failedSeries += await this.#fit(known, engine.refit ? 'refit' : 'fit');
+      // under a budget, tenant by tenant (series keys sort by tenant), so that what the cycle publishes is whole tenants
+      const budgetS = o.fitBudgetS;
+      if (budgetS > 0) fresh.sort();
+      const first = await this.#fit(fresh, 'fit', budgetS > 0 ? performance.now() + budgetS * 1000 : Infinity);
+      report.pendingFit = fresh.length - first.done;
+      if (report.pendingFit > 0) {
+        this.#d.logger.info({ fitted: first.done, pending: report.pendingFit, budgetS }, `first fit: ${first.done} series this cycle, ${report.pendingFit} left to the next cycles`);
+      }
+      const refit = await this.#fit(known, engine.refit ? 'refit' : 'fit');
+      report.trainedSeries = first.done + known.length;
+      report.failedSeries += first.failed + refit.failed;
       if (retrain) this.#lastRetrainS = endS;
     });
 
@@ -415,7 +431,9 @@ export class EngineLoop {
     }
   }
 
-  async #fit(keys: string[], how: 'fit' | 'refit'): Promise<number> {
+  /** Fits or refits `keys` in batches, until done or until the wall clock (performance.now) passes `untilMs` between
+   *  two batches; returns the failures and how many keys it went through. */
+  async #fit(keys: string[], how: 'fit' | 'refit', untilMs = Infinity): Promise<{ failed: number; done: number }> {
     const engine = this.#d.engine;
     const call = how === 'refit' && engine.refit ? engine.refit.bind(engine) : engine.fit.bind(engine);
     let failed = 0;
@@ -427,7 +445,8 @@ export class EngineLoop {
     const bufs = Array.from({ length: b }, () => new Float64Array(this.store.windowPoints));
     const t0 = performance.now();
     let logAt = t0 + this.options.progressEveryS * 1000;
-    for (let i = 0; i < keys.length; i += b) {
+    let i = 0;
+    for (; i < keys.length && performance.now() < untilMs; i += b) {
       const ks = keys.slice(i, i + b);
       const hs = ks.map((k, j) => this.store.window(k, undefined, bufs[j])!.values);
       failed += this.#each('train', ks, hs, call);
@@ -445,7 +464,7 @@ export class EngineLoop {
       }
       if (this.#slice.due) await this.#slice.yield();
     }
-    return failed;
+    return { failed, done: Math.min(i, keys.length) };
   }
 
   async #forecast(all: string[]): Promise<number> {
@@ -715,8 +734,9 @@ export class EngineLoop {
     this.#stopped = false;
     const tick = async () => {
       if (this.#stopped) return;
-      await this.runOnce();
-      if (!this.#stopped) this.#timer = setTimeout(tick, periodMs);
+      const r = await this.runOnce();
+      // series still waiting for their first fit (fitBudgetS): the next cycle fits more at once
+      if (!this.#stopped) this.#timer = setTimeout(tick, r.pendingFit > 0 ? 0 : periodMs);
     };
     void tick();
   }

@@ -261,6 +261,64 @@ describe('EngineLoop.runOnce', () => {
     expect(seen.at(-1)).toBe(1);
   });
 
+  it('fits new series within the fit budget, whole tenants first, and leaves the rest to the next cycles', async () => {
+    // 40 tenants x 2 signals, 30 ms per fit call of 4 series: 600 ms for the whole first fit, 150 ms allowed a cycle
+    const tenants = Array.from({ length: 40 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    const run = async (fitBudgetS: number) => {
+      const engine = new SlowEngine({ intervalS: 60 }, 30);
+      // the source lists them in another order than their names
+      const source = new FakeSource([...tenants].reverse(), ['cpu', 'memory']);
+      const clock = manualClock(1_700_000_000);
+      const loop = new EngineLoop({ source, engine, clock }, { intervalS: 60, historyPoints: 120, fitBudgetS });
+      const reports = [];
+      for (let c = 0; c < 30; c++) {
+        const r = await loop.runOnce();
+        expect(r.ok).toBe(true);
+        reports.push(r);
+        const forecast = [...loop.latest()!.resources.values()].filter((s) => s.forecast).map((s) => s.tenant);
+        // what is published is whole tenants, in tenant order
+        const counts = new Map<string, number>();
+        for (const t of forecast) counts.set(t, (counts.get(t) ?? 0) + 1);
+        expect([...counts.values()].every((n) => n === 2)).toBe(true);
+        expect([...counts.keys()].sort()).toEqual(tenants.slice(0, counts.size));
+        expect(r.pendingFit).toBe(80 - forecast.length);
+        if (r.pendingFit === 0) break;
+        clock.advance(60);
+      }
+      return reports;
+    };
+    const budgeted = await run(0.15);
+    expect(budgeted.length).toBeGreaterThan(2);
+    expect(budgeted[0].trainedSeries).toBeGreaterThan(0);
+    expect(budgeted[0].trainedSeries).toBeLessThan(40);
+    expect(budgeted.reduce((n, r) => n + r.trainedSeries, 0)).toBeGreaterThanOrEqual(80);
+    // no budget: the first cycle fits every series
+    const whole = await run(0);
+    expect(whole.map((r) => [r.trainedSeries, r.pendingFit])).toEqual([[80, 0]]);
+  });
+
+  it('runs the next cycle at once while series wait for their first fit, then keeps its period', async () => {
+    const engine = new SlowEngine({ intervalS: 60 }, 20);
+    const source = new FakeSource(Array.from({ length: 30 }, (_, i) => `t${i}`), ['cpu']);
+    const loop = new EngineLoop({ source, engine, clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120, fitBudgetS: 0.05 });
+    const cycles: number[] = [];
+    loop.onSnapshot((s) => void cycles.push(s.cycle));
+    loop.start(3_600_000); // an hour between cycles: only the pending fits can explain a second cycle here
+    const until = Date.now() + 10_000;
+    const allFitted = (): boolean => {
+      const s = loop.latest();
+      return s !== undefined && s.resources.size === 30 && [...s.resources.values()].every((r) => r.forecast);
+    };
+    while (Date.now() < until && !allFitted()) await new Promise((r) => setTimeout(r, 20));
+    const n = cycles.length;
+    await new Promise((r) => setTimeout(r, 200));
+    await loop.stop();
+    expect(allFitted()).toBe(true);
+    expect(n).toBeGreaterThan(2);
+    // once every series is fitted, the loop waits its period again
+    expect(cycles.length).toBe(n);
+  });
+
   it('yields to the event loop between engine batches, so a long retrain does not block scrapes', async () => {
     const engine = new SlowEngine({ intervalS: 60 }, 30);
     const source = new FakeSource(Array.from({ length: 40 }, (_, i) => `t${i}`), ['cpu', 'memory']);

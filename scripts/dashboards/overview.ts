@@ -29,13 +29,14 @@ export function overviewDashboard(): Dashboard {
 
     // ---- Loop health first: everything below is only as good as the latest cycle.
     .withRow(new RowBuilder('Loop health'))
-    .withPanel(stat('Targets up', 'short', { expr: `sum(up{${J}})`, legend: 'up' }, { description: 'Foresight replicas Prometheus scrapes successfully (ForesightDown).' }))
+    .withPanel(stat('Targets up', 'short', { expr: `sum(up{${J}})`, legend: 'up' }, { span: 3, description: 'Foresight replicas Prometheus scrapes successfully (ForesightDown).' }))
     // replicas of one shard (or of an unsharded deployment) track the same tenants: count each shard once
-    .withPanel(stat('Tenants tracked', 'short', { expr: `sum(max by (shard) (foresight_tenants{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: 'tenants' }, { description: 'Tenants with series, each shard counted once (replicas of a shard track the same tenants).' }))
-    .withPanel(stat('Since last successful cycle', 's', { expr: `time() - max(foresight_last_successful_cycle_timestamp_seconds{${J}})`, legend: 'age' }, { description: 'Wall-clock age of the latest published snapshot (ForesightStale fires above 15 minutes).' }))
-    .withPanel(stat('Serving stale forecasts', 'bool', { expr: `max(foresight_forecast_stale{${J}})`, legend: 'stale' }))
-    .withPanel(stat('Leader replicas', 'short', { expr: `sum(foresight_leader{${J}})`, legend: 'leader' }, { description: 'Replicas holding an actuator Lease: exactly 1 per shard when the actuator runs (one Lease per shard).' }))
-    .withPanel(stat('Anomalous tenants', 'short', { expr: `sum(${one(`foresight_tenant_anomalous{${J}}`)})`, legend: 'anomalous' }))
+    .withPanel(stat('Tenants tracked', 'short', { expr: `sum(max by (shard) (foresight_tenants{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: 'tenants' }, { span: 3, description: 'Tenants with series, each shard counted once (replicas of a shard track the same tenants).' }))
+    .withPanel(stat('Since last successful cycle', 's', { expr: `time() - max(foresight_last_successful_cycle_timestamp_seconds{${J}})`, legend: 'age' }, { span: 3, description: 'Wall-clock age of the latest published snapshot (ForesightStale fires above 15 minutes).' }))
+    .withPanel(stat('Serving stale forecasts', 'bool', { expr: `max(foresight_forecast_stale{${J}})`, legend: 'stale' }, { span: 3 }))
+    .withPanel(stat('Leader replicas', 'short', { expr: `sum(foresight_leader{${J}})`, legend: 'leader' }, { span: 3, description: 'Replicas holding an actuator Lease: exactly 1 per shard when the actuator runs (one Lease per shard).' }))
+    .withPanel(stat('Series waiting for a first fit', 'short', { expr: `sum(max by (shard) (foresight_series_pending_fit{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: 'pending' }, { span: 6, description: 'Series without a model yet, left to the next cycles by firstFitBudget: above 0 for a few minutes after a start at scale, then 0.' }))
+    .withPanel(stat('Anomalous tenants', 'short', { expr: `sum(${one(`foresight_tenant_anomalous{${J}}`)})`, legend: 'anomalous' }, { span: 3 }))
     .withPanel(timeseries('Cycles', 'cps', [{ expr: `sum by (outcome) (rate(foresight_cycles_total{${J}}[$__rate_interval]))`, legend: '{{outcome}}' }], { span: 8 }))
     .withPanel(timeseries('Step duration (p90)', 's', [{ expr: `histogram_quantile(0.9, sum by (le, step) (rate(foresight_loop_step_duration_seconds_bucket{${J}}[$__rate_interval])))`, legend: '{{step}}' }], { span: 8 }))
     .withPanel(timeseries('Errors by stage', 'cps', [{ expr: `sum by (stage) (rate(foresight_errors_total{${J}}[$__rate_interval]))`, legend: '{{stage}}' }], { span: 8, description: 'The loop logs, counts and skips: a stage that keeps erroring degrades forecasts without stopping the loop.' }))

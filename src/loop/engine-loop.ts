@@ -373,7 +373,7 @@ export class EngineLoop {
       const budgetS = o.fitBudgetS;
       if (budgetS > 0) fresh.sort();
       const first = await this.#fit(fresh, 'fit', budgetS > 0 ? performance.now() + budgetS * 1000 : Infinity);
-      report.pendingFit = fresh.length - first.done;
+      report.pendingFit = this.#pendingFit = fresh.length - first.done;
       if (report.pendingFit > 0) {
         this.#d.logger.info({ fitted: first.done, pending: report.pendingFit, budgetS }, `first fit: ${first.done} series this cycle, ${report.pendingFit} left to the next cycles`);
       }
@@ -534,6 +534,8 @@ export class EngineLoop {
     });
   }
 
+  /** Series left without a model by the last cycle's first-fit budget (published in the snapshot). */
+  #pendingFit = 0;
   #decidedUntil = new Map<string, number>();
   #newSinceDecision(key: string, lastS: number): DecideInput['newPoints'] {
     const after = this.#decidedUntil.get(key) ?? lastS - this.options.intervalS;
@@ -706,6 +708,7 @@ export class EngineLoop {
       profiles: new Map(this.#profiles),
       accuracy,
       modelsChosen: new Map(this.#modelsChosen),
+      pendingFit: this.#pendingFit,
       lastPullS: endS,
       lastError,
     };

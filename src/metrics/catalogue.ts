@@ -185,6 +185,12 @@ export const catalogue = {
     help: 'Series left out of exposition because a cardinality limit was reached.',
     labels: ['reason'],
   }),
+  pendingFit: def({
+    name: 'foresight_series_pending_fit',
+    type: 'gauge',
+    help: 'Series without a model yet, left to the next cycles by the first-fit budget (firstFitBudget): above 0 for a few cycles after a start, or when many tenants appear at once.',
+    labels: [],
+  }),
   tenants: def({
     name: 'foresight_tenants',
     type: 'gauge',

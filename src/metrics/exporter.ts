@@ -150,6 +150,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     stale: gaugeOf(c.forecastStale, registry),
     shadow: gaugeOf(c.shadowCapacity, registry),
     tenants: gaugeOf(c.tenants, registry),
+    pendingFit: gaugeOf(c.pendingFit, registry),
   };
   gaugeOf(c.lastSuccess, registry, (gg) => {
     if (Number.isFinite(lastSuccessS)) gg.set(lastSuccessS);
@@ -265,6 +266,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     if (s) {
       small.stale.set(s.stale ? 1 : 0);
       small.tenants.set(tenantCount);
+      small.pendingFit.set(s.pendingFit ?? 0);
       for (const sh of s.shadow) small.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
       for (const [pool, n] of s.shadowExhausted ?? []) exhausted(pool, n);
       for (const sh of s.shadow) exhausted(sh.pool, exhaustedSeen.get(sh.pool) ?? 0);

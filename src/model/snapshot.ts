@@ -86,6 +86,8 @@ export interface Snapshot {
   accuracy?: readonly AccuracyStat[];
   /** Series count per (model, horizon) of the latest model choice: key `${model}\u0000${horizonS}`. */
   modelsChosen?: ReadonlyMap<string, number>;
+  /** Series still without a model, left to the next cycles by the first-fit budget (src/loop/engine-loop.ts). */
+  pendingFit?: number;
   /** Last successful pull (UNIX seconds, engine clock) and the error of the latest failed one. */
   lastPullS?: number;
   lastError?: string;

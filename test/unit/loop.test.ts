@@ -282,6 +282,7 @@ describe('EngineLoop.runOnce', () => {
         expect([...counts.values()].every((n) => n === 2)).toBe(true);
         expect([...counts.keys()].sort()).toEqual(tenants.slice(0, counts.size));
         expect(r.pendingFit).toBe(80 - forecast.length);
+        expect(loop.latest()!.pendingFit).toBe(r.pendingFit);
         if (r.pendingFit === 0) break;
         clock.advance(60);
       }

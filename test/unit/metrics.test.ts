@@ -51,6 +51,10 @@ describe('exporter', () => {
     expect(body).toMatch(/foresight_forecast_error\{model="persistence",horizon="15m"\} 0.1/);
     expect(body).toMatch(/foresight_model_chosen\{model="persistence",horizon="30m"\} 4/);
     expect(body).toContain('foresight_tenants 2');
+    expect(body).toContain('foresight_series_pending_fit 0');
+    // a snapshot published while the first fit is spread over cycles
+    const pending = createExporter({ snapshot: () => ({ ...loop.latest()!, pendingFit: 7 }) });
+    expect((await pending.render()).body.toString()).toContain('foresight_series_pending_fit 7');
   });
 
   it('exports the configured limit of a resource without a knob for every tracked tenant of that signal', async () => {

@@ -11,7 +11,7 @@ export interface GateContext {
   floor: number;
   /** Observed demand at this time of day a day and a week before, over the window the value covers (the highest
    *  usage then; 0 or NaN when unknown). A raise up to it is demand the tenant has shown at this hour, so neither the
-   *  step limit nor the cooldown holds it back: a daily batch job's burst is provisioned before it starts. */
+   *  step limit nor the cooldown holds it back: a daily batch job's burst is in force when it starts. */
   recurring?: number;
   usage: number;
   anomalous: boolean;

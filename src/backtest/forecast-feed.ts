@@ -29,6 +29,9 @@ export interface StepForecast {
   quarantined: boolean[];
 }
 
+/** What one allocation covers after the lead: the engine's horizons up to 30 minutes ahead. */
+export const COVER_S = 1800;
+
 /** Horizons (seconds after the last visible sample) covering steps i .. i + cover of a decision for step i; at least
  *  the first step, when a step is longer than the cover (an hourly trace against 30 minutes). */
 export function coverHorizons(leadS: number, intervalS: number, coverS: number, maxHorizons = 8): number[] {

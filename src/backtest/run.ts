@@ -8,7 +8,7 @@ import { FORECAST_LEVELS, type AllocationConfigInput } from '../logic/allocation
 import { DEFAULT_ANOMALY_POLICY, type AnomalyMode, type AnomalyPolicy } from '../logic/anomaly.js';
 import { createAnomalyScorer } from '../loop/anomaly-adapter.js';
 import { AnomalyFeed, type AnomalyCounts } from './anomaly-feed.js';
-import { coverHorizons, ForecastFeed } from './forecast-feed.js';
+import { COVER_S, coverHorizons, ForecastFeed } from './forecast-feed.js';
 import type { Grid } from './grid.js';
 import { AutopilotPolicy, autopilotDefaults } from './policies/autopilot.js';
 import { ForesightPolicy } from './policies/foresight.js';
@@ -111,7 +111,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   const sweep = (name: keyof typeof SWEEP_KNOBS): readonly number[] => (o.sweep && want.has(name) ? SWEEP_KNOBS[name] : []);
 
   if (want.has('foresight')) {
-    const horizonsS = coverHorizons(o.leadS, grid.intervalS, 1800, 3);
+    const horizonsS = coverHorizons(o.leadS, grid.intervalS, COVER_S, 3);
     const levels = o.levels ?? FORECAST_LEVELS;
     const engineOptions: EngineOptions = { intervalS: grid.intervalS, horizonsS, quantiles: levels, seasonsS: o.seasonsS ?? schema.seasons.default, seed: 1 };
     // The engine runs with the live loop's tuning (allocatorTuning: a one-day error window, quantiles tracked for the ensemble alone).
@@ -178,7 +178,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     warmupSteps,
     results,
     shadow,
-    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, 1800, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, gateHolds: mainForesight.holds, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 }, anomalyWeekAgo: anomalyPolicy.weekAgo, anomalyEnterLikelihood: anomalyPolicy.enterLikelihood, anomalyExitLikelihood: anomalyPolicy.exitLikelihood } : undefined,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, COVER_S, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, gateHolds: mainForesight.holds, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 }, anomalyWeekAgo: anomalyPolicy.weekAgo, anomalyEnterLikelihood: anomalyPolicy.enterLikelihood, anomalyExitLikelihood: anomalyPolicy.exitLikelihood } : undefined,
     elapsedMs: performance.now() - t0,
   };
 }

@@ -4,12 +4,9 @@ import { RECURRING_LAGS_S, recentPeak, recurringPeak } from '../../logic/bounds.
 import { shadowReserve, type ReserveOptions } from '../../logic/shadow-reserve.js';
 import { SafetyGate, type GateOptions } from '../../actuator/safety.js';
 import { writesTarget } from '../../actuator/vpa-logic.js';
-import type { ForecastFeed } from '../forecast-feed.js';
+import { COVER_S, type ForecastFeed } from '../forecast-feed.js';
 import type { Policy, PolicyContext } from '../policy.js';
 import { lastFinite, stepTime } from '../policy.js';
-
-/** What one allocation covers: the engine's horizons up to 30 minutes (run.ts coverHorizons). */
-const COVER_S = 1800;
 
 export interface ForesightOptions {
   allocation: AllocationConfigInput;

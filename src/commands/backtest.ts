@@ -126,6 +126,7 @@ export async function run(argv: string[]): Promise<number> {
   const set = args.trace
     ? await readTrace(args.trace, { resources: [args.resource] })
     : await loadPrometheus(args.prometheus!, args.query!, args.resource, rangeS, stepS, args['tenant-label']);
+  for (const w of set.warnings ?? []) process.stderr.write(`backtest: warning: ${w}\n`);
   const built = buildGrid(set, args.resource);
   const unit = args.unit ?? built.unit ?? assumedUnit(args.resource);
   if (args.unit === undefined && built.unit === undefined && !args.quiet) {

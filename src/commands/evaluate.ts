@@ -79,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   const started = Date.now();
   console.error(`evaluate: reading ${args.trace} (${args.resource})`);
   const set = await readTrace(args.trace, { resources: [args.resource] });
+  for (const w of set.warnings ?? []) console.error(`evaluate: warning: ${w}`);
   const intervalS = set.intervalS;
   let horizonsS: number[];
   if (givenS) {

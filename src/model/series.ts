@@ -20,6 +20,8 @@ export interface SeriesSet {
   series: Series[];
   /** Units per resource when the source knows them. */
   units: Record<string, string>;
+  /** What the reader changed in the data that a user should hear of (samples moved onto the grid, replaced). */
+  warnings?: readonly string[];
 }
 
 /** The key the engine uses for a series. */

@@ -151,9 +151,14 @@ export async function readTrace(file: string, opts: ReadTraceOptions = {}): Prom
   for (const g of groups.values()) if (g.unordered) sortByTime(g, file);
   const intervalS = opts.intervalS ?? meta.interval_s ?? inferInterval(groups);
   const series: Series[] = [];
-  for (const g of groups.values()) series.push(toRegular(g, intervalS, file));
+  const moved = { off: 0, replaced: 0, firstLine: 0 };
+  for (const g of groups.values()) series.push(toRegular(g, intervalS, file, moved));
   series.sort((a, b) => (a.tenant === b.tenant ? a.resource.localeCompare(b.resource) : a.tenant.localeCompare(b.tenant)));
-  return { origin: file, intervalS, series, units: meta.units ?? {} };
+  const warnings = moved.off === 0 ? [] : [
+    `${file}: ${moved.off} sample(s) not on their series' ${intervalS}s grid (the first at line ${moved.firstLine}) were moved to the nearest slot` +
+      (moved.replaced ? `; ${moved.replaced} of them fell on a slot another sample held, and the later one was kept` : ''),
+  ];
+  return { origin: file, intervalS, series, units: meta.units ?? {}, ...(warnings.length ? { warnings } : {}) };
 }
 
 /** Missing-value words other writers use instead of an empty field: pandas and numpy write NaN, R writes NA. */
@@ -217,15 +222,22 @@ function inferInterval(groups: Map<string, Raw>): number {
   return Number.isFinite(best) ? best : 60;
 }
 
-/** Places samples on a regular grid at `intervalS` from the first timestamp; missing slots are NaN. */
-function toRegular(g: Raw, intervalS: number, file: string): Series {
+/** Places samples on a regular grid at `intervalS` from the first timestamp; missing slots are NaN. A sample off the
+ *  grid goes to the nearest slot, the later of two in one slot wins; `moved` counts both (the first line too). */
+function toRegular(g: Raw, intervalS: number, file: string, moved: { off: number; replaced: number; firstLine: number }): Series {
   const start = g.t[0];
   const n = Math.round((g.t[g.t.length - 1] - start) / intervalS) + 1;
   if (n > 50_000_000) throw new TraceInvalidError(`${file}: series ${g.tenant}/${g.resource} spans ${n} steps of ${intervalS}s`);
   const values = new Float64Array(n).fill(NaN);
+  let prev = -1;
   for (let i = 0; i < g.t.length; i++) {
-    const idx = Math.round((g.t[i] - start) / intervalS);
+    const at = (g.t[i] - start) / intervalS;
+    const idx = Math.round(at);
+    if (Math.abs(at - idx) > 1e-9 && (moved.off++ === 0 || g.line[i] < moved.firstLine)) moved.firstLine = g.line[i];
+    // distinct times in one slot: at least one of the two was off the grid
+    if (idx === prev) moved.replaced++;
     values[idx] = g.v[i];
+    prev = idx;
   }
   return { tenant: g.tenant, resource: g.resource, startS: start, intervalS, values };
 }

@@ -181,5 +181,12 @@ describe('backtest CLI bad input', () => {
     expect(rows.length).toBe(30 * 2);
     for (const row of rows) expect(row).toMatch(/^\d+,"team,a ""x""",cpu,(vpa|static),[^,]*,[^,]*$/);
   });
+  it('says on stderr when samples off the grid were moved to it', () => {
+    const jittered = good.split('\n').map((l, i) => (i % 5 === 2 ? l.replace(/^(\d+),/, (_, t) => `${Number(t) + 7},`) : l)).join('\n');
+    const file = traceFile(dir, 'jittered.csv', `${header}${jittered}\n`);
+    writeFileSync(join(dir, 'jittered.meta.json'), JSON.stringify({ interval_s: 300 }));
+    const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'static', '--out', join(dir, 'out-jittered'), '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/backtest: warning: .*jittered\.csv: 6 sample\(s\) not on their series' 300s grid \(the first at line 4\) were moved to the nearest slot\n/);
+  });
 });
-

@@ -24,6 +24,17 @@ describe('readTrace', () => {
     expect(set.series.map((s) => s.tenant)).toEqual(['t1', 't2']);
   });
 
+  it('moves samples off the grid to the nearest slot and says how many, and how many replaced another', async () => {
+    const grid = await readTrace(write('on-grid.csv', 'timestamp,tenant,resource,value\n0,t1,cpu,1\n60,t1,cpu,2\n120,t1,cpu,3\n'));
+    expect(grid.warnings).toBeUndefined();
+    // 62 and 118 are moved to 60 and 120; 100 lands on 120 too, and 118 (later) replaces it
+    const p = write('jitter.csv', 'timestamp,tenant,resource,value\n0,t1,cpu,1\n62,t1,cpu,2\n100,t1,cpu,7\n118,t1,cpu,3\n180,t1,cpu,4\n');
+    writeFileSync(join(dir, 'jitter.meta.json'), JSON.stringify({ interval_s: 60 }));
+    const set = await readTrace(p);
+    expect(Array.from(set.series[0].values)).toEqual([1, 2, 3, 4]);
+    expect(set.warnings).toEqual([`${p}: 3 sample(s) not on their series' 60s grid (the first at line 3) were moved to the nearest slot; 1 of them fell on a slot another sample held, and the later one was kept`]);
+  });
+
   it('reads gzip files and takes the interval from the meta file beside them', async () => {
     const p = write('b.csv.gz', 'timestamp,tenant,resource,value\n0,t1,memory,5\n600,t1,memory,6\n', true);
     writeFileSync(join(dir, 'b.meta.json'), JSON.stringify({ interval_s: 300, units: { memory: 'percent' } }));

@@ -176,33 +176,32 @@ export class HistoryStore {
     return { startS: s.lastS - (len - 1) * this.intervalS, values: out };
   }
 
+  /** Slot number of time `startS` on `s`'s grid (s.pos is the slot number of s.lastS). */
+  #posAt(s: StoredSeries, startS: number): number {
+    return s.pos - Math.round((s.lastS - startS) / this.intervalS);
+  }
+
+  /** Largest value of `s` among the `n` slot numbers from `first` on that it holds, ignoring gaps (NaN: none). */
+  #peakFrom(s: StoredSeries, first: number, n: number): number {
+    let m = NaN;
+    for (let p = Math.max(first, s.pos - s.count + 1), to = Math.min(first + n - 1, s.pos); p <= to; p++) {
+      const v = s.buf[this.#slot(p)];
+      if (!Number.isNaN(v) && !(v <= m)) m = v;
+    }
+    return m;
+  }
+
   /** Largest value among the last `n` slots, ignoring gaps; NaN when they are all gaps or the series is unknown. */
   peak(key: string, n: number): number {
     const s = this.#series.get(key);
-    if (!s) return NaN;
-    const len = Math.min(s.count, n);
-    let m = NaN;
-    for (let i = 0, idx = this.#slot(s.pos); i < len; i++) {
-      const v = s.buf[idx];
-      if (!Number.isNaN(v) && !(v <= m)) m = v;
-      idx = idx === 0 ? this.capacity - 1 : idx - 1;
-    }
-    return m;
+    return s ? this.#peakFrom(s, s.pos - n + 1, n) : NaN;
   }
 
   /** Largest value among the `n` slots from time `startS` on, ignoring gaps and slots the store does not hold (NaN when
    *  none): `slots` without the copy, for a peak read every cycle (the demand of this time of day, engine-loop.ts). */
   peakAt(key: string, startS: number, n: number): number {
     const s = this.#series.get(key);
-    if (!s || s.count === 0) return NaN;
-    const first = s.pos - Math.round((s.lastS - startS) / this.intervalS);
-    const from = Math.max(first, s.pos - s.count + 1), to = Math.min(first + n - 1, s.pos);
-    let m = NaN;
-    for (let p = from; p <= to; p++) {
-      const v = s.buf[this.#slot(p)];
-      if (!Number.isNaN(v) && !(v <= m)) m = v;
-    }
-    return m;
+    return s ? this.#peakFrom(s, this.#posAt(s, startS), n) : NaN;
   }
 
   /** The `n` slots from time `startS` on (on this store's grid), NaN for those it does not hold (older than its
@@ -210,11 +209,9 @@ export class HistoryStore {
   slots(key: string, startS: number, n: number): Float64Array {
     const out = new Float64Array(n).fill(NaN);
     const s = this.#series.get(key);
-    if (!s || s.count === 0) return out;
-    // slot number of startS, relative to the newest (s.pos at s.lastS)
-    const first = s.pos - Math.round((s.lastS - startS) / this.intervalS);
-    const oldest = s.pos - s.count + 1;
-    for (let i = Math.max(0, oldest - first); i < n && first + i <= s.pos; i++) out[i] = s.buf[this.#slot(first + i)];
+    if (!s) return out;
+    const first = this.#posAt(s, startS);
+    for (let p = Math.max(first, s.pos - s.count + 1), to = Math.min(first + n - 1, s.pos); p <= to; p++) out[p - first] = s.buf[this.#slot(p)];
     return out;
   }
 

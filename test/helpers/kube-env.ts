@@ -2,12 +2,12 @@
 // RBAC and ServiceAccount tokens, the real VPA CRDs from the autoscaler module, and the actuator's identity from deploy/.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseAllDocuments } from 'yaml';
 import { KubeApi, type KubeConnection, httpStatus } from '../../src/actuator/kube-api.js';
 import { toolCacheDir } from './binaries.js';
+import { freePort, retryOnPortTaken } from './ports.js';
 import { repoPath } from './paths.js';
 
 export interface KubeEnvBinaries {
@@ -35,17 +35,6 @@ export interface KubeEnv {
   /** Logs of the API server (for failure messages). */
   apiServerLog(): string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function certificates(openssl: string, dir: string): void {
@@ -102,19 +91,9 @@ export function collectionPath(obj: { apiVersion: string; kind: string; metadata
   return obj.metadata.namespace ? `${base}/namespaces/${obj.metadata.namespace}/${p}` : `${base}/${p}`;
 }
 
-/**
- * Starts etcd and kube-apiserver on free loopback ports. A port found free can be taken before the server binds it
- * (another test's listener, or an outgoing connection's source port from the same ephemeral range): such a start is
- * retried on new ports, up to three times.
- */
+/** Starts etcd and kube-apiserver on free loopback ports, again on new ones when a port was taken first. */
 export async function startKubeEnv(bins: KubeEnvBinaries): Promise<KubeEnv> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startKubeEnvOnce(bins);
-    } catch (err) {
-      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
-    }
-  }
+  return retryOnPortTaken(() => startKubeEnvOnce(bins));
 }
 
 async function startKubeEnvOnce(bins: KubeEnvBinaries): Promise<KubeEnv> {

@@ -2,10 +2,12 @@
 // reload and restart on the same port, killed on teardown even when a test forgets to stop it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from './binaries.js';
+import { freePort, retryOnPortTaken } from './ports.js';
+
+export { freePort };
 
 export interface ScrapeTarget {
   job: string;
@@ -42,20 +44,6 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
-
-/** A free TCP port on 127.0.0.1 (bound then released; a small race is acceptable for tests). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -231,21 +219,21 @@ export class PrometheusInstance {
 }
 
 /**
- * Starts Prometheus and waits until it is ready. Throws if the binary is missing. A free port can be taken before
- * Prometheus binds it (another test's listener, an outgoing connection's source port): without a given port, such a
- * start is retried on a new one, up to three times.
+ * Starts Prometheus and waits until it is ready. Throws if the binary is missing. Without a given port it takes a
+ * free one, and a new one when that was taken first (retryOnPortTaken).
  */
 export async function startPrometheus(opts: StartPrometheusOptions = {}): Promise<PrometheusInstance> {
   const binary = opts.binary ?? findBinary('prometheus');
   if (!binary) throw new Error('prometheus binary not found (run scripts/fetch-tools.sh or set FORESIGHT_BIN_PROMETHEUS)');
-  for (let attempt = 1; ; attempt++) {
-    const p = new PrometheusInstance(binary, opts.port ?? (await freePort()), opts);
+  const startOn = async (port: number): Promise<PrometheusInstance> => {
+    const p = new PrometheusInstance(binary, port, opts);
     try {
       await p.start();
       return p;
     } catch (err) {
       await p.destroy();
-      if (opts.port !== undefined || attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+      throw err;
     }
-  }
+  };
+  return opts.port !== undefined ? startOn(opts.port) : retryOnPortTaken(async () => startOn(await freePort()));
 }

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { createForecastEngine } from '../core/engine.js';
+import { DEFAULT_HORIZONS_S } from '../core/types.js';
 import { parseFlagDuration } from '../config/load.js';
 import { ArgumentInvalidError } from '../errors.js';
 import { lastValue, seasonalNaive } from '../evaluate/baselines.js';
@@ -14,7 +15,6 @@ import { csvField, readTrace } from '../sources/trace-file.js';
 export const summary = 'evaluate forecasts on a trace: evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR]';
 
 const LEVELS = [0.5, 0.9, 0.95, 0.99];
-const DEFAULT_HORIZONS_S = [300, 900, 1800];
 const USAGE = `Usage: foresight evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR]
 
 Replays a canonical trace (timestamp,tenant,resource,value; .csv or .csv.gz). After a warm-up (7 days, or a third

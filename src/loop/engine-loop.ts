@@ -67,8 +67,7 @@ export interface EngineLoopOptions {
   /** Longest a cycle spends on first fits, wall seconds (0: no limit). The series beyond it keep their samples in the
    *  store and are fitted by the next cycles, which follow at once (start()): at 60,000 series the first forecasts are
    *  published after the first pull, the detectors' warm-up and about this long (118 s with 60 s) instead of after the
-   *  whole first fit (about 9 minutes). Series are fitted in
-   *  tenant order, so a tenant's signals are forecast together. */
+   *  whole first fit (about 9 minutes). Series are fitted in tenant order, so a tenant's signals are forecast together. */
   fitBudgetS: number;
 }
 

@@ -143,6 +143,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       fitBudgetS: config.firstFitBudget,
       accuracyEveryS: Math.min(config.profileEvery, 900),
       profileEveryS: config.profileEvery,
+      apiMixMaxTypes: config.apiMixMaxTypes,
       staleAfterS: config.staleAfter,
       vanishAfterS: config.vanishAfter,
       quarantine: config.anomalyMode === 'quarantine',

@@ -3,16 +3,17 @@
 // Long steps run in time slices (time-slice.ts), so the HTTP server answers between them.
 import type { ForecastEngine, SeriesForecast } from '../core/types.js';
 import { HistoryStore } from '../model/history-store.js';
-import { apiMix, profileSignal, type TenantProfile } from '../model/profile.js';
+import { profileSignal, type TenantProfile } from '../model/profile.js';
+import { CallMix } from '../model/call-mix.js';
 import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
 import { DEFAULT_BOUNDS, RECURRING_LAGS_S } from '../logic/bounds.js';
 import { RECURRENCE_PERIOD_S, recurrenceMargin, weekAgoSpan } from '../logic/recurrence.js';
-import type { BreakdownSeries, HistorySource, PullRange, PullResult } from '../sources/history-source.js';
+import type { HistorySource, PullRange, PullResult } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { ShadowPlanner } from './shadow-planner.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
-import { ALL_SIGNALS, lastCallS, mergeBreakdown, pullGroups } from './pull-plan.js';
+import { ALL_SIGNALS, pullGroups } from './pull-plan.js';
 import { forEachSliced, TimeSlice } from './time-slice.js';
 import {
   noMetrics,
@@ -69,6 +70,8 @@ export interface EngineLoopOptions {
    *  published after the first pull, the detectors' warm-up and about this long (118 s with 60 s) instead of after the
    *  whole first fit (about 9 minutes). Series are fitted in tenant order, so a tenant's signals are forecast together. */
   fitBudgetS: number;
+  /** API call types a tenant's profile keeps apart (its busiest); the others are summed as one, "(other)". */
+  apiMixMaxTypes: number;
 }
 
 export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
@@ -88,6 +91,7 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   anomalyWarmupPoints: 288,
   accuracyEveryS: 900,
   progressEveryS: 10,
+  apiMixMaxTypes: 20,
   fitBudgetS: 0,
 };
 
@@ -137,7 +141,8 @@ export class EngineLoop {
   readonly #pullPoints: number;
   #lastRetrainS = -Infinity;
   #profiles = new Map<string, TenantProfile>();
-  #breakdown = new Map<string, Map<string, BreakdownSeries>>();
+  /** The API call mix per tenant (its busiest call types kept apart, the rest as one). */
+  readonly #calls: CallMix;
   #anomalies = new Map<string, AnomalyVerdict>();
   #anomalyFedUntil = new Map<string, number>();
   #recs = new Map<string, Recommendation>();
@@ -175,6 +180,7 @@ export class EngineLoop {
     this.#pullPoints = Math.max(o.historyPoints, weekAgoSlots);
     const catchUp = weekAgoSlots ? weekAgoSlots + Math.max(1, o.pullChunkPoints) - 1 : 0;
     this.store = new HistoryStore(o.intervalS, Math.max(this.#pullPoints, shared, catchUp), o.historyPoints);
+    this.#calls = new CallMix({ intervalS: o.intervalS, windowPoints: o.historyPoints, maxTypes: o.apiMixMaxTypes });
     if (shared) engine.shareHistory!((key) => this.store.get(key));
   }
 
@@ -287,13 +293,7 @@ export class EngineLoop {
             report.pulledPoints += s.values.length;
             this.store.writeSeries(seriesKey(s.tenant, s.resource), s);
           });
-          for (const b of pulled.breakdown) {
-            if (!keep(b.resource)) continue;
-            let m = this.#breakdown.get(b.tenant);
-            if (!m) this.#breakdown.set(b.tenant, (m = new Map()));
-            const prev = m.get(b.type);
-            m.set(b.type, prev ? mergeBreakdown(prev, b, o.historyPoints) : b);
-          }
+          this.#calls.add(pulled.breakdown.filter((b) => keep(b.resource)));
           for (const r of active) this.#pulledUntil.set(r, ce);
         }, true);
       }
@@ -624,8 +624,7 @@ export class EngineLoop {
         }
       }
       // the API mix over the same window as the signals' profiles: the tenant's newest slot and windowPoints before it
-      const types = this.#breakdown.get(tenant);
-      if (types) p.apiMix = apiMix(types, lastS - (this.store.windowPoints - 1) * o.intervalS, lastS, o.intervalS);
+      p.apiMix = this.#calls.mix(tenant, lastS - (this.store.windowPoints - 1) * o.intervalS, lastS);
       next.set(tenant, Object.freeze(p));
     }, 1); // a tenant's profile takes about a millisecond: check the slice after each
     this.#profiles = next;
@@ -646,10 +645,8 @@ export class EngineLoop {
       }
     }
     const tenants = new Set([...this.store.values()].map((s) => s.tenant));
-    for (const t of [...this.#breakdown.keys()]) if (!tenants.has(t)) this.#breakdown.delete(t);
     // a call type without a sample in the history window (a removed route) is forgotten
-    const windowStartS = endS - (this.options.historyPoints - 1) * this.options.intervalS;
-    for (const types of this.#breakdown.values()) for (const [ty, b] of [...types]) if (lastCallS(b) < windowStartS) types.delete(ty);
+    this.#calls.retain(tenants, endS - (this.options.historyPoints - 1) * this.options.intervalS);
     for (const t of [...this.#anomalies.keys()]) if (!tenants.has(t)) this.#anomalies.delete(t);
   }
 

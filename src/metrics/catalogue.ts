@@ -87,7 +87,7 @@ export const catalogue = {
   profileApiMix: def({
     name: 'foresight_profile_api_call_ratio',
     type: 'gauge',
-    help: 'Share of a tenant API calls by type over the profile window (calls of the type over calls of every type; types without calls in the window are absent).',
+    help: 'Share of a tenant API calls by type over the profile window (calls of the type over calls of every type): its apiMixMaxTypes busiest types apart, the others together as type "(other)"; types without calls in the window are absent.',
     labels: ['tenant', 'type'],
   }),
   // Anomalies

@@ -1,5 +1,6 @@
 // Behavioural profile of a tenant: per signal its level, volatility, burstiness and daily/weekly shape, plus the mix
-// of API call types. Pure functions over a regular window (NaN = missing); no I/O.
+// of API call types (kept across pulls by src/model/call-mix.ts). Pure functions over a regular window (NaN =
+// missing); no I/O.
 
 export interface SignalProfile {
   resource: string;
@@ -168,36 +169,4 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
     weeklySeasonality: spanDays >= WEEKLY_MIN_DAYS ? weekly.share : NaN,
     samples: n,
   };
-}
-
-/** Per-type request rates of one tenant on the loop's grid (NaN = no sample: the type had no series then). */
-export interface CallRates {
-  startS: number;
-  values: ArrayLike<number>;
-}
-
-/**
- * Shares of each call type over the window [fromS, toS] (the tenant's profile window): every type is read over the
- * same slots, a missing slot counting 0 calls, so share = calls of the type / calls of every type (the rates are per
- * second on one grid: the interval cancels). A type with no call in the window is left out. Largest share first.
- */
-export function apiMix(byType: ReadonlyMap<string, CallRates>, fromS: number, toS: number, intervalS: number): Record<string, number> {
-  const sums = new Map<string, number>();
-  let total = 0;
-  for (const [type, r] of byType) {
-    const i0 = Math.max(0, Math.ceil((fromS - r.startS) / intervalS - 1e-9));
-    const i1 = Math.min(r.values.length - 1, Math.floor((toS - r.startS) / intervalS + 1e-9));
-    let s = 0;
-    for (let i = i0; i <= i1; i++) {
-      const v = r.values[i];
-      if (v > 0 && v !== Infinity) s += v; // NaN, negative and infinite rates count no calls
-    }
-    if (s > 0) {
-      sums.set(type, s);
-      total += s;
-    }
-  }
-  const out: Record<string, number> = {};
-  for (const [type, s] of [...sums].sort((a, b) => b[1] - a[1])) out[type] = s / total;
-  return out;
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { EngineLoop } from '../../src/loop/engine-loop.js';
 import type { BreakdownSeries, HistorySource, PullRange, PullResult } from '../../src/sources/history-source.js';
 import { totals } from '../../src/sources/prometheus-source.js';
+import { OTHER_CALLS } from '../../src/model/call-mix.js';
+import { seriesKey } from '../../src/model/series.js';
 import { FakeEngine, manualClock } from './loop-fakes.js';
 
 const STEP = 300;
@@ -50,5 +52,27 @@ describe('EngineLoop API call mix', () => {
       await loop.runOnce();
     }
     expect(loop.latest()!.profiles!.get('a')!.apiMix).toEqual({ 'GET /new': 1 });
+  });
+
+  it('keeps apiMixMaxTypes call types apart and the others as "(other)"', async () => {
+    const t0 = 1_700_000_100;
+    const rates = [8, 4, 2, 1, 1];
+    const source: HistorySource = {
+      origin: 'fake',
+      signals: [{ resource: 'api_calls', unit: 'requests_per_second', query: 'x', breakdownBy: ['method', 'route'] }],
+      async pull(r: PullRange): Promise<PullResult> {
+        const n = (r.endS - r.startS) / r.stepS + 1;
+        const b = rates.map((v, k): BreakdownSeries => ({ tenant: 'a', resource: 'api_calls', type: `GET /r${k}`, startS: r.startS, intervalS: r.stepS, values: new Float64Array(n).fill(v) }));
+        return { set: { origin: 'fake', intervalS: r.stepS, series: totals(b), units: {} }, breakdown: b, failures: [] };
+      },
+    };
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock: manualClock(t0) }, { intervalS: STEP, historyPoints: 288, apiMixMaxTypes: 2 });
+    await loop.runOnce();
+    const mix = loop.latest()!.profiles!.get('a')!.apiMix;
+    expect(Object.keys(mix)).toEqual(['GET /r0', 'GET /r1', OTHER_CALLS]);
+    expect(mix[OTHER_CALLS]).toBeCloseTo(4 / 16, 6);
+    // the tenant's total, which is forecast, still counts every call
+    const w = loop.store.window(seriesKey('a', 'api_calls'))!;
+    expect(w.values[w.values.length - 1]).toBe(16);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiMix, profileSignal, selectKth, WEEKLY_MIN_DAYS } from '../../src/model/profile.js';
+import { profileSignal, selectKth, WEEKLY_MIN_DAYS } from '../../src/model/profile.js';
 import { HistoryStore } from '../../src/model/history-store.js';
 
 const DAY = 86_400;
@@ -85,38 +85,6 @@ describe('selectKth', () => {
     for (let i = k + 1; i < a.length; i++) expect(a[i]).toBeGreaterThanOrEqual(150);
     // the 290th smallest overall, selected among the values right of k only
     expect(selectKth(a, 290, k + 1, a.length - 1)).toBe(290);
-  });
-});
-
-describe('apiMix', () => {
-  const at = (startS: number, values: number[]) => ({ startS, values: Float64Array.from(values) });
-
-  it('returns shares of calls that sum to one, largest first, a missing point counting no calls', () => {
-    const m = apiMix(new Map([['GET /a', at(0, [3, 3])], ['POST /b', at(0, [1, NaN])]]), 0, 60, 60);
-    expect(Object.keys(m)).toEqual(['GET /a', 'POST /b']);
-    expect(m['GET /a']).toBeCloseTo(6 / 7, 12);
-    expect(Object.values(m).reduce((a, b) => a + b)).toBeCloseTo(1);
-  });
-
-  it('does not over-weight a route hit in one hour of the week', () => {
-    // GET /a at 10 req/s all week; POST /b at 100 req/s during one hour (no series the rest of the time)
-    const step = 300;
-    const get = new Array<number>(2016).fill(10);
-    const post = new Array<number>(2016).fill(NaN);
-    for (let i = 1000; i < 1012; i++) post[i] = 100;
-    const m = apiMix(new Map([['GET /a', at(0, get)], ['POST /b', at(0, post)]]), 0, 2015 * step, step);
-    // 1,200 of the 21,360 (rate x slot) calls: 5.6%, not the 91% a mean over the points where it exists gives
-    expect(m['POST /b']).toBeCloseTo(1200 / 21_360, 12);
-  });
-
-  it('reads every type over the window only: a type without calls in it is left out', () => {
-    // DELETE /old stopped at t=120; the window is [180, 300]
-    const m = apiMix(new Map([['GET /new', at(0, [1, 1, 1, 1, 1, 1])], ['DELETE /old', at(0, [9, 9, 9])]]), 180, 300, 60);
-    expect(m).toEqual({ 'GET /new': 1 });
-    // windows that start before or end after a type's points, on the same grid
-    const n = apiMix(new Map([['A', at(120, [2, 2])], ['B', at(0, [1, 1, 1, 1, 1, 1, 1, 1])]]), 60, 240, 60);
-    expect(n.A).toBeCloseTo(4 / 8, 12);
-    expect(apiMix(new Map([['A', at(0, [0, NaN])]]), 0, 60, 60)).toEqual({});
   });
 });
 

@@ -40,6 +40,7 @@ export function overviewDashboard(): Dashboard {
     .withPanel(timeseries('Cycles', 'cps', [{ expr: `sum by (outcome) (rate(foresight_cycles_total{${J}}[$__rate_interval]))`, legend: '{{outcome}}' }], { span: 8 }))
     .withPanel(timeseries('Step duration (p90)', 's', [{ expr: `histogram_quantile(0.9, sum by (le, step) (rate(foresight_loop_step_duration_seconds_bucket{${J}}[$__rate_interval])))`, legend: '{{step}}' }], { span: 8 }))
     .withPanel(timeseries('Errors by stage', 'cps', [{ expr: `sum by (stage) (rate(foresight_errors_total{${J}}[$__rate_interval]))`, legend: '{{stage}}' }], { span: 8, description: 'The loop logs, counts and skips: a stage that keeps erroring degrades forecasts without stopping the loop.' }))
+    .withPanel(bars('Tenants per signal', 'short', { expr: `sum by (signal) (max by (shard, signal) (foresight_signal_tenants{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: '{{signal}}' }, { span: 24, height: 6, min: 0, description: 'Tenants each signal\'s query found in its latest pull, each shard counted once. A signal at 0 finds no tenant: its metric is not scraped, or its series lack the tenant label (the log says which, once).' }))
 
     // ---- Tenants
     .withRow(new RowBuilder('Tenants ($resource)'))

@@ -143,6 +143,8 @@ export class EngineLoop {
   #profiles = new Map<string, TenantProfile>();
   /** The API call mix per tenant (its busiest call types kept apart, the rest as one). */
   readonly #calls: CallMix;
+  /** Tenants each signal had in its latest pull that reported them (PullResult.coverage). */
+  #signalTenants = new Map<string, number>();
   #anomalies = new Map<string, AnomalyVerdict>();
   #anomalyFedUntil = new Map<string, number>();
   #recs = new Map<string, Recommendation>();
@@ -249,6 +251,8 @@ export class EngineLoop {
     const groups = pullGroups(declared.size ? [...declared] : [ALL_SIGNALS], this.#pulledUntil, windowStartS, endS, o.overlapPoints * step);
     let pulledAny = false;
     let pullError: (Error & { code?: string }) | undefined;
+    // per signal, the most tenants a chunk of this cycle had, and why when none had any
+    const coverage = new Map<string, { tenants: number; why?: string }>();
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi];
       // the signals of this group still pulled this cycle (one that fails is left for the next cycle)
@@ -282,6 +286,11 @@ export class EngineLoop {
           failures.push(`${f.resource}: ${f.error.message}`);
           logger.warn({ resource: f.resource, err: f.error, code: (f.error as Error & { code?: string }).code }, 'signal pull failed; other signals kept, this one pulled again from where it stopped');
         }
+        for (const c of pulled.coverage ?? []) {
+          if (!keep(c.resource)) continue;
+          const prev = coverage.get(c.resource);
+          if (!prev || c.tenants > prev.tenants) coverage.set(c.resource, c);
+        }
         await this.#timed('store', durations, async () => {
           await forEachSliced(this.#slice, pulled.set.series, (s) => {
             if (!keep(s.resource) || (wanted && !wanted.has(s.resource))) return;
@@ -298,7 +307,18 @@ export class EngineLoop {
         }, true);
       }
     }
+    this.#noteCoverage(coverage);
     return { pulledAny, pullError, failures };
+  }
+
+  /** Says when a signal has no tenant, with why (once, until it has some again), and when it has tenants again. */
+  #noteCoverage(coverage: ReadonlyMap<string, { tenants: number; why?: string }>): void {
+    for (const [signal, c] of coverage) {
+      const before = this.#signalTenants.get(signal);
+      if (c.tenants === 0 && before !== 0) this.#d.logger.warn({ signal, why: c.why }, `signal ${signal}: no tenant has it: ${c.why ?? 'the source returned no series'}; pulled again every cycle`);
+      else if (c.tenants > 0 && before === 0) this.#d.logger.info({ signal, tenants: c.tenants }, `signal ${signal}: ${c.tenants} tenants again`);
+      this.#signalTenants.set(signal, c.tenants);
+    }
   }
 
   async #runOnce(): Promise<CycleReport> {
@@ -706,6 +726,7 @@ export class EngineLoop {
       accuracy,
       modelsChosen: new Map(this.#modelsChosen),
       pendingFit: this.#pendingFit,
+      signalTenants: new Map(this.#signalTenants),
       lastPullS: endS,
       lastError,
     };

@@ -191,6 +191,12 @@ export const catalogue = {
     help: 'Series without a model yet, left to the next cycles by the first-fit budget (firstFitBudget): above 0 for a few cycles after a start, or when many tenants appear at once.',
     labels: [],
   }),
+  signalTenants: def({
+    name: 'foresight_signal_tenants',
+    type: 'gauge',
+    help: 'Tenants a signal query found in its latest pull (the tenants this replica keeps). 0: the query returns no series, or none with the tenant label; the log says which.',
+    labels: ['signal'],
+  }),
   tenants: def({
     name: 'foresight_tenants',
     type: 'gauge',

@@ -151,6 +151,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     shadow: gaugeOf(c.shadowCapacity, registry),
     tenants: gaugeOf(c.tenants, registry),
     pendingFit: gaugeOf(c.pendingFit, registry),
+    signalTenants: gaugeOf(c.signalTenants, registry),
   };
   gaugeOf(c.lastSuccess, registry, (gg) => {
     if (Number.isFinite(lastSuccessS)) gg.set(lastSuccessS);
@@ -267,6 +268,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       small.stale.set(s.stale ? 1 : 0);
       small.tenants.set(tenantCount);
       small.pendingFit.set(s.pendingFit ?? 0);
+      for (const [signal, n] of s.signalTenants ?? []) small.signalTenants.set({ signal }, n);
       for (const sh of s.shadow) small.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
       for (const [pool, n] of s.shadowExhausted ?? []) exhausted(pool, n);
       for (const sh of s.shadow) exhausted(sh.pool, exhaustedSeen.get(sh.pool) ?? 0);

@@ -37,11 +37,22 @@ export interface PullRange {
   resources?: readonly string[];
 }
 
+/** What one signal's query returned in a pull, for the operator: a signal no tenant has is said so, with why. */
+export interface SignalCoverage {
+  resource: string;
+  /** Tenants the signal has series for (those this source keeps). */
+  tenants: number;
+  /** With no tenant: why, in words (no series at all, series without the tenant label, or only other tenants). */
+  why?: string;
+}
+
 export interface PullResult {
   set: SeriesSet;
   breakdown: BreakdownSeries[];
   /** Signals that failed (the others are still returned). */
   failures: Array<{ resource: string; error: Error }>;
+  /** Per signal pulled without failure, its tenants (sources that can tell; absent: not reported). */
+  coverage?: SignalCoverage[];
 }
 
 export interface HistorySource {

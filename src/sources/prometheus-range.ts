@@ -62,7 +62,7 @@ export interface RangeQueryOptions {
 export interface RangeQueryResult {
   set: SeriesSet;
   breakdown: BreakdownSeries[];
-  /** Result series without the tenant label (left out). */
+  /** Most series without the tenant label one response carried (left out). */
   unlabelled: number;
   /** Requests made (chunks). */
   requests: number;
@@ -141,11 +141,12 @@ export async function queryRangeSeries(q: RangeQuerier, o: RangeQueryOptions): P
     }
     seriesSeen = Math.max(seriesSeen, res.result.length);
     seen = Math.max(seen, res.result.length);
+    let withoutLabel = 0;
     for (const rv of res.result as Array<{ metric: { labels: Record<string, string> }; values: Array<{ time: Date; value: number }> }>) {
       const labels = rv.metric?.labels ?? {};
       const tenant = labels[tenantLabel];
       if (tenant === undefined || tenant === '') {
-        unlabelled++;
+        withoutLabel++;
         continue;
       }
       if (o.keepTenant && !o.keepTenant(tenant)) continue;
@@ -166,6 +167,7 @@ export async function queryRangeSeries(q: RangeQuerier, o: RangeQueryOptions): P
         a.values[i] = Number.isNaN(a.values[i]) ? v : a.values[i] + v;
       }
     }
+    unlabelled = Math.max(unlabelled, withoutLabel);
   }
   const series: Series[] = [];
   const breakdown: BreakdownSeries[] = [];

@@ -2,7 +2,7 @@
 // returns the per-tenant series (breakdown signals also give a per-tenant total to forecast).
 import type { PrometheusDriver } from 'prometheus-query';
 import type { Series } from '../model/series.js';
-import type { BreakdownSeries, HistorySource, PullRange, PullResult, SignalSpec } from './history-source.js';
+import type { BreakdownSeries, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec } from './history-source.js';
 import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
 import { checkLabelName, labelSetMatcher } from './promql-escape.js';
 
@@ -77,6 +77,7 @@ export class PrometheusSource implements HistorySource {
     const series: Series[] = [];
     const breakdown: BreakdownSeries[] = [];
     const failures: PullResult['failures'] = [];
+    const coverage: SignalCoverage[] = [];
     const units: Record<string, string> = {};
     const wanted = range.resources ? new Set(range.resources) : undefined;
     const signals = wanted ? this.signals.filter((s) => wanted.has(s.resource)) : this.signals;
@@ -99,16 +100,26 @@ export class PrometheusSource implements HistorySource {
         });
         if (r.seriesSeen > 0) this.#seen.set(sig.resource, r.seriesSeen);
         series.push(...r.set.series);
+        let tenants = r.set.series.length;
         if (r.breakdown.length) {
           breakdown.push(...r.breakdown);
-          series.push(...totals(r.breakdown));
+          const t = totals(r.breakdown);
+          series.push(...t);
+          tenants += t.length;
         }
+        coverage.push(tenants > 0 ? { resource: sig.resource, tenants } : { resource: sig.resource, tenants, why: this.#whyNoTenant(r.seriesSeen, r.unlabelled) });
       } catch (e) {
         failures.push({ resource: sig.resource, error: e as Error });
       }
     }
     if (failures.length === signals.length && failures.length > 0) throw failures[0].error;
-    return { set: { origin: this.origin, intervalS: range.stepS, series, units }, breakdown, failures };
+    return { set: { origin: this.origin, intervalS: range.stepS, series, units }, breakdown, failures, coverage };
+  }
+
+  #whyNoTenant(seriesSeen: number, unlabelled: number): string {
+    if (seriesSeen === 0) return 'the query returned no series (is the metric scraped? FORESIGHT_QUERY_<SIGNAL> overrides the query, FORESIGHT_SIGNALS leaves a signal out)';
+    if (unlabelled >= seriesSeen) return `the query returned ${seriesSeen} series without a "${this.#o.tenantLabel}" label (the tenant label: FORESIGHT_TENANT_LABEL; the query must keep it, e.g. sum by (${this.#o.tenantLabel}))`;
+    return `the query returned ${seriesSeen} series, none of a tenant this replica keeps (includeTenants, excludeTenants, shard)`;
   }
 }
 

@@ -53,6 +53,9 @@ export class TraceReplaySource implements HistorySource {
       }
       series.push({ tenant: s.tenant, resource: s.resource, startS: range.startS, intervalS: range.stepS, values });
     }
-    return { set: { origin: this.origin, intervalS: range.stepS, series, units: this.#set.units }, breakdown: [], failures: [] };
+    const tenants = new Map<string, number>();
+    for (const s of series) tenants.set(s.resource, (tenants.get(s.resource) ?? 0) + 1);
+    const coverage = [...tenants].map(([resource, n]) => ({ resource, tenants: n }));
+    return { set: { origin: this.origin, intervalS: range.stepS, series, units: this.#set.units }, breakdown: [], failures: [], coverage };
   }
 }

@@ -147,3 +147,48 @@ describe('EngineLoop pull, one signal failing', () => {
     expect(loop.store.get(seriesKey('a', 'cpu'))!.lastS).toBe(Math.floor(clock.nowS() / STEP) * STEP);
   });
 });
+
+describe('EngineLoop signal coverage', () => {
+  /** cpu for tenants a and b; "api_calls" whose query finds no tenant while `empty` holds. */
+  class CoverageSource extends FakeSource {
+    empty = true;
+    constructor() {
+      super(['a', 'b'], ['cpu', 'api_calls']);
+    }
+    override async pull(range: PullRange): Promise<PullResult> {
+      const r = await super.pull(range);
+      const series = this.empty ? r.set.series.filter((s) => s.resource !== 'api_calls') : r.set.series;
+      const coverage = [
+        { resource: 'cpu', tenants: 2 },
+        this.empty ? { resource: 'api_calls', tenants: 0, why: 'the query returned no series' } : { resource: 'api_calls', tenants: 2 },
+      ];
+      return { ...r, set: { ...r.set, series }, coverage };
+    }
+  }
+
+  it('warns once that a signal has no tenant, with why, publishes the count, and says when it has tenants again', async () => {
+    const STEP = 300;
+    const source = new CoverageSource();
+    const clock = manualClock(1_700_000_100);
+    const warns: Array<{ obj: Record<string, unknown>; msg?: string }> = [];
+    const infos: string[] = [];
+    const logger = { info: (_o: object, msg?: string) => void infos.push(msg ?? ''), warn: (obj: object, msg?: string) => void warns.push({ obj: obj as Record<string, unknown>, msg }), error() {}, debug() {} };
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock, logger }, { intervalS: STEP, historyPoints: 288 });
+    await loop.runOnce();
+    const said = warns.filter((w) => w.obj.signal === 'api_calls');
+    expect(said).toHaveLength(1);
+    expect(said[0].msg).toMatch(/signal api_calls: no tenant has it: the query returned no series/);
+    expect([...loop.latest()!.signalTenants!]).toEqual([['cpu', 2], ['api_calls', 0]]);
+    // not repeated while it stays empty
+    clock.advance(STEP);
+    await loop.runOnce();
+    expect(warns.filter((w) => w.obj.signal === 'api_calls')).toHaveLength(1);
+    // back
+    source.empty = false;
+    clock.advance(STEP);
+    await loop.runOnce();
+    expect(infos).toContain('signal api_calls: 2 tenants again');
+    expect(loop.latest()!.signalTenants!.get('api_calls')).toBe(2);
+    expect(warns.filter((w) => w.obj.signal === 'cpu')).toHaveLength(0);
+  });
+});

@@ -55,6 +55,10 @@ describe('exporter', () => {
     // a snapshot published while the first fit is spread over cycles
     const pending = createExporter({ snapshot: () => ({ ...loop.latest()!, pendingFit: 7 }) });
     expect((await pending.render()).body.toString()).toContain('foresight_series_pending_fit 7');
+    // tenants per signal, where the source reports them (0: the signal's query finds no tenant)
+    const cov = createExporter({ snapshot: () => ({ ...loop.latest()!, signalTenants: new Map([['cpu', 2], ['api_calls', 0]]) }) });
+    const covBody = (await cov.render()).body.toString();
+    expect(lines(covBody, catalogue.signalTenants.name).sort()).toEqual(['foresight_signal_tenants{signal="api_calls"} 0', 'foresight_signal_tenants{signal="cpu"} 2']);
   });
 
   it('exports the configured limit of a resource without a knob for every tracked tenant of that signal', async () => {

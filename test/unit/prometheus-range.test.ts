@@ -146,6 +146,30 @@ describe('PrometheusSource', () => {
     expect((await include.pull({ startS: 0, endS: 600, stepS: 300 })).set.series.map((s) => s.tenant)).toEqual(['shop']);
   });
 
+  it('reports per signal the tenants it found, and why a signal has none', async () => {
+    const cpu = DEFAULT_SIGNALS[0];
+    const mk = (q: RangeQuerier, extra: Partial<ConstructorParameters<typeof PrometheusSource>[0]> = {}) =>
+      new PrometheusSource({ url: 'http://x', tenantLabel: 'team', rateWindow: '1m', querier: q, signals: [cpu, DEFAULT_SIGNALS.find((s) => s.resource === 'api_calls')!], ...extra });
+    const range = { startS: 0, endS: 600, stepS: 300 };
+    // series labelled by team: every tenant counted, breakdown totals too
+    const labelled = fakeQuerier([], () => 1);
+    labelled.q.rangeQuery = async (_q, a) => ({ resultType: 'matrix', result: ['x', 'y'].map((team) => ({ metric: { name: '', labels: { team, method: 'GET', route: '/' } }, values: [{ time: new Date(a.getTime()), value: 1 }] })) }) as unknown as QueryResult;
+    expect((await mk(labelled.q).pull(range)).coverage).toEqual([{ resource: 'cpu', tenants: 2 }, { resource: 'api_calls', tenants: 2 }]);
+    // no series at all: the metric is not scraped
+    const none = fakeQuerier([], () => 1);
+    const c0 = (await mk(none.q).pull(range)).coverage!;
+    expect(c0.map((c) => c.tenants)).toEqual([0, 0]);
+    expect(c0[0].why).toMatch(/returned no series/);
+    // series, but with namespace where the tenant label is team: the label is named
+    const wrongLabel = fakeQuerier(['shop', 'pay'], () => 1);
+    const c1 = (await mk(wrongLabel.q).pull(range)).coverage!;
+    expect(c1[0]).toMatchObject({ resource: 'cpu', tenants: 0 });
+    expect(c1[0].why).toMatch(/2 series without a "team" label/);
+    // labelled series of tenants this replica does not keep
+    const c2 = (await mk(labelled.q, { includeTenants: ['z'] }).pull(range)).coverage!;
+    expect(c2[0].why).toMatch(/none of a tenant this replica keeps/);
+  });
+
   it('queries only the signals a pull names (the loop catching up one signal)', async () => {
     const { q, calls } = fakeQuerier(['shop'], () => 1);
     const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '1m', querier: q, signals: DEFAULT_SIGNALS.slice(0, 3) });

@@ -52,6 +52,14 @@ describe('tenant sharding', () => {
     // the three shards together see every series exactly once
     const all = await Promise.all([0, 1, 2].map((index) => new ShardedSource(inner, { index, total: 3 }).pull({ startS: 0, endS: 600, stepS: 300 })));
     expect(all.reduce((n, x) => n + x.set.series.length, 0)).toBe(80);
+    // a source that reports its tenants per signal: the shard's own are counted, and a shard left with none says why
+    const counted = new ShardedSource({ ...inner, signals: inner.signals, pull: async (rg) => ({ ...(await inner.pull(rg)), coverage: [{ resource: 'cpu', tenants: 40 }, { resource: 'memory', tenants: 40 }] }) }, shard);
+    expect((await counted.pull({ startS: 0, endS: 600, stepS: 300 })).coverage).toEqual([{ resource: 'cpu', tenants: mine.length }, { resource: 'memory', tenants: mine.length }]);
+    const lone = new FakeSource([tenants.find((t) => shardOfTenant(t, 3) === 0)!], ['cpu']);
+    const other = new ShardedSource({ origin: 'x', signals: lone.signals, pull: async (rg) => ({ ...(await lone.pull(rg)), coverage: [{ resource: 'cpu', tenants: 1 }] }) }, shard);
+    const c = (await other.pull({ startS: 0, endS: 600, stepS: 300 })).coverage!;
+    expect(c[0]).toMatchObject({ resource: 'cpu', tenants: 0 });
+    expect(c[0].why).toMatch(/1 tenant with it, none of shard 1 of 3/);
   });
 
   it('rejects a shard index at or above the shard count, and reads both from the environment', () => {

@@ -9,7 +9,7 @@ import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
 import { DEFAULT_BOUNDS, RECURRING_LAGS_S } from '../logic/bounds.js';
 import { RECURRENCE_PERIOD_S, recurrenceMargin, weekAgoSpan } from '../logic/recurrence.js';
-import type { HistorySource, PullRange, PullResult } from '../sources/history-source.js';
+import type { HistorySource, PullRange, PullResult, SignalCoverage } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { ShadowPlanner } from './shadow-planner.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
@@ -251,8 +251,9 @@ export class EngineLoop {
     const groups = pullGroups(declared.size ? [...declared] : [ALL_SIGNALS], this.#pulledUntil, windowStartS, endS, o.overlapPoints * step);
     let pulledAny = false;
     let pullError: (Error & { code?: string }) | undefined;
-    // per signal, the most tenants a chunk of this cycle had, and why when none had any
-    const coverage = new Map<string, { tenants: number; why?: string }>();
+    // per signal, the most tenants a chunk of this cycle had, and when none had any, why in the chunk with the most
+    // series (a first pull's oldest chunks may predate the metric)
+    const coverage = new Map<string, SignalCoverage>();
     for (let gi = 0; gi < groups.length; gi++) {
       const group = groups[gi];
       // the signals of this group still pulled this cycle (one that fails is left for the next cycle)
@@ -289,7 +290,7 @@ export class EngineLoop {
         for (const c of pulled.coverage ?? []) {
           if (!keep(c.resource)) continue;
           const prev = coverage.get(c.resource);
-          if (!prev || c.tenants > prev.tenants) coverage.set(c.resource, c);
+          if (!prev || c.tenants > prev.tenants || (c.tenants === prev.tenants && (c.series ?? 0) > (prev.series ?? 0))) coverage.set(c.resource, c);
         }
         await this.#timed('store', durations, async () => {
           await forEachSliced(this.#slice, pulled.set.series, (s) => {
@@ -312,7 +313,7 @@ export class EngineLoop {
   }
 
   /** Says when a signal has no tenant, with why (once, until it has some again), and when it has tenants again. */
-  #noteCoverage(coverage: ReadonlyMap<string, { tenants: number; why?: string }>): void {
+  #noteCoverage(coverage: ReadonlyMap<string, SignalCoverage>): void {
     for (const [signal, c] of coverage) {
       const before = this.#signalTenants.get(signal);
       if (c.tenants === 0 && before !== 0) this.#d.logger.warn({ signal, why: c.why }, `signal ${signal}: no tenant has it: ${c.why ?? 'the source returned no series'}; pulled again every cycle`);

@@ -42,6 +42,8 @@ export interface SignalCoverage {
   resource: string;
   /** Tenants the signal has series for (those this source keeps). */
   tenants: number;
+  /** Series the query returned, kept or not (absent: not reported). */
+  series?: number;
   /** With no tenant: why, in words (no series at all, series without the tenant label, or only other tenants). */
   why?: string;
 }

@@ -107,7 +107,7 @@ export class PrometheusSource implements HistorySource {
           series.push(...t);
           tenants += t.length;
         }
-        coverage.push(tenants > 0 ? { resource: sig.resource, tenants } : { resource: sig.resource, tenants, why: this.#whyNoTenant(r.seriesSeen, r.unlabelled) });
+        coverage.push(tenants > 0 ? { resource: sig.resource, tenants, series: r.seriesSeen } : { resource: sig.resource, tenants, series: r.seriesSeen, why: this.#whyNoTenant(r.seriesSeen, r.unlabelled) });
       } catch (e) {
         failures.push({ resource: sig.resource, error: e as Error });
       }

@@ -149,9 +149,11 @@ describe('EngineLoop pull, one signal failing', () => {
 });
 
 describe('EngineLoop signal coverage', () => {
-  /** cpu for tenants a and b; "api_calls" whose query finds no tenant while `empty` holds. */
+  /** cpu for tenants a and b; "api_calls" whose query finds no tenant while `empty` holds: no series before
+   *  `seriesFromS`, one without the tenant label from then on. */
   class CoverageSource extends FakeSource {
     empty = true;
+    seriesFromS = Infinity;
     constructor() {
       super(['a', 'b'], ['cpu', 'api_calls']);
     }
@@ -160,7 +162,11 @@ describe('EngineLoop signal coverage', () => {
       const series = this.empty ? r.set.series.filter((s) => s.resource !== 'api_calls') : r.set.series;
       const coverage = [
         { resource: 'cpu', tenants: 2 },
-        this.empty ? { resource: 'api_calls', tenants: 0, why: 'the query returned no series' } : { resource: 'api_calls', tenants: 2 },
+        !this.empty
+          ? { resource: 'api_calls', tenants: 2 }
+          : range.endS < this.seriesFromS
+            ? { resource: 'api_calls', tenants: 0, series: 0, why: 'the query returned no series' }
+            : { resource: 'api_calls', tenants: 0, series: 1, why: 'the query returned 1 series without a "team" label' },
       ];
       return { ...r, set: { ...r.set, series }, coverage };
     }
@@ -173,11 +179,14 @@ describe('EngineLoop signal coverage', () => {
     const warns: Array<{ obj: Record<string, unknown>; msg?: string }> = [];
     const infos: string[] = [];
     const logger = { info: (_o: object, msg?: string) => void infos.push(msg ?? ''), warn: (obj: object, msg?: string) => void warns.push({ obj: obj as Record<string, unknown>, msg }), error() {}, debug() {} };
+    // the first pull (288 points) comes in three chunks of 96: the metric exists in the newest only
+    source.seriesFromS = clock.nowS() - 3600;
     const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock, logger }, { intervalS: STEP, historyPoints: 288 });
     await loop.runOnce();
+    expect(source.pulls.length).toBe(3);
     const said = warns.filter((w) => w.obj.signal === 'api_calls');
     expect(said).toHaveLength(1);
-    expect(said[0].msg).toMatch(/signal api_calls: no tenant has it: the query returned no series/);
+    expect(said[0].msg).toMatch(/signal api_calls: no tenant has it: the query returned 1 series without a "team" label/);
     expect([...loop.latest()!.signalTenants!]).toEqual([['cpu', 2], ['api_calls', 0]]);
     // not repeated while it stays empty
     clock.advance(STEP);

@@ -154,7 +154,7 @@ describe('PrometheusSource', () => {
     // series labelled by team: every tenant counted, breakdown totals too
     const labelled = fakeQuerier([], () => 1);
     labelled.q.rangeQuery = async (_q, a) => ({ resultType: 'matrix', result: ['x', 'y'].map((team) => ({ metric: { name: '', labels: { team, method: 'GET', route: '/' } }, values: [{ time: new Date(a.getTime()), value: 1 }] })) }) as unknown as QueryResult;
-    expect((await mk(labelled.q).pull(range)).coverage).toEqual([{ resource: 'cpu', tenants: 2 }, { resource: 'api_calls', tenants: 2 }]);
+    expect((await mk(labelled.q).pull(range)).coverage).toEqual([{ resource: 'cpu', tenants: 2, series: 2 }, { resource: 'api_calls', tenants: 2, series: 2 }]);
     // no series at all: the metric is not scraped
     const none = fakeQuerier([], () => 1);
     const c0 = (await mk(none.q).pull(range)).coverage!;

@@ -125,14 +125,17 @@ function normalise(r: PromVectorSample[]): Array<{ labels: string; value: number
     .sort((a, b) => (a.labels < b.labels ? -1 : a.labels > b.labels ? 1 : a.value - b.value));
 }
 
-/** Same series and values; rates and increases of counters scraped at slightly different instants agree to 0.1%. */
+/** Same series and values. Rates and increases of counters agree to 1%: they are extrapolated from samples scraped at
+ *  slightly different instants, and `max by` over two replicas takes the larger of two jittered values (0.17% apart
+ *  in one CI run on a loaded machine); counting a replica twice would be 100% off. Everything else to 0.1%. */
 function expectSameAnswer(double: PromVectorSample[], single: PromVectorSample[], what: string): void {
   const d = normalise(double), s = normalise(single);
+  const tolerance = /\b(rate|irate|increase)\(/.test(what) ? 1e-2 : 1e-3;
   expect(d.map((x) => x.labels), what).toEqual(s.map((x) => x.labels));
   d.forEach((x, i) => {
     const y = s[i].value;
     if (Number.isNaN(y)) expect(x.value, `${what} ${x.labels}`).toBeNaN();
-    else expect(Math.abs(x.value - y), `${what} ${x.labels}: ${x.value} for two replicas, ${y} for one`).toBeLessThanOrEqual(1e-3 * Math.abs(y) + 1e-9);
+    else expect(Math.abs(x.value - y), `${what} ${x.labels}: ${x.value} for two replicas, ${y} for one`).toBeLessThanOrEqual(tolerance * Math.abs(y) + 1e-9);
   });
 }
 

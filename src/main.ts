@@ -173,6 +173,9 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     actuator = a;
     plugins.push({ plugin: actionsRoute as never, options: { journal: a.journal } });
     logger.info({ dryRun: a.options.dryRun, recommender: a.options.recommenderName }, 'actuator enabled');
+    if (!source.signals.some((sg) => sg.resource === a.options.podsResource)) {
+      logger.warn({ podsResource: a.options.podsResource, signals: source.signals.map((sg) => sg.resource) }, `the signal ${a.options.podsResource} is not pulled: VPA recommendations are per pod and need each tenant's running pods, so no VPA gets one (add it to FORESIGHT_SIGNALS, or set FORESIGHT_ACTUATOR_PODS_RESOURCE)`);
+    }
   } else {
     logger.info({}, 'actuator off (FORESIGHT_KUBERNETES=false): recommendations are published on /metrics and /api/v1 only (dry-run)');
   }

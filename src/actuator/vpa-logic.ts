@@ -36,6 +36,7 @@ export interface GateInput {
 
 export interface DesiredContainer {
   container: string;
+  /** What one pod's container gets of the tenant's total: its share of the usage over the tenant's running pods. */
   share: number;
   resources: Partial<Record<VpaResource, Bounds>>;
   gate: Partial<Record<VpaResource, GateInput>>;
@@ -188,7 +189,21 @@ export function withGatedTarget(b: Bounds, gated: number, g: Pick<GateInput, 'mi
   };
 }
 
-/** What the VPA should recommend, per container and resource, before the safety gate. */
+/**
+ * The tenant's running pods (the latest sample of its pods signal, opts.podsResource, at least 1), or undefined when the
+ * snapshot has no such sample. A VPA recommendation is per pod, and the tenant's forecasts are its pods' sum.
+ */
+export function runningPods(snapshot: Snapshot, tenant: string, opts: Pick<ActuatorOptions, 'podsResource'>): number | undefined {
+  const st = snapshot.resources.get(seriesKey(tenant, opts.podsResource));
+  return st && Number.isFinite(st.usage) && st.usage >= 0 ? Math.max(1, Math.round(st.usage)) : undefined;
+}
+
+/**
+ * What the VPA should recommend, per container and resource, before the safety gate: the tenant's forecast (the sum
+ * over its pods) divided by its running pods, then split over the containers. With one workload per tenant that is the
+ * workload's per-pod demand; with several in a tenant, each gets the tenant's average pod, so that the pods together
+ * request what the tenant is forecast to use (a tenant per workload, named by the VPA's tenant annotation, is exact).
+ */
 export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOptions): DesiredVpa {
   const tenant = tenantOf(vpa, opts);
   const snapName: Record<VpaResource, string> = { cpu: opts.cpuResource, memory: opts.memoryResource };
@@ -196,6 +211,11 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
   const covered: DesiredVpa['covered'] = {};
   let lowConfidence = false;
   let shares: ContainerShare[] | undefined;
+  const pods = runningPods(snapshot, tenant, opts);
+  if (pods === undefined && VPA_RESOURCES.some((r) => snapshot.resources.has(seriesKey(tenant, snapName[r])))) {
+    const skipped = `no running-pod count for tenant ${tenant} (signal ${opts.podsResource}, from kube-state-metrics): a VPA recommendation is per pod, and the tenant's forecast is the sum over its pods`;
+    return { tenant, containers: [], lowConfidence, covered, skipped };
+  }
   for (const r of VPA_RESOURCES) {
     const st = snapshot.resources.get(seriesKey(tenant, snapName[r]));
     if (!st) continue;
@@ -206,8 +226,9 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
     if (!split) continue;
     shares ??= split.shares;
     covered[r] = split.fromUsage ? split.shares.map((c) => c.container) : 'all';
-    for (const { container, share } of split.shares) {
+    for (const { container, share: ofTenant } of split.shares) {
       if (!controls(vpa, container, r)) continue;
+      const share = ofTenant / pods!; // of the tenant's total: this container in one pod
       const [lo, hi] = allowedRange(vpa, container, r, opts);
       const scaled = { target: rec.target * share, lowerBound: rec.lowerBound * share, upperBound: rec.upperBound * share };
       const b: Bounds = {

@@ -44,14 +44,24 @@ export function state(s: StateInit): ResourceState {
   };
 }
 
-export function snapshot(cycle: number, createdS: number, states: ResourceState[], shadow: readonly ShadowPlan[] = [], stale = false): Snapshot {
+/** A snapshot of `states`. Every tenant with a cpu or memory state and no pods state runs one pod (a pods state with
+ *  usage 1 is added), so that its VPA recommendation is the tenant's total; `onePod: false` adds none. */
+export function snapshot(cycle: number, createdS: number, states: ResourceState[], shadow: readonly ShadowPlan[] = [], stale = false, onePod = true): Snapshot {
+  const resources = new Map(states.map((st) => [seriesKey(st.tenant, st.resource), st]));
+  if (onePod) {
+    for (const st of states) {
+      if ((st.resource === 'cpu' || st.resource === 'memory') && !resources.has(seriesKey(st.tenant, 'pods'))) {
+        resources.set(seriesKey(st.tenant, 'pods'), state({ tenant: st.tenant, resource: 'pods', usage: 1, quantiles: [[1, 1, 1, 1]], lastSampleS: st.lastSampleS }));
+      }
+    }
+  }
   return {
     cycle,
     createdS,
     stale,
     horizonsS: HORIZONS_S,
     quantiles: LEVELS,
-    resources: new Map(states.map((st) => [seriesKey(st.tenant, st.resource), st])),
+    resources,
     shadow,
   };
 }

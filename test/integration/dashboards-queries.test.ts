@@ -211,6 +211,21 @@ describeWithBinaries('dashboard queries against a real Prometheus fed by Foresig
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('warns at start-up when the actuator runs without the signal of running pods its VPA recommendations divide by', async () => {
+    const said: string[] = [];
+    const capture = pino({ level: 'warn' }, { write: (line: string) => void said.push(JSON.parse(line).msg) });
+    for (const signals of ['cpu,memory', 'cpu,memory,pods']) {
+      said.length = 0;
+      const env: Record<string, string> = { ...SIDECAR_ENV, FORESIGHT_PROMETHEUS_URL: prom.url, FORESIGHT_SIGNALS: signals };
+      for (const k of Object.keys(env)) if (k.startsWith('FORESIGHT_LIMIT_')) delete env[k]; // limits of signals left out
+      const config = loadConfig({ env });
+      const s = await startSidecar(config, { logger: capture, noListen: true, noSchedule: true });
+      await s.close();
+      const warned = said.some((m) => /the signal pods is not pulled: VPA recommendations are per pod/.test(m));
+      expect(warned, `${signals}: ${said.join(' | ')}`).toBe(signals === 'cpu,memory');
+    }
+  });
+
   it('loads every alert rule and evaluates each without error', async () => {
     const r = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as {
       data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string; lastEvaluation: string; state?: string }> }> };

@@ -197,6 +197,27 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     await a.stop();
   });
 
+  it('recommends per pod (the tenant forecast over its running pods), and nothing without a pod count', async () => {
+    const four = await namespace();
+    const unknown = await namespace();
+    await createVpa(vpaObject(four, 'web', 'foresight'));
+    await createVpa(vpaObject(unknown, 'web', 'foresight'));
+    const a = actuator();
+    const rep = await a.runOnce(
+      snapshot(1, 1000, [
+        state({ tenant: four, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] }),
+        state({ tenant: four, resource: 'pods', usage: 4, quantiles: [[4, 4, 4, 4]] }),
+        state({ tenant: unknown, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] }),
+      ], [], false, false),
+    );
+    expect(rep.errors).toEqual([]);
+    expect(targetCpu(await getVpa(four, 'web'))).toBe(0.5); // q90 of the tenant, 2 cores, over 4 pods
+    const none = await getVpa(unknown, 'web');
+    expect(none.status?.recommendation).toBeUndefined();
+    expect(none.status?.conditions?.find((c) => c.type === 'RecommendationProvided')).toMatchObject({ status: 'False', message: expect.stringMatching(/no running-pod count/) });
+    await a.stop();
+  });
+
   it('creates, resizes and removes placeholder pods and never touches pods without its labels', async () => {
     const sys = 'foresight-system';
     const foreign = [

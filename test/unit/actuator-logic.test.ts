@@ -71,6 +71,33 @@ describe('VPA recommendation', () => {
     expect(by.sidecar).toBeCloseTo(0.75);
   });
 
+  it('recommends per pod: the tenant\'s forecast over its running pods, then split over the containers', () => {
+    const fourPods = snapshot(1, 1000, [
+      ...[...snap.resources.values()].filter((st) => st.resource !== 'pods'),
+      state({ tenant: 'team-a', resource: 'pods', usage: 4, quantiles: [[4, 4, 5, 6]] }),
+      state({ tenant: 'team-a/app', resource: 'cpu', usage: 0.75, quantiles: [[0, 0, 0, 0]] }),
+      state({ tenant: 'team-a/sidecar', resource: 'cpu', usage: 0.25, quantiles: [[0, 0, 0, 0]] }),
+    ]);
+    const d = desiredForVpa(vpa(), fourPods, opts);
+    const by = Object.fromEntries(d.containers.map((c) => [c.container, c]));
+    // the tenant's 3 cores (q90 at 15 minutes) over 4 pods, 3/4 of each pod to app
+    expect(by.app.resources.cpu!.target).toBeCloseTo((3 / 4) * 0.75, 12);
+    expect(by.sidecar.resources.cpu!.upperBound).toBeCloseTo((4 / 4) * 0.25, 12);
+    // the safety gate's floors and usage are per pod too
+    expect(by.app.gate.cpu!.floor).toBeCloseTo((1 / 4) * 0.75, 12);
+    expect(by.app.gate.cpu!.usage).toBeCloseTo((1 / 4) * 0.75, 12);
+    // a tenant scaled to zero pods recommends its (near-zero) total for the next pod
+    const zero = snapshot(1, 1000, [...fourPods.resources.values()].map((st) => (st.resource === 'pods' ? { ...st, usage: 0 } : st)));
+    expect(desiredForVpa(vpa(), zero, opts).containers.find((c) => c.container === 'app')!.resources.cpu!.target).toBeCloseTo(3 * 0.75, 12);
+  });
+
+  it('recommends nothing without a running-pod count for the tenant, and says why', () => {
+    const noPods = snapshot(1, 1000, [...snap.resources.values()].filter((st) => st.resource !== 'pods'), [], false, false);
+    const d = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), noPods, opts);
+    expect(d.containers).toEqual([]);
+    expect(d.skipped).toMatch(/no running-pod count for tenant team-a \(signal pods, from kube-state-metrics\): a VPA recommendation is per pod/);
+  });
+
   it('uses the shares annotation when the snapshot has no per-container usage', () => {
     expect(parseShares('app=3, sidecar=1')).toEqual([{ container: 'app', share: 0.75 }, { container: 'sidecar', share: 0.25 }]);
     expect(parseShares('app=x')).toBeUndefined();

@@ -54,6 +54,8 @@ export interface DesiredVpa {
   covered: Partial<Record<VpaResource, 'all' | readonly string[]>>;
   /** Why nothing can be recommended (no data, no container names); undefined when containers is usable. */
   skipped?: string;
+  /** The reason of the RecommendationProvided=False condition a skipped VPA gets (CamelCase, as Kubernetes reasons). */
+  skipReason?: 'NoPodCount' | 'NoForecastOrContainers';
 }
 
 export function servedBy(vpa: Vpa, recommender: string): boolean {
@@ -214,7 +216,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
   const pods = runningPods(snapshot, tenant, opts);
   if (pods === undefined && VPA_RESOURCES.some((r) => snapshot.resources.has(seriesKey(tenant, snapName[r])))) {
     const skipped = `no running-pod count for tenant ${tenant} (signal ${opts.podsResource}, from kube-state-metrics): a VPA recommendation is per pod, and the tenant's forecast is the sum over its pods`;
-    return { tenant, containers: [], lowConfidence, covered, skipped };
+    return { tenant, containers: [], lowConfidence, covered, skipped, skipReason: 'NoPodCount' };
   }
   for (const r of VPA_RESOURCES) {
     const st = snapshot.resources.get(seriesKey(tenant, snapName[r]));
@@ -258,7 +260,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
       ? `no container names or shares for tenant ${tenant} (annotate the VPA with ${opts.containerSharesAnnotation} or name containers in resourcePolicy)`
       : `no forecast for tenant ${tenant} (or every container is mode Off / not controlled)`;
   }
-  return { tenant, containers, lowConfidence, covered, skipped };
+  return { tenant, containers, lowConfidence, covered, skipped, ...(skipped ? { skipReason: 'NoForecastOrContainers' as const } : {}) };
 }
 
 /** The recommendation in the VPA's own shape (quantities as strings); a non-finite value is left out, never "NaN". */

@@ -86,7 +86,7 @@ export class VpaRecommender {
       const desired = desiredForVpa(vpa, snapshot, this.opts);
       if (desired.skipped) {
         this.log.warn({ vpa: key(vpa), tenant: desired.tenant, reason: desired.skipped }, 'VPA skipped');
-        await this.explainSkip(vpa, desired.skipped);
+        await this.explainSkip(vpa, desired.skipped, desired.skipReason ?? 'NoForecastOrContainers');
         return 'skipped';
       }
       const plan = this.opts.dryRun ? this.planned.get(key(vpa)) : undefined;
@@ -164,13 +164,13 @@ export class VpaRecommender {
   }
 
   /** Tells the VPA's owner why there is no recommendation (condition RecommendationProvided=False), once per reason. */
-  private async explainSkip(vpa: Vpa, why: string): Promise<void> {
+  private async explainSkip(vpa: Vpa, why: string, reason: string): Promise<void> {
     const prev = vpa.status?.conditions?.find((c) => c.type === 'RecommendationProvided');
     if (this.opts.dryRun || (prev?.status === 'False' && prev.message === why)) return;
     if (vpa.status?.recommendation?.containerRecommendations?.length) return; // keep serving the last good one
     const conditions = [
       ...(vpa.status?.conditions ?? []).filter((c) => c.type !== 'RecommendationProvided'),
-      { type: 'RecommendationProvided', status: 'False' as const, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), reason: 'NoForecastOrContainers', message: why },
+      { type: 'RecommendationProvided', status: 'False' as const, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), reason, message: why },
     ];
     try {
       await this.api.request(

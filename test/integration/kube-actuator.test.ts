@@ -214,7 +214,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(targetCpu(await getVpa(four, 'web'))).toBe(0.5); // q90 of the tenant, 2 cores, over 4 pods
     const none = await getVpa(unknown, 'web');
     expect(none.status?.recommendation).toBeUndefined();
-    expect(none.status?.conditions?.find((c) => c.type === 'RecommendationProvided')).toMatchObject({ status: 'False', message: expect.stringMatching(/no running-pod count/) });
+    expect(none.status?.conditions?.find((c) => c.type === 'RecommendationProvided')).toMatchObject({ status: 'False', reason: 'NoPodCount', message: expect.stringMatching(/no running-pod count/) });
     await a.stop();
   });
 

@@ -96,6 +96,7 @@ describe('VPA recommendation', () => {
     const d = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), noPods, opts);
     expect(d.containers).toEqual([]);
     expect(d.skipped).toMatch(/no running-pod count for tenant team-a \(signal pods, from kube-state-metrics\): a VPA recommendation is per pod/);
+    expect(d.skipReason).toBe('NoPodCount');
   });
 
   it('uses the shares annotation when the snapshot has no per-container usage', () => {

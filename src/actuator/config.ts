@@ -77,6 +77,9 @@ export interface ActuatorOptions {
   quotaName: string;
   /** limits.cpu / limits.memory = the upper-bound forecast times this ratio. */
   quotaLimitsRatio: number;
+  /** Room every quota keeps above what the namespace uses (status.used), as a share of it (count/pods: at least one
+   *  pod), so that a rollout's surge pods and new pods are admitted. */
+  quotaSurgeRatio: number;
   /** Snapshot resources behind requests.ephemeral-storage (bytes) and count/pods. */
   ephemeralStorageResource: string;
   podsResource: string;
@@ -139,6 +142,7 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   quotaOptInLabel: { default: 'foresight.io/quota', unit: 'key', range: 'label key', help: 'Namespace label (value "true") opting a tenant in to managed quotas.' },
   quotaName: { default: 'foresight', unit: 'name', range: 'DNS name', help: "Name of Foresight's ResourceQuota (labelled as Foresight's; any other quota is never touched)." },
   quotaLimitsRatio: { default: 1.5, unit: 'ratio', range: '[1, 10]', help: 'limits.cpu/memory = upper-bound forecast x this ratio.' },
+  quotaSurgeRatio: { default: 0.25, unit: 'ratio', range: '[0, 10]', help: 'Every hard limit of the quota stays at least this share above what the namespace uses (count/pods: at least one pod more), so that a rollout\'s surge pods (maxSurge defaults to 25%) and new pods are admitted. 0: a quota can fall to what is used, and the API server then refuses every new pod.' },
   ephemeralStorageResource: { default: 'ephemeral_storage', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (bytes) behind requests.ephemeral-storage.' },
   podsResource: { default: 'pods', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (count) behind count/pods.' },
   quotaShadowPool: { default: 'default', unit: 'name', range: 'pool name or empty', help: 'Pool whose placeholders reserve at least the quotas\' unused requests (so raised quotas can be scheduled; "default" is the pool the loop plans); empty = off.' },
@@ -196,6 +200,7 @@ export function validateActuatorOptions(o: ActuatorOptions): string[] {
   num('maxShadowMemoryBytes', (v) => v >= 0);
   num('leaseDurationS', (v) => v >= 2 && v <= 300);
   num('quotaLimitsRatio', (v) => v >= 1 && v <= 10);
+  num('quotaSurgeRatio', (v) => v >= 0 && v <= 10);
   num('journalMemoryEntries', (v) => Number.isInteger(v) && v >= 1 && v <= 100_000);
   num('requestTimeoutMs', (v) => v >= 100 && v <= 120_000);
   num('conflictRetries', (v) => Number.isInteger(v) && v >= 0 && v <= 10);

@@ -51,6 +51,7 @@ export interface QuotaWant {
 /**
  * Desired hard limits for one tenant: requests.* = the target quantile of the tenant total over the horizon;
  * limits.* = the upper-bound quantile times quotaLimitsRatio; count/pods = the upper-bound quantile of the pod count.
+ * (The quota manager keeps each at least `withRoom` above what the namespace uses.)
  */
 export function desiredQuota(snapshot: Snapshot, tenant: string, opts: ActuatorOptions): Map<QuotaKey, QuotaWant> {
   const out = new Map<QuotaKey, QuotaWant>();
@@ -70,6 +71,15 @@ export function desiredQuota(snapshot: Snapshot, tenant: string, opts: ActuatorO
   add(opts.ephemeralStorageResource, 'requests.ephemeral-storage', 'target', 1);
   add(opts.podsResource, 'count/pods', 'upperBound', 1);
   return out;
+}
+
+/**
+ * The least a hard limit may be, given what the namespace uses of it: `used` plus quotaSurgeRatio of it (count/pods:
+ * plus at least one pod). A quota at exactly what is used refuses every new pod, a rollout's surge pods included.
+ */
+export function withRoom(key: QuotaKey, used: number, surgeRatio: number): number {
+  if (key === 'count/pods') return used + (surgeRatio > 0 ? Math.max(1, Math.ceil(used * surgeRatio)) : 0);
+  return used * (1 + surgeRatio);
 }
 
 export class QuotaManager {
@@ -128,9 +138,13 @@ export class QuotaManager {
   }
 
   private async reconcileOne(ns: string, snapshot: Snapshot, headroom: { cpu: number; memory: number }): Promise<'created' | 'patched' | 'planned' | 'unchanged' | 'skipped'> {
+    // what the forecast expects the namespace to request beyond what it uses (the rollout room above it is not
+    // reserved: surge pods are brief, and would preempt placeholders anyway)
+    let want = new Map<QuotaKey, QuotaWant>();
     const addHeadroom = (hard: Record<string, string>, used: Record<string, string>): void => {
-      headroom.cpu += Math.max(0, (parseQuantity(hard['requests.cpu']) || 0) - (parseQuantity(used['requests.cpu']) || 0));
-      headroom.memory += Math.max(0, (parseQuantity(hard['requests.memory']) || 0) - (parseQuantity(used['requests.memory']) || 0));
+      const expected = (k: QuotaKey): number => Math.max(0, Math.min(parseQuantity(hard[k]) || 0, want.get(k)?.value ?? 0) - (parseQuantity(used[k]) || 0));
+      headroom.cpu += expected('requests.cpu');
+      headroom.memory += expected('requests.memory');
     };
     for (let attempt = 0; ; attempt++) {
       const quota = await this.get(ns);
@@ -138,7 +152,7 @@ export class QuotaManager {
         this.log.warn({ tenant: ns, quota: this.opts.quotaName }, 'a ResourceQuota of that name exists and is not Foresight\'s: left alone');
         return 'skipped';
       }
-      const want = desiredQuota(snapshot, ns, this.opts);
+      want = desiredQuota(snapshot, ns, this.opts);
       if (want.size === 0) return 'skipped';
       const currentHard = this.opts.dryRun ? (this.planned.get(ns) ?? quota?.spec?.hard ?? {}) : (quota?.spec?.hard ?? {});
       const used = quota?.status?.used ?? {};
@@ -147,7 +161,7 @@ export class QuotaManager {
       const changed: [string, boolean][] = [];
       for (const [k, d] of want) {
         const cur = currentHard[k] !== undefined ? parseQuantity(currentHard[k]) : undefined;
-        const u = used[k] !== undefined ? parseQuantity(used[k]) : 0;
+        const u = withRoom(k, used[k] !== undefined ? parseQuantity(used[k]) : 0, this.opts.quotaSurgeRatio);
         const shaped = this.gate.shape(`quota/${ns}/${k}`, d.value, cur, {
           nowS: snapshot.createdS,
           floor: Math.max(d.floor, u),
@@ -157,7 +171,7 @@ export class QuotaManager {
           stale: d.st.stale || snapshot.stale,
         });
         if (shaped.hold) this.metrics.held('quota', shaped.hold);
-        // whatever the gate says, never below what the namespace already uses
+        // whatever the gate says, never below what the namespace already uses and room for a rollout
         const value = Math.max(shaped.value, u);
         if (shaped.reason) reasons.push(`${k}: ${shaped.reason}`);
         const text = format(k, value);

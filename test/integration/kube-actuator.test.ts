@@ -457,7 +457,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(hub.subscribers).toBe(0);
   });
 
-  it('manages only its own quota in opted-in namespaces and never lowers it below status.used or on stale data', async () => {
+  it('manages only its own quota in opted-in namespaces and never lowers it below status.used and room for a rollout, or on stale data', async () => {
     const optedIn = await namespace(OPT_IN);
     const notOptedIn = await namespace();
     const squatted = await namespace(OPT_IN);
@@ -481,21 +481,40 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     // shadow capacity agrees with the quota: nothing is used yet, so the whole 4 cores are reserved by placeholders
     const reserve = async (): Promise<string[]> => (await pods('foresight-system', 'foresight.io/pool=quota-pool')).map((p) => p.spec.containers[0].resources.requests.cpu);
     expect(await reserve()).toEqual(['4']);
-    // No controller-manager runs: set status.used as the quota controller would (3 cores requested by pods).
+    // No controller-manager runs: set status.used as the quota controller would (2.4 cores requested by 3 pods).
     const q0 = await ours();
     await env.admin.request({ verb: 'patch', resource: 'resourcequotas/status', namespace: optedIn }, `/api/v1/namespaces/${optedIn}/resourcequotas/foresight/status`, {
       method: 'PATCH',
       contentType: 'application/merge-patch+json',
-      body: { status: { hard: q0.spec.hard, used: { 'requests.cpu': '3', 'limits.cpu': '3', 'count/pods': '3' } } },
+      body: { status: { hard: q0.spec.hard, used: { 'requests.cpu': '2400m', 'limits.cpu': '2400m', 'count/pods': '3' } } },
     });
     // Demand falls to 1 core with usage 0.5: stale data first (no shrink), then fresh data past the reclaim time.
     rep = await a.runOnce(cpuAt(2, 1, 0.5, true));
     expect(parseQuantity((await ours()).spec.hard['requests.cpu'])).toBe(4);
     for (let t = 3; t <= 8; t++) await a.runOnce(cpuAt(t, 1, 0.5));
     const hard = (await ours()).spec.hard;
-    expect(parseQuantity(hard['requests.cpu'])).toBe(3); // lowered from 4, but not below the 3 cores in use
-    expect(parseQuantity(hard['limits.cpu'])).toBeGreaterThanOrEqual(3);
-    expect(await reserve()).toEqual([]); // 3 cores allowed, 3 used: no headroom left to reserve
+    // lowered from 4, but not below the 2.4 cores in use and a quarter of them for a rollout's surge pods
+    expect(parseQuantity(hard['requests.cpu'])).toBe(3);
+    expect(parseQuantity(hard['limits.cpu'])).toBe(3);
+    expect(hard['count/pods']).toBe('4'); // 3 pods in use, and one more
+    expect(await reserve()).toEqual([]); // the forecast (1 core) expects no more than the 2.4 used: nothing to reserve
+    // the API server's quota admission (status as the controller would sync it) admits a surge pod, and refuses more
+    await env.admin.request({ verb: 'patch', resource: 'resourcequotas/status', namespace: optedIn }, `/api/v1/namespaces/${optedIn}/resourcequotas/foresight/status`, {
+      method: 'PATCH',
+      contentType: 'application/merge-patch+json',
+      body: { status: { hard, used: { ...Object.fromEntries(Object.keys(hard).map((k) => [k, '0'])), 'requests.cpu': '2400m', 'limits.cpu': '2400m', 'count/pods': '3' } } },
+    });
+    const podOf = async (name: string, cpu: string, limits = true): Promise<string> =>
+      env.admin
+        .request({ verb: 'create', resource: 'pods', namespace: optedIn }, `/api/v1/namespaces/${optedIn}/pods`, {
+          method: 'POST',
+          body: { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu, memory: '64Mi' }, ...(limits ? { limits: { cpu, memory: '64Mi' } } : {}) } }] } },
+        })
+        .then(() => 'admitted', (err: Error) => String((err.cause as Error | undefined)?.message ?? err.message));
+    expect(await podOf('surge', '500m')).toBe('admitted');
+    expect(await podOf('too-big', '1')).toMatch(/exceeded quota/);
+    // what opting in asks of the namespace (README): containers without limits are refused under a quota on limits
+    expect(await podOf('no-limits', '100m', false)).toMatch(/must specify limits/);
     expect(a.journal.list({ kind: 'quota' }).some((e) => e.action === 'set-hard' && e.outcome === 'applied')).toBe(true);
     const foreignAfter = (await quotas(optedIn)).find((q) => q.metadata.name === 'team-limits')!;
     expect(foreignAfter.metadata.resourceVersion).toBe(foreign.metadata.resourceVersion);

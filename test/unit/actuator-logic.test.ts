@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { withQuotaReserve } from '../../src/actuator/actuator.js';
+import { withRoom } from '../../src/actuator/quota.js';
 import { actuatorOptions, defaultActuatorOptions, reclaimConfig, validateActuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { knobFor } from '../../src/actuator/knobs.js';
@@ -399,5 +400,20 @@ describe('journal and options', () => {
     const bad = validateActuatorOptions(actuatorOptions({ targetQuantile: 1.5, recommenderName: 'Bad Name', leaseDurationS: 1, maxCpuCores: 0 }));
     expect(bad).toHaveLength(4);
     expect(bad.join('\n')).toMatch(/targetQuantile/);
+  });
+});
+
+describe('quota room for a rollout', () => {
+  it('keeps every hard limit a share above what is used, and count/pods at least one pod above', () => {
+    expect(withRoom('requests.cpu', 2.4, 0.25)).toBeCloseTo(3, 12);
+    expect(withRoom('limits.memory', 8 * GiB, 0.25)).toBe(10 * GiB);
+    expect(withRoom('count/pods', 3, 0.25)).toBe(4); // ceil(0.75) = 1
+    expect(withRoom('count/pods', 10, 0.25)).toBe(13); // ceil(2.5) = 3
+    expect(withRoom('count/pods', 0, 0.25)).toBe(1); // a namespace without pods can start one
+    // 0 turns the room off: a quota may fall to what is used
+    expect(withRoom('requests.cpu', 2.4, 0)).toBe(2.4);
+    expect(withRoom('count/pods', 3, 0)).toBe(3);
+    expect(defaultActuatorOptions.quotaSurgeRatio).toBe(0.25);
+    expect(validateActuatorOptions(actuatorOptions({ quotaSurgeRatio: -0.1 })).join()).toMatch(/quotaSurgeRatio/);
   });
 });

@@ -26,7 +26,7 @@ export const TenantNotFoundError = createError('FORESIGHT_ERR_TENANT_NOT_FOUND',
 export const NotReadyError = createError('FORESIGHT_ERR_NOT_READY', 'No successful cycle yet: %s', 503);
 
 // Kubernetes actuator
-export const KubeForbiddenError = createError('FORESIGHT_ERR_KUBE_FORBIDDEN', 'Kubernetes refused %s (403): the ServiceAccount lacks this permission', 403);
+export const KubeForbiddenError = createError('FORESIGHT_ERR_KUBE_FORBIDDEN', 'Kubernetes refused %s (403): %s', 403);
 export const KubeConflictError = createError('FORESIGHT_ERR_KUBE_CONFLICT', 'Conflict writing %s (409) after %s retries', 409);
 export const KubeUnavailableError = createError('FORESIGHT_ERR_KUBE_UNAVAILABLE', 'Kubernetes API unavailable for %s: %s', 503);
 export const LeadershipLostError = createError('FORESIGHT_ERR_LEADERSHIP_LOST', 'Not writing %s: this replica has not renewed the Lease within its renew deadline (another replica may lead now)', 409);

@@ -60,6 +60,12 @@ export function isUnavailable(err: unknown): boolean {
 export function isForbidden(err: unknown): boolean {
   return (err as { code?: string } | undefined)?.code === 'FORESIGHT_ERR_KUBE_FORBIDDEN';
 }
+/** A 403: RBAC's (the ServiceAccount lacks the permission), or a ResourceQuota's admission (the server's words). */
+function forbidden(op: KubeOp, message: string): Error {
+  const why = /quota/i.test(message) ? `a ResourceQuota refused it: ${message}` : 'the ServiceAccount lacks this permission';
+  return new KubeForbiddenError(describeOp(op), why, { cause: new Error(message) });
+}
+
 export function httpStatus(err: unknown): number | undefined {
   return err instanceof KubeHttpError ? err.status : undefined;
 }
@@ -124,7 +130,7 @@ export class KubeApi {
       // not a Status object; keep the raw text
     }
     this.hooks.onError?.(op, status >= 500 ? '5xx' : String(status));
-    if (status === 403) throw new KubeForbiddenError(describeOp(op), { cause: new Error(message) });
+    if (status === 403) throw forbidden(op, message);
     if (status >= 500 || status === 429) throw new KubeUnavailableError(describeOp(op), `HTTP ${status} ${message}`);
     throw new KubeHttpError(status, reason, op, message);
   }
@@ -151,7 +157,7 @@ export class KubeApi {
               const code = res.statusCode ?? 0;
               this.hooks.onError?.(op, code >= 500 ? '5xx' : String(code));
               const text = Buffer.concat(chunks).toString('utf8').slice(0, 500);
-              if (code === 403) reject(new KubeForbiddenError(describeOp(op), { cause: new Error(text) }));
+              if (code === 403) reject(forbidden(op, text));
               else if (code >= 500) reject(new KubeUnavailableError(describeOp(op), `HTTP ${code} ${text}`));
               else reject(new KubeHttpError(code, '', op, text));
             });

@@ -31,6 +31,8 @@ const plural = 'verticalpodautoscalers';
 export class VpaRecommender {
   /** In dry-run, what Foresight would have written, standing in for the server's status. */
   private readonly planned = new Map<string, { recs: RecommendedContainerResources[]; conditions: VpaCondition[] }>();
+  /** Why each VPA was last skipped: the warning is logged when it changes, not every cycle. */
+  private readonly skipSaid = new Map<string, string>();
   private readonly known = new Set<string>();
 
   constructor(
@@ -62,6 +64,7 @@ export class VpaRecommender {
       if (present.has(k)) continue;
       this.known.delete(k);
       this.planned.delete(k);
+      this.skipSaid.delete(k);
       this.gate.forget(`${k}/`);
     }
     for (const k of present) this.known.add(k);
@@ -85,10 +88,12 @@ export class VpaRecommender {
     for (let attempt = 0; ; attempt++) {
       const desired = desiredForVpa(vpa, snapshot, this.opts);
       if (desired.skipped) {
-        this.log.warn({ vpa: key(vpa), tenant: desired.tenant, reason: desired.skipped }, 'VPA skipped');
+        if (this.skipSaid.get(key(vpa)) !== desired.skipped) this.log.warn({ vpa: key(vpa), tenant: desired.tenant, reason: desired.skipped }, 'VPA skipped (said again only when the reason changes)');
+        this.skipSaid.set(key(vpa), desired.skipped);
         await this.explainSkip(vpa, desired.skipped, desired.skipReason ?? 'NoForecastOrContainers');
         return 'skipped';
       }
+      if (this.skipSaid.delete(key(vpa))) this.log.info({ vpa: key(vpa), tenant: desired.tenant }, 'VPA served again');
       const plan = this.opts.dryRun ? this.planned.get(key(vpa)) : undefined;
       const current = plan ? plan.recs : vpa.status?.recommendation?.containerRecommendations;
       const currentConditions = plan ? plan.conditions : vpa.status?.conditions;

@@ -216,3 +216,21 @@ describe('VPA recommender: forecast-quantile bounds', () => {
     expect(cores(c, 'upperBound')).toBe(3); // the finite horizons still give the cpu upper bound
   });
 });
+
+describe('VPA recommender: a VPA it cannot serve', () => {
+  it('says why once, not every cycle, and says when it serves the VPA again', async () => {
+    const server = new VpaServer();
+    server.put({ metadata: { name: 'web', namespace: 'team-a' }, spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } } });
+    const opts = actuatorOptions({ dryRun: false });
+    const said: Array<{ level: string; msg?: string }> = [];
+    const log = { info: (_o: object, msg?: string) => void said.push({ level: 'info', msg }), warn: (_o: object, msg?: string) => void said.push({ level: 'warn', msg }), error: (_o: object, msg?: string) => void said.push({ level: 'error', msg }) };
+    const rec = new VpaRecommender(server as unknown as KubeApi, opts, new SafetyGate(opts), new ActionJournal(), noopActuatorMetrics, log);
+    // three cycles without a pod count for the tenant: skipped each time, warned once
+    for (let c = 1; c <= 3; c++) expect((await rec.reconcile(snapshot(c, c * 300, [cpu(1, [1, 2, 2, 2])], [], false, false))).skipped).toBe(1);
+    expect(said.filter((s) => s.level === 'warn' && /VPA skipped/.test(s.msg ?? ''))).toHaveLength(1);
+    // the pod count arrives: served, and said so once
+    expect((await rec.reconcile(snapshot(4, 1200, [cpu(1, [1, 2, 2, 2])]))).written).toBe(1);
+    await rec.reconcile(snapshot(5, 1500, [cpu(1, [1, 2, 2, 2])]));
+    expect(said.filter((s) => s.msg === 'VPA served again')).toHaveLength(1);
+  });
+});

@@ -92,7 +92,9 @@ function normalise(shares: ContainerShare[]): ContainerShare[] | undefined {
 
 /**
  * Each container's share of the tenant's usage of `resource`: per-container series in the snapshot (tenant
- * `<tenant>/<container>`), else the shares annotation, else an equal split over the named container policies.
+ * `<tenant>/<container>`), else the shares annotation, else the tenant's measured split by container
+ * (snapshot.containerShares, narrowed to the containers the VPA's resourcePolicy names, if it names any), else an
+ * equal split over the named container policies.
  * `fromUsage` says which: only then can a container be missing from the snapshot rather than from the VPA.
  */
 export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, resource: string, opts: ActuatorOptions): { shares: ContainerShare[]; fromUsage: boolean } | undefined {
@@ -110,8 +112,15 @@ export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, re
     const parsed = parseShares(ann);
     if (parsed) return { shares: parsed, fromUsage: false };
   }
-  const named = (vpa.spec.resourcePolicy?.containerPolicies ?? []).map((p) => p.containerName).filter((n): n is string => !!n && n !== '*');
-  const equal = normalise([...new Set(named)].map((container) => ({ container, share: 1 })));
+  const named = [...new Set((vpa.spec.resourcePolicy?.containerPolicies ?? []).map((p) => p.containerName).filter((n): n is string => !!n && n !== '*'))];
+  // the tenant's measured split by container (cAdvisor, the last hour), narrowed to the containers the VPA names
+  const measured = snapshot.containerShares?.get(resource)?.get(tenant);
+  if (measured) {
+    const picked = Object.entries(measured).filter(([c, v]) => v > 0 && (named.length === 0 || named.includes(c)));
+    const shares = normalise(picked.map(([container, share]) => ({ container, share })));
+    if (shares) return { shares: shares.sort((a, b) => a.container.localeCompare(b.container)), fromUsage: true };
+  }
+  const equal = normalise(named.map((container) => ({ container, share: 1 })));
   return equal && { shares: equal, fromUsage: false };
 }
 
@@ -257,7 +266,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
   let skipped: string | undefined;
   if (containers.length === 0) {
     skipped = shares === undefined && VPA_RESOURCES.some((r) => snapshot.resources.has(seriesKey(tenant, snapName[r])))
-      ? `no container names or shares for tenant ${tenant} (annotate the VPA with ${opts.containerSharesAnnotation} or name containers in resourcePolicy)`
+      ? `no container names or shares for tenant ${tenant} (no measured split by container; annotate the VPA with ${opts.containerSharesAnnotation} or name containers in resourcePolicy)`
       : `no forecast for tenant ${tenant} (or every container is mode Off / not controlled)`;
   }
   return { tenant, containers, lowConfidence, covered, skipped, ...(skipped ? { skipReason: 'NoForecastOrContainers' as const } : {}) };

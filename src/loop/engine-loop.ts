@@ -9,7 +9,7 @@ import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
 import { DEFAULT_BOUNDS, RECURRING_LAGS_S } from '../logic/bounds.js';
 import { RECURRENCE_PERIOD_S, recurrenceMargin, weekAgoSpan } from '../logic/recurrence.js';
-import type { HistorySource, PullRange, PullResult, SignalCoverage } from '../sources/history-source.js';
+import type { ContainerShares, HistorySource, PullRange, PullResult, SignalCoverage } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { ShadowPlanner } from './shadow-planner.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
@@ -145,6 +145,9 @@ export class EngineLoop {
   readonly #calls: CallMix;
   /** Tenants each signal had in its latest pull that reported them (PullResult.coverage). */
   #signalTenants = new Map<string, number>();
+  /** Per resource, each tenant's usage by container (HistorySource.containerShares), asked for once per profile period. */
+  #containerShares = new Map<string, ContainerShares>();
+  #containerSharesAtS = -Infinity;
   #anomalies = new Map<string, AnomalyVerdict>();
   #anomalyFedUntil = new Map<string, number>();
   #recs = new Map<string, Recommendation>();
@@ -312,6 +315,25 @@ export class EngineLoop {
     return { pulledAny, pullError, failures };
   }
 
+  /** Asks the source for each resource's container split once per profile period (a failure is retried next cycle,
+   *  the previous split kept meanwhile). */
+  async #refreshContainerShares(endS: number): Promise<void> {
+    const { source, logger, metrics } = this.#d;
+    if (!source.containerShares || endS - this.#containerSharesAtS < this.options.profileEveryS) return;
+    let ok = true;
+    for (const { resource } of source.signals) {
+      try {
+        const shares = await source.containerShares(resource, endS);
+        if (shares) this.#containerShares.set(resource, shares);
+      } catch (err) {
+        ok = false;
+        metrics.error('profile');
+        logger.warn({ resource, err }, 'container split query failed; the previous split is kept, asked again next cycle');
+      }
+    }
+    if (ok) this.#containerSharesAtS = endS;
+  }
+
   /** Says when a signal has no tenant, with why (once, until it has some again), and when it has tenants again. */
   #noteCoverage(coverage: ReadonlyMap<string, SignalCoverage>): void {
     for (const [signal, c] of coverage) {
@@ -349,7 +371,10 @@ export class EngineLoop {
     await this.#timed('store', durations, () => this.#dropVanished(endS), true);
 
     // profile: tenants whose profile is older than profileEveryS, a bounded batch per cycle (spread over the period)
-    await this.#timed('profile', durations, () => this.#profile(endS));
+    await this.#timed('profile', durations, async () => {
+      await this.#profile(endS);
+      await this.#refreshContainerShares(endS);
+    });
 
     // anomaly (before training: quarantined tenants are kept out of it)
     if (this.#d.anomaly) await this.#timed('anomaly', durations, () => this.#scoreAnomalies());
@@ -728,6 +753,7 @@ export class EngineLoop {
       modelsChosen: new Map(this.#modelsChosen),
       pendingFit: this.#pendingFit,
       signalTenants: new Map(this.#signalTenants),
+      containerShares: new Map(this.#containerShares),
       lastPullS: endS,
       lastError,
     };

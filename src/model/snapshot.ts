@@ -88,6 +88,9 @@ export interface Snapshot {
   modelsChosen?: ReadonlyMap<string, number>;
   /** Series still without a model, left to the next cycles by the first-fit budget (src/loop/engine-loop.ts). */
   pendingFit?: number;
+  /** Per resource (cpu, memory), each tenant's usage split by container over the last hour, where the source can
+   *  tell (HistorySource.containerShares): the VPA recommender's container split. */
+  containerShares?: ReadonlyMap<string, ReadonlyMap<string, Readonly<Record<string, number>>>>;
   /** Tenants each signal had in its latest pull, where the source reports it (0: the signal's query finds none). */
   signalTenants?: ReadonlyMap<string, number>;
   /** Last successful pull (UNIX seconds, engine clock) and the error of the latest failed one. */

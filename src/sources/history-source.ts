@@ -57,10 +57,16 @@ export interface PullResult {
   coverage?: SignalCoverage[];
 }
 
+/** Per tenant, each container's share of the tenant's usage of one resource (shares of a tenant sum to 1). */
+export type ContainerShares = Map<string, Record<string, number>>;
+
 export interface HistorySource {
   /** Human-readable origin for logs (URL or file). */
   readonly origin: string;
   readonly signals: readonly SignalSpec[];
+  /** Each tenant's usage of `resource` (cpu or memory) split by container name over the hour before atS, where the
+   *  source can tell (undefined: it cannot, for this resource). */
+  containerShares?(resource: string, atS: number): Promise<ContainerShares | undefined>;
   /** Samples in [startS, endS] at stepS, for every tenant and signal. Rejects only when nothing could be pulled. */
   pull(range: PullRange): Promise<PullResult>;
   /** Releases connections/timers. */

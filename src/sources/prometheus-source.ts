@@ -2,7 +2,7 @@
 // returns the per-tenant series (breakdown signals also give a per-tenant total to forecast).
 import type { PrometheusDriver } from 'prometheus-query';
 import type { Series } from '../model/series.js';
-import type { BreakdownSeries, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec } from './history-source.js';
+import type { BreakdownSeries, ContainerShares, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec } from './history-source.js';
 import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
 import { checkLabelName, labelSetMatcher } from './promql-escape.js';
 
@@ -25,6 +25,16 @@ export interface PrometheusSourceOptions {
   /** Injected querier (tests); default a prometheus-query driver. */
   querier?: RangeQuerier;
 }
+
+/**
+ * Each tenant's usage split by container over the last hour (cAdvisor), for the VPA recommender's container split:
+ * one sample per tenant and container, asked for once per profile period. Pod-cgroup and pause-container series are
+ * left out as in the signals.
+ */
+export const CONTAINER_SHARE_QUERIES: Readonly<Record<string, string>> = {
+  cpu: 'sum by ({{tenant}}, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"{{filter}}}[1h]))',
+  memory: 'sum by ({{tenant}}, container) (avg_over_time(container_memory_working_set_bytes{container!="",container!="POD"{{filter}}}[1h]))',
+};
 
 /** Renders a signal template: tenant label, rate window and the escaped include/exclude matchers. */
 export function renderQuery(template: string, o: Pick<PrometheusSourceOptions, 'tenantLabel' | 'rateWindow' | 'excludeTenants' | 'includeTenants'>): string {
@@ -66,6 +76,37 @@ export class PrometheusSource implements HistorySource {
     this.#q = o.querier ?? (createPrometheusDriver({ url: o.url, timeoutMs: o.timeoutMs }) as PrometheusDriver as unknown as RangeQuerier);
     this.#queries = new Map(o.signals.map((s) => [s.resource, renderQuery(s.query, o)]));
     this.#keep = tenantFilter(o);
+  }
+
+  async containerShares(resource: string, atS: number): Promise<ContainerShares | undefined> {
+    const template = CONTAINER_SHARE_QUERIES[resource];
+    if (!template) return undefined;
+    const t = Math.floor(atS);
+    const r = await queryRangeSeries(this.#q, {
+      query: renderQuery(template, this.#o),
+      startS: t,
+      endS: t,
+      stepS: 60,
+      tenantLabel: this.#o.tenantLabel,
+      resource,
+      breakdownBy: ['container'],
+      keepTenant: this.#keep,
+      timeoutMs: this.#o.timeoutMs,
+    });
+    const byTenant = new Map<string, Array<[string, number]>>();
+    for (const b of r.breakdown) {
+      const v = b.values[0];
+      if (!(v > 0) || !Number.isFinite(v) || b.type === '') continue;
+      const l = byTenant.get(b.tenant);
+      if (l) l.push([b.type, v]);
+      else byTenant.set(b.tenant, [[b.type, v]]);
+    }
+    const out: ContainerShares = new Map();
+    for (const [tenant, parts] of byTenant) {
+      const total = parts.reduce((s, [, v]) => s + v, 0);
+      out.set(tenant, Object.fromEntries(parts.map(([c, v]) => [c, v / total])));
+    }
+    return out;
   }
 
   /** The rendered PromQL of a signal (for logs and the API). */

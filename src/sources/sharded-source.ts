@@ -2,7 +2,7 @@
 // engine or /metrics. The pull itself still asks for every tenant (PromQL cannot hash a label); the Prometheus source
 // also drops other shards' series while it parses (its keepTenant option), so this is the guarantee for any source.
 import { ownsTenant, type Shard } from '../model/shard.js';
-import type { HistorySource, PullRange, PullResult } from './history-source.js';
+import type { ContainerShares, HistorySource, PullRange, PullResult } from './history-source.js';
 
 export class ShardedSource implements HistorySource {
   readonly origin: string;
@@ -32,6 +32,11 @@ export class ShardedSource implements HistorySource {
       return { resource: c.resource, tenants: 0, why: `the source has ${c.tenants} tenant${c.tenants === 1 ? '' : 's'} with it, none of shard ${this.shard.index} of ${this.shard.total}` };
     });
     return { ...r, set: { ...r.set, series }, breakdown, coverage };
+  }
+
+  async containerShares(resource: string, atS: number): Promise<ContainerShares | undefined> {
+    const all = await this.inner.containerShares?.(resource, atS);
+    return all && new Map([...all].filter(([tenant]) => ownsTenant(this.shard, tenant)));
   }
 
   close(): Promise<void> {

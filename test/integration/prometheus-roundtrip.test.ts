@@ -94,6 +94,8 @@ describeWithBinaries('sidecar against a real Prometheus', ['prometheus'], (bins)
     const detail = await sidecar.app.inject(`/api/v1/tenants/${encodeURIComponent(HOSTILE)}`);
     expect(detail.statusCode).toBe(200);
     expect(detail.json().apiMix['GET /api/items']).toBeCloseTo(0.55, 1);
+    // The VPA recommender's container split, asked of Prometheus once per profile period: the exporter's one container.
+    for (const r of ['cpu', 'memory']) expect(sidecar.loop.latest()!.containerShares?.get(r)?.get('payments'), r).toEqual({ app: 1 });
   }, 60_000);
 
   it('rides through a counter reset (container restarts) without a negative or runaway usage', async () => {

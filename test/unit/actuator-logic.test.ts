@@ -100,6 +100,24 @@ describe('VPA recommendation', () => {
     expect(d.skipReason).toBe('NoPodCount');
   });
 
+  it('splits by the tenant\'s measured usage by container, narrowed to the containers the VPA names; an annotation wins', () => {
+    const measured: typeof snap = { ...snap, containerShares: new Map([['cpu', new Map([['team-a', { app: 0.6, 'istio-proxy': 0.1, worker: 0.3 }]])]]) };
+    // a VPA that names no container: every measured container of the tenant
+    const all = desiredForVpa(vpa(), measured, opts);
+    expect(Object.fromEntries(all.containers.map((c) => [c.container, c.resources.cpu!.target]))).toEqual({ app: 3 * 0.6, 'istio-proxy': 3 * 0.1, worker: 3 * 0.3 });
+    expect(all.covered.cpu).toEqual(['app', 'istio-proxy', 'worker']);
+    // a VPA whose resourcePolicy names app and istio-proxy (its pod's containers): the split among them
+    const named = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }, { containerName: 'istio-proxy' }] } }), measured, opts);
+    const by = Object.fromEntries(named.containers.map((c) => [c.container, c.resources.cpu!.target]));
+    expect(by.app).toBeCloseTo((3 * 6) / 7, 12);
+    expect(by['istio-proxy']).toBeCloseTo(3 / 7, 12);
+    // memory has no measured split: the equal split over named containers, as before
+    expect(named.containers.map((c) => c.resources.memory!.target)).toEqual([GiB * 2 / 2, GiB * 2 / 2]);
+    // the operator's annotation wins over the measurement
+    const ann = desiredForVpa(vpa({}, { 'foresight.io/container-shares': 'app=1,istio-proxy=1' }), measured, opts);
+    expect(ann.containers.map((c) => c.resources.cpu!.target)).toEqual([1.5, 1.5]);
+  });
+
   it('uses the shares annotation when the snapshot has no per-container usage', () => {
     expect(parseShares('app=3, sidecar=1')).toEqual([{ container: 'app', share: 0.75 }, { container: 'sidecar', share: 0.25 }]);
     expect(parseShares('app=x')).toBeUndefined();

@@ -5,7 +5,7 @@ import type { BreakdownSeries, HistorySource, PullRange, PullResult } from '../.
 import { totals } from '../../src/sources/prometheus-source.js';
 import { OTHER_CALLS } from '../../src/model/call-mix.js';
 import { seriesKey } from '../../src/model/series.js';
-import { FakeEngine, manualClock } from './loop-fakes.js';
+import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
 
 const STEP = 300;
 const HOUR = 3600;
@@ -74,5 +74,31 @@ describe('EngineLoop API call mix', () => {
     // the tenant's total, which is forecast, still counts every call
     const w = loop.store.window(seriesKey('a', 'api_calls'))!;
     expect(w.values[w.values.length - 1]).toBe(16);
+  });
+});
+
+describe('EngineLoop container split', () => {
+  it('asks the source for each signal\'s split by container once per profile period, and publishes it', async () => {
+    const t0 = 1_700_000_100;
+    const clock = manualClock(t0);
+    const asked: Array<[string, number]> = [];
+    const source = new FakeSource(['shop'], ['cpu', 'memory']) as FakeSource & HistorySource;
+    source.containerShares = async (resource: string, atS: number) => {
+      asked.push([resource, atS]);
+      return resource === 'cpu' ? new Map([['shop', { app: 0.8, sidecar: 0.2 }]]) : undefined;
+    };
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock }, { intervalS: STEP, historyPoints: 288, profileEveryS: HOUR });
+    await loop.runOnce();
+    expect(asked.map(([r]) => r)).toEqual(['cpu', 'memory']);
+    expect(loop.latest()!.containerShares!.get('cpu')!.get('shop')).toEqual({ app: 0.8, sidecar: 0.2 });
+    expect(loop.latest()!.containerShares!.has('memory')).toBe(false);
+    for (let i = 0; i < 11; i++) {
+      clock.advance(STEP);
+      await loop.runOnce();
+    }
+    expect(asked).toHaveLength(2); // not again within the hour
+    clock.advance(STEP);
+    await loop.runOnce();
+    expect(asked).toHaveLength(4);
   });
 });

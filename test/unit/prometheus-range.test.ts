@@ -170,6 +170,26 @@ describe('PrometheusSource', () => {
     expect(c2[0].why).toMatch(/none of a tenant this replica keeps/);
   });
 
+  it('splits each tenant\'s cpu and memory by container for the VPA recommender, from one instant of a query', async () => {
+    const asked: Array<{ query: string; start: number; end: number }> = [];
+    const q: RangeQuerier = {
+      async rangeQuery(query, a, b) {
+        asked.push({ query, start: a.getTime() / 1000, end: b.getTime() / 1000 });
+        const row = (team: string, container: string, value: number) => ({ metric: { name: '', labels: { team, container } }, values: [{ time: new Date(a.getTime()), value }] });
+        return { resultType: 'matrix', result: [row('shop', 'app', 3), row('shop', 'istio-proxy', 1), row('shop', '', 9), row('pay', 'app', 0), row('pay', 'db', 2)] } as unknown as QueryResult;
+      },
+    };
+    const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'team', rateWindow: '5m', querier: q, signals: DEFAULT_SIGNALS.slice(0, 2), excludeTenants: ['kube-system'] });
+    const cpu = (await src.containerShares('cpu', 1_700_000_123.7))!;
+    expect(cpu.get('shop')).toEqual({ app: 0.75, 'istio-proxy': 0.25 }); // the unnamed (pod cgroup) series left out
+    expect(cpu.get('pay')).toEqual({ db: 1 });
+    expect(asked[0]).toMatchObject({ start: 1_700_000_123, end: 1_700_000_123 });
+    expect(asked[0].query).toBe('sum by (team, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD",team!~"kube-system"}[1h]))');
+    expect((await src.containerShares('memory', 1_700_000_000))!.size).toBe(2);
+    expect(await src.containerShares('threads', 1_700_000_000)).toBeUndefined();
+    expect(asked).toHaveLength(2);
+  });
+
   it('queries only the signals a pull names (the loop catching up one signal)', async () => {
     const { q, calls } = fakeQuerier(['shop'], () => 1);
     const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '1m', querier: q, signals: DEFAULT_SIGNALS.slice(0, 3) });

@@ -112,7 +112,7 @@ export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, re
     const parsed = parseShares(ann);
     if (parsed) return { shares: parsed, fromUsage: false };
   }
-  const named = [...new Set((vpa.spec.resourcePolicy?.containerPolicies ?? []).map((p) => p.containerName).filter((n): n is string => !!n && n !== '*'))];
+  const named = namedContainers(vpa);
   // the tenant's measured split by container (cAdvisor, the last hour), narrowed to the containers the VPA names
   const measured = snapshot.containerShares?.get(resource)?.get(tenant);
   if (measured) {
@@ -122,6 +122,11 @@ export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, re
   }
   const equal = normalise(named.map((container) => ({ container, share: 1 })));
   return equal && { shares: equal, fromUsage: false };
+}
+
+/** The containers the VPA's resourcePolicy names (not "*"). */
+function namedContainers(vpa: Vpa): string[] {
+  return [...new Set((vpa.spec.resourcePolicy?.containerPolicies ?? []).map((p) => p.containerName).filter((n): n is string => !!n && n !== '*'))];
 }
 
 function levelIndex(levels: readonly number[], q: number): number {
@@ -210,10 +215,26 @@ export function runningPods(snapshot: Snapshot, tenant: string, opts: Pick<Actua
 }
 
 /**
- * What the VPA should recommend, per container and resource, before the safety gate: the tenant's forecast (the sum
- * over its pods) divided by its running pods, then split over the containers. With one workload per tenant that is the
- * workload's per-pod demand; with several in a tenant, each gets the tenant's average pod, so that the pods together
- * request what the tenant is forecast to use (a tenant per workload, named by the VPA's tenant annotation, is exact).
+ * The VPA's target among the tenant's measured workloads (snapshot.workloadUsage, by the targetRef's name): its share of
+ * the tenant's usage of `resource`, its running pods, and its containers' split, narrowed to the containers the VPA
+ * names if it names any. Undefined when the snapshot does not know the workload.
+ */
+export function targetWorkload(vpa: Vpa, snapshot: Snapshot, tenant: string, resource: string): { share: number; pods: number; shares: ContainerShare[] } | undefined {
+  const name = vpa.spec.targetRef?.name;
+  const w = name === undefined ? undefined : snapshot.workloadUsage?.get(resource)?.get(tenant)?.[name];
+  if (!w || !(w.pods >= 1) || !(w.share > 0)) return undefined;
+  const named = namedContainers(vpa);
+  const shares = normalise(Object.entries(w.containers).filter(([c, v]) => v > 0 && (named.length === 0 || named.includes(c))).map(([container, share]) => ({ container, share })));
+  return shares && { share: w.share, pods: w.pods, shares: shares.sort((a, b) => a.container.localeCompare(b.container)) };
+}
+
+/**
+ * What the VPA should recommend, per container and resource, before the safety gate. The tenant's forecast is the sum
+ * over its pods, and a recommendation is per pod:
+ * - when the snapshot knows the VPA's target workload (targetWorkload), the forecast times the workload's share of the
+ *   tenant's usage, over the workload's running pods, split over its containers;
+ * - otherwise the forecast over the tenant's running pods, split over the containers (containerShares). With one
+ *   workload per tenant that is the workload's per-pod demand; with several, each gets the tenant's average pod.
  */
 export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOptions): DesiredVpa {
   const tenant = tenantOf(vpa, opts);
@@ -222,24 +243,28 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
   const covered: DesiredVpa['covered'] = {};
   let lowConfidence = false;
   let shares: ContainerShare[] | undefined;
+  let noPodCount = false;
   const pods = runningPods(snapshot, tenant, opts);
-  if (pods === undefined && VPA_RESOURCES.some((r) => snapshot.resources.has(seriesKey(tenant, snapName[r])))) {
-    const skipped = `no running-pod count for tenant ${tenant} (signal ${opts.podsResource}, from kube-state-metrics): a VPA recommendation is per pod, and the tenant's forecast is the sum over its pods`;
-    return { tenant, containers: [], lowConfidence, covered, skipped, skipReason: 'NoPodCount' };
-  }
   for (const r of VPA_RESOURCES) {
     const st = snapshot.resources.get(seriesKey(tenant, snapName[r]));
     if (!st) continue;
     const rec = tenantRecommendation(st, snapshot.quantiles, opts.targetQuantile);
     if (!rec) continue;
     if (st.historyPoints < opts.lowConfidencePoints || st.forecast?.status === 'nonseasonal-fallback') lowConfidence = true;
-    const split = containerShares(vpa, snapshot, tenant, snapName[r], opts);
+    const workload = targetWorkload(vpa, snapshot, tenant, snapName[r]);
+    if (!workload && pods === undefined) {
+      noPodCount = true;
+      continue;
+    }
+    const split = workload ? { shares: workload.shares, fromUsage: true } : containerShares(vpa, snapshot, tenant, snapName[r], opts);
     if (!split) continue;
+    // of the tenant's total, what one pod of the target gets
+    const perPod = workload ? workload.share / workload.pods : 1 / pods!;
     shares ??= split.shares;
     covered[r] = split.fromUsage ? split.shares.map((c) => c.container) : 'all';
-    for (const { container, share: ofTenant } of split.shares) {
+    for (const { container, share: ofPod } of split.shares) {
       if (!controls(vpa, container, r)) continue;
-      const share = ofTenant / pods!; // of the tenant's total: this container in one pod
+      const share = ofPod * perPod; // of the tenant's total: this container in one pod
       const [lo, hi] = allowedRange(vpa, container, r, opts);
       const scaled = { target: rec.target * share, lowerBound: rec.lowerBound * share, upperBound: rec.upperBound * share };
       const b: Bounds = {
@@ -263,6 +288,10 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
     }
   }
   const containers = [...perContainer.values()].sort((a, b) => a.container.localeCompare(b.container));
+  if (containers.length === 0 && noPodCount) {
+    const skipped = `no running-pod count for tenant ${tenant} (signal ${opts.podsResource}, from kube-state-metrics) nor for the VPA's target workload: a VPA recommendation is per pod, and the tenant's forecast is the sum over its pods`;
+    return { tenant, containers, lowConfidence, covered, skipped, skipReason: 'NoPodCount' };
+  }
   let skipped: string | undefined;
   if (containers.length === 0) {
     skipped = shares === undefined && VPA_RESOURCES.some((r) => snapshot.resources.has(seriesKey(tenant, snapName[r])))

@@ -9,7 +9,7 @@ import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
 import { DEFAULT_BOUNDS, RECURRING_LAGS_S } from '../logic/bounds.js';
 import { RECURRENCE_PERIOD_S, recurrenceMargin, weekAgoSpan } from '../logic/recurrence.js';
-import type { ContainerShares, HistorySource, PullRange, PullResult, SignalCoverage } from '../sources/history-source.js';
+import type { ContainerShares, HistorySource, PullRange, PullResult, SignalCoverage, WorkloadUsage } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
 import { ShadowPlanner } from './shadow-planner.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
@@ -147,6 +147,7 @@ export class EngineLoop {
   #signalTenants = new Map<string, number>();
   /** Per resource, each tenant's usage by container (HistorySource.containerShares), asked for once per profile period. */
   #containerShares = new Map<string, ContainerShares>();
+  #workloadUsage = new Map<string, WorkloadUsage>();
   #containerSharesAtS = -Infinity;
   #anomalies = new Map<string, AnomalyVerdict>();
   #anomalyFedUntil = new Map<string, number>();
@@ -319,12 +320,14 @@ export class EngineLoop {
    *  the previous split kept meanwhile). */
   async #refreshContainerShares(endS: number): Promise<void> {
     const { source, logger, metrics } = this.#d;
-    if (!source.containerShares || endS - this.#containerSharesAtS < this.options.profileEveryS) return;
+    if ((!source.containerShares && !source.workloadUsage) || endS - this.#containerSharesAtS < this.options.profileEveryS) return;
     let ok = true;
     for (const { resource } of source.signals) {
       try {
-        const shares = await source.containerShares(resource, endS);
+        const shares = await source.containerShares?.(resource, endS);
         if (shares) this.#containerShares.set(resource, shares);
+        const byWorkload = await source.workloadUsage?.(resource, endS);
+        if (byWorkload) this.#workloadUsage.set(resource, byWorkload);
       } catch (err) {
         ok = false;
         metrics.error('profile');
@@ -754,6 +757,7 @@ export class EngineLoop {
       pendingFit: this.#pendingFit,
       signalTenants: new Map(this.#signalTenants),
       containerShares: new Map(this.#containerShares),
+      workloadUsage: new Map(this.#workloadUsage),
       lastPullS: endS,
       lastError,
     };

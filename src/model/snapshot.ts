@@ -1,6 +1,7 @@
 // The immutable result of one engine cycle: what /metrics, the API and the actuator read. Published whole, never mutated.
 import type { AccuracyStat, SeriesForecast } from '../core/types.js';
 import type { TenantProfile } from './profile.js';
+import type { WorkloadUsage } from '../sources/history-source.js';
 
 /** A recommendation in the VPA's shape, in the resource's base unit (cores, bytes, ...). */
 export interface Recommendation {
@@ -91,6 +92,9 @@ export interface Snapshot {
   /** Per resource (cpu, memory), each tenant's usage split by container over the last hour, where the source can
    *  tell (HistorySource.containerShares): the VPA recommender's container split. */
   containerShares?: ReadonlyMap<string, ReadonlyMap<string, Readonly<Record<string, number>>>>;
+  /** Per resource, the same by workload with each workload's running pods (HistorySource.workloadUsage): a VPA whose
+   *  target is one of them is sized from its share and its pods. */
+  workloadUsage?: ReadonlyMap<string, WorkloadUsage>;
   /** Tenants each signal had in its latest pull, where the source reports it (0: the signal's query finds none). */
   signalTenants?: ReadonlyMap<string, number>;
   /** Last successful pull (UNIX seconds, engine clock) and the error of the latest failed one. */

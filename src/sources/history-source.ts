@@ -60,6 +60,19 @@ export interface PullResult {
 /** Per tenant, each container's share of the tenant's usage of one resource (shares of a tenant sum to 1). */
 export type ContainerShares = Map<string, Record<string, number>>;
 
+/** One workload of a tenant (the owner of its pods: a Deployment through its ReplicaSet, a StatefulSet, ...). */
+export interface WorkloadPart {
+  /** Its share of the tenant's usage of the resource. */
+  share: number;
+  /** Its running pods. */
+  pods: number;
+  /** Each container's share of the workload's usage. */
+  containers: Record<string, number>;
+}
+
+/** Per tenant, per workload name: what the VPA recommender needs to size one workload's pods. */
+export type WorkloadUsage = Map<string, Record<string, WorkloadPart>>;
+
 export interface HistorySource {
   /** Human-readable origin for logs (URL or file). */
   readonly origin: string;
@@ -67,6 +80,9 @@ export interface HistorySource {
   /** Each tenant's usage of `resource` (cpu or memory) split by container name over the hour before atS, where the
    *  source can tell (undefined: it cannot, for this resource). */
   containerShares?(resource: string, atS: number): Promise<ContainerShares | undefined>;
+  /** The same by workload, with each workload's running pods, where the source can map pods to their owners
+   *  (kube-state-metrics' kube_pod_owner); undefined: it cannot. */
+  workloadUsage?(resource: string, atS: number): Promise<WorkloadUsage | undefined>;
   /** Samples in [startS, endS] at stepS, for every tenant and signal. Rejects only when nothing could be pulled. */
   pull(range: PullRange): Promise<PullResult>;
   /** Releases connections/timers. */

@@ -2,7 +2,7 @@
 // returns the per-tenant series (breakdown signals also give a per-tenant total to forecast).
 import type { PrometheusDriver } from 'prometheus-query';
 import type { Series } from '../model/series.js';
-import type { BreakdownSeries, ContainerShares, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec } from './history-source.js';
+import type { BreakdownSeries, ContainerShares, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec, WorkloadUsage } from './history-source.js';
 import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
 import { checkLabelName, labelSetMatcher } from './promql-escape.js';
 
@@ -31,9 +31,26 @@ export interface PrometheusSourceOptions {
  * one sample per tenant and container, asked for once per profile period. Pod-cgroup and pause-container series are
  * left out as in the signals.
  */
-export const CONTAINER_SHARE_QUERIES: Readonly<Record<string, string>> = {
-  cpu: 'sum by ({{tenant}}, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"{{filter}}}[1h]))',
-  memory: 'sum by ({{tenant}}, container) (avg_over_time(container_memory_working_set_bytes{container!="",container!="POD"{{filter}}}[1h]))',
+const USAGE_LAST_HOUR: Readonly<Record<string, string>> = {
+  cpu: 'rate(container_cpu_usage_seconds_total{container!="",container!="POD"{{filter}}}[1h])',
+  memory: 'avg_over_time(container_memory_working_set_bytes{container!="",container!="POD"{{filter}}}[1h])',
+};
+
+/**
+ * Each pod's workload (kube-state-metrics): the owner of a pod, and for a ReplicaSet its name without the pod-template
+ * hash (the Deployment's name); one workload per pod.
+ */
+export const POD_WORKLOAD =
+  'topk by (namespace, pod) (1, max by (namespace, pod, workload) (label_replace(kube_pod_owner{owner_kind="ReplicaSet"}, "workload", "$1", "owner_name", "(.*)-[^-]+") or label_replace(kube_pod_owner{owner_kind!="ReplicaSet"}, "workload", "$1", "owner_name", "(.*)")))';
+
+export const CONTAINER_SHARE_QUERIES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(USAGE_LAST_HOUR).map(([r, usage]) => [r, `sum by ({{tenant}}, container) (${usage})`]),
+);
+
+/** By workload and container, and each workload's running pods (joined on POD_WORKLOAD). */
+export const WORKLOAD_QUERIES: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(Object.entries(USAGE_LAST_HOUR).map(([r, usage]) => [r, `sum by ({{tenant}}, workload, container) (${usage} * on (namespace, pod) group_left (workload) ${POD_WORKLOAD})`])),
+  pods: `sum by ({{tenant}}, workload) (kube_pod_status_phase{phase="Running"{{filter}}} * on (namespace, pod) group_left (workload) ${POD_WORKLOAD})`,
 };
 
 /** Renders a signal template: tenant label, rate window and the escaped include/exclude matchers. */
@@ -79,7 +96,44 @@ export class PrometheusSource implements HistorySource {
   }
 
   async containerShares(resource: string, atS: number): Promise<ContainerShares | undefined> {
-    const template = CONTAINER_SHARE_QUERIES[resource];
+    const byTenant = await this.#instant(CONTAINER_SHARE_QUERIES[resource], resource, atS, ['container']);
+    if (!byTenant) return undefined;
+    const out: ContainerShares = new Map();
+    for (const [tenant, parts] of byTenant) out.set(tenant, shares(parts));
+    return out;
+  }
+
+  async workloadUsage(resource: string, atS: number): Promise<WorkloadUsage | undefined> {
+    const usage = await this.#instant(WORKLOAD_QUERIES[resource], resource, atS, ['workload', 'container']);
+    if (!usage) return undefined;
+    const totals = await this.#instant(CONTAINER_SHARE_QUERIES[resource], resource, atS, ['container']);
+    const pods = await this.#instant(WORKLOAD_QUERIES.pods, 'pods', atS, ['workload']);
+    const out: WorkloadUsage = new Map();
+    for (const [tenant, parts] of usage) {
+      const total = Object.values(totals?.get(tenant) ?? {}).reduce((s, v) => s + v, 0);
+      if (!(total > 0)) continue;
+      const byWorkload = new Map<string, Record<string, number>>();
+      for (const [key, v] of Object.entries(parts)) {
+        const [workload, container] = [key.slice(0, key.indexOf(' ')), key.slice(key.indexOf(' ') + 1)];
+        if (!workload || !container) continue;
+        const m = byWorkload.get(workload) ?? {};
+        m[container] = v;
+        byWorkload.set(workload, m);
+      }
+      const rec: Record<string, { share: number; pods: number; containers: Record<string, number> }> = {};
+      for (const [workload, containers] of byWorkload) {
+        const n = pods?.get(tenant)?.[workload] ?? 0;
+        const sum = Object.values(containers).reduce((s, v) => s + v, 0);
+        if (n >= 1 && sum > 0) rec[workload] = { share: Math.min(1, sum / total), pods: Math.round(n), containers: shares(containers) };
+      }
+      if (Object.keys(rec).length) out.set(tenant, rec);
+    }
+    return out;
+  }
+
+  /** One instant of a query broken down by `by`: per tenant, each breakdown key's positive value; undefined without a
+   *  query (a resource the source cannot split). */
+  async #instant(template: string | undefined, resource: string, atS: number, by: readonly string[]): Promise<Map<string, Record<string, number>> | undefined> {
     if (!template) return undefined;
     const t = Math.floor(atS);
     const r = await queryRangeSeries(this.#q, {
@@ -89,22 +143,17 @@ export class PrometheusSource implements HistorySource {
       stepS: 60,
       tenantLabel: this.#o.tenantLabel,
       resource,
-      breakdownBy: ['container'],
+      breakdownBy: by,
       keepTenant: this.#keep,
       timeoutMs: this.#o.timeoutMs,
     });
-    const byTenant = new Map<string, Array<[string, number]>>();
+    const out = new Map<string, Record<string, number>>();
     for (const b of r.breakdown) {
       const v = b.values[0];
-      if (!(v > 0) || !Number.isFinite(v) || b.type === '') continue;
-      const l = byTenant.get(b.tenant);
-      if (l) l.push([b.type, v]);
-      else byTenant.set(b.tenant, [[b.type, v]]);
-    }
-    const out: ContainerShares = new Map();
-    for (const [tenant, parts] of byTenant) {
-      const total = parts.reduce((s, [, v]) => s + v, 0);
-      out.set(tenant, Object.fromEntries(parts.map(([c, v]) => [c, v / total])));
+      if (!(v > 0) || !Number.isFinite(v) || b.type.split(' ').some((part) => part === '')) continue;
+      const m = out.get(b.tenant) ?? {};
+      m[b.type] = v;
+      out.set(b.tenant, m);
     }
     return out;
   }
@@ -179,4 +228,10 @@ export function totals(parts: readonly BreakdownSeries[]): Series[] {
     }
   }
   return [...by.values()];
+}
+
+/** Values as shares of their sum. */
+function shares(parts: Record<string, number>): Record<string, number> {
+  const total = Object.values(parts).reduce((s, v) => s + v, 0);
+  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v / total]));
 }

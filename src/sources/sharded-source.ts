@@ -2,7 +2,7 @@
 // engine or /metrics. The pull itself still asks for every tenant (PromQL cannot hash a label); the Prometheus source
 // also drops other shards' series while it parses (its keepTenant option), so this is the guarantee for any source.
 import { ownsTenant, type Shard } from '../model/shard.js';
-import type { ContainerShares, HistorySource, PullRange, PullResult } from './history-source.js';
+import type { ContainerShares, HistorySource, PullRange, PullResult, WorkloadUsage } from './history-source.js';
 
 export class ShardedSource implements HistorySource {
   readonly origin: string;
@@ -36,6 +36,11 @@ export class ShardedSource implements HistorySource {
 
   async containerShares(resource: string, atS: number): Promise<ContainerShares | undefined> {
     const all = await this.inner.containerShares?.(resource, atS);
+    return all && new Map([...all].filter(([tenant]) => ownsTenant(this.shard, tenant)));
+  }
+
+  async workloadUsage(resource: string, atS: number): Promise<WorkloadUsage | undefined> {
+    const all = await this.inner.workloadUsage?.(resource, atS);
     return all && new Map([...all].filter(([tenant]) => ownsTenant(this.shard, tenant)));
   }
 

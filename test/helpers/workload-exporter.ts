@@ -284,6 +284,9 @@ export class WorkloadExporter {
     each((_ns, _st, p, l) => {
       for (const phase of POD_PHASES) out.push(`kube_pod_status_phase{${l},uid="${podUid(p.pod)}",phase="${phase}"} ${phase === 'Running' ? 1 : 0}`);
     });
+    // kube-state-metrics: each pod's owner (every simulated pod belongs to the ReplicaSet of a Deployment "app")
+    fam('kube_pod_owner', 'gauge', 'Information about the Pod\'s owner.');
+    each((_ns, _st, p, l) => out.push(`kube_pod_owner{${l},uid="${podUid(p.pod)}",owner_kind="ReplicaSet",owner_name="app-7c9b5d8f4d",owner_is_controller="true"} 1`));
     fam('http_requests_total', 'counter', 'HTTP requests served, by method and route.');
     each((_ns, _st, p, l) => {
       for (const r of ROUTES) {

@@ -96,6 +96,10 @@ describeWithBinaries('sidecar against a real Prometheus', ['prometheus'], (bins)
     expect(detail.json().apiMix['GET /api/items']).toBeCloseTo(0.55, 1);
     // The VPA recommender's container split, asked of Prometheus once per profile period: the exporter's one container.
     for (const r of ['cpu', 'memory']) expect(sidecar.loop.latest()!.containerShares?.get(r)?.get('payments'), r).toEqual({ app: 1 });
+    // and by workload (kube_pod_owner: the ReplicaSet app-7c9b5d8f4d of the Deployment app), with its running pods
+    const pods = Number((await prom.query('sum(kube_pod_status_phase{namespace="payments",phase="Running"})'))[0].value[1]);
+    expect(pods).toBeGreaterThan(0);
+    for (const r of ['cpu', 'memory']) expect(sidecar.loop.latest()!.workloadUsage?.get(r)?.get('payments'), r).toEqual({ app: { share: 1, pods, containers: { app: 1 } } });
   }, 60_000);
 
   it('rides through a counter reset (container restarts) without a negative or runaway usage', async () => {

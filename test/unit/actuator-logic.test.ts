@@ -92,11 +92,35 @@ describe('VPA recommendation', () => {
     expect(desiredForVpa(vpa(), zero, opts).containers.find((c) => c.container === 'app')!.resources.cpu!.target).toBeCloseTo(3 * 0.75, 12);
   });
 
+  it('sizes a VPA from its target workload\'s share of the tenant and its own pods when the snapshot knows them', () => {
+    // team-a runs web (5 pods, a quarter of the cpu: app and an istio-proxy) and db (1 pod, the rest)
+    const workloads = { web: { share: 0.25, pods: 5, containers: { app: 0.9, 'istio-proxy': 0.1 } }, db: { share: 0.75, pods: 1, containers: { postgres: 1 } } };
+    const six = snapshot(1, 1000, [
+      ...[...snap.resources.values()].filter((st) => st.resource !== 'pods'),
+      state({ tenant: 'team-a', resource: 'pods', usage: 6, quantiles: [[6, 6, 6, 6]] }),
+    ]);
+    const known: typeof snap = { ...six, workloadUsage: new Map([['cpu', new Map([['team-a', workloads]])]]) };
+    const web = desiredForVpa(vpa(), known, opts); // targetRef web
+    const byWeb = Object.fromEntries(web.containers.map((c) => [c.container, c.resources.cpu!.target]));
+    expect(byWeb.app).toBeCloseTo((3 * 0.25 * 0.9) / 5, 12); // the tenant's 3 cores: a quarter, over 5 pods, 90% to app
+    expect(byWeb['istio-proxy']).toBeCloseTo((3 * 0.25 * 0.1) / 5, 12);
+    expect(web.covered.cpu).toEqual(['app', 'istio-proxy']);
+    const dbVpa = vpa({ targetRef: { kind: 'StatefulSet', name: 'db' } });
+    expect(desiredForVpa(dbVpa, known, opts).containers.find((c) => c.container === 'postgres')!.resources.cpu!.target).toBeCloseTo(3 * 0.75, 12);
+    // (the tenant's average pod would have given every pod 0.5 core, where db's one pod needs 2.25)
+    // memory has no workload measurement here: the tenant's average pod over the named containers, as before
+    const withMemory = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), known, opts);
+    expect(withMemory.containers.find((c) => c.container === 'app')!.resources.memory!.target).toBeCloseTo((2 * GiB) / 6, 0);
+    // a known workload needs no tenant pod count
+    const noTenantPods: typeof snap = { ...snapshot(1, 1000, [...snap.resources.values()].filter((st) => st.resource !== 'pods'), [], false, false), workloadUsage: known.workloadUsage };
+    expect(desiredForVpa(dbVpa, noTenantPods, opts).containers.find((c) => c.container === 'postgres')!.resources.cpu!.target).toBeCloseTo(3 * 0.75, 12);
+  });
+
   it('recommends nothing without a running-pod count for the tenant, and says why', () => {
     const noPods = snapshot(1, 1000, [...snap.resources.values()].filter((st) => st.resource !== 'pods'), [], false, false);
     const d = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), noPods, opts);
     expect(d.containers).toEqual([]);
-    expect(d.skipped).toMatch(/no running-pod count for tenant team-a \(signal pods, from kube-state-metrics\): a VPA recommendation is per pod/);
+    expect(d.skipped).toMatch(/no running-pod count for tenant team-a \(signal pods, from kube-state-metrics\) nor for the VPA's target workload: a VPA recommendation is per pod/);
     expect(d.skipReason).toBe('NoPodCount');
   });
 

@@ -87,11 +87,13 @@ describe('EngineLoop container split', () => {
       asked.push([resource, atS]);
       return resource === 'cpu' ? new Map([['shop', { app: 0.8, sidecar: 0.2 }]]) : undefined;
     };
+    source.workloadUsage = async (resource: string) => (resource === 'cpu' ? new Map([['shop', { web: { share: 1, pods: 3, containers: { app: 0.8, sidecar: 0.2 } } }]]) : undefined);
     const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock }, { intervalS: STEP, historyPoints: 288, profileEveryS: HOUR });
     await loop.runOnce();
     expect(asked.map(([r]) => r)).toEqual(['cpu', 'memory']);
     expect(loop.latest()!.containerShares!.get('cpu')!.get('shop')).toEqual({ app: 0.8, sidecar: 0.2 });
     expect(loop.latest()!.containerShares!.has('memory')).toBe(false);
+    expect(loop.latest()!.workloadUsage!.get('cpu')!.get('shop')!.web.pods).toBe(3);
     for (let i = 0; i < 11; i++) {
       clock.advance(STEP);
       await loop.runOnce();

@@ -190,6 +190,29 @@ describe('PrometheusSource', () => {
     expect(asked).toHaveLength(2);
   });
 
+  it('splits each tenant\'s usage by workload (kube_pod_owner), with each workload\'s running pods', async () => {
+    const asked: string[] = [];
+    const row = (labels: Record<string, string>, value: number) => ({ metric: { name: '', labels: { namespace: 'shop', ...labels } }, values: [{ time: new Date(0), value }] });
+    const q: RangeQuerier = {
+      async rangeQuery(query, a) {
+        asked.push(query);
+        const at = (rows: ReturnType<typeof row>[]) => ({ resultType: 'matrix', result: rows.map((r) => ({ ...r, values: [{ time: new Date(a.getTime()), value: r.values[0].value }] })) }) as unknown as QueryResult;
+        if (query.includes('kube_pod_status_phase')) return at([row({ workload: 'web' }, 5), row({ workload: 'db' }, 1)]);
+        if (query.includes('workload, container')) return at([row({ workload: 'web', container: 'app' }, 0.9), row({ workload: 'web', container: 'istio-proxy' }, 0.1), row({ workload: 'db', container: 'postgres' }, 2.5), row({ workload: 'cron', container: 'job' }, 0.5)]);
+        return at([row({ container: 'app' }, 0.9), row({ container: 'istio-proxy' }, 0.1), row({ container: 'postgres' }, 2.5), row({ container: 'job' }, 0.5)]);
+      },
+    };
+    const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '5m', querier: q, signals: DEFAULT_SIGNALS.slice(0, 2) });
+    const w = (await src.workloadUsage('cpu', 1_700_000_000))!.get('shop')!;
+    expect(w.web.pods).toBe(5);
+    expect(w.web.share).toBeCloseTo(1 / 4, 12);
+    expect(w.web.containers).toEqual({ app: 0.9, 'istio-proxy': 0.1 });
+    expect(w.db).toEqual({ share: 2.5 / 4, pods: 1, containers: { postgres: 1 } });
+    expect(w.cron).toBeUndefined(); // no running pod
+    expect(asked.find((x) => x.includes('workload, container'))).toContain('* on (namespace, pod) group_left (workload) topk by (namespace, pod) (1, max by (namespace, pod, workload)');
+    expect(await src.workloadUsage('threads', 1_700_000_000)).toBeUndefined();
+  });
+
   it('queries only the signals a pull names (the loop catching up one signal)', async () => {
     const { q, calls } = fakeQuerier(['shop'], () => 1);
     const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '1m', querier: q, signals: DEFAULT_SIGNALS.slice(0, 3) });

@@ -107,11 +107,8 @@ export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, re
   }
   const byUsage = normalise(fromUsage);
   if (byUsage) return { shares: byUsage.sort((a, b) => a.container.localeCompare(b.container)), fromUsage: true };
-  const ann = vpa.metadata.annotations?.[opts.containerSharesAnnotation];
-  if (ann) {
-    const parsed = parseShares(ann);
-    if (parsed) return { shares: parsed, fromUsage: false };
-  }
+  const annotated = annotatedShares(vpa, opts);
+  if (annotated) return annotated;
   const named = namedContainers(vpa);
   // the tenant's measured split by container (cAdvisor, the last hour), narrowed to the containers the VPA names
   const measured = snapshot.containerShares?.get(resource)?.get(tenant);
@@ -122,6 +119,13 @@ export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, re
   }
   const equal = normalise(named.map((container) => ({ container, share: 1 })));
   return equal && { shares: equal, fromUsage: false };
+}
+
+/** The split the VPA's shares annotation gives (the operator's word wins over any measurement), if it has a valid one. */
+function annotatedShares(vpa: Vpa, opts: ActuatorOptions): { shares: ContainerShare[]; fromUsage: false } | undefined {
+  const ann = vpa.metadata.annotations?.[opts.containerSharesAnnotation];
+  const parsed = ann ? parseShares(ann) : undefined;
+  return parsed && { shares: parsed, fromUsage: false };
 }
 
 /** The containers the VPA's resourcePolicy names (not "*"). */
@@ -232,7 +236,8 @@ export function targetWorkload(vpa: Vpa, snapshot: Snapshot, tenant: string, res
  * What the VPA should recommend, per container and resource, before the safety gate. The tenant's forecast is the sum
  * over its pods, and a recommendation is per pod:
  * - when the snapshot knows the VPA's target workload (targetWorkload), the forecast times the workload's share of the
- *   tenant's usage, over the workload's running pods, split over its containers;
+ *   tenant's usage, over the workload's running pods, split over its containers (by the shares annotation if the VPA
+ *   has one, else by their measured usage);
  * - otherwise the forecast over the tenant's running pods, split over the containers (containerShares). With one
  *   workload per tenant that is the workload's per-pod demand; with several, each gets the tenant's average pod.
  */
@@ -256,7 +261,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
       noPodCount = true;
       continue;
     }
-    const split = workload ? { shares: workload.shares, fromUsage: true } : containerShares(vpa, snapshot, tenant, snapName[r], opts);
+    const split = workload ? (annotatedShares(vpa, opts) ?? { shares: workload.shares, fromUsage: true }) : containerShares(vpa, snapshot, tenant, snapName[r], opts);
     if (!split) continue;
     // of the tenant's total, what one pod of the target gets
     const perPod = workload ? workload.share / workload.pods : 1 / pods!;

@@ -111,6 +111,10 @@ describe('VPA recommendation', () => {
     // memory has no workload measurement here: the tenant's average pod over the named containers, as before
     const withMemory = desiredForVpa(vpa({ resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } }), known, opts);
     expect(withMemory.containers.find((c) => c.container === 'app')!.resources.memory!.target).toBeCloseTo((2 * GiB) / 6, 0);
+    // the shares annotation still decides the container split
+    const annotated = desiredForVpa(vpa({}, { 'foresight.io/container-shares': 'app=1,istio-proxy=1' }), known, opts);
+    for (const c of annotated.containers) expect(c.resources.cpu!.target).toBeCloseTo((3 * 0.25 * 0.5) / 5, 12);
+    expect(annotated.containers.map((c) => c.container)).toEqual(['app', 'istio-proxy']);
     // a known workload needs no tenant pod count
     const noTenantPods: typeof snap = { ...snapshot(1, 1000, [...snap.resources.values()].filter((st) => st.resource !== 'pods'), [], false, false), workloadUsage: known.workloadUsage };
     expect(desiredForVpa(dbVpa, noTenantPods, opts).containers.find((c) => c.container === 'postgres')!.resources.cpu!.target).toBeCloseTo(3 * 0.75, 12);

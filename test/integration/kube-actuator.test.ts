@@ -218,6 +218,24 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     await a.stop();
   });
 
+  it('sizes each VPA of a namespace from its own workload: its share of the tenant over its own pods', async () => {
+    const ns = await namespace();
+    await createVpa(vpaObject(ns, 'web', 'foresight'));
+    await createVpa(vpaObject(ns, 'db', 'foresight'));
+    const a = actuator();
+    const snap = snapshot(1, 1000, [
+      state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] }),
+      state({ tenant: ns, resource: 'pods', usage: 6, quantiles: [[6, 6, 6, 6]] }),
+    ]);
+    const workloads = { web: { share: 0.25, pods: 5, containers: { app: 1 } }, db: { share: 0.75, pods: 1, containers: { app: 1 } } };
+    const rep = await a.runOnce({ ...snap, workloadUsage: new Map([['cpu', new Map([[ns, workloads]])]]) });
+    expect(rep.errors).toEqual([]);
+    // q90 of the tenant, 2 cores: web a quarter over 5 pods, db three quarters in its one pod (not 2/6 each)
+    expect(targetCpu(await getVpa(ns, 'web'))).toBe(0.1);
+    expect(targetCpu(await getVpa(ns, 'db'))).toBe(1.5);
+    await a.stop();
+  });
+
   it('creates, resizes and removes placeholder pods and never touches pods without its labels', async () => {
     const sys = 'foresight-system';
     const foreign = [

@@ -54,6 +54,9 @@ export interface DesiredVpa {
   covered: Partial<Record<VpaResource, 'all' | readonly string[]>>;
   /** Why nothing can be recommended (no data, no container names); undefined when containers is usable. */
   skipped?: string;
+  /** Per resource, how one pod's share of the tenant's forecast was found (for the journal), e.g.
+   *  "cpu: workload web, 25% of tenant shop, over 5 pods". */
+  basis: string[];
   /** The reason of the RecommendationProvided=False condition a skipped VPA gets (CamelCase, as Kubernetes reasons). */
   skipReason?: 'NoPodCount' | 'NoForecastOrContainers';
 }
@@ -126,6 +129,14 @@ function annotatedShares(vpa: Vpa, opts: ActuatorOptions): { shares: ContainerSh
   const ann = vpa.metadata.annotations?.[opts.containerSharesAnnotation];
   const parsed = ann ? parseShares(ann) : undefined;
   return parsed && { shares: parsed, fromUsage: false };
+}
+
+function podsText(n: number): string {
+  return `${n} pod${n === 1 ? '' : 's'}`;
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 1000) / 10}%`;
 }
 
 /** The containers the VPA's resourcePolicy names (not "*"). */
@@ -249,6 +260,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
   let lowConfidence = false;
   let shares: ContainerShare[] | undefined;
   let noPodCount = false;
+  const basis: string[] = [];
   const pods = runningPods(snapshot, tenant, opts);
   for (const r of VPA_RESOURCES) {
     const st = snapshot.resources.get(seriesKey(tenant, snapName[r]));
@@ -265,6 +277,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
     if (!split) continue;
     // of the tenant's total, what one pod of the target gets
     const perPod = workload ? workload.share / workload.pods : 1 / pods!;
+    basis.push(workload ? `${r}: workload ${vpa.spec.targetRef?.name}, ${pct(workload.share)} of tenant ${tenant}, over ${podsText(workload.pods)}` : `${r}: tenant ${tenant} over its ${podsText(pods!)} running`);
     shares ??= split.shares;
     covered[r] = split.fromUsage ? split.shares.map((c) => c.container) : 'all';
     for (const { container, share: ofPod } of split.shares) {
@@ -295,7 +308,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
   const containers = [...perContainer.values()].sort((a, b) => a.container.localeCompare(b.container));
   if (containers.length === 0 && noPodCount) {
     const skipped = `no running-pod count for tenant ${tenant} (signal ${opts.podsResource}, from kube-state-metrics) nor for the VPA's target workload: a VPA recommendation is per pod, and the tenant's forecast is the sum over its pods`;
-    return { tenant, containers, lowConfidence, covered, skipped, skipReason: 'NoPodCount' };
+    return { tenant, containers, lowConfidence, covered, basis, skipped, skipReason: 'NoPodCount' };
   }
   let skipped: string | undefined;
   if (containers.length === 0) {
@@ -303,7 +316,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
       ? `no container names or shares for tenant ${tenant} (no measured split by container; annotate the VPA with ${opts.containerSharesAnnotation} or name containers in resourcePolicy)`
       : `no forecast for tenant ${tenant} (or every container is mode Off / not controlled)`;
   }
-  return { tenant, containers, lowConfidence, covered, skipped, ...(skipped ? { skipReason: 'NoForecastOrContainers' as const } : {}) };
+  return { tenant, containers, lowConfidence, covered, basis, skipped, ...(skipped ? { skipReason: 'NoForecastOrContainers' as const } : {}) };
 }
 
 /** The recommendation in the VPA's own shape (quantities as strings); a non-finite value is left out, never "NaN". */

@@ -127,7 +127,7 @@ export class VpaRecommender {
       // a condition that flips is worth a write even when the values stay within the tolerance (LowConfidence clears)
       const flips = conditionFlips(currentConditions, conditions);
       if (!changedBeyond(current, next, this.opts.tolerance) && flips.length === 0) return 'unchanged';
-      reasons.push(...flips);
+      reasons.push(...flips, ...desired.basis);
       const entry = { cycle: snapshot.cycle, kind: 'vpa' as const, action: 'update-recommendation', target: key(vpa), dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: current ?? null, after: next };
       if (this.opts.dryRun) {
         this.planned.set(key(vpa), { recs: next, conditions });

@@ -218,19 +218,25 @@ describe('VPA recommender: forecast-quantile bounds', () => {
 });
 
 describe('VPA recommender: a VPA it cannot serve', () => {
-  it('says why once, not every cycle, and says when it serves the VPA again', async () => {
+  it('says why once, not every cycle, says when it serves the VPA again, and journals how a pod\'s share was found', async () => {
     const server = new VpaServer();
     server.put({ metadata: { name: 'web', namespace: 'team-a' }, spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } } });
     const opts = actuatorOptions({ dryRun: false });
     const said: Array<{ level: string; msg?: string }> = [];
     const log = { info: (_o: object, msg?: string) => void said.push({ level: 'info', msg }), warn: (_o: object, msg?: string) => void said.push({ level: 'warn', msg }), error: (_o: object, msg?: string) => void said.push({ level: 'error', msg }) };
-    const rec = new VpaRecommender(server as unknown as KubeApi, opts, new SafetyGate(opts), new ActionJournal(), noopActuatorMetrics, log);
+    const journal = new ActionJournal();
+    const rec = new VpaRecommender(server as unknown as KubeApi, opts, new SafetyGate(opts), journal, noopActuatorMetrics, log);
     // three cycles without a pod count for the tenant: skipped each time, warned once
     for (let c = 1; c <= 3; c++) expect((await rec.reconcile(snapshot(c, c * 300, [cpu(1, [1, 2, 2, 2])], [], false, false))).skipped).toBe(1);
     expect(said.filter((s) => s.level === 'warn' && /VPA skipped/.test(s.msg ?? ''))).toHaveLength(1);
-    // the pod count arrives: served, and said so once
+    // the pod count arrives: served, and said so once; the journal says how one pod's share was found
     expect((await rec.reconcile(snapshot(4, 1200, [cpu(1, [1, 2, 2, 2])]))).written).toBe(1);
+    expect(journal.list().at(-1)!.reason).toMatch(/cpu: tenant team-a over its 1 pod running/);
+    const byWorkload = { ...snapshot(6, 1800, [cpu(1, [1, 4, 4, 4])]), workloadUsage: new Map([['cpu', new Map([['team-a', { web: { share: 0.5, pods: 2, containers: { app: 1 } } }]])]]) };
+    server.vpas.get('team-a/web')!.spec.targetRef = { kind: 'Deployment', name: 'web' };
     await rec.reconcile(snapshot(5, 1500, [cpu(1, [1, 2, 2, 2])]));
     expect(said.filter((s) => s.msg === 'VPA served again')).toHaveLength(1);
+    await rec.reconcile(byWorkload);
+    expect(journal.list().at(-1)!.reason).toMatch(/cpu: workload web, 50% of tenant team-a, over 2 pods/);
   });
 });

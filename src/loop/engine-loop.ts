@@ -145,10 +145,11 @@ export class EngineLoop {
   readonly #calls: CallMix;
   /** Tenants each signal had in its latest pull that reported them (PullResult.coverage). */
   #signalTenants = new Map<string, number>();
-  /** Per resource, each tenant's usage by container (HistorySource.containerShares), asked for once per profile period. */
+  /** Per resource, each tenant's usage by container and by workload (HistorySource.usageSplit), asked for once per
+   *  profile period. */
   #containerShares = new Map<string, ContainerShares>();
   #workloadUsage = new Map<string, WorkloadUsage>();
-  #containerSharesAtS = -Infinity;
+  #usageSplitAtS = -Infinity;
   #anomalies = new Map<string, AnomalyVerdict>();
   #anomalyFedUntil = new Map<string, number>();
   #recs = new Map<string, Recommendation>();
@@ -316,25 +317,22 @@ export class EngineLoop {
     return { pulledAny, pullError, failures };
   }
 
-  /** Asks the source for each resource's container split once per profile period (a failure is retried next cycle,
-   *  the previous split kept meanwhile). */
-  async #refreshContainerShares(endS: number): Promise<void> {
+  /** Asks the source how its signals' usage splits by container and workload, once per profile period (a failure is
+   *  retried next cycle, the previous split kept meanwhile). */
+  async #refreshUsageSplit(endS: number): Promise<void> {
     const { source, logger, metrics } = this.#d;
-    if ((!source.containerShares && !source.workloadUsage) || endS - this.#containerSharesAtS < this.options.profileEveryS) return;
-    let ok = true;
-    for (const { resource } of source.signals) {
-      try {
-        const shares = await source.containerShares?.(resource, endS);
-        if (shares) this.#containerShares.set(resource, shares);
-        const byWorkload = await source.workloadUsage?.(resource, endS);
-        if (byWorkload) this.#workloadUsage.set(resource, byWorkload);
-      } catch (err) {
-        ok = false;
-        metrics.error('profile');
-        logger.warn({ resource, err }, 'container split query failed; the previous split is kept, asked again next cycle');
+    if (!source.usageSplit || endS - this.#usageSplitAtS < this.options.profileEveryS) return;
+    try {
+      const split = await source.usageSplit(source.signals.map((s) => s.resource), endS);
+      for (const [resource, u] of split) {
+        this.#containerShares.set(resource, u.containers);
+        this.#workloadUsage.set(resource, u.workloads);
       }
+      this.#usageSplitAtS = endS;
+    } catch (err) {
+      metrics.error('profile');
+      logger.warn({ err }, 'usage split query failed; the previous split is kept, asked again next cycle');
     }
-    if (ok) this.#containerSharesAtS = endS;
   }
 
   /** Says when a signal has no tenant, with why (once, until it has some again), and when it has tenants again. */
@@ -376,7 +374,7 @@ export class EngineLoop {
     // profile: tenants whose profile is older than profileEveryS, a bounded batch per cycle (spread over the period)
     await this.#timed('profile', durations, async () => {
       await this.#profile(endS);
-      await this.#refreshContainerShares(endS);
+      await this.#refreshUsageSplit(endS);
     });
 
     // anomaly (before training: quarantined tenants are kept out of it)

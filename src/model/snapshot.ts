@@ -90,9 +90,9 @@ export interface Snapshot {
   /** Series still without a model, left to the next cycles by the first-fit budget (src/loop/engine-loop.ts). */
   pendingFit?: number;
   /** Per resource (cpu, memory), each tenant's usage split by container over the last hour, where the source can
-   *  tell (HistorySource.containerShares): the VPA recommender's container split. */
+   *  tell (HistorySource.usageSplit): the VPA recommender's container split. */
   containerShares?: ReadonlyMap<string, ReadonlyMap<string, Readonly<Record<string, number>>>>;
-  /** Per resource, the same by workload with each workload's running pods (HistorySource.workloadUsage): a VPA whose
+  /** Per resource, the same by workload with each workload's running pods (HistorySource.usageSplit): a VPA whose
    *  target is one of them is sized from its share and its pods. */
   workloadUsage?: ReadonlyMap<string, WorkloadUsage>;
   /** Tenants each signal had in its latest pull, where the source reports it (0: the signal's query finds none). */

@@ -73,16 +73,21 @@ export interface WorkloadPart {
 /** Per tenant, per workload name: what the VPA recommender needs to size one workload's pods. */
 export type WorkloadUsage = Map<string, Record<string, WorkloadPart>>;
 
+/** How the tenants' usage of one resource splits, over the hour before a time. */
+export interface UsageSplit {
+  /** By container name, over every pod of the tenant. */
+  containers: ContainerShares;
+  /** By workload, with each one's running pods (empty where the source cannot map pods to their owners). */
+  workloads: WorkloadUsage;
+}
+
 export interface HistorySource {
   /** Human-readable origin for logs (URL or file). */
   readonly origin: string;
   readonly signals: readonly SignalSpec[];
-  /** Each tenant's usage of `resource` (cpu or memory) split by container name over the hour before atS, where the
-   *  source can tell (undefined: it cannot, for this resource). */
-  containerShares?(resource: string, atS: number): Promise<ContainerShares | undefined>;
-  /** The same by workload, with each workload's running pods, where the source can map pods to their owners
-   *  (kube-state-metrics' kube_pod_owner); undefined: it cannot. */
-  workloadUsage?(resource: string, atS: number): Promise<WorkloadUsage | undefined>;
+  /** How each tenant's usage of each of `resources` splits by container and workload over the hour before atS, for
+   *  the resources the source can split (cpu and memory for Prometheus); the others are left out of the map. */
+  usageSplit?(resources: readonly string[], atS: number): Promise<Map<string, UsageSplit>>;
   /** Samples in [startS, endS] at stepS, for every tenant and signal. Rejects only when nothing could be pulled. */
   pull(range: PullRange): Promise<PullResult>;
   /** Releases connections/timers. */

@@ -2,7 +2,7 @@
 // returns the per-tenant series (breakdown signals also give a per-tenant total to forecast).
 import type { PrometheusDriver } from 'prometheus-query';
 import type { Series } from '../model/series.js';
-import type { BreakdownSeries, ContainerShares, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec, WorkloadUsage } from './history-source.js';
+import type { BreakdownSeries, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec, UsageSplit, WorkloadPart, WorkloadUsage } from './history-source.js';
 import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
 import { checkLabelName, labelSetMatcher } from './promql-escape.js';
 
@@ -95,46 +95,24 @@ export class PrometheusSource implements HistorySource {
     this.#keep = tenantFilter(o);
   }
 
-  async containerShares(resource: string, atS: number): Promise<ContainerShares | undefined> {
-    const byTenant = await this.#instant(CONTAINER_SHARE_QUERIES[resource], resource, atS, ['container']);
-    if (!byTenant) return undefined;
-    const out: ContainerShares = new Map();
-    for (const [tenant, parts] of byTenant) out.set(tenant, shares(parts));
-    return out;
-  }
-
-  async workloadUsage(resource: string, atS: number): Promise<WorkloadUsage | undefined> {
-    const usage = await this.#instant(WORKLOAD_QUERIES[resource], resource, atS, ['workload', 'container']);
-    if (!usage) return undefined;
-    const totals = await this.#instant(CONTAINER_SHARE_QUERIES[resource], resource, atS, ['container']);
-    const pods = await this.#instant(WORKLOAD_QUERIES.pods, 'pods', atS, ['workload']);
-    const out: WorkloadUsage = new Map();
-    for (const [tenant, parts] of usage) {
-      const total = Object.values(totals?.get(tenant) ?? {}).reduce((s, v) => s + v, 0);
-      if (!(total > 0)) continue;
-      const byWorkload = new Map<string, Record<string, number>>();
-      for (const [key, v] of Object.entries(parts)) {
-        const [workload, container] = [key.slice(0, key.indexOf(' ')), key.slice(key.indexOf(' ') + 1)];
-        if (!workload || !container) continue;
-        const m = byWorkload.get(workload) ?? {};
-        m[container] = v;
-        byWorkload.set(workload, m);
-      }
-      const rec: Record<string, { share: number; pods: number; containers: Record<string, number> }> = {};
-      for (const [workload, containers] of byWorkload) {
-        const n = pods?.get(tenant)?.[workload] ?? 0;
-        const sum = Object.values(containers).reduce((s, v) => s + v, 0);
-        if (n >= 1 && sum > 0) rec[workload] = { share: Math.min(1, sum / total), pods: Math.round(n), containers: shares(containers) };
-      }
-      if (Object.keys(rec).length) out.set(tenant, rec);
+  /** Per resource, one query by container and one by workload and container, and one of the workloads' running pods
+   *  for all of them. */
+  async usageSplit(resources: readonly string[], atS: number): Promise<Map<string, UsageSplit>> {
+    const out = new Map<string, UsageSplit>();
+    let pods: Map<string, Record<string, number>> | undefined;
+    for (const resource of resources) {
+      if (!CONTAINER_SHARE_QUERIES[resource]) continue;
+      const byContainer = await this.#instant(CONTAINER_SHARE_QUERIES[resource], resource, atS, ['container']);
+      const byWorkload = await this.#instant(WORKLOAD_QUERIES[resource], resource, atS, ['workload', 'container']);
+      pods ??= await this.#instant(WORKLOAD_QUERIES.pods, 'pods', atS, ['workload']);
+      const containers = new Map([...byContainer].map(([tenant, parts]) => [tenant, shares(parts)]));
+      out.set(resource, { containers, workloads: workloadUsage(byWorkload, byContainer, pods) });
     }
     return out;
   }
 
-  /** One instant of a query broken down by `by`: per tenant, each breakdown key's positive value; undefined without a
-   *  query (a resource the source cannot split). */
-  async #instant(template: string | undefined, resource: string, atS: number, by: readonly string[]): Promise<Map<string, Record<string, number>> | undefined> {
-    if (!template) return undefined;
+  /** One instant of a query broken down by `by`: per tenant, each breakdown key's positive value. */
+  async #instant(template: string, resource: string, atS: number, by: readonly string[]): Promise<Map<string, Record<string, number>>> {
     const t = Math.floor(atS);
     const r = await queryRangeSeries(this.#q, {
       query: renderQuery(template, this.#o),
@@ -228,6 +206,33 @@ export function totals(parts: readonly BreakdownSeries[]): Series[] {
     }
   }
   return [...by.values()];
+}
+
+/**
+ * Each tenant's workloads from the usage by "workload container", with their share of the tenant's usage (its sum by
+ * container) and their running pods; a workload without a running pod or without usage is left out.
+ */
+function workloadUsage(byWorkload: Map<string, Record<string, number>>, byContainer: Map<string, Record<string, number>>, pods: Map<string, Record<string, number>>): WorkloadUsage {
+  const out: WorkloadUsage = new Map();
+  for (const [tenant, parts] of byWorkload) {
+    const total = Object.values(byContainer.get(tenant) ?? {}).reduce((s, v) => s + v, 0);
+    if (!(total > 0)) continue;
+    const perWorkload = new Map<string, Record<string, number>>();
+    for (const [key, v] of Object.entries(parts)) {
+      const cut = key.indexOf(' ');
+      const m = perWorkload.get(key.slice(0, cut)) ?? {};
+      m[key.slice(cut + 1)] = v;
+      perWorkload.set(key.slice(0, cut), m);
+    }
+    const rec: Record<string, WorkloadPart> = {};
+    for (const [workload, containers] of perWorkload) {
+      const n = pods.get(tenant)?.[workload] ?? 0;
+      const sum = Object.values(containers).reduce((s, v) => s + v, 0);
+      if (n >= 1 && sum > 0) rec[workload] = { share: Math.min(1, sum / total), pods: Math.round(n), containers: shares(containers) };
+    }
+    if (Object.keys(rec).length) out.set(tenant, rec);
+  }
+  return out;
 }
 
 /** Values as shares of their sum. */

@@ -2,7 +2,7 @@
 // engine or /metrics. The pull itself still asks for every tenant (PromQL cannot hash a label); the Prometheus source
 // also drops other shards' series while it parses (its keepTenant option), so this is the guarantee for any source.
 import { ownsTenant, type Shard } from '../model/shard.js';
-import type { ContainerShares, HistorySource, PullRange, PullResult, WorkloadUsage } from './history-source.js';
+import type { HistorySource, PullRange, PullResult, UsageSplit } from './history-source.js';
 
 export class ShardedSource implements HistorySource {
   readonly origin: string;
@@ -34,14 +34,10 @@ export class ShardedSource implements HistorySource {
     return { ...r, set: { ...r.set, series }, breakdown, coverage };
   }
 
-  async containerShares(resource: string, atS: number): Promise<ContainerShares | undefined> {
-    const all = await this.inner.containerShares?.(resource, atS);
-    return all && new Map([...all].filter(([tenant]) => ownsTenant(this.shard, tenant)));
-  }
-
-  async workloadUsage(resource: string, atS: number): Promise<WorkloadUsage | undefined> {
-    const all = await this.inner.workloadUsage?.(resource, atS);
-    return all && new Map([...all].filter(([tenant]) => ownsTenant(this.shard, tenant)));
+  async usageSplit(resources: readonly string[], atS: number): Promise<Map<string, UsageSplit>> {
+    const all = (await this.inner.usageSplit?.(resources, atS)) ?? new Map<string, UsageSplit>();
+    const mine = <V>(m: Map<string, V>): Map<string, V> => new Map([...m].filter(([tenant]) => ownsTenant(this.shard, tenant)));
+    return new Map([...all].map(([resource, u]) => [resource, { containers: mine(u.containers), workloads: mine(u.workloads) }]));
   }
 
   close(): Promise<void> {

@@ -83,11 +83,11 @@ describe('EngineLoop container split', () => {
     const clock = manualClock(t0);
     const asked: Array<[string, number]> = [];
     const source = new FakeSource(['shop'], ['cpu', 'memory']) as FakeSource & HistorySource;
-    source.containerShares = async (resource: string, atS: number) => {
-      asked.push([resource, atS]);
-      return resource === 'cpu' ? new Map([['shop', { app: 0.8, sidecar: 0.2 }]]) : undefined;
+    source.usageSplit = async (resources: readonly string[], atS: number) => {
+      for (const r of resources) asked.push([r, atS]);
+      // the source splits cpu only
+      return new Map([['cpu', { containers: new Map([['shop', { app: 0.8, sidecar: 0.2 }]]), workloads: new Map([['shop', { web: { share: 1, pods: 3, containers: { app: 0.8, sidecar: 0.2 } } }]]) }]]);
     };
-    source.workloadUsage = async (resource: string) => (resource === 'cpu' ? new Map([['shop', { web: { share: 1, pods: 3, containers: { app: 0.8, sidecar: 0.2 } } }]]) : undefined);
     const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock }, { intervalS: STEP, historyPoints: 288, profileEveryS: HOUR });
     await loop.runOnce();
     expect(asked.map(([r]) => r)).toEqual(['cpu', 'memory']);

@@ -180,14 +180,17 @@ describe('PrometheusSource', () => {
       },
     };
     const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'team', rateWindow: '5m', querier: q, signals: DEFAULT_SIGNALS.slice(0, 2), excludeTenants: ['kube-system'] });
-    const cpu = (await src.containerShares('cpu', 1_700_000_123.7))!;
+    const split = await src.usageSplit(['cpu', 'memory', 'threads'], 1_700_000_123.7);
+    const cpu = split.get('cpu')!.containers;
     expect(cpu.get('shop')).toEqual({ app: 0.75, 'istio-proxy': 0.25 }); // the unnamed (pod cgroup) series left out
     expect(cpu.get('pay')).toEqual({ db: 1 });
     expect(asked[0]).toMatchObject({ start: 1_700_000_123, end: 1_700_000_123 });
     expect(asked[0].query).toBe('sum by (team, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD",team!~"kube-system"}[1h]))');
-    expect((await src.containerShares('memory', 1_700_000_000))!.size).toBe(2);
-    expect(await src.containerShares('threads', 1_700_000_000)).toBeUndefined();
-    expect(asked).toHaveLength(2);
+    expect(split.get('memory')!.containers.size).toBe(2);
+    expect(split.has('threads')).toBe(false);
+    // by container and by workload per resource, and the workloads' running pods once for both
+    expect(asked).toHaveLength(5);
+    expect(asked.filter((a) => a.query.includes('kube_pod_status_phase'))).toHaveLength(1);
   });
 
   it('splits each tenant\'s usage by workload (kube_pod_owner), with each workload\'s running pods', async () => {
@@ -203,14 +206,14 @@ describe('PrometheusSource', () => {
       },
     };
     const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '5m', querier: q, signals: DEFAULT_SIGNALS.slice(0, 2) });
-    const w = (await src.workloadUsage('cpu', 1_700_000_000))!.get('shop')!;
+    const w = (await src.usageSplit(['cpu'], 1_700_000_000)).get('cpu')!.workloads.get('shop')!;
     expect(w.web.pods).toBe(5);
     expect(w.web.share).toBeCloseTo(1 / 4, 12);
     expect(w.web.containers).toEqual({ app: 0.9, 'istio-proxy': 0.1 });
     expect(w.db).toEqual({ share: 2.5 / 4, pods: 1, containers: { postgres: 1 } });
     expect(w.cron).toBeUndefined(); // no running pod
     expect(asked.find((x) => x.includes('workload, container'))).toContain('* on (namespace, pod) group_left (workload) topk by (namespace, pod) (1, max by (namespace, pod, workload)');
-    expect(await src.workloadUsage('threads', 1_700_000_000)).toBeUndefined();
+    expect((await src.usageSplit(['threads'], 1_700_000_000)).has('threads')).toBe(false);
   });
 
   it('queries only the signals a pull names (the loop catching up one signal)', async () => {

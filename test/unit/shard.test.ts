@@ -60,6 +60,12 @@ describe('tenant sharding', () => {
     const c = (await other.pull({ startS: 0, endS: 600, stepS: 300 })).coverage!;
     expect(c[0]).toMatchObject({ resource: 'cpu', tenants: 0 });
     expect(c[0].why).toMatch(/1 tenant with it, none of shard 1 of 3/);
+    // the usage split by container and workload keeps the shard's own tenants too
+    const byTenant = <V>(v: V) => new Map(tenants.map((t) => [t, v]));
+    const split = new ShardedSource({ ...inner, signals: inner.signals, pull: (rg) => inner.pull(rg), usageSplit: async () => new Map([['cpu', { containers: byTenant({ app: 1 }), workloads: byTenant({ web: { share: 1, pods: 1, containers: { app: 1 } } }) }]]) }, shard);
+    const u = (await split.usageSplit(['cpu'], 0)).get('cpu')!;
+    expect([...u.containers.keys()].sort()).toEqual([...mine].sort());
+    expect([...u.workloads.keys()].sort()).toEqual([...mine].sort());
   });
 
   it('rejects a shard index at or above the shard count, and reads both from the environment', () => {

@@ -140,8 +140,7 @@ export class QuotaManager {
   private async reconcileOne(ns: string, snapshot: Snapshot, headroom: { cpu: number; memory: number }): Promise<'created' | 'patched' | 'planned' | 'unchanged' | 'skipped'> {
     // what the forecast expects the namespace to request beyond what it uses (the rollout room above it is not
     // reserved: surge pods are brief, and would preempt placeholders anyway)
-    let want = new Map<QuotaKey, QuotaWant>();
-    const addHeadroom = (hard: Record<string, string>, used: Record<string, string>): void => {
+    const addHeadroom = (hard: Record<string, string>, used: Record<string, string>, want: ReadonlyMap<QuotaKey, QuotaWant>): void => {
       const expected = (k: QuotaKey): number => Math.max(0, Math.min(parseQuantity(hard[k]) || 0, want.get(k)?.value ?? 0) - (parseQuantity(used[k]) || 0));
       headroom.cpu += expected('requests.cpu');
       headroom.memory += expected('requests.memory');
@@ -152,7 +151,7 @@ export class QuotaManager {
         this.log.warn({ tenant: ns, quota: this.opts.quotaName }, 'a ResourceQuota of that name exists and is not Foresight\'s: left alone');
         return 'skipped';
       }
-      want = desiredQuota(snapshot, ns, this.opts);
+      const want = desiredQuota(snapshot, ns, this.opts);
       if (want.size === 0) return 'skipped';
       const currentHard = this.opts.dryRun ? (this.planned.get(ns) ?? quota?.spec?.hard ?? {}) : (quota?.spec?.hard ?? {});
       const used = quota?.status?.used ?? {};
@@ -181,7 +180,7 @@ export class QuotaManager {
         }
       }
       if (changed.length === 0) {
-        addHeadroom(next, used);
+        addHeadroom(next, used, want);
         return 'unchanged';
       }
       const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: quota ? 'set-hard' : 'create', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: quota?.spec?.hard ?? null, after: next };
@@ -193,7 +192,7 @@ export class QuotaManager {
         commit();
         this.journal.record({ ...entry, outcome: 'planned' });
         this.metrics.action('quota', 'planned');
-        addHeadroom(next, used);
+        addHeadroom(next, used, want);
         return 'planned';
       }
       try {
@@ -216,7 +215,7 @@ export class QuotaManager {
         continue; // changed (or created) by someone else meanwhile: re-read and decide again
       }
       commit();
-      addHeadroom(next, used);
+      addHeadroom(next, used, want);
       this.journal.record({ ...entry, outcome: 'applied' });
       this.metrics.action('quota', 'applied');
       this.log.info({ tenant: ns, hard: next, reasons }, quota ? 'namespace quota updated' : 'namespace quota created');

@@ -33,3 +33,10 @@ export function seriesKey(tenant: string, resource: string): string {
 export function timeAt(s: Series, i: number): number {
   return s.startS + i * s.intervalS;
 }
+
+/** Series per resource (one series per tenant and resource: the tenants each resource has). */
+export function countByResource(series: readonly Series[]): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const s of series) n.set(s.resource, (n.get(s.resource) ?? 0) + 1);
+  return n;
+}

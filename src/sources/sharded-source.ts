@@ -2,6 +2,7 @@
 // engine or /metrics. The pull itself still asks for every tenant (PromQL cannot hash a label); the Prometheus source
 // also drops other shards' series while it parses (its keepTenant option), so this is the guarantee for any source.
 import { ownsTenant, type Shard } from '../model/shard.js';
+import { countByResource } from '../model/series.js';
 import type { HistorySource, PullRange, PullResult, UsageSplit } from './history-source.js';
 
 export class ShardedSource implements HistorySource {
@@ -24,8 +25,7 @@ export class ShardedSource implements HistorySource {
     const series = r.set.series.filter((s) => ownsTenant(this.shard, s.tenant));
     const breakdown = r.breakdown.filter((b) => ownsTenant(this.shard, b.tenant));
     if (!r.coverage) return { ...r, set: { ...r.set, series }, breakdown };
-    const kept = new Map<string, number>();
-    for (const s of series) kept.set(s.resource, (kept.get(s.resource) ?? 0) + 1);
+    const kept = countByResource(series);
     const coverage = r.coverage.map((c) => {
       const n = kept.get(c.resource) ?? 0;
       if (n > 0 || c.tenants === 0) return { ...c, tenants: n };

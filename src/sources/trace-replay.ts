@@ -1,6 +1,6 @@
 // HistorySource replaying a canonical trace (the embedded demo): the trace is mapped onto engine time by a fixed
 // offset and repeats after its end, so that an accelerated clock can run through it indefinitely.
-import type { Series, SeriesSet } from '../model/series.js';
+import { countByResource, type Series, type SeriesSet } from '../model/series.js';
 import type { HistorySource, PullRange, PullResult, SignalSpec } from './history-source.js';
 
 export interface TraceReplayOptions {
@@ -53,9 +53,7 @@ export class TraceReplaySource implements HistorySource {
       }
       series.push({ tenant: s.tenant, resource: s.resource, startS: range.startS, intervalS: range.stepS, values });
     }
-    const tenants = new Map<string, number>();
-    for (const s of series) tenants.set(s.resource, (tenants.get(s.resource) ?? 0) + 1);
-    const coverage = [...tenants].map(([resource, n]) => ({ resource, tenants: n }));
+    const coverage = [...countByResource(series)].map(([resource, n]) => ({ resource, tenants: n }));
     return { set: { origin: this.origin, intervalS: range.stepS, series, units: this.#set.units }, breakdown: [], failures: [], coverage };
   }
 }

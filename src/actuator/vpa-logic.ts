@@ -114,12 +114,8 @@ export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, re
   if (annotated) return annotated;
   const named = namedContainers(vpa);
   // the tenant's measured split by container (cAdvisor, the last hour), narrowed to the containers the VPA names
-  const measured = snapshot.containerShares?.get(resource)?.get(tenant);
-  if (measured) {
-    const picked = Object.entries(measured).filter(([c, v]) => v > 0 && (named.length === 0 || named.includes(c)));
-    const shares = normalise(picked.map(([container, share]) => ({ container, share })));
-    if (shares) return { shares: shares.sort((a, b) => a.container.localeCompare(b.container)), fromUsage: true };
-  }
+  const measured = measuredSplit(snapshot.containerShares?.get(resource)?.get(tenant), named);
+  if (measured) return { shares: measured, fromUsage: true };
   const equal = normalise(named.map((container) => ({ container, share: 1 })));
   return equal && { shares: equal, fromUsage: false };
 }
@@ -137,6 +133,13 @@ function podsText(n: number): string {
 
 function pct(x: number): string {
   return `${Math.round(x * 1000) / 10}%`;
+}
+
+/** A measured split by container, narrowed to `named` when it names any, as shares in container order; undefined when
+ *  nothing is left. */
+function measuredSplit(byContainer: Readonly<Record<string, number>> | undefined, named: readonly string[]): ContainerShare[] | undefined {
+  const picked = Object.entries(byContainer ?? {}).filter(([c, v]) => v > 0 && (named.length === 0 || named.includes(c)));
+  return normalise(picked.map(([container, share]) => ({ container, share })))?.sort((a, b) => a.container.localeCompare(b.container));
 }
 
 /** The containers the VPA's resourcePolicy names (not "*"). */
@@ -238,9 +241,8 @@ export function targetWorkload(vpa: Vpa, snapshot: Snapshot, tenant: string, res
   const name = vpa.spec.targetRef?.name;
   const w = name === undefined ? undefined : snapshot.workloadUsage?.get(resource)?.get(tenant)?.[name];
   if (!w || !(w.pods >= 1) || !(w.share > 0)) return undefined;
-  const named = namedContainers(vpa);
-  const shares = normalise(Object.entries(w.containers).filter(([c, v]) => v > 0 && (named.length === 0 || named.includes(c))).map(([container, share]) => ({ container, share })));
-  return shares && { share: w.share, pods: w.pods, shares: shares.sort((a, b) => a.container.localeCompare(b.container)) };
+  const shares = measuredSplit(w.containers, namedContainers(vpa));
+  return shares && { share: w.share, pods: w.pods, shares };
 }
 
 /**

@@ -34,6 +34,12 @@ unpack() {
 unpack prometheus prometheus promtool
 unpack prometheus-alertmanager prometheus-alertmanager amtool
 
+# openssl makes the certificates of the TLS suite (test/helpers/tls.ts).
+if ! command -v openssl >/dev/null 2>&1; then
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >&2
+fi
+
 # Chromium links against many system libraries: install it (no service is started).
 if ! command -v chromium-headless-shell >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then
   apt_update_once

@@ -17,6 +17,7 @@ import { acceleratedClock, systemClock, type Clock } from './loop/types.js';
 import { createExporter } from './metrics/exporter.js';
 import { buildServer } from './server/build.js';
 import type { HistorySource } from './sources/history-source.js';
+import { connectionOf } from './sources/prometheus-connection.js';
 import { PrometheusSource, tenantFilter } from './sources/prometheus-source.js';
 import { ShardedSource } from './sources/sharded-source.js';
 import { readTrace } from './sources/trace-file.js';
@@ -93,6 +94,7 @@ function prometheusPlan(config: Readonly<Config>, shard: Shard): Plan {
     includeTenants: config.includeTenants,
     excludeTenants: config.excludeTenants,
     timeoutMs: config.prometheusTimeout * 1000,
+    connection: connectionOf(config),
     maxPointsPerRequest: config.maxPointsPerRequest,
     maxSamplesPerRequest: config.maxSamplesPerRequest,
     // a shard drops the other shards' series as each response is read, before any of them is stored

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ArgumentInvalidError, TraceInvalidError } from '../errors.js';
 import type { SeriesSet } from '../model/series.js';
+import { connectionOf, connectionProblems, type PrometheusConnection } from '../sources/prometheus-connection.js';
 import { readTrace } from '../sources/trace-file.js';
 import { buildGrid } from '../backtest/grid.js';
 import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
@@ -25,7 +26,8 @@ const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --quer
                           [--tenant-quota [--group-by REGEX]]   (score each tenant's total: the sum of its series;
                            REGEX maps a series' tenant to its quota tenant by capture group 1, e.g. '^(.{4})')
 Foresight replays the sidecar's configuration (the YAML file of --config or $FORESIGHT_CONFIG, then FORESIGHT_*
-variables, as \`foresight start\` reads them): targetShortage, retrainEvery, history and the actuator's options
+variables, as \`foresight start\` reads them): --prometheus connects with its credentials, headers and TLS
+(prometheusBearerTokenFile, prometheusHeaders, prometheusCaFile, ...); targetShortage, retrainEvery, history and the actuator's options
 (its safety gate, change budget, write tolerance and reclamation), quantiles, seasons, anomalyMode, anomalyWeekAgo
 and the anomaly likelihoods (anomalyEnterLikelihood, anomalyExitLikelihood). The engine's horizons follow --lead.
 --target-shortage, --retrain-every, --history and --anomaly-mode override it; --no-actuation scores the
@@ -49,10 +51,11 @@ function parseNumber(flag: string, text: string, ok: (x: number) => boolean, wha
   return x;
 }
 
-async function loadPrometheus(url: string, query: string, resource: string, rangeS: number, stepS: number, tenantLabel: string): Promise<SeriesSet> {
+async function loadPrometheus(conn: PrometheusConnection, query: string, resource: string, rangeS: number, stepS: number, tenantLabel: string): Promise<SeriesSet> {
   const { createPrometheusDriver, queryRangeSeries } = await import('../sources/prometheus-range.js');
+  const url = conn.url;
   const endS = Math.floor(Date.now() / 1000 / stepS) * stepS;
-  const res = await queryRangeSeries(createPrometheusDriver({ url, timeoutMs: 30_000 }), { query, startS: endS - rangeS, endS, stepS, resource, tenantLabel });
+  const res = await queryRangeSeries(createPrometheusDriver(conn), { query, startS: endS - rangeS, endS, stepS, resource, tenantLabel });
   if (res.set.series.length === 0) throw new TraceInvalidError(`${url}: the query returned no series with a "${tenantLabel}" label (query: ${query.slice(0, 200)})`);
   return res.set;
 }
@@ -123,9 +126,14 @@ export async function run(argv: string[]): Promise<number> {
   const stepS = parseFlagDuration('step', args.step);
   if (!(stepS > 0) || !(rangeS > stepS)) throw new ArgumentInvalidError(`--range ${args.range} must be longer than --step ${args.step} (> 0)`);
 
-  const set = args.trace
-    ? await readTrace(args.trace, { resources: [args.resource] })
-    : await loadPrometheus(args.prometheus!, args.query!, args.resource, rangeS, stepS, args['tenant-label']);
+  // the sidecar's credentials, headers and TLS (FORESIGHT_PROMETHEUS_*), for the URL given here; files checked by loadConfig
+  const promSettings = args.prometheus ? { ...config, prometheusUrl: args.prometheus, prometheusTimeout: 30 } : undefined;
+  const promProblems = promSettings ? connectionProblems(promSettings, () => undefined) : [];
+  if (promProblems.length) throw new ArgumentInvalidError(`--prometheus: ${promProblems.join('; ')}`);
+
+  const set = promSettings
+    ? await loadPrometheus(connectionOf(promSettings), args.query!, args.resource, rangeS, stepS, args['tenant-label'])
+    : await readTrace(args.trace!, { resources: [args.resource] });
   for (const w of set.warnings ?? []) process.stderr.write(`backtest: warning: ${w}\n`);
   const built = buildGrid(set, args.resource);
   const unit = args.unit ?? built.unit ?? assumedUnit(args.resource);

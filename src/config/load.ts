@@ -6,6 +6,7 @@ import { actuatorOptionDocs, defaultActuatorOptions, validateActuatorOptions, ty
 import { ArgumentInvalidError, ConfigInvalidError } from '../errors.js';
 import type { AnomalyPolicy } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
+import { connectionProblems } from '../sources/prometheus-connection.js';
 import type { SignalSpec } from '../sources/history-source.js';
 import { unknownVariables } from './env-names.js';
 import { parseLimits, type ResourceLimits } from './limits.js';
@@ -224,6 +225,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   if (c.vanishAfter < c.staleAfter) problems.push(`vanishAfter (${c.vanishAfter}s) must be >= staleAfter (${c.staleAfter}s)${origins('vanishAfter', 'staleAfter')}`);
   if (c.anomalyExitLikelihood > c.anomalyEnterLikelihood) problems.push(`anomalyExitLikelihood (${c.anomalyExitLikelihood}) must be <= anomalyEnterLikelihood (${c.anomalyEnterLikelihood})${origins('anomalyExitLikelihood', 'anomalyEnterLikelihood')}`);
   if (c.shard >= c.totalShards) problems.push(`shard (${c.shard}) must be below totalShards (${c.totalShards})${origins('shard', 'totalShards')}`);
+  for (const p of connectionProblems(c)) problems.push(p.replace(/^(prometheus\w+):/, (m, k: string) => `${k} (${from[k] ?? 'default'}):`));
   for (const q of c.exportQuantiles) if (!c.quantiles.includes(q)) problems.push(`exportQuantiles: ${q} is not one of quantiles (${c.quantiles.join(', ')})${origins('exportQuantiles', 'quantiles')}`);
 
   if (problems.length) throw new ConfigInvalidError(problems.map((p) => `  - ${p}`).join('\n'));

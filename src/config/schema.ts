@@ -3,6 +3,7 @@
 import { FORECAST_LEVELS } from '../logic/allocation.js';
 import { ANOMALY_MODES, DEFAULT_ANOMALY_POLICY } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
+import { parseHeaders } from '../sources/prometheus-connection.js';
 
 export type FieldType = 'int' | 'number' | 'string' | 'bool' | 'list' | 'numbers' | 'duration';
 
@@ -47,6 +48,14 @@ export const schema = {
     check: (v: string) => (v === '' || /^https?:\/\/[^\s]+$/.test(v) ? undefined : 'must be an http(s) URL or empty'),
   }),
   prometheusTimeout: f({ type: 'duration', default: 10, unit: 's', range: '[0.1, 300]', help: 'Timeout of one PromQL request.', check: between(0.1, 300) }),
+  prometheusBearerTokenFile: f({ type: 'string', default: '', unit: 'path', range: 'file or empty', help: 'File with a token sent to Prometheus as Authorization: Bearer, read again when it changes (a projected ServiceAccount token rotates): OpenShift\'s thanos-querier, a kube-rbac-proxy in front of Prometheus.' }),
+  prometheusBasicAuthUser: f({ type: 'string', default: '', unit: 'name', range: 'user or empty', help: 'Basic auth user for Prometheus (with prometheusBasicAuthPasswordFile).' }),
+  prometheusBasicAuthPasswordFile: f({ type: 'string', default: '', unit: 'path', range: 'file or empty', help: 'File with the basic auth password, read again when it changes.' }),
+  prometheusHeaders: f({ type: 'list', default: [] as string[], unit: 'Name=value', range: 'comma-separated', help: 'Headers sent with every PromQL request, e.g. X-Scope-OrgID=team-a for Mimir, Cortex or a Thanos tenancy proxy. Not Authorization: secrets are read from files (prometheusBearerTokenFile, prometheusBasicAuthPasswordFile).', check: (v: string[]) => parseHeaders(v).problems.join('; ') || undefined }),
+  prometheusCaFile: f({ type: 'string', default: '', unit: 'path', range: 'PEM file or empty', help: 'CA certificates (PEM) that sign an https Prometheus\' certificate, instead of the system\'s; read again when the file changes.' }),
+  prometheusCertFile: f({ type: 'string', default: '', unit: 'path', range: 'PEM file or empty', help: 'Client certificate (PEM) for an https Prometheus that asks for one (with prometheusKeyFile); read again when it changes.' }),
+  prometheusKeyFile: f({ type: 'string', default: '', unit: 'path', range: 'PEM file or empty', help: 'Private key (PEM) of prometheusCertFile.' }),
+  prometheusInsecureSkipVerify: f({ type: 'bool', default: false, unit: 'bool', range: 'true|false', help: 'Do not verify an https Prometheus\' certificate (tests only: anyone on the path can read and change the histories).' }),
   maxPointsPerRequest: f({ type: 'int', default: 11_000, unit: 'points', range: '[100, 11000]', help: 'Points per series per range request (Prometheus refuses more than 11,000).', check: between(100, 11_000) }),
   maxSamplesPerRequest: f({ type: 'int', default: 500_000, unit: 'samples', range: '[1000, 100000000]', help: 'Samples (series x points) per range request at most: parsing a response takes about 320 bytes a sample, so this bounds the memory of a pull (a week of 10,000 tenants takes about 40 requests per signal).', check: between(1000, 100_000_000) }),
   tenantLabel: f({ type: 'string', default: 'namespace', unit: 'label', range: 'label name', help: 'Label that names a tenant in the signal queries.', check: labelName }),

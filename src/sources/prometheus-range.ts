@@ -5,28 +5,41 @@ import { PrometheusDriver, type QueryResult } from 'prometheus-query';
 import { PromQueryError, PromTimeoutError } from '../errors.js';
 import type { Series, SeriesSet } from '../model/series.js';
 import type { BreakdownSeries } from './history-source.js';
+import { connectionInterceptor, type PrometheusConnection } from './prometheus-connection.js';
 import { checkLabelName } from './promql-escape.js';
 
 /** Prometheus refuses range queries returning more than 11,000 points per series. */
 export const MAX_POINTS_PER_SERIES = 11_000;
 
-export interface PrometheusClientOptions {
-  /** Base URL, e.g. http://prometheus:9090 */
-  url: string;
-  /** Per-request timeout, ms (default 10 s). */
-  timeoutMs?: number;
-  /** Extra headers (e.g. Authorization). */
-  headers?: Record<string, string>;
+/** A driver for loopback/in-cluster links: gzip off (STACK-NOTES: identity encoding pulled ~2.5x faster), with the
+ *  connection's credentials, headers and TLS (prometheus-connection.ts), and HTTP errors that say what answered. */
+export function createPrometheusDriver(conn: PrometheusConnection): PrometheusDriver {
+  const onFulfilled = connectionInterceptor(conn);
+  return new PrometheusDriver({
+    endpoint: conn.url.replace(/\/+$/, ''),
+    baseURL: '/api/v1',
+    timeout: conn.timeoutMs ?? 10_000,
+    headers: { ...(conn.headers ?? {}), 'Accept-Encoding': 'identity' },
+    requestInterceptor: onFulfilled ? { onFulfilled } : undefined,
+    responseInterceptor: { onFulfilled: (r) => r, onRejected: (e: unknown) => Promise.reject(httpError(e, conn)) },
+  });
 }
 
-/** A driver for loopback/in-cluster links: gzip off (STACK-NOTES: identity encoding pulled ~2.5x faster). */
-export function createPrometheusDriver(opts: PrometheusClientOptions): PrometheusDriver {
-  return new PrometheusDriver({
-    endpoint: opts.url.replace(/\/+$/, ''),
-    baseURL: '/api/v1',
-    timeout: opts.timeoutMs ?? 10_000,
-    headers: { 'Accept-Encoding': 'identity', ...(opts.headers ?? {}) },
-  });
+/** Prometheus' own errors are JSON, which prometheus-query reads; anything else (an auth proxy's or a gateway's
+ *  page) is reported here with its status and the start of its body, which prometheus-query would drop. */
+function httpError(e: unknown, conn: PrometheusConnection): unknown {
+  const res = (e as { response?: { status?: number; statusText?: string; data?: unknown } }).response;
+  if (!res?.status || (res.data && typeof res.data === 'object' && 'status' in res.data)) return e;
+  const body = typeof res.data === 'string' ? res.data.trim().replace(/\s+/g, ' ').slice(0, 200) : '';
+  const hint =
+    res.status === 401
+      ? conn.bearerTokenFile || conn.basicAuth
+        ? ': the credentials were refused (check prometheusBearerTokenFile or the basic auth user and password file)'
+        : ': it asks for credentials (set prometheusBearerTokenFile, or prometheusBasicAuthUser and prometheusBasicAuthPasswordFile)'
+      : res.status === 403
+        ? ': the credentials lack permission (an OpenShift or kube-rbac-proxy token needs to be allowed to get namespaces or the metrics API)'
+        : '';
+  return new PromQueryError(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${conn.url}${hint}${body ? `; body: ${body}` : ''}`, { cause: e });
 }
 
 export interface RangeQueryOptions {
@@ -89,14 +102,34 @@ function describe(e: unknown): string {
   return String(e);
 }
 
+/** Certificate errors of Node's TLS that a setting mends, by their code. */
+const UNTRUSTED = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT']);
+
+/** A TLS failure said in the terms of the settings that mend it (OpenSSL's own words are a line of internals). */
+function tlsProblem(o: { code?: string; error?: string }): string | undefined {
+  const msg = o.error ?? '';
+  if (o.code && UNTRUSTED.has(o.code)) return `TLS: the server's certificate is not signed by a CA this process trusts (${o.code}): set prometheusCaFile to the CA that signed it`;
+  if (o.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS: the server's certificate does not name the host of prometheusUrl (${msg})`;
+  if (o.code === 'CERT_HAS_EXPIRED' || o.code === 'CERT_NOT_YET_VALID') return `TLS: the server's certificate is not valid now (${o.code})`;
+  const alert = /alert ([a-z ]+?)(?::|$)/.exec(msg)?.[1] ?? /SSL alert number (\d+)/.exec(msg)?.[0];
+  if (alert) {
+    return `TLS: the server ended the handshake (alert: ${alert}), most often because it wants a client certificate it trusts: set prometheusCertFile and prometheusKeyFile to one its client CA signed`;
+  }
+  return undefined;
+}
+
 /** Turns whatever prometheus-query threw (plain objects, not Errors) into a coded Foresight error. */
 export function wrapPromError(e: unknown, query: string, timeoutMs = 10_000): Error {
   if (e instanceof PromQueryError || e instanceof PromTimeoutError) return e as Error;
   const o = (e && typeof e === 'object' ? e : {}) as { errorType?: string; code?: string; original?: unknown };
   const short = query.length > 200 ? `${query.slice(0, 200)}…` : query;
+  // ours, from the connection's interceptors (an HTTP error prometheus-query cannot read, a secret file unreadable)
+  if (o.original instanceof PromQueryError) return new PromQueryError(`${o.original.message.replace(/^PromQL query failed: /, '')} (query: ${short})`, { cause: o.original });
   if (o.errorType === 'timeout_error' || o.code === 'ECONNABORTED' || o.code === 'ETIMEDOUT' || o.errorType === 'timeout') {
     return new PromTimeoutError(timeoutMs, short, { cause: e });
   }
+  const tls = tlsProblem(o as { code?: string; error?: string });
+  if (tls) return new PromQueryError(`${tls} (query: ${short})`, { cause: e });
   return new PromQueryError(`${describe(e)} (query: ${short})`, { cause: e instanceof Error ? e : o.original ?? e });
 }
 

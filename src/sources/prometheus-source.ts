@@ -3,6 +3,7 @@
 import type { PrometheusDriver } from 'prometheus-query';
 import type { Series } from '../model/series.js';
 import type { BreakdownSeries, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec, UsageSplit, WorkloadPart, WorkloadUsage } from './history-source.js';
+import type { PrometheusConnection } from './prometheus-connection.js';
 import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
 import { checkLabelName, labelSetMatcher } from './promql-escape.js';
 
@@ -22,6 +23,8 @@ export interface PrometheusSourceOptions {
   maxSamplesPerRequest?: number;
   /** Only these tenants are kept (a shard's own: src/model/shard.ts); the others are dropped while parsing. */
   keepTenant?: (tenant: string) => boolean;
+  /** Credentials, headers and TLS of the link (prometheus-connection.ts). */
+  connection?: Omit<PrometheusConnection, 'url' | 'timeoutMs'>;
   /** Injected querier (tests); default a prometheus-query driver. */
   querier?: RangeQuerier;
 }
@@ -90,7 +93,7 @@ export class PrometheusSource implements HistorySource {
     this.origin = o.url;
     this.signals = o.signals;
     this.#o = o;
-    this.#q = o.querier ?? (createPrometheusDriver({ url: o.url, timeoutMs: o.timeoutMs }) as PrometheusDriver as unknown as RangeQuerier);
+    this.#q = o.querier ?? (createPrometheusDriver({ ...o.connection, url: o.url, timeoutMs: o.timeoutMs }) as PrometheusDriver as unknown as RangeQuerier);
     this.#queries = new Map(o.signals.map((s) => [s.resource, renderQuery(s.query, o)]));
     this.#keep = tenantFilter(o);
   }

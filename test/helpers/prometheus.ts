@@ -33,6 +33,9 @@ export interface StartPrometheusOptions {
   extraArgs?: string[];
   /** Milliseconds to wait for /-/ready (default 30 s). */
   readyTimeoutMs?: number;
+  /** Its own web configuration (--web.config.file: TLS, client certificates, basic auth): `url` is https:// when
+   *  `tls`, and `ready(url)` tells when /-/ready answers, with the credentials it takes. */
+  web?: { configFile: string; tls: boolean; ready: (url: string) => Promise<boolean> };
 }
 
 export interface PromVectorSample {
@@ -67,7 +70,7 @@ export class PrometheusInstance {
   constructor(binary: string, port: number, opts: StartPrometheusOptions) {
     this.binary = binary;
     this.port = port;
-    this.url = `http://127.0.0.1:${port}`;
+    this.url = `${opts.web?.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     this.dir = mkdtempSync(join(tmpdir(), 'foresight-prom-'));
     this.configPath = join(this.dir, 'prometheus.yml');
     this.dataDir = join(this.dir, 'data');
@@ -113,6 +116,7 @@ export class PrometheusInstance {
       '--web.enable-admin-api',
       '--storage.tsdb.retention.time=2d',
       '--log.level=warn',
+      ...(this.#opts.web ? [`--web.config.file=${this.#opts.web.configFile}`] : []),
       ...(this.#opts.extraArgs ?? []),
     ];
     const child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -133,8 +137,7 @@ export class PrometheusInstance {
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`prometheus exited during start-up:\n${this.logs.join('').slice(-2000)}`);
       try {
-        const res = await fetch(`${this.url}/-/ready`);
-        if (res.ok) return;
+        if (this.#opts.web ? await this.#opts.web.ready(this.url) : (await fetch(`${this.url}/-/ready`)).ok) return;
       } catch {
         // not listening yet
       }

@@ -60,7 +60,7 @@ describe('pulling from a misbehaving Prometheus', () => {
 
   it.each<[Mode, RegExp]>([
     ['malformed', /client_error|unexpected/],
-    ['html', /HTTP 502|client_error/],
+    ['html', /HTTP 502 Bad Gateway from http:\/\/127\.0\.0\.1:\d+; body: <html>Bad gateway<\/html>/],
     ['error', /HTTP 400.*parse error/],
   ])('turns a %s answer into FORESIGHT_ERR_PROM_QUERY with a readable message', async (m, msg) => {
     mode = m;

@@ -4,62 +4,75 @@
 import type { SignalSpec } from './history-source.js';
 
 // container!="" drops the pod-level cgroup series cAdvisor also reports (it would double-count), container!="POD"
-// the pause container. rate() handles counter resets (container restarts) and stale series for us.
+// the pause container of dockershim and cri-dockerd. rate() handles counter resets (container restarts) and stale
+// series for us.
+//
+// Each pod's series are first reduced to one per container (per interface for network) with `max`: the same
+// container is often scraped twice, and a sum would count it twice. The kubelet's /metrics/resource endpoint exposes
+// container_cpu_usage_seconds_total and container_memory_working_set_bytes as /metrics/cadvisor does
+// (kube-prometheus-stack can scrape both), kube-state-metrics runs in pairs for availability, and a Thanos querier
+// without deduplication returns each Prometheus replica's copy.
+
+/** One value per pod and container of a cAdvisor selector's series, whatever scraped them. */
+const perContainer = (expr: string) => `max by ({{tenant}}, namespace, pod, container) (${expr})`;
+const CONTAINERS = 'container!="",container!="POD"';
+
+/**
+ * Network of each pod's interfaces (cAdvisor reports it on the pod sandbox: container="" or "POD"), without the pods
+ * on the host's network: their sandbox reports every interface of the node, so a node-exporter or CNI pod would be
+ * charged the whole node's traffic. kube-state-metrics' kube_pod_info names them; without it nothing is left out.
+ */
+const podNetwork = (metric: string) =>
+  `sum by ({{tenant}}) (max by ({{tenant}}, namespace, pod, interface) (rate(${metric}{interface!="lo"{{filter}}}[{{window}}])) unless on (namespace, pod) kube_pod_info{host_network="true"})`;
+
 export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
   {
     resource: 'cpu',
     unit: 'cores',
-    query: 'sum by ({{tenant}}) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"{{filter}}}[{{window}}]))',
+    query: `sum by ({{tenant}}) (${perContainer(`rate(container_cpu_usage_seconds_total{${CONTAINERS}{{filter}}}[{{window}}])`)})`,
   },
   {
     resource: 'memory',
     unit: 'bytes',
-    query: 'sum by ({{tenant}}) (container_memory_working_set_bytes{container!="",container!="POD"{{filter}}})',
+    query: `sum by ({{tenant}}) (${perContainer(`container_memory_working_set_bytes{${CONTAINERS}{{filter}}}`)})`,
   },
   {
     // kube-state-metrics: one series per pod and phase, 1 for the pod's current phase and 0 for the others, so the sum
     // over phase="Running" counts running pods (what count/pods must admit at the peak; Pending pods fail admission).
+    // One per pod: two kube-state-metrics replicas would double the count and halve each pod's recommendation.
     resource: 'pods',
     unit: 'count',
-    query: 'sum by ({{tenant}}) (kube_pod_status_phase{phase="Running"{{filter}}})',
+    query: 'sum by ({{tenant}}) (max by ({{tenant}}, namespace, pod) (kube_pod_status_phase{phase="Running"{{filter}}}))',
   },
   {
     // cAdvisor's per-container filesystem usage (writable layer and logs on the node's filesystem): what
-    // requests.ephemeral-storage bounds. Pod-cgroup and pause-container series excluded as for memory.
+    // requests.ephemeral-storage bounds. Pod-cgroup and pause-container series excluded as for memory. cAdvisor
+    // reports it under Docker and CRI-O; under containerd it has no per-container series, and the signal finds none.
     resource: 'ephemeral_storage',
     unit: 'bytes',
-    query: 'sum by ({{tenant}}) (container_fs_usage_bytes{container!="",container!="POD"{{filter}}})',
+    query: `sum by ({{tenant}}) (${perContainer(`container_fs_usage_bytes{${CONTAINERS}{{filter}}}`)})`,
   },
   {
     resource: 'disk_read',
     unit: 'bytes_per_second',
-    query: 'sum by ({{tenant}}) (rate(container_fs_reads_bytes_total{container!=""{{filter}}}[{{window}}]))',
+    query: `sum by ({{tenant}}) (${perContainer(`rate(container_fs_reads_bytes_total{${CONTAINERS}{{filter}}}[{{window}}])`)})`,
   },
   {
     resource: 'disk_write',
     unit: 'bytes_per_second',
-    query: 'sum by ({{tenant}}) (rate(container_fs_writes_bytes_total{container!=""{{filter}}}[{{window}}]))',
+    query: `sum by ({{tenant}}) (${perContainer(`rate(container_fs_writes_bytes_total{${CONTAINERS}{{filter}}}[{{window}}])`)})`,
   },
-  {
-    // Network is accounted on the pod sandbox (container="" or "POD"), so no container filter here; lo is not traffic.
-    resource: 'network_rx',
-    unit: 'bytes_per_second',
-    query: 'sum by ({{tenant}}) (rate(container_network_receive_bytes_total{interface!="lo"{{filter}}}[{{window}}]))',
-  },
-  {
-    resource: 'network_tx',
-    unit: 'bytes_per_second',
-    query: 'sum by ({{tenant}}) (rate(container_network_transmit_bytes_total{interface!="lo"{{filter}}}[{{window}}]))',
-  },
+  { resource: 'network_rx', unit: 'bytes_per_second', query: podNetwork('container_network_receive_bytes_total') },
+  { resource: 'network_tx', unit: 'bytes_per_second', query: podNetwork('container_network_transmit_bytes_total') },
   {
     resource: 'threads',
     unit: 'threads',
-    query: 'sum by ({{tenant}}) (container_threads{container!=""{{filter}}})',
+    query: `sum by ({{tenant}}) (${perContainer(`container_threads{${CONTAINERS}{{filter}}}`)})`,
   },
   {
     resource: 'fds',
     unit: 'file_descriptors',
-    query: 'sum by ({{tenant}}) (container_file_descriptors{container!=""{{filter}}})',
+    query: `sum by ({{tenant}}) (${perContainer(`container_file_descriptors{${CONTAINERS}{{filter}}}`)})`,
   },
   {
     // API calls by type: the breakdown gives the profile's call mix; the per-tenant total is forecast.
@@ -73,8 +86,7 @@ export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
     unit: 'operations_per_second',
     // Two sums, not rate({__name__=~"reads|writes"}): rate() drops the name, and Prometheus rejects the resulting
     // duplicate label sets ("vector cannot contain metrics with the same labelset").
-    query:
-      'sum by ({{tenant}}) (rate(container_fs_reads_total{container!=""{{filter}}}[{{window}}])) + sum by ({{tenant}}) (rate(container_fs_writes_total{container!=""{{filter}}}[{{window}}]))',
+    query: `sum by ({{tenant}}) (${perContainer(`rate(container_fs_reads_total{${CONTAINERS}{{filter}}}[{{window}}])`)}) + sum by ({{tenant}}) (${perContainer(`rate(container_fs_writes_total{${CONTAINERS}{{filter}}}[{{window}}])`)})`,
   },
   {
     resource: 'db_queries',

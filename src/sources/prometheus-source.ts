@@ -32,11 +32,11 @@ export interface PrometheusSourceOptions {
 /**
  * Each tenant's usage split by container over the last hour (cAdvisor), for the VPA recommender's container split:
  * one sample per tenant and container, asked for once per profile period. Pod-cgroup and pause-container series are
- * left out as in the signals.
+ * left out, and a container scraped twice counted once, as in the signals (default-signals.ts).
  */
 const USAGE_LAST_HOUR: Readonly<Record<string, string>> = {
-  cpu: 'rate(container_cpu_usage_seconds_total{container!="",container!="POD"{{filter}}}[1h])',
-  memory: 'avg_over_time(container_memory_working_set_bytes{container!="",container!="POD"{{filter}}}[1h])',
+  cpu: 'max by ({{tenant}}, namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"{{filter}}}[1h]))',
+  memory: 'max by ({{tenant}}, namespace, pod, container) (avg_over_time(container_memory_working_set_bytes{container!="",container!="POD"{{filter}}}[1h]))',
 };
 
 /**
@@ -53,7 +53,7 @@ export const CONTAINER_SHARE_QUERIES: Readonly<Record<string, string>> = Object.
 /** By workload and container, and each workload's running pods (joined on POD_WORKLOAD). */
 export const WORKLOAD_QUERIES: Readonly<Record<string, string>> = {
   ...Object.fromEntries(Object.entries(USAGE_LAST_HOUR).map(([r, usage]) => [r, `sum by ({{tenant}}, workload, container) (${usage} * on (namespace, pod) group_left (workload) ${POD_WORKLOAD})`])),
-  pods: `sum by ({{tenant}}, workload) (kube_pod_status_phase{phase="Running"{{filter}}} * on (namespace, pod) group_left (workload) ${POD_WORKLOAD})`,
+  pods: `sum by ({{tenant}}, workload) (max by ({{tenant}}, namespace, pod) (kube_pod_status_phase{phase="Running"{{filter}}}) * on (namespace, pod) group_left (workload) ${POD_WORKLOAD})`,
 };
 
 /** Renders a signal template: tenant label, rate window and the escaped include/exclude matchers. */

@@ -25,7 +25,13 @@ export interface WorkloadTenant {
   burstFactor?: number;
   /** Pods in the namespace (default 2). */
   pods?: number;
+  /** Pods on the host's network (a node-exporter, a CNI agent): their sandbox's network series report the node's
+   *  interfaces, whose traffic is not theirs (default false). */
+  hostNetwork?: boolean;
 }
+
+/** The node's own traffic, bytes per second each way, that a host-network pod's sandbox reports. */
+export const NODE_TRAFFIC_BPS = 50_000_000;
 
 export interface WorkloadExporterOptions {
   tenants: WorkloadTenant[];
@@ -105,6 +111,7 @@ function withDefaults(t: WorkloadTenant): Required<WorkloadTenant> {
     burstProbability: t.burstProbability ?? 0.05,
     burstFactor: t.burstFactor ?? 2.5,
     pods: t.pods ?? 2,
+    hostNetwork: t.hostNetwork ?? false,
   };
 }
 
@@ -224,11 +231,7 @@ export class WorkloadExporter {
     const simS = this.simNowS();
     const out: string[] = [];
     const fam = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    const each = (fn: (ns: string, st: TenantState, p: PodState, labels: string) => void) => {
-      for (const [ns, st] of this.#tenants) {
-        for (const p of st.pods) fn(ns, st, p, `namespace="${esc(ns)}",pod="${esc(p.pod)}"`);
-      }
-    };
+    const each = this.#eachPod;
     fam('container_cpu_usage_seconds_total', 'counter', 'Cumulative cpu time consumed in seconds.');
     each((_ns, _st, p, l) => {
       out.push(`container_cpu_usage_seconds_total{${l},container="app",cpu="total"} ${p.cpu}`);
@@ -237,8 +240,7 @@ export class WorkloadExporter {
     });
     fam('container_memory_working_set_bytes', 'gauge', 'Current working set in bytes.');
     each((ns, st, p, l) => {
-      const f = this.factor(ns, simS);
-      const mem = (st.cfg.memoryBytes / st.pods.length) * (0.7 + 0.3 * Math.min(f, 2));
+      const mem = this.#podMemory(ns, st, simS);
       out.push(`container_memory_working_set_bytes{${l},container="app"} ${Math.round(mem)}`);
       out.push(`container_memory_working_set_bytes{${l},container=""} ${Math.round(mem * 1.05)}`);
     });
@@ -265,9 +267,10 @@ export class WorkloadExporter {
       ['container_network_receive_bytes_total', 'Cumulative count of bytes received', (p) => p.rxB],
       ['container_network_transmit_bytes_total', 'Cumulative count of bytes transmitted', (p) => p.txB],
     ];
+    const nodeB = (NODE_TRAFFIC_BPS * (this.#last - this.#t0)) / 1000;
     for (const [name, help, get] of net) {
       fam(name, 'counter', help);
-      each((_ns, _st, p, l) => out.push(`${name}{${l},container="",interface="eth0"} ${get(p)}`));
+      each((_ns, st, p, l) => out.push(`${name}{${l},container="",interface="eth0"} ${st.cfg.hostNetwork ? nodeB : get(p)}`));
     }
     fam('container_threads', 'gauge', 'Number of threads running inside the container.');
     each((ns, st, _p, l) => {
@@ -279,14 +282,7 @@ export class WorkloadExporter {
       const f = this.factor(ns, simS);
       out.push(`container_file_descriptors{${l},container="app"} ${Math.round(40 + (st.cfg.requestsPerS / st.pods.length) * f * 2)}`);
     });
-    // kube-state-metrics shape: one series per pod and phase, 1 for the current phase (every simulated pod runs).
-    fam('kube_pod_status_phase', 'gauge', 'The pods current phase.');
-    each((_ns, _st, p, l) => {
-      for (const phase of POD_PHASES) out.push(`kube_pod_status_phase{${l},uid="${podUid(p.pod)}",phase="${phase}"} ${phase === 'Running' ? 1 : 0}`);
-    });
-    // kube-state-metrics: each pod's owner (every simulated pod belongs to the ReplicaSet of a Deployment "app")
-    fam('kube_pod_owner', 'gauge', 'Information about the Pod\'s owner.');
-    each((_ns, _st, p, l) => out.push(`kube_pod_owner{${l},uid="${podUid(p.pod)}",owner_kind="ReplicaSet",owner_name="app-7c9b5d8f4d",owner_is_controller="true"} 1`));
+    this.#kubeStateMetrics(out, fam);
     fam('http_requests_total', 'counter', 'HTTP requests served, by method and route.');
     each((_ns, _st, p, l) => {
       for (const r of ROUTES) {
@@ -303,12 +299,62 @@ export class WorkloadExporter {
     return out.join('\n') + '\n';
   }
 
+  /** Calls `fn` for every pod with its namespace and pod labels. */
+  #eachPod = (fn: (ns: string, st: TenantState, p: PodState, labels: string) => void): void => {
+    for (const [ns, st] of this.#tenants) for (const p of st.pods) fn(ns, st, p, `namespace="${esc(ns)}",pod="${esc(p.pod)}"`);
+  };
+
+  /** A pod's working set: the tenant's memory over its pods, following demand gently. */
+  #podMemory(ns: string, st: TenantState, simS: number): number {
+    return (st.cfg.memoryBytes / st.pods.length) * (0.7 + 0.3 * Math.min(this.factor(ns, simS), 2));
+  }
+
+  /** kube-state-metrics' pod series: phases, owners and info. */
+  #kubeStateMetrics(out: string[], fam: (name: string, type: string, help: string) => void): void {
+    const each = this.#eachPod;
+    // one series per pod and phase, 1 for the current phase (every simulated pod runs)
+    fam('kube_pod_status_phase', 'gauge', 'The pods current phase.');
+    each((_ns, _st, p, l) => {
+      for (const phase of POD_PHASES) out.push(`kube_pod_status_phase{${l},uid="${podUid(p.pod)}",phase="${phase}"} ${phase === 'Running' ? 1 : 0}`);
+    });
+    // each pod's owner (every simulated pod belongs to the ReplicaSet of a Deployment "app")
+    fam('kube_pod_owner', 'gauge', 'Information about the Pod\'s owner.');
+    each((_ns, _st, p, l) => out.push(`kube_pod_owner{${l},uid="${podUid(p.pod)}",owner_kind="ReplicaSet",owner_name="app-7c9b5d8f4d",owner_is_controller="true"} 1`));
+    fam('kube_pod_info', 'gauge', 'Information about pod.');
+    each((_ns, st, p, l) => out.push(`kube_pod_info{${l},uid="${podUid(p.pod)}",host_network="${st.cfg.hostNetwork}",node="node-1",created_by_kind="ReplicaSet"} 1`));
+  }
+
+  /**
+   * The same pods as other endpoints expose them: `resource`, the kubelet's /metrics/resource (each container's cpu
+   * and working set again, as cAdvisor gives them); `kube-state-metrics`, a second kube-state-metrics replica.
+   */
+  renderAlso(what: 'resource' | 'kube-state-metrics'): string {
+    this.#advance();
+    const out: string[] = [];
+    const fam = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    const each = this.#eachPod;
+    if (what === 'kube-state-metrics') this.#kubeStateMetrics(out, fam);
+    else {
+      const simS = this.simNowS();
+      fam('container_cpu_usage_seconds_total', 'counter', 'Cumulative cpu time consumed by the container in core-seconds');
+      each((_ns, _st, p, l) => out.push(`container_cpu_usage_seconds_total{${l},container="app"} ${p.cpu}`));
+      fam('container_memory_working_set_bytes', 'gauge', 'Current working set of the container in bytes');
+      each((ns, st, _p, l) => out.push(`container_memory_working_set_bytes{${l},container="app"} ${Math.round(this.#podMemory(ns, st, simS))}`));
+    }
+    return out.join('\n') + '\n';
+  }
+
   async start(): Promise<void> {
     this.#server = createServer((req, res) => {
       if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) {
         this.scrapes++;
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
         res.end(this.render());
+        return;
+      }
+      if (req.url === '/metrics/resource' || req.url === '/metrics/kube-state-metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(this.renderAlso(req.url === '/metrics/resource' ? 'resource' : 'kube-state-metrics'));
         return;
       }
       res.writeHead(404).end('not found\n');

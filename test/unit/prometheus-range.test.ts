@@ -109,7 +109,7 @@ describe('queryRangeSeries', () => {
 describe('PrometheusSource', () => {
   it('renders templates with the tenant label and escaped exclusions', () => {
     const q = renderQuery(DEFAULT_SIGNALS[0].query, { tenantLabel: 'team', rateWindow: '5m', excludeTenants: ['kube-system', 'x"} or vector(1) #'] });
-    expect(q).toBe('sum by (team) (rate(container_cpu_usage_seconds_total{container!="",container!="POD",team!~"kube-system|x\\"\\\\} or vector\\\\(1\\\\) #"}[5m]))');
+    expect(q).toBe('sum by (team) (max by (team, namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD",team!~"kube-system|x\\"\\\\} or vector\\\\(1\\\\) #"}[5m])))');
     expect(() => renderQuery('x', { tenantLabel: 'bad label', rateWindow: '5m' })).toThrow(/label name/);
     // $`, $' and $& in a tenant name stay literal (a replacement string would expand them into the template's text)
     const tricky = renderQuery('up{job!=""{{filter}}}', { tenantLabel: 'ns', rateWindow: '5m', excludeTenants: ['self$`', "sel$'f", 'a$&b'] });
@@ -185,7 +185,7 @@ describe('PrometheusSource', () => {
     expect(cpu.get('shop')).toEqual({ app: 0.75, 'istio-proxy': 0.25 }); // the unnamed (pod cgroup) series left out
     expect(cpu.get('pay')).toEqual({ db: 1 });
     expect(asked[0]).toMatchObject({ start: 1_700_000_123, end: 1_700_000_123 });
-    expect(asked[0].query).toBe('sum by (team, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD",team!~"kube-system"}[1h]))');
+    expect(asked[0].query).toBe('sum by (team, container) (max by (team, namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD",team!~"kube-system"}[1h])))');
     expect(split.get('memory')!.containers.size).toBe(2);
     expect(split.has('threads')).toBe(false);
     // by container and by workload per resource, and the workloads' running pods once for both

@@ -99,9 +99,9 @@ export function overviewDashboard(): Dashboard {
     .withRow(new RowBuilder('Shadow capacity'))
     .withPanel(
       // every replica exports the desired reserve of its shard, only the shard's leader the reserved one
-      timeseries('Pooled reserve, desired and reserved', 'short', [{ expr: `sum by (pool, resource, state) (${onePerShard(`foresight_shadow_capacity{${J}}`, 'pool, resource, state')})`, legend: '{{resource}} {{pool}} {{state}}' }], {
+      timeseries('Pooled reserve: desired, target and reserved', 'short', [{ expr: `sum by (pool, resource, state) (${onePerShard(`foresight_shadow_capacity{${J}}`, 'pool, resource, state')})`, legend: '{{resource}} {{pool}} {{state}}' }], {
         perResourceUnits: true,
-        description: 'Desired: the quantile of the pooled increase the forecast expects. Reserved: what placeholder pods hold (below desired when they do not fit).',
+        description: 'Desired: the quantile of the pooled increase the forecast expects. Target: what the placeholders are sized to hold (desired within the configured caps, with the quotas\' headroom). Reserved: what placeholder pods hold (below target when they do not fit).',
       }),
     )
     .withPanel(timeseries('Reserve exhausted', 'short', [{ expr: `sum by (pool) (${onePerShard(`increase(foresight_shadow_exhausted_total{${J}}[$__rate_interval])`, 'pool')})`, legend: '{{pool}}' }], { description: 'Materialised increases larger than the reserve (ForesightShadowCapacityExhausted).' }))

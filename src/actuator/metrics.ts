@@ -17,10 +17,15 @@ export interface ActuatorMetrics {
   shadow(pool: string, resource: string, state: 'desired' | 'reserved', value: number): void;
   /** The whole state="reserved" set after a reconcile: series of pools and resources not in `values` are removed. */
   reservedShadow(values: readonly ReservedShadow[]): void;
+  /**
+   * The whole state="target" set after a reconcile: what the placeholders are sized to hold (the desired reserve, raised
+   * to the quotas' headroom, scaled under the caps); series not in `values` are removed.
+   */
+  targetShadow(values: readonly ReservedShadow[]): void;
 }
 
 /** Metrics that go nowhere (tests that do not look at them). */
-export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, action() {}, held() {}, leader() {}, shadow() {}, reservedShadow() {} };
+export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, action() {}, held() {}, leader() {}, shadow() {}, reservedShadow() {}, targetShadow() {} };
 
 /**
  * Registers foresight_kube_errors_total, foresight_actions_total, foresight_actuator_holds_total, foresight_leader and
@@ -39,19 +44,31 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
   const holds = counter(catalogue.gateHolds);
   const leader = gauge(catalogue.leader);
   // The exporter (src/metrics/exporter.ts) owns foresight_shadow_capacity when it runs: it sets state="desired" from
-  // the snapshot and resets the gauge whenever the snapshot changes. The actuator then adds only state="reserved",
-  // kept here and re-applied after each of the exporter's resets.
+  // the snapshot and resets the gauge whenever the snapshot changes. The actuator then adds only state="reserved" and
+  // state="target", kept here and re-applied after each of the exporter's resets.
   const sharedShadow = registry.getSingleMetric(catalogue.shadowCapacity.name) as Gauge<string> | undefined;
   const shadow = sharedShadow ?? gauge(catalogue.shadowCapacity);
   const reserved = new Map<string, ReservedShadow>();
+  const target = new Map<string, ReservedShadow>();
   const reservedKey = (pool: string, resource: string): string => `${pool}\u0000${resource}`;
   if (sharedShadow) {
     const reset = sharedShadow.reset.bind(sharedShadow);
     sharedShadow.reset = () => {
       reset();
       for (const r of reserved.values()) sharedShadow.set({ pool: r.pool, resource: r.resource, state: 'reserved' }, r.value);
+      for (const r of target.values()) sharedShadow.set({ pool: r.pool, resource: r.resource, state: 'target' }, r.value);
     };
   }
+  /** Replaces the series of one state with `values` (a pool that is gone stops exporting its last value). */
+  const replace = (state: 'reserved' | 'target', kept: Map<string, ReservedShadow>, values: readonly ReservedShadow[]): void => {
+    const next = new Map(values.map((v) => [reservedKey(v.pool, v.resource), v]));
+    for (const [k, r] of kept) if (!next.has(k)) shadow.remove({ pool: r.pool, resource: r.resource, state });
+    kept.clear();
+    for (const [k, r] of next) {
+      kept.set(k, r);
+      shadow.set({ pool: r.pool, resource: r.resource, state }, r.value);
+    }
+  };
   return {
     kubeError: (operation, code) => kubeErrors.inc({ operation, code }),
     action: (kind, outcome) => actions.inc({ kind, outcome }),
@@ -62,15 +79,8 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
       else if (sharedShadow) return; // the exporter publishes the desired reserve from the snapshot
       shadow.set({ pool, resource, state }, value);
     },
-    reservedShadow: (values) => {
-      // a pool whose placeholders are gone (deleted, shadow disabled) must stop exporting its last value
-      const next = new Map(values.map((v) => [reservedKey(v.pool, v.resource), v]));
-      for (const [k, r] of reserved) if (!next.has(k)) shadow.remove({ pool: r.pool, resource: r.resource, state: 'reserved' });
-      reserved.clear();
-      for (const [k, r] of next) {
-        reserved.set(k, r);
-        shadow.set({ pool: r.pool, resource: r.resource, state: 'reserved' }, r.value);
-      }
-    },
+    // a pool whose placeholders are gone (deleted, shadow disabled) must stop exporting its last value
+    reservedShadow: (values) => replace('reserved', reserved, values),
+    targetShadow: (values) => replace('target', target, values),
   };
 }

@@ -89,6 +89,8 @@ export class ShadowPods {
         annotations: {
           [POOL_NAME]: s.pool,
           'foresight.io/owner': this.opts.identity || 'foresight',
+          // without it cluster-autoscaler never removes a node running a pod that has no controller, as placeholders do
+          'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true',
           ...(s.bandwidth ? Object.fromEntries(BANDWIDTH_ANNOTATIONS.map((a) => [a, s.bandwidth])) : {}),
         },
       },
@@ -187,6 +189,9 @@ export class ShadowPods {
       this.metrics.shadow(p.pool, 'cpu', 'desired', p.cpuCores);
       this.metrics.shadow(p.pool, 'memory', 'desired', p.memoryBytes);
     }
+    // What the placeholders are sized to hold (capped, quota headroom included), for ForesightShadowCapacityExhausted to
+    // compare with state="reserved"; in dry-run too (what would be held), and nothing with shadow capacity off.
+    this.metrics.targetShadow(this.opts.shadowEnabled ? pools.flatMap((p) => [{ pool: p.pool, resource: 'cpu', value: p.cpuCores }, { pool: p.pool, resource: 'memory', value: p.memoryBytes }]) : []);
     // In dry-run nothing is reserved by us; otherwise what exists and is scheduled, and stale pools are cleared.
     this.metrics.reservedShadow(this.opts.dryRun ? [] : reservedByPool(specs.map((s) => s.pool), live.values()));
     return res;

@@ -1,16 +1,32 @@
-// deploy/ scrapes as the alerts and dashboards assume: a Service for the Deployment, a ServiceMonitor that gives both
-// it and the shards' Service the job "foresight", and nothing that needs a CRD where the kube-apiserver tests apply
-// the manifests (test/helpers/kube-env.ts applies what deploy/kustomization.yaml lists).
+// deploy/ builds and scrapes as the alerts and dashboards assume: both kustomizations build (here by resolving their
+// `resources:` as kustomize does, cycle check included, and with `kubectl kustomize` where kubectl is found), a Service
+// for the Deployment, a ServiceMonitor that gives both it and the shards' Service the job "foresight", nothing that
+// needs a CRD where the kube-apiserver tests apply the manifests (test/helpers/kube-env.ts applies each file
+// deploy/kustomization.yaml lists), and pods that meet the namespace's "restricted" Pod Security profile.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve, sep } from 'node:path';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { actuatorOptions } from '../../src/actuator/config.js';
+import { ActionJournal } from '../../src/actuator/journal.js';
+import type { KubeApi } from '../../src/actuator/kube-api.js';
+import { silentLog } from '../../src/actuator/log.js';
+import { createActuatorMetrics } from '../../src/actuator/metrics.js';
+import { ShadowPods } from '../../src/actuator/shadow-pods.js';
 import { loadConfig } from '../../src/config/load.js';
-import { loadAlertRules, readText } from './promql.js';
+import { describeWithBinaries } from '../helpers/binaries.js';
+import { repoPath } from '../helpers/paths.js';
+import { loadAlertRules } from './promql.js';
 
 interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   spec?: Record<string, unknown>;
+  rules?: Array<{ apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }>;
 }
 
 interface ServiceSpec {
@@ -18,8 +34,27 @@ interface ServiceSpec {
   ports: Array<{ name?: string; port: number; targetPort?: string | number }>;
 }
 
+interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  privileged?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  seccompProfile?: { type?: string };
+}
+
+interface PodSpec {
+  enableServiceLinks?: boolean;
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  volumes?: unknown[];
+  securityContext?: SecurityContext;
+  containers: Array<{ name: string; ports?: Array<{ name?: string; containerPort: number }>; securityContext?: SecurityContext }>;
+}
+
 interface PodTemplateSpec {
-  template: { metadata: { labels: Record<string, string> }; spec: { enableServiceLinks?: boolean; containers: Array<{ ports?: Array<{ name?: string; containerPort: number }> }> } };
+  template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
 }
 
 interface ServiceMonitorSpec {
@@ -29,20 +64,81 @@ interface ServiceMonitorSpec {
   endpoints: Array<{ port?: string; relabelings?: Array<{ targetLabel?: string }> }>;
 }
 
-function objects(rel: string): K8sObject[] {
-  return parseAllDocuments(readText(rel))
+function parseObjects(text: string): K8sObject[] {
+  return parseAllDocuments(text)
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => !!o?.kind);
 }
 
-function one(rel: string, kind: string, name: string): K8sObject {
-  const o = objects(rel).find((x) => x.kind === kind && x.metadata.name === name);
-  if (!o) throw new Error(`${rel} has no ${kind} ${name}`);
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/**
+ * The objects a kustomization directory builds, resolving `resources:` recursively as kustomize does: a directory is
+ * another kustomization, a file is YAML objects. Like kustomize it refuses a directory that contains (or is) one of
+ * the roots that led to it ("cycle detected": an overlay cannot list a folder above itself), a file outside its
+ * kustomization's root, and an object listed twice. Only `resources:` is understood: any other field fails here,
+ * so that a new one is modelled (or the kubectl suite below relied on) rather than silently ignored.
+ */
+function kustomizeResources(dir: string, visited: readonly string[] = []): K8sObject[] {
+  const root = resolve(dir);
+  for (const v of visited) {
+    if (v === root || v.startsWith(root + sep)) throw new Error(`cycle detected: candidate root '${root}' contains visited root '${v}'`);
+  }
+  const file = KUSTOMIZATION_FILES.map((f) => join(root, f)).find((f) => statSync(f, { throwIfNoEntry: false })?.isFile());
+  if (!file) throw new Error(`${root}: no kustomization file`);
+  const k = parseAllDocuments(readFileSync(file, 'utf8'))[0].toJS() as Record<string, unknown>;
+  const unknown = Object.keys(k).filter((key) => !['apiVersion', 'kind', 'resources'].includes(key));
+  if (unknown.length) throw new Error(`${file}: only resources: is modelled here, not ${unknown.join(', ')}`);
+  const out: K8sObject[] = [];
+  const ids = new Set<string>();
+  for (const entry of (k.resources as string[] | undefined) ?? []) {
+    const p = resolve(root, entry);
+    const objs = statSync(p).isDirectory()
+      ? kustomizeResources(p, [...visited, root])
+      : (() => {
+          if (relative(root, p).startsWith('..')) throw new Error(`security; file '${p}' is not in or below '${root}'`);
+          return parseObjects(readFileSync(p, 'utf8'));
+        })();
+    for (const o of objs) {
+      const id = `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      if (ids.has(id)) throw new Error(`${file}: ${id} listed twice`);
+      ids.add(id);
+      out.push(o);
+    }
+  }
+  return out;
+}
+
+const unsharded = kustomizeResources(repoPath('deploy'));
+const sharded = kustomizeResources(repoPath('deploy', 'sharded'));
+const monitoring = kustomizeResources(repoPath('deploy', 'monitoring'));
+
+function one(objs: K8sObject[], kind: string, name: string): K8sObject {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind} ${name}`);
   return o;
 }
 
+const ids = (objs: K8sObject[]): string[] => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+const deployment = one(unsharded, 'Deployment', 'foresight');
+const service = one(unsharded, 'Service', 'foresight');
+const statefulSet = one(sharded, 'StatefulSet', 'foresight-shard');
+const shardService = one(sharded, 'Service', 'foresight-shard');
+const monitor = one(monitoring, 'ServiceMonitor', 'foresight');
+
 function resources(rel: string): string[] {
-  return (objects(rel)[0] as unknown as { resources: string[] }).resources;
+  return (parseAllDocuments(readFileSync(repoPath(rel), 'utf8'))[0].toJS() as { resources: string[] }).resources;
+}
+
+/** What the two installs must build: the shared base, then one workload each. */
+function expectInstalls(built: { unsharded: K8sObject[]; sharded: K8sObject[] }): void {
+  const base = ids(kustomizeResources(repoPath('deploy', 'base')));
+  expect(ids(built.unsharded)).toEqual([...base, 'Deployment/foresight', 'Service/foresight'].sort());
+  expect(ids(built.sharded)).toEqual([...base, 'Role/foresight-actuator-shards', 'RoleBinding/foresight-actuator-shards', 'Service/foresight-shard', 'StatefulSet/foresight-shard'].sort());
+  for (const objs of [built.unsharded, built.sharded]) expect(ids(objs)).toContain('Namespace/foresight-system');
+  // two actuators must never be installed together: the sharded build has no Deployment, the unsharded no shards
+  expect(built.sharded.filter((o) => o.kind === 'Deployment' || (o.kind === 'Service' && o.metadata.name === 'foresight'))).toEqual([]);
+  expect(built.unsharded.filter((o) => o.kind === 'StatefulSet')).toEqual([]);
 }
 
 /** A Service's (or ServiceMonitor's) equality selector against a set of labels. */
@@ -53,12 +149,6 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
 /** API groups the test kube-apiserver serves without a CRD. */
 const BUILT_IN = /^(v1|apps\/v1|rbac\.authorization\.k8s\.io\/v1|scheduling\.k8s\.io\/v1|coordination\.k8s\.io\/v1)$/;
 
-const deployment = one('deploy/deployment.yaml', 'Deployment', 'foresight');
-const statefulSet = one('deploy/sharded/statefulset.yaml', 'StatefulSet', 'foresight-shard');
-const service = one('deploy/service.yaml', 'Service', 'foresight');
-const shardService = one('deploy/sharded/service.yaml', 'Service', 'foresight-shard');
-const monitor = one('deploy/monitoring/servicemonitor.yaml', 'ServiceMonitor', 'foresight');
-
 /** The job label the Prometheus Operator gives a Service's targets: its `jobLabel` label, else the Service's name. */
 function jobOf(svc: K8sObject): string {
   const sm = monitor.spec as unknown as ServiceMonitorSpec;
@@ -66,7 +156,76 @@ function jobOf(svc: K8sObject): string {
   return (sm.jobLabel && svc.metadata.labels?.[sm.jobLabel]) || svc.metadata.name;
 }
 
-describe('deploy/', () => {
+/**
+ * Where a pod breaks the Pod Security "restricted" profile, for the fields our pods set (no host namespaces,
+ * volumes or ports here): non-root, no privilege escalation, every capability dropped, a RuntimeDefault or Localhost
+ * seccomp profile; container settings override the pod's.
+ */
+function restrictedViolations(spec: PodSpec): string[] {
+  const v: string[] = [];
+  if (spec.hostNetwork || spec.hostPID || spec.hostIPC) v.push('host namespaces');
+  if (spec.volumes?.length) v.push('volumes: check their types against the profile here');
+  const pod = spec.securityContext ?? {};
+  for (const c of spec.containers) {
+    const sc = c.securityContext ?? {};
+    const at = (what: string): string => `${c.name}: ${what}`;
+    if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true) v.push(at('runAsNonRoot is not true'));
+    if ((sc.runAsUser ?? pod.runAsUser) === 0) v.push(at('runAsUser 0'));
+    if (sc.privileged) v.push(at('privileged'));
+    if (sc.allowPrivilegeEscalation !== false) v.push(at('allowPrivilegeEscalation is not false'));
+    if (!sc.capabilities?.drop?.includes('ALL')) v.push(at('capabilities do not drop ALL'));
+    if ((sc.capabilities?.add ?? []).some((a) => a !== 'NET_BIND_SERVICE')) v.push(at('adds capabilities'));
+    if (!['RuntimeDefault', 'Localhost'].includes((sc.seccompProfile ?? pod.seccompProfile)?.type ?? '')) v.push(at('no RuntimeDefault seccomp profile'));
+  }
+  return v;
+}
+
+describe('deploy/ kustomizations', () => {
+  it('build the unsharded install with a Deployment and the sharded one with a StatefulSet and no Deployment', () => {
+    expectInstalls({ unsharded, sharded });
+  });
+
+  it('refuse an overlay that lists the folder above it, as kustomize does (the layout that once broke deploy/sharded/)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-kustomize-'));
+    try {
+      mkdirSync(join(dir, 'overlay'));
+      writeFileSync(join(dir, 'kustomization.yaml'), 'resources: [cm.yaml]\n');
+      writeFileSync(join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n');
+      writeFileSync(join(dir, 'overlay', 'kustomization.yaml'), 'resources: ["../"]\n');
+      expect(kustomizeResources(dir).map((o) => o.metadata.name)).toEqual(['a']);
+      expect(() => kustomizeResources(join(dir, 'overlay'))).toThrow(/cycle detected: candidate root .* contains visited root .*overlay/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists base/ file by file in deploy/kustomization.yaml, which the real-API tests apply, and nothing else shared', () => {
+    // kube-env.ts reads each entry of deploy/kustomization.yaml as a file: a `base` folder entry would break it
+    const base = resources('deploy/base/kustomization.yaml');
+    expect(resources('deploy/kustomization.yaml')).toEqual([...base.map((f) => `base/${f}`), 'deployment.yaml', 'service.yaml']);
+    expect(resources('deploy/sharded/kustomization.yaml')).toContain('../base');
+  });
+
+  it('has only built-in kinds in both installs; the ServiceMonitor stands apart', () => {
+    for (const o of [...unsharded, ...sharded]) expect(o.apiVersion, `${o.kind} ${o.metadata.name}`).toMatch(BUILT_IN);
+    expect(ids(monitoring)).toEqual(['ServiceMonitor/foresight']);
+    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
+  });
+});
+
+describeWithBinaries('deploy/ built by kubectl kustomize', ['kubectl'], (bins) => {
+  const build = (dir: string): K8sObject[] => parseObjects(execFileSync(bins.kubectl, ['kustomize', repoPath(dir)], { encoding: 'utf8', timeout: 60_000 }));
+
+  it('builds deploy/ and deploy/sharded/ into the same objects as the resolver above', () => {
+    const built = { unsharded: build('deploy'), sharded: build('deploy/sharded') };
+    expectInstalls(built);
+    expect(ids(built.unsharded)).toEqual(ids(unsharded));
+    expect(ids(built.sharded)).toEqual(ids(sharded));
+    expect(ids(build('deploy/monitoring'))).toEqual(ids(monitoring));
+  });
+});
+
+describe('deploy/ pods', () => {
   it('has a Service foresight on port 8080 that selects the Deployment\'s pods and no shard pod', () => {
     const spec = service.spec as unknown as ServiceSpec;
     const pods = (deployment.spec as unknown as PodTemplateSpec).template;
@@ -86,22 +245,30 @@ describe('deploy/', () => {
     for (const w of [deployment, statefulSet]) expect((w.spec as unknown as PodTemplateSpec).template.spec.enableServiceLinks, w.kind).toBe(false);
   });
 
-  it('applies the Service with the base and only built-in kinds there; the ServiceMonitor stands apart', () => {
-    expect(resources('deploy/kustomization.yaml')).toContain('service.yaml');
-    for (const f of resources('deploy/kustomization.yaml')) for (const o of objects(`deploy/${f}`)) expect(o.apiVersion, `deploy/${f} ${o.kind}`).toMatch(BUILT_IN);
-    for (const f of resources('deploy/sharded/kustomization.yaml').filter((x) => x.endsWith('.yaml'))) {
-      for (const o of objects(`deploy/sharded/${f}`)) expect(o.apiVersion, `deploy/sharded/${f} ${o.kind}`).toMatch(BUILT_IN);
-    }
-    expect(resources('deploy/monitoring/kustomization.yaml')).toEqual(['servicemonitor.yaml']);
-    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
+  it('enforces the restricted Pod Security profile in its namespace, which Foresight\'s pods and its placeholders meet', () => {
+    const ns = one(unsharded, 'Namespace', 'foresight-system');
+    for (const mode of ['enforce', 'audit', 'warn']) expect(ns.metadata.labels?.[`pod-security.kubernetes.io/${mode}`], mode).toBe('restricted');
+    for (const w of [deployment, statefulSet]) expect(restrictedViolations((w.spec as unknown as PodTemplateSpec).template.spec), w.kind).toEqual([]);
+    const opts = actuatorOptions({});
+    expect(opts.shadowNamespace).toBe(ns.metadata.name);
+    const shadow = new ShadowPods({} as KubeApi, opts, new ActionJournal(), createActuatorMetrics(new Registry()), silentLog);
+    const placeholder = shadow.podManifest({ name: 'foresight-shadow-a-0', pool: 'a', cpu: '1', memory: '1Gi' }) as { spec: PodSpec };
+    expect(restrictedViolations(placeholder.spec)).toEqual([]);
+    // the check itself: a pod without any security settings breaks it
+    expect(restrictedViolations({ containers: [{ name: 'c' }] })).toHaveLength(4);
   });
 
-  it('removes the base\'s Service with the Deployment in the sharded overlay', () => {
-    const overlay = readText('deploy/sharded/kustomization.yaml');
-    const deleted = [...overlay.matchAll(/\$patch: delete\s+apiVersion: (\S+)\s+kind: (\w+)\s+metadata:\s+name: (\S+)/g)].map((m) => `${m[2]}/${m[3]}`);
-    expect(deleted.sort()).toEqual(['Deployment/foresight', 'Service/foresight']);
+  it('lets the actuator get and patch only the quota named by the default actuator.quotaName, and list namespaces', () => {
+    const role = one(unsharded, 'ClusterRole', 'foresight-quotas');
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['resourcequotas'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['resourcequotas'], resourceNames: [actuatorOptions({}).quotaName], verbs: ['get', 'patch'] },
+    ]);
   });
+});
 
+describe('deploy/monitoring/', () => {
   it('scrapes the Deployment\'s and the shards\' Service as the job every alert selects', () => {
     const sm = monitor.spec as unknown as ServiceMonitorSpec;
     const jobs = new Set(loadAlertRules().flatMap((r) => [...r.expr.matchAll(/\bjob="([^"]*)"/g)].map((m) => m[1])));

@@ -22,7 +22,7 @@ export interface KubeEnv {
   /** Client-certificate connection in system:masters (bypasses RBAC). */
   adminConnection: KubeConnection;
   admin: KubeApi;
-  /** The actuator's ServiceAccount token connection (foresight-system/foresight, rules from deploy/rbac.yaml only). */
+  /** The actuator's ServiceAccount token connection (foresight-system/foresight, rules from deploy/base/rbac.yaml only). */
   actuatorConnection: KubeConnection;
   /** Creates a namespace with its `default` ServiceAccount (pods are rejected without one: no controller-manager). */
   createNamespace(name: string, labels?: Record<string, string>): Promise<void>;

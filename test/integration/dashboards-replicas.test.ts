@@ -38,12 +38,12 @@ const METRIC_LABEL_VALUES: Readonly<Record<string, Readonly<Record<string, reado
   foresight_actions_total: { kind: ['vpa'], outcome: ['planned'] },
   foresight_actuator_holds_total: { kind: ['vpa'], reason: ['budget', 'reclaim'] },
   foresight_cycles_total: { outcome: ['success'] },
-  // every replica plans the reserve of its shard; only the leader's actuator holds it (state="reserved")
-  foresight_shadow_capacity: { state: ['desired', 'reserved'] },
+  // every replica plans the reserve of its shard; only the leader's actuator sizes and holds it (target, reserved)
+  foresight_shadow_capacity: { state: ['desired', 'target', 'reserved'] },
 };
 
 /** Series a follower replica does not export. */
-const LEADER_ONLY = (name: string, labels: Record<string, string>): boolean => name === 'foresight_shadow_capacity' && labels.state === 'reserved';
+const LEADER_ONLY = (name: string, labels: Record<string, string>): boolean => name === 'foresight_shadow_capacity' && (labels.state === 'reserved' || labels.state === 'target');
 
 /** Panels (or "<panel> <refId>" queries) that show each replica's own figures by design (not tenant series), with
  *  the reason. */

@@ -1,5 +1,5 @@
 // The actuator against a real kube-apiserver + etcd with real RBAC: every write goes through the ServiceAccount token
-// and the rules of deploy/rbac.yaml. One API server for the whole file; each test uses its own namespace.
+// and the rules of deploy/base/rbac.yaml. One API server for the whole file; each test uses its own namespace.
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,6 +84,11 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const l = await env.admin.request<{ items: PodLite[] }>({ verb: 'list', resource: 'pods', namespace: ns }, `/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: selector } });
     return l.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   }
+  /** A pod spec that foresight-system admits: deploy/base/namespace.yaml enforces the "restricted" Pod Security profile. */
+  const restrictedSpec = (name: string): Record<string, unknown> => ({
+    securityContext: { runAsNonRoot: true, runAsUser: 65535, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [{ name, image: 'registry.k8s.io/pause:3.10', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+  });
 
   // Every actuator a test makes is stopped after it (releasing the Lease), even when the test failed half-way.
   const live: Actuator[] = [];
@@ -245,9 +250,13 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     for (const f of foreign) {
       await env.admin.request({ verb: 'create', resource: 'pods', namespace: sys }, `/api/v1/namespaces/${sys}/pods`, {
         method: 'POST',
-        body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: f.name, labels: f.labels }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } },
+        body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: f.name, labels: f.labels }, spec: restrictedSpec('c') },
       });
     }
+    // Pod Security admission is in force there, so the placeholders created below meet "restricted"
+    const bare = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'not-restricted' }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } };
+    const psa = await env.admin.request({ verb: 'create', resource: 'pods', namespace: sys }, `/api/v1/namespaces/${sys}/pods`, { method: 'POST', body: bare }).then(() => 'admitted', (err: Error) => String((err.cause as Error | undefined)?.message ?? err.message));
+    expect(psa).toMatch(/violates PodSecurity "restricted/);
     const foreignUids = (await pods(sys)).filter((p) => p.metadata.name.startsWith('foreign-')).map((p) => p.metadata.uid);
     expect(foreignUids).toHaveLength(2);
     const registry = new Registry();
@@ -269,6 +278,8 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     ]);
     const uid0 = ph[0].metadata.uid;
     expect(ph.map((p) => p.metadata.annotations?.['kubernetes.io/egress-bandwidth'])).toEqual(['5000000', '5000000']);
+    // bare pods: cluster-autoscaler drains their nodes only with this annotation
+    expect(ph.map((p) => p.metadata.annotations?.['cluster-autoscaler.kubernetes.io/safe-to-evict'])).toEqual(['true', 'true']);
 
     rep = await a.runOnce(snapshot(2, 1300, [], plan(3, 2 * GiB))); // idempotent
     expect(rep.shadow).toMatchObject({ created: 0, replaced: 0, deleted: 0, kept: 2 });
@@ -658,7 +669,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const sel = 'app.kubernetes.io/managed-by=foresight,foresight.io/role=shadow';
     await env.admin.request({ verb: 'create', resource: 'pods', namespace: sys }, `/api/v1/namespaces/${sys}/pods`, {
       method: 'POST',
-      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'foresight-shadow-orphan-0', labels: { 'app.kubernetes.io/managed-by': 'foresight', 'foresight.io/role': 'shadow' } }, spec: { containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.10' }] } },
+      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'foresight-shadow-orphan-0', labels: { 'app.kubernetes.io/managed-by': 'foresight', 'foresight.io/role': 'shadow' } }, spec: restrictedSpec('pause') },
     });
     const options = { namespaces: ns, maxPodCpuCores: 4, quotaShadowPool: '' };
     const shards = [0, 1].map((index) => actuator({ shard: { index, total: 2 }, options: { ...options, identity: `shard-${index}` } }));

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd for the real-API test suite from the Go module proxy (wrapper module in this
-# folder: go.mod requires k8s.io/kubernetes and replaces every staging module with its published v0.x version),
-# caches them by version in ${FORESIGHT_CACHE:-~/.cache/foresight}/kube/<version>/ and links them into
-# ${FORESIGHT_CACHE}/bin/ where test/helpers/binaries.ts finds them. Also downloads the VPA module and records the
-# path of its CRD file in ${FORESIGHT_CACHE}/kube/vpa-crd.path (read by test/helpers/kube-env.ts).
+# Builds kube-apiserver and etcd for the real-API test suite, and kubectl for the manifests' kustomize check, from the
+# Go module proxy (wrapper module in this folder: go.mod requires k8s.io/kubernetes and replaces every staging module
+# with its published v0.x version), caches them by version in ${FORESIGHT_CACHE:-~/.cache/foresight}/kube/<version>/
+# and links them into ${FORESIGHT_CACHE}/bin/ where test/helpers/binaries.ts finds them. Also downloads the VPA module
+# and records the path of its CRD file in ${FORESIGHT_CACHE}/kube/vpa-crd.path (read by test/helpers/kube-env.ts).
 # Idempotent: a second run with the binaries cached does no build. Never commit the binaries.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -19,7 +19,7 @@ log() { printf '[kubeenv %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 build() { # name package ldflags
   local name="$1" pkg="$2" ldflags="$3"
-  if [ -x "$OUT/$name" ] && "$OUT/$name" --version >/dev/null 2>&1; then
+  if [ -x "$OUT/$name" ] && { "$OUT/$name" --version || "$OUT/$name" version --client; } >/dev/null 2>&1; then
     log "$name cached in $OUT"
     return
   fi
@@ -33,9 +33,13 @@ build() { # name package ldflags
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver \
   "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitCommit=0000000000000000000000000000000000000000 -X k8s.io/component-base/version.gitTreeState=clean"
 build etcd go.etcd.io/etcd/server/v3 "-s -w"
+# kubectl for `kubectl kustomize deploy/...` in test/artifacts (its kustomize is the one `kubectl apply -k` runs)
+build kubectl k8s.io/kubernetes/cmd/kubectl \
+  "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION"
 
 ln -sfn "$OUT/kube-apiserver" "$CACHE/bin/kube-apiserver"
 ln -sfn "$OUT/etcd" "$CACHE/bin/etcd"
+ln -sfn "$OUT/kubectl" "$CACHE/bin/kubectl"
 
 # The VPA CRDs come from the autoscaler module itself (no copy committed).
 VPA_DIR="$(cd "$(mktemp -d)" && go mod download -json "k8s.io/autoscaler/vertical-pod-autoscaler@$VPA_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"

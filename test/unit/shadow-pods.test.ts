@@ -1,4 +1,5 @@
-// Placeholder pods reconciled on an in-memory API: caps on stale data, names per pool, 409 on create, reserved capacity.
+// Placeholder pods reconciled on an in-memory API: caps on stale data, names per pool, 409 on create, reserved capacity,
+// the annotation cluster-autoscaler needs.
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { actuatorOptions, type ActuatorOptions } from '../../src/actuator/config.js';
@@ -154,5 +155,14 @@ describe('reserved shadow capacity', () => {
     const { sp, registry } = setup({ dryRun: true });
     await sp.reconcile(snapshot(1, 60, [], [{ pool: 'a', resource: 'cpu', size: 1 }]));
     expect(await reserved(registry)).toEqual([]);
+  });
+});
+
+describe('placeholder manifest', () => {
+  it('marks every placeholder safe to evict, so that cluster-autoscaler can still remove its node (a bare pod has no controller)', async () => {
+    const { server, sp } = setup({ maxPodCpuCores: 2 });
+    await sp.reconcile(snapshot(1, 60, [], [{ pool: 'a', resource: 'cpu', size: 4 }]));
+    expect(server.pods.size).toBe(2);
+    for (const p of server.pods.values()) expect(p.metadata.annotations?.['cluster-autoscaler.kubernetes.io/safe-to-evict'], p.metadata.name).toBe('true');
   });
 });

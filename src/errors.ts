@@ -23,6 +23,7 @@ export const PromTimeoutError = createError('FORESIGHT_ERR_PROM_TIMEOUT', 'PromQ
 
 // Server
 export const TenantNotFoundError = createError('FORESIGHT_ERR_TENANT_NOT_FOUND', 'Unknown tenant: %s', 404);
+export const ResourceNotFoundError = createError('FORESIGHT_ERR_RESOURCE_NOT_FOUND', 'Tenant %s has no resource %s', 404);
 export const NotReadyError = createError('FORESIGHT_ERR_NOT_READY', 'No successful cycle yet: %s', 503);
 
 // Kubernetes actuator

@@ -6,6 +6,7 @@ import { pino, type Logger as Pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { rateLimitConfig, reclaimConfig } from './actuator/config.js';
 import { anomalyPolicyOf, type Config } from './config/load.js';
+import { ConfigInvalidError } from './errors.js';
 import { allocatorTuning, createForecastEngine } from './core/engine.js';
 import { sharedCore } from './core/wasm.js';
 import { createAllocationDecider } from './loop/allocation-adapter.js';
@@ -80,7 +81,7 @@ async function demoPlan(config: Readonly<Config>, logger: Pino): Promise<Plan> {
   const cycleMs = Math.max(500, Math.round(((4 * intervalS) / config.demoSpeed) * 1000));
   logger.info(
     { trace: file, tenants: new Set(set.series.map((s) => s.tenant)).size, intervalS, speed: config.demoSpeed, cycleMs, traceStartS: firstS },
-    'demo mode: no Prometheus configured (FORESIGHT_PROMETHEUS_URL), replaying the example trace on an accelerated clock; actuator dry-run',
+    `demo mode: no Prometheus configured (FORESIGHT_PROMETHEUS_URL), replaying the example trace on an accelerated clock; ${config.kubernetes ? 'actuator dry-run' : 'actuator off'}`,
   );
   return { source, clock, intervalS, historyPoints, cycleMs };
 }
@@ -107,13 +108,23 @@ function prometheusPlan(config: Readonly<Config>, shard: Shard): Plan {
 export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides = {}): Promise<Sidecar> {
   const logger = o.logger ?? pino({ level: config.logLevel, base: { service: 'foresight' } });
   const demo = !o.source && config.prometheusUrl === '';
+  if (demo && config.kubernetes && !config.actuator.dryRun) {
+    // the demo replays the bundled trace: a live actuator would size real VPAs, quotas and placeholders from it
+    throw new ConfigInvalidError('  - actuator.dryRun is false but prometheusUrl is empty: the embedded demo would write recommendations, quotas and placeholder pods sized from the example trace to the cluster; set FORESIGHT_PROMETHEUS_URL, or keep FORESIGHT_ACTUATOR_DRY_RUN=true');
+  }
   const shard: Shard = Object.freeze({ index: config.shard, total: config.totalShards });
   const plan = demo ? await demoPlan(config, logger) : prometheusPlan(config, shard);
   // sharded: only this replica's tenants go past the pull (store, engine, /metrics, actuator)
   const sharded = shard.total > 1 ? new ShardedSource(o.source ?? plan.source, shard) : undefined;
   const source = sharded ?? o.source ?? plan.source;
   const clock = o.clock ?? plan.clock;
+  // the demo's interval is its trace's, which the configured horizons were not checked against
   const horizons = config.horizons.filter((h) => h % plan.intervalS === 0);
+  const dropped = config.horizons.filter((h) => !horizons.includes(h));
+  if (horizons.length === 0) {
+    throw new ConfigInvalidError(`  - horizons (${config.horizons.join(', ')} s): none is a multiple of the ${plan.intervalS} s interval of ${source.origin}; set FORESIGHT_HORIZONS to multiples of it`);
+  }
+  if (dropped.length) logger.warn({ dropped, intervalS: plan.intervalS, horizons }, `horizons ${dropped.join(', ')} s are not multiples of the ${plan.intervalS} s interval of ${source.origin}: not forecast`);
   // the backtest's tuning (a one-day error window), so that `foresight backtest` replays what runs here
   const engine = createForecastEngine({ intervalS: plan.intervalS, horizonsS: horizons, quantiles: config.quantiles, seasonsS: config.seasons }, sharedCore(), allocatorTuning(plan.intervalS));
   // one reclamation rule: the recommendations shrink under the same settings as the actuator's gate
@@ -214,10 +225,12 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     demo,
     url,
     async close() {
+      // the source first: a pull in flight is aborted, so the running cycle ends now rather than at its timeout
+      const closing = source.close?.();
       await theLoop.stop();
       await actuator?.stop();
       await app.close();
-      await source.close?.();
+      await closing;
     },
   };
 }

@@ -2,8 +2,12 @@
 // Plain HTTPS instead of client-node's generated APIs so that every status code (403/409/5xx) and timeout is handled
 // in one place, and merge patches are sent with the right content type (client-node 1.4 defaults to JSON patch).
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KubeForbiddenError, KubeUnavailableError } from '../errors.js';
+
+/** Where a pod's ServiceAccount token and CA are mounted. */
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** How to reach the API server: URL, CA and either a bearer token (or token file) or a client certificate. */
 export interface KubeConnection {
@@ -230,7 +234,14 @@ export class KubeApi {
  * Connection from the environment through client-node's KubeConfig: the in-cluster ServiceAccount in a pod, else
  * $KUBECONFIG / ~/.kube/config. Credentials are applied per request so rotated tokens are picked up. Only main.ts calls this.
  */
-export async function connectionFromKubeConfig(): Promise<KubeConnection> {
+export async function connectionFromKubeConfig(env: NodeJS.ProcessEnv = process.env): Promise<KubeConnection> {
+  // client-node falls back to http://localhost:8080 when it finds no configuration at all, which then fails every
+  // request with words about TLS: say what is missing instead
+  const home = env.HOME ?? env.USERPROFILE;
+  const inCluster = !!env.KUBERNETES_SERVICE_HOST && existsSync(`${SERVICE_ACCOUNT_DIR}/token`);
+  if (!inCluster && !env.KUBECONFIG && !(home && existsSync(join(home, '.kube', 'config')))) {
+    throw new KubeUnavailableError('load kubeconfig', `no Kubernetes configuration: not in a pod (KUBERNETES_SERVICE_HOST unset or no ServiceAccount token in ${SERVICE_ACCOUNT_DIR}), $KUBECONFIG unset and no ${home ? join(home, '.kube', 'config') : '~/.kube/config'}; run in a cluster, set KUBECONFIG, or start without FORESIGHT_KUBERNETES`);
+  }
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();

@@ -22,7 +22,6 @@ export class VpaWatcher {
     private readonly onChange: () => void,
     private readonly log: ActuatorLog,
     private readonly shard: Shard = UNSHARDED,
-    private readonly retryMs = 1000,
   ) {}
 
   start(): void {
@@ -48,16 +47,30 @@ export class VpaWatcher {
     return changed;
   }
 
+  /** Waits `ms`, or less when the watcher stops. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.abort.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+  }
+
   private async loop(ns: string | undefined): Promise<void> {
     let rv: string | undefined;
+    // consecutive failures back off as the actuator's requests do (backoffMinS doubling up to backoffMaxS), and only
+    // the first of a run is a warning: an API server that stays away is not logged every second
+    let failures = 0;
     while (!this.stopped) {
       try {
         if (rv === undefined) {
           const list = await this.api.request<{ metadata: { resourceVersion: string }; items: VpaWithGen[] }>({ verb: 'list', resource: 'verticalpodautoscalers', namespace: ns }, this.path(ns));
           for (const v of list.items) this.seen(v);
           rv = list.metadata.resourceVersion;
+          if (failures) this.log.info({ namespace: ns, failures }, 'VPA watch: listing works again');
+          failures = 0;
         }
         await this.api.watch({ verb: 'watch', resource: 'verticalpodautoscalers', namespace: ns }, this.path(ns), { resourceVersion: rv, allowWatchBookmarks: true }, (e) => {
+          failures = 0;
           const obj = e.object as VpaWithGen & { code?: number };
           if (e.type === 'ERROR') {
             rv = undefined; // 410 Gone and friends: relist
@@ -73,8 +86,10 @@ export class VpaWatcher {
       } catch (err) {
         if (this.stopped) return;
         if (httpStatus(err) === 410) rv = undefined;
-        this.log.warn({ err, namespace: ns }, 'VPA watch failed; retrying');
-        await new Promise((r) => setTimeout(r, this.retryMs));
+        const delayS = Math.min(this.opts.backoffMaxS, this.opts.backoffMinS * 2 ** failures);
+        failures++;
+        if (failures === 1) this.log.warn({ err, namespace: ns, delayS }, 'VPA watch failed; retrying with back-off (foresight_kube_errors_total counts every failure)');
+        await this.pause(delayS * 1000);
       }
     }
   }

@@ -14,9 +14,13 @@ export async function run(argv: string[]): Promise<number> {
   let file: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--config' || a === '-c') file = argv[++i];
-    else if (a.startsWith('--config=')) file = a.slice('--config='.length);
-    else {
+    if (a === '--config' || a === '-c' || a.startsWith('--config=')) {
+      file = a.startsWith('--config=') ? a.slice('--config='.length) : argv[++i];
+      if (!file || file.startsWith('-')) {
+        console.error(`foresight start: ${a.split('=')[0]} needs a file path (see foresight start --help)`);
+        return 2;
+      }
+    } else {
       console.error(`foresight start: unknown argument "${a}" (see foresight start --help)`);
       return 2;
     }
@@ -25,10 +29,14 @@ export async function run(argv: string[]): Promise<number> {
   const { startSidecar } = await import('../main.js');
   const sidecar = await startSidecar(config);
   await new Promise<void>((resolve) => {
-    closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    // within Kubernetes' default terminationGracePeriodSeconds (30): closing aborts a pull in flight and ends a first
+    // fit between batches, and the actuator's requests time out after actuator.requestTimeoutMs (10 s by default)
+    closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
+      const t0 = performance.now();
       if (err) sidecar.logger.error({ err }, 'fatal error: shutting down');
       else sidecar.logger.info({ signal }, 'shutting down');
       await sidecar.close();
+      sidecar.logger.info({ ms: Math.round(performance.now() - t0) }, 'stopped');
       resolve();
     });
   });

@@ -222,6 +222,8 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   for (const k of ['retrainEvery', 'profileEvery', 'staleAfter'] as const) {
     if (c[k] < c.interval) problems.push(`${k} (${c[k]}s) must be >= interval (${c.interval}s)${origins(k, 'interval')}`);
   }
+  const windowS = parseDuration(c.rateWindow);
+  if (windowS < c.interval) problems.push(`rateWindow (${c.rateWindow}) must be >= interval (${c.interval}s): rate() over a shorter window sees only part of each interval and misses the bursts between the points${origins('rateWindow', 'interval')}`);
   if (c.vanishAfter < c.staleAfter) problems.push(`vanishAfter (${c.vanishAfter}s) must be >= staleAfter (${c.staleAfter}s)${origins('vanishAfter', 'staleAfter')}`);
   if (c.anomalyExitLikelihood > c.anomalyEnterLikelihood) problems.push(`anomalyExitLikelihood (${c.anomalyExitLikelihood}) must be <= anomalyEnterLikelihood (${c.anomalyEnterLikelihood})${origins('anomalyExitLikelihood', 'anomalyEnterLikelihood')}`);
   if (c.shard >= c.totalShards) problems.push(`shard (${c.shard}) must be below totalShards (${c.totalShards})${origins('shard', 'totalShards')}`);

@@ -493,7 +493,8 @@ export class EngineLoop {
     const t0 = performance.now();
     let logAt = t0 + this.options.progressEveryS * 1000;
     let i = 0;
-    for (; i < keys.length && performance.now() < untilMs; i += b) {
+    // stop() ends a long first fit between batches: the rest stay pending, as under the budget
+    for (; i < keys.length && performance.now() < untilMs && !this.#stopped; i += b) {
       const ks = keys.slice(i, i + b);
       const hs = ks.map((k, j) => this.store.window(k, undefined, bufs[j])!.values);
       failed += this.#each('train', ks, hs, call);

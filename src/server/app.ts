@@ -2,7 +2,7 @@
 // immutable snapshot, with TypeBox-validated inputs, clear 4xx errors and an OpenAPI document.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { NotReadyError, TenantNotFoundError } from '../errors.js';
+import { NotReadyError, ResourceNotFoundError, TenantNotFoundError } from '../errors.js';
 import type { Exporter } from '../metrics/exporter.js';
 import type { ResourceLimits } from '../config/limits.js';
 import { ownsTenant, shardOfTenant, type Shard, UNSHARDED } from '../model/shard.js';
@@ -78,6 +78,15 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
         : `${JSON.stringify(tenant)} is served by shard ${shardOfTenant(tenant, shard.total)} of ${shard.total}; this replica is shard ${shard.index}`,
     );
 
+  // "not ready" is an expected answer (start-up, Prometheus away): sent as any 503, without an error log and stack per
+  // request; every other error goes on to Fastify's own handler
+  const notReady = (e: Error) => ({ statusCode: 503, code: (e as Error & { code: string }).code, error: 'Service Unavailable', message: e.message });
+  app.setErrorHandler((err, req, reply) => {
+    if (!(err instanceof NotReadyError)) throw err;
+    req.log.debug({ url: req.url }, err.message);
+    return reply.code(503).send(notReady(err));
+  });
+
   const current = (): Snapshot => {
     const s = opts.snapshot();
     // ready(), not only a snapshot: after a failed first pull the loop publishes an empty stale snapshot, which would
@@ -99,8 +108,7 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
   app.get('/readyz', { schema: { summary: 'Readiness: a cycle has completed successfully.', tags: ['probes'], response: { 200: Readiness, 503: { $ref: 'Error#' } } } }, async (_req, reply) => {
     if (!opts.ready()) {
       // Answered, not thrown: a probe hitting this during start-up is expected and must not log an error each time.
-      const e = new NotReadyError('the first cycle has not completed');
-      return reply.code(503).send({ statusCode: 503, code: e.code, error: 'Service Unavailable', message: e.message });
+      return reply.code(503).send(notReady(new NotReadyError('the first cycle has not completed')));
     }
     const s = opts.snapshot();
     return { status: 'ready' as const, cycle: s?.cycle ?? 0, stale: s?.stale ?? false };
@@ -185,19 +193,14 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
         response: { 200: TenantForecast, ...errors },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const s = current();
       const rs = index(s).byTenant.get(req.params.tenant);
       if (!rs) throw unknownTenant(req.params.tenant);
       const want = req.query.resource;
       const chosen = want ? rs.filter((r) => r.resource === want) : rs;
       if (want && chosen.length === 0) {
-        return reply.code(404).send({
-          statusCode: 404,
-          code: 'FORESIGHT_ERR_TENANT_NOT_FOUND',
-          error: 'Not Found',
-          message: `Tenant ${JSON.stringify(req.params.tenant)} has no resource "${want}" (it has: ${rs.map((r) => r.resource).sort().join(', ')})`,
-        });
+        throw new ResourceNotFoundError(JSON.stringify(req.params.tenant), `"${want}" (it has: ${rs.map((r) => r.resource).sort().join(', ')})`);
       }
       const nq = s.quantiles.length;
       const forecasts = chosen

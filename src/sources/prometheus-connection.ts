@@ -20,6 +20,8 @@ export interface PrometheusConnection {
   headers?: Record<string, string>;
   /** TLS of an https URL: PEM files of the CA that signed the server's certificate and of a client certificate. */
   tls?: { caFile?: string; certFile?: string; keyFile?: string; insecureSkipVerify?: boolean };
+  /** Aborts every request in flight, and fails every later one at once (the source's close(), at shutdown). */
+  signal?: AbortSignal;
 }
 
 /** The configuration's Prometheus connection settings (`prometheus*` fields of the schema). */
@@ -131,17 +133,19 @@ export class WatchedFile {
 }
 
 /**
- * Sets each request's Authorization header and TLS agent from the connection's files, as they are now. The agent is
- * made again when a PEM file changes, so a renewed client certificate or CA is used without a restart.
+ * Sets each request's Authorization header and TLS agent from the connection's files, as they are now, and its abort
+ * signal. The agent is made again when a PEM file changes, so a renewed client certificate or CA is used without a
+ * restart.
  */
 export function connectionInterceptor(conn: PrometheusConnection): ((cfg: InternalAxiosRequestConfig) => InternalAxiosRequestConfig) | undefined {
   const token = conn.bearerTokenFile ? new WatchedFile(conn.bearerTokenFile) : undefined;
   const password = conn.basicAuth ? new WatchedFile(conn.basicAuth.passwordFile) : undefined;
   const tls = conn.tls;
   const pem = tls ? [tls.caFile, tls.certFile, tls.keyFile].map((p) => (p ? new WatchedFile(p) : undefined)) : [];
-  if (!token && !password && !tls) return undefined;
+  if (!token && !password && !tls && !conn.signal) return undefined;
   let agent: Agent | undefined;
   return (cfg) => {
+    if (conn.signal) cfg.signal = conn.signal;
     if (token) cfg.headers.set('Authorization', `Bearer ${token.read()}`);
     if (password) cfg.headers.set('Authorization', `Basic ${Buffer.from(`${conn.basicAuth!.user}:${password.read()}`).toString('base64')}`);
     if (tls) {

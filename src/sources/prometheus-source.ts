@@ -88,14 +88,22 @@ export class PrometheusSource implements HistorySource {
   readonly #keep: (tenant: string) => boolean;
   /** Series each signal's query returned last time: sizes the next pull's chunks without a probe. */
   readonly #seen = new Map<string, number>();
+  /** Aborted by close(): a pull in flight at shutdown ends at once instead of after its timeout. */
+  readonly #closed = new AbortController();
 
   constructor(o: PrometheusSourceOptions) {
     this.origin = o.url;
     this.signals = o.signals;
     this.#o = o;
-    this.#q = o.querier ?? (createPrometheusDriver({ ...o.connection, url: o.url, timeoutMs: o.timeoutMs }) as PrometheusDriver as unknown as RangeQuerier);
+    this.#q = o.querier ?? (createPrometheusDriver({ ...o.connection, url: o.url, timeoutMs: o.timeoutMs, signal: this.#closed.signal }) as PrometheusDriver as unknown as RangeQuerier);
     this.#queries = new Map(o.signals.map((s) => [s.resource, renderQuery(s.query, o)]));
     this.#keep = tenantFilter(o);
+  }
+
+  /** Aborts the requests in flight; later pulls fail at once. */
+  close(): Promise<void> {
+    this.#closed.abort();
+    return Promise.resolve();
   }
 
   /** Per resource, one query by container and one by workload and container, and one of the workloads' running pods

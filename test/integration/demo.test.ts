@@ -73,6 +73,32 @@ describe('embedded demo', () => {
   }, 70_000);
 });
 
+describe('embedded demo and the actuator', () => {
+  it('refuses to start with a live actuator: it would write what the bundled trace asks for to a real cluster', async () => {
+    const config = loadConfig({ env: { FORESIGHT_HOST: '127.0.0.1', FORESIGHT_KUBERNETES: 'true', FORESIGHT_ACTUATOR_DRY_RUN: 'false' } });
+    await expect(startSidecar(config, { logger: pino({ level: 'silent' }), noListen: true })).rejects.toMatchObject({
+      code: 'FORESIGHT_ERR_CONFIG_INVALID',
+      message: expect.stringMatching(/actuator\.dryRun is false but prometheusUrl is empty.*FORESIGHT_PROMETHEUS_URL/),
+    });
+  });
+});
+
+describe('embedded demo and the configured horizons', () => {
+  it('names the trace interval when no horizon is a multiple of it, and warns of those that are not', async () => {
+    const env = { FORESIGHT_HOST: '127.0.0.1', FORESIGHT_INTERVAL: '150', FORESIGHT_RATE_WINDOW: '5m' };
+    const interval = (await readTrace(DEMO_TRACE)).intervalS;
+    await expect(startSidecar(loadConfig({ env: { ...env, FORESIGHT_HORIZONS: String(interval * 1.5) } }), { logger: pino({ level: 'silent' }), noListen: true, noSchedule: true })).rejects.toMatchObject({
+      code: 'FORESIGHT_ERR_CONFIG_INVALID',
+      message: expect.stringContaining(`none is a multiple of the ${interval} s interval of`),
+    });
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const s = await startSidecar(loadConfig({ env: { ...env, FORESIGHT_HORIZONS: `${interval},${interval * 1.5}` } }), { logger: pino({ level: 'warn' }, sink), noListen: true, noSchedule: true });
+    await s.close();
+    expect(lines.join('')).toContain(`horizons ${interval * 1.5} s are not multiples of the ${interval} s interval`);
+  });
+});
+
 describe('embedded demo, sharded', () => {
   const sidecars: Sidecar[] = [];
   afterAll(async () => {

@@ -9,16 +9,19 @@ import { startSidecar, type Sidecar } from '../../src/main.js';
 import { PrometheusSource } from '../../src/sources/prometheus-source.js';
 import { DEFAULT_SIGNALS } from '../../src/sources/default-signals.js';
 
-type Mode = 'slow' | 'malformed' | 'html' | 'error';
+type Mode = 'slow' | 'malformed' | 'html' | 'error' | 'hang';
 
 describe('pulling from a misbehaving Prometheus', () => {
   let server: Server;
   let url = '';
   let mode: Mode = 'slow';
+  let asked = 0;
   const pending = new Set<NodeJS.Timeout>();
 
   beforeAll(async () => {
     server = createServer((req, res) => {
+      asked++;
+      if (mode === 'hang') return; // never answers: only the client's timeout or abort ends the request
       if (mode === 'slow') {
         const t = setTimeout(() => res.end('{"status":"success","data":{"resultType":"matrix","result":[]}}'), 3_000);
         pending.add(t);
@@ -69,6 +72,22 @@ describe('pulling from a misbehaving Prometheus', () => {
     expect(err.code).toBe('FORESIGHT_ERR_PROM_QUERY');
     expect(err.message).toMatch(msg);
   });
+
+  it('closes a sidecar at once while a pull waits on a Prometheus that never answers', async () => {
+    mode = 'hang';
+    const config = loadConfig({
+      env: { FORESIGHT_PORT: String(await freePort()), FORESIGHT_HOST: '127.0.0.1', FORESIGHT_PROMETHEUS_URL: url, FORESIGHT_PROMETHEUS_TIMEOUT: '60', FORESIGHT_SIGNALS: 'cpu' },
+    });
+    const before = asked;
+    const sidecar = await startSidecar(config, { logger: pino({ level: 'silent' }) });
+    const deadline = Date.now() + 5_000;
+    while (asked === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(asked).toBeGreaterThan(before);
+    const t0 = Date.now();
+    await sidecar.close();
+    // without aborting the pull, close() waited for the cycle, i.e. for the 60 s timeout
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  }, 20_000);
 
   describe('in the running sidecar', () => {
     let sidecar: Sidecar;

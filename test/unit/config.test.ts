@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { run as runStart } from '../../src/commands/start.js';
 import { anomalyPolicyOf, loadConfig, parseDuration } from '../../src/config/load.js';
 import { DEFAULT_ANOMALY_POLICY } from '../../src/logic/anomaly.js';
 import { renderHelp } from '../../src/config/help.js';
@@ -130,6 +131,26 @@ describe('loadConfig', () => {
     // equal to the interval is within the range
     const c = loadConfig({ env: { FORESIGHT_INTERVAL: '1m', FORESIGHT_RETRAIN_EVERY: '60', FORESIGHT_PROFILE_EVERY: '1m', FORESIGHT_STALE_AFTER: '60s' } });
     expect([c.retrainEvery, c.profileEvery, c.staleAfter]).toEqual([60, 60, 60]);
+  });
+
+  it('refuses a rate window shorter than the interval or zero, and a horizon or signal named twice', () => {
+    const msg = problemsOf({ env: { FORESIGHT_RATE_WINDOW: '1m', FORESIGHT_HORIZONS: '300,300,900', FORESIGHT_SIGNALS: 'cpu,cpu,memory' } });
+    expect(msg).toContain('rateWindow (1m) must be >= interval (300s): rate() over a shorter window sees only part of each interval and misses the bursts between the points (rateWindow: FORESIGHT_RATE_WINDOW, interval: default)');
+    expect(msg).toContain('horizons (FORESIGHT_HORIZONS) must be distinct positive seconds');
+    expect(msg).toContain('signals (FORESIGHT_SIGNALS) must name each signal once');
+    expect(problemsOf({ env: { FORESIGHT_RATE_WINDOW: '0s' } })).toContain('rateWindow (FORESIGHT_RATE_WINDOW) must be a positive PromQL duration like 5m');
+    expect(loadConfig({ env: { FORESIGHT_INTERVAL: '10m', FORESIGHT_RATE_WINDOW: '10m', FORESIGHT_HORIZONS: '600,1800' } }).rateWindow).toBe('10m');
+  });
+
+  it('refuses `foresight start --config` without a path instead of starting on the defaults', async () => {
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await runStart(['--config'])).toBe(2);
+      expect(await runStart(['-c', '--port'])).toBe(2);
+      expect(err.mock.calls.map((c) => String(c[0]))).toEqual(['foresight start: --config needs a file path (see foresight start --help)', 'foresight start: -c needs a file path (see foresight start --help)']);
+    } finally {
+      err.mockRestore();
+    }
   });
 
   it('reads the anomaly thresholds, keeps them in (0, 1) with exit <= enter, and gives the policy both', () => {

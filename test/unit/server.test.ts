@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/build.js';
@@ -34,6 +36,25 @@ describe('HTTP app', () => {
     expect((await app.inject('/readyz')).json()).toMatchObject({ status: 'ready', cycle: 1 });
   });
 
+  it('answers the API with 503 before the first cycle without logging an error per request; other errors still log', async () => {
+    const lines: Array<{ level: number; msg?: string }> = [];
+    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb(); } });
+    const fresh = new EngineLoop({ source: new FakeSource(['shop'], ['cpu']), engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 1440 });
+    const logged = await buildServer({ exporter: createExporter({ snapshot: () => fresh.latest() }), snapshot: () => fresh.latest(), ready: () => fresh.ready, loggerInstance: pino({ level: 'info' }, sink) });
+    try {
+      for (const path of ['/api/v1/tenants', '/api/v1/tenants/shop', '/api/v1/tenants/shop/forecast']) {
+        const r = await logged.inject(path);
+        expect(r.statusCode).toBe(503);
+        expect(r.json()).toEqual({ statusCode: 503, code: 'FORESIGHT_ERR_NOT_READY', error: 'Service Unavailable', message: 'No successful cycle yet: the first cycle has not completed' });
+      }
+      expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+      await fresh.runOnce();
+      expect((await logged.inject('/api/v1/tenants/nobody')).json()).toMatchObject({ code: 'FORESIGHT_ERR_TENANT_NOT_FOUND' });
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('lists tenants with paging and validates the query', async () => {
     const r = await app.inject('/api/v1/tenants?limit=2');
     expect(r.statusCode).toBe(200);
@@ -67,7 +88,9 @@ describe('HTTP app', () => {
     expect(b.forecasts).toHaveLength(1);
     expect(b.forecasts[0].values).toHaveLength(3);
     expect(b.forecasts[0].values[0]).toHaveLength(3);
-    expect((await app.inject('/api/v1/tenants/shop/forecast?resource=gpu')).statusCode).toBe(404);
+    const gpu = await app.inject('/api/v1/tenants/shop/forecast?resource=gpu');
+    expect(gpu.statusCode).toBe(404);
+    expect(gpu.json()).toMatchObject({ code: 'FORESIGHT_ERR_RESOURCE_NOT_FOUND', message: 'Tenant "shop" has no resource "gpu" (it has: cpu, memory)' });
     expect((await app.inject('/api/v1/tenants/shop/forecast?resource=Bad%20One')).statusCode).toBe(400);
   });
 

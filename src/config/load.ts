@@ -31,7 +31,9 @@ export interface LoadOptions {
   yamlText?: string;
 }
 
-const DURATION = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)?$/;
+const DURATION = /^((?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+))(ms|s|m|h|d|w)?$/;
+/** A decimal number as people write it (0.5, .5, 1e9, -3); not hex, octal or binary literals, which Number() takes. */
+const DECIMAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?$/i;
 const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
 /** "5m" -> 300, "1.5h" -> 5400, 42 -> 42 (seconds); NaN when it is not a duration. */
@@ -77,7 +79,7 @@ function coerce(type: FieldType | 'bool', raw: unknown): { value?: unknown; prob
   switch (type) {
     case 'int':
     case 'number': {
-      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && DECIMAL.test(raw.trim()) ? Number(raw) : NaN;
       return (type === 'int' ? Number.isInteger(n) : Number.isFinite(n)) ? { value: n } : { problem: `expected ${kind}, got ${show(raw)}` };
     }
     case 'duration': {

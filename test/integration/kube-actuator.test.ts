@@ -255,8 +255,9 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     }
     // Pod Security admission is in force there, so the placeholders created below meet "restricted"
     const bare = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'not-restricted' }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } };
-    const psa = await env.admin.request({ verb: 'create', resource: 'pods', namespace: sys }, `/api/v1/namespaces/${sys}/pods`, { method: 'POST', body: bare }).then(() => 'admitted', (err: Error) => String((err.cause as Error | undefined)?.message ?? err.message));
-    expect(psa).toMatch(/violates PodSecurity "restricted/);
+    const psa = await env.admin.request({ verb: 'create', resource: 'pods', namespace: sys }, `/api/v1/namespaces/${sys}/pods`, { method: 'POST', body: bare }).then(() => 'admitted', (err: Error) => err.message);
+    // and the actuator's client says that it was Pod Security, not RBAC
+    expect(psa).toMatch(/\(403\): Pod Security admission refused it \(the namespace's pod-security.kubernetes.io labels\): .*violates PodSecurity "restricted/);
     const foreignUids = (await pods(sys)).filter((p) => p.metadata.name.startsWith('foreign-')).map((p) => p.metadata.uid);
     expect(foreignUids).toHaveLength(2);
     const registry = new Registry();

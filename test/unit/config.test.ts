@@ -169,6 +169,14 @@ describe('loadConfig', () => {
     expect(parseDuration('1.5h')).toBe(5400);
     expect(parseDuration(42)).toBe(42);
     expect(parseDuration('soon')).toBeNaN();
+    expect(parseDuration('.5')).toBe(0.5);
+  });
+
+  it('reads numbers as people write them (.5, 2e-2), and not hex or other literals Number() would take', () => {
+    const c = loadConfig({ env: { FORESIGHT_QUANTILES: '.5,.9,.95,.99', FORESIGHT_EXPORT_QUANTILES: '.5,.9', FORESIGHT_TARGET_SHORTAGE: '2e-2' } });
+    expect([c.quantiles, c.exportQuantiles, c.targetShortage]).toEqual([[0.5, 0.9, 0.95, 0.99], [0.5, 0.9], 0.02]);
+    expect(problemsOf({ env: { FORESIGHT_PORT: '0x1F90' } })).toContain('port (FORESIGHT_PORT): expected an integer, got "0x1F90"');
+    expect(problemsOf({ env: { FORESIGHT_DEMO_SPEED: '0b101' } })).toContain('demoSpeed (FORESIGHT_DEMO_SPEED): expected a number, got "0b101"');
   });
 });
 

@@ -183,7 +183,8 @@ export async function queryRangeSeries(q: RangeQuerier, o: RangeQueryOptions): P
         continue;
       }
       if (o.keepTenant && !o.keepTenant(tenant)) continue;
-      const type = by.length ? by.map((l) => labels[l] ?? '').join(' ') : undefined;
+      // a series with none of the breakdown labels (an overridden query that sums them away) is the tenant's total
+      const type = by.some((l) => labels[l]) ? by.map((l) => labels[l] ?? '').join(' ') : undefined;
       const key = type === undefined ? tenant : `${tenant}\u0000${type}`;
       let a = acc.get(key);
       if (!a) {

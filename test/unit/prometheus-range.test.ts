@@ -29,6 +29,15 @@ function fakeQuerier(tenants: string[], f: (tenant: string, t: number) => number
 }
 
 describe('queryRangeSeries', () => {
+  it('takes series without any breakdown label as the tenant total (an override that sums method and route away)', async () => {
+    const { q } = fakeQuerier(['a'], () => 3);
+    const r = await queryRangeSeries(q, { query: 'sum by (namespace) (rate(http_requests_total[5m]))', startS: 0, endS: 600, stepS: 300, resource: 'api_calls', breakdownBy: ['method', 'route'], seriesHint: 1 });
+    expect(r.breakdown).toEqual([]);
+    expect(r.set.series.map((s) => [s.tenant, [...s.values]])).toEqual([['a', [3, 3, 3]]]);
+    const { q: typed } = fakeQuerier(['a'], () => 3, { method: 'GET' });
+    expect((await queryRangeSeries(typed, { query: 'x', startS: 0, endS: 600, stepS: 300, resource: 'api_calls', breakdownBy: ['method', 'route'], seriesHint: 1 })).breakdown.map((b) => b.type)).toEqual(['GET ']);
+  });
+
   it('splits a long range into requests of at most 11,000 points and stitches them on one grid', async () => {
     const { q, calls } = fakeQuerier(['a', 'b'], (ten, t) => (ten === 'a' ? t : 2 * t));
     const r = await queryRangeSeries(q, { query: 'x', startS: 0, endS: 25_000 * 60, stepS: 60, resource: 'cpu', seriesHint: 2 });

@@ -28,6 +28,8 @@ export interface ActuatorOptions {
   targetQuantile: number;
   /** Relative change below which a recommendation is not rewritten (a target increase always is: writesTarget). */
   tolerance: number;
+  /** Trailing window (s) whose largest recommendation a VPA gets when its update mode evicts pods (src/actuator/hold.ts). */
+  stableWindowS: number;
   /** History shorter than this (samples) marks a recommendation LowConfidence. */
   lowConfidencePoints: number;
   /** Global bounds per container, base units. */
@@ -111,6 +113,12 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   memoryResource: { default: 'memory', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (bytes) behind VPA memory.' },
   targetQuantile: { default: 0.9, unit: 'ratio', range: '(0, 1)', help: 'Forecast quantile used as the target.' },
   tolerance: { default: 0.05, unit: 'ratio', range: '[0, 1)', help: 'Relative change below which a recommendation is left as is (a target increase is always written).' },
+  stableWindowS: {
+    default: 86_400,
+    unit: 's',
+    range: '[0, 7 days]',
+    help: 'A VPA whose updateMode applies recommendations by evicting pods (Auto, Recreate, Initial, Off: all but InPlaceOrRecreate) gets the largest recommendation of this trailing window, bound by bound: raised at once, lowered only when a whole window asked for less, so that the VPA updater does not evict pods as the forecast follows the day. InPlaceOrRecreate VPAs follow the forecast. 0: every VPA follows the forecast.',
+  },
   lowConfidencePoints: { default: 2016, unit: 'samples', range: '>= 0', help: 'History shorter than this is LowConfidence (a week at 5 min).' },
   minCpuCores: { default: 0.01, unit: 'cores', range: '>= 0', help: 'Global minimum per container.' },
   maxCpuCores: { default: 64, unit: 'cores', range: '> minCpuCores', help: 'Global maximum per container.' },
@@ -189,6 +197,7 @@ export function validateActuatorOptions(o: ActuatorOptions): string[] {
   num('maxMemoryBytes', (v) => v > o.minMemoryBytes);
   num('maxStepRatio', (v) => v > 0 && v <= 10);
   num('cooldownS', (v) => v >= 0);
+  num('stableWindowS', (v) => v >= 0 && v <= 7 * 86_400);
   num('maxChangesPerHour', (v) => v > 0 && v <= 60);
   num('reclaimBelowRatio', (v) => v > 0 && v <= 1);
   num('reclaimAfterS', (v) => v >= 0);

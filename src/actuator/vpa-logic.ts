@@ -223,6 +223,14 @@ export function withGatedTarget(b: Bounds, gated: number, g: Pick<GateInput, 'mi
   };
 }
 
+/** One container resource's recommendation in force (the VPA's status), in base units; undefined without a target. */
+export function boundsIn(recs: readonly RecommendedContainerResources[] | undefined, container: string, r: VpaResource): Bounds | undefined {
+  const c = recs?.find((x) => x.containerName === container);
+  const v = (f: (typeof REC_FIELDS)[number]) => (c?.[f]?.[r] !== undefined ? parseQuantity(c[f]![r]) : NaN);
+  const target = v('target');
+  return Number.isFinite(target) ? { target, lowerBound: v('lowerBound'), upperBound: v('upperBound'), uncappedTarget: v('uncappedTarget') } : undefined;
+}
+
 /**
  * The tenant's running pods (the latest sample of its pods signal, opts.podsResource, at least 1), or undefined when the
  * snapshot has no such sample. A VPA recommendation is per pod, and the tenant's forecasts are its pods' sum.

@@ -9,7 +9,8 @@ import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
-import { carryOver, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, writesTarget, type VpaResource } from './vpa-logic.js';
+import { evictsToApply, RecommendationHold } from './hold.js';
+import { boundsIn, carryOver, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, writesTarget, type GateInput, type VpaResource } from './vpa-logic.js';
 import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa, type VpaCondition } from './vpa-types.js';
 
 export interface VpaCycleResult {
@@ -34,6 +35,8 @@ export class VpaRecommender {
   /** Why each VPA was last skipped: the warning is logged when it changes, not every cycle. */
   private readonly skipSaid = new Map<string, string>();
   private readonly known = new Set<string>();
+  /** The trailing-window recommendation of VPAs whose update mode evicts pods. */
+  private readonly hold: RecommendationHold;
 
   constructor(
     private readonly api: KubeApi,
@@ -43,7 +46,9 @@ export class VpaRecommender {
     private readonly metrics: ActuatorMetrics,
     private readonly log: ActuatorLog,
     private readonly shard: Shard = UNSHARDED,
-  ) {}
+  ) {
+    this.hold = new RecommendationHold(opts.stableWindowS);
+  }
 
   /** VPAs served by Foresight (cluster-wide, or in the configured namespaces) whose tenant this shard owns. */
   async list(): Promise<Vpa[]> {
@@ -66,6 +71,7 @@ export class VpaRecommender {
       this.planned.delete(k);
       this.skipSaid.delete(k);
       this.gate.forget(`${k}/`);
+      this.hold.forget(`${k}/`);
     }
     for (const k of present) this.known.add(k);
     for (const vpa of vpas) {
@@ -98,6 +104,8 @@ export class VpaRecommender {
       const current = plan ? plan.recs : vpa.status?.recommendation?.containerRecommendations;
       const currentConditions = plan ? plan.conditions : vpa.status?.conditions;
       const cur = currentTargets(current);
+      const mode = vpa.spec.updatePolicy?.updateMode;
+      const held = this.opts.stableWindowS > 0 && evictsToApply(mode);
       const reasons: string[] = [];
       const shrinks: string[] = [];
       const changedKeys: string[] = [];
@@ -110,11 +118,19 @@ export class VpaRecommender {
           const shaped = this.gate.shape(`${key(vpa)}/${k}`, b.target, before, { nowS: snapshot.createdS, ...g });
           if (shaped.hold) this.metrics.held('vpa', shaped.hold);
           // the gate may hold the value in force, which a new minAllowed/maxAllowed can put out of range: the VPA wins
-          let settled = withGatedTarget(b, shaped.value, g);
-          const why = [shaped.reason, settled.target !== shaped.value ? 'resourcePolicy/global bounds' : ''].filter(Boolean).join(', ');
+          // the bounds the target is set into: this cycle's, or (an evicting update mode) the window's largest, clamped
+          // again, as a resourcePolicy narrowed since also wins over what the window held
+          const base = held ? this.hold.apply(`${key(vpa)}/${k}`, snapshot.createdS, withGatedTarget(b, shaped.value, g), boundsIn(current, c.container, r)) : b;
+          let settled = withGatedTarget(base, held ? base.target : shaped.value, g);
+          const heldUp = held && settled.target > clampedGate(shaped.value, g) + 1e-12;
+          const why = [
+            shaped.reason,
+            heldUp ? `held at the last ${Math.round(this.opts.stableWindowS / 3600)} h's largest (updateMode ${mode ?? 'Auto'} evicts pods to apply a change)` : '',
+            !heldUp && settled.target !== shaped.value ? 'resourcePolicy/global bounds' : '',
+          ].filter(Boolean).join(', ');
           // a decrease within the tolerance keeps the value in force, as when it is alone (and as the backtest's write
           // rule does): written because another resource moved, it would change the target and spend this one's budget
-          if (before !== undefined && !writesTarget(before, settled.target, this.opts.tolerance)) settled = withGatedTarget(b, before, g);
+          if (before !== undefined && !writesTarget(before, settled.target, this.opts.tolerance)) settled = withGatedTarget(base, before, g);
           if (why) reasons.push(`${k}: ${why}`);
           Object.assign(b, settled);
           if (before === undefined || Math.abs(b.target - before) > 1e-12) changedKeys.push(k);
@@ -191,6 +207,11 @@ export class VpaRecommender {
   private commit(vpa: Vpa, snapshot: Snapshot, changed: string[], shrinks: string[]): void {
     for (const k of changed) this.gate.committed(`${key(vpa)}/${k}`, snapshot.createdS, shrinks.includes(k));
   }
+}
+
+/** The gate's value once clamped into the allowed range (what would be written without the hold). */
+function clampedGate(v: number, g: Pick<GateInput, 'min' | 'max'>): number {
+  return Math.min(Math.max(v, g.min), g.max);
 }
 
 function key(vpa: Vpa): string {

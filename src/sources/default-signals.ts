@@ -18,12 +18,23 @@ const perContainer = (expr: string) => `max by ({{tenant}}, namespace, pod, cont
 const CONTAINERS = 'container!="",container!="POD"';
 
 /**
+ * A kube-state-metrics selector whose namespace, pod (and tenant label) are the pod's own also when Prometheus scrapes
+ * kube-state-metrics without `honor_labels`: the target's labels then win (a pod-role scrape job sets namespace and
+ * pod), and the pod's arrive as exported_namespace and exported_pod, which label_replace puts back (a series without
+ * them is left as it is). No {{filter}}: a
+ * kube-state-metrics in kube-system, which the default exclusions name, would lose every series before the relabel;
+ * the source keeps only the configured tenants while reading the response.
+ */
+export const kubeStateMetrics = (selector: string): string =>
+  ['namespace', 'pod', '{{tenant}}'].reduce((e, l) => `label_replace(${e}, "${l}", "$1", "exported_${l}", "(.+)")`, selector);
+
+/**
  * Network of each pod's interfaces (cAdvisor reports it on the pod sandbox: container="" or "POD"), without the pods
  * on the host's network: their sandbox reports every interface of the node, so a node-exporter or CNI pod would be
  * charged the whole node's traffic. kube-state-metrics' kube_pod_info names them; without it nothing is left out.
  */
 const podNetwork = (metric: string) =>
-  `sum by ({{tenant}}) (max by ({{tenant}}, namespace, pod, interface) (rate(${metric}{interface!="lo"{{filter}}}[{{window}}])) unless on (namespace, pod) kube_pod_info{host_network="true"})`;
+  `sum by ({{tenant}}) (max by ({{tenant}}, namespace, pod, interface) (rate(${metric}{interface!="lo"{{filter}}}[{{window}}])) unless on (namespace, pod) ${kubeStateMetrics('kube_pod_info{host_network="true"}')})`;
 
 export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
   {
@@ -42,7 +53,7 @@ export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
     // One per pod: two kube-state-metrics replicas would double the count and halve each pod's recommendation.
     resource: 'pods',
     unit: 'count',
-    query: 'sum by ({{tenant}}) (max by ({{tenant}}, namespace, pod) (kube_pod_status_phase{phase="Running"{{filter}}}))',
+    query: `sum by ({{tenant}}) (max by ({{tenant}}, namespace, pod) (${kubeStateMetrics('kube_pod_status_phase{phase="Running"}')}))`,
   },
   {
     // cAdvisor's per-container filesystem usage (writable layer and logs on the node's filesystem): what

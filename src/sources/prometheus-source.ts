@@ -3,6 +3,7 @@
 import type { PrometheusDriver } from 'prometheus-query';
 import type { Series } from '../model/series.js';
 import type { BreakdownSeries, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec, UsageSplit, WorkloadPart, WorkloadUsage } from './history-source.js';
+import { kubeStateMetrics } from './default-signals.js';
 import type { PrometheusConnection } from './prometheus-connection.js';
 import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
 import { checkLabelName, labelSetMatcher } from './promql-escape.js';
@@ -43,8 +44,7 @@ const USAGE_LAST_HOUR: Readonly<Record<string, string>> = {
  * Each pod's workload (kube-state-metrics): the owner of a pod, and for a ReplicaSet its name without the pod-template
  * hash (the Deployment's name); one workload per pod.
  */
-export const POD_WORKLOAD =
-  'topk by (namespace, pod) (1, max by (namespace, pod, workload) (label_replace(kube_pod_owner{owner_kind="ReplicaSet"}, "workload", "$1", "owner_name", "(.*)-[^-]+") or label_replace(kube_pod_owner{owner_kind!="ReplicaSet"}, "workload", "$1", "owner_name", "(.*)")))';
+export const POD_WORKLOAD = `topk by (namespace, pod) (1, max by (namespace, pod, workload) (label_replace(${kubeStateMetrics('kube_pod_owner{owner_kind="ReplicaSet"}')}, "workload", "$1", "owner_name", "(.*)-[^-]+") or label_replace(${kubeStateMetrics('kube_pod_owner{owner_kind!="ReplicaSet"}')}, "workload", "$1", "owner_name", "(.*)")))`;
 
 export const CONTAINER_SHARE_QUERIES: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(USAGE_LAST_HOUR).map(([r, usage]) => [r, `sum by ({{tenant}}, container) (${usage})`]),
@@ -53,7 +53,7 @@ export const CONTAINER_SHARE_QUERIES: Readonly<Record<string, string>> = Object.
 /** By workload and container, and each workload's running pods (joined on POD_WORKLOAD). */
 export const WORKLOAD_QUERIES: Readonly<Record<string, string>> = {
   ...Object.fromEntries(Object.entries(USAGE_LAST_HOUR).map(([r, usage]) => [r, `sum by ({{tenant}}, workload, container) (${usage} * on (namespace, pod) group_left (workload) ${POD_WORKLOAD})`])),
-  pods: `sum by ({{tenant}}, workload) (max by ({{tenant}}, namespace, pod) (kube_pod_status_phase{phase="Running"{{filter}}}) * on (namespace, pod) group_left (workload) ${POD_WORKLOAD})`,
+  pods: `sum by ({{tenant}}, workload) (max by ({{tenant}}, namespace, pod) (${kubeStateMetrics('kube_pod_status_phase{phase="Running"}')}) * on (namespace, pod) group_left (workload) ${POD_WORKLOAD})`,
 };
 
 /** Renders a signal template: tenant label, rate window and the escaped include/exclude matchers. */

@@ -17,6 +17,8 @@ export interface ScrapeTarget {
   metricsPath?: string;
   /** Per-job override of the scrape interval, seconds. */
   scrapeIntervalS?: number;
+  /** Target labels (without honor_labels, a target's label wins and the scraped one becomes exported_<name>). */
+  labels?: Record<string, string>;
 }
 
 export interface StartPrometheusOptions {
@@ -101,6 +103,7 @@ export class PrometheusInstance {
       if (t.scrapeIntervalS) lines.push(`    scrape_interval: ${t.scrapeIntervalS}s`);
       lines.push(`    metrics_path: ${yamlString(t.metricsPath ?? '/metrics')}`);
       lines.push('    static_configs:', `      - targets: [${yamlString(t.address)}]`);
+      if (t.labels) lines.push(`        labels: {${Object.entries(t.labels).map(([k, v]) => `${k}: ${yamlString(v)}`).join(', ')}}`);
     }
     writeFileSync(this.configPath, lines.join('\n') + '\n');
   }

@@ -43,6 +43,8 @@ export interface WorkloadExporterOptions {
   host?: string;
   /** Real clock in ms (tests may inject one). */
   now?: () => number;
+  /** kube-state-metrics' series only on /metrics/kube-state-metrics, not on /metrics as well (default false). */
+  kubeStateMetricsApart?: boolean;
 }
 
 interface PodState {
@@ -131,6 +133,7 @@ export class WorkloadExporter {
   #port: number;
   #host: string;
   scrapes = 0;
+  readonly #ksmApart: boolean;
 
   constructor(opts: WorkloadExporterOptions) {
     this.speed = opts.speed ?? 600;
@@ -140,6 +143,7 @@ export class WorkloadExporter {
     this.#last = this.#t0;
     this.#port = opts.port ?? 0;
     this.#host = opts.host ?? '127.0.0.1';
+    this.#ksmApart = opts.kubeStateMetricsApart ?? false;
     for (const t of opts.tenants) this.addTenant(t);
   }
 
@@ -282,7 +286,7 @@ export class WorkloadExporter {
       const f = this.factor(ns, simS);
       out.push(`container_file_descriptors{${l},container="app"} ${Math.round(40 + (st.cfg.requestsPerS / st.pods.length) * f * 2)}`);
     });
-    this.#kubeStateMetrics(out, fam);
+    if (!this.#ksmApart) this.#kubeStateMetrics(out, fam);
     fam('http_requests_total', 'counter', 'HTTP requests served, by method and route.');
     each((_ns, _st, p, l) => {
       for (const r of ROUTES) {

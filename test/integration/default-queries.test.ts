@@ -1,7 +1,8 @@
 // Every default signal query against a real Prometheus that scrapes the same pods as a cluster often does: cAdvisor,
 // the kubelet's /metrics/resource (each container's cpu and memory a second time) and two kube-state-metrics
-// replicas, with a node-exporter-like tenant on the host's network. Each tenant's pulled value must be what its pods
-// use: a container scraped twice counts once, and a host-network pod is not charged the node's traffic.
+// replicas scraped without honor_labels, with a node-exporter-like tenant on the host's network. Each tenant's pulled
+// value must be what its pods use: a container scraped twice counts once, a pod counts in its own namespace, and a
+// host-network pod is not charged the node's traffic.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithBinaries } from '../helpers/binaries.js';
 import { startPrometheus, type PrometheusInstance } from '../helpers/prometheus.js';
@@ -44,7 +45,7 @@ describeWithBinaries('the default signal queries against a real Prometheus scrap
   let prom: PrometheusInstance;
 
   beforeAll(async () => {
-    exporter = new WorkloadExporter({ speed: 1, tenants: TENANTS });
+    exporter = new WorkloadExporter({ speed: 1, tenants: TENANTS, kubeStateMetricsApart: true });
     await exporter.start();
     prom = await startPrometheus({
       binary: bins.prometheus,
@@ -52,12 +53,15 @@ describeWithBinaries('the default signal queries against a real Prometheus scrap
       targets: [
         { job: 'kubelet-cadvisor', address: exporter.address },
         { job: 'kubelet-resource', address: exporter.address, metricsPath: '/metrics/resource' },
-        { job: 'kube-state-metrics-replica', address: exporter.address, metricsPath: '/metrics/kube-state-metrics' },
+        // two kube-state-metrics replicas scraped without honor_labels, as a hand-written pod scrape job does: the
+        // target's namespace (where kube-state-metrics runs) wins, and each pod's arrives as exported_namespace
+        { job: 'kube-state-metrics-a', address: exporter.address, metricsPath: '/metrics/kube-state-metrics', labels: { namespace: 'kube-system', pod: 'kube-state-metrics-0' } },
+        { job: 'kube-state-metrics-b', address: `localhost:${exporter.port}`, metricsPath: '/metrics/kube-state-metrics', labels: { namespace: 'monitoring', pod: 'kube-state-metrics-1' } },
       ],
     });
     await prom.waitForTargetsUp();
     // every job really does expose the duplicates the queries must see through
-    await prom.waitFor('count(container_memory_working_set_bytes{namespace="shop",container="app"}) == 4 and count(kube_pod_status_phase{namespace="shop",phase="Running"}) == 4', (r) => r.length > 0, 20_000);
+    await prom.waitFor('count(container_memory_working_set_bytes{namespace="shop",container="app"}) == 4 and count(kube_pod_status_phase{exported_namespace="shop",phase="Running"}) == 4', (r) => r.length > 0, 20_000);
     await new Promise((r) => setTimeout(r, 6_000)); // rate() over 4 s windows needs a few scrapes
   }, 60_000);
 

@@ -220,7 +220,8 @@ describe('VPA recommender: forecast-quantile bounds', () => {
 describe('VPA recommender: a VPA it cannot serve', () => {
   it('says why once, not every cycle, says when it serves the VPA again, and journals how a pod\'s share was found', async () => {
     const server = new VpaServer();
-    server.put({ metadata: { name: 'web', namespace: 'team-a' }, spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app' }] } } });
+    // in place: the recommendation follows the forecast (an evicting update mode would hold the larger one of the day)
+    server.put({ metadata: { name: 'web', namespace: 'team-a' }, spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app' }] }, updatePolicy: { updateMode: 'InPlaceOrRecreate' } } });
     const opts = actuatorOptions({ dryRun: false });
     const said: Array<{ level: string; msg?: string }> = [];
     const log = { info: (_o: object, msg?: string) => void said.push({ level: 'info', msg }), warn: (_o: object, msg?: string) => void said.push({ level: 'warn', msg }), error: (_o: object, msg?: string) => void said.push({ level: 'error', msg }) };
@@ -238,5 +239,81 @@ describe('VPA recommender: a VPA it cannot serve', () => {
     expect(said.filter((s) => s.msg === 'VPA served again')).toHaveLength(1);
     await rec.reconcile(byWorkload);
     expect(journal.list().at(-1)!.reason).toMatch(/cpu: workload web, 50% of tenant team-a, over 2 pods/);
+  });
+});
+
+describe('VPA recommender: a VPA whose update mode evicts pods keeps the last day\'s largest recommendation', () => {
+  /** A day of demand at 2 cores, then low demand (1.4) for 26 hours, a cycle every 10 minutes: the written targets. */
+  async function lowDay(updateMode: string | undefined, over: Partial<ActuatorOptions> = {}) {
+    const { server, rec, recs, journal } = setup({ containerName: 'app', controlledResources: ['cpu'] }, over);
+    const v = server.vpas.get('team-a/web')!;
+    v.spec.updatePolicy = updateMode ? { updateMode } : undefined;
+    server.put(v);
+    await rec.reconcile(snapshot(1, 0, [cpu(1.8, [1.5, 2, 2, 2])]));
+    const targets: Array<[number, number]> = [[0, cores(recs()[0], 'target')]];
+    for (let i = 1; i <= 26 * 6; i++) {
+      await rec.reconcile(snapshot(i + 1, i * 600, [cpu(1, [1.2, 1.4, 1.4, 1.4])]));
+      const t = Math.round(cores(recs()[0], 'target') * 1000) / 1000; // quantities in millicores
+      if (t !== targets.at(-1)![1]) targets.push([i * 600, t]);
+    }
+    return { targets, recs, journal };
+  }
+
+  it('InPlaceOrRecreate follows the forecast down within the hour (the updater resizes in place)', async () => {
+    const { targets } = await lowDay('InPlaceOrRecreate');
+    expect(targets[0]).toEqual([0, 2]);
+    expect(targets.at(-1)![1]).toBe(1.4);
+    expect(targets.at(-1)![0]).toBeLessThanOrEqual(3600);
+  });
+
+  it.each([undefined, 'Auto', 'Recreate', 'Initial'])('updateMode %s holds 2 cores for a day, then lowers once', async (mode) => {
+    const { targets, recs } = await lowDay(mode);
+    // one change, after the window: the updater would otherwise evict every pod as the forecast falls and rises
+    expect(targets).toHaveLength(2);
+    expect(targets[1][0]).toBeGreaterThanOrEqual(86_400);
+    expect(targets[1][1]).toBe(1.4);
+    // bounds of the window too: a pod sized at 1.4 is inside [lowerBound, upperBound]
+    expect(cores(recs()[0], 'lowerBound')).toBeLessThanOrEqual(1.4);
+    expect(cores(recs()[0], 'upperBound')).toBeGreaterThanOrEqual(1.4);
+  });
+
+  it('raises at once above the window, says why it holds in the journal, and follows the forecast with the window off', async () => {
+    const { server, rec, recs, journal } = setup({ containerName: 'app' });
+    await rec.reconcile(snapshot(1, 0, [cpu(1.8, [1.5, 2, 2, 2])]));
+    await rec.reconcile(snapshot(2, 600, [cpu(2.9, [2.5, 3, 3, 3])]));
+    expect(cores(recs()[0], 'target')).toBe(3);
+    // low demand long enough for the gate to let the target shrink (reclamation), which the window holds
+    for (let t = 1200; t < 7200; t += 600) await rec.reconcile(snapshot(t / 600 + 1, t, [cpu(1, [1.2, 1.4, 1.4, 1.4])]));
+    expect(cores(recs()[0], 'target')).toBe(3);
+    expect(server.patches).toBe(2);
+    // a new memory series makes a write, whose journal entry says why cpu stays at 3 although the forecast says 1.4
+    await rec.reconcile(snapshot(13, 7200, [cpu(1, [1.2, 1.4, 1.4, 1.4]), state({ tenant: 'team-a', resource: 'memory', usage: GiB, quantiles: [[GiB, GiB, GiB, GiB]] })]));
+    expect(cores(recs()[0], 'target')).toBe(3);
+    expect(journal.list().at(-1)!.reason).toMatch(/app\/cpu: .*held at the last 24 h's largest \(updateMode Auto evicts pods to apply a change\)/);
+    expect(server.patches).toBe(3);
+    const off = await lowDay(undefined, { stableWindowS: 0 });
+    expect(off.targets.at(-1)).toEqual([expect.any(Number), 1.4]);
+    expect(off.targets.at(-1)![0]).toBeLessThanOrEqual(3600);
+  });
+
+  it('after a restart, does not shrink below the recommendation in force before a window asked for less', async () => {
+    // a gate that would shrink at once (no reclamation delay, no step limit): only the window keeps 3
+    const { server, rec, recs } = setup({ containerName: 'app', controlledResources: ['cpu'] }, { reclaimAfterS: 0, maxStepRatio: 10, cooldownS: 0 });
+    const v = server.vpas.get('team-a/web')!;
+    v.status = { recommendation: { containerRecommendations: [{ containerName: 'app', target: { cpu: '3' }, lowerBound: { cpu: '2' }, upperBound: { cpu: '4' } }] } };
+    server.put(v);
+    await rec.reconcile(snapshot(1, 100_000, [cpu(1, [1.2, 1.4, 1.4, 1.4])]));
+    expect(cores(recs()[0], 'target')).toBe(3);
+    await rec.reconcile(snapshot(2, 100_000 + 90_000, [cpu(1, [1.2, 1.4, 1.4, 1.4])]));
+    expect(cores(recs()[0], 'target')).toBeLessThan(3);
+  });
+
+  it('clamps what the window held into a resourcePolicy narrowed since', async () => {
+    const { rec, recs, setPolicy } = setup({ containerName: 'app', controlledResources: ['cpu'] });
+    await rec.reconcile(snapshot(1, 0, [cpu(2.9, [2.5, 3, 3, 3])]));
+    setPolicy({ containerName: 'app', controlledResources: ['cpu'], maxAllowed: { cpu: '2' } });
+    await rec.reconcile(snapshot(2, 600, [cpu(1, [1.2, 1.4, 1.4, 1.4])]));
+    const c = recs()[0];
+    expect([cores(c, 'target'), cores(c, 'upperBound')]).toEqual([2, 2]);
   });
 });

@@ -31,6 +31,11 @@ function pool(v: Float64Array, from: number, n: number): Array<number | null> {
 }
 
 /** Descending order that also ranks infinite slack (an allocation held over zero usage) first, and ties as ties. */
+/** A warm-up span in words: "day" for 86,400 s, else hours ("16 h"). */
+function warmupText(s: number): string {
+  return s === 86_400 ? 'day' : `${+(s / 3600).toFixed(1)} h`;
+}
+
 const desc = (a: number, b: number): number => (a === b ? 0 : b > a ? 1 : -1);
 
 /** Which tenants get a chart: the largest by usage, then the worst by shortage volume of the reference policy. */
@@ -90,7 +95,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 svg{background:#fafafa;border:1px solid #ddd;margin:4px 0}.legend span{display:inline-block;margin-right:1em}
 </style></head><body>
 <h1>Foresight backtest</h1>
-<p>Trace <code>${esc(summary.trace)}</code>, resource <b>${esc(summary.resource)}</b>${summary.unit ? ` (${esc(summary.unit)})` : ''}, ${summary.tenants} tenants, ${summary.steps} steps of ${summary.interval_s} s, lead ${summary.lead_s} s, target shortage ${summary.target_shortage}. Scores exclude each series' first day.</p>
+<p>Trace <code>${esc(summary.trace)}</code>, resource <b>${esc(summary.resource)}</b>${summary.unit ? ` (${esc(summary.unit)})` : ''}, ${summary.tenants} tenants, ${summary.steps} steps of ${summary.interval_s} s, lead ${summary.lead_s} s, target shortage ${summary.target_shortage}. Scores exclude each series' first ${warmupText(summary.warmup_steps * summary.interval_s)} (warm-up).</p>
 <h2>Summary</h2>
 <table id="summary"><tr><th>policy</th><th>slack</th><th>shortage_steps</th><th>shortage_volume</th><th>changes_per_step</th></tr>
 ${rows}

@@ -86,11 +86,15 @@ export interface BacktestResult {
   elapsedMs: number;
 }
 
+/** Steps the scores leave out: the first day of each series; shorter traces (under 3 days) keep a third of their span. */
+export function warmupStepsOf(grid: Pick<Grid, 'intervalS' | 'nSteps'>): number {
+  return Math.min(Math.round(86_400 / grid.intervalS), Math.floor(grid.nSteps / 3));
+}
+
 export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   const t0 = performance.now();
   const stepsPerDay = Math.round(86_400 / grid.intervalS);
-  // Warm-up: the first day of each series; shorter traces (under 3 days) keep a third of their span.
-  const warmupSteps = Math.min(stepsPerDay, Math.floor(grid.nSteps / 3));
+  const warmupSteps = warmupStepsOf(grid);
   const ctx: PolicyContext = {
     tenants: grid.tenants,
     resource: grid.resource,

@@ -1,4 +1,6 @@
 // `foresight backtest`: replays a trace (or a Prometheus range) through every policy and writes the comparison.
+import { access, constants, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ArgumentInvalidError, TraceInvalidError } from '../errors.js';
 import type { SeriesSet } from '../model/series.js';
@@ -7,7 +9,7 @@ import { readTrace } from '../sources/trace-file.js';
 import { buildGrid } from '../backtest/grid.js';
 import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
 import { createProgress } from '../backtest/progress.js';
-import { runBacktest } from '../backtest/run.js';
+import { runBacktest, warmupStepsOf } from '../backtest/run.js';
 import { anomalyPolicyOf, loadConfig, parseFlagDuration } from '../config/load.js';
 import { ANOMALY_MODES, type AnomalyMode } from '../logic/anomaly.js';
 import { rateLimitConfig, reclaimConfig } from '../actuator/config.js';
@@ -58,6 +60,23 @@ async function loadPrometheus(conn: PrometheusConnection, query: string, resourc
   const res = await queryRangeSeries(createPrometheusDriver(conn), { query, startS: endS - rangeS, endS, stepS, resource, tenantLabel });
   if (res.set.series.length === 0) throw new TraceInvalidError(`${url}: the query returned no series with a "${tenantLabel}" label (query: ${query.slice(0, 200)})`);
   return res.set;
+}
+
+/** Fails before any work when --out cannot be a writable directory (an existing file, or a parent that is one). */
+async function checkOutDir(out: string): Promise<void> {
+  let p = resolve(out);
+  for (;;) {
+    const st = await stat(p).catch(() => undefined);
+    if (st) {
+      if (!st.isDirectory()) throw new ArgumentInvalidError(`--out ${out}: ${p} is a file, not a directory`);
+      const ok = await access(p, constants.W_OK).then(() => true, () => false);
+      if (!ok) throw new ArgumentInvalidError(`--out ${out}: ${p} is not writable`);
+      return;
+    }
+    const up = dirname(p);
+    if (up === p) return;
+    p = up;
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -111,7 +130,8 @@ export async function run(argv: string[]): Promise<number> {
   if (unknown.length || policies.length === 0) throw new ArgumentInvalidError(`--policies: unknown policy ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'} (known: ${POLICY_NAMES.join(', ')})`);
   // the sidecar's configuration (every problem named at once), which the flags below override
   const config = loadConfig({ file: args.config });
-  const targetShortage = args['target-shortage'] !== undefined ? parseNumber('target-shortage', args['target-shortage'], (x) => x > 0 && x < 1, 'a share in (0, 1)') : config.targetShortage;
+  // the configuration's range (src/config/schema.ts targetShortage)
+  const targetShortage = args['target-shortage'] !== undefined ? parseNumber('target-shortage', args['target-shortage'], (x) => x > 0 && x <= 0.5, 'a share in (0, 0.5]') : config.targetShortage;
   const leadS = parseFlagDuration('lead', args.lead);
   const provisioningDelayS = parseFlagDuration('provisioning-delay', args['provisioning-delay']);
   const capacity = args.capacity !== undefined ? parseNumber('capacity', args.capacity, (x) => x > 0, 'a positive number') : undefined;
@@ -122,6 +142,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!(retrainEveryS > 0)) throw new ArgumentInvalidError(`--retrain-every ${args['retrain-every']} must be > 0`);
   const anomalyMode = (args['anomaly-mode'] ?? config.anomalyMode) as AnomalyMode;
   if (!(ANOMALY_MODES as readonly string[]).includes(anomalyMode)) throw new ArgumentInvalidError(`--anomaly-mode: "${anomalyMode}" is not one of ${ANOMALY_MODES.join(', ')}`);
+  await checkOutDir(args.out);
   const rangeS = parseFlagDuration('range', args.range);
   const stepS = parseFlagDuration('step', args.step);
   if (!(stepS > 0) || !(rangeS > stepS)) throw new ArgumentInvalidError(`--range ${args.range} must be longer than --step ${args.step} (> 0)`);
@@ -145,6 +166,9 @@ export async function run(argv: string[]): Promise<number> {
   const grid = groups ? tenantQuotaGrid(seriesGrid, groups) : seriesGrid;
   if (grid.nSteps < 3) throw new TraceInvalidError(`${set.origin}: resource "${args.resource}" has only ${grid.nSteps} step(s); a backtest needs a history`);
   if (leadS < 0 || leadS >= grid.nSteps * grid.intervalS) throw new ArgumentInvalidError(`--lead ${args.lead} is outside the trace's span`);
+  // no policy has an allocation in a step less than the lead after the start: scored, those would be shortages
+  const warmupS = warmupStepsOf(grid) * grid.intervalS;
+  if (leadS > warmupS) throw new ArgumentInvalidError(`--lead ${args.lead} is longer than the warm-up the scores leave out (${warmupS}s): the first ${leadS}s of every series have no allocation from any policy`);
   if (historyS < 2 * grid.intervalS) throw new ArgumentInvalidError(`--history ${args.history ?? `${historyS}s (the configuration's)`} is shorter than two of the trace's ${grid.intervalS}s steps`);
 
   const progress = createProgress(`backtest ${args.resource}`, process.stderr, !args.quiet);

@@ -129,6 +129,20 @@ export async function run(argv: string[]): Promise<number> {
         }
       },
     );
+    // a horizon no origin could be scored at (beyond every series after its warm-up, or --every past the end): an
+    // error, not a summary of NaNs and a file of headers
+    const empty = horizonsS.filter((_, k) => scores[k].n === 0);
+    if (empty.length) {
+      const room = Math.max(0, ...set.series.map((sr) => (sr.values.length - defaultWarmup(sr) - 1) * intervalS));
+      const made = [...statuses].map(([st, n]) => `${n} ${st}`).join(', ') || 'none';
+      const beyond = horizonsS.filter((h) => h > room).map((h) => `${h}s`);
+      throw new ArgumentInvalidError(
+        `no forecast could be scored at horizon(s) ${empty.map((h) => `${h}s`).join(', ')} (forecasts made: ${made})` +
+          (beyond.length ? `: ${beyond.join(', ')} reach beyond the ${room}s the trace leaves ahead of an origin after each series' warm-up` : '') +
+          (every > 1 ? ` (--every ${every} skips origins)` : '') +
+          '; use shorter --horizons or a longer trace',
+      );
+    }
     await csv.close();
   } catch (err) {
     csv.abort();

@@ -108,6 +108,8 @@ export async function readTrace(file: string, opts: ReadTraceOptions = {}): Prom
       if (tsText === '' || !Number.isInteger(t)) {
         throw new TraceInvalidError(`${file}:${lineNo}: unparsable timestamp "${tsText.slice(0, 40)}" (integer seconds expected)`);
       }
+      // UNIX seconds reach 1e11 in the year 5138; a 13-digit timestamp is an export in milliseconds
+      if (Math.abs(t) >= MAX_SECONDS) throw new TraceInvalidError(`${file}:${lineNo}: timestamp ${tsText.slice(0, 40)} is not in seconds (milliseconds?): the format takes integer seconds`);
       const valText = (q ? q[3] : line.slice(c3 + 1)).trim();
       let v = NaN;
       if (valText !== '') {
@@ -149,7 +151,8 @@ export async function readTrace(file: string, opts: ReadTraceOptions = {}): Prom
   if (groups.size === 0) throw new TraceInvalidError(`${file}: no rows${opts.resources ? ` for ${opts.resources.join(', ')}` : ''}`);
 
   for (const g of groups.values()) if (g.unordered) sortByTime(g, file);
-  const intervalS = opts.intervalS ?? meta.interval_s ?? inferInterval(groups);
+  const inferred = (opts.intervalS ?? meta.interval_s) !== undefined ? undefined : inferInterval(groups);
+  const intervalS = opts.intervalS ?? meta.interval_s ?? inferred!.intervalS;
   const series: Series[] = [];
   const moved = { off: 0, replaced: 0, firstLine: 0 };
   for (const g of groups.values()) series.push(toRegular(g, intervalS, file, moved));
@@ -158,6 +161,7 @@ export async function readTrace(file: string, opts: ReadTraceOptions = {}): Prom
     `${file}: ${moved.off} sample(s) not on their series' ${intervalS}s grid (the first at line ${moved.firstLine}) were moved to the nearest slot` +
       (moved.replaced ? `; ${moved.replaced} of them fell on a slot another sample held, and the later one was kept` : ''),
   ];
+  if (inferred?.shorter) warnings.unshift(`${file}: no interval_s in a .meta.json: the interval is taken as ${intervalS}s, the most common gap between samples (${inferred.shorter} gap(s) were shorter)`);
   return { origin: file, intervalS, series, units: meta.units ?? {}, ...(warnings.length ? { warnings } : {}) };
 }
 
@@ -214,12 +218,28 @@ function sortByTime(g: Raw, file: string): void {
   Object.assign(g, { t, v, line, unordered: false });
 }
 
-function inferInterval(groups: Map<string, Raw>): number {
-  let best = Infinity;
+/** Timestamps at or above this are not seconds. */
+const MAX_SECONDS = 1e11;
+
+/**
+ * The interval of a trace without a meta file: the most common gap between a series' consecutive samples (the smallest
+ * of equally common ones), not the smallest gap, which one stray or jittered sample would set (1 s in a 5-minute
+ * trace: 300 times the steps, and scores of made-up slots). `shorter` counts the gaps below it.
+ */
+function inferInterval(groups: Map<string, Raw>): { intervalS: number; shorter: number } {
+  const counts = new Map<number, number>();
   for (const g of groups.values()) {
-    for (let i = 1; i < g.t.length; i++) best = Math.min(best, g.t[i] - g.t[i - 1]);
+    for (let i = 1; i < g.t.length; i++) {
+      const d = g.t[i] - g.t[i - 1];
+      counts.set(d, (counts.get(d) ?? 0) + 1);
+    }
   }
-  return Number.isFinite(best) ? best : 60;
+  let intervalS = 60;
+  let most = 0;
+  for (const [d, n] of counts) if (n > most || (n === most && d < intervalS)) [intervalS, most] = [d, n];
+  let shorter = 0;
+  for (const [d, n] of counts) if (d < intervalS) shorter += n;
+  return { intervalS, shorter };
 }
 
 /** Places samples on a regular grid at `intervalS` from the first timestamp; missing slots are NaN. A sample off the

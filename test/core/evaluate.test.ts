@@ -24,6 +24,24 @@ function writeTrace(dir: string, days: number): string {
 }
 
 describe('foresight evaluate', () => {
+  it('refuses a horizon no origin can be scored at, and leaves no file of headers behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const trace = writeTrace(dir, 2);
+    const out = join(dir, 'out');
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      // two days of 5-minute samples, a third of them warm-up: 32 hours ahead of the first origin at most
+      await expect(run(['--trace', trace, '--resource', 'cpu', '--horizons', '300,2d', '--out', out])).rejects.toMatchObject({
+        code: 'FORESIGHT_ERR_ARGUMENT_INVALID',
+        message: "no forecast could be scored at horizon(s) 300s, 172800s (forecasts made: none): 172800s reach beyond the 114900s the trace leaves ahead of an origin after each series' warm-up; use shorter --horizons or a longer trace",
+      });
+    } finally {
+      err.mockRestore();
+    }
+    expect(existsSync(join(out, 'forecasts.csv.gz'))).toBe(false);
+    expect(existsSync(join(out, 'summary.json'))).toBe(false);
+  });
+
   it('writes forecasts.csv.gz and summary.json after a warm-up of a third of a short series', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
     const trace = writeTrace(dir, 3);

@@ -52,9 +52,25 @@ describe('backtest CLI bad input', () => {
     let r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'vpa,magic', '--out', out]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/unknown policy "magic"/);
-    r = runCli(['--trace', file, '--resource', 'cpu', '--target-shortage', '1.5', '--out', out]);
+    // the configuration's range: 0.9 is no target shortage an operator means
+    r = runCli(['--trace', file, '--resource', 'cpu', '--target-shortage', '0.9', '--out', out]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/--target-shortage: "1.5" is not a share in \(0, 1\)/);
+    expect(r.stderr).toMatch(/--target-shortage: "0.9" is not a share in \(0, 0.5\]/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses an --out that cannot be a directory, and a lead longer than the warm-up, before the replay', () => {
+    const file = traceFile(dir, 'ok2.csv', `${header}${good}\n`);
+    const notDir = traceFile(dir, 'not-a-dir', 'x');
+    let r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'static', '--out', join(notDir, 'sub')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`--out ${join(notDir, 'sub')}: ${notDir} is a file, not a directory`);
+    expect(r.stderr).not.toMatch(/100%/);
+    const out = join(dir, 'out-lead');
+    // 30 steps of 5 minutes: the warm-up is a third, 3000 s
+    r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'static', '--lead', '1h', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--lead 1h is longer than the warm-up the scores leave out \(3000s\): the first 3600s of every series have no allocation from any policy/);
     expect(existsSync(out)).toBe(false);
   });
 

@@ -35,6 +35,22 @@ describe('readTrace', () => {
     expect(set.warnings).toEqual([`${p}: 3 sample(s) not on their series' 60s grid (the first at line 3) were moved to the nearest slot; 1 of them fell on a slot another sample held, and the later one was kept`]);
   });
 
+  it('takes the most common gap as the interval without a meta file, not the smallest, and says so', async () => {
+    // 5-minute samples with one stray sample a second after another: the smallest gap would make the interval 1 s
+    const rows = Array.from({ length: 12 }, (_, i) => `${i * 300},t1,cpu,${i}`);
+    rows.splice(4, 0, '901,t1,cpu,9');
+    const p = write('stray.csv', `timestamp,tenant,resource,value\n${rows.join('\n')}\n`);
+    const set = await readTrace(p);
+    expect(set.intervalS).toBe(300);
+    expect(set.series[0].values).toHaveLength(12);
+    expect(set.warnings?.[0]).toBe(`${p}: no interval_s in a .meta.json: the interval is taken as 300s, the most common gap between samples (2 gap(s) were shorter)`);
+  });
+
+  it('refuses timestamps in milliseconds', async () => {
+    const p = write('ms.csv', 'timestamp,tenant,resource,value\n1700000000000,t1,cpu,1\n1700000300000,t1,cpu,2\n');
+    await expect(readTrace(p)).rejects.toThrow(`${p}:2: timestamp 1700000000000 is not in seconds (milliseconds?): the format takes integer seconds`);
+  });
+
   it('reads gzip files and takes the interval from the meta file beside them', async () => {
     const p = write('b.csv.gz', 'timestamp,tenant,resource,value\n0,t1,memory,5\n600,t1,memory,6\n', true);
     writeFileSync(join(dir, 'b.meta.json'), JSON.stringify({ interval_s: 300, units: { memory: 'percent' } }));

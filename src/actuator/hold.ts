@@ -11,6 +11,13 @@ const BUCKET_S = 3600;
 /** Update modes in which the VPA updater resizes pods in place; every other mode evicts (or never acts). */
 const IN_PLACE_MODES = new Set(['InPlaceOrRecreate']);
 
+/**
+ * The smallest decrease written for a held VPA: the updater's own minimum change (DefaultUpdateThreshold 0.1), below
+ * which it would not act on a pod anyway. Smaller decreases, which a window sliding past the day's bursts makes every
+ * hour or two, would add up to one that evicts.
+ */
+export const HELD_MIN_DECREASE = 0.1;
+
 /** Whether a VPA of this update mode gets the held (trailing-window) recommendation. */
 export function evictsToApply(updateMode: string | undefined): boolean {
   return !IN_PLACE_MODES.has(updateMode ?? 'Auto');

@@ -9,7 +9,7 @@ import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
-import { evictsToApply, RecommendationHold } from './hold.js';
+import { evictsToApply, HELD_MIN_DECREASE, RecommendationHold } from './hold.js';
 import { boundsIn, carryOver, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, writesTarget, type GateInput, type VpaResource } from './vpa-logic.js';
 import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa, type VpaCondition } from './vpa-types.js';
 
@@ -130,7 +130,7 @@ export class VpaRecommender {
           ].filter(Boolean).join(', ');
           // a decrease within the tolerance keeps the value in force, as when it is alone (and as the backtest's write
           // rule does): written because another resource moved, it would change the target and spend this one's budget
-          if (before !== undefined && !writesTarget(before, settled.target, this.opts.tolerance)) settled = withGatedTarget(base, before, g);
+          if (before !== undefined && !writesTarget(before, settled.target, held ? Math.max(this.opts.tolerance, HELD_MIN_DECREASE) : this.opts.tolerance)) settled = withGatedTarget(base, before, g);
           if (why) reasons.push(`${k}: ${why}`);
           Object.assign(b, settled);
           if (before === undefined || Math.abs(b.target - before) > 1e-12) changedKeys.push(k);

@@ -82,7 +82,7 @@ export interface BacktestResult {
   warmupSteps: number;
   results: PolicyResult[];
   shadow?: { with: ShadowOutcome; without: ShadowOutcome; capacity: number; provisioningDelayS: number; reserveLevel: number };
-  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; decisions: Record<string, number>; gateHolds: Record<string, number>; anomaly: AnomalyCounts; anomalyWeekAgo: boolean; anomalyEnterLikelihood: number; anomalyExitLikelihood: number };
+  engine?: { horizonsS: number[]; levels: readonly number[]; ms: number; fits: number; retrainEveryS: number; historyPoints: number; actuation: boolean; stableWindowS: number; decisions: Record<string, number>; gateHolds: Record<string, number>; anomaly: AnomalyCounts; anomalyWeekAgo: boolean; anomalyEnterLikelihood: number; anomalyExitLikelihood: number };
   elapsedMs: number;
 }
 
@@ -109,6 +109,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   const entries: Array<{ policy: Policy; keep: boolean }> = [];
   let feed: ForecastFeed | undefined;
   let mainForesight: ForesightPolicy | undefined;
+  let mainStableWindowS = 0;
   const want = new Set(o.policies);
   const anomalyMode = o.anomalyMode ?? (schema.anomalyMode.default as AnomalyMode);
   const { mode: _, ...anomalyPolicy } = { ...DEFAULT_ANOMALY_POLICY, ...o.anomalyPolicy };
@@ -126,7 +127,9 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
       refitEveryS: o.retrainEveryS ?? DEFAULT_TRAINING.retrainEveryS,
       maxFitPoints: Math.max(2, Math.round((o.historyS ?? DEFAULT_TRAINING.historyS) / grid.intervalS)),
     }, anomalyMode === 'off' ? undefined : new AnomalyFeed(ctx, anomalyMode, createAnomalyScorer(sharedCore, anomalyMode, anomalyPolicy)));
-    const actuation = o.actuation === false ? undefined : { ...defaultActuatorOptions, ...o.actuation };
+    // the forecast-following actuation of in-place VPAs unless the caller gives stableWindowS (--update-mode recreate)
+    const actuation = o.actuation === false ? undefined : { ...defaultActuatorOptions, stableWindowS: 0, ...o.actuation };
+    mainStableWindowS = actuation?.stableWindowS ?? 0;
     mainForesight = new ForesightPolicy(ctx, feed, { allocation: { ...o.allocation, targetShortage: o.targetShortage }, sizeReserve: true, actuation });
     entries.push({ policy: mainForesight, keep: true });
     const extra = [...(o.extraTargets ?? []), ...sweep('foresight')].filter((t) => t !== o.targetShortage);
@@ -182,7 +185,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
     warmupSteps,
     results,
     shadow,
-    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, COVER_S, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, decisions: mainForesight.reasons, gateHolds: mainForesight.holds, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 }, anomalyWeekAgo: anomalyPolicy.weekAgo, anomalyEnterLikelihood: anomalyPolicy.enterLikelihood, anomalyExitLikelihood: anomalyPolicy.exitLikelihood } : undefined,
+    engine: feed && mainForesight ? { horizonsS: coverHorizons(o.leadS, grid.intervalS, COVER_S, 3), levels: feed.options.levels, ms: feed.engineMs, fits: feed.fits, retrainEveryS: feed.options.refitEveryS, historyPoints: feed.options.maxFitPoints, actuation: o.actuation !== false, stableWindowS: mainStableWindowS, decisions: mainForesight.reasons, gateHolds: mainForesight.holds, anomaly: feed.anomaly?.counts ?? { mode: 'off', scored: 0, anomalous: 0, quarantined: 0 }, anomalyWeekAgo: anomalyPolicy.weekAgo, anomalyEnterLikelihood: anomalyPolicy.enterLikelihood, anomalyExitLikelihood: anomalyPolicy.exitLikelihood } : undefined,
     elapsedMs: performance.now() - t0,
   };
 }

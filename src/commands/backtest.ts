@@ -22,7 +22,7 @@ export const summary = 'replay a trace through Foresight, VPA, Autopilot and bas
 
 const USAGE = `Usage: foresight backtest (--trace FILE | --prometheus URL --query PROMQL [--range 7d] [--step 5m] [--tenant-label namespace])
                           --resource NAME [--policies ${POLICY_NAMES.join(',')}]
-                          [--config FILE] [--target-shortage R] [--retrain-every D] [--history D] [--no-actuation]
+                          [--config FILE] [--target-shortage R] [--retrain-every D] [--history D] [--no-actuation] [--update-mode in-place|recreate]
                           [--anomaly-mode off|alert-only|quarantine] [--unit U]
                           [--sweep] [--lead 5m] [--out DIR (default backtest-out)] [--json] [--capacity N] [--provisioning-delay 3m] [--quiet]
                           [--tenant-quota [--group-by REGEX]]   (score each tenant's total: the sum of its series;
@@ -33,7 +33,9 @@ variables, as \`foresight start\` reads them): --prometheus connects with its cr
 (its safety gate, change budget, write tolerance and reclamation), quantiles, seasons, anomalyMode, anomalyWeekAgo
 and the anomaly likelihoods (anomalyEnterLikelihood, anomalyExitLikelihood). The engine's horizons follow --lead.
 --target-shortage, --retrain-every, --history and --anomaly-mode override it; --no-actuation scores the
-recommendations instead of what the actuator's safety gate and write rule would apply. The anomaly detectors score
+recommendations instead of what the actuator's safety gate and write rule would apply. --update-mode recreate scores
+what a VPA whose update mode evicts pods (Auto, the default, Recreate, Initial) gets: the largest recommendation of the
+last actuator.stableWindowS (a day); in-place (the default here) what an InPlaceOrRecreate VPA gets. The anomaly detectors score
 the backtested resource alone (the sidecar also combines a tenant's other signals). --unit names the resource's unit
 where the trace does not (a Prometheus range, a CSV without .meta.json): VPA's histograms and minimums are in cores
 and bytes, so a memory resource is taken as bytes and a cpu one as cores unless --unit says otherwise.`;
@@ -109,6 +111,7 @@ export async function run(argv: string[]): Promise<number> {
         'retrain-every': { type: 'string' },
         history: { type: 'string' },
         'no-actuation': { type: 'boolean', default: false },
+        'update-mode': { type: 'string', default: 'in-place' },
         'anomaly-mode': { type: 'string' },
         unit: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -140,6 +143,9 @@ export async function run(argv: string[]): Promise<number> {
   const retrainEveryS = args['retrain-every'] !== undefined ? parseFlagDuration('retrain-every', args['retrain-every']) : config.retrainEvery;
   const historyS = args.history !== undefined ? parseFlagDuration('history', args.history) : config.history;
   if (!(retrainEveryS > 0)) throw new ArgumentInvalidError(`--retrain-every ${args['retrain-every']} must be > 0`);
+  const updateMode = args['update-mode'];
+  if (updateMode !== 'in-place' && updateMode !== 'recreate') throw new ArgumentInvalidError(`--update-mode: "${updateMode}" is not in-place or recreate`);
+  if (updateMode === 'recreate' && args['no-actuation']) throw new ArgumentInvalidError('--update-mode recreate scores what the actuator writes: it cannot go with --no-actuation');
   const anomalyMode = (args['anomaly-mode'] ?? config.anomalyMode) as AnomalyMode;
   if (!(ANOMALY_MODES as readonly string[]).includes(anomalyMode)) throw new ArgumentInvalidError(`--anomaly-mode: "${anomalyMode}" is not one of ${ANOMALY_MODES.join(', ')}`);
   await checkOutDir(args.out);
@@ -181,7 +187,9 @@ export async function run(argv: string[]): Promise<number> {
     provisioningDelayS,
     retrainEveryS,
     historyS,
-    actuation: args['no-actuation'] ? false : config.actuator,
+    // in-place: the recommendation follows the forecast; recreate: the VPA's of an evicting update mode (Auto, the
+    // default), held at the largest of the last actuator.stableWindowS (src/actuator/hold.ts)
+    actuation: args['no-actuation'] ? false : { ...config.actuator, stableWindowS: updateMode === 'recreate' ? config.actuator.stableWindowS : 0 },
     // one reclamation rule for the recommendations and the gate, as the sidecar wires them (src/main.ts)
     allocation: { reclaim: reclaimConfig(config.actuator), rateLimit: rateLimitConfig(config.actuator) },
     levels: config.quantiles,

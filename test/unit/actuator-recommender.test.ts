@@ -244,7 +244,7 @@ describe('VPA recommender: a VPA it cannot serve', () => {
 
 describe('VPA recommender: a VPA whose update mode evicts pods keeps the last day\'s largest recommendation', () => {
   /** A day of demand at 2 cores, then low demand (1.4) for 26 hours, a cycle every 10 minutes: the written targets. */
-  async function lowDay(updateMode: string | undefined, over: Partial<ActuatorOptions> = {}) {
+  async function lowDay(updateMode: string | undefined, over: Partial<ActuatorOptions> = {}, low = 1.4) {
     const { server, rec, recs, journal } = setup({ containerName: 'app', controlledResources: ['cpu'] }, over);
     const v = server.vpas.get('team-a/web')!;
     v.spec.updatePolicy = updateMode ? { updateMode } : undefined;
@@ -252,7 +252,7 @@ describe('VPA recommender: a VPA whose update mode evicts pods keeps the last da
     await rec.reconcile(snapshot(1, 0, [cpu(1.8, [1.5, 2, 2, 2])]));
     const targets: Array<[number, number]> = [[0, cores(recs()[0], 'target')]];
     for (let i = 1; i <= 26 * 6; i++) {
-      await rec.reconcile(snapshot(i + 1, i * 600, [cpu(1, [1.2, 1.4, 1.4, 1.4])]));
+      await rec.reconcile(snapshot(i + 1, i * 600, [cpu(1, [1.2, low, low, low])]));
       const t = Math.round(cores(recs()[0], 'target') * 1000) / 1000; // quantities in millicores
       if (t !== targets.at(-1)![1]) targets.push([i * 600, t]);
     }
@@ -275,6 +275,14 @@ describe('VPA recommender: a VPA whose update mode evicts pods keeps the last da
     // bounds of the window too: a pod sized at 1.4 is inside [lowerBound, upperBound]
     expect(cores(recs()[0], 'lowerBound')).toBeLessThanOrEqual(1.4);
     expect(cores(recs()[0], 'upperBound')).toBeGreaterThanOrEqual(1.4);
+  });
+
+  it('writes no decrease under the updater\'s own 10% minimum change (which would add up to one that evicts)', async () => {
+    // 2 -> 1.86 is 7%: beyond the tolerance (5%) and a reclamation hysteresis of 2%, so an in-place VPA follows; an
+    // evicting one keeps 2 after the window too
+    const lax = { reclaimHysteresis: 0.02 };
+    expect((await lowDay('InPlaceOrRecreate', lax, 1.86)).targets.at(-1)![1]).toBe(1.86);
+    expect((await lowDay('Recreate', lax, 1.86)).targets).toEqual([[0, 2]]);
   });
 
   it('raises at once above the window, says why it holds in the journal, and follows the forecast with the window off', async () => {

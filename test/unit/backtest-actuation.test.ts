@@ -79,4 +79,27 @@ describe('backtest actuation', () => {
     for (let k = 0; k < grid.tenants.length; k++) for (let i = 0; i < raw[k].length; i++) if (!Object.is(raw[k][i], loose[k][i])) loosened++;
     expect(loosened).toBeLessThan(differs);
   });
+  it('with an evicting update mode holds the day\'s largest allocation: it stays up through the low half-days, and rarely decreases', () => {
+    const held = allocations({ actuation: { stableWindowS: 86_400 } });
+    let changesGated = 0, changesHeld = 0, lowGated = 0, lowHeld = 0;
+    for (let k = 0; k < grid.tenants.length; k++) {
+      for (let i = 1; i < grid.nSteps; i++) {
+        const day = Math.floor(i / 288), inDay = i % 288;
+        // decreases once the engine forecasts (the first day is the policy's warm-up value, not actuated): what evicts
+        // a pod sized at the peak (an increase beyond its request evicts under any mode)
+        if (day >= 1 && gated[k][i] < gated[k][i - 1]) changesGated++;
+        if (day >= 1 && held[k][i] < held[k][i - 1]) changesHeld++;
+        // the low half of days 3 and 4 (usage about 1), after a day that rose to 10
+        if (day >= 2 && inDay < 144) {
+          if (gated[k][i] < 5) lowGated++;
+          if (held[k][i] < 5) lowHeld++;
+        }
+        expect(held[k][i] >= gated[k][i] - 1e-9 || day < 1).toBe(true);
+      }
+    }
+    expect(lowGated).toBeGreaterThan(100);
+    expect(lowHeld).toBe(0);
+    expect(changesGated).toBeGreaterThan(10);
+    expect(changesHeld).toBeLessThan(changesGated / 4);
+  });
 });

@@ -100,12 +100,14 @@ describe('backtest CLI bad input', () => {
       const out = join(dir, `out-engine-${n++}`);
       const r = runCli(['--trace', trace, '--resource', 'cpu', '--policies', 'foresight', '--out', out, '--json', '--quiet', ...extra], env);
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { target_shortage: number; engine: { retrainEveryS: number; historyPoints: number; actuation: boolean; levels: number[]; anomaly: { mode: string; scored: number; anomalous: number }; anomalyWeekAgo: boolean; anomalyEnterLikelihood: number; anomalyExitLikelihood: number } };
+      return JSON.parse(r.stdout) as { target_shortage: number; engine: { retrainEveryS: number; historyPoints: number; actuation: boolean; stableWindowS: number; levels: number[]; anomaly: { mode: string; scored: number; anomalous: number }; anomalyWeekAgo: boolean; anomalyEnterLikelihood: number; anomalyExitLikelihood: number } };
     };
     // the sidecar's defaults
     let sum = summaryOf([]);
     expect(sum.target_shortage).toBe(0.02);
-    expect(sum.engine).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true, anomaly: { mode: 'quarantine' }, anomalyWeekAgo: true, anomalyEnterLikelihood: 0.9999, anomalyExitLikelihood: 0.99 });
+    expect(sum.engine).toMatchObject({ retrainEveryS: 3600, historyPoints: 2016, actuation: true, stableWindowS: 0, anomaly: { mode: 'quarantine' }, anomalyWeekAgo: true, anomalyEnterLikelihood: 0.9999, anomalyExitLikelihood: 0.99 });
+    // the update mode of the VPAs replayed: recreate holds the configuration's window
+    expect(summaryOf(['--update-mode', 'recreate'], { FORESIGHT_ACTUATOR_STABLE_WINDOW_S: '43200' }).engine).toMatchObject({ actuation: true, stableWindowS: 43_200 });
     expect(sum.engine.anomaly.scored).toBeGreaterThan(0);
     // the configuration's anomaly thresholds reach the backtest's scorer: a lax one flags more tenant-steps
     const noisy = traceFile(dir, 'noisy.csv', `${header}${Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${2 + Math.sin(i / 20) + ((i * 7919) % 101) / 200}`).join('\n')}\n`);

@@ -3,6 +3,7 @@ import { allocationConfig, decide, holdScaleUp, newAllocationState, observe, typ
 import { RECURRING_LAGS_S, recentPeak, recurringPeak } from '../../logic/bounds.js';
 import { shadowReserve, type ReserveOptions } from '../../logic/shadow-reserve.js';
 import { SafetyGate, type GateOptions } from '../../actuator/safety.js';
+import { HELD_MIN_DECREASE, RecommendationHold } from '../../actuator/hold.js';
 import { writesTarget } from '../../actuator/vpa-logic.js';
 import { COVER_S, type ForecastFeed } from '../forecast-feed.js';
 import type { Policy, PolicyContext } from '../policy.js';
@@ -16,7 +17,7 @@ export interface ForesightOptions {
   /** The actuator's safety gate and write rule on each decision, as src/actuator/vpa-recommender.ts applies them
    *  (what the cluster gets); absent: the policy's recommendation is the allocation. The policy itself observes its
    *  own recommendations, as the live loop's does. */
-  actuation?: GateOptions & { tolerance: number };
+  actuation?: GateOptions & { tolerance: number; stableWindowS?: number };
 }
 
 /**
@@ -40,6 +41,9 @@ export class ForesightPolicy implements Policy {
   readonly #recurLags: number[];
   readonly #opts: ForesightOptions;
   readonly #gate: SafetyGate | undefined;
+  /** The trailing-window hold of a VPA whose update mode evicts pods (actuation.stableWindowS > 0), as the recommender
+   *  applies it after the gate (src/actuator/hold.ts). */
+  readonly #hold: RecommendationHold | undefined;
   /** The allocation in force per tenant (the gated value; NaN before the first). */
   readonly #applied: Float64Array;
   /** Reserve size per step (when sizeReserve), in the resource's unit. */
@@ -68,6 +72,7 @@ export class ForesightPolicy implements Policy {
     const act = this.#opts.actuation;
     this.#gate = act ? new SafetyGate({ ...act, reclaimBelowRatio: r.utilisation, reclaimAfterS: r.afterS, reclaimHysteresis: r.hysteresis, maxChangesPerHour: this.cfg.rateLimit.maxChangesPerHour }) : undefined;
     this.#applied = new Float64Array(ctx.tenants.length).fill(NaN);
+    this.#hold = act?.stableWindowS ? new RecommendationHold(act.stableWindowS) : undefined;
   }
 
   /** What the actuator writes for tenant k given the policy's allocation (src/actuator/vpa-recommender.ts). */
@@ -79,9 +84,10 @@ export class ForesightPolicy implements Policy {
     const key = String(k);
     const shaped = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, recurring, usage, anomalous, stale: false });
     if (shaped.hold) this.holds[shaped.hold] = (this.holds[shaped.hold] ?? 0) + 1;
-    const v = shaped.value;
+    const v = this.#hold ? this.#hold.apply(key, nowS, { target: shaped.value, lowerBound: shaped.value, upperBound: shaped.value, uncappedTarget: shaped.value }).target : shaped.value;
     // the VPA recommender's write rule: a change it would not write leaves the value in force
-    if (cur !== undefined && !writesTarget(cur, v, this.#opts.actuation!.tolerance)) return cur;
+    const tol = this.#hold ? Math.max(this.#opts.actuation!.tolerance, HELD_MIN_DECREASE) : this.#opts.actuation!.tolerance;
+    if (cur !== undefined && !writesTarget(cur, v, tol)) return cur;
     if (v !== cur) gate.committed(key, nowS, cur !== undefined && v < cur);
     this.#applied[k] = v;
     return v;

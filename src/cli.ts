@@ -37,8 +37,11 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as Error & { code?: string };
-    console.error(`foresight: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+    // Node's own errors already start with their code ("ENOTDIR: not a directory, ...")
+    const coded = e.code && !e.message.startsWith(e.code) ? `${e.code}: ` : '';
+    console.error(`foresight: ${coded}${e.message}`);
     if (process.env.FORESIGHT_DEBUG) console.error(e.stack);
-    process.exitCode = 1;
+    // a usage error exits 2, as an unknown command or option does; anything else 1
+    process.exitCode = e.code === 'FORESIGHT_ERR_ARGUMENT_INVALID' ? 2 : 1;
   },
 );

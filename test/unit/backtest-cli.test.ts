@@ -50,7 +50,7 @@ describe('backtest CLI bad input', () => {
     const file = traceFile(dir, 'ok.csv', `${header}${good}\n`);
     const out = join(dir, 'out-args');
     let r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'vpa,magic', '--out', out]);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2); // a usage error
     expect(r.stderr).toMatch(/unknown policy "magic"/);
     // the configuration's range: 0.9 is no target shortage an operator means
     r = runCli(['--trace', file, '--resource', 'cpu', '--target-shortage', '0.9', '--out', out]);
@@ -63,8 +63,12 @@ describe('backtest CLI bad input', () => {
     const file = traceFile(dir, 'ok2.csv', `${header}${good}\n`);
     const notDir = traceFile(dir, 'not-a-dir', 'x');
     let r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'static', '--out', join(notDir, 'sub')]);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--out ${join(notDir, 'sub')}: ${notDir} is a file, not a directory`);
+    // a runtime failure exits 1, and Node's code is said once
+    const missing = runCli(['--trace', join(dir, 'no-such.csv'), '--resource', 'cpu', '--policies', 'static', '--out', join(dir, 'o')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).not.toMatch(/ENOENT: ENOENT/);
     expect(r.stderr).not.toMatch(/100%/);
     const out = join(dir, 'out-lead');
     // 30 steps of 5 minutes: the warm-up is a third, 3000 s

@@ -27,6 +27,15 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
+    // Ajv's words, plus the name of a parameter the schema does not know ("querystring must NOT have additional
+    // properties" alone does not say which)
+    schemaErrorFormatter: (errors, dataVar) => {
+      const text = errors.map((e) => {
+        const extra = (e.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+        return `${dataVar}${e.instancePath.replaceAll('/', '.')} ${e.message ?? 'is invalid'}${extra ? ` ("${extra}" is not one)` : ''}`;
+      });
+      return new Error(text.join(', '));
+    },
   });
   await app.register(swagger, {
     openapi: {

@@ -65,7 +65,9 @@ describe('HTTP app', () => {
     const bad = await app.inject('/api/v1/tenants?limit=0');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/limit/);
-    expect((await app.inject('/api/v1/tenants?color=red')).statusCode).toBe(400);
+    const extra = await app.inject('/api/v1/tenants?color=red');
+    expect(extra.statusCode).toBe(400);
+    expect(extra.json().message).toBe('querystring must NOT have additional properties ("color" is not one)');
   });
 
   it('serves a profile for a tenant with a hostile name, and 404 for an unknown tenant', async () => {

@@ -8,18 +8,45 @@ export interface ActionsRouteOptions {
 
 const KINDS = new Set<ActionKind>(['vpa', 'placeholder', 'quota']);
 
+/** One journal entry (src/actuator/journal.ts ActionEntry), for the OpenAPI document and the serializer. */
+const ACTION_ENTRY = {
+  type: 'object',
+  properties: {
+    time: { type: 'string', description: 'ISO time the entry was written.' },
+    cycle: { type: 'integer', description: 'Snapshot cycle that drove the change.' },
+    kind: { type: 'string', enum: [...KINDS] },
+    action: { type: 'string', description: 'update-recommendation, create, replace or delete.' },
+    target: { type: 'string', description: 'namespace/name of the object.' },
+    dryRun: { type: 'boolean' },
+    outcome: { type: 'string', enum: ['planned', 'applied', 'exists', 'failed'] },
+    reason: { type: 'string' },
+    before: { description: 'The value in force (a VPA recommendation, a quota, a placeholder), or null.' },
+    after: { description: 'The value written, or that would have been.' },
+  },
+  required: ['time', 'cycle', 'kind', 'action', 'target', 'dryRun', 'outcome'],
+} as const;
+
 /** Mount with `app.register(actionsRoute, { journal: actuator.journal })`. Query: limit, kind, sinceCycle. */
 export const actionsRoute: FastifyPluginAsync<ActionsRouteOptions> = async (app: FastifyInstance, opts) => {
   app.get('/api/v1/actions', {
     schema: {
+      summary: "The actuator's journal: every change it made or, in dry-run, would have made, newest last.",
+      tags: ['actuator'],
       querystring: {
         type: 'object',
         properties: {
-          limit: { type: 'integer', minimum: 0, maximum: 100000 },
+          limit: { type: 'integer', minimum: 1, maximum: 100000 },
           kind: { type: 'string', enum: [...KINDS] },
           sinceCycle: { type: 'integer', minimum: 0 },
         },
         additionalProperties: false,
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: { total: { type: 'integer', description: 'Entries recorded since start.' }, actions: { type: 'array', items: ACTION_ENTRY } },
+          required: ['total', 'actions'],
+        },
       },
     },
   }, async (req) => {

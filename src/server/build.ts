@@ -41,7 +41,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Foresight sidecar API', description: 'Forecasts, recommendations and behavioural profiles per tenant.', version: opts.version ?? '0.1.0' },
-      tags: [{ name: 'tenants' }, { name: 'probes' }],
+      tags: [{ name: 'tenants' }, { name: 'probes' }, { name: 'actuator' }],
     },
   });
   await app.register(foresightApp, { exporter: opts.exporter, snapshot: opts.snapshot, ready: opts.ready, resourceLimits: opts.resourceLimits, shard: opts.shard });

@@ -43,8 +43,11 @@ export interface Summary {
 
 const r6 = (x: number): number => Number(x.toPrecision(6));
 
+/** A score for JSON: a tenant without a scored step (no data after the warm-up) has null scores, not zeros that
+ *  read as perfect; an infinite slack (allocation over usage that was all zero) is null, as JSON has no Infinity. */
 function clean(s: Score): Omit<Score, 'steps'> & { scored_steps: number } {
-  return { slack: r6(s.slack), shortage_steps: r6(s.shortage_steps), shortage_volume: r6(s.shortage_volume), changes_per_step: r6(s.changes_per_step), scored_steps: s.steps };
+  const v = (x: number): number => (s.steps > 0 ? r6(x) : (null as unknown as number));
+  return { slack: v(s.slack), shortage_steps: v(s.shortage_steps), shortage_volume: v(s.shortage_volume), changes_per_step: v(s.changes_per_step), scored_steps: s.steps };
 }
 
 export interface SummaryMode {

@@ -207,7 +207,9 @@ export async function run(argv: string[]): Promise<number> {
   const files = await writeOutputs(args.out, grid, result.results, { summary: sum, html });
   if (args.json) process.stdout.write(`${JSON.stringify(sum)}\n`);
   else {
-    const lines = Object.entries(sum.policies).map(([label, p]) => `  ${label.padEnd(14)} slack ${p.slack.toFixed(4)}  shortage_steps ${p.shortage_steps.toFixed(4)}  shortage_volume ${p.shortage_volume.toFixed(5)}  changes_per_step ${p.changes_per_step.toFixed(4)}`);
+    // null: no scored step (or, for slack, usage all zero), as summary.json has it
+    const f = (x: number | null, d: number): string => (x === null ? 'n/a' : x.toFixed(d));
+    const lines = Object.entries(sum.policies).map(([label, p]) => `  ${label.padEnd(14)} slack ${f(p.slack, 4)}  shortage_steps ${f(p.shortage_steps, 4)}  shortage_volume ${f(p.shortage_volume, 5)}  changes_per_step ${f(p.changes_per_step, 4)}`);
     const a = result.engine?.anomaly;
     const anomalyLine = a && a.mode !== 'off' ? [`  anomaly mode ${a.mode}: ${share(a.anomalous, a.scored)} of tenant-steps flagged, ${share(a.quarantined, a.scored)} quarantined`] : [];
     console.log([`backtest of ${args.resource} on ${set.origin}: ${grid.tenants.length} ${groups ? `quota tenants (tenant totals of ${seriesGrid.tenants.length} series)` : 'tenants'}, ${grid.nSteps} steps`, ...lines, ...anomalyLine, `wrote ${files.join(', ')}`].join('\n'));

@@ -193,6 +193,17 @@ describe('backtest CLI bad input', () => {
     expect(Object.keys(summary.policies).sort()).toEqual(['oracle', 'persistence', 'static', 'vpa']);
   });
 
+  it('gives a tenant without a scored step null scores, not zeros that read as perfect', () => {
+    const ghost = Array.from({ length: 30 }, (_, i) => `${i * 300},ghost,cpu,NA`).join('\n');
+    const file = traceFile(dir, 'ghost.csv', `${header}${good}\n${ghost}\n`);
+    const r = runCli(['--trace', file, '--resource', 'cpu', '--policies', 'static', '--out', join(dir, 'out-ghost'), '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const per = (JSON.parse(r.stdout) as { policies: { static: { per_tenant: Record<string, Record<string, number | null>> } } }).policies.static.per_tenant;
+    expect(per.ghost).toEqual({ slack: null, shortage_steps: null, shortage_volume: null, changes_per_step: null, scored_steps: 0 });
+    expect(per.a.scored_steps).toBeGreaterThan(0);
+    expect(per.a.shortage_steps).not.toBeNull();
+  });
+
   it('reads a tenant name quoted by RFC 4180 and writes it back quoted in allocations.csv.gz', () => {
     const quoted = good.split('\n').map((l) => l.replace(',a,', ',"team,a ""x""",')).join('\n');
     const file = traceFile(dir, 'quoted.csv', `${header}${quoted}\n`);

@@ -140,6 +140,12 @@ export class Actuator {
       fail('leader election', err);
     }
     this.metrics.leader(report.leader);
+    if (!report.leader) {
+      // only the leader holds placeholders: a replica that lost the Lease stops exporting what it held, which
+      // ForesightShadowCapacityExhausted would otherwise keep comparing
+      this.metrics.reservedShadow([]);
+      this.metrics.targetShadow([]);
+    }
     if (report.leader) {
       try {
         report.vpa = await this.vpa.reconcile(snapshot);

@@ -637,9 +637,10 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
   it('lets only the Lease holder write; another replica takes over once it is released', async () => {
     const ns = await namespace();
     await createVpa(vpaObject(ns, 'web', 'foresight'));
-    const one = actuator({ options: { identity: 'replica-1', namespaces: [ns] } });
+    const registry = new Registry();
+    const one = actuator({ metrics: createActuatorMetrics(registry), options: { identity: 'replica-1', namespaces: [ns] } });
     const two = actuator({ options: { identity: 'replica-2', namespaces: [ns] } });
-    const s1 = snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]);
+    const s1 = snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })], [{ pool: 'lead', resource: 'cpu', size: 0.5 }]);
     // a previous test's holder released the Lease on stop(); replica-1 takes it
     const r1 = await one.runOnce(s1);
     const r2 = await two.runOnce(s1);
@@ -650,6 +651,10 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(r3.leader).toBe(true);
     expect(r3.vpa).toMatchObject({ written: 1 });
     expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.6, 3);
+    // replica-1, no longer the holder, stops exporting what it held (ForesightShadowCapacityExhausted compares it)
+    expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).toMatch(/pool="lead",resource="cpu",state="target"} 0.5\n/);
+    expect((await one.runOnce(snapshot(3, 3000, [], [{ pool: 'lead', resource: 'cpu', size: 0.5 }]))).leader).toBe(false);
+    expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).not.toMatch(/state="(target|reserved)"/);
     await two.stop();
   });
 

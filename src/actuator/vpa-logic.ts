@@ -204,7 +204,8 @@ function allowedRange(vpa: Vpa, container: string, r: VpaResource, opts: Actuato
 }
 
 /** Clamps one bound into [min, max] (a missing or unparsable limit does not clamp). */
-function clamp(v: number, min: number, max: number): number {
+/** `v` within [min, max]; a non-finite bound does not bind. */
+export function clamp(v: number, min: number, max: number): number {
   return Math.min(Math.max(v, Number.isFinite(min) ? min : -Infinity), Number.isFinite(max) ? max : Infinity);
 }
 

@@ -10,7 +10,7 @@ import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
 import { evictsToApply, HELD_MIN_DECREASE, RecommendationHold } from './hold.js';
-import { boundsIn, carryOver, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, writesTarget, type GateInput, type VpaResource } from './vpa-logic.js';
+import { boundsIn, carryOver, clamp, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, writesTarget, type VpaResource } from './vpa-logic.js';
 import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa, type VpaCondition } from './vpa-types.js';
 
 export interface VpaCycleResult {
@@ -117,12 +117,12 @@ export class VpaRecommender {
           if (!g) continue;
           const shaped = this.gate.shape(`${key(vpa)}/${k}`, b.target, before, { nowS: snapshot.createdS, ...g });
           if (shaped.hold) this.metrics.held('vpa', shaped.hold);
-          // the gate may hold the value in force, which a new minAllowed/maxAllowed can put out of range: the VPA wins
-          // the bounds the target is set into: this cycle's, or (an evicting update mode) the window's largest, clamped
-          // again, as a resourcePolicy narrowed since also wins over what the window held
+          // the bounds the target is set into: this cycle's, or (an evicting update mode) the window's largest. Both are
+          // clamped again: the gate may hold a value, and the window one, that a new minAllowed/maxAllowed put out of
+          // range, and the VPA wins
           const base = held ? this.hold.apply(`${key(vpa)}/${k}`, snapshot.createdS, withGatedTarget(b, shaped.value, g), boundsIn(current, c.container, r)) : b;
           let settled = withGatedTarget(base, held ? base.target : shaped.value, g);
-          const heldUp = held && settled.target > clampedGate(shaped.value, g) + 1e-12;
+          const heldUp = held && settled.target > clamp(shaped.value, g.min, g.max) + 1e-12;
           const why = [
             shaped.reason,
             heldUp ? `held at the last ${Math.round(this.opts.stableWindowS / 3600)} h's largest (updateMode ${mode ?? 'Auto'} evicts pods to apply a change)` : '',
@@ -207,11 +207,6 @@ export class VpaRecommender {
   private commit(vpa: Vpa, snapshot: Snapshot, changed: string[], shrinks: string[]): void {
     for (const k of changed) this.gate.committed(`${key(vpa)}/${k}`, snapshot.createdS, shrinks.includes(k));
   }
-}
-
-/** The gate's value once clamped into the allowed range (what would be written without the hold). */
-function clampedGate(v: number, g: Pick<GateInput, 'min' | 'max'>): number {
-  return Math.min(Math.max(v, g.min), g.max);
 }
 
 function key(vpa: Vpa): string {

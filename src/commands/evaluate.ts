@@ -11,11 +11,12 @@ import { QuantileScore, round } from '../evaluate/metrics.js';
 import { defaultWarmup, replay } from '../evaluate/replay.js';
 import { AtomicGzipCsv, writeJsonAtomic } from '../evaluate/write.js';
 import { csvField, readTrace } from '../sources/trace-file.js';
+import { createProgress } from '../backtest/progress.js';
 
 export const summary = 'evaluate forecasts on a trace: evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR]';
 
 const LEVELS = [0.5, 0.9, 0.95, 0.99];
-const USAGE = `Usage: foresight evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR]
+const USAGE = `Usage: foresight evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR] [--quiet]
 
 Replays a canonical trace (timestamp,tenant,resource,value; .csv or .csv.gz). After a warm-up (7 days, or a third
 of a series shorter than that) it forecasts every horizon at every N-th step from the samples up to that origin,
@@ -25,7 +26,8 @@ and writes DIR/forecasts.csv.gz and DIR/summary.json (MAE, MASE vs seasonal naiv
   --horizons LIST   comma-separated durations: 30s, 5m, 1h or plain seconds, each a multiple of the trace
                     interval (default 5m,15m,30m, each rounded up to a multiple of a coarser interval)
   --every N         forecast at every N-th step (default 1)
-  --out DIR         output directory (default ./evaluate-out)`;
+  --out DIR         output directory (default ./evaluate-out)
+  --quiet           no progress (a bar with an ETA on a terminal, a line every 10% otherwise), only the results`;
 
 /** The horizons rounded up to multiples of the trace interval, without repeats, in order (900 s: 300, 900, 1800 -> 900, 1800). */
 export function roundUpHorizons(horizonsS: readonly number[], intervalS: number): number[] {
@@ -56,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
         horizons: { type: 'string' },
         every: { type: 'string', default: '1' },
         out: { type: 'string', default: 'evaluate-out' },
+        quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -77,7 +80,8 @@ export async function run(argv: string[]): Promise<number> {
   const givenS = args.horizons?.split(',').map((h) => parseFlagDuration('horizons', h));
 
   const started = Date.now();
-  console.error(`evaluate: reading ${args.trace} (${args.resource})`);
+  const say = (line: string) => (args.quiet ? undefined : console.error(line));
+  say(`evaluate: reading ${args.trace} (${args.resource})`);
   const set = await readTrace(args.trace, { resources: [args.resource] });
   for (const w of set.warnings ?? []) console.error(`evaluate: warning: ${w}`);
   const intervalS = set.intervalS;
@@ -88,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     horizonsS = roundUpHorizons(DEFAULT_HORIZONS_S, intervalS);
     if (horizonsS.join() !== DEFAULT_HORIZONS_S.join()) {
-      console.error(`evaluate: horizons ${horizonsS.map((h) => `${h}s`).join(', ')} (the defaults 5m, 15m, 30m rounded up to multiples of the trace interval ${intervalS}s)`);
+      say(`evaluate: horizons ${horizonsS.map((h) => `${h}s`).join(', ')} (the defaults 5m, 15m, 30m rounded up to multiples of the trace interval ${intervalS}s)`);
     }
   }
   const engine = createForecastEngine({ intervalS, horizonsS, quantiles: LEVELS });
@@ -101,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
   const season = Math.round(86_400 / intervalS);
   const csv = new AtomicGzipCsv(join(args.out, 'forecasts.csv.gz'), 'origin,tenant,resource,horizon_s,actual,q50,q90,q95,q99,model');
   const fmt = (v: number) => (Number.isFinite(v) ? String(round(v, 7)) : '');
+  const progress = createProgress(`evaluate ${args.resource}`, process.stderr, !args.quiet);
   try {
     replay(
       set,
@@ -108,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
       {
         horizonsS,
         every,
-        onProgress: (done, total) => console.error(`evaluate: ${done}/${total} origins (${((Date.now() - started) / 1000).toFixed(1)} s)`),
+        onProgress: (done, total) => progress.update(done, total),
       },
       (f) => {
         const y = f.series.values;
@@ -129,6 +134,7 @@ export async function run(argv: string[]): Promise<number> {
         }
       },
     );
+    progress.done();
     // a horizon no origin could be scored at (beyond every series after its warm-up, or --every past the end): an
     // error, not a summary of NaNs and a file of headers
     const empty = horizonsS.filter((_, k) => scores[k].n === 0);

@@ -359,6 +359,12 @@ export class EngineLoop {
 
     // pull and store
     const { pulledAny, pullError, failures } = await this.#pull(cycle, endS, report, durations);
+    if (!pulledAny && pullError && this.#stopped) {
+      // stop() aborted the pull (the source's close): nothing failed, and the last snapshot stays as it was
+      logger.info({ cycle }, 'pull stopped: shutting down');
+      report.error = pullError.message;
+      return report;
+    }
     if (!pulledAny && pullError) {
       const e = pullError;
       metrics.cycle('failure');

@@ -1,6 +1,7 @@
 // A Prometheus that answers slowly or with garbage: the pull times out or fails with a clear coded error, the loop
 // counts it (foresight_errors_total{stage="pull"}), stays unready, and keeps running.
 import { createServer, type Server } from 'node:http';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { freePort } from '../helpers/prometheus.js';
@@ -79,7 +80,9 @@ describe('pulling from a misbehaving Prometheus', () => {
       env: { FORESIGHT_PORT: String(await freePort()), FORESIGHT_HOST: '127.0.0.1', FORESIGHT_PROMETHEUS_URL: url, FORESIGHT_PROMETHEUS_TIMEOUT: '60', FORESIGHT_SIGNALS: 'cpu' },
     });
     const before = asked;
-    const sidecar = await startSidecar(config, { logger: pino({ level: 'silent' }) });
+    const lines: Array<{ level: number; msg: string }> = [];
+    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb(); } });
+    const sidecar = await startSidecar(config, { logger: pino({ level: 'info' }, sink) });
     const deadline = Date.now() + 5_000;
     while (asked === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(asked).toBeGreaterThan(before);
@@ -87,6 +90,9 @@ describe('pulling from a misbehaving Prometheus', () => {
     await sidecar.close();
     // without aborting the pull, close() waited for the cycle, i.e. for the 60 s timeout
     expect(Date.now() - t0).toBeLessThan(2_000);
+    // and the aborted pull is no failure to report
+    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toEqual([]);
+    expect(lines.map((l) => l.msg)).toContain('pull stopped: shutting down');
   }, 20_000);
 
   describe('in the running sidecar', () => {

@@ -13,17 +13,27 @@ import type { SignalSpec } from './history-source.js';
 // (kube-prometheus-stack can scrape both), kube-state-metrics runs in pairs for availability, and a Thanos querier
 // without deduplication returns each Prometheus replica's copy.
 
-/** One value per pod and container of a cAdvisor selector's series, whatever scraped them. */
-const perContainer = (expr: string) => `max by ({{tenant}}, namespace, pod, container) (${expr})`;
-const CONTAINERS = 'container!="",container!="POD"';
+/**
+ * A cAdvisor metric's series of named containers (not the pod cgroup, not the pause container), through `over` (a
+ * rate, an average over time; the bare selector when absent), reduced to one value per pod and container whatever
+ * scraped them.
+ */
+export function perContainer(metric: string, over: (selector: string) => string = (sel) => sel): string {
+  return `max by ({{tenant}}, namespace, pod, container) (${over(`${metric}{container!="",container!="POD"{{filter}}}`)})`;
+}
+
+/** rate() over the configured window. */
+const RATE = (selector: string): string => `rate(${selector}[{{window}}])`;
+
+/** A tenant's total of a cAdvisor metric over its containers (perContainer). */
+const containerSum = (metric: string, over?: (selector: string) => string): string => `sum by ({{tenant}}) (${perContainer(metric, over)})`;
 
 /**
  * A kube-state-metrics selector whose namespace, pod (and tenant label) are the pod's own also when Prometheus scrapes
  * kube-state-metrics without `honor_labels`: the target's labels then win (a pod-role scrape job sets namespace and
  * pod), and the pod's arrive as exported_namespace and exported_pod, which label_replace puts back (a series without
- * them is left as it is). No {{filter}}: a
- * kube-state-metrics in kube-system, which the default exclusions name, would lose every series before the relabel;
- * the source keeps only the configured tenants while reading the response.
+ * them is left as it is). No {{filter}}: a kube-state-metrics in kube-system, which the default exclusions name,
+ * would lose every series before the relabel; the source keeps only the configured tenants while reading the response.
  */
 export const kubeStateMetrics = (selector: string): string =>
   ['namespace', 'pod', '{{tenant}}'].reduce((e, l) => `label_replace(${e}, "${l}", "$1", "exported_${l}", "(.+)")`, selector);
@@ -34,18 +44,18 @@ export const kubeStateMetrics = (selector: string): string =>
  * charged the whole node's traffic. kube-state-metrics' kube_pod_info names them; without it nothing is left out.
  */
 const podNetwork = (metric: string) =>
-  `sum by ({{tenant}}) (max by ({{tenant}}, namespace, pod, interface) (rate(${metric}{interface!="lo"{{filter}}}[{{window}}])) unless on (namespace, pod) ${kubeStateMetrics('kube_pod_info{host_network="true"}')})`;
+  `sum by ({{tenant}}) (max by ({{tenant}}, namespace, pod, interface) (${RATE(`${metric}{interface!="lo"{{filter}}}`)}) unless on (namespace, pod) ${kubeStateMetrics('kube_pod_info{host_network="true"}')})`;
 
 export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
   {
     resource: 'cpu',
     unit: 'cores',
-    query: `sum by ({{tenant}}) (${perContainer(`rate(container_cpu_usage_seconds_total{${CONTAINERS}{{filter}}}[{{window}}])`)})`,
+    query: containerSum('container_cpu_usage_seconds_total', RATE),
   },
   {
     resource: 'memory',
     unit: 'bytes',
-    query: `sum by ({{tenant}}) (${perContainer(`container_memory_working_set_bytes{${CONTAINERS}{{filter}}}`)})`,
+    query: containerSum('container_memory_working_set_bytes'),
   },
   {
     // kube-state-metrics: one series per pod and phase, 1 for the pod's current phase and 0 for the others, so the sum
@@ -61,29 +71,29 @@ export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
     // reports it under Docker and CRI-O; under containerd it has no per-container series, and the signal finds none.
     resource: 'ephemeral_storage',
     unit: 'bytes',
-    query: `sum by ({{tenant}}) (${perContainer(`container_fs_usage_bytes{${CONTAINERS}{{filter}}}`)})`,
+    query: containerSum('container_fs_usage_bytes'),
   },
   {
     resource: 'disk_read',
     unit: 'bytes_per_second',
-    query: `sum by ({{tenant}}) (${perContainer(`rate(container_fs_reads_bytes_total{${CONTAINERS}{{filter}}}[{{window}}])`)})`,
+    query: containerSum('container_fs_reads_bytes_total', RATE),
   },
   {
     resource: 'disk_write',
     unit: 'bytes_per_second',
-    query: `sum by ({{tenant}}) (${perContainer(`rate(container_fs_writes_bytes_total{${CONTAINERS}{{filter}}}[{{window}}])`)})`,
+    query: containerSum('container_fs_writes_bytes_total', RATE),
   },
   { resource: 'network_rx', unit: 'bytes_per_second', query: podNetwork('container_network_receive_bytes_total') },
   { resource: 'network_tx', unit: 'bytes_per_second', query: podNetwork('container_network_transmit_bytes_total') },
   {
     resource: 'threads',
     unit: 'threads',
-    query: `sum by ({{tenant}}) (${perContainer(`container_threads{${CONTAINERS}{{filter}}}`)})`,
+    query: containerSum('container_threads'),
   },
   {
     resource: 'fds',
     unit: 'file_descriptors',
-    query: `sum by ({{tenant}}) (${perContainer(`container_file_descriptors{${CONTAINERS}{{filter}}}`)})`,
+    query: containerSum('container_file_descriptors'),
   },
   {
     // API calls by type: the breakdown gives the profile's call mix; the per-tenant total is forecast.
@@ -97,7 +107,7 @@ export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
     unit: 'operations_per_second',
     // Two sums, not rate({__name__=~"reads|writes"}): rate() drops the name, and Prometheus rejects the resulting
     // duplicate label sets ("vector cannot contain metrics with the same labelset").
-    query: `sum by ({{tenant}}) (${perContainer(`rate(container_fs_reads_total{${CONTAINERS}{{filter}}}[{{window}}])`)}) + sum by ({{tenant}}) (${perContainer(`rate(container_fs_writes_total{${CONTAINERS}{{filter}}}[{{window}}])`)})`,
+    query: `${containerSum('container_fs_reads_total', RATE)} + ${containerSum('container_fs_writes_total', RATE)}`,
   },
   {
     resource: 'db_queries',

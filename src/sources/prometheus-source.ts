@@ -3,7 +3,7 @@
 import type { PrometheusDriver } from 'prometheus-query';
 import type { Series } from '../model/series.js';
 import type { BreakdownSeries, HistorySource, PullRange, PullResult, SignalCoverage, SignalSpec, UsageSplit, WorkloadPart, WorkloadUsage } from './history-source.js';
-import { kubeStateMetrics } from './default-signals.js';
+import { kubeStateMetrics, perContainer } from './default-signals.js';
 import type { PrometheusConnection } from './prometheus-connection.js';
 import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
 import { checkLabelName, labelSetMatcher } from './promql-escape.js';
@@ -36,8 +36,8 @@ export interface PrometheusSourceOptions {
  * left out, and a container scraped twice counted once, as in the signals (default-signals.ts).
  */
 const USAGE_LAST_HOUR: Readonly<Record<string, string>> = {
-  cpu: 'max by ({{tenant}}, namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"{{filter}}}[1h]))',
-  memory: 'max by ({{tenant}}, namespace, pod, container) (avg_over_time(container_memory_working_set_bytes{container!="",container!="POD"{{filter}}}[1h]))',
+  cpu: perContainer('container_cpu_usage_seconds_total', (sel) => `rate(${sel}[1h])`),
+  memory: perContainer('container_memory_working_set_bytes', (sel) => `avg_over_time(${sel}[1h])`),
 };
 
 /**

@@ -145,8 +145,7 @@ export class Actuator {
       // ForesightShadowCapacityExhausted would otherwise keep comparing
       this.metrics.reservedShadow([]);
       this.metrics.targetShadow([]);
-    }
-    if (report.leader) {
+    } else {
       try {
         report.vpa = await this.vpa.reconcile(snapshot);
       } catch (err) {

@@ -64,10 +64,9 @@ export function isUnavailable(err: unknown): boolean {
 export function isForbidden(err: unknown): boolean {
   return (err as { code?: string } | undefined)?.code === 'FORESIGHT_ERR_KUBE_FORBIDDEN';
 }
-/** A 403: RBAC's (the ServiceAccount lacks the permission), or a ResourceQuota's admission (the server's words). */
 /** A 403's cause in an operator's words: RBAC, or an admission check (a ResourceQuota, Pod Security, a webhook). */
 function forbidden(op: KubeOp, message: string): Error {
-  const why = /exceeded quota|must specify limits|must specify requests|quota/i.test(message)
+  const why = /quota|must specify (limits|requests)/i.test(message)
     ? `a ResourceQuota refused it: ${message}`
     : /violates PodSecurity/i.test(message)
       ? `Pod Security admission refused it (the namespace's pod-security.kubernetes.io labels): ${message}`

@@ -203,7 +203,6 @@ function allowedRange(vpa: Vpa, container: string, r: VpaResource, opts: Actuato
   return [Math.max(global[r][0], parseQuantity(pol?.minAllowed?.[r]) || 0), Math.min(global[r][1], parseQuantity(pol?.maxAllowed?.[r]) || Infinity)];
 }
 
-/** Clamps one bound into [min, max] (a missing or unparsable limit does not clamp). */
 /** `v` within [min, max]; a non-finite bound does not bind. */
 export function clamp(v: number, min: number, max: number): number {
   return Math.min(Math.max(v, Number.isFinite(min) ? min : -Infinity), Number.isFinite(max) ? max : Infinity);

@@ -30,12 +30,12 @@ function pool(v: Float64Array, from: number, n: number): Array<number | null> {
   return out;
 }
 
-/** Descending order that also ranks infinite slack (an allocation held over zero usage) first, and ties as ties. */
 /** A warm-up span in words: "day" for 86,400 s, else hours ("16 h"). */
 function warmupText(s: number): string {
   return s === 86_400 ? 'day' : `${+(s / 3600).toFixed(1)} h`;
 }
 
+/** Descending order that also ranks infinite slack (an allocation held over zero usage) first, and ties as ties. */
 const desc = (a: number, b: number): number => (a === b ? 0 : b > a ? 1 : -1);
 
 /** Which tenants get a chart: the largest by usage, then the worst by shortage volume of the reference policy. */

@@ -6,7 +6,7 @@ import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { type ActuatorOptions, actuatorOptions } from './config.js';
 import { ActionJournal } from './journal.js';
-import { type KubeApi, type KubeConnection, KubeApi as Api, isUnavailable } from './kube-api.js';
+import { type KubeApi, type KubeConnection, KubeApi as Api, isUnavailable, stopsCycle } from './kube-api.js';
 import { LeaderElector } from './leader.js';
 import { type ActuatorLog, silentLog } from './log.js';
 import { type ActuatorMetrics, noopActuatorMetrics } from './metrics.js';
@@ -129,8 +129,11 @@ export class Actuator {
   async runOnce(snapshot: Snapshot): Promise<CycleReport> {
     const report: CycleReport = { cycle: snapshot.cycle, leader: false, dryRun: this.options.dryRun, errors: [], backoffS: 0 };
     let unavailable = false;
+    // set by an unavailable API server or a lost Lease: the parts still to come would only fail the same way
+    let stopped = false;
     const fail = (part: string, err: unknown): void => {
       if (isUnavailable(err)) unavailable = true;
+      if (stopsCycle(err)) stopped = true;
       report.errors.push(`${part}: ${(err as Error).message}`);
       this.log.error({ err, part, cycle: snapshot.cycle }, 'actuator step failed');
     };
@@ -151,18 +154,20 @@ export class Actuator {
       } catch (err) {
         fail('vpa', err);
       }
-      if (!unavailable && this.options.quotaEnabled) {
+      if (!stopped && this.options.quotaEnabled) {
         try {
           report.quota = await this.quota.reconcile(snapshot);
         } catch (err) {
           fail('quota', err);
         }
       }
-      try {
-        // with shadow disabled this removes our placeholders
-        report.shadow = await this.shadow.reconcile(withQuotaReserve(snapshot, report.quota, this.options));
-      } catch (err) {
-        fail('shadow', err);
+      if (!stopped) {
+        try {
+          // with shadow disabled this removes our placeholders
+          report.shadow = await this.shadow.reconcile(withQuotaReserve(snapshot, report.quota, this.options));
+        } catch (err) {
+          fail('shadow', err);
+        }
       }
     }
     if (unavailable) {

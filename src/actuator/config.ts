@@ -56,13 +56,11 @@ export interface ActuatorOptions {
   shadowNamespace: string;
   priorityClassName: string;
   pauseImage: string;
-  /** Node label whose value is the pool name (placeholders get a nodeSelector on it; empty = no selector). */
-  poolLabel: string;
+  /** nodeSelector of the placeholders, `key=value[,key=value]` (empty = none): the nodes whose room they hold. */
+  shadowNodeSelector: string;
   /** Snapshot shadow resources that size placeholder pods. */
   shadowCpuResource: string;
   shadowMemoryResource: string;
-  /** ShadowPlan resource (bytes/s) set as bandwidth annotations on the placeholders. */
-  shadowNetworkResource: string;
   /** Largest single placeholder pod; bigger reserves are split over several pods. */
   maxPodCpuCores: number;
   maxPodMemoryBytes: number;
@@ -137,10 +135,9 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   shadowNamespace: { default: 'foresight-system', unit: 'name', range: 'namespace', help: 'Namespace of the placeholder pods (the actuator may create pods only there).' },
   priorityClassName: { default: 'foresight-shadow', unit: 'name', range: 'PriorityClass', help: 'PriorityClass of placeholders (value -10 in deploy/).' },
   pauseImage: { default: 'registry.k8s.io/pause:3.10', unit: 'image', range: 'image ref', help: 'Image of the placeholder pods.' },
-  poolLabel: { default: '', unit: 'key', range: 'node label key', help: 'Node label selecting a pool (e.g. cloud.google.com/gke-nodepool); empty = none.' },
+  shadowNodeSelector: { default: '', unit: 'labels', range: 'key=value[,key=value] or empty', help: 'nodeSelector of the placeholder pods, e.g. cloud.google.com/gke-nodepool=default-pool: the nodes whose room they hold (empty = any node).' },
   shadowCpuResource: { default: 'cpu', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (cores) sizing placeholder cpu.' },
   shadowMemoryResource: { default: 'memory', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (bytes) sizing placeholder memory.' },
-  shadowNetworkResource: { default: 'network', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (bytes/s) set as kubernetes.io/ingress- and egress-bandwidth on placeholders.' },
   maxPodCpuCores: { default: 4, unit: 'cores', range: '> 0', help: 'Largest placeholder pod (cpu).' },
   maxPodMemoryBytes: { default: 16 * 2 ** 30, unit: 'bytes', range: '> 0', help: 'Largest placeholder pod (memory).' },
   maxShadowCpuCores: { default: 32, unit: 'cores', range: '>= 0', help: 'Cap on total shadow cpu.' },
@@ -221,10 +218,32 @@ export function validateActuatorOptions(o: ActuatorOptions): string[] {
   }
   for (const ns of o.namespaces) if (!dns.test(ns)) p.push(`actuator.namespaces: ${JSON.stringify(ns)} is not a namespace name`);
   if (!o.pauseImage) p.push('actuator.pauseImage must be set');
+  try {
+    nodeSelector(o.shadowNodeSelector);
+  } catch (err) {
+    p.push(`actuator.shadowNodeSelector ${(err as Error).message}`);
+  }
   return p;
 }
 
 /** Defaults overlaid with `partial`. */
 export function actuatorOptions(partial: Partial<ActuatorOptions> = {}): ActuatorOptions {
   return { ...defaultActuatorOptions, ...partial };
+}
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** The placeholders' nodeSelector from `key=value[,key=value]` (empty: none); throws naming what is wrong. */
+export function nodeSelector(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').map((t) => t.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? '' : part.slice(0, eq).trim(), value = eq < 0 ? '' : part.slice(eq + 1).trim();
+    if (eq < 0 || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value)) {
+      throw new Error(`must be key=value[,key=value] with label keys and values (got ${JSON.stringify(part)})`);
+    }
+    out[key] = value;
+  }
+  return out;
 }

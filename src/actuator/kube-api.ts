@@ -61,19 +61,33 @@ export function describeOp(op: KubeOp): string {
 export function isUnavailable(err: unknown): boolean {
   return (err as { code?: string } | undefined)?.code === 'FORESIGHT_ERR_KUBE_UNAVAILABLE';
 }
+/** True for errors after which no further write of this cycle can succeed: an unavailable API server, or a Lease
+ *  this replica no longer holds (every later write would be refused the same way). */
+export function stopsCycle(err: unknown): boolean {
+  return isUnavailable(err) || (err as { code?: string } | undefined)?.code === 'FORESIGHT_ERR_LEADERSHIP_LOST';
+}
 export function isForbidden(err: unknown): boolean {
   return (err as { code?: string } | undefined)?.code === 'FORESIGHT_ERR_KUBE_FORBIDDEN';
 }
-/** A 403's cause in an operator's words: RBAC, or an admission check (a ResourceQuota, Pod Security, a webhook). */
-function forbidden(op: KubeOp, message: string): Error {
+/**
+ * A 403's cause in an operator's words: RBAC, or an admission check (a ResourceQuota, a LimitRange, Pod Security, a
+ * webhook, a missing PriorityClass), always followed by the API server's own message.
+ */
+export function forbidden(op: KubeOp, message: string): Error {
   const why = /quota|must specify (limits|requests)/i.test(message)
-    ? `a ResourceQuota refused it: ${message}`
-    : /violates PodSecurity/i.test(message)
-      ? `Pod Security admission refused it (the namespace's pod-security.kubernetes.io labels): ${message}`
-      : /admission webhook/i.test(message)
-        ? `an admission webhook refused it: ${message}`
-        : 'the ServiceAccount lacks this permission';
-  return new KubeForbiddenError(describeOp(op), why, { cause: new Error(message) });
+    ? 'a ResourceQuota refused it'
+    : /per (Container|Pod)|LimitRange/i.test(message)
+      ? "the namespace's LimitRange refused it"
+      : /violates PodSecurity/i.test(message)
+        ? "Pod Security admission refused it (the namespace's pod-security.kubernetes.io labels)"
+        : /admission webhook/i.test(message)
+          ? 'an admission webhook refused it'
+          : /PriorityClass/i.test(message)
+            ? 'the PriorityClass it names is missing'
+            : /cannot [a-z]+ resource/i.test(message) || !message
+              ? 'the ServiceAccount lacks this permission'
+              : 'it was refused';
+  return new KubeForbiddenError(describeOp(op), message ? `${why}: ${message}` : why, { cause: new Error(message) });
 }
 
 export function httpStatus(err: unknown): number | undefined {

@@ -6,7 +6,7 @@ import type { ResourceState, Snapshot } from '../model/snapshot.js';
 import { seriesKey } from '../model/series.js';
 import type { ActuatorOptions } from './config.js';
 import type { ActionJournal } from './journal.js';
-import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
+import { type KubeApi, httpStatus, stopsCycle } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
@@ -114,7 +114,7 @@ export class QuotaManager {
       try {
         res[await this.reconcileOne(ns, snapshot, res.headroom)]++;
       } catch (err) {
-        if (isUnavailable(err)) throw err;
+        if (stopsCycle(err)) throw err;
         res.failed++;
         this.metrics.action('quota', 'failed');
         this.journal.record({ cycle: snapshot.cycle, kind: 'quota', action: 'set-hard', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, outcome: 'failed', reason: (err as Error).message });

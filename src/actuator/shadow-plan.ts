@@ -43,8 +43,6 @@ export interface PoolReserve {
   pool: string;
   cpuCores: number;
   memoryBytes: number;
-  /** Bandwidth reserve, bytes per second (0 = none). */
-  networkBytesPerS: number;
 }
 
 export interface PlaceholderSpec {
@@ -52,11 +50,7 @@ export interface PlaceholderSpec {
   pool: string;
   cpu: string;
   memory: string;
-  /** kubernetes.io/ingress- and egress-bandwidth value, bits per second (absent = none). */
-  bandwidth?: string;
 }
-
-export const BANDWIDTH_ANNOTATIONS = ['kubernetes.io/ingress-bandwidth', 'kubernetes.io/egress-bandwidth'] as const;
 
 /**
  * Reserves per pool, scaled down together so that the totals stay under the configured caps. The caps are the
@@ -66,10 +60,9 @@ export function poolReserves(plans: readonly ShadowPlan[], opts: ActuatorOptions
   const by = new Map<string, PoolReserve>();
   for (const p of plans) {
     if (!Number.isFinite(p.size) || p.size <= 0) continue;
-    const r = by.get(p.pool) ?? { pool: p.pool, cpuCores: 0, memoryBytes: 0, networkBytesPerS: 0 };
+    const r = by.get(p.pool) ?? { pool: p.pool, cpuCores: 0, memoryBytes: 0 };
     if (p.resource === opts.shadowCpuResource) r.cpuCores += p.size;
     else if (p.resource === opts.shadowMemoryResource) r.memoryBytes += p.size;
-    else if (p.resource === opts.shadowNetworkResource) r.networkBytesPerS += p.size;
     else continue;
     by.set(p.pool, r);
   }
@@ -100,15 +93,30 @@ export function poolSlug(pool: string): string {
   return head ? `${head}-${hash}` : `pool-${hash}`;
 }
 
-/** Placeholder pods: each pool's reserve split evenly over as few pods as the per-pod maximum allows. */
-export function placeholderSpecs(pools: readonly PoolReserve[], opts: ActuatorOptions, shard: Shard = UNSHARDED): PlaceholderSpec[] {
+/**
+ * How many placeholders hold a pool's reserve: as few as the per-pod maximum allows, or one more when the pool has
+ * one more now (`current`) and the reserve is within `tolerance` of needing it. Without that hysteresis a reserve
+ * that wanders across a multiple of the per-pod maximum (15.9 to 16.1 cores with 4-core pods) would resize every
+ * placeholder of the pool at each crossing, both ways; with it, only a fall of `tolerance` below the multiple does.
+ */
+export function placeholderCount(p: PoolReserve, opts: ActuatorOptions, current = 0): number {
+  const cpu = p.cpuCores / opts.maxPodCpuCores, mem = p.memoryBytes / opts.maxPodMemoryBytes;
+  const n = Math.max(Math.ceil(cpu - 1e-9), Math.ceil(mem - 1e-9));
+  const keepAbove = (current - 1) * (1 - opts.shadowTolerance);
+  return current === n + 1 && n > 0 && Math.max(cpu, mem) > keepAbove ? current : n;
+}
+
+/**
+ * Placeholder pods: each pool's reserve split evenly over `placeholderCount` pods. `current` gives the number of
+ * placeholders each pool has now (the hysteresis of the count).
+ */
+export function placeholderSpecs(pools: readonly PoolReserve[], opts: ActuatorOptions, shard: Shard = UNSHARDED, current: ReadonlyMap<string, number> = new Map()): PlaceholderSpec[] {
   const out: PlaceholderSpec[] = [];
   const prefix = shard.total > 1 ? `foresight-shadow-s${shard.index}-` : 'foresight-shadow-';
   for (const p of pools) {
-    const n = Math.max(Math.ceil(p.cpuCores / opts.maxPodCpuCores - 1e-9), Math.ceil(p.memoryBytes / opts.maxPodMemoryBytes - 1e-9));
-    const bandwidth = p.networkBytesPerS > 0 ? String(Math.ceil((p.networkBytesPerS * 8) / n)) : undefined;
+    const n = placeholderCount(p, opts, current.get(p.pool));
     for (let i = 0; i < n; i++) {
-      out.push({ name: `${prefix}${poolSlug(p.pool)}-${i}`, pool: p.pool, cpu: formatCpu(p.cpuCores / n), memory: formatMemory(p.memoryBytes / n), ...(bandwidth ? { bandwidth } : {}) });
+      out.push({ name: `${prefix}${poolSlug(p.pool)}-${i}`, pool: p.pool, cpu: formatCpu(p.cpuCores / n), memory: formatMemory(p.memoryBytes / n) });
     }
   }
   return out;
@@ -143,9 +151,7 @@ export function addUnderCaps(added: readonly PlaceholderSpec[], kept: readonly P
 }
 
 /** True when a placeholder's requests are within `tolerance` of the spec (no replacement needed). */
-export function sameSize(requests: Record<string, string> | undefined, spec: PlaceholderSpec, tolerance: number, annotations: Record<string, string> = {}): boolean {
+export function sameSize(requests: Record<string, string> | undefined, spec: PlaceholderSpec, tolerance: number): boolean {
   const near = (a: number, b: number): boolean => Math.abs(a - b) <= tolerance * Math.max(Math.abs(b), 1e-12);
-  const bw = annotations[BANDWIDTH_ANNOTATIONS[0]];
-  const sameBandwidth = spec.bandwidth === undefined ? bw === undefined : bw !== undefined && near(parseQuantity(bw), parseQuantity(spec.bandwidth));
-  return sameBandwidth && near(parseQuantity(requests?.cpu ?? '0'), parseQuantity(spec.cpu)) && near(parseQuantity(requests?.memory ?? '0'), parseQuantity(spec.memory));
+  return near(parseQuantity(requests?.cpu ?? '0'), parseQuantity(spec.cpu)) && near(parseQuantity(requests?.memory ?? '0'), parseQuantity(spec.memory));
 }

@@ -1,18 +1,23 @@
 // Shadow capacity as low-priority placeholder pods: reconciled idempotently (create, replace to resize, delete),
 // touching only pods that carry Foresight's labels in the shadow namespace (and, when sharded, this shard's label).
 import type { Snapshot } from '../model/snapshot.js';
-import type { ActuatorOptions } from './config.js';
+import { type ActuatorOptions, nodeSelector } from './config.js';
 import type { ActionJournal, ActionOutcome } from './journal.js';
-import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
+import { type KubeApi, httpStatus, stopsCycle } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics, ReservedShadow } from './metrics.js';
 import { parseQuantity } from './quantity.js';
 import { type Shard, UNSHARDED } from '../model/shard.js';
-import { BANDWIDTH_ANNOTATIONS, MANAGED_BY, POOL, ROLE, addUnderCaps, placeholderSpecs, poolReserves, poolSlug, sameSize, shadowLabels, shadowSelector, shardManages, type PlaceholderSpec } from './shadow-plan.js';
+import { MANAGED_BY, POOL, ROLE, addUnderCaps, placeholderSpecs, poolReserves, poolSlug, sameSize, shadowLabels, shadowSelector, shardManages, type PlaceholderSpec } from './shadow-plan.js';
 
 interface Pod {
   metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: { nodeName?: string; containers?: { resources?: { requests?: Record<string, string> } }[] };
+  spec?: {
+    nodeName?: string;
+    priorityClassName?: string;
+    nodeSelector?: Record<string, string>;
+    containers?: { image?: string; resources?: { requests?: Record<string, string> } }[];
+  };
   status?: { phase?: string };
 }
 
@@ -31,9 +36,18 @@ export interface ShadowCycleResult {
   capped: boolean;
 }
 
-/** Whether a placeholder holds capacity on a node: bound by the scheduler (spec.nodeName) or running. */
+/**
+ * Whether a placeholder's container has ended (phase Failed or Succeeded: evicted by the kubelet under node pressure,
+ * stopped by a node shutdown). Such a pod stays in the API, bound to its node, but holds nothing there: it is
+ * replaced, and never counted as reserved.
+ */
+export function finished(p: Pod): boolean {
+  return p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
+}
+
+/** Whether a placeholder holds capacity on a node: bound by the scheduler (spec.nodeName) or running, not finished. */
 export function scheduled(p: Pod): boolean {
-  return !!p.spec?.nodeName || p.status?.phase === 'Running';
+  return !finished(p) && (!!p.spec?.nodeName || p.status?.phase === 'Running');
 }
 
 /**
@@ -64,6 +78,8 @@ function owned(p: Pod): boolean {
 }
 
 export class ShadowPods {
+  private warnedDryRunLeft = false;
+
   constructor(
     private readonly api: KubeApi,
     private readonly opts: ActuatorOptions,
@@ -75,6 +91,18 @@ export class ShadowPods {
 
   private get podsPath(): string {
     return `/api/v1/namespaces/${this.opts.shadowNamespace}/pods`;
+  }
+
+  /** Whether a listed placeholder was made from the pod template the options give now (PriorityClass, image, node
+   *  selector): one made under other options is replaced, as a resize is. */
+  private sameTemplate(p: Pod): boolean {
+    const sel = nodeSelector(this.opts.shadowNodeSelector), has = p.spec?.nodeSelector ?? {};
+    return (
+      p.spec?.priorityClassName === this.opts.priorityClassName &&
+      p.spec?.containers?.[0]?.image === this.opts.pauseImage &&
+      Object.keys(has).length === Object.keys(sel).length &&
+      Object.entries(sel).every(([k, v]) => has[k] === v)
+    );
   }
 
   podManifest(s: PlaceholderSpec): object {
@@ -91,7 +119,6 @@ export class ShadowPods {
           'foresight.io/owner': this.opts.identity || 'foresight',
           // without it cluster-autoscaler never removes a node running a pod that has no controller, as placeholders do
           'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true',
-          ...(s.bandwidth ? Object.fromEntries(BANDWIDTH_ANNOTATIONS.map((a) => [a, s.bandwidth])) : {}),
         },
       },
       spec: {
@@ -99,7 +126,7 @@ export class ShadowPods {
         terminationGracePeriodSeconds: 0,
         automountServiceAccountToken: false,
         enableServiceLinks: false,
-        ...(this.opts.poolLabel ? { nodeSelector: { [this.opts.poolLabel]: s.pool } } : {}),
+        ...(this.opts.shadowNodeSelector ? { nodeSelector: nodeSelector(this.opts.shadowNodeSelector) } : {}),
         securityContext: { runAsNonRoot: true, runAsUser: 65535, seccompProfile: { type: 'RuntimeDefault' } },
         containers: [
           {
@@ -121,18 +148,21 @@ export class ShadowPods {
 
   async reconcile(snapshot: Snapshot): Promise<ShadowCycleResult> {
     const { pools, capped } = poolReserves(snapshot.shadow, this.opts, this.shard);
-    let specs = this.opts.shadowEnabled ? placeholderSpecs(pools, this.opts, this.shard) : [];
     const existing = new Map((await this.list()).map((p) => [p.metadata.name, p]));
+    const counts = new Map<string, number>();
+    for (const p of existing.values()) {
+      const pool = p.metadata.annotations?.[POOL_NAME] ?? '';
+      counts.set(pool, (counts.get(pool) ?? 0) + 1);
+    }
+    let specs = this.opts.shadowEnabled ? placeholderSpecs(pools, this.opts, this.shard, counts) : [];
     const res: ShadowCycleResult = { desired: specs.length, created: 0, replaced: 0, deleted: 0, kept: 0, held: 0, existed: 0, failed: 0, capped };
     const cycle = snapshot.cycle;
     const requests = (p: Pod): Record<string, string> => p.spec?.containers?.[0]?.resources?.requests ?? {};
-    if (snapshot.stale) {
-      // Never shrink on stale data: keep every existing placeholder as is, and add only the missing ones that fit
-      // beside them under the caps (a stale cycle must not stack a new split on top of the old one).
-      const kept = [...existing.values()].map((p): PlaceholderSpec => {
-        const bw = p.metadata.annotations?.[BANDWIDTH_ANNOTATIONS[0]];
-        return { name: p.metadata.name, pool: p.metadata.annotations?.[POOL_NAME] ?? '', cpu: requests(p).cpu ?? '0', memory: requests(p).memory ?? '0', ...(bw ? { bandwidth: bw } : {}) };
-      });
+    if (snapshot.stale || (snapshot.pendingFit ?? 0) > 0) {
+      // Never shrink on stale data, nor while a first fit is spread over several cycles (the plan then covers only
+      // the tenants fitted so far): keep every existing placeholder at its size, and add only the missing ones that
+      // fit beside them under the caps (such a cycle must not stack a new split on top of the old one).
+      const kept = [...existing.values()].map((p): PlaceholderSpec => ({ name: p.metadata.name, pool: p.metadata.annotations?.[POOL_NAME] ?? '', cpu: requests(p).cpu ?? '0', memory: requests(p).memory ?? '0' }));
       res.held = kept.length;
       specs = [...addUnderCaps(specs.filter((s) => !existing.has(s.name)), kept, this.opts, this.shard), ...kept];
     }
@@ -153,7 +183,7 @@ export class ShadowPods {
         if (outcome === 'exists') res.existed++;
         return outcome;
       } catch (err) {
-        if (isUnavailable(err)) throw err;
+        if (stopsCycle(err)) throw err;
         res.failed++;
         this.journal.record({ ...entry, outcome: 'failed', reason: (err as Error).message });
         this.metrics.action('placeholder', 'failed');
@@ -162,28 +192,31 @@ export class ShadowPods {
       }
     };
     const done = (o: ActionOutcome): boolean => o === 'applied' || o === 'planned';
-    for (const s of specs) {
-      const cur = existing.get(s.name);
-      const size = { cpu: s.cpu, memory: s.memory };
-      if (cur && sameSize(requests(cur), s, this.opts.shadowTolerance, cur.metadata.annotations)) {
-        res.kept++;
-        continue;
-      }
-      if (cur) {
-        // Pod resources are immutable: replace (delete then create under the same name).
-        if (done(await act('replace', s.name, requests(cur), size, async () => {
-          await this.delete(s.name, cur.metadata.uid);
-          live.delete(s.name);
-          return this.create(s, live);
-        }))) res.replaced++;
-      } else if (done(await act('create', s.name, null, size, () => this.create(s, live)))) res.created++;
-    }
+    // Deletes first: the room they free is what the creates below may need, and a shrinking pool never has more
+    // placeholders than its plan, even for a moment (which could make a cluster autoscaler add a node).
     for (const [name, p] of existing) {
       if (want.has(name)) continue;
       if (done(await act('delete', name, requests(p), null, async () => {
         await this.delete(name, p.metadata.uid);
         live.delete(name);
       }))) res.deleted++;
+    }
+    for (const s of specs) {
+      const cur = existing.get(s.name);
+      const size = { cpu: s.cpu, memory: s.memory };
+      if (cur && !finished(cur) && sameSize(requests(cur), s, this.opts.shadowTolerance) && this.sameTemplate(cur)) {
+        res.kept++;
+        continue;
+      }
+      if (cur) {
+        // Pod specs are immutable: replace (delete then create under the same name) to resize, to apply new options,
+        // or to bring back a placeholder that ended (evicted, its node shut down).
+        if (done(await act('replace', s.name, requests(cur), size, async () => {
+          await this.delete(s.name, cur.metadata.uid);
+          live.delete(s.name);
+          return this.create(s, live);
+        }))) res.replaced++;
+      } else if (done(await act('create', s.name, null, size, () => this.create(s, live)))) res.created++;
     }
     for (const p of pools) {
       this.metrics.shadow(p.pool, 'cpu', 'desired', p.cpuCores);
@@ -192,8 +225,14 @@ export class ShadowPods {
     // What the placeholders are sized to hold (capped, quota headroom included), for ForesightShadowCapacityExhausted to
     // compare with state="reserved"; in dry-run too (what would be held), and nothing with shadow capacity off.
     this.metrics.targetShadow(this.opts.shadowEnabled ? pools.flatMap((p) => [{ pool: p.pool, resource: 'cpu', value: p.cpuCores }, { pool: p.pool, resource: 'memory', value: p.memoryBytes }]) : []);
-    // In dry-run nothing is reserved by us; otherwise what exists and is scheduled, and stale pools are cleared.
-    this.metrics.reservedShadow(this.opts.dryRun ? [] : reservedByPool(specs.map((s) => s.pool), live.values()));
+    // What the placeholders that exist and are scheduled hold, and stale pools cleared. In dry-run nothing is created,
+    // so only the pools where a live run left placeholders get a series (what those still hold; said once per run of
+    // such cycles): a 0 for every planned pool would fire ForesightShadowCapacityExhausted against the target.
+    if (this.opts.dryRun && existing.size > 0 && !this.warnedDryRunLeft) {
+      this.log.warn({ placeholders: existing.size, namespace: this.opts.shadowNamespace }, 'dry-run, but placeholders of a live run are still in place and hold their room; they are left as they are until dry-run is off (or delete them by their labels)');
+    }
+    this.warnedDryRunLeft = this.opts.dryRun && existing.size > 0;
+    this.metrics.reservedShadow(this.opts.dryRun ? reservedByPool([], existing.values()) : reservedByPool(specs.map((s) => s.pool), live.values()));
     return res;
   }
 

@@ -5,7 +5,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { KubeConflictError } from '../errors.js';
 import type { ActuatorOptions } from './config.js';
 import type { ActionJournal } from './journal.js';
-import { type KubeApi, httpStatus, isUnavailable } from './kube-api.js';
+import { type KubeApi, httpStatus, stopsCycle } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
@@ -79,7 +79,7 @@ export class VpaRecommender {
         const outcome = await this.reconcileOne(vpa, snapshot, res);
         res[outcome]++;
       } catch (err) {
-        if (isUnavailable(err)) throw err;
+        if (stopsCycle(err)) throw err;
         res.failed++;
         this.metrics.action('vpa', 'failed');
         this.journal.record({ cycle: snapshot.cycle, kind: 'vpa', action: 'update-recommendation', target: key(vpa), dryRun: this.opts.dryRun, outcome: 'failed', reason: (err as Error).message });

@@ -265,7 +265,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const plan = (cpu: number, mem: number): ShadowPlan[] => [
       { pool: 'pool-a', resource: 'cpu', size: cpu },
       { pool: 'pool-a', resource: 'memory', size: mem },
-      { pool: 'pool-a', resource: 'network', size: 1_250_000 }, // 10 Mbit/s
+      { pool: 'pool-a', resource: 'network', size: 1_250_000 }, // no reservation: the scheduler counts no bandwidth
     ];
     const sel = 'app.kubernetes.io/managed-by=foresight,foresight.io/role=shadow';
 
@@ -278,7 +278,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
       ['foresight-shadow-pool-a-1', '1500m', 'foresight-shadow', -10],
     ]);
     const uid0 = ph[0].metadata.uid;
-    expect(ph.map((p) => p.metadata.annotations?.['kubernetes.io/egress-bandwidth'])).toEqual(['5000000', '5000000']);
+    expect(ph.map((p) => p.metadata.annotations?.['kubernetes.io/egress-bandwidth'])).toEqual([undefined, undefined]);
     // bare pods: cluster-autoscaler drains their nodes only with this annotation
     expect(ph.map((p) => p.metadata.annotations?.['cluster-autoscaler.kubernetes.io/safe-to-evict'])).toEqual(['true', 'true']);
 
@@ -299,6 +299,17 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     rep = await a.runOnce(snapshot(4, 1750, [], plan(1, GiB)));
     expect(rep.shadow).toMatchObject({ created: 0, replaced: 0, deleted: 0, kept: 1 });
     expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).toMatch(/pool="pool-a",resource="cpu",state="reserved"} 1\n/);
+    // the kubelet evicts it (node pressure): the pod stays, bound, phase Failed, and holds nothing; it is replaced
+    const bound = (await pods(sys, sel))[0].metadata.uid;
+    await env.admin.request({ verb: 'patch', resource: 'pods/status', namespace: sys }, `/api/v1/namespaces/${sys}/pods/foresight-shadow-pool-a-0/status`, {
+      method: 'PATCH',
+      contentType: 'application/merge-patch+json',
+      body: { status: { phase: 'Failed', reason: 'Evicted' } },
+    });
+    rep = await a.runOnce(snapshot(4, 1800, [], plan(1, GiB)));
+    expect(rep.shadow).toMatchObject({ replaced: 1, kept: 0 });
+    expect((await pods(sys, sel)).map((p) => p.metadata.uid)).not.toContain(bound);
+    expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).toMatch(/pool="pool-a",resource="cpu",state="reserved"} 0\n/);
 
     rep = await a.runOnce(snapshot(5, 1900, [], []));
     expect(rep.shadow).toMatchObject({ deleted: 1 });

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { withQuotaReserve } from '../../src/actuator/actuator.js';
 import { withRoom } from '../../src/actuator/quota.js';
-import { actuatorOptions, defaultActuatorOptions, reclaimConfig, validateActuatorOptions } from '../../src/actuator/config.js';
+import { actuatorOptions, defaultActuatorOptions, nodeSelector, reclaimConfig, validateActuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { knobFor } from '../../src/actuator/knobs.js';
+import { forbidden } from '../../src/actuator/kube-api.js';
 import { formatCpu, formatMemory, parseQuantity } from '../../src/actuator/quantity.js';
 import { SafetyGate } from '../../src/actuator/safety.js';
 import { placeholderSpecs, poolReserves, poolSlug, sameSize } from '../../src/actuator/shadow-plan.js';
@@ -380,12 +381,11 @@ describe('shadow planning', () => {
       ['foresight-shadow-pool-a-1', '1500m', String(GiB)],
     ]);
   });
-  it('splits a bandwidth reserve into bits-per-second annotations per placeholder', () => {
-    const { pools } = poolReserves([{ pool: 'p', resource: 'cpu', size: 3 }, { pool: 'p', resource: 'network', size: 1_250_000 }], opts);
-    const specs = placeholderSpecs(pools, opts);
-    expect(specs.map((s) => s.bandwidth)).toEqual(['5000000', '5000000']);
-    expect(sameSize({ cpu: '1500m', memory: '0' }, specs[0], 0.1, {})).toBe(false);
-    expect(sameSize({ cpu: '1500m', memory: '0' }, specs[0], 0.1, { 'kubernetes.io/ingress-bandwidth': '5000000' })).toBe(true);
+  it('reads the placeholders\' node selector, and refuses one that is not key=value label pairs', () => {
+    expect(nodeSelector('cloud.google.com/gke-nodepool=default-pool, kubernetes.io/arch=amd64')).toEqual({ 'cloud.google.com/gke-nodepool': 'default-pool', 'kubernetes.io/arch': 'amd64' });
+    expect(nodeSelector('')).toEqual({});
+    expect(validateActuatorOptions(actuatorOptions({ shadowNodeSelector: 'pool' }))).toEqual([expect.stringMatching(/^actuator.shadowNodeSelector must be key=value\[,key=value\] .*"pool"/)]);
+    expect(validateActuatorOptions(actuatorOptions({ shadowNodeSelector: 'a=b c' }))).toHaveLength(1);
   });
   it('scales every pool down together under the total cap', () => {
     const { pools, capped } = poolReserves([{ pool: 'a', resource: 'cpu', size: 8 }, { pool: 'b', resource: 'cpu', size: 4 }], opts);
@@ -397,6 +397,21 @@ describe('shadow planning', () => {
     expect(poolSlug('Pool_A/../x')).toBe('pool-a-x-84322933');
     expect(sameSize({ cpu: '1500m', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '1550m', memory: String(GiB) }, 0.1)).toBe(true);
     expect(sameSize({ cpu: '1', memory: String(GiB) }, { name: 'n', pool: 'p', cpu: '2', memory: String(GiB) }, 0.1)).toBe(false);
+  });
+});
+
+describe('a 403 in an operator\'s words', () => {
+  const op = { verb: 'create', resource: 'pods', namespace: 'foresight-system', name: 'foresight-shadow-default-0' };
+  it.each([
+    ['pods "x" is forbidden: User "system:serviceaccount:foresight-system:foresight" cannot create resource "pods" in API group "" in the namespace "foresight-system"', /\(403\): the ServiceAccount lacks this permission: pods "x" is forbidden: User/],
+    ['pods "x" is forbidden: exceeded quota: compute, requested: requests.cpu=4, used: requests.cpu=8, limited: requests.cpu=10', /\(403\): a ResourceQuota refused it: .*exceeded quota/],
+    ['pods "x" is forbidden: maximum cpu usage per Container is 2, but limit is 4', /\(403\): the namespace's LimitRange refused it: .*per Container is 2/],
+    ['pods "x" is forbidden: no PriorityClass with name foresight-shadow was found', /\(403\): the PriorityClass it names is missing: .*foresight-shadow/],
+    ['pods "x" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true', /\(403\): Pod Security admission refused it .*: .*violates PodSecurity/],
+    ['admission webhook "policy.example.com" denied the request: no', /\(403\): an admission webhook refused it: admission webhook "policy/],
+    ['pods "x" is forbidden: node affinity refused', /\(403\): it was refused: pods "x" is forbidden: node affinity/],
+  ])('%s', (message, want) => {
+    expect(forbidden(op, message).message).toMatch(want);
   });
 });
 

@@ -1,9 +1,11 @@
-// Placeholder pods reconciled on an in-memory API: caps on stale data, names per pool, 409 on create, reserved capacity,
-// the annotation cluster-autoscaler needs.
+// Placeholder pods reconciled on an in-memory API: caps on stale data and during a first fit, names per pool, 409 on
+// create, reserved capacity, ended placeholders, the pod count's hysteresis, options changed since, a lost Lease, the
+// annotation cluster-autoscaler needs.
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { actuatorOptions, type ActuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
+import { LeadershipLostError } from '../../src/errors.js';
 import { KubeHttpError, type KubeApi, type KubeOp } from '../../src/actuator/kube-api.js';
 import { silentLog } from '../../src/actuator/log.js';
 import { createActuatorMetrics, type ActuatorMetrics } from '../../src/actuator/metrics.js';
@@ -17,7 +19,7 @@ const GiB = 2 ** 30;
 
 interface FakePod {
   metadata: { name: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { nodeName?: string; containers: { resources?: { requests?: Record<string, string> } }[] };
+  spec: { nodeName?: string; priorityClassName?: string; nodeSelector?: Record<string, string>; containers: { image?: string; resources?: { requests?: Record<string, string> } }[] };
   status?: { phase?: string };
 }
 
@@ -26,9 +28,17 @@ class PodServer {
   readonly pods = new Map<string, FakePod>();
   /** Creates of these pool names fail with 422. */
   readonly refuse = new Set<string>();
+  /** Every write, in order ("create <name>", "delete <name>"). */
+  readonly writes: string[] = [];
+  /** Thrown by every write when set (a lost Lease refuses writes before they are sent). */
+  writeError: Error | undefined;
   private uid = 0;
 
   readonly request = async <T>(op: KubeOp, _path: string, init: { body?: unknown } = {}): Promise<T> => {
+    if (op.verb !== 'list') {
+      if (this.writeError) throw this.writeError;
+      this.writes.push(`${op.verb} ${op.name}`);
+    }
     if (op.verb === 'list') return { items: [...this.pods.values()].map((p) => structuredClone(p)) } as T;
     if (op.verb === 'create') {
       const body = structuredClone(init.body) as FakePod;
@@ -151,10 +161,90 @@ describe('reserved shadow capacity', () => {
     expect(await reserved(registry)).toEqual([]);
   });
 
-  it('exports no reserved series in dry-run', async () => {
-    const { sp, registry } = setup({ dryRun: true });
+  it('in dry-run, exports what placeholders of a live run still hold, and warns once that they are left in place', async () => {
+    const { server, sp, registry } = setup({ dryRun: true });
     await sp.reconcile(snapshot(1, 60, [], [{ pool: 'a', resource: 'cpu', size: 1 }]));
-    expect(await reserved(registry)).toEqual([]);
+    expect(await reserved(registry)).toEqual([]); // nothing was ever created: no series to compare with the target
+    // a live run made three 4-core placeholders, all scheduled; then dry-run was switched back on
+    const live = setup({ maxPodCpuCores: 4 }, undefined, server);
+    await live.sp.reconcile(snapshot(2, 120, [], [{ pool: 'a', resource: 'cpu', size: 12 }]));
+    for (const p of server.pods.values()) p.spec.nodeName = 'node-1';
+    const warnings: string[] = [];
+    const after = new Registry();
+    const dry = new ShadowPods(server as unknown as KubeApi, actuatorOptions({ dryRun: true }), new ActionJournal(), createActuatorMetrics(after), { ...silentLog, warn: (_o, m) => warnings.push(m ?? '') });
+    for (let c = 3; c <= 4; c++) await dry.reconcile(snapshot(c, c * 60, [], [{ pool: 'a', resource: 'cpu', size: 1 }]));
+    expect(server.pods.size).toBe(3); // dry-run changes nothing
+    expect(await reserved(after)).toContain('foresight_shadow_capacity{pool="a",resource="cpu"} 12');
+    expect(warnings).toEqual([expect.stringMatching(/dry-run, but placeholders of a live run are still in place/)]);
+  });
+
+  it('replaces a placeholder that ended (evicted, its node shut down) and does not count it as reserved', async () => {
+    const { server, sp, registry } = setup({ maxPodCpuCores: 2 });
+    const plans: ShadowPlan[] = [{ pool: 'a', resource: 'cpu', size: 2 }];
+    await sp.reconcile(snapshot(1, 60, [], plans));
+    const pod = server.pods.get('foresight-shadow-a-0')!;
+    pod.spec.nodeName = 'node-1';
+    pod.status = { phase: 'Failed' };
+    const uid = pod.metadata.uid;
+    // the ended pod is still in the API, bound to its node, the same size: replaced all the same
+    expect(await sp.reconcile(snapshot(2, 120, [], plans))).toMatchObject({ replaced: 1, kept: 0 });
+    expect(server.pods.get('foresight-shadow-a-0')!.metadata.uid).not.toBe(uid);
+    expect(await reserved(registry)).toContain('foresight_shadow_capacity{pool="a",resource="cpu"} 0');
+    // on stale data too (it is kept at its size, but brought back)
+    server.pods.get('foresight-shadow-a-0')!.status = { phase: 'Succeeded' };
+    expect(await sp.reconcile(snapshot(3, 180, [], plans, true))).toMatchObject({ held: 1, replaced: 1 });
+  });
+});
+
+describe('placeholder churn', () => {
+  it('does not shrink while a first fit is spread over cycles: the plan covers only the tenants fitted so far', async () => {
+    const { server, sp } = setup({ maxPodCpuCores: 4 });
+    await sp.reconcile(snapshot(1, 60, [], [{ pool: 'default', resource: 'cpu', size: 16 }]));
+    const before = new Map([...server.pods].map(([n, p]) => [n, p.metadata.uid]));
+    const partial = { ...snapshot(2, 120, [], [{ pool: 'default', resource: 'cpu', size: 6 }]), pendingFit: 900 };
+    expect(await sp.reconcile(partial)).toMatchObject({ held: 4, replaced: 0, deleted: 0 });
+    expect(new Map([...server.pods].map(([n, p]) => [n, p.metadata.uid]))).toEqual(before);
+    // once every series is fitted the plan is whole again, and a smaller one shrinks
+    expect(await sp.reconcile(snapshot(3, 180, [], [{ pool: 'default', resource: 'cpu', size: 6 }]))).toMatchObject({ deleted: 2, replaced: 2 });
+  });
+
+  it('keeps one more placeholder while the reserve stays within tolerance of needing it, and deletes before it creates', async () => {
+    const { server, sp } = setup({ maxPodCpuCores: 4, maxShadowCpuCores: 64 });
+    const at = (c: number, cores: number) => sp.reconcile(snapshot(c, c * 60, [], [{ pool: 'p', resource: 'cpu', size: cores }]));
+    await at(1, 15.9);
+    expect(server.pods.size).toBe(4);
+    // up across 16 cores: a fifth pod is needed (no pod may exceed 4 cores), so the four are resized
+    expect(await at(2, 16.1)).toMatchObject({ created: 1, replaced: 4 });
+    // wandering back and forth around 16 changes nothing now: 15.9 over 5 pods is within 10% of 16.1 over 5
+    for (let c = 3; c <= 8; c++) expect(await at(c, c % 2 ? 15.9 : 16.1)).toMatchObject({ created: 0, replaced: 0, deleted: 0, kept: 5 });
+    // a fall of more than the tolerance below 4 pods' worth gives up the fifth (the four left, 3.22 cores each, are
+    // within 10% of 14.3 / 4)
+    expect(await at(9, 14.3)).toMatchObject({ deleted: 1, replaced: 0, kept: 4 });
+    expect(server.pods.size).toBe(4);
+    // up to 20 cores: a fifth again, and the four resized; then down to 10: the pods no longer wanted go first
+    expect(await at(10, 20)).toMatchObject({ created: 1, replaced: 4 });
+    server.writes.length = 0;
+    expect(await at(11, 10)).toMatchObject({ deleted: 2, replaced: 3 });
+    expect(server.writes).toEqual(['delete foresight-shadow-p-3', 'delete foresight-shadow-p-4', ...[0, 1, 2].flatMap((i) => [`delete foresight-shadow-p-${i}`, `create foresight-shadow-p-${i}`])]);
+    expect(server.cpu()).toBeCloseTo(10, 2);
+  });
+
+  it('replaces placeholders made under another PriorityClass, image or node selector, once', async () => {
+    const server = new PodServer();
+    const plans: ShadowPlan[] = [{ pool: 'a', resource: 'cpu', size: 2 }];
+    await setup({}, undefined, server).sp.reconcile(snapshot(1, 60, [], plans));
+    const changed = setup({ priorityClassName: 'spare', pauseImage: 'registry.example/pause:3.10', shadowNodeSelector: 'cloud.google.com/gke-nodepool=default-pool' }, undefined, server).sp;
+    expect(await changed.reconcile(snapshot(2, 120, [], plans))).toMatchObject({ replaced: 1 });
+    const pod = server.pods.get('foresight-shadow-a-0')!;
+    expect([pod.spec.priorityClassName, pod.spec.containers[0].image, pod.spec.nodeSelector]).toEqual(['spare', 'registry.example/pause:3.10', { 'cloud.google.com/gke-nodepool': 'default-pool' }]);
+    expect(await changed.reconcile(snapshot(3, 180, [], plans))).toMatchObject({ replaced: 0, kept: 1 });
+  });
+
+  it('stops at the first write a lost Lease refuses, instead of failing every placeholder in turn', async () => {
+    const { server, sp, journal } = setup({ maxPodCpuCores: 1 });
+    server.writeError = new LeadershipLostError('create pods');
+    await expect(sp.reconcile(snapshot(1, 60, [], [{ pool: 'a', resource: 'cpu', size: 5 }]))).rejects.toThrow(/Lease/);
+    expect(journal.list()).toEqual([]);
   });
 });
 

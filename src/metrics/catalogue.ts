@@ -75,13 +75,13 @@ export const catalogue = {
   profileBurstiness: def({
     name: 'foresight_profile_burstiness_ratio',
     type: 'gauge',
-    help: 'Burstiness of a tenant signal: p99 over median of the profile window (p99 over mean when the median is 0, 1 when the signal is all zero).',
+    help: 'Burstiness of a tenant signal: p99 over median of the profile window (p99 over mean when the median is 0, the largest value over the mean when the p99 is 0 too, 1 when the signal is all zero).',
     labels: ['tenant', 'signal'],
   }),
   profileSeasonality: def({
     name: 'foresight_profile_seasonality_ratio',
     type: 'gauge',
-    help: 'Share of a tenant signal variance explained by its daily or weekly shape; absent while the profile window is too short to tell (daily: under a day; weekly: under 14 days, so never with the default one-week history).',
+    help: 'Share of a tenant signal variance explained by its daily or weekly shape; absent while the profile window is too short to tell (daily: until every hour of the day has samples on two dates; weekly: under 14 days or a weekday seen on one date, so never with the default one-week history).',
     labels: ['tenant', 'signal', 'season'],
   }),
   profileApiMix: def({
@@ -189,6 +189,12 @@ export const catalogue = {
     name: 'foresight_series_pending_fit',
     type: 'gauge',
     help: 'Series without a model yet, left to the next cycles by the first-fit budget (firstFitBudget): above 0 for a few cycles after a start, or when many tenants appear at once.',
+    labels: [],
+  }),
+  staleSeries: def({
+    name: 'foresight_series_stale',
+    type: 'gauge',
+    help: 'Series with no sample for staleAfter while Prometheus answers (a tenant gone, its metrics no longer scraped): their usage, forecasts and recommendations are left out of /metrics until samples return or the series vanishes (vanishAfter); the API still shows them, marked stale.',
     labels: [],
   }),
   signalTenants: def({

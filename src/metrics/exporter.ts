@@ -151,6 +151,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     shadow: gaugeOf(c.shadowCapacity, registry),
     tenants: gaugeOf(c.tenants, registry),
     pendingFit: gaugeOf(c.pendingFit, registry),
+    staleSeries: gaugeOf(c.staleSeries, registry),
     signalTenants: gaugeOf(c.signalTenants, registry),
   };
   gaugeOf(c.lastSuccess, registry, (gg) => {
@@ -167,6 +168,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     let droppedTenantSeries = 0;
     let droppedBySeriesLimit = 0;
     let tenantCount = 0;
+    let staleSeries = 0;
     if (s) {
       const hl = s.horizonsS.map(horizonLabel);
       const ql = s.quantiles.map(String);
@@ -182,6 +184,14 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const outOf = (tenant: string): SnapshotGauges => (allowed.has(tenant) ? g : tally);
       await forEachSliced(slice, [...s.resources.values()], (r) => {
         if (r.anomaly) anomalies.set(r.tenant, r.anomaly);
+        // No sample for staleAfter while Prometheus answers (a tenant gone, its metrics no longer scraped): its frozen
+        // usage, forecasts and recommendation would keep alerts and dashboard sums going for as long as vanishAfter.
+        // Counted instead; the API still shows the series, marked stale. (A failed pull is the snapshot's staleness:
+        // the last forecasts are served then, marked by foresight_forecast_stale.)
+        if (r.stale) {
+          staleSeries++;
+          return;
+        }
         const out = outOf(r.tenant);
         // Label text built once per series: the families below are the bulk of the exposition.
         const base = `tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`;
@@ -268,6 +278,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       small.stale.set(s.stale ? 1 : 0);
       small.tenants.set(tenantCount);
       small.pendingFit.set(s.pendingFit ?? 0);
+      small.staleSeries.set(staleSeries);
       for (const [signal, n] of s.signalTenants ?? []) small.signalTenants.set({ signal }, n);
       for (const sh of s.shadow) small.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
       for (const [pool, n] of s.shadowExhausted ?? []) exhausted(pool, n);

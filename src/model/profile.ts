@@ -96,21 +96,28 @@ function etaSquared(sum: Float64Array, cnt: Float64Array, ssTot: number, mean: n
   return { share: ssTot > 0 && seen > 1 ? Math.min(1, ssB / ssTot) : 0, means };
 }
 
-/** p99 over median; p99 over mean when the median is 0 (unitless either way); 1 when there is nothing above 0. */
-function burstiness(median: number, p99: number, mean: number): number {
+/**
+ * p99 over median; p99 over mean when the median is 0, and the largest value over the mean when even the p99 is 0 (a
+ * signal idle but for under 1% of its points: its rare bursts are all there is to it); unitless either way; 1 when
+ * there is nothing above 0.
+ */
+function burstiness(median: number, p99: number, max: number, mean: number): number {
   if (median > 0) return p99 / median;
-  return mean > 0 && p99 > 0 ? p99 / mean : 1;
+  if (!(mean > 0)) return 1;
+  return p99 > 0 ? p99 / mean : max / mean;
 }
 
 /** Profiles one signal window starting at `startS` with spacing `intervalS`. */
 export function profileSignal(resource: string, values: ArrayLike<number>, startS: number, intervalS: number): SignalProfile {
   let n = 0;
   let sum = 0;
+  let max = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isNaN(v)) {
       n++;
       sum += v;
+      if (v > max) max = v;
     }
   }
   const empty = { resource, level: NaN, volatility: 0, burstiness: 1, dailyShape: new Array<number>(24).fill(NaN), weeklyShape: new Array<number>(7).fill(NaN), dailySeasonality: NaN, weeklySeasonality: NaN, samples: 0 };
@@ -133,12 +140,18 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
   const median = selectKth(present, kMed, 0, n - 1);
   const kP99 = rankOf(n, 0.99);
   const p99 = kP99 > kMed ? selectKth(present, kP99, kMed + 1, n - 1) : median;
-  // One pass for the hour-of-day and day-of-week sums (0 = Monday: 1970-01-01 was a Thursday).
+  // One pass for the hour-of-day and day-of-week sums (0 = Monday: 1970-01-01 was a Thursday), and on how many
+  // dates each hour and each weekday had a sample: a shape seen once cannot be told from a trend or a single event
+  // (one day of steady growth explains nearly all of its variance by the hour), so a seasonality needs every group
+  // seen on two dates or more.
   const hSum = new Float64Array(24);
   const hCnt = new Float64Array(24);
   const dSum = new Float64Array(7);
   const dCnt = new Float64Array(7);
+  const hDates = new Int32Array(24), hLast = new Int32Array(24).fill(-1);
+  const dDates = new Int32Array(7), dLast = new Int32Array(7).fill(-1);
   let sod = ((startS % 86_400) + 86_400) % 86_400;
+  let date = 0;
   let dow = (Math.floor(startS / 86_400) + 3) % 7;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -148,25 +161,35 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
       hCnt[h]++;
       dSum[dow] += v;
       dCnt[dow]++;
+      if (hLast[h] !== date) {
+        hLast[h] = date;
+        hDates[h]++;
+      }
+      if (dLast[dow] !== date) {
+        dLast[dow] = date;
+        dDates[dow]++;
+      }
     }
     sod += intervalS;
     while (sod >= 86_400) {
       sod -= 86_400;
+      date++;
       dow = dow === 6 ? 0 : dow + 1;
     }
   }
   const daily = etaSquared(hSum, hCnt, ss, mean);
   const spanDays = (values.length * intervalS) / 86_400;
   const weekly = etaSquared(dSum, dCnt, ss, mean);
+  const seenTwice = (dates: Int32Array): boolean => dates.every((d) => d >= 2);
   return {
     resource,
     level: mean,
     volatility: mean > 0 ? std / mean : 0,
-    burstiness: burstiness(median, p99, mean),
+    burstiness: burstiness(median, p99, max, mean),
     dailyShape: daily.means,
     weeklyShape: weekly.means,
-    dailySeasonality: spanDays >= 1 ? daily.share : NaN,
-    weeklySeasonality: spanDays >= WEEKLY_MIN_DAYS ? weekly.share : NaN,
+    dailySeasonality: seenTwice(hDates) ? daily.share : NaN,
+    weeklySeasonality: spanDays >= WEEKLY_MIN_DAYS && seenTwice(dDates) ? weekly.share : NaN,
     samples: n,
   };
 }

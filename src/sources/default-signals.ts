@@ -7,26 +7,35 @@ import type { SignalSpec } from './history-source.js';
 // the pause container of dockershim and cri-dockerd. rate() handles counter resets (container restarts) and stale
 // series for us.
 //
-// Each pod's series are first reduced to one per container (per interface for network) with `max`: the same
-// container is often scraped twice, and a sum would count it twice. The kubelet's /metrics/resource endpoint exposes
-// container_cpu_usage_seconds_total and container_memory_working_set_bytes as /metrics/cadvisor does
-// (kube-prometheus-stack can scrape both), kube-state-metrics runs in pairs for availability, and a Thanos querier
-// without deduplication returns each Prometheus replica's copy.
+// Each pod's series are first reduced to one per container (per interface for network, per device for the
+// filesystem) with `max`: the same container is often scraped twice, and a sum would count it twice. The kubelet's
+// /metrics/resource endpoint exposes container_cpu_usage_seconds_total and container_memory_working_set_bytes as
+// /metrics/cadvisor does (kube-prometheus-stack can scrape both), kube-state-metrics runs in pairs for availability,
+// and a Thanos querier without deduplication returns each Prometheus replica's copy.
+//
+// Gauges (memory, ephemeral storage, threads, descriptors) are read as their peak over the window, as counters are
+// read as their rate over it: a bare selector gives the one scrape at each step, and a 5-minute step would miss a
+// working set that rose for a minute between two points.
 
 /**
  * A cAdvisor metric's series of named containers (not the pod cgroup, not the pause container), through `over` (a
- * rate, an average over time; the bare selector when absent), reduced to one value per pod and container whatever
- * scraped them.
+ * rate, an average over time; the bare selector when absent), reduced to one value per pod and container (and per
+ * value of each label of `per`) whatever scraped them.
  */
-export function perContainer(metric: string, over: (selector: string) => string = (sel) => sel): string {
-  return `max by ({{tenant}}, namespace, pod, container) (${over(`${metric}{container!="",container!="POD"{{filter}}}`)})`;
+export function perContainer(metric: string, over: (selector: string) => string = (sel) => sel, per: readonly string[] = []): string {
+  return `max by (${['{{tenant}}', 'namespace', 'pod', 'container', ...per].join(', ')}) (${over(`${metric}{container!="",container!="POD"{{filter}}}`)})`;
 }
 
 /** rate() over the configured window. */
 const RATE = (selector: string): string => `rate(${selector}[{{window}}])`;
+/** A gauge's largest value over the configured window: what the step's points would miss between them (a burst of
+ *  memory, threads or descriptors), and what an allocation must hold. */
+const PEAK = (selector: string): string => `max_over_time(${selector}[{{window}}])`;
 
 /** A tenant's total of a cAdvisor metric over its containers (perContainer). */
-const containerSum = (metric: string, over?: (selector: string) => string): string => `sum by ({{tenant}}) (${perContainer(metric, over)})`;
+const containerSum = (metric: string, over?: (selector: string) => string, per?: readonly string[]): string => `sum by ({{tenant}}) (${perContainer(metric, over, per)})`;
+/** The same for cAdvisor's filesystem metrics: one series per device, of which a container with a volume has two. */
+const fsSum = (metric: string, over?: (selector: string) => string): string => containerSum(metric, over, ['device']);
 
 /**
  * A kube-state-metrics selector whose namespace, pod (and tenant label) are the pod's own also when Prometheus scrapes
@@ -55,7 +64,7 @@ export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
   {
     resource: 'memory',
     unit: 'bytes',
-    query: containerSum('container_memory_working_set_bytes'),
+    query: containerSum('container_memory_working_set_bytes', PEAK),
   },
   {
     // kube-state-metrics: one series per pod and phase, 1 for the pod's current phase and 0 for the others, so the sum
@@ -71,29 +80,29 @@ export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
     // reports it under Docker and CRI-O; under containerd it has no per-container series, and the signal finds none.
     resource: 'ephemeral_storage',
     unit: 'bytes',
-    query: containerSum('container_fs_usage_bytes'),
+    query: fsSum('container_fs_usage_bytes', PEAK),
   },
   {
     resource: 'disk_read',
     unit: 'bytes_per_second',
-    query: containerSum('container_fs_reads_bytes_total', RATE),
+    query: fsSum('container_fs_reads_bytes_total', RATE),
   },
   {
     resource: 'disk_write',
     unit: 'bytes_per_second',
-    query: containerSum('container_fs_writes_bytes_total', RATE),
+    query: fsSum('container_fs_writes_bytes_total', RATE),
   },
   { resource: 'network_rx', unit: 'bytes_per_second', query: podNetwork('container_network_receive_bytes_total') },
   { resource: 'network_tx', unit: 'bytes_per_second', query: podNetwork('container_network_transmit_bytes_total') },
   {
     resource: 'threads',
     unit: 'threads',
-    query: containerSum('container_threads'),
+    query: containerSum('container_threads', PEAK),
   },
   {
     resource: 'fds',
     unit: 'file_descriptors',
-    query: containerSum('container_file_descriptors'),
+    query: containerSum('container_file_descriptors', PEAK),
   },
   {
     // API calls by type: the breakdown gives the profile's call mix; the per-tenant total is forecast.
@@ -107,7 +116,7 @@ export const DEFAULT_SIGNALS: readonly SignalSpec[] = [
     unit: 'operations_per_second',
     // Two sums, not rate({__name__=~"reads|writes"}): rate() drops the name, and Prometheus rejects the resulting
     // duplicate label sets ("vector cannot contain metrics with the same labelset").
-    query: `${containerSum('container_fs_reads_total', RATE)} + ${containerSum('container_fs_writes_total', RATE)}`,
+    query: `${fsSum('container_fs_reads_total', RATE)} + ${fsSum('container_fs_writes_total', RATE)}`,
   },
   {
     resource: 'db_queries',

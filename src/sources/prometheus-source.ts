@@ -178,14 +178,16 @@ export class PrometheusSource implements HistorySource {
           timeoutMs: this.#o.timeoutMs,
         });
         if (r.seriesSeen > 0) this.#seen.set(sig.resource, r.seriesSeen);
-        series.push(...r.set.series);
         let tenants = r.set.series.length;
         if (r.breakdown.length) {
+          // one total per tenant: its series by type, and a series that lacks the breakdown labels (a client
+          // library that sets no route) counts in its tenant's total, not beside it as a second series of the
+          // same tenant that the store would write over the first
           breakdown.push(...r.breakdown);
-          const t = totals(r.breakdown);
+          const t = totals([...r.breakdown, ...r.set.series]);
           series.push(...t);
-          tenants += t.length;
-        }
+          tenants = t.length;
+        } else series.push(...r.set.series);
         coverage.push(tenants > 0 ? { resource: sig.resource, tenants, series: r.seriesSeen } : { resource: sig.resource, tenants, series: r.seriesSeen, why: this.#whyNoTenant(r.seriesSeen, r.unlabelled) });
       } catch (e) {
         failures.push({ resource: sig.resource, error: e as Error });
@@ -203,7 +205,7 @@ export class PrometheusSource implements HistorySource {
 }
 
 /** Sums breakdown series into one series per tenant (NaN only where every part is NaN). */
-export function totals(parts: readonly BreakdownSeries[]): Series[] {
+export function totals(parts: ReadonlyArray<Omit<BreakdownSeries, 'type'>>): Series[] {
   const by = new Map<string, Series>();
   for (const p of parts) {
     let s = by.get(p.tenant);

@@ -28,6 +28,12 @@ export interface WorkloadTenant {
   /** Pods on the host's network (a node-exporter, a CNI agent): their sandbox's network series report the node's
    *  interfaces, whose traffic is not theirs (default false). */
   hostNetwork?: boolean;
+  /** Each pod's filesystem I/O and usage on two devices, a quarter on its root disk (/dev/vda) and the rest on a
+   *  volume (/dev/vdb), as a database with a persistent volume has (default false: one device). */
+  twoDevices?: boolean;
+  /** The working set rises to `factor` times its level for the first `forS` of every `everyS` real seconds: a
+   *  spike between two points of a coarse query step (default none). */
+  memorySpike?: { everyS: number; forS: number; factor: number };
 }
 
 /** The node's own traffic, bytes per second each way, that a host-network pod's sandbox reports. */
@@ -114,6 +120,8 @@ function withDefaults(t: WorkloadTenant): Required<WorkloadTenant> {
     burstFactor: t.burstFactor ?? 2.5,
     pods: t.pods ?? 2,
     hostNetwork: t.hostNetwork ?? false,
+    twoDevices: t.twoDevices ?? false,
+    memorySpike: t.memorySpike ?? { everyS: 1, forS: 0, factor: 1 },
   };
 }
 
@@ -253,7 +261,7 @@ export class WorkloadExporter {
       // Writable layer plus logs: a base that follows demand more gently than memory does.
       const f = this.factor(ns, simS);
       const fsB = (64 * 1024 * 1024 + (0.25 * st.cfg.memoryBytes) / st.pods.length) * (0.8 + 0.2 * Math.min(f, 2));
-      out.push(`container_fs_usage_bytes{${l},container="app",device="/dev/vda1"} ${Math.round(fsB)}`);
+      for (const [d, v] of WorkloadExporter.#devices(st, '/dev/vda1', fsB)) out.push(`container_fs_usage_bytes{${l},container="app",device="${d}"} ${Math.round(v)}`);
       // The pause container's few KiB, which a correct query must exclude.
       out.push(`container_fs_usage_bytes{${l},container="POD",device="/dev/vda1"} 40960`);
     });
@@ -265,7 +273,9 @@ export class WorkloadExporter {
     ];
     for (const [name, help, get] of counters) {
       fam(name, 'counter', help);
-      each((_ns, _st, p, l) => out.push(`${name}{${l},container="app",device="/dev/vda"} ${get(p)}`));
+      each((_ns, st, p, l) => {
+        for (const [d, v] of WorkloadExporter.#devices(st, '/dev/vda', get(p))) out.push(`${name}{${l},container="app",device="${d}"} ${v}`);
+      });
     }
     const net: Array<[string, string, (p: PodState) => number]> = [
       ['container_network_receive_bytes_total', 'Cumulative count of bytes received', (p) => p.rxB],
@@ -310,7 +320,14 @@ export class WorkloadExporter {
 
   /** A pod's working set: the tenant's memory over its pods, following demand gently. */
   #podMemory(ns: string, st: TenantState, simS: number): number {
-    return (st.cfg.memoryBytes / st.pods.length) * (0.7 + 0.3 * Math.min(this.factor(ns, simS), 2));
+    const spike = st.cfg.memorySpike;
+    const up = spike && (this.#last / 1000) % spike.everyS < spike.forS ? spike.factor : 1;
+    return (st.cfg.memoryBytes / st.pods.length) * (0.7 + 0.3 * Math.min(this.factor(ns, simS), 2)) * up;
+  }
+
+  /** A pod's filesystem series, `value` split over its devices (twoDevices: a quarter on the root disk). */
+  static #devices(st: TenantState, device: string, value: number): Array<[string, number]> {
+    return st.cfg.twoDevices ? [[device, 0.25 * value], ['/dev/vdb', 0.75 * value]] : [[device, value]];
   }
 
   /** kube-state-metrics' pod series: phases, owners and info. */

@@ -2,7 +2,8 @@
 // the kubelet's /metrics/resource (each container's cpu and memory a second time) and two kube-state-metrics
 // replicas scraped without honor_labels, with a node-exporter-like tenant on the host's network. Each tenant's pulled
 // value must be what its pods use: a container scraped twice counts once, a pod counts in its own namespace, and a
-// host-network pod is not charged the node's traffic.
+// host-network pod is not charged the node's traffic. A database tenant reads and writes on two devices (its root disk
+// and a volume), and its working set spikes between the query's points: both count whole.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithBinaries } from '../helpers/binaries.js';
 import { startPrometheus, type PrometheusInstance } from '../helpers/prometheus.js';
@@ -17,6 +18,8 @@ const TENANTS: WorkloadTenant[] = [
   { namespace: 'shop', cpuCores: 0.5, memoryBytes: 256 * MiB, requestsPerS: 20, pods: 2, ...flat },
   { namespace: 'search', cpuCores: 2, memoryBytes: 1024 * MiB, requestsPerS: 50, pods: 4, ...flat },
   { namespace: 'monitoring', cpuCores: 0.1, memoryBytes: 64 * MiB, requestsPerS: 1, pods: 1, hostNetwork: true, ...flat },
+  // 3 times its working set for 2 s of every 4 s: a step of 2 s reads the spike at one point in two at best
+  { namespace: 'db', cpuCores: 1, memoryBytes: 512 * MiB, requestsPerS: 10, pods: 1, twoDevices: true, memorySpike: { everyS: 4, forS: 2, factor: 3 }, ...flat },
 ];
 
 /** What each signal of a tenant truly is, from the exporter's model (test/helpers/workload-exporter.ts). */
@@ -24,9 +27,9 @@ function truth(t: WorkloadTenant): Record<string, number | undefined> {
   const rps = t.requestsPerS!;
   return {
     cpu: t.cpuCores,
-    memory: t.memoryBytes,
+    memory: t.memoryBytes! * (t.memorySpike?.factor ?? 1), // the peak over the window
     pods: t.pods,
-    ephemeral_storage: t.pods! * 64 * MiB + 0.25 * t.memoryBytes!,
+    ephemeral_storage: t.pods! * 64 * MiB + 0.25 * t.memoryBytes!, // over both devices
     disk_read: rps * 2 * 16_384,
     disk_write: rps * 0.5 * 8_192,
     // a host-network pod's sandbox reports the node's traffic, which is not the tenant's: no value rather than that
@@ -73,7 +76,7 @@ describeWithBinaries('the default signal queries against a real Prometheus scrap
   it('gives each tenant what its pods use, signal by signal', async () => {
     const src = new PrometheusSource({ url: prom.url, signals: DEFAULT_SIGNALS, tenantLabel: 'namespace', rateWindow: '4s', timeoutMs: 10_000 });
     const endS = Math.floor(Date.now() / 1000) - 1;
-    const pulled = await src.pull({ startS: endS - 3, endS, stepS: 1 });
+    const pulled = await src.pull({ startS: endS - 4, endS, stepS: 2 });
     const got = new Map(pulled.set.series.map((s) => [`${s.tenant}/${s.resource}`, s.values.filter(Number.isFinite).at(-1)]));
     const rows: string[] = [];
     for (const t of TENANTS) {
@@ -84,7 +87,7 @@ describeWithBinaries('the default signal queries against a real Prometheus scrap
       }
     }
     expect(rows).toEqual([]);
-    expect(pulled.coverage?.find((c) => c.resource === 'cpu')?.tenants).toBe(3);
+    expect(pulled.coverage?.find((c) => c.resource === 'cpu')?.tenants).toBe(TENANTS.length);
   }, 30_000);
 
   it('splits usage by container and workload once, with each workload\'s pods counted once', async () => {

@@ -98,6 +98,22 @@ describe('exporter', () => {
     expect(loopBody).toMatch(/foresight_loop_step_duration_seconds_count\{step="pull"\} 2/);
   });
 
+  it('leaves out the usage, forecasts and recommendation of a series gone quiet while Prometheus answers, and counts it', async () => {
+    const { loop } = await loopWith(['shop', 'gone']);
+    await loop.runOnce();
+    const s = loop.latest()!;
+    const recommendation = { target: 2, lowerBound: 1, upperBound: 3, uncappedTarget: 2 };
+    const quiet: Snapshot = { ...s, resources: new Map([...s.resources].map(([k, r]) => [k, { ...r, recommendation, stale: r.tenant === 'gone' }])) };
+    const body = (await createExporter({ snapshot: () => quiet }).render()).body.toString();
+    for (const family of [catalogue.usage.name, catalogue.forecast.name, catalogue.recommendation.name]) {
+      expect(lines(body, family).some((l) => l.includes('tenant="shop"')), family).toBe(true);
+      expect(lines(body, family).filter((l) => l.includes('tenant="gone"')), family).toEqual([]);
+    }
+    expect(body).toContain('foresight_series_stale 2');
+    expect(body).toContain('foresight_forecast_stale 0');
+    expect((await createExporter({ snapshot: () => s }).render()).body.toString()).toContain('foresight_series_stale 0');
+  });
+
   it('bounds cardinality and counts what was left out, once per snapshot', async () => {
     const { loop, clock } = await loopWith(['a', 'b', 'c']);
     const ex = createExporter({ snapshot: () => loop.latest(), limits: { maxTenants: 2, maxForecastSeries: 9 } });

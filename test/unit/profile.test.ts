@@ -72,6 +72,26 @@ describe('profileSignal', () => {
     // the same shape in other units gives the same ratio
     expect(profileSignal('network_rx', v.map((x) => x / 1e6), 0, 300).burstiness).toBeCloseTo(40, 9);
     expect(profileSignal('network_rx', new Float64Array(100), 0, 300).burstiness).toBe(1);
+    // bursts in under 1% of the points (p99 0 too): the largest over the mean, not 1 ("no bursts")
+    const rare = new Float64Array(2016);
+    for (let i = 0; i < 10; i++) rare[i * 200] = 50;
+    expect(profileSignal('file_ops', rare, 0, 300).burstiness).toBeCloseTo(50 / (500 / 2016), 9);
+  });
+
+  it('tells a daily shape only from every hour seen on two dates or more: not from one day of growth', () => {
+    const step = 300;
+    const ramp = (days: number) => Float64Array.from({ length: (days * DAY) / step }, (_, i) => i); // no daily cycle
+    expect(profileSignal('memory', ramp(1), 0, step).dailySeasonality).toBeNaN(); // was 0.98 from one day
+    expect(profileSignal('memory', ramp(1), 12 * 3600, step).dailySeasonality).toBeNaN(); // a day across midnight
+    const two = profileSignal('memory', ramp(2), 0, step).dailySeasonality;
+    expect(two).toBeLessThan(0.3); // a trend over two days is mostly not explained by the hour
+    // two hours of samples in a two-day window: most hours never seen
+    const sparse = new Float64Array((2 * DAY) / step).fill(NaN);
+    sparse.fill(5, 0, 24);
+    expect(profileSignal('memory', sparse, 0, step).dailySeasonality).toBeNaN();
+    // a real daily cycle over two days is still seen
+    const cycle = Float64Array.from({ length: (2 * DAY) / step }, (_, i) => 10 + 5 * Math.sin((2 * Math.PI * i * step) / DAY));
+    expect(profileSignal('cpu', cycle, 0, step).dailySeasonality).toBeGreaterThan(0.95);
   });
 });
 

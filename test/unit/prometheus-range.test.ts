@@ -145,6 +145,26 @@ describe('PrometheusSource', () => {
     expect(r.set.series.find((s) => s.resource === 'api_calls')!.values[1]).toBe(2);
   });
 
+  it('counts a tenant\'s series without method and route in its one api_calls total, beside its typed calls', async () => {
+    // 20 req/s from a client library that sets no route, 5 req/s labelled: one series of 25, not two of 20 and 5
+    const q: RangeQuerier = {
+      async rangeQuery(_query, startD, endD, step) {
+        const values = (v: number) => Array.from({ length: (endD.getTime() - startD.getTime()) / 1000 / step + 1 }, (_, i) => ({ time: new Date(startD.getTime() + i * step * 1000), value: v }));
+        const result = [
+          { metric: { name: '', labels: { namespace: 'shop' } }, values: values(20) },
+          { metric: { name: '', labels: { namespace: 'shop', method: 'GET', route: '/x' } }, values: values(5) },
+          { metric: { name: '', labels: { namespace: 'ads' } }, values: values(1) },
+        ];
+        return { resultType: 'matrix', result } as unknown as QueryResult;
+      },
+    };
+    const src = new PrometheusSource({ url: 'http://x', tenantLabel: 'namespace', rateWindow: '1m', querier: q, signals: [DEFAULT_SIGNALS.find((s) => s.resource === 'api_calls')!] });
+    const r = await src.pull({ startS: 0, endS: 120, stepS: 60 });
+    expect(r.set.series.map((s) => [s.tenant, [...s.values]]).sort()).toEqual([['ads', [1, 1, 1]], ['shop', [25, 25, 25]]]);
+    expect(r.breakdown.map((b) => [b.tenant, b.type])).toEqual([['shop', 'GET /x']]);
+    expect(r.coverage).toEqual([expect.objectContaining({ resource: 'api_calls', tenants: 2 })]);
+  });
+
   it('keeps only included, not excluded tenants even when an overridden query has no {{filter}}', async () => {
     const { q } = fakeQuerier(['kube-system', 'shop', 'pay', 'ads'], () => 1);
     const query = 'sum by ({{tenant}}) (rate(container_cpu_usage_seconds_total[{{window}}]))';

@@ -32,7 +32,7 @@ for await (const line of lines) {
 writeFileSync(new URL('./demo-trace.csv.gz', import.meta.url), gzipSync(out.join('\n') + '\n', { level: 9 }));
 writeFileSync(new URL('./demo-trace.meta.json', import.meta.url), JSON.stringify({
   source: 'google2011-jobs97 (Google cluster-data 2011 via HiPro-IT), six jobs, see examples/README.md',
-  license: 'CC BY 4.0 (Google cluster-data)',
+  license: 'CC BY 4.0 (Google cluster-data): https://creativecommons.org/licenses/by/4.0/',
   interval_s: 300,
   timestamp: 'seconds from trace start',
   units: { cpu: `cores (job CPU % x ${CPU_CORES_AT_100}/100)`, memory: `bytes (job memory % x 32 GiB/100)` },

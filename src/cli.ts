@@ -37,8 +37,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as Error & { code?: string };
-    // Node's own errors already start with their code ("ENOTDIR: not a directory, ...")
-    const coded = e.code && !e.message.startsWith(e.code) ? `${e.code}: ` : '';
+    // Node's own errors already name their code ("ENOTDIR: not a directory, ...", "listen EADDRINUSE: ...")
+    const coded = e.code && !e.message.includes(e.code) ? `${e.code}: ` : '';
     console.error(`foresight: ${coded}${e.message}`);
     if (process.env.FORESIGHT_DEBUG) console.error(e.stack);
     // a usage error exits 2, as an unknown command or option does; anything else 1

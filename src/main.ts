@@ -197,7 +197,15 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
 
   let url: string | undefined;
   if (!o.noListen) {
-    await app.listen({ port: config.port, host: config.host });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw err;
+      await Promise.allSettled([source.close?.(), app.close()]); // nothing else runs yet
+      const why = code === 'EADDRINUSE' ? 'is in use by another process' : code === 'EACCES' ? 'needs privileges this process lacks' : 'names no address of this host';
+      throw new ConfigInvalidError(`  - port ${config.port} on ${config.host} ${why} (${code}): set FORESIGHT_PORT${code === 'EADDRNOTAVAIL' ? ' or FORESIGHT_HOST' : ''}`);
+    }
     url = listenUrl(config.host, config.port);
   }
   logger.info({ url, source: source.origin, signals: source.signals.map((s) => s.resource), intervalS: plan.intervalS, horizons }, 'foresight sidecar started');

@@ -12,7 +12,7 @@ interface Row {
 }
 
 function show(v: unknown): string {
-  if (Array.isArray(v)) return v.join(',');
+  if (Array.isArray(v)) return v.length ? v.join(',') : '""';
   if (v === '') return '""';
   return String(v);
 }

@@ -218,14 +218,17 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
 
   // Cross-field rules.
   const c = out as unknown as BaseConfig;
-  for (const h of c.horizons) if (h % c.interval !== 0) problems.push(`horizons: ${h}s is not a multiple of interval ${c.interval}s${origins('horizons', 'interval')}`);
-  if (c.history < 2 * c.interval) problems.push(`history (${c.history}s) must hold at least two intervals (${c.interval}s)${origins('history', 'interval')}`);
+  // The interval is Prometheus's step: the embedded demo takes its trace's instead (main.ts checks the horizons
+  // against it), so these rules bind only with a Prometheus to pull from.
+  const interval = c.prometheusUrl ? c.interval : 0;
+  for (const h of c.horizons) if (interval && h % interval !== 0) problems.push(`horizons: ${h}s is not a multiple of interval ${c.interval}s${origins('horizons', 'interval')}`);
+  if (c.history < 2 * interval) problems.push(`history (${c.history}s) must hold at least two intervals (${c.interval}s)${origins('history', 'interval')}`);
   // the documented ranges "[interval, 7 days]": a period shorter than the series' spacing has no sample to act on
   for (const k of ['retrainEvery', 'profileEvery', 'staleAfter'] as const) {
-    if (c[k] < c.interval) problems.push(`${k} (${c[k]}s) must be >= interval (${c.interval}s)${origins(k, 'interval')}`);
+    if (c[k] < interval) problems.push(`${k} (${c[k]}s) must be >= interval (${c.interval}s)${origins(k, 'interval')}`);
   }
   const windowS = parseDuration(c.rateWindow);
-  if (windowS < c.interval) problems.push(`rateWindow (${c.rateWindow}) must be >= interval (${c.interval}s): rate() over a shorter window sees only part of each interval and misses the bursts between the points${origins('rateWindow', 'interval')}`);
+  if (windowS < interval) problems.push(`rateWindow (${c.rateWindow}) must be >= interval (${c.interval}s): rate() over a shorter window sees only part of each interval and misses the bursts between the points${origins('rateWindow', 'interval')}`);
   if (c.vanishAfter < c.staleAfter) problems.push(`vanishAfter (${c.vanishAfter}s) must be >= staleAfter (${c.staleAfter}s)${origins('vanishAfter', 'staleAfter')}`);
   if (c.anomalyExitLikelihood > c.anomalyEnterLikelihood) problems.push(`anomalyExitLikelihood (${c.anomalyExitLikelihood}) must be <= anomalyEnterLikelihood (${c.anomalyEnterLikelihood})${origins('anomalyExitLikelihood', 'anomalyEnterLikelihood')}`);
   if (c.shard >= c.totalShards) problems.push(`shard (${c.shard}) must be below totalShards (${c.totalShards})${origins('shard', 'totalShards')}`);

@@ -369,7 +369,11 @@ export class EngineLoop {
       const e = pullError;
       metrics.cycle('failure');
       metrics.stepDuration('pull', durations.pull ?? 0);
-      logger.error({ err: e, code: e.code, origin: source.origin, cycle }, 'pull failed: serving the last forecasts, marked stale');
+      // the message says what failed and what to set (wrapPromError); a stack says nothing more to an operator, and
+      // a Prometheus that is down would repeat it every cycle (it is logged at debug)
+      const served = this.hub.latest() ? 'serving the last forecasts, marked stale' : 'no forecasts yet; retrying next cycle';
+      logger.error({ error: e.message, code: e.code, origin: source.origin, cycle }, `pull failed: ${served}`);
+      logger.debug({ err: e, cycle }, 'pull failure');
       report.error = e.message;
       await this.#timed('publish', durations, () => this.#publishStale(nowS, e.message));
       return report;

@@ -144,7 +144,7 @@ export const catalogue = {
   kubeErrors: def({
     name: 'foresight_kube_errors_total',
     type: 'counter',
-    help: 'Kubernetes API errors by operation and HTTP status class.',
+    help: 'Kubernetes API errors by operation and code: the HTTP status (403, 409, 422, ...; 5xx for any server error), timeout or network.',
     labels: ['operation', 'code'],
   }),
   leader: def({

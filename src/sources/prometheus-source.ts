@@ -62,8 +62,14 @@ export function renderQuery(template: string, o: Pick<PrometheusSourceOptions, '
   if (!/^[0-9]+(ms|s|m|h|d|w|y)$/.test(o.rateWindow)) throw new Error(`invalid rate window "${o.rateWindow}"`);
   const matchers = [labelSetMatcher(label, o.includeTenants ?? [], '=~'), labelSetMatcher(label, o.excludeTenants ?? [], '!~')].filter(Boolean);
   const filter = matchers.map((m) => `,${m}`).join('');
+  // each grouping label once: `by ({{tenant}}, namespace, pod)` with the tenant label namespace (PromQL takes the
+  // label twice, but a logged query would read as a mistake); before the filter, whose tenant names are never touched
+  const grouped = template.replaceAll('{{tenant}}', () => label).replace(/\b(by|without)\s*\(([^()]*)\)/g, (m, kw: string, list: string) => {
+    const names = list.split(',').map((t) => t.trim());
+    return names.every((n) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n)) && new Set(names).size < names.length ? `${kw} (${[...new Set(names)].join(', ')})` : m;
+  });
   // replacer functions: a replacement string would expand $`, $' and $& found in an escaped tenant name
-  return template.replaceAll('{{tenant}}', () => label).replaceAll('{{window}}', () => o.rateWindow).replaceAll('{{filter}}', () => filter);
+  return grouped.replaceAll('{{window}}', () => o.rateWindow).replaceAll('{{filter}}', () => filter);
 }
 
 /**

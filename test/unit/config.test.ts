@@ -7,6 +7,9 @@ import { renderHelp } from '../../src/config/help.js';
 import { limitFor } from '../../src/config/limits.js';
 import { schema } from '../../src/config/schema.js';
 
+
+/** A Prometheus to pull from: the interval rules bind only then. */
+const PROM = { FORESIGHT_PROMETHEUS_URL: 'http://prometheus:9090' };
 describe('loadConfig', () => {
   it('gives the documented defaults with an empty environment', () => {
     const c = loadConfig({ env: {} });
@@ -38,7 +41,7 @@ describe('loadConfig', () => {
     let msg = '';
     try {
       loadConfig({
-        env: { FORESIGHT_PORT: '70000', FORESIGHT_TENANT_LABEL: 'name space', FORESIGHT_INTERVAL: 'soon', FORESIGHT_QUANTILES: '0.9,0.5' },
+        env: { ...PROM, FORESIGHT_PORT: '70000', FORESIGHT_TENANT_LABEL: 'name space', FORESIGHT_INTERVAL: 'soon', FORESIGHT_QUANTILES: '0.9,0.5' },
         yamlText: 'bogus: 1\nhorizons: [100]\nactuator:\n  targetQuantile: 2\n',
       });
     } catch (err) {
@@ -114,7 +117,7 @@ describe('loadConfig', () => {
   });
 
   it('labels each problem with where its value came from: the YAML key or the variable', () => {
-    const msg = problemsOf({ env: { FORESIGHT_MAX_TENANTS: '0', FORESIGHT_INTERVAL: '10m' }, yamlText: 'port: 70000\nhorizons: [300]\nactuator:\n  targetQuantile: 2\n' });
+    const msg = problemsOf({ env: { ...PROM, FORESIGHT_MAX_TENANTS: '0', FORESIGHT_INTERVAL: '10m' }, yamlText: 'port: 70000\nhorizons: [300]\nactuator:\n  targetQuantile: 2\n' });
     expect(msg).toContain('port (config file) must be in [1, 65535]');
     expect(msg).not.toContain('FORESIGHT_PORT');
     expect(msg).toContain('maxTenants (FORESIGHT_MAX_TENANTS) must be in');
@@ -124,7 +127,7 @@ describe('loadConfig', () => {
   });
 
   it('keeps retrainEvery, profileEvery and staleAfter within their documented range [interval, 7 days]', () => {
-    const msg = problemsOf({ env: { FORESIGHT_RETRAIN_EVERY: '4m', FORESIGHT_STALE_AFTER: '299' }, yamlText: 'profileEvery: 60\n' });
+    const msg = problemsOf({ env: { ...PROM, FORESIGHT_RETRAIN_EVERY: '4m', FORESIGHT_STALE_AFTER: '299' }, yamlText: 'profileEvery: 60\n' });
     expect(msg).toContain('retrainEvery (240s) must be >= interval (300s) (retrainEvery: FORESIGHT_RETRAIN_EVERY, interval: default)');
     expect(msg).toContain('profileEvery (60s) must be >= interval (300s) (profileEvery: config file, interval: default)');
     expect(msg).toContain('staleAfter (299s) must be >= interval (300s)');
@@ -134,12 +137,18 @@ describe('loadConfig', () => {
   });
 
   it('refuses a rate window shorter than the interval or zero, and a horizon or signal named twice', () => {
-    const msg = problemsOf({ env: { FORESIGHT_RATE_WINDOW: '1m', FORESIGHT_HORIZONS: '300,300,900', FORESIGHT_SIGNALS: 'cpu,cpu,memory' } });
+    const msg = problemsOf({ env: { ...PROM, FORESIGHT_RATE_WINDOW: '1m', FORESIGHT_HORIZONS: '300,300,900', FORESIGHT_SIGNALS: 'cpu,cpu,memory' } });
     expect(msg).toContain('rateWindow (1m) must be >= interval (300s): rate() over a shorter window sees only part of each interval and misses the bursts between the points (rateWindow: FORESIGHT_RATE_WINDOW, interval: default)');
     expect(msg).toContain('horizons (FORESIGHT_HORIZONS) must be distinct positive seconds');
     expect(msg).toContain('signals (FORESIGHT_SIGNALS) must name each signal once');
     expect(problemsOf({ env: { FORESIGHT_RATE_WINDOW: '0s' } })).toContain('rateWindow (FORESIGHT_RATE_WINDOW) must be a positive PromQL duration like 5m');
     expect(loadConfig({ env: { FORESIGHT_INTERVAL: '10m', FORESIGHT_RATE_WINDOW: '10m', FORESIGHT_HORIZONS: '600,1800' } }).rateWindow).toBe('10m');
+  });
+
+  it('leaves the interval rules to Prometheus: the embedded demo takes its trace\'s interval (main.ts checks the horizons)', () => {
+    const c = loadConfig({ env: { FORESIGHT_INTERVAL: '600', FORESIGHT_RATE_WINDOW: '1m' } });
+    expect([c.interval, c.horizons, c.rateWindow]).toEqual([600, [300, 900, 1800], '1m']);
+    expect(problemsOf({ env: { ...PROM, FORESIGHT_INTERVAL: '600' } })).toContain('horizons: 300s is not a multiple of interval 600s');
   });
 
   it('refuses `foresight start --config` without a path instead of starting on the defaults', async () => {

@@ -120,6 +120,8 @@ describe('PrometheusSource', () => {
     const q = renderQuery(DEFAULT_SIGNALS[0].query, { tenantLabel: 'team', rateWindow: '5m', excludeTenants: ['kube-system', 'x"} or vector(1) #'] });
     expect(q).toBe('sum by (team) (max by (team, namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD",team!~"kube-system|x\\"\\\\} or vector\\\\(1\\\\) #"}[5m])))');
     expect(() => renderQuery('x', { tenantLabel: 'bad label', rateWindow: '5m' })).toThrow(/label name/);
+    // the tenant label namespace: each grouping label once
+    expect(renderQuery(DEFAULT_SIGNALS[0].query, { tenantLabel: 'namespace', rateWindow: '5m' })).toBe('sum by (namespace) (max by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{container!="",container!="POD"}[5m])))');
     // $`, $' and $& in a tenant name stay literal (a replacement string would expand them into the template's text)
     const tricky = renderQuery('up{job!=""{{filter}}}', { tenantLabel: 'ns', rateWindow: '5m', excludeTenants: ['self$`', "sel$'f", 'a$&b'] });
     expect(tricky).toBe('up{job!="",ns!~"self\\\\$`|sel\\\\$\'f|a\\\\$&b"}');

@@ -319,6 +319,9 @@ export class EngineLoop {
 
   /** Asks the source how its signals' usage splits by container and workload, once per profile period (a failure is
    *  retried next cycle, the previous split kept meanwhile). */
+  /** Resources whose usage split found no workload with running pods (warned once). */
+  #usageSplitWarned = new Set<string>();
+
   async #refreshUsageSplit(endS: number): Promise<void> {
     const { source, logger, metrics } = this.#d;
     if (!source.usageSplit || endS - this.#usageSplitAtS < this.options.profileEveryS) return;
@@ -327,6 +330,14 @@ export class EngineLoop {
       for (const [resource, u] of split) {
         this.#containerShares.set(resource, u.containers);
         this.#workloadUsage.set(resource, u.workloads);
+        // usage by container but no workload with a running pod: the pods query (kube-state-metrics) found none with
+        // the tenant label, as with a tenant label kube-state-metrics does not carry. Said once, not every refresh.
+        const noPods = u.containers.size > 0 && u.workloads.size === 0;
+        if (noPods && !this.#usageSplitWarned.has(resource)) {
+          logger.warn({ resource, tenantsWithUsage: u.containers.size }, `usage split of ${resource}: no tenant's workloads have running pods in kube_pod_status_phase (does it carry the tenant label?): VPAs get no per-workload split`);
+        }
+        if (noPods) this.#usageSplitWarned.add(resource);
+        else this.#usageSplitWarned.delete(resource);
       }
       this.#usageSplitAtS = endS;
     } catch (err) {
@@ -394,10 +405,19 @@ export class EngineLoop {
     await this.#timed('update', durations, async () => {
       const keys: string[] = [];
       const pts: Float64Array[] = [];
+      const refit: string[] = [];
       await forEachSliced(this.#slice, [...this.store.values()], (s) => {
         if (!engine.has(s.key) || s.fedUntilS >= s.lastS) return;
         const w = this.store.since(s.key, s.fedUntilS);
         if (!w || w.values.length === 0) return;
+        // A gap longer than the store holds (a Prometheus outage, or vanishAfter beyond the history): the models
+        // count points, so feeding what is left would shift their timeline (a daily phase off by the slots lost).
+        // Such a series starts over, fitted as a new one below.
+        if (Math.round((s.lastS - s.fedUntilS) / o.intervalS) > w.values.length) {
+          engine.remove(s.key);
+          refit.push(s.key);
+          return;
+        }
         keys.push(s.key);
         // A quarantined tenant's points are fed as missing: the models keep their timeline but do not learn the anomaly.
         pts.push(this.#anomalies.get(s.tenant)?.excludeFromTraining && o.quarantine ? new Float64Array(w.values.length).fill(NaN) : w.values);
@@ -411,6 +431,7 @@ export class EngineLoop {
         const s = this.store.get(k);
         if (s) s.fedUntilS = s.lastS;
       }
+      if (refit.length) logger.info({ series: refit.length, first: refit[0] }, `${refit.length} series came back after a gap longer than the history kept: fitted again as new`);
     });
 
     // train (after the update, so that every known series has consumed its window): new series are fitted; when

@@ -103,4 +103,26 @@ describe('EngineLoop container split', () => {
     await loop.runOnce();
     expect(asked).toHaveLength(4);
   });
+
+  it('says once when a split has usage by container but no workload with running pods (a tenant label kube-state-metrics lacks)', async () => {
+    const clock = manualClock(1_700_000_100);
+    const source = new FakeSource(['shop'], ['cpu']) as FakeSource & HistorySource;
+    let workloads = new Map<string, Record<string, { share: number; pods: number; containers: Record<string, number> }>>();
+    source.usageSplit = async () => new Map([['cpu', { containers: new Map([['shop', { app: 1 }]]), workloads }]]);
+    const warnings: string[] = [];
+    const logger = { info() {}, debug() {}, error() {}, warn: (_o: object, m?: string) => void warnings.push(m ?? '') };
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock, logger }, { intervalS: STEP, historyPoints: 288, profileEveryS: STEP });
+    for (let i = 0; i < 3; i++) {
+      await loop.runOnce();
+      clock.advance(STEP);
+    }
+    expect(warnings.filter((w) => w.startsWith('usage split of cpu: no tenant\'s workloads have running pods'))).toHaveLength(1);
+    // pods found again, then lost again: said again
+    workloads = new Map([['shop', { web: { share: 1, pods: 2, containers: { app: 1 } } }]]);
+    await loop.runOnce();
+    clock.advance(STEP);
+    workloads = new Map();
+    await loop.runOnce();
+    expect(warnings.filter((w) => w.startsWith('usage split of cpu'))).toHaveLength(2);
+  });
 });

@@ -201,3 +201,44 @@ describe('EngineLoop signal coverage', () => {
     expect(warns.filter((w) => w.obj.signal === 'cpu')).toHaveLength(0);
   });
 });
+
+describe('a series back after a gap longer than the history kept', () => {
+  /** Counts the points each series was fed, by update or by its latest fit. */
+  class CountingEngine extends FakeEngine {
+    fed = new Map<string, number>();
+    override fit(keys: readonly string[], histories: readonly Float64Array[]): void {
+      super.fit(keys, histories);
+      keys.forEach((k, i) => this.fed.set(k, histories[i].length));
+    }
+    override update(keys: readonly string[], pts: readonly Float64Array[]): void {
+      super.update(keys, pts);
+      keys.forEach((k, i) => this.fed.set(k, (this.fed.get(k) ?? 0) + pts[i].length));
+    }
+  }
+
+  it('is fitted again as a new series instead of fed what is left, which would shift its timeline', async () => {
+    const clock = manualClock(1_700_006_400);
+    const source = new FakeSource(['a', 'b'], ['cpu']);
+    const engine = new CountingEngine({ intervalS: STEP });
+    // a day of history, tenants kept 3 days after their last sample
+    const loop = new EngineLoop({ source, engine, clock }, { intervalS: STEP, historyPoints: 288, vanishAfterS: 3 * 86_400 });
+    await loop.runOnce();
+    const b = seriesKey('b', 'cpu');
+    source.tenants = ['a']; // b quiet for 36 hours: longer than the day the store keeps
+    for (let i = 0; i < 432; i++) {
+      clock.advance(STEP);
+      await loop.runOnce();
+    }
+    const fitsBefore = engine.fitKeys.filter((k) => k === b).length;
+    source.tenants = ['a', 'b'];
+    clock.advance(STEP);
+    await loop.runOnce();
+    // fitted again on the day the store holds, ending now: every point on the wall-clock grid
+    expect(engine.fitKeys.filter((k) => k === b).length).toBe(fitsBefore + 1);
+    expect(engine.fed.get(b)).toBe(288);
+    // and then fed step by step as before
+    clock.advance(STEP);
+    await loop.runOnce();
+    expect(engine.fed.get(b)).toBe(289);
+  }, 60_000);
+});

@@ -22,8 +22,10 @@ export const DEFAULT_CALIBRATION: Readonly<CalibrationConfig> = Object.freeze({
  * eq. 2): alpha_{t+1} = alpha_t + gamma * (alpha* - err_t), where err_t = 1 when step t ran short. The level used
  * for the next decision is 1 - alpha_{t+1}. Over T outcomes the realised shortage rate differs from alpha* by at most
  * (max(alpha) - min(alpha) + gamma) / (gamma * T) (their Proposition 4.1), whatever the data: here the "miss" is a
- * shortage of the allocation actually in force, so the calibration also absorbs the effect of holding and
- * rate-limiting allocations, not only the forecast's own coverage.
+ * shortage of the policy's own allocation (after its holds and its change budget), so the calibration also absorbs
+ * the effect of holding and rate-limiting allocations, not only the forecast's own coverage. What the actuator's
+ * gate writes may differ (a VPA's min/max, the stable window of a VPA that evicts); the backtest scores that, the
+ * calibration does not see it.
  * Worked example: target 0.02, gain 0.005, level 0.98; a shortage gives alpha = 0.02 + 0.005 * (0.02 - 1) = 0.0151,
  * i.e. level 0.9849; a step without shortage then gives alpha = 0.0151 + 0.0001 = 0.0152.
  */

@@ -178,7 +178,19 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const tenants = [...new Set([...s.resources.values()].map((r) => r.tenant))].sort();
       tenantCount = tenants.length;
       const allowed = new Set(tenants.slice(0, limits.maxTenants));
+      // The forecast series limit takes whole tenants in name order, as the tenant limit does: never a tenant's cpu
+      // without its memory, and the same tenants from one snapshot to the next whatever order their series arrived in.
+      const perTenant = hl.length * qIdx.length;
+      const forecastsOf = new Map<string, number>();
+      for (const r of s.resources.values()) if (r.forecast && !r.stale) forecastsOf.set(r.tenant, (forecastsOf.get(r.tenant) ?? 0) + perTenant);
+      const forecastAllowed = new Set<string>();
       let forecastSeries = 0;
+      for (const t of tenants) {
+        const n = forecastsOf.get(t) ?? 0;
+        if (!allowed.has(t) || forecastSeries + n > limits.maxForecastSeries) continue;
+        forecastSeries += n;
+        forecastAllowed.add(t);
+      }
       const anomalies = new Map<string, AnomalyState>();
       /** The gauges a tenant's series go to: the exposition, or the tally of what the tenant limit dropped. */
       const outOf = (tenant: string): SnapshotGauges => (allowed.has(tenant) ? g : tally);
@@ -200,11 +212,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
         if (lim !== undefined) out.limit.setRaw(base, lim);
         const f = r.forecast;
         if (f) {
-          const n = hl.length * qIdx.length;
           // the forecast series limit applies to the tenants exposed; a dropped tenant's are counted as tenant_limit
-          if (out === g && forecastSeries + n > limits.maxForecastSeries) droppedBySeriesLimit += n;
+          if (out === g && !forecastAllowed.has(r.tenant)) droppedBySeriesLimit += perTenant;
           else {
-            if (out === g) forecastSeries += n;
             for (let h = 0; h < hl.length; h++) {
               const bh = `${base},horizon="${hl[h]}",quantile="`;
               for (const q of qIdx) {

@@ -116,16 +116,20 @@ describe('exporter', () => {
 
   it('bounds cardinality and counts what was left out, once per snapshot', async () => {
     const { loop, clock } = await loopWith(['a', 'b', 'c']);
-    const ex = createExporter({ snapshot: () => loop.latest(), limits: { maxTenants: 2, maxForecastSeries: 9 } });
+    const ex = createExporter({ snapshot: () => loop.latest(), limits: { maxTenants: 2, maxForecastSeries: 27 } });
     await loop.runOnce();
     let body = (await ex.render()).body.toString();
     body = (await ex.render()).body.toString(); // a second scrape of the same snapshot must not count again
-    expect(lines(body, catalogue.forecast.name).length).toBe(9);
+    // whole tenants in name order: a's 18 forecasts (2 resources x 3 horizons x 3 quantiles) fit under 27, b's do not,
+    // and none of b's is exported in part
+    const forecasts = lines(body, catalogue.forecast.name);
+    expect(forecasts.length).toBe(18);
+    expect(forecasts.every((l) => l.includes('tenant="a"'))).toBe(true);
     expect(body).not.toContain('tenant="c"');
     // tenant c's series, not its 2 resources: per resource, usage (1), forecasts (3 horizons x 3 quantiles) and the
     // profile's level, volatility and burstiness (3; no seasonality from ten hours of history): 13 x 2
     expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 26');
-    expect(body).toContain('foresight_series_dropped_total{reason="series_limit"} 27');
+    expect(body).toContain('foresight_series_dropped_total{reason="series_limit"} 18');
     clock.advance(60);
     await loop.runOnce();
     body = (await ex.render()).body.toString();

@@ -79,10 +79,18 @@ export class SafetyGate {
     st.initial = current === undefined || !Number.isFinite(current);
     if (current === undefined || st.initial) return { value: floored, reason: reasons.join(', ') };
     let v = floored;
-    // Flagged demand moves nothing until confirmed, in either direction: an anomalous dip is no more a reason to
-    // shrink than a spike is to grow (anomalyConfirmS = 0: never act while flagged).
+    // Flagged demand moves nothing of the forecast's until confirmed, in either direction: an anomalous dip is no more
+    // a reason to shrink than a spike is to grow (anomalyConfirmS = 0: never act while flagged). The recent peak is
+    // demand the tenant already has, not a forecast of it: a raise to it still passes (as under a cooldown), so that a
+    // genuine surge that was flagged is not held below what it uses until it is confirmed.
     const confirmed = o.anomalyConfirmS > 0 && st.anomalySinceS !== undefined && ctx.nowS - st.anomalySinceS >= o.anomalyConfirmS;
-    if (v !== current && ctx.anomalous && !confirmed) return { value: current, reason: 'anomalous demand not yet confirmed', hold: 'anomaly' };
+    if (v !== current && ctx.anomalous && !confirmed) {
+      if (!(ctx.floor > current)) return { value: current, reason: 'anomalous demand not yet confirmed', hold: 'anomaly' };
+      v = ctx.floor;
+      reasons.push('anomalous demand not yet confirmed: raised to the recent peak only');
+      if (!mayChange(st.tokens, st.tokensAtS, ctx.nowS, true, this.budget)) return { value: current, reason: `change budget: ${this.budget.maxChangesPerHour} changes an hour`, hold: 'budget' };
+      return { value: v, reason: reasons.join(', '), hold: 'anomaly' };
+    }
     // what the forecast asks for up to the demand observed at this time of day: never capped or held below
     const recurs = ctx.recurring !== undefined && ctx.recurring > current ? Math.min(v, ctx.recurring) : 0;
     if (v > current) {

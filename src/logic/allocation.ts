@@ -21,7 +21,8 @@
 //   quantile choice at the calibrated level (quantile-grid.ts, calibration.ts: per-tenant adaptive conformal
 //   inference keeps the realised shortage rate at cfg.targetShortage) -> increase at once when the level's quantile
 //   for the next step exceeds the allocation, to the window quantile (so one change covers the next 30 minutes) ->
-//   shrink only when reclaim.ts allows (usage below 75% of the allocation for cfg.reclaim.afterS, hysteresis) ->
+//   shrink only when reclaim.ts allows (usage below 75% of the allocation for cfg.reclaim.afterS, hysteresis), to
+//   the window quantile ->
 //   rate-limit.ts (token bucket: maxChangesPerHour in the long run, bursts of `burst`; decreases leave a token for an
 //   increase) -> bounds.ts (min, max, never below the recent peak).
 // The pooled shadow reserve across tenants is sized by `shadowReserve()` in shadow-reserve.ts.
@@ -160,11 +161,16 @@ export function decide(state: AllocationState, input: DecisionInput, cfg: Alloca
       allocation = proposed;
       reason = 'increase';
     } else reason = 'rate-limited';
-  } else if (mayReclaim(cur, proposed, state.lowSinceS, input.nowS, cfg.reclaim)) {
-    if (mayChange(state.tokens, state.tokensAtS, input.nowS, false, rl)) {
-      allocation = proposed;
-      reason = 'reclaim';
-    } else reason = 'rate-limited';
+  } else {
+    // A shrink goes no lower than the window's quantile: below it, a peak the forecast places within the next 30
+    // minutes would take the allocation straight back up, two changes of the budget for nothing.
+    const reclaimTo = Math.max(proposed, applyBounds(win, input.recentPeak, cfg.bounds));
+    if (mayReclaim(cur, reclaimTo, state.lowSinceS, input.nowS, cfg.reclaim)) {
+      if (mayChange(state.tokens, state.tokensAtS, input.nowS, false, rl)) {
+        allocation = reclaimTo;
+        reason = 'reclaim';
+      } else reason = 'rate-limited';
+    }
   }
   let lowSinceS = state.lowSinceS;
   let tokens = state.tokens;

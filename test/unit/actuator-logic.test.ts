@@ -362,6 +362,22 @@ describe('safety gate', () => {
     expect(g.shape('k', 0.2, 4, flagged(900)).value).toBe(2); // confirmed: reclaimed by one step
   });
 
+  it('raises a flagged tenant to the demand it already has (the recent peak), never to what the forecast adds', () => {
+    const g = new SafetyGate(o);
+    // a genuine surge flagged at first: usage 6 against 2 in force, the forecast asking for 10
+    const surge = (nowS: number) => ({ ...ctx, nowS, floor: 6, usage: 6, anomalous: true });
+    expect(g.shape('k', 10, 2, surge(300))).toEqual({ value: 6, reason: 'anomalous demand not yet confirmed: raised to the recent peak only', hold: 'anomaly' });
+    g.committed('k', 300, false);
+    expect(g.shape('k', 10, 6, surge(600))).toEqual({ value: 6, reason: 'anomalous demand not yet confirmed', hold: 'anomaly' });
+    // an empty change budget holds that raise too, as it holds the floor elsewhere
+    const spent = new SafetyGate({ ...o, maxChangesPerHour: 0.01 });
+    for (const [t, cur] of [[0, 1], [600, 1.5], [1200, 2], [1800, 3]] as const) {
+      spent.shape('s', cur, cur === 1 ? undefined : cur - 0.5, { ...ctx, nowS: t, floor: cur });
+      spent.committed('s', t, false);
+    }
+    expect(spent.shape('s', 10, 3, { ...surge(2400) }).hold).toBe('budget');
+  });
+
   it('still raises to the recent peak during a cooldown, holding only what the forecast adds', () => {
     const g = new SafetyGate(o);
     expect(g.shape('k', 1.2, 1, { ...ctx, floor: 1 }).value).toBe(1.2);

@@ -83,6 +83,18 @@ describe('decide', () => {
     expect(decide(broken, { nowS: 1800, ...input }, cfg).reason).toBe('hold');
   });
 
+  it('reclaims no lower than the window\'s quantile, so that a peak the forecast expects does not undo the shrink', () => {
+    const half = allocationConfig({ targetShortage: 0.01, increaseTo: 0.5, reclaim: { afterS: 1800, hysteresis: 0.1 }, rateLimit: { maxChangesPerHour: 2, burst: 3, reservedForIncrease: 1 } });
+    let s: AllocationState = { ...newAllocationState(half), level: 0.9, allocation: 10 };
+    for (let t = 0; t <= 1800; t += 300) s = observe(s, { timeS: t, usage: 4, allocation: 10 }, half);
+    // quiet now (4.4 at 0.9 for the next step), a peak of 8 within the next 30 minutes
+    const d = decide(s, { nowS: 1800, levels, next: [3, 4.4, 5], window: [6, 8, 9], recentPeak: 4 }, half);
+    expect(d.reason).toBe('reclaim');
+    expect(d.allocation).toBeCloseTo(8, 1); // not 6.2, halfway between 4.4 and 8, from which the peak would raise it again
+    const after = decide(d.state, { nowS: 2100, levels, next: [6, 7.9, 8.5], window: [6, 8, 9], recentPeak: 5 }, half);
+    expect(after.reason).toBe('hold');
+  });
+
   it('bounds changes with a token bucket and keeps the last token for an increase', () => {
     // Bucket of 2, refilled at 2 per hour, one token reserved for increases.
     const up = { levels, next: [9, 20, 21], window: [9, 22, 23], recentPeak: 5 };

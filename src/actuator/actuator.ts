@@ -201,10 +201,13 @@ export class Actuator {
     const renewEveryMs = (this.options.leaseDurationS * 1000) / 3;
     this.renewTimer = setInterval(() => {
       const latest = source.latest();
-      if (this.retryAtMs && this.nowMs() >= this.retryAtMs && latest) kick(latest);
-      // renewed even while a long cycle runs (the elector serialises its own calls), so that the cycle keeps its
-      // right to write
-      else void this.elector.tryAcquireOrRenew().catch(() => false).then((l) => this.metrics.leader(l === true));
+      if (this.retryAtMs && this.nowMs() >= this.retryAtMs && latest) {
+        this.retryAtMs = 0; // one retry per back-off: the cycle sets the next one if it fails again
+        kick(latest);
+      }
+      // renewed every time, even while a long cycle runs (the elector serialises its own calls), so that the cycle
+      // keeps its right to write: a retried cycle that outlasts the renew deadline would otherwise stop itself
+      void this.elector.tryAcquireOrRenew().catch(() => false).then((l) => this.metrics.leader(l === true));
     }, renewEveryMs);
     this.renewTimer.unref();
     this.watcher = new VpaWatcher(this.api, this.options, () => {

@@ -26,9 +26,15 @@ export function fnv1a32(name: string): number {
   return h >>> 0;
 }
 
-/** The shard index that owns a tenant among `total` shards. */
+/**
+ * The shard index that owns a tenant among `total` shards. A per-container series (`<tenant>/<container>`, which the
+ * VPA split reads beside the tenant's own) goes with its tenant: no namespace or label value contains a '/', so only
+ * those names are cut there, and every tenant's shard is as before.
+ */
 export function shardOfTenant(tenant: string, total: number): number {
-  return total <= 1 ? 0 : fnv1a32(tenant) % total;
+  if (total <= 1) return 0;
+  const cut = tenant.indexOf('/');
+  return fnv1a32(cut < 0 ? tenant : tenant.slice(0, cut)) % total;
 }
 
 /** True when this replica owns the tenant. */

@@ -133,8 +133,8 @@ function resources(rel: string): string[] {
 /** What the two installs must build: the shared base, then one workload each. */
 function expectInstalls(built: { unsharded: K8sObject[]; sharded: K8sObject[] }): void {
   const base = ids(kustomizeResources(repoPath('deploy', 'base')));
-  expect(ids(built.unsharded)).toEqual([...base, 'Deployment/foresight', 'Service/foresight'].sort());
-  expect(ids(built.sharded)).toEqual([...base, 'Role/foresight-actuator-shards', 'RoleBinding/foresight-actuator-shards', 'Service/foresight-shard', 'StatefulSet/foresight-shard'].sort());
+  expect(ids(built.unsharded)).toEqual([...base, 'Deployment/foresight', 'PodDisruptionBudget/foresight', 'Service/foresight'].sort());
+  expect(ids(built.sharded)).toEqual([...base, 'PodDisruptionBudget/foresight-shard', 'Role/foresight-actuator-shards', 'RoleBinding/foresight-actuator-shards', 'Service/foresight-shard', 'StatefulSet/foresight-shard'].sort());
   for (const objs of [built.unsharded, built.sharded]) expect(ids(objs)).toContain('Namespace/foresight-system');
   // two actuators must never be installed together: the sharded build has no Deployment, the unsharded no shards
   expect(built.sharded.filter((o) => o.kind === 'Deployment' || (o.kind === 'Service' && o.metadata.name === 'foresight'))).toEqual([]);
@@ -147,7 +147,7 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
 }
 
 /** API groups the test kube-apiserver serves without a CRD. */
-const BUILT_IN = /^(v1|apps\/v1|rbac\.authorization\.k8s\.io\/v1|scheduling\.k8s\.io\/v1|coordination\.k8s\.io\/v1)$/;
+const BUILT_IN = /^(v1|apps\/v1|policy\/v1|rbac\.authorization\.k8s\.io\/v1|scheduling\.k8s\.io\/v1|coordination\.k8s\.io\/v1)$/;
 
 /** The job label the Prometheus Operator gives a Service's targets: its `jobLabel` label, else the Service's name. */
 function jobOf(svc: K8sObject): string {
@@ -202,7 +202,7 @@ describe('deploy/ kustomizations', () => {
   it('lists base/ file by file in deploy/kustomization.yaml, which the real-API tests apply, and nothing else shared', () => {
     // kube-env.ts reads each entry of deploy/kustomization.yaml as a file: a `base` folder entry would break it
     const base = resources('deploy/base/kustomization.yaml');
-    expect(resources('deploy/kustomization.yaml')).toEqual([...base.map((f) => `base/${f}`), 'deployment.yaml', 'service.yaml']);
+    expect(resources('deploy/kustomization.yaml')).toEqual([...base.map((f) => `base/${f}`), 'deployment.yaml', 'service.yaml', 'pdb.yaml']);
     expect(resources('deploy/sharded/kustomization.yaml')).toContain('../base');
   });
 
@@ -237,6 +237,29 @@ describe('deploy/ pods', () => {
     // the target port is the container's named port serving /metrics and the API
     const named = pods.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === port?.targetPort);
     expect(named?.containerPort).toBe(8080);
+  });
+
+  it('spreads each install\'s pods over nodes and lets a drain evict one at a time, selecting exactly its own pods', () => {
+    const matches = (sel: Record<string, string>, labels: Record<string, string>): boolean => Object.entries(sel).every(([k, v]) => labels[k] === v);
+    for (const [w, pdb, others] of [[deployment, one(unsharded, 'PodDisruptionBudget', 'foresight'), statefulSet], [statefulSet, one(sharded, 'PodDisruptionBudget', 'foresight-shard'), deployment]] as const) {
+      const own = (w.spec as unknown as PodTemplateSpec).template.metadata.labels;
+      const other = (others.spec as unknown as PodTemplateSpec).template.metadata.labels;
+      const sel = (pdb.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+      expect(matches(sel, own), `${pdb.metadata.name} selects ${w.kind}`).toBe(true);
+      expect(matches(sel, other), `${pdb.metadata.name} leaves the other install alone`).toBe(false);
+      const spread = ((w.spec as unknown as PodTemplateSpec).template.spec as { topologySpreadConstraints?: Array<{ topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }> }).topologySpreadConstraints ?? [];
+      expect(spread.map((c) => c.topologyKey), w.kind).toEqual(['kubernetes.io/hostname']);
+      expect(matches(spread[0].labelSelector.matchLabels, own) && !matches(spread[0].labelSelector.matchLabels, other), w.kind).toBe(true);
+    }
+    // the Lease holder is the pod's name and uid: a StatefulSet's replacement pod reuses the name, not the uid
+    for (const w of [deployment, statefulSet]) {
+      const env = ((w.spec as unknown as PodTemplateSpec).template.spec as { containers: Array<{ env: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }> }> }).containers[0].env;
+      const by = new Map(env.map((e) => [e.name, e]));
+      expect(by.get('FORESIGHT_ACTUATOR_IDENTITY')?.value, w.kind).toBe('$(POD_NAME)_$(POD_UID)');
+      expect([by.get('POD_NAME')?.valueFrom?.fieldRef?.fieldPath, by.get('POD_UID')?.valueFrom?.fieldRef?.fieldPath], w.kind).toEqual(['metadata.name', 'metadata.uid']);
+      // defined before the variable that refers to them, as the kubelet requires
+      expect(env.findIndex((e) => e.name === 'POD_UID')).toBeLessThan(env.findIndex((e) => e.name === 'FORESIGHT_ACTUATOR_IDENTITY'));
+    }
   });
 
   it('keeps the kubelet\'s service-link variables out of the pods, where the Service foresight would set FORESIGHT_PORT', () => {

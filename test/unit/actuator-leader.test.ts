@@ -3,11 +3,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { guardWrite } from '../../src/actuator/actuator.js';
+import { describe, expect, it, vi } from 'vitest';
+import { Actuator, guardWrite } from '../../src/actuator/actuator.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { KubeHttpError, type KubeApi } from '../../src/actuator/kube-api.js';
 import { LeaderElector } from '../../src/actuator/leader.js';
+import { snapshot, state } from '../helpers/kube-snapshot.js';
 
 /** One Lease in memory with resourceVersion checks (409 on a stale update, 404 before it exists). */
 function fakeLeaseApi() {
@@ -100,5 +101,64 @@ describe('ActionJournal', () => {
     expect(j.list()).toEqual([e]);
     expect(j.fileErrors).toBe(1);
     expect(j.lastFileError?.message).toMatch(/EISDIR/);
+  });
+});
+
+describe('the Lease while a retried cycle runs', () => {
+  type Sent = { status: number; text: string };
+  /** An Actuator on a fake wire: one Lease, `n` VPAs whose status writes take a second each, the first write a 503. */
+  async function run(n: number) {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const t = (): number => (Date.now() - 1_000_000) / 1000;
+    let lease: Record<string, unknown> | undefined;
+    let rv = 1;
+    let writes = 0;
+    const tenants = Array.from({ length: n }, (_, i) => `t${i}`);
+    const vpas = new Map(tenants.map((ns) => [ns, { metadata: { name: 'web', namespace: ns, resourceVersion: String(rv++) }, spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app', controlledResources: ['cpu'] }] } }, status: undefined as unknown }]));
+    const renews: number[] = [];
+    const errors: string[] = [];
+    const log = { info() {}, warn() {}, error: (o: { part?: string; err?: Error }) => errors.push(`${t()}s ${o.part}: ${o.err?.message}`) };
+    const a = new Actuator({ connection: { server: 'https://127.0.0.1:1' }, options: { dryRun: false, shadowEnabled: false, quotaEnabled: false, identity: 'me' }, log });
+    const wire = a.api as unknown as { send: (url: URL, method: string, h: unknown, body?: Buffer) => Promise<Sent>; watch: (...args: unknown[]) => Promise<void> };
+    wire.watch = (...args: unknown[]) => new Promise<void>((r) => (args[4] as AbortSignal).addEventListener('abort', () => r()));
+    wire.send = async (url, method, _h, body) => {
+      const p = url.pathname;
+      const b = body ? (JSON.parse(body.toString()) as { metadata: Record<string, unknown>; status?: unknown }) : undefined;
+      const ok = (o: unknown): Sent => ({ status: 200, text: JSON.stringify(o) });
+      if (p.includes('/leases')) {
+        if (method === 'GET') return lease ? ok(lease) : { status: 404, text: '{}' };
+        lease = { ...b, metadata: { ...b!.metadata, resourceVersion: String(rv++) } };
+        if (method !== 'POST') renews.push(t());
+        return ok(lease);
+      }
+      if (p.endsWith('/verticalpodautoscalers') && method === 'GET') return ok({ items: [...vpas.values()] });
+      if (p.endsWith('/status') && method === 'PATCH') {
+        if (writes++ === 0) return { status: 503, text: '{"message":"apiserver restarting"}' };
+        await new Promise((r) => setTimeout(r, 1000)); // a slow API server
+        const v = vpas.get(p.split('/')[5])!;
+        v.status = b!.status;
+        v.metadata.resourceVersion = String(rv++);
+        return ok({});
+      }
+      return ok({ items: [] });
+    };
+    const snap = snapshot(1, 0, tenants.map((tenant) => state({ tenant, resource: 'cpu', usage: 1, quantiles: [[1, 1, 1, 1]] })));
+    a.start({ latest: () => snap, subscribe: () => () => {} });
+    await vi.advanceTimersByTimeAsync(60_000);
+    await a.stop();
+    vi.useRealTimers();
+    return { written: [...vpas.values()].filter((v) => v.status).length, renews, errors };
+  }
+
+  it('keeps renewing it, so that a cycle retried after a 503 that outlasts the renew deadline keeps its right to write', async () => {
+    // 20 writes of a second each: the retried cycle runs 20 s, twice the renew deadline (2/3 of the 15 s Lease)
+    const r = await run(20);
+    expect(r.errors.filter((e) => /Lease|leadership/i.test(e))).toEqual([]);
+    expect(r.errors).toHaveLength(1); // the 503 alone
+    expect(r.written).toBe(20);
+    // a renew at least every 5 s (a third of the Lease) through the whole minute
+    const gaps = r.renews.slice(1).map((x, i) => x - r.renews[i]);
+    expect(r.renews[0]).toBeLessThanOrEqual(5);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(5);
   });
 });

@@ -74,6 +74,22 @@ describe('tenant sharding', () => {
     const c = loadConfig({ env: { FORESIGHT_SHARD: '2', FORESIGHT_TOTAL_SHARDS: '3' } });
     expect([c.shard, c.totalShards]).toEqual([2, 3]);
     expect([loadConfig({ env: {} }).shard, loadConfig({ env: {} }).totalShards]).toEqual([0, 1]);
+    // the pod-index label is missing before Kubernetes 1.28: the variable arrives empty, and the error says why
+    expect(() => loadConfig({ env: { FORESIGHT_SHARD: '', FORESIGHT_TOTAL_SHARDS: '4' } })).toThrow(/expected an integer, got "": .*apps\.kubernetes\.io\/pod-index.*1\.28/);
+  });
+
+  it('gives a tenant\'s per-container series (<tenant>/<container>) the tenant\'s shard', async () => {
+    for (const total of [3, 4]) {
+      for (let i = 0; i < 500; i++) {
+        for (const c of ['app', 'sidecar', 'istio-proxy', 'web']) expect(shardOfTenant(`team-${i}/${c}`, total)).toBe(shardOfTenant(`team-${i}`, total));
+      }
+    }
+    // and the sharded source passes them on with their tenant
+    const names = Array.from({ length: 20 }, (_, i) => `t${i}`);
+    const src = new ShardedSource(new FakeSource([...names, ...names.map((t) => `${t}/app`), ...names.map((t) => `${t}/istio-proxy`)], ['cpu']), { index: 1, total: 4 });
+    const got = (await src.pull({ startS: 0, endS: 600, stepS: 300 })).set.series.map((s) => s.tenant);
+    const owned = names.filter((t) => shardOfTenant(t, 4) === 1);
+    expect(got.sort()).toEqual(owned.flatMap((t) => [t, `${t}/app`, `${t}/istio-proxy`]).sort());
   });
 });
 

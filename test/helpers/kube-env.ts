@@ -84,6 +84,7 @@ export function collectionPath(obj: { apiVersion: string; kind: string; metadata
     Namespace: 'namespaces', ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets', ConfigMap: 'configmaps', ResourceQuota: 'resourcequotas',
     PriorityClass: 'priorityclasses', ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings',
     CustomResourceDefinition: 'customresourcedefinitions', Deployment: 'deployments', StatefulSet: 'statefulsets', Service: 'services', VerticalPodAutoscaler: 'verticalpodautoscalers', Lease: 'leases',
+    PodDisruptionBudget: 'poddisruptionbudgets',
   };
   const p = plural[obj.kind];
   if (!p) throw new Error(`kube-env: no path for kind ${obj.kind}`);

@@ -10,7 +10,7 @@ import { type KubeApi, httpStatus, stopsCycle } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
-import type { SafetyGate } from './safety.js';
+import { heldAsAnomalous, type SafetyGate } from './safety.js';
 import { MANAGED_BY } from './shadow-plan.js';
 import { tenantRecommendation } from './vpa-logic.js';
 
@@ -166,7 +166,7 @@ export class QuotaManager {
           floor: Math.max(d.floor, u),
           recurring: d.recurring,
           usage: d.usage,
-          anomalous: d.st.anomaly?.anomalous === true,
+          anomalous: heldAsAnomalous(d.st.anomaly),
           stale: d.st.stale || snapshot.stale,
         });
         if (shaped.hold) this.metrics.held('quota', shaped.hold);

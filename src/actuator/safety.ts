@@ -5,6 +5,14 @@ import { mayChange, tokensAt, type RateLimitConfig } from '../logic/rate-limit.j
 import { mayReclaim, trackLowUsage, type ReclaimConfig } from '../logic/reclaim.js';
 import { rateLimitConfig, reclaimConfig, type ActuatorOptions } from './config.js';
 
+/**
+ * Whether the gate holds a tenant's targets as anomalous: while it is quarantined (anomalyMode quarantine). In
+ * alert-only mode a flag only reports; a producer that does not say whether it quarantines counts every flag.
+ */
+export function heldAsAnomalous(a: { anomalous: boolean; quarantined?: boolean } | undefined): boolean {
+  return a ? (a.quarantined ?? a.anomalous) === true : false;
+}
+
 export interface GateContext {
   /** Engine time, UNIX seconds (the snapshot's createdS). */
   nowS: number;
@@ -14,6 +22,7 @@ export interface GateContext {
    *  step limit nor the cooldown holds it back: a daily batch job's burst is in force when it starts. */
   recurring?: number;
   usage: number;
+  /** The tenant's demand is held as anomalous (heldAsAnomalous: quarantined, not only reported). */
   anomalous: boolean;
   stale: boolean;
 }

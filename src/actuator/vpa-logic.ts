@@ -5,6 +5,7 @@ import type { Recommendation, ResourceState, Snapshot } from '../model/snapshot.
 import { seriesKey } from '../model/series.js';
 import type { ActuatorOptions } from './config.js';
 import { formatResource, parseQuantity } from './quantity.js';
+import { heldAsAnomalous } from './safety.js';
 import type { ContainerResourcePolicy, RecommendedContainerResources, Vpa, VpaCondition } from './vpa-types.js';
 
 export type VpaResource = 'cpu' | 'memory';
@@ -307,7 +308,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
         floor: Number.isFinite(st.recentPeak) ? clamp(st.recentPeak * share, lo, hi) : 0,
         recurring: st.recurringPeak !== undefined && Number.isFinite(st.recurringPeak) ? clamp(st.recurringPeak * share, lo, hi) : 0,
         usage: st.usage * share,
-        anomalous: st.anomaly?.anomalous === true,
+        anomalous: heldAsAnomalous(st.anomaly),
         stale: st.stale || snapshot.stale,
         min: lo,
         max: hi,

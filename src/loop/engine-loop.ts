@@ -832,5 +832,5 @@ export class EngineLoop {
 }
 
 function anomalyState(v: AnomalyVerdict | undefined): AnomalyState | undefined {
-  return v ? { score: v.score, kind: v.kind, anomalous: v.anomalous, signals: v.signals } : undefined;
+  return v ? { score: v.score, kind: v.kind, anomalous: v.anomalous, quarantined: v.anomalous && v.excludeFromTraining, signals: v.signals } : undefined;
 }

@@ -30,6 +30,10 @@ export interface AnomalyState {
   kind: AnomalyKind;
   /** True while the tenant's demand is treated as anomalous (alerts; quarantine when configured). */
   anomalous: boolean;
+  /** True while it is also quarantined (anomalyMode quarantine): no proactive scale-up, not learnt, and the actuator
+   *  holds the tenant's targets until the demand is confirmed. Absent from producers that do not say (then
+   *  `anomalous` stands for it); false in alert-only mode, which only reports. */
+  quarantined?: boolean;
   /** Per signal, the latest score (sorted by signal; a signal keeps its last score in cycles without new samples).
    *  Absent from producers that score only the tenant. */
   signals?: readonly SignalAnomalyScore[];

@@ -253,7 +253,7 @@ describe('deploy/ pods', () => {
     }
     // the Lease holder is the pod's name and uid: a StatefulSet's replacement pod reuses the name, not the uid
     for (const w of [deployment, statefulSet]) {
-      const env = ((w.spec as unknown as PodTemplateSpec).template.spec as { containers: Array<{ env: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }> }> }).containers[0].env;
+      const env = ((w.spec as unknown as PodTemplateSpec).template.spec as unknown as { containers: Array<{ env: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }> }> }).containers[0].env;
       const by = new Map(env.map((e) => [e.name, e]));
       expect(by.get('FORESIGHT_ACTUATOR_IDENTITY')?.value, w.kind).toBe('$(POD_NAME)_$(POD_UID)');
       expect([by.get('POD_NAME')?.valueFrom?.fieldRef?.fieldPath, by.get('POD_UID')?.valueFrom?.fieldRef?.fieldPath], w.kind).toEqual(['metadata.name', 'metadata.uid']);

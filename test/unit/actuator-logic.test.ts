@@ -10,7 +10,7 @@ import { ActionJournal } from '../../src/actuator/journal.js';
 import { knobFor } from '../../src/actuator/knobs.js';
 import { forbidden } from '../../src/actuator/kube-api.js';
 import { formatCpu, formatMemory, parseQuantity } from '../../src/actuator/quantity.js';
-import { SafetyGate } from '../../src/actuator/safety.js';
+import { heldAsAnomalous, SafetyGate } from '../../src/actuator/safety.js';
 import { placeholderSpecs, poolReserves, poolSlug, sameSize } from '../../src/actuator/shadow-plan.js';
 import { changedBeyond, desiredForVpa, nextConditions, parseShares, toContainerRecommendations } from '../../src/actuator/vpa-logic.js';
 import type { Vpa } from '../../src/actuator/vpa-types.js';
@@ -360,6 +360,19 @@ describe('safety gate', () => {
     const g = new SafetyGate({ ...o, reclaimAfterS: 0 });
     expect(g.shape('k', 0.2, 4, flagged(0)).value).toBe(4);
     expect(g.shape('k', 0.2, 4, flagged(900)).value).toBe(2); // confirmed: reclaimed by one step
+  });
+
+  it('holds the targets of a quarantined tenant, not of one an alert-only mode only reports', () => {
+    expect(heldAsAnomalous({ anomalous: true, quarantined: true })).toBe(true);
+    expect(heldAsAnomalous({ anomalous: true, quarantined: false })).toBe(false); // alert-only
+    expect(heldAsAnomalous({ anomalous: true })).toBe(true); // a producer that does not say
+    expect(heldAsAnomalous({ anomalous: false })).toBe(false);
+    expect(heldAsAnomalous(undefined)).toBe(false);
+    // what the gate is told for a VPA's container: held only when quarantined
+    const vpa: Vpa = { apiVersion: 'autoscaling.k8s.io/v1', kind: 'VerticalPodAutoscaler', metadata: { name: 'web', namespace: 'shop' }, spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app', controlledResources: ['cpu'] }] } } };
+    const flagged = (quarantined: boolean) => snapshot(2, 600, [{ ...state({ tenant: 'shop', resource: 'cpu', usage: 1, quantiles: [[3, 3, 3, 3]] }), anomaly: { score: 0.9, kind: 'spike' as const, anomalous: true, quarantined } }]);
+    expect(desiredForVpa(vpa, flagged(false), actuatorOptions({})).containers[0].gate.cpu?.anomalous).toBe(false);
+    expect(desiredForVpa(vpa, flagged(true), actuatorOptions({})).containers[0].gate.cpu?.anomalous).toBe(true);
   });
 
   it('raises a flagged tenant to the demand it already has (the recent peak), never to what the forecast adds', () => {

@@ -115,7 +115,7 @@ export class ForesightPolicy implements Policy {
       }
       this.#states[k] = s;
       this.#own[k][i] = s.allocation;
-      out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, recurringPeak(v, i, this.#coverSteps, this.#recurLags), lastFinite(v), f.anomalous[k]) : s.allocation;
+      out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, recurringPeak(v, i, this.#coverSteps, this.#recurLags), lastFinite(v), f.quarantined[k]) : s.allocation;
     }
     if (this.#opts.sizeReserve) {
       const tenants = [];

@@ -53,6 +53,8 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
   const detectors = new Map<string, SeriesDetectorState>();
   const behaviours = new Map<string, BehaviourState>();
   const memory = new Map<string, AnomalyMemory>();
+  /** Per flagged tenant, its episode: the signal whose evidence opened it and the time of that evidence. */
+  const episodes = new Map<string, { signal: string; sinceS: number }>();
   /** Per tenant, the latest score of each signal: a signal without new samples this call keeps its last one. */
   const lastScores = new Map<string, Map<string, SignalAnomalyScore>>();
 
@@ -122,15 +124,22 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
           if (res[k].status !== 'too-few-points') perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind, v.from, v.recurring));
         });
       }
+      // the newest sample time of each tenant's inputs: when an episode that begins in this call begins
+      const newestS = new Map<string, number>();
+      for (const s of series) newestS.set(s.tenant, Math.max(newestS.get(s.tenant) ?? -Infinity, s.startS + (s.values.length - 1) * intervalS));
       const out = new Map<string, AnomalyVerdict>();
       for (const [tenant, signals] of perTenant) {
         const d = decideTenantAnomaly(signals, pol, memory.get(tenant));
         memory.set(tenant, d.memory);
+        // the episode: the signal whose evidence opened it and when, kept until it ends
+        let ep = episodes.get(tenant);
+        if (!d.state.anomalous) episodes.delete(tenant);
+        else if (!ep) episodes.set(tenant, (ep = { signal: d.signal, sinceS: newestS.get(tenant) ?? NaN }));
         let last = lastScores.get(tenant);
         if (!last) lastScores.set(tenant, (last = new Map()));
         for (const x of signals) last.set(x.signal, { signal: x.signal, score: clamp01(x.score), kind: x.kind });
         const perSignal = Object.freeze([...last.values()].sort((a, b) => (a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : 0)));
-        out.set(tenant, { ...d.state, signals: perSignal, excludeFromTraining: d.excludeFromTraining });
+        out.set(tenant, { ...d.state, signals: perSignal, excludeFromTraining: d.excludeFromTraining, ...(d.state.anomalous && ep ? { signal: ep.signal, sinceS: ep.sinceS } : {}) });
       }
       return out;
     },
@@ -138,6 +147,7 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       detectors.delete(key);
       for (const k of [...behaviours.keys()]) if (k.startsWith(`${tenant}\u0000`)) behaviours.delete(k);
       memory.delete(tenant);
+      episodes.delete(tenant);
       // the vanished signal's score goes, and the behaviour score (its vector had that signal); the others stay
       const last = lastScores.get(tenant);
       if (last) {

@@ -832,5 +832,7 @@ export class EngineLoop {
 }
 
 function anomalyState(v: AnomalyVerdict | undefined): AnomalyState | undefined {
-  return v ? { score: v.score, kind: v.kind, anomalous: v.anomalous, quarantined: v.anomalous && v.excludeFromTraining, signals: v.signals } : undefined;
+  if (!v) return undefined;
+  const episode = v.anomalous && v.signal !== undefined ? { signal: v.signal, sinceS: v.sinceS } : {};
+  return { score: v.score, kind: v.kind, anomalous: v.anomalous, quarantined: v.anomalous && v.excludeFromTraining, signals: v.signals, ...episode };
 }

@@ -103,6 +103,18 @@ export const catalogue = {
     help: '1 while a tenant is flagged anomalous (quarantined from proactive scale-up when configured).',
     labels: ['tenant'],
   }),
+  anomalyInfo: def({
+    name: 'foresight_tenant_anomaly_info',
+    type: 'gauge',
+    help: '1 while a tenant is flagged anomalous, naming the signal whose evidence opened the episode (a resource, or "behaviour") and the kind of the episode (spike, level-shift, behaviour-change); absent otherwise.',
+    labels: ['tenant', 'signal', 'kind'],
+  }),
+  anomalousSince: def({
+    name: 'foresight_tenant_anomalous_since_timestamp_seconds',
+    type: 'gauge',
+    help: 'While a tenant is flagged anomalous: the time of the sample whose evidence opened the episode, UNIX seconds.',
+    labels: ['tenant'],
+  }),
   // Allocation and shadow capacity
   allocation: def({
     name: 'foresight_allocation',

@@ -86,6 +86,8 @@ function snapshotGauges(make: <L extends string>(def: MetricDef<L>) => TextGauge
     seasonality: make(c.profileSeasonality),
     apiMix: make(c.profileApiMix),
     anomalyScore: make(c.anomalyScore),
+    anomalyInfo: make(c.anomalyInfo),
+    anomalousSince: make(c.anomalousSince),
     anomalous: make(c.anomalous),
   };
 }
@@ -241,6 +243,10 @@ export function createExporter(deps: ExporterDeps): Exporter {
           // one series per signal (resources, and "behaviour" for the multivariate score): tenants x (signals + 1)
           for (const sa of a.signals ?? []) if (Number.isFinite(sa.score)) out.anomalyScore.set({ tenant: t, signal: sa.signal, kind: sa.kind }, sa.score);
           out.anomalous.set({ tenant: t }, a.anomalous ? 1 : 0);
+          if (a.anomalous && a.signal !== undefined) {
+            out.anomalyInfo.set({ tenant: t, signal: a.signal, kind: a.kind }, 1);
+            if (Number.isFinite(a.sinceS)) out.anomalousSince.set({ tenant: t }, a.sinceS!);
+          }
         }
         const p = s.profiles?.get(t);
         if (!p) return;

@@ -34,6 +34,10 @@ export interface AnomalyState {
    *  holds the tenant's targets until the demand is confirmed. Absent from producers that do not say (then
    *  `anomalous` stands for it); false in alert-only mode, which only reports. */
   quarantined?: boolean;
+  /** While anomalous: the signal whose evidence opened the episode (a resource, or "behaviour"), and when (UNIX
+   *  seconds of that sample). */
+  signal?: string;
+  sinceS?: number;
   /** Per signal, the latest score (sorted by signal; a signal keeps its last score in cycles without new samples).
    *  Absent from producers that score only the tenant. */
   signals?: readonly SignalAnomalyScore[];

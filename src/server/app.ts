@@ -177,7 +177,7 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
             : null,
           actuation: actuationOf(r, opts.resourceLimits),
         })),
-        anomaly: anomaly ? { score: num(anomaly.score), kind: anomaly.kind, anomalous: anomaly.anomalous, quarantined: anomaly.quarantined ?? anomaly.anomalous } : null,
+        anomaly: anomaly ? { score: num(anomaly.score), kind: anomaly.kind, anomalous: anomaly.anomalous, quarantined: anomaly.quarantined ?? anomaly.anomalous, signal: anomaly.signal ?? null, sinceS: anomaly.sinceS ?? null } : null,
       };
     },
   );

@@ -120,7 +120,7 @@ export const TenantDetail = Type.Object({
       actuation: Actuation,
     }),
   ),
-  anomaly: Type.Union([Type.Object({ score: Num, kind: Type.String(), anomalous: Type.Boolean(), quarantined: Type.Boolean({ description: 'anomalyMode quarantine: no proactive scale-up, not learnt, targets held until confirmed' }) }), Type.Null()]),
+  anomaly: Type.Union([Type.Object({ score: Num, kind: Type.String(), anomalous: Type.Boolean(), quarantined: Type.Boolean({ description: 'anomalyMode quarantine: no proactive scale-up, not learnt, targets held until confirmed' }), signal: Type.Union([Type.String(), Type.Null()], { description: 'while anomalous: the signal whose evidence opened the episode' }), sinceS: Type.Union([Type.Number(), Type.Null()], { description: 'while anomalous: when that evidence was sampled, UNIX seconds' }) }), Type.Null()]),
 });
 
 export const TenantForecast = Type.Object({

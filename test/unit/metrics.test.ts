@@ -20,6 +20,8 @@ function withAnomalies(s: Snapshot): Snapshot {
     score: 0.9,
     kind: 'spike',
     anomalous: true,
+    signal: 'cpu',
+    sinceS: 1_700_000_000,
     signals: [
       { signal: 'behaviour', score: 0.4, kind: 'behaviour-change' },
       { signal: 'cpu', score: 0.9, kind: 'spike' },
@@ -159,6 +161,13 @@ describe('exporter', () => {
       'foresight_anomaly_score{tenant="shop",signal="memory",kind="none"} 0.1',
     ]);
     expect(lines(body, catalogue.anomalous.name)).toEqual(['foresight_tenant_anomalous{tenant="shop"} 1']);
+    // why and since when: the signal that opened the episode and its kind, and the time of that evidence
+    expect(lines(body, catalogue.anomalyInfo.name)).toEqual(['foresight_tenant_anomaly_info{tenant="shop",signal="cpu",kind="spike"} 1']);
+    expect(lines(body, catalogue.anomalousSince.name)).toEqual(['foresight_tenant_anomalous_since_timestamp_seconds{tenant="shop"} 1700000000']);
+    // a calm tenant has neither
+    const calm: Snapshot = { ...s, resources: new Map([...s.resources].map(([k, r]) => [k, { ...r, anomaly: { score: 0.1, kind: 'none' as const, anomalous: false } }])) };
+    const calmBody = (await createExporter({ snapshot: () => calm }).render()).body.toString();
+    expect([...lines(calmBody, catalogue.anomalyInfo.name), ...lines(calmBody, catalogue.anomalousSince.name)]).toEqual([]);
   });
 
   it('leaves out a seasonality the profile window is too short to tell, instead of exporting 0', async () => {

@@ -8,7 +8,7 @@ import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics, ReservedShadow } from './metrics.js';
 import { parseQuantity } from './quantity.js';
 import { type Shard, UNSHARDED } from '../model/shard.js';
-import { MANAGED_BY, POOL, ROLE, addUnderCaps, placeholderSpecs, poolReserves, poolSlug, sameSize, shadowLabels, shadowSelector, shardManages, type PlaceholderSpec } from './shadow-plan.js';
+import { MANAGED_BY, POOL, ROLE, SHARD, addUnderCaps, placeholderSpecs, poolReserves, poolSlug, sameSize, shadowLabels, shadowSelector, shardManages, type PlaceholderSpec } from './shadow-plan.js';
 
 interface Pod {
   metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -149,8 +149,11 @@ export class ShadowPods {
   async reconcile(snapshot: Snapshot): Promise<ShadowCycleResult> {
     const { pools, capped } = poolReserves(snapshot.shadow, this.opts, this.shard);
     const existing = new Map((await this.list()).map((p) => [p.metadata.name, p]));
+    // each pool's own placeholders now (not the orphans shard 0 also lists), for the hysteresis of the count
     const counts = new Map<string, number>();
+    const own = this.shard.total > 1 ? String(this.shard.index) : undefined;
     for (const p of existing.values()) {
+      if (p.metadata.labels?.[SHARD] !== own) continue;
       const pool = p.metadata.annotations?.[POOL_NAME] ?? '';
       counts.set(pool, (counts.get(pool) ?? 0) + 1);
     }

@@ -256,3 +256,21 @@ describe('placeholder manifest', () => {
     for (const p of server.pods.values()) expect(p.metadata.annotations?.['cluster-autoscaler.kubernetes.io/safe-to-evict'], p.metadata.name).toBe('true');
   });
 });
+
+describe('placeholder count of a shard', () => {
+  it('counts only its own placeholders for the hysteresis, not the orphans shard 0 removes', async () => {
+    const server = new PodServer();
+    const shard = { index: 0, total: 2 };
+    const mk = (index: number, total: number) => new ShadowPods(server as unknown as KubeApi, actuatorOptions({ dryRun: false, maxPodCpuCores: 4, maxShadowCpuCores: 64 }), new ActionJournal(), createActuatorMetrics(new Registry()), silentLog, { index, total });
+    const sp = mk(shard.index, shard.total);
+    await sp.reconcile(snapshot(1, 60, [], [{ pool: 'p', resource: 'cpu', size: 16 }]));
+    expect(server.pods.size).toBe(4);
+    // an orphan of a former 4-shard deployment appears in the same pool
+    await mk(3, 4).reconcile(snapshot(2, 120, [], [{ pool: 'p', resource: 'cpu', size: 4 }]));
+    expect(server.pods.has('foresight-shadow-s3-p-0')).toBe(true);
+    // 15.9 cores: four pods as before, the orphan deleted; counting it would have kept five and resized all four
+    const r = await sp.reconcile(snapshot(3, 180, [], [{ pool: 'p', resource: 'cpu', size: 15.9 }]));
+    expect(r).toMatchObject({ created: 0, replaced: 0, deleted: 1, kept: 4 });
+    expect([...server.pods.keys()].sort()).toEqual([0, 1, 2, 3].map((i) => `foresight-shadow-s0-p-${i}`));
+  });
+});

@@ -92,12 +92,13 @@ export class SafetyGate {
     // a reason to shrink than a spike is to grow (anomalyConfirmS = 0: never act while flagged). The recent peak is
     // demand the tenant already has, not a forecast of it: a raise to it still passes (as under a cooldown), so that a
     // genuine surge that was flagged is not held below what it uses until it is confirmed.
+    const budgetHeld = (): GateResult => ({ value: current, reason: `change budget: ${this.budget.maxChangesPerHour} changes an hour`, hold: 'budget' });
     const confirmed = o.anomalyConfirmS > 0 && st.anomalySinceS !== undefined && ctx.nowS - st.anomalySinceS >= o.anomalyConfirmS;
     if (v !== current && ctx.anomalous && !confirmed) {
       if (!(ctx.floor > current)) return { value: current, reason: 'anomalous demand not yet confirmed', hold: 'anomaly' };
       v = ctx.floor;
       reasons.push('anomalous demand not yet confirmed: raised to the recent peak only');
-      if (!mayChange(st.tokens, st.tokensAtS, ctx.nowS, true, this.budget)) return { value: current, reason: `change budget: ${this.budget.maxChangesPerHour} changes an hour`, hold: 'budget' };
+      if (!mayChange(st.tokens, st.tokensAtS, ctx.nowS, true, this.budget)) return budgetHeld();
       return { value: v, reason: reasons.join(', '), hold: 'anomaly' };
     }
     // what the forecast asks for up to the demand observed at this time of day: never capped or held below
@@ -124,7 +125,7 @@ export class SafetyGate {
     }
     if (v !== current && !mayChange(st.tokens, st.tokensAtS, ctx.nowS, v > current, this.budget)) {
       // the budget binds every write, the floor's included: a burst of changes has spent it
-      return { value: current, reason: `change budget: ${this.budget.maxChangesPerHour} changes an hour`, hold: 'budget' };
+      return budgetHeld();
     }
     if (v !== current && st.lastChangeS !== undefined && ctx.nowS - st.lastChangeS < o.cooldownS) {
       // The cooldown holds the forecast's moves, never the recent peak: observed demand above the value in force is

@@ -79,6 +79,8 @@ function owned(p: Pod): boolean {
 
 export class ShadowPods {
   private warnedDryRunLeft = false;
+  /** The placeholders' nodeSelector, read once from the options (validated at start-up). */
+  private readonly selector: Record<string, string>;
 
   constructor(
     private readonly api: KubeApi,
@@ -87,7 +89,9 @@ export class ShadowPods {
     private readonly metrics: ActuatorMetrics,
     private readonly log: ActuatorLog,
     private readonly shard: Shard = UNSHARDED,
-  ) {}
+  ) {
+    this.selector = nodeSelector(opts.shadowNodeSelector);
+  }
 
   private get podsPath(): string {
     return `/api/v1/namespaces/${this.opts.shadowNamespace}/pods`;
@@ -96,7 +100,7 @@ export class ShadowPods {
   /** Whether a listed placeholder was made from the pod template the options give now (PriorityClass, image, node
    *  selector): one made under other options is replaced, as a resize is. */
   private sameTemplate(p: Pod): boolean {
-    const sel = nodeSelector(this.opts.shadowNodeSelector), has = p.spec?.nodeSelector ?? {};
+    const sel = this.selector, has = p.spec?.nodeSelector ?? {};
     return (
       p.spec?.priorityClassName === this.opts.priorityClassName &&
       p.spec?.containers?.[0]?.image === this.opts.pauseImage &&
@@ -126,7 +130,7 @@ export class ShadowPods {
         terminationGracePeriodSeconds: 0,
         automountServiceAccountToken: false,
         enableServiceLinks: false,
-        ...(this.opts.shadowNodeSelector ? { nodeSelector: nodeSelector(this.opts.shadowNodeSelector) } : {}),
+        ...(Object.keys(this.selector).length ? { nodeSelector: this.selector } : {}),
         securityContext: { runAsNonRoot: true, runAsUser: 65535, seccompProfile: { type: 'RuntimeDefault' } },
         containers: [
           {

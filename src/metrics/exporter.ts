@@ -177,14 +177,15 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const nq = s.quantiles.length;
       const qIdx = s.quantiles.map((_q, i) => i).filter((i) => !limits.quantiles || limits.quantiles.includes(s.quantiles[i]));
 
-      const tenants = [...new Set([...s.resources.values()].map((r) => r.tenant))].sort();
+      // every tenant, with the forecast series it would export (its live series' forecasts), in one pass
+      const perSeries = hl.length * qIdx.length;
+      const forecastsOf = new Map<string, number>();
+      for (const r of s.resources.values()) forecastsOf.set(r.tenant, (forecastsOf.get(r.tenant) ?? 0) + (r.forecast && !r.stale ? perSeries : 0));
+      const tenants = [...forecastsOf.keys()].sort();
       tenantCount = tenants.length;
       const allowed = new Set(tenants.slice(0, limits.maxTenants));
       // The forecast series limit takes whole tenants in name order, as the tenant limit does: never a tenant's cpu
       // without its memory, and the same tenants from one snapshot to the next whatever order their series arrived in.
-      const perTenant = hl.length * qIdx.length;
-      const forecastsOf = new Map<string, number>();
-      for (const r of s.resources.values()) if (r.forecast && !r.stale) forecastsOf.set(r.tenant, (forecastsOf.get(r.tenant) ?? 0) + perTenant);
       const forecastAllowed = new Set<string>();
       let forecastSeries = 0;
       for (const t of tenants) {
@@ -215,7 +216,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
         const f = r.forecast;
         if (f) {
           // the forecast series limit applies to the tenants exposed; a dropped tenant's are counted as tenant_limit
-          if (out === g && !forecastAllowed.has(r.tenant)) droppedBySeriesLimit += perTenant;
+          if (out === g && !forecastAllowed.has(r.tenant)) droppedBySeriesLimit += perSeries;
           else {
             for (let h = 0; h < hl.length; h++) {
               const bh = `${base},horizon="${hl[h]}",quantile="`;

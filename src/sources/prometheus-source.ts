@@ -6,7 +6,7 @@ import type { BreakdownSeries, HistorySource, PullRange, PullResult, SignalCover
 import { kubeStateMetrics, perContainer } from './default-signals.js';
 import type { PrometheusConnection } from './prometheus-connection.js';
 import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
-import { checkLabelName, labelSetMatcher } from './promql-escape.js';
+import { checkLabelName, isLabelName, labelSetMatcher } from './promql-escape.js';
 
 export interface PrometheusSourceOptions {
   url: string;
@@ -66,7 +66,7 @@ export function renderQuery(template: string, o: Pick<PrometheusSourceOptions, '
   // label twice, but a logged query would read as a mistake); before the filter, whose tenant names are never touched
   const grouped = template.replaceAll('{{tenant}}', () => label).replace(/\b(by|without)\s*\(([^()]*)\)/g, (m, kw: string, list: string) => {
     const names = list.split(',').map((t) => t.trim());
-    return names.every((n) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n)) && new Set(names).size < names.length ? `${kw} (${[...new Set(names)].join(', ')})` : m;
+    return names.every(isLabelName) && new Set(names).size < names.length ? `${kw} (${[...new Set(names)].join(', ')})` : m;
   });
   // replacer functions: a replacement string would expand $`, $' and $& found in an escaped tenant name
   return grouped.replaceAll('{{window}}', () => o.rateWindow).replaceAll('{{filter}}', () => filter);

@@ -31,8 +31,13 @@ export function escapePromQLString(value: string): string {
 }
 
 /** Throws unless `name` is a valid Prometheus label name (names cannot be escaped, only checked). */
+/** Whether `name` is a Prometheus label name. */
+export function isLabelName(name: string): boolean {
+  return LABEL_NAME.test(name);
+}
+
 export function checkLabelName(name: string): string {
-  if (!LABEL_NAME.test(name)) throw new ArgumentInvalidError(`invalid Prometheus label name "${escapePromQLString(name)}" (expected [a-zA-Z_][a-zA-Z0-9_]*)`);
+  if (!isLabelName(name)) throw new ArgumentInvalidError(`invalid Prometheus label name "${escapePromQLString(name)}" (expected [a-zA-Z_][a-zA-Z0-9_]*)`);
   return name;
 }
 

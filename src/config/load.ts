@@ -162,7 +162,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
     const e = envName(key);
     const tryRaw = (raw: unknown, where: string) => {
       const c = coerce(def.type, raw);
-      if (c.problem) problems.push(`${key} (${where}): ${c.problem}`);
+      if (c.problem) problems.push(`${key} (${where}): ${c.problem}${def.hint ? `: ${def.hint}` : ''}`);
       else [value, from[key]] = [c.value, where];
     };
     if (key in yaml) tryRaw(yaml[key], 'config file');
@@ -235,9 +235,6 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   for (const p of connectionProblems(c)) problems.push(p.replace(/^(prometheus\w+):/, (m, k: string) => `${k} (${from[k] ?? 'default'}):`));
   for (const q of c.exportQuantiles) if (!c.quantiles.includes(q)) problems.push(`exportQuantiles: ${q} is not one of quantiles (${c.quantiles.join(', ')})${origins('exportQuantiles', 'quantiles')}`);
 
-  // deploy/sharded/ sets FORESIGHT_SHARD from the pod-index label, which Kubernetes adds from 1.28 on: before, it is ""
-  const emptyShard = problems.findIndex((p) => p.startsWith('shard (FORESIGHT_SHARD): expected an integer, got ""'));
-  if (emptyShard >= 0) problems[emptyShard] += ': deploy/sharded/ takes it from the pod label apps.kubernetes.io/pod-index, which Kubernetes sets from 1.28 on; on an older cluster set it per pod';
   if (problems.length) throw new ConfigInvalidError(problems.map((p) => `  - ${p}`).join('\n'));
   return Object.freeze({ ...c, signalSpecs, resourceLimits, actuator: Object.freeze(act as unknown as ActuatorOptions), sources });
 }

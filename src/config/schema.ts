@@ -16,6 +16,8 @@ export interface FieldDef<T = unknown> {
   help: string;
   /** Returns a problem sentence, or undefined when the value is acceptable. */
   check?: (v: T) => string | undefined;
+  /** Said after a value that is not of the field's type: where such a value usually comes from. */
+  hint?: string;
 }
 
 const between = (lo: number, hi: number) => (v: number) => (v >= lo && v <= hi ? undefined : `must be in [${lo}, ${hi}]`);
@@ -84,7 +86,7 @@ export const schema = {
   exportQuantiles: f({ type: 'numbers', default: [0.5, 0.9, 0.95, 0.99], unit: 'ratio', range: 'subset of quantiles', help: 'Quantile levels exposed on /metrics (bounds cardinality).', check: ratios }),
   seasons: f({ type: 'numbers', default: [86_400, 604_800], unit: 's', range: '> 0', help: 'Candidate seasonal periods.', check: (v: number[]) => (v.every((x) => x > 0) ? undefined : 'must be positive seconds') }),
   totalShards: f({ type: 'int', default: 1, unit: 'replicas', range: '[1, 1000]', help: 'Replicas the tenants are split over (1: unsharded). Each owns the tenants whose FNV-1a hash mod totalShards is its shard; see "Sharding" in the README.', check: between(1, 1000) }),
-  shard: f({ type: 'int', default: 0, unit: 'index', range: '[0, totalShards)', help: 'This replica\'s shard (e.g. the ordinal of a StatefulSet pod).', check: between(0, 999) }),
+  shard: f({ type: 'int', default: 0, unit: 'index', range: '[0, totalShards)', help: 'This replica\'s shard (e.g. the ordinal of a StatefulSet pod).', check: between(0, 999), hint: 'deploy/sharded/ takes it from the pod label apps.kubernetes.io/pod-index, which Kubernetes sets from 1.28 on; on an older cluster set it per pod' }),
   maxTenants: f({ type: 'int', default: 10_000, unit: 'tenants', range: '[1, 1000000]', help: 'Tenants exposed on /metrics; the rest are counted in foresight_series_dropped_total.', check: between(1, 1_000_000) }),
   maxForecastSeries: f({ type: 'int', default: 500_000, unit: 'series', range: '[1, 10000000]', help: 'foresight_forecast series exposed at most: whole tenants in name order (the rest counted in foresight_series_dropped_total{reason="series_limit"}).', check: between(1, 10_000_000) }),
   targetShortage: f({ type: 'number', default: 0.02, unit: 'ratio', range: '(0, 0.5]', help: 'Target share of intervals where usage exceeds the allocation.', check: (v: number) => (v > 0 && v <= 0.5 ? undefined : 'must be in (0, 0.5]') }),

@@ -54,6 +54,8 @@ export class ForecastFeed {
   readonly #fed: Int32Array;
   readonly #fitted: boolean[];
   readonly #firstFinite: Int32Array;
+  /** Per tenant, the index ranges [from, to) fed as missing (quarantine) that a fit window may still reach. */
+  #unlearnt: [number, number][][];
   #lastFitS = -Infinity;
   #memoStep = -1;
   #memo: StepForecast | undefined;
@@ -70,6 +72,16 @@ export class ForecastFeed {
     this.#fed = new Int32Array(ctx.tenants.length);
     this.#fitted = ctx.tenants.map(() => false);
     this.#firstFinite = new Int32Array(ctx.tenants.length).fill(-1);
+    this.#unlearnt = ctx.tenants.map(() => []);
+  }
+
+  /** Notes points [a, b) of tenant k as fed as missing, forgetting ranges that end before `keepFrom`. */
+  #unlearn(k: number, a: number, b: number, keepFrom: number): void {
+    const r = this.#unlearnt[k].filter(([, e]) => e > keepFrom);
+    const last = r[r.length - 1];
+    if (last && last[1] === a) last[1] = b;
+    else r.push([a, b]);
+    this.#unlearnt[k] = r;
   }
 
   /** The forecast for step i from `visible` (memoised: every variant calling for step i shares it). */
@@ -102,7 +114,13 @@ export class ForecastFeed {
         }
       }
       const start = this.#firstFinite[k];
-      const window = () => v.slice(Math.max(start, v.length - o.maxFitPoints));
+      const window = () => {
+        const from = Math.max(start, v.length - o.maxFitPoints);
+        const w = v.slice(from);
+        // what quarantine fed as missing is not learnt by a refit either (as the live engine masks it)
+        for (const [a, b] of this.#unlearnt[k]) for (let j = Math.max(a, from); j < b; j++) w[j - from] = NaN;
+        return w;
+      };
       if (!this.#fitted[k] || (refit && !warm && !quarantined[k])) {
         if (v.length - start >= o.minFitPoints) {
           fitKeys.push(this.#keys[k]);
@@ -116,6 +134,7 @@ export class ForecastFeed {
         updKeys.push(this.#keys[k]);
         // a quarantined tenant's samples are fed as missing: the models keep their timeline but do not learn them
         updPts.push(quarantined[k] ? new Float64Array(v.length - this.#fed[k]).fill(NaN) : v.slice(this.#fed[k]));
+        if (quarantined[k]) this.#unlearn(k, this.#fed[k], v.length, v.length - o.maxFitPoints);
         this.#fed[k] = v.length;
       }
       if (refit && !quarantined[k]) {

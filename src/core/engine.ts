@@ -291,13 +291,15 @@ class Engine implements ForesightEngine {
    */
   refit(keys: readonly string[], histories: readonly Float64Array[]): void {
     if (keys.length !== histories.length) throw new ArgumentInvalidError(`refit: ${keys.length} keys but ${histories.length} histories`);
+    // what a series consumed as missing over stored values (a quarantined tenant's points) is not learnt now either
+    const learnt = histories.map((h, i) => this.#states.get(keys[i])?.withoutMasked(h) ?? h);
     const known: number[] = [];
     const fresh: number[] = [];
     keys.forEach((k, i) => (this.#states.has(k) && !this.#tuningGru ? known : fresh).push(i));
-    if (fresh.length) this.fit(fresh.map((i) => keys[i]), fresh.map((i) => histories[i]));
+    if (fresh.length) this.fit(fresh.map((i) => keys[i]), fresh.map((i) => learnt[i]));
     if (known.length === 0) return;
     const sts = known.map((i) => this.#states.get(keys[i])!);
-    const hist = known.map((i) => histories[i]);
+    const hist = known.map((i) => learnt[i]);
     const maxEvals = this.#tuning.refitMaxEvals;
     const hw = fitHoltWinters(this.core, hist, { m1: this.#m1, m2: this.#m2, damped: this.#tuning.damped, maxEvals, previous: sts.map((s) => s.hw), replay: false }, this.#hs);
     const holt = fitHoltWinters(this.core, hist, { m1: 0, m2: 0, damped: true, maxEvals, previous: sts.map((s) => s.holt), replay: false }, this.#hs);

@@ -515,6 +515,41 @@ export class SeriesState {
     }
   }
 
+  /**
+   * `h` (a history ending at the last point this state consumed), or a copy of it with NaN where the state consumed a
+   * gap and `h` holds a value (as far back as the state keeps its recent values): points fed as missing (a
+   * quarantine) stay unlearnt when a refit reads the history again.
+   */
+  withoutMasked(h: Float64Array): Float64Array {
+    const n = h.length;
+    let out = h;
+    const s = this.#shared;
+    if (!s) {
+      // an own ring holds NaN where it was fed as missing
+      const R = this.ring.length;
+      for (let b = 0, end = Math.min(n, R, this.n); b < end; b++) {
+        const j = n - 1 - b;
+        const kept = this.ring[(this.n - 1 - b) % R];
+        if (h[j] !== h[j] || kept === kept) continue;
+        if (out === h) out = h.slice();
+        out[j] = NaN;
+      }
+      return out;
+    }
+    const m = this.#masked;
+    if (!m) return h;
+    const cap = s.buf.length;
+    for (let j = Math.max(0, n - cap); j < n; j++) {
+      const c = this.#sharedPos - (n - 1 - j);
+      if (c < 0 || c <= s.pos - cap) continue;
+      const slot = c % cap;
+      if ((m[slot >> 3] & (1 << (slot & 7))) === 0) continue;
+      if (out === h) out = h.slice();
+      out[j] = NaN;
+    }
+    return out;
+  }
+
   /** @internal after consuming the points y from the shared history (the last at its current pos): a gap consumed
    *  where the history holds a value is masked, every other slot consumed unmasked. */
   consumedShared(y: ArrayLike<number>): void {

@@ -96,7 +96,8 @@ export interface ForecastEngine {
   fit(keys: readonly string[], histories: readonly Float64Array[]): void;
   /**
    * Periodic retraining (optional; callers fall back to fit): re-estimates the parameters of known series on
-   * histories that end at the last point each has consumed, keeping what the engine learnt online.
+   * histories that end at the last point each has consumed, keeping what the engine learnt online. Points a series
+   * was fed as missing where the history holds values (a quarantined tenant's) are not learnt by the refit either.
    */
   refit?(keys: readonly string[], histories: readonly Float64Array[]): void;
   /**

@@ -1,7 +1,8 @@
 // The backtest's engine feed trains as the live loop does (src/loop/engine-loop.ts): a first fit on at most the
 // history window, online updates, and on each retrain the new samples first, then the engine's warm refit on a window
 // that ends at the last sample consumed; an engine without refit is fitted afresh. With the anomaly verdicts replayed,
-// as the loop: scored first, then a quarantined tenant's samples are fed as missing and it is not retrained.
+// as the loop: scored first, then a quarantined tenant's samples are fed as missing and it is not retrained; later
+// retrains do not learn them either.
 import { describe, expect, it } from 'vitest';
 import { AnomalyFeed } from '../../src/backtest/anomaly-feed.js';
 import { coverHorizons, ForecastFeed } from '../../src/backtest/forecast-feed.js';
@@ -165,6 +166,14 @@ describe('ForecastFeed with the anomaly verdicts replayed', () => {
     expect(f5.quarantined).toEqual([false, false]);
     expect(engine.calls[0]).toEqual({ op: 'update', key: A, values: [9] });
     expect(anomaly.counts).toEqual({ mode: 'quarantine', scored: 12, anomalous: 4, quarantined: 4 });
+
+    // the next retrain refits a on its window without what it was fed as missing (samples 3 to 8; the window is 7-12)
+    at(6, 11, 9);
+    at(7, 12, 10);
+    engine.calls.length = 0;
+    at(8, 13, 11);
+    const refitA = engine.calls.find((c) => c.op === 'refit' && c.key === A)!;
+    expect(refitA.values.map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(['NaN', 'NaN', 9, 10, 11, 12]);
   });
 
   it('in alert-only mode flags demand for the gate and trains on everything', () => {

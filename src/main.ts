@@ -159,6 +159,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       apiMixMaxTypes: config.apiMixMaxTypes,
       staleAfterS: config.staleAfter,
       vanishAfterS: config.vanishAfter,
+      pullDelayS: config.pullDelay,
       quarantine: config.anomalyMode === 'quarantine',
     },
   );

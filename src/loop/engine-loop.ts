@@ -42,6 +42,11 @@ export interface EngineLoopOptions {
   vanishAfterS: number;
   /** Points re-pulled at the start of each incremental pull (late scrapes, rate windows). */
   overlapPoints: number;
+  /** A slot is pulled only once this many seconds have passed since its time: Prometheus answers for a time with the
+   *  samples it has committed by then, and a scrape stamped just before a slot (stamped at its start, committed when it
+   *  ends) or a remote-write backend's ingestion lag would otherwise make the newest slot a provisional value, which
+   *  the store mends at the next pull (overlapPoints) but the models and detectors have already learnt. */
+  pullDelayS: number;
   /** Profiles are recomputed every this many seconds of engine time. */
   profileEveryS: number;
   /** Window of the "recent peak" safety floor, seconds: the allocation policy's own (bounds.safetyWindowS, the
@@ -81,6 +86,7 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   staleAfterS: 900,
   vanishAfterS: 86_400,
   overlapPoints: 2,
+  pullDelayS: 0,
   profileEveryS: 3600,
   recentPeakS: DEFAULT_BOUNDS.safetyWindowS,
   fitBatch: 4,
@@ -366,7 +372,7 @@ export class EngineLoop {
     this.#cpu = {};
     const report: CycleReport = { cycle, ok: false, pulledPoints: 0, retrained: false, trainedSeries: 0, pendingFit: 0, failedSeries: 0, durationsS: durations, cpuS: this.#cpu };
     const nowS = clock.nowS();
-    const endS = Math.floor(nowS / step) * step;
+    const endS = Math.floor((nowS - o.pullDelayS) / step) * step;
 
     // pull and store
     const { pulledAny, pullError, failures } = await this.#pull(cycle, endS, report, durations);

@@ -64,6 +64,23 @@ describe('EngineLoop.runOnce', () => {
     expect(p.endS).toBe(lastEnd + 180);
   });
 
+  it('pulls a slot only once pullDelayS has passed since its time', async () => {
+    const M = 1_699_999_980; // a whole minute
+    const engine = new FakeEngine({ intervalS: 60 });
+    const source = new FakeSource(['a'], ['cpu']);
+    const clock = manualClock(M + 40);
+    const loop = new EngineLoop({ source, engine, clock }, { intervalS: 60, historyPoints: 120, pullDelayS: 30 });
+    await loop.runOnce();
+    const end = () => source.pulls[source.pulls.length - 1].endS;
+    expect(end()).toBe(M); // 40 s old: pulled
+    clock.advance(45); // 25 s past the next minute: not yet
+    await loop.runOnce();
+    expect(end()).toBe(M);
+    clock.advance(5); // 30 s past it
+    await loop.runOnce();
+    expect(end()).toBe(M + 60);
+  });
+
   it('times every step and publishes an immutable snapshot with forecasts for every series', async () => {
     const { loop, rec } = setup();
     const seen: Snapshot[] = [];

@@ -6,7 +6,7 @@ import { pino, type Logger as Pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { rateLimitConfig, reclaimConfig } from './actuator/config.js';
 import { anomalyPolicyOf, type Config } from './config/load.js';
-import { ConfigInvalidError } from './errors.js';
+import { ConfigInvalidError, LoopStuckError } from './errors.js';
 import { allocatorTuning, createForecastEngine } from './core/engine.js';
 import { sharedCore } from './core/wasm.js';
 import { createAllocationDecider } from './loop/allocation-adapter.js';
@@ -49,6 +49,13 @@ export interface Sidecar {
 }
 
 /** The base URL to log for a listening address: wildcards as localhost, IPv6 literals bracketed (RFC 3986, 6874). */
+/** /healthz's verdict: stuck when the cycle due longest ago has not finished within `timeoutS` (0: never). */
+export function loopStuck(loop: { overdueS(): number }, timeoutS: number): Error | undefined {
+  if (!(timeoutS > 0)) return undefined;
+  const overdue = loop.overdueS();
+  return overdue > timeoutS ? new LoopStuckError(Math.round(overdue), timeoutS) : undefined;
+}
+
 export function listenUrl(host: string, port: number): string {
   if (host === '0.0.0.0' || host === '::') return `http://localhost:${port}`;
   return `http://${isIPv6(host) ? `[${host.replace('%', '%25')}]` : host}:${port}`;
@@ -194,7 +201,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     logger.info({}, 'actuator off (FORESIGHT_KUBERNETES=false): recommendations are published on /metrics and /api/v1 only (dry-run)');
   }
 
-  const app = await buildServer({ exporter, snapshot: () => theLoop.latest(), ready: () => theLoop.ready, resourceLimits: config.resourceLimits, shard, plugins, loggerInstance: logger.child({ component: 'http' }, { level: logger.levelVal < 30 || logger.levelVal > 40 ? logger.level : 'warn' }) });
+  const app = await buildServer({ exporter, snapshot: () => theLoop.latest(), ready: () => theLoop.ready, stuck: () => loopStuck(theLoop, config.livenessTimeout), resourceLimits: config.resourceLimits, shard, plugins, loggerInstance: logger.child({ component: 'http' }, { level: logger.levelVal < 30 || logger.levelVal > 40 ? logger.level : 'warn' }) });
 
   let url: string | undefined;
   if (!o.noListen) {

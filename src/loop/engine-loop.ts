@@ -212,6 +212,15 @@ export class EngineLoop {
     return this.hub.subscribe(sink);
   }
 
+  /** Wall time (performance.now) when the running or next cycle was due to start; undefined when not started. */
+  #dueMs: number | undefined;
+
+  /** Seconds since the running or next cycle was due to start (for /healthz: a cycle that awaits something that never
+   *  settles leaves the loop serving its last snapshot forever while nothing moves); 0 when not started. */
+  overdueS(nowMs = performance.now()): number {
+    return this.#dueMs === undefined ? 0 : Math.max(0, (nowMs - this.#dueMs) / 1000);
+  }
+
   /** Whether a cycle has succeeded (for /readyz). */
   get ready(): boolean {
     const s = this.hub.latest();
@@ -820,11 +829,14 @@ export class EngineLoop {
   /** Runs a cycle now and then every `periodMs` (measured from the end of a cycle) until stop(). */
   start(periodMs: number): void {
     this.#stopped = false;
+    this.#dueMs = performance.now();
     const tick = async () => {
       if (this.#stopped) return;
       const r = await this.runOnce();
       // series still waiting for their first fit (fitBudgetS): the next cycle fits more at once
-      if (!this.#stopped) this.#timer = setTimeout(tick, r.pendingFit > 0 ? 0 : periodMs);
+      const delayMs = r.pendingFit > 0 ? 0 : periodMs;
+      this.#dueMs = performance.now() + delayMs;
+      if (!this.#stopped) this.#timer = setTimeout(tick, delayMs);
     };
     void tick();
   }

@@ -15,6 +15,8 @@ export interface AppOptions {
   snapshot: () => Snapshot | undefined;
   /** True after the first successful cycle. */
   ready: () => boolean;
+  /** Why the process should be restarted (the engine loop is stuck), or undefined: /healthz answers 503 with it. */
+  stuck?: () => Error | undefined;
   /** Configured limits of resources without a knob (shown in each resource's actuation field). */
   resourceLimits?: ResourceLimits;
   /** This replica's shard of the tenants: a tenant another shard owns is answered with a 404 that names its shard. */
@@ -103,7 +105,13 @@ export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: Fast
     return reply.type(contentType).header('vary', 'accept-encoding').send(body);
   });
 
-  app.get('/healthz', { schema: { summary: 'Liveness: the process serves requests.', tags: ['probes'], response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
+  app.get('/healthz', { schema: { summary: 'Liveness: the process serves requests and its engine loop finishes cycles (a failed pull finishes one too).', tags: ['probes'], response: { 200: Health, 503: { $ref: 'Error#' } } } }, async (req, reply) => {
+    const stuck = opts.stuck?.();
+    if (!stuck) return { status: 'ok' as const };
+    // a restart is what this answer asks for: said at error level, once per probe until it comes
+    req.log.error({ code: (stuck as Error & { code?: string }).code }, stuck.message);
+    return reply.code(503).send(notReady(stuck));
+  });
 
   app.get('/readyz', { schema: { summary: 'Readiness: a cycle has completed successfully.', tags: ['probes'], response: { 200: Readiness, 503: { $ref: 'Error#' } } } }, async (_req, reply) => {
     if (!opts.ready()) {

@@ -44,7 +44,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
       tags: [{ name: 'tenants' }, { name: 'probes' }, { name: 'actuator' }],
     },
   });
-  await app.register(foresightApp, { exporter: opts.exporter, snapshot: opts.snapshot, ready: opts.ready, resourceLimits: opts.resourceLimits, shard: opts.shard });
+  await app.register(foresightApp, { exporter: opts.exporter, snapshot: opts.snapshot, ready: opts.ready, stuck: opts.stuck, resourceLimits: opts.resourceLimits, shard: opts.shard });
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options as never);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.setNotFoundHandler((req, reply) => {

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/build.js';
+import { loopStuck } from '../../src/main.js';
 import { acceptsGzip } from '../../src/server/app.js';
 import { createExporter } from '../../src/metrics/exporter.js';
 import { EngineLoop } from '../../src/loop/engine-loop.js';
@@ -250,5 +251,56 @@ describe('HTTP probes and /metrics negotiation', () => {
     // "gzipped" is not gzip, and a malformed weight is ignored
     expect(acceptsGzip('gzipped')).toBe(false);
     expect(acceptsGzip('gzip;q=lots')).toBe(false);
+  });
+});
+
+describe('/healthz', () => {
+  // how overdue the loop's cycle is `ahead` ms in the future: what a probe would see then, without waiting for it
+  let ahead = 0;
+  const probe = async (loop: EngineLoop) => {
+    const exporter = createExporter({ snapshot: () => loop.latest() });
+    const app = await buildServer({ exporter, snapshot: () => loop.latest(), ready: () => loop.ready, stuck: () => loopStuck({ overdueS: () => loop.overdueS(performance.now() + ahead) }, 1800) });
+    return { app, get: async () => (await app.inject('/healthz')).json() as { status?: string; code?: string } };
+  };
+
+  it('fails when a cycle has not finished livenessTimeout after it was due, and is live again once it has', async () => {
+    const source = new FakeSource(['a'], ['cpu']);
+    const pull = source.pull.bind(source);
+    let release!: () => void;
+    const hang = new Promise<void>((r) => (release = r));
+    source.pull = async (range) => {
+      await hang; // a request that never settles, until released
+      return pull(range);
+    };
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 60 });
+    const { app, get } = await probe(loop);
+    ahead = 3_600_000;
+    expect(await get()).toEqual({ status: 'ok' }); // not started: nothing to judge
+    loop.start(3_600_000);
+    ahead = 1_700_000;
+    expect(await get()).toEqual({ status: 'ok' });
+    ahead = 1_801_000;
+    expect(await get()).toMatchObject({ code: 'FORESIGHT_ERR_LOOP_STUCK', message: expect.stringMatching(/cycle due 1801 s ago has not finished, past livenessTimeout \(1800 s\)/) });
+    release();
+    await loop.runOnce(); // the cycle in flight ends; the next is due in an hour
+    expect(await get()).toEqual({ status: 'ok' });
+    ahead = 3_600_000 + 1_801_000;
+    expect((await get()).code).toBe('FORESIGHT_ERR_LOOP_STUCK'); // had it not started and finished by then
+    await loop.stop();
+    await app.close();
+  });
+
+  it('counts a cycle whose pull failed as finished: Prometheus away is not a reason to restart', async () => {
+    const source = new FakeSource(['a'], ['cpu']);
+    source.fail = true;
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 60 });
+    const { app, get } = await probe(loop);
+    loop.start(3_600_000);
+    await loop.runOnce();
+    ahead = 3_600_000 + 1_700_000;
+    expect(loop.ready).toBe(false);
+    expect(await get()).toEqual({ status: 'ok' });
+    await loop.stop();
+    await app.close();
   });
 });

@@ -48,10 +48,16 @@ function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
   return m;
 }
 
-export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy: Partial<AnomalyPolicy> = {}): AnomalyScorer {
+/** Calls in a row (about one per interval: an hour at 5 minutes) a tenant's behaviour vector waits for a signal that
+ *  has no new samples before its detector starts over without it. */
+const BEHAVIOUR_MISSES = 12;
+
+export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy: Partial<AnomalyPolicy> = {}): AnomalyScorer & { states(): { series: number; behaviours: number } } {
   const pol: AnomalyPolicy = { ...DEFAULT_ANOMALY_POLICY, ...policy, mode };
   const detectors = new Map<string, SeriesDetectorState>();
-  const behaviours = new Map<string, BehaviourState>();
+  /** Per tenant, its behaviour detector and the signals of its vector (sorted names, comma-joined); `misses`: calls in a
+   *  row that lacked some of them. */
+  const behaviours = new Map<string, { signals: string; st: BehaviourState; misses: number }>();
   const memory = new Map<string, AnomalyMemory>();
   /** Per flagged tenant, its episode: the signal whose evidence opened it and the time of that evidence. */
   const episodes = new Map<string, { signal: string; sinceS: number }>();
@@ -92,10 +98,23 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
         });
       }
       // Behaviour: the tenant's signals as one vector per time step (resources sorted by name), batched by dimension.
-      const vectors: Array<{ tenant: string; d: number; key: string; rows: Float64Array; from: number; recurring: Uint8Array }> = [];
+      const vectors: Array<{ tenant: string; d: number; st: BehaviourState; rows: Float64Array; from: number; recurring: Uint8Array }> = [];
       for (const [tenant, list] of groupBy(series, (s) => s.tenant)) {
         if (list.length < 2) continue;
         const sorted = [...list].sort((a, b) => a.resource.localeCompare(b.resource));
+        const signals = sorted.map((s) => s.resource).join(',');
+        let b = behaviours.get(tenant);
+        if (b && b.signals !== signals) {
+          // Some of the vector's signals have no new sample in this call (a pull of that signal failed; a series absent
+          // at this step): the vector waits for them, as a detector of the smaller vector would start cold and stay
+          // behind as garbage. A set that changes for good (a signal added, or missing for BEHAVIOUR_MISSES calls in
+          // a row) starts a new detector.
+          const had = b.signals.split(',');
+          if (sorted.every((s) => had.includes(s.resource)) && ++b.misses < BEHAVIOUR_MISSES) continue;
+          b = undefined;
+        }
+        if (!b) behaviours.set(tenant, (b = { signals, st: new BehaviourState(sorted.length), misses: 0 }));
+        b.misses = 0;
         const steps = Math.min(...sorted.map((s) => s.values.length));
         const d = sorted.length;
         const rows = new Float64Array(steps * d);
@@ -111,15 +130,10 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
         }
         // the rows that count as evidence: the newest ones any of the tenant's series counts
         const counted = Math.min(steps, Math.max(...sorted.map((s) => s.values.length - (s.evidenceFrom ?? 0))));
-        vectors.push({ tenant, d, key: `${tenant}\u0000${sorted.map((s) => s.resource).join(',')}`, rows, from: steps - counted, recurring: rowRecurs });
+        vectors.push({ tenant, d, st: b.st, rows, from: steps - counted, recurring: rowRecurs });
       }
       for (const group of groupBy(vectors, (v) => `${v.d}:${v.rows.length}`).values()) {
-        const states = group.map((v) => {
-          let st = behaviours.get(v.key);
-          if (!st) behaviours.set(v.key, (st = new BehaviourState(v.d)));
-          return st;
-        });
-        const res = scoreBehaviour(c, states, group.map((v) => v.rows));
+        const res = scoreBehaviour(c, group.map((v) => v.st), group.map((v) => v.rows));
         group.forEach((v, k) => {
           if (res[k].status !== 'too-few-points') perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind, v.from, v.recurring));
         });
@@ -143,9 +157,13 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       }
       return out;
     },
+    /** Detector states held: one per series, one behaviour detector per tenant of two signals or more. */
+    states() {
+      return { series: detectors.size, behaviours: behaviours.size };
+    },
     forget(key: string, tenant: string) {
       detectors.delete(key);
-      for (const k of [...behaviours.keys()]) if (k.startsWith(`${tenant}\u0000`)) behaviours.delete(k);
+      behaviours.delete(tenant);
       memory.delete(tenant);
       episodes.delete(tenant);
       // the vanished signal's score goes, and the behaviour score (its vector had that signal); the others stay

@@ -67,3 +67,29 @@ describe('first verdict after a warm-up call', () => {
     expect([...v.values()].filter((x) => x.anomalous).length).toBeLessThanOrEqual(2);
   });
 });
+
+describe('the behaviour vector when a signal has no new samples', () => {
+  /** One tenant's cpu, memory and threads, `n` samples from `from`, leaving out `skip`. */
+  const three = (n: number, from: number, g: () => number, skip?: string): AnomalySeriesInput[] =>
+    ['cpu', 'memory', 'threads']
+      .filter((r) => r !== skip)
+      .map((resource, r) => ({ key: `t\u0000${resource}`, tenant: 't', resource, startS: from * STEP, values: Float64Array.from({ length: n }, () => 1 + r + 0.1 * g()) }));
+
+  it('waits for the signal with one detector per tenant, and starts over without it only once it stays away', () => {
+    const g = gaussian(3);
+    const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
+    scorer.score(three(288, 0, g), STEP);
+    expect(scorer.states()).toEqual({ series: 3, behaviours: 1 });
+    // a failed pull of threads for one call, then of memory: each had left a detector of the smaller vector behind
+    let t = 288;
+    for (const skip of ['threads', undefined, 'memory', undefined]) {
+      scorer.score(three(1, t++, g, skip), STEP);
+      expect(scorer.states().behaviours).toBe(1);
+    }
+    // threads gone for good: after BEHAVIOUR_MISSES calls the vector of cpu and memory has its own detector instead
+    for (let c = 0; c < 40; c++) scorer.score(three(1, t++, g, 'threads'), STEP);
+    expect(scorer.states().behaviours).toBe(1);
+    scorer.forget!('t\u0000cpu', 't');
+    expect(scorer.states().behaviours).toBe(0);
+  });
+});

@@ -13,10 +13,10 @@ import { AtomicGzipCsv, writeJsonAtomic } from '../evaluate/write.js';
 import { csvField, readTrace } from '../sources/trace-file.js';
 import { createProgress } from '../backtest/progress.js';
 
-export const summary = 'evaluate forecasts on a trace: evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR]';
+export const summary = 'evaluate forecasts on a trace: evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR] [--json]';
 
 const LEVELS = [0.5, 0.9, 0.95, 0.99];
-const USAGE = `Usage: foresight evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR] [--quiet]
+const USAGE = `Usage: foresight evaluate --trace FILE --resource R [--horizons 5m,15m,30m] [--every N] [--out DIR] [--json] [--quiet]
 
 Replays a canonical trace (timestamp,tenant,resource,value; .csv or .csv.gz). After a warm-up (7 days, or a third
 of a series shorter than that) it forecasts every horizon at every N-th step from the samples up to that origin,
@@ -27,6 +27,7 @@ and writes DIR/forecasts.csv.gz and DIR/summary.json (MAE, MASE vs seasonal naiv
                     interval (default 5m,15m,30m, each rounded up to a multiple of a coarser interval)
   --every N         forecast at every N-th step (default 1)
   --out DIR         output directory (default ./evaluate-out)
+  --json            print summary.json's content on stdout, one line (as backtest --json), instead of the results
   --quiet           no progress (a bar with an ETA on a terminal, a line every 10% otherwise), only the results`;
 
 /** The horizons rounded up to multiples of the trace interval, without repeats, in order (900 s: 300, 900, 1800 -> 900, 1800). */
@@ -58,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
         horizons: { type: 'string' },
         every: { type: 'string', default: '1' },
         out: { type: 'string', default: 'evaluate-out' },
+        json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
@@ -175,6 +177,10 @@ export async function run(argv: string[]): Promise<number> {
   };
   writeJsonAtomic(join(args.out, 'summary.json'), summaryJson);
   console.error(`evaluate: wrote ${join(args.out, 'forecasts.csv.gz')} and ${join(args.out, 'summary.json')} in ${summaryJson.seconds} s`);
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(summaryJson)}\n`);
+    return 0;
+  }
   for (const h of summaryJson.horizons) {
     console.error(`  h=${h.horizonS}s MAE ${h.foresight.mae} (persistence ${h.persistence.mae}, seasonal naive ${h.seasonalNaive.mae}) cov95 ${(h.foresight.coverage as Record<string, number> | null)?.['0.95']}`);
   }

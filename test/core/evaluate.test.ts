@@ -132,6 +132,21 @@ describe('foresight evaluate', () => {
     }
     expect(said.filter((l) => !/^evaluate: wrote |^ {2}h=/.test(l))).toEqual([]);
     expect(said.filter((l) => /^ {2}h=/.test(l))).toHaveLength(2);
+    // --json: summary.json's content on stdout, one line, and no result lines
+    said.length = 0;
+    const out3 = join(dir, 'o-json');
+    const err3 = vi.spyOn(console, 'error').mockImplementation((m: string) => void said.push(String(m)));
+    const printed: string[] = [];
+    const out3spy = vi.spyOn(process.stdout, 'write').mockImplementation((m: string | Uint8Array) => (printed.push(String(m)), true));
+    try {
+      expect(await run(['--trace', trace, '--resource', 'cpu', '--every', '4', '--out', out3, '--json', '--quiet'])).toBe(0);
+    } finally {
+      err3.mockRestore();
+      out3spy.mockRestore();
+    }
+    expect(printed).toHaveLength(1);
+    expect(JSON.parse(printed[0])).toEqual(JSON.parse(readFileSync(join(out3, 'summary.json'), 'utf8')));
+    expect(said.filter((l) => /^ {2}h=/.test(l))).toEqual([]);
     // given explicitly, the same horizons are refused with what would work
     await expect(run(['--trace', trace, '--resource', 'cpu', '--horizons', '5m,15m,30m', '--out', join(dir, 'o2')])).rejects.toThrow(
       'horizon 300s is not a positive multiple of the trace interval 900s: use 900s (e.g. --horizons 900,1800)',

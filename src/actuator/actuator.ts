@@ -234,7 +234,10 @@ export class Actuator {
   private sawLeadership(leads: boolean): void {
     if (!leads) return;
     const now = this.nowMs();
-    if (now - this.ledAtMs > this.options.leaseDurationS * 1000) this.vpa.newTerm();
+    if (now - this.ledAtMs > this.options.leaseDurationS * 1000) {
+      this.vpa.newTerm();
+      this.quota.newTerm();
+    }
     this.ledAtMs = now;
   }
 

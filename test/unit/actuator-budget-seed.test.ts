@@ -8,6 +8,8 @@ import { FIELD_MANAGER, lastWriteS, type ManagedFieldsEntry } from '../../src/ac
 import { silentLog, type ActuatorLog } from '../../src/actuator/log.js';
 import { noopActuatorMetrics } from '../../src/actuator/metrics.js';
 import { parseQuantity } from '../../src/actuator/quantity.js';
+import { QuotaManager } from '../../src/actuator/quota.js';
+import { MANAGED_BY } from '../../src/actuator/shadow-plan.js';
 import { SafetyGate, type GateContext } from '../../src/actuator/safety.js';
 import { VpaRecommender } from '../../src/actuator/vpa-recommender.js';
 import type { Vpa } from '../../src/actuator/vpa-types.js';
@@ -182,5 +184,33 @@ describe('VPA recommender after a restart', () => {
     // without the new term its own state (a change at T + 600, two tokens left) would let 2 through
     await rec.reconcile(at(server, T + 1300, 2));
     expect(target(server)).toBeCloseTo(1.6, 6);
+  });
+});
+
+describe('quota manager after a restart', () => {
+  const T = 1_000_000;
+  /** One opted-in namespace with Foresight's quota, last written at T (or never by us: no managedFields entry). */
+  const api = (written: boolean) => ({
+    request: async <T>(op: KubeOp): Promise<T> => {
+      if (op.verb === 'list') return { items: [{ metadata: { name: 'team-a' } }] } as T;
+      if (op.verb === 'get') {
+        return {
+          metadata: { name: 'foresight', namespace: 'team-a', labels: { [MANAGED_BY]: 'foresight' }, managedFields: written ? [{ manager: FIELD_MANAGER, operation: 'Update', time: iso(T) }] : [] },
+          spec: { hard: { 'requests.cpu': '2', 'limits.cpu': '3' } },
+        } as T;
+      }
+      throw new Error(`unexpected ${op.verb}`);
+    },
+  }) as unknown as KubeApi;
+
+  it('holds a raise of the limits right after a restart when the server recorded our write of the quota a minute before', async () => {
+    const opts = actuatorOptions({ dryRun: true });
+    const raise = snapshot(1, T + 60, [state({ tenant: 'team-a', resource: 'cpu', usage: 1, quantiles: [[2.6, 2.6, 2.6, 2.6]] })], [], false, false);
+    const held: string[] = [];
+    const seeded = new QuotaManager(api(true), opts, new SafetyGate(opts), new ActionJournal(), { ...noopActuatorMetrics, held: (kind, reason) => held.push(`${kind}:${reason}`) }, silentLog);
+    expect(await seeded.reconcile(raise)).toMatchObject({ planned: 0, unchanged: 1 });
+    expect(held).toEqual(['quota:budget', 'quota:budget']);
+    const fresh = new QuotaManager(api(false), opts, new SafetyGate(opts), new ActionJournal(), noopActuatorMetrics, silentLog);
+    expect(await fresh.reconcile(raise)).toMatchObject({ planned: 1 });
   });
 });

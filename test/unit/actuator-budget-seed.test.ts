@@ -1,6 +1,7 @@
 // The change budget and cooldown after a restart or a change of leader: seeded from the API server's record of our
 // last write of each VPA's status (metadata.managedFields), not started afresh.
 import { describe, expect, it } from 'vitest';
+import { Actuator } from '../../src/actuator/actuator.js';
 import { actuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { KubeHttpError, type KubeApi, type KubeOp } from '../../src/actuator/kube-api.js';
@@ -212,5 +213,56 @@ describe('quota manager after a restart', () => {
     expect(held).toEqual(['quota:budget', 'quota:budget']);
     const fresh = new QuotaManager(api(false), opts, new SafetyGate(opts), new ActionJournal(), noopActuatorMetrics, silentLog);
     expect(await fresh.reconcile(raise)).toMatchObject({ planned: 1 });
+  });
+});
+
+describe('Actuator: a term as leader', () => {
+  type Sent = { status: number; text: string };
+  /** An Actuator on a fake wire (one Lease, one VPA) and its own clock; `say` collects the seeding log lines. */
+  function fake() {
+    let nowMs = 0;
+    let lease: Record<string, unknown> | undefined;
+    let rv = 1;
+    let other = false;
+    let down = false;
+    const said: number[] = [];
+    const log = { ...silentLog, info: (o: object) => ('seededVpas' in o ? said.push(nowMs / 1000) : undefined) };
+    const a = new Actuator({ connection: { server: 'https://127.0.0.1:1' }, options: { dryRun: false, shadowEnabled: false, quotaEnabled: false, identity: 'me' }, log, nowMs: () => nowMs });
+    const wire = a.api as unknown as { send: (url: URL, method: string, h: unknown, body?: Buffer) => Promise<Sent> };
+    wire.send = async (url, method, _h, body) => {
+      const ok = (o: unknown): Sent => ({ status: 200, text: JSON.stringify(o) });
+      if (down) return { status: 503, text: '{"message":"unavailable"}' };
+      if (url.pathname.includes('/leases')) {
+        // another holder renewing all along (a new resourceVersion at every read: never expired)
+        if (other) return ok({ metadata: { name: 'l', namespace: 'n', resourceVersion: String(rv++) }, spec: { holderIdentity: 'other', leaseDurationSeconds: 15 } });
+        if (method === 'GET') return lease ? ok(lease) : { status: 404, text: '{}' };
+        const b = JSON.parse(body!.toString()) as { metadata: Record<string, unknown> };
+        lease = { ...b, metadata: { ...b.metadata, resourceVersion: String(rv++) } };
+        return ok(lease);
+      }
+      return ok({ items: [{ metadata: { name: 'web', namespace: 'team-a', resourceVersion: '1' }, spec: { recommenders: [{ name: 'foresight' }] } }] });
+    };
+    const cycle = async (atS: number, o: { other?: boolean; down?: boolean } = {}) => {
+      nowMs = atS * 1000;
+      other = o.other ?? false;
+      down = o.down ?? false;
+      if (other) lease = undefined; // the other replica took it
+      return (await a.runOnce(snapshot(atS, atS, []))).leader;
+    };
+    return { cycle, said };
+  }
+
+  it('seeds at its first cycle as leader and again when it leads after more than the Lease duration without, not after one failed renew', async () => {
+    const { cycle, said } = fake();
+    expect(await cycle(0)).toBe(true);
+    expect(await cycle(5)).toBe(true);
+    expect(await cycle(10, { down: true })).toBe(false); // one failed renew: nobody else can have led meanwhile
+    expect(await cycle(12)).toBe(true);
+    expect(said).toEqual([0]);
+    expect(await cycle(20, { other: true })).toBe(false);
+    expect(await cycle(40, { other: true })).toBe(false);
+    expect(await cycle(45)).toBe(true); // 33 s without: another replica led and may have written
+    expect(await cycle(50)).toBe(true);
+    expect(said).toEqual([0, 45]);
   });
 });

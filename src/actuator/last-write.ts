@@ -1,7 +1,8 @@
 // When Foresight last wrote an object, from the record the API server keeps of it (metadata.managedFields): what a
 // restarted or newly elected actuator seeds each target's change budget and cooldown from (SafetyGate.seed).
 
-/** The field manager every write of the VPA recommender names: the managedFields entry it is recorded under. */
+/** The field manager the actuator's writes of VPA status and of its quotas name: the managedFields entry they are
+ *  recorded under. */
 export const FIELD_MANAGER = 'foresight';
 
 /** The parts of a metadata.managedFields entry read here. */

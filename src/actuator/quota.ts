@@ -89,6 +89,9 @@ export class QuotaManager {
   private readonly planned = new Map<string, Record<string, string>>();
   /** Namespaces whose quota's limits were seeded from the server in this term (as VpaRecommender.newTerm). */
   private readonly seeded = new Set<string>();
+  /** Quotas and limits seeded in the current pass, and whether this term's first pass said so. */
+  private seededNow = { quotas: 0, limits: 0 };
+  private termSaid = false;
 
   constructor(
     private readonly api: KubeApi,
@@ -112,6 +115,7 @@ export class QuotaManager {
   /** A new term as leader: each quota's limits are seeded again from the server at their next pass. */
   newTerm(): void {
     this.seeded.clear();
+    this.termSaid = false;
   }
 
   async reconcile(snapshot: Snapshot): Promise<QuotaCycleResult> {
@@ -119,6 +123,7 @@ export class QuotaManager {
     if (!this.opts.quotaEnabled) return res;
     const namespaces = await this.optedIn();
     res.namespaces = namespaces.length;
+    this.seededNow = { quotas: 0, limits: 0 };
     for (const ns of namespaces) {
       try {
         res[await this.reconcileOne(ns, snapshot, res.headroom)]++;
@@ -130,6 +135,10 @@ export class QuotaManager {
         this.log.error({ err, tenant: ns }, 'cannot manage the namespace quota');
       }
     }
+    if (!this.termSaid || this.seededNow.limits > 0) {
+      this.log.info({ namespaces: namespaces.length, seededQuotas: this.seededNow.quotas, limits: this.seededNow.limits }, 'change budget and cooldown of namespace quota limits seeded from our last write of each quota (managedFields)');
+    }
+    this.termSaid = true;
     return res;
   }
 
@@ -166,7 +175,8 @@ export class QuotaManager {
         const at = lastWriteS(quota.metadata.managedFields, FIELD_MANAGER, '');
         const keys = at === undefined ? [] : Object.keys(quota.spec?.hard ?? {});
         for (const k of keys) this.gate.seed(`quota/${ns}/${k}`, at!, snapshot.createdS);
-        if (keys.length) this.log.info({ tenant: ns, limits: keys.length }, 'change budget and cooldown of the namespace quota seeded from our last write of it (managedFields)');
+        this.seededNow.limits += keys.length;
+        if (keys.length) this.seededNow.quotas++;
       }
       this.seeded.add(ns);
       const want = desiredQuota(snapshot, ns, this.opts);

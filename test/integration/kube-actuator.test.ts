@@ -710,7 +710,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(targetCpu(await getVpa(ns, 'web'))).toBe(2);
     expect(await requestsCpu()).toBe(2);
     expect(said).toContainEqual({ vpas: 1, seededVpas: 1, targets: 1 });
-    expect(said).toContainEqual(expect.objectContaining({ tenant: ns, limits: expect.any(Number) }));
+    expect(said).toContainEqual(expect.objectContaining({ namespaces: 1, seededQuotas: 1 }));
     await after.runOnce(snapshot(3, t0 + 2900, cpu(2.6)));
     expect(targetCpu(await getVpa(ns, 'web'))).toBe(2);
     expect(await requestsCpu()).toBe(2);

@@ -208,9 +208,11 @@ describe('quota manager after a restart', () => {
     const opts = actuatorOptions({ dryRun: true });
     const raise = snapshot(1, T + 60, [state({ tenant: 'team-a', resource: 'cpu', usage: 1, quantiles: [[2.6, 2.6, 2.6, 2.6]] })], [], false, false);
     const held: string[] = [];
-    const seeded = new QuotaManager(api(true), opts, new SafetyGate(opts), new ActionJournal(), { ...noopActuatorMetrics, held: (kind, reason) => held.push(`${kind}:${reason}`) }, silentLog);
+    const said: object[] = [];
+    const seeded = new QuotaManager(api(true), opts, new SafetyGate(opts), new ActionJournal(), { ...noopActuatorMetrics, held: (kind, reason) => held.push(`${kind}:${reason}`) }, { ...silentLog, info: (o) => said.push(o) });
     expect(await seeded.reconcile(raise)).toMatchObject({ planned: 0, unchanged: 1 });
     expect(held).toEqual(['quota:budget', 'quota:budget']);
+    expect(said).toEqual([{ namespaces: 1, seededQuotas: 1, limits: 2 }]);
     const fresh = new QuotaManager(api(false), opts, new SafetyGate(opts), new ActionJournal(), noopActuatorMetrics, silentLog);
     expect(await fresh.reconcile(raise)).toMatchObject({ planned: 1 });
   });

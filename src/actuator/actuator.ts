@@ -99,6 +99,8 @@ export class Actuator {
   private unsubscribe: (() => void) | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private watcher: VpaWatcher | undefined;
+  /** When this replica last saw itself lead, on its clock (-Infinity: not yet). */
+  private ledAtMs = -Infinity;
   lastReport: CycleReport | undefined;
 
   constructor(deps: ActuatorDeps) {
@@ -143,6 +145,7 @@ export class Actuator {
       fail('leader election', err);
     }
     this.metrics.leader(report.leader);
+    this.sawLeadership(report.leader);
     if (!report.leader) {
       // only the leader holds placeholders: a replica that lost the Lease stops exporting what it held, which
       // ForesightShadowCapacityExhausted would otherwise keep comparing
@@ -207,7 +210,10 @@ export class Actuator {
       }
       // renewed every time, even while a long cycle runs (the elector serialises its own calls), so that the cycle
       // keeps its right to write: a retried cycle that outlasts the renew deadline would otherwise stop itself
-      void this.elector.tryAcquireOrRenew().catch(() => false).then((l) => this.metrics.leader(l === true));
+      void this.elector.tryAcquireOrRenew().catch(() => false).then((l) => {
+        this.metrics.leader(l === true);
+        this.sawLeadership(l === true);
+      });
     }, renewEveryMs);
     this.renewTimer.unref();
     this.watcher = new VpaWatcher(this.api, this.options, () => {
@@ -217,6 +223,22 @@ export class Actuator {
     this.watcher.start();
     const first = source.latest();
     if (first) kick(first);
+  }
+
+  /**
+   * Starts a new term when this replica leads after not having led for longer than the Lease duration (or for the
+   * first time): another replica takes the Lease only once our record has stood that long unchanged, so only then may
+   * it have written meanwhile, and the recommender seeds the gate again from what the server recorded. A renew that
+   * failed once and succeeded at the next attempt keeps the term (re-seeding would hold our own last writes twice).
+   */
+  private sawLeadership(leads: boolean): void {
+    if (!leads) return;
+    const now = this.nowMs();
+    if (now - this.ledAtMs > this.options.leaseDurationS * 1000) {
+      this.vpa.newTerm();
+      this.quota.newTerm();
+    }
+    this.ledAtMs = now;
   }
 
   private async drain(): Promise<void> {

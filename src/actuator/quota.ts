@@ -1,11 +1,13 @@
 // Namespace quotas ahead of demand (issue 7): in namespaces that opt in, Foresight manages one ResourceQuota of its
 // own (named and labelled as Foresight's), sized from the forecast of the tenant's total over the horizon. Raised
-// before the peak, lowered only through the reclamation rule, never below status.used, never on stale data.
+// before the peak, lowered only through the reclamation rule, never below status.used, never on stale data. After a
+// restart or a change of leader each limit's cooldown and change budget start from our last write of the quota.
 import { ownsTenant, type Shard, UNSHARDED } from '../model/shard.js';
 import type { ResourceState, Snapshot } from '../model/snapshot.js';
 import { seriesKey } from '../model/series.js';
 import type { ActuatorOptions } from './config.js';
 import type { ActionJournal } from './journal.js';
+import { FIELD_MANAGER, lastWriteS, type ManagedFieldsEntry } from './last-write.js';
 import { type KubeApi, httpStatus, stopsCycle } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
@@ -17,7 +19,7 @@ import { tenantRecommendation } from './vpa-logic.js';
 export type QuotaKey = 'requests.cpu' | 'limits.cpu' | 'requests.memory' | 'limits.memory' | 'requests.ephemeral-storage' | 'count/pods';
 
 interface ResourceQuota {
-  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: ManagedFieldsEntry[] };
   spec?: { hard?: Record<string, string> };
   status?: { hard?: Record<string, string>; used?: Record<string, string> };
 }
@@ -85,6 +87,11 @@ export function withRoom(key: QuotaKey, used: number, surgeRatio: number): numbe
 export class QuotaManager {
   /** Dry-run stand-in for the server's spec.hard. */
   private readonly planned = new Map<string, Record<string, string>>();
+  /** Namespaces whose quota's limits were seeded from the server in this term (as VpaRecommender.newTerm). */
+  private readonly seeded = new Set<string>();
+  /** Quotas and limits seeded in the current pass, and whether this term's first pass said so. */
+  private seededNow = { quotas: 0, limits: 0 };
+  private termSaid = false;
 
   constructor(
     private readonly api: KubeApi,
@@ -105,11 +112,18 @@ export class QuotaManager {
     return this.opts.namespaces.length ? names.filter((n) => this.opts.namespaces.includes(n)) : names;
   }
 
+  /** A new term as leader: each quota's limits are seeded again from the server at their next pass. */
+  newTerm(): void {
+    this.seeded.clear();
+    this.termSaid = false;
+  }
+
   async reconcile(snapshot: Snapshot): Promise<QuotaCycleResult> {
     const res: QuotaCycleResult = { headroom: { cpu: 0, memory: 0 }, namespaces: 0, created: 0, patched: 0, planned: 0, unchanged: 0, skipped: 0, failed: 0 };
     if (!this.opts.quotaEnabled) return res;
     const namespaces = await this.optedIn();
     res.namespaces = namespaces.length;
+    this.seededNow = { quotas: 0, limits: 0 };
     for (const ns of namespaces) {
       try {
         res[await this.reconcileOne(ns, snapshot, res.headroom)]++;
@@ -121,6 +135,10 @@ export class QuotaManager {
         this.log.error({ err, tenant: ns }, 'cannot manage the namespace quota');
       }
     }
+    if (!this.termSaid || this.seededNow.limits > 0) {
+      this.log.info({ namespaces: namespaces.length, seededQuotas: this.seededNow.quotas, limits: this.seededNow.limits }, 'change budget and cooldown of namespace quota limits seeded from our last write of each quota (managedFields)');
+    }
+    this.termSaid = true;
     return res;
   }
 
@@ -151,6 +169,16 @@ export class QuotaManager {
         this.log.warn({ tenant: ns, quota: this.opts.quotaName }, 'a ResourceQuota of that name exists and is not Foresight\'s: left alone');
         return 'skipped';
       }
+      if (quota && !this.seeded.has(ns)) {
+        // one time per quota, moved by any change of ours to it (its creation included): every limit in force is
+        // seeded from it, as a VPA's targets are (src/actuator/vpa-recommender.ts)
+        const at = lastWriteS(quota.metadata.managedFields, FIELD_MANAGER, '');
+        const keys = at === undefined ? [] : Object.keys(quota.spec?.hard ?? {});
+        for (const k of keys) this.gate.seed(`quota/${ns}/${k}`, at!, snapshot.createdS);
+        this.seededNow.limits += keys.length;
+        if (keys.length) this.seededNow.quotas++;
+      }
+      this.seeded.add(ns);
       const want = desiredQuota(snapshot, ns, this.opts);
       if (want.size === 0) return 'skipped';
       const currentHard = this.opts.dryRun ? (this.planned.get(ns) ?? quota?.spec?.hard ?? {}) : (quota?.spec?.hard ?? {});
@@ -200,14 +228,14 @@ export class QuotaManager {
           await this.api.request({ verb: 'create', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns), {
             method: 'POST',
             body: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: this.opts.quotaName, labels: { [MANAGED_BY]: 'foresight' } }, spec: { hard: next } },
-            query: { fieldManager: 'foresight' },
+            query: { fieldManager: FIELD_MANAGER },
           });
         } else {
           await this.api.request({ verb: 'patch', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns, this.opts.quotaName), {
             method: 'PATCH',
             contentType: 'application/merge-patch+json',
             body: { metadata: { resourceVersion: quota.metadata.resourceVersion }, spec: { hard: next } },
-            query: { fieldManager: 'foresight' },
+            query: { fieldManager: FIELD_MANAGER },
           });
         }
       } catch (err) {

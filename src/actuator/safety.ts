@@ -1,6 +1,7 @@
 // Bounds on every change the actuator makes: floor at the recent peak, step limit, cooldown, a change budget per
 // target, no shrink on stale data, shrink only after usage stayed low (reclamation), no change on anomalous demand until
-// confirmed. Pure, clock injected.
+// confirmed. Pure, clock injected. The state is in memory; after a restart or a change of leader the recommender
+// seeds each target's cooldown and budget from the API server's record of its last write (seed).
 import { mayChange, tokensAt, type RateLimitConfig } from '../logic/rate-limit.js';
 import { mayReclaim, trackLowUsage, type ReclaimConfig } from '../logic/reclaim.js';
 import { rateLimitConfig, reclaimConfig, type ActuatorOptions } from './config.js';
@@ -149,6 +150,25 @@ export class SafetyGate {
       st.tokensAtS = nowS;
     }
     st.initial = false;
+    this.state.set(key, st);
+  }
+
+  /**
+   * Records a change of `key` at `atS` that this gate did not see: one written before a restart, or by the leader
+   * before this replica took over. Its cooldown runs from then, and its budget is taken as spent then (an empty bucket,
+   * refilled at the configured rate since): the real bucket held between none and burst - 1 tokens after that change,
+   * and only the empty one bounds a crash loop or a run of failovers to the long-run rate, each new instance having no
+   * more to spend than the last left. What the gate already knows wins where it is stricter (a later change, fewer
+   * tokens). A time after `nowS` (the API server's clock ahead of ours) is taken as `nowS`.
+   */
+  seed(key: string, atS: number, nowS: number): void {
+    if (!Number.isFinite(atS)) return;
+    const st = this.state.get(key) ?? this.#newState();
+    const at = Math.min(atS, nowS);
+    st.lastChangeS = Math.max(st.lastChangeS ?? -Infinity, at);
+    const t = Number.isFinite(st.tokensAtS) ? Math.max(st.tokensAtS, at) : at;
+    st.tokens = Math.min(tokensAt(st.tokens, st.tokensAtS, t, this.budget), tokensAt(0, at, t, this.budget));
+    st.tokensAtS = t;
     this.state.set(key, st);
   }
 

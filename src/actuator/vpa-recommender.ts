@@ -1,5 +1,7 @@
 // The VPA recommender: lists VPAs that name Foresight's recommender and writes their status.recommendation through
 // the status subresource (merge patch with resourceVersion, so a concurrent writer causes a 409 and a fresh retry).
+// After a restart or a change of leader, each VPA's targets start their cooldown and change budget from the time the
+// API server recorded for our last write of its status (src/actuator/last-write.ts), not from a full bucket.
 import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { KubeConflictError } from '../errors.js';
@@ -9,6 +11,7 @@ import { type KubeApi, httpStatus, stopsCycle } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
+import { FIELD_MANAGER, lastWriteS } from './last-write.js';
 import { evictsToApply, HELD_MIN_DECREASE, RecommendationHold } from './hold.js';
 import { boundsIn, carryOver, clamp, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, writesTarget, type VpaResource } from './vpa-logic.js';
 import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa, type VpaCondition } from './vpa-types.js';
@@ -37,6 +40,10 @@ export class VpaRecommender {
   private readonly known = new Set<string>();
   /** The trailing-window recommendation of VPAs whose update mode evicts pods. */
   private readonly hold: RecommendationHold;
+  /** VPAs whose targets were seeded from the API server in this term (since the start or since leading again). */
+  private readonly seeded = new Set<string>();
+  /** Whether this term's first pass said how many targets it seeded. */
+  private termSaid = false;
 
   constructor(
     private readonly api: KubeApi,
@@ -48,6 +55,15 @@ export class VpaRecommender {
     private readonly shard: Shard = UNSHARDED,
   ) {
     this.hold = new RecommendationHold(opts.stableWindowS);
+  }
+
+  /**
+   * A new term as leader begins: another replica may have written since this one last led, so every VPA's targets
+   * are seeded again from the server at their next pass (SafetyGate.seed keeps what the gate knows when stricter).
+   */
+  newTerm(): void {
+    this.seeded.clear();
+    this.termSaid = false;
   }
 
   /** VPAs served by Foresight (cluster-wide, or in the configured namespaces) whose tenant this shard owns. */
@@ -68,12 +84,14 @@ export class VpaRecommender {
     for (const k of this.known) {
       if (present.has(k)) continue;
       this.known.delete(k);
+      this.seeded.delete(k);
       this.planned.delete(k);
       this.skipSaid.delete(k);
       this.gate.forget(`${k}/`);
       this.hold.forget(`${k}/`);
     }
     for (const k of present) this.known.add(k);
+    this.seedFromServer(vpas, snapshot.createdS);
     for (const vpa of vpas) {
       try {
         const outcome = await this.reconcileOne(vpa, snapshot, res);
@@ -160,7 +178,7 @@ export class VpaRecommender {
             method: 'PATCH',
             contentType: 'application/merge-patch+json',
             body: { metadata: { resourceVersion: vpa.metadata.resourceVersion }, status: { recommendation: { containerRecommendations: next }, conditions } },
-            query: { fieldManager: 'foresight' },
+            query: { fieldManager: FIELD_MANAGER },
           },
         );
       } catch (err) {
@@ -197,11 +215,36 @@ export class VpaRecommender {
       await this.api.request(
         { verb: 'patch', resource: `${plural}/status`, namespace: vpa.metadata.namespace, name: vpa.metadata.name },
         `/apis/${VPA_GROUP}/${VPA_VERSION}/namespaces/${vpa.metadata.namespace}/${plural}/${vpa.metadata.name}/status`,
-        { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { resourceVersion: vpa.metadata.resourceVersion }, status: { conditions } }, query: { fieldManager: 'foresight' } },
+        { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { resourceVersion: vpa.metadata.resourceVersion }, status: { conditions } }, query: { fieldManager: FIELD_MANAGER } },
       );
     } catch (err) {
       if (httpStatus(err) !== 409) throw err; // changed meanwhile: explained on the next cycle
     }
+  }
+
+  /**
+   * Seeds the cooldown and budget of the targets in force of each VPA not yet seeded this term from the time of our
+   * last write of its status. That time is one per VPA, and it moves with every write of ours that changes a value
+   * (a target, a bound, a condition): every target of the VPA is seeded from it, which errs on the side of holding.
+   * A VPA with no such record (never written by us) starts as before, with a full bucket and no cooldown.
+   */
+  private seedFromServer(vpas: readonly Vpa[], nowS: number): void {
+    let targets = 0;
+    let seededVpas = 0;
+    for (const vpa of vpas) {
+      if (this.seeded.has(key(vpa))) continue;
+      this.seeded.add(key(vpa));
+      const at = lastWriteS(vpa.metadata.managedFields, FIELD_MANAGER, 'status');
+      if (at === undefined) continue;
+      const keys = [...currentTargets(vpa.status?.recommendation?.containerRecommendations).keys()];
+      for (const k of keys) this.gate.seed(`${key(vpa)}/${k}`, at, nowS);
+      targets += keys.length;
+      if (keys.length) seededVpas++;
+    }
+    if (!this.termSaid || targets > 0) {
+      this.log.info({ vpas: vpas.length, seededVpas, targets }, 'change budget and cooldown of VPA targets seeded from our last write of each VPA status (managedFields)');
+    }
+    this.termSaid = true;
   }
 
   private commit(vpa: Vpa, snapshot: Snapshot, changed: string[], shrinks: string[]): void {

@@ -1,4 +1,5 @@
 // The parts of autoscaling.k8s.io/v1 VerticalPodAutoscaler the actuator reads and writes.
+import type { ManagedFieldsEntry } from './last-write.js';
 
 export type ResourceList = Record<string, string>;
 
@@ -36,6 +37,8 @@ export interface Vpa {
     resourceVersion?: string;
     annotations?: Record<string, string>;
     labels?: Record<string, string>;
+    /** Who changed which fields when: the recommender's last write of the status is read from it after a restart. */
+    managedFields?: ManagedFieldsEntry[];
   };
   spec: {
     targetRef?: { apiVersion?: string; kind: string; name: string };

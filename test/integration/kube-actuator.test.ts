@@ -12,6 +12,7 @@ import { actuatorOptions } from '../../src/actuator/config.js';
 import { silentLog } from '../../src/actuator/log.js';
 import { startActuator } from '../../src/actuator/wire.js';
 import { KubeApi, connectionFromKubeConfig } from '../../src/actuator/kube-api.js';
+import { FIELD_MANAGER, lastWriteS } from '../../src/actuator/last-write.js';
 import { createActuatorMetrics } from '../../src/actuator/metrics.js';
 import { parseQuantity } from '../../src/actuator/quantity.js';
 import type { Vpa } from '../../src/actuator/vpa-types.js';
@@ -645,26 +646,108 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(backoffs).toEqual([1, 2, 4, 4]);
   });
 
-  it('lets only the Lease holder write; another replica takes over once it is released', async () => {
+  it('records our last write of a VPA status in managedFields: a patch that changes a value moves its time, one of the same values or another manager\'s write does not', async () => {
+    const ns = await namespace();
+    await createVpa(vpaObject(ns, 'web', 'foresight'));
+    const a = actuator({ options: { namespaces: [ns] } });
+    expect((await a.runOnce(snapshot(1, Math.floor(Date.now() / 1000), [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]))).vpa).toMatchObject({ written: 1 });
+    const ours = (v: Vpa) => v.metadata.managedFields?.filter((e) => e.manager === FIELD_MANAGER) ?? [];
+    const written = await getVpa(ns, 'web');
+    expect(ours(written)).toEqual([expect.objectContaining({ operation: 'Update', subresource: 'status' })]);
+    const first = lastWriteS(written.metadata.managedFields, FIELD_MANAGER, 'status')!;
+    expect(Math.abs(first - Date.now() / 1000)).toBeLessThan(30);
+    // the time is kept to the second: wait for the next one, so that a moved time shows
+    const nextSecond = () => new Promise((r) => setTimeout(r, 1100));
+    const api = new KubeApi(env.actuatorConnection, 5000);
+    const patchStatus = (status: Vpa['status']) =>
+      api.request({ verb: 'patch', resource: 'verticalpodautoscalers/status', namespace: ns, name: 'web' }, `${VPAS}/namespaces/${ns}/verticalpodautoscalers/web/status`, {
+        method: 'PATCH',
+        contentType: 'application/merge-patch+json',
+        body: { status },
+        query: { fieldManager: FIELD_MANAGER },
+      });
+    await nextSecond();
+    await patchStatus(structuredClone(written.status)); // the same values, as our own manager
+    // another manager changes the main resource
+    await env.admin.request({ verb: 'patch', resource: 'verticalpodautoscalers', namespace: ns, name: 'web' }, `${VPAS}/namespaces/${ns}/verticalpodautoscalers/web`, {
+      method: 'PATCH',
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { labels: { touched: 'by-someone-else' } } },
+      query: { fieldManager: 'someone-else' },
+    });
+    const same = await getVpa(ns, 'web');
+    expect(lastWriteS(same.metadata.managedFields, FIELD_MANAGER, 'status')).toBe(first);
+    await nextSecond();
+    const changed = structuredClone(same.status)!;
+    changed.recommendation!.containerRecommendations![0].target.cpu = '2500m';
+    await patchStatus(changed);
+    const moved = lastWriteS((await getVpa(ns, 'web')).metadata.managedFields, FIELD_MANAGER, 'status')!;
+    expect(moved).toBeGreaterThanOrEqual(first + 2);
+    // a bound alone moves it too: the time is our last write of any value, not only of a target
+    await nextSecond();
+    changed.recommendation!.containerRecommendations![0].upperBound = { cpu: '9' };
+    await patchStatus(changed);
+    expect(lastWriteS((await getVpa(ns, 'web')).metadata.managedFields, FIELD_MANAGER, 'status')).toBeGreaterThanOrEqual(moved + 1);
+  });
+
+  it('after a restart, holds a change of a VPA and of a quota until the change budget has refilled since its last write before it, read from managedFields', async () => {
+    const ns = await namespace(OPT_IN);
+    await createVpa(vpaObject(ns, 'web', 'foresight'));
+    const cpu = (q: number) => [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, q, q + 1, q + 2]] })];
+    const t0 = Math.floor(Date.now() / 1000);
+    const before = actuator({ options: { namespaces: [ns] } });
+    const requestsCpu = async () => parseQuantity((await quotas(ns))[0]?.spec.hard['requests.cpu']);
+    await before.runOnce(snapshot(1, t0, cpu(2)));
+    expect(targetCpu(await getVpa(ns, 'web'))).toBe(2);
+    expect(await requestsCpu()).toBe(2);
+    await before.stop();
+    // the process restarts a minute later (same identity: it takes the Lease its predecessor released) and the forecast
+    // asks for more; a fresh gate would have written it at once
+    const said: object[] = [];
+    const after = actuator({ options: { namespaces: [ns] }, log: { ...silentLog, info: (o) => said.push(o) } });
+    const r = await after.runOnce(snapshot(2, t0 + 60, cpu(2.6)));
+    expect(r).toMatchObject({ leader: true, errors: [] });
+    expect(targetCpu(await getVpa(ns, 'web'))).toBe(2);
+    expect(await requestsCpu()).toBe(2);
+    expect(said).toContainEqual({ vpas: 1, seededVpas: 1, targets: 1 });
+    expect(said).toContainEqual(expect.objectContaining({ namespaces: 1, seededQuotas: 1 }));
+    await after.runOnce(snapshot(3, t0 + 2900, cpu(2.6)));
+    expect(targetCpu(await getVpa(ns, 'web'))).toBe(2);
+    expect(await requestsCpu()).toBe(2);
+    // one token is back 3000 s after the write (1.2 an hour)
+    await after.runOnce(snapshot(4, t0 + 3100, cpu(2.6)));
+    expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.6, 3);
+    expect(await requestsCpu()).toBeCloseTo(2.6, 3);
+  });
+
+  it('lets only the Lease holder write; another replica takes over once it is released, within the change budget its predecessor left', async () => {
     const ns = await namespace();
     await createVpa(vpaObject(ns, 'web', 'foresight'));
     const registry = new Registry();
     const one = actuator({ metrics: createActuatorMetrics(registry), options: { identity: 'replica-1', namespaces: [ns] } });
     const two = actuator({ options: { identity: 'replica-2', namespaces: [ns] } });
-    const s1 = snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })], [{ pool: 'lead', resource: 'cpu', size: 0.5 }]);
+    // engine time is wall time here, as in the sidecar: the new leader reads replica-1's write from the server's clock
+    const t0 = Math.floor(Date.now() / 1000);
+    const s1 = snapshot(1, t0, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })], [{ pool: 'lead', resource: 'cpu', size: 0.5 }]);
     // a previous test's holder released the Lease on stop(); replica-1 takes it
     const r1 = await one.runOnce(s1);
     const r2 = await two.runOnce(s1);
     expect([r1.leader, r2.leader]).toEqual([true, false]);
     expect(r2.vpa).toBeUndefined();
     await one.stop();
-    const r3 = await two.runOnce(snapshot(2, 2000, [state({ tenant: ns, resource: 'cpu', usage: 2.5, quantiles: [[2, 2.6, 3, 4]] })]));
+    const raised = [state({ tenant: ns, resource: 'cpu', usage: 2.5, quantiles: [[2, 2.6, 3, 4]] })];
+    // right after the failover replica-1's write has spent the budget: not even the recent peak (2.5) is written yet
+    const held = await two.runOnce(snapshot(2, t0 + 60, raised));
+    expect(held.leader).toBe(true);
+    expect(targetCpu(await getVpa(ns, 'web'))).toBe(2);
+    // one token is back 3000 s (an hour's 1.2) after replica-1's write
+    const r3 = await two.runOnce(snapshot(3, t0 + 3100, raised));
     expect(r3.leader).toBe(true);
     expect(r3.vpa).toMatchObject({ written: 1 });
     expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.6, 3);
     // replica-1, no longer the holder, stops exporting what it held (ForesightShadowCapacityExhausted compares it)
     expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).toMatch(/pool="lead",resource="cpu",state="target"} 0.5\n/);
-    expect((await one.runOnce(snapshot(3, 3000, [], [{ pool: 'lead', resource: 'cpu', size: 0.5 }]))).leader).toBe(false);
+    expect((await one.runOnce(snapshot(4, t0 + 3200, [], [{ pool: 'lead', resource: 'cpu', size: 0.5 }]))).leader).toBe(false);
     expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).not.toMatch(/state="(target|reserved)"/);
     await two.stop();
   });

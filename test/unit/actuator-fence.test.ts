@@ -27,7 +27,7 @@ function leaseOf(shard: Shard, holder: string): Obj {
 }
 
 /** Leases, VPAs and pods in memory behind the actuator's own KubeApi; records every write. */
-function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[] }) {
+function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[]; leaseListStatus?: number }) {
   let rv = 100;
   const leases = new Map(seed.leases.map((l) => [l.metadata.name, { ...l, metadata: { ...l.metadata, resourceVersion: String(rv++) } }]));
   const vpas = new Map(seed.vpas.map((v) => [v.metadata.namespace!, v]));
@@ -40,7 +40,7 @@ function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[] })
     const b = body ? (JSON.parse(body.toString()) as Obj) : undefined;
     const last = p.split('/').pop()!;
     if (p.includes('/leases')) {
-      if (method === 'GET' && last === 'leases') return ok({ items: [...leases.values()] });
+      if (method === 'GET' && last === 'leases') return seed.leaseListStatus ? { status: seed.leaseListStatus, text: '{"message":"forbidden"}' } : ok({ items: [...leases.values()] });
       if (method === 'GET') return leases.has(last) ? ok(leases.get(last)) : { status: 404, text: '{}' };
       const l = { ...b!, metadata: { ...b!.metadata, resourceVersion: String(rv++) } };
       leases.set(l.metadata.name, l);
@@ -117,6 +117,18 @@ describe('an actuator beside a live Lease of another shard count', () => {
     expect(c.writes).toEqual([`PATCH ${tenant}/verticalpodautoscalers/web/status`, 'POST foresight-system/pods']);
     expect(lines.filter((l) => /writing as usual/.test(l))).toHaveLength(1);
     expect(await registry.getSingleMetricAsString('foresight_actuator_fenced')).toMatch(/^foresight_actuator_fenced 0$/m);
+  });
+
+  it('writes nothing while it cannot list the Leases (a Role without list on Leases), and says which step failed', async () => {
+    const { lines, log } = logs();
+    const a = new Actuator({ connection: { server: 'https://127.0.0.1:1' }, options: { dryRun: false, quotaEnabled: false, identity: 'me', namespaces: ['nobody'] }, shard: { index: 0, total: 2 }, log });
+    const c = cluster(a, { leases: [], vpas: [], pods: [placeholder('foresight-shadow-s5-p-0', '5')], leaseListStatus: 403 });
+    const r = await a.runOnce(snapshot(1, 60, [], [{ pool: 'p', resource: 'cpu', size: 1 }]));
+    expect(r.leader).toBe(true);
+    expect(r.errors.join('\n')).toMatch(/^shard fence: .*list leases.*403/);
+    expect(r.shadow).toBeUndefined();
+    expect(c.writes).toEqual([]);
+    expect(lines).toEqual(['error actuator step failed']);
   });
 
   it('as old shard 0 of 4, writes on but leaves the placeholders of a shard live under 8 shards, and removes them once that Lease expires', async () => {

@@ -13,6 +13,7 @@ import { type ActuatorMetrics, noopActuatorMetrics } from './metrics.js';
 import { QuotaManager, type QuotaCycleResult } from './quota.js';
 import { SafetyGate } from './safety.js';
 import { ShadowPods, type ShadowCycleResult } from './shadow-pods.js';
+import { type FenceVerdict, ShardFence, leaseStamp } from './shard-fence.js';
 import { VpaRecommender, type VpaCycleResult } from './vpa-recommender.js';
 import { VpaWatcher } from './vpa-watch.js';
 
@@ -46,6 +47,8 @@ export interface CycleReport {
   vpa?: VpaCycleResult;
   quota?: QuotaCycleResult;
   shadow?: ShadowCycleResult;
+  /** Set when this leader wrote nothing because another shard count writes: the Lease of that count that decides. */
+  fenced?: { lease: string; shard: number; totalShards: number };
   /** Messages of the errors that stopped a part of the cycle (API unavailable, forbidden list). */
   errors: string[];
   /** Seconds until the next attempt after an unavailable API server (0 when healthy). */
@@ -91,6 +94,9 @@ export class Actuator {
   private readonly metrics: ActuatorMetrics;
   private readonly log: ActuatorLog;
   private readonly nowMs: () => number;
+  private readonly fence: ShardFence;
+  /** The mixed-count episode last logged: 'hold <lease>' or 'write <counts>'; undefined while counts agree. */
+  private fenceEpisode: string | undefined;
   private backoffS = 0;
   private retryAtMs = 0;
   private journalErrorsSeen = 0;
@@ -124,10 +130,39 @@ export class Actuator {
     this.quota = new QuotaManager(this.api, this.options, gate, this.journal, this.metrics, this.log, this.shard);
     this.shadow = new ShadowPods(this.api, this.options, this.journal, this.metrics, this.log, this.shard);
     const lease = shardLeaseName(this.options.leaseName, this.shard);
-    this.elector = new LeaderElector(this.api, this.options.leaseNamespace, lease, this.options.identity, this.options.leaseDurationS, this.nowMs);
+    this.elector = new LeaderElector(this.api, this.options.leaseNamespace, lease, this.options.identity, this.options.leaseDurationS, this.nowMs, leaseStamp(this.options.leaseName, this.shard));
+    this.fence = new ShardFence(this.api, this.options.leaseNamespace, this.options.leaseName, lease, this.shard, this.options.leaseDurationS, this.nowMs);
   }
 
-  /** One full cycle for `snapshot`: leader check, VPAs, placeholders. Never throws; errors are in the report. */
+  /** Says once per episode that this leader holds off for another shard count (or writes on while one holds off), and
+   *  once that the counts agree again. `v` undefined: the Leases could not be listed, the episode is left as it was. */
+  private noteFence(v: FenceVerdict | undefined): void {
+    if (!v) return;
+    this.metrics.fenced(!v.act);
+    const d = v.decider;
+    const counts = [...new Set(v.others.map((l) => l.total))].sort((a, b) => a - b);
+    const episode = v.others.length === 0 ? undefined : v.act ? `write ${counts.join(',')}` : `hold ${d?.name}:${d?.total}`;
+    if (episode === this.fenceEpisode) return;
+    const me = { shard: this.shard.index, totalShards: this.shard.total };
+    const others = v.others.map((l) => `${l.name} (shard ${l.index} of ${l.total}, ${l.holder})`);
+    if (!v.act && d) {
+      this.log.warn({ ...me, lease: d.name, writingShards: d.total, others }, `shard ${this.shard.index} of ${this.shard.total} holds off: live Leases of this installation record another shard count (a change of the count under way?), and while two counts run the one of the lowest shard index writes, here ${d.total} (Lease ${d.name}); no VPA, quota or placeholder is written until those Leases expire or record ${this.shard.total}`);
+    } else if (v.act && v.others.length) {
+      this.log.warn({ ...me, others }, `shard ${this.shard.index} of ${this.shard.total} writes on while live Leases record ${counts.join(' and ')} shards: those replicas hold off until this count's Leases are gone; placeholders of their shards are left alone`);
+    } else {
+      this.log.info({ ...me }, `shard ${this.shard.index} of ${this.shard.total}: no live Lease records another shard count any more; writing as usual`);
+    }
+    if (v.act && this.fenceEpisode?.startsWith('hold ')) {
+      // writing again after holding off: the other count's leaders may have written meanwhile, so the gate is seeded
+      // again from the server's record, as after a change of leader
+      this.vpa.newTerm();
+      this.quota.newTerm();
+    }
+    this.fenceEpisode = episode;
+  }
+
+  /** One full cycle for `snapshot`: leader check, shard fence, VPAs, quotas, placeholders. Never throws; errors are in
+   *  the report. */
   async runOnce(snapshot: Snapshot): Promise<CycleReport> {
     const report: CycleReport = { cycle: snapshot.cycle, leader: false, dryRun: this.options.dryRun, errors: [], backoffS: 0 };
     let unavailable = false;
@@ -146,9 +181,24 @@ export class Actuator {
     }
     this.metrics.leader(report.leader);
     this.sawLeadership(report.leader);
-    if (!report.leader) {
-      // only the leader holds placeholders: a replica that lost the Lease stops exporting what it held, which
-      // ForesightShadowCapacityExhausted would otherwise keep comparing
+    // The fence: a leader writes only while no live Lease of another shard count writes (src/actuator/shard-fence.ts).
+    // A leader that cannot list the Leases cannot tell, and writes nothing this cycle.
+    let verdict: FenceVerdict | undefined;
+    if (report.leader) {
+      try {
+        verdict = await this.fence.check();
+      } catch (err) {
+        fail('shard fence', err);
+      }
+      this.noteFence(verdict);
+      if (verdict && !verdict.act && verdict.decider) report.fenced = { lease: verdict.decider.name, shard: verdict.decider.index, totalShards: verdict.decider.total };
+    } else {
+      this.metrics.fenced(false);
+      this.fenceEpisode = undefined;
+    }
+    if (!report.leader || !verdict?.act) {
+      // only the leader that writes holds placeholders: a replica that lost the Lease, or holds off, stops exporting
+      // what it held, which ForesightShadowCapacityExhausted would otherwise keep comparing
       this.metrics.reservedShadow([]);
       this.metrics.targetShadow([]);
     } else {
@@ -167,7 +217,7 @@ export class Actuator {
       if (!stopped) {
         try {
           // with shadow disabled this removes our placeholders
-          report.shadow = await this.shadow.reconcile(withQuotaReserve(snapshot, report.quota, this.options));
+          report.shadow = await this.shadow.reconcile(withQuotaReserve(snapshot, report.quota, this.options), verdict.protectedShards);
         } catch (err) {
           fail('shadow', err);
         }

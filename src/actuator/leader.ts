@@ -1,8 +1,9 @@
 // Leader election on a coordination.k8s.io/v1 Lease: only the holder writes; the others keep forecasting and serving.
 import { type KubeApi, httpStatus } from './kube-api.js';
+import type { LeaseStamp } from './shard-fence.js';
 
 interface Lease {
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     holderIdentity?: string;
     leaseDurationSeconds?: number;
@@ -42,6 +43,9 @@ export class LeaderElector {
     readonly identity: string,
     private readonly durationS: number,
     private readonly nowMs: () => number = Date.now,
+    /** Labels and annotations written at every acquire and renew: the shard count the holder runs with, which the
+     *  other leaders of the installation read (src/actuator/shard-fence.ts). */
+    private readonly stamp: LeaseStamp = { labels: {}, annotations: {} },
   ) {}
 
   get isLeader(): boolean {
@@ -81,7 +85,7 @@ export class LeaderElector {
         throw err;
       }
       const body: Lease = {
-        metadata: { name: this.name, namespace: this.namespace },
+        metadata: { name: this.name, namespace: this.namespace, labels: this.stamp.labels, annotations: this.stamp.annotations },
         spec: { holderIdentity: this.identity, leaseDurationSeconds: this.durationS, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
       };
       try {
@@ -107,13 +111,19 @@ export class LeaderElector {
       ...(mine ? {} : { acquireTime: microTime(now), leaseTransitions: (s.leaseTransitions ?? 0) + 1 }),
     };
     try {
-      await this.api.request({ ...op, verb: 'update' }, `${this.path}/${this.name}`, { method: 'PUT', body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec } });
+      await this.api.request({ ...op, verb: 'update' }, `${this.path}/${this.name}`, { method: 'PUT', body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: this.stamped(lease.metadata), spec } });
       return this.won(now);
     } catch (e) {
       if (httpStatus(e) === 409) return (this.leader = false);
       this.leader = false;
       throw e;
     }
+  }
+
+  /** The Lease's metadata with our stamp over the previous holder's: shard i's Lease has the same name under every
+   *  count, so after a change of the count the new holder's count replaces the old one's. */
+  private stamped(m: Lease['metadata']): Lease['metadata'] {
+    return { ...m, labels: { ...m.labels, ...this.stamp.labels }, annotations: { ...m.annotations, ...this.stamp.annotations } };
   }
 
   /** Gives the Lease up (on shutdown) so another replica takes over at once. */

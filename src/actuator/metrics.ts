@@ -14,6 +14,8 @@ export interface ActuatorMetrics {
   /** The safety gate kept a target's value in force (src/actuator/safety.ts GateHold). */
   held(kind: string, reason: string): void;
   leader(isLeader: boolean): void;
+  /** The leader holds off because another shard count writes (src/actuator/shard-fence.ts). */
+  fenced(on: boolean): void;
   shadow(pool: string, resource: string, state: 'desired' | 'reserved', value: number): void;
   /** The whole state="reserved" set after a reconcile: series of pools and resources not in `values` are removed. */
   reservedShadow(values: readonly ReservedShadow[]): void;
@@ -25,12 +27,12 @@ export interface ActuatorMetrics {
 }
 
 /** Metrics that go nowhere (tests that do not look at them). */
-export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, action() {}, held() {}, leader() {}, shadow() {}, reservedShadow() {}, targetShadow() {} };
+export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, action() {}, held() {}, leader() {}, fenced() {}, shadow() {}, reservedShadow() {}, targetShadow() {} };
 
 /**
- * Registers foresight_kube_errors_total, foresight_actions_total, foresight_actuator_holds_total, foresight_leader and
- * foresight_shadow_capacity on
- * `registry`. If the exporter already registered a metric of the same name, that one is reused.
+ * Registers foresight_kube_errors_total, foresight_actions_total, foresight_actuator_holds_total, foresight_leader,
+ * foresight_actuator_fenced and foresight_shadow_capacity on `registry`. If the exporter already registered a metric of
+ * the same name, that one is reused.
  */
 export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
   const counter = <L extends string>(d: { name: string; help: string; labels: readonly L[] }): Counter<L> =>
@@ -43,6 +45,7 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
   const actions = counter(catalogue.actions);
   const holds = counter(catalogue.gateHolds);
   const leader = gauge(catalogue.leader);
+  const fenced = gauge(catalogue.actuatorFenced);
   // The exporter (src/metrics/exporter.ts) owns foresight_shadow_capacity when it runs: it sets state="desired" from
   // the snapshot and resets the gauge whenever the snapshot changes. The actuator then adds only state="reserved" and
   // state="target", kept here and re-applied after each of the exporter's resets.
@@ -74,6 +77,7 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
     action: (kind, outcome) => actions.inc({ kind, outcome }),
     held: (kind, reason) => holds.inc({ kind, reason }),
     leader: (v) => leader.set(v ? 1 : 0),
+    fenced: (v) => fenced.set(v ? 1 : 0),
     shadow: (pool, resource, state, value) => {
       if (state === 'reserved') reserved.set(reservedKey(pool, resource), { pool, resource, value });
       else if (sharedShadow) return; // the exporter publishes the desired reserve from the snapshot

@@ -29,13 +29,15 @@ export function shadowSelector(shard: Shard): string {
 /**
  * Whether a shard manages (resizes or deletes) a listed placeholder: unsharded, every one of Foresight's (those of a
  * former sharded deployment included); shard i, those labelled i; shard 0 also the orphans: no shard label (left by
- * an unsharded deployment) or an index no shard has any more.
+ * an unsharded deployment) or an index no shard has any more. `live` holds the shard labels ('' for none) of shards
+ * whose Lease is live under another shard count (src/actuator/shard-fence.ts): their placeholders are not orphans but
+ * another count's, still held, and are never taken.
  */
-export function shardManages(labels: Readonly<Record<string, string>> | undefined, shard: Shard): boolean {
-  if (shard.total <= 1) return true;
+export function shardManages(labels: Readonly<Record<string, string>> | undefined, shard: Shard, live: ReadonlySet<string> = new Set()): boolean {
   const own = labels?.[SHARD];
+  if (shard.total <= 1) return own === undefined || !live.has(own);
   if (own === String(shard.index)) return true;
-  if (shard.index !== 0) return false;
+  if (shard.index !== 0 || live.has(own ?? '')) return false;
   return own === undefined || !/^[0-9]+$/.test(own) || Number(own) >= shard.total;
 }
 

@@ -144,15 +144,17 @@ export class ShadowPods {
     };
   }
 
-  async list(): Promise<Pod[]> {
+  /** The placeholders this shard manages; `live`: shard labels of shards live under another count (never taken). */
+  async list(live: ReadonlySet<string> = new Set()): Promise<Pod[]> {
     const l = await this.api.request<{ items: Pod[] }>({ verb: 'list', resource: 'pods', namespace: this.opts.shadowNamespace }, this.podsPath, { query: { labelSelector: shadowSelector(this.shard) } });
     // the selector already filters; checked again so nothing foreign (or another shard's) is ever touched
-    return (l.items ?? []).filter((p) => owned(p) && shardManages(p.metadata.labels, this.shard));
+    return (l.items ?? []).filter((p) => owned(p) && shardManages(p.metadata.labels, this.shard, live));
   }
 
-  async reconcile(snapshot: Snapshot): Promise<ShadowCycleResult> {
+  /** `liveShards`: the shard labels the fence found live under another shard count (FenceVerdict.protectedShards). */
+  async reconcile(snapshot: Snapshot, liveShards: ReadonlySet<string> = new Set()): Promise<ShadowCycleResult> {
     const { pools, capped } = poolReserves(snapshot.shadow, this.opts, this.shard);
-    const existing = new Map((await this.list()).map((p) => [p.metadata.name, p]));
+    const existing = new Map((await this.list(liveShards)).map((p) => [p.metadata.name, p]));
     // each pool's own placeholders now (not the orphans shard 0 also lists), for the hysteresis of the count
     const counts = new Map<string, number>();
     const own = this.shard.total > 1 ? String(this.shard.index) : undefined;

@@ -165,6 +165,12 @@ export const catalogue = {
     help: '1 on the replica that holds the actuator Lease.',
     labels: [],
   }),
+  actuatorFenced: def({
+    name: 'foresight_actuator_fenced',
+    type: 'gauge',
+    help: '1 while this replica holds its shard\'s Lease but writes nothing (VPA status, quotas, placeholders) because a live Lease of the same installation records another shard count and that count writes (a change of the shard count under way); 0 otherwise.',
+    labels: [],
+  }),
   // Loop health
   loopStepDuration: def({
     name: 'foresight_loop_step_duration_seconds',

@@ -231,6 +231,7 @@ async function startKubeEnvOnce(bins: KubeEnvBinaries): Promise<KubeEnv> {
   await until('actuator RBAC in force', 30_000, async () => {
     await asActuator.request({ verb: 'list', resource: 'verticalpodautoscalers' }, '/apis/autoscaling.k8s.io/v1/verticalpodautoscalers');
     await asActuator.request({ verb: 'list', resource: 'pods', namespace: 'foresight-system' }, '/api/v1/namespaces/foresight-system/pods');
+    await asActuator.request({ verb: 'list', resource: 'leases', namespace: 'foresight-system' }, '/apis/coordination.k8s.io/v1/namespaces/foresight-system/leases');
     return true;
   });
 

@@ -818,4 +818,83 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     for (const [i, a] of shards.entries()) expect((await a.runOnce(snap(3 + i, []))).shadow).toMatchObject({ deleted: 1 });
     expect(await pods(sys, sel)).toEqual([]);
   });
+
+  it('fences two shard counts: a new shard 3 of 4 holds its Lease but writes nothing while old shard 0 of 2 leads, shard 0 leaves its placeholder, and the new count writes once shard 0 is gone', async () => {
+    for (const f of ['lease-rbac.yaml', 'service.yaml', 'statefulset.yaml']) await env.apply(readFileSync(repoPath('deploy', 'sharded', f), 'utf8'));
+    // a tenant of old shard 0 of 2, and one of new shard 3 of 4
+    const ns: string[] = [];
+    for (let i = 0; ns.length < 2; i++) {
+      const name = `fence-${++n}-${i}`;
+      if (ns.length === 0 ? shardOfTenant(name, 2) === 0 : shardOfTenant(name, 4) === 3) {
+        await env.createNamespace(name);
+        ns.push(name);
+      }
+    }
+    for (const x of ns) await createVpa(vpaObject(x, 'web', 'foresight'));
+    const sys = 'foresight-system';
+    const sel = 'app.kubernetes.io/managed-by=foresight,foresight.io/role=shadow,foresight.io/pool=fence';
+    const lines: string[] = [];
+    const log = { info: (_o: object, m?: string) => lines.push(`info ${m}`), warn: (_o: object, m?: string) => lines.push(`warn ${m}`), error: (_o: object, m?: string) => lines.push(`error ${m}`) };
+    const options = { namespaces: ns, maxPodCpuCores: 4, quotaShadowPool: '' };
+    const registry = new Registry();
+    const new3 = actuator({ shard: { index: 3, total: 4 }, options: { ...options, identity: 'new-3' }, log, metrics: createActuatorMetrics(registry) });
+    const old0 = actuator({ shard: { index: 0, total: 2 }, options: { ...options, identity: 'old-0' } });
+    const snap = (cycle: number, cpu: number) =>
+      snapshot(cycle, 1000 * cycle, ns.map((t) => state({ tenant: t, resource: 'cpu', usage: 1, quantiles: [[1, cpu, cpu + 1, cpu + 2]] })), [{ pool: 'fence', resource: 'cpu', size: cpu }]);
+
+    // alone, the new shard writes (Leases that earlier tests left behind are released, or expire on its clock)
+    let r = await new3.runOnce(snap(1, 2));
+    for (let t = 0; !(r.leader && r.vpa) && t < 60; t++) {
+      await new Promise((res) => setTimeout(res, 500));
+      r = await new3.runOnce(snap(1, 2));
+    }
+    expect(r.errors).toEqual([]);
+    expect(r.vpa).toMatchObject({ served: 1, written: 1 });
+    expect(targetCpu(await getVpa(ns[1], 'web'))).toBe(2);
+    const s3 = (await pods(sys, sel)).map((p) => p.metadata.uid);
+    expect(s3).toHaveLength(1);
+
+    // old shard 0 of 2 leads on shard 0's Lease: its count writes, and the new shard's placeholder (index 3, an
+    // orphan under 2 shards) is left alone while shard 3's Lease is live under 4
+    const r0 = await old0.runOnce(snap(2, 3));
+    expect(r0.errors).toEqual([]);
+    expect(r0.leader).toBe(true);
+    expect(r0.fenced).toBeUndefined();
+    expect(r0.vpa).toMatchObject({ served: 1, written: 1 });
+    expect(r0.shadow).toMatchObject({ created: 1, deleted: 0 });
+    expect(targetCpu(await getVpa(ns[0], 'web'))).toBe(3);
+    let ph = await pods(sys, sel);
+    expect(ph.map((p) => [p.metadata.name, p.metadata.labels?.['foresight.io/shard']])).toEqual([['foresight-shadow-s0-fence-0', '0'], ['foresight-shadow-s3-fence-0', '3']]);
+    expect(ph[1].metadata.uid).toBe(s3[0]);
+
+    // the new shard keeps its Lease but writes nothing, and says so once
+    for (const cycle of [3, 4]) {
+      r = await new3.runOnce(snap(cycle, 3));
+      expect(r.errors).toEqual([]);
+      expect(r.leader).toBe(true);
+      expect(r.fenced).toEqual({ lease: 'foresight-actuator-shard-0', shard: 0, totalShards: 2 });
+      expect(r.vpa).toBeUndefined();
+    }
+    expect(targetCpu(await getVpa(ns[1], 'web'))).toBe(2);
+    expect((await pods(sys, sel)).map((p) => p.spec.containers[0].resources.requests.cpu)).toEqual(['3', '2']);
+    expect(lines.filter((l) => /holds off/.test(l))).toHaveLength(1);
+    expect(await registry.getSingleMetricAsString('foresight_actuator_fenced')).toMatch(/^foresight_actuator_fenced 1$/m);
+    const leases = await env.admin.request<{ items: { metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> } }[] }>({ verb: 'list', resource: 'leases', namespace: sys }, `/apis/coordination.k8s.io/v1/namespaces/${sys}/leases`, { query: { labelSelector: 'foresight.io/lease-group=foresight-actuator' } });
+    const recorded = Object.fromEntries(leases.items.map((l) => [l.metadata.name, `${l.metadata.annotations?.['foresight.io/shard']}/${l.metadata.annotations?.['foresight.io/shards']}`]));
+    expect(recorded).toMatchObject({ 'foresight-actuator-shard-0': '0/2', 'foresight-actuator-shard-3': '3/4' });
+
+    // old shard 0 stops (releasing its Lease): the new count writes at its next cycle
+    await old0.stop();
+    r = await new3.runOnce(snap(5, 3));
+    expect(r.errors).toEqual([]);
+    expect(r.fenced).toBeUndefined();
+    expect(r.vpa).toMatchObject({ served: 1, written: 1 });
+    expect(targetCpu(await getVpa(ns[1], 'web'))).toBe(3);
+    expect(await registry.getSingleMetricAsString('foresight_actuator_fenced')).toMatch(/^foresight_actuator_fenced 0$/m);
+    ph = await pods(sys, sel);
+    expect(ph.map((p) => [p.metadata.name, p.spec.containers[0].resources.requests.cpu])).toEqual([['foresight-shadow-s0-fence-0', '3'], ['foresight-shadow-s3-fence-0', '3']]);
+    // with no shadow wanted, the new shard removes its own; old shard 0's is for the new shard 0 to sweep
+    expect((await new3.runOnce(snapshot(6, 6000, [], []))).shadow).toMatchObject({ deleted: 1 });
+    expect((await pods(sys, sel)).map((p) => p.metadata.name)).toEqual(['foresight-shadow-s0-fence-0']);
+  });
 });

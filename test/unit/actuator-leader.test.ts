@@ -126,6 +126,7 @@ describe('the Lease while a retried cycle runs', () => {
       const b = body ? (JSON.parse(body.toString()) as { metadata: Record<string, unknown>; status?: unknown }) : undefined;
       const ok = (o: unknown): Sent => ({ status: 200, text: JSON.stringify(o) });
       if (p.includes('/leases')) {
+        if (method === 'GET' && p.endsWith('/leases')) return ok({ items: lease ? [lease] : [] }); // the shard fence's list
         if (method === 'GET') return lease ? ok(lease) : { status: 404, text: '{}' };
         lease = { ...b, metadata: { ...b!.metadata, resourceVersion: String(rv++) } };
         if (method !== 'POST') renews.push(t());

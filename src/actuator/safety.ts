@@ -155,11 +155,13 @@ export class SafetyGate {
 
   /**
    * Records a change of `key` at `atS` that this gate did not see: one written before a restart, or by the leader
-   * before this replica took over. Its cooldown runs from then, and its budget is taken as spent then (an empty bucket,
-   * refilled at the configured rate since): the real bucket held between none and burst - 1 tokens after that change,
-   * and only the empty one bounds a crash loop or a run of failovers to the long-run rate, each new instance having no
-   * more to spend than the last left. What the gate already knows wins where it is stricter (a later change, fewer
-   * tokens). A time after `nowS` (the API server's clock ahead of ours) is taken as `nowS`.
+   * before this replica took over. Its cooldown runs from then, and its budget is taken as spent then down to the
+   * reserve for increases (refilled at the configured rate since): after that change the real bucket held between none
+   * and burst - 1 tokens. The reserve keeps what the budget is for (running short costs more than slack): a raise to
+   * observed demand is not held by a restart, while a shrink and the forecast's moves wait (the cooldown holds those),
+   * so a crash loop or a run of failovers can only follow demand up. What the gate already knows wins where it is
+   * stricter (a later change, fewer tokens). A time after `nowS` (the API server's clock ahead of ours) is taken as
+   * `nowS`.
    */
   seed(key: string, atS: number, nowS: number): void {
     if (!Number.isFinite(atS)) return;
@@ -167,7 +169,7 @@ export class SafetyGate {
     const at = Math.min(atS, nowS);
     st.lastChangeS = Math.max(st.lastChangeS ?? -Infinity, at);
     const t = Number.isFinite(st.tokensAtS) ? Math.max(st.tokensAtS, at) : at;
-    st.tokens = Math.min(tokensAt(st.tokens, st.tokensAtS, t, this.budget), tokensAt(0, at, t, this.budget));
+    st.tokens = Math.min(tokensAt(st.tokens, st.tokensAtS, t, this.budget), tokensAt(this.budget.reservedForIncrease, at, t, this.budget));
     st.tokensAtS = t;
     this.state.set(key, st);
   }

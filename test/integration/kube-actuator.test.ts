@@ -690,7 +690,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(lastWriteS((await getVpa(ns, 'web')).metadata.managedFields, FIELD_MANAGER, 'status')).toBeGreaterThanOrEqual(moved + 1);
   });
 
-  it('after a restart, holds a change of a VPA and of a quota until the change budget has refilled since its last write before it, read from managedFields', async () => {
+  it('after a restart, holds a change of a VPA and of a quota for the cooldown since its last write before it, read from managedFields, and the next for the change budget', async () => {
     const ns = await namespace(OPT_IN);
     await createVpa(vpaObject(ns, 'web', 'foresight'));
     const cpu = (q: number) => [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, q, q + 1, q + 2]] })];
@@ -711,13 +711,15 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(await requestsCpu()).toBe(2);
     expect(said).toContainEqual({ vpas: 1, seededVpas: 1, targets: 1 });
     expect(said).toContainEqual(expect.objectContaining({ namespaces: 1, seededQuotas: 1 }));
-    await after.runOnce(snapshot(3, t0 + 2900, cpu(2.6)));
-    expect(targetCpu(await getVpa(ns, 'web'))).toBe(2);
-    expect(await requestsCpu()).toBe(2);
-    // one token is back 3000 s after the write (1.2 an hour)
-    await after.runOnce(snapshot(4, t0 + 3100, cpu(2.6)));
+    // past the cooldown (300 s) the seed's reserve for increases lets one raise through
+    await after.runOnce(snapshot(3, t0 + 400, cpu(2.6)));
     expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.6, 3);
     expect(await requestsCpu()).toBeCloseTo(2.6, 3);
+    // and the next waits for a token (about 2,700 s after it at 1.2 an hour)
+    await after.runOnce(snapshot(4, t0 + 1000, cpu(3)));
+    expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.6, 3);
+    await after.runOnce(snapshot(5, t0 + 3300, cpu(3)));
+    expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(3, 3);
   });
 
   it('lets only the Lease holder write; another replica takes over once it is released, within the change budget its predecessor left', async () => {
@@ -736,18 +738,22 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(r2.vpa).toBeUndefined();
     await one.stop();
     const raised = [state({ tenant: ns, resource: 'cpu', usage: 2.5, quantiles: [[2, 2.6, 3, 4]] })];
-    // right after the failover replica-1's write has spent the budget: not even the recent peak (2.5) is written yet
+    // right after the failover replica-1's write runs the cooldown: the forecast's 2.6 waits, the recent peak (2.5),
+    // observed demand, is met with the reserve for increases the seed leaves
     const held = await two.runOnce(snapshot(2, t0 + 60, raised));
     expect(held.leader).toBe(true);
-    expect(targetCpu(await getVpa(ns, 'web'))).toBe(2);
-    // one token is back 3000 s (an hour's 1.2) after replica-1's write
-    const r3 = await two.runOnce(snapshot(3, t0 + 3100, raised));
+    expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.5, 3);
+    // that spent the reserve: the next change waits for a token, 3000 s (an hour's 1.2) later
+    const r25 = await two.runOnce(snapshot(3, t0 + 2000, raised));
+    expect(r25.vpa).toMatchObject({ written: 0 });
+    expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.5, 3);
+    const r3 = await two.runOnce(snapshot(4, t0 + 3100, raised));
     expect(r3.leader).toBe(true);
     expect(r3.vpa).toMatchObject({ written: 1 });
     expect(targetCpu(await getVpa(ns, 'web'))).toBeCloseTo(2.6, 3);
     // replica-1, no longer the holder, stops exporting what it held (ForesightShadowCapacityExhausted compares it)
     expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).toMatch(/pool="lead",resource="cpu",state="target"} 0.5\n/);
-    expect((await one.runOnce(snapshot(4, t0 + 3200, [], [{ pool: 'lead', resource: 'cpu', size: 0.5 }]))).leader).toBe(false);
+    expect((await one.runOnce(snapshot(5, t0 + 3200, [], [{ pool: 'lead', resource: 'cpu', size: 0.5 }]))).leader).toBe(false);
     expect(await registry.getSingleMetricAsString('foresight_shadow_capacity')).not.toMatch(/state="(target|reserved)"/);
     await two.stop();
   });
@@ -839,8 +845,10 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const registry = new Registry();
     const new3 = actuator({ shard: { index: 3, total: 4 }, options: { ...options, identity: 'new-3' }, log, metrics: createActuatorMetrics(registry) });
     const old0 = actuator({ shard: { index: 0, total: 2 }, options: { ...options, identity: 'old-0' } });
+    // engine time is wall time, as in the sidecar: a leader that resumes reads the VPAs' last writes from the server
+    const t0 = Math.floor(Date.now() / 1000);
     const snap = (cycle: number, cpu: number) =>
-      snapshot(cycle, 1000 * cycle, ns.map((t) => state({ tenant: t, resource: 'cpu', usage: 1, quantiles: [[1, cpu, cpu + 1, cpu + 2]] })), [{ pool: 'fence', resource: 'cpu', size: cpu }]);
+      snapshot(cycle, t0 + 1000 * cycle, ns.map((t) => state({ tenant: t, resource: 'cpu', usage: 1, quantiles: [[1, cpu, cpu + 1, cpu + 2]] })), [{ pool: 'fence', resource: 'cpu', size: cpu }]);
 
     // alone, the new shard writes (Leases that earlier tests left behind are released, or expire on its clock)
     let r = await new3.runOnce(snap(1, 2));
@@ -894,7 +902,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     ph = await pods(sys, sel);
     expect(ph.map((p) => [p.metadata.name, p.spec.containers[0].resources.requests.cpu])).toEqual([['foresight-shadow-s0-fence-0', '3'], ['foresight-shadow-s3-fence-0', '3']]);
     // with no shadow wanted, the new shard removes its own; old shard 0's is for the new shard 0 to sweep
-    expect((await new3.runOnce(snapshot(6, 6000, [], []))).shadow).toMatchObject({ deleted: 1 });
+    expect((await new3.runOnce(snapshot(6, t0 + 6000, [], []))).shadow).toMatchObject({ deleted: 1 });
     expect((await pods(sys, sel)).map((p) => p.metadata.name)).toEqual(['foresight-shadow-s0-fence-0']);
   });
 });

@@ -49,22 +49,29 @@ describe('SafetyGate.seed', () => {
   // an hour of 1.2 changes refills one token in 3000 s
   const refillS = 3600 / opts.maxChangesPerHour;
 
-  it('holds a raise after a seeded change until one token has refilled, where a gate without the record passes it', () => {
+  it('runs the cooldown from a seeded change and leaves the reserve for increases: one raise, then the budget', () => {
     const seeded = new SafetyGate(opts);
     seeded.seed('k', T, T + 60);
-    expect(seeded.shape('k', 2, 1, ctx(T + 60))).toMatchObject({ value: 1, hold: 'budget' });
-    expect(seeded.shape('k', 2, 1, ctx(T + refillS - 10))).toMatchObject({ value: 1, hold: 'budget' });
-    expect(seeded.shape('k', 1.4, 1, ctx(T + refillS + 1)).value).toBe(1.4);
+    // the forecast's raise waits for the cooldown; observed demand (the recent peak) is met at once
+    expect(seeded.shape('k', 1.4, 1, ctx(T + 60))).toMatchObject({ value: 1, hold: 'cooldown' });
+    expect(seeded.shape('k', 1.4, 1, ctx(T + 60, { floor: 1.2 }))).toMatchObject({ value: 1.2, hold: 'cooldown' });
+    const after = T + opts.cooldownS + 1;
+    expect(seeded.shape('k', 1.4, 1, ctx(after)).value).toBe(1.4);
+    seeded.committed('k', after, false);
+    // that raise spent the reserve: the next change waits until a token has refilled
+    expect(seeded.shape('k', 1.8, 1.4, ctx(after + opts.cooldownS + 1))).toMatchObject({ value: 1.4, hold: 'budget' });
+    expect(seeded.shape('k', 1.8, 1.4, ctx(after + refillS + 1)).value).toBe(1.8);
+    // a gate without the record passed the first raise at once
     expect(new SafetyGate(opts).shape('k', 1.4, 1, ctx(T + 60)).value).toBe(1.4);
   });
 
-  it('holds a shrink until two tokens have refilled (one is kept for a raise)', () => {
+  it('holds a shrink until a token beyond the reserve for increases has refilled', () => {
     const g = new SafetyGate({ ...opts, reclaimAfterS: 0 });
     g.seed('k', T, T);
     const shrink = (at: number) => g.shape('k', 0.8, 1, ctx(at, { usage: 0.1 }));
     // the first call starts the low-usage run; reclamation then needs none (reclaimAfterS 0)
-    expect(shrink(T + refillS + 1)).toMatchObject({ value: 1, hold: 'budget' });
-    expect(shrink(T + 2 * refillS + 1).value).toBe(0.8);
+    expect(shrink(T + refillS - 10)).toMatchObject({ value: 1, hold: 'budget' });
+    expect(shrink(T + refillS + 1).value).toBe(0.8);
   });
 
   it('runs the cooldown from the seeded change when the budget refills faster than the cooldown', () => {
@@ -75,23 +82,37 @@ describe('SafetyGate.seed', () => {
   });
 
   it('takes a time after now (the API server\'s clock ahead of ours) as now', () => {
-    const g = new SafetyGate(opts);
+    const g = new SafetyGate({ ...opts, reclaimAfterS: 0 });
     g.seed('k', T + 86_400, T);
-    // seeded at T, not a day later: one token is back after refillS
-    expect(g.shape('k', 1.4, 1, ctx(T + refillS + 1)).value).toBe(1.4);
+    // seeded at T, not a day later: the token a shrink needs beyond the reserve is back after refillS
+    expect(g.shape('k', 0.8, 1, ctx(T + refillS + 1)).value).toBe(0.8);
   });
 
-  it('keeps what the gate knows when it is stricter: a later change it committed', () => {
+  it('keeps what the gate knows when it is stricter: a later change it committed, or fewer tokens', () => {
     const g = new SafetyGate(opts);
     g.shape('k', 1, undefined, ctx(T)); // a first value
     g.committed('k', T, false);
     g.shape('k', 1.4, 1, ctx(T + 2000));
     g.committed('k', T + 2000, false);
-    // the server recorded an older write: the change at T + 2000 still runs the cooldown, and the bucket is empty
-    // from T (one token back at T + refillS), not fuller
+    // the server recorded an older write: the change at T + 2000 still runs the cooldown
     g.seed('k', T, T + 2100);
-    expect(g.shape('k', 1.9, 1.4, ctx(T + 2100))).toMatchObject({ value: 1.4, hold: 'budget' });
-    expect(g.shape('k', 1.9, 1.4, ctx(T + refillS + 1)).value).toBe(1.9);
+    expect(g.shape('k', 1.9, 1.4, ctx(T + 2100))).toMatchObject({ value: 1.4, hold: 'cooldown' });
+    expect(g.shape('k', 1.9, 1.4, ctx(T + 2000 + opts.cooldownS + 1)).value).toBe(1.9);
+    // the bucket it kept (two tokens left at T + 2000) and the seeded one (the reserve from T): the smaller holds a
+    // shrink, which needs two
+    const kept = new SafetyGate({ ...opts, reclaimAfterS: 0 });
+    kept.shape('k', 1, undefined, ctx(T));
+    kept.committed('k', T, false);
+    kept.shape('k', 1.4, 1, ctx(T + 2000));
+    kept.committed('k', T + 2000, false);
+    const unseeded = new SafetyGate({ ...opts, reclaimAfterS: 0 });
+    unseeded.shape('k', 1, undefined, ctx(T));
+    unseeded.committed('k', T, false);
+    unseeded.shape('k', 1.4, 1, ctx(T + 2000));
+    unseeded.committed('k', T + 2000, false);
+    kept.seed('k', T, T + 2400);
+    expect(kept.shape('k', 1.2, 1.4, ctx(T + 2400, { usage: 0.1 }))).toMatchObject({ value: 1.4, hold: 'budget' });
+    expect(unseeded.shape('k', 1.2, 1.4, ctx(T + 2400, { usage: 0.1 })).value).toBeCloseTo(1.2, 9);
   });
 });
 
@@ -143,7 +164,7 @@ describe('VPA recommender after a restart', () => {
   }
   const recommender = (server: VpaServer, log: ActuatorLog = silentLog) => new VpaRecommender(server as unknown as KubeApi, opts, new SafetyGate(opts), new ActionJournal(), noopActuatorMetrics, log);
 
-  it('holds a change right after a restart until the budget has refilled since the last write, where it used to write at once', async () => {
+  it('holds a change right after a restart until the cooldown since the last write has run, then the next until the budget has refilled, where it used to write at once', async () => {
     const server = served();
     const before = recommender(server);
     await before.reconcile(at(server, T, 1)); // a first value
@@ -155,10 +176,17 @@ describe('VPA recommender after a restart', () => {
     await after.reconcile(at(server, T + 660, 1.8));
     expect(target(server)).toBeCloseTo(1.4, 6);
     expect(lines).toContainEqual({ vpas: 1, seededVpas: 1, targets: 1 });
-    await after.reconcile(at(server, T + 600 + 2990, 1.8));
+    await after.reconcile(at(server, T + 600 + opts.cooldownS - 10, 1.8));
     expect(target(server)).toBeCloseTo(1.4, 6);
-    await after.reconcile(at(server, T + 600 + 3010, 1.8));
+    const raised = T + 600 + opts.cooldownS + 10;
+    await after.reconcile(at(server, raised, 1.8));
     expect(target(server)).toBeCloseTo(1.8, 6);
+    // that raise spent the reserve the seed left (1 token at T + 601, 1.1 by then): the next waits until a token has
+    // refilled, 2,690 s later at 1.2 an hour
+    await after.reconcile(at(server, raised + 2600, 2.2));
+    expect(target(server)).toBeCloseTo(1.8, 6);
+    await after.reconcile(at(server, raised + 2800, 2.2));
+    expect(target(server)).toBeCloseTo(2.2, 6);
   });
 
   it('starts as before for a VPA the server holds no write of ours for', async () => {
@@ -174,16 +202,16 @@ describe('VPA recommender after a restart', () => {
     const rec = recommender(server);
     await rec.reconcile(at(server, T, 1));
     await rec.reconcile(at(server, T + 600, 1.4)); // its change at T + 600; two tokens left
-    // it stops leading; the other replica writes at T + 1000; it leads again at T + 1300
+    // it stops leading; the other replica, seeded from T + 600, writes at T + 1000 (past the cooldown); it leads again
+    // at T + 1200
     const other = recommender(server);
     await other.reconcile(at(server, T + 1000, 1.6));
-    expect(target(server)).toBeCloseTo(1.4, 6); // seeded from T + 600: it waits too
-    const v = server.vpas.get('team-a/web')!;
-    v.status!.recommendation!.containerRecommendations![0].target.cpu = '1600m';
-    v.metadata.managedFields = [{ manager: FIELD_MANAGER, operation: 'Update', subresource: 'status', time: iso(T + 1000) }];
+    expect(target(server)).toBeCloseTo(1.6, 6);
+    expect(lastWriteS(server.vpas.get('team-a/web')!.metadata.managedFields, FIELD_MANAGER, 'status')).toBe(T + 1001);
     rec.newTerm();
-    // without the new term its own state (a change at T + 600, two tokens left) would let 2 through
-    await rec.reconcile(at(server, T + 1300, 2));
+    // seeded from the other's write, its cooldown holds; without the new term its own state (a change at T + 600,
+    // two tokens left) would let 2 through
+    await rec.reconcile(at(server, T + 1200, 2));
     expect(target(server)).toBeCloseTo(1.6, 6);
   });
 });
@@ -204,14 +232,14 @@ describe('quota manager after a restart', () => {
     },
   }) as unknown as KubeApi;
 
-  it('holds a raise of the limits right after a restart when the server recorded our write of the quota a minute before', async () => {
+  it('holds a raise of the limits right after a restart, in the cooldown of our write of the quota a minute before', async () => {
     const opts = actuatorOptions({ dryRun: true });
     const raise = snapshot(1, T + 60, [state({ tenant: 'team-a', resource: 'cpu', usage: 1, quantiles: [[2.6, 2.6, 2.6, 2.6]] })], [], false, false);
     const held: string[] = [];
     const said: object[] = [];
     const seeded = new QuotaManager(api(true), opts, new SafetyGate(opts), new ActionJournal(), { ...noopActuatorMetrics, held: (kind, reason) => held.push(`${kind}:${reason}`) }, { ...silentLog, info: (o) => said.push(o) });
     expect(await seeded.reconcile(raise)).toMatchObject({ planned: 0, unchanged: 1 });
-    expect(held).toEqual(['quota:budget', 'quota:budget']);
+    expect(held).toEqual(['quota:cooldown', 'quota:cooldown']);
     expect(said).toEqual([{ namespaces: 1, seededQuotas: 1, limits: 2 }]);
     const fresh = new QuotaManager(api(false), opts, new SafetyGate(opts), new ActionJournal(), noopActuatorMetrics, silentLog);
     expect(await fresh.reconcile(raise)).toMatchObject({ planned: 1 });

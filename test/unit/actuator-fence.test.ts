@@ -55,6 +55,10 @@ function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[]; l
   };
   return {
     writes,
+    /** Another replica creates its Lease. */
+    add(l: Obj) {
+      leases.set(l.metadata.name, { ...l, metadata: { ...l.metadata, resourceVersion: String(rv++) } });
+    },
     /** Another replica renews its Lease: the record changes (a new resourceVersion). */
     renew(name: string) {
       const l = leases.get(name)!;
@@ -117,6 +121,37 @@ describe('an actuator beside a live Lease of another shard count', () => {
     expect(c.writes).toEqual([`PATCH ${tenant}/verticalpodautoscalers/web/status`, 'POST foresight-system/pods']);
     expect(lines.filter((l) => /writing as usual/.test(l))).toHaveLength(1);
     expect(await registry.getSingleMetricAsString('foresight_actuator_fenced')).toMatch(/^foresight_actuator_fenced 0$/m);
+  });
+
+  it('seeds its change budget again when it writes again after holding off: the other count may have written meanwhile', async () => {
+    let t = 1_000_000;
+    const tenant = Array.from({ length: 200 }, (_, i) => `team-${i}`).find((x) => shardOfTenant(x, 2) === 1)!;
+    const { lines, log } = logs();
+    const a = new Actuator({
+      connection: { server: 'https://127.0.0.1:1' },
+      options: { dryRun: false, quotaEnabled: false, identity: 'me-1', namespaces: [tenant], minCpuCores: 0, minMemoryBytes: 0 },
+      shard: { index: 1, total: 2 },
+      nowMs: () => t,
+      log,
+    });
+    const vpa: Obj = { metadata: { name: 'web', namespace: tenant, resourceVersion: '1' }, spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app', controlledResources: ['cpu'] }] } } };
+    const c = cluster(a, { leases: [], vpas: [vpa], pods: [] });
+    const snap = (cycle: number) => snapshot(cycle, cycle * 60, [state({ tenant, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]);
+    const seeded = () => lines.filter((l) => /VPA targets seeded/.test(l)).length;
+    expect((await a.runOnce(snap(1))).vpa).toMatchObject({ written: 1 });
+    expect(seeded()).toBe(1);
+    // a replica of 4 shards takes shard 0's Lease: this count holds off
+    c.add(leaseOf({ index: 0, total: 4 }, 'old-0'));
+    t += 5_000;
+    expect((await a.runOnce(snap(2))).fenced).toBeDefined();
+    t += 10_000;
+    expect((await a.runOnce(snap(3))).fenced).toBeDefined();
+    // it stops renewing; once its Lease has expired on this clock (16 s after it was first seen) this replica writes
+    // again, and reads the VPAs' last writes from the server first, as at the start of a term (its own Lease renewed
+    // all along: no new term as leader)
+    t += 6_000;
+    expect((await a.runOnce(snap(4))).fenced).toBeUndefined();
+    expect(seeded()).toBe(2);
   });
 
   it('writes nothing while it cannot list the Leases (a Role without list on Leases), and says which step failed', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Actuator } from '../../src/actuator/actuator.js';
 import { actuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
-import { KubeHttpError, type KubeApi, type KubeOp } from '../../src/actuator/kube-api.js';
+import type { KubeApi, KubeOp } from '../../src/actuator/kube-api.js';
 import { FIELD_MANAGER, lastWriteS, type ManagedFieldsEntry } from '../../src/actuator/last-write.js';
 import { silentLog, type ActuatorLog } from '../../src/actuator/log.js';
 import { noopActuatorMetrics } from '../../src/actuator/metrics.js';
@@ -13,9 +13,9 @@ import { QuotaManager } from '../../src/actuator/quota.js';
 import { MANAGED_BY } from '../../src/actuator/shadow-plan.js';
 import { SafetyGate, type GateContext } from '../../src/actuator/safety.js';
 import { VpaRecommender } from '../../src/actuator/vpa-recommender.js';
-import type { Vpa } from '../../src/actuator/vpa-types.js';
 import type { ResourceState } from '../../src/model/snapshot.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
+import { VpaServer } from '../helpers/vpa-server.js';
 
 const iso = (s: number): string => new Date(s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -115,38 +115,6 @@ describe('SafetyGate.seed', () => {
     expect(unseeded.shape('k', 1.2, 1.4, ctx(T + 2400, { usage: 0.1 })).value).toBeCloseTo(1.2, 9);
   });
 });
-
-/** VPAs in memory; every status patch that changes a value moves the manager's managedFields time to `nowS`, as the
- *  API server does (a patch of the same values leaves it). */
-class VpaServer {
-  readonly vpas = new Map<string, Vpa>();
-  nowS = 0;
-  private rv = 1;
-
-  put(v: Vpa): void {
-    v.metadata.resourceVersion = String(this.rv++);
-    this.vpas.set(`${v.metadata.namespace}/${v.metadata.name}`, structuredClone(v));
-  }
-
-  readonly request = async <T>(op: KubeOp, _path: string, init: { body?: unknown; query?: Record<string, string> } = {}): Promise<T> => {
-    if (op.verb === 'list') return { items: [...this.vpas.values()].map((v) => structuredClone(v)) } as T;
-    const v = this.vpas.get(`${op.namespace}/${op.name}`)!;
-    if (op.verb === 'get') return structuredClone(v) as T;
-    if (op.verb !== 'patch') throw new Error(`unexpected ${op.verb}`);
-    const body = init.body as { metadata?: { resourceVersion?: string }; status: Vpa['status'] };
-    if (body.metadata?.resourceVersion !== v.metadata.resourceVersion) throw new KubeHttpError(409, 'Conflict', op, 'conflict');
-    const next = { ...v.status, ...structuredClone(body.status) };
-    if (JSON.stringify(next) === JSON.stringify(v.status)) return {} as T;
-    v.status = next;
-    const manager = init.query?.fieldManager ?? 'unknown';
-    v.metadata.managedFields = [
-      ...(v.metadata.managedFields ?? []).filter((e) => e.manager !== manager || e.subresource !== 'status'),
-      { manager, operation: 'Update', subresource: 'status', time: iso(this.nowS) },
-    ];
-    v.metadata.resourceVersion = String(this.rv++);
-    return {} as T;
-  };
-}
 
 describe('VPA recommender after a restart', () => {
   const opts = actuatorOptions({ dryRun: false });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { actuatorOptions, type ActuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
-import { KubeHttpError, type KubeApi, type KubeOp } from '../../src/actuator/kube-api.js';
+import type { KubeApi } from '../../src/actuator/kube-api.js';
 import { silentLog } from '../../src/actuator/log.js';
 import { noopActuatorMetrics, type ActuatorMetrics } from '../../src/actuator/metrics.js';
 import { parseQuantity } from '../../src/actuator/quantity.js';
@@ -11,33 +11,9 @@ import { VpaRecommender } from '../../src/actuator/vpa-recommender.js';
 import type { ContainerResourcePolicy, RecommendedContainerResources, Vpa } from '../../src/actuator/vpa-types.js';
 import type { ResourceState } from '../../src/model/snapshot.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
+import { VpaServer } from '../helpers/vpa-server.js';
 
 const GiB = 2 ** 30;
-
-/** VPAs only: list, get, and status merge patches checked against resourceVersion. */
-class VpaServer {
-  readonly vpas = new Map<string, Vpa>();
-  patches = 0;
-  private rv = 1;
-
-  put(v: Vpa): void {
-    v.metadata.resourceVersion = String(this.rv++);
-    this.vpas.set(`${v.metadata.namespace}/${v.metadata.name}`, structuredClone(v));
-  }
-
-  readonly request = async <T>(op: KubeOp, _path: string, init: { body?: unknown } = {}): Promise<T> => {
-    if (op.verb === 'list') return { items: [...this.vpas.values()].map((v) => structuredClone(v)) } as T;
-    const v = this.vpas.get(`${op.namespace}/${op.name}`)!;
-    if (op.verb === 'get') return structuredClone(v) as T;
-    if (op.verb !== 'patch') throw new Error(`unexpected ${op.verb}`);
-    const body = init.body as { metadata?: { resourceVersion?: string }; status: Vpa['status'] };
-    if (body.metadata?.resourceVersion !== v.metadata.resourceVersion) throw new KubeHttpError(409, 'Conflict', op, 'conflict');
-    this.patches++;
-    v.status = { ...v.status, ...structuredClone(body.status) };
-    v.metadata.resourceVersion = String(this.rv++);
-    return {} as T;
-  };
-}
 
 function setup(policy: ContainerResourcePolicy | ContainerResourcePolicy[] = { containerName: 'app' }, over: Partial<ActuatorOptions> = {}, metrics: ActuatorMetrics = noopActuatorMetrics) {
   const server = new VpaServer();

@@ -118,7 +118,7 @@ export function timeseries(title: string, unit: string, queries: Query[], o: Pan
   return p;
 }
 
-export function stat(title: string, unit: string, query: Query, o: PanelOpts = {}): StatBuilder {
+export function stat(title: string, unit: string, query: Query | Query[], o: PanelOpts = {}): StatBuilder {
   let p = new StatBuilder()
     .title(title)
     .datasource(DATASOURCE)
@@ -127,8 +127,8 @@ export function stat(title: string, unit: string, query: Query, o: PanelOpts = {
     .height(o.height ?? 4)
     .graphMode(BigValueGraphMode.None)
     .colorMode(BigValueColorMode.Value)
-    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
-    .withTarget(target({ ...query, instant: true }, 0));
+    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
+  (Array.isArray(query) ? query : [query]).forEach((q, i) => (p = p.withTarget(target({ ...q, instant: true }, i))));
   if (o.description) p = p.description(o.description);
   if (o.min !== undefined) p = p.min(o.min);
   if (o.max !== undefined) p = p.max(o.max);

@@ -73,7 +73,7 @@ export function fc_hist_percentiles(
 /**
  * Adds the n samples (times in seconds) to one histogram one by one and writes, after each, its percentile at
  * `level` into out[j] (the histogram's forecast at every origin, for the rolling-origin backtest). NaN samples are
- * skipped (the previous percentile repeats).
+ * skipped (the previous percentile repeats); NaN while the histogram is empty.
  */
 export function fc_hist_track(
   h: usize, nb: i32, firstBucket: f64, ratio: f64, epsilon: f64, halfLifeS: f64,
@@ -86,7 +86,8 @@ export function fc_hist_track(
   for (let j = 0; j < n; j++) {
     const st = histAdd(h, 1, nb, firstBucket, ratio, epsilon, halfLifeS, one, values + (<usize>j << 3), times + (<usize>j << 3), 0, 1);
     if (st != Status.Ok && status == Status.Ok) status = st;
-    store<f64>(out + (<usize>j << 3), histPercentile(h, nb, firstBucket, ratio, epsilon, level));
+    // an empty histogram (nothing finite added yet: a history that starts with gaps) has no forecast, not 0
+    store<f64>(out + (<usize>j << 3), load<f64>(h + 8) > 0.0 ? histPercentile(h, nb, firstBucket, ratio, epsilon, level) : NaN);
   }
   heap.free(one);
   return status;

@@ -416,10 +416,8 @@ class Engine implements ForesightEngine {
         const V = new Float64Array(x.memory.buffer);
         return mapPacked(sts, (st, i) => {
           st.hist.set(V.subarray(hp / 8 + hoff[i], hp / 8 + hoff[i + 1]));
-          const out = V.slice(op / 8 + off[i], op / 8 + off[i + 1]);
-          // an empty histogram reports 0: no forecast yet
-          if (st.hist[1] <= 0) out.fill(NaN);
-          return out;
+          // NaN where the histogram was still empty (the kernel's fc_hist_track): no forecast to score or weigh yet
+          return V.slice(op / 8 + off[i], op / 8 + off[i + 1]);
         });
       } finally {
         for (const p of [hp, vp, tp, op, hoffP, offP, metaP]) x.free(p);

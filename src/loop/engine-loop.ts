@@ -431,6 +431,10 @@ export class EngineLoop {
         if (Math.round((s.lastS - s.fedUntilS) / o.intervalS) > w.values.length) {
           engine.remove(s.key);
           refit.push(s.key);
+          // its window starts at its first sample after the gap: a week of gaps before it would be fitted as a week of
+          // history (a daily season on a few points, historyPoints claiming a week to the VPA's confidence)
+          const first = w.values.findIndex((v) => v === v);
+          if (first >= 0) this.store.startAt(s.key, w.startS + first * o.intervalS);
           return;
         }
         keys.push(s.key);

@@ -223,6 +223,15 @@ export class HistoryStore {
     return this.window(key, n);
   }
 
+  /** Forgets the slots before time `startS` (the series then starts there, as a new one starts at its first sample):
+   *  a series back after a gap longer than the store holds is fitted again from its first sample after it, not on a
+   *  window of gaps that would read as a week of history. */
+  startAt(key: string, startS: number): void {
+    const s = this.#series.get(key);
+    if (!s || startS > s.lastS) return;
+    s.count = Math.min(s.count, Math.round((s.lastS - startS) / this.intervalS) + 1);
+  }
+
   /** Approximate bytes held by the buffers. */
   bytes(): number {
     return this.#series.size * this.capacity * 4;

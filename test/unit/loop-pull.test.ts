@@ -216,7 +216,7 @@ describe('a series back after a gap longer than the history kept', () => {
     }
   }
 
-  it('is fitted again as a new series instead of fed what is left, which would shift its timeline', async () => {
+  it('is fitted again as a new series from its first sample after the gap, instead of fed what is left, which would shift its timeline', async () => {
     const clock = manualClock(1_700_006_400);
     const source = new FakeSource(['a', 'b'], ['cpu']);
     const engine = new CountingEngine({ intervalS: STEP });
@@ -233,12 +233,15 @@ describe('a series back after a gap longer than the history kept', () => {
     source.tenants = ['a', 'b'];
     clock.advance(STEP);
     await loop.runOnce();
-    // fitted again on the day the store holds, ending now: every point on the wall-clock grid
+    // fitted again from its first sample after the gap (the pull re-reads the last pulled slot and the two before it,
+    // which the source answers for now: 4 points with the new one), not on a day of gaps that would read as a day of
+    // history; the snapshot says how little it has
     expect(engine.fitKeys.filter((k) => k === b).length).toBe(fitsBefore + 1);
-    expect(engine.fed.get(b)).toBe(288);
+    expect(engine.fed.get(b)).toBe(4);
+    expect(loop.latest()!.resources.get(b)!.historyPoints).toBe(4);
     // and then fed step by step as before
     clock.advance(STEP);
     await loop.runOnce();
-    expect(engine.fed.get(b)).toBe(289);
+    expect(engine.fed.get(b)).toBe(5);
   }, 60_000);
 });

@@ -543,7 +543,9 @@ class Engine implements ForesightEngine {
       }
     }
     const offs = ensembleOnly ? this.#ensembleOffsets(st, work, nL) : this.#selectOffsets(segs, work, nL);
-    const floor = st.minSeen >= 0 ? 0 : -Infinity;
+    // no quantile below 0 for a series that has shown no negative value since its last fit or refit (a glitch older
+    // than the refit's window no longer lifts the floor for good)
+    const floor = st.loSeen >= 0 ? 0 : -Infinity;
     const med = plan.median;
     const out: { point: Float64Array; quantiles: Float64Array }[] = [];
     for (let mi = 0; mi < ms.length; mi++) {

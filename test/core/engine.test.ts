@@ -275,3 +275,28 @@ describe('a history that starts with gaps', () => {
     }
   });
 });
+
+describe('the zero floor of a non-negative series', () => {
+  it('comes back at the refit after a negative glitch has left the window', () => {
+    let s = 3;
+    const r = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+    const g = () => (r() < 0.1 ? 2 + 3 * r() : 0); // idle, with bursts
+    const e = createForecastEngine({ intervalS: 300, horizonsS: [300, 900, 1800], quantiles: [0.5, 0.9, 0.99] }, new Core('debug'));
+    const y = Array.from({ length: 2016 }, (_, i) => (i === 100 ? -0.5 : g()));
+    e.fit(['s'], [Float64Array.from(y)]);
+    const lowest = () => Math.min(...e.forecast(['s'])[0].quantiles);
+    let negative = 0;
+    for (let c = 0; c < 48; c++) {
+      if (lowest() < 0) negative++;
+      const v = g();
+      y.push(v);
+      e.update(['s'], [Float64Array.of(v)]);
+    }
+    expect(negative).toBeGreaterThan(0); // the glitch is in the window: no floor
+    e.refit(['s'], [Float64Array.from(y.slice(-1500))]); // a window without it
+    for (let c = 0; c < 48; c++) {
+      expect(lowest()).toBeGreaterThanOrEqual(0);
+      e.update(['s'], [Float64Array.of(g())]);
+    }
+  });
+});

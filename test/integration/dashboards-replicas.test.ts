@@ -96,6 +96,8 @@ function exposition(leader: boolean): string {
       let v = valueOf(key);
       if (def.type === 'counter') v *= Date.now() / 1000 - COUNTERS_FROM_S;
       if (def.name === 'foresight_leader') v = leader ? 1 : 0;
+      // only a leader can be held off by the shard fence; a follower exports 0
+      if (def.name === 'foresight_actuator_fenced') v = leader ? 1 : 0;
       if (def.name === 'foresight_last_successful_cycle_timestamp_seconds') v = LAST_CYCLE_S;
       if (def.name === 'foresight_forecast_stale' || def.name === 'foresight_tenant_anomalous') v = labels.tenant === 'search' ? 1 : 0;
       if (def.name === 'foresight_shard_info' || def.name === 'foresight_shard_count') v = 1;

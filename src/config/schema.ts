@@ -106,7 +106,7 @@ export const schema = {
     default: DEFAULT_ANOMALY_POLICY.enterLikelihood,
     unit: 'probability',
     range: '(0, 1)',
-    help: 'A tenant is flagged anomalous when the likelihood of its strongest new evidence reaches this (each signal calibrated on its own recent scores, the tenant\'s signals combined by Bonferroni). Higher flags less: the default flags a stationary tenant about once a month with light-tailed noise, once per two weeks with heavy tails (npm run bench:calibration); at 0.99999 the bench saw 2 false episodes in 300,000 tenant-cycles with Gaussian noise (32 at the default) and 19-21 with heavy tails (69-74), one per ~50-55 days a tenant.',
+    help: 'A tenant is flagged anomalous when the likelihood of its strongest new evidence reaches this (each signal calibrated on its own recent scores, the tenant\'s signals combined by Bonferroni). Higher flags less: the default flags a stationary tenant about once a month with light-tailed noise, once per two weeks with heavy tails (npm run bench:calibration); at 0.99999 the bench saw 2 false episodes in 300,000 tenant-cycles with Gaussian noise (30 at the default) and 19-21 with heavy tails (69-76), one per ~50-55 days a tenant.',
     check: (v: number) => (v > 0 && v < 1 ? undefined : 'must be in (0, 1)'),
   }),
   anomalyExitLikelihood: f({

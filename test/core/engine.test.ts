@@ -300,3 +300,35 @@ describe('the zero floor of a non-negative series', () => {
     }
   });
 });
+
+describe('a new series', () => {
+  it('has intervals at every horizon from its first cycles, read from the shorter horizons until its own errors mature', () => {
+    // 200 series of noise around 10 (sd 1), each fitted on 3 points and then fed one a cycle: the q0.9 at 15 and 30
+    // minutes in the first half hour (before: zero width, equal to the median, 49-59% covered)
+    const levels = [0.5, 0.9];
+    let s = 11;
+    const gauss = () => {
+      const u = ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
+      const v = (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    };
+    const core = new Core('debug');
+    let hits = 0, asked = 0, zeroWidth = 0;
+    for (let r = 0; r < 200; r++) {
+      const y = Float64Array.from({ length: 20 }, () => 10 + gauss());
+      const e = createForecastEngine({ intervalS: 300, horizonsS: [300, 900, 1800], quantiles: levels }, core, { errWindow: 288, perModelQuantiles: false });
+      e.fit(['s'], [y.subarray(0, 3)]);
+      for (let c = 0; c < 6; c++) {
+        const q = e.forecast(['s'])[0].quantiles;
+        for (const [k, h] of [[1, 3], [2, 6]]) {
+          if (q[k * 2 + 1] - q[k * 2] < 1e-9) zeroWidth++;
+          if (y[2 + c + h] <= q[k * 2 + 1]) hits++;
+          asked++;
+        }
+        e.update(['s'], [y.subarray(3 + c, 4 + c)]);
+      }
+    }
+    expect(zeroWidth).toBe(0);
+    expect(hits / asked).toBeGreaterThan(0.75);
+  });
+});

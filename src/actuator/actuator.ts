@@ -130,7 +130,7 @@ export class Actuator {
     this.quota = new QuotaManager(this.api, this.options, gate, this.journal, this.metrics, this.log, this.shard);
     this.shadow = new ShadowPods(this.api, this.options, this.journal, this.metrics, this.log, this.shard);
     const lease = shardLeaseName(this.options.leaseName, this.shard);
-    this.elector = new LeaderElector(this.api, this.options.leaseNamespace, lease, this.options.identity, this.options.leaseDurationS, this.nowMs, leaseStamp(this.options.leaseName, this.shard));
+    this.elector = new LeaderElector(this.api, this.options.leaseNamespace, lease, this.options.identity, this.options.leaseDurationS, this.nowMs, leaseStamp(this.options.leaseName, this.shard, this.options.identity));
     this.fence = new ShardFence(this.api, this.options.leaseNamespace, this.options.leaseName, lease, this.shard, this.options.leaseDurationS, this.nowMs);
   }
 
@@ -194,6 +194,12 @@ export class Actuator {
       if (verdict && !verdict.act && verdict.decider) report.fenced = { lease: verdict.decider.name, shard: verdict.decider.index, totalShards: verdict.decider.total };
     } else {
       this.metrics.fenced(false);
+      // not leading after holding off: the other count may write meanwhile, so whenever this replica leads again its
+      // gate is seeded again (a failed Lease check between the last hold and the first write would skip noteFence's)
+      if (this.fenceEpisode?.startsWith('hold ')) {
+        this.vpa.newTerm();
+        this.quota.newTerm();
+      }
       this.fenceEpisode = undefined;
     }
     if (!report.leader || !verdict?.act) {
@@ -262,6 +268,8 @@ export class Actuator {
       // keeps its right to write: a retried cycle that outlasts the renew deadline would otherwise stop itself
       void this.elector.tryAcquireOrRenew().catch(() => false).then((l) => {
         this.metrics.leader(l === true);
+        // only a leader holds off for another shard count: a replica that lost the Lease exports 0, as runOnce does
+        if (l !== true) this.metrics.fenced(false);
         this.sawLeadership(l === true);
       });
     }, renewEveryMs);

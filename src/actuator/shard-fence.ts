@@ -8,6 +8,9 @@ import { MANAGED_BY, SHARD } from './shadow-plan.js';
 export const LEASE_GROUP = 'foresight.io/lease-group';
 /** Lease annotation: the shard count its holder runs with (its shard index is under `foresight.io/shard`). */
 export const LEASE_SHARDS = 'foresight.io/shards';
+/** Lease annotation: the holder that stamped the count. A replica of a version before the fence renews the Lease with
+ *  the annotations it found, so a stamp is read only while its holder still holds the Lease. */
+export const LEASE_STAMPED_BY = 'foresight.io/shards-holder';
 
 export interface LeaseObject {
   metadata: { name: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -27,15 +30,15 @@ export function leaseGroup(leaseName: string): string {
   return `${leaseName.slice(0, 54)}-${fnv1a32(leaseName).toString(16).padStart(8, '0')}`;
 }
 
-export function leaseStamp(leaseName: string, shard: Shard): LeaseStamp {
+export function leaseStamp(leaseName: string, shard: Shard, holder: string): LeaseStamp {
   return {
     labels: { [MANAGED_BY]: 'foresight', [LEASE_GROUP]: leaseGroup(leaseName) },
-    annotations: { [LEASE_SHARDS]: String(shard.total), [SHARD]: String(shard.index) },
+    annotations: { [LEASE_SHARDS]: String(shard.total), [SHARD]: String(shard.index), [LEASE_STAMPED_BY]: holder },
   };
 }
 
 /** A Lease's holder and the shard it records; undefined when it records none (written by a version before the fence,
- *  or by hand): such a Lease cannot be judged and is left out. */
+ *  or by hand) or the record is an earlier holder's: such a Lease cannot be judged and is left out. */
 export interface LeaseRecord {
   name: string;
   holder: string;
@@ -48,6 +51,8 @@ export function leaseRecord(l: LeaseObject): LeaseRecord | undefined {
   const int = (v: string | undefined): number => (v !== undefined && /^[0-9]{1,4}$/.test(v) ? Number(v) : NaN);
   const total = int(a[LEASE_SHARDS]), index = int(a[SHARD]);
   if (!(total >= 1) || !(index >= 0 && index < total)) return undefined;
+  // a stamp left by an earlier holder (the holder now runs a version before the fence) says nothing of this one
+  if (a[LEASE_STAMPED_BY] !== (l.spec.holderIdentity ?? '')) return undefined;
   return { name: l.metadata.name, holder: l.spec.holderIdentity ?? '', index, total };
 }
 

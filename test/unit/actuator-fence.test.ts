@@ -2,7 +2,7 @@
 // wire: the count that does not write holds off, says so once and resumes by itself; the one that writes never sweeps
 // up the other count's placeholders as orphans. Only the Actuator's public surface is used, so these run against the
 // code before the fence too (where they fail).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
 import { Actuator } from '../../src/actuator/actuator.js';
 import { createActuatorMetrics } from '../../src/actuator/metrics.js';
@@ -20,7 +20,7 @@ function leaseOf(shard: Shard, holder: string): Obj {
       name,
       namespace: 'foresight-system',
       labels: { 'app.kubernetes.io/managed-by': 'foresight', 'foresight.io/lease-group': 'foresight-actuator' },
-      annotations: { 'foresight.io/shards': String(shard.total), 'foresight.io/shard': String(shard.index) },
+      annotations: { 'foresight.io/shards': String(shard.total), 'foresight.io/shard': String(shard.index), 'foresight.io/shards-holder': holder },
     },
     spec: { holderIdentity: holder, leaseDurationSeconds: 15 },
   };
@@ -33,6 +33,8 @@ function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[]; l
   const vpas = new Map(seed.vpas.map((v) => [v.metadata.namespace!, v]));
   const pods = new Map(seed.pods.map((p) => [p.metadata.name, { ...p, metadata: { ...p.metadata, uid: `uid-${p.metadata.name}` } }]));
   const writes: string[] = [];
+  /** Lease reads still to answer 500 (an API server blip). */
+  const fail = { leaseGets: 0 };
   const ok = (o: unknown): Sent => ({ status: 200, text: JSON.stringify(o) });
   const wire = a.api as unknown as { send: (url: URL, method: string, h: unknown, body?: Buffer) => Promise<Sent> };
   wire.send = async (url, method, _h, body) => {
@@ -41,6 +43,10 @@ function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[]; l
     const last = p.split('/').pop()!;
     if (p.includes('/leases')) {
       if (method === 'GET' && last === 'leases') return seed.leaseListStatus ? { status: seed.leaseListStatus, text: '{"message":"forbidden"}' } : ok({ items: [...leases.values()] });
+      if (method === 'GET' && fail.leaseGets > 0) {
+        fail.leaseGets--;
+        return { status: 500, text: '{"message":"etcdserver: request timed out"}' };
+      }
       if (method === 'GET') return leases.has(last) ? ok(leases.get(last)) : { status: 404, text: '{}' };
       const l = { ...b!, metadata: { ...b!.metadata, resourceVersion: String(rv++) } };
       leases.set(l.metadata.name, l);
@@ -55,6 +61,7 @@ function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[]; l
   };
   return {
     writes,
+    fail,
     /** Another replica creates its Lease. */
     add(l: Obj) {
       leases.set(l.metadata.name, { ...l, metadata: { ...l.metadata, resourceVersion: String(rv++) } });
@@ -123,35 +130,68 @@ describe('an actuator beside a live Lease of another shard count', () => {
     expect(await registry.getSingleMetricAsString('foresight_actuator_fenced')).toMatch(/^foresight_actuator_fenced 0$/m);
   });
 
-  it('seeds its change budget again when it writes again after holding off: the other count may have written meanwhile', async () => {
-    let t = 1_000_000;
-    const tenant = Array.from({ length: 200 }, (_, i) => `team-${i}`).find((x) => shardOfTenant(x, 2) === 1)!;
-    const { lines, log } = logs();
+  for (const blip of [false, true]) {
+    it(`seeds its change budget again when it writes again after holding off: the other count may have written meanwhile${blip ? ' (a failed Lease read in between)' : ''}`, async () => {
+      let t = 1_000_000;
+      const tenant = Array.from({ length: 200 }, (_, i) => `team-${i}`).find((x) => shardOfTenant(x, 2) === 1)!;
+      const { lines, log } = logs();
+      const a = new Actuator({
+        connection: { server: 'https://127.0.0.1:1' },
+        options: { dryRun: false, quotaEnabled: false, identity: 'me-1', namespaces: [tenant], minCpuCores: 0, minMemoryBytes: 0 },
+        shard: { index: 1, total: 2 },
+        nowMs: () => t,
+        log,
+      });
+      const vpa: Obj = { metadata: { name: 'web', namespace: tenant, resourceVersion: '1' }, spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app', controlledResources: ['cpu'] }] } } };
+      const c = cluster(a, { leases: [], vpas: [vpa], pods: [] });
+      const snap = (cycle: number) => snapshot(cycle, cycle * 60, [state({ tenant, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]);
+      const seeded = () => lines.filter((l) => /VPA targets seeded/.test(l)).length;
+      expect((await a.runOnce(snap(1))).vpa).toMatchObject({ written: 1 });
+      expect(seeded()).toBe(1);
+      // a replica of 4 shards takes shard 0's Lease: this count holds off
+      c.add(leaseOf({ index: 0, total: 4 }, 'old-0'));
+      t += 5_000;
+      expect((await a.runOnce(snap(2))).fenced).toBeDefined();
+      t += 10_000;
+      expect((await a.runOnce(snap(3))).fenced).toBeDefined();
+      // it stops renewing; once its Lease has expired on this clock (16 s after it was first seen) this replica writes
+      // again, and reads the VPAs' last writes from the server first, as at the start of a term (its own Lease renewed
+      // all along: no new term as leader)
+      if (blip) {
+        // the API server fails this replica's Lease read once: a cycle as no leader, between the last hold and the
+        // first write (before, that cycle forgot the hold, and the first write went out on the gate's old state)
+        c.fail.leaseGets = 1;
+        t += 3_000;
+        expect((await a.runOnce(snap(4))).leader).toBe(false);
+        t += 3_000;
+      } else t += 6_000;
+      expect((await a.runOnce(snap(5))).fenced).toBeUndefined();
+      expect(seeded()).toBe(2);
+    });
+  }
+
+  it('exports foresight_actuator_fenced 0 once its renew timer finds it no longer leads, as foresight_leader', async () => {
+    const registry = new Registry();
     const a = new Actuator({
       connection: { server: 'https://127.0.0.1:1' },
-      options: { dryRun: false, quotaEnabled: false, identity: 'me-1', namespaces: [tenant], minCpuCores: 0, minMemoryBytes: 0 },
-      shard: { index: 1, total: 2 },
-      nowMs: () => t,
-      log,
+      options: { dryRun: false, quotaEnabled: false, identity: 'new-5', namespaces: ['nobody'], leaseDurationS: 1 },
+      shard: { index: 5, total: 8 },
+      log: logs().log,
+      metrics: createActuatorMetrics(registry),
     });
-    const vpa: Obj = { metadata: { name: 'web', namespace: tenant, resourceVersion: '1' }, spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app', controlledResources: ['cpu'] }] } } };
-    const c = cluster(a, { leases: [], vpas: [vpa], pods: [] });
-    const snap = (cycle: number) => snapshot(cycle, cycle * 60, [state({ tenant, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]);
-    const seeded = () => lines.filter((l) => /VPA targets seeded/.test(l)).length;
-    expect((await a.runOnce(snap(1))).vpa).toMatchObject({ written: 1 });
-    expect(seeded()).toBe(1);
-    // a replica of 4 shards takes shard 0's Lease: this count holds off
-    c.add(leaseOf({ index: 0, total: 4 }, 'old-0'));
-    t += 5_000;
-    expect((await a.runOnce(snap(2))).fenced).toBeDefined();
-    t += 10_000;
-    expect((await a.runOnce(snap(3))).fenced).toBeDefined();
-    // it stops renewing; once its Lease has expired on this clock (16 s after it was first seen) this replica writes
-    // again, and reads the VPAs' last writes from the server first, as at the start of a term (its own Lease renewed
-    // all along: no new term as leader)
-    t += 6_000;
-    expect((await a.runOnce(snap(4))).fenced).toBeUndefined();
-    expect(seeded()).toBe(2);
+    const c = cluster(a, { leases: [leaseOf({ index: 0, total: 4 }, 'old-0')], vpas: [], pods: [] });
+    expect((await a.runOnce(snapshot(1, 60, []))).fenced).toBeDefined();
+    const value = async (name: string) => (await registry.getSingleMetricAsString(name)).match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1];
+    expect(await value('foresight_actuator_fenced')).toBe('1');
+    // the API server stops answering its Lease reads; no snapshot comes (the renew timer runs on its own, every 1/3 s)
+    c.fail.leaseGets = 1e9;
+    a.start({ subscribe: () => () => undefined, latest: () => undefined });
+    try {
+      await vi.waitFor(async () => expect(await value('foresight_leader')).toBe('0'), { timeout: 5_000, interval: 50 });
+      expect(await value('foresight_actuator_fenced')).toBe('0'); // before: 1 until the next cycle
+    } finally {
+      await a.stop();
+    }
   });
 
   it('writes nothing while it cannot list the Leases (a Role without list on Leases), and says which step failed', async () => {

@@ -90,7 +90,7 @@ describe('shardManages with shards live under another count', () => {
 
 describe('leaseRecord and leaseStamp', () => {
   it('reads back what a leader stamps, and ignores a Lease that records no count or a wrong one', () => {
-    const stamp = leaseStamp('foresight-actuator', { index: 3, total: 8 });
+    const stamp = leaseStamp('foresight-actuator', { index: 3, total: 8 }, 'p');
     expect(stamp.labels).toEqual({ 'app.kubernetes.io/managed-by': 'foresight', 'foresight.io/lease-group': 'foresight-actuator' });
     const lease = (annotations?: Record<string, string>): LeaseObject => ({ metadata: { name: 'x', annotations }, spec: { holderIdentity: 'p' } });
     expect(leaseRecord(lease(stamp.annotations))).toEqual({ name: 'x', holder: 'p', index: 3, total: 8 });
@@ -98,6 +98,8 @@ describe('leaseRecord and leaseStamp', () => {
     expect(leaseRecord(lease({ 'foresight.io/shards': '4', 'foresight.io/shard': '4' }))).toBeUndefined();
     expect(leaseRecord(lease({ 'foresight.io/shards': '0', 'foresight.io/shard': '0' }))).toBeUndefined();
     expect(leaseRecord(lease({ 'foresight.io/shards': '4x', 'foresight.io/shard': '1' }))).toBeUndefined();
+    // stamped by an earlier holder: a replica of a version before the fence renews it with what it found
+    expect(leaseRecord({ ...lease(stamp.annotations), spec: { holderIdentity: 'pre-fence' } })).toBeUndefined();
   });
 
   it('keeps a long Lease name within the 63 characters of a label value, distinct from another with the same head', () => {
@@ -140,7 +142,7 @@ describe('ShardFence', () => {
   function replica(api: KubeApi, shard: Shard, clock: () => number) {
     const lease = name(shard);
     return {
-      elector: new LeaderElector(api, 'fs', lease, `pod-${shard.index}-of-${shard.total}`, 15, clock, leaseStamp('foresight-actuator', shard)),
+      elector: new LeaderElector(api, 'fs', lease, `pod-${shard.index}-of-${shard.total}`, 15, clock, leaseStamp('foresight-actuator', shard, `pod-${shard.index}-of-${shard.total}`)),
       fence: new ShardFence(api, 'fs', 'foresight-actuator', lease, shard, 15, clock),
     };
   }
@@ -178,20 +180,40 @@ describe('ShardFence', () => {
     await old0.elector.release();
     expect((await new3.fence.check()).act).toBe(true);
     // another installation in the namespace (its own Lease name), and a shard 0 Lease written before the fence
-    const other = new LeaderElector(api, 'fs', 'other-actuator-shard-0', 'x', 15, () => t, leaseStamp('other-actuator', { index: 0, total: 2 }));
+    const other = new LeaderElector(api, 'fs', 'other-actuator-shard-0', 'x', 15, () => t, leaseStamp('other-actuator', { index: 0, total: 2 }, 'x'));
     await other.tryAcquireOrRenew();
-    leases.set('foresight-actuator-shard-0', { metadata: { name: 'foresight-actuator-shard-0', resourceVersion: '99', labels: leaseStamp('foresight-actuator', { index: 0, total: 4 }).labels }, spec: { holderIdentity: 'old-version', leaseDurationSeconds: 15 } });
+    leases.set('foresight-actuator-shard-0', { metadata: { name: 'foresight-actuator-shard-0', resourceVersion: '99', labels: leaseStamp('foresight-actuator', { index: 0, total: 4 }, 'old-version').labels }, spec: { holderIdentity: 'old-version', leaseDurationSeconds: 15 } });
     expect(await new3.fence.check()).toMatchObject({ act: true, others: [] });
   });
 
   it('records the shard count on a Lease taken over from a holder of another count', async () => {
     const { api, leases } = fakeLeases();
     const t = 0;
-    const old3 = new LeaderElector(api, 'fs', 'foresight-actuator-shard-3', 'old', 15, () => t, leaseStamp('foresight-actuator', { index: 3, total: 4 }));
+    const old3 = new LeaderElector(api, 'fs', 'foresight-actuator-shard-3', 'old', 15, () => t, leaseStamp('foresight-actuator', { index: 3, total: 4 }, 'old'));
     await old3.tryAcquireOrRenew();
     await old3.release();
-    const new3 = new LeaderElector(api, 'fs', 'foresight-actuator-shard-3', 'new', 15, () => t, leaseStamp('foresight-actuator', { index: 3, total: 8 }));
+    const new3 = new LeaderElector(api, 'fs', 'foresight-actuator-shard-3', 'new', 15, () => t, leaseStamp('foresight-actuator', { index: 3, total: 8 }, 'new'));
     expect(await new3.tryAcquireOrRenew()).toBe(true);
-    expect(leases.get('foresight-actuator-shard-3')?.metadata.annotations).toMatchObject({ 'foresight.io/shards': '8', 'foresight.io/shard': '3' });
+    expect(leases.get('foresight-actuator-shard-3')?.metadata.annotations).toMatchObject({ 'foresight.io/shards': '8', 'foresight.io/shard': '3', 'foresight.io/shards-holder': 'new' });
+  });
+
+  it('does not read a count stamped by an earlier holder when a replica of a version before the fence holds the Lease', async () => {
+    const { api } = fakeLeases();
+    let t = 0;
+    // shard 0 of 2 stamps its Lease and releases it; a replica before the fence (no stamp of its own, as it renews with
+    // the metadata it found) takes it as shard 0 of 4
+    const old0 = new LeaderElector(api, 'fs', 'foresight-actuator-shard-0', 'two-0', 15, () => t, leaseStamp('foresight-actuator', { index: 0, total: 2 }, 'two-0'));
+    await old0.tryAcquireOrRenew();
+    await old0.release();
+    const preFence = new LeaderElector(api, 'fs', 'foresight-actuator-shard-0', 'pre-fence-0', 15, () => t);
+    expect(await preFence.tryAcquireOrRenew()).toBe(true);
+    const new1 = replica(api, { index: 1, total: 4 }, () => t);
+    await new1.elector.tryAcquireOrRenew();
+    for (let c = 0; c < 3; c++) {
+      t += 5_000;
+      await preFence.tryAcquireOrRenew();
+      // before: "held off for 2 shards" for as long as the old replica renewed
+      expect(await new1.fence.check()).toMatchObject({ act: true, others: [] });
+    }
   });
 });

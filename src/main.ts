@@ -48,7 +48,6 @@ export interface Sidecar {
   close(): Promise<void>;
 }
 
-/** The base URL to log for a listening address: wildcards as localhost, IPv6 literals bracketed (RFC 3986, 6874). */
 /** /healthz's verdict: stuck when the cycle due longest ago has not finished within `timeoutS` (0: never). */
 export function loopStuck(loop: { overdueS(): number }, timeoutS: number): Error | undefined {
   if (!(timeoutS > 0)) return undefined;
@@ -56,6 +55,7 @@ export function loopStuck(loop: { overdueS(): number }, timeoutS: number): Error
   return overdue > timeoutS ? new LoopStuckError(Math.round(overdue), timeoutS) : undefined;
 }
 
+/** The base URL to log for a listening address: wildcards as localhost, IPv6 literals bracketed (RFC 3986, 6874). */
 export function listenUrl(host: string, port: number): string {
   if (host === '0.0.0.0' || host === '::') return `http://localhost:${port}`;
   return `http://${isIPv6(host) ? `[${host.replace('%', '%25')}]` : host}:${port}`;

@@ -629,7 +629,6 @@ class Engine implements ForesightEngine {
     return out;
   }
 
-
   /** Error quantiles of each segment at its working levels, selected in the core (one call). */
   #selectOffsets(segs: Float64Array[], work: Float64Array, nL: number): Float64Array {
     const off = new Float64Array(segs.length + 1);

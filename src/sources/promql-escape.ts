@@ -30,12 +30,12 @@ export function escapePromQLString(value: string): string {
   return out;
 }
 
-/** Throws unless `name` is a valid Prometheus label name (names cannot be escaped, only checked). */
 /** Whether `name` is a Prometheus label name. */
 export function isLabelName(name: string): boolean {
   return LABEL_NAME.test(name);
 }
 
+/** Throws unless `name` is a valid Prometheus label name (names cannot be escaped, only checked). */
 export function checkLabelName(name: string): string {
   if (!isLabelName(name)) throw new ArgumentInvalidError(`invalid Prometheus label name "${escapePromQLString(name)}" (expected [a-zA-Z_][a-zA-Z0-9_]*)`);
   return name;

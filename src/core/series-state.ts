@@ -501,8 +501,13 @@ export class SeriesState {
     const cap = h.buf.length;
     if (c < 0 || c <= h.pos - cap) return NaN;
     const slot = c % cap;
-    if (this.#masked && (this.#masked[slot >> 3] & (1 << (slot & 7))) !== 0) return NaN;
+    if (this.#isMasked(slot)) return NaN;
     return h.buf[slot];
+  }
+
+  /** Whether shared slot `slot` was consumed as a gap over a stored value (#mask). */
+  #isMasked(slot: number): boolean {
+    return this.#masked !== undefined && (this.#masked[slot >> 3] & (1 << (slot & 7))) !== 0;
   }
 
   /** @internal H[at + t % R] = the value at time t (n0 - 1 being the last point consumed), for t in [a, b). */
@@ -536,14 +541,11 @@ export class SeriesState {
       }
       return out;
     }
-    const m = this.#masked;
-    if (!m) return h;
+    if (!this.#masked) return h;
     const cap = s.buf.length;
     for (let j = Math.max(0, n - cap); j < n; j++) {
       const c = this.#sharedPos - (n - 1 - j);
-      if (c < 0 || c <= s.pos - cap) continue;
-      const slot = c % cap;
-      if ((m[slot >> 3] & (1 << (slot & 7))) === 0) continue;
+      if (c < 0 || c <= s.pos - cap || !this.#isMasked(c % cap)) continue;
       if (out === h) out = h.slice();
       out[j] = NaN;
     }

@@ -152,12 +152,9 @@ export class Actuator {
     } else {
       this.log.info({ ...me }, `shard ${this.shard.index} of ${this.shard.total}: no live Lease records another shard count any more; writing as usual`);
     }
-    if (v.act && this.fenceEpisode?.startsWith('hold ')) {
-      // writing again after holding off: the other count's leaders may have written meanwhile, so the gate is seeded
-      // again from the server's record, as after a change of leader
-      this.vpa.newTerm();
-      this.quota.newTerm();
-    }
+    // writing again after holding off: the other count's leaders may have written meanwhile, so the gate is seeded
+    // again from the server's record, as after a change of leader
+    if (v.act && this.fenceEpisode?.startsWith('hold ')) this.newTerm();
     this.fenceEpisode = episode;
   }
 
@@ -196,10 +193,7 @@ export class Actuator {
       this.metrics.fenced(false);
       // not leading after holding off: the other count may write meanwhile, so whenever this replica leads again its
       // gate is seeded again (a failed Lease check between the last hold and the first write would skip noteFence's)
-      if (this.fenceEpisode?.startsWith('hold ')) {
-        this.vpa.newTerm();
-        this.quota.newTerm();
-      }
+      if (this.fenceEpisode?.startsWith('hold ')) this.newTerm();
       this.fenceEpisode = undefined;
     }
     if (!report.leader || !verdict?.act) {
@@ -289,13 +283,16 @@ export class Actuator {
    * it have written meanwhile, and the recommender seeds the gate again from what the server recorded. A renew that
    * failed once and succeeded at the next attempt keeps the term (re-seeding would hold our own last writes twice).
    */
+  /** A new term: every writer seeds its gate again from the server's record at its next pass. */
+  private newTerm(): void {
+    this.vpa.newTerm();
+    this.quota.newTerm();
+  }
+
   private sawLeadership(leads: boolean): void {
     if (!leads) return;
     const now = this.nowMs();
-    if (now - this.ledAtMs > this.options.leaseDurationS * 1000) {
-      this.vpa.newTerm();
-      this.quota.newTerm();
-    }
+    if (now - this.ledAtMs > this.options.leaseDurationS * 1000) this.newTerm();
     this.ledAtMs = now;
   }
 

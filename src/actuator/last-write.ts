@@ -1,5 +1,6 @@
 // When Foresight last wrote an object, from the record the API server keeps of it (metadata.managedFields): what a
 // restarted or newly elected actuator seeds each target's change budget and cooldown from (SafetyGate.seed).
+import type { SafetyGate } from './safety.js';
 
 /** The field manager the actuator's writes of VPA status and of its quotas name: the managedFields entry they are
  *  recorded under. */
@@ -34,4 +35,50 @@ export function lastWriteS(entries: readonly ManagedFieldsEntry[] | undefined, m
     if (last === undefined || s > last) last = s;
   }
   return last;
+}
+
+/**
+ * The objects a writer (the VPA recommender, the quota manager) has seeded its gate from in its current term as
+ * leader: each once a term, newTerm starting another, since another replica may have written meanwhile; and whether
+ * the term's first pass has said how much it seeded.
+ */
+export class TermSeeds {
+  readonly #done = new Set<string>();
+  #said = false;
+
+  /** A new term as leader: every object is seeded again at its next pass. */
+  newTerm(): void {
+    this.#done.clear();
+    this.#said = false;
+  }
+
+  /**
+   * Once per term for `object`: seeds the gate's targets `keys()` (under `prefix`) from our last write that `entries`
+   * record through `subresource`, and returns how many it seeded (0 when already seeded this term, or never written by
+   * us: such targets start with a full bucket and no cooldown).
+   */
+  seed(object: string, entries: readonly ManagedFieldsEntry[] | undefined, subresource: string, keys: () => Iterable<string>, gate: Pick<SafetyGate, 'seed'>, prefix: string, nowS: number): number {
+    if (this.#done.has(object)) return 0;
+    this.#done.add(object);
+    const at = lastWriteS(entries, FIELD_MANAGER, subresource);
+    if (at === undefined) return 0;
+    let n = 0;
+    for (const k of keys()) {
+      gate.seed(`${prefix}${k}`, at, nowS);
+      n++;
+    }
+    return n;
+  }
+
+  /** An object that is gone. */
+  forget(object: string): void {
+    this.#done.delete(object);
+  }
+
+  /** Whether a pass that seeded `targets` targets says so: the term's first pass, and any that seeded some. */
+  say(targets: number): boolean {
+    const say = !this.#said || targets > 0;
+    this.#said = true;
+    return say;
+  }
 }

@@ -7,7 +7,7 @@ import type { ResourceState, Snapshot } from '../model/snapshot.js';
 import { seriesKey } from '../model/series.js';
 import type { ActuatorOptions } from './config.js';
 import type { ActionJournal } from './journal.js';
-import { FIELD_MANAGER, lastWriteS, type ManagedFieldsEntry } from './last-write.js';
+import { FIELD_MANAGER, TermSeeds, type ManagedFieldsEntry } from './last-write.js';
 import { type KubeApi, httpStatus, stopsCycle } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
@@ -88,10 +88,9 @@ export class QuotaManager {
   /** Dry-run stand-in for the server's spec.hard. */
   private readonly planned = new Map<string, Record<string, string>>();
   /** Namespaces whose quota's limits were seeded from the server in this term (as VpaRecommender.newTerm). */
-  private readonly seeded = new Set<string>();
-  /** Quotas and limits seeded in the current pass, and whether this term's first pass said so. */
+  private readonly seeds = new TermSeeds();
+  /** Quotas and limits seeded in the current pass. */
   private seededNow = { quotas: 0, limits: 0 };
-  private termSaid = false;
 
   constructor(
     private readonly api: KubeApi,
@@ -114,8 +113,7 @@ export class QuotaManager {
 
   /** A new term as leader: each quota's limits are seeded again from the server at their next pass. */
   newTerm(): void {
-    this.seeded.clear();
-    this.termSaid = false;
+    this.seeds.newTerm();
   }
 
   async reconcile(snapshot: Snapshot): Promise<QuotaCycleResult> {
@@ -135,10 +133,9 @@ export class QuotaManager {
         this.log.error({ err, tenant: ns }, 'cannot manage the namespace quota');
       }
     }
-    if (!this.termSaid || this.seededNow.limits > 0) {
+    if (this.seeds.say(this.seededNow.limits)) {
       this.log.info({ namespaces: namespaces.length, seededQuotas: this.seededNow.quotas, limits: this.seededNow.limits }, 'change budget and cooldown of namespace quota limits seeded from our last write of each quota (managedFields)');
     }
-    this.termSaid = true;
     return res;
   }
 
@@ -169,16 +166,11 @@ export class QuotaManager {
         this.log.warn({ tenant: ns, quota: this.opts.quotaName }, 'a ResourceQuota of that name exists and is not Foresight\'s: left alone');
         return 'skipped';
       }
-      if (quota && !this.seeded.has(ns)) {
-        // one time per quota, moved by any change of ours to it (its creation included): every limit in force is
-        // seeded from it, as a VPA's targets are (src/actuator/vpa-recommender.ts)
-        const at = lastWriteS(quota.metadata.managedFields, FIELD_MANAGER, '');
-        const keys = at === undefined ? [] : Object.keys(quota.spec?.hard ?? {});
-        for (const k of keys) this.gate.seed(`quota/${ns}/${k}`, at!, snapshot.createdS);
-        this.seededNow.limits += keys.length;
-        if (keys.length) this.seededNow.quotas++;
-      }
-      this.seeded.add(ns);
+      // one time per quota, moved by any change of ours to it (its creation included): every limit in force is seeded
+      // from it, as a VPA's targets are (src/actuator/vpa-recommender.ts); none yet, nothing to seed
+      const n = this.seeds.seed(ns, quota?.metadata.managedFields, '', () => Object.keys(quota?.spec?.hard ?? {}), this.gate, `quota/${ns}/`, snapshot.createdS);
+      this.seededNow.limits += n;
+      if (n) this.seededNow.quotas++;
       const want = desiredQuota(snapshot, ns, this.opts);
       if (want.size === 0) return 'skipped';
       const currentHard = this.opts.dryRun ? (this.planned.get(ns) ?? quota?.spec?.hard ?? {}) : (quota?.spec?.hard ?? {});

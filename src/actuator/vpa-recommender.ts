@@ -11,7 +11,7 @@ import { type KubeApi, httpStatus, stopsCycle } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
 import type { SafetyGate } from './safety.js';
-import { FIELD_MANAGER, lastWriteS } from './last-write.js';
+import { FIELD_MANAGER, TermSeeds } from './last-write.js';
 import { evictsToApply, HELD_MIN_DECREASE, RecommendationHold } from './hold.js';
 import { boundsIn, carryOver, clamp, changedBeyond, conditionFlips, currentTargets, desiredForVpa, nextConditions, servedHere, toContainerRecommendations, withGatedTarget, writesTarget, type VpaResource } from './vpa-logic.js';
 import { VPA_GROUP, VPA_VERSION, type RecommendedContainerResources, type Vpa, type VpaCondition } from './vpa-types.js';
@@ -41,9 +41,7 @@ export class VpaRecommender {
   /** The trailing-window recommendation of VPAs whose update mode evicts pods. */
   private readonly hold: RecommendationHold;
   /** VPAs whose targets were seeded from the API server in this term (since the start or since leading again). */
-  private readonly seeded = new Set<string>();
-  /** Whether this term's first pass said how many targets it seeded. */
-  private termSaid = false;
+  private readonly seeds = new TermSeeds();
 
   constructor(
     private readonly api: KubeApi,
@@ -62,8 +60,7 @@ export class VpaRecommender {
    * are seeded again from the server at their next pass (SafetyGate.seed keeps what the gate knows when stricter).
    */
   newTerm(): void {
-    this.seeded.clear();
-    this.termSaid = false;
+    this.seeds.newTerm();
   }
 
   /** VPAs served by Foresight (cluster-wide, or in the configured namespaces) whose tenant this shard owns. */
@@ -84,7 +81,7 @@ export class VpaRecommender {
     for (const k of this.known) {
       if (present.has(k)) continue;
       this.known.delete(k);
-      this.seeded.delete(k);
+      this.seeds.forget(k);
       this.planned.delete(k);
       this.skipSaid.delete(k);
       this.gate.forget(`${k}/`);
@@ -232,19 +229,13 @@ export class VpaRecommender {
     let targets = 0;
     let seededVpas = 0;
     for (const vpa of vpas) {
-      if (this.seeded.has(key(vpa))) continue;
-      this.seeded.add(key(vpa));
-      const at = lastWriteS(vpa.metadata.managedFields, FIELD_MANAGER, 'status');
-      if (at === undefined) continue;
-      const keys = [...currentTargets(vpa.status?.recommendation?.containerRecommendations).keys()];
-      for (const k of keys) this.gate.seed(`${key(vpa)}/${k}`, at, nowS);
-      targets += keys.length;
-      if (keys.length) seededVpas++;
+      const n = this.seeds.seed(key(vpa), vpa.metadata.managedFields, 'status', () => currentTargets(vpa.status?.recommendation?.containerRecommendations).keys(), this.gate, `${key(vpa)}/`, nowS);
+      targets += n;
+      if (n) seededVpas++;
     }
-    if (!this.termSaid || targets > 0) {
+    if (this.seeds.say(targets)) {
       this.log.info({ vpas: vpas.length, seededVpas, targets }, 'change budget and cooldown of VPA targets seeded from our last write of each VPA status (managedFields)');
     }
-    this.termSaid = true;
   }
 
   private commit(vpa: Vpa, snapshot: Snapshot, changed: string[], shrinks: string[]): void {

@@ -317,18 +317,18 @@ export class Actuator {
     if (first) kick(first);
   }
 
-  /**
-   * Starts a new term when this replica leads after not having led for longer than the Lease duration (or for the
-   * first time): another replica takes the Lease only once our record has stood that long unchanged, so only then may
-   * it have written meanwhile, and the recommender seeds the gate again from what the server recorded. A renew that
-   * failed once and succeeded at the next attempt keeps the term (re-seeding would hold our own last writes twice).
-   */
   /** A new term: every writer seeds its gate again from the server's record at its next pass. */
   private newTerm(): void {
     this.vpa.newTerm();
     this.quota.newTerm();
   }
 
+  /**
+   * Starts a new term when this replica leads after not having led for longer than the Lease duration (or for the
+   * first time): another replica takes the Lease only once our record has stood that long unchanged, so only then may
+   * it have written meanwhile, and the recommender seeds the gate again from what the server recorded. A renew that
+   * failed once and succeeded at the next attempt keeps the term (re-seeding would hold our own last writes twice).
+   */
   private sawLeadership(leads: boolean): void {
     if (!leads) return;
     const now = this.nowMs();

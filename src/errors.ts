@@ -32,3 +32,4 @@ export const KubeForbiddenError = createError('FORESIGHT_ERR_KUBE_FORBIDDEN', 'K
 export const KubeConflictError = createError('FORESIGHT_ERR_KUBE_CONFLICT', 'Conflict writing %s (409) after %s retries', 409);
 export const KubeUnavailableError = createError('FORESIGHT_ERR_KUBE_UNAVAILABLE', 'Kubernetes API unavailable for %s: %s', 503);
 export const LeadershipLostError = createError('FORESIGHT_ERR_LEADERSHIP_LOST', 'Not writing %s: this replica has not renewed the Lease within its renew deadline (another replica may lead now)', 409);
+export const ShardFencedError = createError('FORESIGHT_ERR_SHARD_FENCED', 'Not writing %s: held off by the shard fence (%s)', 409);

@@ -1,13 +1,14 @@
 // The actuator: takes each published Snapshot and, on the replica that holds the Lease, brings VPA recommendations and
 // placeholder pods in line with it. Dry-run by default. 5xx and timeouts back off; one bad object never stops a cycle.
 import { hostname } from 'node:os';
-import { LeadershipLostError } from '../errors.js';
+import { LeadershipLostError, ShardFencedError } from '../errors.js';
 import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { type ActuatorOptions, actuatorOptions } from './config.js';
+import { FenceState } from './fence-state.js';
 import { ActionJournal } from './journal.js';
 import { type KubeApi, type KubeConnection, KubeApi as Api, isUnavailable, stopsCycle } from './kube-api.js';
-import { LeaderElector } from './leader.js';
+import { LeaderElector, RENEW_DEADLINE_SHARE } from './leader.js';
 import { type ActuatorLog, silentLog } from './log.js';
 import { type ActuatorMetrics, noopActuatorMetrics } from './metrics.js';
 import { QuotaManager, type QuotaCycleResult } from './quota.js';
@@ -71,10 +72,14 @@ export interface ActuatorDeps {
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete']);
 
-/** Refuses a write (other than to the Lease itself) unless `holds()` says this replica still leads. */
-export function guardWrite(op: { verb: string; resource: string; namespace?: string; name?: string }, holds: () => boolean): void {
-  if (!WRITE_VERBS.has(op.verb) || op.resource === 'leases' || holds()) return;
-  throw new LeadershipLostError(`${op.verb} ${op.resource}${op.name ? ` ${op.namespace ? `${op.namespace}/` : ''}${op.name}` : ''}`);
+/** Refuses a write (other than to the Lease itself) unless `holds()` says this replica still leads and `fenced()`
+ *  gives no reason to hold off for another shard count. */
+export function guardWrite(op: { verb: string; resource: string; namespace?: string; name?: string }, holds: () => boolean, fenced: () => string | undefined = () => undefined): void {
+  if (!WRITE_VERBS.has(op.verb) || op.resource === 'leases') return;
+  const what = `${op.verb} ${op.resource}${op.name ? ` ${op.namespace ? `${op.namespace}/` : ''}${op.name}` : ''}`;
+  if (!holds()) throw new LeadershipLostError(what);
+  const why = fenced();
+  if (why !== undefined) throw new ShardFencedError(what, why);
 }
 
 /** The Lease a shard's replicas elect their leader on: the configured name, suffixed with the shard when sharded. */
@@ -95,6 +100,8 @@ export class Actuator {
   private readonly log: ActuatorLog;
   private readonly nowMs: () => number;
   private readonly fence: ShardFence;
+  /** The fence's newest verdict, which every write must pass (src/actuator/fence-state.ts). */
+  private readonly fenceState: FenceState;
   /** The mixed-count episode last logged: 'hold <lease>' or 'write <counts>'; undefined while counts agree. */
   private fenceEpisode: string | undefined;
   private backoffS = 0;
@@ -120,8 +127,9 @@ export class Actuator {
       onError: (op, code) => this.metrics.kubeError(`${op.verb} ${op.resource}`, code),
       beforeRequest: async (op, method, path) => {
         await deps.beforeRequest?.(op, method, path);
-        // a leader whose cycle outlasts its renew deadline stops writing before another replica may take the Lease
-        guardWrite(op, () => this.elector.holds());
+        // a leader whose cycle outlasts its renew deadline stops writing before another replica may take the Lease,
+        // and one whose renew timer finds another shard count writing stops writing at once
+        guardWrite(op, () => this.elector.holds(), () => this.fenceState.refusal(this.nowMs()));
       },
     });
     this.shard = deps.shard ?? UNSHARDED;
@@ -132,12 +140,33 @@ export class Actuator {
     const lease = shardLeaseName(this.options.leaseName, this.shard);
     this.elector = new LeaderElector(this.api, this.options.leaseNamespace, lease, this.options.identity, this.options.leaseDurationS, this.nowMs, leaseStamp(this.options.leaseName, this.shard, this.options.identity));
     this.fence = new ShardFence(this.api, this.options.leaseNamespace, this.options.leaseName, lease, this.shard, this.options.leaseDurationS, this.nowMs);
+    this.fenceState = new FenceState(this.options.leaseDurationS * 1000 * RENEW_DEADLINE_SHARE);
+  }
+
+  /**
+   * Lists the Leases and judges the fence, for a cycle about to write or for the renew timer while one may be
+   * writing; records the verdict for the write guard, and notes it (log, metric, new term) unless a check asked for
+   * later has answered first. A failed list is recorded as unknown, which refuses writes, and rethrown.
+   */
+  private async checkFence(from: 'cycle' | 'timer'): Promise<FenceVerdict> {
+    const ticket = this.fenceState.ask(this.nowMs());
+    let v: FenceVerdict;
+    try {
+      v = await this.fence.check();
+    } catch (err) {
+      const known = this.fenceState.verdict !== undefined;
+      if (this.fenceState.record(ticket, undefined, from) && from === 'timer' && known) {
+        this.log.warn({ err, shard: this.shard.index, totalShards: this.shard.total }, 'shard fence: the Leases could not be listed between cycles; nothing is written until a check succeeds');
+      }
+      throw err;
+    }
+    if (this.fenceState.record(ticket, v, from)) this.noteFence(v);
+    return v;
   }
 
   /** Says once per episode that this leader holds off for another shard count (or writes on while one holds off), and
-   *  once that the counts agree again. `v` undefined: the Leases could not be listed, the episode is left as it was. */
-  private noteFence(v: FenceVerdict | undefined): void {
-    if (!v) return;
+   *  once that the counts agree again. A failed list is not noted: the episode is left as it was. */
+  private noteFence(v: FenceVerdict): void {
     this.metrics.fenced(!v.act);
     const d = v.decider;
     const counts = [...new Set(v.others.map((l) => l.total))].sort((a, b) => a - b);
@@ -183,11 +212,10 @@ export class Actuator {
     let verdict: FenceVerdict | undefined;
     if (report.leader) {
       try {
-        verdict = await this.fence.check();
+        verdict = await this.checkFence('cycle');
       } catch (err) {
         fail('shard fence', err);
       }
-      this.noteFence(verdict);
       if (verdict && !verdict.act && verdict.decider) report.fenced = { lease: verdict.decider.name, shard: verdict.decider.index, totalShards: verdict.decider.total };
     } else {
       this.metrics.fenced(false);
@@ -221,6 +249,14 @@ export class Actuator {
         } catch (err) {
           fail('shadow', err);
         }
+      }
+      // the renew timer found another count writing while this cycle ran: its writes stopped there (the write guard),
+      // and it reports and exports what a cycle that held off from its start would
+      const latest = this.fenceState.verdict;
+      if (latest && !latest.act && latest.decider) {
+        report.fenced = { lease: latest.decider.name, shard: latest.decider.index, totalShards: latest.decider.total };
+        this.metrics.reservedShadow([]);
+        this.metrics.targetShadow([]);
       }
     }
     if (unavailable) {
@@ -260,11 +296,15 @@ export class Actuator {
       }
       // renewed every time, even while a long cycle runs (the elector serialises its own calls), so that the cycle
       // keeps its right to write: a retried cycle that outlasts the renew deadline would otherwise stop itself
-      void this.elector.tryAcquireOrRenew().catch(() => false).then((l) => {
+      void this.elector.tryAcquireOrRenew().catch(() => false).then(async (l) => {
         this.metrics.leader(l === true);
         // only a leader holds off for another shard count: a replica that lost the Lease exports 0, as runOnce does
         if (l !== true) this.metrics.fenced(false);
         this.sawLeadership(l === true);
+        // the fence read again between a cycle's start and its end: once another count writes (or the Leases cannot
+        // be listed), the write guard refuses this cycle's remaining writes (README, "Sharding tenants across
+        // replicas"); a failed list is recorded and logged by checkFence
+        if (l === true) await this.checkFence('timer').catch(() => undefined);
       });
     }, renewEveryMs);
     this.renewTimer.unref();
@@ -277,18 +317,18 @@ export class Actuator {
     if (first) kick(first);
   }
 
-  /**
-   * Starts a new term when this replica leads after not having led for longer than the Lease duration (or for the
-   * first time): another replica takes the Lease only once our record has stood that long unchanged, so only then may
-   * it have written meanwhile, and the recommender seeds the gate again from what the server recorded. A renew that
-   * failed once and succeeded at the next attempt keeps the term (re-seeding would hold our own last writes twice).
-   */
   /** A new term: every writer seeds its gate again from the server's record at its next pass. */
   private newTerm(): void {
     this.vpa.newTerm();
     this.quota.newTerm();
   }
 
+  /**
+   * Starts a new term when this replica leads after not having led for longer than the Lease duration (or for the
+   * first time): another replica takes the Lease only once our record has stood that long unchanged, so only then may
+   * it have written meanwhile, and the recommender seeds the gate again from what the server recorded. A renew that
+   * failed once and succeeded at the next attempt keeps the term (re-seeding would hold our own last writes twice).
+   */
   private sawLeadership(leads: boolean): void {
     if (!leads) return;
     const now = this.nowMs();

@@ -61,10 +61,11 @@ export function describeOp(op: KubeOp): string {
 export function isUnavailable(err: unknown): boolean {
   return (err as { code?: string } | undefined)?.code === 'FORESIGHT_ERR_KUBE_UNAVAILABLE';
 }
-/** True for errors after which no further write of this cycle can succeed: an unavailable API server, or a Lease
- *  this replica no longer holds (every later write would be refused the same way). */
+/** True for errors after which no further write of this cycle can succeed: an unavailable API server, a Lease this
+ *  replica no longer holds, or a shard fence that holds it off (every later write would be refused the same way). */
 export function stopsCycle(err: unknown): boolean {
-  return isUnavailable(err) || (err as { code?: string } | undefined)?.code === 'FORESIGHT_ERR_LEADERSHIP_LOST';
+  const code = (err as { code?: string } | undefined)?.code;
+  return isUnavailable(err) || code === 'FORESIGHT_ERR_LEADERSHIP_LOST' || code === 'FORESIGHT_ERR_SHARD_FENCED';
 }
 export function isForbidden(err: unknown): boolean {
   return (err as { code?: string } | undefined)?.code === 'FORESIGHT_ERR_KUBE_FORBIDDEN';

@@ -20,7 +20,7 @@ function microTime(ms: number): string {
 
 /** A write is allowed this long after the last successful renew, as a share of the Lease duration (client-go's
  *  renewDeadline: 10 s of 15 s), so that a replica stops writing before another may take an expired Lease. */
-const RENEW_DEADLINE_SHARE = 2 / 3;
+export const RENEW_DEADLINE_SHARE = 2 / 3;
 
 /**
  * Leases are judged on this replica's own clock, as client-go does: another holder's Lease is expired when its record

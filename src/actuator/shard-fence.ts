@@ -100,6 +100,7 @@ export function judgeFence(own: Shard, ownName: string, live: readonly LeaseReco
 export class ShardFence {
   private readonly seen = new Map<string, { version: string; atMs: number }>();
   private readonly selector: string;
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly api: KubeApi,
@@ -113,8 +114,18 @@ export class ShardFence {
     this.selector = `${MANAGED_BY}=foresight,${LEASE_GROUP}=${leaseGroup(leaseName)}`;
   }
 
-  /** The verdict for a cycle about to write. Errors propagate: a leader that cannot tell does not write. */
-  async check(): Promise<FenceVerdict> {
+  /**
+   * The verdict for a cycle about to write, or for the renew timer between a cycle's writes. Errors propagate: a
+   * leader that cannot tell does not write. Calls are serialised, as the elector's: the timer's check and a cycle's
+   * never interleave their bookkeeping of when each Lease changed, and a verdict asked for later is taken later.
+   */
+  check(): Promise<FenceVerdict> {
+    const run = this.chain.then(() => this.judge());
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async judge(): Promise<FenceVerdict> {
     const now = this.nowMs();
     const path = `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases`;
     const l = await this.api.request<{ items?: LeaseObject[] }>({ verb: 'list', resource: 'leases', namespace: this.namespace }, path, { query: { labelSelector: this.selector } });

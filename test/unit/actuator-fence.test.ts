@@ -1,12 +1,14 @@
 // The actuator of one shard count beside a live Lease of another (a change of the shard count under way), on a fake
 // wire: the count that does not write holds off, says so once and resumes by itself; the one that writes never sweeps
-// up the other count's placeholders as orphans. Only the Actuator's public surface is used, so these run against the
-// code before the fence too (where they fail).
-import { describe, expect, it, vi } from 'vitest';
+// up the other count's placeholders as orphans; a cycle already writing when the other count takes over stops at the
+// renew timer's next look at the Leases. Only the Actuator's public surface is used, so these run against the code
+// before the fence (and before the timer's look) too, where they fail.
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
 import { Actuator } from '../../src/actuator/actuator.js';
 import { createActuatorMetrics } from '../../src/actuator/metrics.js';
 import { shardOfTenant, type Shard } from '../../src/model/shard.js';
+import type { Snapshot } from '../../src/model/snapshot.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
 
 type Obj = { metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
@@ -33,16 +35,28 @@ function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[]; l
   const vpas = new Map(seed.vpas.map((v) => [v.metadata.namespace!, v]));
   const pods = new Map(seed.pods.map((p) => [p.metadata.name, { ...p, metadata: { ...p.metadata, uid: `uid-${p.metadata.name}` } }]));
   const writes: string[] = [];
-  /** Lease reads still to answer 500 (an API server blip). */
-  const fail = { leaseGets: 0 };
+  /** Lease reads and lists still to answer 500 (an API server blip). */
+  const fail = { leaseGets: 0, leaseLists: 0 };
+  /** How long the next Lease lists take (ms, on the timers' clock), and how long the n-th write (from 0) does. */
+  const slow = { leaseListMs: 0, writeMs: (_n: number) => 0 };
+  let sent = 0;
   const ok = (o: unknown): Sent => ({ status: 200, text: JSON.stringify(o) });
-  const wire = a.api as unknown as { send: (url: URL, method: string, h: unknown, body?: Buffer) => Promise<Sent> };
+  const wire = a.api as unknown as { send: (url: URL, method: string, h: unknown, body?: Buffer) => Promise<Sent>; watch: (...args: unknown[]) => Promise<void> };
+  // the VPA watch of a started actuator waits for its stop
+  wire.watch = (...args) => new Promise<void>((r) => (args[4] as AbortSignal).addEventListener('abort', () => r()));
   wire.send = async (url, method, _h, body) => {
     const p = url.pathname;
     const b = body ? (JSON.parse(body.toString()) as Obj) : undefined;
     const last = p.split('/').pop()!;
     if (p.includes('/leases')) {
-      if (method === 'GET' && last === 'leases') return seed.leaseListStatus ? { status: seed.leaseListStatus, text: '{"message":"forbidden"}' } : ok({ items: [...leases.values()] });
+      if (method === 'GET' && last === 'leases') {
+        if (slow.leaseListMs) await new Promise((r) => setTimeout(r, slow.leaseListMs));
+        if (fail.leaseLists > 0) {
+          fail.leaseLists--;
+          return { status: 500, text: '{"message":"etcdserver: request timed out"}' };
+        }
+        return seed.leaseListStatus ? { status: seed.leaseListStatus, text: '{"message":"forbidden"}' } : ok({ items: [...leases.values()] });
+      }
       if (method === 'GET' && fail.leaseGets > 0) {
         fail.leaseGets--;
         return { status: 500, text: '{"message":"etcdserver: request timed out"}' };
@@ -52,9 +66,16 @@ function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[]; l
       leases.set(l.metadata.name, l);
       return ok(l);
     }
-    if (p.endsWith('/verticalpodautoscalers') && method === 'GET') return ok({ items: [...vpas.values()] });
+    if (p.endsWith('/verticalpodautoscalers') && method === 'GET') {
+      const ns = /\/namespaces\/([^/]+)\//.exec(p)?.[1];
+      return ok({ metadata: { resourceVersion: '1' }, items: [...vpas.values()].filter((v) => ns === undefined || v.metadata.namespace === ns) });
+    }
     if (p.endsWith('/pods') && method === 'GET') return ok({ items: [...pods.values()] });
-    if (method !== 'GET') writes.push(`${method} ${p.replace(/^.*\/namespaces\//, '')}`);
+    if (method !== 'GET') {
+      const ms = slow.writeMs(sent++);
+      if (ms) await new Promise((r) => setTimeout(r, ms));
+      writes.push(`${method} ${p.replace(/^.*\/namespaces\//, '')}`); // once answered
+    }
     if (p.endsWith('/pods') && method === 'POST') pods.set(b!.metadata.name, b as never);
     if (method === 'DELETE') pods.delete(last);
     return ok({});
@@ -62,6 +83,7 @@ function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[]; l
   return {
     writes,
     fail,
+    slow,
     /** Another replica creates its Lease. */
     add(l: Obj) {
       leases.set(l.metadata.name, { ...l, metadata: { ...l.metadata, resourceVersion: String(rv++) } });
@@ -70,6 +92,11 @@ function cluster(a: Actuator, seed: { leases: Obj[]; vpas: Obj[]; pods: Obj[]; l
     renew(name: string) {
       const l = leases.get(name)!;
       leases.set(name, { ...l, metadata: { ...l.metadata, resourceVersion: String(rv++) } });
+    },
+    /** Another replica releases its Lease on shutdown (no holder: not live at once). */
+    release(name: string) {
+      const l = leases.get(name)!;
+      leases.set(name, { ...l, metadata: { ...l.metadata, resourceVersion: String(rv++) }, spec: { ...l.spec, holderIdentity: '' } });
     },
   };
 }
@@ -236,5 +263,163 @@ describe('an actuator beside a live Lease of another shard count', () => {
     expect((await a.runOnce(snapshot(3, 180, []))).shadow).toMatchObject({ deleted: 1 });
     expect(c.writes).toEqual(['DELETE foresight-system/pods/foresight-shadow-s6-p-0', 'DELETE foresight-system/pods/foresight-shadow-s5-p-0']);
     expect(lines.filter((l) => /writes on/.test(l))).toHaveLength(1);
+  });
+});
+
+describe('an actuator whose cycle is writing when another shard count takes over', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /**
+   * Shard 1 of 2 following a source, started at t = 0 on fake timers: `n` VPAs of its tenants whose status writes take
+   * `c.slow.writeMs` each; a 15 s Lease, so the renew timer runs at 5, 10, 15 s... and a write needs a fence verdict
+   * less than 10 s old (the renew deadline).
+   */
+  function writing(n: number) {
+    // setImmediate stays real: prom-client's registry reads the metrics through it
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const tenants = Array.from({ length: 400 }, (_, i) => `team-${i}`).filter((x) => shardOfTenant(x, 2) === 1).slice(0, n);
+    const { lines, log } = logs();
+    const registry = new Registry();
+    const a = new Actuator({
+      connection: { server: 'https://127.0.0.1:1' },
+      options: { dryRun: false, quotaEnabled: false, shadowEnabled: false, identity: 'me-1', namespaces: tenants, minCpuCores: 0, minMemoryBytes: 0 },
+      shard: { index: 1, total: 2 },
+      log,
+      metrics: createActuatorMetrics(registry),
+    });
+    const vpa = (ns: string): Obj => ({ metadata: { name: 'web', namespace: ns, resourceVersion: '1' }, spec: { recommenders: [{ name: 'foresight' }], resourcePolicy: { containerPolicies: [{ containerName: 'app', controlledResources: ['cpu'] }] } } });
+    const c = cluster(a, { leases: [], vpas: tenants.map(vpa), pods: [] });
+    const snap = (cycle: number) => snapshot(cycle, cycle * 60, tenants.map((tenant) => state({ tenant, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })));
+    let latest = snap(1);
+    let sink: { publish(s: Snapshot): void | Promise<void> } | undefined;
+    return {
+      a,
+      c,
+      lines,
+      start: () => a.start({ latest: () => latest, subscribe: (s) => ((sink = s), () => undefined) }),
+      /** Runs the timers up to `s` seconds after the start. */
+      at: (s: number) => vi.advanceTimersByTimeAsync(1_000_000 + s * 1000 - Date.now()),
+      publish(cycle: number) {
+        latest = snap(cycle);
+        void sink!.publish(latest);
+      },
+      patched: () => c.writes.filter((w) => w.startsWith('PATCH')).map((w) => w.split('/')[0]),
+      seeded: () => lines.filter((l) => /VPA targets seeded/.test(l)).length,
+      /** Stops it, running the timers meanwhile (a write still out would otherwise never be answered). */
+      async stop() {
+        const stopped = a.stop();
+        await vi.advanceTimersByTimeAsync(120_000);
+        await stopped;
+      },
+      fenced: async () => (await registry.getSingleMetricAsString('foresight_actuator_fenced')).match(/^foresight_actuator_fenced (\S+)$/m)?.[1],
+    };
+  }
+
+  it('refuses the writes that follow a renew timer check finding the other count writing, without a back-off, and seeds its change budget again when it writes again', async () => {
+    const w = writing(8);
+    w.c.slow.writeMs = () => 2_000; // the i-th write goes out at 2i s
+    w.start();
+    try {
+      await w.at(1);
+      expect(w.patched()).toEqual([]);
+      w.c.add(leaseOf({ index: 0, total: 4 }, 'old-0')); // old shard 0 of 4 (before: on this replica's clock)
+      await w.at(5.5); // the renew timer at 5 s lists the Leases
+      expect(await w.fenced()).toBe('1');
+      expect(w.lines.filter((l) => /holds off/.test(l))).toHaveLength(1);
+      await w.at(8);
+      // the writes sent at 0, 2 and 4 s went through; the one due at 6 s was refused, and with it the rest of the cycle
+      expect(w.patched()).toHaveLength(3);
+      const r = w.a.lastReport!;
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors[0]).toMatch(/^vpa: Not writing patch verticalpodautoscalers\/status .*: held off by the shard fence \(Lease foresight-actuator-shard-0 records 4 shards/);
+      expect(r.fenced).toEqual({ lease: 'foresight-actuator-shard-0', shard: 0, totalShards: 4 });
+      expect(r.backoffS).toBe(0); // not an unavailable API server
+      expect(w.seeded()).toBe(1);
+
+      // old shard 0 is gone (released); the timer at 10 s sees it, and the next cycle writes after seeding again
+      w.c.release('foresight-actuator-shard-0');
+      await w.at(10.5);
+      expect(await w.fenced()).toBe('0');
+      expect(w.lines.filter((l) => /writing as usual/.test(l))).toHaveLength(1);
+      w.publish(2);
+      await w.at(40);
+      expect(w.a.lastReport!).toMatchObject({ cycle: 2, errors: [], backoffS: 0 });
+      expect(w.a.lastReport!.fenced).toBeUndefined();
+      expect(w.seeded()).toBe(2);
+      expect(new Set(w.patched()).size).toBe(8);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('writes no more in that cycle after a hold even when a later check finds that count gone (it may have written meanwhile), and seeds again in the next', async () => {
+    const w = writing(8);
+    // the third write (out at 4 s) takes 8 s: the timer checks twice while it is out, at 5 s and 10 s
+    w.c.slow.writeMs = (n) => (n === 2 ? 8_000 : 2_000);
+    w.start();
+    try {
+      await w.at(1);
+      w.c.add(leaseOf({ index: 0, total: 4 }, 'old-0'));
+      await w.at(7);
+      expect(await w.fenced()).toBe('1');
+      w.c.release('foresight-actuator-shard-0');
+      await w.at(11);
+      expect(await w.fenced()).toBe('0'); // the fence is open again...
+      await w.at(16);
+      // ...but the write due at 12 s, on a change budget the other count may have made stale, was refused
+      expect(w.patched()).toHaveLength(3);
+      expect(w.a.lastReport!.errors).toEqual([expect.stringMatching(/held off by the shard fence \(Lease foresight-actuator-shard-0 records 4 shards, and that count writes when checked during this cycle; the next cycle checks again\)/)]);
+      expect(w.a.lastReport!.backoffS).toBe(0);
+      w.publish(2);
+      await w.at(40);
+      expect(w.a.lastReport!).toMatchObject({ cycle: 2, errors: [] });
+      expect(w.seeded()).toBe(2);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('refuses writes after its renew timer fails to list the Leases, until a check succeeds', async () => {
+    const w = writing(8);
+    w.c.slow.writeMs = () => 2_000;
+    w.start();
+    try {
+      await w.at(1);
+      w.c.fail.leaseLists = 1; // the renew timer's list at 5 s answers 500
+      await w.at(8);
+      expect(w.patched()).toHaveLength(3);
+      const r = w.a.lastReport!;
+      expect(r.errors).toEqual([expect.stringMatching(/^vpa: Not writing .*held off by the shard fence \(its last check could not list the Leases of the installation\)/)]);
+      expect(r.backoffS).toBe(0);
+      expect(r.fenced).toBeUndefined();
+      expect(await w.fenced()).toBe('0'); // it cannot tell: no other count is known to write
+      expect(w.lines.filter((l) => /could not be listed between cycles/.test(l))).toHaveLength(1);
+      // the next cycle's own check lists them again, and it writes
+      w.publish(2);
+      await w.at(40);
+      expect(w.a.lastReport!).toMatchObject({ cycle: 2, errors: [] });
+      expect(new Set(w.patched()).size).toBe(8);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('stops writing once its last fence verdict is older than the renew deadline (the timer\'s Lease lists do not answer)', async () => {
+    const w = writing(8);
+    w.c.slow.writeMs = () => 3_000; // out at 0, 3, 6, 9, 12 s
+    w.start();
+    try {
+      await w.at(1);
+      w.c.slow.leaseListMs = 60_000; // the renews go on; the lists of the timer at 5 and 10 s hang
+      await w.at(17);
+      // the cycle's own verdict, taken at 0 s, allows writes until 10 s: the one due at 12 s is refused
+      expect(w.patched()).toHaveLength(4);
+      expect(w.a.lastReport!.errors).toEqual([expect.stringMatching(/held off by the shard fence \(its last check was 12\.0 s ago, past the renew deadline \(10 s\)\)/)]);
+      expect(w.a.lastReport!.backoffS).toBe(0);
+    } finally {
+      await w.stop();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Actuator, guardWrite } from '../../src/actuator/actuator.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
-import { KubeHttpError, type KubeApi } from '../../src/actuator/kube-api.js';
+import { KubeHttpError, type KubeApi, isUnavailable, stopsCycle } from '../../src/actuator/kube-api.js';
 import { LeaderElector } from '../../src/actuator/leader.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
 
@@ -90,6 +90,24 @@ describe('guardWrite', () => {
     expect(() => guardWrite(op('get', 'pods'), () => false)).not.toThrow();
     expect(() => guardWrite(op('update', 'leases'), () => false)).not.toThrow();
     expect(() => guardWrite(op('create', 'pods'), () => true)).not.toThrow();
+  });
+
+  it('refuses writes while the shard fence gives a reason, saying it, as an error that stops the cycle without a back-off', () => {
+    const fenced = () => 'Lease foresight-actuator-shard-0 records 4 shards, and that count writes';
+    let err: unknown;
+    try {
+      guardWrite(op('patch', 'verticalpodautoscalers/status'), () => true, fenced);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'FORESIGHT_ERR_SHARD_FENCED', message: 'Not writing patch verticalpodautoscalers/status foresight-system/p: held off by the shard fence (Lease foresight-actuator-shard-0 records 4 shards, and that count writes)' });
+    expect(stopsCycle(err)).toBe(true);
+    expect(isUnavailable(err)).toBe(false);
+    // reads and the Lease itself go through; a lost Lease is said first
+    expect(() => guardWrite(op('get', 'pods'), () => true, fenced)).not.toThrow();
+    expect(() => guardWrite(op('update', 'leases'), () => false, fenced)).not.toThrow();
+    expect(() => guardWrite(op('create', 'pods'), () => false, fenced)).toThrow(/renew deadline/);
+    expect(() => guardWrite(op('create', 'pods'), () => true, () => undefined)).not.toThrow();
   });
 });
 

@@ -169,6 +169,30 @@ describe('ShardFence', () => {
     expect(await new5.fence.check()).toMatchObject({ act: true, others: [] });
   });
 
+  it('answers one check at a time: one asked for while another waits for its list lists after it (the renew timer\'s and a cycle\'s)', async () => {
+    const { api } = fakeLeases();
+    const answer: (() => void)[] = [];
+    const slow = {
+      async request(op: { verb: string }, path: string, init?: unknown) {
+        if (op.verb === 'list') await new Promise<void>((r) => answer.push(r));
+        return (api.request as (...a: unknown[]) => Promise<unknown>)(op, path, init);
+      },
+    } as unknown as KubeApi;
+    const shard = { index: 1, total: 2 };
+    const fence = new ShardFence(slow, 'fs', 'foresight-actuator', name(shard), shard, 15, () => 0);
+    const settle = () => new Promise((r) => setImmediate(r));
+    const first = fence.check();
+    const second = fence.check();
+    await settle();
+    expect(answer).toHaveLength(1);
+    answer.shift()!();
+    expect((await first).act).toBe(true);
+    await settle();
+    expect(answer).toHaveLength(1);
+    answer.shift()!();
+    expect((await second).act).toBe(true);
+  });
+
   it('sees a released Lease as not live at once, and leaves out a Lease of another installation or without a record', async () => {
     const { api, leases } = fakeLeases();
     const t = 0;

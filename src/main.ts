@@ -122,7 +122,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
   const shard: Shard = Object.freeze({ index: config.shard, total: config.totalShards });
   const plan = demo ? await demoPlan(config, logger) : prometheusPlan(config, shard);
   // sharded: only this replica's tenants go past the pull (store, engine, /metrics, actuator)
-  const sharded = shard.total > 1 ? new ShardedSource(o.source ?? plan.source, shard) : undefined;
+  const sharded = shard.total > 1 ? new ShardedSource(o.source ?? plan.source, shard, logger.child({ component: 'shard' })) : undefined;
   const source = sharded ?? o.source ?? plan.source;
   const clock = o.clock ?? plan.clock;
   // the demo's interval is its trace's, which the configured horizons were not checked against

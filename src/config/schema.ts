@@ -60,7 +60,7 @@ export const schema = {
   prometheusInsecureSkipVerify: f({ type: 'bool', default: false, unit: 'bool', range: 'true|false', help: 'Do not verify an https Prometheus\' certificate (tests only: anyone on the path can read and change the histories).' }),
   maxPointsPerRequest: f({ type: 'int', default: 11_000, unit: 'points', range: '[100, 11000]', help: 'Points per series per range request (Prometheus refuses more than 11,000).', check: between(100, 11_000) }),
   maxSamplesPerRequest: f({ type: 'int', default: 500_000, unit: 'samples', range: '[1000, 100000000]', help: 'Samples (series x points) per range request at most: parsing a response takes about 320 bytes a sample, so this bounds the memory of a pull (a week of 10,000 tenants takes about 40 requests per signal).', check: between(1000, 100_000_000) }),
-  tenantLabel: f({ type: 'string', default: 'namespace', unit: 'label', range: 'label name', help: 'Label that names a tenant in the signal queries.', check: labelName }),
+  tenantLabel: f({ type: 'string', default: 'namespace', unit: 'label', range: 'label name', help: 'Label that names a tenant in the signal queries. Its values should hold no \'/\' when sharded (totalShards > 1): a shard places a name by what precedes its first \'/\' (so that a tenant\'s per-container series, named tenant/container, goes with it), and tenants "a/x" and "a/y" then share a\'s shard.', check: labelName }),
   includeTenants: f({ type: 'list', default: [] as string[], unit: 'names', range: 'comma-separated', help: 'Only these tenants (empty: all).' }),
   excludeTenants: f({ type: 'list', default: ['kube-system', 'kube-public', 'kube-node-lease'], unit: 'names', range: 'comma-separated', help: 'Tenants left out.' }),
   signals: f({

@@ -323,11 +323,15 @@ export class EngineLoop {
             report.pulledPoints += s.values.length;
             this.store.writeSeries(seriesKey(s.tenant, s.resource), s);
           });
-          this.#calls.add(pulled.breakdown.filter((b) => keep(b.resource)));
+          // a first pull (or a catch-up) of several chunks rates the call types on all of them before the kept ones
+          // are chosen: on its first chunk alone, the oldest 8 hours of the week would choose them
+          this.#calls.add(pulled.breakdown.filter((b) => keep(b.resource)), { more: ce < endS });
           for (const r of active) this.#pulledUntil.set(r, ce);
         }, true);
       }
     }
+    // tenants whose pull stopped before its last chunk (a failure, or series that ended earlier) choose on what came
+    this.#calls.choose();
     this.#noteCoverage(coverage);
     return { pulledAny, pullError, failures };
   }

@@ -73,7 +73,10 @@ interface CallType {
    *  is not rated by that slot alone). */
   sumCalls: number;
   sumS: number;
-  /** The type's own calls per bucket while it is kept apart; undefined: its calls go to the tenant's OTHER_CALLS. */
+  /** Kept apart: its calls are in `buckets` and the mix lists it by name. */
+  kept: boolean;
+  /** The type's own calls per bucket while it is kept apart, or while the tenant's choice waits for the last chunk of
+   *  a pull (see CallMix.add); undefined: its calls go to the tenant's OTHER_CALLS. */
   buckets?: Buckets;
 }
 
@@ -96,6 +99,8 @@ export class CallMix {
   readonly #nBuckets: number;
   readonly #halfLifeS: number;
   readonly #tenants = new Map<string, TenantCalls>();
+  /** Tenants whose choice waits for choose(): a chunk of their pull came with more to follow. */
+  readonly #pending = new Set<TenantCalls>();
 
   constructor(o: CallMixOptions) {
     if (!(o.maxTypes >= 1)) throw new RangeError(`maxTypes must be at least 1, got ${o.maxTypes}`);
@@ -109,27 +114,38 @@ export class CallMix {
     this.#halfLifeS = o.rateHalfLifeS ?? 86_400;
   }
 
-  /** Counts a pull's breakdown series (any tenants, each type's slots after the newest it has counted). */
-  add(pulled: readonly BreakdownSeries[]): void {
+  /**
+   * Counts a pull's breakdown series (any tenants, each type's slots after the newest it has counted), then chooses
+   * each of their tenants' kept types. With `more`, the pull is one time chunk of several (the loop's first pull of a
+   * week comes in chunks of 8 hours) and the choice waits for choose(): each type the tenant remembers counts its calls
+   * apart meanwhile, so that the types are chosen on the rates of every chunk and the chosen ones keep their calls.
+   */
+  add(pulled: readonly BreakdownSeries[], o: { more?: boolean } = {}): void {
     const byTenant = new Map<string, BreakdownSeries[]>();
     for (const b of pulled) {
       const l = byTenant.get(b.tenant);
       if (l) l.push(b);
       else byTenant.set(b.tenant, [b]);
     }
-    for (const [tenant, series] of byTenant) this.#addTenant(tenant, series);
+    for (const [tenant, series] of byTenant) this.#addTenant(tenant, series, o.more === true);
   }
 
-  #addTenant(tenant: string, series: readonly BreakdownSeries[]): void {
+  /** Chooses the kept types of every tenant whose choice waits for the end of a pull (add with `more`). */
+  choose(): void {
+    for (const t of this.#pending) this.#choose(t, t.nowS);
+    this.#pending.clear();
+  }
+
+  #addTenant(tenant: string, series: readonly BreakdownSeries[], more: boolean): void {
     let t = this.#tenants.get(tenant);
     if (!t) this.#tenants.set(tenant, (t = { types: new Map(), nowS: -Infinity, forgotUntilS: -Infinity }));
     // 1. rate every pulled type on its new slots before deciding where they go, so that a tenant's first pull (a
-    //    week) rates its types on that week
+    //    week, in one add or in chunks with `more`) rates its types on that week
     for (const b of series) t.nowS = Math.max(t.nowS, b.startS + (b.values.length - 1) * b.intervalS);
     const fresh: Array<{ b: BreakdownSeries; from: number; type: CallType }> = [];
     for (const b of series) {
       let ct = t.types.get(b.type);
-      if (!ct) t.types.set(b.type, (ct = { lastSlotS: t.forgotUntilS, firstS: -Infinity, sumCalls: 0, sumS: 0 }));
+      if (!ct) t.types.set(b.type, (ct = { lastSlotS: t.forgotUntilS, firstS: -Infinity, sumCalls: 0, sumS: 0, kept: false }));
       const from = Math.max(0, Math.floor((ct.lastSlotS - b.startS) / b.intervalS + 1e-9) + 1);
       for (let i = from; i < b.values.length; i++) {
         const v = b.values[i];
@@ -144,10 +160,16 @@ export class CallMix {
       }
       fresh.push({ b, from, type: ct });
     }
-    // 2. which types are kept apart
-    this.#choose(t, t.nowS);
+    // 2. which types are kept apart; while more chunks follow, none changes, and every type the tenant still remembers
+    //    counts its calls apart until choose()
+    if (more) {
+      this.#pending.add(t);
+      // (up to maxTypes of them may be kept apart once it is chosen, and the candidate bound comes on top, as in one add)
+      if (t.types.size > this.maxTypes + this.maxCandidates) this.#forget(t, this.#candidates(t, t.nowS), this.maxTypes);
+    } else this.#choose(t, t.nowS);
     // 3. count the new calls in the type's buckets or in OTHER_CALLS
     for (const { b, from, type } of fresh) {
+      if (more && !type.buckets && t.types.get(b.type) === type) type.buckets = new Buckets(this.#nBuckets);
       const to = type.buckets ?? (t.other ??= new Buckets(this.#nBuckets));
       for (let i = from; i < b.values.length; i++) {
         const v = b.values[i];
@@ -164,16 +186,27 @@ export class CallMix {
     return (ct.sumCalls * f) / (ct.sumS * f + gap);
   }
 
+  /** The types not kept apart with their rates as of nowS, busiest first. */
+  #candidates(t: TenantCalls, nowS: number): Array<[string, CallType, number]> {
+    const cands: Array<[string, CallType, number]> = [];
+    for (const [name, ct] of t.types) if (!ct.kept) cands.push([name, ct, this.#rateAt(ct, nowS)]);
+    return cands.sort((a, b) => b[2] - a[2]);
+  }
+
   /** Keeps apart the busiest types while there is room, then swaps in a type SWAP_MARGIN times busier than the least
-   *  busy kept one (whose counted calls move to OTHER_CALLS). Forgets the least busy candidates beyond the bound. */
+   *  busy kept one (whose counted calls move to OTHER_CALLS). The calls a type counted apart while the choice waited
+   *  stay with it if it is kept, and move to OTHER_CALLS if not. Forgets the least busy candidates beyond the bound. */
   #choose(t: TenantCalls, nowS: number): void {
     const kept: Array<[string, CallType, number]> = [];
-    const cands: Array<[string, CallType, number]> = [];
-    for (const [name, ct] of t.types) (ct.buckets ? kept : cands).push([name, ct, this.#rateAt(ct, nowS)]);
-    cands.sort((a, b) => b[2] - a[2]);
+    for (const [name, ct] of t.types) if (ct.kept) kept.push([name, ct, this.#rateAt(ct, nowS)]);
+    const cands = this.#candidates(t, nowS);
+    const keep = (ct: CallType) => {
+      ct.kept = true;
+      ct.buckets ??= new Buckets(this.#nBuckets);
+    };
     let c = 0;
     for (; c < cands.length && kept.length < this.maxTypes && cands[c][2] > 0; c++) {
-      cands[c][1].buckets = new Buckets(this.#nBuckets);
+      keep(cands[c][1]);
       kept.push(cands[c]);
     }
     if (c < cands.length && kept.length > 0) {
@@ -182,20 +215,35 @@ export class CallMix {
       for (; c < cands.length && k < kept.length && cands[c][2] > SWAP_MARGIN * kept[k][2]; c++) {
         if (nowS - cands[c][1].firstS < SWAP_MIN_AGE_S) continue; // too new to tell
         const out = kept[k++][1];
-        (t.other ??= new Buckets(this.#nBuckets)).addAll(out.buckets!);
-        out.buckets = undefined;
-        cands[c][1].buckets = new Buckets(this.#nBuckets);
+        out.kept = false;
+        this.#toOther(t, out);
+        keep(cands[c][1]);
       }
     }
-    // candidates beyond the bound are forgotten, least busy first
-    let excess = t.types.size - kept.length - this.maxCandidates;
+    for (const [, ct] of cands) if (!ct.kept) this.#toOther(t, ct);
+    this.#forget(t, cands, kept.length);
+    this.#pending.delete(t);
+  }
+
+  /** Forgets the least busy of `cands` (busiest first) beyond `apart` + maxCandidates types; their calls counted apart
+   *  go to OTHER_CALLS. */
+  #forget(t: TenantCalls, cands: ReadonlyArray<[string, CallType, number]>, apart: number): void {
+    let excess = t.types.size - apart - this.maxCandidates;
     for (let i = cands.length - 1; i >= 0 && excess > 0; i--) {
       const ct = cands[i][1];
-      if (ct.buckets) continue;
+      if (ct.kept) continue;
+      this.#toOther(t, ct);
       t.types.delete(cands[i][0]);
       t.forgotUntilS = Math.max(t.forgotUntilS, ct.lastSlotS);
       excess--;
     }
+  }
+
+  /** Moves the calls a type counted apart to OTHER_CALLS. */
+  #toOther(t: TenantCalls, ct: CallType): void {
+    if (!ct.buckets) return;
+    (t.other ??= new Buckets(this.#nBuckets)).addAll(ct.buckets);
+    ct.buckets = undefined;
   }
 
   /**
@@ -209,15 +257,19 @@ export class CallMix {
     const toId = Math.floor(toS / this.bucketS + 1e-9);
     const sums: Array<[string, number]> = [];
     let total = 0;
-    const put = (name: string, b: Buckets | undefined) => {
-      const s = b ? b.sum(fromId, toId) : 0;
+    const put = (name: string, s: number) => {
       if (s > 0) {
         sums.push([name, s]);
         total += s;
       }
     };
-    for (const [name, ct] of t.types) put(name, ct.buckets);
-    put(OTHER_CALLS, t.other);
+    let other = t.other?.sum(fromId, toId) ?? 0;
+    for (const [name, ct] of t.types) {
+      const s = ct.buckets?.sum(fromId, toId) ?? 0;
+      if (ct.kept) put(name, s);
+      else other += s; // calls counted apart while the choice waits for a pull's last chunk
+    }
+    put(OTHER_CALLS, other);
     const out: Record<string, number> = {};
     for (const [name, s] of sums.sort((a, b) => b[1] - a[1])) out[name] = s / total;
     return out;
@@ -229,6 +281,7 @@ export class CallMix {
     for (const [tenant, t] of this.#tenants) {
       if (!tenants.has(tenant)) {
         this.#tenants.delete(tenant);
+        this.#pending.delete(t);
         continue;
       }
       for (const [name, ct] of t.types) if (ct.lastSlotS < windowStartS) t.types.delete(name);
@@ -240,7 +293,7 @@ export class CallMix {
   counts(tenant: string): { kept: number; candidates: number } {
     const t = this.#tenants.get(tenant);
     let kept = 0;
-    for (const ct of t?.types.values() ?? []) if (ct.buckets) kept++;
+    for (const ct of t?.types.values() ?? []) if (ct.kept) kept++;
     return { kept, candidates: (t?.types.size ?? 0) - kept };
   }
 }

@@ -28,8 +28,11 @@ export function fnv1a32(name: string): number {
 
 /**
  * The shard index that owns a tenant among `total` shards. A per-container series (`<tenant>/<container>`, which the
- * VPA split reads beside the tenant's own) goes with its tenant: no namespace or label value contains a '/', so only
- * those names are cut there, and every tenant's shard is as before.
+ * VPA split reads beside the tenant's own) goes with its tenant: every name is cut at its first '/'. No namespace or
+ * Kubernetes label value contains a '/', so every such tenant's shard is its own; a tenant label whose values do
+ * (set by relabelling, such as "payments/team-1") puts every tenant of one prefix on one shard. Cutting only where the
+ * prefix is itself a tenant would need every tenant's name in each replica, also in the actuator, which reads a VPA's
+ * tenant from its annotation alone; the constraint is documented (tenantLabel, README) and ShardedSource warns once.
  */
 export function shardOfTenant(tenant: string, total: number): number {
   if (total <= 1) return 0;

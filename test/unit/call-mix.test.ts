@@ -157,6 +157,46 @@ describe('CallMix bounds', () => {
     expect(Object.keys(c.mix('a', (t - 2015) * step, t * step))).not.toContain('GET /r20');
   });
 
+  it('chooses the types of a pull delivered in chunks on all its chunks, with the same shares as in one piece', () => {
+    // 300 routes (beyond the 20 kept and 200 remembered): the k-th at 100 / k req/s; POST /late, idle for the first
+    // day, at 60 req/s after it (the busiest over the week); a week at 5 minutes in chunks of 96 points
+    const step = 300;
+    const week = 2016;
+    const value = (k: number, i: number) => (k === 0 ? (i < 288 ? 0 : 60) : 100 / k);
+    const name = (k: number) => (k === 0 ? 'POST /late' : `GET /r${k}`);
+    const chunk = (startI: number, n: number) => Array.from({ length: 301 }, (_, k) => ({ ...sr(name(k), startI * step, Array.from({ length: n }, (_, i) => value(k, startI + i))), intervalS: step }));
+    const whole = new CallMix({ intervalS: step, windowPoints: week, maxTypes: 20 });
+    whole.add(chunk(0, week));
+    const chunked = new CallMix({ intervalS: step, windowPoints: week, maxTypes: 20 });
+    for (let i = 0; i < week; i += 96) {
+      chunked.add(chunk(i, Math.min(96, week - i)), { more: true });
+      // the remembered types stay bounded while the choice waits
+      expect(chunked.counts('a').kept + chunked.counts('a').candidates).toBeLessThanOrEqual(chunked.maxTypes + chunked.maxCandidates);
+    }
+    chunked.choose();
+    expect(chunked.counts('a')).toEqual(whole.counts('a'));
+    const w = whole.mix('a', 0, (week - 1) * step);
+    const m = chunked.mix('a', 0, (week - 1) * step);
+    expect(Object.keys(m)).toEqual(Object.keys(w));
+    expect(Object.keys(m)).toContain('POST /late');
+    for (const k of Object.keys(w)) expect(m[k]).toBeCloseTo(w[k], 5);
+  });
+
+  it('lets a catch-up in chunks keep the calls of a type it lets in', () => {
+    // A and B kept; C, new in a catch-up of four chunks, is busier than both from its start
+    const c = new CallMix({ intervalS: STEP, windowPoints: 10_000, maxTypes: 2, bucketPoints: 1, rateHalfLifeS: 600 });
+    c.add([sr('A', 0, new Array<number>(60).fill(10)), sr('B', 0, new Array<number>(60).fill(1))]);
+    for (let q = 0; q < 4; q++) {
+      const t0 = (60 + 30 * q) * STEP;
+      c.add([sr('A', t0, new Array<number>(30).fill(10)), sr('B', t0, new Array<number>(30).fill(1)), sr('C', t0, new Array<number>(30).fill(30))], { more: q < 3 });
+    }
+    const m = c.mix('a', 0, 179 * STEP);
+    expect(Object.keys(m)).toEqual(['C', 'A', OTHER_CALLS]);
+    const total = 10 * 180 + 180 + 30 * 120;
+    expect(m.C).toBeCloseTo((30 * 120) / total, 5);
+    expect(m[OTHER_CALLS]).toBeCloseTo(180 / total, 5);
+  });
+
   it('refuses a bound below one', () => {
     expect(() => new CallMix({ intervalS: STEP, windowPoints: 10, maxTypes: 0 })).toThrow(RangeError);
   });

@@ -77,6 +77,39 @@ describe('EngineLoop API call mix', () => {
   });
 });
 
+describe('EngineLoop API call mix of a first pull in chunks', () => {
+  // GET /a at 10 req/s all week; POST /b at 15 req/s, idle in the window's first 12 hours
+  const NOW = 1_700_006_400; // on the grid
+  const WINDOW_START = NOW - 2015 * STEP;
+  const rate = (type: string, t: number) => (type === 'GET /a' ? 10 : t < WINDOW_START + 12 * HOUR ? 0 : 15);
+  const source: HistorySource = {
+    origin: 'fake',
+    signals: [{ resource: 'api_calls', unit: 'requests_per_second', query: 'x', breakdownBy: ['method', 'route'] }],
+    async pull(r: PullRange): Promise<PullResult> {
+      const n = (r.endS - r.startS) / r.stepS + 1;
+      const b = ['GET /a', 'POST /b'].map((type): BreakdownSeries => ({ tenant: 'shop', resource: 'api_calls', type, startS: r.startS, intervalS: r.stepS, values: Float64Array.from({ length: n }, (_, i) => rate(type, r.startS + i * r.stepS)) }));
+      return { set: { origin: 'fake', intervalS: r.stepS, series: totals(b), units: {} }, breakdown: b, failures: [] };
+    },
+  };
+
+  it('keeps apart the type busiest over the whole week, not over the first chunk\'s 8 hours', async () => {
+    // the mix reads whole buckets of an hour, from the first that starts in the window
+    let a = 0, b = 0;
+    for (let t = Math.ceil(WINDOW_START / HOUR) * HOUR; t <= NOW; t += STEP) {
+      a += rate('GET /a', t);
+      b += rate('POST /b', t);
+    }
+    for (const pullChunkPoints of [96, 2016]) {
+      const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: STEP }), clock: manualClock(NOW + 10) }, { intervalS: STEP, historyPoints: 2016, pullChunkPoints, apiMixMaxTypes: 1 });
+      await loop.runOnce();
+      const mix = loop.latest()!.profiles!.get('shop')!.apiMix;
+      // in chunks as in one piece: POST /b (58%) apart, GET /a (42%) in "(other)"
+      expect(Object.keys(mix)).toEqual(['POST /b', OTHER_CALLS]);
+      expect(mix['POST /b']).toBeCloseTo(b / (a + b), 6);
+    }
+  });
+});
+
 describe('EngineLoop container split', () => {
   it('asks the source for each signal\'s split by container once per profile period, and publishes it', async () => {
     const t0 = 1_700_000_100;

@@ -91,6 +91,33 @@ describe('tenant sharding', () => {
     const owned = names.filter((t) => shardOfTenant(t, 4) === 1);
     expect(got.sort()).toEqual(owned.flatMap((t) => [t, `${t}/app`, `${t}/istio-proxy`]).sort());
   });
+
+  it('warns once when a tenant name holds a \'/\' and what precedes it is not a tenant (its shard is the prefix\'s)', async () => {
+    const warnings: Array<[object, string | undefined]> = [];
+    const notices = { warn: (obj: object, msg?: string) => void warnings.push([obj, msg]) };
+    const shard: Shard = { index: shardOfTenant('payments', 4), total: 4 };
+    // per-container series of a tenant: nothing to say
+    const names = ['payments', 'payments/app', 'payments/istio-proxy'];
+    await new ShardedSource(new FakeSource(names, ['cpu']), shard, notices).pull({ startS: 0, endS: 600, stepS: 300 });
+    expect(warnings).toEqual([]);
+    // a tenant label whose values hold a '/': every "payments/team-N" goes to the shard of "payments", and it is said
+    const teams = Array.from({ length: 100 }, (_, i) => `payments/team-${i}`);
+    for (const t of teams) expect(shardOfTenant(t, 4)).toBe(shard.index);
+    const src = new ShardedSource(new FakeSource(teams, ['cpu', 'memory']), shard, notices);
+    const got = await src.pull({ startS: 0, endS: 600, stepS: 300 });
+    expect(got.set.series).toHaveLength(200);
+    await src.pull({ startS: 600, endS: 900, stepS: 300 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0][0]).toMatchObject({ shard: shard.index, totalShards: 4, tenants: 100, examples: teams.slice(0, 3), prefixes: ['payments'] });
+    expect(warnings[0][1]).toMatch(/100 tenant names hold a '\/' .*"payments\/team-0".* every tenant named "payments\/\.\.\." is on shard \d of 4/);
+    // the other shards get none of them, and say nothing
+    for (let index = 0; index < 4; index++) {
+      if (index === shard.index) continue;
+      const other = new ShardedSource(new FakeSource(teams, ['cpu']), { index, total: 4 }, notices);
+      expect((await other.pull({ startS: 0, endS: 600, stepS: 300 })).set.series).toEqual([]);
+    }
+    expect(warnings).toHaveLength(1);
+  });
 });
 
 describe('sharded actuation', () => {

@@ -21,7 +21,8 @@ export interface FieldDef<T = unknown> {
 }
 
 const between = (lo: number, hi: number) => (v: number) => (v >= lo && v <= hi ? undefined : `must be in [${lo}, ${hi}]`);
-const ratios = (v: number[]) => (v.every((x) => x > 0 && x < 1) && v.every((x, i) => i === 0 || x > v[i - 1]) ? undefined : 'must be ascending values in (0, 1)');
+// at least one level: `[].every` holds, and an empty list left the sidecar with no forecast to export or allocate from
+const ratios = (v: number[]) => (v.length === 0 ? 'must list at least one level' : v.every((x) => x > 0 && x < 1) && v.every((x, i) => i === 0 || x > v[i - 1]) ? undefined : 'must be ascending values in (0, 1)');
 const labelName = (v: string) => (/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(v) ? undefined : 'must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)');
 
 function f<T>(d: FieldDef<T>): FieldDef<T> {
@@ -84,8 +85,8 @@ export const schema = {
   staleAfter: f({ type: 'duration', default: 900, unit: 's', range: '[interval, 7 days]', help: 'A series with no sample for this long is marked stale in the API and left out of the forecast families on /metrics (counted in foresight_series_stale).', check: between(1, 7 * 86_400) }),
   vanishAfter: f({ type: 'duration', default: 86_400, unit: 's', range: '[staleAfter, 30 days]', help: 'A tenant with no sample for this long is dropped.', check: between(1, 30 * 86_400) }),
   horizons: f({ type: 'numbers', default: [300, 900, 1800], unit: 's', range: 'multiples of interval', help: 'Forecast horizons.', check: (v: number[]) => (v.length > 0 && v.every((x) => x > 0) && new Set(v).size === v.length ? undefined : 'must be distinct positive seconds') }),
-  quantiles: f({ type: 'numbers', default: [...FORECAST_LEVELS], unit: 'ratio', range: 'ascending in (0, 1)', help: 'Quantile levels the engine forecasts (the allocation policy chooses among them).', check: ratios }),
-  exportQuantiles: f({ type: 'numbers', default: [0.5, 0.9, 0.95, 0.99], unit: 'ratio', range: 'subset of quantiles', help: 'Quantile levels exposed on /metrics (bounds cardinality).', check: ratios }),
+  quantiles: f({ type: 'numbers', default: [...FORECAST_LEVELS], unit: 'ratio', range: 'one or more, ascending in (0, 1)', help: 'Quantile levels the engine forecasts (the allocation policy chooses among them).', check: ratios }),
+  exportQuantiles: f({ type: 'numbers', default: [0.5, 0.9, 0.95, 0.99], unit: 'ratio', range: 'non-empty subset of quantiles', help: 'Quantile levels exposed on /metrics (bounds cardinality).', check: ratios }),
   seasons: f({ type: 'numbers', default: [86_400, 604_800], unit: 's', range: '> 0', help: 'Candidate seasonal periods.', check: (v: number[]) => (v.every((x) => x > 0) ? undefined : 'must be positive seconds') }),
   totalShards: f({ type: 'int', default: 1, unit: 'replicas', range: '[1, 1000]', help: 'Replicas the tenants are split over (1: unsharded). Each owns the tenants whose FNV-1a hash mod totalShards is its shard; see "Sharding" in the README.', check: between(1, 1000) }),
   shard: f({ type: 'int', default: 0, unit: 'index', range: '[0, totalShards)', help: 'This replica\'s shard (e.g. the ordinal of a StatefulSet pod).', check: between(0, 999), hint: 'deploy/sharded/ takes it from the pod label apps.kubernetes.io/pod-index, which Kubernetes sets from 1.28 on; on an older cluster set it per pod' }),

@@ -145,6 +145,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { FORESIGHT_INTERVAL: '10m', FORESIGHT_RATE_WINDOW: '10m', FORESIGHT_HORIZONS: '600,1800' } }).rateWindow).toBe('10m');
   });
 
+  it('refuses an empty list of quantiles, export quantiles or horizons (an empty variable, an empty YAML sequence)', () => {
+    const msg = problemsOf({ env: { FORESIGHT_QUANTILES: '', FORESIGHT_HORIZONS: ' , ' }, yamlText: 'exportQuantiles: []\n' });
+    expect(msg).toContain('quantiles (FORESIGHT_QUANTILES) must list at least one level');
+    expect(msg).toContain('exportQuantiles (config file) must list at least one level');
+    expect(msg).toContain('horizons (FORESIGHT_HORIZONS) must be distinct positive seconds');
+    expect(problemsOf({ env: { FORESIGHT_EXPORT_QUANTILES: '' } })).toContain('exportQuantiles (FORESIGHT_EXPORT_QUANTILES) must list at least one level');
+  });
+
   it('leaves the interval rules to Prometheus: the embedded demo takes its trace\'s interval (main.ts checks the horizons)', () => {
     const c = loadConfig({ env: { FORESIGHT_INTERVAL: '600', FORESIGHT_RATE_WINDOW: '1m' } });
     expect([c.interval, c.horizons, c.rateWindow]).toEqual([600, [300, 900, 1800], '1m']);

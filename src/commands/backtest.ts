@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ArgumentInvalidError, TraceInvalidError } from '../errors.js';
 import type { SeriesSet } from '../model/series.js';
-import { connectionOf, connectionProblems, type PrometheusConnection } from '../sources/prometheus-connection.js';
+import { connectionOf, connectionProblems, urlProblem, type PrometheusConnection } from '../sources/prometheus-connection.js';
 import { readTrace } from '../sources/trace-file.js';
 import { buildGrid } from '../backtest/grid.js';
 import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
@@ -128,6 +128,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!args.resource) throw new ArgumentInvalidError(`--resource is required\n${USAGE}`);
   if (!args.trace === !args.prometheus) throw new ArgumentInvalidError(`give exactly one of --trace FILE or --prometheus URL\n${USAGE}`);
   if (args.prometheus && !args.query) throw new ArgumentInvalidError('--prometheus needs --query PROMQL');
+  const urlWhy = args.prometheus !== undefined ? urlProblem(args.prometheus) : undefined;
+  if (urlWhy) throw new ArgumentInvalidError(`--prometheus ${JSON.stringify(args.prometheus)} must be an http(s) URL: it ${urlWhy}`);
   const policies = args.policies.split(',').map((p) => p.trim()).filter(Boolean);
   const unknown = policies.filter((p) => !(POLICY_NAMES as readonly string[]).includes(p));
   if (unknown.length || policies.length === 0) throw new ArgumentInvalidError(`--policies: unknown policy ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'} (known: ${POLICY_NAMES.join(', ')})`);

@@ -3,7 +3,7 @@
 import { FORECAST_LEVELS } from '../logic/allocation.js';
 import { ANOMALY_MODES, DEFAULT_ANOMALY_POLICY } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
-import { parseHeaders } from '../sources/prometheus-connection.js';
+import { parseHeaders, urlProblem } from '../sources/prometheus-connection.js';
 
 export type FieldType = 'int' | 'number' | 'string' | 'bool' | 'list' | 'numbers' | 'duration';
 
@@ -48,7 +48,10 @@ export const schema = {
     unit: 'URL',
     range: 'http(s) URL or empty',
     help: 'Prometheus to pull tenant histories from. Empty: run the embedded demo on the example trace.',
-    check: (v: string) => (v === '' || /^https?:\/\/[^\s]+$/.test(v) ? undefined : 'must be an http(s) URL or empty'),
+    check: (v: string) => {
+      const why = v === '' ? undefined : urlProblem(v);
+      return why ? `must be an http(s) URL or empty: it ${why}` : undefined;
+    },
   }),
   prometheusTimeout: f({ type: 'duration', default: 10, unit: 's', range: '[0.1, 300]', help: 'Timeout of one PromQL request.', check: between(0.1, 300) }),
   prometheusBearerTokenFile: f({ type: 'string', default: '', unit: 'path', range: 'file or empty', help: 'File with a token sent to Prometheus as Authorization: Bearer, read again when it changes (a projected ServiceAccount token rotates): OpenShift\'s thanos-querier, a kube-rbac-proxy in front of Prometheus.' }),

@@ -78,6 +78,16 @@ describe('backtest CLI bad input', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('refuses a malformed --prometheus URL as a usage error (exit 2) before connecting or writing', () => {
+    const out = join(dir, 'out-prom-url');
+    for (const [url, why] of [['http://[', 'is not a URL'], ['http://localhost:99999', 'has port 99999, above 65535']]) {
+      const r = runCli(['--prometheus', url, '--query', 'sum by (namespace) (x)', '--resource', 'cpu', '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--prometheus "${url}" must be an http(s) URL: it ${why}`);
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('rejects a retrain period of zero, a history shorter than two steps and an unknown anomaly mode, naming the flag, before writing', () => {
     const file = traceFile(dir, 'ok-train.csv', `${header}${good}\n`);
     const out = join(dir, 'out-train');

@@ -1,6 +1,7 @@
 // Range pulls from Prometheus with prometheus-query: one query for all tenants, split into chunks of at most 11,000
 // points per series (Prometheus' limit) and of a bounded number of samples (the memory of parsing a response), placed
 // on a regular grid (NaN = no sample) and returned as a SeriesSet.
+import type { AxiosResponse } from 'axios';
 import { PrometheusDriver, type QueryResult } from 'prometheus-query';
 import { PromQueryError, PromTimeoutError } from '../errors.js';
 import type { Series, SeriesSet } from '../model/series.js';
@@ -21,8 +22,30 @@ export function createPrometheusDriver(conn: PrometheusConnection): PrometheusDr
     timeout: conn.timeoutMs ?? 10_000,
     headers: { ...(conn.headers ?? {}), 'Accept-Encoding': 'identity' },
     requestInterceptor: onFulfilled ? { onFulfilled } : undefined,
-    responseInterceptor: { onFulfilled: (r) => r, onRejected: (e: unknown) => Promise.reject(httpError(e, conn)) },
+    responseInterceptor: { onFulfilled: (r) => prometheusJson(r, conn), onRejected: (e: unknown) => Promise.reject(httpError(e, conn)) },
   });
+}
+
+/** The start of a body that is not Prometheus' JSON, on one line, for an error message. */
+function bodyStart(data: unknown): string {
+  const text = typeof data === 'string' ? data : data === undefined || data === null ? '' : (JSON.stringify(data) ?? '');
+  return text.trim().replace(/\s+/g, ' ').slice(0, 200);
+}
+
+/**
+ * A 2xx answer is Prometheus' JSON (an object with a status), or an error saying what came instead: an auth proxy's
+ * or single sign-on's login page (HTML with 200), a truncated body. prometheus-query had reported those as
+ * "network_error: unexpected network error".
+ */
+function prometheusJson(r: AxiosResponse, conn: PrometheusConnection): AxiosResponse {
+  const d: unknown = r.data;
+  if (d !== null && typeof d === 'object' && !Array.isArray(d) && 'status' in d) return r;
+  const type = String(r.headers?.['content-type'] ?? '') || 'none';
+  const body = bodyStart(d);
+  throw new PromQueryError(
+    `HTTP ${r.status}${r.statusText ? ` ${r.statusText}` : ''} from ${conn.url} is not Prometheus' JSON (content-type ${type}): ` +
+      `a login page of a proxy in front of it, or a prometheusUrl that is not Prometheus' (its API answers under <url>/api/v1)${body ? `; body: ${body}` : '; empty body'}`,
+  );
 }
 
 /** Prometheus' own errors are JSON, which prometheus-query reads; anything else (an auth proxy's or a gateway's

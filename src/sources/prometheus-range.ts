@@ -106,6 +106,9 @@ export interface RangeQueryResult {
   seriesSeen: number;
 }
 
+/** The largest finite float32 ((2 - 2^-23) * 2^127): larger values cannot be stored in the Float32Array history. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** Default sample budget of one range request (about 160 MB while prometheus-query parses it). */
 export const MAX_SAMPLES_PER_REQUEST = 500_000;
 /** Points of the probe request that learns the series count when there is no hint. */
@@ -219,8 +222,9 @@ export async function queryRangeSeries(q: RangeQuerier, o: RangeQueryOptions): P
         const i = Math.round((t - o.startS) / step);
         if (i < 0 || i >= n) continue;
         const v = s.value;
-        // Prometheus encodes NaN/Inf as strings; a non-finite or negative usage is treated as missing.
-        if (!Number.isFinite(v) || v < 0) continue;
+        // Prometheus encodes NaN/Inf as strings; a non-finite or negative usage is treated as missing, and so is one
+        // beyond float32 (the history store's type), where it would become +Inf and the profile's level with it.
+        if (!Number.isFinite(v) || v < 0 || v > FLOAT32_MAX) continue;
         a.values[i] = Number.isNaN(a.values[i]) ? v : a.values[i] + v;
       }
     }
@@ -229,6 +233,8 @@ export async function queryRangeSeries(q: RangeQuerier, o: RangeQueryOptions): P
   const series: Series[] = [];
   const breakdown: BreakdownSeries[] = [];
   for (const a of acc.values()) {
+    // a sum of series beyond float32 is missing too, as its parts would be
+    for (let i = 0; i < n; i++) if (a.values[i] > FLOAT32_MAX) a.values[i] = NaN;
     if (a.type === undefined) series.push({ tenant: a.tenant, resource: o.resource, startS: o.startS, intervalS: step, values: a.values });
     else breakdown.push({ tenant: a.tenant, resource: o.resource, type: a.type, startS: o.startS, intervalS: step, values: a.values });
   }

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import swagger from '@fastify/swagger';
 import { foresightApp, type AppOptions } from './app.js';
-import { TENANT_MAX_LENGTH } from './schemas.js';
+import { ErrorBody, TENANT_MAX_LENGTH } from './schemas.js';
 
 export interface BuildOptions extends AppOptions {
   /** A pino logger to share with the rest of the process (default: no request logs). */
@@ -44,6 +44,8 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
       tags: [{ name: 'tenants' }, { name: 'probes' }, { name: 'actuator' }],
     },
   });
+  // the error body every plugin's routes answer with (the actuator's /api/v1/actions too), shared from the root
+  app.addSchema(ErrorBody);
   await app.register(foresightApp, { exporter: opts.exporter, snapshot: opts.snapshot, ready: opts.ready, stuck: opts.stuck, resourceLimits: opts.resourceLimits, shard: opts.shard });
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options as never);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

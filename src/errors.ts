@@ -26,6 +26,7 @@ export const TenantNotFoundError = createError('FORESIGHT_ERR_TENANT_NOT_FOUND',
 export const ResourceNotFoundError = createError('FORESIGHT_ERR_RESOURCE_NOT_FOUND', 'Tenant %s has no resource %s', 404);
 export const NotReadyError = createError('FORESIGHT_ERR_NOT_READY', 'No successful cycle yet: %s', 503);
 export const LoopStuckError = createError('FORESIGHT_ERR_LOOP_STUCK', 'The engine loop\'s cycle due %s s ago has not finished, past livenessTimeout (%s s)', 503);
+export const MethodNotAllowedError = createError('FORESIGHT_ERR_METHOD_NOT_ALLOWED', '%s is not allowed on %s: it takes %s (see /openapi.json)', 405);
 
 // Kubernetes actuator
 export const KubeForbiddenError = createError('FORESIGHT_ERR_KUBE_FORBIDDEN', 'Kubernetes refused %s (403): %s', 403);

@@ -124,6 +124,26 @@ describe('HTTP app', () => {
   });
 });
 
+describe('HTTP error answers', () => {
+  it('answers a wrong method on an existing path with 405 and an Allow header, and an unknown path with 404', async () => {
+    const loop = new EngineLoop({ source: new FakeSource(['shop'], ['cpu']), engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120 });
+    const app = await buildServer({ exporter: createExporter({ snapshot: () => loop.latest() }), snapshot: () => loop.latest(), ready: () => loop.ready });
+    try {
+      for (const [method, url] of [['POST', '/api/v1/tenants'], ['DELETE', '/api/v1/tenants/shop/forecast?resource=cpu'], ['PUT', '/metrics']] as const) {
+        const r = await app.inject({ method, url });
+        expect(r.statusCode, `${method} ${url}`).toBe(405);
+        expect(r.headers.allow).toBe('GET, HEAD');
+        expect(r.json()).toEqual({ statusCode: 405, code: 'FORESIGHT_ERR_METHOD_NOT_ALLOWED', error: 'Method Not Allowed', message: `${method} is not allowed on ${url.split('?')[0]}: it takes GET, HEAD (see /openapi.json)` });
+      }
+      const nf = await app.inject({ method: 'POST', url: '/api/v1/nothing' });
+      expect(nf.statusCode).toBe(404);
+      expect(nf.headers.allow).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('HTTP app of one shard', () => {
   it('answers a tenant owned by another shard with a 404 that names that shard', async () => {
     const shard = { index: 1, total: 3 };

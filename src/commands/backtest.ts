@@ -14,6 +14,7 @@ import { anomalyPolicyOf, loadConfig, parseFlagDuration } from '../config/load.j
 import { ANOMALY_MODES, type AnomalyMode } from '../logic/anomaly.js';
 import { rateLimitConfig, reclaimConfig } from '../actuator/config.js';
 import { buildSummary } from '../backtest/summary.js';
+import { scorableSteps } from '../backtest/scoring.js';
 import { renderReport } from '../backtest/report.js';
 import { writeOutputs } from '../backtest/output.js';
 import { groupByRegex, groupTenants, tenantQuotaGrid } from '../backtest/tenant-quota.js';
@@ -173,6 +174,15 @@ export async function run(argv: string[]): Promise<number> {
   const groups = args['tenant-quota'] ? groupTenants(seriesGrid.tenants, groupRule) : undefined;
   const grid = groups ? tenantQuotaGrid(seriesGrid, groups) : seriesGrid;
   if (grid.nSteps < 3) throw new TraceInvalidError(`${set.origin}: resource "${args.resource}" has only ${grid.nSteps} step(s); a backtest needs a history`);
+  // a trace with nothing to score: an error, not a summary of n/a for every policy
+  const { scorable, present } = scorableSteps(grid, warmupStepsOf(grid));
+  if (scorable === 0) {
+    throw new TraceInvalidError(
+      present === 0
+        ? `${set.origin}: every value of resource "${args.resource}" is missing (empty, NaN or NA): there is no usage to replay or score`
+        : `${set.origin}: resource "${args.resource}" has no step to score: its ${present} known value(s) all fall in the warm-up the scores leave out (the first ${warmupStepsOf(grid) * grid.intervalS}s after each tenant's first sample)`,
+    );
+  }
   if (leadS < 0 || leadS >= grid.nSteps * grid.intervalS) throw new ArgumentInvalidError(`--lead ${args.lead} is outside the trace's span`);
   // no policy has an allocation in a step less than the lead after the start: scored, those would be shortages
   const warmupS = warmupStepsOf(grid) * grid.intervalS;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createForecastEngine } from '../core/engine.js';
 import { DEFAULT_HORIZONS_S } from '../core/types.js';
 import { parseFlagDuration } from '../config/load.js';
-import { ArgumentInvalidError } from '../errors.js';
+import { ArgumentInvalidError, TraceInvalidError } from '../errors.js';
 import { lastValue, seasonalNaive } from '../evaluate/baselines.js';
 import { QuantileScore, round } from '../evaluate/metrics.js';
 import { defaultWarmup, replay } from '../evaluate/replay.js';
@@ -96,6 +96,16 @@ export async function run(argv: string[]): Promise<number> {
     if (horizonsS.join() !== DEFAULT_HORIZONS_S.join()) {
       say(`evaluate: horizons ${horizonsS.map((h) => `${h}s`).join(', ')} (the defaults 5m, 15m, 30m rounded up to multiples of the trace interval ${intervalS}s)`);
     }
+  }
+  // nothing to score whatever the horizons: a trace problem (exit 1), not a usage error
+  const present = set.series.reduce((n, sr) => n + sr.values.reduce((m, v) => m + (v === v ? 1 : 0), 0), 0);
+  const afterWarmup = set.series.reduce((n, sr) => n + sr.values.reduce((m, v, i) => m + (v === v && i >= Math.max(defaultWarmup(sr), 2) ? 1 : 0), 0), 0);
+  if (afterWarmup === 0) {
+    throw new TraceInvalidError(
+      present === 0
+        ? `${args.trace}: every value of resource "${args.resource}" is missing (empty, NaN or NA): there is nothing to forecast or score`
+        : `${args.trace}: resource "${args.resource}" has no value to score: its ${present} known value(s) all fall in each series' warm-up (the first 7 days, or a third of a series shorter than that)`,
+    );
   }
   const engine = createForecastEngine({ intervalS, horizonsS, quantiles: LEVELS });
   const K = horizonsS.length;

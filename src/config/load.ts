@@ -2,7 +2,7 @@
 // cross-field rule, and fails naming every problem at once. The only module that reads process.env.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { actuatorOptionDocs, defaultActuatorOptions, validateActuatorOptions, type ActuatorOptions, type OptionDoc } from '../actuator/config.js';
+import { actuatorOptionDocs, defaultActuatorOptions, RESOURCE_OPTIONS, validateActuatorOptions, type ActuatorOptions, type OptionDoc } from '../actuator/config.js';
 import { ArgumentInvalidError, ConfigInvalidError } from '../errors.js';
 import type { AnomalyPolicy } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
@@ -213,6 +213,12 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
     signalSpecs.push({ ...(base ?? { resource: name, unit: 'unit' }), query: q ?? base!.query });
   }
 
+  // an actuator option naming a resource names a signal; a default one a configuration leaves out is simply unused
+  // (main.ts warns about podsResource), but one set to a name no signal has (cpuu) is a mistake
+  for (const k of RESOURCE_OPTIONS) {
+    const v = (act as Record<string, unknown>)[k];
+    if (actFrom[k] && !signals.includes(v as string)) problems.push(`actuator.${k} (${actFrom[k]}): ${JSON.stringify(v)} is not one of the configured signals (${signals.join(', ')})`);
+  }
   const resourceLimits = parseLimits(yaml.limits, env, signals, problems);
   problems.push(...unknownVariables(env, known, signals));
 

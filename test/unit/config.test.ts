@@ -153,6 +153,27 @@ describe('loadConfig', () => {
     expect(problemsOf({ env: { FORESIGHT_EXPORT_QUANTILES: '' } })).toContain('exportQuantiles (FORESIGHT_EXPORT_QUANTILES) must list at least one level');
   });
 
+  it('checks the actuator\'s annotation and label keys and its resource names at start-up, with the other problems', () => {
+    const msg = problemsOf({
+      env: { FORESIGHT_PORT: '0', FORESIGHT_ACTUATOR_TENANT_ANNOTATION: 'not a key!', FORESIGHT_ACTUATOR_QUOTA_OPT_IN_LABEL: '%%', FORESIGHT_ACTUATOR_CPU_RESOURCE: 'cpuu' },
+      yamlText: 'signals: [cpu, memory, pods]\nactuator:\n  containerSharesAnnotation: "-x/y"\n  shadowMemoryResource: mem\n',
+    });
+    for (const want of [
+      'port (FORESIGHT_PORT) must be in [1, 65535]',
+      'actuator.tenantAnnotation (FORESIGHT_ACTUATOR_TENANT_ANNOTATION) must be an annotation key, [prefix/]name',
+      'got "not a key!"',
+      'actuator.quotaOptInLabel (FORESIGHT_ACTUATOR_QUOTA_OPT_IN_LABEL) must be a label key',
+      'actuator.containerSharesAnnotation (config file) must be an annotation key',
+      'actuator.cpuResource (FORESIGHT_ACTUATOR_CPU_RESOURCE): "cpuu" is not one of the configured signals (cpu, memory, pods)',
+      'actuator.shadowMemoryResource (config file): "mem" is not one of the configured signals (cpu, memory, pods)',
+    ]) {
+      expect(msg).toContain(want);
+    }
+    // defaults a configuration leaves unused (no ephemeral_storage signal) are no problem; a key with a prefix is fine
+    const c = loadConfig({ env: { FORESIGHT_SIGNALS: 'cpu,memory,pods', FORESIGHT_ACTUATOR_TENANT_ANNOTATION: 'team.example.com/tenant', FORESIGHT_ACTUATOR_MEMORY_RESOURCE: 'memory' } });
+    expect([c.actuator.tenantAnnotation, c.actuator.ephemeralStorageResource]).toEqual(['team.example.com/tenant', 'ephemeral_storage']);
+  });
+
   it('leaves the interval rules to Prometheus: the embedded demo takes its trace\'s interval (main.ts checks the horizons)', () => {
     const c = loadConfig({ env: { FORESIGHT_INTERVAL: '600', FORESIGHT_RATE_WINDOW: '1m' } });
     expect([c.interval, c.horizons, c.rateWindow]).toEqual([600, [300, 900, 1800], '1m']);

@@ -4,6 +4,7 @@ import { FORECAST_LEVELS } from '../logic/allocation.js';
 import { ANOMALY_MODES, DEFAULT_ANOMALY_POLICY } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
 import { parseHeaders, urlProblem } from '../sources/prometheus-connection.js';
+import { promWindow } from '../sources/promql-duration.js';
 
 export type FieldType = 'int' | 'number' | 'string' | 'bool' | 'list' | 'numbers' | 'duration';
 
@@ -18,6 +19,8 @@ export interface FieldDef<T = unknown> {
   check?: (v: T) => string | undefined;
   /** Said after a value that is not of the field's type: where such a value usually comes from. */
   hint?: string;
+  /** The value as the code uses it, once check has accepted it (rateWindow: bare seconds 300 -> 300s for PromQL). */
+  normalize?: (v: T) => T;
 }
 
 const between = (lo: number, hi: number) => (v: number) => (v >= lo && v <= hi ? undefined : `must be in [${lo}, ${hi}]`);
@@ -75,7 +78,15 @@ export const schema = {
     help: 'Signals pulled per tenant; each PromQL can be overridden with FORESIGHT_QUERY_<SIGNAL> or queries.<signal> in YAML.',
     check: (v: string[]) => (v.length === 0 ? 'must name at least one signal' : new Set(v).size < v.length ? 'must name each signal once' : undefined),
   }),
-  rateWindow: f({ type: 'string', default: '5m', unit: 'duration', range: 'PromQL duration', help: 'Window of rate() in the signal queries: at least interval, or rate() sees only part of each interval and misses the bursts between the points.', check: (v: string) => (/^[0-9]+(ms|s|m|h|d)$/.test(v) && !/^0+[a-z]+$/.test(v) ? undefined : 'must be a positive PromQL duration like 5m') }),
+  rateWindow: f({
+    type: 'string',
+    default: '5m',
+    unit: 'duration',
+    range: 'PromQL duration (5m, 1h30m, 1w) or whole seconds',
+    help: 'Window of rate() in the signal queries: at least interval, or rate() sees only part of each interval and misses the bursts between the points.',
+    check: (v: string) => (promWindow(v) ? undefined : 'must be a positive PromQL duration like 5m or 1h30m, or whole seconds'),
+    normalize: (v: string) => promWindow(v) ?? v,
+  }),
   interval: f({ type: 'duration', default: 300, unit: 's', range: '[1, 3600]', help: 'Spacing of the series the models see.', check: between(1, 3600) }),
   cycle: f({ type: 'duration', default: 60, unit: 's', range: '[0.1, 3600]', help: 'Real time between two cycles. alerts/foresight.rules.yaml\'s ForesightStale assumes cycles well under 15 minutes: it fires after 900 s without a successful cycle.', check: between(0.1, 3600) }),
   pullDelay: f({ type: 'duration', default: 30, unit: 's', range: '[0, 1 hour]', help: 'A slot is pulled once this long has passed since its time, so that its samples are all in Prometheus: a scrape is stamped when it starts and visible when it ends, and a remote-write backend (Mimir, Thanos Receive, Cortex) lags further (set 1-2 minutes there). The models and detectors learn the newest slot when it is first pulled; a later pull mends only the stored history.', check: between(0, 3600) }),

@@ -6,6 +6,7 @@ import { DEFAULT_ANOMALY_POLICY } from '../../src/logic/anomaly.js';
 import { renderHelp } from '../../src/config/help.js';
 import { limitFor } from '../../src/config/limits.js';
 import { schema } from '../../src/config/schema.js';
+import { renderQuery } from '../../src/sources/prometheus-source.js';
 
 
 /** A Prometheus to pull from: the interval rules bind only then. */
@@ -172,6 +173,23 @@ describe('loadConfig', () => {
     // defaults a configuration leaves unused (no ephemeral_storage signal) are no problem; a key with a prefix is fine
     const c = loadConfig({ env: { FORESIGHT_SIGNALS: 'cpu,memory,pods', FORESIGHT_ACTUATOR_TENANT_ANNOTATION: 'team.example.com/tenant', FORESIGHT_ACTUATOR_MEMORY_RESOURCE: 'memory' } });
     expect([c.actuator.tenantAnnotation, c.actuator.ephemeralStorageResource]).toEqual(['team.example.com/tenant', 'ephemeral_storage']);
+  });
+
+  it('takes the rate windows PromQL takes (1w, 1h30m), bare seconds as <n>s, and refuses what PromQL refuses', () => {
+    const window = (w: string) => loadConfig({ env: { ...PROM, FORESIGHT_RATE_WINDOW: w } }).rateWindow;
+    expect(window('1w')).toBe('1w');
+    expect(window('1h30m')).toBe('1h30m');
+    expect(window('300')).toBe('300s');
+    expect(window('1y')).toBe('1y');
+    expect(window('5m30s')).toBe('5m30s');
+    for (const bad of ['30m1h', '1.5h', '5M', '5 m', '-5m', '0', '0h0m', 'm', '1.5']) {
+      expect(problemsOf({ env: { FORESIGHT_RATE_WINDOW: bad } }), bad).toContain('rateWindow (FORESIGHT_RATE_WINDOW) must be a positive PromQL duration like 5m or 1h30m, or whole seconds');
+    }
+    // the interval rule reads the whole duration: 4m59s is shorter than 5 minutes
+    expect(problemsOf({ env: { ...PROM, FORESIGHT_RATE_WINDOW: '4m59s' } })).toContain('rateWindow (4m59s) must be >= interval (300s)');
+    // and the queries carry it as given
+    const c = loadConfig({ env: { ...PROM, FORESIGHT_RATE_WINDOW: '1h30m' } });
+    expect(renderQuery(c.signalSpecs.find((sg) => sg.resource === 'cpu')!.query, { ...c, rateWindow: c.rateWindow })).toContain('[1h30m]');
   });
 
   it('leaves the interval rules to Prometheus: the embedded demo takes its trace\'s interval (main.ts checks the horizons)', () => {

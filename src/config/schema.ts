@@ -36,7 +36,15 @@ export const SIGNAL_NAMES = DEFAULT_SIGNALS.map((s) => s.resource);
 
 export const schema = {
   port: f({ type: 'int', default: 8080, unit: 'port', range: '[1, 65535]', help: 'HTTP port of /metrics, the probes and the API.', check: between(1, 65535) }),
-  host: f({ type: 'string', default: '0.0.0.0', unit: 'address', range: 'IP or hostname', help: 'Address to listen on.' }),
+  host: f({
+    type: 'string',
+    default: '0.0.0.0',
+    unit: 'address',
+    range: 'IP or hostname',
+    help: 'Address to listen on.',
+    // an empty one had passed, to listen where Node picks
+    check: (v: string) => (v.trim() === '' ? 'must not be empty (0.0.0.0: every IPv4 address, :: every address)' : /\s/.test(v) ? 'must not contain white space' : undefined),
+  }),
   logLevel: f({
     type: 'string',
     default: 'info',

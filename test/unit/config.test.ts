@@ -192,6 +192,13 @@ describe('loadConfig', () => {
     expect(renderQuery(c.signalSpecs.find((sg) => sg.resource === 'cpu')!.query, { ...c, rateWindow: c.rateWindow })).toContain('[1h30m]');
   });
 
+  it('refuses an empty or blank host to listen on', () => {
+    expect(problemsOf({ env: { FORESIGHT_HOST: '' } })).toContain('host (FORESIGHT_HOST) must not be empty (0.0.0.0: every IPv4 address, :: every address)');
+    expect(problemsOf({ yamlText: 'host: " "\n' })).toContain('host (config file) must not be empty');
+    expect(problemsOf({ env: { FORESIGHT_HOST: 'local host' } })).toContain('host (FORESIGHT_HOST) must not contain white space');
+    expect(loadConfig({ env: { FORESIGHT_HOST: '::' } }).host).toBe('::');
+  });
+
   it('leaves the interval rules to Prometheus: the embedded demo takes its trace\'s interval (main.ts checks the horizons)', () => {
     const c = loadConfig({ env: { FORESIGHT_INTERVAL: '600', FORESIGHT_RATE_WINDOW: '1m' } });
     expect([c.interval, c.horizons, c.rateWindow]).toEqual([600, [300, 900, 1800], '1m']);

@@ -1,8 +1,7 @@
 // `foresight backtest`: replays a trace (or a Prometheus range) through every policy and writes the comparison.
-import { access, constants, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ArgumentInvalidError, TraceInvalidError } from '../errors.js';
+import { checkOutDir } from './out-dir.js';
 import type { SeriesSet } from '../model/series.js';
 import { connectionOf, connectionProblems, urlProblem, type PrometheusConnection } from '../sources/prometheus-connection.js';
 import { readTrace } from '../sources/trace-file.js';
@@ -63,23 +62,6 @@ async function loadPrometheus(conn: PrometheusConnection, query: string, resourc
   const res = await queryRangeSeries(createPrometheusDriver(conn), { query, startS: endS - rangeS, endS, stepS, resource, tenantLabel });
   if (res.set.series.length === 0) throw new TraceInvalidError(`${url}: the query returned no series with a "${tenantLabel}" label (query: ${query.slice(0, 200)})`);
   return res.set;
-}
-
-/** Fails before any work when --out cannot be a writable directory (an existing file, or a parent that is one). */
-async function checkOutDir(out: string): Promise<void> {
-  let p = resolve(out);
-  for (;;) {
-    const st = await stat(p).catch(() => undefined);
-    if (st) {
-      if (!st.isDirectory()) throw new ArgumentInvalidError(`--out ${out}: ${p} is a file, not a directory`);
-      const ok = await access(p, constants.W_OK).then(() => true, () => false);
-      if (!ok) throw new ArgumentInvalidError(`--out ${out}: ${p} is not writable`);
-      return;
-    }
-    const up = dirname(p);
-    if (up === p) return;
-    p = up;
-  }
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -66,6 +66,24 @@ describe('foresight evaluate', () => {
     for (const o of ['o1', 'o2']) expect(existsSync(join(dir, o))).toBe(false);
   });
 
+  it('checks --out before reading the trace (a file there is a usage error) and refuses a horizon given twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    // the trace does not exist: the --out problem is found first
+    await expect(run(['--trace', join(dir, 'missing.csv'), '--resource', 'cpu', '--out', file])).rejects.toMatchObject({
+      code: 'FORESIGHT_ERR_ARGUMENT_INVALID',
+      message: `--out ${file}: ${file} is a file, not a directory`,
+    });
+    await expect(run(['--trace', join(dir, 'missing.csv'), '--resource', 'cpu', '--out', join(file, 'sub')])).rejects.toThrow(`${file} is a file, not a directory`);
+    const trace = writeTrace(dir, 3);
+    await expect(run(['--trace', trace, '--resource', 'cpu', '--horizons', '5m,300', '--out', join(dir, 'o')])).rejects.toMatchObject({
+      code: 'FORESIGHT_ERR_ARGUMENT_INVALID',
+      message: '--horizons 5m,300: 300s is given twice (each horizon once)',
+    });
+    expect(existsSync(join(dir, 'o'))).toBe(false);
+  });
+
   it('writes forecasts.csv.gz and summary.json after a warm-up of a third of a short series', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
     const trace = writeTrace(dir, 3);

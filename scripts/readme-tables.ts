@@ -16,6 +16,7 @@ export function errorsTable(): string {
     const message = e.message.replace(/%s/g, '…').replace(/\n/g, ' ').replace(/\|/g, '\\|');
     rows.push(`| \`${e.code}\` | ${e.statusCode ?? ''} | ${message} |`);
   }
+  for (const e of errors.FRAMEWORK_ERRORS) rows.push(`| \`${e.code}\` | ${e.statusCode} | ${e.message.replace(/\|/g, '\\|')} |`);
   rows.sort();
   return ['| code | HTTP status | message |', '| --- | --- | --- |', ...rows].join('\n');
 }

@@ -26,6 +26,15 @@ export const TenantNotFoundError = createError('FORESIGHT_ERR_TENANT_NOT_FOUND',
 export const ResourceNotFoundError = createError('FORESIGHT_ERR_RESOURCE_NOT_FOUND', 'Tenant %s has no resource %s', 404);
 export const NotReadyError = createError('FORESIGHT_ERR_NOT_READY', 'No successful cycle yet: %s', 503);
 export const LoopStuckError = createError('FORESIGHT_ERR_LOOP_STUCK', 'The engine loop\'s cycle due %s s ago has not finished, past livenessTimeout (%s s)', 503);
+export const MethodNotAllowedError = createError('FORESIGHT_ERR_METHOD_NOT_ALLOWED', '%s is not allowed on %s: it takes %s (see /openapi.json)', 405);
+
+/** Codes of the HTTP API's answers that Fastify and its router give (same body: statusCode, code, error, message),
+ *  listed here for the README's errors table; test/unit/server.test.ts checks the API gives each of them. */
+export const FRAMEWORK_ERRORS: ReadonlyArray<{ code: string; statusCode: number; message: string }> = [
+  { code: 'FST_ERR_VALIDATION', statusCode: 400, message: '… (a query or path parameter the route\'s schema refuses, e.g. querystring.limit must be >= 1)' },
+  { code: 'FST_ERR_BAD_URL', statusCode: 400, message: "'…' is not a valid url component (a malformed percent-encoding, e.g. /api/v1/tenants/%ZZ)" },
+  { code: 'FST_ERR_NOT_FOUND', statusCode: 404, message: 'No route … (see /openapi.json)' },
+];
 
 // Kubernetes actuator
 export const KubeForbiddenError = createError('FORESIGHT_ERR_KUBE_FORBIDDEN', 'Kubernetes refused %s (403): %s', 403);

@@ -1,5 +1,6 @@
 // GET /api/v1/actions: the actuator's journal (dry-run plans and applied changes), as a Fastify plugin for the server.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { ErrorBody } from '../server/schemas.js';
 import type { ActionJournal, ActionKind } from './journal.js';
 
 export interface ActionsRouteOptions {
@@ -28,6 +29,8 @@ const ACTION_ENTRY = {
 
 /** Mount with `app.register(actionsRoute, { journal: actuator.journal })`. Query: limit, kind, sinceCycle. */
 export const actionsRoute: FastifyPluginAsync<ActionsRouteOptions> = async (app: FastifyInstance, opts) => {
+  // the server's shared error body (buildServer adds it for every plugin); alone (tests), the route adds it itself
+  if (!app.getSchema('Error')) app.addSchema(ErrorBody);
   app.get('/api/v1/actions', {
     schema: {
       summary: "The actuator's journal: every change it made or, in dry-run, would have made, newest last.",
@@ -47,6 +50,8 @@ export const actionsRoute: FastifyPluginAsync<ActionsRouteOptions> = async (app:
           properties: { total: { type: 'integer', description: 'Entries recorded since start.' }, actions: { type: 'array', items: ACTION_ENTRY } },
           required: ['total', 'actions'],
         },
+        // a query parameter out of range or unknown (FST_ERR_VALIDATION)
+        400: { $ref: 'Error#' },
       },
     },
   }, async (req) => {

@@ -107,8 +107,8 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   namespaces: { default: [], unit: 'names', range: 'empty = cluster-wide', help: 'Namespaces whose VPAs are served.' },
   tenantAnnotation: { default: 'foresight.io/tenant', unit: 'key', range: 'annotation key', help: 'VPA annotation naming the tenant; default tenant is the namespace.' },
   containerSharesAnnotation: { default: 'foresight.io/container-shares', unit: 'key', range: 'annotation key', help: 'VPA annotation `c1=0.7,c2=0.3` splitting the tenant recommendation.' },
-  cpuResource: { default: 'cpu', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (cores) behind VPA cpu.' },
-  memoryResource: { default: 'memory', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (bytes) behind VPA memory.' },
+  cpuResource: { default: 'cpu', unit: 'name', range: 'one of signals', help: 'Snapshot resource (cores) behind VPA cpu.' },
+  memoryResource: { default: 'memory', unit: 'name', range: 'one of signals', help: 'Snapshot resource (bytes) behind VPA memory.' },
   targetQuantile: { default: 0.9, unit: 'ratio', range: '(0, 1)', help: 'Forecast quantile used as the target.' },
   tolerance: { default: 0.05, unit: 'ratio', range: '[0, 1)', help: 'Relative change below which a recommendation is left as is (a target increase is always written).' },
   stableWindowS: {
@@ -136,8 +136,8 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   priorityClassName: { default: 'foresight-shadow', unit: 'name', range: 'PriorityClass', help: 'PriorityClass of placeholders (value -10 in deploy/).' },
   pauseImage: { default: 'registry.k8s.io/pause:3.10', unit: 'image', range: 'image ref', help: 'Image of the placeholder pods.' },
   shadowNodeSelector: { default: '', unit: 'labels', range: 'key=value[,key=value] or empty', help: 'nodeSelector of the placeholder pods, e.g. cloud.google.com/gke-nodepool=default-pool: the nodes whose room they hold (empty = any node).' },
-  shadowCpuResource: { default: 'cpu', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (cores) sizing placeholder cpu.' },
-  shadowMemoryResource: { default: 'memory', unit: 'name', range: 'snapshot resource', help: 'ShadowPlan resource (bytes) sizing placeholder memory.' },
+  shadowCpuResource: { default: 'cpu', unit: 'name', range: 'one of signals', help: 'ShadowPlan resource (cores) sizing placeholder cpu.' },
+  shadowMemoryResource: { default: 'memory', unit: 'name', range: 'one of signals', help: 'ShadowPlan resource (bytes) sizing placeholder memory.' },
   maxPodCpuCores: { default: 4, unit: 'cores', range: '> 0', help: 'Largest placeholder pod (cpu).' },
   maxPodMemoryBytes: { default: 16 * 2 ** 30, unit: 'bytes', range: '> 0', help: 'Largest placeholder pod (memory).' },
   maxShadowCpuCores: { default: 32, unit: 'cores', range: '>= 0', help: 'Cap on total shadow cpu.' },
@@ -148,8 +148,8 @@ export const actuatorOptionDocs: { readonly [K in keyof ActuatorOptions]: Option
   quotaName: { default: 'foresight', unit: 'name', range: 'DNS name', help: "Name of Foresight's ResourceQuota (labelled as Foresight's; any other quota is never touched)." },
   quotaLimitsRatio: { default: 1.5, unit: 'ratio', range: '[1, 10]', help: 'limits.cpu/memory = upper-bound forecast x this ratio.' },
   quotaSurgeRatio: { default: 0.25, unit: 'ratio', range: '[0, 10]', help: 'Every hard limit of the quota stays at least this share above what the namespace uses (count/pods: at least one pod more), so that a rollout\'s surge pods (maxSurge defaults to 25%) and new pods are admitted. 0: a quota can fall to what is used, and the API server then refuses every new pod.' },
-  ephemeralStorageResource: { default: 'ephemeral_storage', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (bytes) behind requests.ephemeral-storage.' },
-  podsResource: { default: 'pods', unit: 'name', range: 'snapshot resource', help: 'Snapshot resource (count) behind count/pods.' },
+  ephemeralStorageResource: { default: 'ephemeral_storage', unit: 'name', range: 'one of signals', help: 'Snapshot resource (bytes) behind requests.ephemeral-storage.' },
+  podsResource: { default: 'pods', unit: 'name', range: 'one of signals', help: 'Snapshot resource (count) behind count/pods.' },
   quotaShadowPool: { default: 'default', unit: 'name', range: 'pool name or empty', help: 'Pool whose placeholders reserve at least the quotas\' unused requests (so raised quotas can be scheduled; "default" is the pool the loop plans); empty = off.' },
   leaseNamespace: { default: 'foresight-system', unit: 'name', range: 'namespace', help: 'Namespace of the leader Lease.' },
   leaseName: { default: 'foresight-actuator', unit: 'name', range: 'DNS name', help: 'Name of the leader Lease.' },
@@ -176,6 +176,9 @@ export function reclaimConfig(o: Pick<ActuatorOptions, 'reclaimBelowRatio' | 're
 export function rateLimitConfig(o: Pick<ActuatorOptions, 'maxChangesPerHour'>): RateLimitConfig {
   return { ...DEFAULT_RATE_LIMIT, maxChangesPerHour: o.maxChangesPerHour };
 }
+
+/** Options naming a snapshot resource, i.e. one of the configured signals (checked by loadConfig, which knows them). */
+export const RESOURCE_OPTIONS = ['cpuResource', 'memoryResource', 'ephemeralStorageResource', 'podsResource', 'shadowCpuResource', 'shadowMemoryResource'] as const;
 
 /** Problems with the options, one sentence each (empty when valid). */
 export function validateActuatorOptions(o: ActuatorOptions): string[] {
@@ -218,6 +221,11 @@ export function validateActuatorOptions(o: ActuatorOptions): string[] {
   }
   for (const ns of o.namespaces) if (!dns.test(ns)) p.push(`actuator.namespaces: ${JSON.stringify(ns)} is not a namespace name`);
   if (!o.pauseImage) p.push('actuator.pauseImage must be set');
+  // written into VPA and namespace lookups (an annotation read, a labelSelector): a key the API server refuses would
+  // fail every cycle, or match nothing, long after start-up
+  for (const k of ['tenantAnnotation', 'containerSharesAnnotation', 'quotaOptInLabel'] as const) {
+    if (!isQualifiedKey(o[k])) p.push(`actuator.${k} must be ${k === 'quotaOptInLabel' ? 'a label' : 'an annotation'} key, [prefix/]name: the prefix a DNS subdomain, the name 1-63 characters of A-Z a-z 0-9 - _ . that start and end with a letter or digit (got ${JSON.stringify(o[k])})`);
+  }
   try {
     nodeSelector(o.shadowNodeSelector);
   } catch (err) {
@@ -234,13 +242,19 @@ export function actuatorOptions(partial: Partial<ActuatorOptions> = {}): Actuato
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
+/** Whether `key` is a Kubernetes label or annotation key: [prefix/]name, the prefix a DNS subdomain (at most 253). */
+export function isQualifiedKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  return LABEL_KEY.test(key) && slash <= 253;
+}
+
 /** The placeholders' nodeSelector from `key=value[,key=value]` (empty: none); throws naming what is wrong. */
 export function nodeSelector(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of text.split(',').map((t) => t.trim()).filter(Boolean)) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? '' : part.slice(0, eq).trim(), value = eq < 0 ? '' : part.slice(eq + 1).trim();
-    if (eq < 0 || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value)) {
+    if (eq < 0 || !isQualifiedKey(key) || !LABEL_VALUE.test(value)) {
       throw new Error(`must be key=value[,key=value] with label keys and values (got ${JSON.stringify(part)})`);
     }
     out[key] = value;

@@ -40,6 +40,21 @@ export function scoredFrom(grid: Grid, k: number, warmupSteps: number): number {
   return grid.firstSample[k] + warmupSteps;
 }
 
+/** Steps the scores will count (as ScoreAccumulator picks them), and the known usage values of the grid in all. */
+export function scorableSteps(grid: Grid, warmupSteps: number): { scorable: number; present: number } {
+  let scorable = 0;
+  let present = 0;
+  grid.usage.forEach((u, k) => {
+    const from = Math.max(1, scoredFrom(grid, k, warmupSteps));
+    for (let i = 0; i < u.length; i++) {
+      if (u[i] !== u[i]) continue;
+      present++;
+      if (i >= from) scorable++;
+    }
+  });
+  return { scorable, present };
+}
+
 /**
  * Scores one policy step by step (so a sweep need not keep every allocation). A step is scored when it is at least
  * `warmupSteps` after the tenant's first sample and the usage is known; a missing allocation (NaN) counts as zero. A

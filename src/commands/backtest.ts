@@ -1,10 +1,9 @@
 // `foresight backtest`: replays a trace (or a Prometheus range) through every policy and writes the comparison.
-import { access, constants, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ArgumentInvalidError, TraceInvalidError } from '../errors.js';
+import { checkOutDir } from './out-dir.js';
 import type { SeriesSet } from '../model/series.js';
-import { connectionOf, connectionProblems, type PrometheusConnection } from '../sources/prometheus-connection.js';
+import { connectionOf, connectionProblems, urlProblem, type PrometheusConnection } from '../sources/prometheus-connection.js';
 import { readTrace } from '../sources/trace-file.js';
 import { buildGrid } from '../backtest/grid.js';
 import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
@@ -14,6 +13,7 @@ import { anomalyPolicyOf, loadConfig, parseFlagDuration } from '../config/load.j
 import { ANOMALY_MODES, type AnomalyMode } from '../logic/anomaly.js';
 import { rateLimitConfig, reclaimConfig } from '../actuator/config.js';
 import { buildSummary } from '../backtest/summary.js';
+import { scorableSteps } from '../backtest/scoring.js';
 import { renderReport } from '../backtest/report.js';
 import { writeOutputs } from '../backtest/output.js';
 import { groupByRegex, groupTenants, tenantQuotaGrid } from '../backtest/tenant-quota.js';
@@ -64,23 +64,6 @@ async function loadPrometheus(conn: PrometheusConnection, query: string, resourc
   return res.set;
 }
 
-/** Fails before any work when --out cannot be a writable directory (an existing file, or a parent that is one). */
-async function checkOutDir(out: string): Promise<void> {
-  let p = resolve(out);
-  for (;;) {
-    const st = await stat(p).catch(() => undefined);
-    if (st) {
-      if (!st.isDirectory()) throw new ArgumentInvalidError(`--out ${out}: ${p} is a file, not a directory`);
-      const ok = await access(p, constants.W_OK).then(() => true, () => false);
-      if (!ok) throw new ArgumentInvalidError(`--out ${out}: ${p} is not writable`);
-      return;
-    }
-    const up = dirname(p);
-    if (up === p) return;
-    p = up;
-  }
-}
-
 export async function run(argv: string[]): Promise<number> {
   let args;
   try {
@@ -128,6 +111,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!args.resource) throw new ArgumentInvalidError(`--resource is required\n${USAGE}`);
   if (!args.trace === !args.prometheus) throw new ArgumentInvalidError(`give exactly one of --trace FILE or --prometheus URL\n${USAGE}`);
   if (args.prometheus && !args.query) throw new ArgumentInvalidError('--prometheus needs --query PROMQL');
+  const urlWhy = args.prometheus !== undefined ? urlProblem(args.prometheus) : undefined;
+  if (urlWhy) throw new ArgumentInvalidError(`--prometheus ${JSON.stringify(args.prometheus)} must be an http(s) URL: it ${urlWhy}`);
   const policies = args.policies.split(',').map((p) => p.trim()).filter(Boolean);
   const unknown = policies.filter((p) => !(POLICY_NAMES as readonly string[]).includes(p));
   if (unknown.length || policies.length === 0) throw new ArgumentInvalidError(`--policies: unknown policy ${unknown.map((u) => `"${u}"`).join(', ') || '(none given)'} (known: ${POLICY_NAMES.join(', ')})`);
@@ -171,6 +156,15 @@ export async function run(argv: string[]): Promise<number> {
   const groups = args['tenant-quota'] ? groupTenants(seriesGrid.tenants, groupRule) : undefined;
   const grid = groups ? tenantQuotaGrid(seriesGrid, groups) : seriesGrid;
   if (grid.nSteps < 3) throw new TraceInvalidError(`${set.origin}: resource "${args.resource}" has only ${grid.nSteps} step(s); a backtest needs a history`);
+  // a trace with nothing to score: an error, not a summary of n/a for every policy
+  const { scorable, present } = scorableSteps(grid, warmupStepsOf(grid));
+  if (scorable === 0) {
+    throw new TraceInvalidError(
+      present === 0
+        ? `${set.origin}: every value of resource "${args.resource}" is missing (empty, NaN or NA): there is no usage to replay or score`
+        : `${set.origin}: resource "${args.resource}" has no step to score: its ${present} known value(s) all fall in the warm-up the scores leave out (the first ${warmupStepsOf(grid) * grid.intervalS}s after each tenant's first sample)`,
+    );
+  }
   if (leadS < 0 || leadS >= grid.nSteps * grid.intervalS) throw new ArgumentInvalidError(`--lead ${args.lead} is outside the trace's span`);
   // no policy has an allocation in a step less than the lead after the start: scored, those would be shortages
   const warmupS = warmupStepsOf(grid) * grid.intervalS;

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createForecastEngine } from '../core/engine.js';
 import { DEFAULT_HORIZONS_S } from '../core/types.js';
 import { parseFlagDuration } from '../config/load.js';
-import { ArgumentInvalidError } from '../errors.js';
+import { ArgumentInvalidError, TraceInvalidError } from '../errors.js';
+import { checkOutDir } from './out-dir.js';
 import { lastValue, seasonalNaive } from '../evaluate/baselines.js';
 import { QuantileScore, round } from '../evaluate/metrics.js';
 import { defaultWarmup, replay } from '../evaluate/replay.js';
@@ -23,10 +24,10 @@ of a series shorter than that) it forecasts every horizon at every N-th step fro
 and writes DIR/forecasts.csv.gz and DIR/summary.json (MAE, MASE vs seasonal naive, pinball, coverage).
   --trace FILE      canonical trace file (required)
   --resource R      resource to evaluate, e.g. cpu or memory (required)
-  --horizons LIST   comma-separated durations: 30s, 5m, 1h or plain seconds, each a multiple of the trace
-                    interval (default 5m,15m,30m, each rounded up to a multiple of a coarser interval)
+  --horizons LIST   comma-separated durations: 30s, 5m, 1h or plain seconds, each once and a multiple of the
+                    trace interval (default 5m,15m,30m, each rounded up to a multiple of a coarser interval)
   --every N         forecast at every N-th step (default 1)
-  --out DIR         output directory (default ./evaluate-out)
+  --out DIR         output directory (default ./evaluate-out), checked before the trace is read
   --json            print summary.json's content on stdout, one line (as backtest --json), instead of the results
   --quiet           no progress (a bar with an ETA on a terminal, a line every 10% otherwise), only the results`;
 
@@ -80,6 +81,10 @@ export async function run(argv: string[]): Promise<number> {
   const every = Number(args.every);
   if (!Number.isInteger(every) || every < 1) throw new ArgumentInvalidError(`--every must be a positive integer (got "${args.every}")`);
   const givenS = args.horizons?.split(',').map((h) => parseFlagDuration('horizons', h));
+  const twice = givenS?.find((h, i) => givenS.indexOf(h) !== i);
+  if (twice !== undefined) throw new ArgumentInvalidError(`--horizons ${args.horizons}: ${twice}s is given twice (each horizon once)`);
+  // before the trace is read, as backtest does: a file where the directory should be is a usage error
+  await checkOutDir(args.out);
 
   const started = Date.now();
   const say = (line: string) => (args.quiet ? undefined : console.error(line));
@@ -96,6 +101,16 @@ export async function run(argv: string[]): Promise<number> {
     if (horizonsS.join() !== DEFAULT_HORIZONS_S.join()) {
       say(`evaluate: horizons ${horizonsS.map((h) => `${h}s`).join(', ')} (the defaults 5m, 15m, 30m rounded up to multiples of the trace interval ${intervalS}s)`);
     }
+  }
+  // nothing to score whatever the horizons: a trace problem (exit 1), not a usage error
+  const present = set.series.reduce((n, sr) => n + sr.values.reduce((m, v) => m + (v === v ? 1 : 0), 0), 0);
+  const afterWarmup = set.series.reduce((n, sr) => n + sr.values.reduce((m, v, i) => m + (v === v && i >= Math.max(defaultWarmup(sr), 2) ? 1 : 0), 0), 0);
+  if (afterWarmup === 0) {
+    throw new TraceInvalidError(
+      present === 0
+        ? `${args.trace}: every value of resource "${args.resource}" is missing (empty, NaN or NA): there is nothing to forecast or score`
+        : `${args.trace}: resource "${args.resource}" has no value to score: its ${present} known value(s) all fall in each series' warm-up (the first 7 days, or a third of a series shorter than that)`,
+    );
   }
   const engine = createForecastEngine({ intervalS, horizonsS, quantiles: LEVELS });
   const K = horizonsS.length;

@@ -2,11 +2,12 @@
 // cross-field rule, and fails naming every problem at once. The only module that reads process.env.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { actuatorOptionDocs, defaultActuatorOptions, validateActuatorOptions, type ActuatorOptions, type OptionDoc } from '../actuator/config.js';
+import { actuatorOptionDocs, defaultActuatorOptions, RESOURCE_OPTIONS, validateActuatorOptions, type ActuatorOptions, type OptionDoc } from '../actuator/config.js';
 import { ArgumentInvalidError, ConfigInvalidError } from '../errors.js';
 import type { AnomalyPolicy } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
 import { connectionProblems } from '../sources/prometheus-connection.js';
+import { promDurationSeconds } from '../sources/promql-duration.js';
 import type { SignalSpec } from '../sources/history-source.js';
 import { unknownVariables } from './env-names.js';
 import { parseLimits, type ResourceLimits } from './limits.js';
@@ -169,6 +170,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
     if (env[e] !== undefined) tryRaw(env[e], e);
     const why = def.check?.(value as never);
     if (why) problems.push(`${key} (${from[key] ?? 'default'}) ${why} [${def.unit}, range ${def.range}], got ${JSON.stringify(value)}`);
+    else if (def.normalize) value = def.normalize(value as never);
     out[key] = value;
   }
   const known = new Set((Object.keys(fields) as string[]).map((k) => envName(k)));
@@ -213,6 +215,12 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
     signalSpecs.push({ ...(base ?? { resource: name, unit: 'unit' }), query: q ?? base!.query });
   }
 
+  // an actuator option naming a resource names a signal; a default one a configuration leaves out is simply unused
+  // (main.ts warns about podsResource), but one set to a name no signal has (cpuu) is a mistake
+  for (const k of RESOURCE_OPTIONS) {
+    const v = (act as Record<string, unknown>)[k];
+    if (actFrom[k] && !signals.includes(v as string)) problems.push(`actuator.${k} (${actFrom[k]}): ${JSON.stringify(v)} is not one of the configured signals (${signals.join(', ')})`);
+  }
   const resourceLimits = parseLimits(yaml.limits, env, signals, problems);
   problems.push(...unknownVariables(env, known, signals));
 
@@ -227,7 +235,7 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   for (const k of ['retrainEvery', 'profileEvery', 'staleAfter'] as const) {
     if (c[k] < interval) problems.push(`${k} (${c[k]}s) must be >= interval (${c.interval}s)${origins(k, 'interval')}`);
   }
-  const windowS = parseDuration(c.rateWindow);
+  const windowS = promDurationSeconds(c.rateWindow);
   if (windowS < interval) problems.push(`rateWindow (${c.rateWindow}) must be >= interval (${c.interval}s): rate() over a shorter window sees only part of each interval and misses the bursts between the points${origins('rateWindow', 'interval')}`);
   if (c.vanishAfter < c.staleAfter) problems.push(`vanishAfter (${c.vanishAfter}s) must be >= staleAfter (${c.staleAfter}s)${origins('vanishAfter', 'staleAfter')}`);
   if (c.anomalyExitLikelihood > c.anomalyEnterLikelihood) problems.push(`anomalyExitLikelihood (${c.anomalyExitLikelihood}) must be <= anomalyEnterLikelihood (${c.anomalyEnterLikelihood})${origins('anomalyExitLikelihood', 'anomalyEnterLikelihood')}`);

@@ -3,7 +3,8 @@
 import { FORECAST_LEVELS } from '../logic/allocation.js';
 import { ANOMALY_MODES, DEFAULT_ANOMALY_POLICY } from '../logic/anomaly.js';
 import { DEFAULT_SIGNALS } from '../sources/default-signals.js';
-import { parseHeaders } from '../sources/prometheus-connection.js';
+import { parseHeaders, urlProblem } from '../sources/prometheus-connection.js';
+import { promWindow } from '../sources/promql-duration.js';
 
 export type FieldType = 'int' | 'number' | 'string' | 'bool' | 'list' | 'numbers' | 'duration';
 
@@ -18,10 +19,13 @@ export interface FieldDef<T = unknown> {
   check?: (v: T) => string | undefined;
   /** Said after a value that is not of the field's type: where such a value usually comes from. */
   hint?: string;
+  /** The value as the code uses it, once check has accepted it (rateWindow: bare seconds 300 -> 300s for PromQL). */
+  normalize?: (v: T) => T;
 }
 
 const between = (lo: number, hi: number) => (v: number) => (v >= lo && v <= hi ? undefined : `must be in [${lo}, ${hi}]`);
-const ratios = (v: number[]) => (v.every((x) => x > 0 && x < 1) && v.every((x, i) => i === 0 || x > v[i - 1]) ? undefined : 'must be ascending values in (0, 1)');
+// at least one level: `[].every` holds, and an empty list left the sidecar with no forecast to export or allocate from
+const ratios = (v: number[]) => (v.length === 0 ? 'must list at least one level' : v.every((x) => x > 0 && x < 1) && v.every((x, i) => i === 0 || x > v[i - 1]) ? undefined : 'must be ascending values in (0, 1)');
 const labelName = (v: string) => (/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(v) ? undefined : 'must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)');
 
 function f<T>(d: FieldDef<T>): FieldDef<T> {
@@ -32,7 +36,15 @@ export const SIGNAL_NAMES = DEFAULT_SIGNALS.map((s) => s.resource);
 
 export const schema = {
   port: f({ type: 'int', default: 8080, unit: 'port', range: '[1, 65535]', help: 'HTTP port of /metrics, the probes and the API.', check: between(1, 65535) }),
-  host: f({ type: 'string', default: '0.0.0.0', unit: 'address', range: 'IP or hostname', help: 'Address to listen on.' }),
+  host: f({
+    type: 'string',
+    default: '0.0.0.0',
+    unit: 'address',
+    range: 'IP or hostname',
+    help: 'Address to listen on.',
+    // an empty one had passed, to listen where Node picks
+    check: (v: string) => (v.trim() === '' ? 'must not be empty (0.0.0.0: every IPv4 address, :: every address)' : /\s/.test(v) ? 'must not contain white space' : undefined),
+  }),
   logLevel: f({
     type: 'string',
     default: 'info',
@@ -47,7 +59,10 @@ export const schema = {
     unit: 'URL',
     range: 'http(s) URL or empty',
     help: 'Prometheus to pull tenant histories from. Empty: run the embedded demo on the example trace.',
-    check: (v: string) => (v === '' || /^https?:\/\/[^\s]+$/.test(v) ? undefined : 'must be an http(s) URL or empty'),
+    check: (v: string) => {
+      const why = v === '' ? undefined : urlProblem(v);
+      return why ? `must be an http(s) URL or empty: it ${why}` : undefined;
+    },
   }),
   prometheusTimeout: f({ type: 'duration', default: 10, unit: 's', range: '[0.1, 300]', help: 'Timeout of one PromQL request.', check: between(0.1, 300) }),
   prometheusBearerTokenFile: f({ type: 'string', default: '', unit: 'path', range: 'file or empty', help: 'File with a token sent to Prometheus as Authorization: Bearer, read again when it changes (a projected ServiceAccount token rotates): OpenShift\'s thanos-querier, a kube-rbac-proxy in front of Prometheus.' }),
@@ -71,7 +86,15 @@ export const schema = {
     help: 'Signals pulled per tenant; each PromQL can be overridden with FORESIGHT_QUERY_<SIGNAL> or queries.<signal> in YAML.',
     check: (v: string[]) => (v.length === 0 ? 'must name at least one signal' : new Set(v).size < v.length ? 'must name each signal once' : undefined),
   }),
-  rateWindow: f({ type: 'string', default: '5m', unit: 'duration', range: 'PromQL duration', help: 'Window of rate() in the signal queries: at least interval, or rate() sees only part of each interval and misses the bursts between the points.', check: (v: string) => (/^[0-9]+(ms|s|m|h|d)$/.test(v) && !/^0+[a-z]+$/.test(v) ? undefined : 'must be a positive PromQL duration like 5m') }),
+  rateWindow: f({
+    type: 'string',
+    default: '5m',
+    unit: 'duration',
+    range: 'PromQL duration (5m, 1h30m, 1w) or whole seconds',
+    help: 'Window of rate() in the signal queries: at least interval, or rate() sees only part of each interval and misses the bursts between the points.',
+    check: (v: string) => (promWindow(v) ? undefined : 'must be a positive PromQL duration like 5m or 1h30m, or whole seconds'),
+    normalize: (v: string) => promWindow(v) ?? v,
+  }),
   interval: f({ type: 'duration', default: 300, unit: 's', range: '[1, 3600]', help: 'Spacing of the series the models see.', check: between(1, 3600) }),
   cycle: f({ type: 'duration', default: 60, unit: 's', range: '[0.1, 3600]', help: 'Real time between two cycles. alerts/foresight.rules.yaml\'s ForesightStale assumes cycles well under 15 minutes: it fires after 900 s without a successful cycle.', check: between(0.1, 3600) }),
   pullDelay: f({ type: 'duration', default: 30, unit: 's', range: '[0, 1 hour]', help: 'A slot is pulled once this long has passed since its time, so that its samples are all in Prometheus: a scrape is stamped when it starts and visible when it ends, and a remote-write backend (Mimir, Thanos Receive, Cortex) lags further (set 1-2 minutes there). The models and detectors learn the newest slot when it is first pulled; a later pull mends only the stored history.', check: between(0, 3600) }),
@@ -84,8 +107,8 @@ export const schema = {
   staleAfter: f({ type: 'duration', default: 900, unit: 's', range: '[interval, 7 days]', help: 'A series with no sample for this long is marked stale in the API and left out of the forecast families on /metrics (counted in foresight_series_stale).', check: between(1, 7 * 86_400) }),
   vanishAfter: f({ type: 'duration', default: 86_400, unit: 's', range: '[staleAfter, 30 days]', help: 'A tenant with no sample for this long is dropped.', check: between(1, 30 * 86_400) }),
   horizons: f({ type: 'numbers', default: [300, 900, 1800], unit: 's', range: 'multiples of interval', help: 'Forecast horizons.', check: (v: number[]) => (v.length > 0 && v.every((x) => x > 0) && new Set(v).size === v.length ? undefined : 'must be distinct positive seconds') }),
-  quantiles: f({ type: 'numbers', default: [...FORECAST_LEVELS], unit: 'ratio', range: 'ascending in (0, 1)', help: 'Quantile levels the engine forecasts (the allocation policy chooses among them).', check: ratios }),
-  exportQuantiles: f({ type: 'numbers', default: [0.5, 0.9, 0.95, 0.99], unit: 'ratio', range: 'subset of quantiles', help: 'Quantile levels exposed on /metrics (bounds cardinality).', check: ratios }),
+  quantiles: f({ type: 'numbers', default: [...FORECAST_LEVELS], unit: 'ratio', range: 'one or more, ascending in (0, 1)', help: 'Quantile levels the engine forecasts (the allocation policy chooses among them).', check: ratios }),
+  exportQuantiles: f({ type: 'numbers', default: [0.5, 0.9, 0.95, 0.99], unit: 'ratio', range: 'non-empty subset of quantiles', help: 'Quantile levels exposed on /metrics (bounds cardinality).', check: ratios }),
   seasons: f({ type: 'numbers', default: [86_400, 604_800], unit: 's', range: '> 0', help: 'Candidate seasonal periods.', check: (v: number[]) => (v.every((x) => x > 0) ? undefined : 'must be positive seconds') }),
   totalShards: f({ type: 'int', default: 1, unit: 'replicas', range: '[1, 1000]', help: 'Replicas the tenants are split over (1: unsharded). Each owns the tenants whose FNV-1a hash mod totalShards is its shard; see "Sharding" in the README.', check: between(1, 1000) }),
   shard: f({ type: 'int', default: 0, unit: 'index', range: '[0, totalShards)', help: 'This replica\'s shard (e.g. the ordinal of a StatefulSet pod).', check: between(0, 999), hint: 'deploy/sharded/ takes it from the pod label apps.kubernetes.io/pod-index, which Kubernetes sets from 1.28 on; on an older cluster set it per pod' }),

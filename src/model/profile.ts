@@ -25,7 +25,7 @@ export interface SignalProfile {
    * trend. The default history (one week) is too short: raise FORESIGHT_HISTORY to 14 days or more to get it.
    */
   weeklySeasonality: number;
-  /** Samples that were present (non-NaN). */
+  /** Samples that were present (finite). */
   samples: number;
 }
 
@@ -107,14 +107,15 @@ function burstiness(median: number, p99: number, max: number, mean: number): num
   return p99 > 0 ? p99 / mean : max / mean;
 }
 
-/** Profiles one signal window starting at `startS` with spacing `intervalS`. */
+/** Profiles one signal window starting at `startS` with spacing `intervalS`; NaN and infinite values are missing (an
+ *  infinity would make the level, volatility and shape Infinity or NaN). */
 export function profileSignal(resource: string, values: ArrayLike<number>, startS: number, intervalS: number): SignalProfile {
   let n = 0;
   let sum = 0;
   let max = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isNaN(v)) {
+    if (Number.isFinite(v)) {
       n++;
       sum += v;
       if (v > max) max = v;
@@ -129,7 +130,7 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
   let ss = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isNaN(v)) {
+    if (Number.isFinite(v)) {
       present[k++] = v;
       ss += (v - mean) ** 2;
     }
@@ -155,7 +156,7 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
   let dow = (Math.floor(startS / 86_400) + 3) % 7;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isNaN(v)) {
+    if (Number.isFinite(v)) {
       const h = (sod / 3600) | 0;
       hSum[h] += v;
       hCnt[h]++;

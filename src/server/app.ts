@@ -68,7 +68,7 @@ function indexer(): (s: Snapshot) => TenantIndex {
 export const foresightApp: FastifyPluginAsync<AppOptions> = async (fastify: FastifyInstance, opts) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const index = indexer();
-  app.addSchema(ErrorBody);
+  if (!app.getSchema('Error')) app.addSchema(ErrorBody);
   const errors = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
 
   const shard = opts.shard ?? UNSHARDED;

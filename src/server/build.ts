@@ -1,9 +1,10 @@
 // Builds the Fastify instance: OpenAPI document (@fastify/swagger), the Foresight plugin, and optional extra plugins
 // (the actuator's /api/v1/actions). Listening is left to the caller (main.ts) so that tests use app.inject().
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type HTTPMethods } from 'fastify';
 import swagger from '@fastify/swagger';
+import { MethodNotAllowedError } from '../errors.js';
 import { foresightApp, type AppOptions } from './app.js';
-import { TENANT_MAX_LENGTH } from './schemas.js';
+import { ErrorBody, TENANT_MAX_LENGTH } from './schemas.js';
 
 export interface BuildOptions extends AppOptions {
   /** A pino logger to share with the rest of the process (default: no request logs). */
@@ -44,11 +45,21 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
       tags: [{ name: 'tenants' }, { name: 'probes' }, { name: 'actuator' }],
     },
   });
+  // the error body every plugin's routes answer with (the actuator's /api/v1/actions too), shared from the root
+  app.addSchema(ErrorBody);
   await app.register(foresightApp, { exporter: opts.exporter, snapshot: opts.snapshot, ready: opts.ready, stuck: opts.stuck, resourceLimits: opts.resourceLimits, shard: opts.shard });
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.options as never);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ statusCode: 404, code: 'FST_ERR_NOT_FOUND', error: 'Not Found', message: `No route ${req.method} ${req.url.split('?')[0]} (see /openapi.json)` });
+    const path = req.url.split('?')[0];
+    // a path that exists under other methods: 405 with the methods it has (RFC 9110 section 15.5.6), not "No route"
+    const allow = app.supportedMethods.filter((m) => m !== req.method && app.findRoute({ method: m as HTTPMethods, url: path }) !== null);
+    if (allow.length) {
+      const e = new MethodNotAllowedError(req.method, path, allow.join(', '));
+      void reply.code(405).header('allow', allow.join(', ')).send({ statusCode: 405, code: e.code, error: 'Method Not Allowed', message: e.message });
+      return;
+    }
+    void reply.code(404).send({ statusCode: 404, code: 'FST_ERR_NOT_FOUND', error: 'Not Found', message: `No route ${req.method} ${path} (see /openapi.json)` });
   });
   return app;
 }

@@ -59,6 +59,26 @@ export function parseHeaders(items: readonly string[]): { headers: Record<string
   return { headers, problems };
 }
 
+/**
+ * Why `text` cannot be the base URL of a Prometheus (undefined when it can): what `new URL()` parses, http or https,
+ * a port in [1, 65535], no white space, query or fragment (the API path is appended to it; a path prefix such as
+ * /prometheus is fine). A pattern check had let `http://[` and `http://localhost:99999` through to fail every cycle.
+ */
+export function urlProblem(text: string): string | undefined {
+  if (/\s/.test(text)) return 'has white space';
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    const port = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*:([0-9]+)(?:[/?#]|$)/i.exec(text)?.[1];
+    return port !== undefined && Number(port) > 65_535 ? `has port ${port}, above 65535` : 'is not a URL';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `has the scheme ${u.protocol.slice(0, -1)}, not http or https`;
+  if (u.port === '0') return 'has port 0';
+  if (/[?#]/.test(text)) return 'has a query or a fragment (a path prefix such as /prometheus is fine)';
+  return undefined;
+}
+
 /** Cross-field rules of the connection settings and the files they name, as problem sentences (empty when usable).
  *  Without a URL (the demo, or `foresight backtest --prometheus URL` checking its own) the scheme is not checked. */
 export function connectionProblems(c: ConnectionSettings, readable: (path: string) => string | undefined = fileProblem): string[] {

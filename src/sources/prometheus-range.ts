@@ -1,6 +1,7 @@
 // Range pulls from Prometheus with prometheus-query: one query for all tenants, split into chunks of at most 11,000
 // points per series (Prometheus' limit) and of a bounded number of samples (the memory of parsing a response), placed
 // on a regular grid (NaN = no sample) and returned as a SeriesSet.
+import type { AxiosResponse } from 'axios';
 import { PrometheusDriver, type QueryResult } from 'prometheus-query';
 import { PromQueryError, PromTimeoutError } from '../errors.js';
 import type { Series, SeriesSet } from '../model/series.js';
@@ -21,8 +22,30 @@ export function createPrometheusDriver(conn: PrometheusConnection): PrometheusDr
     timeout: conn.timeoutMs ?? 10_000,
     headers: { ...(conn.headers ?? {}), 'Accept-Encoding': 'identity' },
     requestInterceptor: onFulfilled ? { onFulfilled } : undefined,
-    responseInterceptor: { onFulfilled: (r) => r, onRejected: (e: unknown) => Promise.reject(httpError(e, conn)) },
+    responseInterceptor: { onFulfilled: (r) => prometheusJson(r, conn), onRejected: (e: unknown) => Promise.reject(httpError(e, conn)) },
   });
+}
+
+/** The start of a body that is not Prometheus' JSON, on one line, for an error message. */
+function bodyStart(data: unknown): string {
+  const text = typeof data === 'string' ? data : data === undefined || data === null ? '' : (JSON.stringify(data) ?? '');
+  return text.trim().replace(/\s+/g, ' ').slice(0, 200);
+}
+
+/**
+ * A 2xx answer is Prometheus' JSON (an object with a status), or an error saying what came instead: an auth proxy's
+ * or single sign-on's login page (HTML with 200), a truncated body. prometheus-query had reported those as
+ * "network_error: unexpected network error".
+ */
+function prometheusJson(r: AxiosResponse, conn: PrometheusConnection): AxiosResponse {
+  const d: unknown = r.data;
+  if (d !== null && typeof d === 'object' && !Array.isArray(d) && 'status' in d) return r;
+  const type = String(r.headers?.['content-type'] ?? '') || 'none';
+  const body = bodyStart(d);
+  throw new PromQueryError(
+    `HTTP ${r.status}${r.statusText ? ` ${r.statusText}` : ''} from ${conn.url} is not Prometheus' JSON (content-type ${type}): ` +
+      `a login page of a proxy in front of it, or a prometheusUrl that is not Prometheus' (its API answers under <url>/api/v1)${body ? `; body: ${body}` : '; empty body'}`,
+  );
 }
 
 /** Prometheus' own errors are JSON, which prometheus-query reads; anything else (an auth proxy's or a gateway's
@@ -82,6 +105,9 @@ export interface RangeQueryResult {
   /** Most series one response carried (every tenant's, kept or not): the hint for the next pull. */
   seriesSeen: number;
 }
+
+/** The largest finite float32 ((2 - 2^-23) * 2^127): larger values cannot be stored in the Float32Array history. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Default sample budget of one range request (about 160 MB while prometheus-query parses it). */
 export const MAX_SAMPLES_PER_REQUEST = 500_000;
@@ -196,8 +222,9 @@ export async function queryRangeSeries(q: RangeQuerier, o: RangeQueryOptions): P
         const i = Math.round((t - o.startS) / step);
         if (i < 0 || i >= n) continue;
         const v = s.value;
-        // Prometheus encodes NaN/Inf as strings; a non-finite or negative usage is treated as missing.
-        if (!Number.isFinite(v) || v < 0) continue;
+        // Prometheus encodes NaN/Inf as strings; a non-finite or negative usage is treated as missing, and so is one
+        // beyond float32 (the history store's type), where it would become +Inf and the profile's level with it.
+        if (!Number.isFinite(v) || v < 0 || v > FLOAT32_MAX) continue;
         a.values[i] = Number.isNaN(a.values[i]) ? v : a.values[i] + v;
       }
     }
@@ -206,6 +233,8 @@ export async function queryRangeSeries(q: RangeQuerier, o: RangeQueryOptions): P
   const series: Series[] = [];
   const breakdown: BreakdownSeries[] = [];
   for (const a of acc.values()) {
+    // a sum of series beyond float32 is missing too, as its parts would be
+    for (let i = 0; i < n; i++) if (a.values[i] > FLOAT32_MAX) a.values[i] = NaN;
     if (a.type === undefined) series.push({ tenant: a.tenant, resource: o.resource, startS: o.startS, intervalS: step, values: a.values });
     else breakdown.push({ tenant: a.tenant, resource: o.resource, type: a.type, startS: o.startS, intervalS: step, values: a.values });
   }

@@ -7,6 +7,7 @@ import { kubeStateMetrics, perContainer } from './default-signals.js';
 import type { PrometheusConnection } from './prometheus-connection.js';
 import { createPrometheusDriver, queryRangeSeries, type RangeQuerier } from './prometheus-range.js';
 import { checkLabelName, isLabelName, labelSetMatcher } from './promql-escape.js';
+import { promDurationSeconds } from './promql-duration.js';
 
 export interface PrometheusSourceOptions {
   url: string;
@@ -59,7 +60,7 @@ export const WORKLOAD_QUERIES: Readonly<Record<string, string>> = {
 /** Renders a signal template: tenant label, rate window and the escaped include/exclude matchers. */
 export function renderQuery(template: string, o: Pick<PrometheusSourceOptions, 'tenantLabel' | 'rateWindow' | 'excludeTenants' | 'includeTenants'>): string {
   const label = checkLabelName(o.tenantLabel);
-  if (!/^[0-9]+(ms|s|m|h|d|w|y)$/.test(o.rateWindow)) throw new Error(`invalid rate window "${o.rateWindow}"`);
+  if (!(promDurationSeconds(o.rateWindow) > 0)) throw new Error(`invalid rate window "${o.rateWindow}"`);
   const matchers = [labelSetMatcher(label, o.includeTenants ?? [], '=~'), labelSetMatcher(label, o.excludeTenants ?? [], '!~')].filter(Boolean);
   const filter = matchers.map((m) => `,${m}`).join('');
   // each grouping label once: `by ({{tenant}}, namespace, pod)` with the tenant label namespace (PromQL takes the

@@ -37,11 +37,24 @@ function metaPathFor(file: string): string {
 function readMeta(file: string): Meta {
   const path = metaPathFor(file);
   if (path === file || !existsSync(path)) return {};
+  let meta: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Meta;
+    meta = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new TraceInvalidError(`${path}: unreadable meta file`, { cause: err });
   }
+  // the fields read here (FORMAT.md names others, which are for people): a null or a negative interval had crashed
+  // the reader with a TypeError or a RangeError that named no file
+  const bad = (why: string) => new TraceInvalidError(`${path}: ${why}`);
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw bad(`expected a JSON object, found ${JSON.stringify(meta).slice(0, 40)}`);
+  const { interval_s: interval, units } = meta as Record<string, unknown>;
+  if (interval !== undefined && !(typeof interval === 'number' && Number.isFinite(interval) && interval > 0)) {
+    throw bad(`interval_s must be a positive number of seconds, found ${JSON.stringify(interval).slice(0, 40)}`);
+  }
+  if (units !== undefined && (units === null || typeof units !== 'object' || Array.isArray(units) || !Object.values(units).every((u) => typeof u === 'string'))) {
+    throw bad(`units must map each resource to its unit as text ({"cpu": "cores"}), found ${JSON.stringify(units).slice(0, 60)}`);
+  }
+  return { interval_s: interval as number | undefined, units: units as Record<string, string> | undefined };
 }
 
 /** A name as one CSV field of the canonical format: quoted by RFC 4180 when it holds a comma, a quote or a line

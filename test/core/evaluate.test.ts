@@ -42,6 +42,48 @@ describe('foresight evaluate', () => {
     expect(existsSync(join(out, 'summary.json'))).toBe(false);
   });
 
+  it('refuses a trace with nothing to score as a trace problem, not a usage error about horizons', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const rows = (value: (i: number) => string) => ['timestamp,tenant,resource,value', ...Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${value(i)}`)].join('\n') + '\n';
+    const empty = join(dir, 'all-missing.csv');
+    writeFileSync(empty, rows(() => ''));
+    const early = join(dir, 'warmup-only.csv');
+    // 600 steps: a third (200) is warm-up; values in the first 100 only
+    writeFileSync(early, rows((i) => (i < 100 ? '1' : 'NaN')));
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await expect(run(['--trace', empty, '--resource', 'cpu', '--out', join(dir, 'o1'), '--quiet'])).rejects.toMatchObject({
+        code: 'FORESIGHT_ERR_TRACE_INVALID',
+        message: `${empty}: every value of resource "cpu" is missing (empty, NaN or NA): there is nothing to forecast or score`,
+      });
+      await expect(run(['--trace', early, '--resource', 'cpu', '--out', join(dir, 'o2'), '--quiet'])).rejects.toMatchObject({
+        code: 'FORESIGHT_ERR_TRACE_INVALID',
+        message: `${early}: resource "cpu" has no value to score: its 100 known value(s) all fall in each series' warm-up (the first 7 days, or a third of a series shorter than that)`,
+      });
+    } finally {
+      err.mockRestore();
+    }
+    for (const o of ['o1', 'o2']) expect(existsSync(join(dir, o))).toBe(false);
+  });
+
+  it('checks --out before reading the trace (a file there is a usage error) and refuses a horizon given twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    // the trace does not exist: the --out problem is found first
+    await expect(run(['--trace', join(dir, 'missing.csv'), '--resource', 'cpu', '--out', file])).rejects.toMatchObject({
+      code: 'FORESIGHT_ERR_ARGUMENT_INVALID',
+      message: `--out ${file}: ${file} is a file, not a directory`,
+    });
+    await expect(run(['--trace', join(dir, 'missing.csv'), '--resource', 'cpu', '--out', join(file, 'sub')])).rejects.toThrow(`${file} is a file, not a directory`);
+    const trace = writeTrace(dir, 3);
+    await expect(run(['--trace', trace, '--resource', 'cpu', '--horizons', '5m,300', '--out', join(dir, 'o')])).rejects.toMatchObject({
+      code: 'FORESIGHT_ERR_ARGUMENT_INVALID',
+      message: '--horizons 5m,300: 300s is given twice (each horizon once)',
+    });
+    expect(existsSync(join(dir, 'o'))).toBe(false);
+  });
+
   it('writes forecasts.csv.gz and summary.json after a warm-up of a third of a short series', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
     const trace = writeTrace(dir, 3);

@@ -10,7 +10,7 @@ import { startSidecar, type Sidecar } from '../../src/main.js';
 import { PrometheusSource } from '../../src/sources/prometheus-source.js';
 import { DEFAULT_SIGNALS } from '../../src/sources/default-signals.js';
 
-type Mode = 'slow' | 'malformed' | 'html' | 'error' | 'hang';
+type Mode = 'slow' | 'malformed' | 'html' | 'login' | 'error' | 'hang';
 
 describe('pulling from a misbehaving Prometheus', () => {
   let server: Server;
@@ -31,6 +31,11 @@ describe('pulling from a misbehaving Prometheus', () => {
       }
       if (mode === 'malformed') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"matr');
+        return;
+      }
+      if (mode === 'login') {
+        // an auth proxy's login page, answered with 200
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html>\n  <title>Sign in</title> proxy login</html>');
         return;
       }
       if (mode === 'html') {
@@ -63,7 +68,8 @@ describe('pulling from a misbehaving Prometheus', () => {
   });
 
   it.each<[Mode, RegExp]>([
-    ['malformed', /client_error|unexpected/],
+    ['malformed', /HTTP 200 OK from http:\/\/127\.0\.0\.1:\d+ is not Prometheus' JSON \(content-type application\/json\).*; body: \{"status":"success","data":\{"resultType":"matr/],
+    ['login', /HTTP 200 OK from http:\/\/127\.0\.0\.1:\d+ is not Prometheus' JSON \(content-type text\/html; charset=utf-8\): a login page .*; body: <html> <title>Sign in<\/title> proxy login<\/html> \(query: /],
     ['html', /HTTP 502 Bad Gateway from http:\/\/127\.0\.0\.1:\d+; body: <html>Bad gateway<\/html>/],
     ['error', /HTTP 400.*parse error/],
   ])('turns a %s answer into FORESIGHT_ERR_PROM_QUERY with a readable message', async (m, msg) => {

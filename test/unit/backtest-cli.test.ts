@@ -78,6 +78,30 @@ describe('backtest CLI bad input', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('refuses a malformed --prometheus URL as a usage error (exit 2) before connecting or writing', () => {
+    const out = join(dir, 'out-prom-url');
+    for (const [url, why] of [['http://[', 'is not a URL'], ['http://localhost:99999', 'has port 99999, above 65535']]) {
+      const r = runCli(['--prometheus', url, '--query', 'sum by (namespace) (x)', '--resource', 'cpu', '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--prometheus "${url}" must be an http(s) URL: it ${why}`);
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a trace with nothing to score as a trace problem (exit 1) saying why, instead of n/a for every policy', () => {
+    const empty = traceFile(dir, 'all-missing.csv', `${header}${Array.from({ length: 30 }, (_, i) => `${i * 300},a,cpu,`).join('\n')}\n`);
+    const out = join(dir, 'out-nothing');
+    let r = runCli(['--trace', empty, '--resource', 'cpu', '--policies', 'static', '--out', out, '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`FORESIGHT_ERR_TRACE_INVALID: ${empty}: every value of resource "cpu" is missing (empty, NaN or NA): there is no usage to replay or score`);
+    // 30 steps: the warm-up is a third (10 steps); values in the first 5 only
+    const early = traceFile(dir, 'warmup-only.csv', `${header}${Array.from({ length: 30 }, (_, i) => `${i * 300},a,cpu,${i < 5 ? 1 : ''}`).join('\n')}\n`);
+    r = runCli(['--trace', early, '--resource', 'cpu', '--policies', 'static', '--out', out, '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${early}: resource "cpu" has no step to score: its 5 known value(s) all fall in the warm-up the scores leave out (the first 3000s after each tenant's first sample)`);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('rejects a retrain period of zero, a history shorter than two steps and an unknown anomaly mode, naming the flag, before writing', () => {
     const file = traceFile(dir, 'ok-train.csv', `${header}${good}\n`);
     const out = join(dir, 'out-train');

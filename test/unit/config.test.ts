@@ -6,6 +6,7 @@ import { DEFAULT_ANOMALY_POLICY } from '../../src/logic/anomaly.js';
 import { renderHelp } from '../../src/config/help.js';
 import { limitFor } from '../../src/config/limits.js';
 import { schema } from '../../src/config/schema.js';
+import { renderQuery } from '../../src/sources/prometheus-source.js';
 
 
 /** A Prometheus to pull from: the interval rules bind only then. */
@@ -143,6 +144,59 @@ describe('loadConfig', () => {
     expect(msg).toContain('signals (FORESIGHT_SIGNALS) must name each signal once');
     expect(problemsOf({ env: { FORESIGHT_RATE_WINDOW: '0s' } })).toContain('rateWindow (FORESIGHT_RATE_WINDOW) must be a positive PromQL duration like 5m');
     expect(loadConfig({ env: { FORESIGHT_INTERVAL: '10m', FORESIGHT_RATE_WINDOW: '10m', FORESIGHT_HORIZONS: '600,1800' } }).rateWindow).toBe('10m');
+  });
+
+  it('refuses an empty list of quantiles, export quantiles or horizons (an empty variable, an empty YAML sequence)', () => {
+    const msg = problemsOf({ env: { FORESIGHT_QUANTILES: '', FORESIGHT_HORIZONS: ' , ' }, yamlText: 'exportQuantiles: []\n' });
+    expect(msg).toContain('quantiles (FORESIGHT_QUANTILES) must list at least one level');
+    expect(msg).toContain('exportQuantiles (config file) must list at least one level');
+    expect(msg).toContain('horizons (FORESIGHT_HORIZONS) must be distinct positive seconds');
+    expect(problemsOf({ env: { FORESIGHT_EXPORT_QUANTILES: '' } })).toContain('exportQuantiles (FORESIGHT_EXPORT_QUANTILES) must list at least one level');
+  });
+
+  it('checks the actuator\'s annotation and label keys and its resource names at start-up, with the other problems', () => {
+    const msg = problemsOf({
+      env: { FORESIGHT_PORT: '0', FORESIGHT_ACTUATOR_TENANT_ANNOTATION: 'not a key!', FORESIGHT_ACTUATOR_QUOTA_OPT_IN_LABEL: '%%', FORESIGHT_ACTUATOR_CPU_RESOURCE: 'cpuu' },
+      yamlText: 'signals: [cpu, memory, pods]\nactuator:\n  containerSharesAnnotation: "-x/y"\n  shadowMemoryResource: mem\n',
+    });
+    for (const want of [
+      'port (FORESIGHT_PORT) must be in [1, 65535]',
+      'actuator.tenantAnnotation (FORESIGHT_ACTUATOR_TENANT_ANNOTATION) must be an annotation key, [prefix/]name',
+      'got "not a key!"',
+      'actuator.quotaOptInLabel (FORESIGHT_ACTUATOR_QUOTA_OPT_IN_LABEL) must be a label key',
+      'actuator.containerSharesAnnotation (config file) must be an annotation key',
+      'actuator.cpuResource (FORESIGHT_ACTUATOR_CPU_RESOURCE): "cpuu" is not one of the configured signals (cpu, memory, pods)',
+      'actuator.shadowMemoryResource (config file): "mem" is not one of the configured signals (cpu, memory, pods)',
+    ]) {
+      expect(msg).toContain(want);
+    }
+    // defaults a configuration leaves unused (no ephemeral_storage signal) are no problem; a key with a prefix is fine
+    const c = loadConfig({ env: { FORESIGHT_SIGNALS: 'cpu,memory,pods', FORESIGHT_ACTUATOR_TENANT_ANNOTATION: 'team.example.com/tenant', FORESIGHT_ACTUATOR_MEMORY_RESOURCE: 'memory' } });
+    expect([c.actuator.tenantAnnotation, c.actuator.ephemeralStorageResource]).toEqual(['team.example.com/tenant', 'ephemeral_storage']);
+  });
+
+  it('takes the rate windows PromQL takes (1w, 1h30m), bare seconds as <n>s, and refuses what PromQL refuses', () => {
+    const window = (w: string) => loadConfig({ env: { ...PROM, FORESIGHT_RATE_WINDOW: w } }).rateWindow;
+    expect(window('1w')).toBe('1w');
+    expect(window('1h30m')).toBe('1h30m');
+    expect(window('300')).toBe('300s');
+    expect(window('1y')).toBe('1y');
+    expect(window('5m30s')).toBe('5m30s');
+    for (const bad of ['30m1h', '1.5h', '5M', '5 m', '-5m', '0', '0h0m', 'm', '1.5']) {
+      expect(problemsOf({ env: { FORESIGHT_RATE_WINDOW: bad } }), bad).toContain('rateWindow (FORESIGHT_RATE_WINDOW) must be a positive PromQL duration like 5m or 1h30m, or whole seconds');
+    }
+    // the interval rule reads the whole duration: 4m59s is shorter than 5 minutes
+    expect(problemsOf({ env: { ...PROM, FORESIGHT_RATE_WINDOW: '4m59s' } })).toContain('rateWindow (4m59s) must be >= interval (300s)');
+    // and the queries carry it as given
+    const c = loadConfig({ env: { ...PROM, FORESIGHT_RATE_WINDOW: '1h30m' } });
+    expect(renderQuery(c.signalSpecs.find((sg) => sg.resource === 'cpu')!.query, { ...c, rateWindow: c.rateWindow })).toContain('[1h30m]');
+  });
+
+  it('refuses an empty or blank host to listen on', () => {
+    expect(problemsOf({ env: { FORESIGHT_HOST: '' } })).toContain('host (FORESIGHT_HOST) must not be empty (0.0.0.0: every IPv4 address, :: every address)');
+    expect(problemsOf({ yamlText: 'host: " "\n' })).toContain('host (config file) must not be empty');
+    expect(problemsOf({ env: { FORESIGHT_HOST: 'local host' } })).toContain('host (FORESIGHT_HOST) must not contain white space');
+    expect(loadConfig({ env: { FORESIGHT_HOST: '::' } }).host).toBe('::');
   });
 
   it('leaves the interval rules to Prometheus: the embedded demo takes its trace\'s interval (main.ts checks the horizons)', () => {

@@ -45,6 +45,15 @@ describe('profileSignal', () => {
     expect(Number.isNaN(e.level)).toBe(true);
   });
 
+  it('skips infinite values as missing: the level, volatility and shapes stay finite', () => {
+    // a float32 store turns a value beyond 3.4e38 into +Inf
+    const values = Float32Array.from({ length: 48 }, (_, i) => (i === 5 ? Infinity : i === 7 ? -Infinity : 1 + (i % 3)));
+    const p = profileSignal('disk_write', values, 0, 3600);
+    expect(p.samples).toBe(46);
+    for (const x of [p.level, p.volatility, p.burstiness, ...p.dailyShape]) expect(Number.isFinite(x)).toBe(true);
+    expect(p.dailyShape[5]).toBe(3); // hour 5 has only the next day's sample (29 % 3 + 1)
+  });
+
   it('gives the same profile whatever windows it profiled before (the working buffer is reused)', () => {
     const long = Float64Array.from({ length: 4000 }, (_, i) => 100 + (i % 97));
     const short = Float64Array.from({ length: 500 }, (_, i) => (i % 13 === 0 ? NaN : 1 + ((i * 7919) % 101) / 10));

@@ -89,6 +89,25 @@ describe('the configuration', () => {
     expect(connectionOf(c)).toEqual({ url: 'https://p:9091', timeoutMs: 10_000, bearerTokenFile: token, basicAuth: undefined, headers: { 'X-Scope-OrgID': 'team-a' }, tls: { caFile: undefined, certFile: undefined, keyFile: undefined, insecureSkipVerify: true } });
   });
 
+  it('refuses a prometheusUrl that is no http(s) URL: unparsable, a port out of range, another scheme, a query', () => {
+    const why = (url: string): string => {
+      try {
+        loadConfig({ env: { FORESIGHT_PROMETHEUS_URL: url } });
+        return '';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(why('http://[')).toContain('prometheusUrl (FORESIGHT_PROMETHEUS_URL) must be an http(s) URL or empty: it is not a URL');
+    expect(why('http://localhost:99999')).toContain('it has port 99999, above 65535');
+    expect(why('http://localhost:0')).toContain('it has port 0');
+    expect(why('ftp://prometheus:9090')).toContain('it has the scheme ftp, not http or https');
+    expect(why('http://prometheus:9090/?x=1')).toContain('it has a query or a fragment');
+    expect(why('http://prometheus :9090')).toContain('it has white space');
+    // a path prefix (a Prometheus behind a proxy's /prometheus), an IPv6 literal and a default port are fine
+    for (const ok of ['http://prometheus:9090', 'https://thanos.example.com/prometheus/', 'http://[::1]:9090', 'https://p']) expect(why(ok)).toBe('');
+  });
+
   it('adds nothing to a plain connection', () => {
     const c = loadConfig({ env: { FORESIGHT_PROMETHEUS_URL: 'http://p:9090' } });
     expect(connectionOf(c)).toEqual({ url: 'http://p:9090', timeoutMs: 10_000, bearerTokenFile: undefined, basicAuth: undefined, headers: undefined, tls: undefined });

@@ -89,6 +89,23 @@ describe('queryRangeSeries', () => {
     expect(v[20]).toBe(1);
   });
 
+  it('takes a value beyond float32 (finite as a double) as missing, and a sum that goes beyond it too', async () => {
+    const { q } = fakeQuerier(['a', 'b'], (tenant, t) => (t === 300 ? 1e39 : t === 600 ? 2e38 : tenant === 'a' ? 1 : 2), { pod: 'x' });
+    // two series of one tenant are summed: 2e38 + 2e38 is beyond float32
+    const { q: q2 } = fakeQuerier(['a'], (_t, t) => (t === 600 ? 2e38 : NaN));
+    const both: RangeQuerier = {
+      async rangeQuery(query, s, e, step) {
+        const [r1, r2] = await Promise.all([q.rangeQuery(query, s, e, step), q2.rangeQuery(query, s, e, step)]);
+        return { resultType: 'matrix', result: [...(r1.result as unknown[]), ...(r2.result as unknown[])] } as unknown as QueryResult;
+      },
+    };
+    const r = await queryRangeSeries(both, { query: 'x', startS: 0, endS: 900, stepS: 300, resource: 'disk_write' });
+    const [a, b] = r.set.series.map((s) => Array.from(s.values));
+    expect(a).toEqual([1, NaN, NaN, 1]);
+    expect(b).toEqual([2, NaN, 2e38, 2]);
+    for (const v of [...a, ...b]) expect(Number.isNaN(v) || Math.fround(v) !== Infinity).toBe(true);
+  });
+
   it('leaves out series without the tenant label and counts them', async () => {
     const q: RangeQuerier = {
       async rangeQuery() {

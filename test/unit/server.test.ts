@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
@@ -11,6 +12,7 @@ import { EngineLoop } from '../../src/loop/engine-loop.js';
 import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
 import { shardOfTenant } from '../../src/model/shard.js';
 import { ShardedSource } from '../../src/sources/sharded-source.js';
+import { FRAMEWORK_ERRORS } from '../../src/errors.js';
 
 const hostile = 'we"ird\\ns/} or vector(1) #';
 
@@ -121,6 +123,49 @@ describe('HTTP app', () => {
     expect(b.stale).toBe(true);
     expect(b.forecasts.length).toBe(2);
     source.fail = false;
+  });
+});
+
+describe('HTTP error answers', () => {
+  it('answers a wrong method on an existing path with 405 and an Allow header, and an unknown path with 404', async () => {
+    const loop = new EngineLoop({ source: new FakeSource(['shop'], ['cpu']), engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120 });
+    const app = await buildServer({ exporter: createExporter({ snapshot: () => loop.latest() }), snapshot: () => loop.latest(), ready: () => loop.ready });
+    try {
+      for (const [method, url] of [['POST', '/api/v1/tenants'], ['DELETE', '/api/v1/tenants/shop/forecast?resource=cpu'], ['PUT', '/metrics']] as const) {
+        const r = await app.inject({ method, url });
+        expect(r.statusCode, `${method} ${url}`).toBe(405);
+        expect(r.headers.allow).toBe('GET, HEAD');
+        expect(r.json()).toEqual({ statusCode: 405, code: 'FORESIGHT_ERR_METHOD_NOT_ALLOWED', error: 'Method Not Allowed', message: `${method} is not allowed on ${url.split('?')[0]}: it takes GET, HEAD (see /openapi.json)` });
+      }
+      const nf = await app.inject({ method: 'POST', url: '/api/v1/nothing' });
+      expect(nf.statusCode).toBe(404);
+      expect(nf.headers.allow).toBeUndefined();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('lists in the README errors table every code the API answers with, Fastify\'s own included', async () => {
+    const loop = new EngineLoop({ source: new FakeSource(['shop'], ['cpu']), engine: new FakeEngine({ intervalS: 60 }), clock: manualClock(1_700_000_000) }, { intervalS: 60, historyPoints: 120 });
+    const app = await buildServer({ exporter: createExporter({ snapshot: () => loop.latest() }), snapshot: () => loop.latest(), ready: () => loop.ready });
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('<!-- BEGIN errors -->'), readme.indexOf('<!-- END errors -->'));
+    const documented = new Map([...table.matchAll(/^\| `([A-Z_]+)` \| (\d+) \|/gm)].map((m) => [m[1], Number(m[2])]));
+    try {
+      const answers = [await app.inject('/api/v1/tenants')];
+      await loop.runOnce();
+      for (const url of ['/api/v1/tenants?limit=0', '/api/v1/tenants/%ZZ', '/api/v1/tenants/nobody', '/api/v1/tenants/shop/forecast?resource=gpu', '/nope']) answers.push(await app.inject(url));
+      answers.push(await app.inject({ method: 'POST', url: '/api/v1/tenants' }));
+      const seen = new Map(answers.map((r) => [r.json().code as string, r.statusCode]));
+      expect([...seen.keys()].sort()).toEqual([
+        'FORESIGHT_ERR_METHOD_NOT_ALLOWED', 'FORESIGHT_ERR_NOT_READY', 'FORESIGHT_ERR_RESOURCE_NOT_FOUND', 'FORESIGHT_ERR_TENANT_NOT_FOUND', 'FST_ERR_BAD_URL', 'FST_ERR_NOT_FOUND', 'FST_ERR_VALIDATION',
+      ]);
+      for (const [code, status] of seen) expect(documented.get(code), code).toBe(status);
+      // and each of Fastify's codes the table lists is one the API gives
+      for (const e of FRAMEWORK_ERRORS) expect(seen.get(e.code), e.code).toBe(e.statusCode);
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -60,6 +60,31 @@ describe('readTrace', () => {
     expect(set.units.memory).toBe('percent');
   });
 
+  it('refuses a meta file that is not an object with a positive interval_s and text units, naming the meta file', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['null', 'null', /expected a JSON object, found null/],
+      ['string', '"abc"', /expected a JSON object, found "abc"/],
+      ['zero', '0', /expected a JSON object, found 0/],
+      ['array', '[300]', /expected a JSON object, found \[300\]/],
+      ['negative', '{"interval_s":-300}', /interval_s must be a positive number of seconds, found -300/],
+      ['zero-interval', '{"interval_s":0}', /interval_s must be a positive number of seconds, found 0/],
+      ['text-interval', '{"interval_s":"abc"}', /interval_s must be a positive number of seconds, found "abc"/],
+      ['text-units', '{"interval_s":300,"units":"cores"}', /units must map each resource to its unit as text/],
+    ];
+    for (const [name, meta, want] of cases) {
+      const p = write(`meta-${name}.csv`, 'timestamp,tenant,resource,value\n0,t1,cpu,1\n300,t1,cpu,2\n');
+      writeFileSync(join(dir, `meta-${name}.meta.json`), meta);
+      const err = await readTrace(p).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+      expect(err?.code, name).toBe('FORESIGHT_ERR_TRACE_INVALID');
+      expect(err?.message, name).toContain(join(dir, `meta-${name}.meta.json`));
+      expect(err?.message, name).toMatch(want);
+    }
+    // the other fields FORMAT.md names are left alone, and interval_s may be absent (then it is inferred)
+    const ok = write('meta-ok.csv', 'timestamp,tenant,resource,value\n0,t1,cpu,1\n300,t1,cpu,2\n');
+    writeFileSync(join(dir, 'meta-ok.meta.json'), JSON.stringify({ source: 'x', rows: 2, units: { cpu: 'cores' } }));
+    expect((await readTrace(ok)).intervalS).toBe(300);
+  });
+
   it('accepts series interleaved with each other', async () => {
     const p = write('c.csv', 'timestamp,tenant,resource,value\n0,a,cpu,1\n0,b,cpu,2\n60,a,cpu,3\n60,b,cpu,4\n');
     const set = await readTrace(p);

@@ -48,13 +48,30 @@
 //    the exponential tail).
 //    Example: u = 2.6, tau = 0.35, q = 4, xi = 0: p = 0.01 exp(-4) = 1.8e-4, L = 0.99982; xi = 0.2: sigma = 0.28,
 //    p = 0.01 max(1.8e-2, (1 + 0.2 * 1.4 / 0.28)^-5 = 3.1e-2) = 3.1e-4, L = 0.99969.
+// 10. Ramps (sustained growth to new highs: a leak, a runaway job), which the residual scores above learn as they go
+//    and so never flag: the means over the last 24 and 96 points each keep a run, the points in a row at which the
+//    mean set a new high of the series (the running max of that mean since the start); a point within 2% of the
+//    range below the high keeps the run as it is, one further below ends it. Once a run reaches a ramp's length (36
+//    points or an eighth of the period, whichever is more: 3 hours at 5 minutes), and the series has seen two
+//    periods (a new series ramps up), and the mean has climbed since the run began at 10% of its level a period (a
+//    day) or faster (a fleet's slow growth is no ramp), the likelihood is at least that of the Mann-Kendall test for
+//    an upward trend over the run's last 36 values (Mann 1945, Econometrica 13(3); Kendall 1975; one-sided, normal
+//    approximation with continuity correction), and the kind is a ramp where that likelihood is the larger. It is
+//    not calibrated on the series' own scores as step 9's is: a stationary series, or one whose daily shape
+//    repeats, sets 36 new highs of a two-hour mean in a row as good as never, and what does is growing beyond
+//    anything it did before. The raw values, not the seasonal model's residuals: a service that grows a few percent
+//    a day with a strong daily cycle read as a ramp for hours each day when the runs were of values less their
+//    season (the season lags the growing amplitude). The score (and so NAB's) does not read it. Six header slots, no
+//    arrays: the values are the ring step 6 keeps, the highs its running maxima.
+//    Example: a level of 100 with 1% noise leaking 2% an hour: the two-hour mean sets a new high at nearly every
+//    point, the run reaches 36 points 3 hours in, at 48% a day, and the test's z is far above 4 (L above 1 - 3e-5).
 //
 // Storage: the header is doubles; after it, packed into the host's block of doubles, the season, the residual rings
 // and the recent residuals and values are float32 (7 significant digits, far below the noise the robust scales
 // measure), then u16: each ring's order (its slots in ascending order of their residuals, robust.ts slideWindow: a
 // median read in place and a MAD by merge instead of two selections over 288 values per score, for 2.3 KB where
 // sorted float32 copies took 4.6) and the calibration window as codes of q (robust.ts scoreCode: to 1.2e-4 of 1 + q
-// up to q = 1.2e6, 4.3% beyond; 4 KB instead of float32's 8). 12.4 KB per series at a 288-sample day (1,583 doubles;
+// up to q = 1.2e6, 4.3% beyond; 4 KB instead of float32's 8). 12.4 KB per series at a 288-sample day (1,591 doubles;
 // 18.5 KB with sorted copies and the window in float32). Every computation is in f64.
 // Measured against that float32 layout (2026-11-29; the 58 NAB files and 7 stress series, 408,000 points): the orders
 // change no output bit; the codes moved scores by at most 6e-5 (L by 2e-4), left the NAB scores as they were (61.08
@@ -65,10 +82,11 @@
 import { Status } from "../status";
 import { get, put } from "./state";
 import {
-  calPhase, decodeScores, robustZ, scoreCode, scratchF64, selectTail, slideWindow, tailProbability, tailScale, tailShape,
+  calPhase, decodeScores, gaussTail, robustZ, scoreCode, scratchF64, selectTail, slideWindow, tailProbability, tailScale,
+  tailShape,
 } from "./robust";
 
-export const UV_HEADER: i32 = 24;
+export const UV_HEADER: i32 = 32;
 const W: i32 = 288;
 const M: i32 = 3;
 const MEAN_N: i32 = 96;
@@ -91,9 +109,18 @@ const CUSUM_K: f64 = 1.0;
 const CUSUM_H: f64 = 20.0;
 const CUSUM_SCALE: f64 = 2.0;
 const CUSUM_CLIP: f64 = 4.0;
+// Step 10: a ramp's run of new highs, in points (at least; an eighth of the period when that is more), the share of
+// the range below the high that keeps a run, and the periods a series has seen before a ramp counts.
+const RAMP_RUN: i32 = 36;
+const RAMP_SLACK: f64 = 0.02;
+const RAMP_WARM_PERIODS: i32 = 2;
+const RAMP_WARM_MIN: i32 = 576;
+// ...and the least rate of a ramp: this share of its level a period (a day), so that a fleet's slow growth is not one.
+const RAMP_MIN_RATE: f64 = 0.1;
 
-// Header slots (doubles); 22 and 23 are free. H_XI: the calibration tail's shape (0 in a state from before it:
-// the exponential tail, as then). H_PHASE: the series' calibration phase (robust.ts calPhase), set at its second value.
+// Header slots (doubles); 28 to 31 are free. H_RAMP, H_RAMP + 1: the runs of new highs of the 24- and 96-point means
+// (step 10). H_XI: the calibration tail's shape (0 in a state from before it: the exponential tail, as then).
+// H_PHASE: the series' calibration phase (robust.ts calPhase), set at its second value.
 const H_PERIOD = 0, H_COUNT = 1, H_LEVEL = 2, H_LEVELS = 3, H_CUSP = 4, H_CUSN = 5, H_CALREF = 6;
 const H_XMIN = 7, H_XMAX = 8, H_PHASE = 10, H_RUNMAX = 11, H_LAST = 12, H_TAU = 13, H_XI = 14;
 // Grid time: samples seen, finite or not (H_COUNT counts finite ones only). The season slot of a value is its grid
@@ -103,15 +130,19 @@ const H_TICK = 9;
 // Running min and max of the means over the last 6, 24 and 96 points: slots H_MEANS + 2i and H_MEANS + 2i + 1.
 const H_MEANS = 16;
 const H_MAGIC = 15;
+const H_RAMP = 22;
+// Step 10: where each run started, the high it left from and the count then (slots 24, 25 and 26, 27).
+const H_RAMP_START = 24;
 // Bumped when a slot's meaning or the layout changes (20261129: slot 9 became the grid time; 20261130: the rings'
-// sorted float32 copies became u16 slot orders and the calibration window u16 codes), so that a state of an old
-// layout is refused (BadParam) instead of read with the new meaning.
-const MAGIC: f64 = 20261130.0;
+// sorted float32 copies became u16 slot orders and the calibration window u16 codes; 20261130.1: the header grew to
+// 32 slots for step 10), so that a state of an old layout is refused (BadParam) instead of read with the new meaning.
+const MAGIC: f64 = 20261130.1;
 
 export const KIND_NONE: f64 = 0.0;
 export const KIND_SPIKE: f64 = 1.0;
 export const KIND_LEVEL_SHIFT: f64 = 2.0;
 export const KIND_BEHAVIOUR: f64 = 3.0;
+export const KIND_RAMP: f64 = 4.0;
 
 
 function effectivePeriod(period: i32): i32 {
@@ -202,6 +233,75 @@ export function uvWarmup(): i32 {
   const up = (v - hi) / r;
   const dn = (lo - v) / r;
   return up > dn ? (up > 0.0 ? up : 0.0) : (dn > 0.0 ? dn : 0.0);
+}
+
+/** The k-th newest value (k = 0: x itself) of the ring at `lx`. */
+@inline function recent(s: usize, lx: i32, c: i32, k: i32): f64 {
+  return aGet(s, lx + (c - k) % MEAN_N);
+}
+
+/**
+ * Mann-Kendall z for an upward trend over the last n values: S = sum over pairs i < j of
+ * sign(x_j - x_i), var S = n (n - 1) (2n + 5) / 18 (no tie correction: ties only lower |S|), z = (S - 1) / sqrt(var S)
+ * for S > 1, else 0 (no evidence of growth).
+ */
+function mannKendallZ(s: usize, lx: i32, c: i32, n: i32): f64 {
+  const v = scratchF64(n);
+  for (let k = 0; k < n; k++) store<f64>(v + (<usize>(n - 1 - k) << 3), recent(s, lx, c, k));
+  let S = 0.0;
+  for (let i = 0; i < n - 1; i++) {
+    const xi = load<f64>(v + (<usize>i << 3));
+    for (let j = i + 1; j < n; j++) {
+      const d = load<f64>(v + (<usize>j << 3)) - xi;
+      S += d > 0.0 ? 1.0 : d < 0.0 ? -1.0 : 0.0;
+    }
+  }
+  if (S <= 1.0) return 0.0;
+  const nf = <f64>n;
+  return (S - 1.0) / Math.sqrt((nf * (nf - 1.0) * (2.0 * nf + 5.0)) / 18.0);
+}
+
+/**
+ * Step 10: updates the runs of new highs of the means over the last 24 and 96 values, and returns the ramp's
+ * likelihood (0 while neither run is a ramp's length and rate, or before the series has seen RAMP_WARM_PERIODS
+ * periods).
+ */
+function rampLikelihood(s: usize, p: i32, lx: i32, c: i32): f64 {
+  const period = p >= MIN_PERIOD ? p : RAMP_WARM_MIN / RAMP_WARM_PERIODS;
+  const warm = RAMP_WARM_PERIODS * period;
+  const need = period / 8 > RAMP_RUN ? period / 8 : RAMP_RUN;
+  let ramp = false;
+  let sum = 0.0;
+  let taken = 0;
+  for (let i = 0; i < 2; i++) {
+    const k = i == 0 ? 24 : MEAN_N;
+    const avail = c + 1 < k ? c + 1 : k;
+    for (; taken < avail; taken++) sum += recent(s, lx, c, taken);
+    const mean = sum / <f64>avail;
+    // the running low and high of this mean before x (step 6's, which it updates after this step)
+    const hi = get(s, H_MEANS + 2 * (i + 1) + 1), lo = get(s, H_MEANS + 2 * (i + 1));
+    const startAt = H_RAMP_START + 2 * i;
+    let run = get(s, H_RAMP + i);
+    if (c < WARM_RANGE) run = 0.0;
+    else if (mean > hi) {
+      // a run starts at the mean it left from: the high before it
+      if (run == 0.0) {
+        put(s, startAt, hi > -Infinity ? hi : mean);
+        put(s, startAt + 1, <f64>c);
+      }
+      run += 1.0;
+    } else if (!(mean >= hi - RAMP_SLACK * (hi - lo))) run = 0.0;
+    put(s, H_RAMP + i, run);
+    if (run >= <f64>need && c >= warm) {
+      // and it climbs at a ramp's rate: RAMP_MIN_RATE of its level a period at least
+      const rise = mean - get(s, startAt);
+      const perPoint = rise / (<f64>(c - <i32>get(s, startAt + 1)) + 1.0);
+      if (perPoint * <f64>period >= RAMP_MIN_RATE * Math.abs(mean)) ramp = true;
+    }
+  }
+  if (!ramp) return 0.0;
+  const n = need < MEAN_N ? need : MEAN_N;
+  return 1.0 - gaussTail(mannKendallZ(s, lx, c, n));
 }
 
 /** Smaller-magnitude of two z-scores, keeping its sign. */
@@ -333,6 +433,11 @@ export function uvStep(s: usize, x: f64, out: usize): void {
   }
   store<u16>(co + (<usize>(c % CAL_N) << 1), scoreCode(q));
 
+  // Ramps (step 10), against the running highs of the means before the range novelty below updates them.
+  let rampLik = rampLikelihood(s, p, lx, c);
+  if (rampLik > lik) lik = rampLik;
+  else rampLik = 0.0;
+
   // Range novelty of the value and of its means over the last 6, 24 and 96 points (fewer while warming up).
   let nov = 0.0;
   let levelNovel = false;
@@ -382,6 +487,7 @@ export function uvStep(s: usize, x: f64, out: usize): void {
   } else if (shifted) {
     kind = KIND_LEVEL_SHIFT;
   }
+  if (rampLik > 0.0) kind = KIND_RAMP;
   put(s, H_COUNT, <f64>(c + 1));
   put(s, H_TICK, <f64>(tick + 1));
   store<f64>(out, score);

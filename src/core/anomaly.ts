@@ -31,7 +31,7 @@ interface AnomalyExports extends CoreExports {
   ): number;
 }
 
-const KINDS: readonly AnomalyKind[] = ['none', 'spike', 'level-shift', 'behaviour-change'];
+const KINDS: readonly AnomalyKind[] = ['none', 'spike', 'level-shift', 'behaviour-change', 'ramp'];
 
 /** Samples per day at the given spacing; the detectors treat values outside [4, 2016] as non-seasonal. */
 export function periodSamples(intervalS: number): number {

@@ -90,7 +90,7 @@ export interface AnomalyDecision {
   memory: AnomalyMemory;
 }
 
-const KIND_RANK: Record<AnomalyKind, number> = { none: 0, spike: 1, 'level-shift': 2, 'behaviour-change': 3 };
+const KIND_RANK: Record<AnomalyKind, number> = { none: 0, spike: 1, 'level-shift': 2, 'behaviour-change': 3, ramp: 4 };
 
 function clamp01(x: number): number {
   return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : NaN;

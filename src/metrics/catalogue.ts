@@ -106,7 +106,7 @@ export const catalogue = {
   anomalyInfo: def({
     name: 'foresight_tenant_anomaly_info',
     type: 'gauge',
-    help: '1 while a tenant is flagged anomalous, naming the signal whose evidence opened the episode (a resource, or "behaviour") and the kind of the episode (spike, level-shift, behaviour-change); absent otherwise.',
+    help: '1 while a tenant is flagged anomalous, naming the signal whose evidence opened the episode (a resource, or "behaviour") and the kind of the episode (spike, level-shift, behaviour-change, ramp); absent otherwise.',
     labels: ['tenant', 'signal', 'kind'],
   }),
   anomalousSince: def({

@@ -12,7 +12,7 @@ export interface Recommendation {
   uncappedTarget: number;
 }
 
-export type AnomalyKind = 'none' | 'spike' | 'level-shift' | 'behaviour-change';
+export type AnomalyKind = 'none' | 'spike' | 'level-shift' | 'behaviour-change' | 'ramp';
 
 /** The latest anomaly score of one signal of a tenant. */
 export interface SignalAnomalyScore {

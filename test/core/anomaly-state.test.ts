@@ -21,13 +21,13 @@ beforeAll(() => {
 });
 
 describe('per-series detector state', () => {
-  it('keeps a 288-sample series in 1,583 doubles (12.4 KB: the rings ordered and the calibration window coded in u16)', () => {
-    // 24 header doubles; float32: season 288, four rings of 288, 2 x 3 recent residuals, 96 recent values (1,542 x 4
+  it('keeps a 288-sample series in 1,591 doubles (12.4 KB: the rings ordered and the calibration window coded in u16)', () => {
+    // 32 header doubles; float32: season 288, four rings of 288, 2 x 3 recent residuals, 96 recent values (1,542 x 4
     // bytes); u16: the four rings' orders and 2,000 calibration codes (3,152 x 2 bytes): 12,472 bytes = 1,559 doubles.
     // (2,371 doubles with float32 sorted copies and calibration window.)
-    expect(x.anomaly_uv_state_len(288)).toBe(1583);
+    expect(x.anomaly_uv_state_len(288)).toBe(1591);
     // non-seasonal: a season of one slot
-    expect(x.anomaly_uv_state_len(0)).toBe(24 + Math.ceil(((1 + 4 * 288 + 6 + 96) * 4 + (4 * 288 + 2000) * 2) / 8));
+    expect(x.anomaly_uv_state_len(0)).toBe(32 + Math.ceil(((1 + 4 * 288 + 6 + 96) * 4 + (4 * 288 + 2000) * 2) / 8));
   });
 
   it('keeps a tenant profile of d signals in 9 + d + d^2 doubles and 2,000 u16 codes', () => {
@@ -39,8 +39,9 @@ describe('per-series detector state', () => {
     const st = new SeriesDetectorState(288);
     const v = Float64Array.from({ length: 60 }, (_, i) => 2 + Math.sin(i / 10));
     expect(scoreSeries(core, [st], [v])[0].status).toBe('ok');
-    // header slot 15 holds the layout version; 20261129 was the layout with float32 sorted copies and window
-    (st.buf as Float64Array)[15] = 20261129;
+    // header slot 15 holds the layout version; 20261130 was the layout with a header of 24 slots (20261129 the one
+    // with float32 sorted copies and window)
+    (st.buf as Float64Array)[15] = 20261130;
     const [r] = scoreSeries(core, [st], [v]);
     expect(r.status).toBe('bad-param');
     expect(r.score.every((s) => s === 0)).toBe(true);

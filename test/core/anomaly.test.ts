@@ -42,6 +42,27 @@ describe('per-series detector', () => {
     expect(r.kind.slice(2400, 2420)).toContain('level-shift');
   });
 
+  it('flags a leak as a ramp once it has climbed to new highs for 3 hours, and not a slow growth or the daily rise', () => {
+    // a week of a flat memory-like series (1% noise), then a leak of 2% of the level an hour
+    const g = gaussian(11);
+    const leak = new Float64Array(2016 + 288).map((_, i) => 100 * (1 + 0.01 * g()) + (i >= 2016 ? (2 * (i - 2016)) / 12 : 0));
+    // three weeks growing 5% a day, with a daily cycle and noise; and three weeks of the daily cycle alone
+    const growth = seasonal(3 * 2016, 12).map((x, i) => x * (1 + (0.05 * i) / 288));
+    const daily = seasonal(3 * 2016, 13);
+    const [rl] = scoreSeries(core, [new SeriesDetectorState(288)], [leak]);
+    const [rg, rd] = scoreSeries(core, [growth, daily].map(() => new SeriesDetectorState(288)), [growth, daily]);
+    const firstRamp = rl.kind.findIndex((k) => k === 'ramp');
+    // the run of new highs needs 36 points (3 hours) after the leak starts
+    expect(firstRamp).toBeGreaterThanOrEqual(2016 + 36);
+    expect(firstRamp).toBeLessThan(2016 + 72);
+    expect(rl.likelihood[firstRamp]).toBeGreaterThanOrEqual(0.9999);
+    // and it stays flagged while the leak climbs
+    expect(rl.kind.slice(firstRamp, 2016 + 288).filter((k) => k === 'ramp').length).toBeGreaterThan(0.9 * (2016 + 288 - firstRamp));
+    expect(rl.kind.slice(0, 2016)).not.toContain('ramp');
+    expect(rg.kind).not.toContain('ramp');
+    expect(rd.kind).not.toContain('ramp');
+  });
+
   it('keeps a clean seasonal series below the threshold after warm-up', () => {
     const v = seasonal(4000, 3);
     const [r] = scoreSeries(core, [new SeriesDetectorState(288)], [v]);

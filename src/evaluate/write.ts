@@ -1,5 +1,5 @@
 // Atomic output for `foresight evaluate`: gzip CSV streamed into a temp file and renamed into place, JSON likewise.
-import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, renameSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { createGzip } from 'node:zlib';
 
@@ -8,6 +8,7 @@ export class AtomicGzipCsv {
   readonly #path: string;
   readonly #tmp: string;
   readonly #gz = createGzip();
+  readonly #out: WriteStream;
   readonly #done: Promise<void>;
   #buf: string[] = [];
 
@@ -15,7 +16,9 @@ export class AtomicGzipCsv {
     this.#path = path;
     mkdirSync(dirname(path), { recursive: true });
     this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    const out = createWriteStream(this.#tmp);
+    // opened here, not by the stream in the background: an abort right after would remove the file before the
+    // stream created it, and leave an empty temp file behind
+    const out = (this.#out = createWriteStream(this.#tmp, { fd: openSync(this.#tmp, 'w') }));
     this.#done = new Promise((resolve, reject) => {
       out.on('finish', () => resolve());
       out.on('error', reject);
@@ -50,6 +53,7 @@ export class AtomicGzipCsv {
 
   abort(): void {
     this.#gz.destroy();
+    this.#out.destroy();
     rmSync(this.#tmp, { force: true });
   }
 }

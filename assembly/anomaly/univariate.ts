@@ -56,7 +56,10 @@
 //    periods (a new series ramps up), and the mean has climbed since the run began at 10% of its level a period (a
 //    day) or faster (a fleet's slow growth is no ramp), the likelihood is at least that of the Mann-Kendall test for
 //    an upward trend over the run's last 36 values (Mann 1945, Econometrica 13(3); Kendall 1975; one-sided, normal
-//    approximation with continuity correction), and the kind is a ramp where that likelihood is the larger. It is
+//    approximation with continuity correction) when its z is 3.09 or more (p = 0.001), and the kind is a ramp where
+//    that likelihood is the larger. The 8-hour mean's run counts only while the 2-hour mean's is on: after a burst of
+//    a few hours the 8-hour mean goes on setting highs while the burst is in its window, and the daily rise after it
+//    read as a ramp. It is
 //    not calibrated on the series' own scores as step 9's is: a stationary series, or one whose daily shape
 //    repeats, sets 36 new highs of a two-hour mean in a row as good as never, and what does is growing beyond
 //    anything it did before. The raw values, not the seasonal model's residuals: a service that grows a few percent
@@ -117,6 +120,8 @@ const RAMP_WARM_PERIODS: i32 = 2;
 const RAMP_WARM_MIN: i32 = 576;
 // ...and the least rate of a ramp: this share of its level a period (a day), so that a fleet's slow growth is not one.
 const RAMP_MIN_RATE: f64 = 0.1;
+// ...and the least z of the trend test over the run's last values (one-sided p = 0.001) for any evidence at all.
+const RAMP_MIN_Z: f64 = 3.09;
 
 // Header slots (doubles); 28 to 31 are free. H_RAMP, H_RAMP + 1: the runs of new highs of the 24- and 96-point means
 // (step 10). H_XI: the calibration tail's shape (0 in a state from before it: the exponential tail, as then).
@@ -292,6 +297,9 @@ function rampLikelihood(s: usize, p: i32, lx: i32, c: i32): f64 {
       run += 1.0;
     } else if (!(mean >= hi - RAMP_SLACK * (hi - lo))) run = 0.0;
     put(s, H_RAMP + i, run);
+    // the 8-hour mean's run counts only while the 2-hour mean is at its high too: after a burst of a few hours the
+    // 8-hour mean goes on setting highs while the burst is in its window, though nothing climbs any more
+    if (i == 1 && get(s, H_RAMP) == 0.0) continue;
     if (run >= <f64>need && c >= warm) {
       // and it climbs at a ramp's rate: RAMP_MIN_RATE of its level a period at least
       const rise = mean - get(s, startAt);
@@ -300,8 +308,9 @@ function rampLikelihood(s: usize, p: i32, lx: i32, c: i32): f64 {
     }
   }
   if (!ramp) return 0.0;
-  const n = need < MEAN_N ? need : MEAN_N;
-  return 1.0 - gaussTail(mannKendallZ(s, lx, c, n));
+  // and the values themselves climb: the trend test over the run's last values, evidence only when significant
+  const z = mannKendallZ(s, lx, c, need < MEAN_N ? need : MEAN_N);
+  return z >= RAMP_MIN_Z ? 1.0 - gaussTail(z) : 0.0;
 }
 
 /** Smaller-magnitude of two z-scores, keeping its sign. */

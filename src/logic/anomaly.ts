@@ -76,6 +76,8 @@ export interface AnomalyMemory {
   calmCycles: number;
   /** Kind that opened the current episode (kept while it lasts). */
   kind: AnomalyKind;
+  /** The same hysteresis on the evidence other than ramps, which alone quarantines (absent: not quarantined). */
+  held?: { anomalous: boolean; calmCycles: number };
 }
 
 export interface AnomalyDecision {
@@ -117,34 +119,21 @@ export function decideTenantAnomaly(
 ): AnomalyDecision {
   // Signals with non-finite numbers carry no evidence: they are skipped, never propagated as NaN.
   const usable = signals.filter((s) => Number.isFinite(clamp01(s.score)) && Number.isFinite(clamp01(s.likelihood)));
-  let top: SignalAnomaly | undefined;
+  const top = strongest(usable);
   let score = 0;
-  for (const s of usable) {
-    score = Math.max(score, clamp01(s.score));
-    const better =
-      !top ||
-      s.likelihood > top.likelihood ||
-      (s.likelihood === top.likelihood && KIND_RANK[s.kind] > KIND_RANK[top.kind]);
-    if (better) top = s;
-  }
-  const minP = top ? 1 - clamp01(top.likelihood) : 1;
-  const likelihood = usable.length > 0 ? 1 - Math.min(1, usable.length * minP) : 0;
-
+  for (const s of usable) score = Math.max(score, clamp01(s.score));
+  const likelihood = combined(usable.length, top);
   const was = prev?.anomalous ?? false;
-  let anomalous = false;
-  let calmCycles = 0;
-  if (policy.mode !== 'off') {
-    if (likelihood >= policy.enterLikelihood) {
-      anomalous = true;
-    } else if (was) {
-      calmCycles = likelihood < policy.exitLikelihood ? (prev?.calmCycles ?? 0) + 1 : 0;
-      anomalous = calmCycles <= policy.holdCycles;
-      if (!anomalous) calmCycles = 0;
-    }
-  }
+  const flag = hysteresis(likelihood, policy, prev);
+  const anomalous = flag.anomalous;
   const kindNow: AnomalyKind = top && top.kind !== 'none' ? top.kind : 'none';
   const kind: AnomalyKind = anomalous ? (was && prev && prev.kind !== 'none' ? prev.kind : kindNow === 'none' ? 'spike' : kindNow) : 'none';
-  const quarantined = anomalous && policy.mode === 'quarantine';
+  // A ramp is reported, not quarantined: its demand is the tenant's own, climbing for hours, and holding its
+  // scale-ups would only run it short sooner (a leak meets its limit either way). Quarantine runs the same hysteresis
+  // on the evidence of the other kinds, Bonferroni-corrected for all the tenant's signals as the alert's is.
+  const others = usable.filter((x) => x.kind !== 'ramp');
+  const held = policy.mode === 'quarantine' ? hysteresis(combined(usable.length, strongest(others)), policy, prev?.held) : undefined;
+  const quarantined = anomalous && held?.anomalous === true;
   return {
     state: { score, kind, anomalous },
     likelihood,
@@ -152,6 +141,29 @@ export function decideTenantAnomaly(
     quarantined,
     excludeFromTraining: quarantined,
     signal: top?.signal ?? '',
-    memory: { anomalous, calmCycles, kind },
+    memory: { anomalous, calmCycles: flag.calmCycles, kind, ...(held ? { held } : {}) },
   };
+}
+
+/** The strongest of the signals: highest likelihood, then the kind of highest rank. */
+function strongest(signals: readonly SignalAnomaly[]): SignalAnomaly | undefined {
+  let top: SignalAnomaly | undefined;
+  for (const s of signals) {
+    if (!top || s.likelihood > top.likelihood || (s.likelihood === top.likelihood && KIND_RANK[s.kind] > KIND_RANK[top.kind])) top = s;
+  }
+  return top;
+}
+
+/** The tenant's likelihood from the strongest of its `n` signals' evidence (Bonferroni): 0 without any. */
+function combined(n: number, top: SignalAnomaly | undefined): number {
+  return top && n > 0 ? 1 - Math.min(1, n * (1 - clamp01(top.likelihood))) : 0;
+}
+
+/** Enter at enterLikelihood, leave after holdCycles calm cycles below exitLikelihood (file header). */
+function hysteresis(likelihood: number, policy: AnomalyPolicy, prev: { anomalous: boolean; calmCycles: number } | undefined): { anomalous: boolean; calmCycles: number } {
+  if (policy.mode === 'off') return { anomalous: false, calmCycles: 0 };
+  if (likelihood >= policy.enterLikelihood) return { anomalous: true, calmCycles: 0 };
+  if (!prev?.anomalous) return { anomalous: false, calmCycles: 0 };
+  const calmCycles = likelihood < policy.exitLikelihood ? prev.calmCycles + 1 : 0;
+  return calmCycles <= policy.holdCycles ? { anomalous: true, calmCycles } : { anomalous: false, calmCycles: 0 };
 }

@@ -177,7 +177,7 @@ export class QuotaManager {
       const used = quota?.status?.used ?? {};
       const next: Record<string, string> = { ...currentHard };
       const reasons: string[] = [];
-      const changed: [string, boolean][] = [];
+      const changed: string[] = [];
       for (const [k, d] of want) {
         const cur = currentHard[k] !== undefined ? parseQuantity(currentHard[k]) : undefined;
         const u = withRoom(k, used[k] !== undefined ? parseQuantity(used[k]) : 0, this.opts.quotaSurgeRatio);
@@ -186,6 +186,7 @@ export class QuotaManager {
           floor: Math.max(d.floor, u),
           recurring: d.recurring,
           usage: d.usage,
+          usageS: d.st.lastSampleS,
           anomalous: heldAsAnomalous(d.st.anomaly),
           stale: d.st.stale || snapshot.stale,
         });
@@ -196,7 +197,7 @@ export class QuotaManager {
         const text = format(k, value);
         if (cur === undefined || Math.abs(parseQuantity(text) - cur) > this.opts.tolerance * Math.max(cur, 1e-12)) {
           next[k] = text;
-          changed.push([k, cur !== undefined && value < cur]);
+          changed.push(k);
         }
       }
       if (changed.length === 0) {
@@ -205,7 +206,7 @@ export class QuotaManager {
       }
       const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: quota ? 'set-hard' : 'create', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: quota?.spec?.hard ?? null, after: next };
       const commit = (): void => {
-        for (const [k, shrank] of changed) this.gate.committed(`quota/${ns}/${k}`, snapshot.createdS, shrank);
+        for (const k of changed) this.gate.committed(`quota/${ns}/${k}`, snapshot.createdS);
       };
       if (this.opts.dryRun) {
         this.planned.set(ns, next);

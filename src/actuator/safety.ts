@@ -23,6 +23,10 @@ export interface GateContext {
    *  step limit nor the cooldown holds it back: a daily batch job's burst is in force when it starts. */
   recurring?: number;
   usage: number;
+  /** When `usage` was sampled, UNIX seconds (absent: nowS). The low-usage run is timed from its first sample, as the
+   *  allocation policy times it (src/logic/reclaim.ts): timed from the cycles that saw them, a run needed one
+   *  interval more than reclaimAfterS. */
+  usageS?: number;
   /** The tenant's demand is held as anomalous (heldAsAnomalous: quarantined, not only reported). */
   anomalous: boolean;
   stale: boolean;
@@ -83,7 +87,7 @@ export class SafetyGate {
     this.state.set(key, st);
     if (ctx.anomalous) st.anomalySinceS ??= ctx.nowS;
     else st.anomalySinceS = undefined;
-    if (current !== undefined) st.lowSinceS = trackLowUsage(st.lowSinceS, ctx.nowS, ctx.usage, current, this.reclaim);
+    if (current !== undefined) st.lowSinceS = trackLowUsage(st.lowSinceS, Number.isFinite(ctx.usageS) ? ctx.usageS! : ctx.nowS, ctx.usage, current, this.reclaim);
     const floored = Math.max(desired, ctx.floor);
     const reasons: string[] = floored > desired ? ['recent peak'] : [];
     st.initial = current === undefined || !Number.isFinite(current);
@@ -138,11 +142,12 @@ export class SafetyGate {
     return { value: v, reason: reasons.join(', ') };
   }
 
-  /** Records that `key` changed at `nowS` (starts its cooldown; a shrink restarts the low-usage timer). */
-  committed(key: string, nowS: number, shrank: boolean): void {
+  /** Records that `key` changed at `nowS`: starts its cooldown and restarts the low-usage timer (usage proves itself
+   *  low against the value now in force, as the allocation policy's decide does). */
+  committed(key: string, nowS: number): void {
     const st = this.state.get(key) ?? this.#newState();
     st.lastChangeS = nowS;
-    if (shrank) st.lowSinceS = NaN;
+    st.lowSinceS = NaN;
     // A write the gate did not pass (the VPA's minAllowed/maxAllowed, a quota's status.used) spends what is left but
     // leaves no debt: a bucket below zero would hold the next raise to the recent peak for hours.
     if (!st.initial) {

@@ -26,8 +26,9 @@ export interface GateInput {
   floor: number;
   /** The container's share of the tenant's demand at this time of day (recurringPeak), capped at maxAllowed. */
   recurring: number;
-  /** The container's share of the latest usage (NaN if none). */
+  /** The container's share of the latest usage (NaN if none), and when it was sampled. */
   usage: number;
+  usageS: number;
   anomalous: boolean;
   stale: boolean;
   /** The allowed range (resourcePolicy minAllowed/maxAllowed within the global bounds): applied again after the gate. */
@@ -308,6 +309,7 @@ export function desiredForVpa(vpa: Vpa, snapshot: Snapshot, opts: ActuatorOption
         floor: Number.isFinite(st.recentPeak) ? clamp(st.recentPeak * share, lo, hi) : 0,
         recurring: st.recurringPeak !== undefined && Number.isFinite(st.recurringPeak) ? clamp(st.recurringPeak * share, lo, hi) : 0,
         usage: st.usage * share,
+        usageS: st.lastSampleS,
         anomalous: heldAsAnomalous(st.anomaly),
         stale: st.stale || snapshot.stale,
         min: lo,

@@ -122,7 +122,6 @@ export class VpaRecommender {
       const mode = vpa.spec.updatePolicy?.updateMode;
       const held = this.opts.stableWindowS > 0 && evictsToApply(mode);
       const reasons: string[] = [];
-      const shrinks: string[] = [];
       const changedKeys: string[] = [];
       for (const c of desired.containers) {
         for (const [r, b] of Object.entries(c.resources) as [VpaResource, NonNullable<(typeof c.resources)[VpaResource]>][]) {
@@ -149,7 +148,6 @@ export class VpaRecommender {
           if (why) reasons.push(`${k}: ${why}`);
           Object.assign(b, settled);
           if (before === undefined || Math.abs(b.target - before) > 1e-12) changedKeys.push(k);
-          if (before !== undefined && b.target < before) shrinks.push(k);
         }
       }
       // a resource or container without data this cycle keeps its entry: never shrink on missing data
@@ -162,7 +160,7 @@ export class VpaRecommender {
       const entry = { cycle: snapshot.cycle, kind: 'vpa' as const, action: 'update-recommendation', target: key(vpa), dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: current ?? null, after: next };
       if (this.opts.dryRun) {
         this.planned.set(key(vpa), { recs: next, conditions });
-        this.commit(vpa, snapshot, changedKeys, shrinks);
+        this.commit(vpa, snapshot, changedKeys);
         this.journal.record({ ...entry, outcome: 'planned' });
         this.metrics.action('vpa', 'planned');
         return 'planned';
@@ -191,7 +189,7 @@ export class VpaRecommender {
         if (!servedHere(vpa, this.opts, this.shard)) return 'skipped';
         continue;
       }
-      this.commit(vpa, snapshot, changedKeys, shrinks);
+      this.commit(vpa, snapshot, changedKeys);
       this.journal.record({ ...entry, outcome: 'applied' });
       this.metrics.action('vpa', 'applied');
       this.log.info({ vpa: key(vpa), tenant: desired.tenant, reasons }, 'VPA recommendation written');
@@ -238,8 +236,8 @@ export class VpaRecommender {
     }
   }
 
-  private commit(vpa: Vpa, snapshot: Snapshot, changed: string[], shrinks: string[]): void {
-    for (const k of changed) this.gate.committed(`${key(vpa)}/${k}`, snapshot.createdS, shrinks.includes(k));
+  private commit(vpa: Vpa, snapshot: Snapshot, changed: string[]): void {
+    for (const k of changed) this.gate.committed(`${key(vpa)}/${k}`, snapshot.createdS);
   }
 }
 

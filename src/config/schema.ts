@@ -106,7 +106,16 @@ export const schema = {
   apiMixMaxTypes: f({ type: 'int', default: 20, unit: 'types', range: '[1, 1000]', help: 'API call types (method and route) a tenant\'s profile keeps apart, its busiest; the others are summed as one type, "(other)". Bounds the memory and the foresight_profile_api_call_ratio series of a tenant with many routes (un-templated paths such as /items/123).', check: between(1, 1000) }),
   staleAfter: f({ type: 'duration', default: 900, unit: 's', range: '[interval, 7 days]', help: 'A series with no sample for this long is marked stale in the API and left out of the forecast families on /metrics (counted in foresight_series_stale).', check: between(1, 7 * 86_400) }),
   vanishAfter: f({ type: 'duration', default: 86_400, unit: 's', range: '[staleAfter, 30 days]', help: 'A tenant with no sample for this long is dropped.', check: between(1, 30 * 86_400) }),
-  horizons: f({ type: 'numbers', default: [300, 900, 1800], unit: 's', range: 'multiples of interval', help: 'Forecast horizons.', check: (v: number[]) => (v.length > 0 && v.every((x) => x > 0) && new Set(v).size === v.length ? undefined : 'must be distinct positive seconds') }),
+  horizons: f({
+    type: 'numbers',
+    default: [300, 900, 1800],
+    unit: 's',
+    range: 'multiples of interval',
+    help: 'Forecast horizons, in any order (used in ascending order: the first is the next step the allocation covers).',
+    check: (v: number[]) => (v.length > 0 && v.every((x) => x > 0) && new Set(v).size === v.length ? undefined : 'must be distinct positive seconds'),
+    // the allocation reads the first horizon as the next step: 1800,300,900 had sized it on the 30-minute forecast
+    normalize: (v: number[]) => [...v].sort((a, b) => a - b),
+  }),
   quantiles: f({ type: 'numbers', default: [...FORECAST_LEVELS], unit: 'ratio', range: 'one or more, ascending in (0, 1)', help: 'Quantile levels the engine forecasts (the allocation policy chooses among them).', check: ratios }),
   exportQuantiles: f({ type: 'numbers', default: [0.5, 0.9, 0.95, 0.99], unit: 'ratio', range: 'non-empty subset of quantiles', help: 'Quantile levels exposed on /metrics (bounds cardinality).', check: ratios }),
   seasons: f({ type: 'numbers', default: [86_400, 604_800], unit: 's', range: '> 0', help: 'Candidate seasonal periods.', check: (v: number[]) => (v.every((x) => x > 0) ? undefined : 'must be positive seconds') }),

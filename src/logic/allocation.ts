@@ -111,13 +111,17 @@ export interface Observation {
   allocation: number;
 }
 
-/** Feeds one matured outcome: calibrates the level on shortage or not, and tracks low usage for reclamation. */
-export function observe(state: AllocationState, o: Observation, cfg: AllocationConfig): AllocationState {
+/**
+ * Feeds one matured outcome: calibrates the level on shortage or not, and tracks low usage for reclamation. With
+ * `calibrate` false (demand quarantined as anomalous, whose scale-ups holdScaleUp held back) the level is left as it
+ * is: a shortage there says nothing of the level, and five of them had pegged it near maxLevel for most of a day.
+ */
+export function observe(state: AllocationState, o: Observation, cfg: AllocationConfig, calibrate = true): AllocationState {
   if (!Number.isFinite(o.usage) || !Number.isFinite(o.allocation)) return state;
   const short = o.usage > o.allocation;
   return allocationState(
     state.allocation,
-    calibrateLevel(state.level, short, cfg),
+    calibrate ? calibrateLevel(state.level, short, cfg) : state.level,
     trackLowUsage(state.lowSinceS, o.timeS, o.usage, o.allocation, cfg.reclaim),
     state.tokens,
     state.tokensAtS,
@@ -180,8 +184,10 @@ export function decide(state: AllocationState, input: DecisionInput, cfg: Alloca
       tokens = tokensAt(state.tokens, state.tokensAtS, input.nowS, rl) - 1;
       tokensAtS = input.nowS;
     }
-    // After a shrink, usage must prove itself low against the new, smaller allocation.
-    if (allocation < cur) lowSinceS = NaN;
+    // After a change, usage must prove itself low against the new allocation: after a shrink against a smaller one,
+    // and after a raise before it is withdrawn (usage low against the old allocation had let a raise be reclaimed at
+    // the next decision, two changes of the budget for nothing).
+    lowSinceS = NaN;
   }
   const band = forecastBand(input, cfg);
   const recommendation: Recommendation = {
@@ -199,12 +205,13 @@ export function decide(state: AllocationState, input: DecisionInput, cfg: Alloca
  * the previous allocation and the recent peak (observed demand); the bounds widen to bracket it. Every other decision
  * passes unchanged. Used by the live loop (src/loop/allocation-adapter.ts) and the backtest alike.
  */
-export function holdScaleUp(prev: AllocationState, d: Decision, recentPeak: number): Decision {
+export function holdScaleUp(prev: AllocationState, d: Decision, recentPeak: number, cfg: AllocationConfig): Decision {
   if (!Number.isFinite(prev.allocation) || !(d.allocation > prev.allocation)) return d;
-  const held = Math.max(prev.allocation, Number.isFinite(recentPeak) ? recentPeak : 0);
+  // the recent peak, as every decision's floor, under the configured ceiling
+  const held = Math.max(prev.allocation, Math.min(Number.isFinite(recentPeak) ? recentPeak : 0, cfg.bounds.max));
   const rec = d.recommendation;
   return {
-    state: allocationState(held, prev.level, prev.lowSinceS, prev.tokens, prev.tokensAtS, prev.outcomes, prev.shortages),
+    state: allocationState(held, prev.level, held !== prev.allocation ? NaN : prev.lowSinceS, prev.tokens, prev.tokensAtS, prev.outcomes, prev.shortages),
     allocation: held,
     recommendation: { ...rec, target: held, ...recommendationBounds({ low: rec.lowerBound, high: rec.upperBound }, held) },
     reason: 'quarantined',

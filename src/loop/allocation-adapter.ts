@@ -23,19 +23,24 @@ export function createAllocationDecider(input: AllocationConfigInput = {}): Allo
     let st = states.get(key) ?? newAllocationState(cfg);
     if (d.newPoints) {
       const { startS, intervalS, values } = d.newPoints;
-      for (let i = 0; i < values.length; i++) st = observe(st, { timeS: startS + i * intervalS, usage: values[i], allocation: st.allocation }, cfg);
+      // points of a quarantined tenant do not calibrate the level (observe): its scale-ups are held back
+      for (let i = 0; i < values.length; i++) st = observe(st, { timeS: startS + i * intervalS, usage: values[i], allocation: st.allocation }, cfg, !d.quarantined);
+      states.set(key, st);
     }
     const nq = d.quantiles.length;
     const nh = d.horizonsS.length;
     const q = d.forecast.quantiles;
     if (q.length < nq * nh || nh === 0) return undefined;
+    // the horizons in ascending order (the configuration sorts them): the first is the next step
     const next = q.subarray(0, nq);
+    // a forecast with a non-finite quantile decides nothing (the engine promises none; read as 0, it would shrink)
+    for (let i = 0; i < nq * nh; i++) if (!Number.isFinite(q[i])) return undefined;
     if (window.length !== nq) window = new Float64Array(nq);
     window.fill(-Infinity);
     for (let h = 0; h < nh; h++) for (let k = 0; k < nq; k++) window[k] = Math.max(window[k], q[h * nq + k]);
     let out = decide(st, { nowS: d.nowS, levels: d.quantiles, next, window, recentPeak: d.recentPeak }, cfg);
     // Quarantine: an anomalous tenant gets no proactive scale-up; it keeps its allocation (never below its recent peak).
-    if (d.quarantined) out = holdScaleUp(st, out, d.recentPeak);
+    if (d.quarantined) out = holdScaleUp(st, out, d.recentPeak, cfg);
     states.set(key, out.state);
     return out.recommendation;
   };

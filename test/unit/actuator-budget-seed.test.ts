@@ -57,7 +57,7 @@ describe('SafetyGate.seed', () => {
     expect(seeded.shape('k', 1.4, 1, ctx(T + 60, { floor: 1.2 }))).toMatchObject({ value: 1.2, hold: 'cooldown' });
     const after = T + opts.cooldownS + 1;
     expect(seeded.shape('k', 1.4, 1, ctx(after)).value).toBe(1.4);
-    seeded.committed('k', after, false);
+    seeded.committed('k', after);
     // that raise spent the reserve: the next change waits until a token has refilled
     expect(seeded.shape('k', 1.8, 1.4, ctx(after + opts.cooldownS + 1))).toMatchObject({ value: 1.4, hold: 'budget' });
     expect(seeded.shape('k', 1.8, 1.4, ctx(after + refillS + 1)).value).toBe(1.8);
@@ -91,9 +91,9 @@ describe('SafetyGate.seed', () => {
   it('keeps what the gate knows when it is stricter: a later change it committed, or fewer tokens', () => {
     const g = new SafetyGate(opts);
     g.shape('k', 1, undefined, ctx(T)); // a first value
-    g.committed('k', T, false);
+    g.committed('k', T);
     g.shape('k', 1.4, 1, ctx(T + 2000));
-    g.committed('k', T + 2000, false);
+    g.committed('k', T + 2000);
     // the server recorded an older write: the change at T + 2000 still runs the cooldown
     g.seed('k', T, T + 2100);
     expect(g.shape('k', 1.9, 1.4, ctx(T + 2100))).toMatchObject({ value: 1.4, hold: 'cooldown' });
@@ -102,14 +102,14 @@ describe('SafetyGate.seed', () => {
     // shrink, which needs two
     const kept = new SafetyGate({ ...opts, reclaimAfterS: 0 });
     kept.shape('k', 1, undefined, ctx(T));
-    kept.committed('k', T, false);
+    kept.committed('k', T);
     kept.shape('k', 1.4, 1, ctx(T + 2000));
-    kept.committed('k', T + 2000, false);
+    kept.committed('k', T + 2000);
     const unseeded = new SafetyGate({ ...opts, reclaimAfterS: 0 });
     unseeded.shape('k', 1, undefined, ctx(T));
-    unseeded.committed('k', T, false);
+    unseeded.committed('k', T);
     unseeded.shape('k', 1.4, 1, ctx(T + 2000));
-    unseeded.committed('k', T + 2000, false);
+    unseeded.committed('k', T + 2000);
     kept.seed('k', T, T + 2400);
     expect(kept.shape('k', 1.2, 1.4, ctx(T + 2400, { usage: 0.1 }))).toMatchObject({ value: 1.4, hold: 'budget' });
     expect(unseeded.shape('k', 1.2, 1.4, ctx(T + 2400, { usage: 0.1 })).value).toBeCloseTo(1.2, 9);

@@ -228,7 +228,7 @@ describe('safety gate', () => {
     const g = new SafetyGate(o);
     const r = g.shape('k', 10, 2, ctx);
     expect(r).toEqual({ value: 3, reason: 'max step' });
-    g.committed('k', 0, false);
+    g.committed('k', 0);
     expect(g.shape('k', 10, 3, { ...ctx, nowS: 100 })).toEqual({ value: 3, reason: 'cooldown', hold: 'cooldown' });
     expect(g.shape('k', 10, 3, { ...ctx, nowS: 300 }).value).toBe(4.5);
   });
@@ -249,7 +249,7 @@ describe('safety gate', () => {
     expect(g.shape('k3', 0.12, 0.1, { ...ctx, recurring: 100 }).value).toBe(0.12);
     expect(g.shape('k4', 80, 0.1, { ...ctx, recurring: NaN })).toEqual({ value: 0.15000000000000002, reason: 'max step' });
     // in a cooldown, the forecast's raise still reaches the demand seen at this hour
-    g.committed('k3', 0, false);
+    g.committed('k3', 0);
     expect(g.shape('k3', 80, 0.12, { ...ctx, nowS: 60, recurring: 100 })).toEqual({ value: 80, reason: 'cooldown, raised to the demand of this time of day', hold: 'cooldown' });
     expect(g.shape('k3', 80, 0.12, { ...ctx, nowS: 60 })).toEqual({ value: 0.12, reason: 'cooldown', hold: 'cooldown' });
   });
@@ -261,7 +261,7 @@ describe('safety gate', () => {
     for (let i = 0; i < 3; i++) {
       const r = g.shape('k', cur * 1.2, cur, { ...ctx, nowS: 300 * i });
       expect(r.value).toBeCloseTo(cur * 1.2);
-      g.committed('k', 300 * i, false);
+      g.committed('k', 300 * i);
       cur = r.value;
     }
     // (tokens: 3 - 1 at t = 0, + 0.1 - 1 at 300, + 0.1 - 1 at 600: 0.2 left, refilled at 1.2 an hour)
@@ -270,7 +270,7 @@ describe('safety gate', () => {
     // the token is whole 2,400 s after the last change
     expect(g.shape('k', cur, cur, { ...ctx, nowS: 2999, floor: cur * 1.1 }).value).toBe(cur);
     expect(g.shape('k', cur, cur, { ...ctx, nowS: 3000, floor: cur * 1.1 }).value).toBeCloseTo(cur * 1.1);
-    g.committed('k', 3000, false);
+    g.committed('k', 3000);
     cur *= 1.1;
     // a decrease needs two tokens: 100 minutes from an empty bucket
     expect(g.shape('k', cur * 0.8, cur, { ...ctx, nowS: 3000 + 5999, usage: 0.1 }).value).toBe(cur);
@@ -283,17 +283,17 @@ describe('safety gate', () => {
     const g = new SafetyGate(o);
     // a first value, then three raises in a burst: the bucket is whole after the first value
     expect(g.shape('k', 10, undefined, ctx).value).toBe(10);
-    g.committed('k', 0, false);
+    g.committed('k', 0);
     let cur = 10;
     for (let i = 1; i <= 3; i++) {
       const r = g.shape('k', cur + 1, cur, { ...ctx, nowS: 300 * i });
       expect(r.value).toBe(cur + 1);
-      g.committed('k', 300 * i, false);
+      g.committed('k', 300 * i);
       cur = r.value;
     }
     expect(g.shape('k', cur + 1, cur, { ...ctx, nowS: 1200 }).reason).toMatch(/change budget/);
     // writes forced past the gate (a quota raised to status.used, a VPA's minAllowed) empty the bucket, no further
-    for (let t = 1200; t <= 2400; t += 300) g.committed('k', t, false);
+    for (let t = 1200; t <= 2400; t += 300) g.committed('k', t);
     // one token 3,000 s after the last of them (from 0, not from a debt of -4)
     expect(g.shape('k', cur + 1, cur, { ...ctx, nowS: 5399 }).value).toBe(cur);
     expect(g.shape('k', cur + 1, cur, { ...ctx, nowS: 5400 }).value).toBe(cur + 1);
@@ -312,6 +312,18 @@ describe('safety gate', () => {
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 1500, usage: 3.5 }).value).toBe(4); // back above 75%: timer resets
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 2000, usage: 1 }).value).toBe(4);
     expect(g.shape('k', 1, 4, { ...ctx, nowS: 3800, usage: 1 })).toEqual({ value: 2, reason: 'max step' });
+  });
+
+  it('times the low-usage run from its first sample, as the policy does: three 5-minute samples are 15 minutes', () => {
+    const g = new SafetyGate({ ...o, reclaimAfterS: 900 });
+    // each cycle sees the sample of the 5 minutes before it
+    const at = (j: number) => g.shape('k', 2, 4, { ...ctx, nowS: j * 300 + 300, usage: 1, usageS: j * 300 });
+    expect(at(0)).toMatchObject({ hold: 'reclaim' });
+    expect(at(1)).toMatchObject({ hold: 'reclaim' });
+    expect(at(2).value).toBe(2); // its first sample from 0, the third's to 900: 15 minutes low
+    // and a change restarts the run, a raise too (its run was against the old value)
+    g.committed('k', 1200);
+    expect(g.shape('k', 2, 4, { ...ctx, nowS: 1600, usage: 1, usageS: 1300 })).toMatchObject({ hold: 'reclaim' });
   });
 
   it('does not shrink within the reclamation hysteresis band of src/logic/reclaim.ts', () => {
@@ -380,13 +392,13 @@ describe('safety gate', () => {
     // a genuine surge flagged at first: usage 6 against 2 in force, the forecast asking for 10
     const surge = (nowS: number) => ({ ...ctx, nowS, floor: 6, usage: 6, anomalous: true });
     expect(g.shape('k', 10, 2, surge(300))).toEqual({ value: 6, reason: 'anomalous demand not yet confirmed: raised to the recent peak only', hold: 'anomaly' });
-    g.committed('k', 300, false);
+    g.committed('k', 300);
     expect(g.shape('k', 10, 6, surge(600))).toEqual({ value: 6, reason: 'anomalous demand not yet confirmed', hold: 'anomaly' });
     // an empty change budget holds that raise too, as it holds the floor elsewhere
     const spent = new SafetyGate({ ...o, maxChangesPerHour: 0.01 });
     for (const [t, cur] of [[0, 1], [600, 1.5], [1200, 2], [1800, 3]] as const) {
       spent.shape('s', cur, cur === 1 ? undefined : cur - 0.5, { ...ctx, nowS: t, floor: cur });
-      spent.committed('s', t, false);
+      spent.committed('s', t);
     }
     expect(spent.shape('s', 10, 3, { ...surge(2400) }).hold).toBe('budget');
   });
@@ -394,7 +406,7 @@ describe('safety gate', () => {
   it('still raises to the recent peak during a cooldown, holding only what the forecast adds', () => {
     const g = new SafetyGate(o);
     expect(g.shape('k', 1.2, 1, { ...ctx, floor: 1 }).value).toBe(1.2);
-    g.committed('k', 0, false);
+    g.committed('k', 0);
     expect(g.shape('k', 2, 1.2, { ...ctx, nowS: 120, floor: 3, usage: 3 })).toEqual({ value: 3, reason: 'cooldown, raised to the recent peak', hold: 'cooldown' });
     expect(g.shape('k', 2, 1.2, { ...ctx, nowS: 120, floor: 1, usage: 1 })).toEqual({ value: 1.2, reason: 'cooldown', hold: 'cooldown' });
   });

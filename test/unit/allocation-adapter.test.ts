@@ -35,4 +35,13 @@ describe('createAllocationDecider', () => {
     free.decide(input(1, false, 0));
     expect(free.decide(input(10, false, 300, 1))!.target).toBeGreaterThan(held.target);
   });
+
+  it('decides nothing on a forecast with a non-finite quantile (read as 0, it had shrunk the allocation)', () => {
+    const decider = createAllocationDecider();
+    const first = decider.decide(input(10, false, 0))!;
+    const bad = input(10, false, 300);
+    bad.forecast.quantiles[0] = NaN;
+    expect(decider.decide(bad)).toBeUndefined();
+    expect(decider.decide(input(10, false, 600))!.target).toBe(first.target);
+  });
 });

@@ -44,6 +44,30 @@ describe('decideTenantAnomaly', () => {
     expect(q.excludeFromTraining).toBe(true);
   });
 
+  it('flags a ramp but does not quarantine it; quarantine follows the other evidence with its own hold', () => {
+    const ramping: SignalAnomaly[] = [
+      { signal: 'cpu', score: 0.1, likelihood: 0.4, kind: 'none' },
+      { signal: 'memory', score: 0.2, likelihood: 0.999999, kind: 'ramp' },
+    ];
+    const q = policy('quarantine');
+    const r = decideTenantAnomaly(ramping, q);
+    expect(r.state).toMatchObject({ anomalous: true, kind: 'ramp' });
+    expect(r.quarantined).toBe(false);
+    expect(r.excludeFromTraining).toBe(false);
+    // a spike during the ramp quarantines, and its hold outlasts the spike as the alert's does
+    const both = decideTenantAnomaly([{ ...spiking[0] }, ramping[1]], q, r.memory);
+    expect(both.quarantined).toBe(true);
+    let m = both.memory;
+    for (let i = 0; i < q.holdCycles; i++) {
+      const d = decideTenantAnomaly(ramping, q, m);
+      expect(d.quarantined).toBe(true);
+      m = d.memory;
+    }
+    const after = decideTenantAnomaly(ramping, q, m);
+    expect(after.state.anomalous).toBe(true);
+    expect(after.quarantined).toBe(false);
+  });
+
   it('never flags in off mode', () => {
     const d = decideTenantAnomaly(spiking, policy('off'));
     expect(d.state.anomalous).toBe(false);

@@ -71,20 +71,23 @@ describe('holdScaleUp', () => {
 
   it('holds an increase at the larger of the previous allocation and the recent peak, bounds around it', () => {
     expect(up.allocation).toBeGreaterThan(2);
-    const held = holdScaleUp(prev, up, 3);
+    const held = holdScaleUp(prev, up, 3, cfg);
     expect(held.allocation).toBe(3);
     expect(held.state).toEqual({ ...prev, allocation: 3 });
     expect(held.reason).toBe('quarantined');
     expect(held.recommendation.target).toBe(3);
     expect(held.recommendation.lowerBound).toBeLessThanOrEqual(3);
     expect(held.recommendation.upperBound).toBeGreaterThanOrEqual(3);
-    expect(holdScaleUp(prev, up, NaN).allocation).toBe(2);
+    expect(holdScaleUp(prev, up, NaN, cfg).allocation).toBe(2);
+    // under the configured ceiling, as every decision's floor at the recent peak is
+    const capped = allocationConfig({ bounds: { max: 2.5 } });
+    expect(holdScaleUp(prev, up, 3, capped).allocation).toBe(2.5);
   });
 
   it('passes decreases, holds and first decisions unchanged', () => {
     const down = { ...up, allocation: 1, state: { ...up.state, allocation: 1 } };
-    expect(holdScaleUp(prev, down, 3)).toBe(down);
-    expect(holdScaleUp(newAllocationState(cfg), up, 3)).toBe(up);
+    expect(holdScaleUp(prev, down, 3, cfg)).toBe(down);
+    expect(holdScaleUp(newAllocationState(cfg), up, 3, cfg)).toBe(up);
   });
 });
 

@@ -23,6 +23,10 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('takes the horizons in any order and uses them ascending (the allocation reads the first as the next step)', () => {
+    expect(loadConfig({ env: { FORESIGHT_HORIZONS: '1800,300,900' } }).horizons).toEqual([300, 900, 1800]);
+  });
+
   it('lets environment variables override the YAML file, which overrides defaults', () => {
     const c = loadConfig({
       env: { FORESIGHT_PORT: '9999', FORESIGHT_RETRAIN_EVERY: '2h', FORESIGHT_EXCLUDE_TENANTS: 'a, b', FORESIGHT_ACTUATOR_DRY_RUN: 'false' },

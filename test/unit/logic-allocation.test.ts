@@ -83,6 +83,29 @@ describe('decide', () => {
     expect(decide(broken, { nowS: 1800, ...input }, cfg).reason).toBe('hold');
   });
 
+  it('does not withdraw a raise before usage was low against it: a raise restarts the low-usage run', () => {
+    let s: AllocationState = { ...start(), allocation: 10 };
+    for (let t = 0; t <= 1800; t += 300) s = observe(s, { timeS: t, usage: 4, allocation: 10 }, cfg);
+    // a one-step blip in the forecast raises it; the low usage it had against 10 no longer counts
+    const up = decide(s, { nowS: 1900, levels, next: [9, 14, 15], window: [9, 14, 15], recentPeak: 4 }, cfg);
+    expect(up.reason).toBe('increase');
+    let t = up.state;
+    t = observe(t, { timeS: 2100, usage: 4, allocation: up.allocation }, cfg);
+    const quiet = { levels, next: [3, 4.4, 5], window: [4, 5, 6], recentPeak: 4 };
+    expect(decide(t, { nowS: 2200, ...quiet }, cfg).reason).toBe('hold');
+    // and once usage has been low against the raise for the reclaim time, it goes
+    for (let x = 2400; x <= 3900; x += 300) t = observe(t, { timeS: x, usage: 4, allocation: up.allocation }, cfg);
+    expect(decide(t, { nowS: 3900, ...quiet }, cfg).reason).toBe('reclaim');
+  });
+
+  it('leaves the level as it is for outcomes observed while quarantined', () => {
+    const s: AllocationState = { ...start(), allocation: 10 };
+    expect(observe(s, { timeS: 0, usage: 20, allocation: 10 }, cfg).level).toBeGreaterThan(0.9);
+    const held = observe(s, { timeS: 0, usage: 20, allocation: 10 }, cfg, false);
+    expect(held.level).toBe(0.9);
+    expect(held.shortages).toBe(1);
+  });
+
   it('reclaims no lower than the window\'s quantile, so that a peak the forecast expects does not undo the shrink', () => {
     const half = allocationConfig({ targetShortage: 0.01, increaseTo: 0.5, reclaim: { afterS: 1800, hysteresis: 0.1 }, rateLimit: { maxChangesPerHour: 2, burst: 3, reservedForIncrease: 1 } });
     let s: AllocationState = { ...newAllocationState(half), level: 0.9, allocation: 10 };

@@ -7,7 +7,7 @@ import { HELD_MIN_DECREASE, RecommendationHold } from '../../actuator/hold.js';
 import { writesTarget } from '../../actuator/vpa-logic.js';
 import { COVER_S, type ForecastFeed } from '../forecast-feed.js';
 import type { Policy, PolicyContext } from '../policy.js';
-import { lastFinite, stepTime } from '../policy.js';
+import { stepTime } from '../policy.js';
 
 export interface ForesightOptions {
   allocation: AllocationConfigInput;
@@ -62,7 +62,8 @@ export class ForesightPolicy implements Policy {
     this.#states = ctx.tenants.map(() => newAllocationState(this.cfg));
     this.#own = ctx.tenants.map(() => new Float64Array(ctx.nSteps).fill(NaN));
     this.#observed = new Int32Array(ctx.tenants.length);
-    this.#peakSteps = Math.round(this.cfg.bounds.safetyWindowS / ctx.intervalS);
+    // at least the newest sample, as the loop's (src/loop/engine-loop.ts): on hourly traces 600 s rounds to no step
+    this.#peakSteps = Math.max(1, Math.round(this.cfg.bounds.safetyWindowS / ctx.intervalS));
     this.#coverSteps = Math.max(1, Math.round(COVER_S / ctx.intervalS));
     const leadSteps = Math.ceil(ctx.leadS / ctx.intervalS);
     this.#recurLags = RECURRING_LAGS_S.map((s) => Math.round(s / ctx.intervalS)).filter((l) => l > leadSteps + this.#coverSteps);
@@ -76,21 +77,27 @@ export class ForesightPolicy implements Policy {
   }
 
   /** What the actuator writes for tenant k given the policy's allocation (src/actuator/vpa-recommender.ts). */
-  #actuate(k: number, desired: number, nowS: number, peak: number, recurring: number, usage: number, anomalous: boolean): number {
+  #actuate(k: number, desired: number, nowS: number, peak: number, recurring: number, usage: { value: number; atS: number }, anomalous: boolean): number {
     const gate = this.#gate;
     if (!gate || !Number.isFinite(desired)) return desired;
     const prev = this.#applied[k];
     const cur = Number.isFinite(prev) ? prev : undefined;
     const key = String(k);
-    const shaped = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, recurring, usage, anomalous, stale: false });
+    const shaped = gate.shape(key, desired, cur, { nowS, floor: Number.isFinite(peak) ? peak : 0, recurring, usage: usage.value, usageS: usage.atS, anomalous, stale: false });
     if (shaped.hold) this.holds[shaped.hold] = (this.holds[shaped.hold] ?? 0) + 1;
     const v = this.#hold ? this.#hold.apply(key, nowS, { target: shaped.value, lowerBound: shaped.value, upperBound: shaped.value, uncappedTarget: shaped.value }).target : shaped.value;
     // the VPA recommender's write rule: a change it would not write leaves the value in force
     const tol = this.#hold ? Math.max(this.#opts.actuation!.tolerance, HELD_MIN_DECREASE) : this.#opts.actuation!.tolerance;
     if (cur !== undefined && !writesTarget(cur, v, tol)) return cur;
-    if (v !== cur) gate.committed(key, nowS, cur !== undefined && v < cur);
+    if (v !== cur) gate.committed(key, nowS);
     this.#applied[k] = v;
     return v;
+  }
+
+  /** The newest finite sample of `v` and its time (NaN, NaN when none), as a snapshot's usage and lastSampleS. */
+  #latest(v: Float64Array): { value: number; atS: number } {
+    for (let j = v.length - 1; j >= 0; j--) if (v[j] === v[j]) return { value: v[j], atS: stepTime(this.#ctx, j) };
+    return { value: NaN, atS: NaN };
   }
 
   step(i: number, visible: readonly Float64Array[], out: Float64Array): void {
@@ -100,14 +107,14 @@ export class ForesightPolicy implements Policy {
     for (let k = 0; k < visible.length; k++) {
       const v = visible[k];
       let s = this.#states[k];
-      for (let j = this.#observed[k]; j < v.length; j++) s = observe(s, { timeS: stepTime(this.#ctx, j), usage: v[j], allocation: this.#own[k][j] }, this.cfg);
+      for (let j = this.#observed[k]; j < v.length; j++) s = observe(s, { timeS: stepTime(this.#ctx, j), usage: v[j], allocation: this.#own[k][j] }, this.cfg, !f.quarantined[k]);
       this.#observed[k] = v.length;
       const peak = this.#peakSteps > 0 ? recentPeak(v, this.#peakSteps) : NaN;
       const lastPeak = recentPeak(v, 12);
       if (f.ok[k]) {
         let d = decide(s, { nowS, levels, next: f.next[k], window: f.window[k], recentPeak: peak }, this.cfg);
         // quarantine, as the live loop's decider applies it (src/loop/allocation-adapter.ts)
-        if (f.quarantined[k]) d = holdScaleUp(s, d, peak);
+        if (f.quarantined[k]) d = holdScaleUp(s, d, peak, this.cfg);
         s = d.state;
         this.reasons[d.reason] = (this.reasons[d.reason] ?? 0) + 1;
       } else if (lastPeak === lastPeak) {
@@ -115,7 +122,7 @@ export class ForesightPolicy implements Policy {
       }
       this.#states[k] = s;
       this.#own[k][i] = s.allocation;
-      out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, recurringPeak(v, i, this.#coverSteps, this.#recurLags), lastFinite(v), f.quarantined[k]) : s.allocation;
+      out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, recurringPeak(v, i, this.#coverSteps, this.#recurLags), this.#latest(v), f.quarantined[k]) : s.allocation;
     }
     if (this.#opts.sizeReserve) {
       const tenants = [];

@@ -1,7 +1,7 @@
 // Backtest benchmark: every canonical trace and resource, Foresight against VPA, Autopilot and persistence (JSON out).
 //
-// Per trace and resource: pass 1 runs VPA at its defaults, Autopilot, reactive, static, oracle and the persistence
-// sweep (no engine); pass 2 runs Foresight once through the engine with two operating points, --target-shortage at
+// Per trace and resource: pass 1 runs VPA at its defaults (as the issue defines it, `vpa`, and with the updater's
+// in-bounds rule, `vpa-updater`), Autopilot, reactive, static, oracle and the persistence sweep (no engine); pass 2 runs Foresight once through the engine with two operating points, --target-shortage at
 // VPA's realised shortage rate and at 0.3 x it. Persistence is compared at Foresight's realised shortage rate by
 // interpolating its sweep curve (slack against shortage_steps; outside the curve's range, by dominance over its
 // nearest end: persistence-compare.ts). The issue's targets are checked on the four named series. Usage: npm run bench:backtest [-- --only google2011-jobs97:memory] [--max-tenants N] [--jsonl FILE]
@@ -58,9 +58,10 @@ for (const t of TRACES) {
     const cap = args['max-tenants'] ? Number(args['max-tenants']) : TARGETED.has(id) ? undefined : 30;
     const grid = limitTenants(buildGrid(await readTrace(file, { resources: [resource] }), resource), cap);
     const base = { leadS: 300, provisioningDelayS: 180 };
-    const p1 = runBacktest(grid, { ...base, policies: ['vpa', 'autopilot', 'persistence', 'reactive', 'static', 'oracle'], targetShortage: 0.02, sweep: true });
+    const p1 = runBacktest(grid, { ...base, policies: ['vpa', 'vpa-updater', 'autopilot', 'persistence', 'reactive', 'static', 'oracle'], targetShortage: 0.02, sweep: true });
     const main = (name: string): PolicyResult | undefined => p1.results.find((r) => r.main && r.name === name);
     const vpa = pick(main('vpa'))!;
+    const vpaUpdater = pick(main('vpa-updater'))!;
     const persistenceCurve = p1.results.filter((r) => r.name === 'persistence').map((r) => pick(r)!);
     // A zero VPA shortage rate cannot be a target (the allocation policy needs a share in (0, 1)): floor it.
     const atVpa = Math.max(vpa.shortage_steps, 1e-4);
@@ -86,6 +87,7 @@ for (const t of TRACES) {
       tenants: grid.tenants.length,
       steps: grid.nSteps,
       vpa,
+      vpa_updater: vpaUpdater,
       autopilot: pick(main('autopilot')),
       persistence: pick(main('persistence')),
       reactive: pick(main('reactive')),
@@ -106,6 +108,9 @@ for (const t of TRACES) {
     if (TARGETED.has(id)) {
       row.targets = {
         shortage_at_or_below_vpa: { met: f1.shortage_steps <= vpa.shortage_steps, foresight: f1.shortage_steps, vpa: vpa.shortage_steps },
+        // not one of the issue's targets: the same comparison with VPA as its updater applies it (Foresight still runs
+        // at `vpa`'s rate)
+        shortage_at_or_below_vpa_updater: { informational: true, at_or_below: f1.shortage_steps <= vpaUpdater.shortage_steps, foresight: f1.shortage_steps, vpa_updater: vpaUpdater.shortage_steps },
         slack_at_most_0_35_vpa: { met: f1.slack <= 0.35 * vpa.slack, ratio: f1.slack / vpa.slack },
         slack_at_0_3_rate_at_most_vpa: { met: f2.slack <= vpa.slack, ratio: f2.slack / vpa.slack },
         ahead_of_persistence: {

@@ -1,6 +1,6 @@
 // The contract every backtest policy implements, and what the replay tells it about the run.
 
-export const POLICY_NAMES = ['foresight', 'vpa', 'autopilot', 'persistence', 'reactive', 'static', 'oracle'] as const;
+export const POLICY_NAMES = ['foresight', 'vpa', 'vpa-updater', 'autopilot', 'persistence', 'reactive', 'static', 'oracle'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export interface PolicyContext {

@@ -17,15 +17,17 @@ import { PersistencePolicy } from './policies/persistence.js';
 import { ReactivePolicy } from './policies/reactive.js';
 import { StaticPolicy } from './policies/static.js';
 import { VpaPolicy } from './policies/vpa.js';
+import { VpaUpdaterPolicy } from './policies/vpa-updater.js';
 import type { Policy, PolicyContext, PolicyName } from './policy.js';
 import { replay, type ReplayOutput } from './replay.js';
 import type { Score } from './scoring.js';
 import { defaultCapacity, simulateShadow, type ShadowOutcome } from './simulator.js';
 
 /** Knob values a --sweep visits per policy. */
-export const SWEEP_KNOBS: Readonly<Record<'foresight' | 'vpa' | 'autopilot' | 'persistence', readonly number[]>> = Object.freeze({
+export const SWEEP_KNOBS: Readonly<Record<'foresight' | 'vpa' | 'vpa-updater' | 'autopilot' | 'persistence', readonly number[]>> = Object.freeze({
   foresight: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2],
   vpa: [0.5, 0.7, 0.8, 0.9, 0.95, 0.99],
+  'vpa-updater': [0.5, 0.7, 0.8, 0.9, 0.95, 0.99],
   autopilot: [0.5, 0.6, 0.8, 0.9, 0.95, 0.99],
   persistence: [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999],
 });
@@ -141,6 +143,10 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
   if (want.has('vpa')) {
     entries.push({ policy: new VpaPolicy(ctx), keep: true });
     for (const p of sweep('vpa')) if (p !== 0.9) entries.push({ policy: new VpaPolicy(ctx, { targetPercentile: p }, `vpa target=${p}`), keep: false });
+  }
+  if (want.has('vpa-updater')) {
+    entries.push({ policy: new VpaUpdaterPolicy(ctx), keep: true });
+    for (const p of sweep('vpa-updater')) if (p !== 0.9) entries.push({ policy: new VpaUpdaterPolicy(ctx, { targetPercentile: p }, `vpa-updater target=${p}`), keep: false });
   }
   if (want.has('autopilot')) {
     entries.push({ policy: new AutopilotPolicy(ctx, grid.usage), keep: true });

@@ -267,48 +267,41 @@ function mannKendallZ(s: usize, lx: i32, c: i32, n: i32): f64 {
 }
 
 /**
- * Step 10: updates the runs of new highs of the means over the last 24 and 96 values, and returns the ramp's
- * likelihood (0 while neither run is a ramp's length and rate, or before the series has seen RAMP_WARM_PERIODS
- * periods).
+ * Step 10, for the mean over the last 24 (i = 0) or 96 values (i = 1), before step 6 updates its running low and high
+ * (`lo`, `hi`): updates its run of new highs, and returns whether that run is a ramp's (its length and rate, in a
+ * series past the warm-up). The 96-value mean's run counts only while the 24-value mean's is on (i = 0 comes first).
  */
-function rampLikelihood(s: usize, p: i32, lx: i32, c: i32): f64 {
+function rampRun(s: usize, p: i32, c: i32, i: i32, mean: f64, lo: f64, hi: f64): bool {
   const period = p >= MIN_PERIOD ? p : RAMP_WARM_MIN / RAMP_WARM_PERIODS;
-  const warm = RAMP_WARM_PERIODS * period;
-  const need = period / 8 > RAMP_RUN ? period / 8 : RAMP_RUN;
-  let ramp = false;
-  let sum = 0.0;
-  let taken = 0;
-  for (let i = 0; i < 2; i++) {
-    const k = i == 0 ? 24 : MEAN_N;
-    const avail = c + 1 < k ? c + 1 : k;
-    for (; taken < avail; taken++) sum += recent(s, lx, c, taken);
-    const mean = sum / <f64>avail;
-    // the running low and high of this mean before x (step 6's, which it updates after this step)
-    const hi = get(s, H_MEANS + 2 * (i + 1) + 1), lo = get(s, H_MEANS + 2 * (i + 1));
-    const startAt = H_RAMP_START + 2 * i;
-    let run = get(s, H_RAMP + i);
-    if (c < WARM_RANGE) run = 0.0;
-    else if (mean > hi) {
-      // a run starts at the mean it left from: the high before it
-      if (run == 0.0) {
-        put(s, startAt, hi > -Infinity ? hi : mean);
-        put(s, startAt + 1, <f64>c);
-      }
-      run += 1.0;
-    } else if (!(mean >= hi - RAMP_SLACK * (hi - lo))) run = 0.0;
-    put(s, H_RAMP + i, run);
-    // the 8-hour mean's run counts only while the 2-hour mean is at its high too: after a burst of a few hours the
-    // 8-hour mean goes on setting highs while the burst is in its window, though nothing climbs any more
-    if (i == 1 && get(s, H_RAMP) == 0.0) continue;
-    if (run >= <f64>need && c >= warm) {
-      // and it climbs at a ramp's rate: RAMP_MIN_RATE of its level a period at least
-      const rise = mean - get(s, startAt);
-      const perPoint = rise / (<f64>(c - <i32>get(s, startAt + 1)) + 1.0);
-      if (perPoint * <f64>period >= RAMP_MIN_RATE * Math.abs(mean)) ramp = true;
+  const startAt = H_RAMP_START + 2 * i;
+  let run = get(s, H_RAMP + i);
+  if (c < WARM_RANGE) run = 0.0;
+  else if (mean > hi) {
+    // a run starts at the mean it left from: the high before it
+    if (run == 0.0) {
+      put(s, startAt, hi > -Infinity ? hi : mean);
+      put(s, startAt + 1, <f64>c);
     }
-  }
-  if (!ramp) return 0.0;
-  // and the values themselves climb: the trend test over the run's last values, evidence only when significant
+    run += 1.0;
+  } else if (!(mean >= hi - RAMP_SLACK * (hi - lo))) run = 0.0;
+  put(s, H_RAMP + i, run);
+  // the 8-hour mean's run counts only while the 2-hour mean is at its high too: after a burst of a few hours the
+  // 8-hour mean goes on setting highs while the burst is in its window, though nothing climbs any more
+  if (i == 1 && get(s, H_RAMP) == 0.0) return false;
+  if (run < <f64>rampLength(period) || c < RAMP_WARM_PERIODS * period) return false;
+  // and it climbs at a ramp's rate: RAMP_MIN_RATE of its level a period at least
+  const perPoint = (mean - get(s, startAt)) / (<f64>(c - <i32>get(s, startAt + 1)) + 1.0);
+  return perPoint * <f64>period >= RAMP_MIN_RATE * Math.abs(mean);
+}
+
+/** A ramp's run length in points: RAMP_RUN, or an eighth of the period when that is more. */
+@inline function rampLength(period: i32): i32 {
+  return period / 8 > RAMP_RUN ? period / 8 : RAMP_RUN;
+}
+
+/** Step 10's likelihood once a run is a ramp's: the trend test over the run's last values, when significant. */
+function rampLikelihood(s: usize, p: i32, lx: i32, c: i32): f64 {
+  const need = rampLength(p >= MIN_PERIOD ? p : RAMP_WARM_MIN / RAMP_WARM_PERIODS);
   const z = mannKendallZ(s, lx, c, need < MEAN_N ? need : MEAN_N);
   return z >= RAMP_MIN_Z ? 1.0 - gaussTail(z) : 0.0;
 }
@@ -442,11 +435,6 @@ export function uvStep(s: usize, x: f64, out: usize): void {
   }
   store<u16>(co + (<usize>(c % CAL_N) << 1), scoreCode(q));
 
-  // Ramps (step 10), against the running highs of the means before the range novelty below updates them.
-  let rampLik = rampLikelihood(s, p, lx, c);
-  if (rampLik > lik) lik = rampLik;
-  else rampLik = 0.0;
-
   // Range novelty of the value and of its means over the last 6, 24 and 96 points (fewer while warming up).
   let nov = 0.0;
   let levelNovel = false;
@@ -456,6 +444,7 @@ export function uvStep(s: usize, x: f64, out: usize): void {
   if (x > get(s, H_XMAX)) put(s, H_XMAX, x);
   let sum = 0.0;
   let taken = 0;
+  let ramp = false;
   for (let i = 0; i < 3; i++) {
     const k = i == 0 ? 6 : i == 1 ? 24 : 96;
     const avail = c + 1 < k ? c + 1 : k;
@@ -463,6 +452,8 @@ export function uvStep(s: usize, x: f64, out: usize): void {
     for (; taken < avail; taken++) sum += aGet(s, lx + (c - taken + MEAN_N) % MEAN_N);
     const mean = sum / <f64>avail;
     const lo = H_MEANS + 2 * i;
+    // step 10's runs, against the highs before this mean
+    if (i > 0 && rampRun(s, p, c, i - 1, mean, get(s, lo), get(s, lo + 1))) ramp = true;
     if (c >= WARM_RANGE) {
       const rm = exceedance(mean, get(s, lo), get(s, lo + 1));
       if (rm > RANGE_TOL && RANGE_WEIGHT * (1.0 + rm) > nov) {
@@ -473,6 +464,11 @@ export function uvStep(s: usize, x: f64, out: usize): void {
     if (mean < get(s, lo)) put(s, lo, mean);
     if (mean > get(s, lo + 1)) put(s, lo + 1, mean);
   }
+
+  // Ramps (step 10): evidence of their own, with the likelihood of the trend test
+  let rampLik = ramp ? rampLikelihood(s, p, lx, c) : 0.0;
+  if (rampLik > lik) lik = rampLik;
+  else rampLik = 0.0;
 
   const raw = cal > nov ? cal : nov;
   const score = raw / (1.0 + raw);

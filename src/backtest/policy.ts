@@ -47,8 +47,14 @@ export function visibleCount(i: number, leadS: number, intervalS: number): numbe
   return Math.max(0, Math.floor(i - leadS / intervalS + 1e-9));
 }
 
+/** Index of the last finite value of a series (-1 when none). */
+export function lastFiniteIndex(v: ArrayLike<number>): number {
+  for (let j = v.length - 1; j >= 0; j--) if (v[j] === v[j]) return j;
+  return -1;
+}
+
 /** Last finite value of a series (NaN when none). */
 export function lastFinite(v: ArrayLike<number>): number {
-  for (let j = v.length - 1; j >= 0; j--) if (v[j] === v[j]) return v[j];
-  return NaN;
+  const j = lastFiniteIndex(v);
+  return j < 0 ? NaN : v[j];
 }

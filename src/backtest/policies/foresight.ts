@@ -7,7 +7,7 @@ import { HELD_MIN_DECREASE, RecommendationHold } from '../../actuator/hold.js';
 import { writesTarget } from '../../actuator/vpa-logic.js';
 import { COVER_S, type ForecastFeed } from '../forecast-feed.js';
 import type { Policy, PolicyContext } from '../policy.js';
-import { stepTime } from '../policy.js';
+import { lastFiniteIndex, stepTime } from '../policy.js';
 
 export interface ForesightOptions {
   allocation: AllocationConfigInput;
@@ -96,8 +96,8 @@ export class ForesightPolicy implements Policy {
 
   /** The newest finite sample of `v` and its time (NaN, NaN when none), as a snapshot's usage and lastSampleS. */
   #latest(v: Float64Array): { value: number; atS: number } {
-    for (let j = v.length - 1; j >= 0; j--) if (v[j] === v[j]) return { value: v[j], atS: stepTime(this.#ctx, j) };
-    return { value: NaN, atS: NaN };
+    const j = lastFiniteIndex(v);
+    return j < 0 ? { value: NaN, atS: NaN } : { value: v[j], atS: stepTime(this.#ctx, j) };
   }
 
   step(i: number, visible: readonly Float64Array[], out: Float64Array): void {
@@ -109,7 +109,7 @@ export class ForesightPolicy implements Policy {
       let s = this.#states[k];
       for (let j = this.#observed[k]; j < v.length; j++) s = observe(s, { timeS: stepTime(this.#ctx, j), usage: v[j], allocation: this.#own[k][j] }, this.cfg, !f.quarantined[k]);
       this.#observed[k] = v.length;
-      const peak = this.#peakSteps > 0 ? recentPeak(v, this.#peakSteps) : NaN;
+      const peak = recentPeak(v, this.#peakSteps);
       const lastPeak = recentPeak(v, 12);
       if (f.ok[k]) {
         let d = decide(s, { nowS, levels, next: f.next[k], window: f.window[k], recentPeak: peak }, this.cfg);

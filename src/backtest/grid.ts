@@ -15,25 +15,33 @@ export interface Grid {
   firstSample: Int32Array;
 }
 
+/**
+ * Slot of a sample stamped `t` on a grid from `start` at `iv`: the first slot that starts at or after it. A sample
+ * stamped between two slots (a series off the others' phase) ends after the slot it is nearest to ends, so it goes to
+ * the next one: the replay then never reads it before it is complete (rounding to the nearest slot could move it up
+ * to half an interval early). A thousandth of an interval absorbs the float error of stamps that are on the grid.
+ */
+function slotOf(t: number, start: number, iv: number): number {
+  return Math.ceil((t - start) / iv - 1e-3);
+}
+
 /** Builds the grid of one resource. Series of other resources are ignored. */
 export function buildGrid(set: SeriesSet, resource: string): Grid {
   const series = set.series.filter((s) => s.resource === resource);
   const iv = set.intervalS;
   let start = Infinity;
-  let end = -Infinity;
-  for (const s of series) {
-    start = Math.min(start, s.startS);
-    end = Math.max(end, s.startS + (s.values.length - 1) * s.intervalS);
-  }
-  const nSteps = series.length ? Math.round((end - start) / iv) + 1 : 0;
+  for (const s of series) start = Math.min(start, s.startS);
+  const step = (s: { intervalS: number }) => Math.max(1, Math.round(s.intervalS / iv));
+  let nSteps = 0;
+  for (const s of series) if (s.values.length) nSteps = Math.max(nSteps, slotOf(s.startS, start, iv) + (s.values.length - 1) * step(s) + 1);
   const usage: Float64Array[] = [];
   const firstSample = new Int32Array(series.length).fill(nSteps);
   series.forEach((s, k) => {
     const u = new Float64Array(nSteps).fill(NaN);
-    const off = Math.round((s.startS - start) / iv);
-    const step = Math.max(1, Math.round(s.intervalS / iv));
+    const off = slotOf(s.startS, start, iv);
+    const st = step(s);
     for (let j = 0; j < s.values.length; j++) {
-      const i = off + j * step;
+      const i = off + j * st;
       if (i < nSteps) u[i] = s.values[j];
     }
     for (let i = 0; i < nSteps; i++) {

@@ -199,6 +199,16 @@ describe('static, oracle, reactive and scoring', () => {
     expect(o[401]).toBe(3);
   });
 
+  it('static does not change once scoring starts, on a trace whose warm-up is shorter than a day', () => {
+    // a 2-day trace is scored from a third of it (192 steps at 5 minutes); a peak at step 250 is in the first day
+    const x = Array.from({ length: 576 }, (_, j) => (j === 5 ? 9 : j === 250 ? 50 : 1 + (j % 3)));
+    const g = grid([x]);
+    const s = run(g, 0, new StaticPolicy({ ...ctxOf(g, 0), warmupSteps: 192 }));
+    for (let i = 192; i < 576; i++) expect(s[i], `step ${i}`).toBe(9);
+    // without a known warm-up it is the first day's peak
+    expect(run(g, 0, new StaticPolicy(ctxOf(g, 0)))[575]).toBe(50);
+  });
+
   it('reactive scales to usage / 0.7 outside the 10% tolerance', () => {
     const x = [7, 7, 7, 14, 14, 7.5, 7.5, 7.5];
     const g = grid([x]);
@@ -206,9 +216,11 @@ describe('static, oracle, reactive and scoring', () => {
     expect(r[1]).toBeCloseTo(10, 12);
     expect(r[4]).toBeCloseTo(20, 12);
     // Step 6 sees 7.5: 7.5 / 20 / 0.7 is far below 1, so it scales down to the highest desired value over the
-    // 5-minute stabilisation window (one step here): 7.5 / 0.7.
+    // 5-minute stabilisation window, which still holds the recommendation of the sample before (14 / 0.7): it stays.
+    // Step 7 sees the second 7.5, and both recommendations in the window are 7.5 / 0.7.
     expect(r[5]).toBeCloseTo(20, 12);
-    expect(r[6]).toBeCloseTo(7.5 / 0.7, 12);
+    expect(r[6]).toBeCloseTo(20, 12);
+    expect(r[7]).toBeCloseTo(7.5 / 0.7, 12);
   });
 
   it('scores slack, shortage steps and volume, and changes after the warm-up', () => {

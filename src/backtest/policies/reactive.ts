@@ -32,7 +32,10 @@ export class ReactivePolicy implements Policy {
     this.knob = { name: 'target_utilisation', value: this.#o.targetUtilisation };
     this.#alloc = new Float64Array(ctx.tenants.length).fill(NaN);
     this.#desired = ctx.tenants.map(() => []);
-    this.#window = Math.max(1, Math.round(this.#o.downStabilisationS / ctx.intervalS));
+    // The HPA keeps the recommendations of the last downStabilisationS, made every 15 s as it syncs: at 5-minute
+    // samples, those of the newest sample and of the one before (made from it until the newest arrived). So the window
+    // holds floor(S / interval) + 1 samples: 2 at 5 minutes, 6 at 1 minute, the newest alone at an hour.
+    this.#window = Math.floor(this.#o.downStabilisationS / ctx.intervalS + 1e-9) + 1;
   }
 
   step(_i: number, visible: readonly Float64Array[], out: Float64Array): void {

@@ -3,7 +3,9 @@ import type { Policy, PolicyContext } from '../policy.js';
 
 /**
  * The allocation is the highest usage seen during the tenant's first day (from its first sample). While the first
- * day is still being observed (warm-up, not scored) it is the running peak; then it never changes.
+ * day is still being observed (warm-up, not scored) it is the running peak; then it never changes. On a trace whose
+ * warm-up is shorter than a day (a third of a trace under 3 days), it is the peak of what was visible when scoring
+ * began, so it does not change while it is scored either.
  */
 export class StaticPolicy implements Policy {
   readonly name = 'static' as const;
@@ -20,9 +22,15 @@ export class StaticPolicy implements Policy {
     this.#seen = new Int32Array(ctx.tenants.length);
   }
 
-  step(_i: number, visible: readonly Float64Array[], out: Float64Array): void {
+  step(i: number, visible: readonly Float64Array[], out: Float64Array): void {
+    const warmup = this.#ctx.warmupSteps ?? Infinity;
     for (let k = 0; k < visible.length; k++) {
       const v = visible[k];
+      // scoring starts warmupSteps after the first sample (src/backtest/scoring.ts scoredFrom): frozen from there
+      if (this.#first[k] >= 0 && i >= this.#first[k] + warmup) {
+        out[k] = this.#peak[k];
+        continue;
+      }
       for (let j = this.#seen[k]; j < v.length; j++) {
         if (this.#first[k] < 0 && v[j] === v[j]) this.#first[k] = j;
         if (this.#first[k] >= 0 && j < this.#first[k] + this.#ctx.stepsPerDay && v[j] === v[j] && !(v[j] <= this.#peak[k])) this.#peak[k] = v[j];

@@ -6,6 +6,7 @@ import type { SeriesSet } from '../model/series.js';
 import { connectionOf, connectionProblems, urlProblem, type PrometheusConnection } from '../sources/prometheus-connection.js';
 import { readTrace } from '../sources/trace-file.js';
 import { buildGrid } from '../backtest/grid.js';
+import { vpaUnitFactor } from '../backtest/policies/vpa.js';
 import { POLICY_NAMES, type PolicyName } from '../backtest/policy.js';
 import { createProgress } from '../backtest/progress.js';
 import { runBacktest, warmupStepsOf } from '../backtest/run.js';
@@ -38,7 +39,8 @@ what a VPA whose update mode evicts pods (Auto, the default, Recreate, Initial) 
 last actuator.stableWindowS (a day); in-place (the default here) what an InPlaceOrRecreate VPA gets. The anomaly detectors score
 the backtested resource alone (the sidecar also combines a tenant's other signals). --unit names the resource's unit
 where the trace does not (a Prometheus range, a CSV without .meta.json): VPA's histograms and minimums are in cores
-and bytes, so a memory resource is taken as bytes and a cpu one as cores unless --unit says otherwise.`;
+and bytes, so a memory resource is taken as bytes and a cpu one as cores unless --unit says otherwise; a multiple of
+them (millicores, MiB, GB, ...) gets them converted.`;
 
 /** The unit a resource without one is taken in: what cAdvisor's metrics give (memory in bytes, CPU in cores). */
 export function assumedUnit(resource: string): string | undefined {
@@ -151,6 +153,9 @@ export async function run(argv: string[]): Promise<number> {
   const unit = args.unit ?? built.unit ?? assumedUnit(args.resource);
   if (args.unit === undefined && built.unit === undefined && !args.quiet) {
     process.stderr.write(`backtest: ${set.origin} gives no unit for "${args.resource}"; ${unit ? `taking it as ${unit}` : 'VPA uses a generic histogram'} (--unit sets it)\n`);
+  } else if (unit !== undefined && /mem|cpu/i.test(args.resource) && vpaUnitFactor(args.resource, unit) === undefined && !args.quiet) {
+    const base = /mem/i.test(args.resource) ? 'bytes' : 'cores';
+    process.stderr.write(`backtest: "${unit}" is not ${base} or a multiple of them (${/mem/i.test(args.resource) ? 'KiB, MiB, GB, ...' : 'millicores'}): VPA uses a generic histogram, without its minimum\n`);
   }
   const seriesGrid = { ...built, unit };
   const groups = args['tenant-quota'] ? groupTenants(seriesGrid.tenants, groupRule) : undefined;

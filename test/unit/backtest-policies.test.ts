@@ -4,7 +4,7 @@ import type { Grid } from '../../src/backtest/grid.js';
 import type { Policy, PolicyContext } from '../../src/backtest/policy.js';
 import { replay } from '../../src/backtest/replay.js';
 import { PersistencePolicy } from '../../src/backtest/policies/persistence.js';
-import { VpaPolicy } from '../../src/backtest/policies/vpa.js';
+import { vpaUnitFactor, VpaPolicy } from '../../src/backtest/policies/vpa.js';
 import { AutopilotPolicy } from '../../src/backtest/policies/autopilot.js';
 import { StaticPolicy } from '../../src/backtest/policies/static.js';
 import { OraclePolicy } from '../../src/backtest/policies/oracle.js';
@@ -149,6 +149,43 @@ describe('vpa', () => {
     // Before the peak is visible: target = end(1 GB) * 1.15; after it (step 102): the day's only sample is 2 GB.
     expect(a[50]).toBeCloseTo(end(GB) * 1.15, 0);
     expect(a[102]).toBeCloseTo(end(2 * GB) * 1.15, 0);
+  });
+});
+
+describe('vpa units', () => {
+  // the same workload in two units: VPA's constants (histogram, minimum, CPU sample weight) are in cores and bytes,
+  // so the allocation in MiB or millicores must be the allocation in bytes or cores, converted
+  const wave = (scale: number, base: number) => Array.from({ length: 700 }, (_, j) => scale * (base * (1 + 0.5 * Math.sin(j / 40)) + (j % 97 === 0 ? 2 * base : 0)));
+  const cases = [
+    { resource: 'memory', unit: 'MiB', per: 2 ** 20, base: 300 * 2 ** 20 },
+    { resource: 'memory', unit: 'GB', per: 1e9, base: 0.2e9 },
+    { resource: 'cpu', unit: 'millicores', per: 1e-3, base: 0.05 },
+    { resource: 'cpu', unit: 'm', per: 1e-3, base: 2 },
+  ];
+  for (const c of cases) {
+    it(`${c.resource} in ${c.unit}: the allocations in ${c.resource === 'memory' ? 'bytes' : 'cores'}, converted`, () => {
+      const inBase = grid([wave(1, c.base)], 300, c.resource, c.resource === 'memory' ? 'bytes' : 'cores');
+      const inUnit = grid([wave(1 / c.per, c.base)], 300, c.resource, c.unit);
+      const a = run(inBase, 300, new VpaPolicy({ ...ctxOf(inBase, 300), warmupSteps: 288 }));
+      const b = run(inUnit, 300, new VpaPolicy({ ...ctxOf(inUnit, 300), warmupSteps: 288 }));
+      let changes = 0;
+      for (let i = 2; i < 700; i++) {
+        expect(b[i] * c.per, `step ${i}`).toBeCloseTo(a[i], c.resource === 'memory' ? -2 : 9);
+        if (a[i] !== a[i - 1]) changes++;
+      }
+      expect(changes).toBeGreaterThan(0);
+    });
+  }
+
+  it('knows the multiples of cores and bytes by their leading word, and no others', () => {
+    expect(vpaUnitFactor('memory', 'bytes (working set)')).toBe(1);
+    expect(vpaUnitFactor('memory', 'KiB')).toBe(1024);
+    expect(vpaUnitFactor('memory', 'm')).toBeUndefined();
+    expect(vpaUnitFactor('cpu', 'cores')).toBe(1);
+    expect(vpaUnitFactor('cpu', 'mCPU')).toBe(1e-3);
+    expect(vpaUnitFactor('cpu', 'percent')).toBeUndefined();
+    expect(vpaUnitFactor('cpu', undefined)).toBeUndefined();
+    expect(vpaUnitFactor('cpu', 'constructor')).toBeUndefined();
   });
 });
 

@@ -14,8 +14,9 @@
 //                          memory peaks weight 1; a higher peak in the same interval replaces the earlier one
 //                          (SubtractSample then AddSample).
 // Adaptations to traces, stated: samples arrive every interval (not every minute), so `samples / 1440` counts each
-//   sample as interval/60 one-minute samples, keeping confidence = days of history as VPA intends; units that are not
-//   cores or bytes (percent, requests) get a first bucket of 0.01 of their unit and no minimum (25 millicores of an
+//   sample as interval/60 one-minute samples, keeping confidence = days of history as VPA intends; multiples of cores
+//   or bytes (millicores, MiB) get VPA's constants converted; other units (percent, requests) get a first bucket of
+//   0.01 of their unit and no minimum (25 millicores of an
 //   unknown VM size has no meaning in percent); the updater's extra rules (evict only after 12 h if within bounds
 //   but > 10% off) are left out as the issue asks: the allocation changes exactly when it leaves [lower, upper]
 //   (`vpa-updater`, vpa-updater.ts, adds them).
@@ -39,6 +40,8 @@ export interface VpaOptions {
   histogram: HistogramOptions;
   /** Minimum recommendation in the trace's unit. */
   min: number;
+  /** CPU: least weight of a sample, the request it is weighted by floored here (VPA: 0.1 cores), in the trace's unit. */
+  minWeight: number;
 }
 
 /** One container's recommendation, in the trace's unit. */
@@ -48,24 +51,49 @@ export interface VpaRecommendation {
   upper: number;
 }
 
-/** VPA's defaults for a resource, given the unit the trace declares. */
+/** Multiples of VPA's CPU unit (cores), by the unit's leading word, lower-cased. */
+const CPU_UNITS: Readonly<Record<string, number>> = { core: 1, cores: 1, cpu: 1, cpus: 1, vcpu: 1, vcpus: 1, m: 1e-3, millicore: 1e-3, millicores: 1e-3, millicpu: 1e-3, millicpus: 1e-3, mcpu: 1e-3 };
+/** Multiples of VPA's memory unit (bytes). A bare "m" or "k" is left out: milli- or mega-, kilo- or kibi-? */
+const MEMORY_UNITS: Readonly<Record<string, number>> = {
+  b: 1, byte: 1, bytes: 1,
+  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+  ki: 2 ** 10, kib: 2 ** 10, mi: 2 ** 20, mib: 2 ** 20, gi: 2 ** 30, gib: 2 ** 30, ti: 2 ** 40, tib: 2 ** 40,
+};
+
+/**
+ * How many of VPA's units (cores for CPU, bytes for memory) one of the trace's `unit` is, by its leading word
+ * ("MiB", "millicores", "bytes (working set)"); undefined when the unit is neither a multiple of them nor known.
+ */
+export function vpaUnitFactor(resource: string, unit?: string): number | undefined {
+  const word = /^[a-z]+/.exec((unit ?? '').trim().toLowerCase())?.[0];
+  if (word === undefined) return undefined;
+  const table = /mem/i.test(resource) ? MEMORY_UNITS : CPU_UNITS;
+  return Object.hasOwn(table, word) ? table[word] : undefined;
+}
+
+/**
+ * VPA's defaults for a resource, in the unit the trace declares: its histogram, minimum and (CPU) minimum sample
+ * weight are in cores and bytes, so a trace in millicores or MiB gets them converted, and a trace in another unit
+ * (percent, requests) a generic histogram.
+ */
 export function vpaDefaults(resource: string, unit?: string): VpaOptions {
   const memory = /mem/i.test(resource);
-  const u = (unit ?? '').toLowerCase();
-  const bytes = /^bytes?\b/.test(u);
-  const cores = /^cores?\b/.test(u);
+  const f = vpaUnitFactor(resource, unit);
+  const inUnit = (h: HistogramOptions): HistogramOptions => ({ ...h, maxValue: h.maxValue / f!, firstBucket: h.firstBucket / f! });
   let histogram: HistogramOptions;
   let min = 0;
-  if (memory && bytes) {
-    histogram = { ...VPA_MEMORY_HISTOGRAM };
-    min = 250 * 1024 * 1024;
-  } else if (!memory && cores) {
-    histogram = { ...VPA_CPU_HISTOGRAM, firstBucket: 0.001 };
-    min = 0.025;
+  let minWeight = 0.1;
+  if (f !== undefined && memory) {
+    histogram = inUnit(VPA_MEMORY_HISTOGRAM);
+    min = (250 * 1024 * 1024) / f;
+  } else if (f !== undefined) {
+    histogram = inUnit({ ...VPA_CPU_HISTOGRAM, firstBucket: 0.001 });
+    min = 0.025 / f;
+    minWeight = 0.1 / f;
   } else {
     histogram = { ...VPA_CPU_HISTOGRAM, maxValue: 1e9, firstBucket: 0.01 };
   }
-  return { targetPercentile: 0.9, lowerPercentile: 0.5, upperPercentile: 0.95, margin: 0.15, halfLifeS: 86_400, memoryPeaks: memory, memoryIntervalS: 86_400, histogram, min };
+  return { targetPercentile: 0.9, lowerPercentile: 0.5, upperPercentile: 0.95, margin: 0.15, halfLifeS: 86_400, memoryPeaks: memory, memoryIntervalS: 86_400, histogram, min, minWeight };
 }
 
 export class VpaPolicy implements Policy {
@@ -133,7 +161,7 @@ export class VpaPolicy implements Policy {
             rebuild.push(k);
           }
         } else {
-          const weight = Math.max(Number.isFinite(this.#alloc[k]) ? this.#alloc[k] : 0, 0.1);
+          const weight = Math.max(Number.isFinite(this.#alloc[k]) ? this.#alloc[k] : 0, this.#o.minWeight);
           cpuSamples.push({ key: this.#keys[k], value: x, timeS: t, weight });
         }
       }

@@ -64,10 +64,14 @@ export function renderReport(grid: Grid, results: readonly PolicyResult[], summa
     usage: pool(grid.usage[k], from, o.maxPoints),
     allocations: main.map((r) => ({ label: r.label, values: pool(r.allocations[k], from, o.maxPoints) })),
   }));
+  // A slack that is not finite (an allocation held over usage that was all zero) has no place on the chart (JSON
+  // would carry it as null, drawn at 0, the best spot): such policies are named under it instead.
+  const drawable = (slack: number, shortage: number): boolean => Number.isFinite(slack) && Number.isFinite(shortage);
+  const offChart = main.filter((r) => !drawable(r.score.total.slack, r.score.total.shortage_steps)).map((r) => r.label);
   const data = {
-    points: main.map((r) => ({ label: r.label, policy: r.name, slack: r.score.total.slack, shortage: r.score.total.shortage_steps })),
+    points: main.filter((r) => drawable(r.score.total.slack, r.score.total.shortage_steps)).map((r) => ({ label: r.label, policy: r.name, slack: r.score.total.slack, shortage: r.score.total.shortage_steps })),
     curves: [...new Set(summary.sweep.map((p) => p.policy))]
-      .map((policy) => ({ policy, points: summary.sweep.filter((p) => p.policy === policy).map((p) => ({ slack: p.slack, shortage: p.shortage_steps, value: p.value })).sort((a, b) => a.shortage - b.shortage) }))
+      .map((policy) => ({ policy, points: summary.sweep.filter((p) => p.policy === policy && drawable(p.slack, p.shortage_steps)).map((p) => ({ slack: p.slack, shortage: p.shortage_steps, value: p.value })).sort((a, b) => a.shortage - b.shortage) }))
       .filter((c) => c.points.length > 1),
     tenants,
     startS: grid.startS + from * grid.intervalS,
@@ -103,7 +107,7 @@ ${rows}
 ${shadowHtml}
 <h2>Slack against shortage</h2>
 <div id="tradeoff"></div>
-<h2>Usage and allocations per tenant</h2>
+${offChart.length ? `<p id="off-chart">Not drawn, their slack being infinite (an allocation held over usage that was all zero): ${offChart.map(esc).join(', ')}.</p>\n` : ''}<h2>Usage and allocations per tenant</h2>
 <div id="tenants"></div>
 <script type="application/json" id="data">${json}</script>
 <script>

@@ -212,7 +212,7 @@ export const catalogue = {
   staleSeries: def({
     name: 'foresight_series_stale',
     type: 'gauge',
-    help: 'Series with no sample for staleAfter while Prometheus answers (a tenant gone, its metrics no longer scraped): their usage, forecasts and recommendations are left out of /metrics until samples return or the series vanishes (vanishAfter); the API still shows them, marked stale.',
+    help: 'Series with no sample for staleAfter while Prometheus answers (a tenant gone, its metrics no longer scraped): their usage, forecasts and recommendations are left out of /metrics until samples return or the series vanishes (vanishAfter), and so are the anomaly and profile families of a tenant all of whose series are stale; the API still shows them, marked stale.',
     labels: [],
   }),
   signalTenants: def({

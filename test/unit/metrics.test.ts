@@ -116,6 +116,33 @@ describe('exporter', () => {
     expect((await createExporter({ snapshot: () => s }).render()).body.toString()).toContain('foresight_series_stale 0');
   });
 
+  it('leaves out the anomaly flag and profile of a tenant all of whose series are stale, not of one with a live series', async () => {
+    const { loop } = await loopWith(['shop', 'gone']);
+    await loop.runOnce();
+    const s = withAnomalies(loop.latest()!);
+    // gone: every series stale (no sample for staleAfter); shop: its cpu stale, its memory live
+    const stale = (r: { tenant: string; resource: string }) => r.tenant === 'gone' || r.resource === 'cpu';
+    const quiet: Snapshot = { ...s, resources: new Map([...s.resources].map(([k, r]) => [k, { ...r, stale: stale(r) }])) };
+    const body = (await createExporter({ snapshot: () => quiet }).render()).body.toString();
+    const families = [
+      catalogue.anomalous.name,
+      catalogue.anomalyInfo.name,
+      catalogue.anomalousSince.name,
+      catalogue.anomalyScore.name,
+      catalogue.profileLevel.name,
+      catalogue.profileVolatility.name,
+      catalogue.profileBurstiness.name,
+    ];
+    for (const family of families) {
+      expect(lines(body, family).some((l) => l.includes('tenant="shop"')), family).toBe(true);
+      expect(lines(body, family).filter((l) => l.includes('tenant="gone"')), family).toEqual([]);
+    }
+    expect(body).toContain('foresight_tenant_anomalous{tenant="shop"} 1');
+    expect(body).toContain('foresight_series_stale 3');
+    // still tracked (and in the API) until vanishAfter
+    expect(body).toContain('foresight_tenants 2');
+  });
+
   it('bounds cardinality and counts what was left out, once per snapshot', async () => {
     const { loop, clock } = await loopWith(['a', 'b', 'c']);
     const ex = createExporter({ snapshot: () => loop.latest(), limits: { maxTenants: 2, maxForecastSeries: 27 } });

@@ -70,9 +70,9 @@ export function overviewDashboard(): Dashboard {
         [
           { expr: `sum by (resource) (${one(`foresight_usage{${J}, ${R}}`)})`, legend: '{{resource}} usage' },
           { expr: `sum by (resource, bound) (${one(`foresight_recommendation{${J}, ${R}}`)})`, legend: '{{resource}} recommended {{bound}}' },
-          { expr: `sum by (resource) (${one(`foresight_allocation{${J}, ${R}}`)})`, legend: '{{resource}} allocation in force' },
+          { expr: `sum by (resource) (${one(`foresight_allocation{${J}, ${R}}`)})`, legend: '{{resource}} allocation decided' },
         ],
-        { perResourceUnits: true },
+        { perResourceUnits: true, description: 'Allocation decided: the policy\'s allocation, the recommended target; the actuator\'s safety gate may keep another value in force (see Changes held back by the safety gate).' },
       ),
     )
     .withPanel(
@@ -84,7 +84,7 @@ export function overviewDashboard(): Dashboard {
           { expr: `sum by (resource) (clamp_min(${one(`foresight_allocation{${J}, ${R}}`)} - ${one(`foresight_usage{${J}, ${R}}`)}, 0))`, legend: '{{resource}} slack' },
           { expr: `sum by (resource) (clamp_min(${one(`foresight_usage{${J}, ${R}}`)} - ${one(`foresight_allocation{${J}, ${R}}`)}, 0))`, legend: '{{resource}} shortage' },
         ],
-        { perResourceUnits: true, description: 'Slack: allocated but unused. Shortage: used beyond the allocation (ForesightAllocationShortage compares with the recommended target).' },
+        { perResourceUnits: true, description: 'Against the allocation the policy decided (the recommended target, foresight_allocation), not necessarily the value the actuator keeps in force. Slack: allocated but unused. Shortage: used beyond the allocation (ForesightAllocationShortage compares with the recommended target too).' },
       ),
     )
     .withPanel(

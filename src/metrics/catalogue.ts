@@ -119,7 +119,7 @@ export const catalogue = {
   allocation: def({
     name: 'foresight_allocation',
     type: 'gauge',
-    help: 'Allocation in force for a tenant resource in its base unit, as decided by the policy.',
+    help: 'Allocation the policy decided for a tenant resource in its base unit: always the recommendation\'s target (foresight_recommendation{bound="target"}), not necessarily what the actuator wrote, since its safety gate may keep another value in force (foresight_actuator_holds_total).',
     labels: ['tenant', 'resource'],
   }),
   shadowCapacity: def({

@@ -143,6 +143,19 @@ describe('exporter', () => {
     expect(body).toContain('foresight_tenants 2');
   });
 
+  it('exports as foresight_allocation the recommendation target, and its help says so rather than the allocation in force', async () => {
+    const { loop } = await loopWith(['shop']);
+    await loop.runOnce();
+    const s = loop.latest()!;
+    const recommendation = { target: 2, lowerBound: 1, upperBound: 3, uncappedTarget: 2 };
+    const decided: Snapshot = { ...s, resources: new Map([...s.resources].map(([k, r]) => [k, { ...r, recommendation }])) };
+    const body = (await createExporter({ snapshot: () => decided }).render()).body.toString();
+    expect(lines(body, catalogue.allocation.name).sort()).toEqual(['foresight_allocation{tenant="shop",resource="cpu"} 2', 'foresight_allocation{tenant="shop",resource="memory"} 2']);
+    // the actuator's gate may hold another value: the help must not claim the value in force
+    expect(catalogue.allocation.help).not.toMatch(/^Allocation in force/);
+    expect(catalogue.allocation.help).toContain('target');
+  });
+
   it('bounds cardinality and counts what was left out, once per snapshot', async () => {
     const { loop, clock } = await loopWith(['a', 'b', 'c']);
     const ex = createExporter({ snapshot: () => loop.latest(), limits: { maxTenants: 2, maxForecastSeries: 27 } });

@@ -200,7 +200,7 @@ export const catalogue = {
   seriesDropped: def({
     name: 'foresight_series_dropped_total',
     type: 'counter',
-    help: 'Series left out of exposition because a cardinality limit was reached.',
+    help: 'Series left out of exposition because a cardinality limit was reached (reason: tenant_limit, series_limit), counted again with every snapshot that leaves them out: a tenant past the limit for 10 snapshots adds its series 10 times, so the increase is series times snapshots, not distinct series.',
     labels: ['reason'],
   }),
   pendingFit: def({

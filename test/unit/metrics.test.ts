@@ -176,6 +176,8 @@ describe('exporter', () => {
     await loop.runOnce();
     body = (await ex.render()).body.toString();
     expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 52');
+    // the same series counted again with each snapshot: the help (and README table) must say so
+    expect(catalogue.seriesDropped.help).toMatch(/counted again with every snapshot/);
   });
 
   it('counts every series of a tenant past the limit as dropped: what the tenant would have exported', async () => {

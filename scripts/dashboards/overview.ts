@@ -114,8 +114,8 @@ export function overviewDashboard(): Dashboard {
 
     // ---- Forecast quality
     .withRow(new RowBuilder('Forecast quality'))
-    .withPanel(timeseries('Relative error of the median (MAE / mean usage)', 'percentunit', [{ expr: `foresight_forecast_error{${J}}`, legend: '{{model}} {{horizon}}' }], { span: 8, min: 0 }))
-    .withPanel(timeseries('Coverage of the quantiles', 'percentunit', [{ expr: `foresight_forecast_coverage_ratio{${J}, horizon="$horizon"}`, legend: '{{model}} q{{quantile}}' }], { span: 8, min: 0, max: 1, description: 'Share of actuals at or below each quantile: 0.9 should sit near 90%.' }))
+    .withPanel(timeseries('Relative error of the median (MAE / mean usage)', 'percentunit', [{ expr: `foresight_forecast_error{${J}}`, legend: '{{model}} {{horizon}} {{pod}}' }], { span: 8, min: 0, description: 'One line per replica (pod): each replica scores the forecasts it issued.' }))
+    .withPanel(timeseries('Coverage of the quantiles', 'percentunit', [{ expr: `foresight_forecast_coverage_ratio{${J}, horizon="$horizon"}`, legend: '{{model}} q{{quantile}} {{pod}}' }], { span: 8, min: 0, max: 1, description: 'Share of actuals at or below each quantile: 0.9 should sit near 90%. One line per replica (pod).' }))
     .withPanel(timeseries('Series per chosen model', 'short', [{ expr: `sum by (model) (${onePerShard(`foresight_model_chosen{${J}, horizon="$horizon"}`, 'model')})`, legend: '{{model}}' }], { span: 8, stack: true }))
 
     // ---- Resources Kubernetes cannot limit per tenant (issue 7): forecast against the configured limit.

@@ -99,6 +99,14 @@ describe('dashboards', () => {
         }
       });
 
+      it('names the replica in the legend of a query that keeps one series per replica (a bare selector)', () => {
+        for (const p of panels) {
+          for (const t of p.targets ?? []) {
+            if (/^\s*[a-z_:][\w:]*\{[^}]*\}\s*$/.test(t.expr ?? '')) expect(t.legendFormat ?? '', `${p.title}: ${t.expr}`).toContain('{{pod}}');
+          }
+        }
+      });
+
       it('queries only catalogue metrics (or standard ones) with their own labels', () => {
         const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr!));
         for (const v of vars.filter((x) => x.type === 'query')) {

@@ -100,6 +100,15 @@ describe('exporter', () => {
     expect(loopBody).toMatch(/foresight_loop_step_duration_seconds_count\{step="pull"\} 2/);
   });
 
+  it('buckets step durations up to 300 s, so that a 75-second retrain falls below a finite bucket', async () => {
+    const ex = createExporter({ snapshot: () => undefined });
+    ex.loop.stepDuration('train', 75);
+    const body = (await ex.render()).body.toString();
+    expect(body).toContain('foresight_loop_step_duration_seconds_bucket{le="60",step="train"} 0');
+    expect(body).toContain('foresight_loop_step_duration_seconds_bucket{le="120",step="train"} 1');
+    expect(body).toContain('foresight_loop_step_duration_seconds_bucket{le="300",step="train"} 1');
+  });
+
   it('leaves out the usage, forecasts and recommendation of a series gone quiet while Prometheus answers, and counts it', async () => {
     const { loop } = await loopWith(['shop', 'gone']);
     await loop.runOnce();

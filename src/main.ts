@@ -6,6 +6,7 @@ import { pino, type Logger as Pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { rateLimitConfig, reclaimConfig } from './actuator/config.js';
 import { anomalyPolicyOf, type Config } from './config/load.js';
+import { configWarnings } from './config/warnings.js';
 import { ConfigInvalidError, LoopStuckError } from './errors.js';
 import { allocatorTuning, createForecastEngine } from './core/engine.js';
 import { sharedCore } from './core/wasm.js';
@@ -114,6 +115,8 @@ function prometheusPlan(config: Readonly<Config>, shard: Shard): Plan {
 /** Builds and starts the sidecar. */
 export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides = {}): Promise<Sidecar> {
   const logger = o.logger ?? pino({ level: config.logLevel, base: { service: 'foresight' } });
+  // valid, but an alert or dashboard panels read nothing: said once, at start-up
+  for (const w of configWarnings(config)) logger.warn({ [w.setting]: config[w.setting] }, w.message);
   const demo = !o.source && config.prometheusUrl === '';
   if (demo && config.kubernetes && !config.actuator.dryRun) {
     // the demo replays the bundled trace: a live actuator would size real VPAs, quotas and placeholders from it

@@ -70,9 +70,9 @@ export function overviewDashboard(): Dashboard {
         [
           { expr: `sum by (resource) (${one(`foresight_usage{${J}, ${R}}`)})`, legend: '{{resource}} usage' },
           { expr: `sum by (resource, bound) (${one(`foresight_recommendation{${J}, ${R}}`)})`, legend: '{{resource}} recommended {{bound}}' },
-          { expr: `sum by (resource) (${one(`foresight_allocation{${J}, ${R}}`)})`, legend: '{{resource}} allocation in force' },
+          { expr: `sum by (resource) (${one(`foresight_allocation{${J}, ${R}}`)})`, legend: '{{resource}} allocation decided' },
         ],
-        { perResourceUnits: true },
+        { perResourceUnits: true, description: 'Allocation decided: the policy\'s allocation, the recommended target; the actuator\'s safety gate may keep another value in force (see Changes held back by the safety gate).' },
       ),
     )
     .withPanel(
@@ -84,7 +84,7 @@ export function overviewDashboard(): Dashboard {
           { expr: `sum by (resource) (clamp_min(${one(`foresight_allocation{${J}, ${R}}`)} - ${one(`foresight_usage{${J}, ${R}}`)}, 0))`, legend: '{{resource}} slack' },
           { expr: `sum by (resource) (clamp_min(${one(`foresight_usage{${J}, ${R}}`)} - ${one(`foresight_allocation{${J}, ${R}}`)}, 0))`, legend: '{{resource}} shortage' },
         ],
-        { perResourceUnits: true, description: 'Slack: allocated but unused. Shortage: used beyond the allocation (ForesightAllocationShortage compares with the recommended target).' },
+        { perResourceUnits: true, description: 'Against the allocation the policy decided (the recommended target, foresight_allocation), not necessarily the value the actuator keeps in force. Slack: allocated but unused. Shortage: used beyond the allocation (ForesightAllocationShortage compares with the recommended target too).' },
       ),
     )
     .withPanel(
@@ -114,8 +114,8 @@ export function overviewDashboard(): Dashboard {
 
     // ---- Forecast quality
     .withRow(new RowBuilder('Forecast quality'))
-    .withPanel(timeseries('Relative error of the median (MAE / mean usage)', 'percentunit', [{ expr: `foresight_forecast_error{${J}}`, legend: '{{model}} {{horizon}}' }], { span: 8, min: 0 }))
-    .withPanel(timeseries('Coverage of the quantiles', 'percentunit', [{ expr: `foresight_forecast_coverage_ratio{${J}, horizon="$horizon"}`, legend: '{{model}} q{{quantile}}' }], { span: 8, min: 0, max: 1, description: 'Share of actuals at or below each quantile: 0.9 should sit near 90%.' }))
+    .withPanel(timeseries('Relative error of the median (MAE / mean usage)', 'percentunit', [{ expr: `foresight_forecast_error{${J}}`, legend: '{{model}} {{horizon}} {{pod}}' }], { span: 8, min: 0, description: 'One line per replica (pod): each replica scores the forecasts it issued.' }))
+    .withPanel(timeseries('Coverage of the quantiles', 'percentunit', [{ expr: `foresight_forecast_coverage_ratio{${J}, horizon="$horizon"}`, legend: '{{model}} q{{quantile}} {{pod}}' }], { span: 8, min: 0, max: 1, description: 'Share of actuals at or below each quantile: 0.9 should sit near 90%. One line per replica (pod).' }))
     .withPanel(timeseries('Series per chosen model', 'short', [{ expr: `sum by (model) (${onePerShard(`foresight_model_chosen{${J}, horizon="$horizon"}`, 'model')})`, legend: '{{model}}' }], { span: 8, stack: true }))
 
     // ---- Resources Kubernetes cannot limit per tenant (issue 7): forecast against the configured limit.

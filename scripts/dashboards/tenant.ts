@@ -44,7 +44,7 @@ function resourceQueries(g: ResourceGroup): Query[] {
     { expr: one(`foresight_recommendation{${sel}, bound="target"}`), legend: '{{resource}} recommended target' },
   ];
   if (g.knobless) q.push({ expr: one(`foresight_resource_limit{${sel}}`), legend: '{{resource}} configured limit' });
-  else q.push({ expr: one(`foresight_allocation{${sel}}`), legend: '{{resource}} allocation in force' });
+  else q.push({ expr: one(`foresight_allocation{${sel}}`), legend: '{{resource}} allocation decided' });
   return q;
 }
 

@@ -119,13 +119,13 @@ export const catalogue = {
   allocation: def({
     name: 'foresight_allocation',
     type: 'gauge',
-    help: 'Allocation in force for a tenant resource in its base unit, as decided by the policy.',
+    help: 'Allocation the policy decided for a tenant resource in its base unit: always the recommendation\'s target (foresight_recommendation{bound="target"}), not necessarily what the actuator wrote, since its safety gate may keep another value in force (foresight_actuator_holds_total).',
     labels: ['tenant', 'resource'],
   }),
   shadowCapacity: def({
     name: 'foresight_shadow_capacity',
     type: 'gauge',
-    help: 'Shadow capacity of placeholder pods, in the resource base unit. state=desired: the pooled reserve the forecast asks for, before any cap; state=target: what the actuator sizes the placeholders to hold (cpu and memory: desired, raised to the quotas\' headroom in the quota pool, scaled down under maxShadowCpuCores and maxShadowMemoryBytes shared over the shards; on the shard\'s leader, in dry-run too); state=reserved: requests of Foresight\'s placeholder pods that exist and are scheduled (spec.nodeName set or phase Running), 0 while none is (always where no scheduler runs); no reserved series in dry-run.',
+    help: 'Shadow capacity of placeholder pods, in the resource base unit. state=desired: the pooled reserve the forecast asks for, before any cap; state=target: what the actuator sizes the placeholders to hold (cpu and memory: desired, raised to the quotas\' headroom in the quota pool, scaled down under maxShadowCpuCores and maxShadowMemoryBytes shared over the shards; on the shard\'s leader, in dry-run too); state=reserved: requests of Foresight\'s placeholder pods that exist and are scheduled (spec.nodeName set or phase Running), 0 while none is (always where no scheduler runs); in dry-run, where no placeholder is created, a reserved series only for a pool where placeholders of an earlier live run remain (what they still hold).',
     labels: ['pool', 'resource', 'state'],
   }),
   shadowExhausted: def({
@@ -177,7 +177,9 @@ export const catalogue = {
     type: 'histogram',
     help: 'Duration of each step of a cycle (pull, store, profile, anomaly, update, train, forecast, decide, publish).',
     labels: ['step'],
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
+    // up to 300 s: the train step of a retrain cycle at full scale takes about a minute (35-75 s in the README's
+    // runs of the sidecar at scale), beyond a 60 s top bucket
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
   }),
   lastSuccess: def({
     name: 'foresight_last_successful_cycle_timestamp_seconds',
@@ -200,7 +202,7 @@ export const catalogue = {
   seriesDropped: def({
     name: 'foresight_series_dropped_total',
     type: 'counter',
-    help: 'Series left out of exposition because a cardinality limit was reached.',
+    help: 'Series left out of exposition because a cardinality limit was reached (reason: tenant_limit, series_limit), counted again with every snapshot that leaves them out: a tenant past the limit for 10 snapshots adds its series 10 times, so the increase is series times snapshots, not distinct series.',
     labels: ['reason'],
   }),
   pendingFit: def({
@@ -212,7 +214,7 @@ export const catalogue = {
   staleSeries: def({
     name: 'foresight_series_stale',
     type: 'gauge',
-    help: 'Series with no sample for staleAfter while Prometheus answers (a tenant gone, its metrics no longer scraped): their usage, forecasts and recommendations are left out of /metrics until samples return or the series vanishes (vanishAfter); the API still shows them, marked stale.',
+    help: 'Series with no sample for staleAfter while Prometheus answers (a tenant gone, its metrics no longer scraped): their usage, forecasts and recommendations are left out of /metrics until samples return or the series vanishes (vanishAfter), and so are the anomaly and profile families of a tenant all of whose series are stale; the API still shows them, marked stale.',
     labels: [],
   }),
   signalTenants: def({

@@ -180,7 +180,12 @@ export function createExporter(deps: ExporterDeps): Exporter {
       // every tenant, with the forecast series it would export (its live series' forecasts), in one pass
       const perSeries = hl.length * qIdx.length;
       const forecastsOf = new Map<string, number>();
-      for (const r of s.resources.values()) forecastsOf.set(r.tenant, (forecastsOf.get(r.tenant) ?? 0) + (r.forecast && !r.stale ? perSeries : 0));
+      /** Tenants with at least one series that is not stale. */
+      const fresh = new Set<string>();
+      for (const r of s.resources.values()) {
+        forecastsOf.set(r.tenant, (forecastsOf.get(r.tenant) ?? 0) + (r.forecast && !r.stale ? perSeries : 0));
+        if (!r.stale) fresh.add(r.tenant);
+      }
       const tenants = [...forecastsOf.keys()].sort();
       tenantCount = tenants.length;
       const allowed = new Set(tenants.slice(0, limits.maxTenants));
@@ -194,11 +199,13 @@ export function createExporter(deps: ExporterDeps): Exporter {
         forecastSeries += n;
         forecastAllowed.add(t);
       }
+      // Anomaly verdicts of tenants with at least one live series. A tenant all of whose series are stale is treated
+      // like them: the loop updates a verdict only when points arrive, so its last flag (and its profile) would
+      // otherwise stay on /metrics, and ForesightTenantAnomalous keep firing, for as long as vanishAfter.
       const anomalies = new Map<string, AnomalyState>();
       /** The gauges a tenant's series go to: the exposition, or the tally of what the tenant limit dropped. */
       const outOf = (tenant: string): SnapshotGauges => (allowed.has(tenant) ? g : tally);
       await forEachSliced(slice, [...s.resources.values()], (r) => {
-        if (r.anomaly) anomalies.set(r.tenant, r.anomaly);
         // No sample for staleAfter while Prometheus answers (a tenant gone, its metrics no longer scraped): its frozen
         // usage, forecasts and recommendation would keep alerts and dashboard sums going for as long as vanishAfter.
         // Counted instead; the API still shows the series, marked stale. (A failed pull is the snapshot's staleness:
@@ -207,6 +214,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
           staleSeries++;
           return;
         }
+        if (r.anomaly) anomalies.set(r.tenant, r.anomaly);
         const out = outOf(r.tenant);
         // Label text built once per series: the families below are the bulk of the exposition.
         const base = `tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`;
@@ -238,6 +246,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
         }
       });
       await forEachSliced(slice, tenants, (t) => {
+        // every series of the tenant stale: no anomaly families and no profile either (see `anomalies` above)
+        if (!fresh.has(t)) return;
         const out = outOf(t);
         const a = anomalies.get(t);
         if (a) {

@@ -91,6 +91,22 @@ describe('dashboards', () => {
         for (const t of texts) for (const n of usedVariables(t)) expect(defined.has(n), `$${n} in ${t}`).toBe(true);
       });
 
+      it('does not call foresight_allocation the allocation in force (it is the policy\'s target, the actuator may hold another)', () => {
+        for (const p of panels) {
+          for (const t of p.targets ?? []) {
+            if (t.expr?.includes('foresight_allocation')) expect(t.legendFormat ?? '', `${p.title}: ${t.expr}`).not.toMatch(/in force/);
+          }
+        }
+      });
+
+      it('names the replica in the legend of a query that keeps one series per replica (a bare selector)', () => {
+        for (const p of panels) {
+          for (const t of p.targets ?? []) {
+            if (/^\s*[a-z_:][\w:]*\{[^}]*\}\s*$/.test(t.expr ?? '')) expect(t.legendFormat ?? '', `${p.title}: ${t.expr}`).toContain('{{pod}}');
+          }
+        }
+      });
+
       it('queries only catalogue metrics (or standard ones) with their own labels', () => {
         const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr!));
         for (const v of vars.filter((x) => x.type === 'query')) {

@@ -110,6 +110,7 @@ export function runbookAnchors(): Set<string> {
 
 export interface GrafanaTarget {
   expr?: string;
+  legendFormat?: string;
   refId?: string;
   datasource?: { type?: string; uid?: string };
 }

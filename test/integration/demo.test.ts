@@ -83,6 +83,18 @@ describe('embedded demo and the actuator', () => {
   });
 });
 
+describe('embedded demo and the exported quantiles', () => {
+  it('warns at start-up that exportQuantiles without 0.9 silences ForesightResourceForecastExceedsLimit, and starts', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const env = { FORESIGHT_HOST: '127.0.0.1', FORESIGHT_EXPORT_QUANTILES: '0.5,0.95' };
+    const s = await startSidecar(loadConfig({ env }), { logger: pino({ level: 'warn' }, sink), noListen: true, noSchedule: true });
+    await s.close();
+    const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string; exportQuantiles?: number[] }).filter((l) => /exportQuantiles/.test(l.msg));
+    expect(warnings).toEqual([expect.objectContaining({ level: 40, exportQuantiles: [0.5, 0.95], msg: expect.stringMatching(/leaves out 0\.9.*ForesightResourceForecastExceedsLimit never fires/) })]);
+  });
+});
+
 describe('embedded demo and the configured horizons', () => {
   it('names the trace interval when no horizon is a multiple of it, and warns of those that are not', async () => {
     const env = { FORESIGHT_HOST: '127.0.0.1', FORESIGHT_INTERVAL: '150', FORESIGHT_RATE_WINDOW: '5m' };

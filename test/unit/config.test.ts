@@ -6,6 +6,7 @@ import { DEFAULT_ANOMALY_POLICY } from '../../src/logic/anomaly.js';
 import { renderHelp } from '../../src/config/help.js';
 import { limitFor } from '../../src/config/limits.js';
 import { schema } from '../../src/config/schema.js';
+import { configWarnings } from '../../src/config/warnings.js';
 import { renderQuery } from '../../src/sources/prometheus-source.js';
 
 
@@ -257,6 +258,21 @@ function problemsOf(opts: Parameters<typeof loadConfig>[0]): string {
     return (err as Error).message;
   }
 }
+
+describe('configWarnings', () => {
+  it('says nothing of the default exported quantiles', () => {
+    expect(configWarnings(loadConfig({ env: {} }))).toEqual([]);
+  });
+
+  it('warns, without refusing, when exportQuantiles leaves out 0.9 or 0.5, naming what stops working', () => {
+    const c = loadConfig({ env: { FORESIGHT_EXPORT_QUANTILES: '0.95,0.99' } });
+    const w = configWarnings(c);
+    expect(w.map((x) => x.setting)).toEqual(['exportQuantiles', 'exportQuantiles']);
+    expect(w[0].message).toMatch(/leaves out 0\.9.*ForesightResourceForecastExceedsLimit never fires.*p90.*FORESIGHT_EXPORT_QUANTILES/);
+    expect(w[1].message).toMatch(/leaves out 0\.5.*p50 forecast lines/);
+    expect(configWarnings(loadConfig({ env: { FORESIGHT_EXPORT_QUANTILES: '0.5,0.95' } })).map((x) => x.message)).toEqual([expect.stringMatching(/leaves out 0\.9/)]);
+  });
+});
 
 describe('renderHelp', () => {
   it('lists every field with its variable, default, unit and range', () => {

@@ -100,6 +100,15 @@ describe('exporter', () => {
     expect(loopBody).toMatch(/foresight_loop_step_duration_seconds_count\{step="pull"\} 2/);
   });
 
+  it('buckets step durations up to 300 s, so that a 75-second retrain falls below a finite bucket', async () => {
+    const ex = createExporter({ snapshot: () => undefined });
+    ex.loop.stepDuration('train', 75);
+    const body = (await ex.render()).body.toString();
+    expect(body).toContain('foresight_loop_step_duration_seconds_bucket{le="60",step="train"} 0');
+    expect(body).toContain('foresight_loop_step_duration_seconds_bucket{le="120",step="train"} 1');
+    expect(body).toContain('foresight_loop_step_duration_seconds_bucket{le="300",step="train"} 1');
+  });
+
   it('leaves out the usage, forecasts and recommendation of a series gone quiet while Prometheus answers, and counts it', async () => {
     const { loop } = await loopWith(['shop', 'gone']);
     await loop.runOnce();
@@ -114,6 +123,46 @@ describe('exporter', () => {
     expect(body).toContain('foresight_series_stale 2');
     expect(body).toContain('foresight_forecast_stale 0');
     expect((await createExporter({ snapshot: () => s }).render()).body.toString()).toContain('foresight_series_stale 0');
+  });
+
+  it('leaves out the anomaly flag and profile of a tenant all of whose series are stale, not of one with a live series', async () => {
+    const { loop } = await loopWith(['shop', 'gone']);
+    await loop.runOnce();
+    const s = withAnomalies(loop.latest()!);
+    // gone: every series stale (no sample for staleAfter); shop: its cpu stale, its memory live
+    const stale = (r: { tenant: string; resource: string }) => r.tenant === 'gone' || r.resource === 'cpu';
+    const quiet: Snapshot = { ...s, resources: new Map([...s.resources].map(([k, r]) => [k, { ...r, stale: stale(r) }])) };
+    const body = (await createExporter({ snapshot: () => quiet }).render()).body.toString();
+    const families = [
+      catalogue.anomalous.name,
+      catalogue.anomalyInfo.name,
+      catalogue.anomalousSince.name,
+      catalogue.anomalyScore.name,
+      catalogue.profileLevel.name,
+      catalogue.profileVolatility.name,
+      catalogue.profileBurstiness.name,
+    ];
+    for (const family of families) {
+      expect(lines(body, family).some((l) => l.includes('tenant="shop"')), family).toBe(true);
+      expect(lines(body, family).filter((l) => l.includes('tenant="gone"')), family).toEqual([]);
+    }
+    expect(body).toContain('foresight_tenant_anomalous{tenant="shop"} 1');
+    expect(body).toContain('foresight_series_stale 3');
+    // still tracked (and in the API) until vanishAfter
+    expect(body).toContain('foresight_tenants 2');
+  });
+
+  it('exports as foresight_allocation the recommendation target, and its help says so rather than the allocation in force', async () => {
+    const { loop } = await loopWith(['shop']);
+    await loop.runOnce();
+    const s = loop.latest()!;
+    const recommendation = { target: 2, lowerBound: 1, upperBound: 3, uncappedTarget: 2 };
+    const decided: Snapshot = { ...s, resources: new Map([...s.resources].map(([k, r]) => [k, { ...r, recommendation }])) };
+    const body = (await createExporter({ snapshot: () => decided }).render()).body.toString();
+    expect(lines(body, catalogue.allocation.name).sort()).toEqual(['foresight_allocation{tenant="shop",resource="cpu"} 2', 'foresight_allocation{tenant="shop",resource="memory"} 2']);
+    // the actuator's gate may hold another value: the help must not claim the value in force
+    expect(catalogue.allocation.help).not.toMatch(/^Allocation in force/);
+    expect(catalogue.allocation.help).toContain('target');
   });
 
   it('bounds cardinality and counts what was left out, once per snapshot', async () => {
@@ -136,6 +185,8 @@ describe('exporter', () => {
     await loop.runOnce();
     body = (await ex.render()).body.toString();
     expect(body).toContain('foresight_series_dropped_total{reason="tenant_limit"} 52');
+    // the same series counted again with each snapshot: the help (and README table) must say so
+    expect(catalogue.seriesDropped.help).toMatch(/counted again with every snapshot/);
   });
 
   it('counts every series of a tenant past the limit as dropped: what the tenant would have exported', async () => {

@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { actuatorOptions, type ActuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { LeadershipLostError } from '../../src/errors.js';
+import { catalogue } from '../../src/metrics/catalogue.js';
 import { KubeHttpError, type KubeApi, type KubeOp } from '../../src/actuator/kube-api.js';
 import { silentLog } from '../../src/actuator/log.js';
 import { createActuatorMetrics, type ActuatorMetrics } from '../../src/actuator/metrics.js';
@@ -176,6 +177,9 @@ describe('reserved shadow capacity', () => {
     expect(server.pods.size).toBe(3); // dry-run changes nothing
     expect(await reserved(after)).toContain('foresight_shadow_capacity{pool="a",resource="cpu"} 12');
     expect(warnings).toEqual([expect.stringMatching(/dry-run, but placeholders of a live run are still in place/)]);
+    // and the metric's help (the README table) says so rather than "no reserved series in dry-run"
+    expect(catalogue.shadowCapacity.help).not.toContain('no reserved series in dry-run');
+    expect(catalogue.shadowCapacity.help).toMatch(/in dry-run, .*reserved series only for a pool where placeholders of an earlier live run remain/);
   });
 
   it('replaces a placeholder that ended (evicted, its node shut down) and does not count it as reserved', async () => {

@@ -196,8 +196,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(summaryJson)}\n`);
     return 0;
   }
+  // the results on stdout, as backtest's table; what was written, and progress, on stderr
   for (const h of summaryJson.horizons) {
-    console.error(`  h=${h.horizonS}s MAE ${h.foresight.mae} (persistence ${h.persistence.mae}, seasonal naive ${h.seasonalNaive.mae}) cov95 ${(h.foresight.coverage as Record<string, number> | null)?.['0.95']}`);
+    console.log(`h=${h.horizonS}s MAE ${h.foresight.mae} (persistence ${h.persistence.mae}, seasonal naive ${h.seasonalNaive.mae}) cov95 ${(h.foresight.coverage as Record<string, number> | null)?.['0.95']}`);
   }
   return 0;
 }

@@ -1,5 +1,5 @@
 // Atomic output for `foresight evaluate`: gzip CSV streamed into a temp file and renamed into place, JSON likewise.
-import { createWriteStream, mkdirSync, openSync, renameSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, renameSync, rmdirSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { createGzip } from 'node:zlib';
 
@@ -11,10 +11,12 @@ export class AtomicGzipCsv {
   readonly #out: WriteStream;
   readonly #done: Promise<void>;
   #buf: string[] = [];
+  /** The outermost directory the constructor created for the file (undefined: it was there), removed by abort. */
+  readonly #made: string | undefined;
 
   constructor(path: string, header: string) {
     this.#path = path;
-    mkdirSync(dirname(path), { recursive: true });
+    this.#made = mkdirSync(dirname(path), { recursive: true });
     this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
     // opened here, not by the stream in the background: an abort right after would remove the file before the
     // stream created it, and leave an empty temp file behind
@@ -51,10 +53,20 @@ export class AtomicGzipCsv {
     }
   }
 
+  /** Removes the temp file, and the directories made for it while they are empty (a failed run leaves no trace). */
   abort(): void {
     this.#gz.destroy();
     this.#out.destroy();
     rmSync(this.#tmp, { force: true });
+    if (this.#made === undefined) return;
+    for (let d = dirname(this.#path); d.length >= this.#made.length; d = dirname(d)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        return; // not empty (something else was written there) or gone: leave it and what holds it
+      }
+      if (d === this.#made) return;
+    }
   }
 }
 

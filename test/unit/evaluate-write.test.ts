@@ -1,5 +1,5 @@
 // The evaluate command's atomic writers: nothing under the final name until close, and nothing left behind by abort.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -36,5 +36,22 @@ describe('AtomicGzipCsv', () => {
     // the stream's own open and close run in the background: give them their turns
     await new Promise((r) => setTimeout(r, 50));
     expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('removes the directories it made when aborted, and no directory that was there or holds something else', async () => {
+    const d = dir();
+    new AtomicGzipCsv(join(d, 'new', 'sub', 'f.csv.gz'), 'a,b').abort();
+    expect(readdirSync(d)).toEqual([]);
+    // made by it, but something else was written there meanwhile: kept, with what it holds
+    const other = new AtomicGzipCsv(join(d, 'out', 'f.csv.gz'), 'a,b');
+    writeFileSync(join(d, 'out', 'keep.json'), '{}');
+    other.abort();
+    expect(readdirSync(join(d, 'out'))).toEqual(['keep.json']);
+    // there before: kept even when empty
+    mkdirSync(join(d, 'there'));
+    new AtomicGzipCsv(join(d, 'there', 'f.csv.gz'), 'a,b').abort();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync(d).sort()).toEqual(['out', 'there']);
+    expect(readdirSync(join(d, 'there'))).toEqual([]);
   });
 });

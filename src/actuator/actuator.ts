@@ -199,6 +199,8 @@ export class Actuator {
       if (stopsCycle(err)) stopped = true;
       report.errors.push(`${part}: ${(err as Error).message}`);
       this.log.error({ err, part, cycle: snapshot.cycle }, 'actuator step failed');
+      // logged, counted and skipped, as every stage of the loop (the series was pre-created at 0 and never moved)
+      this.metrics.error('actuator');
     };
     try {
       report.leader = await this.elector.tryAcquireOrRenew();
@@ -270,6 +272,7 @@ export class Actuator {
       this.journalErrorsSeen = this.journal.fileErrors;
       report.errors.push(`journal: ${this.journal.lastFileError?.message ?? 'write failed'} (entries kept in memory)`);
       this.log.error({ err: this.journal.lastFileError, failedWrites: this.journal.fileErrors }, 'journal file not written; entries kept in memory and on /api/v1/actions');
+      this.metrics.error('actuator');
     }
     report.backoffS = this.backoffS;
     this.lastReport = report;

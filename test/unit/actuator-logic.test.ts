@@ -498,7 +498,7 @@ describe('shadow and quotas agree', () => {
   it('reserves at least the quota headroom in the configured pool, keeping the larger plan', () => {
     const o = actuatorOptions({ quotaShadowPool: 'q' });
     const snap = snapshot(1, 0, [], [{ pool: 'q', resource: 'cpu', size: 5 }, { pool: 'other', resource: 'cpu', size: 1 }]);
-    const quota = { headroom: { cpu: 3, memory: GiB }, namespaces: 1, created: 0, patched: 0, planned: 0, unchanged: 1, skipped: 0, failed: 0 };
+    const quota = { headroom: { cpu: 3, memory: GiB }, namespaces: 1, created: 0, patched: 0, deleted: 0, planned: 0, unchanged: 1, skipped: 0, failed: 0 };
     expect(withQuotaReserve(snap, quota, o).shadow).toEqual([
       { pool: 'q', resource: 'cpu', size: 5 },
       { pool: 'other', resource: 'cpu', size: 1 },

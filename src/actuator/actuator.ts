@@ -14,6 +14,7 @@ import { type ActuatorMetrics, noopActuatorMetrics } from './metrics.js';
 import { QuotaManager, type QuotaCycleResult } from './quota.js';
 import { SafetyGate } from './safety.js';
 import { ShadowPods, type ShadowCycleResult } from './shadow-pods.js';
+import { MANAGED_BY } from './shadow-plan.js';
 import { type FenceVerdict, ShardFence, leaseStamp } from './shard-fence.js';
 import { VpaRecommender, type VpaCycleResult } from './vpa-recommender.js';
 import { VpaWatcher } from './vpa-watch.js';
@@ -136,6 +137,11 @@ export class Actuator {
     const gate = new SafetyGate(this.options);
     this.vpa = new VpaRecommender(this.api, this.options, gate, this.journal, this.metrics, this.log, this.shard);
     this.quota = new QuotaManager(this.api, this.options, gate, this.journal, this.metrics, this.log, this.shard);
+    if (!this.options.quotaEnabled) {
+      // Turning quotas off is not a namespace opting out: the quota rights may be gone with the feature, and the limits
+      // may be relied on. What an earlier run created stays, frozen: said once, with how to remove it.
+      this.log.info({ quotaName: this.options.quotaName }, `namespace quotas are off (quotaEnabled=false): any ResourceQuota ${this.options.quotaName} Foresight created earlier is left as it is, no longer resized; remove them with \`kubectl delete resourcequota --all-namespaces -l ${MANAGED_BY}=foresight\`, or remove the namespaces' opt-in label while quotas are on`);
+    }
     this.shadow = new ShadowPods(this.api, this.options, this.journal, this.metrics, this.log, this.shard);
     const lease = shardLeaseName(this.options.leaseName, this.shard);
     this.elector = new LeaderElector(this.api, this.options.leaseNamespace, lease, this.options.identity, this.options.leaseDurationS, this.nowMs, leaseStamp(this.options.leaseName, this.shard, this.options.identity));
@@ -199,6 +205,8 @@ export class Actuator {
       if (stopsCycle(err)) stopped = true;
       report.errors.push(`${part}: ${(err as Error).message}`);
       this.log.error({ err, part, cycle: snapshot.cycle }, 'actuator step failed');
+      // logged, counted and skipped, as every stage of the loop (the series was pre-created at 0 and never moved)
+      this.metrics.error('actuator');
     };
     try {
       report.leader = await this.elector.tryAcquireOrRenew();
@@ -270,6 +278,7 @@ export class Actuator {
       this.journalErrorsSeen = this.journal.fileErrors;
       report.errors.push(`journal: ${this.journal.lastFileError?.message ?? 'write failed'} (entries kept in memory)`);
       this.log.error({ err: this.journal.lastFileError, failedWrites: this.journal.fileErrors }, 'journal file not written; entries kept in memory and on /api/v1/actions');
+      this.metrics.error('actuator');
     }
     report.backoffS = this.backoffS;
     this.lastReport = report;

@@ -19,7 +19,8 @@ export interface ActuatorOptions {
   namespaces: readonly string[];
   /** VPA annotation naming the tenant (otherwise the VPA's namespace is the tenant). */
   tenantAnnotation: string;
-  /** VPA annotation with per-container shares, `app=0.7,sidecar=0.3`, used when the snapshot has no per-container usage. */
+  /** VPA annotation with per-container shares, `app=0.7,sidecar=0.3`: when a VPA has a valid one it splits the
+   *  recommendation, before any measured usage by container. */
   containerSharesAnnotation: string;
   /** Snapshot resource names mapped to the Kubernetes resources the VPA recommends (cpu in cores, memory in bytes). */
   cpuResource: string;

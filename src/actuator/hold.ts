@@ -40,10 +40,11 @@ export class RecommendationHold {
   apply(key: string, nowS: number, b: Recommendation, seed?: Recommendation): Recommendation {
     if (!(this.windowS > 0)) return b;
     const hour = Math.floor(nowS / BUCKET_S);
-    const oldest = Math.floor((nowS - this.windowS) / BUCKET_S);
     let w = this.#windows.get(key);
     if (!w) this.#windows.set(key, (w = seed ? [{ hour, b: { ...seed } }] : []));
-    while (w.length && w[0].hour <= oldest) w.shift();
+    // a bucket leaves once its end has left the window: dropped by its start, a peak late in its hour was released up
+    // to an hour before the window had passed it (a day's peak let go before the next day's, two evictions a day)
+    while (w.length && (w[0].hour + 1) * BUCKET_S <= nowS - this.windowS) w.shift();
     const last = w.at(-1);
     if (last?.hour === hour) last.b = maxOf(last.b, b);
     else w.push({ hour, b: { ...b } });

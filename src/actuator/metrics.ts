@@ -10,6 +10,8 @@ export interface ReservedShadow {
 
 export interface ActuatorMetrics {
   kubeError(operation: string, code: string): void;
+  /** A step of the cycle failed (foresight_errors_total{stage}; the actuator's stage is "actuator"). */
+  error(stage: string): void;
   action(kind: string, outcome: string): void;
   /** The safety gate kept a target's value in force (src/actuator/safety.ts GateHold). */
   held(kind: string, reason: string): void;
@@ -27,10 +29,10 @@ export interface ActuatorMetrics {
 }
 
 /** Metrics that go nowhere (tests that do not look at them). */
-export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, action() {}, held() {}, leader() {}, fenced() {}, shadow() {}, reservedShadow() {}, targetShadow() {} };
+export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, error() {}, action() {}, held() {}, leader() {}, fenced() {}, shadow() {}, reservedShadow() {}, targetShadow() {} };
 
 /**
- * Registers foresight_kube_errors_total, foresight_actions_total, foresight_actuator_holds_total, foresight_leader,
+ * Registers foresight_kube_errors_total, foresight_errors_total, foresight_actions_total, foresight_actuator_holds_total, foresight_leader,
  * foresight_actuator_fenced and foresight_shadow_capacity on `registry`. If the exporter already registered a metric of
  * the same name, that one is reused.
  */
@@ -42,6 +44,8 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
     (registry.getSingleMetric(d.name) as Gauge<L> | undefined) ??
     new Gauge({ name: d.name, help: d.help, labelNames: d.labels, registers: [registry] });
   const kubeErrors = counter(catalogue.kubeErrors);
+  // the exporter's own counter when it runs (it pre-creates every stage at 0, "actuator" among them)
+  const errors = counter(catalogue.errors);
   const actions = counter(catalogue.actions);
   const holds = counter(catalogue.gateHolds);
   const leader = gauge(catalogue.leader);
@@ -74,6 +78,7 @@ export function createActuatorMetrics(registry: Registry): ActuatorMetrics {
   };
   return {
     kubeError: (operation, code) => kubeErrors.inc({ operation, code }),
+    error: (stage) => errors.inc({ stage }),
     action: (kind, outcome) => actions.inc({ kind, outcome }),
     held: (kind, reason) => holds.inc({ kind, reason }),
     leader: (v) => leader.set(v ? 1 : 0),

@@ -1,7 +1,9 @@
 // Namespace quotas ahead of demand (issue 7): in namespaces that opt in, Foresight manages one ResourceQuota of its
 // own (named and labelled as Foresight's), sized from the forecast of the tenant's total over the horizon. Raised
-// before the peak, lowered only through the reclamation rule, never below status.used, never on stale data. After a
-// restart or a change of leader each limit's cooldown and change budget start from our last write of the quota.
+// before the peak, lowered only through the reclamation rule, never below status.used, never on stale data. A quota it
+// creates is sized against status.used as soon as the quota controller reports it, in the same cycle. In a namespace
+// that no longer opts in, Foresight deletes its own quota. After a restart or a change of leader each limit's cooldown
+// and change budget start from our last write of the quota.
 import { ownsTenant, type Shard, UNSHARDED } from '../model/shard.js';
 import type { ResourceState, Snapshot } from '../model/snapshot.js';
 import { seriesKey } from '../model/series.js';
@@ -19,7 +21,7 @@ import { tenantRecommendation } from './vpa-logic.js';
 export type QuotaKey = 'requests.cpu' | 'limits.cpu' | 'requests.memory' | 'limits.memory' | 'requests.ephemeral-storage' | 'count/pods';
 
 interface ResourceQuota {
-  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: ManagedFieldsEntry[] };
+  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: ManagedFieldsEntry[] };
   spec?: { hard?: Record<string, string> };
   status?: { hard?: Record<string, string>; used?: Record<string, string> };
 }
@@ -30,6 +32,8 @@ export interface QuotaCycleResult {
   namespaces: number;
   created: number;
   patched: number;
+  /** Foresight's quotas deleted (or, in dry-run, planned for deletion) in namespaces that no longer opt in. */
+  deleted: number;
   planned: number;
   unchanged: number;
   skipped: number;
@@ -84,6 +88,16 @@ export function withRoom(key: QuotaKey, used: number, surgeRatio: number): numbe
   return used * (1 + surgeRatio);
 }
 
+/**
+ * How long a quota just created is re-read for the quota controller's status.used (attempts, and the wait before
+ * each): until then the creation was sized from the forecast alone, which can be below what the namespace's pods
+ * already request, and the API server would refuse every new pod until the next cycle. The controller syncs a new
+ * quota within a second or so; a slower one leaves the sizing to the next cycle, as before.
+ */
+export const CREATED_SYNC = { attempts: 8, delayMs: 250 } as const;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 export class QuotaManager {
   /** Dry-run stand-in for the server's spec.hard. */
   private readonly planned = new Map<string, Record<string, string>>();
@@ -91,6 +105,13 @@ export class QuotaManager {
   private readonly seeds = new TermSeeds();
   /** Quotas and limits seeded in the current pass. */
   private seededNow = { quotas: 0, limits: 0 };
+  /** Namespaces that opted in at the last pass: one that no longer does may hold a quota of ours to delete. */
+  private managed = new Set<string>();
+  /** Set at the start of a term: the next pass looks for quotas of ours in every namespace in scope (one GET each),
+   *  for namespaces that opted out while no replica of this term watched them (a restart, another leader). */
+  private sweep = true;
+  /** Dry-run: namespaces whose deletion was journalled as planned (said once, not every cycle). */
+  private readonly deletePlanned = new Set<string>();
 
   constructor(
     private readonly api: KubeApi,
@@ -100,6 +121,7 @@ export class QuotaManager {
     private readonly metrics: ActuatorMetrics,
     private readonly log: ActuatorLog,
     private readonly shard: Shard = UNSHARDED,
+    private readonly wait: (ms: number) => Promise<void> = sleep,
   ) {}
 
   /** Namespaces that opted in (within the configured ones) and that this shard owns (a namespace is its tenant). */
@@ -111,16 +133,25 @@ export class QuotaManager {
     return this.opts.namespaces.length ? names.filter((n) => this.opts.namespaces.includes(n)) : names;
   }
 
+  /** Every namespace this shard would manage a quota in if it opted in: the configured ones, else all (listed). */
+  private async inScope(): Promise<string[]> {
+    if (this.opts.namespaces.length) return this.opts.namespaces.filter((n) => ownsTenant(this.shard, n));
+    const l = await this.api.request<{ items: { metadata: { name: string } }[] }>({ verb: 'list', resource: 'namespaces' }, '/api/v1/namespaces');
+    return l.items.map((n) => n.metadata.name).filter((n) => ownsTenant(this.shard, n));
+  }
+
   /** A new term as leader: each quota's limits are seeded again from the server at their next pass. */
   newTerm(): void {
     this.seeds.newTerm();
+    this.sweep = true;
   }
 
   async reconcile(snapshot: Snapshot): Promise<QuotaCycleResult> {
-    const res: QuotaCycleResult = { headroom: { cpu: 0, memory: 0 }, namespaces: 0, created: 0, patched: 0, planned: 0, unchanged: 0, skipped: 0, failed: 0 };
+    const res: QuotaCycleResult = { headroom: { cpu: 0, memory: 0 }, namespaces: 0, created: 0, patched: 0, deleted: 0, planned: 0, unchanged: 0, skipped: 0, failed: 0 };
     if (!this.opts.quotaEnabled) return res;
     const namespaces = await this.optedIn();
     res.namespaces = namespaces.length;
+    await this.releaseOptedOut(namespaces, snapshot, res);
     this.seededNow = { quotas: 0, limits: 0 };
     for (const ns of namespaces) {
       try {
@@ -137,6 +168,87 @@ export class QuotaManager {
       this.log.info({ namespaces: namespaces.length, seededQuotas: this.seededNow.quotas, limits: this.seededNow.limits }, 'change budget and cooldown of namespace quota limits seeded from our last write of each quota (managedFields)');
     }
     return res;
+  }
+
+  /**
+   * Deletes Foresight's quota in the namespaces that no longer opt in (the label removed, or out of
+   * actuator.namespaces): left in place it would stay frozen at its last size, refusing pods as the namespace grows,
+   * with nothing left to raise it. The namespaces looked at are those that opted in at the last pass and, at a term's
+   * first pass, every one in scope: listing quotas across namespaces would need list on every ResourceQuota, while a
+   * GET of the one named quotaName is a right Foresight already has. A namespace whose check fails is tried again.
+   */
+  private async releaseOptedOut(namespaces: readonly string[], snapshot: Snapshot, res: QuotaCycleResult): Promise<void> {
+    const optedIn = new Set(namespaces);
+    for (const ns of optedIn) this.deletePlanned.delete(ns);
+    const sweeping = this.sweep;
+    const candidates = new Set([...this.managed, ...(sweeping ? await this.inScope() : [])]);
+    const retry = new Set<string>();
+    for (const ns of candidates) {
+      if (optedIn.has(ns)) continue;
+      try {
+        if (await this.release(ns, snapshot)) res.deleted++;
+      } catch (err) {
+        if (stopsCycle(err)) throw err;
+        retry.add(ns);
+        res.failed++;
+        this.metrics.action('quota', 'failed');
+        this.journal.record({ cycle: snapshot.cycle, kind: 'quota', action: 'delete', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, outcome: 'failed', reason: (err as Error).message });
+        this.log.error({ err, tenant: ns }, 'cannot delete the quota of a namespace that no longer opts in');
+      }
+    }
+    this.managed = new Set([...optedIn, ...retry]);
+    if (sweeping) this.sweep = false;
+  }
+
+  /** Deletes (dry-run: journals once) our quota in `ns`; true when it did. A quota of that name not ours stays. */
+  private async release(ns: string, snapshot: Snapshot): Promise<boolean> {
+    this.planned.delete(ns);
+    this.seeds.forget(ns);
+    this.gate.forget(`quota/${ns}/`);
+    const quota = await this.get(ns);
+    if (!quota || quota.metadata.labels?.[MANAGED_BY] !== 'foresight') return false;
+    const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: 'delete', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, reason: `namespace no longer opts in (label ${this.opts.quotaOptInLabel}=true)`, before: quota.spec?.hard ?? null, after: null };
+    if (this.opts.dryRun) {
+      if (this.deletePlanned.has(ns)) return false;
+      this.deletePlanned.add(ns);
+      this.journal.record({ ...entry, outcome: 'planned' });
+      this.metrics.action('quota', 'planned');
+      return true;
+    }
+    try {
+      // preconditions: the quota read above, not one put in its place since (someone else's under the same name)
+      await this.api.request({ verb: 'delete', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns, this.opts.quotaName), {
+        method: 'DELETE',
+        body: { preconditions: { uid: quota.metadata.uid, resourceVersion: quota.metadata.resourceVersion } },
+      });
+    } catch (err) {
+      if (httpStatus(err) === 404) return false;
+      throw err; // a 409 (changed meanwhile) is tried again at the next pass
+    }
+    this.journal.record({ ...entry, outcome: 'applied' });
+    this.metrics.action('quota', 'applied');
+    this.log.info({ tenant: ns, quota: this.opts.quotaName }, 'namespace quota deleted: the namespace no longer opts in');
+    return true;
+  }
+
+  /**
+   * Re-reads a quota just created until the quota controller has reported what the namespace uses of each of `keys`
+   * (CREATED_SYNC); undefined when it has not by then, or the quota is gone.
+   */
+  private async awaitUsed(ns: string, keys: readonly string[]): Promise<ResourceQuota | undefined> {
+    for (let i = 0; i < CREATED_SYNC.attempts; i++) {
+      await this.wait(CREATED_SYNC.delayMs);
+      let q: ResourceQuota | undefined;
+      try {
+        q = await this.get(ns);
+      } catch (err) {
+        if (stopsCycle(err)) throw err;
+        return undefined; // the next cycle sizes it
+      }
+      if (!q) return undefined;
+      if (keys.every((k) => q.status?.used?.[k] !== undefined)) return q;
+    }
+    return undefined;
   }
 
   private path(ns: string, name?: string): string {
@@ -160,8 +272,13 @@ export class QuotaManager {
       headroom.cpu += expected('requests.cpu');
       headroom.memory += expected('requests.memory');
     };
+    // this pass created the quota (its outcome is 'created'), and the quota as re-read once the controller reported
+    // its status.used: the pass then sizes it against that
+    let created = false;
+    let synced: ResourceQuota | undefined;
     for (let attempt = 0; ; attempt++) {
-      const quota = await this.get(ns);
+      const quota = synced ?? (await this.get(ns));
+      synced = undefined;
       if (quota && quota.metadata.labels?.[MANAGED_BY] !== 'foresight') {
         this.log.warn({ tenant: ns, quota: this.opts.quotaName }, 'a ResourceQuota of that name exists and is not Foresight\'s: left alone');
         return 'skipped';
@@ -194,6 +311,8 @@ export class QuotaManager {
         // whatever the gate says, never below what the namespace already uses and room for a rollout
         const value = Math.max(shaped.value, u);
         if (shaped.reason) reasons.push(`${k}: ${shaped.reason}`);
+        // the gate reports its floor as the recent peak: say so when it was what the pods request that decided
+        if (value === u && u > Math.max(d.value, d.floor)) reasons.push(`${k}: what the namespace's pods request (status.used) and room for a rollout`);
         const text = format(k, value);
         if (cur === undefined || Math.abs(parseQuantity(text) - cur) > this.opts.tolerance * Math.max(cur, 1e-12)) {
           next[k] = text;
@@ -202,7 +321,7 @@ export class QuotaManager {
       }
       if (changed.length === 0) {
         addHeadroom(next, used, want);
-        return 'unchanged';
+        return created ? 'created' : 'unchanged';
       }
       const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: quota ? 'set-hard' : 'create', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: quota?.spec?.hard ?? null, after: next };
       const commit = (): void => {
@@ -236,11 +355,19 @@ export class QuotaManager {
         continue; // changed (or created) by someone else meanwhile: re-read and decide again
       }
       commit();
-      addHeadroom(next, used, want);
       this.journal.record({ ...entry, outcome: 'applied' });
       this.metrics.action('quota', 'applied');
       this.log.info({ tenant: ns, hard: next, reasons }, quota ? 'namespace quota updated' : 'namespace quota created');
-      return quota ? 'patched' : 'created';
+      if (!quota) {
+        // Sized from the forecast alone: the namespace's pods may already request more (status.used was unknown), and
+        // the API server would refuse every new pod until the next cycle. Sized again once the controller reports it.
+        created = true;
+        synced = await this.awaitUsed(ns, Object.keys(next));
+        if (synced) continue;
+        this.log.info({ tenant: ns, waitedMs: CREATED_SYNC.attempts * CREATED_SYNC.delayMs }, 'the quota controller has not reported what the namespace uses yet: the quota is sized against it at the next cycle');
+      }
+      addHeadroom(next, used, want);
+      return created ? 'created' : 'patched';
     }
   }
 }

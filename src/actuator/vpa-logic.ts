@@ -96,13 +96,15 @@ function normalise(shares: ContainerShare[]): ContainerShare[] | undefined {
 }
 
 /**
- * Each container's share of the tenant's usage of `resource`: per-container series in the snapshot (tenant
- * `<tenant>/<container>`), else the shares annotation, else the tenant's measured split by container
- * (snapshot.containerShares, narrowed to the containers the VPA's resourcePolicy names, if it names any), else an
- * equal split over the named container policies.
+ * Each container's share of the tenant's usage of `resource`: the shares annotation when the VPA has a valid one (the
+ * operator's word wins, as where the target workload is known), else per-container series in the snapshot (tenant
+ * `<tenant>/<container>`), else the tenant's measured split by container (snapshot.containerShares, narrowed to the
+ * containers the VPA's resourcePolicy names, if it names any), else an equal split over the named container policies.
  * `fromUsage` says which: only then can a container be missing from the snapshot rather than from the VPA.
  */
 export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, resource: string, opts: ActuatorOptions): { shares: ContainerShare[]; fromUsage: boolean } | undefined {
+  const annotated = annotatedShares(vpa, opts);
+  if (annotated) return annotated;
   const prefix = `${tenant}/`;
   const fromUsage: ContainerShare[] = [];
   for (const st of snapshot.resources.values()) {
@@ -112,8 +114,6 @@ export function containerShares(vpa: Vpa, snapshot: Snapshot, tenant: string, re
   }
   const byUsage = normalise(fromUsage);
   if (byUsage) return { shares: byUsage.sort((a, b) => a.container.localeCompare(b.container)), fromUsage: true };
-  const annotated = annotatedShares(vpa, opts);
-  if (annotated) return annotated;
   const named = namedContainers(vpa);
   // the tenant's measured split by container (cAdvisor, the last hour), narrowed to the containers the VPA names
   const measured = measuredSplit(snapshot.containerShares?.get(resource)?.get(tenant), named);
@@ -202,7 +202,10 @@ function allowedRange(vpa: Vpa, container: string, r: VpaResource, opts: Actuato
     cpu: [opts.minCpuCores, opts.maxCpuCores],
     memory: [opts.minMemoryBytes, opts.maxMemoryBytes],
   };
-  return [Math.max(global[r][0], parseQuantity(pol?.minAllowed?.[r]) || 0), Math.min(global[r][1], parseQuantity(pol?.maxAllowed?.[r]) || Infinity)];
+  // an absent or unparsable bound does not bind; 0 is a bound (`|| Infinity` made maxAllowed 0 no maximum at all)
+  const min = parseQuantity(pol?.minAllowed?.[r]);
+  const max = parseQuantity(pol?.maxAllowed?.[r]);
+  return [Math.max(global[r][0], Number.isFinite(min) ? min : 0), Math.min(global[r][1], Number.isFinite(max) ? max : Infinity)];
 }
 
 /** `v` within [min, max]; a non-finite bound does not bind. */

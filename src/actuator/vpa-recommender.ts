@@ -32,6 +32,13 @@ interface VpaList {
 
 const plural = 'verticalpodautoscalers';
 
+/**
+ * The gate's keys of VPA targets start with their own prefix: the gate is shared with the quota manager (keys
+ * `quota/<namespace>/...`), and a bare `<namespace>/<name>/` let a VPA named team-a in a namespace called quota, once
+ * gone, forget the quota cooldown and budget of namespace team-a.
+ */
+const GATE_PREFIX = 'vpa/';
+
 export class VpaRecommender {
   /** In dry-run, what Foresight would have written, standing in for the server's status. */
   private readonly planned = new Map<string, { recs: RecommendedContainerResources[]; conditions: VpaCondition[] }>();
@@ -84,7 +91,7 @@ export class VpaRecommender {
       this.seeds.forget(k);
       this.planned.delete(k);
       this.skipSaid.delete(k);
-      this.gate.forget(`${k}/`);
+      this.gate.forget(`${GATE_PREFIX}${k}/`);
       this.hold.forget(`${k}/`);
     }
     for (const k of present) this.known.add(k);
@@ -129,7 +136,7 @@ export class VpaRecommender {
           const before = cur.get(k);
           const g = c.gate[r];
           if (!g) continue;
-          const shaped = this.gate.shape(`${key(vpa)}/${k}`, b.target, before, { nowS: snapshot.createdS, ...g });
+          const shaped = this.gate.shape(gateKey(vpa, k), b.target, before, { nowS: snapshot.createdS, ...g });
           if (shaped.hold) this.metrics.held('vpa', shaped.hold);
           // the bounds the target is set into: this cycle's, or (an evicting update mode) the window's largest. Both are
           // clamped again: the gate may hold a value, and the window one, that a new minAllowed/maxAllowed put out of
@@ -227,7 +234,7 @@ export class VpaRecommender {
     let targets = 0;
     let seededVpas = 0;
     for (const vpa of vpas) {
-      const n = this.seeds.seed(key(vpa), vpa.metadata.managedFields, 'status', () => currentTargets(vpa.status?.recommendation?.containerRecommendations).keys(), this.gate, `${key(vpa)}/`, nowS);
+      const n = this.seeds.seed(key(vpa), vpa.metadata.managedFields, 'status', () => currentTargets(vpa.status?.recommendation?.containerRecommendations).keys(), this.gate, gateKey(vpa, ''), nowS);
       targets += n;
       if (n) seededVpas++;
     }
@@ -237,10 +244,14 @@ export class VpaRecommender {
   }
 
   private commit(vpa: Vpa, snapshot: Snapshot, changed: string[]): void {
-    for (const k of changed) this.gate.committed(`${key(vpa)}/${k}`, snapshot.createdS);
+    for (const k of changed) this.gate.committed(gateKey(vpa, k), snapshot.createdS);
   }
 }
 
 function key(vpa: Vpa): string {
   return `${vpa.metadata.namespace}/${vpa.metadata.name}`;
+}
+
+function gateKey(vpa: Vpa, target: string): string {
+  return `${GATE_PREFIX}${key(vpa)}/${target}`;
 }

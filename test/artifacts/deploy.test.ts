@@ -281,12 +281,12 @@ describe('deploy/ pods', () => {
     expect(restrictedViolations({ containers: [{ name: 'c' }] })).toHaveLength(4);
   });
 
-  it('lets the actuator get and patch only the quota named by the default actuator.quotaName, and list namespaces', () => {
+  it('lets the actuator get, patch and delete only the quota named by the default actuator.quotaName, and list namespaces', () => {
     const role = one(unsharded, 'ClusterRole', 'foresight-quotas');
     expect(role.rules).toEqual([
       { apiGroups: [''], resources: ['namespaces'], verbs: ['list'] },
       { apiGroups: [''], resources: ['resourcequotas'], verbs: ['create'] },
-      { apiGroups: [''], resources: ['resourcequotas'], resourceNames: [actuatorOptions({}).quotaName], verbs: ['get', 'patch'] },
+      { apiGroups: [''], resources: ['resourcequotas'], resourceNames: [actuatorOptions({}).quotaName], verbs: ['get', 'patch', 'delete'] },
     ]);
   });
 });

@@ -562,8 +562,12 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     expect(foreignAfter.metadata.resourceVersion).toBe(foreign.metadata.resourceVersion);
   });
 
-  it('has only the quota rights it needs: 403 on deleting or replacing quotas, on quota status and on changing namespaces', async () => {
+  it('has only the quota rights it needs: 403 on deleting another quota, on replacing quotas, on quota status and on changing namespaces', async () => {
     const ns = await namespace(OPT_IN);
+    await env.admin.request({ verb: 'create', resource: 'resourcequotas', namespace: ns }, `/api/v1/namespaces/${ns}/resourcequotas`, {
+      method: 'POST',
+      body: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'team-limits' }, spec: { hard: { 'requests.cpu': '100' } } },
+    });
     const a = actuator({ options: { namespaces: [ns] } });
     await a.runOnce(snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]));
     const me = new KubeApi(env.actuatorConnection, 5000);
@@ -571,12 +575,30 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
     const qPath = `/api/v1/namespaces/${ns}/resourcequotas/foresight`;
     const q = await me.request<Quota>({ verb: 'get', resource: 'resourcequotas', namespace: ns }, qPath);
     expect(q.spec.hard['requests.cpu']).toBe('2');
-    expect(await code(() => me.request({ verb: 'delete', resource: 'resourcequotas', namespace: ns }, qPath, { method: 'DELETE' }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await code(() => me.request({ verb: 'delete', resource: 'resourcequotas', namespace: ns }, `/api/v1/namespaces/${ns}/resourcequotas/team-limits`, { method: 'DELETE' }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
+    expect(await code(() => me.request({ verb: 'list', resource: 'resourcequotas', namespace: ns }, `/api/v1/namespaces/${ns}/resourcequotas`))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     expect(await code(() => me.request({ verb: 'update', resource: 'resourcequotas', namespace: ns }, qPath, { method: 'PUT', body: q }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     expect(await code(() => me.request({ verb: 'patch', resource: 'resourcequotas/status', namespace: ns }, `${qPath}/status`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { status: { used: {} } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     expect(await code(() => me.request({ verb: 'patch', resource: 'namespaces' }, `/api/v1/namespaces/${ns}`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { labels: { x: 'y' } } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     expect(await code(() => me.request({ verb: 'create', resource: 'namespaces' }, '/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${ns}-x` } } }))).toBe('FORESIGHT_ERR_KUBE_FORBIDDEN');
     expect(await code(() => me.request({ verb: 'patch', resource: 'resourcequotas', namespace: ns }, qPath, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { spec: { hard: { 'requests.cpu': '2' } } } }))).toBe('allowed');
+  });
+
+  it('deletes its own quota, and only it, once the namespace no longer opts in', async () => {
+    const ns = await namespace(OPT_IN);
+    await env.admin.request({ verb: 'create', resource: 'resourcequotas', namespace: ns }, `/api/v1/namespaces/${ns}/resourcequotas`, {
+      method: 'POST',
+      body: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'team-limits' }, spec: { hard: { 'requests.cpu': '100' } } },
+    });
+    const a = actuator({ options: { namespaces: [ns] } });
+    const snap = (t: number) => snapshot(t, t * 300, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })]);
+    expect((await a.runOnce(snap(1))).quota).toMatchObject({ created: 1 });
+    expect((await quotas(ns)).map((q) => q.metadata.name).sort()).toEqual(['foresight', 'team-limits']);
+    await env.admin.request({ verb: 'patch', resource: 'namespaces' }, `/api/v1/namespaces/${ns}`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { labels: { 'foresight.io/quota': null } } } });
+    const rep = await a.runOnce(snap(2));
+    expect(rep.errors).toEqual([]);
+    expect(rep.quota).toMatchObject({ namespaces: 0, deleted: 1 });
+    expect((await quotas(ns)).map((q) => q.metadata.name)).toEqual(['team-limits']);
   });
 
   it('starts from the composition root\'s one call and serves its journal at /api/v1/actions', async () => {

@@ -147,6 +147,21 @@ describe('VPA recommendation', () => {
     expect(ann.containers.map((c) => c.resources.cpu!.target)).toEqual([1.5, 1.5]);
   });
 
+  it('splits by the shares annotation before the per-container usage series, as the README says', () => {
+    const withContainers = snapshot(1, 1000, [
+      ...snap.resources.values(),
+      state({ tenant: 'team-a/app', resource: 'cpu', usage: 0.75, quantiles: [[0, 0, 0, 0]] }),
+      state({ tenant: 'team-a/istio-proxy', resource: 'cpu', usage: 0.25, quantiles: [[0, 0, 0, 0]] }),
+    ]);
+    const d = desiredForVpa(vpa({}, { 'foresight.io/container-shares': 'app=1,istio-proxy=1' }), withContainers, opts);
+    expect(Object.fromEntries(d.containers.map((c) => [c.container, c.resources.cpu!.target]))).toEqual({ app: 1.5, 'istio-proxy': 1.5 });
+    // the annotation speaks for every container: none is missing data to carry over
+    expect(d.covered.cpu).toBe('all');
+    // an annotation that does not parse leaves the usage series to decide
+    const bad = desiredForVpa(vpa({}, { 'foresight.io/container-shares': 'app=x' }), withContainers, opts);
+    expect(bad.containers.find((c) => c.container === 'app')!.resources.cpu!.target).toBeCloseTo(2.25, 12);
+  });
+
   it('uses the shares annotation when the snapshot has no per-container usage', () => {
     expect(parseShares('app=3, sidecar=1')).toEqual([{ container: 'app', share: 0.75 }, { container: 'sidecar', share: 0.25 }]);
     expect(parseShares('app=x')).toBeUndefined();
@@ -172,6 +187,29 @@ describe('VPA recommendation', () => {
     expect(by.app.resources.cpu!.target).toBe(0.5);
     expect(by.app.resources.cpu!.uncappedTarget).toBeCloseTo(1);
     expect(by.tiny.resources.cpu!.target).toBe(5);
+  });
+
+  it('takes a maxAllowed or minAllowed of 0 as a bound, and an absent or unparsable one as none', () => {
+    const v = vpa({
+      resourcePolicy: {
+        containerPolicies: [
+          { containerName: 'zero', maxAllowed: { cpu: '0', memory: 0 as unknown as string } },
+          { containerName: 'junk', maxAllowed: { cpu: 'lots' }, minAllowed: { cpu: 'some' } },
+          { containerName: 'floor0', minAllowed: { cpu: '0' } },
+        ],
+      },
+    });
+    const by = Object.fromEntries(desiredForVpa(v, snap, opts).containers.map((c) => [c.container, c]));
+    // a maximum of 0 caps at 0 (it was taken as no maximum); the uncapped target still says what the forecast asked
+    expect(by.zero.resources.cpu!.target).toBe(0);
+    expect(by.zero.resources.cpu!.upperBound).toBe(0);
+    expect(by.zero.resources.cpu!.uncappedTarget).toBeCloseTo(1, 12);
+    expect(by.zero.resources.memory!.target).toBe(0);
+    expect(by.zero.gate.cpu!.max).toBe(0);
+    // three named containers share the tenant's 3 cores: 1 each, unbounded by what does not parse
+    expect(by.junk.resources.cpu!.target).toBeCloseTo(1, 12);
+    expect(by.junk.gate.cpu).toMatchObject({ min: 0, max: opts.maxCpuCores });
+    expect(by.floor0.resources.cpu!.target).toBeCloseTo(1, 12);
   });
 
   it('applies global bounds from the configuration', () => {
@@ -460,7 +498,7 @@ describe('shadow and quotas agree', () => {
   it('reserves at least the quota headroom in the configured pool, keeping the larger plan', () => {
     const o = actuatorOptions({ quotaShadowPool: 'q' });
     const snap = snapshot(1, 0, [], [{ pool: 'q', resource: 'cpu', size: 5 }, { pool: 'other', resource: 'cpu', size: 1 }]);
-    const quota = { headroom: { cpu: 3, memory: GiB }, namespaces: 1, created: 0, patched: 0, planned: 0, unchanged: 1, skipped: 0, failed: 0 };
+    const quota = { headroom: { cpu: 3, memory: GiB }, namespaces: 1, created: 0, patched: 0, deleted: 0, planned: 0, unchanged: 1, skipped: 0, failed: 0 };
     expect(withQuotaReserve(snap, quota, o).shadow).toEqual([
       { pool: 'q', resource: 'cpu', size: 5 },
       { pool: 'other', resource: 'cpu', size: 1 },

@@ -1,12 +1,27 @@
 // The actuator's metrics on their own registry and on the exporter's (which owns foresight_shadow_capacity).
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import { Actuator } from '../../src/actuator/actuator.js';
+import { silentLog } from '../../src/actuator/log.js';
 import { createActuatorMetrics } from '../../src/actuator/metrics.js';
 import { createExporter } from '../../src/metrics/exporter.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import { snapshot } from '../helpers/kube-snapshot.js';
 
 describe('actuator metrics', () => {
+  it('counts a failed step of the cycle in the exporter\'s foresight_errors_total{stage="actuator"}', async () => {
+    const exporter = createExporter({ snapshot: () => undefined });
+    const a = new Actuator({ connection: { server: 'https://127.0.0.1:1' }, options: { dryRun: true, identity: 'me' }, log: silentLog, metrics: createActuatorMetrics(exporter.registry) });
+    const count = async (): Promise<string | undefined> => /^foresight_errors_total\{stage="actuator"\} (\S+)$/m.exec((await exporter.render()).body.toString())?.[1];
+    expect(await count()).toBe('0');
+    // nothing listens on port 1: the leader election fails, and the cycle reports, logs and counts it
+    const report = await a.runOnce(snapshot(1, 1000, []));
+    expect(report.errors).toHaveLength(1);
+    expect(report.errors[0]).toMatch(/^leader election: /);
+    expect(await count()).toBe('1');
+    await a.stop();
+  });
+
   it('counts Kubernetes errors and actions and sets the leader and shadow gauges on a private registry', async () => {
     const r = new Registry();
     const m = createActuatorMetrics(r);

@@ -8,6 +8,7 @@ import { silentLog } from '../../src/actuator/log.js';
 import { noopActuatorMetrics } from '../../src/actuator/metrics.js';
 import { QuotaManager } from '../../src/actuator/quota.js';
 import { SafetyGate } from '../../src/actuator/safety.js';
+import { VpaRecommender } from '../../src/actuator/vpa-recommender.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
 
 /** One opted-in namespace and no ResourceQuota yet (dry-run plans it). */
@@ -46,5 +47,32 @@ describe('quota manager: gate holds', () => {
     expect(plannedCpu()).toEqual(['2']);
     await quotas.reconcile(snapshot(3, 200, [cpu(8, 6)]));
     expect(plannedCpu()).toEqual(['2', '6']);
+  });
+
+  it('keeps a namespace\'s quota cooldown when a VPA named like it goes away in a namespace called "quota"', async () => {
+    // the gate is shared: VPA targets and quota limits must not share a key prefix
+    const planned = async (vpaGoes: boolean): Promise<string[]> => {
+      const opts = actuatorOptions({ dryRun: true });
+      const gate = new SafetyGate(opts);
+      const journal = new ActionJournal();
+      let vpas = [{ metadata: { name: 'team-a', namespace: 'quota' }, spec: { recommenders: [{ name: 'foresight' }] } }];
+      const both = {
+        request: async <T>(op: KubeOp): Promise<T> => {
+          if (op.resource === 'verticalpodautoscalers') return { items: structuredClone(vpas) } as T;
+          return api.request<T>(op, '');
+        },
+      } as unknown as KubeApi;
+      const quotas = new QuotaManager(both, opts, gate, journal, noopActuatorMetrics, silentLog);
+      const recommender = new VpaRecommender(both, opts, gate, new ActionJournal(), noopActuatorMetrics, silentLog);
+      const cpu = (q: number) => state({ tenant: 'team-a', resource: 'cpu', usage: 1, quantiles: [[q, q, q, q]] });
+      await recommender.reconcile(snapshot(1, 0, [cpu(2)]));
+      await quotas.reconcile(snapshot(1, 0, [cpu(2)]));
+      if (vpaGoes) vpas = [];
+      await recommender.reconcile(snapshot(2, 100, [cpu(4)]));
+      await quotas.reconcile(snapshot(2, 100, [cpu(4)])); // 100 s later: within the 300 s cooldown
+      return journal.list().map((e) => (e.after as Record<string, string>)['requests.cpu']);
+    };
+    expect(await planned(false)).toEqual(['2']);
+    expect(await planned(true)).toEqual(['2']);
   });
 });

@@ -3,9 +3,9 @@ import type { Policy, PolicyContext } from '../policy.js';
 
 /**
  * The allocation is the highest usage seen during the tenant's first day (from its first sample). While the first
- * day is still being observed (warm-up, not scored) it is the running peak; then it never changes. On a trace whose
- * warm-up is shorter than a day (a third of a trace under 3 days), it is the peak of what was visible when scoring
- * began, so it does not change while it is scored either.
+ * day is still being observed (warm-up, not scored) it is the running peak; it never changes once scoring starts, so
+ * it is the peak of the first day's samples visible then: the first day less the lead's samples, or on a trace whose
+ * warm-up is shorter than a day (a third of a trace under 3 days), the warm-up less them.
  */
 export class StaticPolicy implements Policy {
   readonly name = 'static' as const;

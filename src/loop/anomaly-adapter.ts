@@ -55,6 +55,9 @@ const BEHAVIOUR_MISSES = 12;
 export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy: Partial<AnomalyPolicy> = {}): AnomalyScorer & { states(): { series: number; behaviours: number } } {
   const pol: AnomalyPolicy = { ...DEFAULT_ANOMALY_POLICY, ...policy, mode };
   const detectors = new Map<string, SeriesDetectorState>();
+  /** Per tenant, how many of `detectors` are its series': its verdict's memory and episode outlive a vanished signal
+   *  while it has others. */
+  const tenantDetectors = new Map<string, number>();
   /** Per tenant, its behaviour detector and the signals of its vector (sorted names, comma-joined); `misses`: calls in a
    *  row that lacked some of them. */
   const behaviours = new Map<string, { signals: string; st: BehaviourState; misses: number }>();
@@ -86,7 +89,10 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       for (const group of batches) {
         const states = group.map((s) => {
           let st = detectors.get(s.key);
-          if (!st) detectors.set(s.key, (st = new SeriesDetectorState(period)));
+          if (!st) {
+            detectors.set(s.key, (st = new SeriesDetectorState(period)));
+            tenantDetectors.set(s.tenant, (tenantDetectors.get(s.tenant) ?? 0) + 1);
+          }
           return st;
         });
         const res = scoreSeries(c, states, group.map((s) => s.values));
@@ -162,10 +168,18 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       return { series: detectors.size, behaviours: behaviours.size };
     },
     forget(key: string, tenant: string) {
-      detectors.delete(key);
+      if (detectors.delete(key)) {
+        const n = (tenantDetectors.get(tenant) ?? 1) - 1;
+        if (n > 0) tenantDetectors.set(tenant, n);
+        else tenantDetectors.delete(tenant);
+      }
+      // the behaviour detector starts over without the signal; the verdict's hysteresis, hold and episode stay while
+      // the tenant has other series (a quarantine would otherwise end with any one vanished signal)
       behaviours.delete(tenant);
-      memory.delete(tenant);
-      episodes.delete(tenant);
+      if (!tenantDetectors.has(tenant)) {
+        memory.delete(tenant);
+        episodes.delete(tenant);
+      }
       // the vanished signal's score goes, and the behaviour score (its vector had that signal); the others stay
       const last = lastScores.get(tenant);
       if (last) {

@@ -433,7 +433,7 @@ export class EngineLoop {
         // count points, so feeding what is left would shift their timeline (a daily phase off by the slots lost).
         // Such a series starts over, fitted as a new one below.
         if (Math.round((s.lastS - s.fedUntilS) / o.intervalS) > w.values.length) {
-          engine.remove(s.key);
+          this.#dropModel(s.key);
           refit.push(s.key);
           // its window starts at its first sample after the gap: a week of gaps before it would be fitted as a week of
           // history (a daily season on a few points, historyPoints claiming a week to the VPA's confidence)
@@ -479,7 +479,7 @@ export class EngineLoop {
         this.#d.logger.info({ fitted: first.done, pending: report.pendingFit, budgetS }, `first fit: ${first.done} series this cycle, ${report.pendingFit} left to the next cycles`);
       }
       const refit = await this.#fit(known, engine.refit ? 'refit' : 'fit');
-      report.trainedSeries = first.done + known.length;
+      report.trainedSeries = first.done - first.failed + (refit.done - refit.failed);
       report.failedSeries += first.failed + refit.failed;
       if (retrain) this.#lastRetrainS = endS;
     });
@@ -509,6 +509,17 @@ export class EngineLoop {
     return report;
   }
 
+  /**
+   * Drops a series' model until it is fitted again, and with it its last forecast: #decide, the shadow plan and
+   * #publish read the forecasts of every stored series, and would go on acting on one made before (a gap longer than
+   * the history, an update that failed) for as long as the new fit waits or keeps failing.
+   */
+  #dropModel(key: string): void {
+    this.#d.engine.remove(key);
+    this.#forecasts.delete(key);
+    this.#decidedUntil.delete(key);
+  }
+
   /** Runs fn on the whole batch; if it throws, retries one key at a time and skips the failing ones. */
   #each(stage: string, keys: string[], data: Float64Array[], fn: (k: string[], d: Float64Array[]) => void): number {
     if (keys.length === 0) return 0;
@@ -525,7 +536,7 @@ export class EngineLoop {
           const s = this.store.get(keys[i]);
           this.#d.metrics.error(stage);
           this.#d.logger.warn({ tenant: s?.tenant, resource: s?.resource, err, code: (err as { code?: string }).code }, `${stage} failed; series skipped this cycle`);
-          if (stage === 'update') this.#d.engine.remove(keys[i]);
+          if (stage === 'update') this.#dropModel(keys[i]);
         }
       }
       return failed;
@@ -547,16 +558,29 @@ export class EngineLoop {
     const t0 = performance.now();
     let logAt = t0 + this.options.progressEveryS * 1000;
     let i = 0;
+    const tenantOf = (k: string): string | undefined => this.store.get(k)?.tenant;
     // stop() ends a long first fit between batches: the rest stay pending, as under the budget
-    for (; i < keys.length && performance.now() < untilMs && !this.#stopped; i += b) {
-      const ks = keys.slice(i, i + b);
+    while (i < keys.length && !this.#stopped) {
+      let n = Math.min(b, keys.length - i);
+      // (the first batch runs whatever the budget, so that every cycle makes progress)
+      if (i > 0 && performance.now() >= untilMs) {
+        // The budget is spent: only the rest of the tenant being fitted (keys sort by tenant), so that the cycle
+        // publishes whole tenants. Batches cut at b keys would otherwise end most budgets part-way through one.
+        const t = tenantOf(keys[i - 1]);
+        let m = 0;
+        while (t !== undefined && m < n && tenantOf(keys[i + m]) === t) m++;
+        if (m === 0) break;
+        n = m;
+      }
+      const ks = keys.slice(i, i + n);
       const hs = ks.map((k, j) => this.store.window(k, undefined, bufs[j])!.values);
       failed += this.#each('train', ks, hs, call);
       for (const k of ks) {
         const s = this.store.get(k);
         if (s && engine.has(k)) s.fedUntilS = s.lastS;
       }
-      const done = Math.min(keys.length, i + b);
+      i += n;
+      const done = i;
       const now = performance.now();
       if (now >= logAt && done < keys.length) {
         logAt = now + this.options.progressEveryS * 1000;
@@ -566,7 +590,7 @@ export class EngineLoop {
       }
       if (this.#slice.due) await this.#slice.yield();
     }
-    return { failed, done: Math.min(i, keys.length) };
+    return { failed, done: i };
   }
 
   async #forecast(all: string[]): Promise<number> {
@@ -732,9 +756,23 @@ export class EngineLoop {
     this.#profiles = next;
   }
 
+  /**
+   * How far the signal of `resource` has been pulled: a series is judged vanished against it, not against the cycle's
+   * end. A pull that failed part-way through a catch-up (or a signal whose query keeps failing) leaves its signals
+   * behind, and their series' newest samples are as old as the chunk it stopped at, not gone.
+   */
+  #pulledTo(resource: string, endS: number): number {
+    const own = this.#pulledUntil.get(resource) ?? this.#pulledUntil.get(ALL_SIGNALS);
+    if (own !== undefined) return Math.min(own, endS);
+    // a series of a signal the source did not declare goes with the freshest group (#pull)
+    let freshest = -Infinity;
+    for (const t of this.#pulledUntil.values()) freshest = Math.max(freshest, t);
+    return Number.isFinite(freshest) ? Math.min(freshest, endS) : endS;
+  }
+
   #dropVanished(endS: number): void {
     for (const s of [...this.store.values()]) {
-      if (endS - s.lastSampleS > this.options.vanishAfterS) {
+      if (this.#pulledTo(s.resource, endS) - s.lastSampleS > this.options.vanishAfterS) {
         this.store.delete(s.key);
         this.#d.engine.remove(s.key);
         this.#forecasts.delete(s.key);

@@ -93,3 +93,41 @@ describe('the behaviour vector when a signal has no new samples', () => {
     expect(scorer.states().behaviours).toBe(0);
   });
 });
+
+describe('a vanished signal of a tenant that has others', () => {
+  it('keeps the tenant in its anomaly episode and quarantine; the last series gone ends them', () => {
+    const run = (forgetMemory: boolean, forgetCpu = false): string[] => {
+      const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
+      let seed = 7;
+      const r = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+      const val = (i: number, spike: boolean) => 10 + Math.sin(i / 10) + r() * 0.5 + (spike ? 60 : 0);
+      const mk = (resource: string, from: number, n: number, spikeAt = -1): AnomalySeriesInput => ({
+        key: `t\u0000${resource}`,
+        tenant: 't',
+        resource,
+        startS: from * STEP,
+        values: Float64Array.from({ length: n }, (_, i) => val(from + i, from + i === spikeAt)),
+        evidenceFrom: n - 1,
+      });
+      scorer.score([mk('cpu', 0, 600), mk('memory', 0, 600)], STEP);
+      const out: string[] = [];
+      for (let c = 0; c < 8; c++) {
+        const i = 600 + c;
+        const batch = [mk('cpu', i, 1, c === 2 ? i : -1)];
+        if (c < 3) batch.push(mk('memory', i, 1)); // memory's series ends after step 2
+        if (c === 3 && forgetMemory) scorer.forget!('t\u0000memory', 't');
+        if (c === 3 && forgetCpu) scorer.forget!('t\u0000cpu', 't');
+        const v = scorer.score(batch, STEP).get('t')!;
+        out.push(`${v.anomalous ? `anomalous since ${v.sinceS! / STEP}` : 'ok'}${v.excludeFromTraining ? ', quarantined' : ''}`);
+      }
+      return out;
+    };
+    const kept = run(false);
+    expect(kept[2]).toBe('anomalous since 602, quarantined');
+    // memory's series vanished (forgotten by the loop) while cpu lives on: the verdict, its episode (since the spike)
+    // and its hold go on as if it had not
+    expect(run(true)).toEqual(kept);
+    // both gone: the tenant's episode goes with them (a later series of it starts afresh)
+    expect(run(true, true).slice(3).every((v) => v === 'ok')).toBe(true);
+  });
+});

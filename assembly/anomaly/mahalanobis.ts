@@ -28,6 +28,9 @@
 //    EW weights a = max(1 / (count + 1), 1 - lambda), lambda = 1 - 1/288 (one day of 5-minute cycles);
 //    S <- (1 - a w)(S + a w y y').
 import { Status } from "../status";
+
+/** The largest double below 1: scores stay in [0, 1). */
+const SCORE_MAX: f64 = 0.9999999999999999;
 import { get, put, slot } from "./state";
 import { calPhase, decodeScores, gaussTail, scoreCode, scratchF64, selectTail, tailProbability, tailScale, tailShape } from "./robust";
 
@@ -135,7 +138,7 @@ function calibrate(s: usize, d: i32, z: f64, out: usize): void {
   // z + off may round to just below 0 at D^2 = 0: code 0, the smallest z.
   store<u16>(zs + (<usize>(nz % CAL_N) << 1), scoreCode(z + off));
   put(s, H_NZ, <f64>(nz + 1));
-  store<f64>(out, raw / (1.0 + raw));
+  store<f64>(out, Math.min(raw / (1.0 + raw), SCORE_MAX)); // in [0, 1), as univariate.ts
   store<f64>(out + 8, isFinite(lik) ? lik : 0.0);
 }
 

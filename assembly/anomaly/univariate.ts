@@ -210,6 +210,11 @@ export function uvValid(s: usize, stride: i32): bool {
   return p >= 1 && uvStateLen(p) <= stride;
 }
 
+/** The largest finite float32: values beyond it are missing (see anomaly_uv_step). */
+const F32_MAX: f64 = 3.4028234663852886e38;
+/** The largest double below 1: scores stay in [0, 1). */
+const SCORE_MAX: f64 = 0.9999999999999999;
+
 /** Series with fewer points than this give score 0 (TooFewPoints). */
 export function uvWarmup(): i32 {
   return WARM_CAL;
@@ -471,7 +476,8 @@ export function uvStep(s: usize, x: f64, out: usize): void {
   else rampLik = 0.0;
 
   const raw = cal > nov ? cal : nov;
-  const score = raw / (1.0 + raw);
+  // in [0, 1) as documented: raw / (1 + raw) rounds to 1 once raw passes 2^53
+  const score = Math.min(raw / (1.0 + raw), SCORE_MAX);
 
   // Refractory event score.
   const t = <f64>c;
@@ -525,7 +531,9 @@ export function uvRun(
       const x = load<f64>(values + idx);
       let score = 0.0, event = 0.0, lik = 0.0, kind = KIND_NONE;
       if (st != Status.BadParam) {
-        if (isFinite(x)) {
+        // beyond float32's range (the value ring's type) a value would be kept as Infinity and poison the means:
+        // missing, as a non-finite one
+        if (isFinite(x) && Math.abs(x) <= F32_MAX) {
           uvStep(s, x, o);
           score = load<f64>(o);
           event = load<f64>(o + 8);

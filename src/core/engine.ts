@@ -173,6 +173,8 @@ class Engine implements ForesightEngine {
   readonly modelNames: readonly string[];
   readonly #tuning: EngineTuning;
   readonly #hs: number[];
+  /** Indices of #hs from the shortest horizon to the longest (options may list them in any order). */
+  readonly #hsAscending: number[];
   readonly #levels: number[];
   readonly #models: readonly string[];
   readonly #m1: number;
@@ -189,6 +191,7 @@ class Engine implements ForesightEngine {
     this.core = core;
     this.#tuning = { ...DEFAULT_TUNING, ...tuning };
     this.#hs = options.horizonsS.map((h) => Math.round(h / options.intervalS));
+    this.#hsAscending = this.#hs.map((_, k) => k).sort((a, b) => this.#hs[a] - this.#hs[b]);
     this.#levels = [...options.quantiles];
     const wanted: readonly string[] = options.models ?? (BASE_MODELS as readonly ModelName[]);
     // the step kernel indexes models by position: all are tracked, unwanted ones never get a forecast or weight
@@ -619,7 +622,7 @@ class Engine implements ForesightEngine {
   #ensembleOffsets(st: SeriesState, work: Float64Array, nL: number): Float64Array {
     const out = this.#scratch(2, work.length);
     let from = -1; // the shorter horizon with the most matured errors so far (the longest of equals)
-    for (let k = 0; k < st.K; k++) {
+    for (const k of this.#hsAscending) {
       const n = st.sortedN[k];
       if (n >= YOUNG_ERRORS || from < 0 || st.sortedN[from] <= n) {
         st.ensembleErrorQuantiles(k, work, k * nL, nL, out, k * nL);

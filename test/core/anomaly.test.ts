@@ -21,6 +21,18 @@ beforeAll(() => {
 });
 
 describe('per-series detector', () => {
+  it('reads a value beyond float32 as missing and keeps every score in [0, 1)', () => {
+    const v = seasonal(1500, 9);
+    v[1000] = 1e39; // the value ring is float32: kept, it was Infinity and every score after it NaN
+    const z = new Float64Array(1500);
+    z[1200] = 1e20; // a spike on an all-zero series: raw / (1 + raw) rounded to 1
+    const [a, b] = scoreSeries(core, [new SeriesDetectorState(288), new SeriesDetectorState(288)], [v, z]);
+    expect(a.status).toBe('non-finite');
+    expect(a.score[1000]).toBe(0);
+    for (const r of [a, b]) for (const x of r.score) expect(x >= 0 && x < 1, String(x)).toBe(true);
+    expect(b.score[1200]).toBeGreaterThan(FLAG);
+  });
+
   it('flags a spike on a seasonal series as a spike', () => {
     const v = seasonal(3000, 1);
     v[2500] += 1.5;

@@ -302,6 +302,25 @@ describe('the zero floor of a non-negative series', () => {
 });
 
 describe('a new series', () => {
+  it('widens a young horizon from a shorter one whatever the order the horizons are given in', () => {
+    const y = Float64Array.from({ length: 12 }, (_, i) => 50 + 20 * Math.sin((2 * Math.PI * i) / 288) + 3 * Math.cos(i * 7.3));
+    const byHorizon = (hs: number[]): Record<number, number[]> => {
+      const e = createForecastEngine({ intervalS: 300, horizonsS: hs }, new Core('release'), { errWindow: 288, perModelQuantiles: false });
+      e.fit(['a'], [y.slice(0, 3)]);
+      for (let t = 3; t < 8; t++) {
+        e.update(['a'], [y.subarray(t, t + 1)]);
+        e.forecast(['a']);
+      }
+      const [f] = e.forecast(['a']);
+      const L = e.options.quantiles.length;
+      return Object.fromEntries(hs.map((h, k) => [h, Array.from(f.quantiles.subarray(k * L, (k + 1) * L))]));
+    };
+    const sorted = byHorizon([300, 900, 1800]);
+    // the 30-minute interval has no matured error yet: read from a shorter horizon's, widened, not narrowed
+    expect(sorted[1800].at(-1)! - sorted[1800][0]).toBeGreaterThan(sorted[300].at(-1)! - sorted[300][0]);
+    expect(byHorizon([1800, 300, 900])).toEqual(sorted);
+  });
+
   it('has intervals at every horizon from its first cycles, read from the shorter horizons until its own errors mature', () => {
     // 200 series of noise around 10 (sd 1), each fitted on 3 points and then fed one a cycle: the q0.9 at 15 and 30
     // minutes in the first half hour (before: zero width, equal to the median, 49-59% covered)

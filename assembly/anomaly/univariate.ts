@@ -210,6 +210,13 @@ export function uvValid(s: usize, stride: i32): bool {
   return p >= 1 && uvStateLen(p) <= stride;
 }
 
+/**
+ * Least 99th percentile of q the calibration uses: one unit of the residual noise floor (robustZ's floor, 1e-9 of
+ * the level). On a constant series every q is 0, and a floor of 1e-6 made a change of 1e-13 of the level extreme
+ * (L = 1); a q under one floor unit is noise by that floor's own definition.
+ */
+const REF_MIN: f64 = 1.0;
+
 /** The largest finite float32: values beyond it are missing (see anomaly_uv_step). */
 const F32_MAX: f64 = 3.4028234663852886e38;
 /** The largest double below 1: scores stay in [0, 1). */
@@ -423,7 +430,7 @@ export function uvStep(s: usize, x: f64, out: usize): void {
       let kq = <i32>Math.floor(CAL_P * <f64>mc);
       if (kq > mc - 1) kq = mc - 1;
       let ref = selectTail(tmp, mc, kq);
-      if (!(ref > 1e-6)) ref = 1e-6;
+      if (!(ref > REF_MIN)) ref = REF_MIN;
       // After selection every element above kq is >= the percentile: their mean excess is tau (over at least
       // TAIL_MIN values, robust.ts tailScale).
       let tau = tailScale(tmp, mc, kq, ref, TAIL_MIN);

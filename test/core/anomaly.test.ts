@@ -33,6 +33,20 @@ describe('per-series detector', () => {
     expect(b.score[1200]).toBeGreaterThan(FLAG);
   });
 
+  it('does not flag a change of a constant series below its noise floor (1e-9 of the level), and flags one above', () => {
+    const make = (level: number, bump: number) => {
+      const v = new Float64Array(1500).fill(level);
+      v[1200] = level + bump;
+      return v;
+    };
+    const cases = [make(5, 5e-13), make(1e12, 0.1), make(0, 1e-15), make(5, 0.5)];
+    const rs = scoreSeries(core, cases.map(() => new SeriesDetectorState(288)), cases);
+    // a change of 1e-13 of the level was scored L = 1 (the calibration's 99th percentile floored at 1e-6)
+    for (const r of rs.slice(0, 3)) expect(r.likelihood[1200]).toBeLessThan(0.99);
+    expect(rs[3].likelihood[1200]).toBeGreaterThan(0.9999);
+    expect(rs[3].kind[1200]).toBe('spike');
+  });
+
   it('flags a spike on a seasonal series as a spike', () => {
     const v = seasonal(3000, 1);
     v[2500] += 1.5;

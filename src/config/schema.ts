@@ -105,7 +105,7 @@ export const schema = {
   profileEvery: f({ type: 'duration', default: 3600, unit: 's', range: '[interval, 7 days]', help: 'Behavioural profile refresh period (engine time).', check: between(1, 7 * 86_400) }),
   apiMixMaxTypes: f({ type: 'int', default: 20, unit: 'types', range: '[1, 1000]', help: 'API call types (method and route) a tenant\'s profile keeps apart, its busiest; the others are summed as one type, "(other)". Bounds the memory and the foresight_profile_api_call_ratio series of a tenant with many routes (un-templated paths such as /items/123).', check: between(1, 1000) }),
   staleAfter: f({ type: 'duration', default: 900, unit: 's', range: '[interval, 7 days]', help: 'A series with no sample for this long is marked stale in the API and left out of the forecast families on /metrics (counted in foresight_series_stale).', check: between(1, 7 * 86_400) }),
-  vanishAfter: f({ type: 'duration', default: 86_400, unit: 's', range: '[staleAfter, 30 days]', help: 'A tenant with no sample for this long is dropped.', check: between(1, 30 * 86_400) }),
+  vanishAfter: f({ type: 'duration', default: 86_400, unit: 's', range: '[staleAfter, 30 days]', help: 'A series with no sample for this long is dropped, with its models and history; counted to where its signal was last pulled, so an outage or a failing pull drops nothing.', check: between(1, 30 * 86_400) }),
   horizons: f({
     type: 'numbers',
     default: [300, 900, 1800],

@@ -38,7 +38,7 @@ export interface EngineLoopOptions {
   retrainEveryS: number;
   /** A series whose newest sample is older than this is stale (its forecast is kept but marked). */
   staleAfterS: number;
-  /** A tenant with no sample for this long is dropped (models and history freed). */
+  /** A series with no sample for this long, up to where its signal was last pulled, is dropped (models and history freed). */
   vanishAfterS: number;
   /** Points re-pulled at the start of each incremental pull (late scrapes, rate windows). */
   overlapPoints: number;

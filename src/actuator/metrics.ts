@@ -32,8 +32,8 @@ export interface ActuatorMetrics {
 export const noopActuatorMetrics: ActuatorMetrics = { kubeError() {}, error() {}, action() {}, held() {}, leader() {}, fenced() {}, shadow() {}, reservedShadow() {}, targetShadow() {} };
 
 /**
- * Registers foresight_kube_errors_total, foresight_errors_total, foresight_actions_total, foresight_actuator_holds_total, foresight_leader,
- * foresight_actuator_fenced and foresight_shadow_capacity on `registry`. If the exporter already registered a metric of
+ * Registers foresight_kube_errors_total, foresight_errors_total, foresight_actions_total,
+ * foresight_actuator_holds_total, foresight_leader, foresight_actuator_fenced and foresight_shadow_capacity on `registry`. If the exporter already registered a metric of
  * the same name, that one is reused.
  */
 export function createActuatorMetrics(registry: Registry): ActuatorMetrics {

@@ -154,8 +154,8 @@ export async function run(argv: string[]): Promise<number> {
   if (args.unit === undefined && built.unit === undefined && !args.quiet) {
     process.stderr.write(`backtest: ${set.origin} gives no unit for "${args.resource}"; ${unit ? `taking it as ${unit}` : 'VPA uses a generic histogram'} (--unit sets it)\n`);
   } else if (unit !== undefined && /mem|cpu/i.test(args.resource) && vpaUnitFactor(args.resource, unit) === undefined && !args.quiet) {
-    const base = /mem/i.test(args.resource) ? 'bytes' : 'cores';
-    process.stderr.write(`backtest: "${unit}" is not ${base} or a multiple of them (${/mem/i.test(args.resource) ? 'KiB, MiB, GB, ...' : 'millicores'}): VPA uses a generic histogram, without its minimum\n`);
+    const [base, multiples] = /mem/i.test(args.resource) ? ['bytes', 'KiB, MiB, GB, ...'] : ['cores', 'millicores'];
+    process.stderr.write(`backtest: "${unit}" is not ${base} or a multiple of them (${multiples}): VPA uses a generic histogram, without its minimum\n`);
   }
   const seriesGrid = { ...built, unit };
   const groups = args['tenant-quota'] ? groupTenants(seriesGrid.tenants, groupRule) : undefined;

@@ -70,9 +70,10 @@ export const DEFAULT_TUNING: Readonly<EngineTuning> = Object.freeze({
  * The tuning the allocator runs the engine with, in the live loop (src/main.ts) and in the backtest
  * (src/backtest/run.ts), so that the backtest replays the configuration that runs: a one-day error window (the
  * quantiles and weights read a day of rolling-origin errors, and at least 288 of them; the allocation policy
- * calibrates the realised shortage itself). The allocator reads the ensemble's quantiles alone, so only the ensemble keeps an error window and a
- * conformal calibration (model weights still come from every model's loss): 3.5 KB of errors per series instead of
- * 28 KB (every model, a day of 5-minute origins) or 97 KB (every model, the default 1,008 origins).
+ * calibrates the realised shortage itself). The allocator reads the ensemble's quantiles alone, so only the ensemble
+ * keeps an error window and a conformal calibration (model weights still come from every model's loss): 3.5 KB of
+ * errors per series instead of 28 KB (every model, a day of 5-minute origins) or 97 KB (every model, the default 1,008
+ * origins).
  */
 export function allocatorTuning(intervalS: number): Partial<EngineTuning> {
   return { errWindow: Math.max(MIN_ERR_WINDOW, Math.round(86_400 / intervalS)), perModelQuantiles: false };

@@ -580,13 +580,12 @@ export class EngineLoop {
         if (s && engine.has(k)) s.fedUntilS = s.lastS;
       }
       i += n;
-      const done = i;
       const now = performance.now();
-      if (now >= logAt && done < keys.length) {
+      if (now >= logAt && i < keys.length) {
         logAt = now + this.options.progressEveryS * 1000;
         const elapsedS = (now - t0) / 1000;
-        const etaS = Math.round((elapsedS / done) * (keys.length - done));
-        this.#d.logger.info({ how, done, total: keys.length, failed, elapsedS: Math.round(elapsedS), etaS }, `${how}: ${done} of ${keys.length} series, about ${etaS} s left`);
+        const etaS = Math.round((elapsedS / i) * (keys.length - i));
+        this.#d.logger.info({ how, done: i, total: keys.length, failed, elapsedS: Math.round(elapsedS), etaS }, `${how}: ${i} of ${keys.length} series, about ${etaS} s left`);
       }
       if (this.#slice.due) await this.#slice.yield();
     }
@@ -761,23 +760,21 @@ export class EngineLoop {
    * end. A pull that failed part-way through a catch-up (or a signal whose query keeps failing) leaves its signals
    * behind, and their series' newest samples are as old as the chunk it stopped at, not gone.
    */
-  #pulledTo(resource: string, endS: number): number {
+  #pulledTo(resource: string, endS: number, freshest: number): number {
     const own = this.#pulledUntil.get(resource) ?? this.#pulledUntil.get(ALL_SIGNALS);
-    if (own !== undefined) return Math.min(own, endS);
     // a series of a signal the source did not declare goes with the freshest group (#pull)
-    let freshest = -Infinity;
-    for (const t of this.#pulledUntil.values()) freshest = Math.max(freshest, t);
-    return Number.isFinite(freshest) ? Math.min(freshest, endS) : endS;
+    return Math.min(own ?? freshest, endS);
   }
 
   #dropVanished(endS: number): void {
+    let freshest = -Infinity;
+    for (const t of this.#pulledUntil.values()) freshest = Math.max(freshest, t);
+    if (!Number.isFinite(freshest)) freshest = endS;
     for (const s of [...this.store.values()]) {
-      if (this.#pulledTo(s.resource, endS) - s.lastSampleS > this.options.vanishAfterS) {
+      if (this.#pulledTo(s.resource, endS, freshest) - s.lastSampleS > this.options.vanishAfterS) {
         this.store.delete(s.key);
-        this.#d.engine.remove(s.key);
-        this.#forecasts.delete(s.key);
+        this.#dropModel(s.key);
         this.#recs.delete(s.key);
-        this.#decidedUntil.delete(s.key);
         this.#anomalyFedUntil.delete(s.key);
         this.#d.anomaly?.forget?.(s.key, s.tenant);
         this.#d.onVanish?.(s.key);

@@ -1,13 +1,18 @@
 // The "Foresight / Overview" dashboard: tenants, forecast against actual, recommendation, slack and shortage, shadow
 // capacity, anomalies, forecast quality, resources without a knob, actuator and loop health.
-import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { DashboardBuilder, DashboardLinkBuilder, DashboardLinkType, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { Dashboard, ValueMapping } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DashboardBuilder, DashboardLinkBuilder, DashboardLinkType, MappingType, RowBuilder, ThresholdsConfigBuilder, ThresholdsMode } from '@grafana/grafana-foundation-sdk/dashboard';
 import { bars, datasourceVariable, finish, JOB_SELECTOR as J, jobVariable, labelVariable, onePerShard, oneReplica as one, REPLICA_LABELS, stat, timeseries } from './common.js';
 
 export const OVERVIEW_UID = 'foresight-overview';
 export const TENANT_UID = 'foresight-tenant';
 
 const R = 'resource="$resource"';
+
+/** ForesightStale's threshold (alerts/foresight.rules.yaml). */
+const STALE_AFTER_S = 900;
+/** The last-success gauge is 0 until a replica's first cycle, so its age is time() itself: decades, not a real age. */
+const NO_CYCLE_YET: ValueMapping = { type: MappingType.RangeToText, options: { from: 1e9, to: null, result: { text: 'no cycle yet', color: 'red' } } };
 
 // Every query over tenant series collapses replicas first (`one`, common.ts oneReplica): the shipped Deployment runs two
 // replicas that both export every tenant, and a plain sum or count would report each tenant twice.
@@ -32,7 +37,9 @@ export function overviewDashboard(): Dashboard {
     .withPanel(stat('Targets up', 'short', { expr: `sum(up{${J}})`, legend: 'up' }, { span: 3, description: 'Foresight replicas Prometheus scrapes successfully (ForesightDown).' }))
     // replicas of one shard (or of an unsharded deployment) track the same tenants: count each shard once
     .withPanel(stat('Tenants tracked', 'short', { expr: `sum(max by (shard) (foresight_tenants{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: 'tenants' }, { span: 3, description: 'Tenants with series, each shard counted once (replicas of a shard track the same tenants).' }))
-    .withPanel(stat('Since last successful cycle', 's', { expr: `time() - min(foresight_last_successful_cycle_timestamp_seconds{${J}})`, legend: 'age' }, { span: 3, description: 'Wall-clock age of the stalest replica\'s latest published snapshot: one replica or shard that stopped cycling shows here (ForesightStale fires above 15 minutes).' }))
+    .withPanel(stat('Since last successful cycle', 's', { expr: `time() - min(foresight_last_successful_cycle_timestamp_seconds{${J}})`, legend: 'age' }, { span: 3, description: 'Wall-clock age of the stalest replica\'s latest published snapshot: one replica or shard that stopped cycling shows here (ForesightStale fires above 15 minutes). A replica that has not finished a cycle since it started exports 0, shown as "no cycle yet".' })
+      .mappings([NO_CYCLE_YET])
+      .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null, color: 'green' }, { value: STALE_AFTER_S, color: 'red' }])))
     .withPanel(stat('Serving stale forecasts', 'bool', { expr: `max(foresight_forecast_stale{${J}})`, legend: 'stale' }, { span: 3 }))
     .withPanel(stat('Leader replicas', 'short', [{ expr: `sum(foresight_leader{${J}})`, legend: 'leading' }, { expr: `sum(foresight_actuator_fenced{${J}})`, legend: 'holding off' }], { span: 3, description: 'Replicas holding an actuator Lease: exactly 1 per shard when the actuator runs (one Lease per shard). Holding off: leaders that write nothing while a live Lease of another shard count leads (a change of the shard count under way, ForesightShardCountMismatch); 0 otherwise.' }))
     .withPanel(stat('Series waiting for a first fit', 'short', { expr: `sum(max by (shard) (foresight_series_pending_fit{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: 'pending' }, { span: 3, description: 'Series without a model yet, left to the next cycles by firstFitBudget: above 0 for a few minutes after a start at scale, then 0.' }))

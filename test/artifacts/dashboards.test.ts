@@ -15,6 +15,7 @@ import {
   metricNames,
   parseLabelValues,
   readText,
+  RULES_FILE,
   selectorLabels,
   usedVariables,
   variableQuery,
@@ -43,6 +44,23 @@ describe('dashboards', () => {
   it('include a tenant drill-down with a tenant variable', () => {
     const d = loadDashboard('foresight-tenant.json');
     expect(d.templating.list.some((v) => v.name === 'tenant' && v.type === 'query')).toBe(true);
+  });
+
+  it('show a replica that has not finished a cycle as "no cycle yet", and an age past ForesightStale\'s in red', () => {
+    // foresight_last_successful_cycle_timestamp_seconds is 0 until the first cycle, so the stat's time() - min(...) is
+    // the epoch's age (decades); it read as "56 years" before the mapping.
+    const p = allPanels(loadDashboard('foresight-overview.json')).find((x) => x.title === 'Since last successful cycle');
+    const defaults = p?.fieldConfig?.defaults;
+    const neverCycled = Date.now() / 1000;
+    const aWeekOld = 7 * 86_400;
+    const mapped = (age: number) =>
+      (defaults?.mappings ?? []).find((m) => m.type === 'range' && (m.options.from ?? -Infinity) <= age && age <= (m.options.to ?? Infinity))?.options.result?.text;
+    expect(mapped(neverCycled)).toBe('no cycle yet');
+    expect(mapped(aWeekOld)).toBeUndefined();
+    const stale = /\(time\(\) - foresight_last_successful_cycle_timestamp_seconds\) > (\d+)/.exec(readText(RULES_FILE))?.[1];
+    expect(stale).toBeDefined();
+    const red = (defaults?.thresholds?.steps ?? []).filter((s) => s.color === 'red').map((s) => s.value);
+    expect(red).toEqual([Number(stale)]);
   });
 
   for (const file of dashboardFiles()) {

@@ -120,7 +120,14 @@ export interface GrafanaPanel {
   type: string;
   title?: string;
   datasource?: { type?: string; uid?: string };
-  fieldConfig?: { defaults?: { unit?: string }; overrides?: unknown[] };
+  fieldConfig?: {
+    defaults?: {
+      unit?: string;
+      mappings?: { type: string; options: { from?: number | null; to?: number | null; result?: { text?: string; color?: string } } }[];
+      thresholds?: { mode?: string; steps?: { value: number | null; color: string }[] };
+    };
+    overrides?: unknown[];
+  };
   targets?: GrafanaTarget[];
   gridPos?: { x: number; y: number; w: number; h: number };
   panels?: GrafanaPanel[];

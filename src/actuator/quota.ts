@@ -5,26 +5,18 @@
 // that no longer opts in, Foresight deletes its own quota. After a restart or a change of leader each limit's cooldown
 // and change budget start from our last write of the quota.
 import { ownsTenant, type Shard, UNSHARDED } from '../model/shard.js';
-import type { ResourceState, Snapshot } from '../model/snapshot.js';
-import { seriesKey } from '../model/series.js';
+import type { Snapshot } from '../model/snapshot.js';
 import type { ActuatorOptions } from './config.js';
 import type { ActionJournal } from './journal.js';
-import { FIELD_MANAGER, TermSeeds, type ManagedFieldsEntry } from './last-write.js';
+import { TermSeeds } from './last-write.js';
 import { type KubeApi, httpStatus, stopsCycle } from './kube-api.js';
 import type { ActuatorLog } from './log.js';
 import type { ActuatorMetrics } from './metrics.js';
-import { formatCpu, formatMemory, parseQuantity } from './quantity.js';
+import { parseQuantity } from './quantity.js';
+import { QuotaClient } from './quota-client.js';
+import { desiredQuota, expectedHeadroom, formatHard, withRoom, type QuotaKey, type QuotaWant, type ResourceQuota } from './quota-sizing.js';
 import { heldAsAnomalous, type SafetyGate } from './safety.js';
 import { MANAGED_BY } from './shadow-plan.js';
-import { tenantRecommendation } from './vpa-logic.js';
-
-export type QuotaKey = 'requests.cpu' | 'limits.cpu' | 'requests.memory' | 'limits.memory' | 'requests.ephemeral-storage' | 'count/pods';
-
-interface ResourceQuota {
-  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: ManagedFieldsEntry[] };
-  spec?: { hard?: Record<string, string> };
-  status?: { hard?: Record<string, string>; used?: Record<string, string> };
-}
 
 export interface QuotaCycleResult {
   /** Sum over managed quotas of requests hard minus used (what admitted pods may still claim), cores and bytes. */
@@ -40,65 +32,8 @@ export interface QuotaCycleResult {
   failed: number;
 }
 
-const format = (k: QuotaKey, v: number): string => (k.endsWith('cpu') ? formatCpu(v) : k === 'count/pods' ? String(Math.ceil(v - 1e-9)) : formatMemory(v));
-
-export interface QuotaWant {
-  /** Desired hard limit, base units. */
-  value: number;
-  /** Never below: the tenant's recent peak (scaled like the value). */
-  floor: number;
-  /** The tenant's demand at this time of day (recurringPeak), scaled like the value. */
-  recurring: number;
-  /** Usage scaled like the value (for the reclamation rule). */
-  usage: number;
-  st: ResourceState;
-}
-
-/**
- * Desired hard limits for one tenant: requests.* = the target quantile of the tenant total over the horizon;
- * limits.* = the upper-bound quantile times quotaLimitsRatio; count/pods = the upper-bound quantile of the pod count.
- * (The quota manager keeps each at least `withRoom` above what the namespace uses.)
- */
-export function desiredQuota(snapshot: Snapshot, tenant: string, opts: ActuatorOptions): Map<QuotaKey, QuotaWant> {
-  const out = new Map<QuotaKey, QuotaWant>();
-  const add = (resource: string, key: QuotaKey, bound: 'target' | 'upperBound', ratio: number): void => {
-    const st = snapshot.resources.get(seriesKey(tenant, resource));
-    if (!st) return;
-    const rec = tenantRecommendation(st, snapshot.quantiles, opts.targetQuantile);
-    if (!rec) return;
-    const floor = Number.isFinite(st.recentPeak) ? st.recentPeak : 0;
-    const recurring = st.recurringPeak !== undefined && Number.isFinite(st.recurringPeak) ? st.recurringPeak : 0;
-    out.set(key, { value: Math.max(rec[bound], rec.target) * ratio, floor: floor * ratio, recurring: recurring * ratio, usage: st.usage * ratio, st });
-  };
-  add(opts.cpuResource, 'requests.cpu', 'target', 1);
-  add(opts.cpuResource, 'limits.cpu', 'upperBound', opts.quotaLimitsRatio);
-  add(opts.memoryResource, 'requests.memory', 'target', 1);
-  add(opts.memoryResource, 'limits.memory', 'upperBound', opts.quotaLimitsRatio);
-  add(opts.ephemeralStorageResource, 'requests.ephemeral-storage', 'target', 1);
-  add(opts.podsResource, 'count/pods', 'upperBound', 1);
-  return out;
-}
-
-/**
- * The least a hard limit may be, given what the namespace uses of it: `used` plus quotaSurgeRatio of it (count/pods:
- * plus at least one pod). A quota at exactly what is used refuses every new pod, a rollout's surge pods included.
- */
-export function withRoom(key: QuotaKey, used: number, surgeRatio: number): number {
-  if (key === 'count/pods') return used + (surgeRatio > 0 ? Math.max(1, Math.ceil(used * surgeRatio)) : 0);
-  return used * (1 + surgeRatio);
-}
-
-/**
- * How long a quota just created is re-read for the quota controller's status.used (attempts, and the wait before
- * each): until then the creation was sized from the forecast alone, which can be below what the namespace's pods
- * already request, and the API server would refuse every new pod until the next cycle. The controller syncs a new
- * quota within a second or so; a slower one leaves the sizing to the next cycle, as before.
- */
-export const CREATED_SYNC = { attempts: 8, delayMs: 250 } as const;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export class QuotaManager {
+  private readonly quotas: QuotaClient;
   /** Dry-run stand-in for the server's spec.hard. */
   private readonly planned = new Map<string, Record<string, string>>();
   /** Namespaces whose quota's limits were seeded from the server in this term (as VpaRecommender.newTerm). */
@@ -121,8 +56,10 @@ export class QuotaManager {
     private readonly metrics: ActuatorMetrics,
     private readonly log: ActuatorLog,
     private readonly shard: Shard = UNSHARDED,
-    private readonly wait: (ms: number) => Promise<void> = sleep,
-  ) {}
+    wait?: (ms: number) => Promise<void>,
+  ) {
+    this.quotas = new QuotaClient(api, opts.quotaName, wait);
+  }
 
   /** Namespaces that opted in (within the configured ones) and that this shard owns (a namespace is its tenant). */
   async optedIn(): Promise<string[]> {
@@ -153,6 +90,7 @@ export class QuotaManager {
     res.namespaces = namespaces.length;
     await this.releaseOptedOut(namespaces, snapshot, res);
     this.seededNow = { quotas: 0, limits: 0 };
+    this.quotas.newPass();
     for (const ns of namespaces) {
       try {
         res[await this.reconcileOne(ns, snapshot, res.headroom)]++;
@@ -160,7 +98,7 @@ export class QuotaManager {
         if (stopsCycle(err)) throw err;
         res.failed++;
         this.metrics.action('quota', 'failed');
-        this.journal.record({ cycle: snapshot.cycle, kind: 'quota', action: 'set-hard', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, outcome: 'failed', reason: (err as Error).message });
+        this.journal.record({ cycle: snapshot.cycle, kind: 'quota', action: 'set-hard', target: this.quotas.target(ns), dryRun: this.opts.dryRun, outcome: 'failed', reason: (err as Error).message });
         this.log.error({ err, tenant: ns }, 'cannot manage the namespace quota');
       }
     }
@@ -192,7 +130,7 @@ export class QuotaManager {
         retry.add(ns);
         res.failed++;
         this.metrics.action('quota', 'failed');
-        this.journal.record({ cycle: snapshot.cycle, kind: 'quota', action: 'delete', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, outcome: 'failed', reason: (err as Error).message });
+        this.journal.record({ cycle: snapshot.cycle, kind: 'quota', action: 'delete', target: this.quotas.target(ns), dryRun: this.opts.dryRun, outcome: 'failed', reason: (err as Error).message });
         this.log.error({ err, tenant: ns }, 'cannot delete the quota of a namespace that no longer opts in');
       }
     }
@@ -205,9 +143,9 @@ export class QuotaManager {
     this.planned.delete(ns);
     this.seeds.forget(ns);
     this.gate.forget(`quota/${ns}/`);
-    const quota = await this.get(ns);
+    const quota = await this.quotas.get(ns);
     if (!quota || quota.metadata.labels?.[MANAGED_BY] !== 'foresight') return false;
-    const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: 'delete', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, reason: `namespace no longer opts in (label ${this.opts.quotaOptInLabel}=true)`, before: quota.spec?.hard ?? null, after: null };
+    const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: 'delete', target: this.quotas.target(ns), dryRun: this.opts.dryRun, reason: `namespace no longer opts in (label ${this.opts.quotaOptInLabel}=true)`, before: quota.spec?.hard ?? null, after: null };
     if (this.opts.dryRun) {
       if (this.deletePlanned.has(ns)) return false;
       this.deletePlanned.add(ns);
@@ -215,69 +153,24 @@ export class QuotaManager {
       this.metrics.action('quota', 'planned');
       return true;
     }
-    try {
-      // preconditions: the quota read above, not one put in its place since (someone else's under the same name)
-      await this.api.request({ verb: 'delete', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns, this.opts.quotaName), {
-        method: 'DELETE',
-        body: { preconditions: { uid: quota.metadata.uid, resourceVersion: quota.metadata.resourceVersion } },
-      });
-    } catch (err) {
-      if (httpStatus(err) === 404) return false;
-      throw err; // a 409 (changed meanwhile) is tried again at the next pass
-    }
+    if (!(await this.quotas.delete(ns, quota))) return false;
     this.journal.record({ ...entry, outcome: 'applied' });
     this.metrics.action('quota', 'applied');
     this.log.info({ tenant: ns, quota: this.opts.quotaName }, 'namespace quota deleted: the namespace no longer opts in');
     return true;
   }
 
-  /**
-   * Re-reads a quota just created until the quota controller has reported what the namespace uses of each of `keys`
-   * (CREATED_SYNC); undefined when it has not by then, or the quota is gone.
-   */
-  private async awaitUsed(ns: string, keys: readonly string[]): Promise<ResourceQuota | undefined> {
-    for (let i = 0; i < CREATED_SYNC.attempts; i++) {
-      await this.wait(CREATED_SYNC.delayMs);
-      let q: ResourceQuota | undefined;
-      try {
-        q = await this.get(ns);
-      } catch (err) {
-        if (stopsCycle(err)) throw err;
-        return undefined; // the next cycle sizes it
-      }
-      if (!q) return undefined;
-      if (keys.every((k) => q.status?.used?.[k] !== undefined)) return q;
-    }
-    return undefined;
-  }
-
-  private path(ns: string, name?: string): string {
-    return `/api/v1/namespaces/${ns}/resourcequotas${name ? `/${name}` : ''}`;
-  }
-
-  private async get(ns: string): Promise<ResourceQuota | undefined> {
-    try {
-      return await this.api.request<ResourceQuota>({ verb: 'get', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns, this.opts.quotaName));
-    } catch (err) {
-      if (httpStatus(err) === 404) return undefined;
-      throw err;
-    }
-  }
-
   private async reconcileOne(ns: string, snapshot: Snapshot, headroom: { cpu: number; memory: number }): Promise<'created' | 'patched' | 'planned' | 'unchanged' | 'skipped'> {
-    // what the forecast expects the namespace to request beyond what it uses (the rollout room above it is not
-    // reserved: surge pods are brief, and would preempt placeholders anyway)
     const addHeadroom = (hard: Record<string, string>, used: Record<string, string>, want: ReadonlyMap<QuotaKey, QuotaWant>): void => {
-      const expected = (k: QuotaKey): number => Math.max(0, Math.min(parseQuantity(hard[k]) || 0, want.get(k)?.value ?? 0) - (parseQuantity(used[k]) || 0));
-      headroom.cpu += expected('requests.cpu');
-      headroom.memory += expected('requests.memory');
+      headroom.cpu += expectedHeadroom('requests.cpu', hard, used, want);
+      headroom.memory += expectedHeadroom('requests.memory', hard, used, want);
     };
     // this pass created the quota (its outcome is 'created'), and the quota as re-read once the controller reported
     // its status.used: the pass then sizes it against that
     let created = false;
     let synced: ResourceQuota | undefined;
     for (let attempt = 0; ; attempt++) {
-      const quota = synced ?? (await this.get(ns));
+      const quota = synced ?? (await this.quotas.get(ns));
       synced = undefined;
       if (quota && quota.metadata.labels?.[MANAGED_BY] !== 'foresight') {
         this.log.warn({ tenant: ns, quota: this.opts.quotaName }, 'a ResourceQuota of that name exists and is not Foresight\'s: left alone');
@@ -313,7 +206,7 @@ export class QuotaManager {
         if (shaped.reason) reasons.push(`${k}: ${shaped.reason}`);
         // the gate reports its floor as the recent peak: say so when it was what the pods request that decided
         if (value === u && u > Math.max(d.value, d.floor)) reasons.push(`${k}: what the namespace's pods request (status.used) and room for a rollout`);
-        const text = format(k, value);
+        const text = formatHard(k, value);
         if (cur === undefined || Math.abs(parseQuantity(text) - cur) > this.opts.tolerance * Math.max(cur, 1e-12)) {
           next[k] = text;
           changed.push(k);
@@ -323,7 +216,7 @@ export class QuotaManager {
         addHeadroom(next, used, want);
         return created ? 'created' : 'unchanged';
       }
-      const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: quota ? 'set-hard' : 'create', target: `${ns}/${this.opts.quotaName}`, dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: quota?.spec?.hard ?? null, after: next };
+      const entry = { cycle: snapshot.cycle, kind: 'quota' as const, action: quota ? 'set-hard' : 'create', target: this.quotas.target(ns), dryRun: this.opts.dryRun, reason: reasons.join('; ') || undefined, before: quota?.spec?.hard ?? null, after: next };
       const commit = (): void => {
         for (const k of changed) this.gate.committed(`quota/${ns}/${k}`, snapshot.createdS);
       };
@@ -336,20 +229,8 @@ export class QuotaManager {
         return 'planned';
       }
       try {
-        if (!quota) {
-          await this.api.request({ verb: 'create', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns), {
-            method: 'POST',
-            body: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: this.opts.quotaName, labels: { [MANAGED_BY]: 'foresight' } }, spec: { hard: next } },
-            query: { fieldManager: FIELD_MANAGER },
-          });
-        } else {
-          await this.api.request({ verb: 'patch', resource: 'resourcequotas', namespace: ns, name: this.opts.quotaName }, this.path(ns, this.opts.quotaName), {
-            method: 'PATCH',
-            contentType: 'application/merge-patch+json',
-            body: { metadata: { resourceVersion: quota.metadata.resourceVersion }, spec: { hard: next } },
-            query: { fieldManager: FIELD_MANAGER },
-          });
-        }
+        if (!quota) await this.quotas.create(ns, next);
+        else await this.quotas.patch(ns, quota, next);
       } catch (err) {
         if (httpStatus(err) !== 409 || attempt >= this.opts.conflictRetries) throw err;
         continue; // changed (or created) by someone else meanwhile: re-read and decide again
@@ -362,9 +243,9 @@ export class QuotaManager {
         // Sized from the forecast alone: the namespace's pods may already request more (status.used was unknown), and
         // the API server would refuse every new pod until the next cycle. Sized again once the controller reports it.
         created = true;
-        synced = await this.awaitUsed(ns, Object.keys(next));
+        synced = await this.quotas.awaitUsed(ns, Object.keys(next));
         if (synced) continue;
-        this.log.info({ tenant: ns, waitedMs: CREATED_SYNC.attempts * CREATED_SYNC.delayMs }, 'the quota controller has not reported what the namespace uses yet: the quota is sized against it at the next cycle');
+        this.log.info({ tenant: ns }, 'the quota controller has not reported what the namespace uses yet: the quota is sized against it at the next cycle');
       }
       addHeadroom(next, used, want);
       return created ? 'created' : 'patched';

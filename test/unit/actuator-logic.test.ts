@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { withQuotaReserve } from '../../src/actuator/actuator.js';
-import { withRoom } from '../../src/actuator/quota.js';
+import { withRoom } from '../../src/actuator/quota-sizing.js';
 import { actuatorOptions, defaultActuatorOptions, nodeSelector, reclaimConfig, validateActuatorOptions } from '../../src/actuator/config.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { knobFor } from '../../src/actuator/knobs.js';

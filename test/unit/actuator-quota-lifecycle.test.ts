@@ -8,7 +8,8 @@ import { KubeHttpError, type KubeApi, type KubeOp, type RequestInit } from '../.
 import { silentLog } from '../../src/actuator/log.js';
 import type { ActuatorLog } from '../../src/actuator/log.js';
 import { noopActuatorMetrics } from '../../src/actuator/metrics.js';
-import { CREATED_SYNC, QuotaManager } from '../../src/actuator/quota.js';
+import { CREATED_SYNC } from '../../src/actuator/quota-client.js';
+import { QuotaManager } from '../../src/actuator/quota.js';
 import { SafetyGate } from '../../src/actuator/safety.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
 
@@ -140,6 +141,31 @@ describe('quota manager: a quota it creates', () => {
     server.quotas.get('team-a/foresight')!.status = { used: { 'requests.cpu': '10', 'limits.cpu': '10', 'requests.memory': '0', 'limits.memory': '0', 'count/pods': '10' } };
     expect(await quotas.reconcile(snap(2))).toMatchObject({ patched: 1 });
     expect(server.quotas.get('team-a/foresight')!.spec.hard['requests.cpu']).toBe('12500m');
+  });
+
+  it('waits for a slow or absent controller once a pass, however many quotas the pass creates', async () => {
+    const { server, quotas, waits } = setup();
+    const team = (ns: string, t: number) =>
+      snapshot(t, t * 300, [
+        state({ tenant: ns, resource: 'cpu', usage: 1.5, quantiles: [[1.5, 2, 2.2, 2.5]] }),
+        state({ tenant: ns, resource: 'memory', usage: 3 * G, quantiles: [[3 * G, 3.5 * G, 3.6 * G, 4 * G]] }),
+      ]).resources;
+    const both = (t: number) => ({ ...snap(t), resources: new Map([...team('team-a', t), ...team('team-b', t)]) });
+    for (const ns of ['team-a', 'team-b']) {
+      server.namespaces.set(ns, OPT_IN);
+      server.podsRequest.set(ns, { 'requests.cpu': '10' });
+    }
+    server.syncAfterGets = Infinity;
+    expect(await quotas.reconcile(both(1))).toMatchObject({ created: 2, failed: 0 });
+    // 8 x 250 ms in all (16 before: each created quota waited its own 2 s)
+    expect(waits).toEqual(Array.from({ length: CREATED_SYNC.attempts }, () => CREATED_SYNC.delayMs));
+    // the next pass has its own time: a namespace opting in then still gets sized in its pass
+    server.namespaces.set('team-c', OPT_IN);
+    server.podsRequest.set('team-c', { 'requests.cpu': '10', 'limits.cpu': '10', 'requests.memory': '0', 'limits.memory': '0', 'count/pods': '1' });
+    server.syncAfterGets = 1;
+    const three = { ...both(2), resources: new Map([...both(2).resources, ...team('team-c', 2)]) };
+    expect(await quotas.reconcile(three)).toMatchObject({ created: 1 });
+    expect(server.quotas.get('team-c/foresight')!.spec.hard['requests.cpu']).toBe('12500m');
   });
 
   it('keeps the forecast\'s size when the pods request less than it', async () => {

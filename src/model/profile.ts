@@ -110,15 +110,57 @@ function burstiness(median: number, p99: number, max: number, mean: number): num
 /** Profiles one signal window starting at `startS` with spacing `intervalS`; NaN and infinite values are missing (an
  *  infinity would make the level, volatility and shape Infinity or NaN). */
 export function profileSignal(resource: string, values: ArrayLike<number>, startS: number, intervalS: number): SignalProfile {
+  // One pass for the count, sum and maximum and the hour-of-day and day-of-week sums (0 = Monday: 1970-01-01 was a
+  // Thursday), an hour's points at a time, and on how many dates each hour and each weekday had a sample: a shape seen
+  // once cannot be told from a trend or a single event (one day of steady growth explains nearly all of its variance
+  // by the hour), so a seasonality needs every group seen on two dates or more.
+  const hSum = new Float64Array(24);
+  const hCnt = new Float64Array(24);
+  const dSum = new Float64Array(7);
+  const dCnt = new Float64Array(7);
+  const hDates = new Int32Array(24), hLast = new Int32Array(24).fill(-1);
+  const dDates = new Int32Array(7), dLast = new Int32Array(7).fill(-1);
   let n = 0;
   let sum = 0;
   let max = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (Number.isFinite(v)) {
-      n++;
-      sum += v;
-      if (v > max) max = v;
+  let sod = ((startS % 86_400) + 86_400) % 86_400;
+  let date = 0;
+  let dow = (Math.floor(startS / 86_400) + 3) % 7;
+  for (let i = 0; i < values.length; ) {
+    const h = (sod / 3600) | 0;
+    const end = Math.min(values.length, i + Math.max(1, Math.ceil(((h + 1) * 3600 - sod) / intervalS)));
+    const steps = end - i;
+    let s = 0;
+    let c = 0;
+    for (; i < end; i++) {
+      const v = values[i];
+      if (Number.isFinite(v)) {
+        s += v;
+        c++;
+        if (v > max) max = v;
+      }
+    }
+    if (c > 0) {
+      n += c;
+      sum += s;
+      hSum[h] += s;
+      hCnt[h] += c;
+      dSum[dow] += s;
+      dCnt[dow] += c;
+      if (hLast[h] !== date) {
+        hLast[h] = date;
+        hDates[h]++;
+      }
+      if (dLast[dow] !== date) {
+        dLast[dow] = date;
+        dDates[dow]++;
+      }
+    }
+    sod += steps * intervalS;
+    while (sod >= 86_400) {
+      sod -= 86_400;
+      date++;
+      dow = dow === 6 ? 0 : dow + 1;
     }
   }
   const empty = { resource, level: NaN, volatility: 0, burstiness: 1, dailyShape: new Array<number>(24).fill(NaN), weeklyShape: new Array<number>(7).fill(NaN), dailySeasonality: NaN, weeklySeasonality: NaN, samples: 0 };
@@ -141,43 +183,6 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
   const median = selectKth(present, kMed, 0, n - 1);
   const kP99 = rankOf(n, 0.99);
   const p99 = kP99 > kMed ? selectKth(present, kP99, kMed + 1, n - 1) : median;
-  // One pass for the hour-of-day and day-of-week sums (0 = Monday: 1970-01-01 was a Thursday), and on how many
-  // dates each hour and each weekday had a sample: a shape seen once cannot be told from a trend or a single event
-  // (one day of steady growth explains nearly all of its variance by the hour), so a seasonality needs every group
-  // seen on two dates or more.
-  const hSum = new Float64Array(24);
-  const hCnt = new Float64Array(24);
-  const dSum = new Float64Array(7);
-  const dCnt = new Float64Array(7);
-  const hDates = new Int32Array(24), hLast = new Int32Array(24).fill(-1);
-  const dDates = new Int32Array(7), dLast = new Int32Array(7).fill(-1);
-  let sod = ((startS % 86_400) + 86_400) % 86_400;
-  let date = 0;
-  let dow = (Math.floor(startS / 86_400) + 3) % 7;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (Number.isFinite(v)) {
-      const h = (sod / 3600) | 0;
-      hSum[h] += v;
-      hCnt[h]++;
-      dSum[dow] += v;
-      dCnt[dow]++;
-      if (hLast[h] !== date) {
-        hLast[h] = date;
-        hDates[h]++;
-      }
-      if (dLast[dow] !== date) {
-        dLast[dow] = date;
-        dDates[dow]++;
-      }
-    }
-    sod += intervalS;
-    while (sod >= 86_400) {
-      sod -= 86_400;
-      date++;
-      dow = dow === 6 ? 0 : dow + 1;
-    }
-  }
   const daily = etaSquared(hSum, hCnt, ss, mean);
   const spanDays = (values.length * intervalS) / 86_400;
   const weekly = etaSquared(dSum, dCnt, ss, mean);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { profileSignal, selectKth, WEEKLY_MIN_DAYS } from '../../src/model/profile.js';
 import { HistoryStore } from '../../src/model/history-store.js';
+import { uniform } from '../helpers/random.js';
 
 const DAY = 86_400;
 
@@ -101,6 +102,52 @@ describe('profileSignal', () => {
     // a real daily cycle over two days is still seen
     const cycle = Float64Array.from({ length: (2 * DAY) / step }, (_, i) => 10 + 5 * Math.sin((2 * Math.PI * i * step) / DAY));
     expect(profileSignal('cpu', cycle, 0, step).dailySeasonality).toBeGreaterThan(0.95);
+  });
+});
+
+/** The hour-of-day and day-of-week groups point by point, as the definition reads: the oracle of the hour blocks. */
+function groupsByPoint(values: Float64Array, startS: number, intervalS: number) {
+  const hour = new Map<number, { sum: number; n: number; dates: Set<number> }>();
+  const weekday = new Map<number, { sum: number; n: number; dates: Set<number> }>();
+  const add = (m: typeof hour, g: number, v: number, date: number) => {
+    const e = m.get(g) ?? { sum: 0, n: 0, dates: new Set<number>() };
+    e.sum += v;
+    e.n++;
+    e.dates.add(date);
+    m.set(g, e);
+  };
+  values.forEach((v, i) => {
+    if (!Number.isFinite(v)) return;
+    const t = startS + i * intervalS;
+    const date = Math.floor(t / DAY);
+    add(hour, Math.floor((t - date * DAY) / 3600), v, date);
+    add(weekday, (date + 3) % 7, v, date);
+  });
+  const shape = (m: typeof hour, groups: number) => Array.from({ length: groups }, (_, g) => (m.has(g) ? m.get(g)!.sum / m.get(g)!.n : NaN));
+  const twice = (m: typeof hour, groups: number) => Array.from({ length: groups }, (_, g) => m.get(g)?.dates.size ?? 0).every((d) => d >= 2);
+  return { daily: shape(hour, 24), weekly: shape(weekday, 7), dailyTwice: twice(hour, 24), weeklyTwice: twice(weekday, 7) };
+}
+
+describe('profileSignal groups by hour and weekday', () => {
+  it('as point by point, whatever the interval (dividing the hour or not, over an hour) and the start (off the hour)', () => {
+    const rnd = uniform(7);
+    for (const intervalS of [60, 300, 420, 900, 3600, 5400, 7200]) {
+      for (let trial = 0; trial < 6; trial++) {
+        const n = Math.ceil((15 * DAY) / intervalS) + Math.floor(rnd() * 50);
+        const startS = 1_704_067_200 + Math.floor(rnd() * 7 * DAY);
+        const values = Float64Array.from({ length: n }, () => (rnd() < 0.1 ? NaN : rnd() < 0.02 ? Infinity : 1 + 10 * rnd()));
+        const p = profileSignal('cpu', values, startS, intervalS);
+        const ref = groupsByPoint(values, startS, intervalS);
+        const what = `interval ${intervalS}, start ${startS}`;
+        ref.daily.forEach((m, h) => (Number.isNaN(m) ? expect(p.dailyShape[h], what).toBeNaN() : expect(p.dailyShape[h], what).toBeCloseTo(m, 9)));
+        ref.weekly.forEach((m, d) => (Number.isNaN(m) ? expect(p.weeklyShape[d], what).toBeNaN() : expect(p.weeklyShape[d], what).toBeCloseTo(m, 9)));
+        expect(Number.isNaN(p.dailySeasonality), what).toBe(!ref.dailyTwice);
+        expect(Number.isNaN(p.weeklySeasonality), what).toBe(!ref.weeklyTwice);
+        const present = [...values].filter(Number.isFinite);
+        expect(p.samples, what).toBe(present.length);
+        expect(p.level, what).toBeCloseTo(present.reduce((a, b) => a + b, 0) / present.length, 9);
+      }
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fx } from '../../src/core/forecast-exports.js';
 import { fitHoltWinters, HW, updateHoltWinters } from '../../src/core/holt-winters.js';
 import { Core } from '../../src/core/wasm.js';
+import { uniform } from '../helpers/random.js';
 
 interface Case {
   name: string;
@@ -123,6 +124,24 @@ describe('fitHoltWinters', () => {
     expect(both.states[0][HW.m1]).toBe(24);
     expect(both.states[0][HW.m2]).toBe(168);
     expect(both.states[0][HW.mse]).toBeLessThan(daily.states[0][HW.mse]);
+  });
+
+  it('runs its objective through loops for one season and none that give the general filter\'s state to the bit', () => {
+    // the fit's last run (replay: false) takes the objective's loop; the replay re-runs the same parameters from the
+    // same start through the general filter, which also writes forecasts
+    const rnd = uniform(3);
+    const ys = Array.from({ length: 6 }, (_, k) => Float64Array.from({ length: 24 * 20 }, (_, i) => (rnd() < 0.05 ? NaN : 50 + k * 10 * Math.sin((2 * Math.PI * i) / 24) + 0.05 * i + 5 * rnd())));
+    for (const spec of [
+      { m1: 24, m2: 0, damped: true },
+      { m1: 0, m2: 0, damped: true },
+      { m1: 0, m2: 0, damped: false },
+      { m1: 24, m2: 168, damped: true },
+    ]) {
+      const fast = fitHoltWinters(core, ys, { ...spec, maxEvals: 60, replay: false }, [1]);
+      const general = fitHoltWinters(core, ys, { ...spec, maxEvals: 60 }, [1, 6]);
+      expect(general.origins[0].length).toBe(ys[0].length * 2);
+      ys.forEach((_, i) => expect([...fast.states[i]], JSON.stringify(spec)).toEqual([...general.states[i]]));
+    }
   });
 
   it('reports a non-seasonal fallback for a series shorter than two seasons', () => {

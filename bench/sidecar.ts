@@ -10,10 +10,12 @@
 // The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 //                            [--engine-only] [--idle-loop] [--incremental-cycles 3] [--total-shards N --shard i]
-//                            [--own-ring] [--fit-budget S]
+//                            [--own-ring] [--fit-budget S] [--cpu-profile DIR]
 // --fit-budget: the loop's first-fit budget per cycle (firstFitBudget; default 0 here, no limit): the first fit then
 // runs as back-to-back cycles, and the report adds the first cycle's wall time (when the first forecasts are
 // published), how many series it forecast and how many cycles the first fit took; fullCycle* sum those cycles.
+// --cpu-profile DIR: V8 CPU profiles (Chrome DevTools' .cpuprofile) of the incremental cycles together
+// (incremental.cpuprofile) and of the retrain cycle (retrain.cpuprofile), the first fit left out.
 // --own-ring: the engine keeps its own copy of each series' recent values (as before they were read from the store).
 // --idle-loop: no cycles during the HTTP load, to separate their cost. --engine-only: no peer (its memory would count
 // in the peak RSS). --incremental-cycles: the report gives their median. --peer-only without --skip-http runs the
@@ -23,6 +25,9 @@
 // sidecar that has run for a day) sets the detectors' first-cycle warm-up. liveKBPerSeries needs --expose-gc (the npm
 // script passes it): bytes held after a full collection, without the pages a collector keeps around.
 import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -96,6 +101,8 @@ const IDLE_LOOP = args.includes('--idle-loop');
 const ANOMALY_WARMUP = arg('anomaly-warmup', 288);
 const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
 const FIT_BUDGET_S = arg('fit-budget', 0);
+/** --cpu-profile DIR: V8 CPU profiles of the incremental cycles and of the retrain cycle, written to DIR. */
+const CPU_PROFILE_DIR = args.includes('--cpu-profile') ? args[args.indexOf('--cpu-profile') + 1] : undefined;
 // --total-shards N [--shard i]: the real engine runs one shard of the --engine-tenants (the tenants whose FNV-1a hash
 // mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
 // out here as in the unsharded runs (a real shard still receives every tenant from Prometheus and drops the others).
@@ -209,6 +216,26 @@ const liveBytes = (): number => {
   return m.heapUsed + m.external;
 };
 
+/** CPU profiles of named parts of the run (--cpu-profile), through the inspector; does nothing without the flag. */
+const profiler = {
+  session: undefined as Session | undefined,
+  async start(): Promise<void> {
+    if (!CPU_PROFILE_DIR) return;
+    if (!this.session) {
+      this.session = new Session();
+      this.session.connect();
+      await this.session.post('Profiler.enable');
+    }
+    await this.session.post('Profiler.start');
+  },
+  async stop(name: string): Promise<void> {
+    if (!CPU_PROFILE_DIR || !this.session) return;
+    const { profile } = await this.session.post('Profiler.stop');
+    mkdirSync(CPU_PROFILE_DIR, { recursive: true });
+    writeFileSync(join(CPU_PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+  },
+};
+
 async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UNSHARDED) {
   const clock = manualClock(START);
   const decider = createAllocationDecider();
@@ -226,12 +253,16 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   const fullWall = (performance.now() - t0) / 1000;
   const full = firstFit.reduce(addReports);
   const incs: CycleReport[] = [];
+  await profiler.start();
   for (let i = 0; i < INCREMENTAL_CYCLES; i++) {
     clock.t += STEP;
     incs.push(await loop.runOnce());
   }
+  await profiler.stop('incremental');
   clock.t += STEP;
+  await profiler.start();
   const retrain = await loop.runOnce();
+  await profiler.stop('retrain');
   const inc = [...incs].sort((a, b) => cpu(a) - cpu(b))[incs.length >> 1]; // the median
   return {
     loop,

@@ -11,18 +11,14 @@
 // State (host memory, HW_HEADER + m1 + m2 doubles):
 //   [0] alpha [1] beta [2] gamma1 [3] gamma2 [4] phi [5] level [6] trend [7] m1 [8] m2 [9] t (points consumed)
 //   [10] status of the last fit [11] mean squared one-step error of the last fit [12] scale (for constant checks)
+//   [13] the sum of squared one-step errors the fit's minimiser found at the parameters it kept (the objective's value:
+//   [11] times the points present, to the bit, whichever of the objective's loops evaluated it)
 //   [HW_HEADER ..] s1[0..m1-1], then s2[0..m2-1]
 import { Status } from "../status";
-import { nelderMead } from "../stats/nelder-mead";
+import { nelderMead, nelderMeadScratchLen } from "../stats/nelder-mead";
+import { f, HW_HEADER, put, sse4NoSeason, sse4OneSeason, sseNoSeason, sseOneSeason } from "./hw-sse";
 
-export const HW_HEADER: i32 = 16;
-
-@inline function f(p: usize, i: i32): f64 {
-  return load<f64>(p + (<usize>i << 3));
-}
-@inline function put(p: usize, i: i32, v: f64): void {
-  store<f64>(p + (<usize>i << 3), v);
-}
+export { HW_HEADER };
 
 /** h-step forecast (h >= 1) from the current state. */
 export function hwForecastOne(s: usize, h: i32): f64 {
@@ -102,67 +98,6 @@ export function hwRun(s: usize, y: usize, n: i32, hs: usize, nH: i32, out: usize
     }
   }
   if (damps) heap.free(damps);
-  put(s, 5, l);
-  put(s, 6, b);
-  put(s, 9, <f64>(t0 + <i64>n));
-  return sse;
-}
-
-// hwRun without forecasts for a state of one season or none, the objective of every fit evaluation: the same
-// operations in the same order, less the additions of an absent season's 0. The loop is bound by the latency of its
-// chain from one point's error to the next (b, phi * b, + l, + each season, - y); each addition of 0 was a link of it
-// (about a sixth of the chain with one season, a third with none). Its results are hwRun's to the bit (x + 0 is x
-// for every x but -0, and an error of -0 or +0 squares and scales alike).
-
-function sseOneSeason(s: usize, y: usize, n: i32): f64 {
-  const alpha = f(s, 0), beta = f(s, 1), g1 = f(s, 2), phi = f(s, 4);
-  let l = f(s, 5), b = f(s, 6);
-  const m1 = <i32>f(s, 7);
-  const t0 = <i64>f(s, 9);
-  const s1 = s + (<usize>HW_HEADER << 3);
-  let ph1 = <i32>(t0 % <i64>m1);
-  let sse = 0.0;
-  for (let i = 0; i < n; i++) {
-    const p1 = s1 + (<usize>ph1 << 3);
-    const sv1 = load<f64>(p1);
-    const yhat = l + phi * b + sv1;
-    const v = load<f64>(y + (<usize>i << 3));
-    if (isFinite(v)) {
-      const e = v - yhat;
-      l = l + phi * b + alpha * e;
-      b = phi * b + beta * e;
-      store<f64>(p1, sv1 + g1 * e);
-      sse += e * e;
-    } else {
-      l = l + phi * b;
-      b = phi * b;
-    }
-    if (++ph1 == m1) ph1 = 0;
-  }
-  put(s, 5, l);
-  put(s, 6, b);
-  put(s, 9, <f64>(t0 + <i64>n));
-  return sse;
-}
-
-function sseNoSeason(s: usize, y: usize, n: i32): f64 {
-  const alpha = f(s, 0), beta = f(s, 1), phi = f(s, 4);
-  let l = f(s, 5), b = f(s, 6);
-  const t0 = <i64>f(s, 9);
-  let sse = 0.0;
-  for (let i = 0; i < n; i++) {
-    const yhat = l + phi * b;
-    const v = load<f64>(y + (<usize>i << 3));
-    if (isFinite(v)) {
-      const e = v - yhat;
-      l = l + phi * b + alpha * e;
-      b = phi * b + beta * e;
-      sse += e * e;
-    } else {
-      l = l + phi * b;
-      b = phi * b;
-    }
-  }
   put(s, 5, l);
   put(s, 6, b);
   put(s, 9, <f64>(t0 + <i64>n));
@@ -253,24 +188,50 @@ function mapParams(u: usize, d: i32, s: usize, damped: bool): void {
   put(s, 4, phi);
 }
 
-// Objective context, laid out in the fit scratch: [y, n, init state, work state, state bytes, damped]
-function objective(u: usize, d: i32, ctx: usize): f64 {
+// Objective context, laid out in the fit scratch: [y, n, init state, work states, state bytes, damped], then four
+// doubles for the sums of a batch.
+const CTX_DOUBLES: i32 = 12;
+/** Work states of the objective: one per point evaluated together (nelderMead hands it up to four). */
+const WORK_STATES: i32 = 4;
+
+/**
+ * The fit's objective (nelderMead): the one-step squared error of the filter over the series for each of k parameter
+ * points (a huge or non-finite sum when a trend explodes). Four at once through the four-state loops where the state
+ * has one season or none (points beyond k repeat the last); one at a time with two seasons.
+ */
+function objective(xs: usize, k: i32, d: i32, ctx: usize, out: usize): void {
   const y = <usize>load<f64>(ctx);
   const n = <i32>load<f64>(ctx + 8);
   const init = <usize>load<f64>(ctx + 16);
   const work = <usize>load<f64>(ctx + 24);
   const bytes = <usize>load<f64>(ctx + 32);
   const damped = load<f64>(ctx + 40) != 0.0;
-  memory.copy(work, init, bytes);
-  mapParams(u, d, work, damped);
-  const sse = hwRun(work, y, n, 0, 0, 0);
-  // a trend that explodes shows up as a huge or non-finite error
-  return sse;
+  const m1 = f(init, 7), m2 = f(init, 8);
+  if (k == 1 || m2 > 0.0) {
+    for (let i = 0; i < k; i++) {
+      memory.copy(work, init, bytes);
+      mapParams(xs + <usize>(i * d) * 8, d, work, damped);
+      store<f64>(out + (<usize>i << 3), hwRun(work, y, n, 0, 0, 0));
+    }
+    return;
+  }
+  for (let i = 0; i < WORK_STATES; i++) {
+    const w = work + <usize>i * bytes;
+    memory.copy(w, init, bytes);
+    mapParams(xs + <usize>((i < k ? i : k - 1) * d) * 8, d, w, damped);
+  }
+  const sums = ctx + 64;
+  if (m1 > 0.0) sse4OneSeason(work, bytes, y, n, sums);
+  else sse4NoSeason(work, bytes, y, n, sums);
+  memory.copy(out, sums, <usize>k << 3);
 }
+
+/** Largest parameter count of a fit: alpha, beta, two seasons' gammas, phi. */
+const MAX_PARAMS: i32 = 5;
 
 /** Scratch doubles hwFit needs for a state of m1 + m2 seasons. */
 export function hwFitScratchLen(m1: i32, m2: i32): i32 {
-  return 2 * (HW_HEADER + m1 + m2) + 8 + 13 * 6 + 16;
+  return (1 + WORK_STATES) * (HW_HEADER + m1 + m2) + CTX_DOUBLES + 8 + nelderMeadScratchLen(MAX_PARAMS);
 }
 
 @inline function unit(v: f64): f64 {
@@ -329,12 +290,12 @@ export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: 
     m1 = m2;
     m2 = 0;
   }
-  // scratch layout: the initial state, a working state, the objective's context, the parameters, Nelder-Mead's own
+  // scratch layout: the initial state, the objective's working states and context, the parameters, Nelder-Mead's own
   const bytes = <usize>(HW_HEADER + m1 + m2) << 3;
   const init = scratch;
   const work = init + bytes;
-  const ctx = work + bytes;
-  const u = ctx + 64;
+  const ctx = work + <usize>WORK_STATES * bytes;
+  const u = ctx + (<usize>CTX_DOUBLES << 3);
   const nm = u + 64;
   // the previous parameters, read into u before the state is re-initialised
   const isWarm = warm && warmStart(s, m1, m2, damped, u);
@@ -346,6 +307,7 @@ export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: 
   put(s, 3, 0.0);
   put(s, 4, damped ? 0.98 : 1.0);
   put(s, 12, Math.max(Math.abs(lo), Math.abs(hi)));
+  put(s, 13, 0.0);
   if (finite < 2) {
     put(s, 5, finite == 1 ? lo : 0.0);
     put(s, 6, 0.0);
@@ -384,6 +346,7 @@ export function hwFit(s: usize, y: usize, n: i32, m1In: i32, m2In: i32, damped: 
   }
   const best = nelderMead(objective, d, u, isWarm ? WARM_STEP : 0.2, maxEvals, 1e-7, ctx, nm);
   memory.copy(s, init, bytes);
+  put(s, 13, best);
   mapParams(u, d, s, damped);
   const sse = hwRun(s, y, n, 0, 0, 0);
   put(s, 10, <f64>status);

@@ -5,7 +5,7 @@ import { mapPacked } from './packed.js';
 import type { Core } from './wasm.js';
 
 /** Layout of the state header (assembly/forecast/holt-winters.ts). */
-export const HW = { alpha: 0, beta: 1, gamma1: 2, gamma2: 3, phi: 4, level: 5, trend: 6, m1: 7, m2: 8, t: 9, status: 10, mse: 11 } as const;
+export const HW = { alpha: 0, beta: 1, gamma1: 2, gamma2: 3, phi: 4, level: 5, trend: 6, m1: 7, m2: 8, t: 9, status: 10, mse: 11, fitSse: 13 } as const;
 
 export interface HwFitSpec {
   /** Seasonal periods in steps (0 = none); dropped inside WASM when the history is shorter than two of them. */

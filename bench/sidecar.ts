@@ -14,8 +14,8 @@
 // --fit-budget: the loop's first-fit budget per cycle (firstFitBudget; default 0 here, no limit): the first fit then
 // runs as back-to-back cycles, and the report adds the first cycle's wall time (when the first forecasts are
 // published), how many series it forecast and how many cycles the first fit took; fullCycle* sum those cycles.
-// --cpu-profile DIR: V8 CPU profiles (Chrome DevTools' .cpuprofile) of the incremental cycles together
-// (incremental.cpuprofile) and of the retrain cycle (retrain.cpuprofile), the first fit left out.
+// --cpu-profile DIR: V8 CPU profiles (Chrome DevTools' .cpuprofile) of the first fit (first-fit.cpuprofile), the
+// incremental cycles together (incremental.cpuprofile) and the retrain cycle (retrain.cpuprofile).
 // --own-ring: the engine keeps its own copy of each series' recent values (as before they were read from the store).
 // --idle-loop: no cycles during the HTTP load, to separate their cost. --engine-only: no peer (its memory would count
 // in the peak RSS). --incremental-cycles: the report gives their median. --peer-only without --skip-http runs the
@@ -101,7 +101,7 @@ const IDLE_LOOP = args.includes('--idle-loop');
 const ANOMALY_WARMUP = arg('anomaly-warmup', 288);
 const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
 const FIT_BUDGET_S = arg('fit-budget', 0);
-/** --cpu-profile DIR: V8 CPU profiles of the incremental cycles and of the retrain cycle, written to DIR. */
+/** --cpu-profile DIR: V8 CPU profiles of the first fit, the incremental cycles and the retrain cycle, written to DIR. */
 const CPU_PROFILE_DIR = args.includes('--cpu-profile') ? args[args.indexOf('--cpu-profile') + 1] : undefined;
 // --total-shards N [--shard i]: the real engine runs one shard of the --engine-tenants (the tenants whose FNV-1a hash
 // mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
@@ -245,12 +245,14 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
     // incremental cycle that also retrains every series (as the hourly retrain runs in production)
     { intervalS: STEP, historyPoints: WEEK, retrainEveryS: (INCREMENTAL_CYCLES + 1) * STEP, profileEveryS: 3600, anomalyWarmupPoints: ANOMALY_WARMUP, fitBudgetS: FIT_BUDGET_S },
   );
+  await profiler.start();
   const t0 = performance.now();
   // with a fit budget, the first fit is a run of cycles the loop starts back to back (EngineLoop.start)
   const firstFit = [await loop.runOnce()];
   const firstCycleWall = (performance.now() - t0) / 1000;
   while (firstFit[firstFit.length - 1].pendingFit > 0) firstFit.push(await loop.runOnce());
   const fullWall = (performance.now() - t0) / 1000;
+  await profiler.stop('first-fit');
   const full = firstFit.reduce(addReports);
   const incs: CycleReport[] = [];
   await profiler.start();

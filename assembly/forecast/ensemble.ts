@@ -65,6 +65,18 @@ export const LIVE_HALF_LIFE: f64 = 288.0;
 export const LIVE_DECAY: f64 = Math.exp(-Math.LN2 / LIVE_HALF_LIFE);
 
 // block scalars
+/**
+ * A matured point at which every member's error exceeds SURPRISE times its loss (the decayed mean of its absolute
+ * errors) is one no member saw coming: a scrape glitch, a spike, the first point of a new level. Each member's loss
+ * then takes its error only up to SURPRISE times itself, so that all losses grow by the same factor and the weights,
+ * which read losses relative to the best, stay as they were. Unclipped, one absurd point (a million times the level)
+ * took every member's loss to the same huge value, and the weights went near-uniform for days. A member that errs
+ * alone (a trend that explodes, persistence repeating the glitch at the next point) is not clipped, nor are the
+ * errors the quantiles read (the error rings). SURPRISE_MIN_N: matured errors a member's loss must hold to be judged.
+ */
+const SURPRISE: f64 = 10.0;
+const SURPRISE_MIN_N: f64 = 12.0;
+
 const B_N = 0;
 const B_LAST = 1;
 const B_MIN = 2;
@@ -122,6 +134,24 @@ export function weightsFromLoss(loss: usize, n: i32, out: usize, eta: f64, minWe
     kept += w;
   }
   for (let i = 0; i < n; i++) st(out, i, kept > 0.0 ? ld(out, i) / kept : 0.0);
+}
+
+/**
+ * Whether every enabled member with a forecast of y maturing at (horizon k, ring slot) errs by more than SURPRISE
+ * times its loss, with at least two judged and every judged loss established (positive, SURPRISE_MIN_N errors).
+ */
+function allSurprised(v: f64, fc: usize, loss: usize, errN: usize, disabled: usize, nM: i32, K: i32, P: i32, k: i32, slot: i32): bool {
+  let judged = 0;
+  for (let m = 0; m < nM; m++) {
+    if (ld(disabled, m) != 0.0) continue;
+    const f = ld(fc, (m * K + k) * P + slot);
+    if (!isFinite(f)) continue;
+    const mk = m * K + k;
+    const l = ld(loss, mk);
+    if (!(l > 0.0) || ld(errN, mk) < SURPRISE_MIN_N || !(Math.abs(v - f) > SURPRISE * l)) return false;
+    judged++;
+  }
+  return judged >= 2;
 }
 
 /** Median of c doubles at p (sorted in place by insertion: c is small). */
@@ -224,6 +254,7 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
         const slot = <i32>(o % <i64>P);
         const fo = <f64>o;
         if (ld(fcOrigin, slot) == fo) {
+          const clip = allSurprised(v, fc, loss, errN, disabled, nM, K, P, k, slot);
           for (let m = 0; m < M1; m++) {
             const f = ld(fc, (m * K + k) * P + slot);
             if (!isFinite(f)) continue;
@@ -241,8 +272,8 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
               }
             }
             st(errN, mk, c + 1.0);
-            const a = Math.abs(e);
             const prev = ld(loss, mk);
+            const a = clip && m < nM ? Math.min(Math.abs(e), SURPRISE * prev) : Math.abs(e);
             st(loss, mk, isNaN(prev) ? a : prev + Math.max(lam, 1.0 / (c + 1.0)) * (a - prev));
           }
         }

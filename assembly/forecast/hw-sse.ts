@@ -1,6 +1,8 @@
 // The Holt-Winters filter's sum of squared one-step errors for states of one season or none, the objective of every
 // fit evaluation (assembly/forecast/holt-winters.ts): one state at a time, or four states on the same series at once.
-// State layout as in holt-winters.ts (HW_HEADER doubles, then the seasons).
+// State layout as in holt-winters.ts (HW_HEADER doubles, then the seasons). One loop per season count, though they
+// repeat each other: one loop with the season's load, addition and store behind a branch on whether the state has it
+// (the same at every point) fitted 15-25% slower in five alternating runs (600 series, cold and warm fits).
 
 export const HW_HEADER: i32 = 16;
 

@@ -103,6 +103,10 @@ const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
 const FIT_BUDGET_S = arg('fit-budget', 0);
 /** --cpu-profile DIR: V8 CPU profiles of the first fit, the incremental cycles and the retrain cycle, written to DIR. */
 const CPU_PROFILE_DIR = args.includes('--cpu-profile') ? args[args.indexOf('--cpu-profile') + 1] : undefined;
+if (args.includes('--cpu-profile') && (!CPU_PROFILE_DIR || CPU_PROFILE_DIR.startsWith('--'))) {
+  console.error('bench:sidecar: --cpu-profile needs a directory (--cpu-profile DIR)');
+  process.exit(2);
+}
 // --total-shards N [--shard i]: the real engine runs one shard of the --engine-tenants (the tenants whose FNV-1a hash
 // mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
 // out here as in the unsharded runs (a real shard still receives every tenant from Prometheus and drops the others).

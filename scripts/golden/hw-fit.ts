@@ -6,6 +6,6 @@ import { writeFileSync } from 'node:fs';
 import { sharedCore } from '../../src/core/wasm.js';
 import { goldenFits } from '../../test/helpers/hw-fit-golden.js';
 
-const path = 'test/fixtures/core/hw-fit.json';
+const path = new URL('../../test/fixtures/core/hw-fit.json', import.meta.url);
 writeFileSync(path, `${JSON.stringify({ script: 'scripts/golden/hw-fit.ts', header: 'alpha beta gamma1 gamma2 phi level trend m1 m2 t status mse', fits: goldenFits(sharedCore()) }, null, 1)}\n`);
-console.log(`${path} written`);
+console.log(`${path.pathname} written`);

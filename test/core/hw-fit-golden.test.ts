@@ -7,7 +7,7 @@ import { Core } from '../../src/core/wasm.js';
 import { fitHoltWinters, HW } from '../../src/core/holt-winters.js';
 import { GOLDEN_SPECS, goldenFits, goldenSeries } from '../helpers/hw-fit-golden.js';
 
-const fixture = JSON.parse(readFileSync('test/fixtures/core/hw-fit.json', 'utf8')) as { fits: Record<string, string[][]> };
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/core/hw-fit.json', import.meta.url), 'utf8')) as { fits: Record<string, string[][]> };
 
 describe('Holt-Winters fit, pinned to the bit', () => {
   const fits = goldenFits(new Core());

@@ -41,8 +41,9 @@ export function hwForecastOne(s: usize, h: i32): f64 {
  * Runs the filter over y[0..n) from state s (NaN = gap: the state advances without correction). When out != 0,
  * writes after each point i the forecasts for the nH horizons (steps, at hs as doubles) into out[i*nH + k], the
  * same values as hwForecastOne. Returns the sum of squared one-step errors.
- * The state is held in locals and the seasonal phases advance by one per point (no 64-bit remainder per step: the
- * objective of every fit evaluation runs here).
+ * The state is held in locals and the seasonal phases advance by one per point (no 64-bit remainder per step).
+ * Without forecasts and with one season or none (the fit's objective and final run) it hands over to the loops of
+ * hw-sse.ts, which give the same sums and states without adding an absent season's 0.
  */
 export function hwRun(s: usize, y: usize, n: i32, hs: usize, nH: i32, out: usize): f64 {
   if (!out && f(s, 8) == 0.0) return f(s, 7) > 0.0 ? sseOneSeason(s, y, n) : sseNoSeason(s, y, n);

@@ -14,6 +14,8 @@ import { createAllocationDecider } from './loop/allocation-adapter.js';
 import { createAnomalyScorer } from './loop/anomaly-adapter.js';
 import type { AnomalyMode } from './logic/anomaly.js';
 import { EngineLoop } from './loop/engine-loop.js';
+import { MemoryCheck } from './loop/memory-check.js';
+import { memoryLimitOf } from './model/memory-need.js';
 import { ownsTenant, type Shard } from './model/shard.js';
 import { acceleratedClock, systemClock, type Clock } from './loop/types.js';
 import { createExporter } from './metrics/exporter.js';
@@ -36,6 +38,8 @@ export interface SidecarOverrides {
   noListen?: boolean;
   /** Do not start the periodic loop (tests call runOnce); default false. */
   noSchedule?: boolean;
+  /** The container's memory limit in bytes (default: the cgroup's, from process.constrainedMemory()). */
+  memoryLimit?: () => number | undefined;
 }
 
 export interface Sidecar {
@@ -140,12 +144,14 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
   // one reclamation rule: the recommendations shrink under the same settings as the actuator's gate
   const decider = createAllocationDecider({ targetShortage: config.targetShortage, reclaim: reclaimConfig(config.actuator), rateLimit: rateLimitConfig(config.actuator) });
   const holder: { loop?: EngineLoop } = {};
+  const memoryLimit = o.memoryLimit ?? (() => memoryLimitOf(process.constrainedMemory?.()));
   const exporter = createExporter({
     snapshot: () => holder.loop?.latest(),
     limits: { maxTenants: config.maxTenants, maxForecastSeries: config.maxForecastSeries, quantiles: config.exportQuantiles },
     coreRestarts: () => sharedCore().restarts,
     resourceLimits: config.resourceLimits,
     shard,
+    memoryLimit,
   });
   // Request logs only at debug/trace: /metrics is scraped every few seconds.
   const theLoop = new EngineLoop(
@@ -158,6 +164,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       logger: logger.child({ component: 'loop' }),
       metrics: exporter.loop,
       onVanish: (key) => decider.forget(key),
+      memoryCheck: new MemoryCheck({ limitBytes: memoryLimit, totalShards: shard.total, logger: logger.child({ component: 'loop' }) }),
     },
     {
       intervalS: plan.intervalS,

@@ -45,9 +45,22 @@ export function overviewDashboard(): Dashboard {
     .withPanel(stat('Series waiting for a first fit', 'short', { expr: `sum(max by (shard) (foresight_series_pending_fit{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: 'pending' }, { span: 3, description: 'Series without a model yet, left to the next cycles by firstFitBudget: above 0 for a few minutes after a start at scale, then 0.' }))
     .withPanel(stat('Series gone quiet', 'short', { expr: `sum(max by (shard) (foresight_series_stale{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: 'stale' }, { span: 3, description: 'Series with no sample for staleAfter while Prometheus answers (a tenant gone, its metrics no longer scraped), each shard counted once: left out of the forecast families until samples return or vanishAfter drops them.' }))
     .withPanel(stat('Anomalous tenants', 'short', { expr: `sum(${one(`foresight_tenant_anomalous{${J}}`)})`, legend: 'anomalous' }, { span: 3 }))
-    .withPanel(timeseries('Cycles', 'cps', [{ expr: `sum by (outcome) (rate(foresight_cycles_total{${J}}[$__rate_interval]))`, legend: '{{outcome}}' }], { span: 8 }))
-    .withPanel(timeseries('Step duration (p90)', 's', [{ expr: `histogram_quantile(0.9, sum by (le, step) (rate(foresight_loop_step_duration_seconds_bucket{${J}}[$__rate_interval])))`, legend: '{{step}}' }], { span: 8 }))
-    .withPanel(timeseries('Errors by stage', 'cps', [{ expr: `sum by (stage) (rate(foresight_errors_total{${J}}[$__rate_interval]))`, legend: '{{stage}}' }], { span: 8, description: 'The loop logs, counts and skips: a stage that keeps erroring degrades forecasts without stopping the loop.' }))
+    .withPanel(timeseries('Cycles', 'cps', [{ expr: `sum by (outcome) (rate(foresight_cycles_total{${J}}[$__rate_interval]))`, legend: '{{outcome}}' }], { span: 6 }))
+    .withPanel(timeseries('Step duration (p90)', 's', [{ expr: `histogram_quantile(0.9, sum by (le, step) (rate(foresight_loop_step_duration_seconds_bucket{${J}}[$__rate_interval])))`, legend: '{{step}}' }], { span: 6 }))
+    .withPanel(timeseries('Errors by stage', 'cps', [{ expr: `sum by (stage) (rate(foresight_errors_total{${J}}[$__rate_interval]))`, legend: '{{stage}}' }], { span: 6, description: 'The loop logs, counts and skips: a stage that keeps erroring degrades forecasts without stopping the loop.' }))
+    .withPanel(
+      timeseries(
+        'Memory per replica',
+        'bytes',
+        [
+          { expr: `process_resident_memory_bytes{${J}}`, legend: '{{pod}} resident' },
+          // replicas without a limit export 0: left out rather than drawn as a limit of nothing
+          { expr: `foresight_memory_limit_bytes{${J}} > 0`, legend: '{{pod}} limit' },
+          { expr: `foresight_memory_need_bytes{${J}} > 0`, legend: '{{pod}} need at peak' },
+        ],
+        { span: 6, min: 0, description: 'Resident memory of each replica, its container\'s memory limit, and what its series need at the peak of a fit by the README\'s rule (150 MiB, the history store, 49 KiB a series). ForesightMemoryNearLimit fires at 90% of the limit; a need above it is logged with the limit or shard count that would hold the series.' },
+      ),
+    )
     .withPanel(bars('Tenants per signal', 'short', { expr: `sum by (signal) (max by (shard, signal) (foresight_signal_tenants{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: '{{signal}}' }, { span: 24, height: 6, min: 0, description: 'Tenants each signal\'s query found in its latest pull, each shard counted once. A signal at 0 finds no tenant: its metric is not scraped, or its series lack the tenant label (the log says which, once).' }))
 
     // ---- Tenants

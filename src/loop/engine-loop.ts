@@ -11,6 +11,7 @@ import { DEFAULT_BOUNDS, RECURRING_LAGS_S } from '../logic/bounds.js';
 import { RECURRENCE_PERIOD_S, recurrenceMargin, weekAgoSpan } from '../logic/recurrence.js';
 import type { ContainerShares, HistorySource, PullRange, PullResult, SignalCoverage, WorkloadUsage } from '../sources/history-source.js';
 import type { AnomalySeriesInput } from './types.js';
+import type { MemoryCheck } from './memory-check.js';
 import { ShadowPlanner } from './shadow-planner.js';
 import { publishSnapshot, SnapshotHub } from './snapshot-hub.js';
 import { ALL_SIGNALS, pullGroups } from './pull-plan.js';
@@ -116,6 +117,8 @@ export interface EngineLoopDeps {
   onVanish?: (key: string) => void;
   /** Only these resources are forecast (default: every signal of the source). */
   forecastResources?: readonly string[];
+  /** Compares the memory the stored series will need with the container's limit each cycle (src/main.ts). */
+  memoryCheck?: MemoryCheck;
 }
 
 /** Outcome of one cycle, for tests and logs. */
@@ -139,7 +142,7 @@ export class EngineLoop {
   readonly options: EngineLoopOptions;
   readonly store: HistoryStore;
   readonly hub = new SnapshotHub();
-  #d: Required<Omit<EngineLoopDeps, 'decide' | 'anomaly' | 'forecastResources' | 'onVanish'>> & Pick<EngineLoopDeps, 'decide' | 'anomaly' | 'forecastResources' | 'onVanish'>;
+  #d: Required<Omit<EngineLoopDeps, 'decide' | 'anomaly' | 'forecastResources' | 'onVanish' | 'memoryCheck'>> & Pick<EngineLoopDeps, 'decide' | 'anomaly' | 'forecastResources' | 'onVanish' | 'memoryCheck'>;
   #cycle = 0;
   /** Per signal (resource), the end of its last successful pull, UNIX seconds (absent before the first). */
   #pulledUntil = new Map<string, number>();
@@ -410,6 +413,8 @@ export class EngineLoop {
     }
     for (const k of ['pull', 'store'] as const) if (durations[k] !== undefined) metrics.stepDuration(k, durations[k]!);
     await this.#timed('store', durations, () => this.#dropVanished(endS), true);
+    // before the fit, which is where a replica given more series than its memory limit holds is killed
+    this.#memoryNeed = this.#d.memoryCheck?.observe(this.store.size, this.store.bytes());
 
     // profile: tenants whose profile is older than profileEveryS, a bounded batch per cycle (spread over the period)
     await this.#timed('profile', durations, async () => {
@@ -661,6 +666,8 @@ export class EngineLoop {
 
   /** Series left without a model by the last cycle's first-fit budget (published in the snapshot). */
   #pendingFit = 0;
+  /** The memory the stored series need (MemoryCheck), when checked (published in the snapshot). */
+  #memoryNeed: number | undefined;
   #decidedUntil = new Map<string, number>();
   #newSinceDecision(key: string, lastS: number): DecideInput['newPoints'] {
     const after = this.#decidedUntil.get(key) ?? lastS - this.options.intervalS;
@@ -843,6 +850,7 @@ export class EngineLoop {
       accuracy,
       modelsChosen: new Map(this.#modelsChosen),
       pendingFit: this.#pendingFit,
+      memoryNeedBytes: this.#memoryNeed,
       signalTenants: new Map(this.#signalTenants),
       containerShares: new Map(this.#containerShares),
       workloadUsage: new Map(this.#workloadUsage),

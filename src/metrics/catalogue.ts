@@ -247,6 +247,19 @@ export const catalogue = {
     help: 'Times the WASM core instance was re-created after a trap.',
     labels: [],
   }),
+  // Memory: the process' own figures are prom-client's default metrics (process_resident_memory_bytes, nodejs_*)
+  memoryLimit: def({
+    name: 'foresight_memory_limit_bytes',
+    type: 'gauge',
+    help: 'Memory limit of this replica\'s container (its cgroup\'s memory.max, as Node.js reads it); 0 where there is none. Compare process_resident_memory_bytes (ForesightMemoryNearLimit).',
+    labels: [],
+  }),
+  memoryNeed: def({
+    name: 'foresight_memory_need_bytes',
+    type: 'gauge',
+    help: 'Memory this replica needs at its peak (a first fit) for the series it holds, by the rule of the README\'s "Sharding tenants across replicas": 150 MiB, the history store and 49 KiB a series; 0 before the first pull. Above foresight_memory_limit_bytes, the replica logs that it is at risk of OOM kills, with the limit or the shard count that would hold its series.',
+    labels: [],
+  }),
 } as const;
 
 export type Catalogue = typeof catalogue;

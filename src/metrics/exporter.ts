@@ -1,7 +1,7 @@
 // The sidecar's /metrics: a private prom-client registry whose snapshot gauges are set in collect() from the latest
 // immutable Snapshot (re-set only when the snapshot changes), loop counters and step timings, and cardinality limits
 // whose drops are counted once per snapshot, in series, in foresight_series_dropped_total{reason}.
-import { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { LoopMetrics, LoopStep } from '../loop/types.js';
 import { type Shard, UNSHARDED } from '../model/shard.js';
 import type { AnomalyState, Snapshot } from '../model/snapshot.js';
@@ -49,6 +49,8 @@ export interface ExporterDeps {
   defaultLabels?: Record<string, string>;
   /** This replica's shard of the tenants (foresight_shard_info); unsharded by default. */
   shard?: Shard;
+  /** The container's memory limit in bytes, undefined where there is none (foresight_memory_limit_bytes, 0 then). */
+  memoryLimit?: () => number | undefined;
 }
 
 /** Counts the samples set on it and renders nothing: what a tenant past the tenant limit would have exported. */
@@ -124,6 +126,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const shard = deps.shard ?? UNSHARDED;
   gaugeOf(c.shard, registry).set({ shard: String(shard.index), total_shards: String(shard.total) }, 1);
   gaugeOf(c.shardCount, registry).set(shard.total);
+  // the process' memory and CPU (process_resident_memory_bytes, process_cpu_seconds_total, ...) and Node.js' heap,
+  // event-loop lag and collections, read at scrape time; beside them, the limit and what the series need
+  collectDefaultMetrics({ register: registry });
+  gaugeOf(c.memoryLimit, registry, (gg) => gg.set(deps.memoryLimit?.() ?? 0));
+  gaugeOf(c.memoryNeed, registry, (gg) => gg.set(deps.snapshot()?.memoryNeedBytes ?? 0));
   let lastSuccessS = NaN;
   let restartsSeen = 0;
   counterOf(c.coreRestarts, registry, (ctr) => {

@@ -97,6 +97,9 @@ export interface Snapshot {
   modelsChosen?: ReadonlyMap<string, number>;
   /** Series still without a model, left to the next cycles by the first-fit budget (src/loop/engine-loop.ts). */
   pendingFit?: number;
+  /** The memory this replica needs at its peak for the series it holds (src/model/memory-need.ts), bytes; set where
+   *  the loop checks it against a limit (src/loop/memory-check.ts). */
+  memoryNeedBytes?: number;
   /** Per resource (cpu, memory), each tenant's usage split by container over the last hour, where the source can
    *  tell (HistorySource.usageSplit): the VPA recommender's container split. */
   containerShares?: ReadonlyMap<string, ReadonlyMap<string, Readonly<Record<string, number>>>>;

@@ -55,11 +55,12 @@ export function catalogueEntry(name: string): MetricDef | undefined {
 }
 
 /**
- * Metrics Foresight does not export but may query: Prometheus' own `up`, and the standard cAdvisor (container_*)
- * and kube-state-metrics (kube_*) families every Kubernetes cluster has.
+ * Metrics outside the catalogue that may be queried: Prometheus' own `up`, the standard cAdvisor (container_*) and
+ * kube-state-metrics (kube_*) families every Kubernetes cluster has, and the process and Node.js metrics that
+ * prom-client's default collectors add to Foresight's own exposition (src/metrics/exporter.ts).
  */
 export function isStandardMetric(name: string): boolean {
-  return name === 'up' || /^container_[a-z_]+$/.test(name) || /^kube_[a-z_]+$/.test(name);
+  return name === 'up' || /^(container|kube|process|nodejs)_[a-z_]+$/.test(name);
 }
 
 /** Labels a selector may use on a catalogue metric: its own, the target labels Prometheus adds, `le` for buckets. */

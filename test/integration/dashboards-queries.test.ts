@@ -196,7 +196,8 @@ describeWithBinaries('dashboard queries against a real Prometheus fed by Foresig
     await prom.waitFor('rate(container_cpu_usage_seconds_total[4s])'); // samples for rate() before the first pull
     const port = await freePort();
     const config = loadConfig({ env: { ...SIDECAR_ENV, FORESIGHT_PORT: String(port), FORESIGHT_PROMETHEUS_URL: prom.url } });
-    sidecar = await startSidecar(config, { logger: pino({ level: 'silent' }) });
+    // a container's memory limit (this machine runs the test outside one), so that foresight_memory_limit_bytes is set
+    sidecar = await startSidecar(config, { logger: pino({ level: 'silent' }), memoryLimit: () => 64 * 2 ** 30 });
     await prom.addTarget({ job: 'foresight', address: `127.0.0.1:${port}` });
     await prom.waitForTargetsUp();
     for (const expr of READY_WHEN) await prom.waitFor(expr, (r) => r.length > 0, 150_000);

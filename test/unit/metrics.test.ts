@@ -4,6 +4,7 @@ import { createExporter } from '../../src/metrics/exporter.js';
 import { catalogue } from '../../src/metrics/catalogue.js';
 import { EngineLoop } from '../../src/loop/engine-loop.js';
 import type { AnomalyState, Snapshot } from '../../src/model/snapshot.js';
+import { withoutProcessMetrics } from '../helpers/exposition.js';
 import { FakeEngine, FakeSource, manualClock } from './loop-fakes.js';
 
 async function loopWith(tenants: string[]) {
@@ -250,9 +251,9 @@ describe('exporter', () => {
     expect(lines(plain, catalogue.forecast.name).length).toBe(2 * 3 * 3);
     const gz = await ex.render({ gzip: true });
     expect(gz.contentEncoding).toBe('gzip');
-    expect(gunzipSync(gz.body).toString()).toBe(plain);
+    expect(withoutProcessMetrics(gunzipSync(gz.body).toString())).toBe(withoutProcessMetrics(plain));
     // a single gzip member (curl and browsers read only the first): header, one deflate stream, trailer
-    expect(inflateRawSync(gz.body.subarray(10, gz.body.length - 8)).toString()).toBe(plain);
+    expect(withoutProcessMetrics(inflateRawSync(gz.body.subarray(10, gz.body.length - 8)).toString())).toBe(withoutProcessMetrics(plain));
   });
 
   it('exposes nothing snapshot-derived before the first cycle', async () => {
@@ -260,5 +261,22 @@ describe('exporter', () => {
     const body = (await ex.render()).body.toString();
     expect(lines(body, catalogue.forecast.name)).toEqual([]);
     expect(body).toContain('foresight_errors_total{stage="pull"} 0');
+  });
+
+  it('exposes the process memory beside the container limit and the need of the snapshot\'s series', async () => {
+    const { loop } = await loopWith(['a']);
+    await loop.runOnce();
+    const snap: Snapshot = { ...loop.latest()!, memoryNeedBytes: 123_456_789 };
+    let limit: number | undefined = 2 ** 31;
+    const ex = createExporter({ snapshot: () => snap, memoryLimit: () => limit });
+    const body = (await ex.render()).body.toString();
+    const rss = /^process_resident_memory_bytes (\d+)$/m.exec(body);
+    expect(Number(rss?.[1])).toBeGreaterThan(10 * 2 ** 20);
+    expect(body).toMatch(/^nodejs_heap_size_used_bytes \d+/m);
+    expect(lines(body, catalogue.memoryLimit.name)).toEqual([`${catalogue.memoryLimit.name} 2147483648`]);
+    expect(lines(body, catalogue.memoryNeed.name)).toEqual([`${catalogue.memoryNeed.name} 123456789`]);
+    // no limit (a process outside a container, or a container without one): 0, which the alert and the panel skip
+    limit = undefined;
+    expect(lines((await ex.render()).body.toString(), catalogue.memoryLimit.name)).toEqual([`${catalogue.memoryLimit.name} 0`]);
   });
 });

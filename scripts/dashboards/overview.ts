@@ -58,7 +58,7 @@ export function overviewDashboard(): Dashboard {
           { expr: `foresight_memory_limit_bytes{${J}} > 0`, legend: '{{pod}} limit' },
           { expr: `foresight_memory_need_bytes{${J}} > 0`, legend: '{{pod}} need at peak' },
         ],
-        { span: 6, min: 0, description: 'Resident memory of each replica, its container\'s memory limit, and what its series need at the peak of a fit by the README\'s rule (150 MiB, the history store, 49 KiB a series). ForesightMemoryNearLimit fires at 90% of the limit; a need above it is logged with the limit or shard count that would hold the series.' },
+        { span: 6, min: 0, description: 'Resident memory of each replica, its container\'s memory limit, and what its series need at the peak of a fit by the README\'s rule (150 MiB, the history store, 54 KiB a series). ForesightMemoryNearLimit fires at 90% of the limit; a need above it is logged with the limit or shard count that would hold the series.' },
       ),
     )
     .withPanel(bars('Tenants per signal', 'short', { expr: `sum by (signal) (max by (shard, signal) (foresight_signal_tenants{${J}} * on (job, instance) group_left (shard) foresight_shard_info{${J}}))`, legend: '{{signal}}' }, { span: 24, height: 6, min: 0, description: 'Tenants each signal\'s query found in its latest pull, each shard counted once. A signal at 0 finds no tenant: its metric is not scraped, or its series lack the tenant label (the log says which, once).' }))

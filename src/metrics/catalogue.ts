@@ -257,7 +257,7 @@ export const catalogue = {
   memoryNeed: def({
     name: 'foresight_memory_need_bytes',
     type: 'gauge',
-    help: 'Memory this replica needs at its peak (a first fit) for the series it holds, by the rule of the README\'s "Sharding tenants across replicas": 150 MiB, the history store and 49 KiB a series; 0 before the first pull. Above foresight_memory_limit_bytes, the replica logs that it is at risk of OOM kills, with the limit or the shard count that would hold its series.',
+    help: 'Memory this replica needs at its peak (a first fit) for the series it holds, by the rule of the README\'s "Sharding tenants across replicas": 150 MiB, the history store and 54 KiB a series; 0 before the first pull. Above foresight_memory_limit_bytes, the replica logs that it is at risk of OOM kills, with the limit or the shard count that would hold its series.',
     labels: [],
   }),
 } as const;

@@ -1,14 +1,17 @@
 // A replica's memory need for the series it holds, by the rule bench/sidecar.ts measured (README "Sharding tenants
-// across replicas": about 57 KB a series at a week of 5-minute history, plus 150 MB a replica), and the shard count
+// across replicas": about 62 KB a series at a week of 5-minute history, plus 150 MB a replica), and the shard count
 // that brings it within a memory limit. Pure: the limit comes from the caller (src/main.ts reads the container's).
 
 /**
  * Peak bytes a series takes besides its history: the engine's and the anomaly detector's state, the loop's maps and
- * forecasts, and the collector's slack over them. bench:sidecar peaked at 972-992 MB for 15,000 series (one shard of
- * 4 at 10,000 tenants x 6 signals) with the whole first fit in one cycle: 150 MB a replica and 57 KB a series, of
- * which the history store's week is about 8.3 KB (HistoryStore.bytes, counted apart: a longer history holds more).
+ * forecasts, the collector's slack over them, and the exporter's rendered exposition. bench:sidecar's engine-only runs
+ * (no exporter) peaked at 953-1,054 MB for 15,000 series (one shard of 4 at 10,000 tenants x 6 signals, 2026-11-30):
+ * 150 MB a replica and about 57 KB a series, of which the history store's week is about 8.3 KB (HistoryStore.bytes,
+ * counted apart: a longer history holds more). The exporter holds 4.8 KB a series more once it has rendered a
+ * snapshot at the default exportQuantiles (text, its deflated copy and the gauges' text; measured at 3,000 and 9,000
+ * series).
  */
-export const STATE_BYTES_PER_SERIES = 49 * 1024;
+export const STATE_BYTES_PER_SERIES = 54 * 1024;
 
 /** What a replica takes before any series: Node.js and its heap, the WASM core and its memory, the server. */
 export const REPLICA_BASE_BYTES = 150 * 1024 * 1024;

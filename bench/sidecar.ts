@@ -10,13 +10,17 @@
 // The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 //                            [--engine-only] [--idle-loop] [--incremental-cycles 3] [--total-shards N --shard i]
-//                            [--own-ring] [--fit-budget S] [--cpu-profile DIR]
+//                            [--own-ring] [--fit-budget S] [--cpu-profile DIR] [--exporter]
 // --fit-budget: the loop's first-fit budget per cycle (firstFitBudget; default 0 here, no limit): the first fit then
 // runs as back-to-back cycles, and the report adds the first cycle's wall time (when the first forecasts are
 // published), how many series it forecast and how many cycles the first fit took; fullCycle* sum those cycles.
 // --cpu-profile DIR: V8 CPU profiles (Chrome DevTools' .cpuprofile) of the first fit (first-fit.cpuprofile), the
 // incremental cycles together (incremental.cpuprofile) and the retrain cycle (retrain.cpuprofile).
 // --own-ring: the engine keeps its own copy of each series' recent values (as before they were read from the store).
+// --exporter: the real-engine loop publishes to the sidecar's exporter as src/main.ts wires it (default limits and
+// export quantiles): each snapshot's exposition is built (text, deflated copy) within the cycle's publish step, as in
+// the sidecar, so its CPU counts in the cycles and its memory in the peak. Without it the engine-only rows leave the
+// exporter out (the HTTP part attaches one after the cycles).
 // --idle-loop: no cycles during the HTTP load, to separate their cost. --engine-only: no peer (its memory would count
 // in the peak RSS). --incremental-cycles: the report gives their median. --peer-only without --skip-http runs the
 // HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the anomaly detectors out, to separate their
@@ -39,7 +43,7 @@ import { createAllocationDecider } from '../src/loop/allocation-adapter.js';
 import { createAnomalyScorer } from '../src/loop/anomaly-adapter.js';
 import { EngineLoop, type CycleReport } from '../src/loop/engine-loop.js';
 import type { Clock } from '../src/loop/types.js';
-import { createExporter } from '../src/metrics/exporter.js';
+import { createExporter, type Exporter } from '../src/metrics/exporter.js';
 import type { Series } from '../src/model/series.js';
 import { ownsTenant, type Shard, UNSHARDED } from '../src/model/shard.js';
 import { buildServer } from '../src/server/build.js';
@@ -98,6 +102,10 @@ const NO_ANOMALY = args.includes('--no-anomaly');
 /** --own-ring: the engine keeps its own copy of each series' recent values instead of reading the history store's. */
 const OWN_RING = args.includes('--own-ring');
 const IDLE_LOOP = args.includes('--idle-loop');
+/** --exporter: the real-engine loop publishes to the sidecar's exporter during the measured cycles. */
+const WITH_EXPORTER = args.includes('--exporter');
+/** The sidecar's default export quantiles (config exportQuantiles). */
+const EXPORT_QUANTILES = [0.5, 0.9, 0.95, 0.99];
 const ANOMALY_WARMUP = arg('anomaly-warmup', 288);
 const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
 const FIT_BUDGET_S = arg('fit-budget', 0);
@@ -240,15 +248,19 @@ const profiler = {
   },
 };
 
-async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UNSHARDED) {
+async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UNSHARDED, withExporter = false) {
   const clock = manualClock(START);
   const decider = createAllocationDecider();
+  const holder: { loop?: EngineLoop } = {};
+  const exporter = withExporter ? createExporter({ snapshot: () => holder.loop?.latest(), limits: { quantiles: EXPORT_QUANTILES } }) : undefined;
   const loop = new EngineLoop(
     { source: new FakeSource(tenants, shard), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore, 'alert-only'), onVanish: (k) => decider.forget(k) },
     // retraining falls due on the 5th cycle, which brings one new point like any other: the retrain cycle is an
     // incremental cycle that also retrains every series (as the hourly retrain runs in production)
     { intervalS: STEP, historyPoints: WEEK, retrainEveryS: (INCREMENTAL_CYCLES + 1) * STEP, profileEveryS: 3600, anomalyWarmupPoints: ANOMALY_WARMUP, fitBudgetS: FIT_BUDGET_S },
   );
+  holder.loop = loop;
+  if (exporter) loop.addSink(exporter);
   await profiler.start();
   const t0 = performance.now();
   // with a fit budget, the first fit is a run of cycles the loop starts back to back (EngineLoop.start)
@@ -273,8 +285,10 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   return {
     loop,
     clock,
+    exporter,
     result: {
       tenants,
+      ...(exporter ? { exporter: 'attached (the publish step builds each snapshot\'s exposition)' } : {}),
       series: loop.store.size,
       // *CpuS: process CPU seconds (the cost on one core; wall time depends on what else the machine runs).
       fullCycleCpuS: round(cpu(full)),
@@ -298,10 +312,10 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   };
 }
 
-async function http(loop: EngineLoop, clock: Clock & { t: number }, seconds: number) {
+async function http(loop: EngineLoop, clock: Clock & { t: number }, seconds: number, attached?: Exporter) {
   const tenants = new Set([...loop.store.values()].map((x) => x.tenant)).size;
-  const exporter = createExporter({ snapshot: () => loop.latest(), limits: { quantiles: [0.5, 0.9, 0.95, 0.99] } });
-  loop.addSink(exporter);
+  const exporter = attached ?? createExporter({ snapshot: () => loop.latest(), limits: { quantiles: EXPORT_QUANTILES } });
+  if (!attached) loop.addSink(exporter);
   const app = await buildServer({ exporter, snapshot: () => loop.latest(), ready: () => loop.ready });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -368,7 +382,7 @@ async function main() {
     const engine = createForecastEngine(opts, sharedCore(), allocatorTuning(STEP));
     // without shareHistory the loop lends the engine nothing and the engine keeps its own ring per series
     const lendable: ForecastEngine = OWN_RING ? new Proxy(engine, { get: (t, p) => (p === 'shareHistory' ? undefined : bound(t, Reflect.get(t, p, t))) }) : engine;
-    const real = await cycles(ENGINE_TENANTS, lendable, SHARD);
+    const real = await cycles(ENGINE_TENANTS, lendable, SHARD, WITH_EXPORTER);
     report.engineRing = OWN_RING ? 'own' : 'shared with the history store';
     if (SHARD.total > 1) report.shard = { ...SHARD, of: ENGINE_TENANTS, tenants: real.result.series / SIGNALS.length };
     report.peakRssMB = rssMB();
@@ -388,7 +402,7 @@ async function main() {
       rssMB: Math.round((bytesPerSeries * at) / 2 ** 20),
       liveMB: gcExposed ? Math.round((liveHeld / n) * at / 2 ** 20) : null,
     };
-    if (!SKIP_HTTP) report.http = await http(real.loop, real.clock, SECONDS);
+    if (!SKIP_HTTP) report.http = await http(real.loop, real.clock, SECONDS, real.exporter);
   }
   report.peakRssMBFinal = rssMB();
   report.targets = { incrementalCycleS: 5, fullRetrainS: 60, rssMB: 1024, metricsP99Ms: 200 };

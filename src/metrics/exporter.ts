@@ -22,7 +22,6 @@ export interface ExporterLimits {
 }
 
 /** Sample lines encoded per piece of a sliced build (a few milliseconds each). */
-const RENDER_CHUNK_LINES = 5000;
 
 export const DEFAULT_EXPORTER_LIMITS: ExporterLimits = { maxTenants: 10_000, maxForecastSeries: 500_000 };
 
@@ -295,13 +294,12 @@ export function createExporter(deps: ExporterDeps): Exporter {
         g.chosen.set({ model, horizon: horizonLabel(Number(hs)) }, n);
       }
     }
+    // each gauge joined its lines into text as they came (TextGauge): the pieces in family order, then one buffer
     const parts: Buffer[] = [];
     for (const t of Object.values(g)) {
-      for (const chunk of t.renderChunks(RENDER_CHUNK_LINES)) {
-        parts.push(Buffer.from(chunk));
-        if (slice.due) await slice.yield();
-      }
+      parts.push(...t.renderBuffers());
       t.reset();
+      if (slice.due) await slice.yield();
     }
     // swap: the text, then what is small enough to set in one go
     const buf = Buffer.concat(parts);

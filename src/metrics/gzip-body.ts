@@ -3,6 +3,7 @@
 // deflate ending in a sync flush (byte-aligned, no final block), the small part raw deflate ending in the final
 // block, and the trailer's CRC-32 continues the large part's over the small one (RFC 1951 3.2.3, RFC 1952 2.3).
 import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
 import { constants, deflateRaw, deflateRawSync } from 'node:zlib';
 import type { TimeSlice } from '../loop/time-slice.js';
 
@@ -18,8 +19,17 @@ const TABLE = (() => {
   return t;
 })();
 
+/** zlib's own CRC-32 (Node.js 20.15 and later): about ten times the table loop's speed on a snapshot's text. */
+const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
 /** CRC-32 (IEEE, as gzip) of `buf[from..to)`, continuing from `crc` (0 to start). */
 export function crc32(buf: Uint8Array, crc = 0, from = 0, to = buf.length): number {
+  if (zlibCrc32) return zlibCrc32(buf.subarray(from, to), crc);
+  return crc32Table(buf, crc, from, to);
+}
+
+/** The same by the byte-wise table (RFC 1952 section 8), where zlib does not offer it. */
+export function crc32Table(buf: Uint8Array, crc = 0, from = 0, to = buf.length): number {
   let c = ~crc;
   for (let i = from; i < to; i++) c = TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
@@ -34,9 +44,11 @@ export interface DeflatedPart {
 
 const CRC_CHUNK = 1 << 20;
 
-/** Deflates `text` off the event loop; its CRC is computed here in chunks, yielding when `slice` is spent. */
+/** Deflates `text` off the event loop at zlib's fastest level (a third of the default level's CPU on an exposition,
+ *  for a body about 14% larger, once per snapshot whatever the scrapes); its CRC is computed here in chunks, yielding
+ *  when `slice` is spent. */
 export async function deflatePart(text: Buffer, slice?: TimeSlice): Promise<DeflatedPart> {
-  const deflating = deflateRawAsync(text, { finishFlush: constants.Z_SYNC_FLUSH });
+  const deflating = deflateRawAsync(text, { finishFlush: constants.Z_SYNC_FLUSH, level: constants.Z_BEST_SPEED });
   let crc = 0;
   for (let at = 0; at < text.length; at += CRC_CHUNK) {
     crc = crc32(text, crc, at, Math.min(text.length, at + CRC_CHUNK));

@@ -18,10 +18,18 @@ function formatValue(v: number): string {
   return String(v);
 }
 
+/** Sample lines a gauge keeps as strings before it joins them into one buffer of its text: few enough that the
+ *  strings die young (a scavenge frees them), where a snapshot's hundreds of thousands of lines kept until rendering
+ *  lived long enough to be promoted, and the old generation's collections were a third of a build's time. */
+const FLUSH_LINES = 2048;
+
 export class TextGauge<L extends string = string> {
   readonly def: MetricDef<L>;
-  #lines: string[] = [];
   #prefix: string;
+  /** Lines not yet joined, then the text joined so far (newline-terminated pieces), and how many lines in all. */
+  #lines: string[] = [];
+  #chunks: Buffer[] = [];
+  #count = 0;
 
   constructor(def: MetricDef<L>, defaultLabels?: Record<string, string>) {
     this.def = def;
@@ -30,9 +38,21 @@ export class TextGauge<L extends string = string> {
       .join(',');
   }
 
+  #push(line: string): void {
+    this.#lines.push(line);
+    this.#count++;
+    if (this.#lines.length >= FLUSH_LINES) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#lines.length === 0) return;
+    this.#chunks.push(Buffer.from(`${this.#lines.join('\n')}\n`));
+    this.#lines = [];
+  }
+
   set(labels: Partial<Record<L, string | number>> | number, value?: number): void {
     if (typeof labels === 'number') {
-      this.#lines.push(`${this.def.name}${this.#prefix ? `{${this.#prefix}}` : ''} ${formatValue(labels)}`);
+      this.#push(`${this.def.name}${this.#prefix ? `{${this.#prefix}}` : ''} ${formatValue(labels)}`);
       return;
     }
     let body = this.#prefix;
@@ -41,40 +61,34 @@ export class TextGauge<L extends string = string> {
       if (v === undefined) continue;
       body += `${body ? ',' : ''}${name}="${escapeLabelValue(String(v))}"`;
     }
-    this.#lines.push(`${this.def.name}${body ? `{${body}}` : ''} ${formatValue(value ?? NaN)}`);
+    this.#push(`${this.def.name}${body ? `{${body}}` : ''} ${formatValue(value ?? NaN)}`);
   }
 
   /** Adds a sample whose label text (`a="x",b="y"`, already escaped, in catalogue order) the caller built. */
   setRaw(labelText: string, value: number): void {
     const body = this.#prefix ? (labelText ? `${this.#prefix},${labelText}` : this.#prefix) : labelText;
-    this.#lines.push(`${this.def.name}{${body}} ${formatValue(value)}`);
+    this.#push(`${this.def.name}{${body}} ${formatValue(value)}`);
   }
 
   reset(): void {
     this.#lines = [];
+    this.#chunks = [];
+    this.#count = 0;
   }
 
   get size(): number {
-    return this.#lines.length;
+    return this.#count;
   }
 
   /** HELP, TYPE and every sample line, newline-terminated. */
   render(): string {
-    return [...this.renderChunks(Infinity)].join('');
+    return Buffer.concat(this.renderBuffers()).toString();
   }
 
-  /** The same text in pieces of at most `maxLines` samples (HELP and TYPE open the first), for sliced rendering. */
-  *renderChunks(maxLines: number): Generator<string> {
+  /** The same text as UTF-8 pieces, HELP and TYPE first, each piece newline-terminated. */
+  renderBuffers(): Buffer[] {
+    this.#flush();
     const help = this.def.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-    const head = `# HELP ${this.def.name} ${help}\n# TYPE ${this.def.name} gauge\n`;
-    const lines = this.#lines;
-    if (lines.length === 0) {
-      yield head;
-      return;
-    }
-    for (let i = 0; i < lines.length; i += maxLines) {
-      const body = lines.slice(i, Math.min(lines.length, i + maxLines)).join('\n') + '\n';
-      yield i === 0 ? head + body : body;
-    }
+    return [Buffer.from(`# HELP ${this.def.name} ${help}\n# TYPE ${this.def.name} gauge\n`), ...this.#chunks];
   }
 }

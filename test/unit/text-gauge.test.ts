@@ -14,11 +14,27 @@ describe('TextGauge', () => {
     expect(lines[2]).toBe('foresight_forecast{instance="a\\"b",tenant="t\\\\0\\n",resource="cpu",horizon="5m",quantile="0.9"} 0');
     expect(lines.at(-1)).toBe('foresight_forecast{instance="a\\"b",tenant="raw",resource="cpu",horizon="5m",quantile="0.5"} +Inf');
     expect(lines.length).toBe(2 + 13);
-    const pieces = [...g.renderChunks(5)];
-    expect(pieces.length).toBe(3);
-    expect(pieces.join('')).toBe(text);
-    for (const p of pieces) expect(p.endsWith('\n')).toBe(true);
+    const pieces = g.renderBuffers();
+    expect(Buffer.concat(pieces).toString()).toBe(text);
     g.reset();
-    expect([...g.renderChunks(5)].join('')).toBe(`${lines[0]}\n${lines[1]}\n`);
+    expect(g.size).toBe(0);
+    expect(Buffer.concat(g.renderBuffers()).toString()).toBe(`${lines[0]}\n${lines[1]}\n`);
+  });
+
+  it('joins its lines into pieces as they come, each newline-terminated, the same text as line by line', () => {
+    const g = new TextGauge(catalogue.usage);
+    const expected: string[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      // a multi-byte tenant name now and then: the pieces are UTF-8
+      const tenant = i % 97 === 0 ? `tenant-ü-${i}` : `tenant-${i}`;
+      g.setRaw(`tenant="${tenant}",resource="cpu"`, i / 3);
+      expected.push(`foresight_usage{tenant="${tenant}",resource="cpu"} ${i / 3}`);
+    }
+    expect(g.size).toBe(5_000);
+    const pieces = g.renderBuffers();
+    expect(pieces.length).toBeGreaterThan(2);
+    for (const p of pieces) expect(p.at(-1)).toBe(0x0a);
+    const text = Buffer.concat(pieces).toString();
+    expect(text.split('\n').slice(2, -1)).toEqual(expected);
   });
 });

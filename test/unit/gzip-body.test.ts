@@ -1,0 +1,29 @@
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { crc32, crc32Table, deflatePart, gzipBody } from '../../src/metrics/gzip-body.js';
+import { uniform } from '../helpers/random.js';
+
+describe('gzip body', () => {
+  it('computes the CRC-32 of gzip, continued across pieces, the same through zlib and the table', () => {
+    const check = Buffer.from('123456789');
+    expect(crc32(check)).toBe(0xcbf43926); // the CRC-32 check value (RFC 1952's polynomial)
+    expect(crc32Table(check)).toBe(0xcbf43926);
+    const rnd = uniform(5);
+    const buf = Buffer.from(Array.from({ length: 100_000 }, () => Math.floor(rnd() * 256)));
+    const whole = crc32Table(buf);
+    expect(crc32(buf)).toBe(whole);
+    for (const cut of [1, 4_096, 77_777]) {
+      expect(crc32(buf, crc32(buf, 0, 0, cut), cut)).toBe(whole);
+      expect(crc32Table(buf, crc32Table(buf, 0, 0, cut), cut)).toBe(whole);
+    }
+  });
+
+  it('makes one gzip member of a part deflated once and a tail deflated per scrape', async () => {
+    const part = Buffer.from('foresight_usage{tenant="a",resource="cpu"} 1\n'.repeat(10_000));
+    const tail = Buffer.from('foresight_cycles_total{outcome="success"} 3\n');
+    const body = gzipBody(await deflatePart(part), tail);
+    // gunzip checks the trailer's CRC-32 and length
+    expect(gunzipSync(body).toString()).toBe(part.toString() + tail.toString());
+    expect(body.length).toBeLessThan(part.length / 20);
+  });
+});

@@ -10,17 +10,17 @@
 // The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 //                            [--engine-only] [--idle-loop] [--incremental-cycles 3] [--total-shards N --shard i]
-//                            [--own-ring] [--fit-budget S] [--cpu-profile DIR] [--exporter]
+//                            [--own-ring] [--fit-budget S] [--cpu-profile DIR] [--no-exporter]
 // --fit-budget: the loop's first-fit budget per cycle (firstFitBudget; default 0 here, no limit): the first fit then
 // runs as back-to-back cycles, and the report adds the first cycle's wall time (when the first forecasts are
 // published), how many series it forecast and how many cycles the first fit took; fullCycle* sum those cycles.
 // --cpu-profile DIR: V8 CPU profiles (Chrome DevTools' .cpuprofile) of the first fit (first-fit.cpuprofile), the
 // incremental cycles together (incremental.cpuprofile) and the retrain cycle (retrain.cpuprofile).
 // --own-ring: the engine keeps its own copy of each series' recent values (as before they were read from the store).
-// --exporter: the real-engine loop publishes to the sidecar's exporter as src/main.ts wires it (default limits and
-// export quantiles): each snapshot's exposition is built (text, deflated copy) within the cycle's publish step, as in
-// the sidecar, so its CPU counts in the cycles and its memory in the peak. Without it the engine-only rows leave the
-// exporter out (the HTTP part attaches one after the cycles).
+// The real-engine loop publishes to the sidecar's exporter as src/main.ts wires it (default limits and export
+// quantiles): each snapshot's exposition is built (text, deflated copy) within the cycle's publish step, as in the
+// sidecar, so its CPU counts in the cycles and its memory in the peak. --no-exporter leaves it out, to measure the
+// engine's part alone (as runs before 2026-11-30 did; the HTTP part then attaches one after the cycles).
 // --idle-loop: no cycles during the HTTP load, to separate their cost. --engine-only: no peer (its memory would count
 // in the peak RSS). --incremental-cycles: the report gives their median. --peer-only without --skip-http runs the
 // HTTP load on the peer loop of --tenants tenants; --no-anomaly leaves the anomaly detectors out, to separate their
@@ -102,8 +102,8 @@ const NO_ANOMALY = args.includes('--no-anomaly');
 /** --own-ring: the engine keeps its own copy of each series' recent values instead of reading the history store's. */
 const OWN_RING = args.includes('--own-ring');
 const IDLE_LOOP = args.includes('--idle-loop');
-/** --exporter: the real-engine loop publishes to the sidecar's exporter during the measured cycles. */
-const WITH_EXPORTER = args.includes('--exporter');
+/** The real-engine loop publishes to the sidecar's exporter during the measured cycles, unless --no-exporter. */
+const WITH_EXPORTER = !args.includes('--no-exporter');
 /** The sidecar's default export quantiles (config exportQuantiles). */
 const EXPORT_QUANTILES = [0.5, 0.9, 0.95, 0.99];
 const ANOMALY_WARMUP = arg('anomaly-warmup', 288);
@@ -288,7 +288,7 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
     exporter,
     result: {
       tenants,
-      ...(exporter ? { exporter: 'attached (the publish step builds each snapshot\'s exposition)' } : {}),
+      exporter: exporter ? 'attached (the publish step builds each snapshot\'s exposition, as in the sidecar)' : 'left out (--no-exporter)',
       series: loop.store.size,
       // *CpuS: process CPU seconds (the cost on one core; wall time depends on what else the machine runs).
       fullCycleCpuS: round(cpu(full)),

@@ -18,17 +18,18 @@ function formatValue(v: number): string {
   return String(v);
 }
 
-/** Sample lines a gauge keeps as strings before it joins them into one buffer of its text: few enough that the
- *  strings die young (a scavenge frees them), where a snapshot's hundreds of thousands of lines kept until rendering
- *  lived long enough to be promoted, and the old generation's collections were a third of a build's time. */
-const FLUSH_LINES = 2048;
+/** Bytes of a gauge's text buffers: each line is written into the current one as it is set (UTF-8), so that no
+ *  line outlives its call: a snapshot's hundreds of thousands of lines kept as strings until rendering lived long
+ *  enough to be promoted, and the old generation's collections were a third of a build's time. */
+const CHUNK_BYTES = 64 * 1024;
 
 export class TextGauge<L extends string = string> {
   readonly def: MetricDef<L>;
   #prefix: string;
-  /** Lines not yet joined, then the text joined so far (newline-terminated pieces), and how many lines in all. */
-  #lines: string[] = [];
+  /** The text written so far: full buffers, then the one being written up to #pos; how many lines in all. */
   #chunks: Buffer[] = [];
+  #buf: Buffer | undefined;
+  #pos = 0;
   #count = 0;
 
   constructor(def: MetricDef<L>, defaultLabels?: Record<string, string>) {
@@ -39,15 +40,17 @@ export class TextGauge<L extends string = string> {
   }
 
   #push(line: string): void {
-    this.#lines.push(line);
     this.#count++;
-    if (this.#lines.length >= FLUSH_LINES) this.#flush();
-  }
-
-  #flush(): void {
-    if (this.#lines.length === 0) return;
-    this.#chunks.push(Buffer.from(`${this.#lines.join('\n')}\n`));
-    this.#lines = [];
+    // at most 3 UTF-8 bytes per UTF-16 unit, and the newline
+    const max = 3 * line.length + 1;
+    let buf = this.#buf;
+    if (buf === undefined || this.#pos + max > buf.length) {
+      if (buf !== undefined) this.#chunks.push(buf.subarray(0, this.#pos));
+      buf = this.#buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, max));
+      this.#pos = 0;
+    }
+    this.#pos += buf.write(line, this.#pos);
+    buf[this.#pos++] = 0x0a;
   }
 
   set(labels: Partial<Record<L, string | number>> | number, value?: number): void {
@@ -71,8 +74,9 @@ export class TextGauge<L extends string = string> {
   }
 
   reset(): void {
-    this.#lines = [];
     this.#chunks = [];
+    this.#buf = undefined;
+    this.#pos = 0;
     this.#count = 0;
   }
 
@@ -87,8 +91,8 @@ export class TextGauge<L extends string = string> {
 
   /** The same text as UTF-8 pieces, HELP and TYPE first, each piece newline-terminated. */
   renderBuffers(): Buffer[] {
-    this.#flush();
     const help = this.def.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-    return [Buffer.from(`# HELP ${this.def.name} ${help}\n# TYPE ${this.def.name} gauge\n`), ...this.#chunks];
+    const head = Buffer.from(`# HELP ${this.def.name} ${help}\n# TYPE ${this.def.name} gauge\n`);
+    return this.#buf !== undefined && this.#pos > 0 ? [head, ...this.#chunks, this.#buf.subarray(0, this.#pos)] : [head, ...this.#chunks];
   }
 }

@@ -21,7 +21,7 @@ describe('TextGauge', () => {
     expect(Buffer.concat(g.renderBuffers()).toString()).toBe(`${lines[0]}\n${lines[1]}\n`);
   });
 
-  it('joins its lines into pieces as they come, each newline-terminated, the same text as line by line', () => {
+  it('writes its lines into buffers as they come, each piece newline-terminated, the same text as line by line', () => {
     const g = new TextGauge(catalogue.usage);
     const expected: string[] = [];
     for (let i = 0; i < 5_000; i++) {

@@ -154,6 +154,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
     memoryLimit,
   });
   // Request logs only at debug/trace: /metrics is scraped every few seconds.
+  const loopLogger = logger.child({ component: 'loop' });
   const theLoop = new EngineLoop(
     {
       source,
@@ -161,10 +162,10 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       clock,
       decide: decider.decide,
       anomaly: config.anomalyMode === 'off' ? undefined : createAnomalyScorer(sharedCore, config.anomalyMode as AnomalyMode, anomalyPolicyOf(config)),
-      logger: logger.child({ component: 'loop' }),
+      logger: loopLogger,
       metrics: exporter.loop,
       onVanish: (key) => decider.forget(key),
-      memoryCheck: new MemoryCheck({ limitBytes: memoryLimit, totalShards: shard.total, logger: logger.child({ component: 'loop' }) }),
+      memoryCheck: new MemoryCheck({ limitBytes: memoryLimit, totalShards: shard.total, logger: loopLogger }),
     },
     {
       intervalS: plan.intervalS,

@@ -21,8 +21,6 @@ export interface ExporterLimits {
   quantiles?: readonly number[];
 }
 
-/** Sample lines encoded per piece of a sliced build (a few milliseconds each). */
-
 export const DEFAULT_EXPORTER_LIMITS: ExporterLimits = { maxTenants: 10_000, maxForecastSeries: 500_000 };
 
 export const ERROR_STAGES = ['pull', 'store', 'profile', 'anomaly', 'train', 'update', 'forecast', 'decide', 'publish', 'accuracy', 'actuator'] as const;
@@ -294,7 +292,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
         g.chosen.set({ model, horizon: horizonLabel(Number(hs)) }, n);
       }
     }
-    // each gauge joined its lines into text as they came (TextGauge): the pieces in family order, then one buffer
+    // each gauge wrote its lines into buffers as they were set (TextGauge): the pieces in family order, then one buffer
     const parts: Buffer[] = [];
     for (const t of Object.values(g)) {
       parts.push(...t.renderBuffers());

@@ -9,8 +9,8 @@
  * 150 MB a replica and about 57 KB a series, of which the history store's week is about 8.3 KB (HistoryStore.bytes,
  * counted apart: a longer history holds more). The exporter holds 2.4 KB a series more between builds at the default
  * exportQuantiles (its text and the deflated copy, measured at 9,000 series after the collector had swept), and
- * several KB more while it builds the next beside the one it serves (the samples' lines, the text in pieces, then
- * joined): 5 KB is counted for it.
+ * several KB more while it builds the next beside the one it serves (the new text in pieces, then joined into one):
+ * 5 KB is counted for it.
  */
 export const STATE_BYTES_PER_SERIES = 54 * 1024;
 

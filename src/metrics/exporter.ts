@@ -8,7 +8,7 @@ import type { AnomalyState, Snapshot } from '../model/snapshot.js';
 import { limitFor, type ResourceLimits } from '../config/limits.js';
 import { catalogue, type MetricDef } from './catalogue.js';
 import { counterOf, gaugeOf, histogramOf, horizonLabel } from './handles.js';
-import { escapeLabelValue, TextGauge } from './text-gauge.js';
+import { escapeLabelValue, TextBufferPool, TextGauge } from './text-gauge.js';
 import { forEachSliced, TimeSlice } from '../loop/time-slice.js';
 import { deflatePart, gzipBody, type DeflatedPart } from './gzip-body.js';
 
@@ -59,6 +59,9 @@ class TallyGauge<L extends string> extends TextGauge<L> {
   override setRaw(): void {
     this.#n++;
   }
+  override setBytes(): void {
+    this.#n++;
+  }
   override reset(): void {
     this.#n = 0;
   }
@@ -93,6 +96,31 @@ function snapshotGauges(make: <L extends string>(def: MetricDef<L>) => TextGauge
 
 type SnapshotGauges = ReturnType<typeof snapshotGauges>;
 
+/** The label text after a sample's first label, as UTF-8 (TextGauge.setBytes), kept for pairs of label values that
+ *  recur in every tenant's lines (a signal and its kind or season): built once, not per line. Cleared past 4,096. */
+function suffixCache(render: (a: string, b: string) => string): (a: string, b: string) => Buffer {
+  const byFirst = new Map<string, Map<string, Buffer>>();
+  let n = 0;
+  return (a, b) => {
+    let inner = byFirst.get(a);
+    if (inner === undefined) {
+      if (n > 4096) {
+        byFirst.clear();
+        n = 0;
+      }
+      byFirst.set(a, (inner = new Map()));
+    }
+    let text = inner.get(b);
+    if (text === undefined) {
+      inner.set(b, (text = Buffer.from(render(a, b))));
+      n++;
+    }
+    return text;
+  };
+}
+
+const BOUND = { target: Buffer.from(',bound="target"'), lower: Buffer.from(',bound="lower"'), upper: Buffer.from(',bound="upper"') };
+
 export function createExporter(deps: ExporterDeps): Exporter {
   const limits: ExporterLimits = { ...DEFAULT_EXPORTER_LIMITS, ...(deps.limits ?? {}) };
   // `registry` (prom-client, private): live counters, histograms and small gauges set in collect(); others may add
@@ -101,7 +129,9 @@ export function createExporter(deps: ExporterDeps): Exporter {
   // scrape for 134k series with the loop running (bench/sidecar.ts); see text-gauge.ts.
   const registry = new Registry();
   if (deps.defaultLabels) registry.setDefaultLabels(deps.defaultLabels);
-  const textGauge = <L extends string>(def: MetricDef<L>): TextGauge<L> => new TextGauge<L>(def, deps.defaultLabels);
+  // The snapshot text's buffers: a build writes into those of the text served before the one it replaces.
+  const pool = new TextBufferPool();
+  const textGauge = <L extends string>(def: MetricDef<L>): TextGauge<L> => new TextGauge<L>(def, deps.defaultLabels, pool);
   const c = catalogue;
 
   const dropped = counterOf(c.seriesDropped, registry);
@@ -140,7 +170,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
   // to text once, then served to every scrape of that snapshot. Builds run one at a time.
   interface Rendered {
     snap: Snapshot | undefined;
-    buf: Buffer;
+    /** The text, in the pieces it was written in (each newline-terminated). */
+    pieces: Buffer[];
     /** The same text deflated once, for scrapes that accept gzip (Prometheus does). */
     deflated: DeflatedPart;
   }
@@ -160,6 +191,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
     staleSeries: gaugeOf(c.staleSeries, registry),
     signalTenants: gaugeOf(c.signalTenants, registry),
   };
+  const signalKind = suffixCache((signal, kind) => `,signal="${escapeLabelValue(signal)}",kind="${escapeLabelValue(kind)}"`);
+  const signalSeason = suffixCache((signal, season) => `,signal="${escapeLabelValue(signal)}"${season ? `,season="${season}"` : ''}`);
   gaugeOf(c.lastSuccess, registry, (gg) => {
     if (Number.isFinite(lastSuccessS)) gg.set(lastSuccessS);
   });
@@ -183,6 +216,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
 
       // every tenant, with the forecast series it would export (its live series' forecasts), in one pass
       const perSeries = hl.length * qIdx.length;
+      /** `,horizon="5m",quantile="0.9"` of each exported forecast, horizon-major, and where its value is. */
+      const forecastLabels = hl.flatMap((h, hi) => qIdx.map((q) => ({ text: Buffer.from(`,horizon="${h}",quantile="${ql[q]}"`), at: hi * nq + q })));
       const forecastsOf = new Map<string, number>();
       /** Tenants with at least one series that is not stale. */
       const fresh = new Set<string>();
@@ -220,59 +255,57 @@ export function createExporter(deps: ExporterDeps): Exporter {
         }
         if (r.anomaly) anomalies.set(r.tenant, r.anomaly);
         const out = outOf(r.tenant);
-        // Label text built once per series: the families below are the bulk of the exposition.
-        const base = `tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`;
-        if (Number.isFinite(r.usage)) out.usage.setRaw(base, r.usage);
+        // Label text encoded once per series: the families below are the bulk of the exposition.
+        const base = Buffer.from(`tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`);
+        if (Number.isFinite(r.usage)) out.usage.setBytes(base, r.usage);
         const lim = limitFor(deps.resourceLimits, r.tenant, r.resource);
-        if (lim !== undefined) out.limit.setRaw(base, lim);
+        if (lim !== undefined) out.limit.setBytes(base, lim);
         const f = r.forecast;
         if (f) {
           // the forecast series limit applies to the tenants exposed; a dropped tenant's are counted as tenant_limit
           if (out === g && !forecastAllowed.has(r.tenant)) droppedBySeriesLimit += perSeries;
           else {
-            for (let h = 0; h < hl.length; h++) {
-              const bh = `${base},horizon="${hl[h]}",quantile="`;
-              for (const q of qIdx) {
-                const v = f.quantiles[h * nq + q];
-                if (Number.isFinite(v)) out.forecast.setRaw(`${bh}${ql[q]}"`, v);
-              }
+            for (const fl of forecastLabels) {
+              const v = f.quantiles[fl.at];
+              if (Number.isFinite(v)) out.forecast.setBytes(base, v, fl.text);
             }
           }
         }
         const rec = r.recommendation;
         if (rec) {
           if (Number.isFinite(rec.target)) {
-            out.recommendation.setRaw(`${base},bound="target"`, rec.target);
-            out.allocation.setRaw(base, rec.target);
+            out.recommendation.setBytes(base, rec.target, BOUND.target);
+            out.allocation.setBytes(base, rec.target);
           }
-          if (Number.isFinite(rec.lowerBound)) out.recommendation.setRaw(`${base},bound="lower"`, rec.lowerBound);
-          if (Number.isFinite(rec.upperBound)) out.recommendation.setRaw(`${base},bound="upper"`, rec.upperBound);
+          if (Number.isFinite(rec.lowerBound)) out.recommendation.setBytes(base, rec.lowerBound, BOUND.lower);
+          if (Number.isFinite(rec.upperBound)) out.recommendation.setBytes(base, rec.upperBound, BOUND.upper);
         }
       });
       await forEachSliced(slice, tenants, (t) => {
         // every series of the tenant stale: no anomaly families and no profile either (see `anomalies` above)
         if (!fresh.has(t)) return;
         const out = outOf(t);
+        const tl = Buffer.from(`tenant="${escapeLabelValue(t)}"`);
         const a = anomalies.get(t);
         if (a) {
           // one series per signal (resources, and "behaviour" for the multivariate score): tenants x (signals + 1)
-          for (const sa of a.signals ?? []) if (Number.isFinite(sa.score)) out.anomalyScore.set({ tenant: t, signal: sa.signal, kind: sa.kind }, sa.score);
-          out.anomalous.set({ tenant: t }, a.anomalous ? 1 : 0);
+          for (const sa of a.signals ?? []) if (Number.isFinite(sa.score)) out.anomalyScore.setBytes(tl, sa.score, signalKind(sa.signal, sa.kind));
+          out.anomalous.setBytes(tl, a.anomalous ? 1 : 0);
           if (a.anomalous && a.signal !== undefined) {
-            out.anomalyInfo.set({ tenant: t, signal: a.signal, kind: a.kind }, 1);
-            if (Number.isFinite(a.sinceS)) out.anomalousSince.set({ tenant: t }, a.sinceS!);
+            out.anomalyInfo.setBytes(tl, 1, signalKind(a.signal, a.kind));
+            if (Number.isFinite(a.sinceS)) out.anomalousSince.setBytes(tl, a.sinceS!);
           }
         }
         const p = s.profiles?.get(t);
         if (!p) return;
         for (const sp of Object.values(p.signals)) {
-          const l = { tenant: t, signal: sp.resource };
-          if (Number.isFinite(sp.level)) out.level.set(l, sp.level);
-          out.volatility.set(l, sp.volatility);
-          out.burstiness.set(l, sp.burstiness);
+          const l = signalSeason(sp.resource, '');
+          if (Number.isFinite(sp.level)) out.level.setBytes(tl, sp.level, l);
+          out.volatility.setBytes(tl, sp.volatility, l);
+          out.burstiness.setBytes(tl, sp.burstiness, l);
           // NaN while the window is too short to tell (weekly: under two weeks): absent rather than 0
-          if (Number.isFinite(sp.dailySeasonality)) out.seasonality.set({ ...l, season: 'daily' }, sp.dailySeasonality);
-          if (Number.isFinite(sp.weeklySeasonality)) out.seasonality.set({ ...l, season: 'weekly' }, sp.weeklySeasonality);
+          if (Number.isFinite(sp.dailySeasonality)) out.seasonality.setBytes(tl, sp.dailySeasonality, signalSeason(sp.resource, 'daily'));
+          if (Number.isFinite(sp.weeklySeasonality)) out.seasonality.setBytes(tl, sp.weeklySeasonality, signalSeason(sp.resource, 'weekly'));
         }
         for (const [type, share] of Object.entries(p.apiMix)) out.apiMix.set({ tenant: t, type }, share);
       });
@@ -292,17 +325,19 @@ export function createExporter(deps: ExporterDeps): Exporter {
         g.chosen.set({ model, horizon: horizonLabel(Number(hs)) }, n);
       }
     }
-    // each gauge wrote its lines into buffers as they were set (TextGauge): the pieces in family order, then one buffer
+    // each gauge wrote its lines into buffers as they were set (TextGauge): the pieces, in family order, are the text
     const parts: Buffer[] = [];
     for (const t of Object.values(g)) {
       parts.push(...t.renderBuffers());
       t.reset();
       if (slice.due) await slice.yield();
     }
-    // swap: the text, then what is small enough to set in one go
-    const buf = Buffer.concat(parts);
-    const deflated = await deflatePart(buf, slice);
-    rendered = { snap: s, buf, deflated };
+    // swap: the text, then what is small enough to set in one go; the text replaced goes back to the pool (scrapes
+    // copy what they serve before they return), to be written over by the next build
+    const deflated = await deflatePart(parts, slice);
+    const replaced = rendered;
+    rendered = { snap: s, pieces: parts, deflated };
+    if (replaced) pool.give(replaced.pieces, parts.length);
     for (const gauge of Object.values(small)) gauge.reset();
     if (s) {
       small.stale.set(s.stale ? 1 : 0);
@@ -350,7 +385,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const r = rendered!;
       const live = Buffer.from(await registry.metrics());
       if (opts.gzip) return { body: gzipBody(r.deflated, live), contentType: registry.contentType, contentEncoding: 'gzip' };
-      return { body: Buffer.concat([r.buf, live]), contentType: registry.contentType };
+      return { body: Buffer.concat([...r.pieces, live]), contentType: registry.contentType };
     },
     publish(s: Snapshot) {
       return ensure(s);

@@ -21,9 +21,12 @@ describe('gzip body', () => {
   it('makes one gzip member of a part deflated once and a tail deflated per scrape', async () => {
     const part = Buffer.from('foresight_usage{tenant="a",resource="cpu"} 1\n'.repeat(10_000));
     const tail = Buffer.from('foresight_cycles_total{outcome="success"} 3\n');
-    const body = gzipBody(await deflatePart(part), tail);
+    const body = gzipBody(await deflatePart([part]), tail);
     // gunzip checks the trailer's CRC-32 and length
     expect(gunzipSync(body).toString()).toBe(part.toString() + tail.toString());
     expect(body.length).toBeLessThan(part.length / 20);
+    // the part in pieces (as a snapshot's text is written): one deflate stream over them in order
+    const pieces = [part.subarray(0, 1_000), part.subarray(1_000, 300_001), part.subarray(300_001)];
+    expect(gunzipSync(gzipBody(await deflatePart(pieces), tail)).toString()).toBe(part.toString() + tail.toString());
   });
 });

@@ -256,6 +256,47 @@ describe('exporter', () => {
     expect(withoutProcessMetrics(inflateRawSync(gz.body.subarray(10, gz.body.length - 8)).toString())).toBe(withoutProcessMetrics(plain));
   });
 
+  it('writes each snapshot over the text of the one before the text served, never over the text served', async () => {
+    // 300 tenants: each build's forecast family spans several of the text's 64 KB buffers
+    const { loop } = await loopWith(Array.from({ length: 300 }, (_, i) => `tenant-${i}`));
+    await loop.runOnce();
+    const base = loop.latest()!;
+    const scaled = (k: number): Snapshot => ({
+      ...base,
+      cycle: base.cycle + k,
+      resources: new Map(
+        [...base.resources].map(([key, r]) => [key, { ...r, usage: r.usage * (k + 1), forecast: r.forecast && { ...r.forecast, quantiles: r.forecast.quantiles.map((v) => v * (k + 1) + k / 7) } }]),
+      ),
+    });
+    const snaps = [0, 1, 2, 3, 4].map(scaled);
+    /** Each snapshot's text from an exporter of its own. */
+    const textOf = async (s: Snapshot) => withoutProcessMetrics((await createExporter({ snapshot: () => s }).render()).body.toString());
+    const expected = await Promise.all(snaps.map(textOf));
+    expect(new Set(expected).size).toBe(snaps.length);
+    let current = snaps[0];
+    const ex = createExporter({ snapshot: () => current });
+    await ex.publish(current);
+    let midBuild = 0;
+    for (let k = 1; k < snaps.length; k++) {
+      current = snaps[k];
+      let done = false;
+      const building = ex.publish(current).then(() => (done = true));
+      while (!done) {
+        // scrapes while the next text is written (into the buffers of the text before the one served)
+        const [plain, gz] = [await ex.render(), await ex.render({ gzip: true })];
+        if (done) break;
+        midBuild++;
+        expect(withoutProcessMetrics(plain.body.toString())).toBe(expected[k - 1]);
+        expect(withoutProcessMetrics(gunzipSync(gz.body).toString())).toBe(expected[k - 1]);
+        await new Promise((r) => setImmediate(r));
+      }
+      await building;
+      expect(withoutProcessMetrics((await ex.render()).body.toString())).toBe(expected[k]);
+      expect(withoutProcessMetrics(gunzipSync((await ex.render({ gzip: true })).body).toString())).toBe(expected[k]);
+    }
+    expect(midBuild).toBeGreaterThan(0);
+  });
+
   it('exposes nothing snapshot-derived before the first cycle', async () => {
     const ex = createExporter({ snapshot: () => undefined as Snapshot | undefined });
     const body = (await ex.render()).body.toString();

@@ -7,10 +7,10 @@
  * forecasts, the collector's slack over them, and the exporter's rendered exposition. bench:sidecar's engine-only runs
  * (no exporter) peaked at 953-1,054 MB for 15,000 series (one shard of 4 at 10,000 tenants x 6 signals, 2026-11-30):
  * 150 MB a replica and about 57 KB a series, of which the history store's week is about 8.3 KB (HistoryStore.bytes,
- * counted apart: a longer history holds more). The exporter holds 2.4 KB a series more between builds at the default
- * exportQuantiles (its text and the deflated copy, measured at 9,000 series after the collector had swept), and
- * several KB more while it builds the next beside the one it serves (the new text in pieces, then joined into one):
- * 5 KB is counted for it.
+ * counted apart: a longer history holds more). The exporter holds 4.8 KB a series more at the default
+ * exportQuantiles, builds or not: the text it serves, the buffers of the text before, which the next build is written
+ * into (TextBufferPool), and the deflated copy (measured at 9,000 series after the collector had swept): 5 KB is
+ * counted for it.
  */
 export const STATE_BYTES_PER_SERIES = 54 * 1024;
 

@@ -26,8 +26,8 @@ export const CHUNK_BYTES = 64 * 1024;
 /**
  * Text buffers handed back once the text written into them is no longer served, for the next snapshot's text to be
  * written into. Allocating a snapshot's text afresh (112 MB at 60,000 series) counted as that much new external
- * memory each time, which made V8 mark the whole heap once per build: about 1.3 s of its workers' CPU at that size,
- * more than the build's own work.
+ * memory each time, twice over with the text joined, which made V8 mark the whole heap once per build: 1.1-2.3 s of
+ * its workers' CPU at that size (a synthetic snapshot), more than the build's own work.
  */
 export class TextBufferPool {
   #free: Buffer[] = [];

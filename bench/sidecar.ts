@@ -298,6 +298,7 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
       fullStepsCpuS: steps(full.cpuS),
       incrementalCycleCpuS: round(cpu(inc)),
       incrementalCyclesCpuS: incs.map((r) => round(cpu(r))), // every one, in the order they ran
+      incrementalCyclesPublishCpuS: incs.map((r) => round(r.cpuS.publish ?? 0)), // their publish steps (the exporter's build)
       incrementalCycleWallS: round(sum(inc)),
       incrementalStepsCpuS: steps(inc.cpuS),
       retrainCycleCpuS: round(cpu(retrain)),

@@ -56,9 +56,6 @@ class TallyGauge<L extends string> extends TextGauge<L> {
   override set(): void {
     this.#n++;
   }
-  override setRaw(): void {
-    this.#n++;
-  }
   override setBytes(): void {
     this.#n++;
   }

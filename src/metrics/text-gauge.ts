@@ -110,12 +110,6 @@ export class TextGauge<L extends string = string> {
     this.#push(`${this.def.name}${body ? `{${body}}` : ''} ${formatValue(value ?? NaN)}`);
   }
 
-  /** Adds a sample whose label text (`a="x",b="y"`, already escaped, in catalogue order) the caller built. */
-  setRaw(labelText: string, value: number): void {
-    const body = this.#prefix ? (labelText ? `${this.#prefix},${labelText}` : this.#prefix) : labelText;
-    this.#push(`${this.def.name}{${body}} ${formatValue(value)}`);
-  }
-
   /**
    * Adds a sample whose label text is the bytes of `label` then those of `more` (UTF-8, already escaped, in catalogue
    * order: `a="x"` and `,b="y"`), copied as they are: the exporter encodes a series' labels once for all its lines,

@@ -15,7 +15,7 @@ function recordingLogger(): Logger & { warnings: Array<{ obj: Record<string, unk
 describe('memory need', () => {
   it('matches the README rule: 15,000 series of a week at 5 minutes need about 1.1 GB with the exporter', () => {
     // the history store of the sidecar bench: 2,126 float32 slots a series (a week and a pull chunk); its engine-only
-    // runs peaked at 953-1,054 MB, and the exporter holds 2.4-7 KB a series more (36-105 MB)
+    // runs peaked at 953-1,054 MB, and the exporter holds 4.8 KB a series more (72 MB)
     const need = memoryNeed(15_000, 15_000 * 2_126 * 4);
     expect(need / 1e6).toBeGreaterThan(1_025);
     expect(need / 1e6).toBeLessThan(1_130);

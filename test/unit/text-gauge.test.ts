@@ -6,7 +6,7 @@ describe('TextGauge', () => {
   it('renders the text format, escaping label values, and the same text in pieces', () => {
     const g = new TextGauge(catalogue.forecast, { instance: 'a"b' });
     for (let i = 0; i < 12; i++) g.set({ tenant: `t\\${i}\n`, resource: 'cpu', horizon: '5m', quantile: '0.9' }, i / 4);
-    g.setRaw('tenant="raw",resource="cpu",horizon="5m",quantile="0.5"', Infinity);
+    g.setBytes(Buffer.from('tenant="raw",resource="cpu"'), Infinity, Buffer.from(',horizon="5m",quantile="0.5"'));
     const text = g.render();
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^# HELP foresight_forecast /);
@@ -27,7 +27,7 @@ describe('TextGauge', () => {
     for (let i = 0; i < 5_000; i++) {
       // a multi-byte tenant name now and then: the pieces are UTF-8
       const tenant = i % 97 === 0 ? `tenant-ü-${i}` : `tenant-${i}`;
-      g.setRaw(`tenant="${tenant}",resource="cpu"`, i / 3);
+      g.setBytes(Buffer.from(`tenant="${tenant}",resource="cpu"`), i / 3);
       expected.push(`foresight_usage{tenant="${tenant}",resource="cpu"} ${i / 3}`);
     }
     expect(g.size).toBe(5_000);

@@ -58,21 +58,22 @@ export class ReserveAccumulator {
   /** PRNG state (mulberryNext). */
   #seed: number;
   readonly #totals: Float64Array;
-  readonly #perm: Uint32Array;
+  /** The draw slots, in the order the last tenant's partial shuffle left them. */
+  readonly #slots: Uint32Array;
   #any = false;
 
   constructor(opts: Partial<ReserveOptions> = {}) {
     this.#o = { ...DEFAULT_RESERVE, ...opts };
     this.#seed = this.#o.seed >>> 0;
     this.#totals = new Float64Array(this.#o.draws);
-    this.#perm = new Uint32Array(this.#o.draws);
+    this.#slots = Uint32Array.from({ length: this.#o.draws }, (_, i) => i);
   }
 
   add(t: ReserveTenant): void {
     const n = t.levels.length;
     if (n === 0 || !Number.isFinite(t.allocation)) return;
     const draws = this.#o.draws;
-    const perm = this.#perm, totals = this.#totals;
+    const totals = this.#totals;
     // The 0.99999 quantile within the allocation means a negligible contribution.
     const hiU = 0.99999;
     if (valueAtLevel(t.levels, t.values, hiU) <= t.allocation) return;
@@ -88,21 +89,24 @@ export class ReserveAccumulator {
         else hi = mid;
       }
     } else lo = 0;
+    // Strata below k0 lie wholly at or under lo. Each tenant's draws are its own random permutation of the strata over
+    // the slots, but only the tail strata k0..draws-1 can add anything, so only their slots are drawn: a partial
+    // Fisher-Yates over #slots (a permutation of the slots left by the tenant before; any permutation will do) picks
+    // them uniformly at random, distinct, in the same distribution as a whole shuffle, at the cost of the tail alone.
+    const k0 = Math.min(draws, Math.floor(lo * draws));
+    const slots = this.#slots;
     let seed = this.#seed;
-    for (let i = 0; i < draws; i++) perm[i] = i;
-    for (let i = draws - 1; i > 0; i--) {
+    for (let s = 0; s < draws - k0; s++) {
       seed = mulberryNext(seed);
-      const j = Math.floor(mulberryDraw(seed) * (i + 1));
-      const tmp = perm[i];
-      perm[i] = perm[j];
-      perm[j] = tmp;
-    }
-    for (let i = 0; i < draws; i++) {
+      const j = s + Math.floor(mulberryDraw(seed) * (draws - s));
+      const slot = slots[j];
+      slots[j] = slots[s];
+      slots[s] = slot;
       seed = mulberryNext(seed);
-      const u = (perm[i] + mulberryDraw(seed)) / draws;
+      const u = (k0 + s + mulberryDraw(seed)) / draws;
       if (u <= lo) continue;
       const excess = valueAtLevel(t.levels, t.values, Math.min(hiU, Math.max(1e-5, u))) - t.allocation;
-      if (excess > 0) totals[i] += excess;
+      if (excess > 0) totals[slot] += excess;
     }
     this.#seed = seed;
   }

@@ -11,8 +11,108 @@ export function escapeLabelValue(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
+/** Significant digits of a sample value that is not an integer (see writeValue). */
+export const VALUE_DIGITS = 7;
+/** Bytes writeValue may write: a fallback's shortest text of a double is at most 24 characters (-1.2345678901234567e-100). */
+const VALUE_MAX_BYTES = 25;
+const POW10 = Float64Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 1e22
+const INT_DIGITS = new Uint8Array(16);
+/** The range of writeValue's 7-digit integer m. */
+const M_HI = 10 ** VALUE_DIGITS;
+const M_LO = M_HI / 10;
+const SCRATCH = Buffer.alloc(VALUE_MAX_BYTES);
+
+/**
+ * Writes the text of sample value `v` into `buf` at `p` (ASCII) and returns the position after it. Integers below
+ * 1e15 are written exactly; any other finite value rounded to 7 significant digits (a relative change of at most
+ * 5e-7): forecasts and ratios carry nothing in their last ten digits but the arithmetic that made them, and writing the
+ * digits here, without a string per value, costs less than `String(v)` did. Values below 1e-6 or from 1e15 up (in
+ * magnitude) fall back to `String` of the rounded value.
+ */
+export function writeValue(buf: Uint8Array, p: number, v: number): number {
+  if (v !== v) return writeAscii(buf, p, 'NaN');
+  if (v === Infinity) return writeAscii(buf, p, '+Inf');
+  if (v === -Infinity) return writeAscii(buf, p, '-Inf');
+  if (v === 0) {
+    buf[p] = 0x30; // -0 too, as String(-0)
+    return p + 1;
+  }
+  let a = v;
+  if (a < 0) {
+    buf[p++] = 0x2d; // -
+    a = -a;
+  }
+  if (a < 1e15 && Number.isInteger(a)) {
+    let n = 0;
+    for (; a > 0; n++) {
+      const q = Math.floor(a / 10);
+      INT_DIGITS[n] = a - 10 * q;
+      a = q;
+    }
+    while (n > 0) buf[p++] = 0x30 + INT_DIGITS[--n];
+    return p;
+  }
+  if (a < 1e-6 || a >= 1e15) return writeAscii(buf, p, String(Number(a.toPrecision(VALUE_DIGITS))));
+  // m = a * 10^(6 - e) rounded, 7 digits: a = m * 10^(e - 6) with 10^e <= a < 10^(e + 1)
+  let e = Math.floor(Math.log10(a));
+  let m = scaled(a, VALUE_DIGITS - 1 - e);
+  // a rounded up to 10^(e + 1), or log10 a hair below an exact power of ten; then the guard against one a hair above
+  if (m >= M_HI) m = scaled(a, VALUE_DIGITS - 1 - ++e);
+  else if (m < M_LO) m = scaled(a, VALUE_DIGITS - 1 - --e);
+  // m's digits without its trailing zeros (m is below 2^31: integer division)
+  let nd = VALUE_DIGITS;
+  for (let q = (m / 10) | 0; m === q * 10; q = (m / 10) | 0) {
+    m = q;
+    nd--;
+  }
+  if (e < 0) {
+    // 0.000ddd
+    buf[p++] = 0x30;
+    buf[p++] = 0x2e;
+    for (let i = -1; i > e; i--) buf[p++] = 0x30;
+    return writeDigits(buf, p, m, nd);
+  }
+  if (nd <= e + 1) {
+    // ddd000
+    p = writeDigits(buf, p, m, nd);
+    for (let i = nd; i <= e; i++) buf[p++] = 0x30;
+    return p;
+  }
+  // dd.ddd: e + 1 digits before the point
+  const scale = POW10[nd - e - 1];
+  const whole = (m / scale) | 0;
+  p = writeDigits(buf, p, whole, e + 1);
+  buf[p++] = 0x2e;
+  return writeDigits(buf, p, m - whole * scale, nd - e - 1);
+}
+
+/** Writes the n last decimal digits of integer m (below 2^31; leading zeros included) at p; returns p + n. */
+function writeDigits(buf: Uint8Array, p: number, m: number, n: number): number {
+  for (let i = p + n - 1; i >= p; i--) {
+    const q = (m / 10) | 0;
+    buf[i] = 0x30 + m - q * 10;
+    m = q;
+  }
+  return p + n;
+}
+
+/** a * 10^s rounded to an integer (10^|s| exact for |s| <= 22). */
+function scaled(a: number, s: number): number {
+  return Math.round(s >= 0 ? a * POW10[s] : a / POW10[-s]);
+}
+
+function writeAscii(buf: Uint8Array, p: number, text: string): number {
+  for (let i = 0; i < text.length; i++) buf[p++] = text.charCodeAt(i);
+  return p;
+}
+
+/** writeValue's text as a string (the lines built as strings: set()). */
 function formatValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
+  return SCRATCH.toString('latin1', 0, writeValue(SCRATCH, 0, v));
+}
+
+/** A value's shortest exact text (the text format's +Inf, -Inf and NaN). */
+function exactText(v: number): string {
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   return String(v);
@@ -58,6 +158,8 @@ export class TextGauge<L extends string = string> {
    *  line of setBytes starts with; #bare without that comma, for a sample without labels of its own. */
   #head: Buffer;
   #bare: Buffer;
+  /** Values written as they are (String), not to 7 significant digits: a timestamp's seconds (`*_timestamp_seconds`). */
+  readonly #exact: boolean;
   /** The text written so far: full buffers, then the one being written up to #pos; how many lines in all. */
   #chunks: Buffer[] = [];
   #buf: Buffer | undefined;
@@ -75,6 +177,7 @@ export class TextGauge<L extends string = string> {
       .join(',');
     this.#bare = Buffer.from(`${def.name}{${this.#prefix}`);
     this.#head = Buffer.from(`${def.name}{${this.#prefix}${this.#prefix ? ',' : ''}`);
+    this.#exact = def.name.endsWith('_timestamp_seconds');
   }
 
   /** The current buffer, with room for `max` more bytes at #pos (the full one put by, a new one started). */
@@ -98,7 +201,7 @@ export class TextGauge<L extends string = string> {
 
   set(labels: Partial<Record<L, string | number>> | number, value?: number): void {
     if (typeof labels === 'number') {
-      this.#push(`${this.def.name}${this.#prefix ? `{${this.#prefix}}` : ''} ${formatValue(labels)}`);
+      this.#push(`${this.def.name}${this.#prefix ? `{${this.#prefix}}` : ''} ${this.#format(labels)}`);
       return;
     }
     let body = this.#prefix;
@@ -107,7 +210,7 @@ export class TextGauge<L extends string = string> {
       if (v === undefined) continue;
       body += `${body ? ',' : ''}${name}="${escapeLabelValue(String(v))}"`;
     }
-    this.#push(`${this.def.name}${body ? `{${body}}` : ''} ${formatValue(value ?? NaN)}`);
+    this.#push(`${this.def.name}${body ? `{${body}}` : ''} ${this.#format(value ?? NaN)}`);
   }
 
   /**
@@ -117,9 +220,8 @@ export class TextGauge<L extends string = string> {
    */
   setBytes(label: Uint8Array, value: number, more?: Uint8Array): void {
     this.#count++;
-    const v = formatValue(value);
     const head = label.length === 0 && more === undefined ? this.#bare : this.#head;
-    const buf = this.#room(head.length + label.length + (more?.length ?? 0) + v.length + 3);
+    const buf = this.#room(head.length + label.length + (more?.length ?? 0) + VALUE_MAX_BYTES + 3);
     let p = this.#pos;
     buf.set(head, p);
     p += head.length;
@@ -131,8 +233,7 @@ export class TextGauge<L extends string = string> {
     }
     buf[p++] = 0x7d; // }
     buf[p++] = 0x20;
-    // a number's text is ASCII
-    for (let i = 0; i < v.length; i++) buf[p++] = v.charCodeAt(i);
+    p = this.#exact ? writeAscii(buf, p, exactText(value)) : writeValue(buf, p, value);
     buf[p++] = 0x0a;
     this.#pos = p;
   }
@@ -147,6 +248,10 @@ export class TextGauge<L extends string = string> {
 
   get size(): number {
     return this.#count;
+  }
+
+  #format(v: number): string {
+    return this.#exact ? exactText(v) : formatValue(v);
   }
 
   /** HELP, TYPE and every sample line, newline-terminated. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { profileSignal, selectKth, WEEKLY_MIN_DAYS } from '../../src/model/profile.js';
+import { kthLargest, profileSignal, selectKth, WEEKLY_MIN_DAYS } from '../../src/model/profile.js';
 import { HistoryStore } from '../../src/model/history-store.js';
 import { uniform } from '../helpers/random.js';
 
@@ -161,6 +161,25 @@ describe('selectKth', () => {
     for (let i = k + 1; i < a.length; i++) expect(a[i]).toBeGreaterThanOrEqual(150);
     // the 290th smallest overall, selected among the values right of k only
     expect(selectKth(a, 290, k + 1, a.length - 1)).toBe(290);
+  });
+});
+
+describe('kthLargest', () => {
+  it('gives the m-th largest, as sorting does, for small and large m, ties and sub-ranges', () => {
+    let seed = 3;
+    const rand = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const wrong: string[] = [];
+    for (let t = 0; t < 2000; t++) {
+      const n = 1 + Math.floor(rand() * 3000);
+      // distinct values; five values (ties); ascending; mostly zeros
+      const a = Float64Array.from({ length: n }, (_, i) => [rand(), Math.floor(rand() * 5), i, i % 7 ? 0 : 10][t % 4]);
+      const lo = Math.floor(rand() * n);
+      const m = 1 + Math.floor(rand() * Math.min(n - lo, t % 2 ? 20 : 200)); // m above 64: selectKth
+      const sorted = a.slice(lo).sort();
+      const got = kthLargest(a.slice(), m, lo, n - 1);
+      if (got !== sorted[sorted.length - m]) wrong.push(`n ${n} lo ${lo} m ${m}: ${got}, not ${sorted[sorted.length - m]}`);
+    }
+    expect(wrong).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@ import { valueAtLevel, normalQuantile } from '../../src/logic/quantile-grid.js';
 import { ReserveAccumulator, shadowReserve } from '../../src/logic/shadow-reserve.js';
 import { DecayedPercentile, valueUniverse } from '../../src/logic/decayed-percentile.js';
 import { applyBounds, recentPeak, recurringPeak } from '../../src/logic/bounds.js';
+import { uniform } from '../helpers/random.js';
 
 const levels = [0.5, 0.9, 0.99];
 
@@ -194,11 +195,7 @@ describe('pooled shadow reserve', () => {
       const scale = 1 + (i % 7);
       return { levels: lv, values: lv.map((l) => scale * (l + 2 * l ** 4)), allocation: scale * [0.3, 0.8, 1.1, 1.6][i % 4] };
     });
-    let seed = 7;
-    const rand = (): number => {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-      return (seed + 0.5) / 4294967296;
-    };
+    const rand = uniform(7);
     const n = 100_000;
     const totals = new Float64Array(n);
     for (let d = 0; d < n; d++) {

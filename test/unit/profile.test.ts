@@ -166,8 +166,7 @@ describe('selectKth', () => {
 
 describe('kthLargest', () => {
   it('gives the m-th largest, as sorting does, for small and large m, ties and sub-ranges', () => {
-    let seed = 3;
-    const rand = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const rand = uniform(3);
     const wrong: string[] = [];
     for (let t = 0; t < 2000; t++) {
       const n = 1 + Math.floor(rand() * 3000);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { catalogue } from '../../src/metrics/catalogue.js';
 import { CHUNK_BYTES, TextBufferPool, TextGauge, writeValue } from '../../src/metrics/text-gauge.js';
+import { uniform } from '../helpers/random.js';
 
 /** writeValue's text of v. */
 function text(v: number): string {
@@ -28,11 +29,7 @@ describe('writeValue', () => {
   });
 
   it('gives the value of toPrecision(7) for doubles of every magnitude, at and around the powers of ten', () => {
-    let seed = 12345;
-    const rand = (): number => {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-      return seed / 4294967296;
-    };
+    const rand = uniform(12345);
     const values: number[] = [];
     for (let i = 0; i < 200_000; i++) values.push((rand() < 0.5 ? -1 : 1) * 10 ** (-8 + 25 * rand()));
     const f64 = new Float64Array(1);

@@ -106,11 +106,6 @@ function writeAscii(buf: Uint8Array, p: number, text: string): number {
   return p;
 }
 
-/** writeValue's text as a string (the lines built as strings: set()). */
-function formatValue(v: number): string {
-  return SCRATCH.toString('latin1', 0, writeValue(SCRATCH, 0, v));
-}
-
 /** A value's shortest exact text (the text format's +Inf, -Inf and NaN). */
 function exactText(v: number): string {
   if (v === Infinity) return '+Inf';
@@ -233,7 +228,7 @@ export class TextGauge<L extends string = string> {
     }
     buf[p++] = 0x7d; // }
     buf[p++] = 0x20;
-    p = this.#exact ? writeAscii(buf, p, exactText(value)) : writeValue(buf, p, value);
+    p = this.#write(buf, p, value);
     buf[p++] = 0x0a;
     this.#pos = p;
   }
@@ -250,8 +245,14 @@ export class TextGauge<L extends string = string> {
     return this.#count;
   }
 
+  /** Writes the text of value v at p (exactly for a timestamp family, else writeValue's) and returns the end. */
+  #write(buf: Uint8Array, p: number, v: number): number {
+    return this.#exact ? writeAscii(buf, p, exactText(v)) : writeValue(buf, p, v);
+  }
+
+  /** #write's text as a string (the lines built as strings: set()). */
   #format(v: number): string {
-    return this.#exact ? exactText(v) : formatValue(v);
+    return SCRATCH.toString('latin1', 0, this.#write(SCRATCH, 0, v));
   }
 
   /** HELP, TYPE and every sample line, newline-terminated. */

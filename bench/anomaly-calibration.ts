@@ -89,7 +89,7 @@ function tenants(name: string, draw: (r: ReturnType<typeof rng>) => number, seed
     }
     return [cpu, mem];
   });
-  const scorer = createAnomalyScorer(() => new Core('release'), 'alert-only', { enterLikelihood: ENTER, exitLikelihood: Math.min(ENTER, DEFAULT_ANOMALY_POLICY.exitLikelihood) });
+  const scorer = createAnomalyScorer(new Core('release'), 'alert-only', { enterLikelihood: ENTER, exitLikelihood: Math.min(ENTER, DEFAULT_ANOMALY_POLICY.exitLikelihood) });
   const inputs = (from: number, len: number, evidenceFrom: number): AnomalySeriesInput[] =>
     vals.flatMap((pair, t) => pair.map((y, k) => ({
       key: `t${t}\u0000${k}`, tenant: `t${t}`, resource: k ? 'memory' : 'cpu', startS: from * STEP, values: y.subarray(from, from + len), evidenceFrom,

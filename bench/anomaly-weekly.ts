@@ -46,7 +46,7 @@ function weeklyTenants(tenants: number, weeks: number, seed: number): Float64Arr
 /** Feeds every tenant a day's warm-up ending at sample `start` - 1, then one sample per cycle up to the end;
  *  `verdict(i, tenant, anomalous)` sees each cycle's verdicts. */
 function replay(vals: Float64Array[][], withWeekAgo: boolean, start: number, verdict: (i: number, t: number, anomalous: boolean) => void): void {
-  const scorer = createAnomalyScorer(() => new Core('release'), 'quarantine');
+  const scorer = createAnomalyScorer(new Core('release'), 'quarantine');
   const inputs = (from: number, n: number, evidenceFrom: number): AnomalySeriesInput[] =>
     vals.flatMap((pair, t) => pair.map((y, r) => {
       const weekAgo = withWeekAgo ? weekAgoWithin(y, from, n, STEP) : undefined;

@@ -10,12 +10,14 @@
 // The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 //                            [--engine-only] [--idle-loop] [--incremental-cycles 3] [--total-shards N --shard i]
-//                            [--own-ring] [--fit-budget S] [--cpu-profile DIR] [--no-exporter]
+//                            [--own-ring] [--fit-budget S] [--cpu-profile DIR] [--heap-profile DIR] [--no-exporter]
 // --fit-budget: the loop's first-fit budget per cycle (firstFitBudget; default 0 here, no limit): the first fit then
 // runs as back-to-back cycles, and the report adds the first cycle's wall time (when the first forecasts are
 // published), how many series it forecast and how many cycles the first fit took; fullCycle* sum those cycles.
 // --cpu-profile DIR: V8 CPU profiles (Chrome DevTools' .cpuprofile) of the first fit (first-fit.cpuprofile), the
 // incremental cycles together (incremental.cpuprofile) and the retrain cycle (retrain.cpuprofile).
+// --heap-profile DIR: V8's sampling heap profile of the incremental cycles (incremental.heapprofile), every sampled
+// allocation counted, the ones collected since included: where the loop's garbage comes from.
 // --own-ring: the engine keeps its own copy of each series' recent values (as before they were read from the store).
 // The real-engine loop publishes to the sidecar's exporter as src/main.ts wires it (default limits and export
 // quantiles): each snapshot's exposition is built (text, deflated copy) within the cycle's publish step, as in the
@@ -110,11 +112,18 @@ const ANOMALY_WARMUP = arg('anomaly-warmup', 288);
 const INCREMENTAL_CYCLES = Math.max(1, arg('incremental-cycles', 3));
 const FIT_BUDGET_S = arg('fit-budget', 0);
 /** --cpu-profile DIR: V8 CPU profiles of the first fit, the incremental cycles and the retrain cycle, written to DIR. */
-const CPU_PROFILE_DIR = args.includes('--cpu-profile') ? args[args.indexOf('--cpu-profile') + 1] : undefined;
-if (args.includes('--cpu-profile') && (!CPU_PROFILE_DIR || CPU_PROFILE_DIR.startsWith('--'))) {
-  console.error('bench:sidecar: --cpu-profile needs a directory (--cpu-profile DIR)');
-  process.exit(2);
-}
+const dirArg = (flag: string): string | undefined => {
+  if (!args.includes(flag)) return undefined;
+  const dir = args[args.indexOf(flag) + 1];
+  if (!dir || dir.startsWith('--')) {
+    console.error(`bench:sidecar: ${flag} needs a directory (${flag} DIR)`);
+    process.exit(2);
+  }
+  return dir;
+};
+const CPU_PROFILE_DIR = dirArg('--cpu-profile');
+/** --heap-profile DIR: the sampling heap profile of the incremental cycles, collected objects included. */
+const HEAP_PROFILE_DIR = dirArg('--heap-profile');
 // --total-shards N [--shard i]: the real engine runs one shard of the --engine-tenants (the tenants whose FNV-1a hash
 // mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
 // out here as in the unsharded runs (a real shard still receives every tenant from Prometheus and drops the others).
@@ -228,23 +237,33 @@ const liveBytes = (): number => {
   return m.heapUsed + m.external;
 };
 
-/** CPU profiles of named parts of the run (--cpu-profile), through the inspector; does nothing without the flag. */
+/** CPU profiles of named parts of the run (--cpu-profile) and the heap profile of the incremental cycles
+ *  (--heap-profile), through the inspector; does nothing without the flags. */
 const profiler = {
   session: undefined as Session | undefined,
-  async start(): Promise<void> {
-    if (!CPU_PROFILE_DIR) return;
+  async post(method: string, params?: object): Promise<unknown> {
     if (!this.session) {
       this.session = new Session();
       this.session.connect();
       await this.session.post('Profiler.enable');
     }
-    await this.session.post('Profiler.start');
+    return this.session.post(method, params);
+  },
+  async start(name: string): Promise<void> {
+    if (CPU_PROFILE_DIR) await this.post('Profiler.start');
+    if (HEAP_PROFILE_DIR && name === 'incremental') {
+      await this.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    }
   },
   async stop(name: string): Promise<void> {
-    if (!CPU_PROFILE_DIR || !this.session) return;
-    const { profile } = await this.session.post('Profiler.stop');
-    mkdirSync(CPU_PROFILE_DIR, { recursive: true });
-    writeFileSync(join(CPU_PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    const write = (dir: string, file: string, data: unknown) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, file), JSON.stringify(data));
+    };
+    if (CPU_PROFILE_DIR) write(CPU_PROFILE_DIR, `${name}.cpuprofile`, ((await this.post('Profiler.stop')) as { profile: unknown }).profile);
+    if (HEAP_PROFILE_DIR && name === 'incremental') {
+      write(HEAP_PROFILE_DIR, `${name}.heapprofile`, ((await this.post('HeapProfiler.stopSampling')) as { profile: unknown }).profile);
+    }
   },
 };
 
@@ -254,14 +273,14 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   const holder: { loop?: EngineLoop } = {};
   const exporter = withExporter ? createExporter({ snapshot: () => holder.loop?.latest(), limits: { quantiles: EXPORT_QUANTILES } }) : undefined;
   const loop = new EngineLoop(
-    { source: new FakeSource(tenants, shard), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore, 'alert-only'), onVanish: (k) => decider.forget(k) },
+    { source: new FakeSource(tenants, shard), engine, clock, decide: decider.decide, anomaly: NO_ANOMALY ? undefined : createAnomalyScorer(sharedCore(), 'alert-only'), onVanish: (k) => decider.forget(k) },
     // retraining falls due on the 5th cycle, which brings one new point like any other: the retrain cycle is an
     // incremental cycle that also retrains every series (as the hourly retrain runs in production)
     { intervalS: STEP, historyPoints: WEEK, retrainEveryS: (INCREMENTAL_CYCLES + 1) * STEP, profileEveryS: 3600, anomalyWarmupPoints: ANOMALY_WARMUP, fitBudgetS: FIT_BUDGET_S },
   );
   holder.loop = loop;
   if (exporter) loop.addSink(exporter);
-  await profiler.start();
+  await profiler.start('first-fit');
   const t0 = performance.now();
   // with a fit budget, the first fit is a run of cycles the loop starts back to back (EngineLoop.start)
   const firstFit = [await loop.runOnce()];
@@ -271,14 +290,14 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   await profiler.stop('first-fit');
   const full = firstFit.reduce(addReports);
   const incs: CycleReport[] = [];
-  await profiler.start();
+  await profiler.start('incremental');
   for (let i = 0; i < INCREMENTAL_CYCLES; i++) {
     clock.t += STEP;
     incs.push(await loop.runOnce());
   }
   await profiler.stop('incremental');
   clock.t += STEP;
-  await profiler.start();
+  await profiler.start('retrain');
   const retrain = await loop.runOnce();
   await profiler.stop('retrain');
   const inc = [...incs].sort((a, b) => cpu(a) - cpu(b))[incs.length >> 1]; // the median

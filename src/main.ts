@@ -161,7 +161,7 @@ export async function startSidecar(config: Readonly<Config>, o: SidecarOverrides
       engine,
       clock,
       decide: decider.decide,
-      anomaly: config.anomalyMode === 'off' ? undefined : createAnomalyScorer(sharedCore, config.anomalyMode as AnomalyMode, anomalyPolicyOf(config)),
+      anomaly: config.anomalyMode === 'off' ? undefined : createAnomalyScorer(sharedCore(), config.anomalyMode as AnomalyMode, anomalyPolicyOf(config)),
       logger: loopLogger,
       metrics: exporter.loop,
       onVanish: (key) => decider.forget(key),

@@ -1,6 +1,7 @@
 // Export surface of the anomaly core: per-series streaming detector and per-tenant behaviour distance.
 // Numbers in, numbers out; per-series state lives in host buffers (one stride of doubles per series), copied in and
-// out per call, so a re-instantiated core loses nothing.
+// out per call, so a re-instantiated core loses nothing; or, for the loop's many series, in core memory between calls
+// (anomaly_uv_step_at), where a re-instantiation loses it.
 import { Status } from "../status";
 import { mvInit, mvRun, mvStateLen, mvWarmup, MV_MAX_DIM } from "./mahalanobis";
 import { decodeScores, MAX_WINDOW, robustZ, scoreCode, slideWindow } from "./robust";
@@ -49,6 +50,20 @@ export function anomaly_uv_step(
   outScore: usize, outEvent: usize, outLik: usize, outKind: usize, outStatus: usize,
 ): i32 {
   return uvRun(nSeries, nSteps, stride, states, values, outScore, outEvent, outLik, outKind, outStatus);
+}
+
+/**
+ * anomaly_uv_step over states kept in core memory between calls: the k-th state is at the address held in the k-th
+ * u32 of `ptrs` (each `stride` doubles long at least, allocated with `alloc`, initialised by anomaly_uv_init), so a
+ * step reads and writes only what it touches instead of a copy of every state in and out. The host that keeps states
+ * here loses them when the core is re-instantiated (src/core/anomaly.ts ResidentDetectors).
+ */
+export function anomaly_uv_step_at(
+  nSeries: i32, nSteps: i32, stride: i32, ptrs: usize, values: usize,
+  outScore: usize, outEvent: usize, outLik: usize, outKind: usize, outStatus: usize,
+): i32 {
+  if (ptrs == 0) return Status.BadParam;
+  return uvRun(nSeries, nSteps, stride, 0, values, outScore, outEvent, outLik, outKind, outStatus, ptrs);
 }
 
 /**

@@ -519,16 +519,17 @@ export function uvCount(s: usize): i32 {
   return <i32>get(s, H_COUNT);
 }
 
-/** Batch driver: see anomaly_uv_step in api.ts. */
+/** Batch driver: see anomaly_uv_step and anomaly_uv_step_at in api.ts. With `ptrs` (not 0) the k-th state is at
+ *  the address in its k-th u32 (states kept in core memory between calls), else at `states` + k strides. */
 export function uvRun(
   nSeries: i32, nSteps: i32, stride: i32, states: usize, values: usize,
-  outScore: usize, outEvent: usize, outLik: usize, outKind: usize, outStatus: usize,
+  outScore: usize, outEvent: usize, outLik: usize, outKind: usize, outStatus: usize, ptrs: usize = 0,
 ): i32 {
   if (nSeries < 0 || nSteps < 0 || stride < UV_HEADER) return Status.BadParam;
   let worst: i32 = Status.Ok;
   const o = scratchOut();
   for (let k = 0; k < nSeries; k++) {
-    const s = states + (<usize>k * <usize>stride << 3);
+    const s = ptrs != 0 ? <usize>load<u32>(ptrs + (<usize>k << 2)) : states + (<usize>k * <usize>stride << 3);
     let st: i32 = Status.Ok;
     if (!uvValid(s, stride)) {
       st = Status.BadParam;

@@ -40,7 +40,7 @@ export class AnomalyFeed {
   #step = -1;
   readonly counts: AnomalyCounts;
 
-  constructor(ctx: PolicyContext, mode: AnomalyMode, scorer: AnomalyScorer = createAnomalyScorer(sharedCore, mode)) {
+  constructor(ctx: PolicyContext, mode: AnomalyMode, scorer: AnomalyScorer = createAnomalyScorer(sharedCore(), mode)) {
     this.mode = mode;
     this.#ctx = ctx;
     this.#scorer = scorer;

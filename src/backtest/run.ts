@@ -128,7 +128,7 @@ export function runBacktest(grid: Grid, o: BacktestOptions): BacktestResult {
       minFitPoints: Math.max(12, Math.min(stepsPerDay, warmupSteps) - Math.ceil(o.leadS / grid.intervalS) - 1),
       refitEveryS: o.retrainEveryS ?? DEFAULT_TRAINING.retrainEveryS,
       maxFitPoints: Math.max(2, Math.round((o.historyS ?? DEFAULT_TRAINING.historyS) / grid.intervalS)),
-    }, anomalyMode === 'off' ? undefined : new AnomalyFeed(ctx, anomalyMode, createAnomalyScorer(sharedCore, anomalyMode, anomalyPolicy)));
+    }, anomalyMode === 'off' ? undefined : new AnomalyFeed(ctx, anomalyMode, createAnomalyScorer(sharedCore(), anomalyMode, anomalyPolicy)));
     // the forecast-following actuation of in-place VPAs unless the caller gives stableWindowS (--update-mode recreate)
     const actuation = o.actuation === false ? undefined : { ...defaultActuatorOptions, stableWindowS: 0, ...o.actuation };
     mainStableWindowS = actuation?.stableWindowS ?? 0;

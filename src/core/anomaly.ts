@@ -1,10 +1,14 @@
 // Typed host API of the anomaly kernels (assembly/anomaly): per-series detectors and per-tenant behaviour profiles
-// whose state lives in host Float64Arrays, batched over many series per WASM call.
+// whose state lives in host Float64Arrays (or, for ResidentDetectors, in the core's memory), batched over many series
+// per WASM call.
 //
 //   periodSamples(intervalS)                          daily season in samples (288 at 5-minute spacing)
 //   new SeriesDetectorState(periodSamples)            state of one series (host memory, survives core restarts)
 //   scoreSeries(core, states, values)                 feeds values[k] (same length for every k) to states[k]
 //     -> SeriesAnomalyResult[]: score, event, likelihood (Float64Array), kind (AnomalyKind[]), status
+//   new ResidentDetectors(core, periodSamples)        the same detectors keyed by series, their states kept in the
+//   detectors.score(keys, values)                     core's memory between calls (no copy in and out per call); a
+//                                                     core restart loses them (has(key) turns false)
 //   new BehaviourState(d)                             profile of one tenant's d-signal behaviour vector
 //   scoreBehaviour(core, states, vectors)             vectors[k]: nSteps x d doubles, row-major
 //     -> BehaviourResult[]: score, likelihood, z (Float64Array), kind (AnomalyKind[]), status
@@ -21,6 +25,10 @@ interface AnomalyExports extends CoreExports {
   anomaly_uv_init(state: number, period: number): number;
   anomaly_uv_step(
     nSeries: number, nSteps: number, stride: number, states: number, values: number,
+    outScore: number, outEvent: number, outLik: number, outKind: number, outStatus: number,
+  ): number;
+  anomaly_uv_step_at(
+    nSeries: number, nSteps: number, stride: number, ptrs: number, values: number,
     outScore: number, outEvent: number, outLik: number, outKind: number, outStatus: number,
   ): number;
   anomaly_mv_state_len(d: number): number;
@@ -72,51 +80,224 @@ function ensureInit(core: Core, st: SeriesDetectorState): Float64Array {
   return st.buf;
 }
 
+/** The inputs of one step call, all arrays the same length (steps). */
+function stepsOf(name: string, values: readonly ArrayLike<number>[]): number {
+  const steps = values[0].length;
+  for (const v of values) if (v.length !== steps) throw new ArgumentInvalidError(`${name}: value arrays differ in length`);
+  return steps;
+}
+
+/**
+ * Runs one step call of n series x steps values (`run` gets the core's buffers: values, the four outputs one after
+ * another, statuses) and reads its results: one host copy of the outputs (score, event, likelihood, kind; each
+ * series-major), which every result views. `after` runs after the call, before the buffers are freed.
+ */
+function stepCall(
+  core: Core, n: number, values: readonly ArrayLike<number>[], steps: number,
+  run: (pVals: number, out: (i: number) => number, pStatus: number) => void, after?: () => void,
+): SeriesAnomalyResult[] {
+  const x = ex(core);
+  const total = n * steps;
+  const pVals = x.alloc(Math.max(8, total * 8));
+  const pOut = x.alloc(Math.max(8, total * 4 * 8));
+  const pStatus = x.alloc(Math.max(8, n * 4));
+  try {
+    const vals = core.f64(pVals, total);
+    values.forEach((v, k) => vals.set(v, k * steps));
+    run(pVals, (i) => pOut + i * total * 8, pStatus);
+    after?.();
+    const status = core.i32(pStatus, n);
+    const outs = core.f64(pOut, total * 4).slice();
+    const out: SeriesAnomalyResult[] = [];
+    for (let k = 0; k < n; k++) {
+      const view = (i: number) => outs.subarray(i * total + k * steps, i * total + (k + 1) * steps);
+      out.push({
+        score: view(0),
+        event: view(1),
+        likelihood: view(2),
+        kind: Array.from(view(3), (c) => KINDS[c] ?? 'none'),
+        status: statusName(status[k]),
+      });
+    }
+    return out;
+  } finally {
+    x.free(pVals);
+    x.free(pOut);
+    x.free(pStatus);
+  }
+}
+
 /** Feeds values[k] to states[k] for every k in one WASM call; all value arrays must have the same length. */
 export function scoreSeries(core: Core, states: readonly SeriesDetectorState[], values: readonly ArrayLike<number>[]): SeriesAnomalyResult[] {
   if (states.length !== values.length) throw new ArgumentInvalidError('scoreSeries: one value array per state');
   const n = states.length;
   if (n === 0) return [];
-  const steps = values[0].length;
-  for (const v of values) if (v.length !== steps) throw new ArgumentInvalidError('scoreSeries: value arrays differ in length');
+  const steps = stepsOf('scoreSeries', values);
   return core.call(() => {
     const bufs = states.map((s) => ensureInit(core, s));
     const stride = Math.max(...bufs.map((b) => b.length));
     const x = ex(core);
-    const total = n * steps;
     const pStates = x.alloc(Math.max(8, n * stride * 8));
-    const pVals = x.alloc(Math.max(8, total * 8));
-    const pOut = x.alloc(Math.max(8, total * 4 * 8));
-    const pStatus = x.alloc(Math.max(8, n * 4));
     try {
       bufs.forEach((b, k) => core.f64(pStates + k * stride * 8, b.length).set(b));
-      const vals = core.f64(pVals, total);
-      values.forEach((v, k) => vals.set(v, k * steps));
-      const o = (i: number) => pOut + i * total * 8;
-      x.anomaly_uv_step(n, steps, stride, pStates, pVals, o(0), o(1), o(2), o(3), pStatus);
-      const status = core.i32(pStatus, n);
-      // one host copy of the outputs (score, event, likelihood, kind; each series-major), which every result views
-      const outs = core.f64(pOut, total * 4).slice();
-      const out: SeriesAnomalyResult[] = [];
-      for (let k = 0; k < n; k++) {
-        bufs[k].set(core.f64(pStates + k * stride * 8, bufs[k].length));
-        const view = (i: number) => outs.subarray(i * total + k * steps, i * total + (k + 1) * steps);
-        out.push({
-          score: view(0),
-          event: view(1),
-          likelihood: view(2),
-          kind: Array.from(view(3), (c) => KINDS[c] ?? 'none'),
-          status: statusName(status[k]),
-        });
-      }
-      return out;
+      return stepCall(core, n, values, steps, (pVals, o, pStatus) => {
+        x.anomaly_uv_step(n, steps, stride, pStates, pVals, o(0), o(1), o(2), o(3), pStatus);
+      }, () => bufs.forEach((b, k) => b.set(core.f64(pStates + k * stride * 8, b.length))));
     } finally {
       x.free(pStates);
-      x.free(pVals);
-      x.free(pOut);
-      x.free(pStatus);
     }
   });
+}
+
+/** Core memory the states of one ResidentDetectors may take (its default budget): 2 GiB, about 170,000 series at
+ *  5-minute spacing. The 32-bit core has 4 GiB for everything; the series past the budget are host-held. */
+export const RESIDENT_DETECTOR_BYTES = 2 ** 31;
+
+interface ResidentMemory {
+  core: Core;
+  at: Map<string, number>;
+  restarts: number;
+}
+
+/** Frees the states of a ResidentDetectors that was dropped without forgetting its series (a backtest's). */
+const residentStates = new FinalizationRegistry<ResidentMemory>((m) => {
+  if (m.core.restarts !== m.restarts) return;
+  try {
+    m.core.call((x) => {
+      for (const p of m.at.values()) x.free(p);
+    });
+  } catch {
+    // the core restarted: its memory, and these states with it, is gone
+  }
+  m.at.clear();
+});
+
+/**
+ * Per-series detectors keyed by series, their states kept in the core's memory from one call to the next: a step
+ * reads and writes the few hundred bytes of a state it touches, where scoreSeries copies each state (12.4 KB at
+ * 5-minute spacing) into the core and back every call. What that costs: the states are the core's, so a restart of
+ * the core (after a trap in any of its calls) loses them; has(key) is false from then on, and the caller feeds such a
+ * series a warm-up again, as a new one (src/loop/engine-loop.ts). Series past the budget keep host-held states
+ * (scoreSeries' path). One period (samples a day) for every series of an instance.
+ */
+export class ResidentDetectors {
+  readonly core: Core;
+  readonly period: number;
+  readonly #budget: number;
+  /** Doubles of one state. */
+  readonly #len: number;
+  /** Key -> address of its state in core memory, and core.restarts when they were made (a restart since makes them
+   *  void). Apart from the instance, so that the registry can free them once the instance is collected. */
+  readonly #mem: ResidentMemory;
+  /** Series past the budget: host-held states. */
+  #held = new Map<string, SeriesDetectorState>();
+
+  constructor(core: Core, period: number, budgetBytes = RESIDENT_DETECTOR_BYTES) {
+    this.core = core;
+    this.period = Math.trunc(period);
+    this.#budget = budgetBytes;
+    this.#len = ex(core).anomaly_uv_state_len(this.period);
+    this.#mem = { core, at: new Map(), restarts: core.restarts };
+    residentStates.register(this, this.#mem);
+  }
+
+  get #at(): Map<string, number> {
+    return this.#mem.at;
+  }
+
+  /** Forgets the addresses of a core that has restarted since they were made (its memory is gone). */
+  #sync(): void {
+    if (this.core.restarts === this.#mem.restarts) return;
+    this.#mem.at.clear();
+    this.#mem.restarts = this.core.restarts;
+  }
+
+  /** Whether `key` has a state (false before its first call, after forget, and after a core restart lost it). */
+  has(key: string): boolean {
+    this.#sync();
+    return this.#at.has(key) || this.#held.has(key);
+  }
+
+  /** States held (in core memory and in host memory). */
+  get size(): number {
+    this.#sync();
+    return this.#at.size + this.#held.size;
+  }
+
+  /** States held in the core's memory. */
+  get resident(): number {
+    this.#sync();
+    return this.#at.size;
+  }
+
+  /** Frees the state of `key`. */
+  forget(key: string): void {
+    this.#sync();
+    const p = this.#at.get(key);
+    if (p !== undefined) {
+      this.#at.delete(key);
+      this.core.call((x) => x.free(p));
+    }
+    this.#held.delete(key);
+  }
+
+  /** Feeds values[k] to the detector of keys[k] (a new one for an unknown key) for every k; all value arrays must
+   *  have the same length and the keys differ. Results in the order of the keys. */
+  score(keys: readonly string[], values: readonly ArrayLike<number>[]): SeriesAnomalyResult[] {
+    if (keys.length !== values.length) throw new ArgumentInvalidError('ResidentDetectors.score: one value array per key');
+    if (keys.length === 0) return [];
+    if (new Set(keys).size !== keys.length) throw new ArgumentInvalidError('ResidentDetectors.score: a key appears twice');
+    const steps = stepsOf('ResidentDetectors.score', values);
+    this.#sync();
+    const core = this.core;
+    const x = ex(core);
+    // the series to run here, and those past the budget (host-held)
+    const here: number[] = [];
+    const held: number[] = [];
+    for (let k = 0; k < keys.length; k++) {
+      if (this.#at.has(keys[k]) || (!this.#held.has(keys[k]) && (this.#at.size + here.length + 1) * this.#len * 8 <= this.#budget)) here.push(k);
+      else held.push(k);
+    }
+    const out = new Array<SeriesAnomalyResult>(keys.length);
+    if (held.length) {
+      const states = held.map((k) => {
+        let st = this.#held.get(keys[k]);
+        if (!st) this.#held.set(keys[k], (st = new SeriesDetectorState(this.period)));
+        return st;
+      });
+      scoreSeries(core, states, held.map((k) => values[k])).forEach((r, i) => (out[held[i]] = r));
+    }
+    if (here.length) {
+      const n = here.length;
+      const res = core.call(() => {
+        const pPtrs = x.alloc(Math.max(8, n * 4));
+        try {
+          for (let i = 0; i < n; i++) {
+            const key = keys[here[i]];
+            let p = this.#at.get(key);
+            if (p === undefined) {
+              p = x.alloc(this.#len * 8);
+              const code = x.anomaly_uv_init(p, this.period);
+              if (code !== Status.Ok) {
+                x.free(p);
+                throw new ArgumentInvalidError(`anomaly_uv_init failed: ${statusName(code)}`);
+              }
+              this.#at.set(key, p);
+            }
+            // an alloc may grow the memory (a new buffer): the view is taken again for each write
+            new Uint32Array(x.memory.buffer, pPtrs, n)[i] = p;
+          }
+          return stepCall(core, n, here.map((k) => values[k]), steps, (pVals, o, pStatus) => {
+            x.anomaly_uv_step_at(n, steps, this.#len, pPtrs, pVals, o(0), o(1), o(2), o(3), pStatus);
+          });
+        } finally {
+          x.free(pPtrs);
+        }
+      });
+      res.forEach((r, i) => (out[here[i]] = r));
+    }
+    return out;
+  }
 }
 
 /** Host-held behaviour profile of one tenant with `d` signals. */

@@ -514,8 +514,17 @@ export class SeriesState {
   copySharedInto(H: Float64Array, at: number, R: number, a: number, b: number): void {
     // time t is at slot count sharedPos - (n0 - 1 - t)
     const c0 = this.#sharedPos - (this.block[B_N] - 1);
+    // #sharedValue written out: called per value, it returned each one as a new heap number (some 700 bytes of
+    // garbage a series and cycle)
+    const h = this.#shared!, buf = h.buf, cap = buf.length, oldest = h.pos - cap, masked = this.#masked;
     for (let t = a, p = a % R; t < b; t++) {
-      H[at + p] = this.#sharedValue(c0 + t);
+      const c = c0 + t;
+      let v = NaN;
+      if (c >= 0 && c > oldest) {
+        const slot = c % cap;
+        if (masked === undefined || (masked[slot >> 3] & (1 << (slot & 7))) === 0) v = buf[slot];
+      }
+      H[at + p] = v;
       if (++p === R) p = 0;
     }
   }

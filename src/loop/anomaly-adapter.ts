@@ -1,8 +1,8 @@
-// Binds the anomaly core (src/core/anomaly.ts: streaming per-series detectors and the per-tenant behaviour score,
-// state in host memory) and the tenant policy (src/logic/anomaly.ts) to the loop: each cycle feeds every series'
+// Binds the anomaly core (src/core/anomaly.ts: streaming per-series detectors, their states in the core's memory, and
+// the per-tenant behaviour score, state in host memory) and the tenant policy (src/logic/anomaly.ts) to the loop: each cycle feeds every series'
 // new samples in batched WASM calls, then combines a tenant's signals (and its behaviour vector) into one verdict that
 // also carries each signal's own score (foresight_anomaly_score{signal}).
-import { BehaviourState, periodSamples, scoreBehaviour, scoreSeries, SeriesDetectorState } from '../core/anomaly.js';
+import { BehaviourState, periodSamples, ResidentDetectors, scoreBehaviour } from '../core/anomaly.js';
 import type { Core } from '../core/wasm.js';
 import { decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, type AnomalyMemory, type AnomalyMode, type AnomalyPolicy, type SignalAnomaly } from '../logic/anomaly.js';
 import { recurrenceMargin, recurringSamples } from '../logic/recurrence.js';
@@ -52,11 +52,14 @@ function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
  *  has no new samples before its detector starts over without it. */
 const BEHAVIOUR_MISSES = 12;
 
-export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy: Partial<AnomalyPolicy> = {}): AnomalyScorer & { states(): { series: number; behaviours: number } } {
+export function createAnomalyScorer(core: Core, mode: AnomalyMode, policy: Partial<AnomalyPolicy> = {}): AnomalyScorer & { states(): { series: number; behaviours: number } } {
   const pol: AnomalyPolicy = { ...DEFAULT_ANOMALY_POLICY, ...policy, mode };
-  const detectors = new Map<string, SeriesDetectorState>();
-  /** Per tenant, how many of `detectors` are its series': its verdict's memory and episode outlive a vanished signal
-   *  while it has others. */
+  /** The series' detectors, their states in the core's memory (made at the first call, for its core and period). */
+  let detectors: ResidentDetectors | undefined;
+  /** Series that have had a detector (until forget; a core restart that loses the states does not change it). */
+  const seen = new Set<string>();
+  /** Per tenant, how many of `seen` are its series': its verdict's memory and episode outlive a vanished signal while it
+   *  has others. */
   const tenantDetectors = new Map<string, number>();
   /** Per tenant, its behaviour detector and the signals of its vector (sorted names, comma-joined); `misses`: calls in a
    *  row that lacked some of them. */
@@ -70,7 +73,7 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
   return {
     usesWeekAgo: pol.weekAgo,
     score(series: readonly AnomalySeriesInput[], intervalS: number): Map<string, AnomalyVerdict> {
-      const c = core();
+      const c = core;
       const period = periodSamples(intervalS);
       const margin = recurrenceMargin(intervalS);
       // per series, its samples that recur from last week: no evidence for the tenant's verdict, on its own signal or
@@ -82,20 +85,19 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
       // Batches of at most BATCH_POINTS samples bound the WASM buffers (a warm-up feeds a week per series).
       const batches: AnomalySeriesInput[][] = [];
       for (const same of groupBy(series, (s) => s.values.length).values()) {
-        // ...and at most BATCH_SERIES series: each detector state is ~1,600 doubles (12.4 KB) copied into WASM memory.
+        // ...and at most BATCH_SERIES series (the values and outputs of a call are copied in and out of WASM memory).
         const per = Math.max(1, Math.min(BATCH_SERIES, Math.floor(BATCH_POINTS / same[0].values.length)));
         for (let i = 0; i < same.length; i += per) batches.push(same.slice(i, i + per));
       }
+      // states of another spacing are no use: start over
+      if (!detectors || detectors.period !== period) detectors = new ResidentDetectors(c, period);
       for (const group of batches) {
-        const states = group.map((s) => {
-          let st = detectors.get(s.key);
-          if (!st) {
-            detectors.set(s.key, (st = new SeriesDetectorState(period)));
-            tenantDetectors.set(s.tenant, (tenantDetectors.get(s.tenant) ?? 0) + 1);
-          }
-          return st;
-        });
-        const res = scoreSeries(c, states, group.map((s) => s.values));
+        for (const s of group) {
+          if (seen.has(s.key)) continue;
+          seen.add(s.key);
+          tenantDetectors.set(s.tenant, (tenantDetectors.get(s.tenant) ?? 0) + 1);
+        }
+        const res = detectors.score(group.map((s) => s.key), group.map((s) => s.values));
         group.forEach((s, k) => {
           let l = perTenant.get(s.tenant);
           if (!l) perTenant.set(s.tenant, (l = []));
@@ -165,10 +167,14 @@ export function createAnomalyScorer(core: () => Core, mode: AnomalyMode, policy:
     },
     /** Detector states held: one per series, one behaviour detector per tenant of two signals or more. */
     states() {
-      return { series: detectors.size, behaviours: behaviours.size };
+      return { series: detectors?.size ?? 0, behaviours: behaviours.size };
+    },
+    known(key: string) {
+      return detectors?.has(key) ?? false;
     },
     forget(key: string, tenant: string) {
-      if (detectors.delete(key)) {
+      detectors?.forget(key);
+      if (seen.delete(key)) {
         const n = (tenantDetectors.get(tenant) ?? 1) - 1;
         if (n > 0) tenantDetectors.set(tenant, n);
         else tenantDetectors.delete(tenant);

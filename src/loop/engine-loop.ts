@@ -683,7 +683,8 @@ export class EngineLoop {
       // A new series is fed its last anomalyWarmupPoints once (default a day: shorter warm-ups flagged most synthetic
       // tenants in bench/sidecar.ts), then only new points. The detectors cost ~5 us per point (NAB corpus, bench:nab), so a
       // day for 60,000 series is about 90 s of CPU at start-up; lower it for very large fleets.
-      const fedUntil = this.#anomalyFedUntil.get(s.key);
+      // (a detector whose state was lost with a core restart is new again)
+      const fedUntil = scorer.known?.(s.key) === false ? undefined : this.#anomalyFedUntil.get(s.key);
       const after = fedUntil ?? s.lastS - this.options.anomalyWarmupPoints * this.options.intervalS;
       if (s.lastS <= after) return;
       const w = this.store.since(s.key, after);

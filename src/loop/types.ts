@@ -90,6 +90,9 @@ export interface AnomalyScorer {
   readonly usesWeekAgo?: boolean;
   /** Frees the state of a vanished series. */
   forget?(key: string, tenant: string): void;
+  /** Whether the series' detector has its state (absent: assumed so). False for a series the loop has fed before when
+   *  the state was lost (a restart of the core that held it): the loop then feeds it a warm-up again, as a new one. */
+  known?(key: string): boolean;
 }
 
 /** Receives every published snapshot (the actuator, tests). Errors are logged and counted, never stop the loop. */

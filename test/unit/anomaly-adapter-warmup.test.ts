@@ -27,7 +27,7 @@ function inputs(tenants: number, n: number, from: number, g: () => number, value
 describe('first verdict after a warm-up call', () => {
   for (const [warm, tenants] of [[288, 100], [2016, 40]] as const) {
     it(`does not flag stationary tenants warmed up with ${warm} points per series`, () => {
-      const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
+      const scorer = createAnomalyScorer(new Core('debug'), 'quarantine');
       const verdicts = [...scorer.score(inputs(tenants, warm, 0, gaussian(warm)), STEP).values()];
       expect(verdicts).toHaveLength(tenants);
       // The highest likelihood of the call, taken as if it were one sample's, flagged all of them; with the samples
@@ -44,17 +44,17 @@ describe('first verdict after a warm-up call', () => {
     // every tenant's cpu doubles once, 100 samples (8 hours) before the end of its warm-up; t0's also at the newest
     const value: Value = (t, r, i) => (r === 0 && (i === warm - 100 || (t === 0 && i === warm - 1)) ? 4 : calm(g)(t, r, i));
     const warmUp = inputs(tenants, warm, 0, g, value).map((x) => ({ ...x, evidenceFrom: warm - 1 }));
-    const v = createAnomalyScorer(() => new Core('debug'), 'quarantine').score(warmUp, STEP);
+    const v = createAnomalyScorer(new Core('debug'), 'quarantine').score(warmUp, STEP);
     expect(v.get('t0')!.anomalous).toBe(true);
     expect([...v.values()].filter((x) => x.anomalous).length).toBeLessThanOrEqual(2);
     // counted as evidence, the old spikes flag them all
-    const all = createAnomalyScorer(() => new Core('debug'), 'quarantine').score(inputs(tenants, warm, 0, gaussian(7), value), STEP);
+    const all = createAnomalyScorer(new Core('debug'), 'quarantine').score(inputs(tenants, warm, 0, gaussian(7), value), STEP);
     expect([...all.values()].filter((x) => x.anomalous).length).toBeGreaterThan(tenants / 2);
   });
 
   it('still flags a spike in the newest sample of a normal 12-sample cycle', () => {
     const g = gaussian(12);
-    const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
+    const scorer = createAnomalyScorer(new Core('debug'), 'quarantine');
     const tenants = 10;
     scorer.score(inputs(tenants, 288, 0, g), STEP);
     for (let c = 0; c < 4; c++) scorer.score(inputs(tenants, 12, 288 + 12 * c, g), STEP);
@@ -77,7 +77,7 @@ describe('the behaviour vector when a signal has no new samples', () => {
 
   it('waits for the signal with one detector per tenant, and starts over without it only once it stays away', () => {
     const g = gaussian(3);
-    const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
+    const scorer = createAnomalyScorer(new Core('debug'), 'quarantine');
     scorer.score(three(288, 0, g), STEP);
     expect(scorer.states()).toEqual({ series: 3, behaviours: 1 });
     // a failed pull of threads for one call, then of memory: each had left a detector of the smaller vector behind
@@ -97,7 +97,7 @@ describe('the behaviour vector when a signal has no new samples', () => {
 describe('a vanished signal of a tenant that has others', () => {
   it('keeps the tenant in its anomaly episode and quarantine; the last series gone ends them', () => {
     const run = (forgetMemory: boolean, forgetCpu = false): string[] => {
-      const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
+      const scorer = createAnomalyScorer(new Core('debug'), 'quarantine');
       let seed = 7;
       const r = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
       const val = (i: number, spike: boolean) => 10 + Math.sin(i / 10) + r() * 0.5 + (spike ? 60 : 0);

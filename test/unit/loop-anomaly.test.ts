@@ -30,7 +30,7 @@ const calm = (i: number, r: number) => (r === 0 ? 2 : 4e9) * (1 + 0.3 * Math.sin
 describe('anomaly adapter over the anomaly core', () => {
   it('keeps a calm tenant normal and flags (and quarantines) a sudden large spike', () => {
     const core = new Core('debug');
-    const scorer = createAnomalyScorer(() => core, 'quarantine');
+    const scorer = createAnomalyScorer(core, 'quarantine');
     const v1 = feed(scorer, 4 * 288, 12, calm);
     expect(v1.get('t')?.anomalous).toBe(false);
     const v2 = feed(scorer, 12, 12, (i, r) => calm(i, r) * (r === 0 ? 8 : 1), 4 * 288);
@@ -43,7 +43,7 @@ describe('anomaly adapter over the anomaly core', () => {
 
   it('names the signal that opened an episode and when, keeps them through it, and drops them once it ends', () => {
     const core = new Core('debug');
-    const scorer = createAnomalyScorer(() => core, 'quarantine');
+    const scorer = createAnomalyScorer(core, 'quarantine');
     feed(scorer, 4 * 288, 12, calm);
     const spike = (i: number, r: number) => calm(i, r) * (r === 0 && i >= 4 * 288 + 6 ? 8 : 1);
     // one point per cycle: the spike's first sample opens the episode
@@ -65,15 +65,15 @@ describe('anomaly adapter over the anomaly core', () => {
 
   it('alerts without quarantine in alert-only mode and never flags in mode off', () => {
     const spike = (i: number, r: number) => calm(i, r) * (i >= 4 * 288 && r === 0 ? 8 : 1);
-    const alertOnly = feed(createAnomalyScorer(() => new Core('debug'), 'alert-only'), 4 * 288 + 12, 12, spike).get('t')!;
+    const alertOnly = feed(createAnomalyScorer(new Core('debug'), 'alert-only'), 4 * 288 + 12, 12, spike).get('t')!;
     expect(alertOnly.anomalous).toBe(true);
     expect(alertOnly.excludeFromTraining).toBe(false);
-    expect(feed(createAnomalyScorer(() => new Core('debug'), 'off'), 4 * 288 + 12, 12, spike).get('t')!.anomalous).toBe(false);
+    expect(feed(createAnomalyScorer(new Core('debug'), 'off'), 4 * 288 + 12, 12, spike).get('t')!.anomalous).toBe(false);
   });
 
   it('scores each signal and the behaviour vector, and carries those scores in the verdict', () => {
     const core = new Core('debug');
-    const scorer = createAnomalyScorer(() => core, 'alert-only');
+    const scorer = createAnomalyScorer(core, 'alert-only');
     feed(scorer, 4 * 288, 12, calm);
     const t = feed(scorer, 12, 12, (i, r) => calm(i, r) * (r === 0 ? 8 : 1), 4 * 288).get('t')!;
     const by = new Map(t.signals!.map((x) => [x.signal, x]));
@@ -138,6 +138,27 @@ describe('the loop\'s anomaly warm-up', () => {
     clock.advance(180);
     await loop.runOnce();
     expect(calls).toEqual([{ key: seriesKey('a', 'cpu'), n: 3, evidenceFrom: 0 }]);
+  });
+
+  it('feeds a series the warm-up again when the scorer lost its state (a core restart), as a new one', async () => {
+    const calls: Array<{ n: number; evidenceFrom: number | undefined }> = [];
+    let known = true;
+    const scorer: AnomalyScorer = {
+      score: (series) => {
+        for (const x of series) calls.push({ n: x.values.length, evidenceFrom: x.evidenceFrom });
+        return new Map();
+      },
+      known: () => known,
+    };
+    const clock = manualClock(1_700_000_000);
+    const loop = new EngineLoop({ source: new FakeSource(['a'], ['cpu']), engine: new FakeEngine({ intervalS: 60 }), clock, anomaly: scorer }, { intervalS: 60, historyPoints: 600, anomalyWarmupPoints: 100 });
+    await loop.runOnce();
+    clock.advance(120);
+    await loop.runOnce();
+    known = false;
+    clock.advance(60);
+    await loop.runOnce();
+    expect(calls).toEqual([{ n: 100, evidenceFrom: 99 }, { n: 2, evidenceFrom: 0 }, { n: 100, evidenceFrom: 99 }]);
   });
 
   it('gives each input the same times a week earlier from its history store, NaN where it holds none', async () => {

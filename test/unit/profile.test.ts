@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kthLargest, profileSignal, selectKth, WEEKLY_MIN_DAYS } from '../../src/model/profile.js';
+import { profileSignal, selectBucketed, selectKth, WEEKLY_MIN_DAYS } from '../../src/model/profile.js';
 import { HistoryStore } from '../../src/model/history-store.js';
 import { uniform } from '../helpers/random.js';
 
@@ -164,19 +164,22 @@ describe('selectKth', () => {
   });
 });
 
-describe('kthLargest', () => {
-  it('gives the m-th largest, as sorting does, for small and large m, ties and sub-ranges', () => {
+describe('selectBucketed', () => {
+  it('gives the two ranks sorting gives, for ties, skewed and ascending values, huge and tiny ranges', () => {
     const rand = uniform(3);
     const wrong: string[] = [];
-    for (let t = 0; t < 2000; t++) {
-      const n = 1 + Math.floor(rand() * 3000);
-      // distinct values; five values (ties); ascending; mostly zeros
-      const a = Float64Array.from({ length: n }, (_, i) => [rand(), Math.floor(rand() * 5), i, i % 7 ? 0 : 10][t % 4]);
-      const lo = Math.floor(rand() * n);
-      const m = 1 + Math.floor(rand() * Math.min(n - lo, t % 2 ? 20 : 200)); // m above 64: selectKth
-      const sorted = a.slice(lo).sort();
-      const got = kthLargest(a.slice(), m, lo, n - 1);
-      if (got !== sorted[sorted.length - m]) wrong.push(`n ${n} lo ${lo} m ${m}: ${got}, not ${sorted[sorted.length - m]}`);
+    const out = new Float64Array(2);
+    for (let t = 0; t < 3000; t++) {
+      const n = 1 + Math.floor(rand() * (t % 3 ? 3000 : 80));
+      // distinct; five values (ties); ascending; mostly zeros with bursts; spanning the doubles (a range too wide for
+      // one bucket width); subnormal (too narrow)
+      const value = (i: number) => [rand(), Math.floor(rand() * 5), i, i % 7 ? 0 : 1e6 * rand(), (rand() - 0.5) * 2 * Number.MAX_VALUE, Number.MIN_VALUE * Math.floor(rand() * 9)][t % 6];
+      const a = Float64Array.from({ length: n }, (_, i) => value(i));
+      const k1 = Math.floor(rand() * n);
+      const k2 = k1 + Math.floor(rand() * (n - k1));
+      const sorted = a.slice().sort();
+      selectBucketed(a, n, k1, k2, sorted[0], sorted[n - 1], out);
+      if (out[0] !== sorted[k1] || out[1] !== sorted[k2]) wrong.push(`case ${t} n ${n} ranks ${k1}, ${k2}: ${out[0]}, ${out[1]}, not ${sorted[k1]}, ${sorted[k2]}`);
     }
     expect(wrong).toEqual([]);
   });

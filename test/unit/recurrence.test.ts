@@ -93,7 +93,7 @@ function monday(tenants: number, hours: number, withWeekAgo: boolean, spike = (_
   const value = weekly(gaussian(42));
   // two weeks of values from sample 0, drawn once in order
   const vals = Array.from({ length: tenants }, (_, t) => [0, 1].map((r) => Float64Array.from({ length: 2 * WEEK }, (_, i) => value(t, r, i) * (r === 0 ? spike(t, i) : 1))));
-  const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine', policy);
+  const scorer = createAnomalyScorer(new Core('debug'), 'quarantine', policy);
   const inputs = (from: number, n: number, evidenceFrom: number): AnomalySeriesInput[] =>
     vals.flatMap((pair, t) => pair.map((y, r) => (
       { key: `t${t}\u0000${r}`, tenant: `t${t}`, resource: r ? 'memory' : 'cpu', startS: from * STEP, values: y.subarray(from, from + n), evidenceFrom, weekAgo: withWeekAgo ? weekAgoWithin(y, from, n, STEP) : undefined }
@@ -112,15 +112,15 @@ describe('the anomaly adapter with last week\'s values', () => {
     // the configuration's anomalyWeekAgo: false turns the rule off
     expect(monday(20, 6, true, undefined, { weekAgo: false }).size).toBeGreaterThanOrEqual(5);
     // and tells the loop so, which then neither pulls nor fetches the week-ago values (test/unit/loop-anomaly.test.ts)
-    expect(createAnomalyScorer(() => new Core('debug'), 'quarantine', { weekAgo: false }).usesWeekAgo).toBe(false);
-    expect(createAnomalyScorer(() => new Core('debug'), 'quarantine').usesWeekAgo).toBe(true);
+    expect(createAnomalyScorer(new Core('debug'), 'quarantine', { weekAgo: false }).usesWeekAgo).toBe(false);
+    expect(createAnomalyScorer(new Core('debug'), 'quarantine').usesWeekAgo).toBe(true);
   });
 
   it('takes a repeat of last week, spike included, as no evidence on any signal nor on the behaviour vector', () => {
     const value = weekly(gaussian(5));
     const y = [0, 1].map((r) => Float64Array.from({ length: 2 * WEEK }, (_, i) => value(0, r, i % WEEK) * (r === 0 && i % WEEK === 100 ? 4 : 1)));
     const run = (recur: readonly boolean[]) => {
-      const scorer = createAnomalyScorer(() => new Core('debug'), 'quarantine');
+      const scorer = createAnomalyScorer(new Core('debug'), 'quarantine');
       const input = (from: number, n: number, evidenceFrom: number): AnomalySeriesInput[] => y.map((v, r) => (
         { key: `t\u0000${r}`, tenant: 't', resource: r ? 'memory' : 'cpu', startS: from * STEP, values: v.subarray(from, from + n), evidenceFrom, weekAgo: recur[r] ? weekAgoWithin(v, from, n, STEP) : undefined }
       ));

@@ -254,8 +254,10 @@ export class ResidentDetectors {
     // the series to run here, and those past the budget (host-held)
     const here: number[] = [];
     const held: number[] = [];
+    let fresh = 0;
     for (let k = 0; k < keys.length; k++) {
-      if (this.#at.has(keys[k]) || (!this.#held.has(keys[k]) && (this.#at.size + here.length + 1) * this.#len * 8 <= this.#budget)) here.push(k);
+      if (this.#at.has(keys[k])) here.push(k);
+      else if (!this.#held.has(keys[k]) && (this.#at.size + ++fresh) * this.#len * 8 <= this.#budget) here.push(k);
       else held.push(k);
     }
     const out = new Array<SeriesAnomalyResult>(keys.length);
@@ -270,23 +272,24 @@ export class ResidentDetectors {
     if (here.length) {
       const n = here.length;
       const res = core.call(() => {
+        const ptrs = new Uint32Array(n);
+        for (let i = 0; i < n; i++) {
+          const key = keys[here[i]];
+          let p = this.#at.get(key);
+          if (p === undefined) {
+            p = x.alloc(this.#len * 8);
+            const code = x.anomaly_uv_init(p, this.period);
+            if (code !== Status.Ok) {
+              x.free(p);
+              throw new ArgumentInvalidError(`anomaly_uv_init failed: ${statusName(code)}`);
+            }
+            this.#at.set(key, p);
+          }
+          ptrs[i] = p;
+        }
         const pPtrs = x.alloc(Math.max(8, n * 4));
         try {
-          for (let i = 0; i < n; i++) {
-            const key = keys[here[i]];
-            let p = this.#at.get(key);
-            if (p === undefined) {
-              p = x.alloc(this.#len * 8);
-              const code = x.anomaly_uv_init(p, this.period);
-              if (code !== Status.Ok) {
-                x.free(p);
-                throw new ArgumentInvalidError(`anomaly_uv_init failed: ${statusName(code)}`);
-              }
-              this.#at.set(key, p);
-            }
-            // an alloc may grow the memory (a new buffer): the view is taken again for each write
-            new Uint32Array(x.memory.buffer, pPtrs, n)[i] = p;
-          }
+          new Uint32Array(x.memory.buffer, pPtrs, n).set(ptrs);
           return stepCall(core, n, here.map((k) => values[k]), steps, (pVals, o, pStatus) => {
             x.anomaly_uv_step_at(n, steps, this.#len, pPtrs, pVals, o(0), o(1), o(2), o(3), pStatus);
           });

@@ -812,6 +812,14 @@ export class EngineLoop {
     const iv = this.options.intervalS;
     const coverN = Math.max(1, Math.round(Math.max(...e.options.horizonsS) / iv));
     const resources = new Map<string, ResourceState>();
+    // one anomaly state per tenant, shared by its series
+    const anomalyOf = new Map<string, AnomalyState | undefined>();
+    const tenantAnomaly = (tenant: string): AnomalyState | undefined => {
+      if (anomalyOf.has(tenant)) return anomalyOf.get(tenant);
+      const a = anomalyState(this.#anomalies.get(tenant));
+      anomalyOf.set(tenant, a);
+      return a;
+    };
     await forEachSliced(this.#slice, [...this.store.values()], (s) => {
       resources.set(s.key, Object.freeze({
         tenant: s.tenant,
@@ -823,7 +831,7 @@ export class EngineLoop {
         historyPoints: Math.min(s.count, this.store.windowPoints),
         forecast: this.#forecasts.get(s.key),
         recommendation: this.#recs.get(s.key),
-        anomaly: anomalyState(this.#anomalies.get(s.tenant)),
+        anomaly: tenantAnomaly(s.tenant),
         stale: endS - s.lastSampleS > this.options.staleAfterS,
       }));
     });
@@ -904,5 +912,5 @@ export class EngineLoop {
 function anomalyState(v: AnomalyVerdict | undefined): AnomalyState | undefined {
   if (!v) return undefined;
   const episode = v.anomalous && v.signal !== undefined ? { signal: v.signal, sinceS: v.sinceS } : {};
-  return { score: v.score, kind: v.kind, anomalous: v.anomalous, quarantined: v.anomalous && v.excludeFromTraining, signals: v.signals, ...episode };
+  return Object.freeze({ score: v.score, kind: v.kind, anomalous: v.anomalous, quarantined: v.anomalous && v.excludeFromTraining, signals: v.signals, ...episode });
 }

@@ -116,6 +116,31 @@ function suffixCache(render: (a: string, b: string) => string): (a: string, b: s
   };
 }
 
+/**
+ * The label text of a series (`tenant="..",resource=".."`) and of a tenant (`tenant=".."`) as UTF-8, kept from one
+ * build to the next (they change only with the tenants): encoding them anew cost a string and a Buffer per series
+ * and build. What a build did not use is dropped after it (`sweep`).
+ */
+function labelCache() {
+  const bySeries = new Map<string, { text: Buffer; build: number }>();
+  const byTenant = new Map<string, { text: Buffer; build: number }>();
+  let build = 0;
+  const get = (texts: typeof bySeries, key: string, render: () => string): Buffer => {
+    let e = texts.get(key);
+    if (e === undefined) texts.set(key, (e = { text: Buffer.from(render()), build }));
+    else e.build = build;
+    return e.text;
+  };
+  return {
+    series: (key: string, tenant: string, resource: string) => get(bySeries, key, () => `tenant="${escapeLabelValue(tenant)}",resource="${escapeLabelValue(resource)}"`),
+    tenant: (tenant: string) => get(byTenant, tenant, () => `tenant="${escapeLabelValue(tenant)}"`),
+    sweep(): void {
+      for (const texts of [bySeries, byTenant]) for (const [k, e] of texts) if (e.build !== build) texts.delete(k);
+      build++;
+    },
+  };
+}
+
 const BOUND = { target: Buffer.from(',bound="target"'), lower: Buffer.from(',bound="lower"'), upper: Buffer.from(',bound="upper"') };
 
 export function createExporter(deps: ExporterDeps): Exporter {
@@ -188,6 +213,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
     staleSeries: gaugeOf(c.staleSeries, registry),
     signalTenants: gaugeOf(c.signalTenants, registry),
   };
+  const labels = labelCache();
   const signalKind = suffixCache((signal, kind) => `,signal="${escapeLabelValue(signal)}",kind="${escapeLabelValue(kind)}"`);
   const signalSeason = suffixCache((signal, season) => `,signal="${escapeLabelValue(signal)}"${season ? `,season="${season}"` : ''}`);
   gaugeOf(c.lastSuccess, registry, (gg) => {
@@ -241,7 +267,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const anomalies = new Map<string, AnomalyState>();
       /** The gauges a tenant's series go to: the exposition, or the tally of what the tenant limit dropped. */
       const outOf = (tenant: string): SnapshotGauges => (allowed.has(tenant) ? g : tally);
-      await forEachSliced(slice, [...s.resources.values()], (r) => {
+      await forEachSliced(slice, [...s.resources.keys()], (key) => {
+        const r = s.resources.get(key)!;
         // No sample for staleAfter while Prometheus answers (a tenant gone, its metrics no longer scraped): its frozen
         // usage, forecasts and recommendation would keep alerts and dashboard sums going for as long as vanishAfter.
         // Counted instead; the API still shows the series, marked stale. (A failed pull is the snapshot's staleness:
@@ -253,7 +280,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
         if (r.anomaly) anomalies.set(r.tenant, r.anomaly);
         const out = outOf(r.tenant);
         // Label text encoded once per series: the families below are the bulk of the exposition.
-        const base = Buffer.from(`tenant="${escapeLabelValue(r.tenant)}",resource="${escapeLabelValue(r.resource)}"`);
+        const base = labels.series(key, r.tenant, r.resource);
         if (Number.isFinite(r.usage)) out.usage.setBytes(base, r.usage);
         const lim = limitFor(deps.resourceLimits, r.tenant, r.resource);
         if (lim !== undefined) out.limit.setBytes(base, lim);
@@ -282,7 +309,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
         // every series of the tenant stale: no anomaly families and no profile either (see `anomalies` above)
         if (!fresh.has(t)) return;
         const out = outOf(t);
-        const tl = Buffer.from(`tenant="${escapeLabelValue(t)}"`);
+        const tl = labels.tenant(t);
         const a = anomalies.get(t);
         if (a) {
           // one series per signal (resources, and "behaviour" for the multivariate score): tenants x (signals + 1)
@@ -306,6 +333,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
         }
         for (const [type, share] of Object.entries(p.apiMix)) out.apiMix.set({ tenant: t, type }, share);
       });
+      labels.sweep();
       for (const gauge of Object.values(tally)) {
         droppedTenantSeries += gauge.size;
         gauge.reset();

@@ -297,6 +297,34 @@ describe('exporter', () => {
     expect(midBuild).toBeGreaterThan(0);
   });
 
+  it('labels each snapshot\'s series with their own tenant and resource as tenants come and go (label texts kept between builds)', async () => {
+    const names = ['shop', 'we"ird\\ns', 'a\u0000cpu', 'a', 'tenant-x', 'ünï'];
+    const { loop } = await loopWith(names);
+    await loop.runOnce();
+    const base = loop.latest()!;
+    /** The snapshot with only `keep`'s tenants, one of them renamed to `rename`. */
+    const only = (keep: string[], rename?: [string, string]): Snapshot => ({
+      ...base,
+      resources: new Map([...base.resources].filter(([, r]) => keep.includes(r.tenant)).map(([k, r]) => {
+        if (!rename || r.tenant !== rename[0]) return [k, r];
+        return [`${rename[1]}\u0000${r.resource}`, { ...r, tenant: rename[1] }];
+      })),
+    });
+    const snaps = [only(names), only(['a', 'tenant-x']), only(['a\u0000cpu', 'a', 'shop'], ['shop', 'we"ird\\ns']), only(names)];
+    const textOf = async (s: Snapshot) => withoutProcessMetrics((await createExporter({ snapshot: () => s }).render()).body.toString());
+    let current = snaps[0];
+    const ex = createExporter({ snapshot: () => current });
+    for (const s of snaps) {
+      current = s;
+      await ex.publish(s);
+      const body = withoutProcessMetrics((await ex.render()).body.toString());
+      expect(body).toBe(await textOf(s));
+      // the forecasts of each tenant of the snapshot, and of no other
+      const tenants = new Set(lines(body, catalogue.forecast.name).map((l) => l.slice(l.indexOf('tenant="'), l.indexOf('",resource='))));
+      expect(tenants.size).toBe(new Set([...s.resources.values()].map((r) => r.tenant)).size);
+    }
+  });
+
   it('exposes nothing snapshot-derived before the first cycle', async () => {
     const ex = createExporter({ snapshot: () => undefined as Snapshot | undefined });
     const body = (await ex.render()).body.toString();

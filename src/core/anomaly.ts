@@ -110,12 +110,14 @@ function stepCall(
     const outs = core.f64(pOut, total * 4).slice();
     const out: SeriesAnomalyResult[] = [];
     for (let k = 0; k < n; k++) {
-      const view = (i: number) => outs.subarray(i * total + k * steps, i * total + (k + 1) * steps);
+      const a = k * steps, b = a + steps;
+      const kind: AnomalyKind[] = [];
+      for (let j = 3 * total + a; j < 3 * total + b; j++) kind.push(KINDS[outs[j]] ?? 'none');
       out.push({
-        score: view(0),
-        event: view(1),
-        likelihood: view(2),
-        kind: Array.from(view(3), (c) => KINDS[c] ?? 'none'),
+        score: outs.subarray(a, b),
+        event: outs.subarray(total + a, total + b),
+        likelihood: outs.subarray(2 * total + a, 2 * total + b),
+        kind,
         status: statusName(status[k]),
       });
     }

@@ -517,15 +517,15 @@ export class SeriesState {
     // #sharedValue written out: called per value, it returned each one as a new heap number (some 700 bytes of
     // garbage a series and cycle)
     const h = this.#shared!, buf = h.buf, cap = buf.length, oldest = h.pos - cap, masked = this.#masked;
-    for (let t = a, p = a % R; t < b; t++) {
-      const c = c0 + t;
+    // the slot of count c is c % cap, stepped along with c (c below 0 is never read)
+    let c = c0 + a;
+    let slot = c >= 0 ? c % cap : 0;
+    for (let t = a, p = a % R; t < b; t++, c++) {
       let v = NaN;
-      if (c >= 0 && c > oldest) {
-        const slot = c % cap;
-        if (masked === undefined || (masked[slot >> 3] & (1 << (slot & 7))) === 0) v = buf[slot];
-      }
+      if (c >= 0 && c > oldest && (masked === undefined || (masked[slot >> 3] & (1 << (slot & 7))) === 0)) v = buf[slot];
       H[at + p] = v;
       if (++p === R) p = 0;
+      if (c >= 0 && ++slot === cap) slot = 0;
     }
   }
 

@@ -1,7 +1,7 @@
 // Binds the anomaly core (src/core/anomaly.ts: streaming per-series detectors, their states in the core's memory, and
-// the per-tenant behaviour score, state in host memory) and the tenant policy (src/logic/anomaly.ts) to the loop: each cycle feeds every series'
-// new samples in batched WASM calls, then combines a tenant's signals (and its behaviour vector) into one verdict that
-// also carries each signal's own score (foresight_anomaly_score{signal}).
+// the per-tenant behaviour score, state in host memory) and the tenant policy (src/logic/anomaly.ts) to the loop:
+// each cycle feeds every series' new samples in batched WASM calls, then combines a tenant's signals (and its
+// behaviour vector) into one verdict that also carries each signal's own score (foresight_anomaly_score{signal}).
 import { BehaviourState, periodSamples, ResidentDetectors, scoreBehaviour } from '../core/anomaly.js';
 import type { Core } from '../core/wasm.js';
 import { decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, type AnomalyMemory, type AnomalyMode, type AnomalyPolicy, type SignalAnomaly } from '../logic/anomaly.js';
@@ -73,7 +73,6 @@ export function createAnomalyScorer(core: Core, mode: AnomalyMode, policy: Parti
   return {
     usesWeekAgo: pol.weekAgo,
     score(series: readonly AnomalySeriesInput[], intervalS: number): Map<string, AnomalyVerdict> {
-      const c = core;
       const period = periodSamples(intervalS);
       const margin = recurrenceMargin(intervalS);
       // per series, its samples that recur from last week: no evidence for the tenant's verdict, on its own signal or
@@ -90,7 +89,7 @@ export function createAnomalyScorer(core: Core, mode: AnomalyMode, policy: Parti
         for (let i = 0; i < same.length; i += per) batches.push(same.slice(i, i + per));
       }
       // states of another spacing are no use: start over
-      if (!detectors || detectors.period !== period) detectors = new ResidentDetectors(c, period);
+      if (!detectors || detectors.period !== period) detectors = new ResidentDetectors(core, period);
       for (const group of batches) {
         for (const s of group) {
           if (seen.has(s.key)) continue;
@@ -141,7 +140,7 @@ export function createAnomalyScorer(core: Core, mode: AnomalyMode, policy: Parti
         vectors.push({ tenant, d, st: b.st, rows, from: steps - counted, recurring: rowRecurs });
       }
       for (const group of groupBy(vectors, (v) => `${v.d}:${v.rows.length}`).values()) {
-        const res = scoreBehaviour(c, group.map((v) => v.st), group.map((v) => v.rows));
+        const res = scoreBehaviour(core, group.map((v) => v.st), group.map((v) => v.rows));
         group.forEach((v, k) => {
           if (res[k].status !== 'too-few-points') perTenant.get(v.tenant)?.push(strongest('behaviour', res[k].score, res[k].likelihood, res[k].kind, v.from, v.recurring));
         });

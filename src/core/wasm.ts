@@ -43,7 +43,9 @@ function liftString(memory: WebAssembly.Memory, ptr: number): string {
 /**
  * One live instance of the core. `call` runs a function against the current instance; if the core traps
  * (abort, unreachable, out-of-bounds), the instance is discarded, a fresh one created, and a
- * FORESIGHT_ERR_CORE_ABORT error thrown. All state the host cares about lives in host memory, so nothing is lost.
+ * FORESIGHT_ERR_CORE_ABORT error thrown. The forecasting state lives in host memory, so nothing of it is lost; what a
+ * caller keeps in the core's own memory between calls (ResidentDetectors in anomaly.ts) is lost, and such a caller
+ * compares `restarts` with what it was when it put its data there.
  */
 export class Core {
   #exports!: CoreExports;

@@ -90,11 +90,11 @@ function stepsOf(name: string, values: readonly ArrayLike<number>[]): number {
 /**
  * Runs one step call of n series x steps values (`run` gets the core's buffers: values, the four outputs one after
  * another, statuses) and reads its results: one host copy of the outputs (score, event, likelihood, kind; each
- * series-major), which every result views. `after` runs after the call, before the buffers are freed.
+ * series-major), which every result views.
  */
 function stepCall(
   core: Core, n: number, values: readonly ArrayLike<number>[], steps: number,
-  run: (pVals: number, out: (i: number) => number, pStatus: number) => void, after?: () => void,
+  run: (pVals: number, out: (i: number) => number, pStatus: number) => void,
 ): SeriesAnomalyResult[] {
   const x = ex(core);
   const total = n * steps;
@@ -105,7 +105,6 @@ function stepCall(
     const vals = core.f64(pVals, total);
     values.forEach((v, k) => vals.set(v, k * steps));
     run(pVals, (i) => pOut + i * total * 8, pStatus);
-    after?.();
     const status = core.i32(pStatus, n);
     const outs = core.f64(pOut, total * 4).slice();
     const out: SeriesAnomalyResult[] = [];
@@ -144,7 +143,8 @@ export function scoreSeries(core: Core, states: readonly SeriesDetectorState[], 
       bufs.forEach((b, k) => core.f64(pStates + k * stride * 8, b.length).set(b));
       return stepCall(core, n, values, steps, (pVals, o, pStatus) => {
         x.anomaly_uv_step(n, steps, stride, pStates, pVals, o(0), o(1), o(2), o(3), pStatus);
-      }, () => bufs.forEach((b, k) => b.set(core.f64(pStates + k * stride * 8, b.length))));
+        bufs.forEach((b, k) => b.set(core.f64(pStates + k * stride * 8, b.length)));
+      });
     } finally {
       x.free(pStates);
     }

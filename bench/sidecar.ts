@@ -10,14 +10,17 @@
 // The loop with the plain-JS peer engine runs at --tenants; the HTTP load runs on the real-engine loop.
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 //                            [--engine-only] [--idle-loop] [--incremental-cycles 3] [--total-shards N --shard i]
-//                            [--own-ring] [--fit-budget S] [--cpu-profile DIR] [--heap-profile DIR] [--no-exporter]
+//                            [--own-ring] [--fit-budget S] [--cpu-profile DIR] [--heap-profile DIR]
+//                            [--heap-profile-promoted] [--no-exporter]
 // --fit-budget: the loop's first-fit budget per cycle (firstFitBudget; default 0 here, no limit): the first fit then
 // runs as back-to-back cycles, and the report adds the first cycle's wall time (when the first forecasts are
 // published), how many series it forecast and how many cycles the first fit took; fullCycle* sum those cycles.
 // --cpu-profile DIR: V8 CPU profiles (Chrome DevTools' .cpuprofile) of the first fit (first-fit.cpuprofile), the
 // incremental cycles together (incremental.cpuprofile) and the retrain cycle (retrain.cpuprofile).
 // --heap-profile DIR: V8's sampling heap profile of the incremental cycles (incremental.heapprofile), every sampled
-// allocation counted, the ones collected since included: where the loop's garbage comes from.
+// allocation counted, the ones collected since included: where the loop's garbage comes from. With
+// --heap-profile-promoted, the objects the young generation collected are left out: what outlived it (promoted, then
+// live or collected with the old generation), which is what makes the old generation's collections come round.
 // --own-ring: the engine keeps its own copy of each series' recent values (as before they were read from the store).
 // The real-engine loop publishes to the sidecar's exporter as src/main.ts wires it (default limits and export
 // quantiles): each snapshot's exposition is built (text, deflated copy) within the cycle's publish step, as in the
@@ -36,7 +39,7 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { allocatorTuning, createForecastEngine } from '../src/core/engine.js';
 import { sharedCore } from '../src/core/wasm.js';
 import type { AccuracyStat, EngineOptions, ForecastEngine, SeriesForecast } from '../src/core/types.js';
@@ -122,8 +125,10 @@ const dirArg = (flag: string): string | undefined => {
   return dir;
 };
 const CPU_PROFILE_DIR = dirArg('--cpu-profile');
-/** --heap-profile DIR: the sampling heap profile of the incremental cycles, collected objects included. */
+/** --heap-profile DIR: the sampling heap profile of the incremental cycles, collected objects included (with
+ *  --heap-profile-promoted, only those that outlived the young generation). */
 const HEAP_PROFILE_DIR = dirArg('--heap-profile');
+const HEAP_PROFILE_PROMOTED = args.includes('--heap-profile-promoted');
 // --total-shards N [--shard i]: the real engine runs one shard of the --engine-tenants (the tenants whose FNV-1a hash
 // mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
 // out here as in the unsharded runs (a real shard still receives every tenant from Prometheus and drops the others).
@@ -252,7 +257,7 @@ const profiler = {
   async start(name: string): Promise<void> {
     if (CPU_PROFILE_DIR) await this.post('Profiler.start');
     if (HEAP_PROFILE_DIR && name === 'incremental') {
-      await this.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      await this.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !HEAP_PROFILE_PROMOTED });
     }
   },
   async stop(name: string): Promise<void> {
@@ -290,12 +295,24 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   await profiler.stop('first-fit');
   const full = firstFit.reduce(addReports);
   const incs: CycleReport[] = [];
+  // the old generation's collections that ended in each incremental cycle (V8 marks concurrently, on other threads
+  // too: a cycle with one costs about a second more CPU at full size)
+  const majors: number[] = [];
+  const gcs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(e.startTime + e.duration);
+  });
+  gcs.observe({ entryTypes: ['gc'] });
+  const spans: Array<[number, number]> = [];
   await profiler.start('incremental');
   for (let i = 0; i < INCREMENTAL_CYCLES; i++) {
     clock.t += STEP;
+    const t0 = performance.now();
     incs.push(await loop.runOnce());
+    spans.push([t0, performance.now()]);
   }
   await profiler.stop('incremental');
+  await new Promise((r) => setImmediate(r)); // the observer's last entries
+  gcs.disconnect();
   clock.t += STEP;
   await profiler.start('retrain');
   const retrain = await loop.runOnce();
@@ -318,6 +335,7 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
       incrementalCycleCpuS: round(cpu(inc)),
       incrementalCyclesCpuS: incs.map((r) => round(cpu(r))), // every one, in the order they ran
       incrementalCyclesPublishCpuS: incs.map((r) => round(r.cpuS.publish ?? 0)), // their publish steps (the exporter's build)
+      incrementalCyclesMajorGcs: spans.map(([a, b]) => majors.filter((t) => t >= a && t < b).length),
       incrementalCycleWallS: round(sum(inc)),
       incrementalStepsCpuS: steps(inc.cpuS),
       retrainCycleCpuS: round(cpu(retrain)),

@@ -111,6 +111,13 @@ interface LevelPlan {
   configured: boolean;
 }
 
+/** Where a forecast call writes a series' point forecasts (K values) and quantiles (K x levels) after them: at `at`
+ *  in `buf`, which the call's series share. */
+interface ForecastBuffer {
+  buf: Float64Array;
+  at: number;
+}
+
 /** One model's quantile forecast (for explaining and for benchmarking every model, not only the choice). */
 export interface ModelForecast {
   model: string;
@@ -530,7 +537,7 @@ class Engine implements ForesightEngine {
    * for the ensemble alone).
    * Monotone in the level, never NaN, floored at 0 for series never seen negative.
    */
-  #forecastModels(st: SeriesState, ms: readonly number[], plan: LevelPlan, record: boolean): { point: Float64Array; quantiles: Float64Array }[] {
+  #forecastModels(st: SeriesState, ms: readonly number[], plan: LevelPlan, record: boolean, into?: ForecastBuffer): { point: Float64Array; quantiles: Float64Array }[] {
     const K = st.K, L = this.#levels.length, nL = plan.levels.length;
     // the ensemble alone (every forecast) reads its sorted errors; other models select theirs in the core
     const ensembleOnly = ms.length === 1 && ms[0] === st.nM;
@@ -564,8 +571,9 @@ class Engine implements ForesightEngine {
     const med = plan.median;
     const out: { point: Float64Array; quantiles: Float64Array }[] = [];
     for (let mi = 0; mi < ms.length; mi++) {
-      const point = new Float64Array(K);
-      const quantiles = new Float64Array(K * nL);
+      const at = into && into.at + mi * K * (nL + 1);
+      const point = at === undefined ? new Float64Array(K) : into!.buf.subarray(at, at + K);
+      const quantiles = at === undefined ? new Float64Array(K * nL) : into!.buf.subarray(at + K, at + K * (nL + 1));
       for (let k = 0; k < K; k++) {
         const c = centers[mi * K + k];
         for (let l = 0; l < nL; l++) {
@@ -604,8 +612,8 @@ class Engine implements ForesightEngine {
    * (a forecast at other levels computes those too): a call for a subset such as [0.5, 0.8] would otherwise leave
    * the other levels scored against quantiles issued at an earlier origin, and their coverage and shifts run away.
    */
-  #forecastAt(st: SeriesState, ms: readonly number[], plan: LevelPlan): { point: Float64Array; quantiles: Float64Array }[] {
-    const out = this.#forecastModels(st, ms, plan, plan.configured);
+  #forecastAt(st: SeriesState, ms: readonly number[], plan: LevelPlan, into?: ForecastBuffer): { point: Float64Array; quantiles: Float64Array }[] {
+    const out = this.#forecastModels(st, ms, plan, plan.configured, into);
     if (!plan.configured) this.#forecastModels(st, ms, (this.#configuredPlan ??= this.#plan(this.#levels)), true);
     return out;
   }
@@ -678,10 +686,14 @@ class Engine implements ForesightEngine {
 
   forecast(keys: readonly string[], quantiles?: readonly number[]): SeriesForecast[] {
     const plan = this.#plan(quantiles ?? this.#levels);
-    return keys.map((key) => {
+    // Every series' point and quantiles are views of one buffer per call: arrays of their own cost an ArrayBuffer and
+    // a backing store each (about twice the heap, and kept by the loop until the next cycle).
+    const K = this.#hs.length, per = K * (plan.levels.length + 1);
+    const buf = new Float64Array(keys.length * per);
+    return keys.map((key, i) => {
       const st = this.#states.get(key);
       if (!st) throw new ArgumentInvalidError(`forecast: unknown series ${JSON.stringify(key)} (fit it first)`);
-      const [{ point, quantiles: q }] = this.#forecastAt(st, [st.nM], plan);
+      const [{ point, quantiles: q }] = this.#forecastAt(st, [st.nM], plan, st.K === K ? { buf, at: i * per } : undefined);
       const models: string[] = [];
       const b = st.block, w = st.layout.oWeights; // SeriesState.weights, read in place
       for (let k = 0; k < st.K; k++) {

@@ -35,7 +35,8 @@ export type ForecastStatus = 'ok' | 'nonseasonal-fallback' | 'constant' | 'too-f
 export interface SeriesForecast {
   key: string;
   status: ForecastStatus;
-  /** Point forecast per horizon (same order as EngineOptions.horizonsS). */
+  /** Point forecast per horizon (same order as EngineOptions.horizonsS). With `quantiles`, a view of a buffer the
+   *  series of one forecast call may share: read it, copy it to change it. */
   point: Float64Array;
   /** Quantiles, horizon-major: quantiles[h * nQuantiles + q]. Never NaN; monotone in q. */
   quantiles: Float64Array;

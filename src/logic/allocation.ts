@@ -103,6 +103,21 @@ function allocationState(allocation: number, level: number, lowSinceS: number, t
   return { allocation, level, lowSinceS, tokens, tokensAtS, outcomes, shortages };
 }
 
+/**
+ * Writes `from` into `into`, field by field. A caller that keeps one state per series for a long time (the loop's
+ * adapter) keeps the same object and copies each decision's state into it: a new state per series and cycle lived
+ * until the next cycle, through the young generation, and was collected with the old one.
+ */
+export function copyAllocationState(into: AllocationState, from: AllocationState): void {
+  into.allocation = from.allocation;
+  into.level = from.level;
+  into.lowSinceS = from.lowSinceS;
+  into.tokens = from.tokens;
+  into.tokensAtS = from.tokensAtS;
+  into.outcomes = from.outcomes;
+  into.shortages = from.shortages;
+}
+
 export interface Observation {
   timeS: number;
   /** Observed usage (NaN: missing, ignored). */
@@ -189,12 +204,9 @@ export function decide(state: AllocationState, input: DecisionInput, cfg: Alloca
     // the next decision, two changes of the budget for nothing).
     lowSinceS = NaN;
   }
-  const band = forecastBand(input, cfg);
-  const recommendation: Recommendation = {
-    target: allocation,
-    ...recommendationBounds(band, allocation),
-    uncappedTarget: cover,
-  };
+  // one literal with its four fields (a spread into it made a larger object, kept by the loop until the next cycle)
+  const bounds = recommendationBounds(forecastBand(input, cfg), allocation);
+  const recommendation: Recommendation = { target: allocation, lowerBound: bounds.lowerBound, upperBound: bounds.upperBound, uncappedTarget: cover };
   const next = allocationState(allocation, state.level, lowSinceS, tokens, tokensAtS, state.outcomes, state.shortages);
   return { state: next, allocation, recommendation, reason };
 }

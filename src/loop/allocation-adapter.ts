@@ -1,7 +1,7 @@
 // Binds the shared allocation policy (src/logic/allocation.ts, also used by the backtest) to the loop: keeps one
 // policy state per series, feeds it the samples observed since the last decision, and turns the engine's quantiles
 // into the policy's `next` and `window` inputs.
-import { allocationConfig, decide, holdScaleUp, newAllocationState, observe, type AllocationConfigInput, type AllocationState } from '../logic/allocation.js';
+import { allocationConfig, copyAllocationState, decide, holdScaleUp, newAllocationState, observe, type AllocationConfigInput, type AllocationState } from '../logic/allocation.js';
 import type { Recommendation } from '../model/snapshot.js';
 import { seriesKey } from '../model/series.js';
 import type { DecideFn, DecideInput } from './types.js';
@@ -15,7 +15,13 @@ export interface AllocationDecider {
 
 export function createAllocationDecider(input: AllocationConfigInput = {}): AllocationDecider {
   const cfg = allocationConfig(input);
+  /** One state object per series for as long as it lives: each decision's state is copied into it (keep). */
   const states = new Map<string, AllocationState>();
+  const keep = (key: string, st: AllocationState): void => {
+    const held = states.get(key);
+    if (held === undefined) states.set(key, st);
+    else if (held !== st) copyAllocationState(held, st);
+  };
   // per-level maximum over the horizons: read by decide() within the call only, so one array serves every series
   let window = new Float64Array(0);
   const fn: DecideFn = (d: DecideInput): Recommendation | undefined => {
@@ -25,7 +31,7 @@ export function createAllocationDecider(input: AllocationConfigInput = {}): Allo
       const { startS, intervalS, values } = d.newPoints;
       // points of a quarantined tenant do not calibrate the level (observe): its scale-ups are held back
       for (let i = 0; i < values.length; i++) st = observe(st, { timeS: startS + i * intervalS, usage: values[i], allocation: st.allocation }, cfg, !d.quarantined);
-      states.set(key, st);
+      keep(key, st);
     }
     const nq = d.quantiles.length;
     const nh = d.horizonsS.length;
@@ -41,7 +47,7 @@ export function createAllocationDecider(input: AllocationConfigInput = {}): Allo
     let out = decide(st, { nowS: d.nowS, levels: d.quantiles, next, window, recentPeak: d.recentPeak }, cfg);
     // Quarantine: an anomalous tenant gets no proactive scale-up; it keeps its allocation (never below its recent peak).
     if (d.quarantined) out = holdScaleUp(st, out, d.recentPeak, cfg);
-    states.set(key, out.state);
+    keep(key, out.state);
     return out.recommendation;
   };
   return {

@@ -2,7 +2,7 @@
 // each step timed; a failing tenant is logged, counted and skipped; every cycle publishes an immutable Snapshot.
 // Long steps run in time slices (time-slice.ts), so the HTTP server answers between them.
 import type { ForecastEngine, SeriesForecast } from '../core/types.js';
-import { HistoryStore } from '../model/history-store.js';
+import { HistoryStore, type StoredSeries } from '../model/history-store.js';
 import { profileSignal, type TenantProfile } from '../model/profile.js';
 import { CallMix } from '../model/call-mix.js';
 import { seriesKey } from '../model/series.js';
@@ -161,6 +161,7 @@ export class EngineLoop {
   #usageSplitAtS = -Infinity;
   #anomalies = new Map<string, AnomalyVerdict>();
   #anomalyFedUntil = new Map<string, number>();
+  #byTenant: { version: number; map: ReadonlyMap<string, readonly StoredSeries[]> } | undefined;
   #recs = new Map<string, Recommendation>();
   #forecasts = new Map<string, SeriesForecast>();
   #modelsChosen = new Map<string, number>();
@@ -425,11 +426,21 @@ export class EngineLoop {
     // anomaly (before training: quarantined tenants are kept out of it)
     if (this.#d.anomaly) await this.#timed('anomaly', durations, () => this.#scoreAnomalies());
 
-    // update: feed points the models have not seen
+    // update: feed points the models have not seen, a batch at a time as the windows are read (held through the whole
+    // step, every series' window outlived the young generation)
     await this.#timed('update', durations, async () => {
-      const keys: string[] = [];
-      const pts: Float64Array[] = [];
+      let keys: string[] = [];
+      let pts: Float64Array[] = [];
       const refit: string[] = [];
+      const flush = (): void => {
+        report.failedSeries += this.#each('update', keys, pts, (k, p) => engine.update(k, p));
+        for (const k of keys) {
+          const s = this.store.get(k);
+          if (s) s.fedUntilS = s.lastS;
+        }
+        keys = [];
+        pts = [];
+      };
       await forEachSliced(this.#slice, [...this.store.values()], (s) => {
         if (!engine.has(s.key) || s.fedUntilS >= s.lastS) return;
         const w = this.store.since(s.key, s.fedUntilS);
@@ -449,16 +460,9 @@ export class EngineLoop {
         keys.push(s.key);
         // A quarantined tenant's points are fed as missing: the models keep their timeline but do not learn the anomaly.
         pts.push(this.#anomalies.get(s.tenant)?.excludeFromTraining && o.quarantine ? new Float64Array(w.values.length).fill(NaN) : w.values);
+        if (keys.length >= o.batch) flush();
       });
-      const b = o.batch;
-      for (let i = 0; i < keys.length; i += b) {
-        report.failedSeries += this.#each('update', keys.slice(i, i + b), pts.slice(i, i + b), (k, p) => engine.update(k, p));
-        if (this.#slice.due) await this.#slice.yield();
-      }
-      for (const k of keys) {
-        const s = this.store.get(k);
-        if (s) s.fedUntilS = s.lastS;
-      }
+      flush();
       if (refit.length) logger.info({ series: refit.length, first: refit[0] }, `${refit.length} series came back after a gap longer than the history kept: fitted again as new`);
     });
 
@@ -678,32 +682,10 @@ export class EngineLoop {
 
   async #scoreAnomalies(): Promise<void> {
     const scorer = this.#d.anomaly!;
-    const inputs: AnomalySeriesInput[] = [];
-    await forEachSliced(this.#slice, [...this.store.values()], (s) => {
-      // A new series is fed its last anomalyWarmupPoints once (default a day: shorter warm-ups flagged most synthetic
-      // tenants in bench/sidecar.ts), then only new points. The detectors cost ~5 us per point (NAB corpus, bench:nab), so a
-      // day for 60,000 series is about 90 s of CPU at start-up; lower it for very large fleets.
-      // (a detector whose state was lost with a core restart is new again)
-      const fedUntil = scorer.known?.(s.key) === false ? undefined : this.#anomalyFedUntil.get(s.key);
-      const after = fedUntil ?? s.lastS - this.options.anomalyWarmupPoints * this.options.intervalS;
-      if (s.lastS <= after) return;
-      const w = this.store.since(s.key, after);
-      this.#anomalyFedUntil.set(s.key, s.lastS);
-      // a warm-up's history trains the detectors; only its newest sample is evidence for the verdict
-      if (!w || !w.values.length) return;
-      // the same times a week earlier, from the store (a week deep): a weekly shape is no anomaly (src/logic/recurrence.ts)
-      const span = scorer.usesWeekAgo === false ? undefined : weekAgoSpan(w.startS, w.values.length, this.options.intervalS);
-      const weekAgo = span && this.store.slots(s.key, span.startS, span.length);
-      inputs.push({ key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values, evidenceFrom: fedUntil === undefined ? w.values.length - 1 : 0, weekAgo });
-    });
-    // whole tenants per call (a verdict combines a tenant's signals), about ANOMALY_CALL_POINTS samples per call, with
-    // a yield between calls when the time slice is spent
-    const byTenant = new Map<string, AnomalySeriesInput[]>();
-    for (const x of inputs) {
-      const l = byTenant.get(x.tenant);
-      if (l) l.push(x);
-      else byTenant.set(x.tenant, [x]);
-    }
+    // Whole tenants per call (a verdict combines a tenant's signals), about ANOMALY_CALL_POINTS samples per call, with
+    // a yield between calls when the time slice is spent. A tenant's inputs are read as its turn comes, not all of them
+    // first: held through the whole step, 60,000 series' inputs outlived the young generation and were collected with
+    // the old one (a sixth of what the loop's cycles promoted at 1,000 tenants).
     let batch: AnomalySeriesInput[] = [];
     let points = 0;
     const flush = async (): Promise<void> => {
@@ -715,24 +697,56 @@ export class EngineLoop {
       }
       batch = [];
       points = 0;
-      if (this.#slice.due) await this.#slice.yield();
     };
-    for (const list of byTenant.values()) {
-      batch.push(...list);
-      for (const x of list) points += x.values.length;
+    for (const list of this.#seriesByTenant().values()) {
+      for (const s of list) {
+        const x = this.#anomalyInput(scorer, s);
+        if (!x) continue;
+        batch.push(x);
+        points += x.values.length;
+      }
       if (points >= ANOMALY_CALL_POINTS) await flush();
+      if (this.#slice.due) await this.#slice.yield();
     }
     if (batch.length) await flush();
   }
 
+  /** The stored series by tenant, tenants in the order of their first series; kept until a series is added or
+   *  deleted (HistoryStore.version). Callers do not change it. */
+  #seriesByTenant(): ReadonlyMap<string, readonly StoredSeries[]> {
+    if (this.#byTenant?.version === this.store.version) return this.#byTenant.map;
+    const map = new Map<string, StoredSeries[]>();
+    for (const s of this.store.values()) {
+      const l = map.get(s.tenant);
+      if (l) l.push(s);
+      else map.set(s.tenant, [s]);
+    }
+    this.#byTenant = { version: this.store.version, map };
+    return map;
+  }
+
+  /** The detectors' input of series `s`: its points since those it was fed (undefined when none are new). */
+  #anomalyInput(scorer: AnomalyScorer, s: StoredSeries): AnomalySeriesInput | undefined {
+    // A new series is fed its last anomalyWarmupPoints once (default a day: shorter warm-ups flagged most synthetic
+    // tenants in bench/sidecar.ts), then only new points. The detectors cost ~5 us per point (NAB corpus, bench:nab), so a
+    // day for 60,000 series is about 90 s of CPU at start-up; lower it for very large fleets.
+    // (a detector whose state was lost with a core restart is new again)
+    const fedUntil = scorer.known?.(s.key) === false ? undefined : this.#anomalyFedUntil.get(s.key);
+    const after = fedUntil ?? s.lastS - this.options.anomalyWarmupPoints * this.options.intervalS;
+    if (s.lastS <= after) return undefined;
+    const w = this.store.since(s.key, after);
+    this.#anomalyFedUntil.set(s.key, s.lastS);
+    // a warm-up's history trains the detectors; only its newest sample is evidence for the verdict
+    if (!w || !w.values.length) return undefined;
+    // the same times a week earlier, from the store (a week deep): a weekly shape is no anomaly (src/logic/recurrence.ts)
+    const span = scorer.usesWeekAgo === false ? undefined : weekAgoSpan(w.startS, w.values.length, this.options.intervalS);
+    const weekAgo = span && this.store.slots(s.key, span.startS, span.length);
+    return { key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values, evidenceFrom: fedUntil === undefined ? w.values.length - 1 : 0, weekAgo };
+  }
+
   async #profile(endS: number): Promise<void> {
     const o = this.options;
-    const byTenant = new Map<string, string[]>();
-    for (const s of this.store.values()) {
-      let l = byTenant.get(s.tenant);
-      if (!l) byTenant.set(s.tenant, (l = []));
-      l.push(s.key);
-    }
+    const byTenant = this.#seriesByTenant();
     // Budget: every tenant once per profileEveryS, assuming a cycle per interval; at least 500 tenants per cycle.
     const cyclesPerPeriod = Math.max(1, o.profileEveryS / o.intervalS);
     const budget = Math.max(500, Math.ceil(byTenant.size / cyclesPerPeriod));
@@ -745,11 +759,10 @@ export class EngineLoop {
     await forEachSliced(this.#slice, due.slice(0, Math.max(0, budget)), (tenant) => {
       const p: TenantProfile = { tenant, atS: endS, signals: {}, apiMix: {} };
       let lastS = -Infinity;
-      for (const key of byTenant.get(tenant)!) {
-        const s = this.store.get(key)!;
+      for (const s of byTenant.get(tenant)!) {
         lastS = Math.max(lastS, s.lastS);
         try {
-          const w = this.store.window(key, undefined, buf)!;
+          const w = this.store.window(s.key, undefined, buf)!;
           p.signals[s.resource] = profileSignal(s.resource, w.values, w.startS, o.intervalS);
         } catch (err) {
           this.#d.metrics.error('profile');

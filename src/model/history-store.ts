@@ -31,6 +31,7 @@ export class HistoryStore {
    *  may keep more than that for an engine that reads its recent values here (SharedHistory). */
   readonly windowPoints: number;
   #series = new Map<string, StoredSeries>();
+  #version = 0;
 
   constructor(intervalS: number, capacity: number, windowPoints = capacity) {
     if (!(intervalS > 0) || !(capacity >= 2)) throw new RangeError(`bad history store ${intervalS}s x ${capacity}`);
@@ -49,6 +50,12 @@ export class HistoryStore {
     return this.#series.size;
   }
 
+  /** Changes whenever a series is added or deleted (not when one is written): what a grouping of the series by
+   *  tenant, kept between cycles, is checked against. */
+  get version(): number {
+    return this.#version;
+  }
+
   keys(): IterableIterator<string> {
     return this.#series.keys();
   }
@@ -62,7 +69,9 @@ export class HistoryStore {
   }
 
   delete(key: string): boolean {
-    return this.#series.delete(key);
+    if (!this.#series.delete(key)) return false;
+    this.#version++;
+    return true;
   }
 
   #create(key: string, tenant: string, resource: string): StoredSeries {
@@ -79,6 +88,7 @@ export class HistoryStore {
       fedUntilS: -Infinity,
     };
     this.#series.set(key, s);
+    this.#version++;
     return s;
   }
 

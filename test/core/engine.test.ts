@@ -40,6 +40,27 @@ describe('createForecastEngine', () => {
     expect(hw.weight).toBeGreaterThan(0.5);
   });
 
+  it('forecasts series in one call as it forecasts each alone (their arrays share a buffer without overlapping)', () => {
+    const keys = ['a', 'b', 'c', 'd'];
+    const ys = keys.map((_, i) => seasonal(288 * 3, 3 + i).map((v) => v * (i + 1)));
+    const together = createForecastEngine({ intervalS: 300 }, core);
+    const alone = createForecastEngine({ intervalS: 300 }, core);
+    together.fit(keys, ys);
+    alone.fit(keys, ys);
+    for (const levels of [undefined, [0.5, 0.9]]) {
+      const got = together.forecast(keys, levels);
+      const want = keys.map((k) => alone.forecast([k], levels)[0]);
+      expect(got.map((f) => [f.key, [...f.point], [...f.quantiles], f.models])).toEqual(want.map((f) => [f.key, [...f.point], [...f.quantiles], f.models]));
+      // writing one series' arrays leaves the others' as they were
+      got[1].point.fill(-1);
+      got[1].quantiles.fill(-1);
+      for (const i of [0, 2, 3]) {
+        expect([...got[i].point]).toEqual([...want[i].point]);
+        expect([...got[i].quantiles]).toEqual([...want[i].quantiles]);
+      }
+    }
+  });
+
   it('updates online and keeps 0.9 coverage near its target on stationary noise', () => {
     const eng = createForecastEngine({ intervalS: 300, horizonsS: [300] }, core);
     const y = seasonal(288 * 8, 11);

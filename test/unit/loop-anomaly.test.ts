@@ -140,6 +140,37 @@ describe('the loop\'s anomaly warm-up', () => {
     expect(calls).toEqual([{ key: seriesKey('a', 'cpu'), n: 3, evidenceFrom: 0 }]);
   });
 
+  it('feeds a tenant that appears after the first cycle, and stops feeding one that vanished', async () => {
+    const calls: string[][] = [];
+    const scorer: AnomalyScorer = {
+      score: (series) => {
+        calls.push(series.map((x) => x.key));
+        return new Map();
+      },
+    };
+    const clock = manualClock(1_700_000_000);
+    const source = new FakeSource(['a'], ['cpu', 'memory']);
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: 60 }), clock, anomaly: scorer }, { intervalS: 60, historyPoints: 600, anomalyWarmupPoints: 10, vanishAfterS: 300 });
+    await loop.runOnce();
+    source.tenants.push('b');
+    clock.advance(60);
+    calls.length = 0;
+    await loop.runOnce();
+    const fed = () => calls.flat().sort();
+    expect(fed()).toEqual([seriesKey('a', 'cpu'), seriesKey('a', 'memory'), seriesKey('b', 'cpu'), seriesKey('b', 'memory')].sort());
+    // a tenant's series in one call: its verdict combines them
+    for (const c of calls) for (const t of ['a', 'b']) expect(c.filter((k) => k.startsWith(`${t}\u0000`)).length % 2).toBe(0);
+    source.tenants = ['b'];
+    clock.advance(600);
+    await loop.runOnce();
+    expect(loop.store.get(seriesKey('a', 'cpu'))).toBeUndefined();
+    clock.advance(60);
+    calls.length = 0;
+    await loop.runOnce();
+    expect(fed()).toEqual([seriesKey('b', 'cpu'), seriesKey('b', 'memory')].sort());
+    expect([...loop.latest()!.profiles!.keys()]).toEqual(['b']);
+  });
+
   it('feeds a series the warm-up again when the scorer lost its state (a core restart), as a new one', async () => {
     const calls: Array<{ n: number; evidenceFrom: number | undefined }> = [];
     let known = true;

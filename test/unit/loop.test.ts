@@ -112,6 +112,40 @@ describe('EngineLoop.runOnce', () => {
     expect(s.resources.get(seriesKey('b', 'cpu'))?.forecast).toBeUndefined();
   });
 
+  it('updates every known series once a cycle with the points it has not seen, in batches, skipping a failing one alone', async () => {
+    const calls: Array<Array<[string, number]>> = [];
+    class Recording extends FakeEngine {
+      override update(keys: readonly string[], pts: readonly Float64Array[]): void {
+        super.update(keys, pts);
+        calls.push(keys.map((k, i) => [k, pts[i].length]));
+      }
+    }
+    const engine = new Recording({ intervalS: 60 });
+    const tenants = ['a', 'b', 'c', 'd', 'e'];
+    const clock = manualClock(1_700_000_000);
+    const rec = recorder();
+    const loop = new EngineLoop({ source: new FakeSource(tenants, ['cpu']), engine, clock, metrics: rec.m }, { intervalS: 60, historyPoints: 600, batch: 2 });
+    await loop.runOnce();
+    expect(calls).toEqual([]);
+    clock.advance(180);
+    await loop.runOnce();
+    expect(calls.map((c) => c.length)).toEqual([2, 2, 1]);
+    expect(calls.flat()).toEqual(tenants.map((t) => [seriesKey(t, 'cpu'), 3]));
+    // a series whose update fails is retried alone and skipped (its model dropped, fitted again later); the batch's
+    // other series are updated, and the next cycle feeds them only their new points
+    engine.failKeys.add(seriesKey('c', 'cpu'));
+    calls.length = 0;
+    clock.advance(60);
+    await loop.runOnce();
+    expect(rec.errors).toContain('update');
+    expect(calls.flat().sort()).toEqual(['a', 'b', 'd', 'e'].map((t) => [seriesKey(t, 'cpu'), 1]));
+    engine.failKeys.clear();
+    calls.length = 0;
+    clock.advance(120);
+    await loop.runOnce();
+    expect(calls.flat()).toEqual(['a', 'b', 'd', 'e'].map((t) => [seriesKey(t, 'cpu'), 2]));
+  });
+
   it('serves the last snapshot marked stale when the pull fails, and recovers', async () => {
     const { loop, source, clock, rec } = setup();
     await loop.runOnce();

@@ -233,6 +233,26 @@ describe('HistoryStore', () => {
     s.write('k', 't', 'cpu', 0, [NaN, NaN]);
     expect(s.size).toBe(0);
   });
+
+  it('changes its version when a series is added or deleted, not when one is written', () => {
+    const s = new HistoryStore(60, 5);
+    const v0 = s.version;
+    s.write('k', 't', 'cpu', 0, [NaN]);
+    expect(s.version).toBe(v0);
+    s.write('k', 't', 'cpu', 0, [1, 2]);
+    const v1 = s.version;
+    expect(v1).not.toBe(v0);
+    s.write('k', 't', 'cpu', 120, [3]);
+    s.write('k', 't', 'cpu', 60, [5]);
+    expect(s.version).toBe(v1);
+    expect(s.delete('nope')).toBe(false);
+    expect(s.version).toBe(v1);
+    expect(s.delete('k')).toBe(true);
+    const v2 = s.version;
+    expect(v2).not.toBe(v1);
+    s.write('k', 't', 'cpu', 0, [1]);
+    expect(s.version).not.toBe(v2);
+  });
 });
 
 describe('HistoryStore fast path', () => {

@@ -1,12 +1,12 @@
 // `foresight evaluate` end to end on a small synthetic trace: both files, the columns, the warm-up, clear errors.
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/commands/evaluate.js';
 import { parseFlagDuration } from '../../src/config/load.js';
 import { gaussian } from '../helpers/random.js';
+import { tempDir } from '../helpers/temp.js';
 
 function writeTrace(dir: string, days: number): string {
   const lines = ['timestamp,tenant,resource,value'];
@@ -25,7 +25,7 @@ function writeTrace(dir: string, days: number): string {
 
 describe('foresight evaluate', () => {
   it('refuses a horizon no origin can be scored at, and leaves no file of headers behind', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const dir = tempDir('foresight-eval-');
     const trace = writeTrace(dir, 2);
     const out = join(dir, 'out');
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -43,7 +43,7 @@ describe('foresight evaluate', () => {
   });
 
   it('refuses a trace with nothing to score as a trace problem, not a usage error about horizons', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const dir = tempDir('foresight-eval-');
     const rows = (value: (i: number) => string) => ['timestamp,tenant,resource,value', ...Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${value(i)}`)].join('\n') + '\n';
     const empty = join(dir, 'all-missing.csv');
     writeFileSync(empty, rows(() => ''));
@@ -67,7 +67,7 @@ describe('foresight evaluate', () => {
   });
 
   it('checks --out before reading the trace (a file there is a usage error) and refuses a horizon given twice', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const dir = tempDir('foresight-eval-');
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
     // the trace does not exist: the --out problem is found first
@@ -85,7 +85,7 @@ describe('foresight evaluate', () => {
   });
 
   it('writes forecasts.csv.gz and summary.json after a warm-up of a third of a short series', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const dir = tempDir('foresight-eval-');
     const trace = writeTrace(dir, 3);
     const out = join(dir, 'out');
     expect(await run(['--trace', trace, '--resource', 'cpu', '--every', '6', '--out', out])).toBe(0);
@@ -112,7 +112,7 @@ describe('foresight evaluate', () => {
   });
 
   it('fails clearly on bad input and writes nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const dir = tempDir('foresight-eval-');
     const trace = writeTrace(dir, 1);
     expect(await run(['--resource', 'cpu'])).toBe(2);
     await expect(run(['--trace', join(dir, 'missing.csv'), '--resource', 'cpu', '--out', join(dir, 'o1')])).rejects.toThrow(/no such file/);
@@ -124,7 +124,7 @@ describe('foresight evaluate', () => {
 
   it('scores seasonal naive from samples up to the origin: on a random walk at 2 days it is no better than persistence', async () => {
     // hourly random walk (season: 24 steps), 30 days: any look-ahead past the origin would beat the last value
-    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const dir = tempDir('foresight-eval-');
     const rnd = gaussian(17);
     const lines = ['timestamp,tenant,resource,value'];
     let v = 1000;
@@ -145,7 +145,7 @@ describe('foresight evaluate', () => {
   });
 
   it('on a 15-minute trace uses the default horizons rounded up (15m, 30m), says so, and quotes names with commas', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'foresight-eval-'));
+    const dir = tempDir('foresight-eval-');
     const lines = ['timestamp,tenant,resource,value'];
     for (let i = 0; i < 3 * 96; i++) lines.push(`${i * 900},"team,a",cpu,${(10 + 5 * Math.sin((2 * Math.PI * i) / 96)).toFixed(4)}`);
     const trace = join(dir, 'i900.csv');

@@ -1,9 +1,9 @@
 // A private CA with a server certificate for 127.0.0.1 and a client certificate, made with openssl for the TLS
 // suites (two days valid, elliptic-curve keys, in a temp folder).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp.js';
 
 export interface TestPki {
   dir: string;
@@ -16,7 +16,7 @@ export interface TestPki {
 
 /** Creates the CA and its two certificates; `openssl` is the binary's path. */
 export function makeTestPki(openssl: string): TestPki {
-  const dir = mkdtempSync(join(tmpdir(), 'foresight-pki-'));
+  const dir = tempDir('foresight-pki-');
   const at = (f: string) => join(dir, f);
   const run = (...args: string[]) => execFileSync(openssl, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];

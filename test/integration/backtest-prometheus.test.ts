@@ -1,13 +1,13 @@
 // `foresight backtest --prometheus`: pulls a range from a real Prometheus (scraping a cAdvisor-shaped exporter) and
 // writes the three files, one series per namespace.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithBinaries } from '../helpers/binaries.js';
 import { startPrometheus, type PrometheusInstance } from '../helpers/prometheus.js';
 import { WorkloadExporter } from '../helpers/workload-exporter.js';
+import { tempDir } from '../helpers/temp.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -29,7 +29,7 @@ describeWithBinaries('backtest from a real Prometheus range', ['prometheus'], (b
   });
 
   it('writes allocations, summary and report for every namespace of the query', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'bt-prom-')), 'out');
+    const out = join(tempDir('bt-prom-'), 'out');
     const query = 'sum by (namespace) (rate(container_cpu_usage_seconds_total{container!=""}[4s]))';
     const r = spawnSync(
       process.execPath,

@@ -1,9 +1,8 @@
 // The actuator against a real kube-apiserver + etcd with real RBAC: every write goes through the ServiceAccount token
 // and the rules of deploy/base/rbac.yaml. One API server for the whole file; each test uses its own namespace.
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { Actuator, type ActuatorDeps } from '../../src/actuator/actuator.js';
@@ -26,6 +25,7 @@ import { snapshot, state } from '../helpers/kube-snapshot.js';
 import { shardOfTenant } from '../../src/model/shard.js';
 import { repoPath } from '../helpers/paths.js';
 import { tracesDir } from '../helpers/paths.js';
+import { tempDir } from '../helpers/temp.js';
 
 const GiB = 2 ** 30;
 const VPAS = '/apis/autoscaling.k8s.io/v1';
@@ -323,7 +323,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
   it('in dry-run changes nothing on the server and journals every intended change', async () => {
     const ns = await namespace(OPT_IN);
     const before = await createVpa(vpaObject(ns, 'web', 'foresight'));
-    const journalPath = join(mkdtempSync(join(tmpdir(), 'foresight-journal-')), 'actions.jsonl');
+    const journalPath = join(tempDir('foresight-journal-'), 'actions.jsonl');
     const a = actuator({ options: { dryRun: true, namespaces: [ns], journalPath } });
     const snap = snapshot(1, 1000, [state({ tenant: ns, resource: 'cpu', usage: 1, quantiles: [[1, 2, 3, 4]] })], [{ pool: 'dry', resource: 'cpu', size: 1 }]);
     const rep = await a.runOnce(snap);
@@ -633,7 +633,7 @@ describeWithBinaries('actuator on a real kube-apiserver', ['kube-apiserver', 'et
   });
 
   it('connects through a kubeconfig as main.ts does (client-node KubeConfig, token user)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'foresight-kubeconfig-'));
+    const dir = tempDir('foresight-kubeconfig-');
     const file = join(dir, 'config');
     writeFileSync(join(dir, 'ca.crt'), env.ca);
     writeFileSync(file, [

@@ -1,7 +1,6 @@
 // report.html renders in headless Chromium: after its inline script runs, every chart has its plotted marks.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { runBacktest } from '../../src/backtest/run.js';
 import { buildSummary } from '../../src/backtest/summary.js';
 import { pickTenants, renderReport } from '../../src/backtest/report.js';
 import { syntheticGrid } from '../unit/backtest-synthetic.js';
+import { tempDir } from '../helpers/temp.js';
 
 describeWithBinaries('report.html in headless Chromium', ['chromium'], (bins) => {
   it('draws one point per policy, one curve per swept policy and a line per series of each tenant chart', () => {
@@ -18,10 +18,10 @@ describeWithBinaries('report.html in headless Chromium', ['chromium'], (bins) =>
     const result = runBacktest(grid, { policies, targetShortage: 0.02, leadS: 300, sweep: true, provisioningDelayS: 180 });
     const summary = buildSummary(grid, result, 0.02);
     const html = renderReport(grid, result.results, summary);
-    const dir = mkdtempSync(join(tmpdir(), 'bt-report-'));
+    const dir = tempDir('bt-report-');
     const file = join(dir, 'report.html');
     writeFileSync(file, html);
-    const profile = mkdtempSync(join(tmpdir(), 'bt-chromium-'));
+    const profile = tempDir('bt-chromium-');
     const r = spawnSync(
       bins.chromium,
       ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--dump-dom', pathToFileURL(file).href],

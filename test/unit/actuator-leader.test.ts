@@ -1,14 +1,12 @@
 // Leader election judged on this replica's clock (client-go's rule), writes refused past the renew deadline, and a
 // journal whose file cannot be written that never turns an applied change into a failed one.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Actuator, guardWrite } from '../../src/actuator/actuator.js';
 import { ActionJournal } from '../../src/actuator/journal.js';
 import { KubeHttpError, type KubeApi, isUnavailable, stopsCycle } from '../../src/actuator/kube-api.js';
 import { LeaderElector } from '../../src/actuator/leader.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** One Lease in memory with resourceVersion checks (409 on a stale update, 404 before it exists). */
 function fakeLeaseApi() {
@@ -113,7 +111,7 @@ describe('guardWrite', () => {
 
 describe('ActionJournal', () => {
   it('keeps an entry and counts the failure when its file cannot be written, without throwing', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+    const dir = tempDir('journal-');
     const j = new ActionJournal(dir, 10); // a directory: appendFileSync fails with EISDIR
     const e = j.record({ cycle: 1, kind: 'shadow', action: 'create', target: 'foresight-system/p', outcome: 'applied' } as never);
     expect(j.list()).toEqual([e]);

@@ -1,8 +1,7 @@
 // Pure parts of the actuator: quantities, VPA recommendation shaping, safety gate, shadow planning, journal, options.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { withQuotaReserve } from '../../src/actuator/actuator.js';
 import { withRoom } from '../../src/actuator/quota-sizing.js';
 import { actuatorOptions, defaultActuatorOptions, nodeSelector, reclaimConfig, validateActuatorOptions } from '../../src/actuator/config.js';
@@ -17,6 +16,7 @@ import type { Vpa } from '../../src/actuator/vpa-types.js';
 import { allocationConfig } from '../../src/logic/allocation.js';
 import { DEFAULT_RECLAIM, mayReclaim, trackLowUsage } from '../../src/logic/reclaim.js';
 import { snapshot, state } from '../helpers/kube-snapshot.js';
+import { tempDir } from '../helpers/temp.js';
 
 const GiB = 2 ** 30;
 
@@ -526,7 +526,7 @@ describe('resource knobs', () => {
 
 describe('journal and options', () => {
   it('writes JSON lines and keeps the newest entries in memory', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'journal-')), 'actions.jsonl');
+    const path = join(tempDir('journal-'), 'actions.jsonl');
     const j = new ActionJournal(path, 2);
     for (let i = 0; i < 3; i++) j.record({ cycle: i, kind: 'vpa', action: 'update-recommendation', target: `ns/v${i}`, dryRun: true, outcome: 'planned' });
     expect(j.list().map((e) => e.cycle)).toEqual([1, 2]);

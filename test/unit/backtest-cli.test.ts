@@ -1,10 +1,10 @@
 // Bad input to `foresight backtest`: a non-zero exit, a message naming the file, line and problem, and no output files.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'src/cli.ts');
@@ -26,7 +26,7 @@ const header = 'timestamp,tenant,resource,value\n';
 const good = Array.from({ length: 30 }, (_, i) => `${i * 300},a,cpu,${1 + (i % 4)}`).join('\n');
 
 describe('backtest CLI bad input', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bt-bad-'));
+  const dir = tempDir('bt-bad-');
   const cases: Array<{ name: string; body: string; args?: string[]; expect: RegExp }> = [
     { name: 'unknown resource', body: `${header}${good}\n`, args: ['--resource', 'gpu'], expect: /unknown resource "gpu" \(the trace has: cpu\)/ },
     { name: 'unparsable value', body: `${header}0,a,cpu,1\n300,a,cpu,abc\n`, expect: /:3: unparsable value "abc"/ },

@@ -1,7 +1,6 @@
 // Tenant-quota mode: the tenant total (sum over a quota tenant's series) is what the policies allocate and are scored on.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Grid } from '../../src/backtest/grid.js';
@@ -10,6 +9,7 @@ import { runBacktest } from '../../src/backtest/run.js';
 import { scoredFrom } from '../../src/backtest/scoring.js';
 import { groupByRegex, groupTenants, quotaTenantOf, tenantQuotaGrid } from '../../src/backtest/tenant-quota.js';
 import { syntheticGrid } from './backtest-synthetic.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** Series x-a and x-b sum to exactly 30 at every step; y-a is alone in its quota tenant. */
 function twoSeriesGrid(steps: number): Grid {
@@ -125,7 +125,7 @@ describe('tenant-quota no look-ahead', () => {
 describe('backtest --tenant-quota CLI', () => {
   it('writes the three files with mode "tenant-quota" and each quota tenant\'s series', () => {
     const root = resolve(import.meta.dirname, '../..');
-    const dir = mkdtempSync(join(tmpdir(), 'bt-quota-'));
+    const dir = tempDir('bt-quota-');
     const rows = ['timestamp,tenant,resource,value'];
     for (let i = 0; i < 40; i++) rows.push(`${i * 300},team1-web,cpu,${1 + (i % 3)}`, `${i * 300},team1-db,cpu,${4 - (i % 3)}`, `${i * 300},team2-web,cpu,2`);
     const file = join(dir, 't.csv');

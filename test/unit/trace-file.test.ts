@@ -1,12 +1,12 @@
 // The canonical trace reader: regular series with NaN gaps, and errors that name the file, the line and the problem.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { readTrace } from '../../src/sources/trace-file.js';
+import { tempDir } from '../helpers/temp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'foresight-trace-'));
+const dir = tempDir('foresight-trace-');
 
 function write(name: string, text: string, gz = false): string {
   const p = join(dir, name);

@@ -694,12 +694,12 @@ class Engine implements ForesightEngine {
       const st = this.#states.get(key);
       if (!st) throw new ArgumentInvalidError(`forecast: unknown series ${JSON.stringify(key)} (fit it first)`);
       const [{ point, quantiles: q }] = this.#forecastAt(st, [st.nM], plan, st.K === K ? { buf, at: i * per } : undefined);
-      const models: string[] = [];
+      const models = new Array<string>(st.K); // its own length (pushed from empty, 3 names took room for 17)
       const b = st.block, w = st.layout.oWeights; // SeriesState.weights, read in place
       for (let k = 0; k < st.K; k++) {
         let best = 0;
         for (let m = 1; m < st.nM; m++) if (b[w + k * st.nM + m] > b[w + k * st.nM + best]) best = m;
-        models.push(b[w + k * st.nM + best] >= 0.9 ? this.#models[best] : 'ensemble');
+        models[k] = b[w + k * st.nM + best] >= 0.9 ? this.#models[best] : 'ensemble';
       }
       return { key, status: st.status as ForecastStatus, point, quantiles: q, models };
     });

@@ -154,17 +154,18 @@ const ranked = new Float64Array(2);
 
 /** Fraction of variance explained by group means (eta squared, Cohen 1988): SS_between / SS_total. */
 function etaSquared(sum: Float64Array, cnt: Float64Array, ssTot: number, mean: number): { share: number; means: number[] } {
-  const means: number[] = [];
+  // kept with the profile for its period: an array of its own length (pushed one by one, 24 values took room for 41)
+  const means = new Array<number>(sum.length);
   let ssB = 0;
   let seen = 0;
   for (let g = 0; g < sum.length; g++) {
     if (cnt[g] === 0) {
-      means.push(NaN);
+      means[g] = NaN;
       continue;
     }
     seen++;
     const m = sum[g] / cnt[g];
-    means.push(m);
+    means[g] = m;
     ssB += cnt[g] * (m - mean) ** 2;
   }
   return { share: ssTot > 0 && seen > 1 ? Math.min(1, ssB / ssTot) : 0, means };
@@ -181,6 +182,18 @@ function burstiness(median: number, p99: number, max: number, mean: number): num
   return p99 > 0 ? p99 / mean : max / mean;
 }
 
+/** profileSignal's sums and counts by hour of day and by weekday, reset by each call (it keeps no reference to them). */
+const groups = {
+  hSum: new Float64Array(24),
+  hCnt: new Float64Array(24),
+  dSum: new Float64Array(7),
+  dCnt: new Float64Array(7),
+  hDates: new Int32Array(24),
+  hLast: new Int32Array(24),
+  dDates: new Int32Array(7),
+  dLast: new Int32Array(7),
+};
+
 /** Profiles one signal window starting at `startS` with spacing `intervalS`; NaN and infinite values are missing (an
  *  infinity would make the level, volatility and shape Infinity or NaN). */
 export function profileSignal(resource: string, values: ArrayLike<number>, startS: number, intervalS: number): SignalProfile {
@@ -188,12 +201,15 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
   // Thursday), an hour's points at a time, and on how many dates each hour and each weekday had a sample: a shape seen
   // once cannot be told from a trend or a single event (one day of steady growth explains nearly all of its variance
   // by the hour), so a seasonality needs every group seen on two dates or more.
-  const hSum = new Float64Array(24);
-  const hCnt = new Float64Array(24);
-  const dSum = new Float64Array(7);
-  const dCnt = new Float64Array(7);
-  const hDates = new Int32Array(24), hLast = new Int32Array(24).fill(-1);
-  const dDates = new Int32Array(7), dLast = new Int32Array(7).fill(-1);
+  const { hSum, hCnt, dSum, dCnt, hDates, hLast, dDates, dLast } = groups;
+  hSum.fill(0);
+  hCnt.fill(0);
+  dSum.fill(0);
+  dCnt.fill(0);
+  hDates.fill(0);
+  hLast.fill(-1);
+  dDates.fill(0);
+  dLast.fill(-1);
   // the present values are gathered in the same pass (the median and p99 are selected among them)
   if (scratch.length < values.length) scratch = new Float64Array(Math.max(values.length, 2 * scratch.length));
   const present = scratch;
@@ -243,8 +259,7 @@ export function profileSignal(resource: string, values: ArrayLike<number>, start
       dow = dow === 6 ? 0 : dow + 1;
     }
   }
-  const empty = { resource, level: NaN, volatility: 0, burstiness: 1, dailyShape: new Array<number>(24).fill(NaN), weeklyShape: new Array<number>(7).fill(NaN), dailySeasonality: NaN, weeklySeasonality: NaN, samples: 0 };
-  if (n === 0) return empty;
+  if (n === 0) return { resource, level: NaN, volatility: 0, burstiness: 1, dailyShape: new Array<number>(24).fill(NaN), weeklyShape: new Array<number>(7).fill(NaN), dailySeasonality: NaN, weeklySeasonality: NaN, samples: 0 };
   const mean = sum / n;
   let ss = 0;
   for (let i = 0; i < n; i++) ss += (present[i] - mean) ** 2;

@@ -4,6 +4,7 @@
 // behaviour vector) into one verdict that also carries each signal's own score (foresight_anomaly_score{signal}).
 import { BehaviourState, periodSamples, ResidentDetectors, scoreBehaviour } from '../core/anomaly.js';
 import type { Core } from '../core/wasm.js';
+import { groupBy } from '../model/group-by.js';
 import { decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, type AnomalyMemory, type AnomalyMode, type AnomalyPolicy, type SignalAnomaly } from '../logic/anomaly.js';
 import { recurrenceMargin, recurringSamples } from '../logic/recurrence.js';
 import type { AnomalyKind, SignalAnomalyScore } from '../model/snapshot.js';
@@ -35,17 +36,6 @@ function strongest(signal: string, score: Float64Array, likelihood: Float64Array
 /** A score in [0, 1]; non-finite scores (no evidence) are 0. */
 function clamp01(x: number): number {
   return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
-}
-
-function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
-  const m = new Map<K, T[]>();
-  for (const it of items) {
-    const k = key(it);
-    let l = m.get(k);
-    if (!l) m.set(k, (l = []));
-    l.push(it);
-  }
-  return m;
 }
 
 /** Calls in a row (about one per interval: an hour at 5 minutes) a tenant's behaviour vector waits for a signal that

@@ -5,6 +5,7 @@ import type { ForecastEngine, SeriesForecast } from '../core/types.js';
 import { HistoryStore, type StoredSeries } from '../model/history-store.js';
 import { profileSignal, type TenantProfile } from '../model/profile.js';
 import { CallMix } from '../model/call-mix.js';
+import { groupBy } from '../model/group-by.js';
 import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
 import { DEFAULT_BOUNDS, RECURRING_LAGS_S } from '../logic/bounds.js';
@@ -714,15 +715,8 @@ export class EngineLoop {
   /** The stored series by tenant, tenants in the order of their first series; kept until a series is added or
    *  deleted (HistoryStore.version). Callers do not change it. */
   #seriesByTenant(): ReadonlyMap<string, readonly StoredSeries[]> {
-    if (this.#byTenant?.version === this.store.version) return this.#byTenant.map;
-    const map = new Map<string, StoredSeries[]>();
-    for (const s of this.store.values()) {
-      const l = map.get(s.tenant);
-      if (l) l.push(s);
-      else map.set(s.tenant, [s]);
-    }
-    this.#byTenant = { version: this.store.version, map };
-    return map;
+    if (this.#byTenant?.version !== this.store.version) this.#byTenant = { version: this.store.version, map: groupBy(this.store.values(), (s) => s.tenant) };
+    return this.#byTenant.map;
   }
 
   /** The detectors' input of series `s`: its points since those it was fed (undefined when none are new). */

@@ -571,9 +571,9 @@ class Engine implements ForesightEngine {
     const med = plan.median;
     const out: { point: Float64Array; quantiles: Float64Array }[] = [];
     for (let mi = 0; mi < ms.length; mi++) {
-      const at = into && into.at + mi * K * (nL + 1);
-      const point = at === undefined ? new Float64Array(K) : into!.buf.subarray(at, at + K);
-      const quantiles = at === undefined ? new Float64Array(K * nL) : into!.buf.subarray(at + K, at + K * (nL + 1));
+      const at = into ? into.at + mi * K * (nL + 1) : 0;
+      const point = into ? into.buf.subarray(at, at + K) : new Float64Array(K);
+      const quantiles = into ? into.buf.subarray(at + K, at + K * (nL + 1)) : new Float64Array(K * nL);
       for (let k = 0; k < K; k++) {
         const c = centers[mi * K + k];
         for (let l = 0; l < nL; l++) {
@@ -688,12 +688,12 @@ class Engine implements ForesightEngine {
     const plan = this.#plan(quantiles ?? this.#levels);
     // Every series' point and quantiles are views of one buffer per call: arrays of their own cost an ArrayBuffer and
     // a backing store each (about twice the heap, and kept by the loop until the next cycle).
-    const K = this.#hs.length, per = K * (plan.levels.length + 1);
+    const per = this.#hs.length * (plan.levels.length + 1); // every state has the engine's horizons (SeriesState.K)
     const buf = new Float64Array(keys.length * per);
     return keys.map((key, i) => {
       const st = this.#states.get(key);
       if (!st) throw new ArgumentInvalidError(`forecast: unknown series ${JSON.stringify(key)} (fit it first)`);
-      const [{ point, quantiles: q }] = this.#forecastAt(st, [st.nM], plan, st.K === K ? { buf, at: i * per } : undefined);
+      const [{ point, quantiles: q }] = this.#forecastAt(st, [st.nM], plan, { buf, at: i * per });
       const models = new Array<string>(st.K); // its own length (pushed from empty, 3 names took room for 17)
       const b = st.block, w = st.layout.oWeights; // SeriesState.weights, read in place
       for (let k = 0; k < st.K; k++) {

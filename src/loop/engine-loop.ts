@@ -689,7 +689,7 @@ export class EngineLoop {
     // the old one (a sixth of what the loop's cycles promoted at 1,000 tenants).
     let batch: AnomalySeriesInput[] = [];
     let points = 0;
-    const flush = async (): Promise<void> => {
+    const flush = (): void => {
       try {
         for (const [tenant, v] of scorer.score(batch, this.options.intervalS)) this.#anomalies.set(tenant, v);
       } catch (err) {
@@ -706,16 +706,18 @@ export class EngineLoop {
         batch.push(x);
         points += x.values.length;
       }
-      if (points >= ANOMALY_CALL_POINTS) await flush();
+      if (points >= ANOMALY_CALL_POINTS) flush();
       if (this.#slice.due) await this.#slice.yield();
     }
-    if (batch.length) await flush();
+    if (batch.length) flush();
   }
 
   /** The stored series by tenant, tenants in the order of their first series; kept until a series is added or
    *  deleted (HistoryStore.version). Callers do not change it. */
   #seriesByTenant(): ReadonlyMap<string, readonly StoredSeries[]> {
-    if (this.#byTenant?.version !== this.store.version) this.#byTenant = { version: this.store.version, map: groupBy(this.store.values(), (s) => s.tenant) };
+    if (this.#byTenant?.version !== this.store.version) {
+      this.#byTenant = { version: this.store.version, map: groupBy(this.store.values(), (s) => s.tenant) };
+    }
     return this.#byTenant.map;
   }
 

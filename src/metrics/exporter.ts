@@ -10,7 +10,7 @@ import { catalogue, type MetricDef } from './catalogue.js';
 import { counterOf, gaugeOf, histogramOf, horizonLabel } from './handles.js';
 import { escapeLabelValue, TextBufferPool, TextGauge } from './text-gauge.js';
 import { forEachSliced, TimeSlice } from '../loop/time-slice.js';
-import { deflatePart, gzipBody, type DeflatedPart } from './gzip-body.js';
+import { deflatePart, gzipBody, plainBody, type DeflatedPart } from './gzip-body.js';
 
 export interface ExporterLimits {
   /** Tenants exposed per snapshot (sorted by name; the rest counted as dropped, reason tenant_limit). */
@@ -151,7 +151,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   // scrape for 134k series with the loop running (bench/sidecar.ts); see text-gauge.ts.
   const registry = new Registry();
   if (deps.defaultLabels) registry.setDefaultLabels(deps.defaultLabels);
-  // The snapshot text's buffers: a build writes into those of the text served before the one it replaces.
+  // The snapshot text's buffers: a build writes into those of the text before, given back once it was deflated.
   const pool = new TextBufferPool();
   const textGauge = <L extends string>(def: MetricDef<L>): TextGauge<L> => new TextGauge<L>(def, deps.defaultLabels, pool);
   const c = catalogue;
@@ -192,9 +192,8 @@ export function createExporter(deps: ExporterDeps): Exporter {
   // to text once, then served to every scrape of that snapshot. Builds run one at a time.
   interface Rendered {
     snap: Snapshot | undefined;
-    /** The text, in the pieces it was written in (each newline-terminated). */
-    pieces: Buffer[];
-    /** The same text deflated once, for scrapes that accept gzip (Prometheus does). */
+    /** The text, deflated once: what gzip scrapes get (Prometheus asks for gzip), inflated for the others. The
+     *  plain text is not kept: its buffers go back to the pool as soon as it is deflated (about 2 KB a series). */
     deflated: DeflatedPart;
   }
   let rendered: Rendered | undefined;
@@ -357,12 +356,11 @@ export function createExporter(deps: ExporterDeps): Exporter {
       t.reset();
       if (slice.due) await slice.yield();
     }
-    // swap: the text, then what is small enough to set in one go; the text replaced goes back to the pool (scrapes
-    // copy what they serve before they return), to be written over by the next build
+    // swap: the deflated text, then what is small enough to set in one go; the plain text goes back to the pool (no
+    // scrape reads it), to be written over by the next build
     const deflated = await deflatePart(parts, slice);
-    const replaced = rendered;
-    rendered = { snap: s, pieces: parts, deflated };
-    if (replaced) pool.give(replaced.pieces, parts.length);
+    pool.give(parts, parts.length);
+    rendered = { snap: s, deflated };
     for (const gauge of Object.values(small)) gauge.reset();
     if (s) {
       small.stale.set(s.stale ? 1 : 0);
@@ -410,7 +408,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
       const r = rendered!;
       const live = Buffer.from(await registry.metrics());
       if (opts.gzip) return { body: gzipBody(r.deflated, live), contentType: registry.contentType, contentEncoding: 'gzip' };
-      return { body: Buffer.concat([...r.pieces, live]), contentType: registry.contentType };
+      return { body: await plainBody(r.deflated, live), contentType: registry.contentType };
     },
     publish(s: Snapshot) {
       return ensure(s);

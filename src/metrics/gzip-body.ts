@@ -4,7 +4,7 @@
 // block, and the trailer's CRC-32 continues the large part's over the small one (RFC 1951 3.2.3, RFC 1952 2.3).
 import { once } from 'node:events';
 import * as zlib from 'node:zlib';
-import { constants, createDeflateRaw, deflateRawSync } from 'node:zlib';
+import { constants, createDeflateRaw, createInflateRaw, deflateRawSync } from 'node:zlib';
 import type { TimeSlice } from '../loop/time-slice.js';
 
 const TABLE = (() => {
@@ -72,4 +72,23 @@ export function gzipBody(part: DeflatedPart, tail: Buffer): Buffer {
   trailer.writeUInt32LE(crc32(tail, part.crc), 0);
   trailer.writeUInt32LE((part.length + tail.length) >>> 0, 4);
   return Buffer.concat([HEADER, ...part.deflated, deflateRawSync(tail), trailer]);
+}
+
+/** The plain text of `part` followed by `tail`, for a scrape that does not accept gzip: `part` inflated (in the zlib
+ *  thread pool) into one buffer of the body's length. The exporter keeps a snapshot's text only deflated. */
+export async function plainBody(part: DeflatedPart, tail: Buffer): Promise<Buffer> {
+  const body = Buffer.allocUnsafe(part.length + tail.length);
+  const z = createInflateRaw({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: 64 * 1024 });
+  let at = 0;
+  z.on('data', (d: Buffer) => {
+    if (at + d.length > part.length) z.destroy(new Error(`inflated text longer than the ${part.length} bytes deflated`));
+    else at += d.copy(body, at);
+  });
+  const ended = once(z, 'end');
+  for (const d of part.deflated) z.write(d);
+  z.end();
+  await ended;
+  if (at !== part.length) throw new Error(`inflated text of ${at} bytes, ${part.length} deflated`);
+  tail.copy(body, at);
+  return body;
 }

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, crc32Table, deflatePart, gzipBody } from '../../src/metrics/gzip-body.js';
+import { crc32, crc32Table, deflatePart, gzipBody, plainBody } from '../../src/metrics/gzip-body.js';
 import { uniform } from '../helpers/random.js';
 
 describe('gzip body', () => {
@@ -28,5 +28,23 @@ describe('gzip body', () => {
     // the part in pieces (as a snapshot's text is written): one deflate stream over them in order
     const pieces = [part.subarray(0, 1_000), part.subarray(1_000, 300_001), part.subarray(300_001)];
     expect(gunzipSync(gzipBody(await deflatePart(pieces), tail)).toString()).toBe(part.toString() + tail.toString());
+  });
+
+  it('inflates a deflated part back into the plain body, followed by the tail', async () => {
+    const rnd = uniform(9);
+    // several inflate chunks (64 KB) of text that does not compress to nothing
+    const part = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `foresight_forecast{tenant="t${i}"} ${rnd()}\n`).join(''));
+    const tail = Buffer.from('foresight_cycles_total{outcome="success"} 3\n');
+    const pieces = [part.subarray(0, 70_000), part.subarray(70_000, 70_001), part.subarray(70_001)];
+    const deflated = await deflatePart(pieces);
+    expect(part.length).toBeGreaterThan(4 * 64 * 1024);
+    expect((await plainBody(deflated, tail)).equals(Buffer.concat([part, tail]))).toBe(true);
+    expect((await plainBody(await deflatePart([]), tail)).equals(tail)).toBe(true);
+  });
+
+  it('rejects a deflated part that does not inflate to its recorded length', async () => {
+    const deflated = await deflatePart([Buffer.from('x'.repeat(5_000))]);
+    await expect(plainBody({ ...deflated, length: 4_999 }, Buffer.alloc(0))).rejects.toThrow(/longer than the 4999 bytes/);
+    await expect(plainBody({ ...deflated, length: 5_001 }, Buffer.alloc(0))).rejects.toThrow(/of 5000 bytes, 5001 deflated/);
   });
 });

@@ -256,7 +256,7 @@ describe('exporter', () => {
     expect(withoutProcessMetrics(inflateRawSync(gz.body.subarray(10, gz.body.length - 8)).toString())).toBe(withoutProcessMetrics(plain));
   });
 
-  it('writes each snapshot over the text of the one before the text served, never over the text served', async () => {
+  it('writes each snapshot into the buffers of the text before, once deflated, and serves that one whole meanwhile', async () => {
     // 300 tenants: each build's forecast family spans several of the text's 64 KB buffers
     const { loop } = await loopWith(Array.from({ length: 300 }, (_, i) => `tenant-${i}`));
     await loop.runOnce();
@@ -282,7 +282,8 @@ describe('exporter', () => {
       let done = false;
       const building = ex.publish(current).then(() => (done = true));
       while (!done) {
-        // scrapes while the next text is written (into the buffers of the text before the one served)
+        // scrapes while the next text is written (into the buffers of the served text's plain copy, given back once
+        // deflated): plain scrapes inflate the served text
         const [plain, gz] = [await ex.render(), await ex.render({ gzip: true })];
         if (done) break;
         midBuild++;

@@ -271,7 +271,11 @@ class Engine implements ForesightEngine {
     const inputs: StepInputs[] = [];
     keys.forEach((key, i) => {
       const prev = this.#states.get(key);
-      const st = new SeriesState(this.#shape(), this.#historyOf?.(key));
+      const y = histories[i];
+      let sum = 0, cnt = 0;
+      for (const v of y) if (Number.isFinite(v)) { sum += Math.abs(v); cnt++; }
+      const hist = this.#histogramOf(cnt > 0 && sum > 0 ? sum / cnt : 1);
+      const st = new SeriesState(this.#shape(), this.#historyOf?.(key), { hw: states[i], holt: holt.states[i], histLen: hist.len });
       if (prev) {
         // keep the calibration and the live scores across refits (the scores are decayed sums: they stay recent)
         st.shift.set(prev.shift);
@@ -281,15 +285,12 @@ class Engine implements ForesightEngine {
         st.liveAct.set(prev.liveAct);
         st.liveQN.set(prev.liveQN);
       }
-      st.hw = states[i];
-      st.holt = holt.states[i];
       st.status = hwStatusName(status[i]);
-      const y = histories[i];
       st.noteConsumed(y, true);
-      let sum = 0, cnt = 0;
-      for (const v of y) if (Number.isFinite(v)) { sum += Math.abs(v); cnt++; }
-      const scale = cnt > 0 && sum > 0 ? sum / cnt : 1;
-      this.#initHistogram(st, scale);
+      st.histFirst = hist.first;
+      st.histNb = hist.nb;
+      st.hist[0] = NaN;
+      st.hist[2] = hist.nb - 1;
       fitted.push(st);
     });
     const hists = this.#trackHistograms(fitted, histories, mapPacked(keys, () => 0));
@@ -326,8 +327,7 @@ class Engine implements ForesightEngine {
     const hw = fitHoltWinters(this.core, hist, { m1: this.#m1, m2: this.#m2, damped: this.#tuning.damped, maxEvals, previous: sts.map((s) => s.hw), replay: false }, this.#hs);
     const holt = fitHoltWinters(this.core, hist, { m1: 0, m2: 0, damped: true, maxEvals, previous: sts.map((s) => s.holt), replay: false }, this.#hs);
     sts.forEach((st, j) => {
-      st.hw = hw.states[j];
-      st.holt = holt.states[j];
+      st.setModels(hw.states[j], holt.states[j]);
       st.status = hwStatusName(hw.status[j]);
       st.noteConsumed(hist[j], true);
     });
@@ -391,15 +391,16 @@ class Engine implements ForesightEngine {
     if (this.#excluded.has('histogram')) hist.fill(NaN);
   }
 
-  #initHistogram(st: SeriesState, scale: number): void {
-    st.histFirst = Math.max(scale * HIST_FIRST_REL, 1e-12);
-    this.core.call((x) => {
+  /** The decaying histogram of a series of mean absolute value `scale`: its first bucket's bound, its bucket count
+   *  and its state's length (header and buckets; the state starts zeroed, then the fit sets [0] = NaN and [2] =
+   *  nb - 1). */
+  #histogramOf(scale: number): { first: number; nb: number; len: number } {
+    const first = Math.max(scale * HIST_FIRST_REL, 1e-12);
+    return this.core.call((x) => {
       const e = fx(x);
-      st.histNb = e.fc_hist_num_buckets(st.histFirst * (HIST_MAX_REL / HIST_FIRST_REL), st.histFirst, HIST_RATIO);
-      st.hist = new Float64Array(e.fc_hist_header() + st.histNb);
+      const nb = e.fc_hist_num_buckets(first * (HIST_MAX_REL / HIST_FIRST_REL), first, HIST_RATIO);
+      return { first, nb, len: e.fc_hist_header() + nb };
     });
-    st.hist[0] = NaN;
-    st.hist[2] = st.histNb - 1;
   }
 
   /**

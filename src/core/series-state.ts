@@ -153,6 +153,8 @@ export function recentPointsOf(shape: StateShape): number {
 
 /** The ring of every state that reads a shared history: one empty array for all (an array each is ~180 bytes). */
 const NO_RING = new Float32Array(0);
+/** The model states of a state not fitted yet, the same way. */
+const NO_MODEL = new Float64Array(0);
 
 /** What a checkpoint of one state keeps (UndoLog): its small arrays are copied into the log's arena at `at`. */
 interface UndoEntry {
@@ -295,15 +297,24 @@ export class UndoLog {
   }
 }
 
+/** The model states a fitted series starts with, kept in the state's own buffer: its Holt-Winters and Holt states
+ *  (copied) and the length of its decaying histogram (zeroed). */
+export interface ModelStates {
+  hw: Float64Array;
+  holt: Float64Array;
+  histLen: number;
+}
+
 export class SeriesState {
   readonly shape: StateShape;
   readonly nM: number; // base models
   readonly K: number;
   readonly P: number; // origin slots (max horizon + 1)
   status = 'ok';
-  hw: Float64Array<ArrayBufferLike> = new Float64Array(0);
-  holt: Float64Array<ArrayBufferLike> = new Float64Array(0);
-  hist: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  /** Holt-Winters, Holt and decaying-histogram states (empty until a fit gives them; see ModelStates). */
+  hw: Float64Array<ArrayBufferLike> = NO_MODEL;
+  holt: Float64Array<ArrayBufferLike> = NO_MODEL;
+  hist: Float64Array<ArrayBufferLike> = NO_MODEL;
   histFirst = 1;
   histNb = 0;
   /** Scalars and every small array below, one block (copied into the core per step; the core's copy of a block
@@ -349,7 +360,7 @@ export class SeriesState {
    * its own ring. Every advance must then end with the value at the history's newest slot; one that does not
    * (checked in advanceBatch) turns the state back to an own ring first.
    */
-  constructor(shape: StateShape, history?: SharedHistory) {
+  constructor(shape: StateShape, history?: SharedHistory, models?: ModelStates) {
     this.shape = shape;
     this.nM = shape.models.length;
     this.K = shape.hs.length;
@@ -358,8 +369,24 @@ export class SeriesState {
     const lay = layoutFor(shape);
     this.layout = lay;
     const MQ = lay.mq;
-    const b = new Float64Array(lay.oRing);
+    // the block, the model states (a fit's) and the arrays below in one buffer: one backing store a series instead of
+    // eight (each ArrayBuffer costs a heap object and a native allocation of its own, about 300 bytes, besides its
+    // data); doubles first, then the narrower types, each at its alignment
+    const E = shape.errWindow, nErr = MQ * this.K * E, nSorted = this.K * E, wide = E > 0x10000;
+    const nHw = models?.hw.length ?? 0, nHolt = models?.holt.length ?? 0, nHist = models?.histLen ?? 0;
+    const oHw = lay.oRing * 8, oHolt = oHw + nHw * 8, oHist = oHolt + nHolt * 8;
+    const oErr = oHist + nHist * 8, oSortedN = oErr + nErr * 4, oSorted = oSortedN + this.K * 4;
+    const oIssued = oSorted + nSorted * (wide ? 4 : 2);
+    const buf = new ArrayBuffer(oIssued + this.P * MQ);
+    const b = new Float64Array(buf, 0, lay.oRing);
     this.block = b;
+    if (models) {
+      this.hw = new Float64Array(buf, oHw, nHw);
+      this.hw.set(models.hw);
+      this.holt = new Float64Array(buf, oHolt, nHolt);
+      this.holt.set(models.holt);
+      this.hist = new Float64Array(buf, oHist, nHist);
+    }
     b[B_N] = 0;
     b[B_LAST] = NaN;
     b[B_MIN] = Infinity;
@@ -371,13 +398,22 @@ export class SeriesState {
     } else this.ring = new Float32Array(lay.ringLen).fill(NaN);
     b.fill(NaN, lay.oFc, lay.oFcOrigin);
     b.fill(-1, lay.oFcOrigin, lay.oFcOrigin + this.P);
-    this.err = new Float32Array(MQ * this.K * shape.errWindow).fill(NaN);
-    this.sorted = shape.errWindow <= 0x10000 ? new Uint16Array(this.K * shape.errWindow) : new Uint32Array(this.K * shape.errWindow);
-    this.sortedN = new Int32Array(this.K);
+    this.err = new Float32Array(buf, oErr, nErr).fill(NaN);
+    this.sorted = wide ? new Uint32Array(buf, oSorted, nSorted) : new Uint16Array(buf, oSorted, nSorted);
+    this.sortedN = new Int32Array(buf, oSortedN, this.K);
     b.fill(NaN, lay.oLoss, lay.oLoss + M1 * this.K);
     b.fill(1 / this.nM, lay.oWeights, lay.oWeights + this.K * this.nM);
     b.fill(-1, lay.oIssuedOrigin, lay.oIssuedOrigin + this.P);
-    this.issuedModels = new Uint8Array(this.P * MQ);
+    this.issuedModels = new Uint8Array(buf, oIssued, this.P * MQ);
+  }
+
+  /** A refit's Holt-Winters and Holt states: written over the current ones where they are as long (in the state's
+   *  buffer), else taken as they are (a refit that keeps a season the fit had dropped, or drops one). */
+  setModels(hw: Float64Array, holt: Float64Array): void {
+    if (hw.length === this.hw.length) this.hw.set(hw);
+    else this.hw = hw;
+    if (holt.length === this.holt.length) this.holt.set(holt);
+    else this.holt = holt;
   }
 
   // The small arrays of the block, as views made on each read (a view kept per array would cost ~100 bytes each,

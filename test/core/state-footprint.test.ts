@@ -28,15 +28,48 @@ describe('per-series objects of the engine', () => {
     // one series first: what the engine keeps whatever the number of series (scratch, layout, shape)
     engine.fit(keys.slice(0, 1), windows.slice(0, 1));
     engine.forecast(keys.slice(0, 1));
-    const before = [Float64Array, Float32Array, Uint16Array, Array].map(live);
+    const kinds = [Float64Array, Float32Array, Uint16Array, Array, ArrayBuffer];
+    const before = kinds.map(live);
     for (let i = 1; i < N; i += 4) engine.fit(keys.slice(i, i + 4), windows.slice(i, i + 4));
     engine.forecast(keys);
-    const per = [Float64Array, Float32Array, Uint16Array, Array].map((c, j) => (live(c) - before[j]) / (N - 1));
+    const per = kinds.map((c, j) => (live(c) - before[j]) / (N - 1));
     // block, Holt-Winters, Holt and histogram states; the error ring (the recent values are the store's); the
     // sorted errors; the shape (and its array of disabled models) is one for every series
     expect(per.slice(0, 3)).toEqual([4, 1, 1]);
     expect(per[3]).toBeLessThan(0.5);
+    // one buffer: the block, the three model states, the error ring, its counts and order, the issued models
+    expect(per[4]).toBe(1);
     expect(engine.has(keys[N - 1])).toBe(true);
+  });
+
+  it('keeps the block, the model states, the error ring, its counts and order and the issued models apart in one buffer', () => {
+    const hw = Float64Array.from({ length: 17 }, (_, i) => i + 0.5), holt = Float64Array.from({ length: 5 }, (_, i) => -i);
+    for (const errWindow of [8, 0x10001]) {
+      const st = new SeriesState({ models: ['a', 'b', 'c'], hs: [1, 2, 6], levels: [0.1, 0.5, 0.9], errWindow, season: 4, lossHalfLife: 4 }, undefined, { hw, holt, histLen: 9 });
+      expect([Array.from(st.hw), Array.from(st.holt), Array.from(st.hist)]).toEqual([Array.from(hw), Array.from(holt), Array(9).fill(0)]);
+      expect(st.hw.buffer).not.toBe(hw.buffer);
+      const parts = [st.block, st.hw, st.holt, st.hist, st.err, st.sortedN, st.sorted, st.issuedModels];
+      for (const a of parts) expect(a.buffer).toBe(st.block.buffer);
+      expect(st.sorted).toBeInstanceOf(errWindow > 0x10000 ? Uint32Array : Uint16Array);
+      // in order, each after the one before, the last ending at the buffer's end
+      for (let i = 1; i < parts.length; i++) expect(parts[i].byteOffset).toBe(parts[i - 1].byteOffset + parts[i - 1].byteLength);
+      expect(st.issuedModels.byteOffset + st.issuedModels.byteLength).toBe(st.block.buffer.byteLength);
+      expect([st.err.length, st.sorted.length, st.sortedN.length, st.issuedModels.length]).toEqual([4 * 3 * errWindow, 3 * errWindow, 3, 7 * 4]);
+      // fresh state: no error yet, none sorted, nothing issued, the block's scalars as before
+      expect(st.err.every(Number.isNaN)).toBe(true);
+      expect([...st.sortedN, ...st.issuedModels].every((v) => v === 0)).toBe(true);
+      expect(Array.from(st.weights)).toEqual(Array(9).fill(1 / 3));
+      // a refit's states of the same length are written in place; of another length, taken as they are
+      const hw2 = hw.map((v) => v * 2);
+      st.setModels(hw2, holt.subarray(0, 3));
+      expect(st.hw.buffer).toBe(st.block.buffer);
+      expect(Array.from(st.hw)).toEqual(Array.from(hw2));
+      expect(st.holt).toEqual(holt.subarray(0, 3));
+      expect(st.holt.buffer).toBe(holt.buffer);
+    }
+    // a state made without model states (not fitted yet) has empty ones
+    const bare = new SeriesState({ models: ['a'], hs: [1], levels: [0.5], errWindow: 4, season: 0, lossHalfLife: 4 });
+    expect([bare.hw.length, bare.holt.length, bare.hist.length]).toEqual([0, 0, 0]);
   });
 
   it('reads the block arrays through views of the block, made when read', () => {

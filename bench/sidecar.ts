@@ -32,7 +32,8 @@
 // memory. Anomaly mode is alert-only so that the retrain refits every series; --anomaly-warmup (default 288 points,
 // the loop's default: the detectors' windows of 288 residuals are full from the first incremental cycle, as in a
 // sidecar that has run for a day) sets the detectors' first-cycle warm-up. liveKBPerSeries needs --expose-gc (the npm
-// script passes it): bytes held after a full collection, without the pages a collector keeps around.
+// script passes it): bytes held after a full collection, without the pages a collector keeps around. peakRssMBAfter:
+// the peak RSS so far at the end of the first fit, of the incremental cycles and of the retrain (which phase set it).
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -293,6 +294,8 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   while (firstFit[firstFit.length - 1].pendingFit > 0) firstFit.push(await loop.runOnce());
   const fullWall = (performance.now() - t0) / 1000;
   await profiler.stop('first-fit');
+  // the process's peak RSS so far at the end of each phase: which one set the peak
+  const peakRssMBAfter = { firstFit: rssMB(), incremental: 0, retrain: 0 };
   const full = firstFit.reduce(addReports);
   const incs: CycleReport[] = [];
   // the old generation's collections that ended in each incremental cycle (V8 marks concurrently, on other threads
@@ -311,12 +314,14 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
     spans.push([t0, performance.now()]);
   }
   await profiler.stop('incremental');
+  peakRssMBAfter.incremental = rssMB();
   await new Promise((r) => setImmediate(r)); // the observer's last entries
   gcs.disconnect();
   clock.t += STEP;
   await profiler.start('retrain');
   const retrain = await loop.runOnce();
   await profiler.stop('retrain');
+  peakRssMBAfter.retrain = rssMB();
   const inc = [...incs].sort((a, b) => cpu(a) - cpu(b))[incs.length >> 1]; // the median
   return {
     loop,
@@ -346,6 +351,7 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
       anomalousTenantsAtRetrain: new Set([...(loop.latest()?.resources.values() ?? [])].filter((x) => x.anomaly?.anomalous).map((x) => x.tenant)).size,
       failedSeries: full.failedSeries + inc.failedSeries + retrain.failedSeries,
       historyStoreMB: Math.round(loop.store.bytes() / 2 ** 20),
+      peakRssMBAfter,
     },
   };
 }

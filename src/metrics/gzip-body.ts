@@ -4,8 +4,11 @@
 // block, and the trailer's CRC-32 continues the large part's over the small one (RFC 1951 3.2.3, RFC 1952 2.3).
 import { once } from 'node:events';
 import * as zlib from 'node:zlib';
-import { constants, createDeflateRaw, createInflateRaw, deflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, createDeflateRaw, deflateRawSync, inflateRaw } from 'node:zlib';
 import type { TimeSlice } from '../loop/time-slice.js';
+
+const inflateRawAsync = promisify(inflateRaw);
 
 const TABLE = (() => {
   const t = new Int32Array(256);
@@ -74,21 +77,13 @@ export function gzipBody(part: DeflatedPart, tail: Buffer): Buffer {
   return Buffer.concat([HEADER, ...part.deflated, deflateRawSync(tail), trailer]);
 }
 
-/** The plain text of `part` followed by `tail`, for a scrape that does not accept gzip: `part` inflated (in the zlib
- *  thread pool) into one buffer of the body's length. The exporter keeps a snapshot's text only deflated. */
+/** The plain text of `part` followed by `tail`, for a scrape that does not accept gzip: `part` inflated in one job of
+ *  the zlib thread pool (its output buffer as long as the text: a stream of 64 KB chunks waited for the event loop
+ *  between chunks, which the loop's slices keep busy, and took a 1,000-tenant scrape from 0.07 to 0.2-1.5 s). The
+ *  exporter keeps a snapshot's text only deflated. */
 export async function plainBody(part: DeflatedPart, tail: Buffer): Promise<Buffer> {
-  const body = Buffer.allocUnsafe(part.length + tail.length);
-  const z = createInflateRaw({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: 64 * 1024 });
-  let at = 0;
-  z.on('data', (d: Buffer) => {
-    if (at + d.length > part.length) z.destroy(new Error(`inflated text longer than the ${part.length} bytes deflated`));
-    else at += d.copy(body, at);
-  });
-  const ended = once(z, 'end');
-  for (const d of part.deflated) z.write(d);
-  z.end();
-  await ended;
-  if (at !== part.length) throw new Error(`inflated text of ${at} bytes, ${part.length} deflated`);
-  tail.copy(body, at);
-  return body;
+  const input = part.deflated.length === 1 ? part.deflated[0] : Buffer.concat(part.deflated);
+  const text = await inflateRawAsync(input, { finishFlush: constants.Z_SYNC_FLUSH, chunkSize: Math.max(64 * 1024, part.length) });
+  if (text.length !== part.length) throw new Error(`inflated text of ${text.length} bytes, ${part.length} deflated`);
+  return Buffer.concat([text, tail], part.length + tail.length);
 }

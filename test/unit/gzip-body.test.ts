@@ -44,7 +44,7 @@ describe('gzip body', () => {
 
   it('rejects a deflated part that does not inflate to its recorded length', async () => {
     const deflated = await deflatePart([Buffer.from('x'.repeat(5_000))]);
-    await expect(plainBody({ ...deflated, length: 4_999 }, Buffer.alloc(0))).rejects.toThrow(/longer than the 4999 bytes/);
+    await expect(plainBody({ ...deflated, length: 4_999 }, Buffer.alloc(0))).rejects.toThrow(/of 5000 bytes, 4999 deflated/);
     await expect(plainBody({ ...deflated, length: 5_001 }, Buffer.alloc(0))).rejects.toThrow(/of 5000 bytes, 5001 deflated/);
   });
 });

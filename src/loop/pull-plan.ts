@@ -1,5 +1,6 @@
 // How the loop plans its pulls: each signal's own start (a signal whose query failed is pulled again from where it
 // stopped), and signals with the same start grouped into one pull.
+import { groupBy } from '../model/group-by.js';
 
 /** Stands for every signal of a source that declares none (its pulls cannot be narrowed). */
 export const ALL_SIGNALS = '\u0000all';
@@ -16,13 +17,9 @@ export interface PullGroup {
  * Signals with the same start form one group; the freshest group (in steady state the only one) comes first.
  */
 export function pullGroups(resources: readonly string[], pulledUntil: ReadonlyMap<string, number>, windowStartS: number, endS: number, overlapS: number): PullGroup[] {
-  const by = new Map<number, string[]>();
-  for (const r of resources) {
+  const by = groupBy(resources, (r) => {
     const until = pulledUntil.get(r);
-    const fromS = until === undefined ? windowStartS : Math.max(windowStartS, Math.min(endS, until - overlapS));
-    const l = by.get(fromS);
-    if (l) l.push(r);
-    else by.set(fromS, [r]);
-  }
+    return until === undefined ? windowStartS : Math.max(windowStartS, Math.min(endS, until - overlapS));
+  });
   return [...by].map(([fromS, rs]) => ({ fromS, resources: rs })).sort((a, b) => b.fromS - a.fromS);
 }

@@ -3,6 +3,7 @@
 // A tenant with thousands of routes (un-templated paths such as /items/123) costs at most maxTypes + 1 small rings,
 // and its profile and /metrics carry at most maxTypes + 1 types. Pure state over pulled series; no I/O.
 import type { BreakdownSeries } from '../sources/history-source.js';
+import { groupBy } from './group-by.js';
 
 /** The type that stands for every call type a tenant does not keep apart. */
 export const OTHER_CALLS = '(other)';
@@ -121,13 +122,7 @@ export class CallMix {
    * apart meanwhile, so that the types are chosen on the rates of every chunk and the chosen ones keep their calls.
    */
   add(pulled: readonly BreakdownSeries[], o: { more?: boolean } = {}): void {
-    const byTenant = new Map<string, BreakdownSeries[]>();
-    for (const b of pulled) {
-      const l = byTenant.get(b.tenant);
-      if (l) l.push(b);
-      else byTenant.set(b.tenant, [b]);
-    }
-    for (const [tenant, series] of byTenant) this.#addTenant(tenant, series, o.more === true);
+    for (const [tenant, series] of groupBy(pulled, (b) => b.tenant)) this.#addTenant(tenant, series, o.more === true);
   }
 
   /** Chooses the kept types of every tenant whose choice waits for the end of a pull (add with `more`). */

@@ -6,6 +6,7 @@ import { NotReadyError, ResourceNotFoundError, TenantNotFoundError } from '../er
 import type { Exporter } from '../metrics/exporter.js';
 import type { ResourceLimits } from '../config/limits.js';
 import { ownsTenant, shardOfTenant, type Shard, UNSHARDED } from '../model/shard.js';
+import { groupBy } from '../model/group-by.js';
 import type { ResourceState, Snapshot } from '../model/snapshot.js';
 import { actuationOf } from './actuation.js';
 import { ErrorBody, ForecastQuery, Health, ListQuery, Readiness, TenantDetail, TenantForecast, TenantList, TenantParams } from './schemas.js';
@@ -54,12 +55,7 @@ function indexer(): (s: Snapshot) => TenantIndex {
   let last: TenantIndex | undefined;
   return (s) => {
     if (last?.snap === s) return last;
-    const byTenant = new Map<string, ResourceState[]>();
-    for (const r of s.resources.values()) {
-      let l = byTenant.get(r.tenant);
-      if (!l) byTenant.set(r.tenant, (l = []));
-      l.push(r);
-    }
+    const byTenant = groupBy(s.resources.values(), (r) => r.tenant);
     last = { snap: s, names: [...byTenant.keys()].sort(), byTenant };
     return last;
   };

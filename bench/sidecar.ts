@@ -11,7 +11,7 @@
 //   npm run bench:sidecar -- [--tenants 10000] [--engine-tenants 1000] [--seconds 10] [--skip-http] [--peer-only]
 //                            [--engine-only] [--idle-loop] [--incremental-cycles 3] [--total-shards N --shard i]
 //                            [--own-ring] [--fit-budget S] [--cpu-profile DIR] [--heap-profile DIR]
-//                            [--heap-profile-promoted] [--no-exporter]
+//                            [--heap-profile-promoted] [--heap-snapshot DIR] [--no-exporter]
 // --fit-budget: the loop's first-fit budget per cycle (firstFitBudget; default 0 here, no limit): the first fit then
 // runs as back-to-back cycles, and the report adds the first cycle's wall time (when the first forecasts are
 // published), how many series it forecast and how many cycles the first fit took; fullCycle* sum those cycles.
@@ -21,6 +21,7 @@
 // allocation counted, the ones collected since included: where the loop's garbage comes from. With
 // --heap-profile-promoted, the objects the young generation collected are left out: what outlived it (promoted, then
 // live or collected with the old generation), which is what makes the old generation's collections come round.
+// --heap-snapshot DIR: a V8 heap snapshot after the retrain (what the process holds, per series, by constructor).
 // --own-ring: the engine keeps its own copy of each series' recent values (as before they were read from the store).
 // The real-engine loop publishes to the sidecar's exporter as src/main.ts wires it (default limits and export
 // quantiles): each snapshot's exposition is built (text, deflated copy) within the cycle's publish step, as in the
@@ -40,6 +41,7 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { allocatorTuning, createForecastEngine } from '../src/core/engine.js';
 import { sharedCore } from '../src/core/wasm.js';
@@ -130,6 +132,9 @@ const CPU_PROFILE_DIR = dirArg('--cpu-profile');
  *  --heap-profile-promoted, only those that outlived the young generation). */
 const HEAP_PROFILE_DIR = dirArg('--heap-profile');
 const HEAP_PROFILE_PROMOTED = args.includes('--heap-profile-promoted');
+/** --heap-snapshot DIR: a V8 heap snapshot (DIR/after-retrain.heapsnapshot) of what the process holds after the
+ *  retrain, the real-engine loop alive: the objects and typed arrays per series, by constructor. */
+const HEAP_SNAPSHOT_DIR = dirArg('--heap-snapshot');
 // --total-shards N [--shard i]: the real engine runs one shard of the --engine-tenants (the tenants whose FNV-1a hash
 // mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
 // out here as in the unsharded runs (a real shard still receives every tenant from Prometheus and drops the others).
@@ -322,6 +327,10 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   const retrain = await loop.runOnce();
   await profiler.stop('retrain');
   peakRssMBAfter.retrain = rssMB();
+  if (HEAP_SNAPSHOT_DIR) {
+    mkdirSync(HEAP_SNAPSHOT_DIR, { recursive: true });
+    writeHeapSnapshot(join(HEAP_SNAPSHOT_DIR, 'after-retrain.heapsnapshot'));
+  }
   const inc = [...incs].sort((a, b) => cpu(a) - cpu(b))[incs.length >> 1]; // the median
   return {
     loop,

@@ -133,7 +133,8 @@ const CPU_PROFILE_DIR = dirArg('--cpu-profile');
 const HEAP_PROFILE_DIR = dirArg('--heap-profile');
 const HEAP_PROFILE_PROMOTED = args.includes('--heap-profile-promoted');
 /** --heap-snapshot DIR: a V8 heap snapshot (DIR/after-retrain.heapsnapshot) of what the process holds after the
- *  retrain, the real-engine loop alive: the objects and typed arrays per series, by constructor. */
+ *  retrain, the real-engine loop alive: the objects and typed arrays per series, by constructor. Written once the
+ *  peak RSS and the live bytes are read, which it would raise. */
 const HEAP_SNAPSHOT_DIR = dirArg('--heap-snapshot');
 // --total-shards N [--shard i]: the real engine runs one shard of the --engine-tenants (the tenants whose FNV-1a hash
 // mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
@@ -327,10 +328,6 @@ async function cycles(tenants: number, engine: ForecastEngine, shard: Shard = UN
   const retrain = await loop.runOnce();
   await profiler.stop('retrain');
   peakRssMBAfter.retrain = rssMB();
-  if (HEAP_SNAPSHOT_DIR) {
-    mkdirSync(HEAP_SNAPSHOT_DIR, { recursive: true });
-    writeHeapSnapshot(join(HEAP_SNAPSHOT_DIR, 'after-retrain.heapsnapshot'));
-  }
   const inc = [...incs].sort((a, b) => cpu(a) - cpu(b))[incs.length >> 1]; // the median
   return {
     loop,
@@ -455,6 +452,11 @@ async function main() {
       rssMB: Math.round((bytesPerSeries * at) / 2 ** 20),
       liveMB: gcExposed ? Math.round((liveHeld / n) * at / 2 ** 20) : null,
     };
+    // after the peak and live bytes are read: writing a snapshot takes memory of its own (peakRssMBFinal counts it)
+    if (HEAP_SNAPSHOT_DIR) {
+      mkdirSync(HEAP_SNAPSHOT_DIR, { recursive: true });
+      writeHeapSnapshot(join(HEAP_SNAPSHOT_DIR, 'after-retrain.heapsnapshot'));
+    }
     if (!SKIP_HTTP) report.http = await http(real.loop, real.clock, SECONDS, real.exporter);
   }
   report.peakRssMBFinal = rssMB();

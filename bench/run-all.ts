@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const benches = ['core', 'backtest', 'sidecar', 'nab', 'memory-breakdown', 'pull-memory', 'shard-pooling', 'anomaly-weekly', 'anomaly-calibration', 'anomaly-ramps'];
+const benches = ['core', 'backtest', 'sidecar', 'nab', 'memory-breakdown', 'pull-memory', 'shard-pooling', 'anomaly-weekly', 'anomaly-calibration', 'anomaly-ramps', 'soak'];
 const results: Record<string, unknown> = {};
 for (const name of benches) {
   const file = new URL(`./${name}.ts`, import.meta.url);

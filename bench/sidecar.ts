@@ -52,11 +52,10 @@ import { createAnomalyScorer } from '../src/loop/anomaly-adapter.js';
 import { EngineLoop, type CycleReport } from '../src/loop/engine-loop.js';
 import type { Clock } from '../src/loop/types.js';
 import { createExporter, type Exporter } from '../src/metrics/exporter.js';
-import type { Series } from '../src/model/series.js';
-import { ownsTenant, type Shard, UNSHARDED } from '../src/model/shard.js';
+import { type Shard, UNSHARDED } from '../src/model/shard.js';
 import { buildServer } from '../src/server/build.js';
-import type { HistorySource, PullRange, PullResult } from '../src/sources/history-source.js';
 import { numberArg as arg } from './args.js';
+import { FakeSource, liveBytes, manualClock, round, rssMB, SIGNALS, START, STEP, WEEK } from './fake-source.js';
 
 interface CannonResult {
   requests: { total: number; average: number };
@@ -140,46 +139,6 @@ const HEAP_SNAPSHOT_DIR = dirArg('--heap-snapshot');
 // mod N is i, as a sharded replica owns them). The fake source generates only that shard's series: the pull is left
 // out here as in the unsharded runs (a real shard still receives every tenant from Prometheus and drops the others).
 const SHARD: Shard = { index: arg('shard', 0), total: Math.max(1, arg('total-shards', 1)) };
-const STEP = 300;
-const WEEK = 2016;
-const SIGNALS = ['cpu', 'memory', 'disk_read', 'network_rx', 'threads', 'fds'];
-const START = 1_704_067_200 + WEEK * STEP;
-
-/** Deterministic synthetic usage: level per tenant x daily shape x weekday factor + hash noise + rare bursts. */
-class FakeSource implements HistorySource {
-  readonly origin = 'fake';
-  readonly signals = SIGNALS.map((r) => ({ resource: r, unit: 'unit', query: r }));
-  constructor(
-    readonly tenants: number,
-    readonly shard: Shard = UNSHARDED,
-  ) {}
-  value(t: number, s: number, ts: number): number {
-    const level = 1 + ((t * 7919 + s * 104_729) % 97) / 10;
-    const day = (ts % 86_400) / 86_400;
-    const daily = 1 + 0.4 * Math.cos(2 * Math.PI * (day - 0.5 - (t % 7) / 28));
-    const weekday = Math.floor(ts / 86_400 + 3) % 7 >= 5 ? 0.7 : 1;
-    let h = Math.imul((t + 1) * 2654435761 ^ (s + 1) * 40503 ^ Math.floor(ts / STEP), 2246822507);
-    h ^= h >>> 13;
-    const u = ((h >>> 0) % 10_000) / 10_000;
-    const burst = u > 0.995 ? 2.5 : 1;
-    return level * daily * weekday * burst * (0.9 + 0.2 * u);
-  }
-  async pull(r: PullRange): Promise<PullResult> {
-    const n = Math.floor((r.endS - r.startS) / r.stepS) + 1;
-    const series: Series[] = [];
-    for (let t = 0; t < this.tenants; t++) {
-      const tenant = `tenant-${String(t).padStart(5, '0')}`;
-      if (!ownsTenant(this.shard, tenant)) continue;
-      for (let s = 0; s < SIGNALS.length; s++) {
-        const values = new Float64Array(n);
-        for (let i = 0; i < n; i++) values[i] = this.value(t, s, r.startS + i * r.stepS);
-        series.push({ tenant, resource: SIGNALS[s], startS: r.startS, intervalS: r.stepS, values });
-      }
-    }
-    return { set: { origin: 'fake', intervalS: r.stepS, series, units: {} }, breakdown: [], failures: [] };
-  }
-}
-
 /** The peer: persistence forecasts with empirical quantiles of the last day's one-step changes, in plain JS. */
 class PersistenceEngine implements ForecastEngine {
   readonly options: EngineOptions;
@@ -217,11 +176,6 @@ class PersistenceEngine implements ForecastEngine {
   }
 }
 
-function manualClock(t: number): Clock & { t: number } {
-  const c = { t, nowS: () => c.t };
-  return c;
-}
-
 const sum = (r: CycleReport, exclude: string[] = ['pull'], which: 'durationsS' | 'cpuS' = 'durationsS') =>
   Object.entries(r[which]).reduce((a, [k, v]) => (exclude.includes(k) ? a : a + (v ?? 0)), 0);
 const cpu = (r: CycleReport) => sum(r, ['pull'], 'cpuS');
@@ -236,18 +190,7 @@ const addReports = (a: CycleReport, b: CycleReport): CycleReport => ({
   cpuS: addSteps(a.cpuS, b.cpuS),
 });
 const steps = (o: Partial<Record<string, number>>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v ?? 0)]));
-const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 const bound = (t: object, v: unknown) => (typeof v === 'function' ? v.bind(t) : v);
-const rssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
-/** Live bytes after a full collection (JS heap plus buffers outside it: typed arrays, the WASM memory): what the
- *  process holds, apart from the pages a collector keeps around. Needs --expose-gc (npm run bench:sidecar passes it). */
-const liveBytes = (): number => {
-  // twice: the buffers of arrays the first collection found dead are only freed as it sweeps (memory-breakdown.ts)
-  (globalThis as { gc?: () => void }).gc?.();
-  (globalThis as { gc?: () => void }).gc?.();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.external;
-};
 
 /** CPU profiles of named parts of the run (--cpu-profile) and the heap profile of the incremental cycles
  *  (--heap-profile), through the inspector; does nothing without the flags. */

@@ -1,0 +1,143 @@
+// Soak benchmark (JSON on stdout): the sidecar as src/main.ts wires it (engine, allocation decider, anomaly scorer,
+// exporter and API, the configuration's defaults: hourly retrain and profiles, a day before a silent series vanishes)
+// run over many hours of simulated time on the fake source of bench/sidecar.ts, with tenants that come and go.
+// What it shows: whether what the process holds stays flat once the tenants that left have vanished, or grows
+// with the hours (a leak: a map keyed by series or tenant that is never cleared, core memory that is never reused).
+//   npm run bench:soak -- [--tenants 300] [--hours 72] [--churn-per-hour 5] [--vanish-after-h 24]
+// Each hour of simulated time is 12 cycles at 5 minutes (the retrain and the profiles fall due once an hour), then a
+// scrape of /metrics (gzip and plain) and the live bytes after a full collection. The first fit pulls a week; every
+// tenant that arrives later starts with no history. Tenants leave oldest first: --churn-per-hour leave and as many
+// arrive each hour, so --tenants are sending at any time, and a tenant that left is dropped --vanish-after-h later
+// (the sidecar's vanishAfter). `growth` fits a line to the live bytes of the hours after the first that are also past
+// the first vanish (the population of held series is steady from then on); its slope per hour should be about 0.
+import pino from 'pino';
+import { loadConfig } from '../src/config/load.js';
+import { sharedCore } from '../src/core/wasm.js';
+import { startSidecar } from '../src/main.js';
+import { numberArg as arg } from './args.js';
+import { FakeSource, liveBytes, manualClock, round, rssMB, START, STEP } from './fake-source.js';
+
+const TENANTS = arg('tenants', 300);
+const HOURS = arg('hours', 72);
+const CHURN = arg('churn-per-hour', 5);
+const VANISH_H = arg('vanish-after-h', 24);
+const CYCLES_PER_HOUR = 3600 / STEP;
+
+for (const [name, v, min] of [['tenants', TENANTS, 1], ['hours', HOURS, 2], ['churn-per-hour', CHURN, 0], ['vanish-after-h', VANISH_H, 1]] as const) {
+  if (!Number.isInteger(v) || v < min) {
+    console.error(`bench:soak: --${name} must be an integer >= ${min} (got ${v})`);
+    process.exit(2);
+  }
+}
+
+const MB = 2 ** 20;
+
+/** Least-squares slope of ys over xs. */
+function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0, sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
+  return sxx > 0 ? sxy / sxx : 0;
+}
+
+/** Tenants named in the `foresight_forecast` lines of an exposition. */
+function exportedTenants(text: string): number {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/^foresight_forecast\{[^}]*tenant="([^"]*)"/gm)) names.add(m[1]);
+  return names.size;
+}
+
+async function main(): Promise<void> {
+  const clock = manualClock(START);
+  // churn starts with the first incremental cycle: the first fit sees --tenants with a week each
+  const source = new FakeSource(TENANTS, undefined, { perHour: CHURN, fromS: START });
+  const config = loadConfig({
+    env: {
+      // not read: the fake source replaces Prometheus (a URL keeps the sidecar out of its demo mode)
+      FORESIGHT_PROMETHEUS_URL: 'http://127.0.0.1:9',
+      FORESIGHT_KUBERNETES: 'false',
+      FORESIGHT_VANISH_AFTER: String(VANISH_H * 3600),
+      FORESIGHT_PULL_DELAY: '0',
+    },
+  });
+  const sidecar = await startSidecar(config, { source, clock, noListen: true, noSchedule: true, logger: pino({ level: 'silent' }), memoryLimit: () => undefined });
+  const loop = sidecar.loop;
+  const core = sharedCore();
+  const t0 = performance.now();
+  const first = await loop.runOnce();
+  console.error(`bench:soak: first fit of ${loop.store.size} series in ${round((performance.now() - t0) / 1000, 1)} s; ${HOURS} hours of cycles to go`);
+  const hours: Record<string, number>[] = [];
+  let failed = first.failedSeries;
+  for (let h = 1; h <= HOURS; h++) {
+    const cpu: number[] = [];
+    for (let c = 0; c < CYCLES_PER_HOUR; c++) {
+      clock.t += STEP;
+      const r = await loop.runOnce();
+      if (!r.ok) throw new Error(`cycle at hour ${h} failed: ${r.error ?? 'see the report'}`);
+      failed += r.failedSeries;
+      cpu.push(Object.entries(r.cpuS).reduce((a, [k, v]) => (k === 'pull' ? a : a + (v ?? 0)), 0));
+    }
+    const gz = await sidecar.app.inject({ method: 'GET', url: '/metrics', headers: { 'accept-encoding': 'gzip' } });
+    const plain = await sidecar.app.inject({ method: 'GET', url: '/metrics' });
+    if (gz.statusCode !== 200 || plain.statusCode !== 200) throw new Error(`/metrics answered ${gz.statusCode}, ${plain.statusCode} at hour ${h}`);
+    const live = liveBytes();
+    const m = process.memoryUsage();
+    const tenantsHeld = new Set([...loop.store.values()].map((s) => s.tenant)).size;
+    hours.push({
+      hour: h,
+      tenantsHeld,
+      seriesHeld: loop.store.size,
+      tenantsExported: exportedTenants(plain.body),
+      liveMB: round(live / MB, 1),
+      heapUsedMB: round(m.heapUsed / MB, 1),
+      externalMB: round(m.external / MB, 1),
+      coreMemoryMB: round(core.exports.memory.buffer.byteLength / MB, 1),
+      rssMB: round(m.rss / MB, 1),
+      cycleCpuMaxS: round(Math.max(...cpu)),
+      cycleCpuMedianS: round([...cpu].sort((a, b) => a - b)[cpu.length >> 1]),
+      metricsGzipKB: round(gz.rawPayload.length / 1024, 1),
+    });
+    if (h % 6 === 0 || h === HOURS) console.error(`bench:soak: hour ${h}: ${tenantsHeld} tenants held, live ${round(live / MB, 1)} MB, rss ${round(m.rss / MB)} MB`);
+  }
+  await sidecar.close();
+  // steady from the first vanish on (a tenant that left in the first hour is dropped VANISH_H hours later)
+  const steady = hours.filter((r) => r.hour > Math.max(1, CHURN > 0 ? VANISH_H + 1 : 1));
+  const xs = steady.map((r) => r.hour);
+  const growth = steady.length >= 2
+    ? {
+        fromHour: xs[0],
+        hours: steady.length,
+        liveMBPerHour: round(slope(xs, steady.map((r) => r.liveMB))),
+        heapUsedMBPerHour: round(slope(xs, steady.map((r) => r.heapUsedMB))),
+        externalMBPerHour: round(slope(xs, steady.map((r) => r.externalMB))),
+        coreMemoryMBPerHour: round(slope(xs, steady.map((r) => r.coreMemoryMB))),
+        seriesHeldPerHour: round(slope(xs, steady.map((r) => r.seriesHeld))),
+        liveMBFirst: steady[0].liveMB,
+        liveMBLast: steady[steady.length - 1].liveMB,
+      }
+    : { note: `no steady hours: run more than ${VANISH_H + 2} hours (--hours) to fit a growth` };
+  const report = {
+    bench: 'soak',
+    node: process.version,
+    tenants: TENANTS,
+    churnPerHour: CHURN,
+    vanishAfterH: VANISH_H,
+    hoursSimulated: HOURS,
+    cycles: HOURS * CYCLES_PER_HOUR,
+    tenantsSeen: source.firstAlive(clock.t) + TENANTS,
+    failedSeries: failed,
+    peakRssMB: rssMB(),
+    growth,
+    hours,
+  };
+  console.log(JSON.stringify(report, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

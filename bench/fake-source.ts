@@ -39,6 +39,12 @@ export class FakeSource implements HistorySource {
     return c && ts > c.fromS ? Math.floor(((ts - c.fromS) / 3600) * c.perHour) : 0;
   }
 
+  /** When tenant `t` starts sending (-Infinity for the first `tenants`, there from the start). */
+  arrivalS(t: number): number {
+    const c = this.churn;
+    return c && t >= this.tenants && c.perHour > 0 ? c.fromS + ((t - this.tenants + 1) / c.perHour) * 3600 : -Infinity;
+  }
+
   value(t: number, s: number, ts: number): number {
     const first = this.firstAlive(ts);
     if (t < first || t >= first + this.tenants) return NaN;

@@ -1,5 +1,6 @@
 // Soak benchmark (JSON on stdout): the sidecar as src/main.ts wires it (engine, allocation decider, anomaly scorer,
-// exporter and API, the configuration's defaults: hourly retrain and profiles, a day before a silent series vanishes)
+// exporter and API, the configuration's defaults or FORESIGHT_* from the environment: hourly retrain and profiles, a
+// day before a silent series vanishes)
 // run over many hours of simulated time on the fake source of bench/sidecar.ts, with tenants that come and go.
 // What it shows: whether what the process holds stays flat once the tenants that left have vanished, or grows
 // with the hours (a leak: a map keyed by series or tenant that is never cleared, core memory that is never reused).
@@ -8,8 +9,8 @@
 // scrape of /metrics (gzip and plain) and the live bytes after a full collection. The first fit pulls a week; every
 // tenant that arrives later starts with no history. Tenants leave oldest first: --churn-per-hour leave and as many
 // arrive each hour, so --tenants are sending at any time, and a tenant that left is dropped --vanish-after-h later
-// (the sidecar's vanishAfter). `growth` fits a line to the live bytes of the hours after the first that are also past
-// the first vanish (the population of held series is steady from then on); its slope per hour should be about 0.
+// (the sidecar's vanishAfter). `growth` is the Theil-Sen slope of the live bytes over the hours past the first vanish
+// (the population of held series is steady from then on): about 0 when nothing accumulates.
 import pino from 'pino';
 import { loadConfig } from '../src/config/load.js';
 import { sharedCore } from '../src/core/wasm.js';
@@ -32,16 +33,14 @@ for (const [name, v, min] of [['tenants', TENANTS, 1], ['hours', HOURS, 2], ['ch
 
 const MB = 2 ** 20;
 
-/** Least-squares slope of ys over xs. */
+/** Theil-Sen slope of ys over xs: the median of the slopes between every two points (one hour's transient, such as
+ *  a pool of buffers not yet given back, does not tilt it as it would a least-squares line). */
 function slope(xs: readonly number[], ys: readonly number[]): number {
-  const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0, sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i] - mx) * (ys[i] - my);
-    sxx += (xs[i] - mx) ** 2;
-  }
-  return sxx > 0 ? sxy / sxx : 0;
+  const all: number[] = [];
+  for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++) if (xs[j] !== xs[i]) all.push((ys[j] - ys[i]) / (xs[j] - xs[i]));
+  all.sort((a, b) => a - b);
+  const m = all.length >> 1;
+  return all.length === 0 ? 0 : all.length % 2 ? all[m] : (all[m - 1] + all[m]) / 2;
 }
 
 /** Tenants named in the `foresight_forecast` lines of an exposition. */
@@ -57,6 +56,8 @@ async function main(): Promise<void> {
   const source = new FakeSource(TENANTS, undefined, { perHour: CHURN, fromS: START });
   const config = loadConfig({
     env: {
+      // FORESIGHT_* settings from the environment apply (e.g. FORESIGHT_ANOMALY_MODE), but for these
+      ...process.env,
       // not read: the fake source replaces Prometheus (a URL keeps the sidecar out of its demo mode)
       FORESIGHT_PROMETHEUS_URL: 'http://127.0.0.1:9',
       FORESIGHT_KUBERNETES: 'false',
@@ -74,12 +75,24 @@ async function main(): Promise<void> {
   let failed = first.failedSeries;
   for (let h = 1; h <= HOURS; h++) {
     const cpu: number[] = [];
+    // tenant-cycles (sending tenants) and those flagged anomalous: of the tenants there from the start, of those that
+    // arrived since and are under a day old, and of those that arrived and are older
+    const cycles = { first: 0, young: 0, arrived: 0 };
+    const flagged = { first: 0, young: 0, arrived: 0 };
     for (let c = 0; c < CYCLES_PER_HOUR; c++) {
       clock.t += STEP;
       const r = await loop.runOnce();
       if (!r.ok) throw new Error(`cycle at hour ${h} failed: ${r.error ?? 'see the report'}`);
       failed += r.failedSeries;
       cpu.push(Object.entries(r.cpuS).reduce((a, [k, v]) => (k === 'pull' ? a : a + (v ?? 0)), 0));
+      const anomalous = new Map<string, boolean>();
+      for (const x of loop.latest()?.resources.values() ?? []) if (!x.stale) anomalous.set(x.tenant, (anomalous.get(x.tenant) ?? false) || (x.anomaly?.anomalous ?? false));
+      for (const [t, on] of anomalous) {
+        const born = source.arrivalS(Number(t.slice('tenant-'.length)));
+        const group = born === -Infinity ? 'first' : clock.t - born < 86_400 ? 'young' : 'arrived';
+        cycles[group]++;
+        if (on) flagged[group]++;
+      }
     }
     const gz = await sidecar.app.inject({ method: 'GET', url: '/metrics', headers: { 'accept-encoding': 'gzip' } });
     const plain = await sidecar.app.inject({ method: 'GET', url: '/metrics' });
@@ -97,6 +110,7 @@ async function main(): Promise<void> {
       externalMB: round(m.external / MB, 1),
       coreMemoryMB: round(core.exports.memory.buffer.byteLength / MB, 1),
       rssMB: round(m.rss / MB, 1),
+      ...Object.fromEntries((['first', 'young', 'arrived'] as const).flatMap((g) => [[`tenantCycles.${g}`, cycles[g]], [`flagged.${g}`, flagged[g]]])),
       cycleCpuMaxS: round(Math.max(...cpu)),
       cycleCpuMedianS: round([...cpu].sort((a, b) => a - b)[cpu.length >> 1]),
       metricsGzipKB: round(gz.rawPayload.length / 1024, 1),
@@ -120,6 +134,11 @@ async function main(): Promise<void> {
         liveMBLast: steady[steady.length - 1].liveMB,
       }
     : { note: `no steady hours: run more than ${VANISH_H + 2} hours (--hours) to fit a growth` };
+  // the share of tenant-cycles flagged over the run, by group
+  const share = (g: string) => {
+    const n = hours.reduce((a, r) => a + (r[`tenantCycles.${g}`] ?? 0), 0);
+    return { tenantCycles: n, flagged: n ? round(hours.reduce((a, r) => a + (r[`flagged.${g}`] ?? 0), 0) / n, 4) : null };
+  };
   const report = {
     bench: 'soak',
     node: process.version,
@@ -132,6 +151,9 @@ async function main(): Promise<void> {
     failedSeries: failed,
     peakRssMB: rssMB(),
     growth,
+    // first: the tenants there from the start (a week of history each); young: those that arrived, in their first
+    // day; arrived: those that arrived, after their first day
+    flaggedAnomalous: { first: share('first'), young: share('young'), arrived: share('arrived') },
     hours,
   };
   console.log(JSON.stringify(report, null, 2));

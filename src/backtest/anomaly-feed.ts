@@ -6,7 +6,7 @@
 // What differs from the sidecar: the backtest replays one resource, so a verdict combines that signal alone; the
 // sidecar also combines the tenant's other signals and their behaviour vector (src/loop/anomaly-adapter.ts).
 import { sharedCore } from '../core/wasm.js';
-import type { AnomalyMode } from '../logic/anomaly.js';
+import { ANOMALY_WARMUP_POINTS, evidenceStart, type AnomalyMode } from '../logic/anomaly.js';
 import { weekAgoWithin } from '../logic/recurrence.js';
 import { createAnomalyScorer } from '../loop/anomaly-adapter.js';
 import type { AnomalyScorer, AnomalySeriesInput } from '../loop/types.js';
@@ -35,6 +35,8 @@ export class AnomalyFeed {
   readonly #keys: string[];
   /** Samples fed per tenant (-1: no finite sample seen yet). */
   readonly #fed: Int32Array;
+  /** Per tenant, the index of its first finite sample (where its series starts). */
+  readonly #first: Int32Array;
   readonly #verdicts: StepVerdicts;
   readonly #scored: boolean[];
   #step = -1;
@@ -46,6 +48,7 @@ export class AnomalyFeed {
     this.#scorer = scorer;
     this.#keys = ctx.tenants.map((t) => seriesKey(t, ctx.resource));
     this.#fed = new Int32Array(ctx.tenants.length).fill(-1);
+    this.#first = new Int32Array(ctx.tenants.length);
     this.#verdicts = { anomalous: ctx.tenants.map(() => false), quarantined: ctx.tenants.map(() => false) };
     this.#scored = ctx.tenants.map(() => false);
     this.counts = { mode, scored: 0, anomalous: 0, quarantined: 0 };
@@ -67,12 +70,16 @@ export class AnomalyFeed {
       const first = from < 0;
       // a series starts at its first finite sample, as the sidecar's history of it does
       if (first) for (let j = 0; j < v.length && from < 0; j++) if (v[j] === v[j]) from = j;
+      if (first && from >= 0) this.#first[k] = from;
       if (from < 0 || v.length <= from) continue;
       this.#fed[k] = v.length;
       const tenant = this.#ctx.tenants[k];
       index.set(tenant, k);
-      // as the loop's warm-up: the first samples train the detectors, only the newest is evidence
-      inputs.push({ key: this.#keys[k], tenant, resource: this.#ctx.resource, startS: stepTime(this.#ctx, from), values: v.slice(from), evidenceFrom: first ? v.length - from - 1 : 0, weekAgo: weekAgoWithin(v, from, v.length - from, this.#ctx.intervalS) });
+      // as the loop's warm-up: the first samples train the detectors, only the newest is evidence; and a series with
+      // fewer points than the warm-up (every series at the trace's start) trains them until it has them
+      const n = v.length - from;
+      const evidenceFrom = evidenceStart(n, v.length - this.#first[k], ANOMALY_WARMUP_POINTS, first ? n - 1 : 0);
+      inputs.push({ key: this.#keys[k], tenant, resource: this.#ctx.resource, startS: stepTime(this.#ctx, from), values: v.slice(from), evidenceFrom, weekAgo: weekAgoWithin(v, from, n, this.#ctx.intervalS) });
     }
     if (inputs.length) {
       for (const [tenant, verdict] of this.#scorer.score(inputs, this.#ctx.intervalS)) {

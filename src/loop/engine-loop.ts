@@ -8,6 +8,7 @@ import { CallMix } from '../model/call-mix.js';
 import { groupBy } from '../model/group-by.js';
 import { seriesKey } from '../model/series.js';
 import type { AnomalyState, Recommendation, ResourceState, Snapshot } from '../model/snapshot.js';
+import { ANOMALY_WARMUP_POINTS, evidenceStart } from '../logic/anomaly.js';
 import { DEFAULT_BOUNDS, RECURRING_LAGS_S } from '../logic/bounds.js';
 import { RECURRENCE_PERIOD_S, recurrenceMargin, weekAgoSpan } from '../logic/recurrence.js';
 import type { ContainerShares, HistorySource, PullRange, PullResult, SignalCoverage, WorkloadUsage } from '../sources/history-source.js';
@@ -96,7 +97,7 @@ export const DEFAULT_LOOP_OPTIONS: EngineLoopOptions = {
   quarantine: true,
   pullChunkPoints: 96,
   shadowResources: ['cpu', 'memory'],
-  anomalyWarmupPoints: 288,
+  anomalyWarmupPoints: ANOMALY_WARMUP_POINTS,
   accuracyEveryS: 900,
   progressEveryS: 10,
   apiMixMaxTypes: 20,
@@ -737,7 +738,9 @@ export class EngineLoop {
     // the same times a week earlier, from the store (a week deep): a weekly shape is no anomaly (src/logic/recurrence.ts)
     const span = scorer.usesWeekAgo === false ? undefined : weekAgoSpan(w.startS, w.values.length, this.options.intervalS);
     const weekAgo = span && this.store.slots(s.key, span.startS, span.length);
-    return { key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values, evidenceFrom: fedUntil === undefined ? w.values.length - 1 : 0, weekAgo };
+    // ...and a series with fewer points than the warm-up (a new tenant) trains its detectors until it has them
+    const evidenceFrom = evidenceStart(w.values.length, s.count, Math.min(this.options.anomalyWarmupPoints, this.store.capacity), fedUntil === undefined ? w.values.length - 1 : 0);
+    return { key: s.key, tenant: s.tenant, resource: s.resource, startS: w.startS, values: w.values, evidenceFrom, weekAgo };
   }
 
   async #profile(endS: number): Promise<void> {

@@ -156,6 +156,29 @@ describe('runBacktest with the real detectors', () => {
   });
 });
 
+describe('the backtest\'s anomaly feed for a series younger than the warm-up', () => {
+  it('gives no evidence from a series\' first 288 points, as the loop gives none for a new tenant\'s', () => {
+    const evidence: Array<[number, number | undefined]> = [];
+    const recorder: AnomalyScorer = { score: (series) => (series.forEach((x) => evidence.push([x.values.length, x.evidenceFrom])), new Map()) };
+    const c: PolicyContext = { tenants: ['a'], resource: 'cpu', startS: 0, intervalS: 300, nSteps: 400, leadS: 300, stepsPerDay: 288 };
+    const feed = new AnomalyFeed(c, 'quarantine', recorder);
+    // the series starts at its 10th slot (NaN before): its 288th point is slot 297
+    const all = Float64Array.from({ length: 400 }, (_, j) => (j < 10 ? NaN : 1));
+    for (const visible of [11, 12, 297, 298, 299, 300]) feed.at(visible + 1, [all.subarray(0, visible)]);
+    expect(evidence).toEqual([[1, 1], [1, 1], [285, 285], [1, 1], [1, 0], [1, 0]]);
+  });
+
+  it('does not flag a spike in the first day of a trace and flags the same spike on the second (real detectors)', () => {
+    const c: PolicyContext = { tenants: ['a'], resource: 'cpu', startS: 0, intervalS: 300, nSteps: 420, leadS: 300, stepsPerDay: 288 };
+    const feed = new AnomalyFeed(c, 'quarantine');
+    const all = Float64Array.from({ length: 420 }, (_, i) => 2 * (1 + 0.3 * Math.sin((2 * Math.PI * i) / 288)) * (1 + 0.02 * Math.sin(i * 7.3)) * (i === 100 || i === 400 ? 10 : 1));
+    const flagged: number[] = [];
+    for (let i = 1; i < 420; i++) if (feed.at(i, [all.subarray(0, i)]).anomalous[0]) flagged.push(i - 1);
+    expect(flagged.filter((j) => j < 288)).toEqual([]);
+    expect(flagged).toContain(400);
+  });
+});
+
 describe('the backtest\'s anomaly feed and last week', () => {
   it('gives the scorer the visible samples a week before each new sample (NaN before the trace), as the store does', () => {
     const inputs: AnomalySeriesInput[] = [];

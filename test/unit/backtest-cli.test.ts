@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { uniform } from '../helpers/random.js';
 import { tempDir } from '../helpers/temp.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -137,8 +138,10 @@ describe('backtest CLI bad input', () => {
     // the update mode of the VPAs replayed: recreate holds the configuration's window
     expect(summaryOf(['--update-mode', 'recreate'], { FORESIGHT_ACTUATOR_STABLE_WINDOW_S: '43200' }).engine).toMatchObject({ actuation: true, stableWindowS: 43_200 });
     expect(sum.engine.anomaly.scored).toBeGreaterThan(0);
-    // the configuration's anomaly thresholds reach the backtest's scorer: a lax one flags more tenant-steps
-    const noisy = traceFile(dir, 'noisy.csv', `${header}${Array.from({ length: 600 }, (_, i) => `${i * 300},a,cpu,${2 + Math.sin(i / 20) + ((i * 7919) % 101) / 200}`).join('\n')}\n`);
+    // the configuration's anomaly thresholds reach the backtest's scorer: a lax one flags more tenant-steps (three
+    // days of noise with a bump every 50 points from the second day: a series gives evidence from its 289th point on)
+    const noise = uniform(7);
+    const noisy = traceFile(dir, 'noisy.csv', `${header}${Array.from({ length: 900 }, (_, i) => `${i * 300},a,cpu,${2 + Math.sin(i / 20) + 0.5 * noise() + (i > 300 && i % 50 === 25 ? 2 : 0)}`).join('\n')}\n`);
     const strict = summaryOf(['--anomaly-mode', 'alert-only'], {}, noisy);
     const lax = summaryOf(['--anomaly-mode', 'alert-only'], { FORESIGHT_ANOMALY_ENTER_LIKELIHOOD: '0.9', FORESIGHT_ANOMALY_EXIT_LIKELIHOOD: '0.8' }, noisy);
     expect(lax.engine).toMatchObject({ anomalyEnterLikelihood: 0.9, anomalyExitLikelihood: 0.8 });

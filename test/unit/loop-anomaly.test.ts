@@ -192,6 +192,56 @@ describe('the loop\'s anomaly warm-up', () => {
     expect(calls).toEqual([{ n: 100, evidenceFrom: 99 }, { n: 2, evidenceFrom: 0 }, { n: 100, evidenceFrom: 99 }]);
   });
 
+  it('gives a series younger than the warm-up no evidence until it has the warm-up\'s points (a new tenant)', async () => {
+    const calls: Array<{ n: number; evidenceFrom: number | undefined }> = [];
+    const scorer: AnomalyScorer = {
+      score: (series) => {
+        for (const x of series) if (x.tenant === 'b') calls.push({ n: x.values.length, evidenceFrom: x.evidenceFrom });
+        return new Map();
+      },
+    };
+    const clock = manualClock(1_700_000_000);
+    const bFrom = 1_700_000_060;
+    // tenant b sends from bFrom on: its series starts there, with no history before it
+    const source = new FakeSource(['a', 'b'], ['cpu'], (t, _r, s) => (t === 'b' && s < bFrom ? NaN : 1 + Math.sin(s / 3600)));
+    const loop = new EngineLoop({ source, engine: new FakeEngine({ intervalS: 60 }), clock, anomaly: scorer }, { intervalS: 60, historyPoints: 600, anomalyWarmupPoints: 10 });
+    await loop.runOnce();
+    for (let c = 0; c < 13; c++) {
+      clock.advance(60);
+      await loop.runOnce();
+    }
+    // one point a cycle: the first 10 train the detectors only (evidenceFrom = n: none of them), the 11th on count
+    const held = loop.store.get(seriesKey('b', 'cpu'))!.count;
+    expect(held).toBeGreaterThanOrEqual(12);
+    expect(calls).toEqual([...Array.from({ length: 10 }, () => ({ n: 1, evidenceFrom: 1 })), ...Array.from({ length: held - 10 }, () => ({ n: 1, evidenceFrom: 0 }))]);
+  });
+
+  it('does not flag a new tenant for a spike in its first day, and flags the same spike after it (real detectors)', async () => {
+    const bFrom = 1_700_006_400;
+    // b's index on the grid from its first sample; a 10x spike at its 100th and at its 400th point
+    const value = (t: string, s: number): number => {
+      if (t === 'b' && s < bFrom) return NaN;
+      const i = Math.round((s - bFrom) / STEP);
+      const base = 2 * (1 + 0.3 * Math.sin((2 * Math.PI * i) / 288)) * (1 + 0.02 * Math.sin(i * 7.3));
+      return t === 'b' && (i === 100 || i === 400) ? 10 * base : base;
+    };
+    const clock = manualClock(bFrom);
+    const source = new FakeSource(['a', 'b'], ['cpu', 'memory'], (t, _r, s) => value(t, s));
+    const loop = new EngineLoop(
+      { source, engine: new FakeEngine({ intervalS: STEP }), clock, anomaly: createAnomalyScorer(new Core(), 'alert-only') },
+      { intervalS: STEP, historyPoints: 2016 },
+    );
+    const flagged: number[] = [];
+    for (let c = 0; c <= 420; c++) {
+      if (c > 0) clock.advance(STEP);
+      await loop.runOnce();
+      if (loop.latest()!.resources.get(seriesKey('b', 'cpu'))?.anomaly?.anomalous) flagged.push(c);
+    }
+    // the first spike is in b's first 288 points (the default warm-up): it trains the detectors; the second is flagged
+    expect(flagged.filter((c) => c < 288)).toEqual([]);
+    expect(flagged).toContain(400);
+  });
+
   it('gives each input the same times a week earlier from its history store, NaN where it holds none', async () => {
     const inputs: AnomalySeriesInput[] = [];
     const scorer: AnomalyScorer = { score: (series) => (inputs.push(...series), new Map()) };

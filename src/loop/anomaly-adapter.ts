@@ -5,7 +5,7 @@
 import { BehaviourState, periodSamples, ResidentDetectors, scoreBehaviour } from '../core/anomaly.js';
 import type { Core } from '../core/wasm.js';
 import { groupBy } from '../model/group-by.js';
-import { decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, type AnomalyMemory, type AnomalyMode, type AnomalyPolicy, type SignalAnomaly } from '../logic/anomaly.js';
+import { ANOMALY_WARMUP_POINTS, decideTenantAnomaly, DEFAULT_ANOMALY_POLICY, evidenceStart, type AnomalyMemory, type AnomalyMode, type AnomalyPolicy, type SignalAnomaly } from '../logic/anomaly.js';
 import { recurrenceMargin, recurringSamples } from '../logic/recurrence.js';
 import type { AnomalyKind, SignalAnomalyScore } from '../model/snapshot.js';
 import type { AnomalyScorer, AnomalySeriesInput, AnomalyVerdict } from './types.js';
@@ -52,8 +52,8 @@ export function createAnomalyScorer(core: Core, mode: AnomalyMode, policy: Parti
    *  has others. */
   const tenantDetectors = new Map<string, number>();
   /** Per tenant, its behaviour detector and the signals of its vector (sorted names, comma-joined); `misses`: calls in a
-   *  row that lacked some of them. */
-  const behaviours = new Map<string, { signals: string; st: BehaviourState; misses: number }>();
+   *  row that lacked some of them; `fed`: the vectors it has been fed. */
+  const behaviours = new Map<string, { signals: string; st: BehaviourState; misses: number; fed: number }>();
   const memory = new Map<string, AnomalyMemory>();
   /** Per flagged tenant, its episode: the signal whose evidence opened it and the time of that evidence. */
   const episodes = new Map<string, { signal: string; sinceS: number }>();
@@ -110,7 +110,7 @@ export function createAnomalyScorer(core: Core, mode: AnomalyMode, policy: Parti
           if (sorted.every((s) => had.includes(s.resource)) && ++b.misses < BEHAVIOUR_MISSES) continue;
           b = undefined;
         }
-        if (!b) behaviours.set(tenant, (b = { signals, st: new BehaviourState(sorted.length), misses: 0 }));
+        if (!b) behaviours.set(tenant, (b = { signals, st: new BehaviourState(sorted.length), misses: 0, fed: 0 }));
         b.misses = 0;
         const steps = Math.min(...sorted.map((s) => s.values.length));
         const d = sorted.length;
@@ -125,9 +125,14 @@ export function createAnomalyScorer(core: Core, mode: AnomalyMode, policy: Parti
           }
           rowRecurs[t] = all;
         }
-        // the rows that count as evidence: the newest ones any of the tenant's series counts
+        // the rows that count as evidence: the newest ones any of the tenant's series counts, and none before the
+        // detector has a day of vectors (one that started over for a new set of signals learns the tenant's profile
+        // anew: its first hours' distances are no evidence, as a new series' are not); a warm-up of a day or more in
+        // one call keeps its newest row
         const counted = Math.min(steps, Math.max(...sorted.map((s) => s.values.length - (s.evidenceFrom ?? 0))));
-        vectors.push({ tenant, d, st: b.st, rows, from: steps - counted, recurring: rowRecurs });
+        const from = evidenceStart(steps, b.fed + steps, ANOMALY_WARMUP_POINTS - 1, steps - counted);
+        b.fed += steps;
+        vectors.push({ tenant, d, st: b.st, rows, from, recurring: rowRecurs });
       }
       for (const group of groupBy(vectors, (v) => `${v.d}:${v.rows.length}`).values()) {
         const res = scoreBehaviour(core, group.map((v) => v.st), group.map((v) => v.rows));

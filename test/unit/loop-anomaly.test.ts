@@ -95,6 +95,30 @@ describe('anomaly adapter over the anomaly core', () => {
   });
 });
 
+describe('a behaviour detector that starts over', () => {
+  it('gives no behaviour evidence until it has a day of vectors (a tenant whose set of signals changed)', () => {
+    const scorer = createAnomalyScorer(new Core(), 'alert-only');
+    const shape = (i: number, phase: number, w: number) => (1 + 0.3 * Math.sin((2 * Math.PI * i) / 288 + phase)) * (1 + 0.02 * Math.sin(i * w));
+    const value = (i: number, r: number) => (r === 0 ? 2 : r === 1 ? 4e9 : 50) * shape(i, r === 2 ? 1 : 0, r === 2 ? 5.1 : 7.3);
+    const input = (resource: string, r: number, i: number, n: number, evidenceFrom?: number): AnomalySeriesInput => ({
+      key: `t\u0000${resource}`, tenant: 't', resource, startS: i * STEP, values: Float64Array.from({ length: n }, (_, k) => value(i + k, r)), evidenceFrom,
+    });
+    // cpu and memory: a week of history, then calm cycles
+    scorer.score([input('cpu', 0, 0, 2016, 2015), input('memory', 1, 0, 2016, 2015)], STEP);
+    // threads appears at 2016: a new series (no evidence of its own for a day, as the loop passes it) and a new
+    // three-signal behaviour detector, whose first hours would otherwise read as a behaviour change
+    const behaviourEvidence: number[] = [];
+    for (let i = 2016; i < 2016 + 300; i++) {
+      const v = scorer.score([input('cpu', 0, i, 1), input('memory', 1, i, 1), input('threads', 2, i, 1, i - 2016 < 288 ? 1 : 0)], STEP).get('t')!;
+      const b = v.signals!.find((x) => x.signal === 'behaviour');
+      if (b && b.score > 0) behaviourEvidence.push(i - 2016);
+    }
+    // the detector's 288th vector is the first that counts (the score is 0 where there is no evidence, and where the
+    // distance is below the profile's mean: only some of the later ones are positive)
+    expect(behaviourEvidence[0]).toBe(287);
+  });
+});
+
 describe('anomaly scores through the loop', () => {
   it('publishes every signal score of the verdict in the snapshot and exports one series per signal', async () => {
     const verdict: AnomalyVerdict = {

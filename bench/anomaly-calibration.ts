@@ -6,7 +6,11 @@
 //   on `--tenants` stationary tenants (cpu and memory with a daily cycle and multiplicative noise of the
 //   distribution; the behaviour vector too), warmed up with 2,500 points and then fed one sample per cycle for
 //   `--cycles` cycles, as the loop feeds them: episodes started per tenant-cycle (each a false alarm: nothing
-//   happens) and the share of tenant-cycles flagged.
+//   happens) and the share of tenant-cycles flagged;
+// - "firstDays": the detector on a daily cycle with Gaussian noise, by day of the series from day 2: its calibration
+//   starts over when the seasonal model starts scoring (day 3), and the rates should be near nominal from day 4;
+// - "firstDaysTenants": the tenants (Gaussian noise) fed one day, as the sidecar feeds each series when it starts, then
+//   ten days: the episodes started on each day after it.
 // Heavy tails are what the tail's shape (robust.ts tailShape) is for: an exponential tail above the 99th percentile
 // crossed L >= 0.9999 3-5x as often with Student t3, Cauchy or lognormal noise as with Gaussian noise.
 // --enter-likelihood sets the tenants' threshold (the configuration's anomalyEnterLikelihood); --skip-detector runs
@@ -76,9 +80,9 @@ function detector(draw: (r: ReturnType<typeof rng>) => number, seed: number) {
   return Object.fromEntries(LEVELS.map((l, j) => [`L>=${l} %`, pct(hits[j] / n)]));
 }
 
-function tenants(name: string, draw: (r: ReturnType<typeof rng>) => number, seed: number) {
+function tenants(name: string, draw: (r: ReturnType<typeof rng>) => number, seed: number, warm = TENANT_WARM, cycles = CYCLES) {
   const r = rng(seed);
-  const n = TENANT_WARM + CYCLES;
+  const n = warm + cycles;
   // cpu around 2 cores, memory around 4 GB, each with a daily cycle and 5% (cpu) or 1% (memory) noise of the shape
   const vals = Array.from({ length: TENANTS }, (_, t) => {
     const cpu = new Float64Array(n), mem = new Float64Array(n);
@@ -94,26 +98,45 @@ function tenants(name: string, draw: (r: ReturnType<typeof rng>) => number, seed
     vals.flatMap((pair, t) => pair.map((y, k) => ({
       key: `t${t}\u0000${k}`, tenant: `t${t}`, resource: k ? 'memory' : 'cpu', startS: from * STEP, values: y.subarray(from, from + len), evidenceFrom,
     })));
-  scorer.score(inputs(0, TENANT_WARM, TENANT_WARM - 1), STEP);
+  scorer.score(inputs(0, warm, warm - 1), STEP);
   const was = new Array<boolean>(TENANTS).fill(false);
   let episodes = 0, flagged = 0;
-  for (let i = TENANT_WARM; i < n; i++) {
+  // episodes started on each day after the warm-up (the warm-up is the series' first days)
+  const byDay = new Array<number>(Math.ceil(cycles / DAY)).fill(0);
+  for (let i = warm; i < n; i++) {
     for (const [tenant, v] of scorer.score(inputs(i, 1, 0), STEP)) {
       const t = Number(tenant.slice(1));
-      if (v.anomalous && !was[t]) episodes++;
+      if (v.anomalous && !was[t]) {
+        episodes++;
+        byDay[Math.floor((i - warm) / DAY)]++;
+      }
       if (v.anomalous) flagged++;
       was[t] = v.anomalous;
     }
-    if ((i - TENANT_WARM) % 1000 === 999) process.stderr.write(`bench:anomaly-calibration ${name}: cycle ${i + 1 - TENANT_WARM} of ${CYCLES}\n`);
+    if ((i - warm) % 1000 === 999) process.stderr.write(`bench:anomaly-calibration ${name}: cycle ${i + 1 - warm} of ${cycles}\n`);
   }
-  const cycles = TENANTS * CYCLES;
+  const tenantCycles = TENANTS * cycles;
   return {
     episodes,
-    episodeStartsPerTenantCyclePct: pct(episodes / cycles),
+    episodeStartsPerTenantCyclePct: pct(episodes / tenantCycles),
     /** Days between false episodes of one tenant at 5-minute cycles. */
-    daysPerFalseEpisode: episodes > 0 ? Math.round((cycles / episodes / DAY) * 10) / 10 : null,
-    flaggedTenantCyclePct: pct(flagged / cycles),
+    daysPerFalseEpisode: episodes > 0 ? Math.round((tenantCycles / episodes / DAY) * 10) / 10 : null,
+    flaggedTenantCyclePct: pct(flagged / tenantCycles),
+    byDay,
   };
+}
+
+/** The detector on a daily cycle with Gaussian noise from its first point: the share of each day's points with
+ *  L >= 0.99 and 0.999 (the first two days are scored by the level model alone, the seasonal model from day 3). */
+function firstDays(seed: number, days = 12) {
+  const r = rng(seed);
+  const vals = Array.from({ length: SERIES }, () => Float64Array.from({ length: days * DAY }, (_, i) => 10 * (1 + 0.3 * Math.sin((2 * Math.PI * i) / DAY)) + 0.3 * r.g()));
+  const res = scoreSeries(sharedCore(), vals.map(() => new SeriesDetectorState(DAY)), vals);
+  return Array.from({ length: days - 1 }, (_, d) => {
+    const hits = [0, 0];
+    for (const x of res) for (let i = (d + 1) * DAY; i < (d + 2) * DAY; i++) [0.99, 0.999].forEach((l, j) => (hits[j] += x.likelihood[i] >= l ? 1 : 0));
+    return { day: d + 2, 'L>=0.99 %': pct(hits[0] / (SERIES * DAY)), 'L>=0.999 %': pct(hits[1] / (SERIES * DAY)) };
+  });
 }
 
 const started = Date.now();
@@ -122,6 +145,10 @@ const out = {
   bench: 'anomaly-calibration',
   enterLikelihood: ENTER,
   detector: SKIP_DETECTOR ? null : { series: SERIES, points: POINTS, scoredAfter: WARM, rates: Object.fromEntries(names.map((d, i) => [d, detector(DISTRIBUTIONS[d], 1000 + i)])) },
+  // a series' first days (as after the sidecar starts: it feeds each series a day): the detector on a daily cycle by
+  // day of the series, and the tenants fed a day, then ten days, by day after it
+  firstDays: SKIP_DETECTOR ? null : firstDays(3000),
+  firstDaysTenants: tenants('first days', DISTRIBUTIONS.gaussian, 3001, DAY, 10 * DAY),
   tenants: {
     tenants: TENANTS,
     warmup: TENANT_WARM,

@@ -44,21 +44,23 @@ describe('anomaly adapter over the anomaly core', () => {
   it('names the signal that opened an episode and when, keeps them through it, and drops them once it ends', () => {
     const core = new Core('debug');
     const scorer = createAnomalyScorer(core, 'quarantine');
-    feed(scorer, 4 * 288, 12, calm);
-    const spike = (i: number, r: number) => calm(i, r) * (r === 0 && i >= 4 * 288 + 6 ? 8 : 1);
+    // five calm days: this deterministic wiggle reaches a new extreme of its residuals at the start of day 5, beyond
+    // what the calibration (started over on day 3) has seen, and that would be the first flag
+    feed(scorer, 5 * 288, 12, calm);
+    const spike = (i: number, r: number) => calm(i, r) * (r === 0 && i >= 5 * 288 + 6 ? 8 : 1);
     // one point per cycle: the spike's first sample opens the episode
     let opened: AnomalyVerdict | undefined;
-    for (let i = 4 * 288; i < 4 * 288 + 12 && !opened?.anomalous; i++) opened = feed(scorer, 1, 1, spike, i).get('t');
+    for (let i = 5 * 288; i < 5 * 288 + 12 && !opened?.anomalous; i++) opened = feed(scorer, 1, 1, spike, i).get('t');
     // the strongest evidence at the spike's first sample: cpu's own, or the behaviour vector that cpu moved (here the
     // vector's, whose likelihood was the higher)
-    expect(opened).toMatchObject({ anomalous: true, sinceS: (4 * 288 + 6) * STEP });
+    expect(opened).toMatchObject({ anomalous: true, sinceS: (5 * 288 + 6) * STEP });
     expect(['cpu', 'behaviour']).toContain(opened!.signal);
     // the next cycle, still flagged: the same episode, whatever signal is strongest now
-    const next = feed(scorer, 1, 1, spike, 4 * 288 + 7).get('t')!;
-    expect([next.anomalous, next.signal, next.sinceS]).toEqual([true, opened!.signal, (4 * 288 + 6) * STEP]);
+    const next = feed(scorer, 1, 1, spike, 5 * 288 + 7).get('t')!;
+    expect([next.anomalous, next.signal, next.sinceS]).toEqual([true, opened!.signal, (5 * 288 + 6) * STEP]);
     // calm again: once the flag has ended, neither is given
     let end = next;
-    for (let i = 4 * 288 + 8; i < 4 * 288 + 40 && end.anomalous; i++) end = feed(scorer, 1, 1, calm, i).get('t')!;
+    for (let i = 5 * 288 + 8; i < 5 * 288 + 40 && end.anomalous; i++) end = feed(scorer, 1, 1, calm, i).get('t')!;
     expect(end.anomalous).toBe(false);
     expect([end.signal, end.sinceS]).toEqual([undefined, undefined]);
   });

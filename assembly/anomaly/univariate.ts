@@ -22,7 +22,7 @@
 //    and held the percentile up for the 2000 points they stayed (on a daily cycle with Gaussian noise L >= 0.99 came
 //    on 0.06-0.3% of the points of days 3 to 7 instead of about 1%, and L >= 0.999 on 0.005-0.023%; now 1.2-1.35%
 //    and 0.16-0.21% from day 4). Until the new window holds P values the calibration from before stays in force
-//    (refitted to the first 50, the tail flagged a stationary tenant three times as often that day). NAB's standard
+//    (refitted to the first 50, the tail flagged tenants with a daily cycle and noise three times as often that day). NAB's standard
 //    score rose from 61.03 to 62.24 with it (161 windows detected instead of 151, 181 false positives instead of 173).
 // 6. Range novelty (the "spatial anomaly" of NAB's numenta detector, nab/detectors/numenta/numenta_detector.py: a value
 //    outside the range seen so far, with a tolerance): r = exceedance of x, and of its means over the last 6, 24 and
@@ -129,9 +129,9 @@ const RAMP_MIN_RATE: f64 = 0.1;
 // ...and the least z of the trend test over the run's last values (one-sided p = 0.001) for any evidence at all.
 const RAMP_MIN_Z: f64 = 3.09;
 
-// Header slots (doubles); 28 to 31 are free. H_RAMP, H_RAMP + 1: the runs of new highs of the 24- and 96-point means
-// (step 10). H_XI: the calibration tail's shape (0 in a state from before it: the exponential tail, as then).
-// H_PHASE: the series' calibration phase (robust.ts calPhase), set at its second value.
+// Header slots (doubles); 29 to 31 are free, 28 is H_CAL0 (below). H_RAMP, H_RAMP + 1: the runs of new highs of the
+// 24- and 96-point means (step 10). H_XI: the calibration tail's shape (0 in a state from before it: the exponential
+// tail, as then). H_PHASE: the series' calibration phase (robust.ts calPhase), set at its second value.
 const H_PERIOD = 0, H_COUNT = 1, H_LEVEL = 2, H_LEVELS = 3, H_CUSP = 4, H_CUSN = 5, H_CALREF = 6;
 const H_XMIN = 7, H_XMAX = 8, H_PHASE = 10, H_RUNMAX = 11, H_LAST = 12, H_TAU = 13, H_XI = 14;
 // Grid time: samples seen, finite or not (H_COUNT counts finite ones only). The season slot of a value is its grid
@@ -144,7 +144,7 @@ const H_MAGIC = 15;
 const H_RAMP = 22;
 // Step 10: where each run started, the high it left from and the count then (slots 24, 25 and 26, 27).
 const H_RAMP_START = 24;
-// The count at which the calibration window last started over (0: at the series' start; see step 9).
+// H_CAL0: the count at which the calibration window last started over (0: at the series' start; see step 5).
 const H_CAL0 = 28;
 // Bumped when a slot's meaning or the layout changes (20261129: slot 9 became the grid time; 20261130: the rings'
 // sorted float32 copies became u16 slot orders and the calibration window u16 codes; 20261130.1: the header grew to
@@ -434,7 +434,7 @@ export function uvStep(s: usize, x: f64, out: usize): void {
   let cal = 0.0;
   let lik = 0.0;
   // Until the new window holds a period of values, the calibration from before it stays in force (a tail fitted to
-  // fewer flagged a stationary tenant 3 times as often in that day).
+  // fewer flagged tenants with a daily cycle and noise 3 times as often in that day).
   const warm = c0 > 0 ? p : WARM_CAL;
   if (mc >= warm || (c0 > 0 && get(s, H_TAU) > 0.0)) {
     // Also while tau is still 0: the first calibration would otherwise wait for the next multiple of CAL_EVERY (point

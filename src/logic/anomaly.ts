@@ -69,24 +69,24 @@ export const DEFAULT_ANOMALY_POLICY: Readonly<AnomalyPolicy> = Object.freeze({
   weekAgo: true,
 });
 
-/** What the policy remembers about a tenant between cycles. */
-/**
- * Index of the first of a detector input's `n` values that is evidence for a verdict: the input is the newest `n`
- * points of a series that has `held` points since its first sample (these included), and a series' first `warmup`
- * points only train its detectors. A new tenant has no profile to deviate from yet: scored from its second hour on,
- * its behaviour detector flagged 13-25% of the cycles of its first hours (`npm run bench:soak`, synthetic tenants
- * arriving without history). Never before `from` (a warm-up's own rule: only its newest point is evidence); `n` when
- * none is.
- */
 /** Points a series' detectors learn from before they speak for it (a day at 5 minutes): what the loop feeds a new
  *  detector from the store (EngineLoopOptions.anomalyWarmupPoints) and the least history a series' evidence needs
  *  (evidenceStart), the backtest's too. */
 export const ANOMALY_WARMUP_POINTS = 288;
 
+/**
+ * Index of the first of a detector input's `n` values that is evidence for a verdict: the input is the newest `n`
+ * points of a series that has `held` points since its first sample (these included), and a series' first `warmup`
+ * points only train its detectors. A new tenant has no profile to deviate from yet: scored from its second hour on,
+ * its behaviour detector flagged 13-25% of the cycles of its first hours (`bench:soak`'s synthetic tenants arriving
+ * without history, before this rule). Never before `from` (a warm-up's own rule: only its newest point is evidence); `n` when
+ * none is.
+ */
 export function evidenceStart(n: number, held: number, warmup: number, from = 0): number {
   return Math.min(n, Math.max(from, n - (held - warmup)));
 }
 
+/** What the policy remembers about a tenant between cycles. */
 export interface AnomalyMemory {
   anomalous: boolean;
   /** Consecutive cycles below the exit threshold while anomalous. */

@@ -1,6 +1,7 @@
 // The fake history source of the sidecar benchmarks (bench/sidecar.ts, bench/soak.ts): N tenants x 6 signals of
 // deterministic synthetic usage on a 5-minute grid, optionally with tenants that come and go (churn), and what both
 // benches measure the loop with (a manual clock, live bytes, peak RSS).
+import type { CycleReport } from '../src/loop/engine-loop.js';
 import type { Clock } from '../src/loop/types.js';
 import type { Series } from '../src/model/series.js';
 import { ownsTenant, type Shard, UNSHARDED } from '../src/model/shard.js';
@@ -14,6 +15,11 @@ export const START = 1_704_067_200 + WEEK * STEP;
 
 export function tenantName(t: number): string {
   return `tenant-${String(t).padStart(5, '0')}`;
+}
+
+/** The index of a tenant named by tenantName. */
+export function tenantIndex(name: string): number {
+  return Number(name.slice('tenant-'.length));
 }
 
 /** Tenants that come and go: from `fromS` on, `perHour` tenants a hour leave (the oldest first) and as many new ones
@@ -94,3 +100,11 @@ export const liveBytes = (): number => {
 };
 
 export const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
+
+/** A cycle's time summed over its steps but `exclude` (the pull: the fake source's is not a real one's), wall time or
+ *  process CPU. */
+export const cycleTime = (r: CycleReport, exclude: string[] = ['pull'], which: 'durationsS' | 'cpuS' = 'durationsS'): number =>
+  Object.entries(r[which]).reduce((a, [k, v]) => (exclude.includes(k) ? a : a + (v ?? 0)), 0);
+
+/** A cycle's process CPU seconds, pull excluded. */
+export const cycleCpu = (r: CycleReport): number => cycleTime(r, ['pull'], 'cpuS');

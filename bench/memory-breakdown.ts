@@ -1,9 +1,9 @@
 // Live bytes per series of each part of the sidecar's per-series state, measured apart (JSON on stdout): the history
 // store (a week of float32), the engine as the sidecar runs it (allocatorTuning, reading its recent values from the
-// store; --own-ring for a copy of its own), and the anomaly detector; each is
-// filled for N series and measured after a full collection, less the growth of the WASM core's memory (reported
-// apart: it is the high-water mark of the batches, bounded and shared by every series). Needs --expose-gc. Also the API call mix per
-// tenant (src/model/call-mix.ts), for --api-types call types a tenant (a week, then an hour of 5-minute pulls).
+// store; --own-ring for a copy of its own), and the anomaly detector; each is filled for N series and measured after a
+// full collection, less the growth of the WASM core's memory (reported apart: it is the high-water mark of the batches,
+// bounded and shared by every series). Needs --expose-gc. Also the API call mix per tenant (src/model/call-mix.ts), for
+// --api-types call types a tenant (a week, then an hour of 5-minute pulls).
 //   node --expose-gc --import tsx bench/memory-breakdown.ts [--series 3000] [--own-ring] [--api-types 500]
 import { periodSamples, scoreSeries, SeriesDetectorState } from '../src/core/anomaly.js';
 import { allocatorTuning, createForecastEngine } from '../src/core/engine.js';

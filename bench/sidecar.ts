@@ -55,7 +55,7 @@ import { createExporter, type Exporter } from '../src/metrics/exporter.js';
 import { type Shard, UNSHARDED } from '../src/model/shard.js';
 import { buildServer } from '../src/server/build.js';
 import { numberArg as arg } from './args.js';
-import { FakeSource, liveBytes, manualClock, round, rssMB, SIGNALS, START, STEP, WEEK } from './fake-source.js';
+import { cycleCpu as cpu, cycleTime as sum, FakeSource, liveBytes, manualClock, round, rssMB, SIGNALS, START, STEP, WEEK } from './fake-source.js';
 
 interface CannonResult {
   requests: { total: number; average: number };
@@ -176,9 +176,6 @@ class PersistenceEngine implements ForecastEngine {
   }
 }
 
-const sum = (r: CycleReport, exclude: string[] = ['pull'], which: 'durationsS' | 'cpuS' = 'durationsS') =>
-  Object.entries(r[which]).reduce((a, [k, v]) => (exclude.includes(k) ? a : a + (v ?? 0)), 0);
-const cpu = (r: CycleReport) => sum(r, ['pull'], 'cpuS');
 const addSteps = (a: Partial<Record<string, number>>, b: Partial<Record<string, number>>) =>
   Object.fromEntries([...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [k, (a[k] ?? 0) + (b[k] ?? 0)]));
 /** Two cycles as one (the first fit under a budget): times and counts summed. */

@@ -16,7 +16,7 @@ import { loadConfig } from '../src/config/load.js';
 import { sharedCore } from '../src/core/wasm.js';
 import { startSidecar } from '../src/main.js';
 import { numberArg as arg } from './args.js';
-import { FakeSource, liveBytes, manualClock, round, rssMB, START, STEP } from './fake-source.js';
+import { cycleCpu, FakeSource, liveBytes, manualClock, round, rssMB, START, STEP, tenantIndex } from './fake-source.js';
 
 const TENANTS = arg('tenants', 300);
 const HOURS = arg('hours', 72);
@@ -84,11 +84,11 @@ async function main(): Promise<void> {
       const r = await loop.runOnce();
       if (!r.ok) throw new Error(`cycle at hour ${h} failed: ${r.error ?? 'see the report'}`);
       failed += r.failedSeries;
-      cpu.push(Object.entries(r.cpuS).reduce((a, [k, v]) => (k === 'pull' ? a : a + (v ?? 0)), 0));
+      cpu.push(cycleCpu(r));
       const anomalous = new Map<string, boolean>();
       for (const x of loop.latest()?.resources.values() ?? []) if (!x.stale) anomalous.set(x.tenant, (anomalous.get(x.tenant) ?? false) || (x.anomaly?.anomalous ?? false));
       for (const [t, on] of anomalous) {
-        const born = source.arrivalS(Number(t.slice('tenant-'.length)));
+        const born = source.arrivalS(tenantIndex(t));
         const group = born === -Infinity ? 'first' : clock.t - born < 86_400 ? 'young' : 'arrived';
         cycles[group]++;
         if (on) flagged[group]++;

@@ -22,8 +22,9 @@
 //    and held the percentile up for the 2000 points they stayed (on a daily cycle with Gaussian noise L >= 0.99 came
 //    on 0.06-0.3% of the points of days 3 to 7 instead of about 1%, and L >= 0.999 on 0.005-0.023%; now 1.2-1.35%
 //    and 0.16-0.21% from day 4). Until the new window holds P values the calibration from before stays in force
-//    (refitted to the first 50, the tail flagged tenants with a daily cycle and noise three times as often that day). NAB's standard
-//    score rose from 61.03 to 62.24 with it (161 windows detected instead of 151, 181 false positives instead of 173).
+//    (refitted to the first 50, the tail flagged tenants with a daily cycle and noise three times as often that day).
+//    NAB's standard score rose from 61.03 to 62.24 with it (161 windows detected instead of 151, 181 false positives
+//    instead of 173).
 // 6. Range novelty (the "spatial anomaly" of NAB's numenta detector, nab/detectors/numenta/numenta_detector.py: a value
 //    outside the range seen so far, with a tolerance): r = exceedance of x, and of its means over the last 6, 24 and
 //    96 points, beyond their running min/max, as a fraction of the range; a novelty above 2% counts 3 (1 + r).

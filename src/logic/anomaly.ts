@@ -77,9 +77,9 @@ export const ANOMALY_WARMUP_POINTS = 288;
 /**
  * Index of the first of a detector input's `n` values that is evidence for a verdict: the input is the newest `n`
  * points of a series that has `held` points since its first sample (these included), and a series' first `warmup`
- * points only train its detectors. A new tenant has no profile to deviate from yet: scored from its second hour on,
- * its behaviour detector flagged 13-25% of the cycles of its first hours (`bench:soak`'s synthetic tenants arriving
- * without history, before this rule). Never before `from` (a warm-up's own rule: only its newest point is evidence); `n` when
+ * points only train its detectors. A new tenant has no profile to deviate from yet: scored from its second hour on, its
+ * behaviour detector flagged 13-25% of the cycles of its first hours (`bench:soak`'s synthetic tenants arriving without
+ * history, before this rule). Never before `from` (a warm-up's own rule: only its newest point is evidence); `n` when
  * none is.
  */
 export function evidenceStart(n: number, held: number, warmup: number, from = 0): number {

@@ -70,9 +70,14 @@ export const LIVE_DECAY: f64 = Math.exp(-Math.LN2 / LIVE_HALF_LIFE);
  * errors) is one no member saw coming: a scrape glitch, a spike, the first point of a new level. Each member's loss
  * then takes its error only up to SURPRISE times itself, so that all losses grow by the same factor and the weights,
  * which read losses relative to the best, stay as they were. Unclipped, one absurd point (a million times the level)
- * took every member's loss to the same huge value, and the weights went near-uniform for days. A member that errs
- * alone (a trend that explodes, persistence repeating the glitch at the next point) is not clipped, nor are the
- * errors the quantiles read (the error rings). SURPRISE_MIN_N: matured errors a member's loss must hold to be judged.
+ * took every member's loss to the same huge value, and the weights went near-uniform for days. The error rings the
+ * quantiles read take such a point's error (each tracked model's, the ensemble's included) only up to SURPRISE times
+ * that model's loss too, sign kept: it still widens the outer quantiles for the day it stays in the window, by at
+ * most ten typical errors instead of its full size (in the backtest, Foresight's slack at persistence's equal
+ * shortage fell by up to 6% with it: bench/HISTORY.md). A member that errs alone (a trend that explodes, persistence
+ * repeating the glitch at the next point) is not clipped, nor is the ensemble's error while it adapts to a new level
+ * (after a step, most of what widens its intervals for a day: README "Limits").
+ * SURPRISE_MIN_N: matured errors a member's loss must hold to be judged.
  */
 const SURPRISE: f64 = 10.0;
 const SURPRISE_MIN_N: f64 = 12.0;
@@ -263,12 +268,16 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
             const c = ld(errN, mk);
             if (m >= q0) {
               const pos = ((m - q0) * K + k) * E + <i32>(<i64>c % <i64>E);
+              // a point no member saw coming enters the window at most SURPRISE times the model's loss, as it
+              // enters the losses (the ensemble's too: it errs with its members there)
+              const bound = SURPRISE * ld(loss, mk);
+              const er = clip && bound > 0.0 && Math.abs(e) > bound ? (e > 0.0 ? bound : -bound) : e;
               if (jrn) {
                 st(jrn, 2 * jn, <f64>pos);
-                st(jrn, 2 * jn + 1, e);
+                st(jrn, 2 * jn + 1, er);
                 jn++;
               } else {
-                st(err, pos, e);
+                st(err, pos, er);
               }
             }
             st(errN, mk, c + 1.0);

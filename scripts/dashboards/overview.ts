@@ -121,11 +121,13 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       // every replica exports the desired reserve of its shard, only the shard's leader the reserved one
       timeseries('Pooled reserve: desired, target and reserved', 'short', [{ expr: `sum by (pool, resource, state) (${onePerShard(`foresight_shadow_capacity{${J}}`, 'pool, resource, state')})`, legend: '{{resource}} {{pool}} {{state}}' }], {
+        span: 8,
         perResourceUnits: true,
-        description: 'Desired: the quantile of the pooled increase the forecast expects. Target: what the placeholders are sized to hold (desired within the configured caps, with the quotas\' headroom). Reserved: what placeholder pods hold (below target when they do not fit).',
+        description: 'Desired: the quantile of the pooled increase the forecast expects, times its calibration. Target: what the placeholders are sized to hold (desired within the configured caps, with the quotas\' headroom). Reserved: what placeholder pods hold (below target when they do not fit).',
       }),
     )
-    .withPanel(timeseries('Reserve exhausted', 'short', [{ expr: `sum by (pool) (${onePerShard(`increase(foresight_shadow_exhausted_total{${J}}[$__rate_interval])`, 'pool')})`, legend: '{{pool}}' }], { description: 'Materialised increases larger than the reserve (ForesightShadowCapacityExhausted).' }))
+    .withPanel(timeseries('Reserve exhausted', 'short', [{ expr: `sum by (pool) (${onePerShard(`increase(foresight_shadow_exhausted_total{${J}}[$__rate_interval])`, 'pool')})`, legend: '{{pool}}' }], { span: 8, description: 'Materialised increases larger than the reserve (ForesightShadowCapacityExhausted).' }))
+    .withPanel(timeseries('Reserve calibration', 'short', [{ expr: `foresight_shadow_reserve_scale{${J}}`, legend: '{{resource}} {{pool}} {{pod}}' }], { span: 8, min: 0, description: 'What each replica multiplies its reserve\'s Monte Carlo quantile by, calibrated on its own plans: above 1 when they were exhausted more often than the level allows (tenants bursting together, forecast tails too light), below 1 when less often. Between 0.25 and 4.' }))
 
     // ---- Anomalies
     .withRow(new RowBuilder('Anomalies'))

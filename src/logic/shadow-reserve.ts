@@ -39,7 +39,7 @@ function mulberryDraw(a: number): number {
  * forecast distribution (quantile grid, interpolated; tails extrapolated) independently across tenants. Summing
  * per-tenant upper quantiles instead would assume every tenant bursts at once; pooling is what makes a shared reserve
  * cheaper than per-tenant headroom. Independence is an assumption: correlated bursts show up as reserve exhaustion,
- * which the simulator counts. Tenants whose highest forecast quantile is within their allocation are skipped.
+ * which the simulator counts and ReserveCalibration (below) corrects, in the loop and the backtest alike. Tenants whose highest forecast quantile is within their allocation are skipped.
  * Draws are stratified per tenant (one draw in each of `draws` equal slices of [0, 1], shuffled), which lowers the
  * Monte Carlo error of each margin.
  */
@@ -116,5 +116,41 @@ export class ReserveAccumulator {
     if (!this.#any) return 0;
     const sorted = this.#totals.slice().sort();
     return sorted[Math.min(this.#o.draws - 1, Math.ceil(this.#o.level * this.#o.draws) - 1)];
+  }
+}
+
+/** Step of the reserve's calibration, on the log of its scale: an exhaustion raises the scale by about 10%, and the
+ *  level's complement of that per plan that holds (0.1% at 0.99) brings it back, so the scale settles where the plans
+ *  are exhausted at the rate the level names. */
+export const RESERVE_CALIBRATION_RATE = 0.1;
+/** Bounds of the calibration's scale: a quarter to four times the Monte Carlo size. */
+export const RESERVE_SCALE_MIN = 0.25;
+export const RESERVE_SCALE_MAX = 4;
+
+/**
+ * Calibrates a pooled reserve on its own outcomes, as adaptive conformal inference calibrates a quantile (Gibbs &
+ * Candes 2021): the reserve planned is the Monte Carlo size times `scale`, and each plan checked against the demand
+ * that came moves log(scale) by rate x (exhausted - (1 - level)). The Monte Carlo assumes the tenants' excesses are
+ * independent and their forecast tails right; bursts that come together, or tails a forecast reads too light or too
+ * heavy, show up as a rate of exhaustion other than 1 - level, which the scale corrects. A reserve the Monte Carlo
+ * sizes at 0 (no tenant's forecast reaches past its allocation) stays 0 at any scale.
+ */
+export class ReserveCalibration {
+  #logScale = 0;
+
+  constructor(
+    readonly level: number = DEFAULT_RESERVE.level,
+    readonly rate: number = RESERVE_CALIBRATION_RATE,
+  ) {}
+
+  /** What the Monte Carlo size is multiplied by. */
+  get scale(): number {
+    return Math.exp(this.#logScale);
+  }
+
+  /** One plan checked: whether the demand that came exceeded it. */
+  observe(exhausted: boolean): void {
+    const next = this.#logScale + this.rate * ((exhausted ? 1 : 0) - (1 - this.level));
+    this.#logScale = Math.min(Math.log(RESERVE_SCALE_MAX), Math.max(Math.log(RESERVE_SCALE_MIN), next));
   }
 }

@@ -1,9 +1,9 @@
 // The loop's shadow capacity: each cycle, a pooled reserve per resource (logic/shadow-reserve.ts) over every tenant's
 // next-step forecast and allocation, and, once the step a plan covered has passed, a check of the plan against the
-// demand that came (foresight_shadow_exhausted_total). The loop owns the history store, forecasts and recommendations;
-// this owns the plans.
+// demand that came (foresight_shadow_exhausted_total), which calibrates the next plans' size (ReserveCalibration).
+// The loop owns the history store, forecasts and recommendations; this owns the plans.
 import type { SeriesForecast } from '../core/types.js';
-import { ReserveAccumulator } from '../logic/shadow-reserve.js';
+import { ReserveAccumulator, ReserveCalibration } from '../logic/shadow-reserve.js';
 import type { HistoryStore } from '../model/history-store.js';
 import type { Recommendation, ShadowPlan } from '../model/snapshot.js';
 import { forEachSliced, type TimeSlice } from './time-slice.js';
@@ -44,6 +44,8 @@ export class ShadowPlanner {
   /** Plans waiting for the step they cover, checked against the usage seen then (foresight_shadow_exhausted_total). */
   #pending: PendingShadow[] = [];
   #exhausted = new Map<string, number>([[SHADOW_POOL, 0]]);
+  /** Per resource: the scale its checked plans have calibrated (kept in memory: a restart starts again at 1). */
+  #calibration = new Map<string, ReserveCalibration>();
 
   constructor(
     readonly options: ShadowPlannerOptions,
@@ -92,7 +94,9 @@ export class ShadowPlanner {
         const v = w && w.startS === p.dueS[i] ? w.values[0] : NaN;
         if (v > p.alloc[i]) demand += v - p.alloc[i];
       }
-      if (demand > p.size * (1 + 1e-9)) {
+      const exhausted = demand > p.size * (1 + 1e-9);
+      this.#calibrationOf(p.resource).observe(exhausted);
+      if (exhausted) {
         this.#exhausted.set(p.pool, (this.#exhausted.get(p.pool) ?? 0) + 1);
         // info, not a warning: a forecast's quantile is exceeded by design now and then, and the counter (with
         // ForesightShadowCapacityExhausted on it) is what tells a lasting shortfall
@@ -100,6 +104,12 @@ export class ShadowPlanner {
       }
     }
     this.#pending = still;
+  }
+
+  #calibrationOf(resource: string): ReserveCalibration {
+    let c = this.#calibration.get(resource);
+    if (!c) this.#calibration.set(resource, (c = new ReserveCalibration()));
+    return c;
   }
 
   /**
@@ -137,8 +147,9 @@ export class ShadowPlanner {
         if (prev) plans.push(prev);
         continue;
       }
-      const size = p.reserve.size();
-      plans.push({ pool: SHADOW_POOL, resource, size });
+      const scale = this.#calibrationOf(resource).scale;
+      const size = p.reserve.size() * scale;
+      plans.push({ pool: SHADOW_POOL, resource, size, scale });
       this.#pending.push({ pool: SHADOW_POOL, resource, size, keys: p.keys, dueS: p.dueS, alloc: p.alloc, dueMaxS: p.dueS.reduce((a, b) => Math.max(a, b), -Infinity) });
     }
     this.#plans = plans;

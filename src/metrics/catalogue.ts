@@ -128,6 +128,12 @@ export const catalogue = {
     help: 'Shadow capacity of placeholder pods, in the resource base unit. state=desired: the pooled reserve the forecast asks for, before any cap; state=target: what the actuator sizes the placeholders to hold (cpu and memory: desired, raised to the quotas\' headroom in the quota pool, scaled down under maxShadowCpuCores and maxShadowMemoryBytes shared over the shards; on the shard\'s leader, in dry-run too); state=reserved: requests of Foresight\'s placeholder pods that exist and are scheduled (spec.nodeName set or phase Running), 0 while none is (always where no scheduler runs); in dry-run, where no placeholder is created, a reserved series only for a pool where placeholders of an earlier live run remain (what they still hold).',
     labels: ['pool', 'resource', 'state'],
   }),
+  shadowReserveScale: def({
+    name: 'foresight_shadow_reserve_scale',
+    type: 'gauge',
+    help: 'What the pooled shadow reserve (state="desired" of foresight_shadow_capacity) is its Monte Carlo quantile times: the calibration on its own outcomes, raised about 10% by each plan the demand exceeded and lowered by the level\'s complement of that per plan that held, so that plans are exhausted at the rate the level names (1% at 0.99); between 0.25 and 4, 1 after a restart.',
+    labels: ['pool', 'resource'],
+  }),
   shadowExhausted: def({
     name: 'foresight_shadow_exhausted_total',
     type: 'counter',

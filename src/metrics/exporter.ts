@@ -207,6 +207,7 @@ export function createExporter(deps: ExporterDeps): Exporter {
   const small = {
     stale: gaugeOf(c.forecastStale, registry),
     shadow: gaugeOf(c.shadowCapacity, registry),
+    shadowScale: gaugeOf(c.shadowReserveScale, registry),
     tenants: gaugeOf(c.tenants, registry),
     pendingFit: gaugeOf(c.pendingFit, registry),
     staleSeries: gaugeOf(c.staleSeries, registry),
@@ -368,7 +369,10 @@ export function createExporter(deps: ExporterDeps): Exporter {
       small.pendingFit.set(s.pendingFit ?? 0);
       small.staleSeries.set(staleSeries);
       for (const [signal, n] of s.signalTenants ?? []) small.signalTenants.set({ signal }, n);
-      for (const sh of s.shadow) small.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
+      for (const sh of s.shadow) {
+        small.shadow.set({ pool: sh.pool, resource: sh.resource, state: 'desired' }, sh.size);
+        small.shadowScale.set({ pool: sh.pool, resource: sh.resource }, sh.scale ?? 1);
+      }
       for (const [pool, n] of s.shadowExhausted ?? []) exhausted(pool, n);
       for (const sh of s.shadow) exhausted(sh.pool, exhaustedSeen.get(sh.pool) ?? 0);
     }

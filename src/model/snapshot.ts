@@ -68,8 +68,11 @@ export interface ResourceState {
 export interface ShadowPlan {
   pool: string;
   resource: string;
-  /** Size of the pooled reserve: the quantile of the total expected increase over the horizon. */
+  /** Size of the pooled reserve: the quantile of the total expected increase over the horizon, times `scale`. */
   size: number;
+  /** What the reserve's calibration on its own outcomes multiplied the quantile by (logic/shadow-reserve.ts
+   *  ReserveCalibration; 1 until plans have been checked, and where absent). */
+  scale?: number;
 }
 
 export interface Snapshot {

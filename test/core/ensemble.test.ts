@@ -170,6 +170,29 @@ describe('ensemble step', () => {
     expect(Number.isFinite(st.lastForecast(3, 0))).toBe(true);
   });
 
+  it('keeps a point no member saw coming in the error rings at most SURPRISE times each loss, one member erring alone in full', () => {
+    const st = new SeriesState({ ...shape, errWindow: 64 });
+    // 10, 11, 10, ...: Holt-Winters and the histogram forecast 10.5 (errors +-0.5), persistence errs by +-1
+    for (let i = 0; i < 20; i++) st.advance([10 + (i % 2)], inputs([10.5], [10.5]), core);
+    const K = st.K, M1 = st.nM + 1;
+    const lossBefore = Array.from({ length: M1 }, (_, m) => st.loss[m * K]);
+    expect(lossBefore.slice(0, 2)).toEqual([0.5, 0.5]);
+    // 1000: every member errs by about 990, over 1,000 times its loss
+    st.advance([1000], inputs([10.5], [10.5]), core);
+    for (let m = 0; m < M1; m++) {
+      const errs = st.errors(m, 0);
+      expect(errs[errs.length - 1], `model ${m}`).toBeCloseTo(10 * lossBefore[m], 5);
+    }
+    // the quantiles read the clipped value: the ensemble's largest error is 10 x 0.5 (the mean of the others ~0.5)
+    expect(st.ensembleErrorQuantile(0, 1)).toBeCloseTo(10 * lossBefore[3], 5);
+    // Holt-Winters alone forecasts 1000 for a point of 11: its error (-989) enters its ring as it is
+    const st2 = new SeriesState({ ...shape, errWindow: 64 });
+    for (let i = 0; i < 20; i++) st2.advance([10 + (i % 2)], inputs([i === 19 ? 1000 : 10.5], [10.5]), core);
+    st2.advance([11], inputs([10.5], [10.5]), core);
+    const hw = st2.errors(0, 0);
+    expect(hw[hw.length - 1]).toBe(-989);
+  });
+
   it('one batch call equals advancing each series point by point (journal and direct error modes)', () => {
     const rnd = (i: number) => Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453);
     const shape2: StateShape = { ...shape, hs: [1, 3], season: 4, models: ['holt-winters', 'histogram', 'persistence', 'seasonal-naive', 'holt', 'recent-median', 'seasonal-median'] };

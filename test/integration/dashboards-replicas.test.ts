@@ -58,6 +58,7 @@ const PER_REPLICA: Readonly<Record<string, string>> = {
   'Relative error of the median (MAE / mean usage)': "each replica's own engine statistics, one line per replica",
   'Coverage of the quantiles': "each replica's own engine statistics, one line per replica",
   'Memory per replica': "each replica's own process memory, limit and need, one line per replica",
+  'Reserve calibration': "each replica's own calibration of the reserve it plans, one line per replica",
 };
 
 function product(labels: readonly string[], values: (l: string) => readonly string[]): Array<Record<string, string>> {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { allocationConfig, decide, forecastBand, newAllocationState, observe, type AllocationState } from '../../src/logic/allocation.js';
 import { calibrateLevel } from '../../src/logic/calibration.js';
 import { valueAtLevel, normalQuantile } from '../../src/logic/quantile-grid.js';
-import { ReserveAccumulator, shadowReserve } from '../../src/logic/shadow-reserve.js';
+import { RESERVE_SCALE_MAX, RESERVE_SCALE_MIN, ReserveAccumulator, ReserveCalibration, shadowReserve } from '../../src/logic/shadow-reserve.js';
 import { DecayedPercentile, valueUniverse } from '../../src/logic/decayed-percentile.js';
 import { applyBounds, recentPeak, recurringPeak } from '../../src/logic/bounds.js';
 import { uniform } from '../helpers/random.js';
@@ -225,6 +225,40 @@ describe('pooled shadow reserve', () => {
       if (i % 10 === 9) expect(acc.size()).toBe(shadowReserve(tenants.slice(0, i + 1), { draws: 500 }));
     });
     expect(acc.size()).toBeGreaterThan(0);
+  });
+});
+
+describe('reserve calibration on its own outcomes', () => {
+  it('scales a reserve sized too small until plans are exhausted at the rate the level names', () => {
+    // the Monte Carlo says 1 (its tenants assumed independent); the demand that comes is exponential with mean 0.5,
+    // exceeding 1 on 13.5% of the steps: its 0.99 quantile is 0.5 ln 100 = 2.30
+    const rand = uniform(11);
+    const cal = new ReserveCalibration(0.99);
+    expect(cal.scale).toBe(1);
+    let exhausted = 0;
+    const n = 40_000;
+    for (let i = 0; i < n; i++) {
+      const demand = -0.5 * Math.log(1 - rand());
+      const hit = demand > 1 * cal.scale;
+      if (i >= n / 2 && hit) exhausted++;
+      cal.observe(hit);
+    }
+    expect(exhausted / (n / 2)).toBeGreaterThan(0.007);
+    expect(exhausted / (n / 2)).toBeLessThan(0.014);
+    expect(cal.scale).toBeGreaterThan(1.9);
+    expect(cal.scale).toBeLessThan(2.8);
+  });
+
+  it('moves the log of its scale by rate x (exhausted - (1 - level)) and stays within its bounds', () => {
+    const cal = new ReserveCalibration(0.99, 0.1);
+    cal.observe(true);
+    expect(Math.log(cal.scale)).toBeCloseTo(0.1 * 0.99, 12);
+    cal.observe(false);
+    expect(Math.log(cal.scale)).toBeCloseTo(0.1 * 0.99 - 0.1 * 0.01, 12);
+    for (let i = 0; i < 100; i++) cal.observe(true);
+    expect(cal.scale).toBeCloseTo(RESERVE_SCALE_MAX, 12);
+    for (let i = 0; i < 100_000; i++) cal.observe(false);
+    expect(cal.scale).toBeCloseTo(RESERVE_SCALE_MIN, 12);
   });
 });
 

@@ -1,4 +1,5 @@
-// foresight_shadow_exhausted_total: a shadow plan is checked against the usage seen at the step it covered.
+// foresight_shadow_exhausted_total: a shadow plan is checked against the usage seen at the step it covered, and the
+// outcome calibrates the next plans (foresight_shadow_reserve_scale).
 import { describe, expect, it } from 'vitest';
 import { EngineLoop } from '../../src/loop/engine-loop.js';
 import { createExporter } from '../../src/metrics/exporter.js';
@@ -42,5 +43,19 @@ describe('shadow reserve exhaustion', () => {
     expect(above.first).toContain('foresight_shadow_exhausted_total{pool="default"} 0');
     expect(above.loop.latest()!.shadowExhausted!.get('default')).toBe(1);
     expect(above.second).toContain('foresight_shadow_exhausted_total{pool="default"} 1');
+  });
+
+  it('scales the next plan by the outcome of the one checked: up about 10% after an exhaustion, down 0.1% after a hold', async () => {
+    const within = await scripted(10.5);
+    expect(within.first).toContain('foresight_shadow_reserve_scale{pool="default",resource="cpu"} 1');
+    const held = within.loop.latest()!.shadow.find((p) => p.resource === 'cpu')!;
+    expect(held.scale).toBeCloseTo(Math.exp(-0.1 * 0.01), 12);
+    expect(within.second).toContain(`foresight_shadow_reserve_scale{pool="default",resource="cpu"} ${held.scale}`);
+    const above = await scripted(15);
+    const raised = above.loop.latest()!.shadow.find((p) => p.resource === 'cpu')!;
+    expect(raised.scale).toBeCloseTo(Math.exp(0.1 * 0.99), 12);
+    // the size is the Monte Carlo's times the scale
+    expect(raised.size / raised.scale!).toBeGreaterThan(0.5);
+    expect(raised.size).toBeGreaterThan(1.05 * above.planned);
   });
 });

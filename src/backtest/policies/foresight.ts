@@ -1,7 +1,7 @@
 // `foresight`: the engine's forecast quantiles through the shared allocation policy (src/logic/allocation.ts).
 import { allocationConfig, decide, holdScaleUp, newAllocationState, observe, type AllocationConfig, type AllocationConfigInput, type AllocationState } from '../../logic/allocation.js';
 import { RECURRING_LAGS_S, recentPeak, recurringPeak } from '../../logic/bounds.js';
-import { shadowReserve, type ReserveOptions } from '../../logic/shadow-reserve.js';
+import { ReserveCalibration, shadowReserve, type ReserveOptions } from '../../logic/shadow-reserve.js';
 import { SafetyGate, type GateOptions } from '../../actuator/safety.js';
 import { HELD_MIN_DECREASE, RecommendationHold } from '../../actuator/hold.js';
 import { writesTarget } from '../../actuator/vpa-logic.js';
@@ -46,8 +46,12 @@ export class ForesightPolicy implements Policy {
   readonly #hold: RecommendationHold | undefined;
   /** The allocation in force per tenant (the gated value; NaN before the first). */
   readonly #applied: Float64Array;
-  /** Reserve size per step (when sizeReserve), in the resource's unit. */
+  /** Reserve size per step (when sizeReserve), in the resource's unit: the Monte Carlo's size times the
+   *  calibration's scale, as the live loop plans it (src/loop/shadow-planner.ts). */
   readonly reserve: Float64Array;
+  readonly #calibration: ReserveCalibration;
+  /** Reserve plans waiting for the usage of the step they cover: the step and the tenants sized into it. */
+  #pending: Array<{ i: number; tenants: number[] }> = [];
   readonly reasons: Record<string, number> = {};
   /** Changes the actuator's gate held back, by reason (foresight_actuator_holds_total's in the sidecar). */
   readonly holds: Record<string, number> = {};
@@ -68,6 +72,7 @@ export class ForesightPolicy implements Policy {
     const leadSteps = Math.ceil(ctx.leadS / ctx.intervalS);
     this.#recurLags = RECURRING_LAGS_S.map((s) => Math.round(s / ctx.intervalS)).filter((l) => l > leadSteps + this.#coverSteps);
     this.reserve = new Float64Array(this.#opts.sizeReserve ? ctx.nSteps : 0);
+    this.#calibration = new ReserveCalibration(this.#opts.reserve?.level);
     // one reclamation rule and one change budget for the policy and the gate, as the sidecar wires them (src/main.ts)
     const r = this.cfg.reclaim;
     const act = this.#opts.actuation;
@@ -125,11 +130,39 @@ export class ForesightPolicy implements Policy {
       out[k] = f.ok[k] ? this.#actuate(k, s.allocation, nowS, peak, recurringPeak(v, i, this.#coverSteps, this.#recurLags), this.#latest(v), f.quarantined[k]) : s.allocation;
     }
     if (this.#opts.sizeReserve) {
+      this.#checkPlans(visible);
       const tenants = [];
+      const ks: number[] = [];
       // over the policy's recommendations, as the live loop sizes it (it does not see what the actuator applied)
-      for (let k = 0; k < visible.length; k++) if (f.ok[k]) tenants.push({ levels, values: f.next[k], allocation: this.#own[k][i] });
-      this.reserve[i] = shadowReserve(tenants, this.#opts.reserve);
+      for (let k = 0; k < visible.length; k++) {
+        if (!f.ok[k]) continue;
+        tenants.push({ levels, values: f.next[k], allocation: this.#own[k][i] });
+        ks.push(k);
+      }
+      this.reserve[i] = shadowReserve(tenants, this.#opts.reserve) * this.#calibration.scale;
+      this.#pending.push({ i, tenants: ks });
     }
+  }
+
+  /** Checks the reserve plans whose step's usage is now visible, as the live loop's ShadowPlanner.check does: the
+   *  demand is the sum of the planned tenants' usage over the allocation the plan was sized against. */
+  #checkPlans(visible: readonly Float64Array[]): void {
+    const end = visible.length ? visible[0].length : 0;
+    while (this.#pending.length && this.#pending[0].i < end) {
+      const p = this.#pending.shift()!;
+      let demand = 0;
+      for (const k of p.tenants) {
+        const u = visible[k][p.i];
+        const a = this.#own[k][p.i];
+        if (u > a) demand += u - a;
+      }
+      this.#calibration.observe(demand > this.reserve[p.i] * (1 + 1e-9));
+    }
+  }
+
+  /** What the reserve's calibration multiplies the Monte Carlo size by, after the plans checked so far. */
+  get reserveScale(): number {
+    return this.#calibration.scale;
   }
 
   /** Realised shortage rate seen by the calibration, per tenant. */

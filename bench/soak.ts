@@ -100,6 +100,8 @@ async function main(): Promise<void> {
     const live = liveBytes();
     const m = process.memoryUsage();
     const tenantsHeld = new Set([...loop.store.values()].map((s) => s.tenant)).size;
+    const snap = loop.latest();
+    const scale = (resource: string) => snap?.shadow.find((p) => p.resource === resource)?.scale ?? NaN;
     hours.push({
       hour: h,
       tenantsHeld,
@@ -114,6 +116,10 @@ async function main(): Promise<void> {
       cycleCpuMaxS: round(Math.max(...cpu)),
       cycleCpuMedianS: round([...cpu].sort((a, b) => a - b)[cpu.length >> 1]),
       metricsGzipKB: round(gz.rawPayload.length / 1024, 1),
+      // the shadow reserve's calibration (foresight_shadow_reserve_scale) and the plans exhausted so far
+      'shadowScale.cpu': round(scale('cpu'), 3),
+      'shadowScale.memory': round(scale('memory'), 3),
+      shadowExhausted: snap?.shadowExhausted?.get('default') ?? 0,
     });
     if (h % 6 === 0 || h === HOURS) console.error(`bench:soak: hour ${h}: ${tenantsHeld} tenants held, live ${round(live / MB, 1)} MB, rss ${round(m.rss / MB)} MB`);
   }
@@ -154,6 +160,12 @@ async function main(): Promise<void> {
     // first: the tenants there from the start (a week of history each); young: those that arrived, in their first
     // day; arrived: those that arrived, after their first day
     flaggedAnomalous: { first: share('first'), young: share('young'), arrived: share('arrived') },
+    // a plan per cycle for cpu and one for memory, each checked a cycle later: the share exhausted, which the
+    // reserve's calibration steers to 1 - its level (1%), and the scale it reached
+    shadow: {
+      exhaustedPerPlan: round((hours[hours.length - 1]?.shadowExhausted ?? 0) / (2 * HOURS * CYCLES_PER_HOUR), 4),
+      scaleLast: { cpu: hours[hours.length - 1]?.['shadowScale.cpu'], memory: hours[hours.length - 1]?.['shadowScale.memory'] },
+    },
     hours,
   };
   console.log(JSON.stringify(report, null, 2));

@@ -39,8 +39,8 @@ function mulberryDraw(a: number): number {
  * forecast distribution (quantile grid, interpolated; tails extrapolated) independently across tenants. Summing
  * per-tenant upper quantiles instead would assume every tenant bursts at once; pooling is what makes a shared reserve
  * cheaper than per-tenant headroom. Independence is an assumption: correlated bursts show up as reserve exhaustion,
- * which the simulator counts and ReserveCalibration (below) corrects, in the loop and the backtest alike. Tenants whose highest forecast quantile is within their allocation are skipped.
- * Draws are stratified per tenant (one draw in each of `draws` equal slices of [0, 1], shuffled), which lowers the
+ * which the simulator counts and ReserveCalibration (below) corrects, in the loop and the backtest alike. Tenants
+ * whose highest forecast quantile is within their allocation are skipped. Draws are stratified per tenant (one draw in each of `draws` equal slices of [0, 1], shuffled), which lowers the
  * Monte Carlo error of each margin.
  */
 export function shadowReserve(tenants: readonly ReserveTenant[], opts: Partial<ReserveOptions> = {}): number {
@@ -133,7 +133,9 @@ export const RESERVE_SCALE_MAX = 4;
  * that came moves log(scale) by rate x (exhausted - (1 - level)). The Monte Carlo assumes the tenants' excesses are
  * independent and their forecast tails right; bursts that come together, or tails a forecast reads too light or too
  * heavy, show up as a rate of exhaustion other than 1 - level, which the scale corrects. A reserve the Monte Carlo
- * sizes at 0 (no tenant's forecast reaches past its allocation) stays 0 at any scale.
+ * sizes at 0 (no tenant's forecast reaches past its allocation) stays 0 at any scale, so its outcome says nothing of
+ * the scale: callers observe only plans of a positive size (else every increase while the forecasts see none would
+ * push the scale to its bound, to multiply the next positive reserve by 4).
  */
 export class ReserveCalibration {
   #logScale = 0;

@@ -95,7 +95,8 @@ export class ShadowPlanner {
         if (v > p.alloc[i]) demand += v - p.alloc[i];
       }
       const exhausted = demand > p.size * (1 + 1e-9);
-      this.#calibrationOf(p.resource).observe(exhausted);
+      // a plan of size 0 is one no scale could have changed (logic/shadow-reserve.ts ReserveCalibration)
+      if (p.size > 0) this.#calibrationOf(p.resource).observe(exhausted);
       if (exhausted) {
         this.#exhausted.set(p.pool, (this.#exhausted.get(p.pool) ?? 0) + 1);
         // info, not a warning: a forecast's quantile is exceeded by design now and then, and the counter (with

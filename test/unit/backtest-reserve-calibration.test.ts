@@ -31,8 +31,9 @@ describe('ForesightPolicy shadow reserve calibration', () => {
     expect(calm.policy.reserveScale).toBeLessThan(1);
     expect(calm.policy.reserveScale).toBeCloseTo(Math.exp(-0.1 * 0.01 * 398), 9);
     const bursty = run(10);
-    // a tenth of the plans exhausted: the scale climbs to its bound of 4 (less the holds since the last burst)
-    expect(bursty.policy.reserveScale).toBeGreaterThan(3.5);
+    // a tenth of the plans exhausted: the scale climbs (plans the Monte Carlo sizes at 0, after the policy has raised
+    // its allocations on the bursts, do not move it)
+    expect(bursty.policy.reserveScale).toBeGreaterThan(1.5);
     expect(bursty.policy.reserveScale).toBeLessThanOrEqual(4);
     // the Monte Carlo sizes a reserve the scale acts on (one of 0 stays 0)
     expect(bursty.first).toBeGreaterThan(0);

@@ -11,12 +11,13 @@ const END0 = Math.floor(T0 / 60) * 60;
 
 /** One tenant at 10 cores until the first cycle's last slot, then `after`; allocation = usage (so the reserve is the
  *  tail of the fake forecast above it: about 0.99 core at the 0.99 level). */
-async function scripted(after: number) {
+async function scripted(after: number, headroom = 0) {
   // horizons 60 s: the plan of cycle 1 covers the next slot, seen by cycle 2
   const engine = new FakeEngine({ intervalS: 60, horizonsS: [60, 300] });
   const source = new FakeSource(['a'], ['cpu'], (_t, _r, t) => (t > END0 ? after : 10));
   const clock = manualClock(T0);
-  const decide: DecideFn = (i) => ({ target: i.usage, lowerBound: i.usage, upperBound: i.usage, uncappedTarget: i.usage });
+  const a = (i: { usage: number }) => i.usage + headroom;
+  const decide: DecideFn = (i) => ({ target: a(i), lowerBound: a(i), upperBound: a(i), uncappedTarget: a(i) });
   const loop = new EngineLoop({ source, engine, clock, decide }, { intervalS: 60, historyPoints: 120 });
   const ex = createExporter({ snapshot: () => loop.latest() });
   await loop.runOnce();
@@ -57,5 +58,13 @@ describe('shadow reserve exhaustion', () => {
     // the size is the Monte Carlo's times the scale
     expect(raised.size / raised.scale!).toBeGreaterThan(0.5);
     expect(raised.size).toBeGreaterThan(1.05 * above.planned);
+  });
+
+  it('leaves the scale alone after a plan of size 0, which no scale could have changed', async () => {
+    // allocations 5 cores above usage: no forecast reaches past them, so the reserve is 0; a jump of 20 exceeds it
+    const zero = await scripted(30, 5);
+    expect(zero.planned).toBe(0);
+    expect(zero.loop.latest()!.shadowExhausted!.get('default')).toBe(1);
+    expect(zero.loop.latest()!.shadow.find((p) => p.resource === 'cpu')!.scale).toBe(1);
   });
 });

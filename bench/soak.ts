@@ -10,7 +10,9 @@
 // tenant that arrives later starts with no history. Tenants leave oldest first: --churn-per-hour leave and as many
 // arrive each hour, so --tenants are sending at any time, and a tenant that left is dropped --vanish-after-h later
 // (the sidecar's vanishAfter). `growth` is the Theil-Sen slope of the live bytes over the hours past the first vanish
-// (the population of held series is steady from then on): about 0 when nothing accumulates.
+// (the population of held series is steady from then on): about 0 when nothing accumulates. It also counts the
+// tenant-cycles flagged anomalous (`flaggedAnomalous`) and the shadow reserve's plans exhausted, with the scale its
+// calibration reached (`shadow`, and per hour).
 import pino from 'pino';
 import { loadConfig } from '../src/config/load.js';
 import { sharedCore } from '../src/core/wasm.js';

@@ -125,7 +125,7 @@ export const catalogue = {
   shadowCapacity: def({
     name: 'foresight_shadow_capacity',
     type: 'gauge',
-    help: 'Shadow capacity of placeholder pods, in the resource base unit. state=desired: the pooled reserve the forecast asks for, before any cap; state=target: what the actuator sizes the placeholders to hold (cpu and memory: desired, raised to the quotas\' headroom in the quota pool, scaled down under maxShadowCpuCores and maxShadowMemoryBytes shared over the shards; on the shard\'s leader, in dry-run too); state=reserved: requests of Foresight\'s placeholder pods that exist and are scheduled (spec.nodeName set or phase Running), 0 while none is (always where no scheduler runs); in dry-run, where no placeholder is created, a reserved series only for a pool where placeholders of an earlier live run remain (what they still hold).',
+    help: 'Shadow capacity of placeholder pods, in the resource base unit. state=desired: the pooled reserve the forecast asks for (times its calibration, foresight_shadow_reserve_scale), before any cap; state=target: what the actuator sizes the placeholders to hold (cpu and memory: desired, raised to the quotas\' headroom in the quota pool, scaled down under maxShadowCpuCores and maxShadowMemoryBytes shared over the shards; on the shard\'s leader, in dry-run too); state=reserved: requests of Foresight\'s placeholder pods that exist and are scheduled (spec.nodeName set or phase Running), 0 while none is (always where no scheduler runs); in dry-run, where no placeholder is created, a reserved series only for a pool where placeholders of an earlier live run remain (what they still hold).',
     labels: ['pool', 'resource', 'state'],
   }),
   shadowReserveScale: def({

@@ -162,10 +162,10 @@ async function main(): Promise<void> {
     // first: the tenants there from the start (a week of history each); young: those that arrived, in their first
     // day; arrived: those that arrived, after their first day
     flaggedAnomalous: { first: share('first'), young: share('young'), arrived: share('arrived') },
-    // a plan per cycle for cpu and one for memory, each checked a cycle later: the share exhausted, which the
-    // reserve's calibration steers to 1 - its level (1%), and the scale it reached
+    // a plan per cycle for each shadow resource (cpu and memory by default), each checked a cycle later: the share
+    // exhausted, which the reserve's calibration steers to 1 - its level (1%), and the scale it reached
     shadow: {
-      exhaustedPerPlan: round((hours[hours.length - 1]?.shadowExhausted ?? 0) / (2 * HOURS * CYCLES_PER_HOUR), 4),
+      exhaustedPerPlan: round((hours[hours.length - 1]?.shadowExhausted ?? 0) / (loop.options.shadowResources.length * HOURS * CYCLES_PER_HOUR), 4),
       scaleLast: { cpu: hours[hours.length - 1]?.['shadowScale.cpu'], memory: hours[hours.length - 1]?.['shadowScale.memory'] },
     },
     hours,

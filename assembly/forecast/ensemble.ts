@@ -270,8 +270,11 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
               const pos = ((m - q0) * K + k) * E + <i32>(<i64>c % <i64>E);
               // a point no member saw coming enters the window at most SURPRISE times the model's loss, as it
               // enters the losses (the ensemble's too: it errs with its members there)
-              const bound = SURPRISE * ld(loss, mk);
-              const er = clip && bound > 0.0 && Math.abs(e) > bound ? (e > 0.0 ? bound : -bound) : e;
+              let er = e;
+              if (clip) {
+                const bound = SURPRISE * ld(loss, mk);
+                if (bound > 0.0 && Math.abs(e) > bound) er = e > 0.0 ? bound : -bound;
+              }
               if (jrn) {
                 st(jrn, 2 * jn, <f64>pos);
                 st(jrn, 2 * jn + 1, er);

@@ -134,8 +134,8 @@ export const RESERVE_SCALE_MAX = 4;
  * independent and their forecast tails right; bursts that come together, or tails a forecast reads too light or too
  * heavy, show up as a rate of exhaustion other than 1 - level, which the scale corrects. A reserve the Monte Carlo
  * sizes at 0 (no tenant's forecast reaches past its allocation) stays 0 at any scale, so its outcome says nothing of
- * the scale: callers observe only plans of a positive size (else every increase while the forecasts see none would
- * push the scale to its bound, to multiply the next positive reserve by 4).
+ * the scale and does not move it (else every increase while the forecasts see none would push the scale to its
+ * bound, to multiply the next positive reserve by 4).
  */
 export class ReserveCalibration {
   #logScale = 0;
@@ -150,9 +150,14 @@ export class ReserveCalibration {
     return Math.exp(this.#logScale);
   }
 
-  /** One plan checked: whether the demand that came exceeded it. */
-  observe(exhausted: boolean): void {
-    const next = this.#logScale + this.rate * ((exhausted ? 1 : 0) - (1 - this.level));
-    this.#logScale = Math.min(Math.log(RESERVE_SCALE_MAX), Math.max(Math.log(RESERVE_SCALE_MIN), next));
+  /** One plan checked: its planned `size` against the `demand` its step brought (the sum of the planned tenants'
+   *  usage over the allocations it was sized against). Returns whether it was exhausted, a plan of size 0 included. */
+  observe(size: number, demand: number): boolean {
+    const exhausted = demand > size * (1 + 1e-9);
+    if (size > 0) {
+      const next = this.#logScale + this.rate * ((exhausted ? 1 : 0) - (1 - this.level));
+      this.#logScale = Math.min(Math.log(RESERVE_SCALE_MAX), Math.max(Math.log(RESERVE_SCALE_MIN), next));
+    }
+    return exhausted;
   }
 }

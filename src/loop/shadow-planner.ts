@@ -94,10 +94,8 @@ export class ShadowPlanner {
         const v = w && w.startS === p.dueS[i] ? w.values[0] : NaN;
         if (v > p.alloc[i]) demand += v - p.alloc[i];
       }
-      const exhausted = demand > p.size * (1 + 1e-9);
-      // a plan of size 0 is one no scale could have changed (logic/shadow-reserve.ts ReserveCalibration)
-      if (p.size > 0) this.#calibrationOf(p.resource).observe(exhausted);
-      if (exhausted) {
+      // the outcome also calibrates the next plans of the resource
+      if (this.#calibrationOf(p.resource).observe(p.size, demand)) {
         this.#exhausted.set(p.pool, (this.#exhausted.get(p.pool) ?? 0) + 1);
         // info, not a warning: a forecast's quantile is exceeded by design now and then, and the counter (with
         // ForesightShadowCapacityExhausted on it) is what tells a lasting shortfall

@@ -239,9 +239,8 @@ describe('reserve calibration on its own outcomes', () => {
     const n = 40_000;
     for (let i = 0; i < n; i++) {
       const demand = -0.5 * Math.log(1 - rand());
-      const hit = demand > 1 * cal.scale;
+      const hit = cal.observe(1 * cal.scale, demand);
       if (i >= n / 2 && hit) exhausted++;
-      cal.observe(hit);
     }
     expect(exhausted / (n / 2)).toBeGreaterThan(0.007);
     expect(exhausted / (n / 2)).toBeLessThan(0.014);
@@ -251,13 +250,16 @@ describe('reserve calibration on its own outcomes', () => {
 
   it('moves the log of its scale by rate x (exhausted - (1 - level)) and stays within its bounds', () => {
     const cal = new ReserveCalibration(0.99, 0.1);
-    cal.observe(true);
+    expect(cal.observe(1, 2)).toBe(true);
     expect(Math.log(cal.scale)).toBeCloseTo(0.1 * 0.99, 12);
-    cal.observe(false);
+    expect(cal.observe(1, 1)).toBe(false);
     expect(Math.log(cal.scale)).toBeCloseTo(0.1 * 0.99 - 0.1 * 0.01, 12);
-    for (let i = 0; i < 100; i++) cal.observe(true);
+    // a plan of size 0 is exhausted by any demand but leaves the scale as it is
+    expect(cal.observe(0, 5)).toBe(true);
+    expect(Math.log(cal.scale)).toBeCloseTo(0.1 * 0.99 - 0.1 * 0.01, 12);
+    for (let i = 0; i < 100; i++) cal.observe(1, 2);
     expect(cal.scale).toBeCloseTo(RESERVE_SCALE_MAX, 12);
-    for (let i = 0; i < 100_000; i++) cal.observe(false);
+    for (let i = 0; i < 100_000; i++) cal.observe(1, 0);
     expect(cal.scale).toBeCloseTo(RESERVE_SCALE_MIN, 12);
   });
 });

@@ -156,8 +156,7 @@ export class ForesightPolicy implements Policy {
         const a = this.#own[k][p.i];
         if (u > a) demand += u - a;
       }
-      // a plan of size 0 is one no scale could have changed (logic/shadow-reserve.ts ReserveCalibration)
-      if (this.reserve[p.i] > 0) this.#calibration.observe(demand > this.reserve[p.i] * (1 + 1e-9));
+      this.#calibration.observe(this.reserve[p.i], demand);
     }
   }
 

@@ -86,6 +86,9 @@ const B_N = 0;
 const B_LAST = 1;
 const B_MIN = 2;
 const B_MAXABS = 3;
+/** Index of the last point at which the ensemble's shortest-horizon forecast missed by more than SURPRISE times its
+ *  loss (-Infinity: none yet). */
+const B_SURPRISED_AT = 4;
 
 // models computed here (the others come from the input matrix)
 const M_PERSIST = 2;
@@ -157,6 +160,29 @@ function allSurprised(v: f64, fc: usize, loss: usize, errN: usize, disabled: usi
     judged++;
   }
   return judged >= 2;
+}
+
+/** Whether the ensemble's forecast of y maturing at (shortest horizon, ring slot) missed by more than SURPRISE times
+ *  its loss, that loss established (SURPRISE_MIN_N errors). */
+function ensembleSurprised(v: f64, fc: usize, loss: usize, errN: usize, nM: i32, K: i32, P: i32, slot: i32): bool {
+  const f = ld(fc, nM * K * P + slot), l = ld(loss, nM * K);
+  return isFinite(f) && l > 0.0 && ld(errN, nM * K) >= SURPRISE_MIN_N && Math.abs(v - f) > SURPRISE * l;
+}
+
+/**
+ * After a point the ensemble did not see coming, a horizon of h steps learns nothing of it from its own errors for h
+ * steps (its forecasts made since have not matured), so its weights stayed as they were while the shortest horizon's
+ * moved, and its forecasts kept the members that missed (after a step up, the 30-minute median stayed at the old
+ * level for 45 minutes). Until then, each of a member's shortest-horizon errors (`ratio`: that error over its loss
+ * there) also moves its loss at each such horizon, as the same multiple of its loss there.
+ */
+function chargeLongerHorizons(loss: usize, hs: usize, K: i32, m: i32, since: f64, ratio: f64, lam: f64): void {
+  for (let k = 1; k < K; k++) {
+    if (since >= ld(hs, k)) continue;
+    const mk = m * K + k;
+    const l = ld(loss, mk);
+    if (l > 0.0) st(loss, mk, l + lam * (ratio * l - l));
+  }
 }
 
 /** Median of c doubles at p (sorted in place by insertion: c is small). */
@@ -260,6 +286,8 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
         const fo = <f64>o;
         if (ld(fcOrigin, slot) == fo) {
           const clip = allSurprised(v, fc, loss, errN, disabled, nM, K, P, k, slot);
+          if (k == 0 && ensembleSurprised(v, fc, loss, errN, nM, K, P, slot)) st(b, B_SURPRISED_AT, <f64>idx);
+          const since = k == 0 ? <f64>idx - ld(b, B_SURPRISED_AT) : Infinity;
           for (let m = 0; m < M1; m++) {
             const f = ld(fc, (m * K + k) * P + slot);
             if (!isFinite(f)) continue;
@@ -287,6 +315,7 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
             const prev = ld(loss, mk);
             const a = clip && m < nM ? Math.min(Math.abs(e), SURPRISE * prev) : Math.abs(e);
             st(loss, mk, isNaN(prev) ? a : prev + Math.max(lam, 1.0 / (c + 1.0)) * (a - prev));
+            if (since > 0.0 && m < nM && !clip && prev > 0.0) chargeLongerHorizons(loss, hs, K, m, since, a / prev, lam);
           }
         }
         // live scoring at an origin where forecasts were issued: every model's point forecast (its issued median

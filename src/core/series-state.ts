@@ -99,7 +99,7 @@ export interface StateLayout {
 }
 
 const CFG_HEADER = 31;
-const B_N = 0, B_LAST = 1, B_MIN = 2, B_MAXABS = 3;
+const B_N = 0, B_LAST = 1, B_MIN = 2, B_MAXABS = 3, B_SURPRISED_AT = 4;
 const layouts = new Map<string, StateLayout>();
 
 function layoutFor(shape: StateShape): StateLayout {
@@ -116,7 +116,7 @@ function layoutFor(shape: StateShape): StateLayout {
   const key = JSON.stringify([nM, shape.hs, shape.levels, E, shape.season, ringLen, lam, eta, disabled, q0]);
   const hit = layouts.get(key);
   if (hit) return hit;
-  let o = 4; // n, lastFinite, minSeen, maxAbs
+  let o = 5; // n, lastFinite, minSeen, maxAbs, surprisedAt
   const take = (len: number): number => {
     const at = o;
     o += len;
@@ -391,6 +391,7 @@ export class SeriesState {
     b[B_LAST] = NaN;
     b[B_MIN] = Infinity;
     b[B_MAXABS] = 0;
+    b[B_SURPRISED_AT] = -Infinity;
     if (history && history.buf.length >= lay.ringLen) {
       this.ring = NO_RING;
       this.#shared = history;

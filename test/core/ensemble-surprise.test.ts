@@ -2,7 +2,7 @@
 // every member's loss takes it only up to SURPRISE times itself (assembly/forecast/ensemble.ts), and so do the error
 // windows the quantiles read. A member that errs alone is still charged in full.
 import { describe, expect, it } from 'vitest';
-import { createForecastEngine, type ForesightEngine } from '../../src/core/engine.js';
+import { allocatorTuning, createForecastEngine, type ForesightEngine } from '../../src/core/engine.js';
 import { Core } from '../../src/core/wasm.js';
 import { gaussian } from '../helpers/random.js';
 
@@ -30,14 +30,20 @@ describe('the ensemble after a point no member saw coming', () => {
     // every member's loss grew by the same factor: the weights are as they were (unclipped: all 1/7)
     const atGlitch = weights(e, 's');
     for (const [m, w] of Object.entries(before)) expect(atGlitch[m], m).toBeCloseTo(w, 9);
-    // Holt-Winters and Holt took the glitch into their state and then err alone, persistence repeats it: they lose
-    // their weight once their forecasts made after the glitch mature (h points later: before that nothing tells the
-    // weights), and the members that did not take it in carry the forecast. From the longest horizon's maturity on
-    // (6 points) the quantiles stay near the level of 10 for the day (unclipped, with every member weighted alike:
-    // the median 209 six points later, 200 four hours later, 79 twenty hours later)
+    // Holt-Winters and Holt took the glitch into their state and then err alone, persistence repeats it: at the next
+    // point their errors at the shortest horizon charge their losses at every horizon (the longer horizons' own
+    // errors of forecasts made after the glitch mature only h points later), and the members that did not take it in
+    // carry the forecast at once: every horizon's median is near the level of 10 from the next point (the 15- and
+    // 30-minute ones were 4.1e5 and 1.4e5 there, and the 30-minute one stayed above 7e4 for five points, before
+    // chargeLongerHorizons). Then the quantiles stay near the level for the day (unclipped, with every member weighted
+    // alike: the median 209 six points later, 200 four hours later, 79 twenty hours later)
     let t = 5 * DAY + 1;
-    e.update(['s'], [daily(6, t, t)]);
-    t += 6;
+    e.update(['s'], [daily(1, t, t)]);
+    t++;
+    const medians = e.forecast(['s'], [0.5])[0].quantiles;
+    for (let k = 0; k < 3; k++) expect(medians[k], `horizon ${k}`).toBeLessThan(20);
+    e.update(['s'], [daily(5, t, t)]);
+    t += 5;
     for (let i = 6; i < 240; i++) {
       e.update(['s'], [daily(1, t, t)]);
       t++;
@@ -47,6 +53,21 @@ describe('the ensemble after a point no member saw coming', () => {
     const after = weights(e, 's');
     expect(after.persistence).toBeLessThan(0.01);
     expect(after['holt-winters']).toBeLessThan(0.01);
+  });
+
+  it('moves its longer horizons to a new level as soon as the shortest horizon has seen it', () => {
+    // a step from 10 to 30 on the daily sine: the members that missed it (Holt-Winters, the medians, seasonal naive)
+    // lose their weight at the shortest horizon within a few points, and now at the longer ones with it; before, the
+    // 30-minute median stayed near the old level until its own errors of forecasts made after the step matured
+    // (17.7 six points after the step, 28.2 after eight; now 27.1 after four, 31.3 after six)
+    const e = createForecastEngine({ intervalS: 300 }, new Core(), allocatorTuning(300));
+    e.fit(['s'], [daily(4 * DAY, 0, 1)]);
+    e.update(['s'], [daily(DAY, 4 * DAY, 2)]);
+    const up = daily(6, 5 * DAY, 3).map((v) => v + 20);
+    e.update(['s'], [up]);
+    // horizons 5, 15 and 30 minutes (the defaults)
+    const medians = e.forecast(['s'], [0.5])[0].quantiles;
+    expect(medians[2]).toBeGreaterThan(25);
   });
 
   it('keeps the glitch in its error windows at most ten times each loss', () => {

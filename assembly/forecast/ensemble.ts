@@ -3,7 +3,8 @@
 // adaptive conformal inference on the quantiles that were issued, live scoring), then the simple members
 // (persistence, seasonal naive, recent median, seasonal median) forecast from the recent values, the host-computed
 // members (Holt-Winters, histogram, damped Holt, GRU) are taken from the input, and a softmax over relative loss
-// weights them into the ensemble forecast. All state lives in host-owned blocks (layout in the config, written by the
+// weights them into the ensemble forecast, per horizon (after a point the ensemble did not see coming, the longer
+// horizons' losses also take the shortest horizon's errors for a while: chargeLongerHorizons). All state lives in host-owned blocks (layout in the config, written by the
 // host: src/core/series-state.ts), copied in and out per call.
 //
 // ACI: Gibbs & Candes, "Adaptive Conformal Inference Under Distribution Shift", NeurIPS 2021, eq. 2, applied to the

@@ -8,7 +8,10 @@
 // host: src/core/series-state.ts), copied in and out per call.
 //
 // ACI: Gibbs & Candes, "Adaptive Conformal Inference Under Distribution Shift", NeurIPS 2021, eq. 2, applied to the
-// working level: shift += gamma * (miss - (1 - level)), clamped to [-maxShift, maxShift].
+// working level: shift += gamma * (miss - (1 - level)), clamped to [-maxShift, maxShift]. Of a run of points that each
+// surprise a tracked model (off by more than SURPRISE times its loss: a new level before the forecasts follow it), only
+// the first steps its shifts: after a step up every miss of the run stepped them, and the 0.95 quantile's took 11-13
+// hours of hits to come back (README "Limits").
 //
 // Live scores (hits, counts, absolute errors and actuals) are exponentially weighted sums, not totals since the
 // series was first fitted: every scored outcome first multiplies the sums it adds to by LIVE_DECAY, so a ratio of two
@@ -57,8 +60,10 @@ export const CFG_Q0 = 29;
 /** Decayed count of the outcomes scored on issued quantiles per tracked (m,k): the denominator of the live hits
  *  (coverage). */
 export const CFG_O_LIVE_QN = 30;
+/** Per tracked (m,k): 1 when its last matured forecast was a surprise (off by more than SURPRISE times its loss). */
+export const CFG_O_SURPRISED = 31;
 /** Doubles before hs[K], levels[L], disabled[nM]. */
-export const CFG_HEADER = 31;
+export const CFG_HEADER = 32;
 
 /** Half-life of the live scores, in scored outcomes of one series, model and horizon: a day at 5-minute steps. */
 export const LIVE_HALF_LIFE: f64 = 288.0;
@@ -254,6 +259,7 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
   const liveAbs = b + (<usize>ld(cfg, CFG_O_LIVE_ABS) << 3);
   const liveAct = b + (<usize>ld(cfg, CFG_O_LIVE_ACT) << 3);
   const liveQN = b + (<usize>ld(cfg, CFG_O_LIVE_QN) << 3);
+  const surprised = b + (<usize>ld(cfg, CFG_O_SURPRISED) << 3);
   const ring = b + (<usize>ld(cfg, CFG_O_RING) << 3);
   const hs = cfg + (<usize>CFG_HEADER << 3);
   const levels = hs + (<usize>K << 3);
@@ -285,6 +291,8 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
         if (o < 0) continue;
         const slot = <i32>(o % <i64>P);
         const fo = <f64>o;
+        // tracked models (bit m) that this point surprised: their conformal shifts do not step on it
+        let surprisedMask = 0;
         if (ld(fcOrigin, slot) == fo) {
           const clip = allSurprised(v, fc, loss, errN, disabled, nM, K, P, k, slot);
           if (k == 0 && ensembleSurprised(v, fc, loss, errN, nM, K, P, slot)) st(b, B_SURPRISED_AT, <f64>idx);
@@ -296,6 +304,13 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
             const mk = m * K + k;
             const c = ld(errN, mk);
             if (m >= q0) {
+              // the first surprise of a run steps the conformal shifts; the rest of the run (the points of a new
+              // level until the forecasts follow it, a burst's) does not
+              const l0 = ld(loss, mk);
+              const sk = (m - q0) * K + k;
+              const isSurprise = l0 > 0.0 && c >= SURPRISE_MIN_N && Math.abs(e) > SURPRISE * l0;
+              if (isSurprise && ld(surprised, sk) != 0.0) surprisedMask |= 1 << m;
+              st(surprised, sk, isSurprise ? 1.0 : 0.0);
               const pos = ((m - q0) * K + k) * E + <i32>(<i64>c % <i64>E);
               // a point no member saw coming enters the window at most SURPRISE times the model's loss, as it
               // enters the losses (the ensemble's too: it errs with its members there)
@@ -332,7 +347,7 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
               for (let l = 0; l < L; l++) {
                 const q = ld(issuedQ, qb + l);
                 const si = (qm * K + k) * L + l;
-                st(shift, si, aciStep(ld(shift, si), ld(levels, l), v > q, gamma, maxShift));
+                if (!(surprisedMask & (1 << m))) st(shift, si, aciStep(ld(shift, si), ld(levels, l), v > q, gamma, maxShift));
                 st(liveHits, si, LIVE_DECAY * ld(liveHits, si) + (v <= q ? 1.0 : 0.0));
               }
               const qn = qm * K + k;

@@ -98,7 +98,7 @@ export interface StateLayout {
   hMax: number;
 }
 
-const CFG_HEADER = 31;
+const CFG_HEADER = 32;
 const B_N = 0, B_LAST = 1, B_MIN = 2, B_MAXABS = 3, B_SURPRISED_AT = 4;
 const layouts = new Map<string, StateLayout>();
 
@@ -126,12 +126,12 @@ function layoutFor(shape: StateShape): StateLayout {
   const oFc = take(M1 * K * P), oFcOrigin = take(P), oErrN = take(M1 * K), oLoss = take(M1 * K);
   const oWeights = take(K * nM), oIssuedOrigin = take(P);
   const oShift = take(MQ * K * L), oLiveHits = take(MQ * K * L), oLiveCount = take(M1 * K), oLiveAbs = take(M1 * K);
-  const oLiveAct = take(M1 * K), oLiveQN = take(MQ * K);
+  const oLiveAct = take(M1 * K), oLiveQN = take(MQ * K), oSurprised = take(MQ * K);
   const oIssuedQ = take(P * MQ * K * L), oIssuedModels = take(P * MQ);
   const oRing = take(ringLen);
   const cfg = new Float64Array(CFG_HEADER + K + L + nM);
   cfg.set([K, P, nM, L, E, shape.season, ringLen, lam, eta, ACI_GAMMA, ACI_MAX_SHIFT, MIN_WEIGHT, MEDIAN_WINDOW, SEASONAL_MEDIAN_DEPTH, o]);
-  cfg.set([oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift, oLiveHits, oLiveCount, oLiveAbs, oRing, oLiveAct, q0, oLiveQN], 15);
+  cfg.set([oFc, oFcOrigin, oErrN, oLoss, oWeights, oIssuedQ, oIssuedOrigin, oIssuedModels, oShift, oLiveHits, oLiveCount, oLiveAbs, oRing, oLiveAct, q0, oLiveQN, oSurprised], 15);
   cfg.set(shape.hs, CFG_HEADER);
   cfg.set(shape.levels, CFG_HEADER + K);
   cfg.set(disabled, CFG_HEADER + K + L);

@@ -70,6 +70,32 @@ describe('the ensemble after a point no member saw coming', () => {
     expect(medians[2]).toBeGreaterThan(25);
   });
 
+  it('lets a run of surprises move its conformal calibration once, so the interval is back hours after a step', () => {
+    // after a step from 10 to 30, the 30-minute forecasts made before it and while the weights move miss in a row;
+    // each miss raised the 0.95 quantile's working level by 0.0095 (ACI steps at every issued forecast, so the loop's
+    // forecast each cycle is what this does), and 4 hours after the step the interval was still 19.2 wide (its usual
+    // width 0.53), 11.9 after 5 hours, 1.9 after 6. Now the first surprise of a run steps the calibration, the rest do
+    // not: 0.91 after 4 hours
+    const e = createForecastEngine({ intervalS: 300 }, new Core(), allocatorTuning(300));
+    e.fit(['s'], [daily(4 * DAY, 0, 1)]);
+    e.update(['s'], [daily(DAY, 4 * DAY, 2)]);
+    const width30 = (): number => {
+      // horizons 5, 15 and 30 minutes, levels 0.5, 0.9, 0.95, 0.99 (the defaults)
+      const q = e.forecast(['s'])[0].quantiles;
+      return q[10] - q[8];
+    };
+    const usual = width30();
+    expect(usual).toBeLessThan(1);
+    const up = daily(5 * 12, 5 * DAY, 3).map((v) => v + 20);
+    const widths: number[] = [];
+    for (let i = 0; i < up.length; i++) {
+      e.update(['s'], [up.subarray(i, i + 1)]);
+      widths.push(width30());
+    }
+    expect(widths[4 * 12 - 1], '4 hours after the step').toBeLessThan(2);
+    expect(widths[5 * 12 - 1], '5 hours after the step').toBeLessThan(2);
+  });
+
   it('keeps the glitch in its error windows at most ten times each loss', () => {
     const e = createForecastEngine({ intervalS: 300 }, new Core());
     e.fit(['s'], [daily(4 * DAY, 0, 1)]);

@@ -4,8 +4,8 @@
 // (persistence, seasonal naive, recent median, seasonal median) forecast from the recent values, the host-computed
 // members (Holt-Winters, histogram, damped Holt, GRU) are taken from the input, and a softmax over relative loss
 // weights them into the ensemble forecast, per horizon (after a point the ensemble did not see coming, the longer
-// horizons' losses also take the shortest horizon's errors for a while: chargeLongerHorizons). All state lives in host-owned blocks (layout in the config, written by the
-// host: src/core/series-state.ts), copied in and out per call.
+// horizons' losses also take the shortest horizon's errors for a while: chargeLongerHorizons). All state lives in
+// host-owned blocks (layout in the config, written by the host: src/core/series-state.ts), copied in and out per call.
 //
 // ACI: Gibbs & Candes, "Adaptive Conformal Inference Under Distribution Shift", NeurIPS 2021, eq. 2, applied to the
 // working level: shift += gamma * (miss - (1 - level)), clamped to [-maxShift, maxShift]. Of a run of points that each
@@ -150,6 +150,11 @@ export function weightsFromLoss(loss: usize, n: i32, out: usize, eta: f64, minWe
   for (let i = 0; i < n; i++) st(out, i, kept > 0.0 ? ld(out, i) / kept : 0.0);
 }
 
+/** Whether the forecast f of v missed by more than SURPRISE times its loss l, that loss established (n errors). */
+@inline function surprising(v: f64, f: f64, l: f64, n: f64): bool {
+  return l > 0.0 && n >= SURPRISE_MIN_N && Math.abs(v - f) > SURPRISE * l;
+}
+
 /**
  * Whether every enabled member with a forecast of y maturing at (horizon k, ring slot) errs by more than SURPRISE
  * times its loss, with at least two judged and every judged loss established (positive, SURPRISE_MIN_N errors).
@@ -161,19 +166,12 @@ function allSurprised(v: f64, fc: usize, loss: usize, errN: usize, disabled: usi
     const f = ld(fc, (m * K + k) * P + slot);
     if (!isFinite(f)) continue;
     const mk = m * K + k;
-    const l = ld(loss, mk);
-    if (!(l > 0.0) || ld(errN, mk) < SURPRISE_MIN_N || !(Math.abs(v - f) > SURPRISE * l)) return false;
+    if (!surprising(v, f, ld(loss, mk), ld(errN, mk))) return false;
     judged++;
   }
   return judged >= 2;
 }
 
-/** Whether the ensemble's forecast of y maturing at (shortest horizon, ring slot) missed by more than SURPRISE times
- *  its loss, that loss established (SURPRISE_MIN_N errors). */
-function ensembleSurprised(v: f64, fc: usize, loss: usize, errN: usize, nM: i32, K: i32, P: i32, slot: i32): bool {
-  const f = ld(fc, nM * K * P + slot), l = ld(loss, nM * K);
-  return isFinite(f) && l > 0.0 && ld(errN, nM * K) >= SURPRISE_MIN_N && Math.abs(v - f) > SURPRISE * l;
-}
 
 /**
  * After a point the ensemble did not see coming, a horizon of h steps learns nothing of it from its own errors for h
@@ -291,11 +289,12 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
         if (o < 0) continue;
         const slot = <i32>(o % <i64>P);
         const fo = <f64>o;
-        // tracked models (bit m) that this point surprised: their conformal shifts do not step on it
+        // tracked models (bit m) for which this point continues a run of surprises: their shifts do not step on it
         let surprisedMask = 0;
         if (ld(fcOrigin, slot) == fo) {
           const clip = allSurprised(v, fc, loss, errN, disabled, nM, K, P, k, slot);
-          if (k == 0 && ensembleSurprised(v, fc, loss, errN, nM, K, P, slot)) st(b, B_SURPRISED_AT, <f64>idx);
+          const ek = nM * K + k;
+          if (k == 0 && surprising(v, ld(fc, ek * P + slot), ld(loss, ek), ld(errN, ek))) st(b, B_SURPRISED_AT, <f64>idx);
           const since = k == 0 ? <f64>idx - ld(b, B_SURPRISED_AT) : Infinity;
           for (let m = 0; m < M1; m++) {
             const f = ld(fc, (m * K + k) * P + slot);
@@ -306,9 +305,8 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
             if (m >= q0) {
               // the first surprise of a run steps the conformal shifts; the rest of the run (the points of a new
               // level until the forecasts follow it, a burst's) does not
-              const l0 = ld(loss, mk);
               const sk = (m - q0) * K + k;
-              const isSurprise = l0 > 0.0 && c >= SURPRISE_MIN_N && Math.abs(e) > SURPRISE * l0;
+              const isSurprise = surprising(v, f, ld(loss, mk), c);
               if (isSurprise && ld(surprised, sk) != 0.0) surprisedMask |= 1 << m;
               st(surprised, sk, isSurprise ? 1.0 : 0.0);
               const pos = ((m - q0) * K + k) * E + <i32>(<i64>c % <i64>E);

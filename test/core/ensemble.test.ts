@@ -193,6 +193,37 @@ describe('ensemble step', () => {
     expect(hw[hw.length - 1]).toBe(-989);
   });
 
+  it('steps the conformal shifts at the first of a run of surprises, not at the rest of it', () => {
+    // a loss that moves slowly (lambda 0.0096 after its first errors), so the second 1000 still surprises
+    const st = new SeriesState({ ...shape, errWindow: 64, lossHalfLife: 72 });
+    const M1 = st.nM + 1, m = 3, L = 2, base = m * st.K * L;
+    /** Issues the ensemble's q50 = 10.5 and q90 = 11 at the origin of the last point, as the engine's forecast does. */
+    const issue = (): void => {
+      const origin = st.n - 1, slot = origin % st.P;
+      st.issuedOrigin[slot] = origin;
+      st.issuedModels[slot * M1 + m] = 1;
+      st.issuedQ[((slot * M1 + m) * st.K + 0) * L + 0] = 10.5;
+      st.issuedQ[((slot * M1 + m) * st.K + 0) * L + 1] = 11;
+    };
+    // 10, 11, ...: the ensemble forecasts about 10.5 with a loss of 0.5, and its q90 of 11 is hit
+    for (let i = 0; i < 20; i++) {
+      st.advance([10 + (i % 2)], inputs([10.5], [10.5]), core);
+      issue();
+    }
+    const q90 = (): number => st.shift[base + 1];
+    const before = q90();
+    // 1000, 1000: both surprise the ensemble (Holt-Winters and the histogram still forecast 10.5 and carry it)
+    st.advance([1000], inputs([10.5], [10.5]), core);
+    issue();
+    expect(q90() - before).toBeCloseTo(ACI_GAMMA * 0.9, 12);
+    const afterFirst = q90();
+    st.advance([1000], inputs([10.5], [10.5]), core);
+    issue();
+    expect(q90()).toBe(afterFirst);
+    // the live coverage still counts both misses
+    expect(st.liveHits[base + 1]).toBeLessThan(st.liveQN[m * st.K] - 1.9);
+  });
+
   it('one batch call equals advancing each series point by point (journal and direct error modes)', () => {
     const rnd = (i: number) => Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453);
     const shape2: StateShape = { ...shape, hs: [1, 3], season: 4, models: ['holt-winters', 'histogram', 'persistence', 'seasonal-naive', 'holt', 'recent-median', 'seasonal-median'] };

@@ -180,9 +180,9 @@ function allSurprised(v: f64, fc: usize, loss: usize, errN: usize, disabled: usi
  * level for 45 minutes). Until then, each of a member's shortest-horizon errors (`ratio`: that error over its loss
  * there) also moves its loss at each such horizon, as the same multiple of its loss there.
  */
-function chargeLongerHorizons(loss: usize, hs: usize, K: i32, m: i32, since: f64, ratio: f64, lam: f64): void {
-  for (let k = 1; k < K; k++) {
-    if (since >= ld(hs, k)) continue;
+function chargeLongerHorizons(loss: usize, hs: usize, K: i32, k0: i32 /* the shortest */, m: i32, since: f64, ratio: f64, lam: f64): void {
+  for (let k = 0; k < K; k++) {
+    if (k == k0 || since >= ld(hs, k)) continue;
     const mk = m * K + k;
     const l = ld(loss, mk);
     if (l > 0.0) st(loss, mk, l + lam * (ratio * l - l));
@@ -209,12 +209,12 @@ function smallMedian(p: usize, c: i32): f64 {
   return ld(ring, <i32>((n - 1 - <i64>back) % <i64>R));
 }
 
-/** Scratch doubles the step needs: weights and losses (nM each) and the median buffer. */
+/** Scratch doubles the step needs: weights and losses (nM each), the median buffer and the horizons' order (K). */
 export function ensScratchLen(cfg: usize): i32 {
   const nM = <i32>ld(cfg, CFG_NM);
   const a = <i32>ld(cfg, CFG_MEDIAN_WINDOW);
   const b = <i32>ld(cfg, CFG_SMEDIAN_DEPTH);
-  return 2 * nM + (a > b ? a : b) + 1;
+  return 2 * nM + (a > b ? a : b) + 1 + <i32>ld(cfg, CFG_K);
 }
 
 /** True when the config is usable (sizes positive, offsets inside the stride). */
@@ -265,7 +265,21 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
   const w = scratch;
   const lossTmp = scratch + (<usize>nM << 3);
   const med = lossTmp + (<usize>nM << 3);
+  const order = med + (<usize>(medWin > depth ? medWin + 1 : depth + 1) << 3);
   const M1 = nM + 1;
+  // the horizons from the shortest (the caller's come in any order): forecasts mature in that order at each point,
+  // so that the shortest horizon's surprise charges the longer ones before their own errors of it mature, whatever
+  // the order; past the longest horizon no horizon is charged with the shortest one's errors
+  for (let r = 0; r < K; r++) {
+    let i = r;
+    while (i > 0 && ld(hs, <i32>ld(order, i - 1)) > ld(hs, r)) {
+      st(order, i, ld(order, i - 1));
+      i--;
+    }
+    st(order, i, <f64>r);
+  }
+  const k0 = <i32>ld(order, 0);
+  const hMax = ld(hs, <i32>ld(order, K - 1));
   const q0 = <i32>ld(cfg, CFG_Q0);
   const MQ = M1 - q0;
   let medL = -1;
@@ -284,7 +298,8 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
     const finite = isFinite(v);
     // 1. mature the forecasts made h steps ago: errors, losses, conformal shifts, live scores
     if (finite) {
-      for (let k = 0; k < K; k++) {
+      for (let r = 0; r < K; r++) {
+        const k = <i32>ld(order, r);
         const o = idx - <i64>ld(hs, k);
         if (o < 0) continue;
         const slot = <i32>(o % <i64>P);
@@ -294,8 +309,10 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
         if (ld(fcOrigin, slot) == fo) {
           const clip = allSurprised(v, fc, loss, errN, disabled, nM, K, P, k, slot);
           const ek = nM * K + k;
-          if (k == 0 && surprising(v, ld(fc, ek * P + slot), ld(loss, ek), ld(errN, ek))) st(b, B_SURPRISED_AT, <f64>idx);
-          const since = k == 0 ? <f64>idx - ld(b, B_SURPRISED_AT) : Infinity;
+          if (k == k0 && surprising(v, ld(fc, ek * P + slot), ld(loss, ek), ld(errN, ek))) st(b, B_SURPRISED_AT, <f64>idx);
+          // points since that surprise, while a longer horizon's forecasts made after it have yet to mature
+          const since = k == k0 ? <f64>idx - ld(b, B_SURPRISED_AT) : Infinity;
+          const charge = since > 0.0 && since < hMax;
           for (let m = 0; m < M1; m++) {
             const f = ld(fc, (m * K + k) * P + slot);
             if (!isFinite(f)) continue;
@@ -329,7 +346,7 @@ export function ensAdvance(cfg: usize, b: usize, y: usize, n: i32, xin: usize, e
             const prev = ld(loss, mk);
             const a = clip && m < nM ? Math.min(Math.abs(e), SURPRISE * prev) : Math.abs(e);
             st(loss, mk, isNaN(prev) ? a : prev + Math.max(lam, 1.0 / (c + 1.0)) * (a - prev));
-            if (since > 0.0 && m < nM && !clip && prev > 0.0) chargeLongerHorizons(loss, hs, K, m, since, a / prev, lam);
+            if (charge && m < nM && !clip && prev > 0.0) chargeLongerHorizons(loss, hs, K, k0, m, since, a / prev, lam);
           }
         }
         // live scoring at an origin where forecasts were issued: every model's point forecast (its issued median

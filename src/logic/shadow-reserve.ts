@@ -40,8 +40,8 @@ function mulberryDraw(a: number): number {
  * per-tenant upper quantiles instead would assume every tenant bursts at once; pooling is what makes a shared reserve
  * cheaper than per-tenant headroom. Independence is an assumption: correlated bursts show up as reserve exhaustion,
  * which the simulator counts and ReserveCalibration (below) corrects, in the loop and the backtest alike. Tenants
- * whose highest forecast quantile is within their allocation are skipped. Draws are stratified per tenant (one draw in each of `draws` equal slices of [0, 1], shuffled), which lowers the
- * Monte Carlo error of each margin.
+ * whose highest forecast quantile is within their allocation are skipped. Draws are stratified per tenant (one draw
+ * in each of `draws` equal slices of [0, 1], shuffled), which lowers the Monte Carlo error of each margin.
  */
 export function shadowReserve(tenants: readonly ReserveTenant[], opts: Partial<ReserveOptions> = {}): number {
   const acc = new ReserveAccumulator(opts);
